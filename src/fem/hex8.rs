@@ -1,0 +1,154 @@
+//! The 8-node trilinear hexahedron on a cubic voxel of edge `h`.
+//!
+//! Local node `a = ax + 2·ay + 4·az` sits at the voxel corner
+//! `(ax, ay, az)·h`, `ax, ay, az ∈ {0, 1}`, the same offsets the grid's node
+//! ids use, so node `a` of voxel `(i, j, k)` is grid node
+//! `(i + ax, j + ay, k + az)`. Its natural coordinates are
+//! `(ξa, ηa, ζa) = (2ax − 1, 2ay − 1, 2az − 1)` and its shape function
+//!
+//! ```text
+//! Na(ξ, η, ζ) = ⅛ (1 + ξ ξa)(1 + η ηa)(1 + ζ ζa).
+//! ```
+//!
+//! On a cube `∂/∂x = (2/h) ∂/∂ξ` and `det J = (h/2)³`. With the strain–
+//! displacement matrix `B` (6×24, Voigt order `εxx, εyy, εzz, γxy, γyz, γzx`,
+//! degree of freedom `3a + c` for component `c` of node `a`) and the
+//! elasticity matrix `D` of [`crate::material`], the element stiffness is
+//!
+//! ```text
+//! Ke = Σ_g Bᵀ(ξg) D B(ξg) det J,   ξg ∈ {±1/√3}³, weights 1,
+//! ```
+//!
+//! so `Ke` scales as `E·h` and every solid voxel has the same `Ke`.
+
+use crate::material::YoungPoisson;
+use nalgebra::{SMatrix, SVector};
+
+/// 24×24 element stiffness matrix.
+pub type ElementMatrix = SMatrix<f64, 24, 24>;
+/// 6×24 strain–displacement matrix.
+pub type BMatrix = SMatrix<f64, 6, 24>;
+
+/// Corner offset `(ax, ay, az)` of local node `a`.
+#[inline]
+pub const fn corner(a: usize) -> [usize; 3] {
+    [a & 1, (a >> 1) & 1, (a >> 2) & 1]
+}
+
+/// Gradients of the 8 shape functions with respect to x, y, z at natural
+/// coordinates `xi`, on a cube of edge `h`.
+pub fn shape_gradients(xi: [f64; 3], h: f64) -> [[f64; 3]; 8] {
+    let mut g = [[0.0; 3]; 8];
+    for (a, ga) in g.iter_mut().enumerate() {
+        let c = corner(a);
+        let s = [
+            2.0 * c[0] as f64 - 1.0,
+            2.0 * c[1] as f64 - 1.0,
+            2.0 * c[2] as f64 - 1.0,
+        ];
+        let f = [
+            1.0 + xi[0] * s[0],
+            1.0 + xi[1] * s[1],
+            1.0 + xi[2] * s[2],
+        ];
+        // dN/dξ = ⅛ sξ (1+ηηa)(1+ζζa), then × 2/h.
+        let k = 0.125 * 2.0 / h;
+        ga[0] = k * s[0] * f[1] * f[2];
+        ga[1] = k * s[1] * f[0] * f[2];
+        ga[2] = k * s[2] * f[0] * f[1];
+    }
+    g
+}
+
+/// The strain–displacement matrix B at natural coordinates `xi`.
+pub fn strain_displacement(xi: [f64; 3], h: f64) -> BMatrix {
+    let g = shape_gradients(xi, h);
+    let mut b = BMatrix::zeros();
+    for (a, ga) in g.iter().enumerate() {
+        let col = 3 * a;
+        b[(0, col)] = ga[0];
+        b[(1, col + 1)] = ga[1];
+        b[(2, col + 2)] = ga[2];
+        // γxy = ∂ux/∂y + ∂uy/∂x
+        b[(3, col)] = ga[1];
+        b[(3, col + 1)] = ga[0];
+        // γyz = ∂uy/∂z + ∂uz/∂y
+        b[(4, col + 1)] = ga[2];
+        b[(4, col + 2)] = ga[1];
+        // γzx = ∂uz/∂x + ∂ux/∂z
+        b[(5, col)] = ga[2];
+        b[(5, col + 2)] = ga[0];
+    }
+    b
+}
+
+/// The element stiffness matrix of a solid voxel of edge `h` (2×2×2 Gauss).
+pub fn element_stiffness(material: YoungPoisson, h: f64) -> ElementMatrix {
+    let d = material.elasticity_matrix();
+    let gp = 1.0 / 3f64.sqrt();
+    let det_j = (h / 2.0).powi(3);
+    let mut ke = ElementMatrix::zeros();
+    for g in 0..8 {
+        let c = corner(g);
+        let xi = [
+            gp * (2.0 * c[0] as f64 - 1.0),
+            gp * (2.0 * c[1] as f64 - 1.0),
+            gp * (2.0 * c[2] as f64 - 1.0),
+        ];
+        let b = strain_displacement(xi, h);
+        ke += b.transpose() * d * b * det_j;
+    }
+    // Symmetrize away rounding so that Ke is exactly symmetric.
+    let sym = (ke + ke.transpose()) * 0.5;
+    sym
+}
+
+/// Stress (Voigt, MPa) at the voxel centre for element displacements `ue`.
+pub fn centre_stress(material: YoungPoisson, h: f64, ue: &SVector<f64, 24>) -> SVector<f64, 6> {
+    let b = strain_displacement([0.0; 3], h);
+    material.elasticity_matrix() * (b * ue)
+}
+
+/// Von Mises equivalent stress of a Voigt stress vector.
+pub fn von_mises(s: &SVector<f64, 6>) -> f64 {
+    let (sx, sy, sz, txy, tyz, tzx) = (s[0], s[1], s[2], s[3], s[4], s[5]);
+    (0.5 * ((sx - sy).powi(2) + (sy - sz).powi(2) + (sz - sx).powi(2))
+        + 3.0 * (txy * txy + tyz * tyz + tzx * tzx))
+        .sqrt()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use approx::assert_relative_eq;
+
+    #[test]
+    fn stiffness_is_symmetric_and_kills_rigid_translations() {
+        let ke = element_stiffness(YoungPoisson::tantalum(), 0.05);
+        assert_eq!(ke, ke.transpose());
+        for c in 0..3 {
+            let mut u = SVector::<f64, 24>::zeros();
+            for a in 0..8 {
+                u[3 * a + c] = 1.0;
+            }
+            let f = ke * u;
+            assert!(f.amax() < 1e-9 * ke.amax(), "translation {c}: {}", f.amax());
+        }
+    }
+
+    #[test]
+    fn uniform_strain_gives_uniform_stress() {
+        let m = YoungPoisson::tantalum();
+        let h = 0.1;
+        // u = (0, 0, −e z): uniaxial strain εzz = −e.
+        let e = 1e-3;
+        let mut u = SVector::<f64, 24>::zeros();
+        for a in 0..8 {
+            u[3 * a + 2] = -e * corner(a)[2] as f64 * h;
+        }
+        let s = centre_stress(m, h, &u);
+        let d = m.elasticity_matrix();
+        assert_relative_eq!(s[2], -e * d[(2, 2)], max_relative = 1e-12);
+        assert_relative_eq!(s[0], -e * d[(0, 2)], max_relative = 1e-12);
+    }
+}

@@ -1,0 +1,5 @@
+//! voxfe: a GPU-accelerated voxel finite-element simulator for 3D-printed
+//! porous lattice implants.
+pub mod fem;
+pub mod grid;
+pub mod material;

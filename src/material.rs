@@ -1,0 +1,102 @@
+//! Isotropic linear-elastic materials.
+//!
+//! A material is given by Young's modulus `E` (MPa) and Poisson's ratio `ν`
+//! ([`YoungPoisson`]). The element formulas use the Lamé parameters
+//! ([`LameParameters`]):
+//!
+//! ```text
+//! λ = E ν / ((1 + ν)(1 − 2ν)),    μ = E / (2 (1 + ν))
+//! ```
+//!
+//! and the stress–strain law in Voigt notation
+//! `σ = D ε`, `ε = (εxx, εyy, εzz, γxy, γyz, γzx)` with engineering shear
+//! strains, `D = λ·m mᵀ + μ·diag(2, 2, 2, 1, 1, 1)`, `m = (1, 1, 1, 0, 0, 0)`.
+
+use serde::{Deserialize, Serialize};
+
+/// Young's modulus (MPa) and Poisson's ratio.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct YoungPoisson {
+    /// Young's modulus E, MPa.
+    pub e: f64,
+    /// Poisson's ratio ν, dimensionless, −1 < ν < 0.5.
+    pub nu: f64,
+}
+
+/// Lamé parameters λ and μ (MPa).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LameParameters {
+    pub lambda: f64,
+    pub mu: f64,
+}
+
+impl From<YoungPoisson> for LameParameters {
+    fn from(m: YoungPoisson) -> Self {
+        LameParameters {
+            lambda: m.e * m.nu / ((1.0 + m.nu) * (1.0 - 2.0 * m.nu)),
+            mu: m.e / (2.0 * (1.0 + m.nu)),
+        }
+    }
+}
+
+impl From<LameParameters> for YoungPoisson {
+    fn from(l: LameParameters) -> Self {
+        let e = l.mu * (3.0 * l.lambda + 2.0 * l.mu) / (l.lambda + l.mu);
+        let nu = l.lambda / (2.0 * (l.lambda + l.mu));
+        YoungPoisson { e, nu }
+    }
+}
+
+/// Named material presets: `(name, E in MPa, ν, description)`.
+///
+/// Values are typical handbook figures for the bulk (fully dense) metal.
+pub const PRESETS: &[(&str, f64, f64, &str)] = &[
+    ("tantalum", 186_000.0, 0.34, "unalloyed tantalum"),
+    ("ti6al4v", 110_000.0, 0.34, "Ti-6Al-4V (grade 5 / ELI grade 23)"),
+    ("titanium", 105_000.0, 0.37, "commercially pure titanium, grade 2"),
+    ("cocr", 210_000.0, 0.30, "cobalt-chromium-molybdenum (ASTM F75)"),
+    ("ss316l", 193_000.0, 0.30, "316L stainless steel"),
+];
+
+impl YoungPoisson {
+    /// The preset of that name, if any.
+    pub fn preset(name: &str) -> Option<YoungPoisson> {
+        PRESETS
+            .iter()
+            .find(|p| p.0 == name)
+            .map(|p| YoungPoisson { e: p.1, nu: p.2 })
+    }
+
+    /// Tantalum, the default material of the spec: E = 186 000 MPa, ν = 0.34.
+    pub fn tantalum() -> YoungPoisson {
+        YoungPoisson { e: 186_000.0, nu: 0.34 }
+    }
+
+    /// The 6×6 Voigt elasticity matrix D (see the module docs).
+    pub fn elasticity_matrix(&self) -> nalgebra::SMatrix<f64, 6, 6> {
+        let LameParameters { lambda, mu } = (*self).into();
+        let mut d = nalgebra::SMatrix::<f64, 6, 6>::zeros();
+        for i in 0..3 {
+            for j in 0..3 {
+                d[(i, j)] = lambda;
+            }
+            d[(i, i)] += 2.0 * mu;
+            d[(i + 3, i + 3)] = mu;
+        }
+        d
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use approx::assert_relative_eq;
+
+    #[test]
+    fn lame_round_trip() {
+        let m = YoungPoisson::tantalum();
+        let back: YoungPoisson = LameParameters::from(m).into();
+        assert_relative_eq!(back.e, m.e, max_relative = 1e-14);
+        assert_relative_eq!(back.nu, m.nu, max_relative = 1e-14);
+    }
+}

@@ -2,4 +2,9 @@
 //! porous lattice implants.
 pub mod fem;
 pub mod grid;
+pub mod lattice;
 pub mod material;
+pub mod report;
+pub mod scene;
+pub mod voxelize;
+pub mod vtk;

@@ -52,9 +52,24 @@ impl From<LameParameters> for YoungPoisson {
 /// Values are typical handbook figures for the bulk (fully dense) metal.
 pub const PRESETS: &[(&str, f64, f64, &str)] = &[
     ("tantalum", 186_000.0, 0.34, "unalloyed tantalum"),
-    ("ti6al4v", 110_000.0, 0.34, "Ti-6Al-4V (grade 5 / ELI grade 23)"),
-    ("titanium", 105_000.0, 0.37, "commercially pure titanium, grade 2"),
-    ("cocr", 210_000.0, 0.30, "cobalt-chromium-molybdenum (ASTM F75)"),
+    (
+        "ti6al4v",
+        110_000.0,
+        0.34,
+        "Ti-6Al-4V (grade 5 / ELI grade 23)",
+    ),
+    (
+        "titanium",
+        105_000.0,
+        0.37,
+        "commercially pure titanium, grade 2",
+    ),
+    (
+        "cocr",
+        210_000.0,
+        0.30,
+        "cobalt-chromium-molybdenum (ASTM F75)",
+    ),
     ("ss316l", 193_000.0, 0.30, "316L stainless steel"),
 ];
 
@@ -69,7 +84,10 @@ impl YoungPoisson {
 
     /// Tantalum, the default material of the spec: E = 186 000 MPa, ν = 0.34.
     pub fn tantalum() -> YoungPoisson {
-        YoungPoisson { e: 186_000.0, nu: 0.34 }
+        YoungPoisson {
+            e: 186_000.0,
+            nu: 0.34,
+        }
     }
 
     /// The 6×6 Voigt elasticity matrix D (see the module docs).

@@ -1,0 +1,260 @@
+//! Scene loading: every bad input gets an error that names the key, the
+//! value and what is allowed; the binary exits non-zero without panicking.
+
+use std::path::Path;
+use std::process::Command;
+use voxfe::scene::{Backend, ResolvedLoad, Scene};
+
+const BASE: &str = r#"
+name = "t"
+[lattice]
+kind = "rhombic-dodecahedron"
+cell = 1.5
+strut = 0.3
+[specimen]
+shape = "box"
+size = [3.0, 3.0, 3.0]
+[voxel]
+size = 0.1
+"#;
+
+fn parse(text: &str, set: &[&str]) -> Result<Scene, String> {
+    let set: Vec<String> = set.iter().map(|s| s.to_string()).collect();
+    Scene::parse(text, Path::new("test.toml"), &set).map_err(|e| e.to_string())
+}
+
+/// Builds the scene and its lattice, as `voxfe voxelize` does.
+fn build(text: &str, set: &[&str]) -> Result<(), String> {
+    let scene = parse(text, set)?;
+    scene.lattice().map(|_| ()).map_err(|e| e.to_string())
+}
+
+fn assert_err(result: Result<(), String>, needles: &[&str]) {
+    let msg = result.expect_err("expected an error");
+    for n in needles {
+        assert!(msg.contains(n), "error {msg:?} should mention {n:?}");
+    }
+}
+
+#[test]
+fn defaults_are_applied() {
+    let s = parse(BASE, &[]).unwrap();
+    assert_eq!(s.material().unwrap().e, 186_000.0);
+    assert_eq!(s.solver.backend, Backend::Auto);
+    assert_eq!(s.solver.tolerance, 1e-6);
+    assert_eq!(s.solver.max_iterations, 20000);
+    assert_eq!(s.dims(), [30, 30, 30]);
+    assert_eq!(
+        s.resolved_load(),
+        ResolvedLoad::Compression { bonded: false }
+    );
+}
+
+#[test]
+fn shipped_scenes_load() {
+    for entry in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/scenes")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            let scene =
+                Scene::load(&path, &[]).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            scene
+                .lattice()
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        }
+    }
+}
+
+#[test]
+fn malformed_toml_names_line_and_column() {
+    let text = BASE.replace("cell = 1.5", "cell = = 1.5");
+    assert_err(
+        parse(&text, &[]).map(|_| ()),
+        &["test.toml", "line 5, column"],
+    );
+}
+
+#[test]
+fn unknown_keys_are_rejected() {
+    let text = BASE.replace("cell = 1.5", "cell = 1.5\nstrutt = 0.3");
+    assert_err(parse(&text, &[]).map(|_| ()), &["strutt", "line 6"]);
+    let text = format!("{BASE}\n[solver]\ntolerence = 1e-6\n");
+    assert_err(parse(&text, &[]).map(|_| ()), &["tolerence"]);
+    assert_err(
+        parse(BASE, &["voxel.sise=0.1"]).map(|_| ()),
+        &["sise", "--set"],
+    );
+}
+
+#[test]
+fn unknown_enum_values_list_the_allowed_ones() {
+    let text = BASE.replace("rhombic-dodecahedron", "rhombic");
+    assert_err(parse(&text, &[]).map(|_| ()), &["rhombic", "bcc", "gyroid"]);
+    assert_err(
+        parse(BASE, &["solver.backend=cuda"]).map(|_| ()),
+        &["cuda", "auto"],
+    );
+}
+
+#[test]
+fn non_positive_sizes_are_rejected() {
+    assert_err(
+        parse(BASE, &["voxel.size=0"]).map(|_| ()),
+        &["voxel.size = 0", "positive"],
+    );
+    assert_err(
+        parse(BASE, &["voxel.size=-0.1"]).map(|_| ()),
+        &["voxel.size = -0.1"],
+    );
+    assert_err(
+        parse(BASE, &["specimen.size=[3.0, 0.0, 3.0]"]).map(|_| ()),
+        &["specimen.size", "positive", "y size is 0"],
+    );
+    assert_err(
+        parse(BASE, &["lattice.cell=-1.5"]).map(|_| ()),
+        &["lattice.cell = -1.5", "positive"],
+    );
+    assert_err(
+        parse(BASE, &["lattice.strut=0"]).map(|_| ()),
+        &["lattice.strut = 0"],
+    );
+    assert_err(
+        parse(BASE, &["material.E=-5", "material.nu=0.3"]).map(|_| ()),
+        &["E"],
+    );
+}
+
+#[test]
+fn box_not_a_whole_number_of_voxels_names_both() {
+    assert_err(
+        parse(BASE, &["voxel.size=0.07"]).map(|_| ()),
+        &[
+            "specimen.size",
+            "x size 3 mm",
+            "voxel.size = 0.07",
+            "whole number",
+        ],
+    );
+}
+
+#[test]
+fn porosity_out_of_range_is_rejected() {
+    assert_err(
+        parse(BASE, &["lattice.porosity=1.2"]).map(|_| ()),
+        &["lattice.porosity = 1.2", "0 < porosity < 1"],
+    );
+}
+
+#[test]
+fn unreachable_porosity_names_the_reachable_range() {
+    // RD struts cannot fill 95 % of the cell.
+    assert_err(
+        build(BASE, &["lattice.porosity=0.05"]),
+        &["porosity", "0.05"],
+    );
+}
+
+#[test]
+fn too_thick_strut_is_rejected() {
+    assert_err(build(BASE, &["lattice.strut=1.2"]), &["strut", "1.2"]);
+}
+
+#[test]
+fn memory_cap_is_enforced() {
+    assert_err(
+        parse(BASE, &["voxel.size=0.01", "voxel.max_memory_mb=100"]).map(|_| ()),
+        &["voxel.max_memory_mb = 100", "MiB", "300×300×300"],
+    );
+}
+
+#[test]
+fn set_overrides_any_key_and_porosity_replaces_strut() {
+    let s = parse(
+        BASE,
+        &["lattice.porosity=0.85", "lattice.kind=bcc", "name=other"],
+    )
+    .unwrap();
+    assert_eq!(s.lattice.porosity, Some(0.85));
+    assert_eq!(s.lattice.strut, None);
+    assert_eq!(s.name, "other");
+    assert_err(
+        parse(BASE, &["novalue"]).map(|_| ()),
+        &["--set 'novalue'", "key=value"],
+    );
+}
+
+#[test]
+fn load_keys_must_fit_the_case() {
+    assert_err(
+        parse(BASE, &["load.span=10"]).map(|_| ()),
+        &["load.span", "three-point-bending"],
+    );
+    let bend = |extra: &[&str]| {
+        let mut set = vec![
+            "load.case=three-point-bending",
+            "lattice.kind=solid",
+            "specimen.size=[12.0, 3.0, 3.0]",
+        ];
+        set.extend_from_slice(extra);
+        let text = BASE.replace("strut = 0.3", "");
+        parse(&text, &set).map(|_| ())
+    };
+    bend(&[]).unwrap();
+    assert_err(bend(&["load.span=13"]), &["load.span = 13", "Lx = 12"]);
+    assert_err(
+        bend(&["load.span=11.5"]),
+        &["load.span = 11.5", "must lie on the bar"],
+    );
+    assert_err(
+        bend(&["load.contact=0.05"]),
+        &["load.contact = 0.05", "one voxel"],
+    );
+    assert_err(
+        bend(&["load.platens=bonded"]),
+        &["load.platens", "compression"],
+    );
+}
+
+#[test]
+fn material_presets_and_explicit_values() {
+    let s = parse(BASE, &["material.preset=ti6al4v"]).unwrap();
+    assert_eq!(s.material().unwrap().e, 110_000.0);
+    assert_err(
+        parse(BASE, &["material.preset=unobtainium"]).map(|_| ()),
+        &["unobtainium", "tantalum"],
+    );
+    assert_err(parse(BASE, &["material.E=1000"]).map(|_| ()), &["nu"]);
+    assert_err(
+        parse(BASE, &["material.E=1000", "material.nu=0.5"]).map(|_| ()),
+        &["material.nu = 0.5"],
+    );
+}
+
+fn voxfe(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_voxfe"))
+        .args(args)
+        .output()
+        .expect("runs voxfe")
+}
+
+#[test]
+fn binary_exits_non_zero_with_a_clear_message_and_no_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        (BASE.replace("cell = 1.5", "cell = [1.5"), "line"),
+        (BASE.replace("cell = 1.5", "cel = 1.5"), "cel"),
+        (BASE.replace("size = 0.1", "size = 0.07"), "whole number"),
+        (BASE.replace("strut = 0.3", "strut = 1.2"), "strut"),
+    ];
+    for (n, (text, needle)) in cases.iter().enumerate() {
+        let path = dir.path().join(format!("bad{n}.toml"));
+        std::fs::write(&path, text).unwrap();
+        let out = voxfe(&["voxelize", path.to_str().unwrap()]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "case {n}: {err}");
+        assert!(err.contains(needle), "case {n}: {err}");
+        assert!(!err.contains("panicked"), "case {n}: {err}");
+    }
+    let out = voxfe(&["voxelize", "/nonexistent/scene.toml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/scene.toml"));
+}

@@ -1,0 +1,182 @@
+//! Voxelization of lattices against their nominal porosity.
+
+use std::path::Path;
+use voxfe::report::voxelize_scene;
+use voxfe::scene::Scene;
+
+const RD: &str = r#"
+name = "rd"
+[lattice]
+kind = "rhombic-dodecahedron"
+cell = 1.5
+porosity = 0.8
+[specimen]
+shape = "box"
+size = [3.0, 3.0, 3.0]
+[voxel]
+size = 0.1
+"#;
+
+fn scene(text: &str, set: &[String]) -> Scene {
+    Scene::parse(text, Path::new("test.toml"), set).unwrap()
+}
+
+/// Measured porosity of 2×2×2 RD cells of M = 1.5 mm with `cells_per_voxel`
+/// voxels along a cell and strut diameter `d`.
+fn rd_measured(d: f64, voxels_per_cell: usize) -> (f64, f64, usize) {
+    let h = 1.5 / voxels_per_cell as f64;
+    let set = vec![
+        format!("lattice.strut={d}"),
+        format!("voxel.size={h}"),
+        format!(
+            "specimen.size=[{s}, {s}, {s}]",
+            s = 2.0 * voxels_per_cell as f64 * h
+        ),
+    ];
+    let s = scene(RD, &set);
+    let (_, _, r) = voxelize_scene(&s).unwrap();
+    (r.porosity_measured, r.porosity_nominal, r.removed_voxels)
+}
+
+#[test]
+fn rd_porosity_matches_the_design_formula_at_d_over_h_10() {
+    // Nominal porosity from 70 % to 88 %, D/h ≥ 10: voxel porosity within
+    // 0.5 percentage points of the spec's formula.
+    for d in [0.175f64, 0.21, 0.245, 0.28] {
+        let voxels_per_cell = (10.0 * 1.5 / d).ceil() as usize;
+        let (measured, nominal, removed) = rd_measured(d, voxels_per_cell);
+        assert!(
+            (0.70..=0.88).contains(&nominal),
+            "D = {d}: nominal {nominal}"
+        );
+        assert!(
+            (measured - nominal).abs() <= 0.005,
+            "D = {d}, M/h = {voxels_per_cell}: measured {measured:.5}, nominal {nominal:.5}"
+        );
+        assert_eq!(removed, 0, "a whole number of RD cells is one component");
+    }
+}
+
+#[test]
+fn rd_porosity_converges_as_h_shrinks() {
+    let d = 0.24;
+    let errors: Vec<f64> = [12, 24, 48]
+        .iter()
+        .map(|&n| {
+            let (m, nom, _) = rd_measured(d, n);
+            (m - nom).abs()
+        })
+        .collect();
+    assert!(
+        errors[2] < errors[0],
+        "errors {errors:?} should shrink with h"
+    );
+    assert!(errors[2] < 0.002, "errors {errors:?}");
+}
+
+#[test]
+fn porosity_round_trips_through_the_solved_strut() {
+    // A porosity in the scene solves D; voxelizing with that D reproduces it.
+    for kind in [
+        "rhombic-dodecahedron",
+        "bcc",
+        "octet",
+        "diamond",
+        "kelvin",
+        "fcc",
+        "gyroid",
+    ] {
+        let set = vec![
+            format!("lattice.kind={kind}"),
+            "lattice.porosity=0.8".to_string(),
+            "voxel.size=0.025".to_string(),
+            "specimen.size=[1.5, 1.5, 1.5]".to_string(),
+        ];
+        let s = scene(RD, &set);
+        let (lattice, _, r) = voxelize_scene(&s).unwrap();
+        assert!(
+            (lattice.nominal_porosity() - 0.8).abs() < 1e-3,
+            "{kind}: {}",
+            lattice.nominal_porosity()
+        );
+        // One cell with whole-component removal can drop a few cut fragments:
+        // compare the sampled solid before the component search.
+        let grid = voxfe::voxelize::sample(s.dims(), s.voxel.size, |p| lattice.contains(p));
+        let sampled = 1.0 - grid.solid_count() as f64 / grid.voxel_count() as f64;
+        assert!(
+            (sampled - 0.8).abs() <= 0.005,
+            "{kind}: sampled porosity {sampled:.5} (after component search {:.5})",
+            r.porosity_measured
+        );
+    }
+}
+
+#[test]
+fn voxelizing_is_reproducible() {
+    let s = scene(RD, &[]);
+    let (_, a, _) = voxelize_scene(&s).unwrap();
+    let (_, b, _) = voxelize_scene(&s).unwrap();
+    assert_eq!(a.grid, b.grid);
+}
+
+#[test]
+fn thin_struts_warn_below_six_voxels_per_diameter() {
+    let s = scene(RD, &["voxel.size=0.1".into(), "lattice.strut=0.3".into()]);
+    let (_, _, r) = voxelize_scene(&s).unwrap();
+    assert!((r.d_over_h.unwrap() - 3.0).abs() < 1e-12);
+    assert!(
+        r.warnings.iter().any(|w| w.contains("D/h = 3.00")),
+        "{:?}",
+        r.warnings
+    );
+    let s = scene(RD, &["voxel.size=0.05".into(), "lattice.strut=0.3".into()]);
+    let (_, _, r) = voxelize_scene(&s).unwrap();
+    assert!(
+        r.warnings.iter().all(|w| !w.contains("D/h")),
+        "{:?}",
+        r.warnings
+    );
+}
+
+#[test]
+fn voxelize_json_and_vti_from_the_binary() {
+    let dir = tempfile::tempdir().unwrap();
+    let vti = dir.path().join("rd.vti");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_voxfe"))
+        .args([
+            "voxelize",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/scenes/rd-compression.toml"),
+            "--json",
+            "--vti",
+        ])
+        .arg(&vti)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for key in [
+        "porosity_measured",
+        "porosity_nominal",
+        "solid_voxels",
+        "removed_voxels",
+        "dims",
+        "strut_diameter",
+        "cell",
+    ] {
+        assert!(v.get(key).is_some(), "--json lacks {key}: {v}");
+    }
+    assert_eq!(v["dims"], serde_json::json!([90, 90, 90]));
+    let c = voxfe::vtk::read_vti(&vti).unwrap();
+    assert_eq!(c.dims, [90, 90, 90]);
+    let voxfe::vtk::ArrayData::U8(mask) = &c.cell[0].data else {
+        panic!("mask is UInt8")
+    };
+    assert_eq!(
+        mask.iter().filter(|&&m| m == 1).count() as u64,
+        v["solid_voxels"].as_u64().unwrap()
+    );
+}

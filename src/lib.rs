@@ -6,5 +6,6 @@ pub mod lattice;
 pub mod material;
 pub mod report;
 pub mod scene;
+pub mod sweep;
 pub mod voxelize;
 pub mod vtk;

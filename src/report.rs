@@ -60,7 +60,8 @@ fn voxel_report(scene: &Scene, lattice: &Lattice, vox: &Voxelization) -> VoxelRe
     let d_over_h = strut.map(|d| d / h);
     let mut warnings = Vec::new();
     if let Some(r) = d_over_h {
-        if r < MIN_D_OVER_H {
+        // A tolerance so that D/h = 6 computed as 5.999… does not warn.
+        if r < MIN_D_OVER_H * (1.0 - 1e-9) {
             warnings.push(format!(
                 "D/h = {r:.2} < {MIN_D_OVER_H}: voxel struts cannot resolve the diameter D = {:.4} mm at h = {h} mm; \
                  moduli can jump by tens of percent between neighbouring voxel sizes (use voxel.size ≤ {:.4} mm)",

@@ -2,6 +2,7 @@
 //! porous lattice implants.
 pub mod fem;
 pub mod grid;
+pub mod implant;
 pub mod lattice;
 pub mod material;
 pub mod report;

@@ -1,5 +1,6 @@
 //! What `voxfe voxelize` and `voxfe run` report, and the steps that produce it.
 
+use crate::implant::{Envelope, Implant};
 use crate::lattice::Lattice;
 use crate::scene::{Scene, SceneError};
 use crate::voxelize::{voxelize, VoxelError, Voxelization};
@@ -28,6 +29,9 @@ pub struct VoxelReport {
     pub total_voxels: usize,
     pub solid_voxels: usize,
     pub removed_voxels: usize,
+    /// Voxels whose centre lies inside the envelope (all of them for a box).
+    pub envelope_voxels: usize,
+    /// `1 − solid_voxels / envelope_voxels`.
     pub porosity_measured: f64,
     pub porosity_nominal: f64,
     /// Whether `porosity_nominal` comes from a closed-form design formula
@@ -48,12 +52,28 @@ pub fn voxelize_scene(
 ) -> Result<(Lattice, Voxelization, VoxelReport), VoxelizeError> {
     let lattice = scene.lattice()?;
     let h = scene.voxel.size;
-    let vox = voxelize(scene.dims(), h, |p| lattice.contains(p))?;
-    let report = voxel_report(scene, &lattice, &vox);
+    let implant = Implant {
+        lattice: &lattice,
+        envelope: scene.envelope()?,
+        features: scene.features(),
+    };
+    let vox = voxelize(scene.dims(), h, |p| implant.contains(p))?;
+    let envelope_voxels = match &implant.envelope {
+        Envelope::Box { .. } => vox.counts.total,
+        envelope => {
+            crate::voxelize::sample(scene.dims(), h, |p| envelope.contains(p)).solid_count()
+        }
+    };
+    let report = voxel_report(scene, &lattice, &vox, envelope_voxels);
     Ok((lattice, vox, report))
 }
 
-fn voxel_report(scene: &Scene, lattice: &Lattice, vox: &Voxelization) -> VoxelReport {
+fn voxel_report(
+    scene: &Scene,
+    lattice: &Lattice,
+    vox: &Voxelization,
+    envelope_voxels: usize,
+) -> VoxelReport {
     let h = scene.voxel.size;
     let is_solid = matches!(lattice.kind(), crate::lattice::LatticeKind::Solid);
     let strut = lattice.strut_diameter().filter(|_| !is_solid);
@@ -84,7 +104,8 @@ fn voxel_report(scene: &Scene, lattice: &Lattice, vox: &Voxelization) -> VoxelRe
         total_voxels: vox.counts.total,
         solid_voxels: vox.counts.solid,
         removed_voxels: vox.counts.removed,
-        porosity_measured: vox.porosity(),
+        envelope_voxels,
+        porosity_measured: 1.0 - vox.counts.solid as f64 / envelope_voxels as f64,
         porosity_nominal: lattice.nominal_porosity(),
         porosity_nominal_closed_form: lattice.nominal_is_closed_form(),
         cell: (!is_solid).then(|| lattice.cell()),

@@ -31,6 +31,8 @@
 //! Every check names the key, the value and what is allowed
 //! ([`SceneError::Invalid`]).
 
+use crate::implant::stl::{Mesh, StlError};
+use crate::implant::{Envelope, Features, Hole};
 use crate::lattice::{Lattice, LatticeError, LatticeKind, LatticeSize};
 use crate::material::{YoungPoisson, PRESETS};
 use serde::{Deserialize, Serialize};
@@ -60,6 +62,8 @@ pub enum SceneError {
     },
     #[error(transparent)]
     Lattice(#[from] LatticeError),
+    #[error(transparent)]
+    Stl(#[from] StlError),
 }
 
 fn invalid(
@@ -89,6 +93,9 @@ pub struct Scene {
     pub load: LoadSpec,
     #[serde(default)]
     pub solver: SolverSpec,
+    /// Folder of the scene file, for relative paths (not a key).
+    #[serde(skip)]
+    pub base_dir: PathBuf,
 }
 
 /// `[material]`: a preset, or `E` (MPa) and `nu`.
@@ -123,7 +130,12 @@ pub struct LatticeSpec {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Shape {
+    /// The grid box `[0, size]`.
     Box,
+    /// A cylinder along z (diameter, height, optional wedge).
+    Cylinder,
+    /// A closed STL mesh (path, transform) inside the grid box `size`.
+    Stl,
 }
 
 /// `[specimen]`.
@@ -131,8 +143,52 @@ pub enum Shape {
 #[serde(deny_unknown_fields)]
 pub struct SpecimenSpec {
     pub shape: Shape,
-    /// `[Lx, Ly, Lz]`, mm.
-    pub size: [f64; 3],
+    /// Box and STL: the grid box `[Lx, Ly, Lz]`, mm.
+    pub size: Option<[f64; 3]>,
+    /// Cylinder: diameter Ø, mm.
+    pub diameter: Option<f64>,
+    /// Cylinder: height H at the axis, mm.
+    pub height: Option<f64>,
+    /// Cylinder: tilt of the top face about the x axis, degrees.
+    #[serde(default)]
+    pub wedge: f64,
+    /// STL: path to the mesh, relative to the scene file.
+    pub path: Option<PathBuf>,
+    /// STL: scale factor applied first.
+    #[serde(default = "one")]
+    pub scale: f64,
+    /// STL: rotation angles about x, then y, then z, degrees.
+    #[serde(default)]
+    pub rotate: [f64; 3],
+    /// STL: translation applied last, mm.
+    #[serde(default)]
+    pub translate: [f64; 3],
+    /// Solid plates on the bottom and top faces, thickness in mm.
+    #[serde(default)]
+    pub end_plates: f64,
+    /// Solid outer wall, thickness in mm.
+    #[serde(default)]
+    pub wall: f64,
+    /// Holes subtracted after everything else.
+    #[serde(default)]
+    pub holes: Vec<HoleSpec>,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+/// `[[specimen.holes]]`: a cylindrical hole.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HoleSpec {
+    /// A point on the axis where the hole starts, mm.
+    pub position: [f64; 3],
+    /// Direction of the axis (need not be unit length).
+    pub direction: [f64; 3],
+    pub diameter: f64,
+    /// Length along the direction; absent: a through hole.
+    pub depth: Option<f64>,
 }
 
 /// Default cap on the estimated peak memory of a run, MiB.
@@ -270,6 +326,8 @@ impl Scene {
                 message: format!("after --set {}: {}", overrides.join(" --set "), e.message()),
             })?
         };
+        let mut scene = scene;
+        scene.base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         scene.validate()?;
         Ok(scene)
     }
@@ -316,7 +374,87 @@ impl Scene {
     /// Voxel counts `[nx, ny, nz]`.
     pub fn dims(&self) -> [usize; 3] {
         let h = self.voxel.size;
-        self.specimen.size.map(|l| (l / h).round() as usize)
+        let sp = &self.specimen;
+        match sp.shape {
+            Shape::Box | Shape::Stl => sp
+                .size
+                .unwrap_or_default()
+                .map(|l| (l / h).round() as usize),
+            Shape::Cylinder => {
+                let e = self.cylinder().extent();
+                [
+                    (e[0] / h).round() as usize,
+                    (e[1] / h).round() as usize,
+                    (e[2] / h - 1e-9).ceil() as usize,
+                ]
+            }
+        }
+    }
+
+    /// Size of the grid box `[Lx, Ly, Lz]`, mm.
+    pub fn box_size(&self) -> [f64; 3] {
+        self.dims().map(|n| n as f64 * self.voxel.size)
+    }
+
+    fn cylinder(&self) -> Envelope {
+        Envelope::Cylinder {
+            diameter: self.specimen.diameter.unwrap_or(0.0),
+            height: self.specimen.height.unwrap_or(0.0),
+            wedge_deg: self.specimen.wedge,
+        }
+    }
+
+    /// The envelope (an STL mesh is read, checked and voxelized here).
+    pub fn envelope(&self) -> Result<Envelope, SceneError> {
+        let sp = &self.specimen;
+        Ok(match sp.shape {
+            Shape::Box => Envelope::Box {
+                size: self.box_size(),
+            },
+            Shape::Cylinder => self.cylinder(),
+            Shape::Stl => {
+                let path = self.base_dir.join(sp.path.as_ref().expect("validated"));
+                let mut mesh = Mesh::read(&path)?;
+                mesh.transform(sp.scale, sp.rotate, sp.translate);
+                let (lo, hi) = mesh.bounds();
+                let size = self.box_size();
+                let tol = 1e-9 * size.iter().fold(1.0f64, |a, &b| a.max(b));
+                if (0..3).any(|c| lo[c] < -tol || hi[c] > size[c] + tol) {
+                    return Err(invalid(
+                        "specimen.size",
+                        format!("{size:?}"),
+                        format!("the transformed mesh spans {lo:.4?} to {hi:.4?}: it must lie inside the grid box [0, size]"),
+                    ));
+                }
+                Envelope::Mesh {
+                    mask: mesh.voxelize(self.dims(), self.voxel.size),
+                    dims: self.dims(),
+                    h: self.voxel.size,
+                }
+            }
+        })
+    }
+
+    /// The solid features and holes.
+    pub fn features(&self) -> Features {
+        let sp = &self.specimen;
+        Features {
+            end_plates: sp.end_plates,
+            wall: sp.wall,
+            holes: sp
+                .holes
+                .iter()
+                .map(|h| {
+                    let n = h.direction.iter().map(|c| c * c).sum::<f64>().sqrt();
+                    Hole {
+                        position: h.position,
+                        direction: h.direction.map(|c| c / n),
+                        diameter: h.diameter,
+                        depth: h.depth,
+                    }
+                })
+                .collect(),
+        }
     }
 
     /// The lattice, with D (or the gyroid level) solved from a porosity when one is given.
@@ -378,7 +516,7 @@ impl Scene {
                 bonded: self.load.platens == Some(PlatenSpec::Bonded),
             },
             CaseName::ThreePointBending => ResolvedLoad::ThreePointBending {
-                span: self.load.span.unwrap_or(0.75 * self.specimen.size[0]),
+                span: self.load.span.unwrap_or(0.75 * self.box_size()[0]),
                 contact: self.load.contact.unwrap_or(1.0),
             },
         }
@@ -407,26 +545,7 @@ impl Scene {
                 "allowed: a positive voxel edge h in mm",
             ));
         }
-        for (axis, &l) in ["x", "y", "z"].iter().zip(&self.specimen.size) {
-            if !(l.is_finite() && l > 0.0) {
-                return Err(invalid(
-                    "specimen.size",
-                    format!("{:?}", self.specimen.size),
-                    format!("allowed: positive lengths in mm (the {axis} size is {l})"),
-                ));
-            }
-            let n = l / h;
-            if (n - n.round()).abs() > 1e-9 * n || n.round() < 1.0 {
-                return Err(invalid(
-                    "specimen.size",
-                    format!("{:?}", self.specimen.size),
-                    format!(
-                        "the {axis} size {l} mm is not a whole number of voxels of voxel.size = {h} mm ({l}/{h} = {n}); \
-                         choose sizes that are multiples of h"
-                    ),
-                ));
-            }
-        }
+        self.validate_specimen()?;
         for (key, v) in [
             ("lattice.cell", self.lattice.cell),
             ("lattice.strut", self.lattice.strut),
@@ -487,9 +606,191 @@ impl Scene {
         Ok(())
     }
 
+    fn validate_specimen(&self) -> Result<(), SceneError> {
+        let sp = &self.specimen;
+        let h = self.voxel.size;
+        let shape = match sp.shape {
+            Shape::Box => "box",
+            Shape::Cylinder => "cylinder",
+            Shape::Stl => "stl",
+        };
+        let only = |key: &'static str, given: bool, shapes: &str| -> Result<(), SceneError> {
+            if given {
+                Err(invalid(
+                    key,
+                    "(given)",
+                    format!("only specimen.shape = {shapes} takes it, not \"{shape}\""),
+                ))
+            } else {
+                Ok(())
+            }
+        };
+        let is_cyl = sp.shape == Shape::Cylinder;
+        let is_stl = sp.shape == Shape::Stl;
+        only(
+            "specimen.diameter",
+            !is_cyl && sp.diameter.is_some(),
+            "\"cylinder\"",
+        )?;
+        only(
+            "specimen.height",
+            !is_cyl && sp.height.is_some(),
+            "\"cylinder\"",
+        )?;
+        only("specimen.wedge", !is_cyl && sp.wedge != 0.0, "\"cylinder\"")?;
+        only(
+            "specimen.size",
+            is_cyl && sp.size.is_some(),
+            "\"box\" or \"stl\"",
+        )?;
+        only("specimen.path", !is_stl && sp.path.is_some(), "\"stl\"")?;
+        only("specimen.scale", !is_stl && sp.scale != 1.0, "\"stl\"")?;
+        only(
+            "specimen.rotate",
+            !is_stl && sp.rotate != [0.0; 3],
+            "\"stl\"",
+        )?;
+        only(
+            "specimen.translate",
+            !is_stl && sp.translate != [0.0; 3],
+            "\"stl\"",
+        )?;
+        let whole = |key: &'static str,
+                     value: String,
+                     axis: &str,
+                     l: f64|
+         -> Result<(), SceneError> {
+            if !(l.is_finite() && l > 0.0) {
+                return Err(invalid(
+                    key,
+                    value,
+                    format!("allowed: positive lengths in mm (the {axis} size is {l})"),
+                ));
+            }
+            let n = l / h;
+            if (n - n.round()).abs() > 1e-9 * n || n.round() < 1.0 {
+                return Err(invalid(
+                    key,
+                    value,
+                    format!(
+                        "the {axis} size {l} mm is not a whole number of voxels of voxel.size = {h} mm ({l}/{h} = {n}); \
+                         choose sizes that are multiples of h"
+                    ),
+                ));
+            }
+            Ok(())
+        };
+        match sp.shape {
+            Shape::Box | Shape::Stl => {
+                let size = sp.size.ok_or_else(|| {
+                    invalid(
+                        "specimen.size",
+                        "(missing)",
+                        "the box [Lx, Ly, Lz] in mm is required",
+                    )
+                })?;
+                for (axis, &l) in ["x", "y", "z"].iter().zip(&size) {
+                    whole("specimen.size", format!("{size:?}"), axis, l)?;
+                }
+                if is_stl {
+                    if sp.path.is_none() {
+                        return Err(invalid(
+                            "specimen.path",
+                            "(missing)",
+                            "the path of an STL file is required",
+                        ));
+                    }
+                    if !(sp.scale.is_finite() && sp.scale > 0.0) {
+                        return Err(invalid(
+                            "specimen.scale",
+                            sp.scale,
+                            "allowed: a positive factor",
+                        ));
+                    }
+                    if sp.wall > 0.0 {
+                        return Err(invalid(
+                            "specimen.wall",
+                            sp.wall,
+                            "an STL envelope takes no wall yet: model it in the mesh",
+                        ));
+                    }
+                }
+            }
+            Shape::Cylinder => {
+                let d = sp.diameter.ok_or_else(|| {
+                    invalid(
+                        "specimen.diameter",
+                        "(missing)",
+                        "a cylinder needs its diameter in mm",
+                    )
+                })?;
+                let height = sp.height.ok_or_else(|| {
+                    invalid(
+                        "specimen.height",
+                        "(missing)",
+                        "a cylinder needs its height in mm",
+                    )
+                })?;
+                whole("specimen.diameter", d.to_string(), "diameter", d)?;
+                if !(height.is_finite() && height > 0.0) {
+                    return Err(invalid(
+                        "specimen.height",
+                        height,
+                        "allowed: a positive height in mm",
+                    ));
+                }
+                if sp.wedge.is_nan()
+                    || sp.wedge.abs() >= 45.0
+                    || d / 2.0 * sp.wedge.to_radians().tan().abs() >= height
+                {
+                    return Err(invalid(
+                        "specimen.wedge",
+                        sp.wedge,
+                        "allowed: |wedge| < 45 degrees, and the tilted top must stay above the base",
+                    ));
+                }
+            }
+        }
+        for (key, v) in [
+            ("specimen.end_plates", sp.end_plates),
+            ("specimen.wall", sp.wall),
+        ] {
+            if !(v.is_finite() && v >= 0.0) {
+                return Err(invalid(key, v, "allowed: a thickness ≥ 0 mm (0: none)"));
+            }
+        }
+        for hole in &sp.holes {
+            let n = hole.direction.iter().map(|c| c * c).sum::<f64>().sqrt();
+            if !(n.is_finite() && n > 0.0) {
+                return Err(invalid(
+                    "specimen.holes.direction",
+                    format!("{:?}", hole.direction),
+                    "allowed: a non-zero vector",
+                ));
+            }
+            if !(hole.diameter.is_finite() && hole.diameter > 0.0) {
+                return Err(invalid(
+                    "specimen.holes.diameter",
+                    hole.diameter,
+                    "allowed: a positive diameter in mm",
+                ));
+            }
+            if let Some(depth) = hole.depth {
+                if !(depth.is_finite() && depth > 0.0) {
+                    return Err(invalid(
+                        "specimen.holes.depth",
+                        depth,
+                        "allowed: a positive depth in mm (omit it for a through hole)",
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
     fn validate_load(&self) -> Result<(), SceneError> {
         let l = &self.load;
-        let [lx, _, _] = self.specimen.size;
+        let [lx, _, _] = self.box_size();
         let h = self.voxel.size;
         match l.case {
             CaseName::Compression => {

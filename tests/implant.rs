@@ -1,0 +1,290 @@
+//! Implant envelopes, features and STL import.
+
+use std::path::Path;
+use voxfe::implant::stl::{box_mesh, cylinder_mesh, write_binary, Mesh, StlError};
+use voxfe::implant::Envelope;
+use voxfe::report::voxelize_scene;
+use voxfe::scene::{Scene, SceneError};
+use voxfe::voxelize::sample;
+
+/// Voxels where two masks differ, skipping those whose centre lies within
+/// `band` of the surface (`dist` gives the distance of a point to it).
+fn differences(
+    a: &[u8],
+    b: &[u8],
+    dims: [usize; 3],
+    h: f64,
+    band: f64,
+    dist: impl Fn([f64; 3]) -> f64,
+) -> usize {
+    let mut n = 0;
+    for k in 0..dims[2] {
+        for j in 0..dims[1] {
+            for i in 0..dims[0] {
+                let v = i + dims[0] * (j + dims[1] * k);
+                let p = [
+                    (i as f64 + 0.5) * h,
+                    (j as f64 + 0.5) * h,
+                    (k as f64 + 0.5) * h,
+                ];
+                if a[v] != b[v] && dist(p) > band {
+                    n += 1;
+                }
+            }
+        }
+    }
+    n
+}
+
+#[test]
+fn box_as_stl_matches_the_analytic_box() {
+    let h = 0.1;
+    let dims = [40, 36, 30];
+    // Aligned with voxel faces: the face diagonals run through voxel centres.
+    // Unaligned: faces between centres at arbitrary offsets.
+    for (lo, hi) in [
+        ([0.0, 0.0, 0.0], [3.0, 3.0, 2.0]),
+        ([0.13, 0.27, 0.05], [3.33, 3.41, 2.47]),
+    ] {
+        let mesh = Mesh::from_triangles(box_mesh(lo, hi), "box").unwrap();
+        let stl = mesh.voxelize(dims, h);
+        let inside = |p: [f64; 3]| (0..3).all(|c| p[c] >= lo[c] && p[c] <= hi[c]);
+        let analytic = sample(dims, h, inside).solid;
+        let dist = |p: [f64; 3]| {
+            (0..3)
+                .map(|c| (p[c] - lo[c]).abs().min((p[c] - hi[c]).abs()))
+                .fold(f64::INFINITY, f64::min)
+        };
+        assert!(analytic.contains(&1));
+        assert_eq!(
+            differences(&stl, &analytic, dims, h, 1e-9 * h, dist),
+            0,
+            "box {lo:?}–{hi:?}"
+        );
+    }
+}
+
+#[test]
+fn cylinder_as_stl_matches_the_analytic_cylinder() {
+    let h = 0.1;
+    let (r, height, segments) = (1.5, 2.0, 720);
+    let dims = [30, 30, 22];
+    let mesh =
+        Mesh::from_triangles(cylinder_mesh([r, r, 0.0], r, height, segments), "cyl").unwrap();
+    let stl = mesh.voxelize(dims, h);
+    let envelope = Envelope::Cylinder {
+        diameter: 2.0 * r,
+        height,
+        wedge_deg: 0.0,
+    };
+    let analytic = sample(dims, h, |p| envelope.contains(p)).solid;
+    // The facets lie inside the true circle by at most the sagitta.
+    let sagitta = r * (1.0 - (std::f64::consts::PI / segments as f64).cos());
+    let dist = |p: [f64; 3]| {
+        let radial = (r - ((p[0] - r).powi(2) + (p[1] - r).powi(2)).sqrt()).abs();
+        radial.min(p[2].abs()).min((p[2] - height).abs())
+    };
+    assert!(analytic.iter().filter(|&&v| v == 1).count() > 10_000);
+    assert_eq!(
+        differences(&stl, &analytic, dims, h, sagitta + 1e-9 * h, dist),
+        0
+    );
+}
+
+#[test]
+fn bad_stl_files_are_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    // Open: a box with one face missing.
+    let mut open = box_mesh([0.0; 3], [1.0; 3]);
+    open.truncate(10);
+    let p = dir.path().join("open.stl");
+    write_binary(&p, &open).unwrap();
+    let e = Mesh::read(&p).unwrap_err();
+    assert!(matches!(e, StlError::Open { open_edges: 4, .. }), "{e}");
+    assert!(e.to_string().contains("4 edges"), "{e}");
+    // Not an STL file.
+    let p = dir.path().join("notes.stl");
+    std::fs::write(&p, "hello, this is not a mesh").unwrap();
+    let e = Mesh::read(&p).unwrap_err();
+    assert!(matches!(e, StlError::NotStl { .. }), "{e}");
+    // Zero triangles, binary and ASCII.
+    let p = dir.path().join("empty.stl");
+    write_binary(&p, &[]).unwrap();
+    assert!(matches!(
+        Mesh::read(&p).unwrap_err(),
+        StlError::Empty { .. }
+    ));
+    let p = dir.path().join("empty_ascii.stl");
+    std::fs::write(&p, "solid nothing\nendsolid nothing\n").unwrap();
+    let e = Mesh::read(&p).unwrap_err();
+    assert!(e.to_string().contains("no triangles"), "{e}");
+}
+
+#[test]
+fn degenerate_triangles_are_ignored_and_counted() {
+    let mut t = box_mesh([0.0; 3], [1.0; 3]);
+    t.push([[0.5, 0.5, 0.5], [0.5, 0.5, 0.5], [0.7, 0.5, 0.5]]);
+    t.push([[0.0, 0.0, 0.0], [1.0, 1.0, 1.0], [2.0, 2.0, 2.0]]);
+    let m = Mesh::from_triangles(t, "box").unwrap();
+    assert_eq!(m.degenerate, 2);
+    assert_eq!(m.triangles.len(), 12);
+}
+
+#[test]
+fn ascii_and_binary_stl_read_alike() {
+    let dir = tempfile::tempdir().unwrap();
+    let tris = box_mesh([0.0; 3], [1.0, 2.0, 0.5]);
+    let bin = dir.path().join("b.stl");
+    write_binary(&bin, &tris).unwrap();
+    let mut ascii = String::from("solid box\n");
+    for t in &tris {
+        ascii.push_str("facet normal 0 0 0\nouter loop\n");
+        for v in t {
+            ascii.push_str(&format!("vertex {} {} {}\n", v[0], v[1], v[2]));
+        }
+        ascii.push_str("endloop\nendfacet\n");
+    }
+    ascii.push_str("endsolid box\n");
+    let asc = dir.path().join("a.stl");
+    std::fs::write(&asc, ascii).unwrap();
+    assert_eq!(Mesh::read(&bin).unwrap(), Mesh::read(&asc).unwrap());
+}
+
+const IMPLANT: &str = r#"
+name = "vbr"
+[lattice]
+kind = "rhombic-dodecahedron"
+cell = 3.0
+porosity = 0.8
+[specimen]
+shape = "cylinder"
+diameter = 15.0
+height = 25.0
+wedge = 3.0
+end_plates = 0.5
+[[specimen.holes]]
+position = [7.5, 0.0, 12.5]
+direction = [0.0, 0.8660254037844386, 0.5]
+diameter = 3.5
+[voxel]
+size = 0.125
+"#;
+
+fn implant(set: &[&str]) -> Result<Scene, SceneError> {
+    let set: Vec<String> = set.iter().map(|s| s.to_string()).collect();
+    Scene::parse(IMPLANT, Path::new("vbr.toml"), &set)
+}
+
+#[test]
+fn wedged_cylinder_implant_with_plates_and_hole() {
+    let s = implant(&[]).unwrap();
+    // Grid box: Ø × Ø × (H + R tan 3°) rounded up to whole voxels.
+    let zmax: f64 = 25.0 + 7.5 * 3f64.to_radians().tan();
+    assert_eq!(s.dims(), [120, 120, (zmax / 0.125).ceil() as usize]);
+    let (_, vox, r) = voxelize_scene(&s).unwrap();
+    let g = &vox.grid;
+    // The end plates are solid wherever the envelope is: the bottom layer at the axis column.
+    let (ci, cj) = (60, 60);
+    assert!(g.is_solid(ci, cj, 0) && g.is_solid(ci, cj, 3));
+    // Top at the axis: z_top ≈ 25.003 → voxel 199 (centre 24.9375) solid, voxel 200 (25.0625) not.
+    assert!(g.is_solid(ci, cj, 199));
+    assert!(!g.is_solid(ci, cj, 200));
+    // The wedge: the top rises by 2 R tan 3° ≈ 0.79 mm ≈ 6 voxels across y.
+    let top = |j: usize| {
+        (0..g.dims[2])
+            .rev()
+            .find(|&k| g.is_solid(60, j, k))
+            .unwrap()
+    };
+    assert!(
+        top(115) >= top(4) + 5,
+        "wedge top {} vs {}",
+        top(115),
+        top(4)
+    );
+    assert_eq!(
+        r.removed_voxels * 100 / r.solid_voxels,
+        0,
+        "a connected implant: {r:?}"
+    );
+    // Nothing outside the circle.
+    assert!(!g.is_solid(0, 0, 50));
+    // The screw hole: on its axis inside the implant, no solid.
+    for t in [4.0, 6.0, 8.0] {
+        let p = [7.5, 0.8660254037844386 * t, 12.5 + 0.5 * t];
+        let [i, j, k] = p.map(|c| (c / 0.125) as usize);
+        assert!(!g.is_solid(i, j, k), "hole axis at t = {t}");
+    }
+    assert!(
+        r.porosity_measured > 0.5 && r.porosity_measured < 0.85,
+        "{}",
+        r.porosity_measured
+    );
+    assert!(r.envelope_voxels < r.total_voxels);
+}
+
+#[test]
+fn implant_keys_are_checked() {
+    let e = implant(&["specimen.size=[15.0, 15.0, 25.0]"])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("specimen.size") && e.contains("\"box\" or \"stl\""),
+        "{e}"
+    );
+    let e = implant(&["specimen.diameter=15.1"])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("specimen.diameter") && e.contains("whole number"),
+        "{e}"
+    );
+    let e = implant(&["specimen.wedge=50"]).unwrap_err().to_string();
+    assert!(e.contains("specimen.wedge = 50"), "{e}");
+    let e = implant(&[
+        "specimen.holes=[{position=[0.0,0.0,0.0], direction=[0.0,0.0,0.0], diameter=1.0}]",
+    ])
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("specimen.holes.direction"), "{e}");
+}
+
+#[test]
+fn stl_envelope_in_a_scene_matches_the_box_envelope() {
+    let dir = tempfile::tempdir().unwrap();
+    // A unit-scale box, scaled ×3 and moved to [0.3, 0.3, 0] – [3.3, 3.3, 3].
+    write_binary(&dir.path().join("cube.stl"), &box_mesh([0.0; 3], [1.0; 3])).unwrap();
+    let scene = r#"
+name = "stl"
+[lattice]
+kind = "rhombic-dodecahedron"
+cell = 1.5
+strut = 0.3
+origin = [0.3, 0.3, 0.0]
+[specimen]
+shape = "stl"
+path = "cube.stl"
+scale = 3.0
+translate = [0.3, 0.3, 0.0]
+size = [3.6, 3.6, 3.0]
+[voxel]
+size = 0.1
+"#;
+    let path = dir.path().join("stl.toml");
+    std::fs::write(&path, scene).unwrap();
+    let s = Scene::load(&path, &[]).unwrap();
+    let (lattice, vox, _) = voxelize_scene(&s).unwrap();
+    // The same lattice clipped by hand to [0.3, 3.3]² × [0, 3].
+    let by_hand = voxfe::voxelize::voxelize(s.dims(), 0.1, |p| {
+        p[0] >= 0.3 && p[0] <= 3.3 && p[1] >= 0.3 && p[1] <= 3.3 && lattice.contains(p)
+    })
+    .unwrap();
+    assert_eq!(vox.grid, by_hand.grid);
+    // A mesh outside the grid box is an error naming specimen.size.
+    let e = Scene::load(&path, &["specimen.translate=[1.0, 0.0, 0.0]".into()]).unwrap();
+    let e = voxelize_scene(&e).unwrap_err().to_string();
+    assert!(
+        e.contains("specimen.size") && e.contains("inside the grid box"),
+        "{e}"
+    );
+}

@@ -6,6 +6,7 @@ pub mod implant;
 pub mod lattice;
 pub mod material;
 pub mod report;
+pub mod run;
 pub mod scene;
 pub mod sweep;
 pub mod voxelize;

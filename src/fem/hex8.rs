@@ -95,8 +95,7 @@ pub fn element_stiffness(material: YoungPoisson, h: f64) -> ElementMatrix {
         ke += b.transpose() * d * b * det_j;
     }
     // Symmetrize away rounding so that Ke is exactly symmetric.
-    let sym = (ke + ke.transpose()) * 0.5;
-    sym
+    (ke + ke.transpose()) * 0.5
 }
 
 /// Stress (Voigt, MPa) at the voxel centre for element displacements `ue`.

@@ -1,0 +1,23 @@
+//! Load cases (see `shared/spec/conventions.md`, "Load cases").
+
+use serde::Serialize;
+
+/// Platen contact in uniaxial compression.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Platens {
+    /// Only u_z is prescribed on the loaded faces (plus two rigid-body nodes).
+    Frictionless,
+    /// u_x = u_y = 0 on every loaded-face node as well.
+    Bonded,
+}
+
+/// A load case with its lengths resolved (mm).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LoadCase {
+    /// Uniaxial compression along z between platens at z = 0 and z = Lz.
+    Compression { platens: Platens },
+    /// Three-point bending of a bar along x: support span S, contact width c.
+    ThreePointBending { span: f64, contact: f64 },
+}

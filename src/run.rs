@@ -1,0 +1,158 @@
+//! `voxfe run`: voxelize a scene, solve it on the chosen backend, report.
+
+use crate::fem::load::{LoadCase, Platens};
+use crate::fem::{solve_cpu, SolveError, SolveResult, SolverOptions};
+use crate::report::{voxelize_scene, VoxelReport, VoxelizeError};
+use crate::scene::{Backend, ResolvedLoad, Scene};
+use serde_json::{Map, Value};
+
+/// Why a run failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Voxelize(#[from] VoxelizeError),
+    #[error(transparent)]
+    Solve(#[from] SolveError),
+    #[error("{0}")]
+    Gpu(String),
+}
+
+impl RunError {
+    /// Whether the failure comes from the input (exit status 2) rather than
+    /// from the machine.
+    pub fn is_bad_input(&self) -> bool {
+        matches!(
+            self,
+            RunError::Voxelize(_)
+                | RunError::Solve(SolveError::Bc(_))
+                | RunError::Solve(SolveError::Mesh(_))
+        )
+    }
+}
+
+/// A voxelization and its solve.
+#[derive(Debug, Clone)]
+pub struct RunReport {
+    pub voxel: VoxelReport,
+    pub solve: SolveResult,
+    pub notices: Vec<String>,
+}
+
+impl RunReport {
+    /// One flat JSON object: every voxel field and every solve field.
+    pub fn to_json(&self) -> Map<String, Value> {
+        let mut m = match serde_json::to_value(&self.voxel).expect("serializes") {
+            Value::Object(m) => m,
+            _ => unreachable!("a struct serializes to an object"),
+        };
+        if let Value::Object(s) = serde_json::to_value(&self.solve).expect("serializes") {
+            m.extend(s);
+        }
+        m.insert(
+            "load_case".into(),
+            serde_json::to_value(self.load_case_name()).unwrap(),
+        );
+        m
+    }
+
+    fn load_case_name(&self) -> &'static str {
+        if self.solve.e_flex.is_some() || self.solve.flexural_stress_per_newton.is_some() {
+            "three-point-bending"
+        } else {
+            "compression"
+        }
+    }
+}
+
+/// The fem load case of a scene.
+pub fn load_case(scene: &Scene) -> LoadCase {
+    match scene.resolved_load() {
+        ResolvedLoad::Compression { bonded } => LoadCase::Compression {
+            platens: if bonded {
+                Platens::Bonded
+            } else {
+                Platens::Frictionless
+            },
+        },
+        ResolvedLoad::ThreePointBending { span, contact } => {
+            LoadCase::ThreePointBending { span, contact }
+        }
+    }
+}
+
+/// Voxelizes and solves `scene` on `backend`.
+pub fn run_scene(scene: &Scene, backend: Backend) -> Result<RunReport, RunError> {
+    let (_, vox, voxel) = voxelize_scene(scene)?;
+    let material = scene.material().expect("validated");
+    let load = load_case(scene);
+    let opts = SolverOptions {
+        tolerance: scene.solver.tolerance,
+        max_iterations: scene.solver.max_iterations as usize,
+    };
+    let mut notices = Vec::new();
+    let solve = match backend {
+        Backend::Cpu => solve_cpu(&vox.grid, material, &load, &opts)?,
+        Backend::Gpu => {
+            return Err(RunError::Gpu(
+                "the GPU backend is not built yet: use --backend cpu".into(),
+            ))
+        }
+        Backend::Auto => {
+            notices.push("no GPU backend in this build: solving on the CPU".to_string());
+            solve_cpu(&vox.grid, material, &load, &opts)?
+        }
+    };
+    Ok(RunReport {
+        voxel,
+        solve,
+        notices,
+    })
+}
+
+impl std::fmt::Display for RunReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "{}", self.voxel)?;
+        let s = &self.solve;
+        writeln!(f, "backend          {} ({})", s.backend, s.adapter)?;
+        writeln!(f, "active nodes     {}", s.active_nodes)?;
+        writeln!(f, "unknowns         {}", s.unknowns)?;
+        writeln!(f, "iterations       {}", s.iterations)?;
+        writeln!(
+            f,
+            "rel. residual    {:.3e} (tolerance {:.1e})",
+            s.relative_residual, s.tolerance
+        )?;
+        writeln!(f, "solve time       {:.3} s", s.solve_seconds)?;
+        if !s.converged {
+            return write!(
+                f,
+                "NOT CONVERGED    relative residual {:.3e} after {} iterations, above the tolerance {:.1e}: no modulus is reported",
+                s.relative_residual, s.iterations, s.tolerance
+            );
+        }
+        writeln!(f, "delta            {:.6} mm", s.delta)?;
+        if let Some(c) = s.contact_width {
+            writeln!(f, "contact width    {c:.4} mm (loading strip as used)")?;
+        }
+        writeln!(
+            f,
+            "reaction force   {:.6} N",
+            s.reaction_force.unwrap_or(f64::NAN)
+        )?;
+        if let Some(e) = s.e_eff {
+            writeln!(f, "E_eff            {e:.2} MPa")?;
+        }
+        if let Some(e) = s.e_flex {
+            writeln!(f, "E_f              {e:.2} MPa")?;
+            writeln!(
+                f,
+                "σ_f per newton   {:.6e} MPa/N",
+                s.flexural_stress_per_newton.unwrap_or(f64::NAN)
+            )?;
+        }
+        if let Some(k) = s.peak_von_mises_per_nominal {
+            write!(f, "peak von Mises   {k:.3} × the nominal stress")?;
+        }
+        Ok(())
+    }
+}

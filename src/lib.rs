@@ -1,6 +1,7 @@
 //! voxfe: a GPU-accelerated voxel finite-element simulator for 3D-printed
 //! porous lattice implants.
 pub mod fem;
+pub mod gpu;
 pub mod grid;
 pub mod implant;
 pub mod lattice;

@@ -2,6 +2,7 @@
 
 use crate::fem::load::{LoadCase, Platens};
 use crate::fem::{solve_cpu, SolveError, SolveResult, SolverOptions};
+use crate::gpu::{solve_gpu, AdapterRequest, GpuContext, GpuError, GpuSolverOptions};
 use crate::report::{voxelize_scene, VoxelReport, VoxelizeError};
 use crate::scene::{Backend, ResolvedLoad, Scene};
 use serde_json::{Map, Value};
@@ -13,8 +14,8 @@ pub enum RunError {
     Voxelize(#[from] VoxelizeError),
     #[error(transparent)]
     Solve(#[from] SolveError),
-    #[error("{0}")]
-    Gpu(String),
+    #[error(transparent)]
+    Gpu(#[from] GpuError),
 }
 
 impl RunError {
@@ -24,8 +25,8 @@ impl RunError {
         matches!(
             self,
             RunError::Voxelize(_)
-                | RunError::Solve(SolveError::Bc(_))
-                | RunError::Solve(SolveError::Mesh(_))
+                | RunError::Solve(SolveError::Bc(_) | SolveError::Mesh(_))
+                | RunError::Gpu(GpuError::Solve(SolveError::Bc(_) | SolveError::Mesh(_)))
         )
     }
 }
@@ -90,17 +91,38 @@ pub fn run_scene(scene: &Scene, backend: Backend) -> Result<RunReport, RunError>
         max_iterations: scene.solver.max_iterations as usize,
     };
     let mut notices = Vec::new();
+    let request = AdapterRequest {
+        name: scene.solver.adapter.clone(),
+        ..Default::default()
+    };
+    let gpu_opts = GpuSolverOptions {
+        tolerance: opts.tolerance,
+        max_iterations: opts.max_iterations,
+        check_every: scene.solver.check_every as usize,
+    };
     let solve = match backend {
         Backend::Cpu => solve_cpu(&vox.grid, material, &load, &opts)?,
         Backend::Gpu => {
-            return Err(RunError::Gpu(
-                "the GPU backend is not built yet: use --backend cpu".into(),
-            ))
+            let ctx = GpuContext::new(&request)?;
+            solve_gpu(&ctx, &vox.grid, material, &load, &gpu_opts)?
         }
-        Backend::Auto => {
-            notices.push("no GPU backend in this build: solving on the CPU".to_string());
-            solve_cpu(&vox.grid, material, &load, &opts)?
-        }
+        Backend::Auto => match GpuContext::new(&request) {
+            Err(e) => {
+                notices.push(format!("no GPU: {e}; solving on the CPU"));
+                solve_cpu(&vox.grid, material, &load, &opts)?
+            }
+            Ok(ctx) => match solve_gpu(&ctx, &vox.grid, material, &load, &gpu_opts) {
+                Ok(r) => r,
+                Err(GpuError::Solve(e @ (SolveError::Bc(_) | SolveError::Mesh(_)))) => return Err(e.into()),
+                Err(e) => {
+                    notices.push(format!(
+                        "the GPU solve on {} failed: {e}; solving again on the CPU",
+                        ctx.adapter_name()
+                    ));
+                    solve_cpu(&vox.grid, material, &load, &opts)?
+                }
+            },
+        },
     };
     Ok(RunReport {
         voxel,

@@ -1,0 +1,34 @@
+// Shared by every voxfe kernel. Kept in sync with `GpuParams` in src/gpu/mod.rs
+// (a test asserts the sizes match).
+struct Params {
+    // Number of active nodes.
+    n_nodes: u32,
+    // Length of the dof vectors: 3 * n_nodes.
+    n_dofs: u32,
+    // Grid nodes along x and y: nx + 1, ny + 1.
+    sx: u32,
+    sy: u32,
+    // Number of partial sums written by the first reduction pass.
+    n_partials: u32,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
+}
+
+// Workgroup index when a dispatch is split over x and y (x ≤ 65535).
+fn linear_group(wg: vec3<u32>, num: vec3<u32>) -> u32 {
+    return wg.x + wg.y * num.x;
+}
+
+// Slots of the device-side CG scalars.
+const RHO: u32 = 0u;
+const PQ: u32 = 1u;
+const ALPHA: u32 = 2u;
+const BETA: u32 = 3u;
+const RR: u32 = 4u;
+const RHO_NEW: u32 = 5u;
+const BREAKDOWN: u32 = 6u;
+
+// Elements summed by one workgroup of the reduction kernels: 256 threads × 4.
+const REDUCE_WG: u32 = 256u;
+const REDUCE_PER_THREAD: u32 = 4u;

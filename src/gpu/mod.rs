@@ -1,0 +1,667 @@
+//! The GPU solver: Jacobi-PCG in WGSL compute shaders through `wgpu`,
+//! headless, f32.
+//!
+//! # Pieces
+//!
+//! - [`GpuContext`]: an adapter, a device and a queue, no window. The
+//!   adapter is chosen among those of the requested backends (`WGPU_BACKEND`
+//!   and the other `wgpu` variables are honoured): the one whose name holds
+//!   `--adapter NAME`, else the best kind, discrete > integrated > virtual >
+//!   software (CPU).
+//! - Kernels, one WGSL file each in `shaders/` with a CPU mirror of the same
+//!   name in [`mirror`]: `apply_k` (the node-gather operator), `jacobi_diag`,
+//!   `dot_partial` + `reduce_alpha` (p·q, then α = ρ/(p·q) on the device),
+//!   `update_xr` + `reduce_beta` (x += αp, r −= αq with the partial sums of
+//!   r·D⁻¹r and r·r in the same sweep, then β on the device) and `update_p`.
+//! - [`GpuPcg`]: the buffers and pipelines of one problem; it implements
+//!   [`PcgBackend`], so the CG loop is the one of the CPU solver
+//!   ([`crate::fem::cg::pcg`]): an iteration is one submission of six
+//!   dispatches and the host reads ‖r‖² back only every `check_every`
+//!   iterations.
+//! - [`solve_gpu`]: f32 PCG with *reliable updates*: the solution is
+//!   accumulated in f64 on the host and the device's residual is replaced by
+//!   the true one, computed in f64, each time it has dropped tenfold, so the
+//!   stop rule is checked on the true residual and CG converges as in f64.
+//!   `apply_k` sums stencil blocks times *differences* u_m − u_n (the blocks
+//!   of a row sum to zero), which keeps f32 from cancelling away the smooth
+//!   displacement fields that set the moduli. A result whose true residual
+//!   misses the tolerance says so.
+//!
+//! Memory on the device: 5 f32 vectors of 3 values per active node (60 B),
+//! 8 B of node id and flags per active node, 4 B per grid node (the node
+//! map) and a 249 KB stencil table.
+
+pub mod mirror;
+pub mod shaders;
+
+use crate::fem::cg::{pcg, PcgBackend, PcgError, PcgOptions};
+use crate::fem::load::LoadCase;
+use crate::fem::mesh::ActiveMesh;
+use crate::fem::operator::{LinearOperator, StencilTable};
+use crate::fem::{Problem, SolveError, SolveResult};
+use crate::grid::VoxelGrid;
+use crate::material::YoungPoisson;
+use bytemuck::{Pod, Zeroable};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+use wgpu::util::DeviceExt;
+
+/// Uniform parameters of every kernel. Kept in sync with `Params` in
+/// `shaders/shared/params.wgsl` (a test compares the sizes).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Pod, Zeroable)]
+pub struct GpuParams {
+    pub n_nodes: u32,
+    pub n_dofs: u32,
+    pub sx: u32,
+    pub sy: u32,
+    pub n_partials: u32,
+    pub _pad0: u32,
+    pub _pad1: u32,
+    pub _pad2: u32,
+}
+
+/// GPU failures, each with the numbers that explain it.
+#[derive(Debug, thiserror::Error)]
+pub enum GpuError {
+    #[error("no GPU adapter{}: found {found}", .requested.as_ref().map(|n| format!(" matching --adapter '{n}'")).unwrap_or_default())]
+    NoAdapter { requested: Option<String>, found: String },
+    #[error("the adapter '{adapter}' refused a device: {message}")]
+    RequestDevice { adapter: String, message: String },
+    #[error("buffer '{name}' needs {bytes} bytes, over the adapter's limit of {limit} bytes ({what})")]
+    TooLarge { name: &'static str, bytes: u64, limit: u64, what: &'static str },
+    #[error("out of GPU memory allocating {bytes} bytes: {message}")]
+    OutOfMemory { bytes: u64, message: String },
+    #[error("shader '{name}' failed to compile: {message}")]
+    ShaderCompile { name: String, message: String },
+    #[error("the GPU device failed: {0}")]
+    Device(String),
+    #[error(transparent)]
+    Solve(#[from] SolveError),
+}
+
+impl From<GpuError> for PcgError {
+    fn from(e: GpuError) -> PcgError {
+        PcgError::Backend(e.to_string())
+    }
+}
+
+/// Which adapter to use and how to limit it.
+#[derive(Debug, Clone, Default)]
+pub struct AdapterRequest {
+    /// Case-insensitive substring of the adapter name (`--adapter`);
+    /// default: `WGPU_ADAPTER_NAME`, else none.
+    pub name: Option<String>,
+    /// Backends to search; default: all, as overridden by `WGPU_BACKEND`.
+    pub backends: Option<wgpu::Backends>,
+    /// Lower `max_storage_buffer_binding_size` to this (tests).
+    pub max_storage_binding: Option<u64>,
+    /// Split dispatches at this many workgroups along x (default 65 535; tests lower it).
+    pub max_groups_x: Option<u32>,
+}
+
+/// A headless device.
+pub struct GpuContext {
+    pub device: wgpu::Device,
+    pub queue: wgpu::Queue,
+    pub info: wgpu::AdapterInfo,
+    pub limits: wgpu::Limits,
+    pub max_groups_x: u32,
+    errors: Arc<Mutex<Vec<String>>>,
+}
+
+fn rank(t: wgpu::DeviceType) -> u8 {
+    match t {
+        wgpu::DeviceType::DiscreteGpu => 0,
+        wgpu::DeviceType::IntegratedGpu => 1,
+        wgpu::DeviceType::VirtualGpu => 2,
+        wgpu::DeviceType::Cpu => 3,
+        wgpu::DeviceType::Other => 4,
+    }
+}
+
+impl GpuContext {
+    /// Finds an adapter and opens a device on it.
+    pub fn new(req: &AdapterRequest) -> Result<GpuContext, GpuError> {
+        let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
+        desc.backends = req.backends.unwrap_or(wgpu::Backends::all()).with_env();
+        let instance = wgpu::Instance::new(desc.with_env());
+        let adapters = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()));
+        let found = if adapters.is_empty() {
+            "none".to_string()
+        } else {
+            adapters
+                .iter()
+                .map(|a| {
+                    let i = a.get_info();
+                    format!("'{}' ({:?}, {:?})", i.name, i.backend, i.device_type)
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let name = req.name.clone().or_else(|| std::env::var("WGPU_ADAPTER_NAME").ok());
+        let needle = name.as_ref().map(|n| n.to_lowercase());
+        let adapter = adapters
+            .into_iter()
+            .filter(|a| {
+                let i = a.get_info();
+                needle.as_ref().is_none_or(|n| i.name.to_lowercase().contains(n))
+                    && a.get_downlevel_capabilities().flags.contains(wgpu::DownlevelFlags::COMPUTE_SHADERS)
+            })
+            .min_by_key(|a| {
+                let i = a.get_info();
+                (rank(i.device_type), i.backend != wgpu::Backend::Vulkan)
+            })
+            .ok_or(GpuError::NoAdapter { requested: name, found })?;
+        let info = adapter.get_info();
+        let mut limits = adapter.limits();
+        if let Some(cap) = req.max_storage_binding {
+            limits.max_storage_buffer_binding_size = limits.max_storage_buffer_binding_size.min(cap);
+        }
+        let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
+            label: Some("voxfe"),
+            required_features: wgpu::Features::empty(),
+            required_limits: limits.clone(),
+            ..Default::default()
+        }))
+        .map_err(|e| GpuError::RequestDevice { adapter: info.name.clone(), message: e.to_string() })?;
+        let errors = Arc::new(Mutex::new(Vec::new()));
+        let sink = errors.clone();
+        device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| sink.lock().unwrap().push(e.to_string())));
+        Ok(GpuContext {
+            device,
+            queue,
+            info,
+            limits,
+            max_groups_x: req.max_groups_x.unwrap_or(65_535).clamp(1, 65_535),
+            errors,
+        })
+    }
+
+    /// "name / backend", e.g. "llvmpipe (LLVM 15.0.6, 256 bits) / Vulkan".
+    pub fn adapter_name(&self) -> String {
+        format!("{} / {:?}", self.info.name, self.info.backend)
+    }
+
+    /// Whether the adapter is a software rasteriser (lavapipe, llvmpipe, WARP).
+    pub fn is_software(&self) -> bool {
+        self.info.device_type == wgpu::DeviceType::Cpu
+    }
+
+    /// The first error the device reported since the last call, if any.
+    fn check(&self) -> Result<(), GpuError> {
+        let mut e = self.errors.lock().unwrap();
+        if e.is_empty() {
+            Ok(())
+        } else {
+            let msg = e.join("; ");
+            e.clear();
+            Err(if msg.contains("Out of memory") || msg.contains("OutOfMemory") {
+                GpuError::OutOfMemory { bytes: 0, message: msg }
+            } else {
+                GpuError::Device(msg)
+            })
+        }
+    }
+
+    /// Workgroup counts for `groups` workgroups, split over y past `max_groups_x`.
+    pub fn dispatch_size(&self, groups: u32) -> (u32, u32) {
+        let x = groups.clamp(1, self.max_groups_x);
+        (x, groups.max(1).div_ceil(x))
+    }
+}
+
+/// The buffers of one problem.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Slot {
+    Nodes,
+    Flags,
+    NodeMap,
+    Stencil,
+    Neighbours,
+    X,
+    R,
+    P,
+    Q,
+    InvDiag,
+    Partials,
+    Scalars,
+}
+
+const SLOTS: [Slot; 12] = [
+    Slot::Nodes,
+    Slot::Flags,
+    Slot::NodeMap,
+    Slot::Stencil,
+    Slot::Neighbours,
+    Slot::X,
+    Slot::R,
+    Slot::P,
+    Slot::Q,
+    Slot::InvDiag,
+    Slot::Partials,
+    Slot::Scalars,
+];
+
+/// The kernels (entry points).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kernel {
+    ApplyK,
+    JacobiDiag,
+    DotPartial,
+    ReduceAlpha,
+    UpdateXr,
+    ReduceBeta,
+    ReduceStart,
+    UpdateP,
+}
+
+const KERNEL_LIST: [Kernel; 8] = [
+    Kernel::ApplyK,
+    Kernel::JacobiDiag,
+    Kernel::DotPartial,
+    Kernel::ReduceAlpha,
+    Kernel::UpdateXr,
+    Kernel::ReduceBeta,
+    Kernel::ReduceStart,
+    Kernel::UpdateP,
+];
+
+impl Kernel {
+    /// (WGSL file, entry point, bindings 1.. as slots; binding 0 is the uniform).
+    fn spec(self) -> (&'static str, &'static str, &'static [Slot]) {
+        use Slot::*;
+        match self {
+            Kernel::ApplyK => ("apply_k.wgsl", "apply_k", &[Nodes, Flags, NodeMap, Stencil, Neighbours, P, Q]),
+            Kernel::JacobiDiag => ("jacobi_diag.wgsl", "jacobi_diag", &[Flags, Stencil, InvDiag]),
+            Kernel::DotPartial => ("dot_partial.wgsl", "dot_partial", &[P, Q, Partials]),
+            Kernel::ReduceAlpha => ("reduce_alpha.wgsl", "reduce_alpha", &[Partials, Scalars]),
+            Kernel::UpdateXr => ("update_xr.wgsl", "update_xr", &[Scalars, P, Q, InvDiag, X, R, Partials]),
+            Kernel::ReduceBeta => ("reduce_beta.wgsl", "reduce_beta", &[Partials, Scalars]),
+            Kernel::ReduceStart => ("reduce_beta.wgsl", "reduce_start", &[Partials, Scalars]),
+            Kernel::UpdateP => ("update_p.wgsl", "update_p", &[Scalars, R, InvDiag, P]),
+        }
+    }
+}
+
+/// Elements reduced by one workgroup of the reduction kernels.
+const REDUCE_BLOCK: u32 = (mirror::REDUCE_WG * mirror::REDUCE_PER_THREAD) as u32;
+
+/// Jacobi-PCG state of one problem on the device.
+pub struct GpuPcg<'c> {
+    ctx: &'c GpuContext,
+    pub params: GpuParams,
+    buffers: Vec<wgpu::Buffer>,
+    pipelines: Vec<(wgpu::ComputePipeline, wgpu::BindGroup)>,
+    /// Kernels recorded by `step` and not yet submitted.
+    pending: Vec<Kernel>,
+    reliable: Option<Reliable<'c>>,
+}
+
+/// Reliable updates (mixed-precision CG): the solution is accumulated in
+/// f64 on the host and, whenever the f32 recursive residual has dropped by
+/// [`RELIABLE_DROP`] since the last update (or reached the stop level), the
+/// device's r is replaced by the true residual b − A·x computed in f64,
+/// keeping the search direction p. CG then converges as in f64 while all
+/// iterations run in f32 on the device.
+struct Reliable<'p> {
+    op: crate::fem::operator::CpuOperator<'p>,
+    b: Vec<f64>,
+    x: Vec<f64>,
+    /// ‖r‖² at the last update.
+    rr_last: f64,
+    /// ‖r‖² at which the solver will stop.
+    rr_stop: f64,
+    updates: usize,
+}
+
+/// A reliable update happens when ‖r‖ has dropped by this factor.
+pub const RELIABLE_DROP: f64 = 0.1;
+
+impl<'c> GpuPcg<'c> {
+    /// Uploads the mesh, the stencils and the constraints, and builds the pipelines.
+    pub fn new(ctx: &'c GpuContext, mesh: &ActiveMesh, table: &StencilTable, fixed: &[u8]) -> Result<GpuPcg<'c>, GpuError> {
+        let n = mesh.len() as u32;
+        let n_dofs = 3 * n;
+        let params = GpuParams {
+            n_nodes: n,
+            n_dofs,
+            sx: mesh.dims[0] as u32 + 1,
+            sy: mesh.dims[1] as u32 + 1,
+            n_partials: n_dofs.div_ceil(REDUCE_BLOCK),
+            _pad0: 0,
+            _pad1: 0,
+            _pad2: 0,
+        };
+        let flags: Vec<u32> = mesh.pattern.iter().zip(fixed).map(|(&p, &f)| p as u32 | (f as u32) << 8).collect();
+        let stencil: Vec<f32> = table.blocks.iter().flatten().map(|&v| v as f32).collect();
+        let vec_bytes = 4 * n_dofs as u64;
+        let sizes: [(Slot, &'static str, u64); 12] = [
+            (Slot::Nodes, "active node ids", 4 * n as u64),
+            (Slot::Flags, "node flags", 4 * n as u64),
+            (Slot::NodeMap, "grid node map", 4 * mesh.node_map.len() as u64),
+            (Slot::Stencil, "stencil table", 4 * stencil.len() as u64),
+            (Slot::Neighbours, "stencil neighbours", 4 * 256),
+            (Slot::X, "x", vec_bytes),
+            (Slot::R, "r", vec_bytes),
+            (Slot::P, "p", vec_bytes),
+            (Slot::Q, "q", vec_bytes),
+            (Slot::InvDiag, "inverse diagonal", vec_bytes),
+            (Slot::Partials, "partial sums", 8 * params.n_partials as u64),
+            (Slot::Scalars, "CG scalars", 4 * mirror::SCALARS as u64),
+        ];
+        let lim = &ctx.limits;
+        for &(_, name, bytes) in &sizes {
+            if bytes > lim.max_storage_buffer_binding_size as u64 {
+                return Err(GpuError::TooLarge {
+                    name,
+                    bytes,
+                    limit: lim.max_storage_buffer_binding_size as u64,
+                    what: "max_storage_buffer_binding_size; splitting buffers over several bindings is not implemented yet",
+                });
+            }
+            if bytes > lim.max_buffer_size {
+                return Err(GpuError::TooLarge { name, bytes, limit: lim.max_buffer_size, what: "max_buffer_size" });
+            }
+        }
+        let total: u64 = sizes.iter().map(|s| s.2).sum();
+        let device = &ctx.device;
+        let scope = device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+        let usage = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::COPY_SRC;
+        let init = |name: &str, bytes: &[u8]| {
+            device.create_buffer_init(&wgpu::util::BufferInitDescriptor { label: Some(name), contents: bytes, usage })
+        };
+        let mut buffers = Vec::with_capacity(12);
+        for &(slot, name, bytes) in &sizes {
+            let b = match slot {
+                Slot::Nodes => init(name, bytemuck::cast_slice(&mesh.nodes)),
+                Slot::Flags => init(name, bytemuck::cast_slice(&flags)),
+                Slot::NodeMap => init(name, bytemuck::cast_slice(&mesh.node_map)),
+                Slot::Stencil => init(name, bytemuck::cast_slice(&stencil)),
+                Slot::Neighbours => init(name, bytemuck::cast_slice(&table.neighbours)),
+                _ => device.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some(name),
+                    size: bytes.max(4),
+                    usage,
+                    mapped_at_creation: false,
+                }),
+            };
+            buffers.push(b);
+        }
+        if let Some(e) = pollster::block_on(scope.pop()) {
+            return Err(GpuError::OutOfMemory { bytes: total, message: e.to_string() });
+        }
+        let uniform = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some("params"),
+            contents: bytemuck::bytes_of(&params),
+            usage: wgpu::BufferUsages::UNIFORM,
+        });
+        let mut pipelines = Vec::new();
+        for kernel in KERNEL_LIST {
+            let (file, entry, slots) = kernel.spec();
+            let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
+            let source = shaders::source(file).expect("every kernel file is listed");
+            let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+                label: Some(file),
+                source: wgpu::ShaderSource::Wgsl(source.into()),
+            });
+            let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                label: Some(entry),
+                layout: None,
+                module: &module,
+                entry_point: Some(entry),
+                compilation_options: Default::default(),
+                cache: None,
+            });
+            if let Some(e) = pollster::block_on(scope.pop()) {
+                return Err(GpuError::ShaderCompile { name: format!("{file}::{entry}"), message: e.to_string() });
+            }
+            let mut entries = vec![wgpu::BindGroupEntry { binding: 0, resource: uniform.as_entire_binding() }];
+            for (k, slot) in slots.iter().enumerate() {
+                let idx = SLOTS.iter().position(|s| s == slot).unwrap();
+                entries.push(wgpu::BindGroupEntry { binding: k as u32 + 1, resource: buffers[idx].as_entire_binding() });
+            }
+            let group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some(entry),
+                layout: &pipeline.get_bind_group_layout(0),
+                entries: &entries,
+            });
+            pipelines.push((pipeline, group));
+        }
+        ctx.check()?;
+        let gpu = GpuPcg { ctx, params, buffers, pipelines, pending: Vec::new(), reliable: None };
+        gpu.run(&[Kernel::JacobiDiag])?;
+        Ok(gpu)
+    }
+
+    fn buffer(&self, slot: Slot) -> &wgpu::Buffer {
+        &self.buffers[SLOTS.iter().position(|s| *s == slot).unwrap()]
+    }
+
+    /// Workgroups of a kernel's dispatch.
+    fn groups(&self, kernel: Kernel) -> u32 {
+        match kernel {
+            Kernel::ApplyK | Kernel::JacobiDiag => self.params.n_nodes.div_ceil(64),
+            Kernel::DotPartial | Kernel::UpdateXr => self.params.n_partials,
+            Kernel::ReduceAlpha | Kernel::ReduceBeta | Kernel::ReduceStart => 1,
+            Kernel::UpdateP => self.params.n_dofs.div_ceil(256),
+        }
+    }
+
+    /// Encodes `kernels` in order in one compute pass and submits them.
+    pub fn run(&self, kernels: &[Kernel]) -> Result<(), GpuError> {
+        let mut enc = self.ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("voxfe") });
+        {
+            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("pcg"), timestamp_writes: None });
+            for &k in kernels {
+                let (pipeline, group) = &self.pipelines[KERNEL_LIST.iter().position(|x| *x == k).unwrap()];
+                pass.set_pipeline(pipeline);
+                pass.set_bind_group(0, group, &[]);
+                let (gx, gy) = self.ctx.dispatch_size(self.groups(k));
+                pass.dispatch_workgroups(gx, gy, 1);
+            }
+        }
+        self.ctx.queue.submit([enc.finish()]);
+        self.ctx.check()
+    }
+
+    /// Writes f32 (or u32, as bits) data into a buffer.
+    pub fn write<T: Pod>(&self, slot: Slot, data: &[T]) {
+        self.ctx.queue.write_buffer(self.buffer(slot), 0, bytemuck::cast_slice(data));
+    }
+
+    /// Reads a whole buffer back.
+    pub fn read<T: Pod>(&self, slot: Slot) -> Result<Vec<T>, GpuError> {
+        let src = self.buffer(slot);
+        let size = src.size();
+        let staging = self.ctx.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("staging"),
+            size,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let mut enc = self.ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("read") });
+        enc.copy_buffer_to_buffer(src, 0, &staging, 0, size);
+        self.ctx.queue.submit([enc.finish()]);
+        let slice = staging.slice(..);
+        let result = Arc::new(Mutex::new(None));
+        let sink = result.clone();
+        slice.map_async(wgpu::MapMode::Read, move |r| *sink.lock().unwrap() = Some(r));
+        self.ctx
+            .device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| GpuError::Device(e.to_string()))?;
+        match result.lock().unwrap().take() {
+            Some(Ok(())) => {}
+            Some(Err(e)) => return Err(GpuError::Device(format!("mapping a buffer failed: {e}"))),
+            None => return Err(GpuError::Device("mapping a buffer did not complete".into())),
+        }
+        let view = slice
+            .get_mapped_range()
+            .map_err(|e| GpuError::Device(format!("reading a mapped buffer failed: {e}")))?;
+        let out = bytemuck::cast_slice::<u8, T>(&view).to_vec();
+        drop(view);
+        staging.unmap();
+        self.ctx.check()?;
+        Ok(out)
+    }
+
+    /// Sets the right-hand side (r = b) for the next [`PcgBackend::start`].
+    pub fn set_rhs(&self, b: &[f64]) {
+        let b32: Vec<f32> = b.iter().map(|&v| v as f32).collect();
+        self.write(Slot::R, &b32);
+    }
+}
+
+/// The kernels of one PCG iteration.
+const ITERATION: [Kernel; 6] = [
+    Kernel::ApplyK,
+    Kernel::DotPartial,
+    Kernel::ReduceAlpha,
+    Kernel::UpdateXr,
+    Kernel::ReduceBeta,
+    Kernel::UpdateP,
+];
+
+impl<'c> GpuPcg<'c> {
+    /// Submits the recorded iterations.
+    fn flush(&mut self) -> Result<(), GpuError> {
+        if !self.pending.is_empty() {
+            let k = std::mem::take(&mut self.pending);
+            self.run(&k)?;
+        }
+        Ok(())
+    }
+
+    /// Turns on reliable updates against the f64 operator `op` and
+    /// right-hand side `b`; the solver stops at ‖r‖ ≤ `tolerance`·‖b‖.
+    pub fn enable_reliable_updates(&mut self, op: crate::fem::operator::CpuOperator<'c>, b: Vec<f64>, tolerance: f64) {
+        let bb: f64 = b.iter().map(|v| v * v).sum();
+        self.set_rhs(&b);
+        self.reliable = Some(Reliable {
+            op,
+            x: vec![0.0; b.len()],
+            b,
+            rr_last: bb,
+            rr_stop: tolerance * tolerance * bb,
+            updates: 0,
+        });
+    }
+
+    /// Number of reliable updates so far.
+    pub fn reliable_updates(&self) -> usize {
+        self.reliable.as_ref().map_or(0, |r| r.updates)
+    }
+
+    /// x_f64 += x_f32, x_f32 = 0, r = b − A x_f64; returns the true ‖r‖².
+    fn reliable_update(&mut self) -> Result<f64, GpuError> {
+        let x32: Vec<f32> = self.read(Slot::X)?;
+        let n = x32.len();
+        let rel = self.reliable.as_mut().expect("reliable updates are on");
+        for (x, d) in rel.x.iter_mut().zip(&x32) {
+            *x += *d as f64;
+        }
+        let mut ax = vec![0.0; n];
+        rel.op.apply(&rel.x, &mut ax);
+        let r: Vec<f64> = rel.b.iter().zip(&ax).map(|(b, a)| b - a).collect();
+        let rr: f64 = r.iter().map(|v| v * v).sum();
+        rel.rr_last = rr;
+        rel.updates += 1;
+        self.write(Slot::X, &vec![0.0f32; n]);
+        self.set_rhs(&r);
+        // Recompute ρ = r·D⁻¹r and ‖r‖² for the new r with α = 0; p is kept.
+        self.ctx.queue.write_buffer(self.buffer(Slot::Scalars), (4 * mirror::ALPHA) as u64, bytemuck::bytes_of(&0.0f32));
+        self.run(&[Kernel::UpdateXr, Kernel::ReduceStart])?;
+        Ok(rr)
+    }
+
+    /// The solution: the f64 accumulation plus the device's f32 part.
+    pub fn solution(&mut self) -> Result<Vec<f64>, GpuError> {
+        self.flush()?;
+        let x32: Vec<f32> = self.read(Slot::X)?;
+        Ok(match &self.reliable {
+            Some(rel) => rel.x.iter().zip(&x32).map(|(x, d)| x + *d as f64).collect(),
+            None => x32.iter().map(|&v| v as f64).collect(),
+        })
+    }
+}
+
+impl PcgBackend for GpuPcg<'_> {
+    fn start(&mut self) -> Result<f64, PcgError> {
+        self.pending.clear();
+        let zeros = vec![0.0f32; self.params.n_dofs as usize];
+        self.write(Slot::X, &zeros);
+        self.write(Slot::Scalars, &[0.0f32; mirror::SCALARS]);
+        // α = 0: update_xr leaves x and r alone and sums r·D⁻¹r and r·r.
+        self.run(&[Kernel::UpdateXr, Kernel::ReduceStart, Kernel::UpdateP])?;
+        let s: Vec<f32> = self.read(Slot::Scalars)?;
+        Ok(match &self.reliable {
+            Some(rel) => rel.rr_last,
+            None => s[mirror::RR] as f64,
+        })
+    }
+
+    fn step(&mut self) -> Result<(), PcgError> {
+        self.pending.extend_from_slice(&ITERATION);
+        // Submit in batches: one submission per iteration costs more than
+        // the kernels on small grids.
+        if self.pending.len() >= 16 * ITERATION.len() {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn residual_norm_sq(&mut self) -> Result<f64, PcgError> {
+        self.flush()?;
+        let s: Vec<f32> = self.read(Slot::Scalars)?;
+        if s[mirror::BREAKDOWN] != 0.0 {
+            return Err(PcgError::Breakdown { iteration: 0, pq: s[mirror::PQ] as f64 });
+        }
+        let rr = s[mirror::RR] as f64;
+        let due = match &self.reliable {
+            Some(rel) => rr <= RELIABLE_DROP * RELIABLE_DROP * rel.rr_last || rr <= rel.rr_stop,
+            None => false,
+        };
+        if due {
+            return Ok(self.reliable_update()?);
+        }
+        Ok(rr)
+    }
+}
+
+/// GPU solver settings.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GpuSolverOptions {
+    pub tolerance: f64,
+    pub max_iterations: usize,
+    /// Read the residual back every this many iterations.
+    pub check_every: usize,
+}
+
+
+/// Solves `load` on `grid` on the GPU of `ctx`.
+pub fn solve_gpu(
+    ctx: &GpuContext,
+    grid: &VoxelGrid,
+    material: YoungPoisson,
+    load: &LoadCase,
+    opts: &GpuSolverOptions,
+) -> Result<SolveResult, GpuError> {
+    let start = Instant::now();
+    let problem = Problem::new(grid, material, load)?;
+    let b = problem.rhs();
+    let mut gpu = GpuPcg::new(ctx, &problem.mesh, &problem.table, &problem.bc.fixed)?;
+    gpu.enable_reliable_updates(problem.operator(), b, opts.tolerance);
+    let stats = pcg(
+        &mut gpu,
+        &PcgOptions { tolerance: opts.tolerance, max_iterations: opts.max_iterations, check_every: opts.check_every },
+    )
+    .map_err(|e| match e {
+        PcgError::Backend(m) => GpuError::Device(m),
+        e => GpuError::Solve(SolveError::Pcg(e)),
+    })?;
+    let w = gpu.solution()?;
+    drop(gpu);
+    let seconds = start.elapsed().as_secs_f64();
+    Ok(problem.finish(w, stats, opts.tolerance, seconds, "gpu", &ctx.adapter_name()))
+}

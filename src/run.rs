@@ -113,7 +113,9 @@ pub fn run_scene(scene: &Scene, backend: Backend) -> Result<RunReport, RunError>
             }
             Ok(ctx) => match solve_gpu(&ctx, &vox.grid, material, &load, &gpu_opts) {
                 Ok(r) => r,
-                Err(GpuError::Solve(e @ (SolveError::Bc(_) | SolveError::Mesh(_)))) => return Err(e.into()),
+                Err(GpuError::Solve(e @ (SolveError::Bc(_) | SolveError::Mesh(_)))) => {
+                    return Err(e.into())
+                }
                 Err(e) => {
                     notices.push(format!(
                         "the GPU solve on {} failed: {e}; solving again on the CPU",

@@ -2,6 +2,8 @@
 //! as `shaders/*.wgsl`, in f32, so each kernel can be checked against its
 //! mirror on random input (`tests/gpu.rs`). A "workgroup" here is a plain
 //! loop over its invocations; tree reductions add in the same order.
+// Index loops are kept on purpose: they read like the shaders' loops.
+#![allow(clippy::needless_range_loop)]
 
 use super::GpuParams;
 
@@ -51,7 +53,11 @@ pub fn apply_k(
         while bits != 0 {
             let d = bits.trailing_zeros() as usize;
             bits &= bits - 1;
-            let (dx, dy, dz) = ((d % 3) as i64 - 1, ((d / 3) % 3) as i64 - 1, (d / 9) as i64 - 1);
+            let (dx, dy, dz) = (
+                (d % 3) as i64 - 1,
+                ((d / 3) % 3) as i64 - 1,
+                (d / 9) as i64 - 1,
+            );
             let m = node_map[(id + dx + sx * dy + sxy * dz) as usize] as usize;
             let fm = flags[m] >> 8;
             let mut u = [x[3 * m], x[3 * m + 1], x[3 * m + 2]];
@@ -63,7 +69,9 @@ pub fn apply_k(
             }
             let b = (p * 27 + d) * 9;
             for (r, a) in acc.iter_mut().enumerate() {
-                *a += stencil[b + 3 * r] * u[0] + stencil[b + 3 * r + 1] * u[1] + stencil[b + 3 * r + 2] * u[2];
+                *a += stencil[b + 3 * r] * u[0]
+                    + stencil[b + 3 * r + 1] * u[1]
+                    + stencil[b + 3 * r + 2] * u[2];
             }
         }
         for (c, a) in acc.iter_mut().enumerate() {
@@ -81,7 +89,11 @@ pub fn jacobi_diag(params: &GpuParams, flags: &[u32], stencil: &[f32], inv_diag:
         let f = flags[n];
         let centre = ((f & 0xff) as usize * 27 + 13) * 9;
         for c in 0..3 {
-            inv_diag[3 * n + c] = if (f >> 8) & (1 << c) == 0 { 1.0 / stencil[centre + 4 * c] } else { 1.0 };
+            inv_diag[3 * n + c] = if (f >> 8) & (1 << c) == 0 {
+                1.0 / stencil[centre + 4 * c]
+            } else {
+                1.0
+            };
         }
     }
 }
@@ -188,7 +200,11 @@ pub fn reduce_beta(params: &GpuParams, partials: &[f32], scalars: &mut [f32]) {
     let (rho_new, rr) = reduce_pairs(params, partials);
     scalars[RHO_NEW] = rho_new;
     scalars[RR] = rr;
-    scalars[BETA] = if scalars[RHO] != 0.0 { rho_new / scalars[RHO] } else { 0.0 };
+    scalars[BETA] = if scalars[RHO] != 0.0 {
+        rho_new / scalars[RHO]
+    } else {
+        0.0
+    };
     scalars[RHO] = rho_new;
 }
 

@@ -65,11 +65,21 @@ pub struct GpuParams {
 #[derive(Debug, thiserror::Error)]
 pub enum GpuError {
     #[error("no GPU adapter{}: found {found}", .requested.as_ref().map(|n| format!(" matching --adapter '{n}'")).unwrap_or_default())]
-    NoAdapter { requested: Option<String>, found: String },
+    NoAdapter {
+        requested: Option<String>,
+        found: String,
+    },
     #[error("the adapter '{adapter}' refused a device: {message}")]
     RequestDevice { adapter: String, message: String },
-    #[error("buffer '{name}' needs {bytes} bytes, over the adapter's limit of {limit} bytes ({what})")]
-    TooLarge { name: &'static str, bytes: u64, limit: u64, what: &'static str },
+    #[error(
+        "buffer '{name}' needs {bytes} bytes, over the adapter's limit of {limit} bytes ({what})"
+    )]
+    TooLarge {
+        name: &'static str,
+        bytes: u64,
+        limit: u64,
+        what: &'static str,
+    },
     #[error("out of GPU memory allocating {bytes} bytes: {message}")]
     OutOfMemory { bytes: u64, message: String },
     #[error("shader '{name}' failed to compile: {message}")]
@@ -139,24 +149,35 @@ impl GpuContext {
                 .collect::<Vec<_>>()
                 .join(", ")
         };
-        let name = req.name.clone().or_else(|| std::env::var("WGPU_ADAPTER_NAME").ok());
+        let name = req
+            .name
+            .clone()
+            .or_else(|| std::env::var("WGPU_ADAPTER_NAME").ok());
         let needle = name.as_ref().map(|n| n.to_lowercase());
         let adapter = adapters
             .into_iter()
             .filter(|a| {
                 let i = a.get_info();
-                needle.as_ref().is_none_or(|n| i.name.to_lowercase().contains(n))
-                    && a.get_downlevel_capabilities().flags.contains(wgpu::DownlevelFlags::COMPUTE_SHADERS)
+                needle
+                    .as_ref()
+                    .is_none_or(|n| i.name.to_lowercase().contains(n))
+                    && a.get_downlevel_capabilities()
+                        .flags
+                        .contains(wgpu::DownlevelFlags::COMPUTE_SHADERS)
             })
             .min_by_key(|a| {
                 let i = a.get_info();
                 (rank(i.device_type), i.backend != wgpu::Backend::Vulkan)
             })
-            .ok_or(GpuError::NoAdapter { requested: name, found })?;
+            .ok_or(GpuError::NoAdapter {
+                requested: name,
+                found,
+            })?;
         let info = adapter.get_info();
         let mut limits = adapter.limits();
         if let Some(cap) = req.max_storage_binding {
-            limits.max_storage_buffer_binding_size = limits.max_storage_buffer_binding_size.min(cap);
+            limits.max_storage_buffer_binding_size =
+                limits.max_storage_buffer_binding_size.min(cap);
         }
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("voxfe"),
@@ -164,10 +185,15 @@ impl GpuContext {
             required_limits: limits.clone(),
             ..Default::default()
         }))
-        .map_err(|e| GpuError::RequestDevice { adapter: info.name.clone(), message: e.to_string() })?;
+        .map_err(|e| GpuError::RequestDevice {
+            adapter: info.name.clone(),
+            message: e.to_string(),
+        })?;
         let errors = Arc::new(Mutex::new(Vec::new()));
         let sink = errors.clone();
-        device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| sink.lock().unwrap().push(e.to_string())));
+        device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+            sink.lock().unwrap().push(e.to_string())
+        }));
         Ok(GpuContext {
             device,
             queue,
@@ -196,11 +222,16 @@ impl GpuContext {
         } else {
             let msg = e.join("; ");
             e.clear();
-            Err(if msg.contains("Out of memory") || msg.contains("OutOfMemory") {
-                GpuError::OutOfMemory { bytes: 0, message: msg }
-            } else {
-                GpuError::Device(msg)
-            })
+            Err(
+                if msg.contains("Out of memory") || msg.contains("OutOfMemory") {
+                    GpuError::OutOfMemory {
+                        bytes: 0,
+                        message: msg,
+                    }
+                } else {
+                    GpuError::Device(msg)
+                },
+            )
         }
     }
 
@@ -208,6 +239,22 @@ impl GpuContext {
     pub fn dispatch_size(&self, groups: u32) -> (u32, u32) {
         let x = groups.clamp(1, self.max_groups_x);
         (x, groups.max(1).div_ceil(x))
+    }
+}
+
+/// A context for a test or a benchmark, or `None` after printing that it
+/// was skipped. With `VOXFE_REQUIRE_GPU=1` (set by CI) a missing adapter
+/// is a failure instead.
+pub fn context_or_skip(request: &AdapterRequest, what: &str) -> Option<GpuContext> {
+    match GpuContext::new(request) {
+        Ok(ctx) => Some(ctx),
+        Err(e) if std::env::var("VOXFE_REQUIRE_GPU").as_deref() == Ok("1") => {
+            panic!("VOXFE_REQUIRE_GPU=1 but {what} found no GPU adapter: {e}")
+        }
+        Err(e) => {
+            eprintln!("skipped {what}: no GPU adapter ({e})");
+            None
+        }
     }
 }
 
@@ -272,11 +319,23 @@ impl Kernel {
     fn spec(self) -> (&'static str, &'static str, &'static [Slot]) {
         use Slot::*;
         match self {
-            Kernel::ApplyK => ("apply_k.wgsl", "apply_k", &[Nodes, Flags, NodeMap, Stencil, Neighbours, P, Q]),
-            Kernel::JacobiDiag => ("jacobi_diag.wgsl", "jacobi_diag", &[Flags, Stencil, InvDiag]),
+            Kernel::ApplyK => (
+                "apply_k.wgsl",
+                "apply_k",
+                &[Nodes, Flags, NodeMap, Stencil, Neighbours, P, Q],
+            ),
+            Kernel::JacobiDiag => (
+                "jacobi_diag.wgsl",
+                "jacobi_diag",
+                &[Flags, Stencil, InvDiag],
+            ),
             Kernel::DotPartial => ("dot_partial.wgsl", "dot_partial", &[P, Q, Partials]),
             Kernel::ReduceAlpha => ("reduce_alpha.wgsl", "reduce_alpha", &[Partials, Scalars]),
-            Kernel::UpdateXr => ("update_xr.wgsl", "update_xr", &[Scalars, P, Q, InvDiag, X, R, Partials]),
+            Kernel::UpdateXr => (
+                "update_xr.wgsl",
+                "update_xr",
+                &[Scalars, P, Q, InvDiag, X, R, Partials],
+            ),
             Kernel::ReduceBeta => ("reduce_beta.wgsl", "reduce_beta", &[Partials, Scalars]),
             Kernel::ReduceStart => ("reduce_beta.wgsl", "reduce_start", &[Partials, Scalars]),
             Kernel::UpdateP => ("update_p.wgsl", "update_p", &[Scalars, R, InvDiag, P]),
@@ -320,7 +379,12 @@ pub const RELIABLE_DROP: f64 = 0.1;
 
 impl<'c> GpuPcg<'c> {
     /// Uploads the mesh, the stencils and the constraints, and builds the pipelines.
-    pub fn new(ctx: &'c GpuContext, mesh: &ActiveMesh, table: &StencilTable, fixed: &[u8]) -> Result<GpuPcg<'c>, GpuError> {
+    pub fn new(
+        ctx: &'c GpuContext,
+        mesh: &ActiveMesh,
+        table: &StencilTable,
+        fixed: &[u8],
+    ) -> Result<GpuPcg<'c>, GpuError> {
         let n = mesh.len() as u32;
         let n_dofs = 3 * n;
         let params = GpuParams {
@@ -333,13 +397,22 @@ impl<'c> GpuPcg<'c> {
             _pad1: 0,
             _pad2: 0,
         };
-        let flags: Vec<u32> = mesh.pattern.iter().zip(fixed).map(|(&p, &f)| p as u32 | (f as u32) << 8).collect();
+        let flags: Vec<u32> = mesh
+            .pattern
+            .iter()
+            .zip(fixed)
+            .map(|(&p, &f)| p as u32 | (f as u32) << 8)
+            .collect();
         let stencil: Vec<f32> = table.blocks.iter().flatten().map(|&v| v as f32).collect();
         let vec_bytes = 4 * n_dofs as u64;
         let sizes: [(Slot, &'static str, u64); 12] = [
             (Slot::Nodes, "active node ids", 4 * n as u64),
             (Slot::Flags, "node flags", 4 * n as u64),
-            (Slot::NodeMap, "grid node map", 4 * mesh.node_map.len() as u64),
+            (
+                Slot::NodeMap,
+                "grid node map",
+                4 * mesh.node_map.len() as u64,
+            ),
             (Slot::Stencil, "stencil table", 4 * stencil.len() as u64),
             (Slot::Neighbours, "stencil neighbours", 4 * 256),
             (Slot::X, "x", vec_bytes),
@@ -352,24 +425,35 @@ impl<'c> GpuPcg<'c> {
         ];
         let lim = &ctx.limits;
         for &(_, name, bytes) in &sizes {
-            if bytes > lim.max_storage_buffer_binding_size as u64 {
+            if bytes > lim.max_storage_buffer_binding_size {
                 return Err(GpuError::TooLarge {
                     name,
                     bytes,
-                    limit: lim.max_storage_buffer_binding_size as u64,
+                    limit: lim.max_storage_buffer_binding_size,
                     what: "max_storage_buffer_binding_size; splitting buffers over several bindings is not implemented yet",
                 });
             }
             if bytes > lim.max_buffer_size {
-                return Err(GpuError::TooLarge { name, bytes, limit: lim.max_buffer_size, what: "max_buffer_size" });
+                return Err(GpuError::TooLarge {
+                    name,
+                    bytes,
+                    limit: lim.max_buffer_size,
+                    what: "max_buffer_size",
+                });
             }
         }
         let total: u64 = sizes.iter().map(|s| s.2).sum();
         let device = &ctx.device;
         let scope = device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
-        let usage = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::COPY_SRC;
+        let usage = wgpu::BufferUsages::STORAGE
+            | wgpu::BufferUsages::COPY_DST
+            | wgpu::BufferUsages::COPY_SRC;
         let init = |name: &str, bytes: &[u8]| {
-            device.create_buffer_init(&wgpu::util::BufferInitDescriptor { label: Some(name), contents: bytes, usage })
+            device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some(name),
+                contents: bytes,
+                usage,
+            })
         };
         let mut buffers = Vec::with_capacity(12);
         for &(slot, name, bytes) in &sizes {
@@ -389,7 +473,10 @@ impl<'c> GpuPcg<'c> {
             buffers.push(b);
         }
         if let Some(e) = pollster::block_on(scope.pop()) {
-            return Err(GpuError::OutOfMemory { bytes: total, message: e.to_string() });
+            return Err(GpuError::OutOfMemory {
+                bytes: total,
+                message: e.to_string(),
+            });
         }
         let uniform = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
             label: Some("params"),
@@ -414,12 +501,21 @@ impl<'c> GpuPcg<'c> {
                 cache: None,
             });
             if let Some(e) = pollster::block_on(scope.pop()) {
-                return Err(GpuError::ShaderCompile { name: format!("{file}::{entry}"), message: e.to_string() });
+                return Err(GpuError::ShaderCompile {
+                    name: format!("{file}::{entry}"),
+                    message: e.to_string(),
+                });
             }
-            let mut entries = vec![wgpu::BindGroupEntry { binding: 0, resource: uniform.as_entire_binding() }];
+            let mut entries = vec![wgpu::BindGroupEntry {
+                binding: 0,
+                resource: uniform.as_entire_binding(),
+            }];
             for (k, slot) in slots.iter().enumerate() {
                 let idx = SLOTS.iter().position(|s| s == slot).unwrap();
-                entries.push(wgpu::BindGroupEntry { binding: k as u32 + 1, resource: buffers[idx].as_entire_binding() });
+                entries.push(wgpu::BindGroupEntry {
+                    binding: k as u32 + 1,
+                    resource: buffers[idx].as_entire_binding(),
+                });
             }
             let group = device.create_bind_group(&wgpu::BindGroupDescriptor {
                 label: Some(entry),
@@ -429,7 +525,14 @@ impl<'c> GpuPcg<'c> {
             pipelines.push((pipeline, group));
         }
         ctx.check()?;
-        let gpu = GpuPcg { ctx, params, buffers, pipelines, pending: Vec::new(), reliable: None };
+        let gpu = GpuPcg {
+            ctx,
+            params,
+            buffers,
+            pipelines,
+            pending: Vec::new(),
+            reliable: None,
+        };
         gpu.run(&[Kernel::JacobiDiag])?;
         Ok(gpu)
     }
@@ -450,11 +553,20 @@ impl<'c> GpuPcg<'c> {
 
     /// Encodes `kernels` in order in one compute pass and submits them.
     pub fn run(&self, kernels: &[Kernel]) -> Result<(), GpuError> {
-        let mut enc = self.ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("voxfe") });
+        let mut enc = self
+            .ctx
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("voxfe"),
+            });
         {
-            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("pcg"), timestamp_writes: None });
+            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some("pcg"),
+                timestamp_writes: None,
+            });
             for &k in kernels {
-                let (pipeline, group) = &self.pipelines[KERNEL_LIST.iter().position(|x| *x == k).unwrap()];
+                let (pipeline, group) =
+                    &self.pipelines[KERNEL_LIST.iter().position(|x| *x == k).unwrap()];
                 pass.set_pipeline(pipeline);
                 pass.set_bind_group(0, group, &[]);
                 let (gx, gy) = self.ctx.dispatch_size(self.groups(k));
@@ -467,7 +579,9 @@ impl<'c> GpuPcg<'c> {
 
     /// Writes f32 (or u32, as bits) data into a buffer.
     pub fn write<T: Pod>(&self, slot: Slot, data: &[T]) {
-        self.ctx.queue.write_buffer(self.buffer(slot), 0, bytemuck::cast_slice(data));
+        self.ctx
+            .queue
+            .write_buffer(self.buffer(slot), 0, bytemuck::cast_slice(data));
     }
 
     /// Reads a whole buffer back.
@@ -480,13 +594,20 @@ impl<'c> GpuPcg<'c> {
             usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
-        let mut enc = self.ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("read") });
+        let mut enc = self
+            .ctx
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("read"),
+            });
         enc.copy_buffer_to_buffer(src, 0, &staging, 0, size);
         self.ctx.queue.submit([enc.finish()]);
         let slice = staging.slice(..);
         let result = Arc::new(Mutex::new(None));
         let sink = result.clone();
-        slice.map_async(wgpu::MapMode::Read, move |r| *sink.lock().unwrap() = Some(r));
+        slice.map_async(wgpu::MapMode::Read, move |r| {
+            *sink.lock().unwrap() = Some(r)
+        });
         self.ctx
             .device
             .poll(wgpu::PollType::wait_indefinitely())
@@ -535,7 +656,12 @@ impl<'c> GpuPcg<'c> {
 
     /// Turns on reliable updates against the f64 operator `op` and
     /// right-hand side `b`; the solver stops at ‖r‖ ≤ `tolerance`·‖b‖.
-    pub fn enable_reliable_updates(&mut self, op: crate::fem::operator::CpuOperator<'c>, b: Vec<f64>, tolerance: f64) {
+    pub fn enable_reliable_updates(
+        &mut self,
+        op: crate::fem::operator::CpuOperator<'c>,
+        b: Vec<f64>,
+        tolerance: f64,
+    ) {
         let bb: f64 = b.iter().map(|v| v * v).sum();
         self.set_rhs(&b);
         self.reliable = Some(Reliable {
@@ -570,7 +696,11 @@ impl<'c> GpuPcg<'c> {
         self.write(Slot::X, &vec![0.0f32; n]);
         self.set_rhs(&r);
         // Recompute ρ = r·D⁻¹r and ‖r‖² for the new r with α = 0; p is kept.
-        self.ctx.queue.write_buffer(self.buffer(Slot::Scalars), (4 * mirror::ALPHA) as u64, bytemuck::bytes_of(&0.0f32));
+        self.ctx.queue.write_buffer(
+            self.buffer(Slot::Scalars),
+            (4 * mirror::ALPHA) as u64,
+            bytemuck::bytes_of(&0.0f32),
+        );
         self.run(&[Kernel::UpdateXr, Kernel::ReduceStart])?;
         Ok(rr)
     }
@@ -615,7 +745,10 @@ impl PcgBackend for GpuPcg<'_> {
         self.flush()?;
         let s: Vec<f32> = self.read(Slot::Scalars)?;
         if s[mirror::BREAKDOWN] != 0.0 {
-            return Err(PcgError::Breakdown { iteration: 0, pq: s[mirror::PQ] as f64 });
+            return Err(PcgError::Breakdown {
+                iteration: 0,
+                pq: s[mirror::PQ] as f64,
+            });
         }
         let rr = s[mirror::RR] as f64;
         let due = match &self.reliable {
@@ -638,7 +771,6 @@ pub struct GpuSolverOptions {
     pub check_every: usize,
 }
 
-
 /// Solves `load` on `grid` on the GPU of `ctx`.
 pub fn solve_gpu(
     ctx: &GpuContext,
@@ -654,7 +786,11 @@ pub fn solve_gpu(
     gpu.enable_reliable_updates(problem.operator(), b, opts.tolerance);
     let stats = pcg(
         &mut gpu,
-        &PcgOptions { tolerance: opts.tolerance, max_iterations: opts.max_iterations, check_every: opts.check_every },
+        &PcgOptions {
+            tolerance: opts.tolerance,
+            max_iterations: opts.max_iterations,
+            check_every: opts.check_every,
+        },
     )
     .map_err(|e| match e {
         PcgError::Backend(m) => GpuError::Device(m),
@@ -663,5 +799,12 @@ pub fn solve_gpu(
     let w = gpu.solution()?;
     drop(gpu);
     let seconds = start.elapsed().as_secs_f64();
-    Ok(problem.finish(w, stats, opts.tolerance, seconds, "gpu", &ctx.adapter_name()))
+    Ok(problem.finish(
+        w,
+        stats,
+        opts.tolerance,
+        seconds,
+        "gpu",
+        &ctx.adapter_name(),
+    ))
 }

@@ -2,17 +2,48 @@
 //! `shaders/shared/`, joined by a one-line `#import` expander.
 
 /// Shared WGSL files, by import path.
-const SHARED: &[(&str, &str)] = &[("shared/params.wgsl", include_str!("../../shaders/shared/params.wgsl"))];
+const SHARED: &[(&str, &str)] = &[(
+    "shared/params.wgsl",
+    include_str!("../../shaders/shared/params.wgsl"),
+)];
 
 /// Every kernel: (file, entry points).
 pub const KERNELS: &[(&str, &str, &[&str])] = &[
-    ("apply_k.wgsl", include_str!("../../shaders/apply_k.wgsl"), &["apply_k"]),
-    ("jacobi_diag.wgsl", include_str!("../../shaders/jacobi_diag.wgsl"), &["jacobi_diag"]),
-    ("dot_partial.wgsl", include_str!("../../shaders/dot_partial.wgsl"), &["dot_partial"]),
-    ("reduce_alpha.wgsl", include_str!("../../shaders/reduce_alpha.wgsl"), &["reduce_alpha"]),
-    ("update_xr.wgsl", include_str!("../../shaders/update_xr.wgsl"), &["update_xr"]),
-    ("reduce_beta.wgsl", include_str!("../../shaders/reduce_beta.wgsl"), &["reduce_beta", "reduce_start"]),
-    ("update_p.wgsl", include_str!("../../shaders/update_p.wgsl"), &["update_p"]),
+    (
+        "apply_k.wgsl",
+        include_str!("../../shaders/apply_k.wgsl"),
+        &["apply_k"],
+    ),
+    (
+        "jacobi_diag.wgsl",
+        include_str!("../../shaders/jacobi_diag.wgsl"),
+        &["jacobi_diag"],
+    ),
+    (
+        "dot_partial.wgsl",
+        include_str!("../../shaders/dot_partial.wgsl"),
+        &["dot_partial"],
+    ),
+    (
+        "reduce_alpha.wgsl",
+        include_str!("../../shaders/reduce_alpha.wgsl"),
+        &["reduce_alpha"],
+    ),
+    (
+        "update_xr.wgsl",
+        include_str!("../../shaders/update_xr.wgsl"),
+        &["update_xr"],
+    ),
+    (
+        "reduce_beta.wgsl",
+        include_str!("../../shaders/reduce_beta.wgsl"),
+        &["reduce_beta", "reduce_start"],
+    ),
+    (
+        "update_p.wgsl",
+        include_str!("../../shaders/update_p.wgsl"),
+        &["update_p"],
+    ),
 ];
 
 /// The source of kernel file `name` with its `#import` lines expanded.
@@ -37,9 +68,13 @@ fn expand(text: &str) -> String {
 
 /// Parses and validates a WGSL source with naga (no adapter needed).
 pub fn validate(name: &str, source: &str) -> Result<(), String> {
-    let module = naga::front::wgsl::parse_str(source).map_err(|e| format!("{name}: {}", e.emit_to_string(source)))?;
-    naga::valid::Validator::new(naga::valid::ValidationFlags::all(), naga::valid::Capabilities::empty())
-        .validate(&module)
-        .map_err(|e| format!("{name}: {e:?}"))?;
+    let module = naga::front::wgsl::parse_str(source)
+        .map_err(|e| format!("{name}: {}", e.emit_to_string(source)))?;
+    naga::valid::Validator::new(
+        naga::valid::ValidationFlags::all(),
+        naga::valid::Capabilities::empty(),
+    )
+    .validate(&module)
+    .map_err(|e| format!("{name}: {e:?}"))?;
     Ok(())
 }

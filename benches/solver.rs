@@ -11,13 +11,18 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use std::path::Path;
 use voxfe::fem::operator::LinearOperator;
 use voxfe::fem::{solve_cpu, Problem, SolverOptions};
-use voxfe::gpu::{context_or_skip, solve_gpu, AdapterRequest, GpuPcg, GpuSolverOptions, Kernel, Slot};
+use voxfe::gpu::{
+    context_or_skip, solve_gpu, AdapterRequest, GpuPcg, GpuSolverOptions, Kernel, Slot,
+};
 use voxfe::report::voxelize_scene;
 use voxfe::run::load_case;
 use voxfe::scene::Scene;
 
 fn scene(set: &[&str]) -> Scene {
-    let path = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/scenes/rd-compression.toml"));
+    let path = Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/scenes/rd-compression.toml"
+    ));
     let set: Vec<String> = set.iter().map(|s| s.to_string()).collect();
     Scene::load(path, &set).expect("scene loads")
 }
@@ -40,7 +45,9 @@ fn operator(c: &mut Criterion) {
     let op = p.operator();
     let x: Vec<f64> = (0..op.len()).map(|i| (i as f64 * 0.37).sin()).collect();
     let mut y = vec![0.0; op.len()];
-    g.bench_function("cpu f64 (active nodes)", |b| b.iter(|| op.apply(&x, &mut y)));
+    g.bench_function("cpu f64 (active nodes)", |b| {
+        b.iter(|| op.apply(&x, &mut y))
+    });
     g.throughput(Throughput::Bytes((n * bytes_per_node(8)) as u64));
     g.bench_function("cpu f64 (bytes)", |b| b.iter(|| op.apply(&x, &mut y)));
     if let Some(ctx) = context_or_skip(&AdapterRequest::default(), "GPU operator bench") {
@@ -58,12 +65,15 @@ fn operator(c: &mut Criterion) {
             })
         });
         g.throughput(Throughput::Bytes((20 * n * bytes_per_node(4)) as u64));
-        g.bench_function(format!("gpu f32 ×20 on {} (bytes)", ctx.adapter_name()), |b| {
-            b.iter(|| {
-                gpu.run(&batch).unwrap();
-                gpu.read::<f32>(Slot::Scalars).unwrap()
-            })
-        });
+        g.bench_function(
+            format!("gpu f32 ×20 on {} (bytes)", ctx.adapter_name()),
+            |b| {
+                b.iter(|| {
+                    gpu.run(&batch).unwrap();
+                    gpu.read::<f32>(Slot::Scalars).unwrap()
+                })
+            },
+        );
     }
     g.finish();
 }
@@ -72,19 +82,34 @@ fn whole_solve(c: &mut Criterion) {
     let mut g = c.benchmark_group("solve rd-compression");
     g.sample_size(10);
     let ctx = context_or_skip(&AdapterRequest::default(), "GPU solve bench");
-    for (label, set) in [("h=0.05 (shipped)", vec![]), ("h=0.1", vec!["voxel.size=0.1"])] {
+    for (label, set) in [
+        ("h=0.05 (shipped)", vec![]),
+        ("h=0.1", vec!["voxel.size=0.1"]),
+    ] {
         let s = scene(&set);
         let (_, vox, _) = voxelize_scene(&s).unwrap();
         let load = load_case(&s);
         let m = s.material().unwrap();
-        let opts = SolverOptions { tolerance: s.solver.tolerance, max_iterations: s.solver.max_iterations as usize };
-        g.bench_function(format!("cpu {label}"), |b| b.iter(|| solve_cpu(&vox.grid, m, &load, &opts).unwrap()));
+        let opts = SolverOptions {
+            tolerance: s.solver.tolerance,
+            max_iterations: s.solver.max_iterations as usize,
+        };
+        g.bench_function(format!("cpu {label}"), |b| {
+            b.iter(|| solve_cpu(&vox.grid, m, &load, &opts).unwrap())
+        });
         if let Some(ctx) = &ctx {
             if ctx.is_software() && set.is_empty() {
-                eprintln!("skipped gpu {label}: minutes per solve on the software adapter {}", ctx.adapter_name());
+                eprintln!(
+                    "skipped gpu {label}: minutes per solve on the software adapter {}",
+                    ctx.adapter_name()
+                );
                 continue;
             }
-            let gopts = GpuSolverOptions { tolerance: opts.tolerance, max_iterations: opts.max_iterations, check_every: 25 };
+            let gopts = GpuSolverOptions {
+                tolerance: opts.tolerance,
+                max_iterations: opts.max_iterations,
+                check_every: 25,
+            };
             g.bench_function(format!("gpu {label} on {}", ctx.adapter_name()), |b| {
                 b.iter(|| solve_gpu(ctx, &vox.grid, m, &load, &gopts).unwrap())
             });

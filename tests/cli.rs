@@ -19,7 +19,10 @@ backend = "cpu"
 "#;
 
 fn voxfe(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_voxfe")).args(args).output().expect("runs voxfe")
+    Command::new(env!("CARGO_BIN_EXE_voxfe"))
+        .args(args)
+        .output()
+        .expect("runs voxfe")
 }
 
 #[test]
@@ -28,7 +31,11 @@ fn run_json_has_every_field() {
     let path = dir.path().join("small.toml");
     std::fs::write(&path, SCENE).unwrap();
     let out = voxfe(&["run", path.to_str().unwrap(), "--json"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     for key in [
         "e_eff",
@@ -63,12 +70,23 @@ fn a_solve_that_does_not_converge_exits_3_without_a_modulus() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("small.toml");
     std::fs::write(&path, SCENE).unwrap();
-    let out = voxfe(&["run", path.to_str().unwrap(), "--set", "solver.max_iterations=3"]);
+    let out = voxfe(&[
+        "run",
+        path.to_str().unwrap(),
+        "--set",
+        "solver.max_iterations=3",
+    ]);
     assert_eq!(out.status.code(), Some(3));
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stdout.contains("NOT CONVERGED") && !stdout.contains("E_eff"), "{stdout}");
-    assert!(stderr.contains("did not converge") && stderr.contains("relative residual"), "{stderr}");
+    assert!(
+        stdout.contains("NOT CONVERGED") && !stdout.contains("E_eff"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("did not converge") && stderr.contains("relative residual"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -77,7 +95,14 @@ fn no_load_path_exits_2() {
     let path = dir.path().join("small.toml");
     // Struts too thin for the voxels (D/h ≈ 1): nothing reaches the platens.
     std::fs::write(&path, SCENE).unwrap();
-    let out = voxfe(&["run", path.to_str().unwrap(), "--set", "lattice.porosity=0.9", "--set", "voxel.size=0.15"]);
+    let out = voxfe(&[
+        "run",
+        path.to_str().unwrap(),
+        "--set",
+        "lattice.porosity=0.9",
+        "--set",
+        "voxel.size=0.15",
+    ]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("no load path"), "{stderr}");

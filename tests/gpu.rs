@@ -430,3 +430,21 @@ fn shipped_bending_scene_agrees_on_gpu_and_cpu() {
     let (_, vox, _) = voxelize_scene(&s).unwrap();
     compare(&ctx, &vox.grid, voxfe::run::load_case(&s));
 }
+
+#[test]
+fn shipped_rd_scene_agrees_on_gpu_and_cpu() {
+    // About five minutes on lavapipe (2 cores): the heaviest test of the suite.
+    let Some(ctx) = context("shipped_rd_scene_agrees_on_gpu_and_cpu") else {
+        return;
+    };
+    let s = Scene::load(
+        Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/scenes/rd-compression.toml"
+        )),
+        &[],
+    )
+    .unwrap();
+    let (_, vox, _) = voxelize_scene(&s).unwrap();
+    compare(&ctx, &vox.grid, voxfe::run::load_case(&s));
+}

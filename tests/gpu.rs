@@ -3,6 +3,9 @@
 //! and llvmpipe in CI). Without an adapter the tests print that they were
 //! skipped, unless VOXFE_REQUIRE_GPU=1.
 
+mod common;
+
+use common::rd_grid;
 use rand::{Rng, SeedableRng};
 use std::path::Path;
 use voxfe::fem::load::{LoadCase, Platens};
@@ -20,23 +23,6 @@ use voxfe::scene::Scene;
 
 fn context(what: &str) -> Option<GpuContext> {
     context_or_skip(&AdapterRequest::default(), what)
-}
-
-fn rd_grid(h: f64) -> VoxelGrid {
-    let text = r#"
-name = "rd"
-[lattice]
-kind = "rhombic-dodecahedron"
-cell = 1.5
-porosity = 0.7
-[specimen]
-shape = "box"
-size = [3.0, 3.0, 3.0]
-[voxel]
-size = 0.15
-"#;
-    let s = Scene::parse(text, Path::new("rd.toml"), &[format!("voxel.size={h}")]).unwrap();
-    voxelize_scene(&s).unwrap().1.grid
 }
 
 #[test]

@@ -1,7 +1,9 @@
 //! The CPU reference solver against exact answers.
 
+mod common;
+
+use common::rd_grid;
 use rand::{Rng, SeedableRng};
-use std::path::Path;
 use voxfe::fem::bc::BcError;
 use voxfe::fem::hex8::{centre_stress, corner};
 use voxfe::fem::load::{LoadCase, Platens};
@@ -9,8 +11,6 @@ use voxfe::fem::operator::LinearOperator;
 use voxfe::fem::{solve_cpu, Problem, SolveError, SolverOptions};
 use voxfe::grid::VoxelGrid;
 use voxfe::material::YoungPoisson;
-use voxfe::report::voxelize_scene;
-use voxfe::scene::Scene;
 
 const FRICTIONLESS: LoadCase = LoadCase::Compression {
     platens: Platens::Frictionless,
@@ -24,24 +24,6 @@ fn tight() -> SolverOptions {
         tolerance: 1e-10,
         max_iterations: 20000,
     }
-}
-
-/// An RD lattice grid: 2×2×2 cells of M = 1.5 mm, 80 % porosity, h = M/10.
-fn rd_grid() -> VoxelGrid {
-    let text = r#"
-name = "rd"
-[lattice]
-kind = "rhombic-dodecahedron"
-cell = 1.5
-porosity = 0.7
-[specimen]
-shape = "box"
-size = [3.0, 3.0, 3.0]
-[voxel]
-size = 0.15
-"#;
-    let s = Scene::parse(text, Path::new("rd.toml"), &[]).unwrap();
-    voxelize_scene(&s).unwrap().1.grid
 }
 
 fn random(n: usize, seed: u64) -> Vec<f64> {
@@ -162,7 +144,7 @@ fn patch_test_linear_field_gives_uniform_stress_and_no_interior_force() {
 
 #[test]
 fn operator_is_symmetric_on_a_lattice_grid() {
-    let grid = rd_grid();
+    let grid = rd_grid(0.15);
     let p = Problem::new(&grid, YoungPoisson::tantalum(), &FRICTIONLESS).unwrap();
     for (name, op) in [("K", p.stiffness()), ("constrained", p.operator())] {
         let x = random(op.len(), 1);
@@ -181,7 +163,7 @@ fn operator_is_symmetric_on_a_lattice_grid() {
 
 #[test]
 fn rigid_body_motions_are_in_the_kernel_of_k() {
-    let grid = rd_grid();
+    let grid = rd_grid(0.15);
     let p = Problem::new(&grid, YoungPoisson::tantalum(), &FRICTIONLESS).unwrap();
     let k = p.stiffness();
     let n = p.mesh.len();
@@ -243,7 +225,7 @@ fn jacobi_diagonal_is_the_diagonal_of_k() {
 #[test]
 fn operator_matches_element_by_element_assembly() {
     // K x computed voxel by voxel with the 24×24 element matrix.
-    let grid = rd_grid();
+    let grid = rd_grid(0.15);
     let m = YoungPoisson::tantalum();
     let p = Problem::new(&grid, m, &FRICTIONLESS).unwrap();
     let ke = voxfe::fem::hex8::element_stiffness(m, grid.h);
@@ -320,7 +302,7 @@ fn solid_bar_in_three_point_bending_is_near_timoshenko() {
 
 #[test]
 fn repeated_solves_are_bit_identical() {
-    let grid = rd_grid();
+    let grid = rd_grid(0.15);
     let m = YoungPoisson::tantalum();
     let a = solve_cpu(&grid, m, &FRICTIONLESS, &SolverOptions::default()).unwrap();
     let b = solve_cpu(&grid, m, &FRICTIONLESS, &SolverOptions::default()).unwrap();
@@ -331,7 +313,7 @@ fn repeated_solves_are_bit_identical() {
 
 #[test]
 fn a_solve_that_does_not_converge_says_so() {
-    let grid = rd_grid();
+    let grid = rd_grid(0.15);
     let r = solve_cpu(
         &grid,
         YoungPoisson::tantalum(),

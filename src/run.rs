@@ -111,6 +111,15 @@ pub fn run_scene(scene: &Scene, backend: Backend) -> Result<RunReport, RunError>
                 notices.push(format!("no GPU: {e}; solving on the CPU"));
                 solve_cpu(&vox.grid, material, &load, &opts)?
             }
+            // A software adapter (lavapipe, llvmpipe) runs the kernels on
+            // the CPU, several times slower than the CPU solver itself.
+            Ok(ctx) if ctx.is_software() => {
+                notices.push(format!(
+                    "only a software GPU adapter ({}) was found; the CPU solver is faster (use --backend gpu to run on it)",
+                    ctx.adapter_name()
+                ));
+                solve_cpu(&vox.grid, material, &load, &opts)?
+            }
             Ok(ctx) => match solve_gpu(&ctx, &vox.grid, material, &load, &gpu_opts) {
                 Ok(r) => r,
                 Err(GpuError::Solve(e @ (SolveError::Bc(_) | SolveError::Mesh(_)))) => {

@@ -4,7 +4,7 @@ use crate::fem::load::{LoadCase, Platens};
 use crate::fem::{solve_cpu, SolveError, SolveResult, SolverOptions};
 use crate::gpu::{solve_gpu, AdapterRequest, GpuContext, GpuError, GpuSolverOptions};
 use crate::report::{voxelize_scene, VoxelReport, VoxelizeError};
-use crate::scene::{Backend, ResolvedLoad, Scene};
+use crate::scene::{Backend, ResolvedLoad, Scene, Shape};
 use serde_json::{Map, Value};
 
 /// Why a run failed.
@@ -37,6 +37,8 @@ pub struct RunReport {
     pub voxel: VoxelReport,
     pub solve: SolveResult,
     pub notices: Vec<String>,
+    /// The scene's `load.case`.
+    pub load_case: &'static str,
 }
 
 impl RunReport {
@@ -49,19 +51,8 @@ impl RunReport {
         if let Value::Object(s) = serde_json::to_value(&self.solve).expect("serializes") {
             m.extend(s);
         }
-        m.insert(
-            "load_case".into(),
-            serde_json::to_value(self.load_case_name()).unwrap(),
-        );
+        m.insert("load_case".into(), self.load_case.into());
         m
-    }
-
-    fn load_case_name(&self) -> &'static str {
-        if self.solve.e_flex.is_some() || self.solve.flexural_stress_per_newton.is_some() {
-            "three-point-bending"
-        } else {
-            "compression"
-        }
     }
 }
 
@@ -77,6 +68,26 @@ pub fn load_case(scene: &Scene) -> LoadCase {
         },
         ResolvedLoad::ThreePointBending { span, contact } => {
             LoadCase::ThreePointBending { span, contact }
+        }
+        ResolvedLoad::ImplantCompression { bonded } => {
+            let sp = &scene.specimen;
+            let [lx, ly, lz] = scene.box_size();
+            let (footprint_area, height) = match sp.shape {
+                Shape::Cylinder => {
+                    let d = sp.diameter.unwrap_or(lx);
+                    (std::f64::consts::PI * d * d / 4.0, sp.height.unwrap_or(lz))
+                }
+                Shape::Box | Shape::Stl => (lx * ly, lz),
+            };
+            LoadCase::ImplantCompression {
+                platens: if bonded {
+                    Platens::Bonded
+                } else {
+                    Platens::Frictionless
+                },
+                footprint_area,
+                height,
+            }
         }
     }
 }
@@ -135,7 +146,13 @@ pub fn run_scene(scene: &Scene, backend: Backend) -> Result<RunReport, RunError>
             },
         },
     };
+    let load_case = match scene.resolved_load() {
+        ResolvedLoad::Compression { .. } => "compression",
+        ResolvedLoad::ThreePointBending { .. } => "three-point-bending",
+        ResolvedLoad::ImplantCompression { .. } => "implant-compression",
+    };
     Ok(RunReport {
+        load_case,
         voxel,
         solve,
         notices,
@@ -172,6 +189,14 @@ impl std::fmt::Display for RunReport {
             "reaction force   {:.6} N",
             s.reaction_force.unwrap_or(f64::NAN)
         )?;
+        if let Some(k) = s.stiffness {
+            writeln!(f, "stiffness k      {k:.2} N/mm")?;
+            writeln!(
+                f,
+                "apparent E       {:.2} MPa (k·H/A)",
+                s.apparent_modulus.unwrap_or(f64::NAN)
+            )?;
+        }
         if let Some(e) = s.e_eff {
             writeln!(f, "E_eff            {e:.2} MPa")?;
         }

@@ -216,6 +216,7 @@ pub enum CaseName {
     #[default]
     Compression,
     ThreePointBending,
+    ImplantCompression,
 }
 
 /// Platen contact in compression.
@@ -296,6 +297,7 @@ impl Default for SolverSpec {
 pub enum ResolvedLoad {
     Compression { bonded: bool },
     ThreePointBending { span: f64, contact: f64 },
+    ImplantCompression { bonded: bool },
 }
 
 impl Scene {
@@ -513,6 +515,9 @@ impl Scene {
     pub fn resolved_load(&self) -> ResolvedLoad {
         match self.load.case {
             CaseName::Compression => ResolvedLoad::Compression {
+                bonded: self.load.platens == Some(PlatenSpec::Bonded),
+            },
+            CaseName::ImplantCompression => ResolvedLoad::ImplantCompression {
                 bonded: self.load.platens == Some(PlatenSpec::Bonded),
             },
             CaseName::ThreePointBending => ResolvedLoad::ThreePointBending {
@@ -793,7 +798,7 @@ impl Scene {
         let [lx, _, _] = self.box_size();
         let h = self.voxel.size;
         match l.case {
-            CaseName::Compression => {
+            CaseName::Compression | CaseName::ImplantCompression => {
                 if let Some(s) = l.span {
                     return Err(invalid(
                         "load.span",

@@ -288,3 +288,72 @@ size = 0.1
         "{e}"
     );
 }
+
+const SOLID_CYLINDER: &str = r#"
+name = "solid-cylinder"
+[lattice]
+kind = "solid"
+[specimen]
+shape = "cylinder"
+diameter = 6.0
+height = 4.0
+[voxel]
+size = 0.25
+[load]
+case = "implant-compression"
+[solver]
+backend = "cpu"
+tolerance = 1e-8
+"#;
+
+#[test]
+fn solid_cylinder_implant_has_the_apparent_modulus_of_its_material() {
+    let s = Scene::parse(SOLID_CYLINDER, Path::new("cyl.toml"), &[]).unwrap();
+    let r = voxfe::run::run_scene(&s, voxfe::scene::Backend::Cpu).unwrap();
+    assert!(r.solve.converged);
+    assert_eq!(r.load_case, "implant-compression");
+    // k·H/A with the analytic footprint: E up to the voxelized area (the
+    // voxel disc covers a slightly different area than π R²).
+    let voxel_area = r.voxel.solid_voxels as f64 * 0.25f64.powi(3) / 4.0;
+    let analytic_area = std::f64::consts::PI * 9.0;
+    let expected = 186_000.0 * voxel_area / analytic_area;
+    let e = r.solve.apparent_modulus.unwrap();
+    assert!(
+        (e / expected - 1.0).abs() < 1e-6,
+        "apparent modulus {e}, expected {expected}"
+    );
+    let k = r.solve.stiffness.unwrap();
+    assert!((k * 4.0 / analytic_area - e).abs() < 1e-9 * e);
+}
+
+#[test]
+fn lattice_implant_stiffness_agrees_on_gpu_and_cpu() {
+    let Some(ctx) = voxfe::gpu::context_or_skip(
+        &Default::default(),
+        "lattice_implant_stiffness_agrees_on_gpu_and_cpu",
+    ) else {
+        return;
+    };
+    // A small wedged RD implant with end plates and a screw hole, coarse h.
+    let s = implant(&[
+        "specimen.diameter=6.0",
+        "specimen.height=5.0",
+        "specimen.holes=[{position=[3.0,0.0,2.5], direction=[0.0,0.866,0.5], diameter=1.5}]",
+        "voxel.size=0.25",
+        "load.case=implant-compression",
+    ])
+    .unwrap();
+    let (_, vox, _) = voxelize_scene(&s).unwrap();
+    let load = voxfe::run::load_case(&s);
+    let m = s.material().unwrap();
+    let cpu = voxfe::fem::solve_cpu(&vox.grid, m, &load, &Default::default()).unwrap();
+    let opts = voxfe::gpu::GpuSolverOptions {
+        tolerance: 1e-6,
+        max_iterations: 20000,
+        check_every: 10,
+    };
+    let gpu = voxfe::gpu::solve_gpu(&ctx, &vox.grid, m, &load, &opts).unwrap();
+    let (a, b) = (cpu.stiffness.unwrap(), gpu.stiffness.unwrap());
+    assert!((a - b).abs() <= 1e-4 * a, "k: cpu {a}, gpu {b}");
+    assert!(a > 0.0 && cpu.peak_von_mises_per_newton.unwrap() > 0.0);
+}

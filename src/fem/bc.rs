@@ -68,11 +68,36 @@ pub fn constraints(mesh: &ActiveMesh, load: &LoadCase) -> Result<Constraints, Bc
     const X: u8 = 1;
     const Y: u8 = 2;
     const Z: u8 = 4;
+    // The platens: the bottom and top faces, or for an implant the
+    // bottommost and topmost active node of every (x, y) column.
+    let endplates = |load: &LoadCase| -> (Vec<usize>, Vec<usize>) {
+        match load {
+            LoadCase::ImplantCompression { .. } => {
+                let columns = (nx + 1) * (ny + 1);
+                let mut low = vec![usize::MAX; columns];
+                let mut high = vec![usize::MAX; columns];
+                for a in 0..n {
+                    // Active nodes come in grid-id order: z increases last.
+                    let col = mesh.nodes[a] as usize % columns;
+                    if low[col] == usize::MAX {
+                        low[col] = a;
+                    }
+                    high[col] = a;
+                }
+                let keep = |v: Vec<usize>| -> Vec<usize> {
+                    let mut v: Vec<usize> = v.into_iter().filter(|&a| a != usize::MAX).collect();
+                    v.sort_unstable();
+                    v
+                };
+                (keep(low), keep(high))
+            }
+            _ => (on_layer(0).collect(), on_layer(nz).collect()),
+        }
+    };
     match *load {
-        LoadCase::Compression { platens } => {
+        LoadCase::Compression { platens } | LoadCase::ImplantCompression { platens, .. } => {
             let delta = 0.001 * lz;
-            let bottom: Vec<usize> = on_layer(0).collect();
-            let top: Vec<usize> = on_layer(nz).collect();
+            let (bottom, top) = endplates(load);
             if bottom.is_empty() {
                 return Err(BcError::NoLoadPath {
                     face: "bottom face z = 0",

@@ -20,4 +20,12 @@ pub enum LoadCase {
     Compression { platens: Platens },
     /// Three-point bending of a bar along x: support span S, contact width c.
     ThreePointBending { span: f64, contact: f64 },
+    /// Compression of an implant between its endplates: the bottommost and
+    /// topmost active node of every (x, y) column. `footprint_area` (mm²)
+    /// and `height` (mm) of the envelope give the apparent modulus k·H/A.
+    ImplantCompression {
+        platens: Platens,
+        footprint_area: f64,
+        height: f64,
+    },
 }

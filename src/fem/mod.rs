@@ -10,6 +10,9 @@
 //!
 //! - reaction F = −Σ (K u)_z over the loaded nodes (F > 0 in compression);
 //! - compression: E_eff = (F / (Lx·Ly)) / (δ / Lz);
+//! - implant compression (endplates: the bottommost and topmost active node
+//!   of every (x, y) column): k = F/δ and the apparent modulus k·H/A with the
+//!   envelope's footprint area A and height H;
 //! - three-point bending: E_f = F·S³ / (4·w·t³·δ), σ_f / F = 3·S / (2·w·t²);
 //! - the true relative residual ‖b − A w‖ / ‖b‖;
 //! - von Mises stress at every solid voxel centre and its peak over the
@@ -74,6 +77,12 @@ pub struct SolveResult {
     pub flexural_stress_per_newton: Option<f64>,
     /// Reaction force F, N (None unless converged).
     pub reaction_force: Option<f64>,
+    /// Implant compression: axial stiffness k = F/δ, N/mm.
+    pub stiffness: Option<f64>,
+    /// Implant compression: apparent modulus k·H/A, MPa.
+    pub apparent_modulus: Option<f64>,
+    /// Peak voxel-centre von Mises stress per newton of load, MPa/N.
+    pub peak_von_mises_per_newton: Option<f64>,
     /// Applied displacement δ, mm.
     pub delta: f64,
     /// Three-point bending: x-extent of the loading strip actually used, mm.
@@ -207,10 +216,21 @@ impl<'g> Problem<'g> {
         self.stiffness().apply(&u, &mut ku);
         let force: f64 = -self.bc.loaded.iter().map(|&n| ku[3 * n + 2]).sum::<f64>();
         let delta = self.bc.delta;
+        let mut implant = None;
         let (e_eff, e_flex, sigma_per_n, nominal) = match self.load {
             LoadCase::Compression { .. } => {
                 let nominal = force / (lx * ly);
                 (Some(nominal / (delta / lz)), None, None, nominal)
+            }
+            LoadCase::ImplantCompression {
+                footprint_area,
+                height,
+                ..
+            } => {
+                let stiffness = force / delta;
+                implant = Some((stiffness, stiffness * height / footprint_area));
+                // Nominal stress: the load over the footprint.
+                (None, None, None, force / footprint_area)
             }
             LoadCase::ThreePointBending { span, .. } => {
                 let (w_, t) = (ly, lz);
@@ -232,6 +252,9 @@ impl<'g> Problem<'g> {
             e_flex: ok(e_flex),
             flexural_stress_per_newton: sigma_per_n,
             reaction_force: ok(Some(force)),
+            stiffness: ok(implant.map(|i| i.0)),
+            apparent_modulus: ok(implant.map(|i| i.1)),
+            peak_von_mises_per_newton: ok(Some(peak / force)),
             delta,
             contact_width: self.bc.contact_width,
             active_nodes: self.mesh.len(),

@@ -40,6 +40,35 @@ enum Command {
         #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<String>,
     },
+    /// Run the product of scene variations; write results.csv, results.jsonl and summary.md.
+    Sweep {
+        /// Base scene file (TOML).
+        scene: PathBuf,
+        /// KEY=a,b,c or KEY=start:stop:count (repeatable; the first varies slowest).
+        #[arg(long, value_name = "KEY=VALUES", required = true)]
+        vary: Vec<String>,
+        /// Output directory.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Run only every N-th case, starting at I (I/N, I from 0).
+        #[arg(long, value_name = "I/N")]
+        shard: Option<String>,
+        /// Solver backend (overrides solver.backend).
+        #[arg(long, value_enum)]
+        backend: Option<Backend>,
+        /// Override a base-scene key (repeatable).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
+    },
+    /// Combine the output directories of sharded sweeps.
+    Merge {
+        /// Shard output directories.
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// Output directory.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
     /// Voxelize and solve one or more scenes, and print the modulus.
     Run {
         /// Scene files (TOML).
@@ -76,6 +105,15 @@ fn main() -> ExitCode {
             json,
             set,
         } => cmd_run(&scenes, backend, adapter, json, &set),
+        Command::Sweep {
+            scene,
+            vary,
+            out,
+            shard,
+            backend,
+            set,
+        } => cmd_sweep(&scene, &vary, &out, shard.as_deref(), backend, &set),
+        Command::Merge { dirs, out } => cmd_merge(&dirs, &out),
     };
     match outcome {
         Ok(code) => code,
@@ -162,4 +200,79 @@ fn cmd_run(
         }
     }
     Ok(worst)
+}
+
+fn cmd_sweep(
+    path: &Path,
+    vary: &[String],
+    out: &Path,
+    shard: Option<&str>,
+    backend: Option<Backend>,
+    set: &[String],
+) -> CmdResult {
+    use voxfe::sweep::{case_row, cases, write_outputs, Manifest, Shard, Variation};
+    let variations: Vec<Variation> = vary
+        .iter()
+        .map(|v| Variation::parse(v))
+        .collect::<Result<_, _>>()
+        .map_err(bad_input)?;
+    let shard = shard.map(Shard::parse).transpose().map_err(bad_input)?;
+    // The base scene must load on its own.
+    let base = Scene::load(path, set).map_err(bad_input)?;
+    let all = cases(&variations);
+    let mut rows = Vec::new();
+    for case in all.iter().filter(|c| shard.is_none_or(|s| s.owns(c.index))) {
+        let mut args = set.to_vec();
+        args.extend(case.set_args());
+        let outcome = Scene::load(path, &args)
+            .map_err(|e| e.to_string())
+            .and_then(|scene| {
+                let b = backend.unwrap_or(scene.solver.backend);
+                run_scene(&scene, b).map_err(|e| e.to_string())
+            })
+            .map(|report| report.to_json());
+        let row = case_row(case, outcome);
+        eprintln!(
+            "case {}/{} [{}]: {}",
+            case.index + 1,
+            all.len(),
+            case.set_args().join(" "),
+            row.get("error").and_then(|e| e.as_str()).unwrap_or("ok")
+        );
+        rows.push(row);
+    }
+    let manifest = Manifest {
+        scene: base.name.clone(),
+        set: set.to_vec(),
+        variations,
+        total: all.len(),
+        shard,
+    };
+    write_outputs(out, &manifest, &rows).map_err(|e| (1, e.into()))?;
+    let failed = rows
+        .iter()
+        .filter(|r| r.get("status").and_then(|s| s.as_str()) != Some("ok"))
+        .count();
+    println!(
+        "{} cases run, {failed} failed; results in {}",
+        rows.len(),
+        out.display()
+    );
+    Ok(if failed > 0 {
+        ExitCode::from(EXIT_NOT_CONVERGED)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn cmd_merge(dirs: &[PathBuf], out: &Path) -> CmdResult {
+    let (manifest, rows) = voxfe::sweep::merge(dirs).map_err(bad_input)?;
+    voxfe::sweep::write_outputs(out, &manifest, &rows).map_err(|e| (1, e.into()))?;
+    println!(
+        "merged {} cases from {} directories into {}",
+        rows.len(),
+        dirs.len(),
+        out.display()
+    );
+    Ok(ExitCode::SUCCESS)
 }

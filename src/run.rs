@@ -39,6 +39,8 @@ pub struct RunReport {
     pub notices: Vec<String>,
     /// The scene's `load.case`.
     pub load_case: &'static str,
+    /// Young's modulus of the solid, MPa.
+    pub material_e: f64,
 }
 
 impl RunReport {
@@ -52,6 +54,7 @@ impl RunReport {
             m.extend(s);
         }
         m.insert("load_case".into(), self.load_case.into());
+        m.insert("material_e".into(), self.material_e.into());
         m
     }
 }
@@ -153,6 +156,7 @@ pub fn run_scene(scene: &Scene, backend: Backend) -> Result<RunReport, RunError>
     };
     Ok(RunReport {
         load_case,
+        material_e: material.e,
         voxel,
         solve,
         notices,

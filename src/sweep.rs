@@ -431,3 +431,199 @@ mod tests {
         );
     }
 }
+
+/// What a sweep directory says about itself (`sweep.json`), so that shards
+/// can be checked against each other before they are merged.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub scene: String,
+    pub set: Vec<String>,
+    pub variations: Vec<Variation>,
+    pub total: usize,
+    pub shard: Option<Shard>,
+}
+
+/// The outcome of one case as a results row.
+pub fn case_row(case: &Case, result: Result<Row, String>) -> Row {
+    let mut row = Row::new();
+    row.insert("case".into(), case.index.into());
+    for (k, v) in &case.settings {
+        row.insert(k.clone(), parse_value(v));
+    }
+    match result {
+        Ok(fields) => {
+            let converged = fields
+                .get("converged")
+                .and_then(Value::as_bool)
+                .unwrap_or(false);
+            row.insert(
+                "status".into(),
+                if converged { "ok" } else { "failed" }.into(),
+            );
+            let error = if converged {
+                Value::Null
+            } else {
+                let res = fields
+                    .get("relative_residual")
+                    .and_then(Value::as_f64)
+                    .unwrap_or(f64::NAN);
+                format!("did not converge: relative residual {res:.3e}").into()
+            };
+            row.insert("error".into(), error);
+            for (k, v) in fields {
+                row.entry(k).or_insert(v);
+            }
+        }
+        Err(e) => {
+            row.insert("status".into(), "failed".into());
+            row.insert("error".into(), e.into());
+        }
+    }
+    row
+}
+
+/// A `--set` value as JSON: a number or boolean when it reads as one.
+fn parse_value(v: &str) -> Value {
+    if let Ok(x) = v.parse::<f64>() {
+        serde_json::Number::from_f64(x).map_or_else(|| v.into(), Value::Number)
+    } else if let Ok(b) = v.parse::<bool>() {
+        b.into()
+    } else {
+        v.into()
+    }
+}
+
+/// Writes `sweep.json`, `results.jsonl`, `results.csv` and `summary.md`.
+pub fn write_outputs(dir: &Path, manifest: &Manifest, rows: &[Row]) -> Result<(), SweepError> {
+    std::fs::create_dir_all(dir).map_err(|source| io("create", dir, source))?;
+    let m = dir.join("sweep.json");
+    std::fs::write(
+        &m,
+        serde_json::to_string_pretty(manifest).expect("manifest serializes"),
+    )
+    .map_err(|source| io("write", &m, source))?;
+    write_jsonl(&dir.join("results.jsonl"), rows)?;
+    write_csv(&dir.join("results.csv"), rows)?;
+    let s = dir.join("summary.md");
+    std::fs::write(&s, summary(manifest, rows)).map_err(|source| io("write", &s, source))
+}
+
+/// The modulus a row reports, with its name and unit.
+fn modulus(row: &Row) -> Option<(&'static str, f64)> {
+    for (key, label) in [
+        ("e_eff", "E_eff (MPa)"),
+        ("e_flex", "E_f (MPa)"),
+        ("stiffness", "k (N/mm)"),
+    ] {
+        if let Some(v) = row.get(key).and_then(Value::as_f64) {
+            return Some((label, v));
+        }
+    }
+    None
+}
+
+/// `summary.md`: every case, then a Gibson–Ashby fit per lattice kind.
+pub fn summary(manifest: &Manifest, rows: &[Row]) -> String {
+    let keys: Vec<&str> = manifest.variations.iter().map(|v| v.key.as_str()).collect();
+    let mut s = format!("# Sweep of {}\n\n{} cases", manifest.scene, manifest.total);
+    let failed = rows
+        .iter()
+        .filter(|r| r.get("status").and_then(Value::as_str) != Some("ok"))
+        .count();
+    s.push_str(&format!(", {failed} failed.\n\n"));
+    s.push_str(&format!(
+        "| case | {} | status | modulus | porosity measured | iterations |\n",
+        keys.join(" | ")
+    ));
+    s.push_str(&format!("|{}\n", " --- |".repeat(keys.len() + 5)));
+    for r in rows {
+        let cell = |k: &str| match r.get(k) {
+            None | Some(Value::Null) => String::new(),
+            Some(Value::String(v)) => v.clone(),
+            Some(v) => v.to_string(),
+        };
+        let m = modulus(r)
+            .map(|(l, v)| format!("{l} = {v:.2}"))
+            .unwrap_or_else(|| cell("error"));
+        let varied: Vec<String> = keys.iter().map(|k| cell(k)).collect();
+        let porosity = r
+            .get("porosity_measured")
+            .and_then(Value::as_f64)
+            .map(|p| format!("{p:.4}"))
+            .unwrap_or_default();
+        s.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {} |\n",
+            cell("case"),
+            varied.join(" | "),
+            cell("status"),
+            m,
+            porosity,
+            cell("iterations")
+        ));
+    }
+    // Gibson–Ashby per lattice kind, over the compression cases that succeeded.
+    let mut kinds: Vec<String> = Vec::new();
+    for r in rows {
+        if let Some(k) = r.get("lattice").and_then(Value::as_str) {
+            if !kinds.iter().any(|x| x == k) {
+                kinds.push(k.to_string());
+            }
+        }
+    }
+    let mut fits = String::new();
+    for kind in &kinds {
+        let pts: Vec<(f64, f64)> = rows
+            .iter()
+            .filter(|r| r.get("lattice").and_then(Value::as_str) == Some(kind))
+            .filter_map(|r| {
+                let rho = 1.0 - r.get("porosity_measured")?.as_f64()?;
+                let e = r.get("e_eff")?.as_f64()?;
+                let es = r.get("material_e")?.as_f64()?;
+                Some((rho, e / es))
+            })
+            .collect();
+        if let Some(f) = fit_gibson_ashby(&pts) {
+            fits.push_str(&format!(
+                "| {kind} | {:.4} | {:.4} | {:.5} | {} |\n",
+                f.c, f.n, f.r2, f.points
+            ));
+        }
+    }
+    if !fits.is_empty() {
+        s.push_str("\n## Gibson–Ashby fits: E_eff / E_s = C · ρ^n (ρ = 1 − measured porosity)\n\n");
+        s.push_str("| lattice | C | n | R² | cases |\n| --- | --- | --- | --- | --- |\n");
+        s.push_str(&fits);
+    }
+    s
+}
+
+/// Reads the shards in `dirs` and combines them.
+pub fn merge(dirs: &[std::path::PathBuf]) -> Result<(Manifest, Vec<Row>), SweepError> {
+    let mut manifest: Option<Manifest> = None;
+    let mut shards = Vec::new();
+    for d in dirs {
+        let m = d.join("sweep.json");
+        let text = std::fs::read_to_string(&m).map_err(|source| io("read", &m, source))?;
+        let mine: Manifest =
+            serde_json::from_str(&text).map_err(|e| bad_results(&m, 0, e.to_string()))?;
+        if let Some(first) = &manifest {
+            if first.scene != mine.scene
+                || first.set != mine.set
+                || first.variations != mine.variations
+            {
+                return Err(SweepError::Mismatch(format!(
+                    "'{}' is a different sweep (scene, --set or --vary differ)",
+                    d.display()
+                )));
+            }
+        } else {
+            manifest = Some(mine);
+        }
+        shards.push(read_jsonl(&d.join("results.jsonl"))?);
+    }
+    let mut manifest =
+        manifest.ok_or_else(|| SweepError::Mismatch("no directories to merge".into()))?;
+    let rows = merge_rows(shards, manifest.total)?;
+    manifest.shard = None;
+    Ok((manifest, rows))
+}

@@ -1,0 +1,170 @@
+//! `voxfe sweep` and `voxfe merge` end to end.
+
+use std::path::Path;
+use std::process::Command;
+use voxfe::sweep::{read_jsonl, Row};
+
+const SCENE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/scenes/rd-compression.toml");
+
+fn voxfe(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_voxfe"))
+        .args(args)
+        .output()
+        .expect("runs voxfe")
+}
+
+/// A coarse 3 lattices × 5 porosities sweep into `out`, optionally sharded.
+fn sweep(out: &Path, shard: Option<&str>) -> std::process::Output {
+    let mut args = vec![
+        "sweep",
+        SCENE,
+        "--backend",
+        "cpu",
+        "--set",
+        "specimen.size=[4.0, 4.0, 4.0]",
+        "--set",
+        "voxel.size=0.1",
+        "--set",
+        "lattice.cell=2.0",
+        "--vary",
+        "lattice.kind=rhombic-dodecahedron,bcc,octet",
+        "--vary",
+        "lattice.porosity=0.6:0.8:5",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    if let Some(s) = shard {
+        args.extend(["--shard", s]);
+    }
+    voxfe(&args)
+}
+
+/// Rows without the wall-clock fields, which differ between runs.
+fn timeless(rows: Vec<Row>) -> Vec<Row> {
+    rows.into_iter()
+        .map(|mut r| {
+            r.retain(|k, _| !k.ends_with("_seconds"));
+            r
+        })
+        .collect()
+}
+
+#[test]
+fn sweep_csv_has_a_row_per_case_with_every_field_and_shards_merge_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let full = dir.path().join("full");
+    let out = sweep(&full, None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let csv = std::fs::read_to_string(full.join("results.csv")).unwrap();
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    assert_eq!(lines.count(), 15);
+    // Every field of `voxfe run --json`, under the same names.
+    let run = voxfe(&[
+        "run",
+        SCENE,
+        "--backend",
+        "cpu",
+        "--json",
+        "--set",
+        "voxel.size=0.1",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    for key in v.as_object().unwrap().keys() {
+        assert!(header.contains(&key.as_str()), "results.csv lacks {key}");
+    }
+    for key in [
+        "case",
+        "lattice.kind",
+        "lattice.porosity",
+        "status",
+        "e_eff",
+    ] {
+        assert!(header.contains(&key), "results.csv lacks {key}");
+    }
+    let rows = read_jsonl(&full.join("results.jsonl")).unwrap();
+    assert!(rows.iter().all(|r| r["status"] == "ok"), "{rows:?}");
+    let summary = std::fs::read_to_string(full.join("summary.md")).unwrap();
+    for kind in ["rhombic-dodecahedron", "bcc", "octet"] {
+        assert!(
+            summary.contains(&format!("| {kind} | ")),
+            "no fit for {kind}:\n{summary}"
+        );
+    }
+
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    assert!(sweep(&a, Some("0/2")).status.success());
+    assert!(sweep(&b, Some("1/2")).status.success());
+    assert_eq!(read_jsonl(&a.join("results.jsonl")).unwrap().len(), 8);
+    let merged = dir.path().join("merged");
+    let out = voxfe(&[
+        "merge",
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+        "--out",
+        merged.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        timeless(read_jsonl(&merged.join("results.jsonl")).unwrap()),
+        timeless(rows),
+        "merged shards differ from the unsharded sweep"
+    );
+    // A shard on its own is not a whole sweep.
+    let out = voxfe(&[
+        "merge",
+        a.to_str().unwrap(),
+        "--out",
+        dir.path().join("x").to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("missing"));
+}
+
+#[test]
+fn a_failing_case_is_recorded_and_the_others_still_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = voxfe(&[
+        "sweep",
+        SCENE,
+        "--backend",
+        "cpu",
+        "--set",
+        "specimen.size=[4.0, 4.0, 4.0]",
+        "--set",
+        "voxel.size=0.1",
+        "--set",
+        "lattice.cell=2.0",
+        "--vary",
+        "lattice.porosity=0.7,0.05,0.75",
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows = read_jsonl(&dir.path().join("results.jsonl")).unwrap();
+    assert_eq!(rows.len(), 3);
+    assert_eq!(rows[0]["status"], "ok");
+    assert_eq!(rows[1]["status"], "failed");
+    assert!(
+        rows[1]["error"]
+            .as_str()
+            .unwrap()
+            .contains("lattice.porosity = 0.05"),
+        "{:?}",
+        rows[1]
+    );
+    assert_eq!(rows[2]["status"], "ok");
+}

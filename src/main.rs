@@ -60,6 +60,20 @@ enum Command {
         #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<String>,
     },
+    /// Write the envelope of a cylinder scene as a binary STL mesh.
+    ExportStl {
+        /// Scene file (TOML) with specimen.shape = "cylinder".
+        scene: PathBuf,
+        /// STL file to write.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// Facets around the circumference.
+        #[arg(long, default_value_t = 720)]
+        segments: usize,
+        /// Override a scene key (repeatable).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
+    },
     /// Combine the output directories of sharded sweeps.
     Merge {
         /// Shard output directories.
@@ -114,6 +128,12 @@ fn main() -> ExitCode {
             set,
         } => cmd_sweep(&scene, &vary, &out, shard.as_deref(), backend, &set),
         Command::Merge { dirs, out } => cmd_merge(&dirs, &out),
+        Command::ExportStl {
+            scene,
+            out,
+            segments,
+            set,
+        } => cmd_export_stl(&scene, &out, segments, &set),
     };
     match outcome {
         Ok(code) => code,
@@ -274,5 +294,31 @@ fn cmd_merge(dirs: &[PathBuf], out: &Path) -> CmdResult {
         dirs.len(),
         out.display()
     );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn cmd_export_stl(path: &Path, out: &Path, segments: usize, set: &[String]) -> CmdResult {
+    let scene = Scene::load(path, set).map_err(bad_input)?;
+    let sp = &scene.specimen;
+    let (Some(d), Some(h)) = (sp.diameter, sp.height) else {
+        return Err(bad_input(anyhow::anyhow!(
+            "specimen.shape = {:?}: export-stl writes cylinder envelopes only",
+            sp.shape
+        )));
+    };
+    if segments < 3 {
+        return Err(bad_input(anyhow::anyhow!(
+            "--segments {segments}: allowed: at least 3"
+        )));
+    }
+    let r = d / 2.0;
+    let mesh = voxfe::implant::stl::wedged_cylinder_mesh([r, r, 0.0], r, h, sp.wedge, segments);
+    voxfe::implant::stl::write_binary(out, &mesh).map_err(|e| {
+        (
+            1,
+            anyhow::Error::new(e).context(format!("writing {}", out.display())),
+        )
+    })?;
+    println!("wrote {} triangles to {}", mesh.len(), out.display());
     Ok(ExitCode::SUCCESS)
 }

@@ -428,10 +428,13 @@ impl Scene {
                         format!("the transformed mesh spans {lo:.4?} to {hi:.4?}: it must lie inside the grid box [0, size]"),
                     ));
                 }
+                let (mask, bottom, top) = mesh.voxelize_columns(self.dims(), self.voxel.size);
                 Envelope::Mesh {
-                    mask: mesh.voxelize(self.dims(), self.voxel.size),
+                    mask,
                     dims: self.dims(),
                     h: self.voxel.size,
+                    bottom,
+                    top,
                 }
             }
         })

@@ -357,3 +357,29 @@ fn lattice_implant_stiffness_agrees_on_gpu_and_cpu() {
     assert!((a - b).abs() <= 1e-4 * a, "k: cpu {a}, gpu {b}");
     assert!(a > 0.0 && cpu.peak_von_mises_per_newton.unwrap() > 0.0);
 }
+
+#[test]
+fn stl_version_of_the_shipped_implant_matches_the_analytic_one() {
+    // scenes/vbr-25.stl was written by `voxfe export-stl scenes/vbr-25.toml`.
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/scenes/");
+    let set = vec!["voxel.size=0.125".to_string()];
+    let analytic = Scene::load(Path::new(&format!("{dir}vbr-25.toml")), &set).unwrap();
+    let stl = Scene::load(Path::new(&format!("{dir}vbr-25-stl.toml")), &set).unwrap();
+    assert_eq!(analytic.dims(), stl.dims());
+    let (_, a, _) = voxelize_scene(&analytic).unwrap();
+    let (_, b, _) = voxelize_scene(&stl).unwrap();
+    // Differences only where a voxel centre lies within the facets' sagitta
+    // (720 facets) or the f32 rounding of the STL vertices of a surface.
+    let (r, h, slope) = (7.5, 0.125, 3f64.to_radians().tan());
+    let band = r * (1.0 - (std::f64::consts::PI / 720.0).cos()) + 1e-5;
+    let dist = |p: [f64; 3]| {
+        let top = 25.0 + (p[1] - r) * slope;
+        let radial = (r - ((p[0] - r).powi(2) + (p[1] - r).powi(2)).sqrt()).abs();
+        let plates = (p[2] - 0.5).abs().min((p[2] - (top - 0.5)).abs());
+        radial.min(p[2].abs()).min((p[2] - top).abs()).min(plates)
+    };
+    let n = differences(&a.grid.solid, &b.grid.solid, a.grid.dims, h, band, dist);
+    assert_eq!(n, 0, "{n} voxels differ away from the surfaces");
+    assert!(a.counts.solid > 200_000, "{:?}", a.counts);
+    assert_eq!(a.counts, b.counts);
+}

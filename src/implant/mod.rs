@@ -42,12 +42,16 @@ pub enum Envelope {
         mask: Vec<u8>,
         dims: [usize; 3],
         h: f64,
+        /// Per (i, j) column: the lowest and highest z where the column's
+        /// centre line crosses the mesh (NaN where it misses it).
+        bottom: Vec<f64>,
+        top: Vec<f64>,
     },
 }
 
 impl Envelope {
     /// Height of the top face above the point (x, y).
-    fn top(&self, y: f64) -> f64 {
+    fn top(&self, x: f64, y: f64) -> f64 {
         match self {
             Envelope::Box { size } => size[2],
             Envelope::Cylinder {
@@ -55,8 +59,26 @@ impl Envelope {
                 height,
                 wedge_deg,
             } => height + (y - diameter / 2.0) * wedge_deg.to_radians().tan(),
-            Envelope::Mesh { .. } => f64::INFINITY,
+            Envelope::Mesh { top, .. } => self.column(x, y).map_or(f64::NAN, |c| top[c]),
         }
+    }
+
+    /// Height of the bottom face below the point (x, y).
+    fn bottom(&self, x: f64, y: f64) -> f64 {
+        match self {
+            Envelope::Mesh { bottom, .. } => self.column(x, y).map_or(f64::NAN, |c| bottom[c]),
+            _ => 0.0,
+        }
+    }
+
+    /// The mesh column holding (x, y).
+    fn column(&self, x: f64, y: f64) -> Option<usize> {
+        let Envelope::Mesh { dims, h, .. } = self else {
+            return None;
+        };
+        let (i, j) = ((x / h).floor(), (y / h).floor());
+        (i >= 0.0 && j >= 0.0 && (i as usize) < dims[0] && (j as usize) < dims[1])
+            .then(|| i as usize + dims[0] * j as usize)
     }
 
     /// Distance from (x, y) to the side surface (positive inside).
@@ -74,7 +96,7 @@ impl Envelope {
     /// Whether the voxel centre `p` lies inside the envelope.
     pub fn contains(&self, p: [f64; 3]) -> bool {
         match self {
-            Envelope::Mesh { mask, dims, h } => {
+            Envelope::Mesh { mask, dims, h, .. } => {
                 let idx = p.map(|c| (c / h).floor() as isize);
                 if (0..3).any(|c| idx[c] < 0 || idx[c] as usize >= dims[c]) {
                     return false;
@@ -82,7 +104,7 @@ impl Envelope {
                 let [i, j, k] = idx.map(|c| c as usize);
                 mask[i + dims[0] * (j + dims[1] * k)] != 0
             }
-            _ => p[2] >= 0.0 && p[2] <= self.top(p[1]) && self.side_depth(p) >= 0.0,
+            _ => p[2] >= 0.0 && p[2] <= self.top(p[0], p[1]) && self.side_depth(p) >= 0.0,
         }
     }
 
@@ -160,7 +182,8 @@ impl Implant<'_> {
         }
         let f = &self.features;
         (f.end_plates > 0.0
-            && (p[2] <= f.end_plates || p[2] >= self.envelope.top(p[1]) - f.end_plates))
+            && (p[2] <= self.envelope.bottom(p[0], p[1]) + f.end_plates
+                || p[2] >= self.envelope.top(p[0], p[1]) - f.end_plates))
             || (f.wall > 0.0 && self.envelope.side_depth(p) <= f.wall)
             || self.lattice.contains(p)
     }

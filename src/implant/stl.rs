@@ -127,6 +127,12 @@ impl Mesh {
     /// Inside mask of a `dims` grid of edge `h` (1 byte per voxel, voxel-id
     /// order), by winding numbers along z columns.
     pub fn voxelize(&self, dims: [usize; 3], h: f64) -> Vec<u8> {
+        self.voxelize_columns(dims, h).0
+    }
+
+    /// The inside mask, and per (i, j) column the lowest and highest z at
+    /// which the column's centre line crosses the mesh (NaN: no crossing).
+    pub fn voxelize_columns(&self, dims: [usize; 3], h: f64) -> (Vec<u8>, Vec<f64>, Vec<f64>) {
         let [nx, ny, nz] = dims;
         // crossings[column] = (z, ±1)
         let mut crossings: Vec<Vec<(f64, i32)>> = vec![Vec::new(); nx * ny];
@@ -171,11 +177,15 @@ impl Mesh {
             }
         }
         let mut mask = vec![0u8; nx * ny * nz];
+        let mut bottom = vec![f64::NAN; nx * ny];
+        let mut top = vec![f64::NAN; nx * ny];
         for (col, cr) in crossings.iter_mut().enumerate() {
             if cr.is_empty() {
                 continue;
             }
             cr.sort_by(|x, y| x.0.total_cmp(&y.0));
+            bottom[col] = cr[0].0;
+            top[col] = cr[cr.len() - 1].0;
             let (i, j) = (col % nx, col / nx);
             let mut winding = 0;
             let mut next = 0;
@@ -190,7 +200,7 @@ impl Mesh {
                 }
             }
         }
-        mask
+        (mask, bottom, top)
     }
 }
 
@@ -352,18 +362,37 @@ pub fn box_mesh(lo: [f64; 3], hi: [f64; 3]) -> Vec<[[f64; 3]; 3]> {
 /// A closed triangulated cylinder along z: base centre `c`, radius `r`,
 /// height `height`, `segments` facets around.
 pub fn cylinder_mesh(c: [f64; 3], r: f64, height: f64, segments: usize) -> Vec<[[f64; 3]; 3]> {
-    let ring = |k: usize, z: f64| {
+    wedged_cylinder_mesh(c, r, height, 0.0, segments)
+}
+
+/// A cylinder whose top face is tilted by `wedge_deg` about the x axis
+/// through the top centre: z_top = c_z + height + (y − c_y)·tan θ.
+pub fn wedged_cylinder_mesh(
+    c: [f64; 3],
+    r: f64,
+    height: f64,
+    wedge_deg: f64,
+    segments: usize,
+) -> Vec<[[f64; 3]; 3]> {
+    let slope = wedge_deg.to_radians().tan();
+    let ring = |k: usize, bottom: bool| {
         let a = std::f64::consts::TAU * (k % segments) as f64 / segments as f64;
-        [c[0] + r * a.cos(), c[1] + r * a.sin(), z]
+        let (x, y) = (c[0] + r * a.cos(), c[1] + r * a.sin());
+        let z = if bottom {
+            c[2]
+        } else {
+            c[2] + height + (y - c[1]) * slope
+        };
+        [x, y, z]
     };
-    let (z0, z1) = (c[2], c[2] + height);
+    let (z0, z1) = (true, false);
     let mut t = Vec::new();
     for k in 0..segments {
         let (a0, a1, b0, b1) = (ring(k, z0), ring(k + 1, z0), ring(k, z1), ring(k + 1, z1));
         t.push([a0, a1, b1]);
         t.push([a0, b1, b0]);
-        t.push([[c[0], c[1], z0], a1, a0]);
-        t.push([[c[0], c[1], z1], b0, b1]);
+        t.push([[c[0], c[1], c[2]], a1, a0]);
+        t.push([[c[0], c[1], c[2] + height], b0, b1]);
     }
     t
 }

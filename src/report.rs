@@ -33,6 +33,8 @@ pub struct VoxelReport {
     pub envelope_voxels: usize,
     /// `1 − solid_voxels / envelope_voxels`.
     pub porosity_measured: f64,
+    /// STL envelopes: zero-area triangles ignored while reading.
+    pub stl_degenerate_triangles: Option<usize>,
     pub porosity_nominal: f64,
     /// Whether `porosity_nominal` comes from a closed-form design formula
     /// (true) or from the solid fraction computed from the cell geometry.
@@ -64,7 +66,15 @@ pub fn voxelize_scene(
             crate::voxelize::sample(scene.dims(), h, |p| envelope.contains(p)).solid_count()
         }
     };
-    let report = voxel_report(scene, &lattice, &vox, envelope_voxels);
+    let mut report = voxel_report(scene, &lattice, &vox, envelope_voxels);
+    if let Envelope::Mesh { degenerate, .. } = &implant.envelope {
+        report.stl_degenerate_triangles = Some(*degenerate);
+        if *degenerate > 0 {
+            report.warnings.push(format!(
+                "{degenerate} degenerate (zero-area) STL triangles were ignored"
+            ));
+        }
+    }
     Ok((lattice, vox, report))
 }
 
@@ -105,6 +115,7 @@ fn voxel_report(
         solid_voxels: vox.counts.solid,
         removed_voxels: vox.counts.removed,
         envelope_voxels,
+        stl_degenerate_triangles: None,
         porosity_measured: 1.0 - vox.counts.solid as f64 / envelope_voxels as f64,
         porosity_nominal: lattice.nominal_porosity(),
         porosity_nominal_closed_form: lattice.nominal_is_closed_form(),

@@ -435,6 +435,7 @@ impl Scene {
                     h: self.voxel.size,
                     bottom,
                     top,
+                    degenerate: mesh.degenerate,
                 }
             }
         })

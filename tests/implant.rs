@@ -253,7 +253,10 @@ fn implant_keys_are_checked() {
 fn stl_envelope_in_a_scene_matches_the_box_envelope() {
     let dir = tempfile::tempdir().unwrap();
     // A unit-scale box, scaled ×3 and moved to [0.3, 0.3, 0] – [3.3, 3.3, 3].
-    write_binary(&dir.path().join("cube.stl"), &box_mesh([0.0; 3], [1.0; 3])).unwrap();
+    // Plus one zero-area triangle, which is ignored and counted.
+    let mut cube = box_mesh([0.0; 3], [1.0; 3]);
+    cube.push([[0.5, 0.5, 0.5], [0.5, 0.5, 0.5], [0.6, 0.5, 0.5]]);
+    write_binary(&dir.path().join("cube.stl"), &cube).unwrap();
     let scene = r#"
 name = "stl"
 [lattice]
@@ -273,7 +276,13 @@ size = 0.1
     let path = dir.path().join("stl.toml");
     std::fs::write(&path, scene).unwrap();
     let s = Scene::load(&path, &[]).unwrap();
-    let (lattice, vox, _) = voxelize_scene(&s).unwrap();
+    let (lattice, vox, report) = voxelize_scene(&s).unwrap();
+    assert_eq!(report.stl_degenerate_triangles, Some(1));
+    assert!(
+        report.warnings.iter().any(|w| w.contains("1 degenerate")),
+        "{:?}",
+        report.warnings
+    );
     // The same lattice clipped by hand to [0.3, 3.3]² × [0, 3].
     let by_hand = voxfe::voxelize::voxelize(s.dims(), 0.1, |p| {
         p[0] >= 0.3 && p[0] <= 3.3 && p[1] >= 0.3 && p[1] <= 3.3 && lattice.contains(p)

@@ -46,6 +46,8 @@ pub enum Envelope {
         /// centre line crosses the mesh (NaN where it misses it).
         bottom: Vec<f64>,
         top: Vec<f64>,
+        /// Degenerate (zero-area) triangles dropped while reading.
+        degenerate: usize,
     },
 }
 

@@ -36,7 +36,7 @@ fn bytes_per_node(value: usize) -> usize {
 fn operator(c: &mut Criterion) {
     let s = scene(&[]);
     let (_, vox, _) = voxelize_scene(&s).unwrap();
-    let load = load_case(&s);
+    let load = load_case(&s).unwrap();
     let p = Problem::new(&vox.grid, s.material().unwrap(), &load).unwrap();
     let n = p.mesh.len();
     let mut g = c.benchmark_group("operator rd-compression");
@@ -88,7 +88,7 @@ fn whole_solve(c: &mut Criterion) {
     ] {
         let s = scene(&set);
         let (_, vox, _) = voxelize_scene(&s).unwrap();
-        let load = load_case(&s);
+        let load = load_case(&s).unwrap();
         let m = s.material().unwrap();
         let opts = SolverOptions {
             tolerance: s.solver.tolerance,

@@ -1,10 +1,12 @@
 //! `voxfe run`: voxelize a scene, solve it on the chosen backend, report.
 
-use crate::fem::load::{LoadCase, Platens};
+use std::sync::Arc;
+
+use crate::fem::load::{EnvelopeColumns, LoadCase, Platens};
 use crate::fem::{solve_cpu, SolveError, SolveResult, SolverOptions};
 use crate::gpu::{solve_gpu, AdapterRequest, GpuContext, GpuError, GpuSolverOptions};
 use crate::report::{voxelize_scene, VoxelReport, VoxelizeError};
-use crate::scene::{Backend, ResolvedLoad, Scene, Shape};
+use crate::scene::{Backend, ResolvedLoad, Scene, SceneError, Shape};
 use serde_json::{Map, Value};
 
 /// Why a run failed.
@@ -59,9 +61,10 @@ impl RunReport {
     }
 }
 
-/// The fem load case of a scene.
-pub fn load_case(scene: &Scene) -> LoadCase {
-    match scene.resolved_load() {
+/// The fem load case of a scene. Implant compression samples the envelope
+/// for its endplate surfaces (an STL envelope is read again).
+pub fn load_case(scene: &Scene) -> Result<LoadCase, SceneError> {
+    Ok(match scene.resolved_load() {
         ResolvedLoad::Compression { bonded } => LoadCase::Compression {
             platens: if bonded {
                 Platens::Bonded
@@ -90,16 +93,24 @@ pub fn load_case(scene: &Scene) -> LoadCase {
                 },
                 footprint_area,
                 height,
+                envelope: Some(Arc::new(envelope_columns(scene)?)),
             }
         }
-    }
+    })
+}
+
+/// The envelope's bottom and top surfaces per node column.
+fn envelope_columns(scene: &Scene) -> Result<EnvelopeColumns, SceneError> {
+    let envelope = scene.envelope()?;
+    let mask = crate::voxelize::sample(scene.dims(), scene.voxel.size, |p| envelope.contains(p));
+    Ok(EnvelopeColumns::from_mask(&mask))
 }
 
 /// Voxelizes and solves `scene` on `backend`.
 pub fn run_scene(scene: &Scene, backend: Backend) -> Result<RunReport, RunError> {
     let (_, vox, voxel) = voxelize_scene(scene)?;
     let material = scene.material().expect("validated");
-    let load = load_case(scene);
+    let load = load_case(scene).map_err(VoxelizeError::from)?;
     let opts = SolverOptions {
         tolerance: scene.solver.tolerance,
         max_iterations: scene.solver.max_iterations as usize,

@@ -414,7 +414,7 @@ fn shipped_bending_scene_agrees_on_gpu_and_cpu() {
     )
     .unwrap();
     let (_, vox, _) = voxelize_scene(&s).unwrap();
-    compare(&ctx, &vox.grid, voxfe::run::load_case(&s));
+    compare(&ctx, &vox.grid, voxfe::run::load_case(&s).unwrap());
 }
 
 #[test]
@@ -432,5 +432,5 @@ fn shipped_rd_scene_agrees_on_gpu_and_cpu() {
     )
     .unwrap();
     let (_, vox, _) = voxelize_scene(&s).unwrap();
-    compare(&ctx, &vox.grid, voxfe::run::load_case(&s));
+    compare(&ctx, &vox.grid, voxfe::run::load_case(&s).unwrap());
 }

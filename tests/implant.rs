@@ -353,7 +353,7 @@ fn lattice_implant_stiffness_agrees_on_gpu_and_cpu() {
     ])
     .unwrap();
     let (_, vox, _) = voxelize_scene(&s).unwrap();
-    let load = voxfe::run::load_case(&s);
+    let load = voxfe::run::load_case(&s).unwrap();
     let m = s.material().unwrap();
     let cpu = voxfe::fem::solve_cpu(&vox.grid, m, &load, &Default::default()).unwrap();
     let opts = voxfe::gpu::GpuSolverOptions {
@@ -391,4 +391,54 @@ fn stl_version_of_the_shipped_implant_matches_the_analytic_one() {
     assert_eq!(n, 0, "{n} voxels differ away from the surfaces");
     assert!(a.counts.solid > 200_000, "{:?}", a.counts);
     assert_eq!(a.counts, b.counts);
+}
+
+#[test]
+fn endplates_lie_on_the_envelope_surfaces() {
+    use std::sync::Arc;
+    use voxfe::fem::bc::constraints;
+    use voxfe::fem::load::{EnvelopeColumns, LoadCase, Platens};
+    use voxfe::fem::mesh::ActiveMesh;
+    use voxfe::grid::VoxelGrid;
+    // A solid column of 2×1×6 voxels with a one-voxel stub half-way up
+    // beside it, in a 3×1×6 box envelope: the stub's own node column (x = 3)
+    // meets no platen, so it must not be squeezed between them.
+    let mut grid = VoxelGrid::empty([3, 1, 6], 1.0);
+    for k in 0..6 {
+        for i in 0..2 {
+            let v = grid.voxel_id(i, 0, k);
+            grid.solid[v] = 1;
+        }
+    }
+    let v = grid.voxel_id(2, 0, 3);
+    grid.solid[v] = 1;
+    let mesh = ActiveMesh::new(&grid).unwrap();
+    let load = |envelope| LoadCase::ImplantCompression {
+        platens: Platens::Frictionless,
+        footprint_area: 3.0,
+        height: 6.0,
+        envelope,
+    };
+    let env = EnvelopeColumns::from_mask(&VoxelGrid::full([3, 1, 6], 1.0));
+    let bc = constraints(&mesh, &load(Some(Arc::new(env)))).unwrap();
+    assert_eq!(bc.loaded.len(), 6);
+    for &a in &bc.loaded {
+        assert_eq!(mesh.coords(a)[2], 6, "loaded node {a} is not on the top face");
+    }
+    // Every column's extremes, without the envelope, would load the stub too.
+    let bare = constraints(&mesh, &load(None)).unwrap();
+    assert_eq!(bare.loaded.len(), 8);
+}
+
+#[test]
+fn an_implant_whose_lattice_falls_apart_has_no_load_path() {
+    // At h = 0.25 mm the 0.38 mm struts of the shipped implant are 1.5 voxels
+    // across and do not connect: the largest component is one end plate.
+    // That is an error, not the stiffness of a plate squeezed through itself.
+    let path = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/scenes/vbr-25.toml"));
+    let s = Scene::load(path, &["voxel.size=0.25".to_string()]).unwrap();
+    let e = voxfe::run::run_scene(&s, voxfe::scene::Backend::Cpu).unwrap_err();
+    assert!(e.is_bad_input(), "{e}");
+    let msg = e.to_string();
+    assert!(msg.contains("no load path") && msg.contains("envelope's"), "{msg}");
 }

@@ -32,7 +32,7 @@ pub struct Constraints {
 /// Why boundary conditions could not be applied.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum BcError {
-    #[error("no load path: no active node lies on the {face} ({what}); the solid does not reach it (check lattice.origin and the specimen size)")]
+    #[error("no load path: no active node lies on the {face} ({what}); the solid kept after removing disconnected voxels does not reach it (check lattice.origin, the specimen size, and whether the voxel size resolves the struts: see removed_voxels and D/h)")]
     NoLoadPath {
         face: &'static str,
         what: &'static str,
@@ -69,10 +69,11 @@ pub fn constraints(mesh: &ActiveMesh, load: &LoadCase) -> Result<Constraints, Bc
     const Y: u8 = 2;
     const Z: u8 = 4;
     // The platens: the bottom and top faces, or for an implant the
-    // bottommost and topmost active node of every (x, y) column.
+    // bottommost and topmost active node of every (x, y) column that lies on
+    // the envelope's bottom (top) surface.
     let endplates = |load: &LoadCase| -> (Vec<usize>, Vec<usize>) {
         match load {
-            LoadCase::ImplantCompression { .. } => {
+            LoadCase::ImplantCompression { envelope, .. } => {
                 let columns = (nx + 1) * (ny + 1);
                 let mut low = vec![usize::MAX; columns];
                 let mut high = vec![usize::MAX; columns];
@@ -84,29 +85,60 @@ pub fn constraints(mesh: &ActiveMesh, load: &LoadCase) -> Result<Constraints, Bc
                     }
                     high[col] = a;
                 }
-                let keep = |v: Vec<usize>| -> Vec<usize> {
-                    let mut v: Vec<usize> = v.into_iter().filter(|&a| a != usize::MAX).collect();
-                    v.sort_unstable();
-                    v
-                };
-                (keep(low), keep(high))
+                let layer = |a: usize| mesh.coords(a)[2] as u32;
+                let mut bottom = Vec::new();
+                let mut top = Vec::new();
+                for col in 0..columns {
+                    let (lo, hi) = (low[col], high[col]);
+                    if lo == usize::MAX || lo == hi {
+                        continue;
+                    }
+                    match envelope.as_deref() {
+                        Some(env) => {
+                            // Within one layer of the surface: a wedged face
+                            // steps by one layer between neighbouring columns.
+                            if layer(lo) <= env.low[col].saturating_add(1) {
+                                bottom.push(lo);
+                            }
+                            if layer(hi) + 1 >= env.high[col] {
+                                top.push(hi);
+                            }
+                        }
+                        None => {
+                            bottom.push(lo);
+                            top.push(hi);
+                        }
+                    }
+                }
+                bottom.sort_unstable();
+                top.sort_unstable();
+                (bottom, top)
             }
             _ => (on_layer(0).collect(), on_layer(nz).collect()),
         }
     };
-    match *load {
-        LoadCase::Compression { platens } | LoadCase::ImplantCompression { platens, .. } => {
+    match load {
+        &LoadCase::Compression { platens } | &LoadCase::ImplantCompression { platens, .. } => {
             let delta = 0.001 * lz;
             let (bottom, top) = endplates(load);
+            let implant = matches!(load, LoadCase::ImplantCompression { .. });
             if bottom.is_empty() {
                 return Err(BcError::NoLoadPath {
-                    face: "bottom face z = 0",
+                    face: if implant {
+                        "envelope's bottom surface"
+                    } else {
+                        "bottom face z = 0"
+                    },
                     what: "the lower platen",
                 });
             }
             if top.is_empty() {
                 return Err(BcError::NoLoadPath {
-                    face: "top face z = Lz",
+                    face: if implant {
+                        "envelope's top surface"
+                    } else {
+                        "top face z = Lz"
+                    },
                     what: "the upper platen",
                 });
             }
@@ -143,7 +175,7 @@ pub fn constraints(mesh: &ActiveMesh, load: &LoadCase) -> Result<Constraints, Bc
                 contact_width: None,
             })
         }
-        LoadCase::ThreePointBending { span, contact } => {
+        &LoadCase::ThreePointBending { span, contact } => {
             let delta = 0.001 * lz;
             let tol = 1e-9 * h;
             let half = contact / 2.0 + tol;

@@ -129,7 +129,7 @@ impl<'g> Problem<'g> {
         Ok(Problem {
             grid,
             material,
-            load: *load,
+            load: load.clone(),
             mesh,
             table,
             bc,

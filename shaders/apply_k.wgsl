@@ -1,15 +1,18 @@
 // y = A x: the constrained matrix-free stiffness operator, one thread per
 // active node, gathering the node's 27-point stencil of 3×3 blocks from the
 // occupancy-pattern table (see src/fem/operator.rs). No atomics.
+// Buffers larger than a storage binding are bound in chunks of nodes: nodes
+// and y from node_base, flags and x over the window of every neighbour of
+// the chunk from win_base, node_map from map_base (see Params).
 // CPU mirror: src/gpu/mirror.rs `apply_k`.
 #import shared/params.wgsl
 
 @group(0) @binding(0) var<uniform> params: Params;
-// Grid node id of each active node.
+// Grid node id of each active node of the chunk.
 @group(0) @binding(1) var<storage, read> nodes: array<u32>;
-// Per active node: occupancy pattern (bits 0–7) | fixed dofs (bits 8–10).
+// Per active node of the window: occupancy pattern (bits 0–7) | fixed dofs (bits 8–10).
 @group(0) @binding(2) var<storage, read> flags: array<u32>;
-// Active index of each grid node (0xffffffff: inactive).
+// Active index of each grid node of the window (0xffffffff: inactive).
 @group(0) @binding(3) var<storage, read> node_map: array<u32>;
 // Stencil blocks: [pattern][27][9], row-major 3×3.
 @group(0) @binding(4) var<storage, read> stencil: array<f32>;
@@ -24,11 +27,13 @@ fn apply_k(
     @builtin(num_workgroups) num: vec3<u32>,
     @builtin(local_invocation_index) li: u32,
 ) {
-    let n = linear_group(wg, num) * 64u + li;
-    if (n >= params.n_nodes) {
+    let k = linear_group(wg, num) * 64u + li;
+    if (k >= params.n_nodes) {
         return;
     }
-    let id = i32(nodes[n]);
+    // Index of the node in the window bindings.
+    let n = params.node_base + k - params.win_base;
+    let id = i32(nodes[k]);
     let f = flags[n];
     let p = f & 0xffu;
     let sx = i32(params.sx);
@@ -51,7 +56,7 @@ fn apply_k(
         let dx = i32(d % 3u) - 1;
         let dy = i32((d / 3u) % 3u) - 1;
         let dz = i32(d / 9u) - 1;
-        let m = node_map[u32(id + dx + sx * dy + sxy * dz)];
+        let m = node_map[u32(id + dx + sx * dy + sxy * dz) - params.map_base] - params.win_base;
         let fm = flags[m] >> 8u;
         var u = vec3<f32>(x[3u * m], x[3u * m + 1u], x[3u * m + 2u]);
         if ((fm & 1u) != 0u) { u.x = 0.0; }
@@ -66,7 +71,7 @@ fn apply_k(
     if ((fixed & 1u) != 0u) { acc.x = x[3u * n]; }
     if ((fixed & 2u) != 0u) { acc.y = x[3u * n + 1u]; }
     if ((fixed & 4u) != 0u) { acc.z = x[3u * n + 2u]; }
-    y[3u * n] = acc.x;
-    y[3u * n + 1u] = acc.y;
-    y[3u * n + 2u] = acc.z;
+    y[3u * k] = acc.x;
+    y[3u * k + 1u] = acc.y;
+    y[3u * k + 2u] = acc.z;
 }

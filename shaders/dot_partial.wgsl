@@ -33,7 +33,7 @@ fn dot_partial(
         }
         workgroupBarrier();
     }
-    if (li == 0u && g < params.n_partials) {
-        partials[g] = sums[0];
+    if (li == 0u && g < params.chunk_partials) {
+        partials[params.partial_base + g] = sums[0];
     }
 }

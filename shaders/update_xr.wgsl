@@ -46,8 +46,8 @@ fn update_xr(
         }
         workgroupBarrier();
     }
-    if (li == 0u && g < params.n_partials) {
-        partials[2u * g] = rz_sums[0];
-        partials[2u * g + 1u] = rr_sums[0];
+    if (li == 0u && g < params.chunk_partials) {
+        partials[2u * (params.partial_base + g)] = rz_sums[0];
+        partials[2u * (params.partial_base + g) + 1u] = rr_sums[0];
     }
 }

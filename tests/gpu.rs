@@ -13,8 +13,8 @@ use voxfe::fem::{solve_cpu, Problem, SolveResult, SolverOptions};
 use voxfe::gpu::mirror;
 use voxfe::gpu::shaders::{self, KERNELS};
 use voxfe::gpu::{
-    context_or_skip, solve_gpu, AdapterRequest, GpuContext, GpuError, GpuParams, GpuPcg,
-    GpuSolverOptions, Kernel, Slot,
+    context_or_skip, plan_chunks, solve_gpu, AdapterRequest, GpuContext, GpuError, GpuParams,
+    GpuPcg, GpuSolverOptions, Kernel, Slot,
 };
 use voxfe::grid::VoxelGrid;
 use voxfe::material::YoungPoisson;
@@ -53,7 +53,7 @@ fn params_struct_matches_its_wgsl_twin() {
         panic!("Params is a struct")
     };
     assert_eq!(*span as usize, std::mem::size_of::<GpuParams>());
-    assert_eq!(members.len(), 8);
+    assert_eq!(members.len(), 12);
 }
 
 fn poison(n: usize) -> Vec<f32> {
@@ -88,17 +88,22 @@ fn kernels_match_their_cpu_mirrors_on_random_input() {
     let Some(ctx) = context("kernels_match_their_cpu_mirrors_on_random_input") else {
         return;
     };
-    let grid = rd_grid(0.1);
+    assert_eq!(check_kernels(&ctx, &rd_grid(0.1)), 1);
+}
+
+/// Runs every kernel on random input and compares it with its mirror run
+/// over the whole mesh; returns the number of chunks the GPU dispatched.
+fn check_kernels(ctx: &GpuContext, grid: &VoxelGrid) -> usize {
     let m = YoungPoisson::tantalum();
     let problem = Problem::new(
-        &grid,
+        grid,
         m,
         &LoadCase::Compression {
             platens: Platens::Frictionless,
         },
     )
     .unwrap();
-    let gpu = GpuPcg::new(&ctx, &problem.mesh, &problem.table, &problem.bc.fixed).unwrap();
+    let gpu = GpuPcg::new(ctx, &problem.mesh, &problem.table, &problem.bc.fixed).unwrap();
     let prm = gpu.params;
     let n = prm.n_dofs as usize;
     let np = prm.n_partials as usize;
@@ -238,6 +243,7 @@ fn kernels_match_their_cpu_mirrors_on_random_input() {
     let mut cp = p.clone();
     mirror::update_p(&prm, &scalars, &r, &inv_diag, &mut cp);
     assert_close("update_p", &gpu.read::<f32>(Slot::P).unwrap(), &cp, 1e-6);
+    gpu.chunks.len()
 }
 
 fn compare(ctx: &GpuContext, grid: &VoxelGrid, load: LoadCase) -> (SolveResult, SolveResult) {
@@ -357,35 +363,116 @@ fn the_gl_adapter_solves_too() {
 }
 
 #[test]
-fn buffers_over_the_binding_limit_are_a_typed_error() {
-    // Binding-size splitting is not implemented: a grid whose vectors exceed
-    // the limit is refused with the numbers, never solved wrongly.
+fn vectors_over_the_binding_limit_solve_in_chunks() {
+    // 256 KiB per binding: the stencil table (243 KiB) still fits, the
+    // vectors of the RD grid (about 0.5 MB) are bound in chunks.
+    let grid = rd_grid(0.075);
+    let request = AdapterRequest {
+        max_storage_binding: Some(256 * 1024),
+        ..Default::default()
+    };
+    let Some(ctx) = context_or_skip(&request, "vectors_over_the_binding_limit") else {
+        return;
+    };
+    assert_eq!(ctx.limits.max_storage_buffer_binding_size, 256 * 1024);
+    // Chunked kernels give what the mirrors give over the whole mesh...
+    let chunks = check_kernels(&ctx, &grid);
+    assert!(chunks >= 2, "{chunks} chunks");
+    // ... and the solve what the CPU solver gives.
+    let load = LoadCase::Compression {
+        platens: Platens::Frictionless,
+    };
+    compare(&ctx, &grid, load);
+}
+
+#[test]
+fn a_buffer_that_cannot_be_split_is_a_typed_error() {
+    // The stencil table is bound whole: under 243 KiB per binding nothing solves.
     let request = AdapterRequest {
         max_storage_binding: Some(64 * 1024),
         ..Default::default()
     };
-    let Some(ctx) = context_or_skip(&request, "buffers_over_the_binding_limit") else {
+    let Some(ctx) = context_or_skip(&request, "a_buffer_that_cannot_be_split") else {
         return;
     };
-    let grid = rd_grid(0.1);
-    let m = YoungPoisson::tantalum();
     let opts = GpuSolverOptions {
         tolerance: 1e-6,
         max_iterations: 100,
         check_every: 10,
     };
-    let e = solve_gpu(
-        &ctx,
-        &grid,
-        m,
-        &LoadCase::Compression {
-            platens: Platens::Frictionless,
-        },
-        &opts,
-    )
-    .unwrap_err();
-    assert!(matches!(e, GpuError::TooLarge { limit: 65536, .. }), "{e}");
+    let load = LoadCase::Compression {
+        platens: Platens::Frictionless,
+    };
+    let e = solve_gpu(&ctx, &rd_grid(0.1), YoungPoisson::tantalum(), &load, &opts).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            GpuError::TooLarge {
+                name: "stencil table",
+                limit: 65536,
+                ..
+            }
+        ),
+        "{e}"
+    );
     assert!(e.to_string().contains("65536 bytes"), "{e}");
+}
+
+#[test]
+fn chunks_cover_every_node_and_fit_the_binding_limit() {
+    // The chunk plan alone, no adapter needed.
+    let grid = rd_grid(0.1);
+    let mesh = voxfe::fem::mesh::ActiveMesh::new(&grid).unwrap();
+    let n = mesh.len();
+    let (sx, sy) = (mesh.dims[0] as i64 + 1, mesh.dims[1] as i64 + 1);
+    let limit = 64 * 1024;
+    let chunks = plan_chunks(&mesh, limit, 256).unwrap();
+    assert!(chunks.len() >= 3, "{} chunks", chunks.len());
+    let mut next = 0;
+    for c in &chunks {
+        let p = &c.params;
+        assert_eq!(p.node_base as usize, next, "chunks are contiguous");
+        assert_eq!(p.node_base % 1024, 0);
+        assert_eq!(p.partial_base, 3 * p.node_base / 1024);
+        assert_eq!(p.chunk_partials, p.n_dofs.div_ceil(1024));
+        assert_eq!(p.n_partials, (3 * n as u32).div_ceil(1024));
+        // Offsets aligned to 256 bytes, windows within the limit.
+        for offset in [
+            4 * p.node_base,
+            12 * p.node_base,
+            4 * p.win_base,
+            12 * p.win_base,
+            4 * p.map_base,
+        ] {
+            assert_eq!(offset % 256, 0);
+        }
+        assert!(12 * (c.win_end - p.win_base) as u64 <= limit);
+        assert!(4 * (c.map_end - p.map_base) as u64 <= limit);
+        // Every neighbour of every node of the chunk is in its windows.
+        for a in p.node_base..p.node_base + p.n_nodes {
+            let id = mesh.nodes[a as usize] as i64;
+            for (dx, dy, dz) in (0..27).map(|d| (d % 3 - 1, (d / 3) % 3 - 1, d / 9 - 1)) {
+                let g = id + dx + sx * dy + sx * sy * dz;
+                if g < 0 || g as usize >= mesh.node_map.len() {
+                    continue;
+                }
+                assert!(g >= p.map_base as i64 && g < c.map_end as i64);
+                let m = mesh.node_map[g as usize];
+                if m != u32::MAX {
+                    assert!(m >= p.win_base && m < c.win_end, "node {a}: neighbour {m}");
+                }
+            }
+        }
+        next += p.n_nodes as usize;
+    }
+    assert_eq!(next, n);
+    // One z-layer of grid nodes that cannot fit is a typed error.
+    let e = plan_chunks(&mesh, 4096, 256).unwrap_err();
+    assert!(matches!(e, GpuError::TooLarge { limit: 4096, .. }), "{e}");
+    // A plan that fits whole is one chunk with nothing offset.
+    let one = plan_chunks(&mesh, 1 << 30, 256).unwrap();
+    assert_eq!(one.len(), 1);
+    assert_eq!((one[0].params.win_base, one[0].params.map_base), (0, 0));
 }
 
 #[test]

@@ -423,7 +423,11 @@ fn endplates_lie_on_the_envelope_surfaces() {
     let bc = constraints(&mesh, &load(Some(Arc::new(env)))).unwrap();
     assert_eq!(bc.loaded.len(), 6);
     for &a in &bc.loaded {
-        assert_eq!(mesh.coords(a)[2], 6, "loaded node {a} is not on the top face");
+        assert_eq!(
+            mesh.coords(a)[2],
+            6,
+            "loaded node {a} is not on the top face"
+        );
     }
     // Every column's extremes, without the envelope, would load the stub too.
     let bare = constraints(&mesh, &load(None)).unwrap();
@@ -440,5 +444,8 @@ fn an_implant_whose_lattice_falls_apart_has_no_load_path() {
     let e = voxfe::run::run_scene(&s, voxfe::scene::Backend::Cpu).unwrap_err();
     assert!(e.is_bad_input(), "{e}");
     let msg = e.to_string();
-    assert!(msg.contains("no load path") && msg.contains("envelope's"), "{msg}");
+    assert!(
+        msg.contains("no load path") && msg.contains("envelope's"),
+        "{msg}"
+    );
 }

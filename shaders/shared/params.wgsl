@@ -1,18 +1,28 @@
 // Shared by every voxfe kernel. Kept in sync with `GpuParams` in src/gpu/mod.rs
 // (a test asserts the sizes match).
 struct Params {
-    // Number of active nodes.
+    // Active nodes of this dispatch's chunk (the whole mesh when the vectors
+    // fit in one storage binding).
     n_nodes: u32,
-    // Length of the dof vectors: 3 * n_nodes.
+    // Length of the chunk's dof vectors: 3 * n_nodes.
     n_dofs: u32,
     // Grid nodes along x and y: nx + 1, ny + 1.
     sx: u32,
     sy: u32,
-    // Number of partial sums written by the first reduction pass.
+    // Partial sums of the whole mesh (what the second reduction pass sums).
     n_partials: u32,
+    // Partial sums written by this chunk, from partial_base on.
+    chunk_partials: u32,
+    partial_base: u32,
+    // Active index of the chunk's first node: per-node bindings of the
+    // chunk (nodes, y, the CG vectors) start there.
+    node_base: u32,
+    // Active index where the neighbour window of apply_k (flags, x) starts.
+    win_base: u32,
+    // Grid node id where the node_map window of apply_k starts.
+    map_base: u32,
     _pad0: u32,
     _pad1: u32,
-    _pad2: u32,
 }
 
 // Workgroup index when a dispatch is split over x and y (x ≤ 65535).

@@ -24,6 +24,10 @@ pub const REDUCE_PER_THREAD: usize = 4;
 
 /// `shaders/apply_k.wgsl`: (A x)_n = Σ_d S_d (x̃_m − x̃_n) over the
 /// off-centre stencil blocks (x̃: x with fixed dofs zeroed), x_n on fixed dofs.
+///
+/// The slices are the bindings of one chunk: `nodes` and `y` start at
+/// `params.node_base`, `flags` and `x` at `params.win_base`, `node_map` at
+/// `params.map_base` (all 0 when the mesh is one chunk).
 #[allow(clippy::too_many_arguments)]
 pub fn apply_k(
     params: &GpuParams,
@@ -37,8 +41,11 @@ pub fn apply_k(
 ) {
     let sx = params.sx as i64;
     let sxy = (params.sx * params.sy) as i64;
-    for n in 0..params.n_nodes as usize {
-        let id = nodes[n] as i64;
+    let (node_base, win_base) = (params.node_base as usize, params.win_base as usize);
+    for k in 0..params.n_nodes as usize {
+        // Index of the node in the window bindings.
+        let n = node_base + k - win_base;
+        let id = nodes[k] as i64;
         let f = flags[n];
         let p = (f & 0xff) as usize;
         let fixed = f >> 8;
@@ -58,7 +65,9 @@ pub fn apply_k(
                 ((d / 3) % 3) as i64 - 1,
                 (d / 9) as i64 - 1,
             );
-            let m = node_map[(id + dx + sx * dy + sxy * dz) as usize] as usize;
+            let m = node_map[(id + dx + sx * dy + sxy * dz) as usize - params.map_base as usize]
+                as usize
+                - win_base;
             let fm = flags[m] >> 8;
             let mut u = [x[3 * m], x[3 * m + 1], x[3 * m + 2]];
             for (c, uc) in u.iter_mut().enumerate() {
@@ -79,11 +88,11 @@ pub fn apply_k(
                 *a = x[3 * n + c];
             }
         }
-        y[3 * n..3 * n + 3].copy_from_slice(&acc);
+        y[3 * k..3 * k + 3].copy_from_slice(&acc);
     }
 }
 
-/// `shaders/jacobi_diag.wgsl`.
+/// `shaders/jacobi_diag.wgsl`: `flags` and `inv_diag` are the chunk's.
 pub fn jacobi_diag(params: &GpuParams, flags: &[u32], stencil: &[f32], inv_diag: &mut [f32]) {
     for n in 0..params.n_nodes as usize {
         let f = flags[n];
@@ -110,9 +119,9 @@ fn tree(sums: &mut [f32; REDUCE_WG]) -> f32 {
     sums[0]
 }
 
-/// `shaders/dot_partial.wgsl`.
+/// `shaders/dot_partial.wgsl`: `a` and `b` are the chunk's, `partials` the whole.
 pub fn dot_partial(params: &GpuParams, a: &[f32], b: &[f32], partials: &mut [f32]) {
-    for g in 0..params.n_partials as usize {
+    for g in 0..params.chunk_partials as usize {
         let base = g * REDUCE_WG * REDUCE_PER_THREAD;
         let mut sums = [0.0f32; REDUCE_WG];
         for (li, s) in sums.iter_mut().enumerate() {
@@ -123,7 +132,7 @@ pub fn dot_partial(params: &GpuParams, a: &[f32], b: &[f32], partials: &mut [f32
                 }
             }
         }
-        partials[g] = tree(&mut sums);
+        partials[params.partial_base as usize + g] = tree(&mut sums);
     }
 }
 
@@ -147,7 +156,7 @@ pub fn reduce_alpha(params: &GpuParams, partials: &[f32], scalars: &mut [f32]) {
     }
 }
 
-/// `shaders/update_xr.wgsl`.
+/// `shaders/update_xr.wgsl`: the vectors are the chunk's, `partials` the whole.
 #[allow(clippy::too_many_arguments)]
 pub fn update_xr(
     params: &GpuParams,
@@ -160,7 +169,7 @@ pub fn update_xr(
     partials: &mut [f32],
 ) {
     let alpha = scalars[ALPHA];
-    for g in 0..params.n_partials as usize {
+    for g in 0..params.chunk_partials as usize {
         let base = g * REDUCE_WG * REDUCE_PER_THREAD;
         let mut rz_sums = [0.0f32; REDUCE_WG];
         let mut rr_sums = [0.0f32; REDUCE_WG];
@@ -176,8 +185,9 @@ pub fn update_xr(
                 }
             }
         }
-        partials[2 * g] = tree(&mut rz_sums);
-        partials[2 * g + 1] = tree(&mut rr_sums);
+        let pg = params.partial_base as usize + g;
+        partials[2 * pg] = tree(&mut rz_sums);
+        partials[2 * pg + 1] = tree(&mut rr_sums);
     }
 }
 

@@ -27,6 +27,13 @@
 //!   displacement fields that set the moduli. A result whose true residual
 //!   misses the tolerance says so.
 //!
+//! Adapter limits: dispatches over 65 535 workgroups are split over y, and
+//! per-node buffers larger than `max_storage_buffer_binding_size` (128 MiB
+//! on lavapipe) are bound in chunks of nodes ([`plan_chunks`]): each
+//! per-node kernel is dispatched once per chunk with the chunk's sub-ranges
+//! bound (for `apply_k` the chunk's neighbour window of flags, x and node
+//! map), and the second reduction passes sum the partials of all chunks.
+//!
 //! Memory on the device: 5 f32 vectors of 3 values per active node (60 B),
 //! 8 B of node id and flags per active node, 4 B per grid node (the node
 //! map) and a 249 KB stencil table.
@@ -51,14 +58,49 @@ use wgpu::util::DeviceExt;
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Pod, Zeroable)]
 pub struct GpuParams {
+    /// Active nodes of the chunk (the whole mesh in [`GpuPcg::params`]).
     pub n_nodes: u32,
+    /// 3 · `n_nodes`.
     pub n_dofs: u32,
+    /// Grid nodes along x and y.
     pub sx: u32,
     pub sy: u32,
+    /// Partial sums of the whole mesh.
     pub n_partials: u32,
+    /// Partial sums of the chunk, written from `partial_base` on.
+    pub chunk_partials: u32,
+    pub partial_base: u32,
+    /// Active index of the chunk's first node.
+    pub node_base: u32,
+    /// Active index where `apply_k`'s neighbour window (flags, x) starts.
+    pub win_base: u32,
+    /// Grid node id where `apply_k`'s node-map window starts.
+    pub map_base: u32,
     pub _pad0: u32,
     pub _pad1: u32,
-    pub _pad2: u32,
+}
+
+/// One chunk of active nodes, dispatched with its own bindings so that no
+/// binding exceeds `max_storage_buffer_binding_size`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Chunk {
+    pub params: GpuParams,
+    /// End (exclusive) of the neighbour window, an active index.
+    pub win_end: u32,
+    /// End (exclusive) of the node-map window, a grid node id.
+    pub map_end: u32,
+}
+
+/// How a kernel binds a buffer for one chunk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum View {
+    /// The whole buffer.
+    Whole,
+    /// The chunk's nodes (bytes per node).
+    Own(u64),
+    /// The chunk's neighbour window (bytes per node), or for the node map
+    /// its window of grid ids.
+    Window(u64),
 }
 
 /// GPU failures, each with the numbers that explain it.
@@ -315,32 +357,187 @@ const KERNEL_LIST: [Kernel; 8] = [
 ];
 
 impl Kernel {
-    /// (WGSL file, entry point, bindings 1.. as slots; binding 0 is the uniform).
-    fn spec(self) -> (&'static str, &'static str, &'static [Slot]) {
+    /// (WGSL file, entry point, bindings 1.. as slots and views; binding 0
+    /// is the uniform).
+    fn spec(self) -> (&'static str, &'static str, &'static [(Slot, View)]) {
         use Slot::*;
+        use View::*;
+        const V: u64 = 12;
         match self {
             Kernel::ApplyK => (
                 "apply_k.wgsl",
                 "apply_k",
-                &[Nodes, Flags, NodeMap, Stencil, Neighbours, P, Q],
+                &[
+                    (Nodes, Own(4)),
+                    (Flags, Window(4)),
+                    (NodeMap, Window(4)),
+                    (Stencil, Whole),
+                    (Neighbours, Whole),
+                    (P, Window(V)),
+                    (Q, Own(V)),
+                ],
             ),
             Kernel::JacobiDiag => (
                 "jacobi_diag.wgsl",
                 "jacobi_diag",
-                &[Flags, Stencil, InvDiag],
+                &[(Flags, Own(4)), (Stencil, Whole), (InvDiag, Own(V))],
             ),
-            Kernel::DotPartial => ("dot_partial.wgsl", "dot_partial", &[P, Q, Partials]),
-            Kernel::ReduceAlpha => ("reduce_alpha.wgsl", "reduce_alpha", &[Partials, Scalars]),
+            Kernel::DotPartial => (
+                "dot_partial.wgsl",
+                "dot_partial",
+                &[(P, Own(V)), (Q, Own(V)), (Partials, Whole)],
+            ),
+            Kernel::ReduceAlpha => (
+                "reduce_alpha.wgsl",
+                "reduce_alpha",
+                &[(Partials, Whole), (Scalars, Whole)],
+            ),
             Kernel::UpdateXr => (
                 "update_xr.wgsl",
                 "update_xr",
-                &[Scalars, P, Q, InvDiag, X, R, Partials],
+                &[
+                    (Scalars, Whole),
+                    (P, Own(V)),
+                    (Q, Own(V)),
+                    (InvDiag, Own(V)),
+                    (X, Own(V)),
+                    (R, Own(V)),
+                    (Partials, Whole),
+                ],
             ),
-            Kernel::ReduceBeta => ("reduce_beta.wgsl", "reduce_beta", &[Partials, Scalars]),
-            Kernel::ReduceStart => ("reduce_beta.wgsl", "reduce_start", &[Partials, Scalars]),
-            Kernel::UpdateP => ("update_p.wgsl", "update_p", &[Scalars, R, InvDiag, P]),
+            Kernel::ReduceBeta => (
+                "reduce_beta.wgsl",
+                "reduce_beta",
+                &[(Partials, Whole), (Scalars, Whole)],
+            ),
+            Kernel::ReduceStart => (
+                "reduce_beta.wgsl",
+                "reduce_start",
+                &[(Partials, Whole), (Scalars, Whole)],
+            ),
+            Kernel::UpdateP => (
+                "update_p.wgsl",
+                "update_p",
+                &[
+                    (Scalars, Whole),
+                    (R, Own(V)),
+                    (InvDiag, Own(V)),
+                    (P, Own(V)),
+                ],
+            ),
         }
     }
+
+    /// Whether the kernel runs once over the whole mesh (the second
+    /// reduction passes) rather than once per chunk.
+    fn is_global(self) -> bool {
+        matches!(
+            self,
+            Kernel::ReduceAlpha | Kernel::ReduceBeta | Kernel::ReduceStart
+        )
+    }
+}
+
+/// Splits the active nodes into chunks whose bindings all fit in `limit`
+/// bytes, with binding offsets that are multiples of `align` bytes.
+///
+/// Chunks start at multiples of [`REDUCE_BLOCK`] nodes (so that a chunk's
+/// partial sums are whole workgroups) and are as long as the limit allows:
+/// 12 B per node for the chunk's vectors, 12 B per node of its neighbour
+/// window (the chunk plus the active nodes of one z-layer of grid nodes on
+/// either side) and 4 B per grid id of its node-map window.
+pub fn plan_chunks(mesh: &ActiveMesh, limit: u64, align: u64) -> Result<Vec<Chunk>, GpuError> {
+    let n = mesh.len();
+    let sx = mesh.dims[0] as u64 + 1;
+    let sy = mesh.dims[1] as u64 + 1;
+    let grid_nodes = mesh.node_map.len() as u64;
+    let reach = sx * sy + sx + 1;
+    // Bases in elements of 4 bytes that keep 4 B and 12 B offsets aligned.
+    let step = (align / 4).max(1);
+    let n_partials = (3 * n as u64).div_ceil(REDUCE_BLOCK as u64) as u32;
+    let block = REDUCE_BLOCK as usize;
+    let chunk = |n0: usize, n1: usize| -> Chunk {
+        let id_lo = (mesh.nodes[n0] as u64).saturating_sub(reach);
+        let id_hi = (mesh.nodes[n1 - 1] as u64 + reach).min(grid_nodes - 1);
+        let m_lo = mesh.nodes.partition_point(|&id| (id as u64) < id_lo) as u64;
+        let m_hi = mesh.nodes.partition_point(|&id| (id as u64) <= id_hi) as u64;
+        let count = (n1 - n0) as u32;
+        let partials = (3 * count).div_ceil(REDUCE_BLOCK);
+        Chunk {
+            params: GpuParams {
+                n_nodes: count,
+                n_dofs: 3 * count,
+                sx: sx as u32,
+                sy: sy as u32,
+                n_partials,
+                chunk_partials: partials,
+                partial_base: (3 * n0 / block) as u32,
+                node_base: n0 as u32,
+                win_base: (m_lo / step * step) as u32,
+                map_base: (id_lo / step * step) as u32,
+                _pad0: 0,
+                _pad1: 0,
+            },
+            win_end: m_hi as u32,
+            map_end: id_hi as u32 + 1,
+        }
+    };
+    let fits = |c: &Chunk| {
+        let p = &c.params;
+        12 * (c.win_end - p.win_base) as u64 <= limit
+            && 4 * (c.map_end - p.map_base) as u64 <= limit
+            && 12 * p.n_nodes as u64 <= limit
+    };
+    // Everything fits: one chunk, bound whole.
+    if 12 * n as u64 <= limit && 4 * grid_nodes <= limit {
+        return Ok(vec![Chunk {
+            params: GpuParams {
+                n_nodes: n as u32,
+                n_dofs: 3 * n as u32,
+                sx: sx as u32,
+                sy: sy as u32,
+                n_partials,
+                chunk_partials: n_partials,
+                partial_base: 0,
+                node_base: 0,
+                win_base: 0,
+                map_base: 0,
+                _pad0: 0,
+                _pad1: 0,
+            },
+            win_end: n as u32,
+            map_end: grid_nodes as u32,
+        }]);
+    }
+    let mut chunks = Vec::new();
+    let mut n0 = 0;
+    while n0 < n {
+        // The most blocks of nodes that fit (the window grows with the chunk).
+        let blocks = (n - n0).div_ceil(block);
+        let end = |b: usize| (n0 + b * block).min(n);
+        if !fits(&chunk(n0, end(1))) {
+            let c = chunk(n0, end(1));
+            return Err(GpuError::TooLarge {
+                name: "apply_k neighbour window",
+                bytes: (12 * (c.win_end - c.params.win_base) as u64)
+                    .max(4 * (c.map_end - c.params.map_base) as u64),
+                limit,
+                what: "max_storage_buffer_binding_size: one z-layer of grid nodes on either side of a chunk does not fit in one binding",
+            });
+        }
+        let (mut lo, mut hi) = (1, blocks);
+        while lo < hi {
+            let mid = (lo + hi).div_ceil(2);
+            if fits(&chunk(n0, end(mid))) {
+                lo = mid;
+            } else {
+                hi = mid - 1;
+            }
+        }
+        chunks.push(chunk(n0, end(lo)));
+        n0 = end(lo);
+    }
+    Ok(chunks)
 }
 
 /// Elements reduced by one workgroup of the reduction kernels.
@@ -349,9 +546,15 @@ const REDUCE_BLOCK: u32 = (mirror::REDUCE_WG * mirror::REDUCE_PER_THREAD) as u32
 /// Jacobi-PCG state of one problem on the device.
 pub struct GpuPcg<'c> {
     ctx: &'c GpuContext,
+    /// The whole mesh's parameters (equal to the only chunk's when the
+    /// vectors fit in one binding).
     pub params: GpuParams,
+    /// The chunks each per-node kernel is dispatched over.
+    pub chunks: Vec<Chunk>,
     buffers: Vec<wgpu::Buffer>,
-    pipelines: Vec<(wgpu::ComputePipeline, wgpu::BindGroup)>,
+    /// Per kernel: its pipeline and one bind group per chunk (one in all
+    /// for the global reductions).
+    pipelines: Vec<(wgpu::ComputePipeline, Vec<wgpu::BindGroup>)>,
     /// Kernels recorded by `step` and not yet submitted.
     pending: Vec<Kernel>,
     reliable: Option<Reliable<'c>>,
@@ -387,15 +590,21 @@ impl<'c> GpuPcg<'c> {
     ) -> Result<GpuPcg<'c>, GpuError> {
         let n = mesh.len() as u32;
         let n_dofs = 3 * n;
+        let lim = &ctx.limits;
+        let chunks = plan_chunks(
+            mesh,
+            lim.max_storage_buffer_binding_size,
+            lim.min_storage_buffer_offset_alignment as u64,
+        )?;
         let params = GpuParams {
             n_nodes: n,
             n_dofs,
-            sx: mesh.dims[0] as u32 + 1,
-            sy: mesh.dims[1] as u32 + 1,
-            n_partials: n_dofs.div_ceil(REDUCE_BLOCK),
-            _pad0: 0,
-            _pad1: 0,
-            _pad2: 0,
+            chunk_partials: chunks[0].params.n_partials,
+            partial_base: 0,
+            node_base: 0,
+            win_base: 0,
+            map_base: 0,
+            ..chunks[0].params
         };
         let flags: Vec<u32> = mesh
             .pattern
@@ -423,14 +632,25 @@ impl<'c> GpuPcg<'c> {
             (Slot::Partials, "partial sums", 8 * params.n_partials as u64),
             (Slot::Scalars, "CG scalars", 4 * mirror::SCALARS as u64),
         ];
-        let lim = &ctx.limits;
-        for &(_, name, bytes) in &sizes {
-            if bytes > lim.max_storage_buffer_binding_size {
+        for &(slot, name, bytes) in &sizes {
+            // Per-node buffers are bound in chunks; the others whole.
+            let chunked = matches!(
+                slot,
+                Slot::Nodes
+                    | Slot::Flags
+                    | Slot::NodeMap
+                    | Slot::X
+                    | Slot::R
+                    | Slot::P
+                    | Slot::Q
+                    | Slot::InvDiag
+            );
+            if !chunked && bytes > lim.max_storage_buffer_binding_size {
                 return Err(GpuError::TooLarge {
                     name,
                     bytes,
                     limit: lim.max_storage_buffer_binding_size,
-                    what: "max_storage_buffer_binding_size; splitting buffers over several bindings is not implemented yet",
+                    what: "max_storage_buffer_binding_size",
                 });
             }
             if bytes > lim.max_buffer_size {
@@ -478,11 +698,16 @@ impl<'c> GpuPcg<'c> {
                 message: e.to_string(),
             });
         }
-        let uniform = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-            label: Some("params"),
-            contents: bytemuck::bytes_of(&params),
-            usage: wgpu::BufferUsages::UNIFORM,
-        });
+        let uniforms: Vec<wgpu::Buffer> = chunks
+            .iter()
+            .map(|c| {
+                device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                    label: Some("params"),
+                    contents: bytemuck::bytes_of(&c.params),
+                    usage: wgpu::BufferUsages::UNIFORM,
+                })
+            })
+            .collect();
         let mut pipelines = Vec::new();
         for kernel in KERNEL_LIST {
             let (file, entry, slots) = kernel.spec();
@@ -506,28 +731,56 @@ impl<'c> GpuPcg<'c> {
                     message: e.to_string(),
                 });
             }
-            let mut entries = vec![wgpu::BindGroupEntry {
-                binding: 0,
-                resource: uniform.as_entire_binding(),
-            }];
-            for (k, slot) in slots.iter().enumerate() {
-                let idx = SLOTS.iter().position(|s| s == slot).unwrap();
-                entries.push(wgpu::BindGroupEntry {
-                    binding: k as u32 + 1,
-                    resource: buffers[idx].as_entire_binding(),
-                });
-            }
-            let group = device.create_bind_group(&wgpu::BindGroupDescriptor {
-                label: Some(entry),
-                layout: &pipeline.get_bind_group_layout(0),
-                entries: &entries,
-            });
-            pipelines.push((pipeline, group));
+            let layout = pipeline.get_bind_group_layout(0);
+            let used = if kernel.is_global() { 1 } else { chunks.len() };
+            let groups = chunks[..used]
+                .iter()
+                .zip(&uniforms)
+                .map(|(chunk, uniform)| {
+                    let p = &chunk.params;
+                    let mut entries = vec![wgpu::BindGroupEntry {
+                        binding: 0,
+                        resource: uniform.as_entire_binding(),
+                    }];
+                    for (k, &(slot, view)) in slots.iter().enumerate() {
+                        let idx = SLOTS.iter().position(|s| *s == slot).unwrap();
+                        let buffer = &buffers[idx];
+                        let (offset, size) = match (view, slot) {
+                            (View::Whole, _) => (0, buffer.size()),
+                            (View::Own(b), _) => (b * p.node_base as u64, b * p.n_nodes as u64),
+                            (View::Window(b), Slot::NodeMap) => (
+                                b * p.map_base as u64,
+                                b * (chunk.map_end - p.map_base) as u64,
+                            ),
+                            (View::Window(b), _) => (
+                                b * p.win_base as u64,
+                                b * (chunk.win_end - p.win_base) as u64,
+                            ),
+                        };
+                        entries.push(wgpu::BindGroupEntry {
+                            binding: k as u32 + 1,
+                            resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                                buffer,
+                                offset,
+                                // An empty range still binds 4 bytes.
+                                size: wgpu::BufferSize::new(size.max(4)),
+                            }),
+                        });
+                    }
+                    device.create_bind_group(&wgpu::BindGroupDescriptor {
+                        label: Some(entry),
+                        layout: &layout,
+                        entries: &entries,
+                    })
+                })
+                .collect();
+            pipelines.push((pipeline, groups));
         }
         ctx.check()?;
         let gpu = GpuPcg {
             ctx,
             params,
+            chunks,
             buffers,
             pipelines,
             pending: Vec::new(),
@@ -541,13 +794,13 @@ impl<'c> GpuPcg<'c> {
         &self.buffers[SLOTS.iter().position(|s| *s == slot).unwrap()]
     }
 
-    /// Workgroups of a kernel's dispatch.
-    fn groups(&self, kernel: Kernel) -> u32 {
+    /// Workgroups of a kernel's dispatch over the chunk with parameters `p`.
+    fn groups(kernel: Kernel, p: &GpuParams) -> u32 {
         match kernel {
-            Kernel::ApplyK | Kernel::JacobiDiag => self.params.n_nodes.div_ceil(64),
-            Kernel::DotPartial | Kernel::UpdateXr => self.params.n_partials,
+            Kernel::ApplyK | Kernel::JacobiDiag => p.n_nodes.div_ceil(64),
+            Kernel::DotPartial | Kernel::UpdateXr => p.chunk_partials,
             Kernel::ReduceAlpha | Kernel::ReduceBeta | Kernel::ReduceStart => 1,
-            Kernel::UpdateP => self.params.n_dofs.div_ceil(256),
+            Kernel::UpdateP => p.n_dofs.div_ceil(256),
         }
     }
 
@@ -565,12 +818,14 @@ impl<'c> GpuPcg<'c> {
                 timestamp_writes: None,
             });
             for &k in kernels {
-                let (pipeline, group) =
+                let (pipeline, groups) =
                     &self.pipelines[KERNEL_LIST.iter().position(|x| *x == k).unwrap()];
                 pass.set_pipeline(pipeline);
-                pass.set_bind_group(0, group, &[]);
-                let (gx, gy) = self.ctx.dispatch_size(self.groups(k));
-                pass.dispatch_workgroups(gx, gy, 1);
+                for (group, chunk) in groups.iter().zip(&self.chunks) {
+                    pass.set_bind_group(0, group, &[]);
+                    let (gx, gy) = self.ctx.dispatch_size(Self::groups(k, &chunk.params));
+                    pass.dispatch_workgroups(gx, gy, 1);
+                }
             }
         }
         self.ctx.queue.submit([enc.finish()]);

@@ -1,5 +1,6 @@
 //! voxfe: a GPU-accelerated voxel finite-element simulator for 3D-printed
 //! porous lattice implants.
+pub mod design;
 pub mod fem;
 pub mod gpu;
 pub mod grid;

@@ -74,6 +74,32 @@ enum Command {
         #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<String>,
     },
+    /// Find the strut diameter whose E_eff hits a target modulus (MPa), for
+    /// the scene's lattice kind and cell size (compression scenes).
+    Design {
+        scene: PathBuf,
+        /// Target effective modulus E_eff, MPa (e.g. 3500 for cancellous bone).
+        #[arg(long, value_name = "MPA")]
+        target_modulus: f64,
+        /// Relative tolerance on E_eff.
+        #[arg(long, default_value_t = 0.01)]
+        tolerance: f64,
+        /// Nominal porosities searched, densest first.
+        #[arg(long, value_name = "MIN:MAX", default_value = "0.30:0.95", value_parser = parse_range)]
+        porosity_range: (f64, f64),
+        /// At most this many solves.
+        #[arg(long, default_value_t = 24)]
+        max_solves: usize,
+        /// Solver backend (overrides solver.backend).
+        #[arg(long, value_enum)]
+        backend: Option<Backend>,
+        /// Print the final design as one JSON object (`voxfe run --json` fields plus `solves`).
+        #[arg(long)]
+        json: bool,
+        /// Override a scene key (repeatable).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
+    },
     /// Combine the output directories of sharded sweeps.
     Merge {
         /// Shard output directories.
@@ -103,6 +129,19 @@ enum Command {
     },
 }
 
+/// `--porosity-range MIN:MAX`.
+fn parse_range(s: &str) -> Result<(f64, f64), String> {
+    let (a, b) = s
+        .split_once(':')
+        .ok_or_else(|| format!("'{s}': expected MIN:MAX, e.g. 0.30:0.95"))?;
+    let num = |v: &str| {
+        v.trim()
+            .parse::<f64>()
+            .map_err(|_| format!("'{v}' is not a number"))
+    };
+    Ok((num(a)?, num(b)?))
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
@@ -128,6 +167,24 @@ fn main() -> ExitCode {
             set,
         } => cmd_sweep(&scene, &vary, &out, shard.as_deref(), backend, &set),
         Command::Merge { dirs, out } => cmd_merge(&dirs, &out),
+        Command::Design {
+            scene,
+            target_modulus,
+            tolerance,
+            porosity_range,
+            max_solves,
+            backend,
+            json,
+            set,
+        } => {
+            let opts = voxfe::design::DesignOptions {
+                target: target_modulus,
+                tolerance,
+                porosity_range,
+                max_solves,
+            };
+            cmd_design(&scene, &opts, backend, json, &set)
+        }
         Command::ExportStl {
             scene,
             out,
@@ -283,6 +340,92 @@ fn cmd_sweep(
     } else {
         ExitCode::SUCCESS
     })
+}
+
+fn cmd_design(
+    path: &Path,
+    opts: &voxfe::design::DesignOptions,
+    backend: Option<Backend>,
+    json: bool,
+    set: &[String],
+) -> CmdResult {
+    use voxfe::design::{search, DesignError};
+    let base = Scene::load(path, set).map_err(bad_input)?;
+    if !matches!(
+        base.resolved_load(),
+        voxfe::scene::ResolvedLoad::Compression { .. }
+    ) || base.lattice.kind == voxfe::lattice::LatticeKind::Solid
+    {
+        return Err(bad_input(anyhow::anyhow!(
+            "scene '{}': voxfe design needs a lattice (lattice.kind other than solid) in compression (load.case = \"compression\"), where E_eff is defined",
+            path.display()
+        )));
+    }
+    let start = base.lattice().map_err(bad_input)?.nominal_porosity();
+    let mut reports: Vec<(f64, voxfe::run::RunReport)> = Vec::new();
+    let outcome = search(start, opts, |phi| {
+        let mut args = set.to_vec();
+        args.push(format!("lattice.porosity={phi}"));
+        let scene = Scene::load(path, &args).map_err(|e| e.to_string())?;
+        let report = run_scene(&scene, backend.unwrap_or(scene.solver.backend))
+            .map_err(|e| e.to_string())?;
+        let e = report.solve.e_eff.ok_or_else(|| {
+            format!(
+                "not converged: relative residual {:.3e} after {} iterations",
+                report.solve.relative_residual, report.solve.iterations
+            )
+        })?;
+        eprintln!(
+            "solve {}: porosity {phi:.5} (D = {:.4} mm) -> E_eff = {e:.1} MPa",
+            reports.len() + 1,
+            report.voxel.strut_diameter.unwrap_or(f64::NAN)
+        );
+        reports.push((phi, report));
+        Ok(e)
+    });
+    let design = outcome.map_err(|e| match e {
+        DesignError::Solve { .. } | DesignError::NotFound { .. } => (EXIT_NOT_CONVERGED, e.into()),
+        e => bad_input(e),
+    })?;
+    let (_, report) = reports
+        .into_iter()
+        .rev()
+        .find(|(phi, _)| *phi == design.porosity)
+        .expect("the final design was solved");
+    let solves = design.probes.len();
+    if json {
+        let mut m = report.to_json();
+        m.insert("target_modulus".into(), opts.target.into());
+        m.insert("solves".into(), solves.into());
+        println!("{}", serde_json::Value::Object(m));
+    } else {
+        let v = &report.voxel;
+        println!(
+            "target E_eff      {:.1} MPa (within {} %)",
+            opts.target,
+            100.0 * opts.tolerance
+        );
+        println!(
+            "reached E_eff     {:.1} MPa ({:+.2} %)",
+            design.e_eff,
+            100.0 * (design.e_eff / opts.target - 1.0)
+        );
+        if let Some(d) = v.strut_diameter {
+            println!("strut diameter D  {d:.4} mm");
+        }
+        if let Some(t) = v.level {
+            println!("gyroid level      {t:.4}");
+        }
+        println!(
+            "porosity          {:.4} measured, {:.4} nominal",
+            v.porosity_measured, v.porosity_nominal
+        );
+        if let Some(p) = v.pore_size {
+            println!("pore size         {p:.4} mm");
+        }
+        println!("solves            {solves}");
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn cmd_merge(dirs: &[PathBuf], out: &Path) -> CmdResult {

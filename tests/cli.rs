@@ -107,3 +107,47 @@ fn no_load_path_exits_2() {
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("no load path"), "{stderr}");
 }
+
+/// The RD scene at a coarse voxel size, with the lattice shifted off the
+/// voxel grid so that E_eff changes in small steps with D.
+const COARSE_RD: [&str; 6] = [
+    "design",
+    "scenes/rd-compression.toml",
+    "--set",
+    "voxel.size=0.1",
+    "--set",
+    "lattice.origin=[0.0137,0.0291,0.0073]",
+];
+
+#[test]
+fn design_hits_a_target_modulus_within_one_percent() {
+    let mut args = COARSE_RD.to_vec();
+    args.extend(["--target-modulus", "3500", "--backend", "cpu", "--json"]);
+    let out = voxfe(&args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let e = v["e_eff"].as_f64().unwrap();
+    assert!((e / 3500.0 - 1.0).abs() <= 0.01, "E_eff {e}");
+    let solves = v["solves"].as_u64().unwrap();
+    assert!((1..=24).contains(&solves), "{solves} solves");
+    assert!(v["strut_diameter"].as_f64().unwrap() > 0.0);
+    assert!(v["porosity_measured"].as_f64().is_some() && v["pore_size"].as_f64().is_some());
+}
+
+#[test]
+fn design_reports_an_unreachable_target_with_the_range() {
+    let mut args = COARSE_RD.to_vec();
+    args.extend(["--target-modulus", "150000", "--backend", "cpu"]);
+    let out = voxfe(&args);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("not reachable") && err.contains("densest"),
+        "{err}"
+    );
+    assert!(err.contains("MPa (porosity 0.3"), "{err}");
+}

@@ -1,0 +1,334 @@
+//! `voxfe design`: the strut diameter whose effective modulus hits a target.
+//!
+//! For the scene's lattice kind and cell size, the search runs over the
+//! nominal porosity φ (equivalently the strut diameter D, which the scene
+//! solves from φ) with real solves: a Gibson–Ashby step (E ∝ ρ^n, n from the
+//! last two solves, 2 before that) until the target is bracketed, then
+//! regula falsi with the Illinois modification in (ln ρ, ln E), ρ = 1 − φ.
+//!
+//! At a fixed voxel size E(φ) is a staircase: a voxel turns solid when D
+//! passes the distance of its centre from a strut axis. Lattices aligned
+//! with the voxel grid (cell a multiple of h, origin 0) switch whole classes
+//! of symmetric voxels at once, and a step may jump over the target; the
+//! search then reports the step (both sides) instead of a design.
+
+/// Bracket width in porosity below which the target is declared to sit on
+/// a voxel step (a strut diameter change of about 1e-4 relative).
+pub const STEP_WIDTH: f64 = 1e-5;
+
+/// Search settings.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DesignOptions {
+    /// Target effective modulus E_eff, MPa.
+    pub target: f64,
+    /// Relative tolerance on E_eff (0.01: within 1 %).
+    pub tolerance: f64,
+    /// Nominal porosities searched, densest first: (φ_min, φ_max).
+    pub porosity_range: (f64, f64),
+    /// At most this many solves.
+    pub max_solves: usize,
+}
+
+impl Default for DesignOptions {
+    fn default() -> DesignOptions {
+        DesignOptions {
+            target: 3500.0,
+            tolerance: 0.01,
+            porosity_range: (0.30, 0.95),
+            max_solves: 24,
+        }
+    }
+}
+
+/// One solve of the search.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Probe {
+    /// Nominal porosity set on the scene.
+    pub porosity: f64,
+    /// E_eff reached, MPa (`None`: the solve failed, e.g. no load path).
+    pub e_eff: Option<f64>,
+}
+
+/// Why no design was found.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum DesignError {
+    #[error("--target-modulus {target} MPa: allowed: a positive modulus in MPa")]
+    BadTarget { target: f64 },
+    #[error("--tolerance {0}: allowed: 0 < tolerance < 0.5")]
+    BadTolerance(f64),
+    #[error("--porosity-range {0}:{1}: allowed: 0 < min < max < 1")]
+    BadRange(f64, f64),
+    #[error("--target-modulus {target} MPa is not reachable with this lattice: E_eff ranges from {sparse} MPa (porosity {phi_max}) to {dense} MPa (porosity {phi_min}, the densest searched)")]
+    Unreachable {
+        target: f64,
+        dense: String,
+        sparse: String,
+        phi_min: f64,
+        phi_max: f64,
+    },
+    #[error("--target-modulus {target} MPa falls in a voxel step: porosity {phi_a} gives {e_a:.1} MPa and porosity {phi_b} gives {e_b:.1} MPa, with no voxelization found between them; use a smaller voxel.size (or a lattice.origin that is not aligned with the voxels)")]
+    VoxelStep {
+        target: f64,
+        phi_a: f64,
+        e_a: f64,
+        phi_b: f64,
+        e_b: f64,
+    },
+    #[error("--target-modulus {target} MPa: not within {tolerance} after {solves} solves; closest: {closest:.1} MPa at porosity {phi}")]
+    NotFound {
+        target: f64,
+        tolerance: f64,
+        solves: usize,
+        closest: f64,
+        phi: f64,
+    },
+    #[error("the solve at porosity {porosity} failed: {message}")]
+    Solve { porosity: f64, message: String },
+}
+
+/// The result: the porosity of the final design and every solve made.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Design {
+    pub porosity: f64,
+    pub e_eff: f64,
+    pub probes: Vec<Probe>,
+}
+
+/// Searches for the porosity whose E_eff is within `opts.tolerance` of
+/// `opts.target`, starting from `start`. `solve(φ)` returns E_eff at
+/// nominal porosity φ, or why it failed; a failure at the sparse end of the
+/// range (a lattice too thin to hold together) is a bound, not an error.
+pub fn search<F>(start: f64, opts: &DesignOptions, mut solve: F) -> Result<Design, DesignError>
+where
+    F: FnMut(f64) -> Result<f64, String>,
+{
+    let target = opts.target;
+    if !(target.is_finite() && target > 0.0) {
+        return Err(DesignError::BadTarget { target });
+    }
+    if !(opts.tolerance > 0.0 && opts.tolerance < 0.5) {
+        return Err(DesignError::BadTolerance(opts.tolerance));
+    }
+    let (phi_min, phi_max) = opts.porosity_range;
+    if !(phi_min > 0.0 && phi_min < phi_max && phi_max < 1.0) {
+        return Err(DesignError::BadRange(phi_min, phi_max));
+    }
+    let mut probes: Vec<Probe> = Vec::new();
+    let hit = |e: f64| (e / target - 1.0).abs() <= opts.tolerance;
+    let ln_t = target.ln();
+    // x = ln ρ, y = ln E.
+    let xy = |phi: f64, e: f64| ((1.0 - phi).ln(), e.ln());
+    let phi_of = |x: f64| 1.0 - x.exp();
+    let (x_lo, x_hi) = ((1.0 - phi_max).ln(), (1.0 - phi_min).ln());
+    // Bracket: `stiff` has E > target (denser), `soft` E < target.
+    let mut stiff: Option<(f64, f64)> = None;
+    let mut soft: Option<(f64, f64)> = None;
+    // Illinois: halve the retained end's residual when it is kept twice.
+    let mut kept_stiff = 0;
+    let mut kept_soft = 0;
+    let mut phi = start.clamp(phi_min, phi_max);
+    loop {
+        if probes.len() >= opts.max_solves {
+            let best = probes
+                .iter()
+                .filter_map(|p| p.e_eff.map(|e| (p.porosity, e)))
+                .min_by(|a, b| {
+                    (a.1 / target - 1.0)
+                        .abs()
+                        .total_cmp(&(b.1 / target - 1.0).abs())
+                })
+                .unwrap_or((phi, f64::NAN));
+            return Err(DesignError::NotFound {
+                target,
+                tolerance: opts.tolerance,
+                solves: probes.len(),
+                closest: best.1,
+                phi: best.0,
+            });
+        }
+        let e = match (solve(phi), stiff) {
+            (Ok(e), _) => Some(e),
+            // Sparser than a lattice that was too stiff, and too thin to
+            // hold together: softer than any target.
+            (Err(_), Some(_)) => None,
+            (Err(message), None) => {
+                return Err(DesignError::Solve {
+                    porosity: phi,
+                    message,
+                })
+            }
+        };
+        probes.push(Probe {
+            porosity: phi,
+            e_eff: e,
+        });
+        let Some(e) = e else {
+            // Bisect towards the stiff end: the target lies at a denser lattice.
+            let x = xy(phi, 1.0).0;
+            soft = Some((x, f64::NEG_INFINITY));
+            let (xs, _) = stiff.expect("a failure is tolerated only with a stiff end");
+            phi = phi_of((xs + x) / 2.0);
+            continue;
+        };
+        if hit(e) {
+            return Ok(Design {
+                porosity: phi,
+                e_eff: e,
+                probes,
+            });
+        }
+        let (x, y) = xy(phi, e);
+        if e > target {
+            stiff = Some((x, y - ln_t));
+            kept_soft += 1;
+            kept_stiff = 0;
+        } else {
+            soft = Some((x, y - ln_t));
+            kept_stiff += 1;
+            kept_soft = 0;
+        }
+        let next_x = match (stiff, soft) {
+            (Some((xs, mut fs)), Some((xw, mut fw))) => {
+                // The voxelization cannot change between two porosities
+                // this close: the target sits on a step.
+                if (phi_of(xs) - phi_of(xw)).abs() < STEP_WIDTH {
+                    let e_of = |x: f64| {
+                        probes
+                            .iter()
+                            .rev()
+                            .find(|p| ((1.0 - p.porosity).ln() - x).abs() < 1e-15)
+                            .and_then(|p| p.e_eff)
+                            .unwrap_or(0.0)
+                    };
+                    return Err(DesignError::VoxelStep {
+                        target,
+                        phi_a: phi_of(xs),
+                        e_a: e_of(xs),
+                        phi_b: phi_of(xw),
+                        e_b: e_of(xw),
+                    });
+                }
+                if kept_stiff >= 2 {
+                    fs /= 2.0f64.powi(kept_stiff - 1);
+                }
+                if kept_soft >= 2 {
+                    fw /= 2.0f64.powi(kept_soft - 1);
+                }
+                if fw.is_infinite() {
+                    (xs + xw) / 2.0
+                } else {
+                    xs - fs * (xw - xs) / (fw - fs)
+                }
+            }
+            _ => {
+                // Not bracketed yet: a Gibson–Ashby step, E ∝ ρ^n.
+                let pts: Vec<(f64, f64)> = probes
+                    .iter()
+                    .filter_map(|p| p.e_eff.map(|e| xy(p.porosity, e)))
+                    .collect();
+                let n = match pts.as_slice() {
+                    [.., (x0, y0), (x1, y1)] if (x1 - x0).abs() > 1e-12 => {
+                        ((y1 - y0) / (x1 - x0)).clamp(1.0, 4.0)
+                    }
+                    _ => 2.0,
+                };
+                let want = x + (ln_t - y) / n;
+                let at_end = if e > target { x_lo } else { x_hi };
+                if (x - at_end).abs() < 1e-12 {
+                    // Already at the end of the range and still on one side:
+                    // solve the other end too, to report the reachable range.
+                    let other = if e > target { phi_min } else { phi_max };
+                    if !probes.iter().any(|p| p.porosity == other) {
+                        probes.push(Probe {
+                            porosity: other,
+                            e_eff: solve(other).ok(),
+                        });
+                    }
+                    return Err(unreachable(target, &probes, phi_min, phi_max));
+                }
+                want.clamp(x_lo, x_hi)
+            }
+        };
+        phi = phi_of(next_x).clamp(phi_min, phi_max);
+    }
+}
+
+fn unreachable(target: f64, probes: &[Probe], phi_min: f64, phi_max: f64) -> DesignError {
+    let at = |phi: f64| {
+        probes
+            .iter()
+            .find(|p| (p.porosity - phi).abs() < 1e-12)
+            .map(|p| match p.e_eff {
+                Some(e) => format!("{e:.1}"),
+                None => "0 (no load path)".to_string(),
+            })
+            .unwrap_or_else(|| "not solved".to_string())
+    };
+    DesignError::Unreachable {
+        target,
+        dense: at(phi_min),
+        sparse: at(phi_max),
+        phi_min,
+        phi_max,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gibson_ashby(phi: f64) -> f64 {
+        186_000.0 * 0.3 * (1.0 - phi).powf(2.1)
+    }
+
+    #[test]
+    fn hits_a_smooth_target_in_few_solves() {
+        let opts = DesignOptions::default();
+        let d = search(0.80, &opts, |phi| Ok(gibson_ashby(phi))).unwrap();
+        assert!((d.e_eff / 3500.0 - 1.0).abs() <= 0.01);
+        assert!(d.probes.len() <= 4, "{:?}", d.probes);
+    }
+
+    #[test]
+    fn targets_beyond_the_densest_lattice_are_unreachable_with_the_range() {
+        let opts = DesignOptions {
+            target: 40_000.0,
+            ..Default::default()
+        };
+        let e = search(0.80, &opts, |phi| Ok(gibson_ashby(phi))).unwrap_err();
+        let DesignError::Unreachable { dense, .. } = &e else {
+            panic!("{e}")
+        };
+        assert_eq!(dense, &format!("{:.1}", gibson_ashby(0.30)));
+        assert!(e.to_string().contains("porosity 0.3"), "{e}");
+    }
+
+    #[test]
+    fn a_staircase_step_over_the_target_is_reported() {
+        // E jumps from 3000 to 4000 at φ = 0.83: no porosity gives 3500.
+        let opts = DesignOptions::default();
+        let e = search(0.80, &opts, |phi| {
+            Ok(if phi < 0.83 { 4000.0 } else { 3000.0 })
+        })
+        .unwrap_err();
+        assert!(matches!(e, DesignError::VoxelStep { .. }), "{e}");
+    }
+
+    #[test]
+    fn a_lattice_that_falls_apart_bounds_the_search() {
+        // Below ρ = 0.1 the lattice has no load path.
+        let opts = DesignOptions {
+            target: 500.0,
+            ..Default::default()
+        };
+        let d = search(0.80, &opts, |phi| {
+            if phi > 0.9 {
+                Err("no load path".into())
+            } else {
+                Ok(gibson_ashby(phi))
+            }
+        })
+        .unwrap();
+        assert!((d.e_eff / 500.0 - 1.0).abs() <= 0.01);
+    }
+}

@@ -7,6 +7,7 @@ pub mod grid;
 pub mod implant;
 pub mod lattice;
 pub mod material;
+pub mod plot;
 pub mod report;
 pub mod run;
 pub mod scene;

@@ -123,10 +123,39 @@ enum Command {
         /// Print one JSON object per scene instead of text.
         #[arg(long)]
         json: bool,
+        /// Write the solid mask, nodal displacement and voxel von Mises
+        /// stress as VTK ImageData (.vti) for ParaView (one scene only).
+        #[arg(long, value_name = "FILE")]
+        vtk: Option<PathBuf>,
+        /// Write a PNG of the von Mises stress on a slice (one scene only).
+        #[arg(long, value_name = "FILE")]
+        slice: Option<PathBuf>,
+        /// Axis normal to the slice.
+        #[arg(long, value_enum, default_value = "y")]
+        slice_axis: SliceAxis,
+        /// Position of the slice along its axis, mm (default: the mid-plane).
+        #[arg(long, value_name = "MM")]
+        slice_at: Option<f64>,
         /// Override a scene key, e.g. --set lattice.porosity=0.85 (repeatable).
         #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<String>,
     },
+}
+
+/// `--slice-axis`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum SliceAxis {
+    X,
+    Y,
+    Z,
+}
+
+/// Field output of `voxfe run`.
+struct FieldOutput {
+    vtk: Option<PathBuf>,
+    slice: Option<PathBuf>,
+    axis: voxfe::plot::Axis,
+    at: Option<f64>,
 }
 
 /// `--porosity-range MIN:MAX`.
@@ -156,8 +185,24 @@ fn main() -> ExitCode {
             backend,
             adapter,
             json,
+            vtk,
+            slice,
+            slice_axis,
+            slice_at,
             set,
-        } => cmd_run(&scenes, backend, adapter, json, &set),
+        } => {
+            let fields = FieldOutput {
+                vtk,
+                slice,
+                axis: match slice_axis {
+                    SliceAxis::X => voxfe::plot::Axis::X,
+                    SliceAxis::Y => voxfe::plot::Axis::Y,
+                    SliceAxis::Z => voxfe::plot::Axis::Z,
+                },
+                at: slice_at,
+            };
+            cmd_run(&scenes, backend, adapter, json, &fields, &set)
+        }
         Command::Sweep {
             scene,
             vary,
@@ -238,13 +283,32 @@ fn cmd_run(
     backend: Option<Backend>,
     adapter: Option<String>,
     json: bool,
+    fields: &FieldOutput,
     set: &[String],
 ) -> CmdResult {
+    if paths.len() > 1 && (fields.vtk.is_some() || fields.slice.is_some()) {
+        return Err(bad_input(anyhow::anyhow!(
+            "--vtk and --slice write the fields of one scene; {} scenes were given",
+            paths.len()
+        )));
+    }
     let mut worst = ExitCode::SUCCESS;
     for path in paths {
         let mut scene = Scene::load(path, set).map_err(bad_input)?;
         if let Some(a) = &adapter {
             scene.solver.adapter = Some(a.clone());
+        }
+        if let (Some(at), Some(_)) = (fields.at, &fields.slice) {
+            // Checked before the solve, which may take long.
+            let c = fields.axis as usize;
+            let length = scene.dims()[c] as f64 * scene.voxel.size;
+            if !(at >= 0.0 && at < length) {
+                return Err(bad_input(voxfe::run::FieldError::SliceOutside {
+                    at,
+                    length,
+                    axis: ['x', 'y', 'z'][c],
+                }));
+            }
         }
         let backend = backend.unwrap_or(scene.solver.backend);
         let report = run_scene(&scene, backend).map_err(|e| {
@@ -256,6 +320,19 @@ fn cmd_run(
         })?;
         for w in report.voxel.warnings.iter().chain(&report.notices) {
             eprintln!("warning: {w}");
+        }
+        if let Some(file) = &fields.vtk {
+            report.write_vti(file).map_err(|e| (1, e.into()))?;
+            eprintln!("wrote {}", file.display());
+        }
+        if let Some(file) = &fields.slice {
+            report
+                .write_stress_slice(file, fields.axis, fields.at)
+                .map_err(|e| match e {
+                    e @ voxfe::run::FieldError::SliceOutside { .. } => bad_input(e),
+                    e => (1, e.into()),
+                })?;
+            eprintln!("wrote {}", file.display());
         }
         if json {
             println!("{}", serde_json::Value::Object(report.to_json()));

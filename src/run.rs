@@ -43,6 +43,8 @@ pub struct RunReport {
     pub load_case: &'static str,
     /// Young's modulus of the solid, MPa.
     pub material_e: f64,
+    /// The voxel grid that was solved (for field output).
+    pub grid: crate::grid::VoxelGrid,
 }
 
 impl RunReport {
@@ -171,7 +173,87 @@ pub fn run_scene(scene: &Scene, backend: Backend) -> Result<RunReport, RunError>
         voxel,
         solve,
         notices,
+        grid: vox.grid,
     })
+}
+
+/// Why field output could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum FieldError {
+    #[error(transparent)]
+    Vtk(#[from] crate::vtk::VtkError),
+    #[error(transparent)]
+    Plot(#[from] crate::plot::PlotError),
+    #[error("--slice-at {at} mm: allowed: 0 ≤ at < {length} mm along {axis}")]
+    SliceOutside { at: f64, length: f64, axis: char },
+}
+
+impl RunReport {
+    /// Writes the solid mask (cells), the nodal displacement u in mm
+    /// (points; 0 at inactive nodes) and the voxel-centre von Mises stress
+    /// in MPa (cells) as VTK ImageData that ParaView opens.
+    pub fn write_vti(&self, path: &std::path::Path) -> Result<(), FieldError> {
+        use crate::vtk::{ArrayData, VtiWriter};
+        let g = &self.grid;
+        let mut u = vec![0.0f32; 3 * g.node_count()];
+        let mut n = 0;
+        // Active nodes in grid-id order, as the mesh numbers them.
+        for k in 0..=g.dims[2] {
+            for j in 0..=g.dims[1] {
+                for i in 0..=g.dims[0] {
+                    if g.is_node_active(i, j, k) {
+                        let id = g.node_id(i, j, k);
+                        for c in 0..3 {
+                            u[3 * id + c] = self.solve.displacement[3 * n + c] as f32;
+                        }
+                        n += 1;
+                    }
+                }
+            }
+        }
+        VtiWriter::new(g.dims, g.h)
+            .cell_array("solid", 1, ArrayData::U8(g.solid.clone()))?
+            .cell_array("von_mises", 1, ArrayData::F32(self.solve.von_mises.clone()))?
+            .point_array("displacement", 3, ArrayData::F32(u))?
+            .write(path)?;
+        Ok(())
+    }
+
+    /// Writes a PNG of the von Mises stress on the plane normal to `axis`
+    /// at `at` mm (default: the mid-plane).
+    pub fn write_stress_slice(
+        &self,
+        path: &std::path::Path,
+        axis: crate::plot::Axis,
+        at: Option<f64>,
+    ) -> Result<(), FieldError> {
+        use crate::plot::Axis;
+        let g = &self.grid;
+        let (c, name) = match axis {
+            Axis::X => (0, 'x'),
+            Axis::Y => (1, 'y'),
+            Axis::Z => (2, 'z'),
+        };
+        let length = g.dims[c] as f64 * g.h;
+        let at = at.unwrap_or(length / 2.0);
+        if !(at >= 0.0 && at < length) {
+            return Err(FieldError::SliceOutside {
+                at,
+                length,
+                axis: name,
+            });
+        }
+        let layer = ((at / g.h).floor() as usize).min(g.dims[c] - 1);
+        crate::plot::slice_png(
+            path,
+            g,
+            &self.solve.von_mises,
+            axis,
+            layer,
+            "von Mises stress (MPa)",
+        )?;
+        Ok(())
+    }
 }
 
 impl std::fmt::Display for RunReport {

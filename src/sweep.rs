@@ -38,6 +38,8 @@ pub enum SweepError {
     },
     #[error("shards do not fit together: {0}")]
     Mismatch(String),
+    #[error(transparent)]
+    Plot(#[from] crate::plot::PlotError),
 }
 
 /// One `--vary` argument.
@@ -493,7 +495,8 @@ fn parse_value(v: &str) -> Value {
     }
 }
 
-/// Writes `sweep.json`, `results.jsonl`, `results.csv` and `summary.md`.
+/// Writes `sweep.json`, `results.jsonl`, `results.csv`, the plots (PNG and
+/// SVG, see [`crate::plot::sweep_plots`]) and `summary.md`.
 pub fn write_outputs(dir: &Path, manifest: &Manifest, rows: &[Row]) -> Result<(), SweepError> {
     std::fs::create_dir_all(dir).map_err(|source| io("create", dir, source))?;
     let m = dir.join("sweep.json");
@@ -504,8 +507,21 @@ pub fn write_outputs(dir: &Path, manifest: &Manifest, rows: &[Row]) -> Result<()
     .map_err(|source| io("write", &m, source))?;
     write_jsonl(&dir.join("results.jsonl"), rows)?;
     write_csv(&dir.join("results.csv"), rows)?;
+    let keys: Vec<&str> = manifest.variations.iter().map(|v| v.key.as_str()).collect();
+    let plots = crate::plot::sweep_plots(dir, rows, &keys)?;
+    let mut text = summary(manifest, rows);
+    if !plots.is_empty() {
+        text.push_str("\n## Plots\n\n");
+        for p in plots
+            .iter()
+            .filter(|p| p.extension().is_some_and(|e| e == "png"))
+        {
+            let name = p.file_name().unwrap_or_default().to_string_lossy();
+            text.push_str(&format!("![{name}]({name}) (also as SVG)\n\n"));
+        }
+    }
     let s = dir.join("summary.md");
-    std::fs::write(&s, summary(manifest, rows)).map_err(|source| io("write", &s, source))
+    std::fs::write(&s, text).map_err(|source| io("write", &s, source))
 }
 
 /// The modulus a row reports, with its name and unit.

@@ -1,6 +1,8 @@
 //! `voxfe run` end to end: the JSON fields, the exit status of a solve that
 //! does not converge, and the backend choice.
 
+mod common;
+
 use std::process::Command;
 
 const SCENE: &str = r#"
@@ -150,4 +152,94 @@ fn design_reports_an_unreachable_target_with_the_range() {
         "{err}"
     );
     assert!(err.contains("MPa (porosity 0.3"), "{err}");
+}
+
+#[test]
+fn run_writes_fields_as_vtk_and_a_stress_slice_as_png() {
+    let dir = tempfile::tempdir().unwrap();
+    let (vti, png) = (dir.path().join("f.vti"), dir.path().join("s.png"));
+    let out = voxfe(&[
+        "run",
+        "scenes/rd-compression.toml",
+        "--backend",
+        "cpu",
+        "--set",
+        "voxel.size=0.1",
+        "--vtk",
+        vti.to_str().unwrap(),
+        "--slice",
+        png.to_str().unwrap(),
+        "--slice-axis",
+        "z",
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let delta = v["delta"].as_f64().unwrap();
+    let f = voxfe::vtk::read_vti(&vti).unwrap();
+    assert_eq!(f.dims, [45, 45, 45]);
+    let cell = |name: &str| f.cell.iter().find(|a| a.name == name).unwrap().clone();
+    let voxfe::vtk::ArrayData::U8(solid) = cell("solid").data else {
+        panic!("solid is UInt8")
+    };
+    let voxfe::vtk::ArrayData::F32(vm) = cell("von_mises").data else {
+        panic!("von_mises is Float32")
+    };
+    assert_eq!(
+        solid.iter().filter(|&&s| s != 0).count() as u64,
+        v["solid_voxels"].as_u64().unwrap()
+    );
+    // Stress in the solid, none in the void.
+    assert!(solid
+        .iter()
+        .zip(&vm)
+        .all(|(&s, &m)| (s == 0) == (m == 0.0) || s != 0));
+    assert!(vm.iter().cloned().fold(0.0, f32::max) > 0.0);
+    let u = f.point.iter().find(|a| a.name == "displacement").unwrap();
+    assert_eq!(u.components, 3);
+    let voxfe::vtk::ArrayData::F32(u) = &u.data else {
+        panic!("displacement is Float32")
+    };
+    // Every active top-face node moves down by δ (inactive nodes hold 0).
+    let top = 46 * 46 * 45;
+    let uz: Vec<f32> = (0..46 * 46)
+        .map(|i| u[3 * (top + i) + 2])
+        .filter(|&z| z != 0.0)
+        .collect();
+    assert!(!uz.is_empty());
+    assert!(
+        uz.iter()
+            .all(|&z| ((z as f64) + delta).abs() < 1e-6 * delta.max(1.0)),
+        "{uz:?}"
+    );
+    // 45 voxels at 17 px each, plus the axes and the colour bar.
+    common::assert_real_png(&png, (995, 875));
+}
+
+#[test]
+fn a_slice_outside_the_specimen_is_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let png = dir.path().join("s.png");
+    let out = voxfe(&[
+        "run",
+        "scenes/rd-compression.toml",
+        "--backend",
+        "cpu",
+        "--set",
+        "voxel.size=0.3",
+        "--slice",
+        png.to_str().unwrap(),
+        "--slice-at",
+        "7.5",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--slice-at 7.5 mm") && err.contains("4.5 mm"),
+        "{err}"
+    );
 }

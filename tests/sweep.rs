@@ -1,5 +1,8 @@
 //! `voxfe sweep` and `voxfe merge` end to end.
 
+mod common;
+
+use common::assert_real_png;
 use std::path::Path;
 use std::process::Command;
 use voxfe::sweep::{read_jsonl, Row};
@@ -96,6 +99,16 @@ fn sweep_csv_has_a_row_per_case_with_every_field_and_shards_merge_back() {
         );
     }
 
+    // The plot, as a real image with data, and as SVG with labelled axes.
+    assert_real_png(&full.join("modulus-density.png"), (900, 640));
+    let svg = std::fs::read_to_string(full.join("modulus-density.svg")).unwrap();
+    assert!(
+        svg.contains("<svg") && svg.contains("E_eff / E_s"),
+        "{svg:.200}"
+    );
+    assert!(svg.contains("relative density"));
+    assert!(summary.contains("modulus-density.png"), "{summary}");
+
     let (a, b) = (dir.path().join("a"), dir.path().join("b"));
     assert!(sweep(&a, Some("0/2")).status.success());
     assert!(sweep(&b, Some("1/2")).status.success());
@@ -118,6 +131,7 @@ fn sweep_csv_has_a_row_per_case_with_every_field_and_shards_merge_back() {
         timeless(rows),
         "merged shards differ from the unsharded sweep"
     );
+    assert_real_png(&merged.join("modulus-density.png"), (900, 640));
     // A shard on its own is not a whole sweep.
     let out = voxfe(&[
         "merge",

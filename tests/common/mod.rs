@@ -1,4 +1,5 @@
-//! Grids shared by the integration tests.
+//! Grids and checks shared by the integration tests.
+#![allow(dead_code)]
 
 use std::path::Path;
 use voxfe::grid::VoxelGrid;
@@ -21,4 +22,23 @@ size = 0.15
 "#;
     let s = Scene::parse(text, Path::new("rd.toml"), &[format!("voxel.size={h}")]).unwrap();
     voxelize_scene(&s).unwrap().1.grid
+}
+
+/// Decodes a PNG and checks its size and that it is not blank: many
+/// pixels away from the background and several distinct colours.
+pub fn assert_real_png(path: &Path, size: (u32, u32)) {
+    let img = image::open(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .to_rgb8();
+    assert_eq!(img.dimensions(), size, "{}", path.display());
+    let inked = img.pixels().filter(|p| p.0 != [255, 255, 255]).count();
+    let mut colours: Vec<[u8; 3]> = img.pixels().map(|p| p.0).collect();
+    colours.sort_unstable();
+    colours.dedup();
+    assert!(
+        inked > 2000 && colours.len() >= 4,
+        "{}: {inked} inked pixels, {} colours",
+        path.display(),
+        colours.len()
+    );
 }

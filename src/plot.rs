@@ -1,0 +1,484 @@
+//! Plots as PNG and SVG (plotters): sweep results and stress slices.
+//!
+//! Text is set in DejaVu Sans, embedded in the binary (`assets/fonts`), so
+//! plots render the same on machines without any font installed.
+
+use std::path::{Path, PathBuf};
+use std::sync::Once;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::colors::colormaps::ViridisRGB;
+use serde_json::Value;
+
+use crate::sweep::{fit_gibson_ashby, Row};
+
+const FONT: &str = "sans-serif";
+static FONT_BYTES: &[u8] = include_bytes!("../assets/fonts/DejaVuSans.ttf");
+
+/// Why a plot could not be drawn or written.
+#[derive(Debug, thiserror::Error)]
+#[error("plot '{path}': {message}")]
+pub struct PlotError {
+    pub path: PathBuf,
+    pub message: String,
+}
+
+fn fonts() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        // The embedded font is a valid TrueType file; a failure here would
+        // only drop text from plots, which the plot tests would catch.
+        let _ = plotters::style::register_font(FONT, FontStyle::Normal, FONT_BYTES);
+    });
+}
+
+/// Draws `chart` into `stem.png` and `stem.svg`; returns both paths.
+fn png_and_svg(stem: &Path, size: (u32, u32), chart: &Chart) -> Result<Vec<PathBuf>, PlotError> {
+    fonts();
+    let png = stem.with_extension("png");
+    let svg = stem.with_extension("svg");
+    let fail = |path: &Path, message: String| PlotError {
+        path: path.to_path_buf(),
+        message,
+    };
+    {
+        let root = BitMapBackend::new(&png, size).into_drawing_area();
+        chart.draw(&root).map_err(|m| fail(&png, m))?;
+        root.present().map_err(|e| fail(&png, e.to_string()))?;
+    }
+    {
+        let root = SVGBackend::new(&svg, size).into_drawing_area();
+        chart.draw(&root).map_err(|m| fail(&svg, m))?;
+        root.present().map_err(|e| fail(&svg, e.to_string()))?;
+    }
+    Ok(vec![png, svg])
+}
+
+/// The rows that succeeded, grouped by lattice kind (in order of appearance).
+fn by_lattice(rows: &[Row]) -> Vec<(String, Vec<&Row>)> {
+    let mut groups: Vec<(String, Vec<&Row>)> = Vec::new();
+    for r in rows {
+        if r.get("status").and_then(Value::as_str) != Some("ok") {
+            continue;
+        }
+        let kind = r
+            .get("lattice")
+            .and_then(Value::as_str)
+            .unwrap_or("?")
+            .to_string();
+        match groups.iter_mut().find(|(k, _)| *k == kind) {
+            Some((_, v)) => v.push(r),
+            None => groups.push((kind, vec![r])),
+        }
+    }
+    groups
+}
+
+fn num(r: &Row, key: &str) -> Option<f64> {
+    r.get(key).and_then(Value::as_f64).filter(|v| v.is_finite())
+}
+
+/// A series: its label and points.
+type Series = (String, Vec<(f64, f64)>);
+
+/// Axis range with a margin; on a log axis a factor, else a fraction of the span.
+fn span(values: impl Iterator<Item = f64>, log: bool) -> (f64, f64) {
+    let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
+        (a.min(v), b.max(v))
+    });
+    if !lo.is_finite() {
+        return if log { (0.1, 1.0) } else { (0.0, 1.0) };
+    }
+    if log {
+        (lo / 1.3, hi * 1.3)
+    } else {
+        let pad = ((hi - lo) * 0.08).max(hi.abs() * 0.02).max(1e-12);
+        (lo - pad, hi + pad)
+    }
+}
+
+/// Distinguishable series colours (Tableau 10).
+fn colour(i: usize) -> RGBAColor {
+    const TAB10: [(u8, u8, u8); 10] = [
+        (31, 119, 180),
+        (255, 127, 14),
+        (44, 160, 44),
+        (214, 39, 40),
+        (148, 103, 189),
+        (140, 86, 75),
+        (227, 119, 194),
+        (127, 127, 127),
+        (188, 189, 34),
+        (23, 190, 207),
+    ];
+    let (r, g, b) = TAB10[i % TAB10.len()];
+    RGBColor(r, g, b).to_rgba()
+}
+
+/// A tick label with three significant digits.
+fn tick(v: f64) -> String {
+    if v == 0.0 {
+        return "0".into();
+    }
+    let digits = (2 - v.abs().log10().floor() as i32).max(0) as usize;
+    format!("{v:.digits$}")
+}
+
+/// Scatter-and-line chart of `series`, with fitted curves `fits`.
+struct Chart<'a> {
+    title: &'a str,
+    x_desc: &'a str,
+    y_desc: &'a str,
+    log: bool,
+    series: &'a [Series],
+    /// Per series: a curve drawn as a line (e.g. a fit), with its label.
+    curves: &'a [Option<Series>],
+    /// Join the points of each series with a line.
+    join: bool,
+}
+
+impl Chart<'_> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
+        let e = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
+        root.fill(&WHITE).map_err(e)?;
+        let all = || {
+            self.series
+                .iter()
+                .chain(self.curves.iter().flatten())
+                .flat_map(|s| s.1.iter())
+        };
+        let (x0, x1) = span(all().map(|p| p.0), self.log);
+        let (y0, y1) = span(all().map(|p| p.1), self.log);
+        let mut builder = ChartBuilder::on(root);
+        builder
+            .caption(self.title, (FONT, 22))
+            .margin(16)
+            .x_label_area_size(48)
+            .y_label_area_size(80);
+        macro_rules! body {
+            ($chart:ident) => {{
+                $chart
+                    .configure_mesh()
+                    .x_labels(10)
+                    .y_labels(10)
+                    .x_label_formatter(&|v| tick(*v))
+                    .y_label_formatter(&|v| tick(*v))
+                    .x_desc(self.x_desc)
+                    .y_desc(self.y_desc)
+                    .label_style((FONT, 14))
+                    .axis_desc_style((FONT, 16))
+                    .draw()
+                    .map_err(e)?;
+                for (i, (label, pts)) in self.series.iter().enumerate() {
+                    let colour = colour(i);
+                    $chart
+                        .draw_series(
+                            pts.iter()
+                                .map(|&(x, y)| Circle::new((x, y), 5, colour.filled())),
+                        )
+                        .map_err(e)?
+                        .label(label.as_str())
+                        .legend(move |(x, y)| Circle::new((x + 10, y), 5, colour.filled()));
+                    if self.join && pts.len() > 1 {
+                        $chart
+                            .draw_series(LineSeries::new(pts.iter().copied(), colour))
+                            .map_err(e)?;
+                    }
+                    if let Some(Some((fit_label, curve))) = self.curves.get(i) {
+                        $chart
+                            .draw_series(LineSeries::new(
+                                curve.iter().copied(),
+                                colour.stroke_width(2),
+                            ))
+                            .map_err(e)?
+                            .label(fit_label.as_str())
+                            .legend(move |(x, y)| {
+                                PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2))
+                            });
+                    }
+                }
+                $chart
+                    .configure_series_labels()
+                    .label_font((FONT, 14))
+                    .background_style(WHITE.mix(0.85))
+                    .border_style(BLACK)
+                    .position(SeriesLabelPosition::UpperLeft)
+                    .draw()
+                    .map_err(e)?;
+            }};
+        }
+        if self.log {
+            let mut chart = builder
+                .build_cartesian_2d((x0..x1).log_scale(), (y0..y1).log_scale())
+                .map_err(e)?;
+            body!(chart);
+        } else {
+            let mut chart = builder.build_cartesian_2d(x0..x1, y0..y1).map_err(e)?;
+            body!(chart);
+        }
+        Ok(())
+    }
+}
+
+/// The plots of a sweep, written to `dir`; returns the files written.
+///
+/// - Compression (`e_eff`): `modulus-density`, log–log E_eff/E_s against
+///   relative density per lattice kind, with the Gibson–Ashby fits.
+/// - Three-point bending (`e_flex`): `flexural-modulus`, E_f against
+///   measured porosity per lattice kind.
+/// - Implant compression (`stiffness`): `stiffness`, k against the first
+///   varied key.
+pub fn sweep_plots(dir: &Path, rows: &[Row], varied: &[&str]) -> Result<Vec<PathBuf>, PlotError> {
+    let groups = by_lattice(rows);
+    let mut written = Vec::new();
+    let size = (900, 640);
+    // E_eff/E_s against ρ.
+    let series: Vec<Series> = groups
+        .iter()
+        .map(|(kind, rs)| {
+            let pts = rs
+                .iter()
+                .filter_map(|r| {
+                    let rho = 1.0 - num(r, "porosity_measured")?;
+                    Some((rho, num(r, "e_eff")? / num(r, "material_e")?))
+                })
+                .filter(|&(x, y)| x > 0.0 && y > 0.0)
+                .collect();
+            (kind.clone(), pts)
+        })
+        .filter(|(_, p): &Series| !p.is_empty())
+        .collect();
+    if !series.is_empty() {
+        let curves: Vec<Option<Series>> = series
+            .iter()
+            .map(|(kind, pts)| {
+                let f = fit_gibson_ashby(pts)?;
+                let (lo, hi) = span(pts.iter().map(|p| p.0), false);
+                let (lo, hi) = (lo.max(1e-3), hi.min(1.0));
+                let curve = (0..=50)
+                    .map(|i| lo * (hi / lo).powf(i as f64 / 50.0))
+                    .map(|x| (x, f.c * x.powf(f.n)))
+                    .collect();
+                Some((
+                    format!("{kind}: {:.3}·ρ^{:.2} (R² {:.3})", f.c, f.n, f.r2),
+                    curve,
+                ))
+            })
+            .collect();
+        let chart = Chart {
+            title: "Effective modulus against relative density",
+            x_desc: "relative density ρ = 1 − measured porosity (–)",
+            y_desc: "E_eff / E_s (–)",
+            log: true,
+            series: &series,
+            curves: &curves,
+            join: false,
+        };
+        written.extend(png_and_svg(&dir.join("modulus-density"), size, &chart)?);
+    }
+    // E_f against porosity.
+    let series: Vec<Series> = groups
+        .iter()
+        .map(|(kind, rs)| {
+            let mut pts: Vec<(f64, f64)> = rs
+                .iter()
+                .filter_map(|r| Some((100.0 * num(r, "porosity_measured")?, num(r, "e_flex")?)))
+                .collect();
+            pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+            (kind.clone(), pts)
+        })
+        .filter(|(_, p): &Series| !p.is_empty())
+        .collect();
+    if !series.is_empty() {
+        let chart = Chart {
+            title: "Flexural modulus (three-point bending)",
+            x_desc: "measured porosity (%)",
+            y_desc: "E_f (MPa)",
+            log: false,
+            series: &series,
+            curves: &[],
+            join: true,
+        };
+        written.extend(png_and_svg(&dir.join("flexural-modulus"), size, &chart)?);
+    }
+    // Implant stiffness against the first numeric varied key.
+    let key = varied.iter().find(|k| {
+        rows.iter()
+            .any(|r| num(r, k).is_some() && num(r, "stiffness").is_some())
+    });
+    if let Some(key) = key {
+        let series: Vec<Series> = groups
+            .iter()
+            .map(|(kind, rs)| {
+                let mut pts: Vec<(f64, f64)> = rs
+                    .iter()
+                    .filter_map(|r| Some((num(r, key)?, num(r, "stiffness")?)))
+                    .collect();
+                pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+                (kind.clone(), pts)
+            })
+            .filter(|(_, p): &Series| !p.is_empty())
+            .collect();
+        let x_desc = format!("{key}{}", unit_of(key));
+        let chart = Chart {
+            title: "Implant axial stiffness",
+            x_desc: &x_desc,
+            y_desc: "k (N/mm)",
+            log: false,
+            series: &series,
+            curves: &[],
+            join: true,
+        };
+        written.extend(png_and_svg(&dir.join("stiffness"), size, &chart)?);
+    }
+    Ok(written)
+}
+
+/// The unit of a scene key, for axis labels.
+fn unit_of(key: &str) -> &'static str {
+    match key.rsplit('.').next().unwrap_or("") {
+        "porosity" => " (–)",
+        "wedge" => " (°)",
+        "preset" | "kind" | "platens" | "case" | "backend" | "shape" => "",
+        "e" => " (MPa)",
+        "nu" => " (–)",
+        _ => " (mm)",
+    }
+}
+
+/// A slice of a voxel field through the grid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Axis {
+    X = 0,
+    Y = 1,
+    Z = 2,
+}
+
+/// Writes a PNG of `values` (one per voxel of `grid`, voxel-id order) on the plane
+/// normal to `axis` through voxel layer `layer`, void voxels in light grey,
+/// with a viridis colour bar labelled `what`. The plot's axes are in mm.
+pub fn slice_png(
+    path: &Path,
+    grid: &crate::grid::VoxelGrid,
+    values: &[f32],
+    axis: Axis,
+    layer: usize,
+    what: &str,
+) -> Result<(), PlotError> {
+    fonts();
+    let fail = |message: String| PlotError {
+        path: path.to_path_buf(),
+        message,
+    };
+    let (h, solid) = (grid.h, &grid.solid);
+    let [nx, ny, nz] = grid.dims;
+    let (a, b, names) = match axis {
+        Axis::X => (ny, nz, ("y (mm)", "z (mm)", "x")),
+        Axis::Y => (nx, nz, ("x (mm)", "z (mm)", "y")),
+        Axis::Z => (nx, ny, ("x (mm)", "y (mm)", "z")),
+    };
+    let along = match axis {
+        Axis::X => nx,
+        Axis::Y => ny,
+        Axis::Z => nz,
+    };
+    if layer >= along {
+        return Err(fail(format!(
+            "slice layer {layer}: allowed: 0 ≤ layer < {along} along {}",
+            names.2
+        )));
+    }
+    let id = |i: usize, j: usize| {
+        let (x, y, z) = match axis {
+            Axis::X => (layer, i, j),
+            Axis::Y => (i, layer, j),
+            Axis::Z => (i, j, layer),
+        };
+        x + nx * (y + ny * z)
+    };
+    let vmax = (0..a)
+        .flat_map(|i| (0..b).map(move |j| (i, j)))
+        .filter(|&(i, j)| solid[id(i, j)] != 0)
+        .map(|(i, j)| values[id(i, j)])
+        .fold(0.0f32, f32::max)
+        .max(f32::MIN_POSITIVE) as f64;
+    // Pixels per voxel: at least 2, the image about 800 px on its long side.
+    let px = (800 / a.max(b)).max(2) as u32;
+    let (w, hgt) = (a as u32 * px + 230, b as u32 * px + 110);
+    let root = BitMapBackend::new(path, (w, hgt)).into_drawing_area();
+    let e = |e: DrawingAreaErrorKind<_>| fail(e.to_string());
+    root.fill(&WHITE).map_err(e)?;
+    let (plot, bar) = root.split_horizontally(w - 130);
+    let title = format!("{what}, {} = {:.3} mm", names.2, (layer as f64 + 0.5) * h);
+    let (la, lb) = (a as f64 * h, b as f64 * h);
+    let mut chart = ChartBuilder::on(&plot)
+        .caption(title, (FONT, 18))
+        .margin(10)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d(0.0..la, 0.0..lb)
+        .map_err(e)?;
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .x_desc(names.0)
+        .y_desc(names.1)
+        .label_style((FONT, 13))
+        .axis_desc_style((FONT, 14))
+        .draw()
+        .map_err(e)?;
+    let grey = RGBColor(225, 225, 225);
+    chart
+        .draw_series(
+            (0..a)
+                .flat_map(|i| (0..b).map(move |j| (i, j)))
+                .map(|(i, j)| {
+                    let v = id(i, j);
+                    let colour = if solid[v] != 0 {
+                        ViridisRGB.get_color_normalized(values[v] as f64, 0.0, vmax)
+                    } else {
+                        grey
+                    };
+                    Rectangle::new(
+                        [
+                            (i as f64 * h, j as f64 * h),
+                            ((i + 1) as f64 * h, (j + 1) as f64 * h),
+                        ],
+                        colour.filled(),
+                    )
+                }),
+        )
+        .map_err(e)?;
+    // Colour bar.
+    let mut cb = ChartBuilder::on(&bar)
+        .margin_top(40)
+        .margin_bottom(50)
+        .margin_right(70)
+        .y_label_area_size(0)
+        .right_y_label_area_size(60)
+        .build_cartesian_2d(0.0..1.0, 0.0..vmax)
+        .map_err(e)?;
+    cb.configure_mesh()
+        .disable_mesh()
+        .disable_x_axis()
+        .y_desc(what)
+        .label_style((FONT, 12))
+        .axis_desc_style((FONT, 12))
+        .draw()
+        .map_err(e)?;
+    let steps = 100;
+    cb.draw_series((0..steps).map(|k| {
+        let v0 = vmax * k as f64 / steps as f64;
+        let v1 = vmax * (k + 1) as f64 / steps as f64;
+        Rectangle::new(
+            [(0.0, v0), (1.0, v1)],
+            ViridisRGB
+                .get_color_normalized((v0 + v1) / 2.0, 0.0, vmax)
+                .filled(),
+        )
+    }))
+    .map_err(e)?;
+    root.present().map_err(e)?;
+    Ok(())
+}

@@ -8,6 +8,7 @@ pub mod implant;
 pub mod lattice;
 pub mod material;
 pub mod plot;
+pub mod progress;
 pub mod report;
 pub mod run;
 pub mod scene;

@@ -20,6 +20,11 @@ const EXIT_NOT_CONVERGED: u8 = 3;
     about = "Voxel finite-element stiffness of 3D-printed lattice implants"
 )]
 struct Cli {
+    /// No progress bars and no per-case or per-solve lines on stderr
+    /// (warnings and errors are still printed). Progress bars are hidden
+    /// anyway when stderr is not a terminal.
+    #[arg(long, short, global = true)]
+    quiet: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -173,6 +178,7 @@ fn parse_range(s: &str) -> Result<(f64, f64), String> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    voxfe::progress::set_quiet(cli.quiet);
     let outcome = match cli.command {
         Command::Voxelize {
             scene,
@@ -243,6 +249,13 @@ fn main() -> ExitCode {
             eprintln!("error: {e:#}");
             ExitCode::from(code)
         }
+    }
+}
+
+/// An informational line on stderr, unless `--quiet`.
+fn info(line: std::fmt::Arguments) {
+    if !voxfe::progress::is_quiet() {
+        eprintln!("{line}");
     }
 }
 
@@ -323,7 +336,7 @@ fn cmd_run(
         }
         if let Some(file) = &fields.vtk {
             report.write_vti(file).map_err(|e| (1, e.into()))?;
-            eprintln!("wrote {}", file.display());
+            info(format_args!("wrote {}", file.display()));
         }
         if let Some(file) = &fields.slice {
             report
@@ -332,7 +345,7 @@ fn cmd_run(
                     e @ voxfe::run::FieldError::SliceOutside { .. } => bad_input(e),
                     e => (1, e.into()),
                 })?;
-            eprintln!("wrote {}", file.display());
+            info(format_args!("wrote {}", file.display()));
         }
         if json {
             println!("{}", serde_json::Value::Object(report.to_json()));
@@ -386,13 +399,13 @@ fn cmd_sweep(
             })
             .map(|report| report.to_json());
         let row = case_row(case, outcome);
-        eprintln!(
+        info(format_args!(
             "case {}/{} [{}]: {}",
             case.index + 1,
             all.len(),
             case.set_args().join(" "),
             row.get("error").and_then(|e| e.as_str()).unwrap_or("ok")
-        );
+        ));
         rows.push(row);
     }
     let manifest = Manifest {
@@ -452,11 +465,11 @@ fn cmd_design(
                 report.solve.relative_residual, report.solve.iterations
             )
         })?;
-        eprintln!(
+        info(format_args!(
             "solve {}: porosity {phi:.5} (D = {:.4} mm) -> E_eff = {e:.1} MPa",
             reports.len() + 1,
             report.voxel.strut_diameter.unwrap_or(f64::NAN)
-        );
+        ));
         reports.push((phi, report));
         Ok(e)
     });

@@ -96,7 +96,8 @@ where
     F: Fn([f64; 3]) -> bool + Sync,
 {
     let mut grid = VoxelGrid::empty(dims, h);
-    let [nx, ny, _] = dims;
+    let [nx, ny, nz] = dims;
+    let progress = crate::progress::Progress::voxelize((ny * nz) as u64);
     // One task per (j, k) row keeps the work units small enough to balance
     // and large enough to amortise the task overhead.
     grid.solid
@@ -110,6 +111,7 @@ where
             for (i, o) in out.iter_mut().enumerate() {
                 *o = inside([(i as f64 + 0.5) * h, y, z]) as u8;
             }
+            progress.inc(1);
         });
     grid
 }

@@ -243,3 +243,37 @@ fn a_slice_outside_the_specimen_is_bad_input() {
         "{err}"
     );
 }
+
+#[test]
+fn progress_is_hidden_off_a_terminal_and_quiet_drops_info_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let vti = dir.path().join("bar.vti");
+    let args = [
+        "run",
+        "scenes/bar-bending.toml",
+        "--backend",
+        "cpu",
+        "--set",
+        "voxel.size=1.0",
+        "--vtk",
+        vti.to_str().unwrap(),
+    ];
+    // stderr is a pipe here: no progress bar, only the informational line.
+    let out = voxfe(&args);
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !err.contains("iteration") && !err.contains("voxelize"),
+        "{err}"
+    );
+    assert!(err.contains("wrote"), "{err}");
+    // --quiet (global, before or after the subcommand) drops that too.
+    for quiet in [&["--quiet"][..], &["-q"][..]] {
+        let out = voxfe(&[quiet, &args[..]].concat());
+        assert!(out.status.success());
+        assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+    }
+    let mut late = args.to_vec();
+    late.push("--quiet");
+    assert_eq!(String::from_utf8_lossy(&voxfe(&late).stderr), "");
+}

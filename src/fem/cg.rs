@@ -72,6 +72,7 @@ pub fn pcg<B: PcgBackend + ?Sized>(
     }
     let threshold = opts.tolerance * opts.tolerance * bb;
     let every = opts.check_every.max(1);
+    let progress = crate::progress::Progress::solve(opts.max_iterations as u64);
     let mut rr = bb;
     let mut it = 0;
     while it < opts.max_iterations {
@@ -81,6 +82,7 @@ pub fn pcg<B: PcgBackend + ?Sized>(
         }
         it += n;
         rr = backend.residual_norm_sq()?;
+        progress.iteration(it, (rr / bb).sqrt());
         if !rr.is_finite() {
             return Err(PcgError::Backend(format!(
                 "the residual became {rr} at iteration {it}"

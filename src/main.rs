@@ -50,7 +50,8 @@ enum Command {
         /// Base scene file (TOML).
         scene: PathBuf,
         /// KEY=a,b,c or KEY=start:stop:count (repeatable; the first varies slowest).
-        #[arg(long, value_name = "KEY=VALUES", required = true)]
+        /// (default: the scene's `[sweep] vary` list)
+        #[arg(long, value_name = "KEY=VALUES")]
         vary: Vec<String>,
         /// Output directory.
         #[arg(long, value_name = "DIR")]
@@ -378,14 +379,25 @@ fn cmd_sweep(
     set: &[String],
 ) -> CmdResult {
     use voxfe::sweep::{case_row, cases, write_outputs, Manifest, Shard, Variation};
+    // The base scene must load on its own.
+    let base = Scene::load(path, set).map_err(bad_input)?;
+    let vary = if vary.is_empty() {
+        &base.sweep.vary[..]
+    } else {
+        vary
+    };
+    if vary.is_empty() {
+        return Err(bad_input(anyhow::anyhow!(
+            "scene '{}': nothing to vary: give --vary KEY=VALUES or a [sweep] vary list in the scene",
+            path.display()
+        )));
+    }
     let variations: Vec<Variation> = vary
         .iter()
         .map(|v| Variation::parse(v))
         .collect::<Result<_, _>>()
         .map_err(bad_input)?;
     let shard = shard.map(Shard::parse).transpose().map_err(bad_input)?;
-    // The base scene must load on its own.
-    let base = Scene::load(path, set).map_err(bad_input)?;
     let all = cases(&variations);
     let mut rows = Vec::new();
     for case in all.iter().filter(|c| shard.is_none_or(|s| s.owns(c.index))) {

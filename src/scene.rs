@@ -93,9 +93,21 @@ pub struct Scene {
     pub load: LoadSpec,
     #[serde(default)]
     pub solver: SolverSpec,
+    /// `[sweep]`: the variations `voxfe sweep` runs when no `--vary` is given.
+    #[serde(default)]
+    pub sweep: SweepSpec,
     /// Folder of the scene file, for relative paths (not a key).
     #[serde(skip)]
     pub base_dir: PathBuf,
+}
+
+/// `[sweep]`: `vary = ["lattice.porosity=0.45:0.88:8", ...]`, each entry
+/// as `voxfe sweep --vary` takes it.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SweepSpec {
+    #[serde(default)]
+    pub vary: Vec<String>,
 }
 
 /// `[material]`: a preset, or `E` (MPa) and `nu`.

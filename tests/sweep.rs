@@ -182,3 +182,60 @@ fn a_failing_case_is_recorded_and_the_others_still_run() {
     );
     assert_eq!(rows[2]["status"], "ok");
 }
+
+#[test]
+fn bending_and_implant_sweeps_plot_their_own_quantities() {
+    use serde_json::json;
+    let dir = tempfile::tempdir().unwrap();
+    let row = |kind: &str, porosity: f64, height: f64, e_flex: f64, k: f64| -> Row {
+        json!({
+            "status": "ok", "lattice": kind, "porosity_measured": porosity,
+            "specimen.height": height, "e_flex": e_flex, "stiffness": k,
+            "material_e": 186000.0,
+        })
+        .as_object()
+        .unwrap()
+        .clone()
+    };
+    let rows: Vec<Row> = (0..5)
+        .flat_map(|i| {
+            let p = 0.70 + 0.04 * i as f64;
+            [
+                row(
+                    "rhombic-dodecahedron",
+                    p,
+                    21.0 + 2.0 * i as f64,
+                    9000.0 * (1.0 - p),
+                    3.0e4 / (1.0 + i as f64),
+                ),
+                row(
+                    "bcc",
+                    p,
+                    21.0 + 2.0 * i as f64,
+                    7000.0 * (1.0 - p),
+                    2.0e4 / (1.0 + i as f64),
+                ),
+            ]
+        })
+        .collect();
+    let written = voxfe::plot::sweep_plots(dir.path(), &rows, &["specimen.height"]).unwrap();
+    let names: Vec<String> = written
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "flexural-modulus.png",
+            "flexural-modulus.svg",
+            "stiffness.png",
+            "stiffness.svg"
+        ]
+    );
+    assert_real_png(&dir.path().join("flexural-modulus.png"), (900, 640));
+    assert_real_png(&dir.path().join("stiffness.png"), (900, 640));
+    let svg = std::fs::read_to_string(dir.path().join("flexural-modulus.svg")).unwrap();
+    assert!(svg.contains("E_f (MPa)") && svg.contains("measured porosity (%)"));
+    let svg = std::fs::read_to_string(dir.path().join("stiffness.svg")).unwrap();
+    assert!(svg.contains("k (N/mm)") && svg.contains("specimen.height (mm)"));
+}

@@ -93,9 +93,18 @@ fn whole_solve(c: &mut Criterion) {
         let opts = SolverOptions {
             tolerance: s.solver.tolerance,
             max_iterations: s.solver.max_iterations as usize,
+            ..Default::default()
         };
         g.bench_function(format!("cpu {label}"), |b| {
             b.iter(|| solve_cpu(&vox.grid, m, &load, &opts).unwrap())
+        });
+        // The same solve preconditioned by a multigrid V-cycle (set-up included).
+        let mg = SolverOptions {
+            preconditioner: voxfe::fem::Preconditioner::Multigrid,
+            ..opts
+        };
+        g.bench_function(format!("cpu multigrid {label}"), |b| {
+            b.iter(|| solve_cpu(&vox.grid, m, &load, &mg).unwrap())
         });
         if let Some(ctx) = &ctx {
             if ctx.is_software() && set.is_empty() {

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use crate::fem::load::{EnvelopeColumns, LoadCase, Platens};
-use crate::fem::{solve_cpu, SolveError, SolveResult, SolverOptions};
+use crate::fem::{solve_cpu, Preconditioner, SolveError, SolveResult, SolverOptions};
 use crate::gpu::{solve_gpu, AdapterRequest, GpuContext, GpuError, GpuSolverOptions};
 use crate::report::{voxelize_scene, VoxelReport, VoxelizeError};
 use crate::scene::{Backend, ResolvedLoad, Scene, SceneError, Shape};
@@ -18,6 +18,8 @@ pub enum RunError {
     Solve(#[from] SolveError),
     #[error(transparent)]
     Gpu(#[from] GpuError),
+    #[error("{0}")]
+    Unsupported(String),
 }
 
 impl RunError {
@@ -27,6 +29,7 @@ impl RunError {
         matches!(
             self,
             RunError::Voxelize(_)
+                | RunError::Unsupported(_)
                 | RunError::Solve(SolveError::Bc(_) | SolveError::Mesh(_))
                 | RunError::Gpu(GpuError::Solve(SolveError::Bc(_) | SolveError::Mesh(_)))
         )
@@ -116,8 +119,22 @@ pub fn run_scene(scene: &Scene, backend: Backend) -> Result<RunReport, RunError>
     let opts = SolverOptions {
         tolerance: scene.solver.tolerance,
         max_iterations: scene.solver.max_iterations as usize,
+        preconditioner: scene.solver.preconditioner,
     };
     let mut notices = Vec::new();
+    // Multigrid runs on the CPU solver only, so far.
+    let backend = match (scene.solver.preconditioner, backend) {
+        (Preconditioner::Multigrid, Backend::Gpu) => {
+            return Err(RunError::Unsupported(
+                "solver.preconditioner = \"multigrid\" runs on the CPU backend only (the GPU kernels are not written yet); allowed with --backend gpu: \"jacobi\"".into(),
+            ))
+        }
+        (Preconditioner::Multigrid, Backend::Auto) => {
+            notices.push("solver.preconditioner = \"multigrid\": solving on the CPU (multigrid has no GPU kernels yet)".into());
+            Backend::Cpu
+        }
+        (_, b) => b,
+    };
     let request = AdapterRequest {
         name: scene.solver.adapter.clone(),
         ..Default::default()

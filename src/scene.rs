@@ -280,6 +280,9 @@ pub struct SolverSpec {
     /// GPU: read the residual back every this many iterations.
     #[serde(default = "default_check_every")]
     pub check_every: u64,
+    /// `jacobi` (default) or `multigrid` (CPU backend).
+    #[serde(default)]
+    pub preconditioner: crate::fem::Preconditioner,
 }
 
 fn default_tolerance() -> f64 {
@@ -299,6 +302,7 @@ impl Default for SolverSpec {
             adapter: None,
             tolerance: default_tolerance(),
             max_iterations: default_max_iterations(),
+            preconditioner: Default::default(),
             check_every: default_check_every(),
         }
     }

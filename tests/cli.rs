@@ -277,3 +277,65 @@ fn progress_is_hidden_off_a_terminal_and_quiet_drops_info_lines() {
     late.push("--quiet");
     assert_eq!(String::from_utf8_lossy(&voxfe(&late).stderr), "");
 }
+
+#[test]
+fn multigrid_is_a_cpu_preconditioner_and_bad_names_are_refused() {
+    let base = [
+        "run",
+        "scenes/bar-bending.toml",
+        "--set",
+        "voxel.size=1.0",
+        "--json",
+    ];
+    // On the CPU: converges in a handful of iterations and says so.
+    let out = voxfe(
+        &[
+            &base[..],
+            &[
+                "--backend",
+                "cpu",
+                "--set",
+                "solver.preconditioner=multigrid",
+            ],
+        ]
+        .concat(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["preconditioner"], "multigrid");
+    assert!(
+        v["iterations"].as_u64().unwrap() < 50,
+        "{}",
+        v["iterations"]
+    );
+    assert!(v["multigrid_levels"].as_array().unwrap().len() >= 2);
+    assert!(v["multigrid_bytes"].as_u64().unwrap() > 0);
+    // No GPU kernels yet: --backend gpu refuses it, naming what is allowed.
+    let out = voxfe(
+        &[
+            &base[..],
+            &[
+                "--backend",
+                "gpu",
+                "--set",
+                "solver.preconditioner=multigrid",
+            ],
+        ]
+        .concat(),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("CPU backend only") && err.contains("jacobi"),
+        "{err}"
+    );
+    // An unknown preconditioner names the allowed ones.
+    let out = voxfe(&[&base[..], &["--set", "solver.preconditioner=ilu"]].concat());
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("ilu") && err.contains("multigrid"), "{err}");
+}

@@ -23,6 +23,7 @@ fn tight() -> SolverOptions {
     SolverOptions {
         tolerance: 1e-10,
         max_iterations: 20000,
+        ..Default::default()
     }
 }
 
@@ -321,6 +322,7 @@ fn a_solve_that_does_not_converge_says_so() {
         &SolverOptions {
             tolerance: 1e-6,
             max_iterations: 5,
+            ..Default::default()
         },
     )
     .unwrap();
@@ -369,4 +371,78 @@ fn no_load_path_is_reported_before_solving() {
     )
     .unwrap_err();
     assert!(e.to_string().contains("loading strip"), "{e}");
+}
+
+fn multigrid() -> SolverOptions {
+    SolverOptions {
+        preconditioner: voxfe::fem::Preconditioner::Multigrid,
+        ..Default::default()
+    }
+}
+
+/// Tolerance 1e-8: at 1e-6 the multigrid moduli are up to 5e-5 off (the
+/// residual of a few big multigrid steps is not spread like Jacobi's), at
+/// 1e-8 within 1e-6 of the 1e-10 reference.
+fn at_1e8(o: SolverOptions) -> SolverOptions {
+    SolverOptions {
+        tolerance: 1e-8,
+        ..o
+    }
+}
+
+#[test]
+fn multigrid_gives_the_jacobi_moduli_in_far_fewer_iterations() {
+    // RD lattice (both platen kinds) and the solid bar in bending.
+    let cases = [
+        (rd_grid(0.1), FRICTIONLESS),
+        (rd_grid(0.1), BONDED),
+        (
+            VoxelGrid::full([80, 10, 10], 1.0),
+            LoadCase::ThreePointBending {
+                span: 60.0,
+                contact: 2.0,
+            },
+        ),
+    ];
+    let m = YoungPoisson::tantalum();
+    for (grid, load) in cases {
+        let j = solve_cpu(&grid, m, &load, &at_1e8(SolverOptions::default())).unwrap();
+        let g = solve_cpu(&grid, m, &load, &at_1e8(multigrid())).unwrap();
+        assert!(j.converged && g.converged);
+        let modulus = |r: &voxfe::fem::SolveResult| r.e_eff.or(r.e_flex).unwrap();
+        let (a, b) = (modulus(&j), modulus(&g));
+        assert!(
+            (a - b).abs() <= 1e-5 * a,
+            "{load:?}: jacobi {a}, multigrid {b}"
+        );
+        assert!(
+            5 * g.iterations < j.iterations,
+            "{load:?}: multigrid {} iterations, jacobi {}",
+            g.iterations,
+            j.iterations
+        );
+    }
+}
+
+#[test]
+fn multigrid_iterations_do_not_grow_with_resolution() {
+    // The same RD specimen at h = M/15, M/20, M/30.
+    let its: Vec<usize> = [0.1, 0.075, 0.05]
+        .iter()
+        .map(|&h| {
+            let r = solve_cpu(
+                &rd_grid(h),
+                YoungPoisson::tantalum(),
+                &FRICTIONLESS,
+                &multigrid(),
+            )
+            .unwrap();
+            assert!(r.converged);
+            r.iterations
+        })
+        .collect();
+    assert!(
+        its[2] as f64 <= 1.5 * its[0] as f64,
+        "multigrid iterations {its:?}"
+    );
 }

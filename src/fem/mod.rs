@@ -23,6 +23,7 @@ pub mod cg;
 pub mod hex8;
 pub mod load;
 pub mod mesh;
+pub mod multigrid;
 pub mod operator;
 
 use crate::grid::VoxelGrid;
@@ -54,6 +55,18 @@ pub struct SolverOptions {
     /// Stop when ‖r‖ ≤ tolerance·‖b‖.
     pub tolerance: f64,
     pub max_iterations: usize,
+    pub preconditioner: Preconditioner,
+}
+
+/// The CG preconditioner (`solver.preconditioner`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Preconditioner {
+    /// Point Jacobi, D⁻¹ (both backends).
+    #[default]
+    Jacobi,
+    /// One geometric multigrid V-cycle ([`multigrid`]; CPU backend).
+    Multigrid,
 }
 
 impl Default for SolverOptions {
@@ -61,6 +74,7 @@ impl Default for SolverOptions {
         SolverOptions {
             tolerance: 1e-6,
             max_iterations: 20000,
+            preconditioner: Preconditioner::Jacobi,
         }
     }
 }
@@ -98,6 +112,13 @@ pub struct SolveResult {
     pub adapter: String,
     /// Peak voxel-centre von Mises stress over the nominal applied stress.
     pub peak_von_mises_per_nominal: Option<f64>,
+    /// The CG preconditioner.
+    pub preconditioner: Preconditioner,
+    /// Multigrid: active nodes per level, finest first.
+    pub multigrid_levels: Option<Vec<usize>>,
+    /// Multigrid: bytes of the hierarchy (coarse operators, smoothers,
+    /// coarsest factor).
+    pub multigrid_bytes: Option<usize>,
     /// Von Mises stress at every voxel centre (0 for void), MPa, voxel-id order.
     #[serde(skip)]
     pub von_mises: Vec<f32>,
@@ -266,6 +287,9 @@ impl<'g> Problem<'g> {
             backend: backend.to_string(),
             adapter: adapter.to_string(),
             peak_von_mises_per_nominal: ok(Some(peak / nominal)),
+            preconditioner: Preconditioner::Jacobi,
+            multigrid_levels: None,
+            multigrid_bytes: None,
             von_mises,
             displacement: u,
         }
@@ -311,6 +335,8 @@ pub fn ordered_sum<I: IndexedParallelIterator<Item = f64>>(parts: I) -> f64 {
 pub struct CpuPcg<'p> {
     op: CpuOperator<'p>,
     inv_diag: Vec<f64>,
+    /// A multigrid V-cycle as M⁻¹ instead of D⁻¹, with its z = M⁻¹r.
+    multigrid: Option<(multigrid::Multigrid<'p>, Vec<f64>)>,
     pub x: Vec<f64>,
     r: Vec<f64>,
     p: Vec<f64>,
@@ -329,6 +355,7 @@ impl<'p> CpuPcg<'p> {
         CpuPcg {
             op,
             inv_diag,
+            multigrid: None,
             x: vec![0.0; n],
             r: b,
             p: vec![0.0; n],
@@ -342,9 +369,51 @@ impl<'p> CpuPcg<'p> {
 
 const CHUNK: usize = 3 * CHUNK_NODES;
 
+impl<'p> CpuPcg<'p> {
+    /// Preconditions with one multigrid V-cycle instead of Jacobi.
+    pub fn with_multigrid(mut self, problem: &'p Problem<'_>) -> CpuPcg<'p> {
+        let mg = multigrid::Multigrid::new(&problem.mesh, &problem.table, &problem.bc.fixed);
+        let n = self.r.len();
+        self.multigrid = Some((mg, vec![0.0; n]));
+        self
+    }
+
+    /// The multigrid hierarchy, when there is one.
+    pub fn multigrid(&self) -> Option<&multigrid::Multigrid<'p>> {
+        self.multigrid.as_ref().map(|m| &m.0)
+    }
+
+    /// z = M⁻¹ r; returns r·z and r·r.
+    fn precondition_mg(&mut self) -> (f64, f64) {
+        let (mg, z) = self.multigrid.as_mut().expect("multigrid is on");
+        mg.apply(&self.r, z);
+        let rz = ordered_sum(
+            self.r
+                .par_chunks(CHUNK)
+                .zip(z.par_chunks(CHUNK))
+                .map(|(r, z)| r.iter().zip(z).map(|(r, z)| r * z).sum()),
+        );
+        let rr = ordered_sum(
+            self.r
+                .par_chunks(CHUNK)
+                .map(|r| r.iter().map(|v| v * v).sum()),
+        );
+        (rz, rr)
+    }
+}
+
 impl PcgBackend for CpuPcg<'_> {
     fn start(&mut self) -> Result<f64, PcgError> {
         self.x.iter_mut().for_each(|v| *v = 0.0);
+        if self.multigrid.is_some() {
+            let (rz, rr) = self.precondition_mg();
+            let z = &self.multigrid.as_ref().expect("on").1;
+            self.p.copy_from_slice(z);
+            self.rho = rz;
+            self.rr = rr;
+            self.iteration = 0;
+            return Ok(rr);
+        }
         let (r, d) = (&self.r, &self.inv_diag);
         self.p
             .par_chunks_mut(CHUNK)
@@ -381,6 +450,32 @@ impl PcgBackend for CpuPcg<'_> {
             });
         }
         let alpha = self.rho / pq;
+        if self.multigrid.is_some() {
+            self.x
+                .par_chunks_mut(CHUNK)
+                .zip(self.r.par_chunks_mut(CHUNK))
+                .zip(self.p.par_chunks(CHUNK).zip(self.q.par_chunks(CHUNK)))
+                .for_each(|((x, r), (p, q))| {
+                    for i in 0..x.len() {
+                        x[i] += alpha * p[i];
+                        r[i] -= alpha * q[i];
+                    }
+                });
+            let (rho_new, rr) = self.precondition_mg();
+            self.rr = rr;
+            let beta = rho_new / self.rho;
+            self.rho = rho_new;
+            let z = &self.multigrid.as_ref().expect("on").1;
+            self.p
+                .par_chunks_mut(CHUNK)
+                .zip(z.par_chunks(CHUNK))
+                .for_each(|(p, z)| {
+                    for i in 0..p.len() {
+                        p[i] = z[i] + beta * p[i];
+                    }
+                });
+            return Ok(());
+        }
         // x += αp, r −= αq; partial sums of r·D⁻¹r and r·r in the same pass.
         let parts: Vec<(f64, f64)> = self
             .x
@@ -431,6 +526,9 @@ pub fn solve_cpu(
     let start = Instant::now();
     let problem = Problem::new(grid, material, load)?;
     let mut backend = CpuPcg::new(&problem, problem.rhs());
+    if opts.preconditioner == Preconditioner::Multigrid {
+        backend = backend.with_multigrid(&problem);
+    }
     let stats = pcg(
         &mut backend,
         &PcgOptions {
@@ -440,8 +538,15 @@ pub fn solve_cpu(
         },
     )?;
     let w = std::mem::take(&mut backend.x);
+    let info = backend.multigrid().map(|m| m.info());
     drop(backend);
     let seconds = start.elapsed().as_secs_f64();
     let adapter = format!("rayon, {} threads", rayon::current_num_threads());
-    Ok(problem.finish(w, stats, opts.tolerance, seconds, "cpu", &adapter))
+    let mut result = problem.finish(w, stats, opts.tolerance, seconds, "cpu", &adapter);
+    if let Some(info) = info {
+        result.preconditioner = Preconditioner::Multigrid;
+        result.multigrid_levels = Some(info.nodes);
+        result.multigrid_bytes = Some(info.bytes);
+    }
+    Ok(result)
 }

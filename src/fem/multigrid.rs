@@ -1,0 +1,717 @@
+//! Geometric multigrid on the voxel grid, used as the CG preconditioner
+//! (CPU). One V-cycle is M⁻¹.
+//!
+//! - Levels coarsen the node grid 2×2×2: coarse node I sits on fine node 2I.
+//!   P is trilinear interpolation (weights 1 and ½ per axis); restriction is
+//!   Pᵀ.
+//! - Coarse operators are Galerkin, A_{l+1} = Pᵀ A_l P, stored per coarse
+//!   node as a 27-point stencil of 3×3 blocks. They stay faithful where thin
+//!   struts vanish on the coarse grid: a coarse node exists wherever any
+//!   active fine node lies in its support, and carries exactly the energy of
+//!   the interpolated fine fields. The finest level is never stored: its
+//!   rows come from the 256-pattern stencil table ([`StencilTable`]) with the
+//!   constraints applied (A = P K P + (I − P)).
+//! - Smoother: Chebyshev of degree [`CHEBYSHEV_DEGREE`] on D⁻¹A (D the 3×3
+//!   diagonal blocks) over [λ_max/10, 1.1·λ_max], λ_max estimated by power
+//!   iteration; the same polynomial before and after the coarse correction,
+//!   so the V-cycle is symmetric positive definite.
+//! - Coarsest level (≤ [`COARSEST_NODES`] nodes): dense Cholesky (nalgebra).
+//!
+//! Constrained fine dofs have identity rows and columns in A, so they pass
+//! through Pᵀ A P as positive contributions: the coarse operators stay
+//! symmetric positive (semi-)definite. A coarse level whose operator is
+//! only semi-definite (interpolations that coincide on the active fine
+//! nodes) gets a diagonal shift of 1e-12 of its largest diagonal entry
+//! before Cholesky.
+
+use crate::fem::mesh::ActiveMesh;
+use crate::fem::operator::{CpuOperator, LinearOperator, StencilTable};
+use rayon::prelude::*;
+
+/// Chebyshev smoothing steps per pre- or post-smoothing.
+pub const CHEBYSHEV_DEGREE: usize = 3;
+/// A level with at most this many nodes is solved directly.
+pub const COARSEST_NODES: usize = 400;
+
+type Block = [f64; 9];
+
+/// Offset of stencil entry d = (dx+1) + 3(dy+1) + 9(dz+1).
+fn offset(d: usize) -> [isize; 3] {
+    [
+        (d % 3) as isize - 1,
+        ((d / 3) % 3) as isize - 1,
+        (d / 9) as isize - 1,
+    ]
+}
+
+fn stencil_index(o: [isize; 3]) -> usize {
+    ((o[0] + 1) + 3 * (o[1] + 1) + 9 * (o[2] + 1)) as usize
+}
+
+fn mul_add(acc: &mut [f64; 3], b: &Block, x: &[f64]) {
+    acc[0] += b[0] * x[0] + b[1] * x[1] + b[2] * x[2];
+    acc[1] += b[3] * x[0] + b[4] * x[1] + b[5] * x[2];
+    acc[2] += b[6] * x[0] + b[7] * x[1] + b[8] * x[2];
+}
+
+/// Inverse of a symmetric positive definite 3×3 block.
+fn invert(b: &Block) -> Block {
+    let m = nalgebra::Matrix3::from_row_slice(b);
+    let inv = m.try_inverse().unwrap_or_else(nalgebra::Matrix3::identity);
+    let mut out = [0.0; 9];
+    for r in 0..3 {
+        for c in 0..3 {
+            out[3 * r + c] = inv[(r, c)];
+        }
+    }
+    out
+}
+
+/// The nodes of one level on its node grid.
+#[derive(Debug, Clone)]
+struct Nodes {
+    /// Node grid size per axis.
+    size: [usize; 3],
+    /// Grid id of each active node, increasing.
+    ids: Vec<u32>,
+    /// Active index of each grid id, or `u32::MAX`.
+    map: Vec<u32>,
+}
+
+impl Nodes {
+    fn coords(&self, a: usize) -> [isize; 3] {
+        let id = self.ids[a] as usize;
+        let (sx, sy) = (self.size[0], self.size[1]);
+        [
+            (id % sx) as isize,
+            ((id / sx) % sy) as isize,
+            (id / (sx * sy)) as isize,
+        ]
+    }
+
+    fn index(&self, c: [isize; 3]) -> Option<usize> {
+        if (0..3).any(|k| c[k] < 0 || c[k] as usize >= self.size[k]) {
+            return None;
+        }
+        let id = c[0] as usize + self.size[0] * (c[1] as usize + self.size[1] * c[2] as usize);
+        let a = self.map[id];
+        (a != u32::MAX).then_some(a as usize)
+    }
+
+    fn len(&self) -> usize {
+        self.ids.len()
+    }
+}
+
+/// Interpolation weights of fine coordinate `f` from coarse coordinates:
+/// (coarse, weight) for one axis.
+fn parents(f: isize) -> [(isize, f64); 2] {
+    if f % 2 == 0 {
+        [(f / 2, 1.0), (f / 2, 0.0)]
+    } else {
+        [((f - 1) / 2, 0.5), ((f + 1) / 2, 0.5)]
+    }
+}
+
+/// A stored (coarse) level: its nodes and 27 blocks per node.
+struct Level {
+    nodes: Nodes,
+    blocks: Vec<Block>,
+}
+
+impl Level {
+    fn apply(&self, x: &[f64], y: &mut [f64]) {
+        y.par_chunks_mut(3).enumerate().for_each(|(a, ya)| {
+            let c = self.nodes.coords(a);
+            let mut acc = [0.0; 3];
+            for d in 0..27 {
+                let b = &self.blocks[27 * a + d];
+                if b.iter().all(|&v| v == 0.0) {
+                    continue;
+                }
+                let o = offset(d);
+                if let Some(m) = self.nodes.index([c[0] + o[0], c[1] + o[1], c[2] + o[2]]) {
+                    mul_add(&mut acc, b, &x[3 * m..3 * m + 3]);
+                }
+            }
+            ya.copy_from_slice(&acc);
+        });
+    }
+}
+
+/// The finest level: matrix-free rows from the stencil table.
+struct Fine<'a> {
+    mesh: &'a ActiveMesh,
+    table: &'a StencilTable,
+    fixed: &'a [u8],
+    nodes: Nodes,
+}
+
+impl Fine<'_> {
+    /// Calls `f(d, block)` for every structurally non-zero block of row `a`
+    /// of the constrained operator.
+    fn row(&self, a: usize, mut f: impl FnMut(usize, &Block)) {
+        let p = self.mesh.pattern[a] as usize;
+        let fa = self.fixed[a];
+        let c = self.nodes.coords(a);
+        let mut bits = self.table.neighbours[p];
+        while bits != 0 {
+            let d = bits.trailing_zeros() as usize;
+            bits &= bits - 1;
+            let o = offset(d);
+            let m = self
+                .nodes
+                .index([c[0] + o[0], c[1] + o[1], c[2] + o[2]])
+                .expect("a stencil neighbour is active");
+            let fm = self.fixed[m];
+            let mut b = self.table.blocks[27 * p + d];
+            if fa != 0 || fm != 0 {
+                for r in 0..3 {
+                    for s in 0..3 {
+                        if fa & (1 << r) != 0 || fm & (1 << s) != 0 {
+                            b[3 * r + s] = 0.0;
+                        }
+                    }
+                }
+                if d == 13 {
+                    for r in 0..3 {
+                        if fa & (1 << r) != 0 {
+                            b[4 * r] = 1.0;
+                        }
+                    }
+                }
+            }
+            f(d, &b);
+        }
+    }
+}
+
+/// Rows of a level, fine (matrix-free) or stored.
+enum Rows<'l, 'a> {
+    Fine(&'l Fine<'a>),
+    Stored(&'l Level),
+}
+
+impl Rows<'_, '_> {
+    fn nodes(&self) -> &Nodes {
+        match self {
+            Rows::Fine(f) => &f.nodes,
+            Rows::Stored(l) => &l.nodes,
+        }
+    }
+
+    fn row(&self, a: usize, mut f: impl FnMut(usize, &Block)) {
+        match self {
+            Rows::Fine(fine) => fine.row(a, f),
+            Rows::Stored(l) => {
+                for d in 0..27 {
+                    let b = &l.blocks[27 * a + d];
+                    if b.iter().any(|&v| v != 0.0) {
+                        f(d, b);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The inverse diagonal blocks.
+    fn inverse_diagonal(&self) -> Vec<Block> {
+        (0..self.nodes().len())
+            .into_par_iter()
+            .map(|a| {
+                let mut diag = [0.0; 9];
+                self.row(a, |d, b| {
+                    if d == 13 {
+                        diag = *b;
+                    }
+                });
+                invert(&diag)
+            })
+            .collect()
+    }
+}
+
+/// The coarse node set of `fine`: every coarse node with an active fine
+/// node in its support.
+fn coarse_nodes(fine: &Nodes) -> Nodes {
+    let size = fine.size.map(|s| (s - 1).div_ceil(2) + 1);
+    let mut mark = vec![false; size.iter().product()];
+    for a in 0..fine.len() {
+        let c = fine.coords(a);
+        let px = parents(c[0]);
+        let py = parents(c[1]);
+        let pz = parents(c[2]);
+        for (x, wx) in px {
+            for (y, wy) in py {
+                for (z, wz) in pz {
+                    if wx * wy * wz > 0.0 {
+                        let id = x as usize + size[0] * (y as usize + size[1] * z as usize);
+                        mark[id] = true;
+                    }
+                }
+            }
+        }
+    }
+    let ids: Vec<u32> = (0..mark.len())
+        .filter(|&i| mark[i])
+        .map(|i| i as u32)
+        .collect();
+    let mut map = vec![u32::MAX; mark.len()];
+    for (a, &id) in ids.iter().enumerate() {
+        map[id as usize] = a as u32;
+    }
+    Nodes { size, ids, map }
+}
+
+/// The fine nodes in the support of coarse node `ci`, with their weights.
+fn support(fine: &Nodes, ci: [isize; 3]) -> Vec<(usize, f64)> {
+    let mut out = Vec::with_capacity(27);
+    for dz in -1..=1isize {
+        for dy in -1..=1isize {
+            for dx in -1..=1isize {
+                let f = [2 * ci[0] + dx, 2 * ci[1] + dy, 2 * ci[2] + dz];
+                if let Some(i) = fine.index(f) {
+                    let w = [dx, dy, dz]
+                        .iter()
+                        .map(|&e| if e == 0 { 1.0 } else { 0.5 })
+                        .product::<f64>();
+                    out.push((i, w));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A_{l+1} = Pᵀ A_l P.
+fn galerkin(rows: &Rows, coarse: Nodes) -> Level {
+    let fine = rows.nodes();
+    let blocks: Vec<Block> = (0..coarse.len())
+        .into_par_iter()
+        .flat_map_iter(|ca| {
+            let ci = coarse.coords(ca);
+            let mut acc = [[0.0f64; 9]; 27];
+            for (i, wi) in support(fine, ci) {
+                let fi = fine.coords(i);
+                rows.row(i, |d, b| {
+                    let o = offset(d);
+                    let fj = [fi[0] + o[0], fi[1] + o[1], fi[2] + o[2]];
+                    for (x, wx) in parents(fj[0]) {
+                        for (y, wy) in parents(fj[1]) {
+                            for (z, wz) in parents(fj[2]) {
+                                let w = wi * wx * wy * wz;
+                                if w == 0.0 {
+                                    continue;
+                                }
+                                let dj = [x - ci[0], y - ci[1], z - ci[2]];
+                                let slot = &mut acc[stencil_index(dj)];
+                                for k in 0..9 {
+                                    slot[k] += w * b[k];
+                                }
+                            }
+                        }
+                    }
+                });
+            }
+            acc.into_iter()
+        })
+        .collect();
+    Level {
+        nodes: coarse,
+        blocks,
+    }
+}
+
+/// Smoothing data of one level.
+struct Smoother {
+    inv_diag: Vec<Block>,
+    lambda_max: f64,
+}
+
+fn block_jacobi(inv_diag: &[Block], r: &[f64], z: &mut [f64]) {
+    z.par_chunks_mut(3)
+        .zip(r.par_chunks(3))
+        .zip(inv_diag.par_iter())
+        .for_each(|((z, r), b)| {
+            let mut acc = [0.0; 3];
+            mul_add(&mut acc, b, r);
+            z.copy_from_slice(&acc);
+        });
+}
+
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    crate::fem::ordered_sum(
+        a.par_chunks(4096)
+            .zip(b.par_chunks(4096))
+            .map(|(a, b)| a.iter().zip(b).map(|(x, y)| x * y).sum()),
+    )
+}
+
+/// λ_max of D⁻¹A by power iteration (deterministic start vector).
+fn lambda_max(apply: &dyn Fn(&[f64], &mut [f64]), inv_diag: &[Block]) -> f64 {
+    let n = 3 * inv_diag.len();
+    let mut v: Vec<f64> = (0..n)
+        .map(|i| 1.0 + ((i * 7919) % 17) as f64 / 17.0)
+        .collect();
+    let (mut av, mut w) = (vec![0.0; n], vec![0.0; n]);
+    let mut lambda = 1.0;
+    for _ in 0..12 {
+        let norm = dot(&v, &v).sqrt();
+        v.iter_mut().for_each(|x| *x /= norm);
+        apply(&v, &mut av);
+        block_jacobi(inv_diag, &av, &mut w);
+        lambda = dot(&v, &w);
+        std::mem::swap(&mut v, &mut w);
+    }
+    // Power iteration converges from below; 10 % margin.
+    1.1 * lambda.abs().max(1e-300)
+}
+
+/// The multigrid preconditioner of one problem.
+pub struct Multigrid<'a> {
+    fine: Fine<'a>,
+    fine_op: CpuOperator<'a>,
+    levels: Vec<Level>,
+    smoothers: Vec<Smoother>,
+    coarse: Option<nalgebra::Cholesky<f64, nalgebra::Dyn>>,
+}
+
+/// Sizes of a hierarchy, for reports.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HierarchyInfo {
+    /// Active nodes per level, finest first.
+    pub nodes: Vec<usize>,
+    /// Bytes held by the coarse levels, smoothers and the coarsest factor.
+    pub bytes: usize,
+}
+
+impl<'a> Multigrid<'a> {
+    /// Builds the hierarchy for the constrained operator of `mesh`.
+    pub fn new(mesh: &'a ActiveMesh, table: &'a StencilTable, fixed: &'a [u8]) -> Multigrid<'a> {
+        let size = mesh.dims.map(|d| d + 1);
+        let ids = mesh.nodes.clone();
+        let nodes = Nodes {
+            size,
+            ids,
+            map: mesh.node_map.clone(),
+        };
+        let fine = Fine {
+            mesh,
+            table,
+            fixed,
+            nodes,
+        };
+        let fine_op = CpuOperator::new(mesh, table, Some(fixed));
+        let mut levels: Vec<Level> = Vec::new();
+        loop {
+            let rows = match levels.last() {
+                None => Rows::Fine(&fine),
+                Some(l) => Rows::Stored(l),
+            };
+            let n = rows.nodes().len();
+            if n <= COARSEST_NODES || levels.len() >= 12 {
+                break;
+            }
+            let coarse = coarse_nodes(rows.nodes());
+            if coarse.len() >= n {
+                break;
+            }
+            let level = galerkin(&rows, coarse);
+            levels.push(level);
+        }
+        let mut mg = Multigrid {
+            fine,
+            fine_op,
+            levels,
+            smoothers: Vec::new(),
+            coarse: None,
+        };
+        // Smoothers for every level but the coarsest.
+        let depth = mg.levels.len();
+        for l in 0..depth {
+            let rows = mg.rows(l);
+            let inv_diag = rows.inverse_diagonal();
+            let lambda = lambda_max(&|x, y| mg.apply_level(l, x, y), &inv_diag);
+            mg.smoothers.push(Smoother {
+                inv_diag,
+                lambda_max: lambda,
+            });
+        }
+        mg.coarse = Some(mg.factor_coarsest());
+        mg
+    }
+
+    fn rows(&self, l: usize) -> Rows<'_, 'a> {
+        if l == 0 {
+            Rows::Fine(&self.fine)
+        } else {
+            Rows::Stored(&self.levels[l - 1])
+        }
+    }
+
+    fn nodes(&self, l: usize) -> &Nodes {
+        if l == 0 {
+            &self.fine.nodes
+        } else {
+            &self.levels[l - 1].nodes
+        }
+    }
+
+    fn apply_level(&self, l: usize, x: &[f64], y: &mut [f64]) {
+        if l == 0 {
+            self.fine_op.apply(x, y);
+        } else {
+            self.levels[l - 1].apply(x, y);
+        }
+    }
+
+    fn factor_coarsest(&self) -> nalgebra::Cholesky<f64, nalgebra::Dyn> {
+        let l = self.levels.len();
+        let rows = self.rows(l);
+        let nodes = rows.nodes();
+        let n = 3 * nodes.len();
+        let mut a = nalgebra::DMatrix::<f64>::zeros(n, n);
+        for i in 0..nodes.len() {
+            let c = nodes.coords(i);
+            rows.row(i, |d, b| {
+                let o = offset(d);
+                if let Some(j) = nodes.index([c[0] + o[0], c[1] + o[1], c[2] + o[2]]) {
+                    for r in 0..3 {
+                        for s in 0..3 {
+                            a[(3 * i + r, 3 * j + s)] += b[3 * r + s];
+                        }
+                    }
+                }
+            });
+        }
+        let scale = (0..n).map(|i| a[(i, i)]).fold(0.0f64, f64::max);
+        let mut shift = 0.0;
+        loop {
+            let mut m = a.clone();
+            for i in 0..n {
+                m[(i, i)] += shift;
+            }
+            if let Some(c) = nalgebra::Cholesky::new(m) {
+                return c;
+            }
+            shift = if shift == 0.0 {
+                1e-12 * scale
+            } else {
+                shift * 100.0
+            };
+        }
+    }
+
+    /// Active nodes per level and the memory of the hierarchy.
+    pub fn info(&self) -> HierarchyInfo {
+        let mut nodes = vec![self.fine.nodes.len()];
+        nodes.extend(self.levels.iter().map(|l| l.nodes.len()));
+        let block = std::mem::size_of::<Block>();
+        let mut bytes: usize = self
+            .levels
+            .iter()
+            .map(|l| l.blocks.len() * block + l.nodes.map.len() * 4 + l.nodes.ids.len() * 4)
+            .sum();
+        bytes += self
+            .smoothers
+            .iter()
+            .map(|s| s.inv_diag.len() * block)
+            .sum::<usize>();
+        // The fine level's copy of the node map and ids.
+        bytes += self.fine.nodes.map.len() * 4 + self.fine.nodes.ids.len() * 4;
+        let nc = 3 * nodes.last().copied().unwrap_or(0);
+        bytes += nc * nc * 8;
+        HierarchyInfo { nodes, bytes }
+    }
+
+    /// Chebyshev smoothing of A_l x = b from the current x.
+    fn smooth(&self, l: usize, x: &mut [f64], b: &[f64]) {
+        let s = &self.smoothers[l];
+        let (lmax, lmin) = (s.lambda_max, s.lambda_max / 10.0);
+        let theta = (lmax + lmin) / 2.0;
+        let delta = (lmax - lmin) / 2.0;
+        let n = x.len();
+        let mut r = vec![0.0; n];
+        let mut ad = vec![0.0; n];
+        let mut z = vec![0.0; n];
+        self.apply_level(l, x, &mut r);
+        r.par_iter_mut().zip(b).for_each(|(r, b)| *r = b - *r);
+        block_jacobi(&s.inv_diag, &r, &mut z);
+        let mut d: Vec<f64> = z.iter().map(|v| v / theta).collect();
+        let sigma = theta / delta;
+        let mut rho_old = 1.0 / sigma;
+        for k in 0..CHEBYSHEV_DEGREE {
+            x.par_iter_mut().zip(&d).for_each(|(x, d)| *x += d);
+            if k + 1 == CHEBYSHEV_DEGREE {
+                break;
+            }
+            self.apply_level(l, &d, &mut ad);
+            r.par_iter_mut().zip(&ad).for_each(|(r, a)| *r -= a);
+            block_jacobi(&s.inv_diag, &r, &mut z);
+            let rho = 1.0 / (2.0 * sigma - rho_old);
+            let (c1, c2) = (rho * rho_old, 2.0 * rho / delta);
+            d.par_iter_mut()
+                .zip(&z)
+                .for_each(|(d, z)| *d = c1 * *d + c2 * z);
+            rho_old = rho;
+        }
+    }
+
+    /// r_c = Pᵀ r.
+    fn restrict(&self, l: usize, r: &[f64]) -> Vec<f64> {
+        let (fine, coarse) = (self.nodes(l), self.nodes(l + 1));
+        let mut out = vec![0.0; 3 * coarse.len()];
+        out.par_chunks_mut(3).enumerate().for_each(|(ca, o)| {
+            for (i, w) in support(fine, coarse.coords(ca)) {
+                for c in 0..3 {
+                    o[c] += w * r[3 * i + c];
+                }
+            }
+        });
+        out
+    }
+
+    /// x += P x_c.
+    fn prolong_add(&self, l: usize, xc: &[f64], x: &mut [f64]) {
+        let (fine, coarse) = (self.nodes(l), self.nodes(l + 1));
+        x.par_chunks_mut(3).enumerate().for_each(|(i, xi)| {
+            let f = fine.coords(i);
+            for (cx, wx) in parents(f[0]) {
+                for (cy, wy) in parents(f[1]) {
+                    for (cz, wz) in parents(f[2]) {
+                        let w = wx * wy * wz;
+                        if w == 0.0 {
+                            continue;
+                        }
+                        if let Some(j) = coarse.index([cx, cy, cz]) {
+                            for c in 0..3 {
+                                xi[c] += w * xc[3 * j + c];
+                            }
+                        }
+                    }
+                }
+            }
+        });
+    }
+
+    fn cycle(&self, l: usize, b: &[f64]) -> Vec<f64> {
+        if l == self.levels.len() {
+            let c = self.coarse.as_ref().expect("factored");
+            let v = c.solve(&nalgebra::DVector::from_column_slice(b));
+            return v.as_slice().to_vec();
+        }
+        let mut x = vec![0.0; b.len()];
+        self.smooth(l, &mut x, b);
+        let mut r = vec![0.0; b.len()];
+        self.apply_level(l, &x, &mut r);
+        r.par_iter_mut().zip(b).for_each(|(r, b)| *r = b - *r);
+        let rc = self.restrict(l, &r);
+        let xc = self.cycle(l + 1, &rc);
+        self.prolong_add(l, &xc, &mut x);
+        self.smooth(l, &mut x, b);
+        x
+    }
+
+    /// z = M⁻¹ r: one V-cycle from zero.
+    pub fn apply(&self, r: &[f64], z: &mut [f64]) {
+        let x = self.cycle(0, r);
+        z.copy_from_slice(&x);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fem::hex8::element_stiffness;
+    use crate::grid::VoxelGrid;
+    use crate::material::YoungPoisson;
+
+    /// A 28×22×18 grid, about 70 % solid (deterministic pattern), with the
+    /// bottom layer's nodes fixed: more than one level below the fine one.
+    fn problem() -> (ActiveMesh, StencilTable, Vec<u8>) {
+        let mut grid = VoxelGrid::empty([28, 22, 18], 0.1);
+        for (v, s) in grid.solid.iter_mut().enumerate() {
+            *s = ((v * 2_654_435_761usize) % 10 < 7) as u8;
+        }
+        let mesh = ActiveMesh::new(&grid).unwrap();
+        let table = StencilTable::new(&element_stiffness(YoungPoisson::tantalum(), 0.1));
+        let fixed = (0..mesh.len())
+            .map(|a| if mesh.coords(a)[2] == 0 { 7 } else { 0 })
+            .collect();
+        (mesh, table, fixed)
+    }
+
+    fn random(n: usize, seed: usize) -> Vec<f64> {
+        (0..n)
+            .map(|i| (((i + seed) * 2_246_822_519usize) % 1000) as f64 / 500.0 - 1.0)
+            .collect()
+    }
+
+    fn max_rel(a: &[f64], b: &[f64]) -> f64 {
+        let scale = b.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        a.iter()
+            .zip(b)
+            .fold(0.0f64, |m, (x, y)| m.max((x - y).abs() / scale))
+    }
+
+    #[test]
+    fn coarse_operators_are_galerkin_products() {
+        let (mesh, table, fixed) = problem();
+        let mg = Multigrid::new(&mesh, &table, &fixed);
+        assert!(mg.levels.len() >= 2, "{:?}", mg.info());
+        // Every stored level: A_{l+1} x = Pᵀ A_l P x.
+        for l in 0..mg.levels.len() {
+            let nf = 3 * mg.nodes(l).len();
+            let nc = 3 * mg.nodes(l + 1).len();
+            let xc = random(nc, l);
+            let mut px = vec![0.0; nf];
+            mg.prolong_add(l, &xc, &mut px);
+            let mut apx = vec![0.0; nf];
+            mg.apply_level(l, &px, &mut apx);
+            let galerkin = mg.restrict(l, &apx);
+            let mut stored = vec![0.0; nc];
+            mg.apply_level(l + 1, &xc, &mut stored);
+            assert!(max_rel(&stored, &galerkin) < 1e-12, "level {}", l + 1);
+        }
+    }
+
+    #[test]
+    fn fine_rows_are_the_constrained_operator() {
+        let (mesh, table, fixed) = problem();
+        let mg = Multigrid::new(&mesh, &table, &fixed);
+        let x = random(3 * mesh.len(), 3);
+        let mut y = vec![0.0; x.len()];
+        mg.apply_level(0, &x, &mut y);
+        let rows = mg.rows(0);
+        let mut z = vec![0.0; x.len()];
+        for a in 0..mesh.len() {
+            let c = mg.fine.nodes.coords(a);
+            let mut acc = [0.0; 3];
+            rows.row(a, |d, b| {
+                let o = offset(d);
+                let m = mg
+                    .fine
+                    .nodes
+                    .index([c[0] + o[0], c[1] + o[1], c[2] + o[2]])
+                    .unwrap();
+                mul_add(&mut acc, b, &x[3 * m..3 * m + 3]);
+            });
+            z[3 * a..3 * a + 3].copy_from_slice(&acc);
+        }
+        assert!(max_rel(&z, &y) < 1e-12);
+    }
+
+    #[test]
+    fn the_v_cycle_is_symmetric_positive_definite() {
+        let (mesh, table, fixed) = problem();
+        let mg = Multigrid::new(&mesh, &table, &fixed);
+        let n = 3 * mesh.len();
+        let (x, y) = (random(n, 5), random(n, 9));
+        let (mut mx, mut my) = (vec![0.0; n], vec![0.0; n]);
+        mg.apply(&x, &mut mx);
+        mg.apply(&y, &mut my);
+        let (a, b) = (dot(&y, &mx), dot(&x, &my));
+        assert!((a - b).abs() <= 1e-9 * a.abs().max(b.abs()), "{a} vs {b}");
+        assert!(dot(&x, &mx) > 0.0 && dot(&y, &my) > 0.0);
+    }
+}

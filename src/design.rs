@@ -120,9 +120,12 @@ where
     let xy = |phi: f64, e: f64| ((1.0 - phi).ln(), e.ln());
     let phi_of = |x: f64| 1.0 - x.exp();
     let (x_lo, x_hi) = ((1.0 - phi_max).ln(), (1.0 - phi_min).ln());
-    // Bracket: `stiff` has E > target (denser), `soft` E < target.
+    // Bracket ends as (φ, E): `stiff` has E > target (denser), `soft`
+    // E < target (E = 0: no load path).
     let mut stiff: Option<(f64, f64)> = None;
     let mut soft: Option<(f64, f64)> = None;
+    // The end in (x, f) = (ln ρ, ln E − ln target).
+    let xf = |(phi, e): (f64, f64)| ((1.0 - phi).ln(), e.ln() - ln_t);
     // Illinois: halve the retained end's residual when it is kept twice.
     let mut kept_stiff = 0;
     let mut kept_soft = 0;
@@ -164,10 +167,9 @@ where
         });
         let Some(e) = e else {
             // Bisect towards the stiff end: the target lies at a denser lattice.
-            let x = xy(phi, 1.0).0;
-            soft = Some((x, f64::NEG_INFINITY));
-            let (xs, _) = stiff.expect("a failure is tolerated only with a stiff end");
-            phi = phi_of((xs + x) / 2.0);
+            soft = Some((phi, 0.0));
+            let end = stiff.expect("a failure is tolerated only with a stiff end");
+            phi = phi_of((xf(end).0 + (1.0 - phi).ln()) / 2.0);
             continue;
         };
         if hit(e) {
@@ -179,35 +181,28 @@ where
         }
         let (x, y) = xy(phi, e);
         if e > target {
-            stiff = Some((x, y - ln_t));
+            stiff = Some((phi, e));
             kept_soft += 1;
             kept_stiff = 0;
         } else {
-            soft = Some((x, y - ln_t));
+            soft = Some((phi, e));
             kept_stiff += 1;
             kept_soft = 0;
         }
         let next_x = match (stiff, soft) {
-            (Some((xs, mut fs)), Some((xw, mut fw))) => {
+            (Some(a), Some(b)) => {
                 // The voxelization cannot change between two porosities
                 // this close: the target sits on a step.
-                if (phi_of(xs) - phi_of(xw)).abs() < STEP_WIDTH {
-                    let e_of = |x: f64| {
-                        probes
-                            .iter()
-                            .rev()
-                            .find(|p| ((1.0 - p.porosity).ln() - x).abs() < 1e-15)
-                            .and_then(|p| p.e_eff)
-                            .unwrap_or(0.0)
-                    };
+                if (a.0 - b.0).abs() < STEP_WIDTH {
                     return Err(DesignError::VoxelStep {
                         target,
-                        phi_a: phi_of(xs),
-                        e_a: e_of(xs),
-                        phi_b: phi_of(xw),
-                        e_b: e_of(xw),
+                        phi_a: a.0,
+                        e_a: a.1,
+                        phi_b: b.0,
+                        e_b: b.1,
                     });
                 }
+                let ((xs, mut fs), (xw, mut fw)) = (xf(a), xf(b));
                 if kept_stiff >= 2 {
                     fs /= 2.0f64.powi(kept_stiff - 1);
                 }

@@ -312,17 +312,10 @@ fn cmd_run(
         if let Some(a) = &adapter {
             scene.solver.adapter = Some(a.clone());
         }
-        if let (Some(at), Some(_)) = (fields.at, &fields.slice) {
+        if fields.slice.is_some() {
             // Checked before the solve, which may take long.
-            let c = fields.axis as usize;
-            let length = scene.dims()[c] as f64 * scene.voxel.size;
-            if !(at >= 0.0 && at < length) {
-                return Err(bad_input(voxfe::run::FieldError::SliceOutside {
-                    at,
-                    length,
-                    axis: ['x', 'y', 'z'][c],
-                }));
-            }
+            voxfe::run::slice_layer(scene.dims(), scene.voxel.size, fields.axis, fields.at)
+                .map_err(bad_input)?;
         }
         let backend = backend.unwrap_or(scene.solver.backend);
         let report = run_scene(&scene, backend).map_err(|e| {

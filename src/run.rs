@@ -201,8 +201,31 @@ pub enum FieldError {
     Vtk(#[from] crate::vtk::VtkError),
     #[error(transparent)]
     Plot(#[from] crate::plot::PlotError),
+    #[error(transparent)]
+    Mesh(#[from] crate::fem::mesh::MeshError),
     #[error("--slice-at {at} mm: allowed: 0 ≤ at < {length} mm along {axis}")]
     SliceOutside { at: f64, length: f64, axis: char },
+}
+
+/// The voxel layer of a slice normal to `axis` at `at` mm (default: the
+/// mid-plane) through a grid of `dims` voxels of edge `h`.
+pub fn slice_layer(
+    dims: [usize; 3],
+    h: f64,
+    axis: crate::plot::Axis,
+    at: Option<f64>,
+) -> Result<usize, FieldError> {
+    let c = axis as usize;
+    let length = dims[c] as f64 * h;
+    let at = at.unwrap_or(length / 2.0);
+    if !(at >= 0.0 && at < length) {
+        return Err(FieldError::SliceOutside {
+            at,
+            length,
+            axis: ['x', 'y', 'z'][c],
+        });
+    }
+    Ok(((at / h).floor() as usize).min(dims[c] - 1))
 }
 
 impl RunReport {
@@ -213,19 +236,11 @@ impl RunReport {
         use crate::vtk::{ArrayData, VtiWriter};
         let g = &self.grid;
         let mut u = vec![0.0f32; 3 * g.node_count()];
-        let mut n = 0;
-        // Active nodes in grid-id order, as the mesh numbers them.
-        for k in 0..=g.dims[2] {
-            for j in 0..=g.dims[1] {
-                for i in 0..=g.dims[0] {
-                    if g.is_node_active(i, j, k) {
-                        let id = g.node_id(i, j, k);
-                        for c in 0..3 {
-                            u[3 * id + c] = self.solve.displacement[3 * n + c] as f32;
-                        }
-                        n += 1;
-                    }
-                }
+        // The displacement is numbered as the solver's mesh numbers its nodes.
+        let mesh = crate::fem::mesh::ActiveMesh::new(g)?;
+        for (n, &id) in mesh.nodes.iter().enumerate() {
+            for c in 0..3 {
+                u[3 * id as usize + c] = self.solve.displacement[3 * n + c] as f32;
             }
         }
         VtiWriter::new(g.dims, g.h)
@@ -244,23 +259,8 @@ impl RunReport {
         axis: crate::plot::Axis,
         at: Option<f64>,
     ) -> Result<(), FieldError> {
-        use crate::plot::Axis;
         let g = &self.grid;
-        let (c, name) = match axis {
-            Axis::X => (0, 'x'),
-            Axis::Y => (1, 'y'),
-            Axis::Z => (2, 'z'),
-        };
-        let length = g.dims[c] as f64 * g.h;
-        let at = at.unwrap_or(length / 2.0);
-        if !(at >= 0.0 && at < length) {
-            return Err(FieldError::SliceOutside {
-                at,
-                length,
-                axis: name,
-            });
-        }
-        let layer = ((at / g.h).floor() as usize).min(g.dims[c] - 1);
+        let layer = slice_layer(g.dims, g.h, axis, at)?;
         crate::plot::slice_png(
             path,
             g,

@@ -24,6 +24,8 @@
 //! nodes) gets a diagonal shift of 1e-12 of its largest diagonal entry
 //! before Cholesky.
 
+use std::borrow::Cow;
+
 use crate::fem::mesh::ActiveMesh;
 use crate::fem::operator::{CpuOperator, LinearOperator, StencilTable};
 use rayon::prelude::*;
@@ -67,18 +69,18 @@ fn invert(b: &Block) -> Block {
     out
 }
 
-/// The nodes of one level on its node grid.
+/// The nodes of one level on its node grid (the finest borrows the mesh's).
 #[derive(Debug, Clone)]
-struct Nodes {
+struct Nodes<'a> {
     /// Node grid size per axis.
     size: [usize; 3],
     /// Grid id of each active node, increasing.
-    ids: Vec<u32>,
+    ids: Cow<'a, [u32]>,
     /// Active index of each grid id, or `u32::MAX`.
-    map: Vec<u32>,
+    map: Cow<'a, [u32]>,
 }
 
-impl Nodes {
+impl Nodes<'_> {
     fn coords(&self, a: usize) -> [isize; 3] {
         let id = self.ids[a] as usize;
         let (sx, sy) = (self.size[0], self.size[1]);
@@ -115,25 +117,28 @@ fn parents(f: isize) -> [(isize, f64); 2] {
 
 /// A stored (coarse) level: its nodes and 27 blocks per node.
 struct Level {
-    nodes: Nodes,
+    nodes: Nodes<'static>,
     blocks: Vec<Block>,
+    /// Per node and stencil entry, the neighbour's index, or `u32::MAX`
+    /// where there is none or the block is zero.
+    neighbours: Vec<u32>,
 }
 
 impl Level {
+    /// Calls `f(d, m, block)` for every non-zero block of row `a`.
+    fn row(&self, a: usize, mut f: impl FnMut(usize, usize, &Block)) {
+        for d in 0..27 {
+            let m = self.neighbours[27 * a + d];
+            if m != u32::MAX {
+                f(d, m as usize, &self.blocks[27 * a + d]);
+            }
+        }
+    }
+
     fn apply(&self, x: &[f64], y: &mut [f64]) {
         y.par_chunks_mut(3).enumerate().for_each(|(a, ya)| {
-            let c = self.nodes.coords(a);
             let mut acc = [0.0; 3];
-            for d in 0..27 {
-                let b = &self.blocks[27 * a + d];
-                if b.iter().all(|&v| v == 0.0) {
-                    continue;
-                }
-                let o = offset(d);
-                if let Some(m) = self.nodes.index([c[0] + o[0], c[1] + o[1], c[2] + o[2]]) {
-                    mul_add(&mut acc, b, &x[3 * m..3 * m + 3]);
-                }
-            }
+            self.row(a, |_, m, b| mul_add(&mut acc, b, &x[3 * m..3 * m + 3]));
             ya.copy_from_slice(&acc);
         });
     }
@@ -144,25 +149,22 @@ struct Fine<'a> {
     mesh: &'a ActiveMesh,
     table: &'a StencilTable,
     fixed: &'a [u8],
-    nodes: Nodes,
+    offsets: [isize; 27],
+    nodes: Nodes<'a>,
 }
 
 impl Fine<'_> {
-    /// Calls `f(d, block)` for every structurally non-zero block of row `a`
-    /// of the constrained operator.
-    fn row(&self, a: usize, mut f: impl FnMut(usize, &Block)) {
+    /// Calls `f(d, m, block)` for every structurally non-zero block of row
+    /// `a` of the constrained operator (m: the neighbour's index).
+    fn row(&self, a: usize, mut f: impl FnMut(usize, usize, &Block)) {
         let p = self.mesh.pattern[a] as usize;
         let fa = self.fixed[a];
-        let c = self.nodes.coords(a);
+        let id = self.mesh.nodes[a] as isize;
         let mut bits = self.table.neighbours[p];
         while bits != 0 {
             let d = bits.trailing_zeros() as usize;
             bits &= bits - 1;
-            let o = offset(d);
-            let m = self
-                .nodes
-                .index([c[0] + o[0], c[1] + o[1], c[2] + o[2]])
-                .expect("a stencil neighbour is active");
+            let m = self.mesh.node_map[(id + self.offsets[d]) as usize] as usize;
             let fm = self.fixed[m];
             let mut b = self.table.blocks[27 * p + d];
             if fa != 0 || fm != 0 {
@@ -181,7 +183,7 @@ impl Fine<'_> {
                     }
                 }
             }
-            f(d, &b);
+            f(d, m, &b);
         }
     }
 }
@@ -193,24 +195,17 @@ enum Rows<'l, 'a> {
 }
 
 impl Rows<'_, '_> {
-    fn nodes(&self) -> &Nodes {
+    fn nodes(&self) -> &Nodes<'_> {
         match self {
             Rows::Fine(f) => &f.nodes,
             Rows::Stored(l) => &l.nodes,
         }
     }
 
-    fn row(&self, a: usize, mut f: impl FnMut(usize, &Block)) {
+    fn row(&self, a: usize, f: impl FnMut(usize, usize, &Block)) {
         match self {
             Rows::Fine(fine) => fine.row(a, f),
-            Rows::Stored(l) => {
-                for d in 0..27 {
-                    let b = &l.blocks[27 * a + d];
-                    if b.iter().any(|&v| v != 0.0) {
-                        f(d, b);
-                    }
-                }
-            }
+            Rows::Stored(l) => l.row(a, f),
         }
     }
 
@@ -220,7 +215,7 @@ impl Rows<'_, '_> {
             .into_par_iter()
             .map(|a| {
                 let mut diag = [0.0; 9];
-                self.row(a, |d, b| {
+                self.row(a, |d, _, b| {
                     if d == 13 {
                         diag = *b;
                     }
@@ -233,7 +228,7 @@ impl Rows<'_, '_> {
 
 /// The coarse node set of `fine`: every coarse node with an active fine
 /// node in its support.
-fn coarse_nodes(fine: &Nodes) -> Nodes {
+fn coarse_nodes(fine: &Nodes) -> Nodes<'static> {
     let size = fine.size.map(|s| (s - 1).div_ceil(2) + 1);
     let mut mark = vec![false; size.iter().product()];
     for a in 0..fine.len() {
@@ -260,7 +255,11 @@ fn coarse_nodes(fine: &Nodes) -> Nodes {
     for (a, &id) in ids.iter().enumerate() {
         map[id as usize] = a as u32;
     }
-    Nodes { size, ids, map }
+    Nodes {
+        size,
+        ids: Cow::Owned(ids),
+        map: Cow::Owned(map),
+    }
 }
 
 /// The fine nodes in the support of coarse node `ci`, with their weights.
@@ -284,7 +283,7 @@ fn support(fine: &Nodes, ci: [isize; 3]) -> Vec<(usize, f64)> {
 }
 
 /// A_{l+1} = Pᵀ A_l P.
-fn galerkin(rows: &Rows, coarse: Nodes) -> Level {
+fn galerkin(rows: &Rows, coarse: Nodes<'static>) -> Level {
     let fine = rows.nodes();
     let blocks: Vec<Block> = (0..coarse.len())
         .into_par_iter()
@@ -292,10 +291,8 @@ fn galerkin(rows: &Rows, coarse: Nodes) -> Level {
             let ci = coarse.coords(ca);
             let mut acc = [[0.0f64; 9]; 27];
             for (i, wi) in support(fine, ci) {
-                let fi = fine.coords(i);
-                rows.row(i, |d, b| {
-                    let o = offset(d);
-                    let fj = [fi[0] + o[0], fi[1] + o[1], fi[2] + o[2]];
+                rows.row(i, |_, j, b| {
+                    let fj = fine.coords(j);
                     for (x, wx) in parents(fj[0]) {
                         for (y, wy) in parents(fj[1]) {
                             for (z, wz) in parents(fj[2]) {
@@ -316,9 +313,25 @@ fn galerkin(rows: &Rows, coarse: Nodes) -> Level {
             acc.into_iter()
         })
         .collect();
+    let neighbours = (0..coarse.len())
+        .into_par_iter()
+        .flat_map_iter(|a| {
+            let c = coarse.coords(a);
+            let blocks = &blocks;
+            let coarse = &coarse;
+            (0..27).map(move |d| {
+                let o = offset(d);
+                match coarse.index([c[0] + o[0], c[1] + o[1], c[2] + o[2]]) {
+                    Some(m) if blocks[27 * a + d].iter().any(|&v| v != 0.0) => m as u32,
+                    _ => u32::MAX,
+                }
+            })
+        })
+        .collect();
     Level {
         nodes: coarse,
         blocks,
+        neighbours,
     }
 }
 
@@ -388,17 +401,16 @@ pub struct HierarchyInfo {
 impl<'a> Multigrid<'a> {
     /// Builds the hierarchy for the constrained operator of `mesh`.
     pub fn new(mesh: &'a ActiveMesh, table: &'a StencilTable, fixed: &'a [u8]) -> Multigrid<'a> {
-        let size = mesh.dims.map(|d| d + 1);
-        let ids = mesh.nodes.clone();
         let nodes = Nodes {
-            size,
-            ids,
-            map: mesh.node_map.clone(),
+            size: mesh.dims.map(|d| d + 1),
+            ids: Cow::Borrowed(&mesh.nodes),
+            map: Cow::Borrowed(&mesh.node_map),
         };
         let fine = Fine {
             mesh,
             table,
             fixed,
+            offsets: mesh.neighbour_offsets(),
             nodes,
         };
         let fine_op = CpuOperator::new(mesh, table, Some(fixed));
@@ -449,7 +461,7 @@ impl<'a> Multigrid<'a> {
         }
     }
 
-    fn nodes(&self, l: usize) -> &Nodes {
+    fn nodes(&self, l: usize) -> &Nodes<'_> {
         if l == 0 {
             &self.fine.nodes
         } else {
@@ -472,14 +484,10 @@ impl<'a> Multigrid<'a> {
         let n = 3 * nodes.len();
         let mut a = nalgebra::DMatrix::<f64>::zeros(n, n);
         for i in 0..nodes.len() {
-            let c = nodes.coords(i);
-            rows.row(i, |d, b| {
-                let o = offset(d);
-                if let Some(j) = nodes.index([c[0] + o[0], c[1] + o[1], c[2] + o[2]]) {
-                    for r in 0..3 {
-                        for s in 0..3 {
-                            a[(3 * i + r, 3 * j + s)] += b[3 * r + s];
-                        }
+            rows.row(i, |_, j, b| {
+                for r in 0..3 {
+                    for s in 0..3 {
+                        a[(3 * i + r, 3 * j + s)] += b[3 * r + s];
                     }
                 }
             });
@@ -517,8 +525,6 @@ impl<'a> Multigrid<'a> {
             .iter()
             .map(|s| s.inv_diag.len() * block)
             .sum::<usize>();
-        // The fine level's copy of the node map and ids.
-        bytes += self.fine.nodes.map.len() * 4 + self.fine.nodes.ids.len() * 4;
         let nc = 3 * nodes.last().copied().unwrap_or(0);
         bytes += nc * nc * 8;
         HierarchyInfo { nodes, bytes }
@@ -687,13 +693,10 @@ mod tests {
         for a in 0..mesh.len() {
             let c = mg.fine.nodes.coords(a);
             let mut acc = [0.0; 3];
-            rows.row(a, |d, b| {
+            rows.row(a, |d, m, b| {
                 let o = offset(d);
-                let m = mg
-                    .fine
-                    .nodes
-                    .index([c[0] + o[0], c[1] + o[1], c[2] + o[2]])
-                    .unwrap();
+                let at = [c[0] + o[0], c[1] + o[1], c[2] + o[2]];
+                assert_eq!(mg.fine.nodes.index(at), Some(m));
                 mul_add(&mut acc, b, &x[3 * m..3 * m + 3]);
             });
             z[3 * a..3 * a + 3].copy_from_slice(&acc);

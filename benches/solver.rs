@@ -118,10 +118,19 @@ fn whole_solve(c: &mut Criterion) {
                 tolerance: opts.tolerance,
                 max_iterations: opts.max_iterations,
                 check_every: 25,
+                preconditioner: voxfe::fem::Preconditioner::Jacobi,
             };
             g.bench_function(format!("gpu {label} on {}", ctx.adapter_name()), |b| {
                 b.iter(|| solve_gpu(ctx, &vox.grid, m, &load, &gopts).unwrap())
             });
+            let gmg = GpuSolverOptions {
+                preconditioner: voxfe::fem::Preconditioner::Multigrid,
+                ..gopts
+            };
+            g.bench_function(
+                format!("gpu multigrid {label} on {}", ctx.adapter_name()),
+                |b| b.iter(|| solve_gpu(ctx, &vox.grid, m, &load, &gmg).unwrap()),
+            );
         }
     }
     g.finish();

@@ -37,3 +37,42 @@ fn dot_partial(
         partials[params.partial_base + g] = sums[0];
     }
 }
+
+var<workgroup> aa_sums: array<f32, 256>;
+
+// First pass of ρ' = r·z and ‖r‖² for the multigrid-preconditioned
+// iteration (a = r, b = z): two partial sums per workgroup, in the layout
+// of update_xr's, so reduce_beta and reduce_start finish both.
+// CPU mirror: src/gpu/mirror.rs `dot_pair`.
+@compute @workgroup_size(256)
+fn dot_pair(
+    @builtin(workgroup_id) wg: vec3<u32>,
+    @builtin(num_workgroups) num: vec3<u32>,
+    @builtin(local_invocation_index) li: u32,
+) {
+    let g = linear_group(wg, num);
+    let base = g * REDUCE_WG * REDUCE_PER_THREAD;
+    var ab = 0.0;
+    var aa = 0.0;
+    for (var k = 0u; k < REDUCE_PER_THREAD; k = k + 1u) {
+        let i = base + k * REDUCE_WG + li;
+        if (i < params.n_dofs) {
+            ab = ab + a[i] * b[i];
+            aa = aa + a[i] * a[i];
+        }
+    }
+    sums[li] = ab;
+    aa_sums[li] = aa;
+    workgroupBarrier();
+    for (var w = 128u; w > 0u; w = w >> 1u) {
+        if (li < w) {
+            sums[li] = sums[li] + sums[li + w];
+            aa_sums[li] = aa_sums[li] + aa_sums[li + w];
+        }
+        workgroupBarrier();
+    }
+    if (li == 0u && g < params.chunk_partials) {
+        partials[2u * (params.partial_base + g)] = sums[0];
+        partials[2u * (params.partial_base + g) + 1u] = aa_sums[0];
+    }
+}

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use crate::fem::load::{EnvelopeColumns, LoadCase, Platens};
-use crate::fem::{solve_cpu, Preconditioner, SolveError, SolveResult, SolverOptions};
+use crate::fem::{solve_cpu, SolveError, SolveResult, SolverOptions};
 use crate::gpu::{solve_gpu, AdapterRequest, GpuContext, GpuError, GpuSolverOptions};
 use crate::report::{voxelize_scene, VoxelReport, VoxelizeError};
 use crate::scene::{Backend, ResolvedLoad, Scene, SceneError, Shape};
@@ -18,8 +18,6 @@ pub enum RunError {
     Solve(#[from] SolveError),
     #[error(transparent)]
     Gpu(#[from] GpuError),
-    #[error("{0}")]
-    Unsupported(String),
 }
 
 impl RunError {
@@ -29,7 +27,6 @@ impl RunError {
         matches!(
             self,
             RunError::Voxelize(_)
-                | RunError::Unsupported(_)
                 | RunError::Solve(SolveError::Bc(_) | SolveError::Mesh(_))
                 | RunError::Gpu(GpuError::Solve(SolveError::Bc(_) | SolveError::Mesh(_)))
         )
@@ -122,19 +119,6 @@ pub fn run_scene(scene: &Scene, backend: Backend) -> Result<RunReport, RunError>
         preconditioner: scene.solver.preconditioner,
     };
     let mut notices = Vec::new();
-    // Multigrid runs on the CPU solver only, so far.
-    let backend = match (scene.solver.preconditioner, backend) {
-        (Preconditioner::Multigrid, Backend::Gpu) => {
-            return Err(RunError::Unsupported(
-                "solver.preconditioner = \"multigrid\" runs on the CPU backend only (the GPU kernels are not written yet); allowed with --backend gpu: \"jacobi\"".into(),
-            ))
-        }
-        (Preconditioner::Multigrid, Backend::Auto) => {
-            notices.push("solver.preconditioner = \"multigrid\": solving on the CPU (multigrid has no GPU kernels yet)".into());
-            Backend::Cpu
-        }
-        (_, b) => b,
-    };
     let request = AdapterRequest {
         name: scene.solver.adapter.clone(),
         ..Default::default()
@@ -143,6 +127,7 @@ pub fn run_scene(scene: &Scene, backend: Backend) -> Result<RunReport, RunError>
         tolerance: opts.tolerance,
         max_iterations: opts.max_iterations,
         check_every: scene.solver.check_every as usize,
+        preconditioner: opts.preconditioner,
     };
     let solve = match backend {
         Backend::Cpu => solve_cpu(&vox.grid, material, &load, &opts)?,

@@ -9,6 +9,7 @@ use common::rd_grid;
 use rand::{Rng, SeedableRng};
 use std::path::Path;
 use voxfe::fem::load::{LoadCase, Platens};
+use voxfe::fem::multigrid::Multigrid;
 use voxfe::fem::{solve_cpu, Problem, SolveResult, SolverOptions};
 use voxfe::gpu::mirror;
 use voxfe::gpu::shaders::{self, KERNELS};
@@ -53,6 +54,25 @@ fn params_struct_matches_its_wgsl_twin() {
         panic!("Params is a struct")
     };
     assert_eq!(*span as usize, std::mem::size_of::<GpuParams>());
+    assert_eq!(members.len(), 12);
+}
+
+#[test]
+fn multigrid_params_struct_matches_its_wgsl_twin() {
+    let src = shaders::source("mg_smooth.wgsl").unwrap();
+    let module = naga::front::wgsl::parse_str(&src).unwrap();
+    let (_, ty) = module
+        .types
+        .iter()
+        .find(|(_, t)| t.name.as_deref() == Some("MgParams"))
+        .expect("MgParams in WGSL");
+    let naga::TypeInner::Struct { members, span } = &ty.inner else {
+        panic!("MgParams is a struct")
+    };
+    assert_eq!(
+        *span as usize,
+        std::mem::size_of::<voxfe::gpu::multigrid::MgParams>()
+    );
     assert_eq!(members.len(), 12);
 }
 
@@ -253,6 +273,7 @@ fn compare(ctx: &GpuContext, grid: &VoxelGrid, load: LoadCase) -> (SolveResult, 
         tolerance: 1e-6,
         max_iterations: 20000,
         check_every: 10,
+        preconditioner: Default::default(),
     };
     let gpu = solve_gpu(ctx, grid, m, &load, &opts).unwrap();
     assert!(
@@ -399,6 +420,7 @@ fn a_buffer_that_cannot_be_split_is_a_typed_error() {
         tolerance: 1e-6,
         max_iterations: 100,
         check_every: 10,
+        preconditioner: Default::default(),
     };
     let load = LoadCase::Compression {
         platens: Platens::Frictionless,
@@ -520,4 +542,297 @@ fn shipped_rd_scene_agrees_on_gpu_and_cpu() {
     .unwrap();
     let (_, vox, _) = voxelize_scene(&s).unwrap();
     compare(&ctx, &vox.grid, voxfe::run::load_case(&s).unwrap());
+}
+
+/// The multigrid problem of the kernel tests: the RD grid at h = 0.1 (four
+/// levels) with the bottom face fixed.
+fn multigrid_problem(grid: &VoxelGrid) -> Problem<'_> {
+    Problem::new(
+        grid,
+        YoungPoisson::tantalum(),
+        &LoadCase::Compression {
+            platens: Platens::Bonded,
+        },
+    )
+    .unwrap()
+}
+
+#[test]
+fn multigrid_kernels_match_their_cpu_mirrors_on_random_input() {
+    use std::collections::HashMap;
+    use voxfe::gpu::multigrid::{MgKernel, MgVec, VECS};
+    let Some(ctx) = context("multigrid_kernels_match_their_cpu_mirrors_on_random_input") else {
+        return;
+    };
+    let grid = rd_grid(0.1);
+    let problem = multigrid_problem(&grid);
+    let (mesh, table, fixed) = (&problem.mesh, &problem.table, &problem.bc.fixed);
+    let mg = Multigrid::new(mesh, table, fixed);
+    let gpu = GpuPcg::with_multigrid(&ctx, mesh, table, fixed, &mg).unwrap();
+    let dmg = gpu.multigrid().unwrap();
+    let depth = mg.depth();
+    assert!(depth >= 4, "levels {:?}", dmg.nodes);
+    let prm = gpu.params;
+    let nodes: Vec<u32> = gpu.read(Slot::Nodes).unwrap();
+    let flags: Vec<u32> = gpu.read(Slot::Flags).unwrap();
+    let node_map: Vec<u32> = gpu.read(Slot::NodeMap).unwrap();
+    let stencil: Vec<f32> = gpu.read(Slot::Stencil).unwrap();
+    let neighbours: Vec<u32> = gpu.read(Slot::Neighbours).unwrap();
+    let f32s = |v: &[[f64; 9]]| -> Vec<f32> { v.iter().flatten().map(|&x| x as f32).collect() };
+    let inverse = dmg.coarsest_inverse(&ctx).unwrap();
+    let exact: Vec<f32> = mg.coarsest_inverse().iter().map(|&v| v as f32).collect();
+    assert_eq!(inverse, exact, "coarsest inverse as uploaded");
+
+    let mut seen = Vec::new();
+    for (i, op) in dmg.ops.iter().enumerate() {
+        let l = op.level;
+        // Fresh random vectors on this level and the next coarser one.
+        let mut cpu: HashMap<(usize, MgVec), Vec<f32>> = HashMap::new();
+        for lv in l..(l + 2).min(depth) {
+            for (k, &v) in VECS.iter().enumerate() {
+                if lv == depth - 1 && !matches!(v, MgVec::B | MgVec::X) {
+                    continue;
+                }
+                let data = random(3 * dmg.nodes[lv], (100 * i + 10 * lv + k) as u64);
+                dmg.write(&ctx, lv, v, &data);
+                cpu.insert((lv, v), data);
+            }
+        }
+        gpu.run_multigrid_ops(i..i + 1).unwrap();
+        let view = mg.level(l);
+        let get = |cpu: &HashMap<(usize, MgVec), Vec<f32>>, lv, v| cpu[&(lv, v)].clone();
+        let p = &op.params;
+        match op.kernel {
+            MgKernel::FineApply => {
+                let mut q = get(&cpu, l, MgVec::Q);
+                let x = get(&cpu, l, op.input);
+                mirror::apply_k(
+                    &prm,
+                    &nodes,
+                    &flags,
+                    &node_map,
+                    &stencil,
+                    &neighbours,
+                    &x,
+                    &mut q,
+                );
+                cpu.insert((l, MgVec::Q), q);
+            }
+            MgKernel::Apply => {
+                let (blocks, nbrs) = view.stencil.unwrap();
+                let mut q = get(&cpu, l, MgVec::Q);
+                let x = get(&cpu, l, op.input);
+                mirror::mg_apply(p, &f32s(blocks), nbrs, &x, &mut q);
+                cpu.insert((l, MgVec::Q), q);
+            }
+            MgKernel::Chebyshev => {
+                let inv = f32s(view.smoother.unwrap().0);
+                let (b, q) = (get(&cpu, l, MgVec::B), get(&cpu, l, MgVec::Q));
+                let (mut r, mut d, mut x) = (
+                    get(&cpu, l, MgVec::R),
+                    get(&cpu, l, MgVec::D),
+                    get(&cpu, l, MgVec::X),
+                );
+                mirror::mg_chebyshev(p, &b, &q, &inv, &mut r, &mut d, &mut x);
+                cpu.insert((l, MgVec::R), r);
+                cpu.insert((l, MgVec::D), d);
+                cpu.insert((l, MgVec::X), x);
+            }
+            MgKernel::Residual => {
+                let mut r = get(&cpu, l, MgVec::R);
+                mirror::mg_residual(p, &cpu[&(l, MgVec::B)], &cpu[&(l, MgVec::Q)], &mut r);
+                cpu.insert((l, MgVec::R), r);
+            }
+            MgKernel::Restrict => {
+                let coarse = mg.level(l + 1);
+                let mut b = get(&cpu, l + 1, MgVec::B);
+                mirror::mg_restrict(p, coarse.ids, view.map, &cpu[&(l, MgVec::R)], &mut b);
+                cpu.insert((l + 1, MgVec::B), b);
+            }
+            MgKernel::Prolong => {
+                let coarse = mg.level(l + 1);
+                let mut x = get(&cpu, l, MgVec::X);
+                mirror::mg_prolong(p, view.ids, coarse.map, &cpu[&(l + 1, MgVec::X)], &mut x);
+                cpu.insert((l, MgVec::X), x);
+            }
+            MgKernel::CoarseSolve => {
+                let mut x = get(&cpu, l, MgVec::X);
+                mirror::mg_coarse_solve(p, &inverse, &cpu[&(l, MgVec::B)], &mut x);
+                cpu.insert((l, MgVec::X), x);
+            }
+        }
+        // Every vector of both levels: the outputs match, the rest is untouched.
+        for (&(lv, v), want) in &cpu {
+            let got = dmg.read(&ctx, lv, v).unwrap();
+            let what = format!("op {i} {:?} on level {l}: {v:?} of level {lv}", op.kernel);
+            assert_close(&what, &got, want, 1e-4);
+        }
+        seen.push(op.kernel);
+    }
+    for k in [
+        MgKernel::FineApply,
+        MgKernel::Apply,
+        MgKernel::Chebyshev,
+        MgKernel::Residual,
+        MgKernel::Restrict,
+        MgKernel::Prolong,
+        MgKernel::CoarseSolve,
+    ] {
+        assert!(seen.contains(&k), "the V-cycle never dispatches {k:?}");
+    }
+
+    // dot_pair and update_pz, the multigrid iteration's CG kernels.
+    let n = prm.n_dofs as usize;
+    let np = prm.n_partials as usize;
+    let (r, z, p) = (random(n, 21), random(n, 22), random(n, 23));
+    gpu.write(Slot::R, &r);
+    gpu.write(Slot::Z, &z);
+    gpu.write(Slot::Partials, &poison(2 * np));
+    gpu.run(&[Kernel::DotPair]).unwrap();
+    let mut cpart = vec![0.0f32; 2 * np];
+    mirror::dot_pair(&prm, &r, &z, &mut cpart);
+    assert_close(
+        "dot_pair",
+        &gpu.read::<f32>(Slot::Partials).unwrap(),
+        &cpart,
+        1e-5,
+    );
+    let mut scalars = vec![0.0f32; mirror::SCALARS];
+    scalars[mirror::BETA] = 0.43;
+    gpu.write(Slot::Scalars, &scalars);
+    gpu.write(Slot::P, &p);
+    gpu.run(&[Kernel::UpdatePz]).unwrap();
+    let mut cp = p.clone();
+    mirror::update_pz(&prm, &scalars, &z, &mut cp);
+    assert_close("update_pz", &gpu.read::<f32>(Slot::P).unwrap(), &cp, 1e-6);
+}
+
+#[test]
+fn the_gpu_v_cycle_is_the_cpu_v_cycle_in_f32() {
+    let Some(ctx) = context("the_gpu_v_cycle_is_the_cpu_v_cycle_in_f32") else {
+        return;
+    };
+    let grid = rd_grid(0.1);
+    let problem = multigrid_problem(&grid);
+    let (mesh, table, fixed) = (&problem.mesh, &problem.table, &problem.bc.fixed);
+    let mg = Multigrid::new(mesh, table, fixed);
+    let gpu = GpuPcg::with_multigrid(&ctx, mesh, table, fixed, &mg).unwrap();
+    let dmg = gpu.multigrid().unwrap();
+    // A residual-like input: the right-hand side of the load case, and a random one.
+    for (what, r) in [
+        ("rhs", problem.rhs()),
+        (
+            "random",
+            random(3 * mesh.len(), 31)
+                .iter()
+                .map(|&v| v as f64)
+                .collect(),
+        ),
+    ] {
+        let mut z = vec![0.0; r.len()];
+        mg.apply(&r, &mut z);
+        gpu.set_rhs(&r);
+        gpu.run_multigrid_ops(0..dmg.ops.len()).unwrap();
+        let got: Vec<f32> = gpu.read(Slot::Z).unwrap();
+        let want: Vec<f32> = z.iter().map(|&v| v as f32).collect();
+        assert_close(&format!("V-cycle on the {what}"), &got, &want, 1e-5);
+    }
+}
+
+#[test]
+fn gpu_multigrid_gives_the_jacobi_moduli_in_far_fewer_iterations() {
+    let Some(ctx) = context("gpu_multigrid_gives_the_jacobi_moduli_in_far_fewer_iterations") else {
+        return;
+    };
+    // As tests/solver.rs does for the CPU multigrid: the RD lattice (both
+    // platen kinds) and the solid bar in bending, at tolerance 1e-8, against
+    // the f64 Jacobi solve; the GPU multigrid at 1e-6 as well.
+    let cases = [
+        (
+            rd_grid(0.1),
+            LoadCase::Compression {
+                platens: Platens::Frictionless,
+            },
+        ),
+        (
+            rd_grid(0.1),
+            LoadCase::Compression {
+                platens: Platens::Bonded,
+            },
+        ),
+        (
+            VoxelGrid::full([80, 10, 10], 1.0),
+            LoadCase::ThreePointBending {
+                span: 60.0,
+                contact: 2.0,
+            },
+        ),
+    ];
+    let m = YoungPoisson::tantalum();
+    let modulus = |r: &SolveResult| r.e_eff.or(r.e_flex).unwrap();
+    for (grid, load) in cases {
+        let jacobi = SolverOptions {
+            tolerance: 1e-8,
+            ..Default::default()
+        };
+        let j = solve_cpu(&grid, m, &load, &jacobi).unwrap();
+        for tolerance in [1e-8, 1e-6] {
+            let opts = GpuSolverOptions {
+                tolerance,
+                max_iterations: 1000,
+                check_every: 25,
+                preconditioner: voxfe::fem::Preconditioner::Multigrid,
+            };
+            let g = solve_gpu(&ctx, &grid, m, &load, &opts).unwrap();
+            assert!(j.converged && g.converged, "{load:?} at {tolerance}");
+            assert!(g.relative_residual <= tolerance, "{}", g.relative_residual);
+            assert_eq!(
+                g.preconditioner,
+                voxfe::fem::Preconditioner::Multigrid,
+                "{load:?}"
+            );
+            let (a, b) = (modulus(&j), modulus(&g));
+            let within = if tolerance == 1e-8 { 1e-5 } else { 1e-4 };
+            assert!(
+                (a - b).abs() <= within * a,
+                "{load:?} at {tolerance}: jacobi {a}, gpu multigrid {b}"
+            );
+            assert!(
+                5 * g.iterations < j.iterations,
+                "{load:?}: gpu multigrid {} iterations, jacobi {}",
+                g.iterations,
+                j.iterations
+            );
+        }
+    }
+}
+
+#[test]
+fn gpu_multigrid_over_the_binding_limit_is_a_typed_error() {
+    // The GPU multigrid binds its vectors whole; where they would need
+    // chunks it says so and names the preconditioner that chunks.
+    let Some(ctx) = context_or_skip(
+        &AdapterRequest {
+            max_storage_binding: Some(256 * 1024),
+            ..Default::default()
+        },
+        "gpu_multigrid_over_the_binding_limit_is_a_typed_error",
+    ) else {
+        return;
+    };
+    let opts = GpuSolverOptions {
+        tolerance: 1e-6,
+        max_iterations: 100,
+        check_every: 10,
+        preconditioner: voxfe::fem::Preconditioner::Multigrid,
+    };
+    let load = LoadCase::Compression {
+        platens: Platens::Frictionless,
+    };
+    let err = solve_gpu(&ctx, &rd_grid(0.1), YoungPoisson::tantalum(), &load, &opts)
+        .expect_err("vectors of 0.5 MB over a 256 KiB binding limit");
+    assert!(
+        matches!(err, GpuError::TooLarge { .. }) && err.to_string().contains("jacobi"),
+        "{err}"
+    );
 }

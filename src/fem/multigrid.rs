@@ -380,6 +380,42 @@ fn lambda_max(apply: &dyn Fn(&[f64], &mut [f64]), inv_diag: &[Block]) -> f64 {
     1.1 * lambda.abs().max(1e-300)
 }
 
+/// The Chebyshev schedule of a smoother with estimate `lambda_max`: per
+/// step k, (c1, c2) in d_k = c1·d_{k−1} + c2·D⁻¹r_k, x += d_k (c1 = 0 for
+/// the first step). The interval is [λ_max/10, λ_max]. The CPU and GPU
+/// smoothers share it.
+pub fn chebyshev_steps(lambda_max: f64) -> [(f64, f64); CHEBYSHEV_DEGREE] {
+    let (lmax, lmin) = (lambda_max, lambda_max / 10.0);
+    let theta = (lmax + lmin) / 2.0;
+    let delta = (lmax - lmin) / 2.0;
+    let sigma = theta / delta;
+    let mut out = [(0.0, 1.0 / theta); CHEBYSHEV_DEGREE];
+    let mut rho_old = 1.0 / sigma;
+    for step in out.iter_mut().skip(1) {
+        let rho = 1.0 / (2.0 * sigma - rho_old);
+        *step = (rho * rho_old, 2.0 * rho / delta);
+        rho_old = rho;
+    }
+    out
+}
+
+/// One level of a hierarchy as the GPU uploads it (f64; the GPU converts).
+pub struct LevelView<'l> {
+    /// Node grid size per axis.
+    pub size: [usize; 3],
+    /// Grid id of each active node, increasing.
+    pub ids: &'l [u32],
+    /// Active index of each grid id, or `u32::MAX`.
+    pub map: &'l [u32],
+    /// Stored levels: 27 row-major 3×3 blocks per node (entry d = (dx+1) +
+    /// 3(dy+1) + 9(dz+1)) and the neighbour of each (`u32::MAX`: none or a
+    /// zero block). `None` for the finest (matrix-free) level.
+    pub stencil: Option<(&'l [[f64; 9]], &'l [u32])>,
+    /// Smoothed levels: the inverse 3×3 diagonal blocks and λ_max of D⁻¹A.
+    /// `None` for the coarsest level.
+    pub smoother: Option<(&'l [[f64; 9]], f64)>,
+}
+
 /// The multigrid preconditioner of one problem.
 pub struct Multigrid<'a> {
     fine: Fine<'a>,
@@ -510,6 +546,42 @@ impl<'a> Multigrid<'a> {
         }
     }
 
+    /// Number of levels, the finest and the coarsest included.
+    pub fn depth(&self) -> usize {
+        self.levels.len() + 1
+    }
+
+    /// Level `l` (0: finest) as the GPU uploads it.
+    pub fn level(&self, l: usize) -> LevelView<'_> {
+        let nodes = self.nodes(l);
+        LevelView {
+            size: nodes.size,
+            ids: &nodes.ids,
+            map: &nodes.map,
+            stencil: (l > 0).then(|| {
+                let s = &self.levels[l - 1];
+                (&s.blocks[..], &s.neighbours[..])
+            }),
+            smoother: self
+                .smoothers
+                .get(l)
+                .map(|s| (&s.inv_diag[..], s.lambda_max)),
+        }
+    }
+
+    /// The inverse of the coarsest operator (as factored), dense, row-major.
+    pub fn coarsest_inverse(&self) -> Vec<f64> {
+        let inv = self.coarse.as_ref().expect("factored").inverse();
+        let n = inv.nrows();
+        let mut out = Vec::with_capacity(n * n);
+        for r in 0..n {
+            for c in 0..n {
+                out.push(inv[(r, c)]);
+            }
+        }
+        out
+    }
+
     /// Active nodes per level and the memory of the hierarchy.
     pub fn info(&self) -> HierarchyInfo {
         let mut nodes = vec![self.fine.nodes.len()];
@@ -533,9 +605,7 @@ impl<'a> Multigrid<'a> {
     /// Chebyshev smoothing of A_l x = b from the current x.
     fn smooth(&self, l: usize, x: &mut [f64], b: &[f64]) {
         let s = &self.smoothers[l];
-        let (lmax, lmin) = (s.lambda_max, s.lambda_max / 10.0);
-        let theta = (lmax + lmin) / 2.0;
-        let delta = (lmax - lmin) / 2.0;
+        let steps = chebyshev_steps(s.lambda_max);
         let n = x.len();
         let mut r = vec![0.0; n];
         let mut ad = vec![0.0; n];
@@ -543,23 +613,16 @@ impl<'a> Multigrid<'a> {
         self.apply_level(l, x, &mut r);
         r.par_iter_mut().zip(b).for_each(|(r, b)| *r = b - *r);
         block_jacobi(&s.inv_diag, &r, &mut z);
-        let mut d: Vec<f64> = z.iter().map(|v| v / theta).collect();
-        let sigma = theta / delta;
-        let mut rho_old = 1.0 / sigma;
-        for k in 0..CHEBYSHEV_DEGREE {
-            x.par_iter_mut().zip(&d).for_each(|(x, d)| *x += d);
-            if k + 1 == CHEBYSHEV_DEGREE {
-                break;
-            }
+        let mut d: Vec<f64> = z.iter().map(|v| steps[0].1 * v).collect();
+        x.par_iter_mut().zip(&d).for_each(|(x, d)| *x += d);
+        for &(c1, c2) in &steps[1..] {
             self.apply_level(l, &d, &mut ad);
             r.par_iter_mut().zip(&ad).for_each(|(r, a)| *r -= a);
             block_jacobi(&s.inv_diag, &r, &mut z);
-            let rho = 1.0 / (2.0 * sigma - rho_old);
-            let (c1, c2) = (rho * rho_old, 2.0 * rho / delta);
             d.par_iter_mut()
                 .zip(&z)
                 .for_each(|(d, z)| *d = c1 * *d + c2 * z);
-            rho_old = rho;
+            x.par_iter_mut().zip(&d).for_each(|(x, d)| *x += d);
         }
     }
 

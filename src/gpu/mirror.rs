@@ -5,6 +5,7 @@
 // Index loops are kept on purpose: they read like the shaders' loops.
 #![allow(clippy::needless_range_loop)]
 
+use super::multigrid::{MgParams, NO_NODE};
 use super::GpuParams;
 
 /// Scalar slots, as in `shaders/shared/params.wgsl`.
@@ -233,5 +234,192 @@ pub fn reduce_start(params: &GpuParams, partials: &[f32], scalars: &mut [f32]) {
 pub fn update_p(params: &GpuParams, scalars: &[f32], r: &[f32], inv_diag: &[f32], p: &mut [f32]) {
     for i in 0..params.n_dofs as usize {
         p[i] = inv_diag[i] * r[i] + scalars[BETA] * p[i];
+    }
+}
+
+/// `shaders/dot_partial.wgsl`, entry point `dot_pair`: partial sums of a·b
+/// and a·a, in pairs like `update_xr`'s.
+pub fn dot_pair(params: &GpuParams, a: &[f32], b: &[f32], partials: &mut [f32]) {
+    for g in 0..params.chunk_partials as usize {
+        let base = g * REDUCE_WG * REDUCE_PER_THREAD;
+        let mut ab = [0.0f32; REDUCE_WG];
+        let mut aa = [0.0f32; REDUCE_WG];
+        for li in 0..REDUCE_WG {
+            for k in 0..REDUCE_PER_THREAD {
+                let i = base + k * REDUCE_WG + li;
+                if i < params.n_dofs as usize {
+                    ab[li] += a[i] * b[i];
+                    aa[li] += a[i] * a[i];
+                }
+            }
+        }
+        let pg = params.partial_base as usize + g;
+        partials[2 * pg] = tree(&mut ab);
+        partials[2 * pg + 1] = tree(&mut aa);
+    }
+}
+
+/// `shaders/update_pz.wgsl`.
+pub fn update_pz(params: &GpuParams, scalars: &[f32], z: &[f32], p: &mut [f32]) {
+    for i in 0..params.n_dofs as usize {
+        p[i] = z[i] + scalars[BETA] * p[i];
+    }
+}
+
+/// `shaders/mg_apply.wgsl`: y = A_l x with 27 blocks per node.
+pub fn mg_apply(prm: &MgParams, blocks: &[f32], nbrs: &[u32], x: &[f32], y: &mut [f32]) {
+    for a in 0..prm.n as usize {
+        let mut acc = [0.0f32; 3];
+        for d in 0..27 {
+            let m = nbrs[27 * a + d];
+            if m == NO_NODE {
+                continue;
+            }
+            let m = m as usize;
+            let b = (27 * a + d) * 9;
+            for (r, v) in acc.iter_mut().enumerate() {
+                *v += blocks[b + 3 * r] * x[3 * m]
+                    + blocks[b + 3 * r + 1] * x[3 * m + 1]
+                    + blocks[b + 3 * r + 2] * x[3 * m + 2];
+            }
+        }
+        y[3 * a..3 * a + 3].copy_from_slice(&acc);
+    }
+}
+
+/// `shaders/mg_smooth.wgsl`, entry point `chebyshev`.
+#[allow(clippy::too_many_arguments)]
+pub fn mg_chebyshev(
+    prm: &MgParams,
+    b: &[f32],
+    q: &[f32],
+    inv_diag: &[f32],
+    r: &mut [f32],
+    d: &mut [f32],
+    x: &mut [f32],
+) {
+    for a in 0..prm.n as usize {
+        let mut ra = [0.0f32; 3];
+        for c in 0..3 {
+            let i = 3 * a + c;
+            let v = match prm.mode {
+                0 => b[i],
+                1 => b[i] - q[i],
+                _ => r[i] - q[i],
+            };
+            r[i] = v;
+            ra[c] = v;
+        }
+        let k = 9 * a;
+        for c in 0..3 {
+            let i = 3 * a + c;
+            let z = inv_diag[k + 3 * c] * ra[0]
+                + inv_diag[k + 3 * c + 1] * ra[1]
+                + inv_diag[k + 3 * c + 2] * ra[2];
+            let mut dn = prm.c2 * z;
+            if prm.mode == 2 {
+                dn += prm.c1 * d[i];
+            }
+            d[i] = dn;
+            x[i] = if prm.mode == 0 { dn } else { x[i] + dn };
+        }
+    }
+}
+
+/// `shaders/mg_smooth.wgsl`, entry point `residual`: r = b − q.
+pub fn mg_residual(prm: &MgParams, b: &[f32], q: &[f32], r: &mut [f32]) {
+    for i in 0..3 * prm.n as usize {
+        r[i] = b[i] - q[i];
+    }
+}
+
+fn grid_coords(id: u32, sx: u32, sy: u32) -> [i64; 3] {
+    [
+        (id % sx) as i64,
+        ((id / sx) % sy) as i64,
+        (id / (sx * sy)) as i64,
+    ]
+}
+
+/// `shaders/mg_transfer.wgsl`, entry point `restrict_residual`: dst = Pᵀ src
+/// (`ids`: coarse grid ids, `map`: the fine node map).
+pub fn mg_restrict(prm: &MgParams, ids: &[u32], map: &[u32], src: &[f32], dst: &mut [f32]) {
+    let fs = [prm.fsx as i64, prm.fsy as i64, prm.fsz as i64];
+    for a in 0..prm.n as usize {
+        let c = grid_coords(ids[a], prm.csx, prm.csy);
+        let mut acc = [0.0f32; 3];
+        for dz in -1..=1i64 {
+            for dy in -1..=1i64 {
+                for dx in -1..=1i64 {
+                    let f = [2 * c[0] + dx, 2 * c[1] + dy, 2 * c[2] + dz];
+                    if (0..3).any(|k| f[k] < 0 || f[k] >= fs[k]) {
+                        continue;
+                    }
+                    let i = map[(f[0] + fs[0] * (f[1] + fs[1] * f[2])) as usize];
+                    if i == NO_NODE {
+                        continue;
+                    }
+                    let i = i as usize;
+                    let mut w = 1.0f32;
+                    for o in [dx, dy, dz] {
+                        if o != 0 {
+                            w *= 0.5;
+                        }
+                    }
+                    for k in 0..3 {
+                        acc[k] += w * src[3 * i + k];
+                    }
+                }
+            }
+        }
+        dst[3 * a..3 * a + 3].copy_from_slice(&acc);
+    }
+}
+
+/// `shaders/mg_transfer.wgsl`, entry point `prolong_add`: dst += P src
+/// (`ids`: fine grid ids, `map`: the coarse node map).
+pub fn mg_prolong(prm: &MgParams, ids: &[u32], map: &[u32], src: &[f32], dst: &mut [f32]) {
+    let (csx, csy) = (prm.csx as i64, prm.csy as i64);
+    for i in 0..prm.n as usize {
+        let f = grid_coords(ids[i], prm.fsx, prm.fsy);
+        let lo = f.map(|v| v / 2);
+        let two = f.map(|v| v % 2);
+        let mut acc = [0.0f32; 3];
+        for ix in 0..=two[0] {
+            for iy in 0..=two[1] {
+                for iz in 0..=two[2] {
+                    let c = [lo[0] + ix, lo[1] + iy, lo[2] + iz];
+                    let j = map[(c[0] + csx * (c[1] + csy * c[2])) as usize];
+                    if j == NO_NODE {
+                        continue;
+                    }
+                    let j = j as usize;
+                    let mut w = 1.0f32;
+                    for t in two {
+                        if t == 1 {
+                            w *= 0.5;
+                        }
+                    }
+                    for k in 0..3 {
+                        acc[k] += w * src[3 * j + k];
+                    }
+                }
+            }
+        }
+        for k in 0..3 {
+            dst[3 * i + k] += acc[k];
+        }
+    }
+}
+
+/// `shaders/mg_coarse.wgsl`: x = A⁻¹ b with the dense inverse (n = `prm.n` rows).
+pub fn mg_coarse_solve(prm: &MgParams, inverse: &[f32], b: &[f32], x: &mut [f32]) {
+    let n = prm.n as usize;
+    for row in 0..n {
+        let mut acc = 0.0f32;
+        for j in 0..n {
+            acc += inverse[row * n + j] * b[j];
+        }
+        x[row] = acc;
     }
 }

@@ -39,13 +39,14 @@
 //! map) and a 249 KB stencil table.
 
 pub mod mirror;
+pub mod multigrid;
 pub mod shaders;
 
 use crate::fem::cg::{pcg, PcgBackend, PcgError, PcgOptions};
 use crate::fem::load::LoadCase;
 use crate::fem::mesh::ActiveMesh;
 use crate::fem::operator::{LinearOperator, StencilTable};
-use crate::fem::{Problem, SolveError, SolveResult};
+use crate::fem::{Preconditioner, Problem, SolveError, SolveResult};
 use crate::grid::VoxelGrid;
 use crate::material::YoungPoisson;
 use bytemuck::{Pod, Zeroable};
@@ -315,9 +316,11 @@ pub enum Slot {
     InvDiag,
     Partials,
     Scalars,
+    /// z = M⁻¹ r (multigrid only).
+    Z,
 }
 
-const SLOTS: [Slot; 12] = [
+const SLOTS: [Slot; 13] = [
     Slot::Nodes,
     Slot::Flags,
     Slot::NodeMap,
@@ -330,6 +333,7 @@ const SLOTS: [Slot; 12] = [
     Slot::InvDiag,
     Slot::Partials,
     Slot::Scalars,
+    Slot::Z,
 ];
 
 /// The kernels (entry points).
@@ -343,9 +347,16 @@ pub enum Kernel {
     ReduceBeta,
     ReduceStart,
     UpdateP,
+    /// Multigrid: partial sums of r·z and r·r.
+    DotPair,
+    /// Multigrid: p = z + βp.
+    UpdatePz,
+    /// Multigrid: the dispatches of one V-cycle, z = M⁻¹ r
+    /// ([`multigrid::GpuMultigrid`]).
+    VCycle,
 }
 
-const KERNEL_LIST: [Kernel; 8] = [
+const KERNEL_LIST: [Kernel; 10] = [
     Kernel::ApplyK,
     Kernel::JacobiDiag,
     Kernel::DotPartial,
@@ -354,6 +365,8 @@ const KERNEL_LIST: [Kernel; 8] = [
     Kernel::ReduceBeta,
     Kernel::ReduceStart,
     Kernel::UpdateP,
+    Kernel::DotPair,
+    Kernel::UpdatePz,
 ];
 
 impl Kernel {
@@ -425,7 +438,23 @@ impl Kernel {
                     (P, Own(V)),
                 ],
             ),
+            Kernel::DotPair => (
+                "dot_partial.wgsl",
+                "dot_pair",
+                &[(R, Own(V)), (Z, Own(V)), (Partials, Whole)],
+            ),
+            Kernel::UpdatePz => (
+                "update_pz.wgsl",
+                "update_pz",
+                &[(Scalars, Whole), (Z, Own(V)), (P, Own(V))],
+            ),
+            Kernel::VCycle => unreachable!("the V-cycle is a list of dispatches, not one kernel"),
         }
+    }
+
+    /// Whether the kernel is only built for the multigrid iteration.
+    fn is_multigrid(self) -> bool {
+        matches!(self, Kernel::DotPair | Kernel::UpdatePz | Kernel::VCycle)
     }
 
     /// Whether the kernel runs once over the whole mesh (the second
@@ -553,11 +582,16 @@ pub struct GpuPcg<'c> {
     pub chunks: Vec<Chunk>,
     buffers: Vec<wgpu::Buffer>,
     /// Per kernel: its pipeline and one bind group per chunk (one in all
-    /// for the global reductions).
-    pipelines: Vec<(wgpu::ComputePipeline, Vec<wgpu::BindGroup>)>,
+    /// for the global reductions); `None` for the multigrid kernels of a
+    /// Jacobi solver.
+    pipelines: Vec<Option<(wgpu::ComputePipeline, Vec<wgpu::BindGroup>)>>,
     /// Kernels recorded by `step` and not yet submitted.
     pending: Vec<Kernel>,
     reliable: Option<Reliable<'c>>,
+    /// CG restarts at reliable updates (see [`RESTART_DRIFT`]).
+    restarts: usize,
+    /// The multigrid preconditioner, when there is one.
+    multigrid: Option<multigrid::GpuMultigrid>,
 }
 
 /// Reliable updates (mixed-precision CG): the solution is accumulated in
@@ -580,13 +614,118 @@ struct Reliable<'p> {
 /// A reliable update happens when ‖r‖ has dropped by this factor.
 pub const RELIABLE_DROP: f64 = 0.1;
 
+/// CG restarts at a reliable update when the true ‖r‖ is this many times
+/// the recursive one.
+pub const RESTART_DRIFT: f64 = 2.0;
+
+/// With multigrid the host reads ‖r‖ at least every this many iterations:
+/// each iteration cuts ‖r‖ about twofold, and reliable updates can only
+/// happen at a read.
+pub const MULTIGRID_CHECK_EVERY: usize = 2;
+
+/// Compiles entry point `entry` of kernel file `file`.
+pub(crate) fn pipeline(
+    ctx: &GpuContext,
+    file: &str,
+    entry: &str,
+) -> Result<wgpu::ComputePipeline, GpuError> {
+    let device = &ctx.device;
+    let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
+    let source = shaders::source(file).expect("every kernel file is listed");
+    let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+        label: Some(file),
+        source: wgpu::ShaderSource::Wgsl(source.into()),
+    });
+    let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+        label: Some(entry),
+        layout: None,
+        module: &module,
+        entry_point: Some(entry),
+        compilation_options: Default::default(),
+        cache: None,
+    });
+    if let Some(e) = pollster::block_on(scope.pop()) {
+        return Err(GpuError::ShaderCompile {
+            name: format!("{file}::{entry}"),
+            message: e.to_string(),
+        });
+    }
+    Ok(pipeline)
+}
+
+/// Reads a whole buffer back.
+pub(crate) fn read_buffer<T: Pod>(
+    ctx: &GpuContext,
+    src: &wgpu::Buffer,
+) -> Result<Vec<T>, GpuError> {
+    let size = src.size();
+    let staging = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some("staging"),
+        size,
+        usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+        mapped_at_creation: false,
+    });
+    let mut enc = ctx
+        .device
+        .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+            label: Some("read"),
+        });
+    enc.copy_buffer_to_buffer(src, 0, &staging, 0, size);
+    ctx.queue.submit([enc.finish()]);
+    let slice = staging.slice(..);
+    let result = Arc::new(Mutex::new(None));
+    let sink = result.clone();
+    slice.map_async(wgpu::MapMode::Read, move |r| {
+        *sink.lock().unwrap() = Some(r)
+    });
+    ctx.device
+        .poll(wgpu::PollType::wait_indefinitely())
+        .map_err(|e| GpuError::Device(e.to_string()))?;
+    match result.lock().unwrap().take() {
+        Some(Ok(())) => {}
+        Some(Err(e)) => return Err(GpuError::Device(format!("mapping a buffer failed: {e}"))),
+        None => return Err(GpuError::Device("mapping a buffer did not complete".into())),
+    }
+    let view = slice
+        .get_mapped_range()
+        .map_err(|e| GpuError::Device(format!("reading a mapped buffer failed: {e}")))?;
+    let out = bytemuck::cast_slice::<u8, T>(&view).to_vec();
+    drop(view);
+    staging.unmap();
+    ctx.check()?;
+    Ok(out)
+}
+
 impl<'c> GpuPcg<'c> {
-    /// Uploads the mesh, the stencils and the constraints, and builds the pipelines.
+    /// Uploads the mesh, the stencils and the constraints, and builds the
+    /// pipelines of Jacobi-PCG.
     pub fn new(
         ctx: &'c GpuContext,
         mesh: &ActiveMesh,
         table: &StencilTable,
         fixed: &[u8],
+    ) -> Result<GpuPcg<'c>, GpuError> {
+        Self::build(ctx, mesh, table, fixed, None)
+    }
+
+    /// As [`GpuPcg::new`], preconditioned with one V-cycle of the hierarchy
+    /// `mg` (built on the host for the same problem) on the device.
+    pub fn with_multigrid(
+        ctx: &'c GpuContext,
+        mesh: &ActiveMesh,
+        table: &StencilTable,
+        fixed: &[u8],
+        mg: &crate::fem::multigrid::Multigrid,
+    ) -> Result<GpuPcg<'c>, GpuError> {
+        Self::build(ctx, mesh, table, fixed, Some(mg))
+    }
+
+    fn build(
+        ctx: &'c GpuContext,
+        mesh: &ActiveMesh,
+        table: &StencilTable,
+        fixed: &[u8],
+        mg: Option<&crate::fem::multigrid::Multigrid>,
     ) -> Result<GpuPcg<'c>, GpuError> {
         let n = mesh.len() as u32;
         let n_dofs = 3 * n;
@@ -596,6 +735,14 @@ impl<'c> GpuPcg<'c> {
             lim.max_storage_buffer_binding_size,
             lim.min_storage_buffer_offset_alignment as u64,
         )?;
+        if mg.is_some() && chunks.len() > 1 {
+            return Err(GpuError::TooLarge {
+                name: "multigrid vector",
+                bytes: 12 * n as u64,
+                limit: lim.max_storage_buffer_binding_size,
+                what: "max_storage_buffer_binding_size: the GPU multigrid binds every vector whole; solver.preconditioner = \"jacobi\" splits vectors into chunks",
+            });
+        }
         let params = GpuParams {
             n_nodes: n,
             n_dofs,
@@ -614,7 +761,7 @@ impl<'c> GpuPcg<'c> {
             .collect();
         let stencil: Vec<f32> = table.blocks.iter().flatten().map(|&v| v as f32).collect();
         let vec_bytes = 4 * n_dofs as u64;
-        let sizes: [(Slot, &'static str, u64); 12] = [
+        let sizes: [(Slot, &'static str, u64); 13] = [
             (Slot::Nodes, "active node ids", 4 * n as u64),
             (Slot::Flags, "node flags", 4 * n as u64),
             (
@@ -631,6 +778,7 @@ impl<'c> GpuPcg<'c> {
             (Slot::InvDiag, "inverse diagonal", vec_bytes),
             (Slot::Partials, "partial sums", 8 * params.n_partials as u64),
             (Slot::Scalars, "CG scalars", 4 * mirror::SCALARS as u64),
+            (Slot::Z, "z", if mg.is_some() { vec_bytes } else { 4 }),
         ];
         for &(slot, name, bytes) in &sizes {
             // Per-node buffers are bound in chunks; the others whole.
@@ -644,6 +792,7 @@ impl<'c> GpuPcg<'c> {
                     | Slot::P
                     | Slot::Q
                     | Slot::InvDiag
+                    | Slot::Z
             );
             if !chunked && bytes > lim.max_storage_buffer_binding_size {
                 return Err(GpuError::TooLarge {
@@ -710,27 +859,12 @@ impl<'c> GpuPcg<'c> {
             .collect();
         let mut pipelines = Vec::new();
         for kernel in KERNEL_LIST {
-            let (file, entry, slots) = kernel.spec();
-            let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
-            let source = shaders::source(file).expect("every kernel file is listed");
-            let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-                label: Some(file),
-                source: wgpu::ShaderSource::Wgsl(source.into()),
-            });
-            let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                label: Some(entry),
-                layout: None,
-                module: &module,
-                entry_point: Some(entry),
-                compilation_options: Default::default(),
-                cache: None,
-            });
-            if let Some(e) = pollster::block_on(scope.pop()) {
-                return Err(GpuError::ShaderCompile {
-                    name: format!("{file}::{entry}"),
-                    message: e.to_string(),
-                });
+            if kernel.is_multigrid() && mg.is_none() {
+                pipelines.push(None);
+                continue;
             }
+            let (file, entry, slots) = kernel.spec();
+            let pipeline = pipeline(ctx, file, entry)?;
             let layout = pipeline.get_bind_group_layout(0);
             let used = if kernel.is_global() { 1 } else { chunks.len() };
             let groups = chunks[..used]
@@ -774,10 +908,10 @@ impl<'c> GpuPcg<'c> {
                     })
                 })
                 .collect();
-            pipelines.push((pipeline, groups));
+            pipelines.push(Some((pipeline, groups)));
         }
         ctx.check()?;
-        let gpu = GpuPcg {
+        let mut gpu = GpuPcg {
             ctx,
             params,
             chunks,
@@ -785,9 +919,62 @@ impl<'c> GpuPcg<'c> {
             pipelines,
             pending: Vec::new(),
             reliable: None,
+            restarts: 0,
+            multigrid: None,
         };
         gpu.run(&[Kernel::JacobiDiag])?;
+        if let Some(mg) = mg {
+            let apply_k = &gpu.kernel(Kernel::ApplyK).0;
+            let fine = multigrid::FineBuffers {
+                params: &uniforms[0],
+                nodes: gpu.buffer(Slot::Nodes),
+                flags: gpu.buffer(Slot::Flags),
+                node_map: gpu.buffer(Slot::NodeMap),
+                stencil: gpu.buffer(Slot::Stencil),
+                neighbours: gpu.buffer(Slot::Neighbours),
+                apply_k,
+                r: gpu.buffer(Slot::R),
+                z: gpu.buffer(Slot::Z),
+            };
+            let device_mg = multigrid::GpuMultigrid::new(ctx, mg, &fine)?;
+            gpu.multigrid = Some(device_mg);
+        }
         Ok(gpu)
+    }
+
+    /// The pipeline and bind groups of `kernel`.
+    fn kernel(&self, kernel: Kernel) -> &(wgpu::ComputePipeline, Vec<wgpu::BindGroup>) {
+        self.pipelines[KERNEL_LIST
+            .iter()
+            .position(|x| *x == kernel)
+            .expect("a kernel")]
+        .as_ref()
+        .expect("the kernel is built for this preconditioner")
+    }
+
+    /// The device multigrid, when the solver has one.
+    pub fn multigrid(&self) -> Option<&multigrid::GpuMultigrid> {
+        self.multigrid.as_ref()
+    }
+
+    /// Runs dispatches `range` of the V-cycle alone (tests).
+    pub fn run_multigrid_ops(&self, range: std::ops::Range<usize>) -> Result<(), GpuError> {
+        let mg = self.multigrid.as_ref().expect("a multigrid solver");
+        let mut enc = self
+            .ctx
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("voxfe multigrid"),
+            });
+        {
+            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some("multigrid"),
+                timestamp_writes: None,
+            });
+            mg.encode(self.ctx, &mut pass, range);
+        }
+        self.ctx.queue.submit([enc.finish()]);
+        self.ctx.check()
     }
 
     fn buffer(&self, slot: Slot) -> &wgpu::Buffer {
@@ -798,9 +985,9 @@ impl<'c> GpuPcg<'c> {
     fn groups(kernel: Kernel, p: &GpuParams) -> u32 {
         match kernel {
             Kernel::ApplyK | Kernel::JacobiDiag => p.n_nodes.div_ceil(64),
-            Kernel::DotPartial | Kernel::UpdateXr => p.chunk_partials,
-            Kernel::ReduceAlpha | Kernel::ReduceBeta | Kernel::ReduceStart => 1,
-            Kernel::UpdateP => p.n_dofs.div_ceil(256),
+            Kernel::DotPartial | Kernel::UpdateXr | Kernel::DotPair => p.chunk_partials,
+            Kernel::ReduceAlpha | Kernel::ReduceBeta | Kernel::ReduceStart | Kernel::VCycle => 1,
+            Kernel::UpdateP | Kernel::UpdatePz => p.n_dofs.div_ceil(256),
         }
     }
 
@@ -818,8 +1005,12 @@ impl<'c> GpuPcg<'c> {
                 timestamp_writes: None,
             });
             for &k in kernels {
-                let (pipeline, groups) =
-                    &self.pipelines[KERNEL_LIST.iter().position(|x| *x == k).unwrap()];
+                if k == Kernel::VCycle {
+                    let mg = self.multigrid.as_ref().expect("a multigrid solver");
+                    mg.encode(self.ctx, &mut pass, 0..mg.ops.len());
+                    continue;
+                }
+                let (pipeline, groups) = self.kernel(k);
                 pass.set_pipeline(pipeline);
                 for (group, chunk) in groups.iter().zip(&self.chunks) {
                     pass.set_bind_group(0, group, &[]);
@@ -841,45 +1032,7 @@ impl<'c> GpuPcg<'c> {
 
     /// Reads a whole buffer back.
     pub fn read<T: Pod>(&self, slot: Slot) -> Result<Vec<T>, GpuError> {
-        let src = self.buffer(slot);
-        let size = src.size();
-        let staging = self.ctx.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("staging"),
-            size,
-            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
-        let mut enc = self
-            .ctx
-            .device
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                label: Some("read"),
-            });
-        enc.copy_buffer_to_buffer(src, 0, &staging, 0, size);
-        self.ctx.queue.submit([enc.finish()]);
-        let slice = staging.slice(..);
-        let result = Arc::new(Mutex::new(None));
-        let sink = result.clone();
-        slice.map_async(wgpu::MapMode::Read, move |r| {
-            *sink.lock().unwrap() = Some(r)
-        });
-        self.ctx
-            .device
-            .poll(wgpu::PollType::wait_indefinitely())
-            .map_err(|e| GpuError::Device(e.to_string()))?;
-        match result.lock().unwrap().take() {
-            Some(Ok(())) => {}
-            Some(Err(e)) => return Err(GpuError::Device(format!("mapping a buffer failed: {e}"))),
-            None => return Err(GpuError::Device("mapping a buffer did not complete".into())),
-        }
-        let view = slice
-            .get_mapped_range()
-            .map_err(|e| GpuError::Device(format!("reading a mapped buffer failed: {e}")))?;
-        let out = bytemuck::cast_slice::<u8, T>(&view).to_vec();
-        drop(view);
-        staging.unmap();
-        self.ctx.check()?;
-        Ok(out)
+        read_buffer(self.ctx, self.buffer(slot))
     }
 
     /// Sets the right-hand side (r = b) for the next [`PcgBackend::start`].
@@ -897,6 +1050,19 @@ const ITERATION: [Kernel; 6] = [
     Kernel::UpdateXr,
     Kernel::ReduceBeta,
     Kernel::UpdateP,
+];
+
+/// The kernels of one multigrid-preconditioned iteration: `update_xr`'s
+/// partial sums are replaced by `dot_pair`'s (r·z, r·r) after the V-cycle.
+const ITERATION_MG: [Kernel; 8] = [
+    Kernel::ApplyK,
+    Kernel::DotPartial,
+    Kernel::ReduceAlpha,
+    Kernel::UpdateXr,
+    Kernel::VCycle,
+    Kernel::DotPair,
+    Kernel::ReduceBeta,
+    Kernel::UpdatePz,
 ];
 
 impl<'c> GpuPcg<'c> {
@@ -934,8 +1100,16 @@ impl<'c> GpuPcg<'c> {
         self.reliable.as_ref().map_or(0, |r| r.updates)
     }
 
+    /// Number of CG restarts at reliable updates so far.
+    pub fn restarts(&self) -> usize {
+        self.restarts
+    }
+
     /// x_f64 += x_f32, x_f32 = 0, r = b − A x_f64; returns the true ‖r‖².
-    fn reliable_update(&mut self) -> Result<f64, GpuError> {
+    /// `rr_device` is the recursive ‖r‖² the device had reached: when the
+    /// true residual is more than [`RESTART_DRIFT`] times larger, the kept
+    /// search direction no longer fits the residual and CG restarts (p = z).
+    fn reliable_update(&mut self, rr_device: f64) -> Result<f64, GpuError> {
         let x32: Vec<f32> = self.read(Slot::X)?;
         let n = x32.len();
         let rel = self.reliable.as_mut().expect("reliable updates are on");
@@ -950,13 +1124,32 @@ impl<'c> GpuPcg<'c> {
         rel.updates += 1;
         self.write(Slot::X, &vec![0.0f32; n]);
         self.set_rhs(&r);
-        // Recompute ρ = r·D⁻¹r and ‖r‖² for the new r with α = 0; p is kept.
-        self.ctx.queue.write_buffer(
-            self.buffer(Slot::Scalars),
-            (4 * mirror::ALPHA) as u64,
-            bytemuck::bytes_of(&0.0f32),
-        );
-        self.run(&[Kernel::UpdateXr, Kernel::ReduceStart])?;
+        // Recompute ρ = r·M⁻¹r and ‖r‖² for the new r; p is kept unless
+        // the recursive residual had drifted from the true one.
+        let restart = rr > RESTART_DRIFT * RESTART_DRIFT * rr_device;
+        if restart {
+            self.restarts += 1;
+        }
+        let mut kernels = if self.multigrid.is_some() {
+            vec![Kernel::VCycle, Kernel::DotPair, Kernel::ReduceStart]
+        } else {
+            // With α = 0 update_xr only sums r·D⁻¹r and r·r.
+            self.ctx.queue.write_buffer(
+                self.buffer(Slot::Scalars),
+                (4 * mirror::ALPHA) as u64,
+                bytemuck::bytes_of(&0.0f32),
+            );
+            vec![Kernel::UpdateXr, Kernel::ReduceStart]
+        };
+        if restart {
+            // β = 0 after reduce_start: p = M⁻¹r.
+            kernels.push(if self.multigrid.is_some() {
+                Kernel::UpdatePz
+            } else {
+                Kernel::UpdateP
+            });
+        }
+        self.run(&kernels)?;
         Ok(rr)
     }
 
@@ -977,8 +1170,18 @@ impl PcgBackend for GpuPcg<'_> {
         let zeros = vec![0.0f32; self.params.n_dofs as usize];
         self.write(Slot::X, &zeros);
         self.write(Slot::Scalars, &[0.0f32; mirror::SCALARS]);
-        // α = 0: update_xr leaves x and r alone and sums r·D⁻¹r and r·r.
-        self.run(&[Kernel::UpdateXr, Kernel::ReduceStart, Kernel::UpdateP])?;
+        if self.multigrid.is_some() {
+            // z = M⁻¹ r, ρ = r·z, p = z.
+            self.run(&[
+                Kernel::VCycle,
+                Kernel::DotPair,
+                Kernel::ReduceStart,
+                Kernel::UpdatePz,
+            ])?;
+        } else {
+            // α = 0: update_xr leaves x and r alone and sums r·D⁻¹r and r·r.
+            self.run(&[Kernel::UpdateXr, Kernel::ReduceStart, Kernel::UpdateP])?;
+        }
         let s: Vec<f32> = self.read(Slot::Scalars)?;
         Ok(match &self.reliable {
             Some(rel) => rel.rr_last,
@@ -987,7 +1190,11 @@ impl PcgBackend for GpuPcg<'_> {
     }
 
     fn step(&mut self) -> Result<(), PcgError> {
-        self.pending.extend_from_slice(&ITERATION);
+        if self.multigrid.is_some() {
+            self.pending.extend_from_slice(&ITERATION_MG);
+        } else {
+            self.pending.extend_from_slice(&ITERATION);
+        }
         // Submit in batches: one submission per iteration costs more than
         // the kernels on small grids.
         if self.pending.len() >= 16 * ITERATION.len() {
@@ -1011,7 +1218,7 @@ impl PcgBackend for GpuPcg<'_> {
             None => false,
         };
         if due {
-            return Ok(self.reliable_update()?);
+            return Ok(self.reliable_update(rr)?);
         }
         Ok(rr)
     }
@@ -1024,6 +1231,9 @@ pub struct GpuSolverOptions {
     pub max_iterations: usize,
     /// Read the residual back every this many iterations.
     pub check_every: usize,
+    /// Jacobi, or a multigrid V-cycle (hierarchy built on the host, cycle
+    /// on the device).
+    pub preconditioner: Preconditioner,
 }
 
 /// Solves `load` on `grid` on the GPU of `ctx`.
@@ -1037,14 +1247,25 @@ pub fn solve_gpu(
     let start = Instant::now();
     let problem = Problem::new(grid, material, load)?;
     let b = problem.rhs();
-    let mut gpu = GpuPcg::new(ctx, &problem.mesh, &problem.table, &problem.bc.fixed)?;
+    let (mesh, table, fixed) = (&problem.mesh, &problem.table, &problem.bc.fixed[..]);
+    let mut gpu = match opts.preconditioner {
+        Preconditioner::Jacobi => GpuPcg::new(ctx, mesh, table, fixed)?,
+        Preconditioner::Multigrid => {
+            let mg = crate::fem::multigrid::Multigrid::new(mesh, table, fixed);
+            GpuPcg::with_multigrid(ctx, mesh, table, fixed, &mg)?
+        }
+    };
+    let hierarchy = gpu.multigrid().map(|m| (m.nodes.clone(), m.bytes));
     gpu.enable_reliable_updates(problem.operator(), b, opts.tolerance);
     let stats = pcg(
         &mut gpu,
         &PcgOptions {
             tolerance: opts.tolerance,
             max_iterations: opts.max_iterations,
-            check_every: opts.check_every,
+            check_every: match opts.preconditioner {
+                Preconditioner::Jacobi => opts.check_every,
+                Preconditioner::Multigrid => opts.check_every.min(MULTIGRID_CHECK_EVERY),
+            },
         },
     )
     .map_err(|e| match e {
@@ -1054,12 +1275,18 @@ pub fn solve_gpu(
     let w = gpu.solution()?;
     drop(gpu);
     let seconds = start.elapsed().as_secs_f64();
-    Ok(problem.finish(
+    let mut result = problem.finish(
         w,
         stats,
         opts.tolerance,
         seconds,
         "gpu",
         &ctx.adapter_name(),
-    ))
+    );
+    if let Some((nodes, bytes)) = hierarchy {
+        result.preconditioner = Preconditioner::Multigrid;
+        result.multigrid_levels = Some(nodes);
+        result.multigrid_bytes = Some(bytes as usize);
+    }
+    Ok(result)
 }

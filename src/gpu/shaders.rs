@@ -2,10 +2,16 @@
 //! `shaders/shared/`, joined by a one-line `#import` expander.
 
 /// Shared WGSL files, by import path.
-const SHARED: &[(&str, &str)] = &[(
-    "shared/params.wgsl",
-    include_str!("../../shaders/shared/params.wgsl"),
-)];
+const SHARED: &[(&str, &str)] = &[
+    (
+        "shared/params.wgsl",
+        include_str!("../../shaders/shared/params.wgsl"),
+    ),
+    (
+        "shared/mg_params.wgsl",
+        include_str!("../../shaders/shared/mg_params.wgsl"),
+    ),
+];
 
 /// Every kernel: (file, entry points).
 pub const KERNELS: &[(&str, &str, &[&str])] = &[
@@ -22,7 +28,7 @@ pub const KERNELS: &[(&str, &str, &[&str])] = &[
     (
         "dot_partial.wgsl",
         include_str!("../../shaders/dot_partial.wgsl"),
-        &["dot_partial"],
+        &["dot_partial", "dot_pair"],
     ),
     (
         "reduce_alpha.wgsl",
@@ -43,6 +49,31 @@ pub const KERNELS: &[(&str, &str, &[&str])] = &[
         "update_p.wgsl",
         include_str!("../../shaders/update_p.wgsl"),
         &["update_p"],
+    ),
+    (
+        "update_pz.wgsl",
+        include_str!("../../shaders/update_pz.wgsl"),
+        &["update_pz"],
+    ),
+    (
+        "mg_apply.wgsl",
+        include_str!("../../shaders/mg_apply.wgsl"),
+        &["mg_apply"],
+    ),
+    (
+        "mg_smooth.wgsl",
+        include_str!("../../shaders/mg_smooth.wgsl"),
+        &["chebyshev", "residual"],
+    ),
+    (
+        "mg_transfer.wgsl",
+        include_str!("../../shaders/mg_transfer.wgsl"),
+        &["restrict_residual", "prolong_add"],
+    ),
+    (
+        "mg_coarse.wgsl",
+        include_str!("../../shaders/mg_coarse.wgsl"),
+        &["coarse_solve"],
     ),
 ];
 

@@ -1,0 +1,94 @@
+// Grid transfers between multigrid levels: coarse node I sits on fine node
+// 2I, P is trilinear (weights 1 and ½ per axis), restriction is Pᵀ.
+// `restrict_residual`: one thread per coarse node gathers its 3×3×3 fine support.
+// `prolong_add`: one thread per fine node adds its ≤ 8 coarse parents.
+// CPU mirrors: src/gpu/mirror.rs `mg_restrict`, `mg_prolong`.
+#import shared/params.wgsl
+#import shared/mg_params.wgsl
+
+@group(0) @binding(0) var<uniform> mg: MgParams;
+// restrict_residual: coarse grid ids and the fine node map; prolong: fine grid ids
+// and the coarse node map.
+@group(0) @binding(1) var<storage, read> ids: array<u32>;
+@group(0) @binding(2) var<storage, read> map: array<u32>;
+// restrict_residual: the fine residual; prolong: the coarse correction.
+@group(0) @binding(3) var<storage, read> src: array<f32>;
+// restrict_residual: the coarse right-hand side; prolong: the fine x (added to).
+@group(0) @binding(4) var<storage, read_write> dst: array<f32>;
+
+fn coords(id: u32, sx: u32, sy: u32) -> vec3<i32> {
+    return vec3<i32>(i32(id % sx), i32((id / sx) % sy), i32(id / (sx * sy)));
+}
+
+@compute @workgroup_size(64)
+fn restrict_residual(
+    @builtin(workgroup_id) wg: vec3<u32>,
+    @builtin(num_workgroups) num: vec3<u32>,
+    @builtin(local_invocation_index) li: u32,
+) {
+    let a = linear_group(wg, num) * 64u + li;
+    if (a >= mg.n) {
+        return;
+    }
+    let c = coords(ids[a], mg.csx, mg.csy);
+    let fs = vec3<i32>(i32(mg.fsx), i32(mg.fsy), i32(mg.fsz));
+    var acc = vec3<f32>(0.0, 0.0, 0.0);
+    for (var dz = -1; dz <= 1; dz = dz + 1) {
+        for (var dy = -1; dy <= 1; dy = dy + 1) {
+            for (var dx = -1; dx <= 1; dx = dx + 1) {
+                let f = 2 * c + vec3<i32>(dx, dy, dz);
+                if (any(f < vec3<i32>(0)) || any(f >= fs)) {
+                    continue;
+                }
+                let i = map[u32(f.x) + mg.fsx * (u32(f.y) + mg.fsy * u32(f.z))];
+                if (i == NO_NODE) {
+                    continue;
+                }
+                var w = 1.0;
+                if (dx != 0) { w = w * 0.5; }
+                if (dy != 0) { w = w * 0.5; }
+                if (dz != 0) { w = w * 0.5; }
+                acc = acc + w * vec3<f32>(src[3u * i], src[3u * i + 1u], src[3u * i + 2u]);
+            }
+        }
+    }
+    dst[3u * a] = acc.x;
+    dst[3u * a + 1u] = acc.y;
+    dst[3u * a + 2u] = acc.z;
+}
+
+@compute @workgroup_size(64)
+fn prolong_add(
+    @builtin(workgroup_id) wg: vec3<u32>,
+    @builtin(num_workgroups) num: vec3<u32>,
+    @builtin(local_invocation_index) li: u32,
+) {
+    let i = linear_group(wg, num) * 64u + li;
+    if (i >= mg.n) {
+        return;
+    }
+    let f = coords(ids[i], mg.fsx, mg.fsy);
+    // Per axis: the first parent and how many (1 on even, 2 on odd coordinates).
+    let lo = f / 2;
+    let two = f % 2;
+    var acc = vec3<f32>(0.0, 0.0, 0.0);
+    for (var ix = 0; ix <= two.x; ix = ix + 1) {
+        for (var iy = 0; iy <= two.y; iy = iy + 1) {
+            for (var iz = 0; iz <= two.z; iz = iz + 1) {
+                let c = lo + vec3<i32>(ix, iy, iz);
+                let j = map[u32(c.x) + mg.csx * (u32(c.y) + mg.csy * u32(c.z))];
+                if (j == NO_NODE) {
+                    continue;
+                }
+                var w = 1.0;
+                if (two.x == 1) { w = w * 0.5; }
+                if (two.y == 1) { w = w * 0.5; }
+                if (two.z == 1) { w = w * 0.5; }
+                acc = acc + w * vec3<f32>(src[3u * j], src[3u * j + 1u], src[3u * j + 2u]);
+            }
+        }
+    }
+    dst[3u * i] = dst[3u * i] + acc.x;
+    dst[3u * i + 1u] = dst[3u * i + 1u] + acc.y;
+    dst[3u * i + 2u] = dst[3u * i + 2u] + acc.z;
+}

@@ -1,0 +1,23 @@
+// Uniform parameters of the multigrid kernels. Kept in sync with `MgParams`
+// in src/gpu/multigrid.rs (a test asserts the sizes match).
+struct MgParams {
+    // Nodes the dispatch runs over (one thread each; rows for coarse_solve).
+    n: u32,
+    // chebyshev: 0 = from zero (r = b, x = d), 1 = first step (r = b − q,
+    // x += d), 2 = next step (r −= q, x += d).
+    mode: u32,
+    // chebyshev: d = c1·d + c2·D⁻¹r (d is not read when mode < 2).
+    c1: f32,
+    c2: f32,
+    // Node grid sizes of the fine and the coarse level (transfers).
+    fsx: u32,
+    fsy: u32,
+    fsz: u32,
+    csx: u32,
+    csy: u32,
+    csz: u32,
+    _pad0: u32,
+    _pad1: u32,
+}
+
+const NO_NODE: u32 = 0xffffffffu;

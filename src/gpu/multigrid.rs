@@ -1,0 +1,510 @@
+//! The multigrid V-cycle on the device: z = M⁻¹ r for the GPU PCG.
+//!
+//! The hierarchy is built on the host ([`crate::fem::multigrid`]: node sets,
+//! Galerkin PᵀAP stencils, block-Jacobi inverses, λ_max, the coarsest
+//! inverse) and uploaded once in f32. The cycle itself is a fixed list of
+//! dispatches ([`MgOp`]), recorded into the same compute pass as the CG
+//! kernels, so a preconditioned iteration needs no round trip to the host:
+//!
+//! - `apply_k` (the fine level, matrix-free, with the constraints) or
+//!   `mg_apply` (a stored level: 27 blocks per node);
+//! - `chebyshev` and `residual` (`mg_smooth.wgsl`): Chebyshev steps on
+//!   block-Jacobi D⁻¹A with the schedule of
+//!   [`crate::fem::multigrid::chebyshev_steps`], the CPU's;
+//! - `restrict_residual` and `prolong_add` (`mg_transfer.wgsl`): Pᵀ and P,
+//!   trilinear, as gathers (no atomics);
+//! - `coarse_solve` (`mg_coarse.wgsl`): a dense matrix–vector product with
+//!   the inverse of the coarsest operator.
+//!
+//! Every kernel has a CPU mirror in [`super::mirror`]. The cycle is the
+//! CPU's cycle in f32: smoothing from zero, residual, restriction, the
+//! coarser cycle, prolongation, smoothing again.
+//!
+//! Memory on the device: per level 5 vectors of 3 f32 per node (the finest
+//! shares b and x with the CG's r and z, so 3), 36 B of inverse diagonal
+//! block per node, and for stored levels 972 B of stencil blocks and 108 B
+//! of neighbours per node, plus the node ids and node maps.
+
+use super::{read_buffer, GpuContext, GpuError};
+use crate::fem::multigrid::{chebyshev_steps, Multigrid};
+use bytemuck::{Pod, Zeroable};
+use wgpu::util::DeviceExt;
+
+/// "No node" in neighbour tables and node maps.
+pub const NO_NODE: u32 = u32::MAX;
+
+/// Uniform parameters of the multigrid kernels. Kept in sync with
+/// `MgParams` in `shaders/shared/mg_params.wgsl` (a test compares sizes).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Pod, Zeroable)]
+pub struct MgParams {
+    /// Nodes the dispatch runs over (rows of the dense inverse for
+    /// `coarse_solve`).
+    pub n: u32,
+    /// `chebyshev`: 0 from zero (r = b, x = d), 1 first step (r = b − q,
+    /// x += d), 2 next step (r −= q, x += d).
+    pub mode: u32,
+    /// `chebyshev`: d = c1·d + c2·D⁻¹r.
+    pub c1: f32,
+    pub c2: f32,
+    /// Node grid size of the fine level of a transfer.
+    pub fsx: u32,
+    pub fsy: u32,
+    pub fsz: u32,
+    /// Node grid size of the coarse level of a transfer.
+    pub csx: u32,
+    pub csy: u32,
+    pub csz: u32,
+    pub _pad0: u32,
+    pub _pad1: u32,
+}
+
+/// The multigrid kernels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MgKernel {
+    /// `apply_k` on the finest level: q = A x or A d.
+    FineApply,
+    /// `mg_apply` on a stored level: q = A x or A d.
+    Apply,
+    Chebyshev,
+    Residual,
+    /// From this level to the next coarser.
+    Restrict,
+    /// From the next coarser level to this one.
+    Prolong,
+    CoarseSolve,
+}
+
+/// The vectors of a level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MgVec {
+    /// Right-hand side (the finest: the CG's r).
+    B,
+    /// Solution (the finest: the CG's z).
+    X,
+    R,
+    D,
+    Q,
+}
+
+/// Every vector of a level.
+pub const VECS: [MgVec; 5] = [MgVec::B, MgVec::X, MgVec::R, MgVec::D, MgVec::Q];
+
+/// One dispatch of the V-cycle.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MgOp {
+    pub kernel: MgKernel,
+    pub level: usize,
+    pub params: MgParams,
+    /// `FineApply`/`Apply`: the vector applied to (X or D).
+    pub input: MgVec,
+}
+
+/// The fine level's buffers and the `apply_k` pipeline, owned by the PCG.
+pub struct FineBuffers<'a> {
+    pub params: &'a wgpu::Buffer,
+    pub nodes: &'a wgpu::Buffer,
+    pub flags: &'a wgpu::Buffer,
+    pub node_map: &'a wgpu::Buffer,
+    pub stencil: &'a wgpu::Buffer,
+    pub neighbours: &'a wgpu::Buffer,
+    pub apply_k: &'a wgpu::ComputePipeline,
+    /// The CG's r (the cycle's right-hand side) and z (its result).
+    pub r: &'a wgpu::Buffer,
+    pub z: &'a wgpu::Buffer,
+}
+
+struct LevelBuffers {
+    n: usize,
+    size: [usize; 3],
+    vecs: Vec<wgpu::Buffer>,
+    ids: wgpu::Buffer,
+    map: wgpu::Buffer,
+    inv_diag: Option<wgpu::Buffer>,
+    stencil: Option<(wgpu::Buffer, wgpu::Buffer)>,
+}
+
+impl LevelBuffers {
+    fn vec(&self, v: MgVec) -> &wgpu::Buffer {
+        &self.vecs[VECS.iter().position(|x| *x == v).unwrap()]
+    }
+}
+
+/// The device hierarchy and the recorded V-cycle.
+pub struct GpuMultigrid {
+    levels: Vec<LevelBuffers>,
+    inverse: wgpu::Buffer,
+    /// The dispatches of one V-cycle, in order.
+    pub ops: Vec<MgOp>,
+    encoded: Vec<(wgpu::ComputePipeline, wgpu::BindGroup, u32)>,
+    /// Active nodes per level, finest first.
+    pub nodes: Vec<usize>,
+    /// Device bytes of the hierarchy (everything but the CG's own buffers).
+    pub bytes: u64,
+}
+
+const PIPELINES: [(MgKernel, &str, &str); 6] = [
+    (MgKernel::Apply, "mg_apply.wgsl", "mg_apply"),
+    (MgKernel::Chebyshev, "mg_smooth.wgsl", "chebyshev"),
+    (MgKernel::Residual, "mg_smooth.wgsl", "residual"),
+    (MgKernel::Restrict, "mg_transfer.wgsl", "restrict_residual"),
+    (MgKernel::Prolong, "mg_transfer.wgsl", "prolong_add"),
+    (MgKernel::CoarseSolve, "mg_coarse.wgsl", "coarse_solve"),
+];
+
+fn f32s(v: impl IntoIterator<Item = f64>) -> Vec<f32> {
+    v.into_iter().map(|x| x as f32).collect()
+}
+
+/// The V-cycle of `levels` (nodes, sizes, λ_max per level) as dispatches.
+fn plan_ops(nodes: &[usize], sizes: &[[usize; 3]], lambdas: &[f64]) -> Vec<MgOp> {
+    let mut ops = Vec::new();
+    let depth = nodes.len();
+    let op = |kernel, level: usize, params: MgParams, input| MgOp {
+        kernel,
+        level,
+        params,
+        input,
+    };
+    let base = |n: usize| MgParams {
+        n: n as u32,
+        ..MgParams::zeroed()
+    };
+    let apply = |l: usize| {
+        if l == 0 {
+            MgKernel::FineApply
+        } else {
+            MgKernel::Apply
+        }
+    };
+    // Down: pre-smoothing, residual, restriction.
+    for l in 0..depth - 1 {
+        let steps = chebyshev_steps(lambdas[l]);
+        let cheb = |mode: u32, (c1, c2): (f64, f64)| MgParams {
+            mode,
+            c1: c1 as f32,
+            c2: c2 as f32,
+            ..base(nodes[l])
+        };
+        ops.push(op(MgKernel::Chebyshev, l, cheb(0, steps[0]), MgVec::X));
+        for &s in &steps[1..] {
+            ops.push(op(apply(l), l, base(nodes[l]), MgVec::D));
+            ops.push(op(MgKernel::Chebyshev, l, cheb(2, s), MgVec::X));
+        }
+        ops.push(op(apply(l), l, base(nodes[l]), MgVec::X));
+        ops.push(op(MgKernel::Residual, l, base(nodes[l]), MgVec::X));
+        let transfer = |n: usize| MgParams {
+            fsx: sizes[l][0] as u32,
+            fsy: sizes[l][1] as u32,
+            fsz: sizes[l][2] as u32,
+            csx: sizes[l + 1][0] as u32,
+            csy: sizes[l + 1][1] as u32,
+            csz: sizes[l + 1][2] as u32,
+            ..base(n)
+        };
+        ops.push(op(MgKernel::Restrict, l, transfer(nodes[l + 1]), MgVec::X));
+    }
+    ops.push(op(
+        MgKernel::CoarseSolve,
+        depth - 1,
+        base(3 * nodes[depth - 1]),
+        MgVec::X,
+    ));
+    // Up: prolongation, post-smoothing.
+    for l in (0..depth - 1).rev() {
+        let steps = chebyshev_steps(lambdas[l]);
+        let cheb = |mode: u32, (c1, c2): (f64, f64)| MgParams {
+            mode,
+            c1: c1 as f32,
+            c2: c2 as f32,
+            ..base(nodes[l])
+        };
+        let transfer = MgParams {
+            fsx: sizes[l][0] as u32,
+            fsy: sizes[l][1] as u32,
+            fsz: sizes[l][2] as u32,
+            csx: sizes[l + 1][0] as u32,
+            csy: sizes[l + 1][1] as u32,
+            csz: sizes[l + 1][2] as u32,
+            ..base(nodes[l])
+        };
+        ops.push(op(MgKernel::Prolong, l, transfer, MgVec::X));
+        ops.push(op(apply(l), l, base(nodes[l]), MgVec::X));
+        ops.push(op(MgKernel::Chebyshev, l, cheb(1, steps[0]), MgVec::X));
+        for &s in &steps[1..] {
+            ops.push(op(apply(l), l, base(nodes[l]), MgVec::D));
+            ops.push(op(MgKernel::Chebyshev, l, cheb(2, s), MgVec::X));
+        }
+    }
+    ops
+}
+
+impl GpuMultigrid {
+    /// Uploads the hierarchy `mg` and records its V-cycle against the fine
+    /// level's buffers.
+    pub fn new(
+        ctx: &GpuContext,
+        mg: &Multigrid,
+        fine: &FineBuffers,
+    ) -> Result<GpuMultigrid, GpuError> {
+        let device = &ctx.device;
+        let limit = ctx.limits.max_storage_buffer_binding_size;
+        let depth = mg.depth();
+        let views: Vec<_> = (0..depth).map(|l| mg.level(l)).collect();
+        let nodes: Vec<usize> = views.iter().map(|v| v.ids.len()).collect();
+        let sizes: Vec<[usize; 3]> = views.iter().map(|v| v.size).collect();
+        let lambdas: Vec<f64> = views
+            .iter()
+            .map(|v| v.smoother.map_or(0.0, |s| s.1))
+            .collect();
+        // Sizes first: a typed error before anything is allocated.
+        let nc = 3 * nodes[depth - 1] as u64;
+        let mut bytes = 4 * nc * nc;
+        let mut check = |name: &'static str, b: u64| -> Result<(), GpuError> {
+            if b > limit {
+                return Err(GpuError::TooLarge {
+                    name,
+                    bytes: b,
+                    limit,
+                    what: "max_storage_buffer_binding_size: the GPU multigrid binds its buffers whole; solver.preconditioner = \"jacobi\" splits vectors into chunks",
+                });
+            }
+            bytes += b;
+            Ok(())
+        };
+        check("coarsest inverse", 4 * nc * nc)?;
+        for (l, v) in views.iter().enumerate() {
+            let n = nodes[l] as u64;
+            let vectors = if l == 0 { 3 } else { 5 };
+            for _ in 0..vectors {
+                check("multigrid vector", 12 * n)?;
+            }
+            if l > 0 {
+                check("multigrid node ids", 4 * n)?;
+                check("multigrid node map", 4 * v.map.len() as u64)?;
+                check("multigrid stencil blocks", 4 * 27 * 9 * n)?;
+                check("multigrid stencil neighbours", 4 * 27 * n)?;
+            }
+            if v.smoother.is_some() {
+                check("multigrid inverse diagonal blocks", 36 * n)?;
+            }
+        }
+        let scope = device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+        let usage = wgpu::BufferUsages::STORAGE
+            | wgpu::BufferUsages::COPY_DST
+            | wgpu::BufferUsages::COPY_SRC;
+        let init = |name: &str, contents: &[u8]| {
+            device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some(name),
+                contents,
+                usage,
+            })
+        };
+        let empty = |name: &str, size: u64| {
+            device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some(name),
+                size: size.max(4),
+                usage,
+                mapped_at_creation: false,
+            })
+        };
+        let mut levels = Vec::with_capacity(depth);
+        for (l, v) in views.iter().enumerate() {
+            let n = nodes[l];
+            let vecs = VECS
+                .iter()
+                .map(|&w| match (l, w) {
+                    (0, MgVec::B) => fine.r.clone(),
+                    (0, MgVec::X) => fine.z.clone(),
+                    _ => empty("multigrid vector", 12 * n as u64),
+                })
+                .collect();
+            let (ids, map) = if l == 0 {
+                (fine.nodes.clone(), fine.node_map.clone())
+            } else {
+                (
+                    init("multigrid node ids", bytemuck::cast_slice(v.ids)),
+                    init("multigrid node map", bytemuck::cast_slice(v.map)),
+                )
+            };
+            let inv_diag = v.smoother.map(|(inv, _)| {
+                init(
+                    "multigrid inverse diagonal blocks",
+                    bytemuck::cast_slice(&f32s(inv.iter().flatten().copied())),
+                )
+            });
+            let stencil = v.stencil.map(|(blocks, nbrs)| {
+                (
+                    init(
+                        "multigrid stencil blocks",
+                        bytemuck::cast_slice(&f32s(blocks.iter().flatten().copied())),
+                    ),
+                    init("multigrid stencil neighbours", bytemuck::cast_slice(nbrs)),
+                )
+            });
+            levels.push(LevelBuffers {
+                n,
+                size: v.size,
+                vecs,
+                ids,
+                map,
+                inv_diag,
+                stencil,
+            });
+        }
+        let inverse = init(
+            "coarsest inverse",
+            bytemuck::cast_slice(&f32s(mg.coarsest_inverse())),
+        );
+        if let Some(e) = pollster::block_on(scope.pop()) {
+            return Err(GpuError::OutOfMemory {
+                bytes,
+                message: e.to_string(),
+            });
+        }
+
+        let mut pipelines = Vec::new();
+        for (kernel, file, entry) in PIPELINES {
+            pipelines.push((kernel, super::pipeline(ctx, file, entry)?));
+        }
+        let ops = plan_ops(&nodes, &sizes, &lambdas);
+        let mut encoded = Vec::with_capacity(ops.len());
+        for op in &ops {
+            let lv = &levels[op.level];
+            let pipeline = match op.kernel {
+                MgKernel::FineApply => fine.apply_k.clone(),
+                k => pipelines.iter().find(|p| p.0 == k).unwrap().1.clone(),
+            };
+            let uniform = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some("multigrid params"),
+                contents: bytemuck::bytes_of(&op.params),
+                usage: wgpu::BufferUsages::UNIFORM,
+            });
+            let next = levels.get(op.level + 1);
+            let bindings: Vec<(u32, &wgpu::Buffer)> = match op.kernel {
+                MgKernel::FineApply => vec![
+                    (0, fine.params),
+                    (1, fine.nodes),
+                    (2, fine.flags),
+                    (3, fine.node_map),
+                    (4, fine.stencil),
+                    (5, fine.neighbours),
+                    (6, lv.vec(op.input)),
+                    (7, lv.vec(MgVec::Q)),
+                ],
+                MgKernel::Apply => {
+                    let (blocks, nbrs) = lv.stencil.as_ref().expect("a stored level");
+                    vec![
+                        (0, &uniform),
+                        (1, blocks),
+                        (2, nbrs),
+                        (3, lv.vec(op.input)),
+                        (4, lv.vec(MgVec::Q)),
+                    ]
+                }
+                MgKernel::Chebyshev => vec![
+                    (0, &uniform),
+                    (1, lv.vec(MgVec::B)),
+                    (2, lv.vec(MgVec::Q)),
+                    (3, lv.inv_diag.as_ref().expect("a smoothed level")),
+                    (4, lv.vec(MgVec::R)),
+                    (5, lv.vec(MgVec::D)),
+                    (6, lv.vec(MgVec::X)),
+                ],
+                MgKernel::Residual => vec![
+                    (0, &uniform),
+                    (1, lv.vec(MgVec::B)),
+                    (2, lv.vec(MgVec::Q)),
+                    (4, lv.vec(MgVec::R)),
+                ],
+                MgKernel::Restrict => {
+                    let c = next.expect("a coarser level");
+                    vec![
+                        (0, &uniform),
+                        (1, &c.ids),
+                        (2, &lv.map),
+                        (3, lv.vec(MgVec::R)),
+                        (4, c.vec(MgVec::B)),
+                    ]
+                }
+                MgKernel::Prolong => {
+                    let c = next.expect("a coarser level");
+                    vec![
+                        (0, &uniform),
+                        (1, &lv.ids),
+                        (2, &c.map),
+                        (3, c.vec(MgVec::X)),
+                        (4, lv.vec(MgVec::X)),
+                    ]
+                }
+                MgKernel::CoarseSolve => vec![
+                    (0, &uniform),
+                    (1, &inverse),
+                    (2, lv.vec(MgVec::B)),
+                    (3, lv.vec(MgVec::X)),
+                ],
+            };
+            let entries: Vec<wgpu::BindGroupEntry> = bindings
+                .iter()
+                .map(|&(binding, buffer)| wgpu::BindGroupEntry {
+                    binding,
+                    resource: buffer.as_entire_binding(),
+                })
+                .collect();
+            let group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some("multigrid"),
+                layout: &pipeline.get_bind_group_layout(0),
+                entries: &entries,
+            });
+            // One thread per node (per row for the coarse solve), 64 a group.
+            encoded.push((pipeline, group, op.params.n.div_ceil(64)));
+        }
+        ctx.check()?;
+        Ok(GpuMultigrid {
+            levels,
+            inverse,
+            ops,
+            encoded,
+            nodes,
+            bytes,
+        })
+    }
+
+    /// Records dispatches `range` of the V-cycle into `pass`.
+    pub fn encode(
+        &self,
+        ctx: &GpuContext,
+        pass: &mut wgpu::ComputePass,
+        range: std::ops::Range<usize>,
+    ) {
+        for (pipeline, group, groups) in &self.encoded[range] {
+            pass.set_pipeline(pipeline);
+            pass.set_bind_group(0, group, &[]);
+            let (gx, gy) = ctx.dispatch_size(*groups);
+            pass.dispatch_workgroups(gx, gy, 1);
+        }
+    }
+
+    /// Node grid size of level `l`.
+    pub fn size(&self, l: usize) -> [usize; 3] {
+        self.levels[l].size
+    }
+
+    /// Writes vector `v` of level `l`.
+    pub fn write(&self, ctx: &GpuContext, l: usize, v: MgVec, data: &[f32]) {
+        ctx.queue
+            .write_buffer(self.levels[l].vec(v), 0, bytemuck::cast_slice(data));
+    }
+
+    /// Reads vector `v` of level `l` (3 values per node).
+    pub fn read(&self, ctx: &GpuContext, l: usize, v: MgVec) -> Result<Vec<f32>, GpuError> {
+        let mut out: Vec<f32> = read_buffer(ctx, self.levels[l].vec(v))?;
+        out.truncate(3 * self.levels[l].n);
+        Ok(out)
+    }
+
+    /// The coarsest inverse as uploaded (row-major f32).
+    pub fn coarsest_inverse(&self, ctx: &GpuContext) -> Result<Vec<f32>, GpuError> {
+        read_buffer(ctx, &self.inverse)
+    }
+}

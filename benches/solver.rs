@@ -93,7 +93,7 @@ fn whole_solve(c: &mut Criterion) {
         let opts = SolverOptions {
             tolerance: s.solver.tolerance,
             max_iterations: s.solver.max_iterations as usize,
-            ..Default::default()
+            preconditioner: voxfe::fem::Preconditioner::Jacobi,
         };
         g.bench_function(format!("cpu {label}"), |b| {
             b.iter(|| solve_cpu(&vox.grid, m, &load, &opts).unwrap())

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use crate::fem::load::{EnvelopeColumns, LoadCase, Platens};
-use crate::fem::{solve_cpu, SolveError, SolveResult, SolverOptions};
+use crate::fem::{solve_cpu, Preconditioner, SolveError, SolveResult, SolverOptions};
 use crate::gpu::{solve_gpu, AdapterRequest, GpuContext, GpuError, GpuSolverOptions};
 use crate::report::{voxelize_scene, VoxelReport, VoxelizeError};
 use crate::scene::{Backend, ResolvedLoad, Scene, SceneError, Shape};
@@ -109,6 +109,33 @@ fn envelope_columns(scene: &Scene) -> Result<EnvelopeColumns, SceneError> {
 }
 
 /// Voxelizes and solves `scene` on `backend`.
+/// The GPU solve. A multigrid hierarchy that does not fit the adapter's
+/// storage bindings is solved with Jacobi instead (vectors split into
+/// chunks), with a notice.
+fn solve_on_gpu(
+    ctx: &GpuContext,
+    grid: &crate::grid::VoxelGrid,
+    material: crate::material::YoungPoisson,
+    load: &LoadCase,
+    opts: &GpuSolverOptions,
+    notices: &mut Vec<String>,
+) -> Result<SolveResult, GpuError> {
+    match solve_gpu(ctx, grid, material, load, opts) {
+        Err(e @ GpuError::TooLarge { .. }) if opts.preconditioner == Preconditioner::Multigrid => {
+            notices.push(format!(
+                "multigrid does not fit on {}: {e}; solving with solver.preconditioner = \"jacobi\"",
+                ctx.adapter_name()
+            ));
+            let jacobi = GpuSolverOptions {
+                preconditioner: Preconditioner::Jacobi,
+                ..*opts
+            };
+            solve_gpu(ctx, grid, material, load, &jacobi)
+        }
+        r => r,
+    }
+}
+
 pub fn run_scene(scene: &Scene, backend: Backend) -> Result<RunReport, RunError> {
     let (_, vox, voxel) = voxelize_scene(scene)?;
     let material = scene.material().expect("validated");
@@ -133,7 +160,7 @@ pub fn run_scene(scene: &Scene, backend: Backend) -> Result<RunReport, RunError>
         Backend::Cpu => solve_cpu(&vox.grid, material, &load, &opts)?,
         Backend::Gpu => {
             let ctx = GpuContext::new(&request)?;
-            solve_gpu(&ctx, &vox.grid, material, &load, &gpu_opts)?
+            solve_on_gpu(&ctx, &vox.grid, material, &load, &gpu_opts, &mut notices)?
         }
         Backend::Auto => match GpuContext::new(&request) {
             Err(e) => {
@@ -149,19 +176,21 @@ pub fn run_scene(scene: &Scene, backend: Backend) -> Result<RunReport, RunError>
                 ));
                 solve_cpu(&vox.grid, material, &load, &opts)?
             }
-            Ok(ctx) => match solve_gpu(&ctx, &vox.grid, material, &load, &gpu_opts) {
-                Ok(r) => r,
-                Err(GpuError::Solve(e @ (SolveError::Bc(_) | SolveError::Mesh(_)))) => {
-                    return Err(e.into())
+            Ok(ctx) => {
+                match solve_on_gpu(&ctx, &vox.grid, material, &load, &gpu_opts, &mut notices) {
+                    Ok(r) => r,
+                    Err(GpuError::Solve(e @ (SolveError::Bc(_) | SolveError::Mesh(_)))) => {
+                        return Err(e.into())
+                    }
+                    Err(e) => {
+                        notices.push(format!(
+                            "the GPU solve on {} failed: {e}; solving again on the CPU",
+                            ctx.adapter_name()
+                        ));
+                        solve_cpu(&vox.grid, material, &load, &opts)?
+                    }
                 }
-                Err(e) => {
-                    notices.push(format!(
-                        "the GPU solve on {} failed: {e}; solving again on the CPU",
-                        ctx.adapter_name()
-                    ));
-                    solve_cpu(&vox.grid, material, &load, &opts)?
-                }
-            },
+            }
         },
     };
     let load_case = match scene.resolved_load() {

@@ -26,6 +26,7 @@
 //! backend = "auto"      # auto | gpu | cpu
 //! tolerance = 1e-6
 //! max_iterations = 20000
+//! preconditioner = "multigrid"  # or "jacobi"
 //! ```
 //!
 //! Every check names the key, the value and what is allowed
@@ -280,7 +281,7 @@ pub struct SolverSpec {
     /// GPU: read the residual back every this many iterations.
     #[serde(default = "default_check_every")]
     pub check_every: u64,
-    /// `jacobi` (default) or `multigrid` (CPU backend).
+    /// `multigrid` (default) or `jacobi`, on both backends.
     #[serde(default)]
     pub preconditioner: crate::fem::Preconditioner,
 }
@@ -548,12 +549,24 @@ impl Scene {
     }
 
     /// Conservative estimate of the peak memory of a run, bytes: the mask,
-    /// the node map and the CPU solver's vectors as if every node were active.
+    /// the node map, the CPU solver's vectors and, with multigrid, the
+    /// hierarchy, as if every node were active.
     pub fn estimated_bytes(&self) -> f64 {
+        self.estimated_bytes_with(self.solver.preconditioner)
+    }
+
+    /// [`Scene::estimated_bytes`] with preconditioner `p`.
+    pub fn estimated_bytes_with(&self, p: crate::fem::Preconditioner) -> f64 {
         let [nx, ny, nz] = self.dims();
         let voxels = (nx * ny * nz) as f64;
         let nodes = ((nx + 1) * (ny + 1) * (nz + 1)) as f64;
-        voxels * 1.0 + nodes * (4.0 + BYTES_PER_ACTIVE_NODE)
+        let per_node = match p {
+            crate::fem::Preconditioner::Jacobi => BYTES_PER_ACTIVE_NODE,
+            crate::fem::Preconditioner::Multigrid => {
+                BYTES_PER_ACTIVE_NODE + MULTIGRID_BYTES_PER_ACTIVE_NODE
+            }
+        };
+        voxels * 1.0 + nodes * (4.0 + per_node)
     }
 
     /// Checks every value that can be checked without building the lattice.
@@ -609,7 +622,16 @@ impl Scene {
                 h,
                 format!(
                     "the grid of {nx}×{ny}×{nz} voxels needs up to {need_mb:.0} MiB, over voxel.max_memory_mb = {cap} MiB; \
-                     use a larger voxel.size or raise voxel.max_memory_mb"
+                     use a larger voxel.size or raise voxel.max_memory_mb{}",
+                    if self.solver.preconditioner == crate::fem::Preconditioner::Multigrid {
+                        format!(
+                            ", or set solver.preconditioner = \"jacobi\" (up to {:.0} MiB, more iterations)",
+                            self.estimated_bytes_with(crate::fem::Preconditioner::Jacobi)
+                                / (1024.0 * 1024.0)
+                        )
+                    } else {
+                        String::new()
+                    }
                 ),
             ));
         }
@@ -882,6 +904,10 @@ impl Scene {
 /// Upper estimate of the CPU solver's bytes per active node, used by
 /// [`Scene::estimated_bytes`] (measured figure in README).
 pub const BYTES_PER_ACTIVE_NODE: f64 = 250.0;
+
+/// Upper estimate of the multigrid hierarchy's bytes per fine active node
+/// (measured 560–680 B in README, set-up included).
+pub const MULTIGRID_BYTES_PER_ACTIVE_NODE: f64 = 800.0;
 
 /// Sets `key` (dotted) in `table` from a `key=value` string. The value is
 /// read as a TOML value (`0.85`, `[1, 2, 3]`, `"bcc"`) or, failing that, as

@@ -181,7 +181,12 @@ fn too_thick_strut_is_rejected() {
 fn memory_cap_is_enforced() {
     assert_err(
         parse(BASE, &["voxel.size=0.01", "voxel.max_memory_mb=100"]).map(|_| ()),
-        &["voxel.max_memory_mb = 100", "MiB", "300×300×300"],
+        &[
+            "voxel.max_memory_mb = 100",
+            "MiB",
+            "300×300×300",
+            "solver.preconditioner = \"jacobi\"",
+        ],
     );
 }
 

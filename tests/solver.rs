@@ -380,6 +380,21 @@ fn multigrid() -> SolverOptions {
     }
 }
 
+fn jacobi() -> SolverOptions {
+    SolverOptions {
+        preconditioner: voxfe::fem::Preconditioner::Jacobi,
+        ..Default::default()
+    }
+}
+
+#[test]
+fn multigrid_is_the_default() {
+    assert_eq!(
+        SolverOptions::default().preconditioner,
+        voxfe::fem::Preconditioner::Multigrid
+    );
+}
+
 /// Tolerance 1e-8: at 1e-6 the multigrid moduli are up to 5e-5 off (the
 /// residual of a few big multigrid steps is not spread like Jacobi's), at
 /// 1e-8 within 1e-6 of the 1e-10 reference.
@@ -406,7 +421,7 @@ fn multigrid_gives_the_jacobi_moduli_in_far_fewer_iterations() {
     ];
     let m = YoungPoisson::tantalum();
     for (grid, load) in cases {
-        let j = solve_cpu(&grid, m, &load, &at_1e8(SolverOptions::default())).unwrap();
+        let j = solve_cpu(&grid, m, &load, &at_1e8(jacobi())).unwrap();
         let g = solve_cpu(&grid, m, &load, &at_1e8(multigrid())).unwrap();
         assert!(j.converged && g.converged);
         let modulus = |r: &voxfe::fem::SolveResult| r.e_eff.or(r.e_flex).unwrap();

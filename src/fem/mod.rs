@@ -63,9 +63,10 @@ pub struct SolverOptions {
 #[serde(rename_all = "kebab-case")]
 pub enum Preconditioner {
     /// Point Jacobi, D⁻¹ (both backends).
-    #[default]
     Jacobi,
-    /// One geometric multigrid V-cycle ([`multigrid`]; CPU backend).
+    /// One geometric multigrid V-cycle ([`multigrid`]; both backends), the
+    /// default.
+    #[default]
     Multigrid,
 }
 
@@ -74,7 +75,7 @@ impl Default for SolverOptions {
         SolverOptions {
             tolerance: 1e-6,
             max_iterations: 20000,
-            preconditioner: Preconditioner::Jacobi,
+            preconditioner: Preconditioner::Multigrid,
         }
     }
 }
@@ -516,7 +517,8 @@ impl PcgBackend for CpuPcg<'_> {
     }
 }
 
-/// Solves `load` on `grid` with Jacobi-PCG on the CPU (f64, rayon).
+/// Solves `load` on `grid` with PCG on the CPU (f64, rayon), preconditioned
+/// as `opts` says.
 pub fn solve_cpu(
     grid: &VoxelGrid,
     material: YoungPoisson,

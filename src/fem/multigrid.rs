@@ -1,5 +1,6 @@
 //! Geometric multigrid on the voxel grid, used as the CG preconditioner
-//! (CPU). One V-cycle is M⁻¹.
+//! (the hierarchy and the CPU cycle; [`crate::gpu::multigrid`] runs the same
+//! cycle on the device). One V-cycle is M⁻¹.
 //!
 //! - Levels coarsen the node grid 2×2×2: coarse node I sits on fine node 2I.
 //!   P is trilinear interpolation (weights 1 and ½ per axis); restriction is
@@ -285,34 +286,31 @@ fn support(fine: &Nodes, ci: [isize; 3]) -> Vec<(usize, f64)> {
 /// A_{l+1} = Pᵀ A_l P.
 fn galerkin(rows: &Rows, coarse: Nodes<'static>) -> Level {
     let fine = rows.nodes();
-    let blocks: Vec<Block> = (0..coarse.len())
-        .into_par_iter()
-        .flat_map_iter(|ca| {
-            let ci = coarse.coords(ca);
-            let mut acc = [[0.0f64; 9]; 27];
-            for (i, wi) in support(fine, ci) {
-                rows.row(i, |_, j, b| {
-                    let fj = fine.coords(j);
-                    for (x, wx) in parents(fj[0]) {
-                        for (y, wy) in parents(fj[1]) {
-                            for (z, wz) in parents(fj[2]) {
-                                let w = wi * wx * wy * wz;
-                                if w == 0.0 {
-                                    continue;
-                                }
-                                let dj = [x - ci[0], y - ci[1], z - ci[2]];
-                                let slot = &mut acc[stencil_index(dj)];
-                                for k in 0..9 {
-                                    slot[k] += w * b[k];
-                                }
+    // Sized once: no growth (and no transient copy) of the largest array.
+    let mut blocks: Vec<Block> = vec![[0.0; 9]; 27 * coarse.len()];
+    blocks.par_chunks_mut(27).enumerate().for_each(|(ca, acc)| {
+        let ci = coarse.coords(ca);
+        for (i, wi) in support(fine, ci) {
+            rows.row(i, |_, j, b| {
+                let fj = fine.coords(j);
+                for (x, wx) in parents(fj[0]) {
+                    for (y, wy) in parents(fj[1]) {
+                        for (z, wz) in parents(fj[2]) {
+                            let w = wi * wx * wy * wz;
+                            if w == 0.0 {
+                                continue;
+                            }
+                            let dj = [x - ci[0], y - ci[1], z - ci[2]];
+                            let slot = &mut acc[stencil_index(dj)];
+                            for k in 0..9 {
+                                slot[k] += w * b[k];
                             }
                         }
                     }
-                });
-            }
-            acc.into_iter()
-        })
-        .collect();
+                }
+            });
+        }
+    });
     let neighbours = (0..coarse.len())
         .into_par_iter()
         .flat_map_iter(|a| {

@@ -1,5 +1,6 @@
-//! The GPU solver: Jacobi-PCG in WGSL compute shaders through `wgpu`,
-//! headless, f32.
+//! The GPU solver: PCG in WGSL compute shaders through `wgpu`, headless,
+//! f32, preconditioned by a multigrid V-cycle ([`multigrid`], the default)
+//! or by Jacobi.
 //!
 //! # Pieces
 //!
@@ -12,12 +13,15 @@
 //!   name in [`mirror`]: `apply_k` (the node-gather operator), `jacobi_diag`,
 //!   `dot_partial` + `reduce_alpha` (p·q, then α = ρ/(p·q) on the device),
 //!   `update_xr` + `reduce_beta` (x += αp, r −= αq with the partial sums of
-//!   r·D⁻¹r and r·r in the same sweep, then β on the device) and `update_p`.
+//!   r·D⁻¹r and r·r in the same sweep, then β on the device) and `update_p`;
+//!   with multigrid, the V-cycle's kernels, then `dot_pair` (r·z, r·r) and
+//!   `update_pz` (p = z + βp).
 //! - [`GpuPcg`]: the buffers and pipelines of one problem; it implements
 //!   [`PcgBackend`], so the CG loop is the one of the CPU solver
-//!   ([`crate::fem::cg::pcg`]): an iteration is one submission of six
-//!   dispatches and the host reads ‖r‖² back only every `check_every`
-//!   iterations.
+//!   ([`crate::fem::cg::pcg`]): iterations are recorded into one compute
+//!   pass (six dispatches, or about fifteen per level with multigrid), and
+//!   the host reads ‖r‖² back only every `check_every` iterations (with
+//!   multigrid at least every [`MULTIGRID_CHECK_EVERY`]).
 //! - [`solve_gpu`]: f32 PCG with *reliable updates*: the solution is
 //!   accumulated in f64 on the host and the device's residual is replaced by
 //!   the true one, computed in f64, each time it has dropped tenfold, so the
@@ -25,7 +29,9 @@
 //!   `apply_k` sums stencil blocks times *differences* u_m − u_n (the blocks
 //!   of a row sum to zero), which keeps f32 from cancelling away the smooth
 //!   displacement fields that set the moduli. A result whose true residual
-//!   misses the tolerance says so.
+//!   misses the tolerance says so. When the true residual has drifted more
+//!   than [`RESTART_DRIFT`]× from the recursive one, CG restarts (p = M⁻¹r)
+//!   at the update.
 //!
 //! Adapter limits: dispatches over 65 535 workgroups are split over y, and
 //! per-node buffers larger than `max_storage_buffer_binding_size` (128 MiB
@@ -33,10 +39,13 @@
 //! per-node kernel is dispatched once per chunk with the chunk's sub-ranges
 //! bound (for `apply_k` the chunk's neighbour window of flags, x and node
 //! map), and the second reduction passes sum the partials of all chunks.
+//! The multigrid binds its buffers whole: where that does not fit it is a
+//! typed [`GpuError::TooLarge`] (and `voxfe run` solves with Jacobi).
 //!
 //! Memory on the device: 5 f32 vectors of 3 values per active node (60 B),
 //! 8 B of node id and flags per active node, 4 B per grid node (the node
-//! map) and a 249 KB stencil table.
+//! map) and a 249 KB stencil table; with multigrid, one more vector (z) and
+//! the hierarchy ([`multigrid`]).
 
 pub mod mirror;
 pub mod multigrid;

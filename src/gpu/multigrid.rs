@@ -116,7 +116,6 @@ pub struct FineBuffers<'a> {
 
 struct LevelBuffers {
     n: usize,
-    size: [usize; 3],
     vecs: Vec<wgpu::Buffer>,
     ids: wgpu::Buffer,
     map: wgpu::Buffer,
@@ -156,9 +155,9 @@ fn f32s(v: impl IntoIterator<Item = f64>) -> Vec<f32> {
     v.into_iter().map(|x| x as f32).collect()
 }
 
-/// The V-cycle of `levels` (nodes, sizes, λ_max per level) as dispatches.
+/// The V-cycle of a hierarchy (nodes, node grid sizes and λ_max per level)
+/// as dispatches: the CPU's cycle ([`Multigrid::apply`]) step by step.
 fn plan_ops(nodes: &[usize], sizes: &[[usize; 3]], lambdas: &[f64]) -> Vec<MgOp> {
-    let mut ops = Vec::new();
     let depth = nodes.len();
     let op = |kernel, level: usize, params: MgParams, input| MgOp {
         kernel,
@@ -171,29 +170,44 @@ fn plan_ops(nodes: &[usize], sizes: &[[usize; 3]], lambdas: &[f64]) -> Vec<MgOp>
         ..MgParams::zeroed()
     };
     let apply = |l: usize| {
-        if l == 0 {
-            MgKernel::FineApply
-        } else {
-            MgKernel::Apply
+        op(
+            if l == 0 {
+                MgKernel::FineApply
+            } else {
+                MgKernel::Apply
+            },
+            l,
+            base(nodes[l]),
+            MgVec::X,
+        )
+    };
+    // Chebyshev on level l; `first_mode` 0 (from zero) or 1 (from x).
+    let smooth = |l: usize, first_mode: u32, ops: &mut Vec<MgOp>| {
+        let cheb = |mode: u32, (c1, c2): (f64, f64)| {
+            let params = MgParams {
+                mode,
+                c1: c1 as f32,
+                c2: c2 as f32,
+                ..base(nodes[l])
+            };
+            op(MgKernel::Chebyshev, l, params, MgVec::X)
+        };
+        let steps = chebyshev_steps(lambdas[l]);
+        if first_mode == 1 {
+            ops.push(apply(l));
+        }
+        ops.push(cheb(first_mode, steps[0]));
+        for &s in &steps[1..] {
+            ops.push(MgOp {
+                input: MgVec::D,
+                ..apply(l)
+            });
+            ops.push(cheb(2, s));
         }
     };
-    // Down: pre-smoothing, residual, restriction.
-    for l in 0..depth - 1 {
-        let steps = chebyshev_steps(lambdas[l]);
-        let cheb = |mode: u32, (c1, c2): (f64, f64)| MgParams {
-            mode,
-            c1: c1 as f32,
-            c2: c2 as f32,
-            ..base(nodes[l])
-        };
-        ops.push(op(MgKernel::Chebyshev, l, cheb(0, steps[0]), MgVec::X));
-        for &s in &steps[1..] {
-            ops.push(op(apply(l), l, base(nodes[l]), MgVec::D));
-            ops.push(op(MgKernel::Chebyshev, l, cheb(2, s), MgVec::X));
-        }
-        ops.push(op(apply(l), l, base(nodes[l]), MgVec::X));
-        ops.push(op(MgKernel::Residual, l, base(nodes[l]), MgVec::X));
-        let transfer = |n: usize| MgParams {
+    // A transfer between level l and l + 1 over `n` threads.
+    let transfer = |kernel, l: usize, n: usize| {
+        let params = MgParams {
             fsx: sizes[l][0] as u32,
             fsy: sizes[l][1] as u32,
             fsz: sizes[l][2] as u32,
@@ -202,39 +216,23 @@ fn plan_ops(nodes: &[usize], sizes: &[[usize; 3]], lambdas: &[f64]) -> Vec<MgOp>
             csz: sizes[l + 1][2] as u32,
             ..base(n)
         };
-        ops.push(op(MgKernel::Restrict, l, transfer(nodes[l + 1]), MgVec::X));
+        op(kernel, l, params, MgVec::X)
+    };
+    let mut ops = Vec::new();
+    // Down: pre-smoothing from zero, residual, restriction.
+    for l in 0..depth - 1 {
+        smooth(l, 0, &mut ops);
+        ops.push(apply(l));
+        ops.push(op(MgKernel::Residual, l, base(nodes[l]), MgVec::X));
+        ops.push(transfer(MgKernel::Restrict, l, nodes[l + 1]));
     }
-    ops.push(op(
-        MgKernel::CoarseSolve,
-        depth - 1,
-        base(3 * nodes[depth - 1]),
-        MgVec::X,
-    ));
+    let coarsest = depth - 1;
+    let rows = base(3 * nodes[coarsest]);
+    ops.push(op(MgKernel::CoarseSolve, coarsest, rows, MgVec::X));
     // Up: prolongation, post-smoothing.
     for l in (0..depth - 1).rev() {
-        let steps = chebyshev_steps(lambdas[l]);
-        let cheb = |mode: u32, (c1, c2): (f64, f64)| MgParams {
-            mode,
-            c1: c1 as f32,
-            c2: c2 as f32,
-            ..base(nodes[l])
-        };
-        let transfer = MgParams {
-            fsx: sizes[l][0] as u32,
-            fsy: sizes[l][1] as u32,
-            fsz: sizes[l][2] as u32,
-            csx: sizes[l + 1][0] as u32,
-            csy: sizes[l + 1][1] as u32,
-            csz: sizes[l + 1][2] as u32,
-            ..base(nodes[l])
-        };
-        ops.push(op(MgKernel::Prolong, l, transfer, MgVec::X));
-        ops.push(op(apply(l), l, base(nodes[l]), MgVec::X));
-        ops.push(op(MgKernel::Chebyshev, l, cheb(1, steps[0]), MgVec::X));
-        for &s in &steps[1..] {
-            ops.push(op(apply(l), l, base(nodes[l]), MgVec::D));
-            ops.push(op(MgKernel::Chebyshev, l, cheb(2, s), MgVec::X));
-        }
+        ops.push(transfer(MgKernel::Prolong, l, nodes[l]));
+        smooth(l, 1, &mut ops);
     }
     ops
 }
@@ -344,7 +342,6 @@ impl GpuMultigrid {
             });
             levels.push(LevelBuffers {
                 n,
-                size: v.size,
                 vecs,
                 ids,
                 map,
@@ -483,11 +480,6 @@ impl GpuMultigrid {
             let (gx, gy) = ctx.dispatch_size(*groups);
             pass.dispatch_workgroups(gx, gy, 1);
         }
-    }
-
-    /// Node grid size of level `l`.
-    pub fn size(&self, l: usize) -> [usize; 3] {
-        self.levels[l].size
     }
 
     /// Writes vector `v` of level `l`.

@@ -136,5 +136,11 @@ fn whole_solve(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, operator, whole_solve);
+// No plots: criterion's plotters backend needs system fonts, which headless
+// machines (CI, the lent GPU machines) do not have; the numbers are printed.
+criterion_group! {
+    name = benches;
+    config = Criterion::default().without_plots();
+    targets = operator, whole_solve
+}
 criterion_main!(benches);

@@ -581,31 +581,32 @@ fn shipped_rd_scene_agrees_on_gpu_and_cpu() {
     );
 }
 
-/// The multigrid problem of the kernel tests: the RD grid at h = 0.1 (four
-/// levels) with the bottom face fixed.
-fn multigrid_problem(grid: &VoxelGrid) -> Problem<'_> {
-    Problem::new(
-        grid,
-        YoungPoisson::tantalum(),
-        &LoadCase::Compression {
-            platens: Platens::Bonded,
-        },
-    )
-    .unwrap()
+/// Runs `f` on the problem of the multigrid kernel tests (the RD grid at
+/// h = 0.1, four levels, bonded platens), its host hierarchy and its device
+/// solver.
+fn with_multigrid_solver(ctx: &GpuContext, f: impl FnOnce(&Problem, &Multigrid, &GpuPcg)) {
+    let grid = rd_grid(0.1);
+    let load = LoadCase::Compression {
+        platens: Platens::Bonded,
+    };
+    let problem = Problem::new(&grid, YoungPoisson::tantalum(), &load).unwrap();
+    let (mesh, table, fixed) = (&problem.mesh, &problem.table, &problem.bc.fixed);
+    let mg = Multigrid::new(mesh, table, fixed);
+    let gpu = GpuPcg::with_multigrid(ctx, mesh, table, fixed, &mg).unwrap();
+    f(&problem, &mg, &gpu);
 }
 
 #[test]
 fn multigrid_kernels_match_their_cpu_mirrors_on_random_input() {
-    use std::collections::HashMap;
-    use voxfe::gpu::multigrid::{MgKernel, MgVec, VECS};
     let Some(ctx) = context("multigrid_kernels_match_their_cpu_mirrors_on_random_input") else {
         return;
     };
-    let grid = rd_grid(0.1);
-    let problem = multigrid_problem(&grid);
-    let (mesh, table, fixed) = (&problem.mesh, &problem.table, &problem.bc.fixed);
-    let mg = Multigrid::new(mesh, table, fixed);
-    let gpu = GpuPcg::with_multigrid(&ctx, mesh, table, fixed, &mg).unwrap();
+    with_multigrid_solver(&ctx, |_, mg, gpu| check_multigrid_kernels(&ctx, mg, gpu));
+}
+
+fn check_multigrid_kernels(ctx: &GpuContext, mg: &Multigrid, gpu: &GpuPcg) {
+    use std::collections::HashMap;
+    use voxfe::gpu::multigrid::{MgKernel, MgVec, VECS};
     let dmg = gpu.multigrid().unwrap();
     let depth = mg.depth();
     assert!(depth >= 4, "levels {:?}", dmg.nodes);
@@ -616,7 +617,7 @@ fn multigrid_kernels_match_their_cpu_mirrors_on_random_input() {
     let stencil: Vec<f32> = gpu.read(Slot::Stencil).unwrap();
     let neighbours: Vec<u32> = gpu.read(Slot::Neighbours).unwrap();
     let f32s = |v: &[[f64; 9]]| -> Vec<f32> { v.iter().flatten().map(|&x| x as f32).collect() };
-    let inverse = dmg.coarsest_inverse(&ctx).unwrap();
+    let inverse = dmg.coarsest_inverse(ctx).unwrap();
     let exact: Vec<f32> = mg.coarsest_inverse().iter().map(|&v| v as f32).collect();
     assert_eq!(inverse, exact, "coarsest inverse as uploaded");
 
@@ -631,7 +632,7 @@ fn multigrid_kernels_match_their_cpu_mirrors_on_random_input() {
                     continue;
                 }
                 let data = random(3 * dmg.nodes[lv], (100 * i + 10 * lv + k) as u64);
-                dmg.write(&ctx, lv, v, &data);
+                dmg.write(ctx, lv, v, &data);
                 cpu.insert((lv, v), data);
             }
         }
@@ -700,7 +701,7 @@ fn multigrid_kernels_match_their_cpu_mirrors_on_random_input() {
         }
         // Every vector of both levels: the outputs match, the rest is untouched.
         for (&(lv, v), want) in &cpu {
-            let got = dmg.read(&ctx, lv, v).unwrap();
+            let got = dmg.read(ctx, lv, v).unwrap();
             let what = format!("op {i} {:?} on level {l}: {v:?} of level {lv}", op.kernel);
             assert_close(&what, &got, want, 1e-4);
         }
@@ -749,31 +750,28 @@ fn the_gpu_v_cycle_is_the_cpu_v_cycle_in_f32() {
     let Some(ctx) = context("the_gpu_v_cycle_is_the_cpu_v_cycle_in_f32") else {
         return;
     };
-    let grid = rd_grid(0.1);
-    let problem = multigrid_problem(&grid);
-    let (mesh, table, fixed) = (&problem.mesh, &problem.table, &problem.bc.fixed);
-    let mg = Multigrid::new(mesh, table, fixed);
-    let gpu = GpuPcg::with_multigrid(&ctx, mesh, table, fixed, &mg).unwrap();
-    let dmg = gpu.multigrid().unwrap();
-    // A residual-like input: the right-hand side of the load case, and a random one.
-    for (what, r) in [
-        ("rhs", problem.rhs()),
-        (
-            "random",
-            random(3 * mesh.len(), 31)
-                .iter()
-                .map(|&v| v as f64)
-                .collect(),
-        ),
-    ] {
-        let mut z = vec![0.0; r.len()];
-        mg.apply(&r, &mut z);
-        gpu.set_rhs(&r);
-        gpu.run_multigrid_ops(0..dmg.ops.len()).unwrap();
-        let got: Vec<f32> = gpu.read(Slot::Z).unwrap();
-        let want: Vec<f32> = z.iter().map(|&v| v as f32).collect();
-        assert_close(&format!("V-cycle on the {what}"), &got, &want, 1e-5);
-    }
+    with_multigrid_solver(&ctx, |problem, mg, gpu| {
+        let dmg = gpu.multigrid().unwrap();
+        // A residual-like input: the right-hand side of the load case, and a random one.
+        for (what, r) in [
+            ("rhs", problem.rhs()),
+            (
+                "random",
+                random(3 * problem.mesh.len(), 31)
+                    .iter()
+                    .map(|&v| v as f64)
+                    .collect(),
+            ),
+        ] {
+            let mut z = vec![0.0; r.len()];
+            mg.apply(&r, &mut z);
+            gpu.set_rhs(&r);
+            gpu.run_multigrid_ops(0..dmg.ops.len()).unwrap();
+            let got: Vec<f32> = gpu.read(Slot::Z).unwrap();
+            let want: Vec<f32> = z.iter().map(|&v| v as f32).collect();
+            assert_close(&format!("V-cycle on the {what}"), &got, &want, 1e-5);
+        }
+    });
 }
 
 #[test]

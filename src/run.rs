@@ -294,6 +294,15 @@ impl std::fmt::Display for RunReport {
         writeln!(f, "backend          {} ({})", s.backend, s.adapter)?;
         writeln!(f, "active nodes     {}", s.active_nodes)?;
         writeln!(f, "unknowns         {}", s.unknowns)?;
+        match (&s.multigrid_levels, s.multigrid_bytes) {
+            (Some(levels), Some(bytes)) => writeln!(
+                f,
+                "preconditioner   multigrid ({} levels, hierarchy {:.1} MB)",
+                levels.len(),
+                bytes as f64 / 1e6
+            )?,
+            _ => writeln!(f, "preconditioner   jacobi")?,
+        }
         writeln!(f, "iterations       {}", s.iterations)?;
         writeln!(
             f,

@@ -86,6 +86,10 @@ fn a_solve_that_does_not_converge_exits_3_without_a_modulus() {
         "{stdout}"
     );
     assert!(
+        stdout.contains("preconditioner   multigrid (") && stdout.contains("levels, hierarchy"),
+        "{stdout}"
+    );
+    assert!(
         stderr.contains("did not converge") && stderr.contains("relative residual"),
         "{stderr}"
     );

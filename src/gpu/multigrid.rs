@@ -257,7 +257,7 @@ impl GpuMultigrid {
             .collect();
         // Sizes first: a typed error before anything is allocated.
         let nc = 3 * nodes[depth - 1] as u64;
-        let mut bytes = 4 * nc * nc;
+        let mut bytes = 0;
         let mut check = |name: &'static str, b: u64| -> Result<(), GpuError> {
             if b > limit {
                 return Err(GpuError::TooLarge {

@@ -11,9 +11,7 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use std::path::Path;
 use voxfe::fem::operator::LinearOperator;
 use voxfe::fem::{solve_cpu, Problem, SolverOptions};
-use voxfe::gpu::{
-    context_or_skip, solve_gpu, AdapterRequest, GpuPcg, GpuSolverOptions, Kernel, Slot,
-};
+use voxfe::gpu::{context_or_skip, solve_gpu, AdapterRequest, GpuPcg, Kernel, Slot};
 use voxfe::report::voxelize_scene;
 use voxfe::run::load_case;
 use voxfe::scene::Scene;
@@ -93,6 +91,7 @@ fn whole_solve(c: &mut Criterion) {
         let opts = SolverOptions {
             tolerance: s.solver.tolerance,
             max_iterations: s.solver.max_iterations as usize,
+            check_every: 25,
             preconditioner: voxfe::fem::Preconditioner::Jacobi,
         };
         g.bench_function(format!("cpu {label}"), |b| {
@@ -114,22 +113,12 @@ fn whole_solve(c: &mut Criterion) {
                 );
                 continue;
             }
-            let gopts = GpuSolverOptions {
-                tolerance: opts.tolerance,
-                max_iterations: opts.max_iterations,
-                check_every: 25,
-                preconditioner: voxfe::fem::Preconditioner::Jacobi,
-            };
             g.bench_function(format!("gpu {label} on {}", ctx.adapter_name()), |b| {
-                b.iter(|| solve_gpu(ctx, &vox.grid, m, &load, &gopts).unwrap())
+                b.iter(|| solve_gpu(ctx, &vox.grid, m, &load, &opts).unwrap())
             });
-            let gmg = GpuSolverOptions {
-                preconditioner: voxfe::fem::Preconditioner::Multigrid,
-                ..gopts
-            };
             g.bench_function(
                 format!("gpu multigrid {label} on {}", ctx.adapter_name()),
-                |b| b.iter(|| solve_gpu(ctx, &vox.grid, m, &load, &gmg).unwrap()),
+                |b| b.iter(|| solve_gpu(ctx, &vox.grid, m, &load, &mg).unwrap()),
             );
         }
     }

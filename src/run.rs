@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use crate::fem::load::{EnvelopeColumns, LoadCase, Platens};
 use crate::fem::{solve_cpu, Preconditioner, SolveError, SolveResult, SolverOptions};
-use crate::gpu::{solve_gpu, AdapterRequest, GpuContext, GpuError, GpuSolverOptions};
+use crate::gpu::{solve_gpu, AdapterRequest, GpuContext, GpuError};
 use crate::report::{voxelize_scene, VoxelReport, VoxelizeError};
 use crate::scene::{Backend, ResolvedLoad, Scene, SceneError, Shape};
 use serde_json::{Map, Value};
@@ -116,7 +116,7 @@ pub fn solve_on_gpu(
     grid: &crate::grid::VoxelGrid,
     material: crate::material::YoungPoisson,
     load: &LoadCase,
-    opts: &GpuSolverOptions,
+    opts: &SolverOptions,
     notices: &mut Vec<String>,
 ) -> Result<SolveResult, GpuError> {
     match solve_gpu(ctx, grid, material, load, opts) {
@@ -125,7 +125,7 @@ pub fn solve_on_gpu(
                 "multigrid does not fit on {}: {e}; solving with solver.preconditioner = \"jacobi\"",
                 ctx.adapter_name()
             ));
-            let jacobi = GpuSolverOptions {
+            let jacobi = SolverOptions {
                 preconditioner: Preconditioner::Jacobi,
                 ..*opts
             };
@@ -143,6 +143,7 @@ pub fn run_scene(scene: &Scene, backend: Backend) -> Result<RunReport, RunError>
     let opts = SolverOptions {
         tolerance: scene.solver.tolerance,
         max_iterations: scene.solver.max_iterations as usize,
+        check_every: scene.solver.check_every as usize,
         preconditioner: scene.solver.preconditioner,
     };
     let mut notices = Vec::new();
@@ -150,17 +151,11 @@ pub fn run_scene(scene: &Scene, backend: Backend) -> Result<RunReport, RunError>
         name: scene.solver.adapter.clone(),
         ..Default::default()
     };
-    let gpu_opts = GpuSolverOptions {
-        tolerance: opts.tolerance,
-        max_iterations: opts.max_iterations,
-        check_every: scene.solver.check_every as usize,
-        preconditioner: opts.preconditioner,
-    };
     let solve = match backend {
         Backend::Cpu => solve_cpu(&vox.grid, material, &load, &opts)?,
         Backend::Gpu => {
             let ctx = GpuContext::new(&request)?;
-            solve_on_gpu(&ctx, &vox.grid, material, &load, &gpu_opts, &mut notices)?
+            solve_on_gpu(&ctx, &vox.grid, material, &load, &opts, &mut notices)?
         }
         Backend::Auto => match GpuContext::new(&request) {
             Err(e) => {
@@ -176,21 +171,19 @@ pub fn run_scene(scene: &Scene, backend: Backend) -> Result<RunReport, RunError>
                 ));
                 solve_cpu(&vox.grid, material, &load, &opts)?
             }
-            Ok(ctx) => {
-                match solve_on_gpu(&ctx, &vox.grid, material, &load, &gpu_opts, &mut notices) {
-                    Ok(r) => r,
-                    Err(GpuError::Solve(e @ (SolveError::Bc(_) | SolveError::Mesh(_)))) => {
-                        return Err(e.into())
-                    }
-                    Err(e) => {
-                        notices.push(format!(
-                            "the GPU solve on {} failed: {e}; solving again on the CPU",
-                            ctx.adapter_name()
-                        ));
-                        solve_cpu(&vox.grid, material, &load, &opts)?
-                    }
+            Ok(ctx) => match solve_on_gpu(&ctx, &vox.grid, material, &load, &opts, &mut notices) {
+                Ok(r) => r,
+                Err(GpuError::Solve(e @ (SolveError::Bc(_) | SolveError::Mesh(_)))) => {
+                    return Err(e.into())
                 }
-            }
+                Err(e) => {
+                    notices.push(format!(
+                        "the GPU solve on {} failed: {e}; solving again on the CPU",
+                        ctx.adapter_name()
+                    ));
+                    solve_cpu(&vox.grid, material, &load, &opts)?
+                }
+            },
         },
     };
     let load_case = match scene.resolved_load() {

@@ -10,12 +10,13 @@ use rand::{Rng, SeedableRng};
 use std::path::Path;
 use voxfe::fem::load::{LoadCase, Platens};
 use voxfe::fem::multigrid::Multigrid;
+use voxfe::fem::precond::Preconditioner as _;
 use voxfe::fem::{solve_cpu, Preconditioner, Problem, SolveResult, SolverOptions};
 use voxfe::gpu::mirror;
 use voxfe::gpu::shaders::{self, KERNELS};
 use voxfe::gpu::{
     context_or_skip, plan_chunks, solve_gpu, AdapterRequest, GpuContext, GpuError, GpuParams,
-    GpuPcg, GpuSolverOptions, Kernel, Slot,
+    GpuPcg, Kernel, Slot,
 };
 use voxfe::grid::VoxelGrid;
 use voxfe::material::YoungPoisson;
@@ -275,7 +276,7 @@ fn compare(
         ..Default::default()
     };
     let cpu = solve_cpu(grid, m, &load, &cpu_opts).unwrap();
-    let opts = GpuSolverOptions {
+    let opts = SolverOptions {
         tolerance: 1e-6,
         max_iterations: 20000,
         check_every: 10,
@@ -438,7 +439,7 @@ fn a_buffer_that_cannot_be_split_is_a_typed_error() {
     let Some(ctx) = context_or_skip(&request, "a_buffer_that_cannot_be_split") else {
         return;
     };
-    let opts = GpuSolverOptions {
+    let opts = SolverOptions {
         tolerance: 1e-6,
         max_iterations: 100,
         check_every: 10,
@@ -809,7 +810,7 @@ fn gpu_multigrid_gives_the_jacobi_moduli_in_far_fewer_iterations() {
         };
         let j = solve_cpu(&grid, m, &load, &jacobi).unwrap();
         for tolerance in [1e-8, 1e-6] {
-            let opts = GpuSolverOptions {
+            let opts = SolverOptions {
                 tolerance,
                 max_iterations: 1000,
                 check_every: 25,
@@ -847,7 +848,7 @@ fn gpu_multigrid_over_the_binding_limit_solves_with_jacobi_and_says_so() {
     let Some(ctx) = context_or_skip(&request, what) else {
         return;
     };
-    let opts = GpuSolverOptions {
+    let opts = SolverOptions {
         tolerance: 1e-6,
         max_iterations: 20000,
         check_every: 25,

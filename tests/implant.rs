@@ -356,7 +356,7 @@ fn lattice_implant_stiffness_agrees_on_gpu_and_cpu() {
     let load = voxfe::run::load_case(&s).unwrap();
     let m = s.material().unwrap();
     let cpu = voxfe::fem::solve_cpu(&vox.grid, m, &load, &Default::default()).unwrap();
-    let opts = voxfe::gpu::GpuSolverOptions {
+    let opts = voxfe::fem::SolverOptions {
         tolerance: 1e-6,
         max_iterations: 20000,
         check_every: 10,
@@ -397,7 +397,7 @@ fn stl_version_of_the_shipped_implant_matches_the_analytic_one() {
 #[test]
 fn endplates_lie_on_the_envelope_surfaces() {
     use std::sync::Arc;
-    use voxfe::fem::bc::constraints;
+    use voxfe::fem::load::constraints;
     use voxfe::fem::load::{EnvelopeColumns, LoadCase, Platens};
     use voxfe::fem::mesh::ActiveMesh;
     use voxfe::grid::VoxelGrid;

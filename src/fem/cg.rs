@@ -1,10 +1,14 @@
-//! Preconditioned conjugate gradients, written once against a backend.
+//! Preconditioned conjugate gradients, written once.
 //!
-//! A [`PcgBackend`] owns the vectors (in host memory, or on a GPU) and
-//! performs whole iterations; [`pcg`] decides when to stop. The backend
-//! computes α and β itself, so a GPU backend never has to send scalars back
-//! to the host inside an iteration; the loop asks for ‖r‖² only every
-//! `check_every` iterations.
+//! - [`pcg`] is the host loop of every backend: it starts the backend, runs
+//!   iterations, reads ‖r‖² every [`PcgBackend::check_every`] iterations,
+//!   reports progress and applies the stop rule.
+//! - [`PcgBackend`] is where iterations run. A backend computes α and β
+//!   itself, so a GPU backend never sends scalars back to the host inside
+//!   an iteration (`crate::gpu` records its recurrence in WGSL).
+//! - [`HostPcg`] is the recurrence on f64 host vectors, against any
+//!   [`LinearOperator`] and any [`Preconditioner`]: the CPU solver with
+//!   Jacobi or multigrid is this one type.
 //!
 //! One iteration (z = M⁻¹r, ρ = r·z):
 //!
@@ -13,46 +17,49 @@
 //! ρ' = r·z;  β = ρ' / ρ;  p = z + β p;  ρ = ρ'
 //! ```
 //!
-//! Stop rule (spec): ‖r‖₂ ≤ tol·‖b‖₂ on the recursive residual; the caller
+//! Stop rule (spec): ‖r‖₂ ≤ tol·‖b‖₂ on the backend's residual; the caller
 //! recomputes the true residual ‖b − A x‖ / ‖b‖ at the end.
 
+use crate::fem::operator::LinearOperator;
+use crate::fem::options::SolverOptions;
+use crate::fem::precond::Preconditioner;
+use crate::fem::vector::{dot, ordered_sum, CHUNK};
+use rayon::prelude::*;
 use serde::Serialize;
 
-/// Errors a backend can raise mid-solve.
+/// Why CG stopped without a result.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum PcgError {
     /// p·q ≤ 0: the operator is not positive definite on the search space.
     #[error("CG broke down at iteration {iteration}: p·Ap = {pq:e} ≤ 0 (the stiffness is singular or indefinite: a mechanism or a missing constraint)")]
     Breakdown { iteration: usize, pq: f64 },
-    /// A backend failure (e.g. a GPU error), with its message.
-    #[error("{0}")]
-    Backend(String),
+    /// ‖r‖² became infinite or NaN.
+    #[error("the residual became {rr} at iteration {iteration}")]
+    NonFinite { iteration: usize, rr: f64 },
 }
 
 /// A place where PCG iterations run.
 pub trait PcgBackend {
+    /// The backend's failures (a [`PcgError`] is one of them).
+    type Error: From<PcgError>;
     /// x = 0, r = b, z = M⁻¹r, p = z, ρ = r·z. Returns ‖b‖².
-    fn start(&mut self) -> Result<f64, PcgError>;
+    fn start(&mut self) -> Result<f64, Self::Error>;
     /// One full iteration (α, β computed by the backend).
-    fn step(&mut self) -> Result<(), PcgError>;
-    /// ‖r‖² of the current recursive residual.
-    fn residual_norm_sq(&mut self) -> Result<f64, PcgError>;
-}
-
-/// When to stop.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct PcgOptions {
-    pub tolerance: f64,
-    pub max_iterations: usize,
-    /// Check the residual every this many iterations (≥ 1).
-    pub check_every: usize,
+    fn step(&mut self) -> Result<(), Self::Error>;
+    /// ‖r‖² of the current residual.
+    fn residual_norm_sq(&mut self) -> Result<f64, Self::Error>;
+    /// How often the loop reads ‖r‖², given the requested cadence
+    /// (`solver.check_every`).
+    fn check_every(&self, requested: usize) -> usize {
+        requested
+    }
 }
 
 /// How a solve ended.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct PcgStats {
     pub iterations: usize,
-    /// ‖r‖ / ‖b‖ of the recursive residual at the last check.
+    /// ‖r‖ / ‖b‖ of the backend's residual at the last check.
     pub relative_residual: f64,
     pub converged: bool,
 }
@@ -60,8 +67,8 @@ pub struct PcgStats {
 /// Runs PCG on `backend` until ‖r‖ ≤ tol·‖b‖ or `max_iterations`.
 pub fn pcg<B: PcgBackend + ?Sized>(
     backend: &mut B,
-    opts: &PcgOptions,
-) -> Result<PcgStats, PcgError> {
+    opts: &SolverOptions,
+) -> Result<PcgStats, B::Error> {
     let bb = backend.start()?;
     if bb == 0.0 {
         return Ok(PcgStats {
@@ -71,7 +78,7 @@ pub fn pcg<B: PcgBackend + ?Sized>(
         });
     }
     let threshold = opts.tolerance * opts.tolerance * bb;
-    let every = opts.check_every.max(1);
+    let every = backend.check_every(opts.check_every).max(1);
     let progress = crate::progress::Progress::solve(opts.max_iterations as u64);
     let mut rr = bb;
     let mut it = 0;
@@ -84,9 +91,7 @@ pub fn pcg<B: PcgBackend + ?Sized>(
         rr = backend.residual_norm_sq()?;
         progress.iteration(it, (rr / bb).sqrt());
         if !rr.is_finite() {
-            return Err(PcgError::Backend(format!(
-                "the residual became {rr} at iteration {it}"
-            )));
+            return Err(PcgError::NonFinite { iteration: it, rr }.into());
         }
         if rr <= threshold {
             return Ok(PcgStats {
@@ -101,4 +106,112 @@ pub fn pcg<B: PcgBackend + ?Sized>(
         relative_residual: (rr / bb).sqrt(),
         converged: false,
     })
+}
+
+/// The PCG recurrence on f64 host vectors (rayon): operator `A`,
+/// preconditioner `M`, six vectors of 3 values per node (x, r, z, p, q and
+/// the right-hand side moved into r).
+pub struct HostPcg<'a, A, M> {
+    a: &'a A,
+    m: &'a M,
+    x: Vec<f64>,
+    r: Vec<f64>,
+    z: Vec<f64>,
+    p: Vec<f64>,
+    q: Vec<f64>,
+    rho: f64,
+    rr: f64,
+    iteration: usize,
+}
+
+impl<'a, A: LinearOperator, M: Preconditioner> HostPcg<'a, A, M> {
+    /// A solver of `a` x = `b` preconditioned by `m` (b is moved in as r).
+    pub fn new(a: &'a A, m: &'a M, b: Vec<f64>) -> HostPcg<'a, A, M> {
+        let n = b.len();
+        assert_eq!(n, a.len(), "b has the operator's length");
+        HostPcg {
+            a,
+            m,
+            x: vec![0.0; n],
+            r: b,
+            z: vec![0.0; n],
+            p: vec![0.0; n],
+            q: vec![0.0; n],
+            rho: 0.0,
+            rr: 0.0,
+            iteration: 0,
+        }
+    }
+
+    /// The solution x.
+    pub fn into_solution(self) -> Vec<f64> {
+        self.x
+    }
+}
+
+impl<A: LinearOperator, M: Preconditioner> PcgBackend for HostPcg<'_, A, M> {
+    type Error = PcgError;
+
+    fn start(&mut self) -> Result<f64, PcgError> {
+        self.x.iter_mut().for_each(|v| *v = 0.0);
+        self.rr = ordered_sum(
+            self.r
+                .par_chunks(CHUNK)
+                .map(|r| r.iter().map(|v| v * v).sum()),
+        );
+        self.rho = self.m.apply_dot(&self.r, &mut self.z);
+        self.p.copy_from_slice(&self.z);
+        self.iteration = 0;
+        Ok(self.rr)
+    }
+
+    fn step(&mut self) -> Result<(), PcgError> {
+        self.iteration += 1;
+        self.a.apply(&self.p, &mut self.q);
+        let pq = dot(&self.p, &self.q);
+        if pq <= 0.0 || !pq.is_finite() {
+            return Err(PcgError::Breakdown {
+                iteration: self.iteration,
+                pq,
+            });
+        }
+        let alpha = self.rho / pq;
+        // x += αp, r −= αq, with the partial sums of r·r in the same pass.
+        self.rr = ordered_sum(
+            self.x
+                .par_chunks_mut(CHUNK)
+                .zip(self.r.par_chunks_mut(CHUNK))
+                .zip(self.p.par_chunks(CHUNK).zip(self.q.par_chunks(CHUNK)))
+                .map(|((x, r), (p, q))| {
+                    let mut rr = 0.0;
+                    for i in 0..x.len() {
+                        x[i] += alpha * p[i];
+                        r[i] -= alpha * q[i];
+                        rr += r[i] * r[i];
+                    }
+                    rr
+                }),
+        );
+        let rho_new = self.m.apply_dot(&self.r, &mut self.z);
+        let beta = rho_new / self.rho;
+        self.rho = rho_new;
+        self.p
+            .par_chunks_mut(CHUNK)
+            .zip(self.z.par_chunks(CHUNK))
+            .for_each(|(p, z)| {
+                for i in 0..p.len() {
+                    p[i] = z[i] + beta * p[i];
+                }
+            });
+        Ok(())
+    }
+
+    fn residual_norm_sq(&mut self) -> Result<f64, PcgError> {
+        Ok(self.rr)
+    }
+
+    /// ‖r‖² is a by-product of every iteration: check each one.
+    fn check_every(&self, _requested: usize) -> usize {
+        1
+    }
 }

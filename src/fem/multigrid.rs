@@ -27,16 +27,18 @@
 
 use std::borrow::Cow;
 
+use crate::fem::constrained::Constrained;
 use crate::fem::mesh::ActiveMesh;
-use crate::fem::operator::{CpuOperator, LinearOperator, StencilTable};
+use crate::fem::operator::{
+    apply_rows, mul_add, Block, BlockRows, LinearOperator, StencilRows, StencilTable,
+};
+use crate::fem::precond::Preconditioner;
 use rayon::prelude::*;
 
 /// Chebyshev smoothing steps per pre- or post-smoothing.
 pub const CHEBYSHEV_DEGREE: usize = 3;
 /// A level with at most this many nodes is solved directly.
 pub const COARSEST_NODES: usize = 400;
-
-type Block = [f64; 9];
 
 /// Offset of stencil entry d = (dx+1) + 3(dy+1) + 9(dz+1).
 fn offset(d: usize) -> [isize; 3] {
@@ -49,12 +51,6 @@ fn offset(d: usize) -> [isize; 3] {
 
 fn stencil_index(o: [isize; 3]) -> usize {
     ((o[0] + 1) + 3 * (o[1] + 1) + 9 * (o[2] + 1)) as usize
-}
-
-fn mul_add(acc: &mut [f64; 3], b: &Block, x: &[f64]) {
-    acc[0] += b[0] * x[0] + b[1] * x[1] + b[2] * x[2];
-    acc[1] += b[3] * x[0] + b[4] * x[1] + b[5] * x[2];
-    acc[2] += b[6] * x[0] + b[7] * x[1] + b[8] * x[2];
 }
 
 /// Inverse of a symmetric positive definite 3×3 block.
@@ -125,8 +121,11 @@ struct Level {
     neighbours: Vec<u32>,
 }
 
-impl Level {
-    /// Calls `f(d, m, block)` for every non-zero block of row `a`.
+impl BlockRows for Level {
+    fn nodes(&self) -> usize {
+        self.nodes.len()
+    }
+
     fn row(&self, a: usize, mut f: impl FnMut(usize, usize, &Block)) {
         for d in 0..27 {
             let m = self.neighbours[27 * a + d];
@@ -135,58 +134,13 @@ impl Level {
             }
         }
     }
-
-    fn apply(&self, x: &[f64], y: &mut [f64]) {
-        y.par_chunks_mut(3).enumerate().for_each(|(a, ya)| {
-            let mut acc = [0.0; 3];
-            self.row(a, |_, m, b| mul_add(&mut acc, b, &x[3 * m..3 * m + 3]));
-            ya.copy_from_slice(&acc);
-        });
-    }
 }
 
-/// The finest level: matrix-free rows from the stencil table.
+/// The finest level: the constrained operator's matrix-free rows
+/// ([`Constrained`] over the stencil table) on the mesh's node grid.
 struct Fine<'a> {
-    mesh: &'a ActiveMesh,
-    table: &'a StencilTable,
-    fixed: &'a [u8],
-    offsets: [isize; 27],
+    op: Constrained<'a, StencilRows<'a>>,
     nodes: Nodes<'a>,
-}
-
-impl Fine<'_> {
-    /// Calls `f(d, m, block)` for every structurally non-zero block of row
-    /// `a` of the constrained operator (m: the neighbour's index).
-    fn row(&self, a: usize, mut f: impl FnMut(usize, usize, &Block)) {
-        let p = self.mesh.pattern[a] as usize;
-        let fa = self.fixed[a];
-        let id = self.mesh.nodes[a] as isize;
-        let mut bits = self.table.neighbours[p];
-        while bits != 0 {
-            let d = bits.trailing_zeros() as usize;
-            bits &= bits - 1;
-            let m = self.mesh.node_map[(id + self.offsets[d]) as usize] as usize;
-            let fm = self.fixed[m];
-            let mut b = self.table.blocks[27 * p + d];
-            if fa != 0 || fm != 0 {
-                for r in 0..3 {
-                    for s in 0..3 {
-                        if fa & (1 << r) != 0 || fm & (1 << s) != 0 {
-                            b[3 * r + s] = 0.0;
-                        }
-                    }
-                }
-                if d == 13 {
-                    for r in 0..3 {
-                        if fa & (1 << r) != 0 {
-                            b[4 * r] = 1.0;
-                        }
-                    }
-                }
-            }
-            f(d, m, &b);
-        }
-    }
 }
 
 /// Rows of a level, fine (matrix-free) or stored.
@@ -205,7 +159,7 @@ impl Rows<'_, '_> {
 
     fn row(&self, a: usize, f: impl FnMut(usize, usize, &Block)) {
         match self {
-            Rows::Fine(fine) => fine.row(a, f),
+            Rows::Fine(fine) => fine.op.row(a, f),
             Rows::Stored(l) => l.row(a, f),
         }
     }
@@ -215,12 +169,10 @@ impl Rows<'_, '_> {
         (0..self.nodes().len())
             .into_par_iter()
             .map(|a| {
-                let mut diag = [0.0; 9];
-                self.row(a, |d, _, b| {
-                    if d == 13 {
-                        diag = *b;
-                    }
-                });
+                let diag = match self {
+                    Rows::Fine(fine) => fine.op.diagonal_block(a),
+                    Rows::Stored(l) => l.diagonal_block(a),
+                };
                 invert(&diag)
             })
             .collect()
@@ -417,7 +369,6 @@ pub struct LevelView<'l> {
 /// The multigrid preconditioner of one problem.
 pub struct Multigrid<'a> {
     fine: Fine<'a>,
-    fine_op: CpuOperator<'a>,
     levels: Vec<Level>,
     smoothers: Vec<Smoother>,
     coarse: Option<nalgebra::Cholesky<f64, nalgebra::Dyn>>,
@@ -441,13 +392,9 @@ impl<'a> Multigrid<'a> {
             map: Cow::Borrowed(&mesh.node_map),
         };
         let fine = Fine {
-            mesh,
-            table,
-            fixed,
-            offsets: mesh.neighbour_offsets(),
+            op: Constrained::new(StencilRows::new(mesh, table), fixed),
             nodes,
         };
-        let fine_op = CpuOperator::new(mesh, table, Some(fixed));
         let mut levels: Vec<Level> = Vec::new();
         loop {
             let rows = match levels.last() {
@@ -467,7 +414,6 @@ impl<'a> Multigrid<'a> {
         }
         let mut mg = Multigrid {
             fine,
-            fine_op,
             levels,
             smoothers: Vec::new(),
             coarse: None,
@@ -505,9 +451,9 @@ impl<'a> Multigrid<'a> {
 
     fn apply_level(&self, l: usize, x: &[f64], y: &mut [f64]) {
         if l == 0 {
-            self.fine_op.apply(x, y);
+            self.fine.op.apply(x, y);
         } else {
-            self.levels[l - 1].apply(x, y);
+            apply_rows(&self.levels[l - 1], x, y);
         }
     }
 
@@ -678,9 +624,11 @@ impl<'a> Multigrid<'a> {
         self.smooth(l, &mut x, b);
         x
     }
+}
 
+impl Preconditioner for Multigrid<'_> {
     /// z = M⁻¹ r: one V-cycle from zero.
-    pub fn apply(&self, r: &[f64], z: &mut [f64]) {
+    fn apply(&self, r: &[f64], z: &mut [f64]) {
         let x = self.cycle(0, r);
         z.copy_from_slice(&x);
     }

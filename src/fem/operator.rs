@@ -1,4 +1,9 @@
-//! The matrix-free stiffness operator y = K·x over the active nodes.
+//! Operators y = A·x over the active nodes, all of them given by their
+//! rows of 3×3 blocks: the matrix-free stiffness K of the voxel grid
+//! ([`StencilRows`]), the constrained operator P K P + (I − P) of any such
+//! rows ([`Constrained`], in [`crate::fem::constrained`]) and the stored
+//! coarse multigrid levels. One gather per row ([`apply_rows`]) is the
+//! action of every one of them.
 //!
 //! # Gather per node
 //!
@@ -24,17 +29,16 @@
 //! written by one task only: no atomics, and the result does not depend on
 //! the thread count.
 //!
-//! # Constraints
-//!
-//! With `fixed` degrees of freedom the operator is MFEM's constrained
-//! operator `P K P + (I − P)` (P zeroes the fixed dofs): symmetric, and
-//! positive definite on a grid with a load path.
+//! [`Constrained`]: crate::fem::constrained::Constrained
 
 use crate::fem::hex8::ElementMatrix;
 use crate::fem::mesh::ActiveMesh;
 use rayon::prelude::*;
 
-/// y = A·x.
+/// A row-major 3×3 block.
+pub type Block = [f64; 9];
+
+/// y = A·x (MFEM's `Mult`).
 pub trait LinearOperator: Sync {
     /// Length of x and y.
     fn len(&self) -> usize;
@@ -46,6 +50,71 @@ pub trait LinearOperator: Sync {
     fn apply(&self, x: &[f64], y: &mut [f64]);
 }
 
+/// A block-sparse operator given row by row: node `a`'s row is a list of
+/// 3×3 blocks, one per neighbour.
+pub trait BlockRows: Sync {
+    /// Number of nodes (rows of blocks).
+    fn nodes(&self) -> usize;
+    /// Calls `f(d, m, block)` for every structurally non-zero block of row
+    /// `a`, in increasing stencil entry d = (dx+1) + 3(dy+1) + 9(dz+1), m the
+    /// neighbour's index.
+    fn row(&self, a: usize, f: impl FnMut(usize, usize, &Block));
+
+    /// The 3×3 diagonal block of row `a` (zero where there is none).
+    fn diagonal_block(&self, a: usize) -> Block {
+        let mut diag = [0.0; 9];
+        self.row(a, |d, _, b| {
+            if d == 13 {
+                diag = *b;
+            }
+        });
+        diag
+    }
+
+    /// The diagonal of the operator, 3 values per node.
+    fn diagonal(&self) -> Vec<f64> {
+        let mut out = vec![0.0; 3 * self.nodes()];
+        out.par_chunks_mut(3 * CHUNK_NODES)
+            .enumerate()
+            .for_each(|(ci, out)| {
+                for (k, dn) in out.chunks_mut(3).enumerate() {
+                    let blk = self.diagonal_block(ci * CHUNK_NODES + k);
+                    for c in 0..3 {
+                        dn[c] = blk[4 * c];
+                    }
+                }
+            });
+        out
+    }
+}
+
+/// acc += b·x for a 3×3 block b.
+#[inline(always)]
+pub fn mul_add(acc: &mut [f64; 3], b: &Block, x: &[f64]) {
+    acc[0] += b[0] * x[0] + b[1] * x[1] + b[2] * x[2];
+    acc[1] += b[3] * x[0] + b[4] * x[1] + b[5] * x[2];
+    acc[2] += b[6] * x[0] + b[7] * x[1] + b[8] * x[2];
+}
+
+/// y = A·x for block rows A: one gather per node, [`CHUNK_NODES`] nodes per
+/// parallel task.
+pub fn apply_rows<R: BlockRows + ?Sized>(rows: &R, x: &[f64], y: &mut [f64]) {
+    let len = 3 * rows.nodes();
+    assert_eq!(x.len(), len, "x has the wrong length");
+    assert_eq!(y.len(), len, "y has the wrong length");
+    y.par_chunks_mut(3 * CHUNK_NODES)
+        .enumerate()
+        .for_each(|(ci, out)| {
+            for (k, yn) in out.chunks_mut(3).enumerate() {
+                let mut acc = [0.0f64; 3];
+                rows.row(ci * CHUNK_NODES + k, |_, m, b| {
+                    mul_add(&mut acc, b, &x[3 * m..3 * m + 3])
+                });
+                yn.copy_from_slice(&acc);
+            }
+        });
+}
+
 /// Nodes per parallel task.
 pub const CHUNK_NODES: usize = 2048;
 
@@ -53,7 +122,7 @@ pub const CHUNK_NODES: usize = 2048;
 #[derive(Debug, Clone)]
 pub struct StencilTable {
     /// `blocks[27·P + d]`, row-major 3×3.
-    pub blocks: Vec<[f64; 9]>,
+    pub blocks: Vec<Block>,
     /// Bit d set when `S[P][d]` is not structurally zero.
     pub neighbours: Vec<u32>,
 }
@@ -88,110 +157,66 @@ impl StencilTable {
     }
 
     /// The 3×3 diagonal block of a node with pattern p.
-    pub fn diagonal_block(&self, p: u8) -> &[f64; 9] {
+    pub fn diagonal_block(&self, p: u8) -> &Block {
         &self.blocks[27 * p as usize + 13]
     }
 }
 
-/// The CPU matrix-free operator over an [`ActiveMesh`].
-pub struct CpuOperator<'a> {
+/// The unconstrained stiffness K of an [`ActiveMesh`], matrix-free: its rows
+/// come from the [`StencilTable`] of each node's occupancy pattern.
+pub struct StencilRows<'a> {
     mesh: &'a ActiveMesh,
     table: &'a StencilTable,
     offsets: [isize; 27],
-    /// Per active node, bit c set when dof 3n + c is fixed; `None`: unconstrained K.
-    fixed: Option<&'a [u8]>,
 }
 
-impl<'a> CpuOperator<'a> {
-    /// The operator K (no constraints) or, with `fixed`, P K P + (I − P).
-    pub fn new(
-        mesh: &'a ActiveMesh,
-        table: &'a StencilTable,
-        fixed: Option<&'a [u8]>,
-    ) -> CpuOperator<'a> {
-        CpuOperator {
+impl<'a> StencilRows<'a> {
+    /// K of `mesh` with element stencils `table`.
+    pub fn new(mesh: &'a ActiveMesh, table: &'a StencilTable) -> StencilRows<'a> {
+        StencilRows {
             mesh,
             table,
             offsets: mesh.neighbour_offsets(),
-            fixed,
         }
     }
 
-    /// Row block of node n applied to x.
+    /// The mesh the rows are over.
+    pub fn mesh(&self) -> &'a ActiveMesh {
+        self.mesh
+    }
+}
+
+impl BlockRows for StencilRows<'_> {
+    fn nodes(&self) -> usize {
+        self.mesh.len()
+    }
+
     #[inline(always)]
-    fn row(&self, n: usize, x: &[f64]) -> [f64; 3] {
+    fn row(&self, a: usize, mut f: impl FnMut(usize, usize, &Block)) {
         let mesh = self.mesh;
-        let id = mesh.nodes[n] as isize;
-        let p = mesh.pattern[n] as usize;
+        let id = mesh.nodes[a] as isize;
+        let p = mesh.pattern[a] as usize;
         let blocks = &self.table.blocks[27 * p..27 * p + 27];
-        let mut acc = [0.0f64; 3];
         let mut bits = self.table.neighbours[p];
         while bits != 0 {
             let d = bits.trailing_zeros() as usize;
             bits &= bits - 1;
             let m = mesh.node_map[(id + self.offsets[d]) as usize] as usize;
-            let xm = &x[3 * m..3 * m + 3];
-            let mut u = [xm[0], xm[1], xm[2]];
-            if let Some(fixed) = self.fixed {
-                let f = fixed[m];
-                if f != 0 {
-                    for (c, uc) in u.iter_mut().enumerate() {
-                        if f & (1 << c) != 0 {
-                            *uc = 0.0;
-                        }
-                    }
-                }
-            }
-            let b = &blocks[d];
-            acc[0] += b[0] * u[0] + b[1] * u[1] + b[2] * u[2];
-            acc[1] += b[3] * u[0] + b[4] * u[1] + b[5] * u[2];
-            acc[2] += b[6] * u[0] + b[7] * u[1] + b[8] * u[2];
+            f(d, m, &blocks[d]);
         }
-        if let Some(fixed) = self.fixed {
-            let f = fixed[n];
-            for (c, a) in acc.iter_mut().enumerate() {
-                if f & (1 << c) != 0 {
-                    *a = x[3 * n + c];
-                }
-            }
-        }
-        acc
     }
 
-    /// The diagonal of the operator (1 on fixed dofs).
-    pub fn diagonal(&self) -> Vec<f64> {
-        let mut d = vec![0.0; 3 * self.mesh.len()];
-        d.par_chunks_mut(3 * CHUNK_NODES)
-            .enumerate()
-            .for_each(|(ci, out)| {
-                for (k, dn) in out.chunks_mut(3).enumerate() {
-                    let n = ci * CHUNK_NODES + k;
-                    let blk = self.table.diagonal_block(self.mesh.pattern[n]);
-                    let f = self.fixed.map_or(0, |f| f[n]);
-                    for c in 0..3 {
-                        dn[c] = if f & (1 << c) != 0 { 1.0 } else { blk[4 * c] };
-                    }
-                }
-            });
-        d
+    fn diagonal_block(&self, a: usize) -> Block {
+        *self.table.diagonal_block(self.mesh.pattern[a])
     }
 }
 
-impl LinearOperator for CpuOperator<'_> {
+impl LinearOperator for StencilRows<'_> {
     fn len(&self) -> usize {
         3 * self.mesh.len()
     }
 
     fn apply(&self, x: &[f64], y: &mut [f64]) {
-        assert_eq!(x.len(), self.len(), "x has the wrong length");
-        assert_eq!(y.len(), self.len(), "y has the wrong length");
-        y.par_chunks_mut(3 * CHUNK_NODES)
-            .enumerate()
-            .for_each(|(ci, out)| {
-                for (k, yn) in out.chunks_mut(3).enumerate() {
-                    let r = self.row(ci * CHUNK_NODES + k, x);
-                    yn.copy_from_slice(&r);
-                }
-            });
+        apply_rows(self, x, y)
     }
 }

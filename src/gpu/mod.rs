@@ -51,11 +51,12 @@ pub mod mirror;
 pub mod multigrid;
 pub mod shaders;
 
-use crate::fem::cg::{pcg, PcgBackend, PcgError, PcgOptions};
+use crate::fem::cg::{pcg, PcgBackend, PcgError};
 use crate::fem::load::LoadCase;
 use crate::fem::mesh::ActiveMesh;
 use crate::fem::operator::{LinearOperator, StencilTable};
-use crate::fem::{Preconditioner, Problem, SolveError, SolveResult};
+use crate::fem::problem::FineOperator;
+use crate::fem::{Preconditioner, Problem, SolveError, SolveResult, SolverOptions};
 use crate::grid::VoxelGrid;
 use crate::material::YoungPoisson;
 use bytemuck::{Pod, Zeroable};
@@ -142,9 +143,9 @@ pub enum GpuError {
     Solve(#[from] SolveError),
 }
 
-impl From<GpuError> for PcgError {
-    fn from(e: GpuError) -> PcgError {
-        PcgError::Backend(e.to_string())
+impl From<PcgError> for GpuError {
+    fn from(e: PcgError) -> GpuError {
+        GpuError::Solve(SolveError::Pcg(e))
     }
 }
 
@@ -610,7 +611,7 @@ pub struct GpuPcg<'c> {
 /// keeping the search direction p. CG then converges as in f64 while all
 /// iterations run in f32 on the device.
 struct Reliable<'p> {
-    op: crate::fem::operator::CpuOperator<'p>,
+    op: FineOperator<'p>,
     b: Vec<f64>,
     x: Vec<f64>,
     /// ‖r‖² at the last update.
@@ -1086,12 +1087,7 @@ impl<'c> GpuPcg<'c> {
 
     /// Turns on reliable updates against the f64 operator `op` and
     /// right-hand side `b`; the solver stops at ‖r‖ ≤ `tolerance`·‖b‖.
-    pub fn enable_reliable_updates(
-        &mut self,
-        op: crate::fem::operator::CpuOperator<'c>,
-        b: Vec<f64>,
-        tolerance: f64,
-    ) {
+    pub fn enable_reliable_updates(&mut self, op: FineOperator<'c>, b: Vec<f64>, tolerance: f64) {
         let bb: f64 = b.iter().map(|v| v * v).sum();
         self.set_rhs(&b);
         self.reliable = Some(Reliable {
@@ -1174,7 +1170,9 @@ impl<'c> GpuPcg<'c> {
 }
 
 impl PcgBackend for GpuPcg<'_> {
-    fn start(&mut self) -> Result<f64, PcgError> {
+    type Error = GpuError;
+
+    fn start(&mut self) -> Result<f64, GpuError> {
         self.pending.clear();
         let zeros = vec![0.0f32; self.params.n_dofs as usize];
         self.write(Slot::X, &zeros);
@@ -1198,7 +1196,7 @@ impl PcgBackend for GpuPcg<'_> {
         })
     }
 
-    fn step(&mut self) -> Result<(), PcgError> {
+    fn step(&mut self) -> Result<(), GpuError> {
         if self.multigrid.is_some() {
             self.pending.extend_from_slice(&ITERATION_MG);
         } else {
@@ -1212,14 +1210,15 @@ impl PcgBackend for GpuPcg<'_> {
         Ok(())
     }
 
-    fn residual_norm_sq(&mut self) -> Result<f64, PcgError> {
+    fn residual_norm_sq(&mut self) -> Result<f64, GpuError> {
         self.flush()?;
         let s: Vec<f32> = self.read(Slot::Scalars)?;
         if s[mirror::BREAKDOWN] != 0.0 {
             return Err(PcgError::Breakdown {
                 iteration: 0,
                 pq: s[mirror::PQ] as f64,
-            });
+            }
+            .into());
         }
         let rr = s[mirror::RR] as f64;
         let due = match &self.reliable {
@@ -1227,22 +1226,20 @@ impl PcgBackend for GpuPcg<'_> {
             None => false,
         };
         if due {
-            return Ok(self.reliable_update(rr)?);
+            return self.reliable_update(rr);
         }
         Ok(rr)
     }
-}
 
-/// GPU solver settings.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct GpuSolverOptions {
-    pub tolerance: f64,
-    pub max_iterations: usize,
-    /// Read the residual back every this many iterations.
-    pub check_every: usize,
-    /// Jacobi, or a multigrid V-cycle (hierarchy built on the host, cycle
-    /// on the device).
-    pub preconditioner: Preconditioner,
+    /// With multigrid at least every [`MULTIGRID_CHECK_EVERY`] iterations:
+    /// reliable updates happen only at a read.
+    fn check_every(&self, requested: usize) -> usize {
+        if self.multigrid.is_some() {
+            requested.min(MULTIGRID_CHECK_EVERY)
+        } else {
+            requested
+        }
+    }
 }
 
 /// Solves `load` on `grid` on the GPU of `ctx`.
@@ -1251,7 +1248,7 @@ pub fn solve_gpu(
     grid: &VoxelGrid,
     material: YoungPoisson,
     load: &LoadCase,
-    opts: &GpuSolverOptions,
+    opts: &SolverOptions,
 ) -> Result<SolveResult, GpuError> {
     let start = Instant::now();
     let problem = Problem::new(grid, material, load)?;
@@ -1266,21 +1263,7 @@ pub fn solve_gpu(
     };
     let hierarchy = gpu.multigrid().map(|m| (m.nodes.clone(), m.bytes));
     gpu.enable_reliable_updates(problem.operator(), b, opts.tolerance);
-    let stats = pcg(
-        &mut gpu,
-        &PcgOptions {
-            tolerance: opts.tolerance,
-            max_iterations: opts.max_iterations,
-            check_every: match opts.preconditioner {
-                Preconditioner::Jacobi => opts.check_every,
-                Preconditioner::Multigrid => opts.check_every.min(MULTIGRID_CHECK_EVERY),
-            },
-        },
-    )
-    .map_err(|e| match e {
-        PcgError::Backend(m) => GpuError::Device(m),
-        e => GpuError::Solve(SolveError::Pcg(e)),
-    })?;
+    let stats = pcg(&mut gpu, opts)?;
     let w = gpu.solution()?;
     drop(gpu);
     let seconds = start.elapsed().as_secs_f64();

@@ -1,0 +1,61 @@
+//! Preconditioners of CG: z = M⁻¹ r. Point Jacobi lives here; the
+//! geometric multigrid V-cycle ([`crate::fem::multigrid::Multigrid`])
+//! implements the same trait.
+
+use crate::fem::operator::BlockRows;
+use crate::fem::vector::{dot, ordered_sum, CHUNK};
+use rayon::prelude::*;
+
+/// z = M⁻¹ r for a symmetric positive definite M.
+pub trait Preconditioner: Sync {
+    /// z = M⁻¹ r.
+    fn apply(&self, r: &[f64], z: &mut [f64]);
+
+    /// z = M⁻¹ r, returning r·z (a preconditioner may fuse the two).
+    fn apply_dot(&self, r: &[f64], z: &mut [f64]) -> f64 {
+        self.apply(r, z);
+        dot(r, z)
+    }
+}
+
+/// Point Jacobi, M = diag(A).
+pub struct Jacobi {
+    inv_diag: Vec<f64>,
+}
+
+impl Jacobi {
+    /// The inverse diagonal of `a`.
+    pub fn new(a: &impl BlockRows) -> Jacobi {
+        Jacobi {
+            inv_diag: a.diagonal().into_iter().map(|d| 1.0 / d).collect(),
+        }
+    }
+
+    /// D⁻¹, 3 values per node.
+    pub fn inverse_diagonal(&self) -> &[f64] {
+        &self.inv_diag
+    }
+}
+
+impl Preconditioner for Jacobi {
+    fn apply(&self, r: &[f64], z: &mut [f64]) {
+        self.apply_dot(r, z);
+    }
+
+    /// One pass: z = D⁻¹ r and r·z summed as r·r·D⁻¹.
+    fn apply_dot(&self, r: &[f64], z: &mut [f64]) -> f64 {
+        ordered_sum(
+            z.par_chunks_mut(CHUNK)
+                .zip(r.par_chunks(CHUNK))
+                .zip(self.inv_diag.par_chunks(CHUNK))
+                .map(|((z, r), d)| {
+                    let mut rz = 0.0;
+                    for i in 0..z.len() {
+                        z[i] = d[i] * r[i];
+                        rz += r[i] * r[i] * d[i];
+                    }
+                    rz
+                }),
+        )
+    }
+}

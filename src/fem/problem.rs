@@ -1,0 +1,201 @@
+//! The discrete problem, shared by every backend.
+//!
+//! A [`Problem`] is built once from a voxel grid, a material and a load
+//! case: the active-node mesh, the stencil table of the element stiffness,
+//! the boundary conditions and the right-hand side `b = −K·u_D` (u_D: the
+//! prescribed displacements). Any backend solves `A w = b` with the
+//! constrained operator A ([`Problem::operator`]), and [`Problem::finish`]
+//! turns `u = u_D + w` into the reported quantities, in f64 on the host,
+//! whatever backend produced w:
+//!
+//! - reaction F = −Σ (K u)_z over the loaded nodes (F > 0 in compression);
+//! - the load case's quantities ([`crate::fem::load`]);
+//! - the true relative residual ‖b − A w‖ / ‖b‖;
+//! - von Mises stress at every solid voxel centre and its peak over the
+//!   nominal stress.
+
+use crate::fem::cg::PcgStats;
+use crate::fem::constrained::Constrained;
+use crate::fem::hex8;
+use crate::fem::load::{Constraints, LoadCase};
+use crate::fem::mesh::ActiveMesh;
+use crate::fem::operator::{LinearOperator, StencilRows, StencilTable, CHUNK_NODES};
+use crate::fem::options::Preconditioner;
+use crate::fem::result::{SolveError, SolveResult};
+use crate::fem::vector::ordered_sum;
+use crate::grid::VoxelGrid;
+use crate::material::YoungPoisson;
+use rayon::prelude::*;
+
+/// The constrained fine operator of a problem.
+pub type FineOperator<'p> = Constrained<'p, StencilRows<'p>>;
+
+/// The discrete problem, shared by every backend.
+pub struct Problem<'g> {
+    pub grid: &'g VoxelGrid,
+    pub material: YoungPoisson,
+    pub load: LoadCase,
+    pub mesh: ActiveMesh,
+    pub table: StencilTable,
+    pub bc: Constraints,
+}
+
+impl<'g> Problem<'g> {
+    /// Builds the mesh, the stencils and the boundary conditions.
+    pub fn new(
+        grid: &'g VoxelGrid,
+        material: YoungPoisson,
+        load: &LoadCase,
+    ) -> Result<Problem<'g>, SolveError> {
+        let mesh = ActiveMesh::new(grid)?;
+        let table = StencilTable::new(&hex8::element_stiffness(material, grid.h));
+        let bc = load.constraints(&mesh)?;
+        Ok(Problem {
+            grid,
+            material,
+            load: load.clone(),
+            mesh,
+            table,
+            bc,
+        })
+    }
+
+    /// The constrained operator A = P K P + (I − P).
+    pub fn operator(&self) -> FineOperator<'_> {
+        Constrained::new(self.stiffness(), &self.bc.fixed)
+    }
+
+    /// The unconstrained stiffness K.
+    pub fn stiffness(&self) -> StencilRows<'_> {
+        StencilRows::new(&self.mesh, &self.table)
+    }
+
+    /// Number of free degrees of freedom.
+    pub fn unknowns(&self) -> usize {
+        3 * self.mesh.len() - self.bc.fixed_count()
+    }
+
+    /// Prescribed displacements u_D (zero on free dofs).
+    pub fn prescribed(&self) -> Vec<f64> {
+        let mut u = vec![0.0; 3 * self.mesh.len()];
+        for &(dof, v) in &self.bc.values {
+            u[dof] = v;
+        }
+        u
+    }
+
+    /// b = −K u_D on the free dofs, 0 on the fixed ones.
+    pub fn rhs(&self) -> Vec<f64> {
+        let ud = self.prescribed();
+        let mut b = vec![0.0; ud.len()];
+        self.stiffness().apply(&ud, &mut b);
+        for (n, &f) in self.bc.fixed.iter().enumerate() {
+            for c in 0..3 {
+                b[3 * n + c] = if f & (1 << c) != 0 {
+                    0.0
+                } else {
+                    -b[3 * n + c]
+                };
+            }
+        }
+        b
+    }
+
+    /// Turns the solution w of A w = b into the reported result.
+    pub fn finish(
+        &self,
+        w: Vec<f64>,
+        stats: PcgStats,
+        tolerance: f64,
+        seconds: f64,
+        backend: &str,
+        adapter: &str,
+    ) -> SolveResult {
+        let [nx, ny, nz] = self.grid.dims;
+        let h = self.grid.h;
+        let size = [nx as f64 * h, ny as f64 * h, nz as f64 * h];
+        // True residual.
+        let b = self.rhs();
+        let mut aw = vec![0.0; w.len()];
+        self.operator().apply(&w, &mut aw);
+        let rr: f64 = ordered_sum(
+            b.par_chunks(3 * CHUNK_NODES)
+                .zip(aw.par_chunks(3 * CHUNK_NODES))
+                .map(|(b, a)| b.iter().zip(a).map(|(b, a)| (b - a) * (b - a)).sum::<f64>()),
+        );
+        let bb: f64 = ordered_sum(
+            b.par_chunks(3 * CHUNK_NODES)
+                .map(|c| c.iter().map(|v| v * v).sum::<f64>()),
+        );
+        let relative_residual = if bb > 0.0 { (rr / bb).sqrt() } else { 0.0 };
+        // The recursive residual met the tolerance; the true one must too (1 % slack
+        // for rounding): a backend whose arithmetic drifts (f32) is caught here.
+        let converged = stats.converged && relative_residual <= 1.01 * tolerance;
+        // Total displacement and reaction.
+        let mut u = w;
+        for &(dof, v) in &self.bc.values {
+            u[dof] = v;
+        }
+        let mut ku = vec![0.0; u.len()];
+        self.stiffness().apply(&u, &mut ku);
+        let force: f64 = -self.bc.loaded.iter().map(|&n| ku[3 * n + 2]).sum::<f64>();
+        let delta = self.bc.delta;
+        let q = self.load.quantities(force, delta, size);
+        let von_mises = self.von_mises(&u);
+        let peak = von_mises.iter().fold(0.0f32, |a, &b| a.max(b)) as f64;
+        let ok = |v: Option<f64>| v.filter(|_| converged);
+        SolveResult {
+            converged,
+            e_eff: ok(q.e_eff),
+            e_flex: ok(q.e_flex),
+            flexural_stress_per_newton: q.flexural_stress_per_newton,
+            reaction_force: ok(Some(force)),
+            stiffness: ok(q.stiffness),
+            apparent_modulus: ok(q.apparent_modulus),
+            peak_von_mises_per_newton: ok(Some(peak / force)),
+            delta,
+            contact_width: self.bc.contact_width,
+            active_nodes: self.mesh.len(),
+            unknowns: self.unknowns(),
+            iterations: stats.iterations,
+            relative_residual,
+            tolerance,
+            solve_seconds: seconds,
+            backend: backend.to_string(),
+            adapter: adapter.to_string(),
+            peak_von_mises_per_nominal: ok(Some(peak / q.nominal_stress)),
+            preconditioner: Preconditioner::Jacobi,
+            multigrid_levels: None,
+            multigrid_bytes: None,
+            von_mises,
+            displacement: u,
+        }
+    }
+
+    /// Von Mises stress at every voxel centre (0 for void voxels).
+    pub fn von_mises(&self, u: &[f64]) -> Vec<f32> {
+        let g = self.grid;
+        let [nx, ny, _] = g.dims;
+        let b = hex8::strain_displacement([0.0; 3], g.h);
+        let db = self.material.elasticity_matrix() * b;
+        let mut out = vec![0.0f32; g.voxel_count()];
+        out.par_chunks_mut(nx).enumerate().for_each(|(row, vm)| {
+            let (j, k) = (row % ny, row / ny);
+            for (i, v) in vm.iter_mut().enumerate() {
+                if !g.is_solid(i, j, k) {
+                    continue;
+                }
+                let mut ue = nalgebra::SVector::<f64, 24>::zeros();
+                for a in 0..8 {
+                    let c = hex8::corner(a);
+                    let n = self.mesh.node_map[g.node_id(i + c[0], j + c[1], k + c[2])] as usize;
+                    for d in 0..3 {
+                        ue[3 * a + d] = u[3 * n + d];
+                    }
+                }
+                *v = hex8::von_mises(&(db * ue)) as f32;
+            }
+        });
+        out
+    }
+}

@@ -1,0 +1,76 @@
+//! What a solve reports ([`SolveResult`]) and why a solve could not be
+//! carried out ([`SolveError`]).
+
+use crate::fem::cg::PcgError;
+use crate::fem::load::BcError;
+use crate::fem::mesh::MeshError;
+use crate::fem::options::Preconditioner;
+use serde::Serialize;
+
+/// Why a solve could not be carried out (a solve that does not converge is
+/// a [`SolveResult`] with `converged: false`, not an error).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SolveError {
+    #[error(transparent)]
+    Mesh(#[from] MeshError),
+    #[error(transparent)]
+    Bc(#[from] BcError),
+    #[error(transparent)]
+    Pcg(#[from] PcgError),
+}
+
+impl SolveError {
+    /// Whether the failure comes from the input (the grid or the load
+    /// case) rather than from the solver.
+    pub fn is_bad_input(&self) -> bool {
+        matches!(self, SolveError::Mesh(_) | SolveError::Bc(_))
+    }
+}
+
+/// What a solve reports. Moduli are `None` unless the solve converged.
+#[derive(Debug, Clone, Serialize)]
+pub struct SolveResult {
+    pub converged: bool,
+    /// Compression: effective modulus, MPa.
+    pub e_eff: Option<f64>,
+    /// Three-point bending: flexural modulus, MPa.
+    pub e_flex: Option<f64>,
+    /// Three-point bending: σ_f per newton of load, MPa/N.
+    pub flexural_stress_per_newton: Option<f64>,
+    /// Reaction force F, N (None unless converged).
+    pub reaction_force: Option<f64>,
+    /// Implant compression: axial stiffness k = F/δ, N/mm.
+    pub stiffness: Option<f64>,
+    /// Implant compression: apparent modulus k·H/A, MPa.
+    pub apparent_modulus: Option<f64>,
+    /// Peak voxel-centre von Mises stress per newton of load, MPa/N.
+    pub peak_von_mises_per_newton: Option<f64>,
+    /// Applied displacement δ, mm.
+    pub delta: f64,
+    /// Three-point bending: x-extent of the loading strip actually used, mm.
+    pub contact_width: Option<f64>,
+    pub active_nodes: usize,
+    pub unknowns: usize,
+    pub iterations: usize,
+    /// True residual ‖b − A w‖ / ‖b‖ at the end.
+    pub relative_residual: f64,
+    pub tolerance: f64,
+    pub solve_seconds: f64,
+    pub backend: String,
+    pub adapter: String,
+    /// Peak voxel-centre von Mises stress over the nominal applied stress.
+    pub peak_von_mises_per_nominal: Option<f64>,
+    /// The CG preconditioner.
+    pub preconditioner: Preconditioner,
+    /// Multigrid: active nodes per level, finest first.
+    pub multigrid_levels: Option<Vec<usize>>,
+    /// Multigrid: bytes of the hierarchy (coarse operators, smoothers,
+    /// coarsest factor).
+    pub multigrid_bytes: Option<usize>,
+    /// Von Mises stress at every voxel centre (0 for void), MPa, voxel-id order.
+    #[serde(skip)]
+    pub von_mises: Vec<f32>,
+    /// Nodal displacements u (3 per active node), mm.
+    #[serde(skip)]
+    pub displacement: Vec<f64>,
+}

@@ -296,7 +296,9 @@ impl Samples {
     }
 }
 
-type Cache = Mutex<HashMap<LatticeKind, Arc<Samples>>>;
+/// Samples per lattice kind and distance cap (the cap's bits: samples
+/// capped at different distances differ).
+type Cache = Mutex<HashMap<(LatticeKind, u64), Arc<Samples>>>;
 
 fn cache() -> &'static Cache {
     static CACHE: OnceLock<Cache> = OnceLock::new();
@@ -304,21 +306,21 @@ fn cache() -> &'static Cache {
 }
 
 /// Distance-to-nearest-strut samples of a strut lattice, capped at `cap`
-/// (units of M), computed once per kind and process.
+/// (units of M), computed once per kind, cap and process.
 pub(super) fn cached_distance_samples(kind: LatticeKind, cap: f64) -> Arc<Samples> {
-    cached(kind, || {
+    cached((kind, cap.to_bits()), || {
         let field = StrutField::new(&tiled_struts(kind), cap);
         let cap2 = cap * cap;
         Samples::new(|u| field.min_dist2(u, cap2).sqrt())
     })
 }
 
-fn cached(kind: LatticeKind, make: impl FnOnce() -> Samples) -> Arc<Samples> {
-    if let Some(s) = cache().lock().unwrap().get(&kind) {
+fn cached(key: (LatticeKind, u64), make: impl FnOnce() -> Samples) -> Arc<Samples> {
+    if let Some(s) = cache().lock().unwrap().get(&key) {
         return s.clone();
     }
     let s = Arc::new(make());
-    cache().lock().unwrap().entry(kind).or_insert(s).clone()
+    cache().lock().unwrap().entry(key).or_insert(s).clone()
 }
 
 /// The gyroid level function at phases (X, Y, Z).
@@ -331,7 +333,7 @@ pub(super) fn gyroid(x: f64, y: f64, z: f64) -> f64 {
 }
 
 fn gyroid_samples() -> Arc<Samples> {
-    cached(LatticeKind::Gyroid, || {
+    cached((LatticeKind::Gyroid, 0), || {
         let tau = std::f64::consts::TAU;
         Samples::new(|u| gyroid(u[0] * tau, u[1] * tau, u[2] * tau))
     })
@@ -345,4 +347,20 @@ pub(super) fn gyroid_solid_fraction(t: f64) -> f64 {
 /// Gyroid level with the given solid fraction.
 pub(super) fn gyroid_level_for_solid_fraction(fraction: f64) -> f64 {
     gyroid_samples().radius_for_fraction(fraction)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn samples_are_cached_per_cap() {
+        // Capped at 0.05 M every sample is ≤ 0.05, so all lie within 0.1;
+        // capped at 0.3 M the BCC cell has points farther than 0.1 M from
+        // every strut. One cache entry per kind would return the first.
+        let small = cached_distance_samples(LatticeKind::Bcc, 0.05);
+        let large = cached_distance_samples(LatticeKind::Bcc, 0.3);
+        assert_eq!(small.fraction_within(0.1), 1.0);
+        assert!(large.fraction_within(0.1) < 1.0);
+    }
 }

@@ -588,7 +588,7 @@ fn with_multigrid_solver(ctx: &GpuContext, f: impl FnOnce(&Problem, &Multigrid, 
     };
     let problem = Problem::new(&grid, YoungPoisson::tantalum(), &load).unwrap();
     let (mesh, table, fixed) = (&problem.mesh, &problem.table, &problem.bc.fixed);
-    let mg = Multigrid::new(mesh, table, fixed);
+    let mg = Multigrid::new(mesh, table, fixed).unwrap();
     let gpu = GpuPcg::with_multigrid(ctx, mesh, table, fixed, &mg).unwrap();
     f(&problem, &mg, &gpu);
 }

@@ -32,7 +32,7 @@ pub fn solve_cpu(
             (cg.into_solution(), stats, None)
         }
         Preconditioner::Multigrid => {
-            let m = Multigrid::new(&problem.mesh, &problem.table, &problem.bc.fixed);
+            let m = Multigrid::new(&problem.mesh, &problem.table, &problem.bc.fixed)?;
             let mut cg = HostPcg::new(&a, &m, problem.rhs());
             let stats = pcg(&mut cg, opts)?;
             (cg.into_solution(), stats, Some(m.info()))

@@ -20,10 +20,13 @@
 //!
 //! Constrained fine dofs have identity rows and columns in A, so they pass
 //! through Pᵀ A P as positive contributions: the coarse operators stay
-//! symmetric positive (semi-)definite. A coarse level whose operator is
-//! only semi-definite (interpolations that coincide on the active fine
-//! nodes) gets a diagonal shift of 1e-12 of its largest diagonal entry
-//! before Cholesky.
+//! symmetric positive (semi-)definite. A coarsest operator that is only
+//! semi-definite (interpolations that coincide on the active fine nodes)
+//! gets a diagonal shift of 10⁻¹² of its largest diagonal entry before
+//! Cholesky, grown a hundredfold at a time up to 10⁻²; past that, or with
+//! a non-finite entry, the hierarchy is an error
+//! ([`MultigridError::CoarsestNotPositive`]), as is a singular 3×3
+//! diagonal block of a smoother ([`MultigridError::SingularBlock`]).
 
 use std::borrow::Cow;
 
@@ -53,17 +56,72 @@ fn stencil_index(o: [isize; 3]) -> usize {
     ((o[0] + 1) + 3 * (o[1] + 1) + 9 * (o[2] + 1)) as usize
 }
 
-/// Inverse of a symmetric positive definite 3×3 block.
-fn invert(b: &Block) -> Block {
-    let m = nalgebra::Matrix3::from_row_slice(b);
-    let inv = m.try_inverse().unwrap_or_else(nalgebra::Matrix3::identity);
+/// Why a hierarchy could not be built.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum MultigridError {
+    /// A node's 3×3 diagonal block has no inverse: some of its degrees of
+    /// freedom carry no stiffness on that level.
+    #[error("multigrid: the 3×3 diagonal block of node {node} (grid node id {grid_id}) on level {level} is singular: its degrees of freedom carry no stiffness (a mechanism, or solver.preconditioner = \"jacobi\" to bypass the hierarchy)")]
+    SingularBlock {
+        level: usize,
+        node: usize,
+        grid_id: u32,
+    },
+    /// The coarsest operator could not be factored, even shifted.
+    #[error("multigrid: the coarsest operator ({dofs} unknowns, largest diagonal entry {scale:e}) is not positive definite: Cholesky failed with diagonal shifts up to {shift:e}")]
+    CoarsestNotPositive { dofs: usize, scale: f64, shift: f64 },
+}
+
+/// Inverse of a symmetric positive definite 3×3 block, `None` when it is
+/// singular.
+fn invert(b: &Block) -> Option<Block> {
+    let inv = nalgebra::Matrix3::from_row_slice(b).try_inverse()?;
     let mut out = [0.0; 9];
     for r in 0..3 {
         for c in 0..3 {
             out[3 * r + c] = inv[(r, c)];
         }
     }
-    out
+    out.iter().all(|v| v.is_finite()).then_some(out)
+}
+
+/// Diagonal shifts tried on the coarsest operator: 0, then 10⁻¹² times its
+/// largest diagonal entry, growing a hundredfold up to 10⁻² (beyond that
+/// the coarse correction would be meaningless).
+const COARSEST_SHIFTS: usize = 7;
+
+/// Cholesky of a symmetric matrix, shifted as [`COARSEST_SHIFTS`] says
+/// where it is only semi-definite; bounded, and an error for a matrix with
+/// non-finite entries or one that no shift makes positive definite.
+fn factor_shifted(
+    a: nalgebra::DMatrix<f64>,
+) -> Result<nalgebra::Cholesky<f64, nalgebra::Dyn>, MultigridError> {
+    let n = a.nrows();
+    let scale = (0..n).map(|i| a[(i, i)]).fold(0.0f64, f64::max);
+    let mut shift = 0.0;
+    let mut tried = 0.0;
+    if a.iter().all(|v| v.is_finite()) {
+        for _ in 0..COARSEST_SHIFTS {
+            let mut m = a.clone();
+            for i in 0..n {
+                m[(i, i)] += shift;
+            }
+            if let Some(c) = nalgebra::Cholesky::new(m) {
+                return Ok(c);
+            }
+            tried = shift;
+            shift = if shift == 0.0 {
+                1e-12 * scale
+            } else {
+                shift * 100.0
+            };
+        }
+    }
+    Err(MultigridError::CoarsestNotPositive {
+        dofs: n,
+        scale,
+        shift: tried,
+    })
 }
 
 /// The nodes of one level on its node grid (the finest borrows the mesh's).
@@ -164,8 +222,8 @@ impl Rows<'_, '_> {
         }
     }
 
-    /// The inverse diagonal blocks.
-    fn inverse_diagonal(&self) -> Vec<Block> {
+    /// The inverse diagonal blocks of level `level`.
+    fn inverse_diagonal(&self, level: usize) -> Result<Vec<Block>, MultigridError> {
         (0..self.nodes().len())
             .into_par_iter()
             .map(|a| {
@@ -173,7 +231,11 @@ impl Rows<'_, '_> {
                     Rows::Fine(fine) => fine.op.diagonal_block(a),
                     Rows::Stored(l) => l.diagonal_block(a),
                 };
-                invert(&diag)
+                invert(&diag).ok_or(MultigridError::SingularBlock {
+                    level,
+                    node: a,
+                    grid_id: self.nodes().ids[a],
+                })
             })
             .collect()
     }
@@ -385,7 +447,11 @@ pub struct HierarchyInfo {
 
 impl<'a> Multigrid<'a> {
     /// Builds the hierarchy for the constrained operator of `mesh`.
-    pub fn new(mesh: &'a ActiveMesh, table: &'a StencilTable, fixed: &'a [u8]) -> Multigrid<'a> {
+    pub fn new(
+        mesh: &'a ActiveMesh,
+        table: &'a StencilTable,
+        fixed: &'a [u8],
+    ) -> Result<Multigrid<'a>, MultigridError> {
         let nodes = Nodes {
             size: mesh.dims.map(|d| d + 1),
             ids: Cow::Borrowed(&mesh.nodes),
@@ -422,15 +488,15 @@ impl<'a> Multigrid<'a> {
         let depth = mg.levels.len();
         for l in 0..depth {
             let rows = mg.rows(l);
-            let inv_diag = rows.inverse_diagonal();
+            let inv_diag = rows.inverse_diagonal(l)?;
             let lambda = lambda_max(&|x, y| mg.apply_level(l, x, y), &inv_diag);
             mg.smoothers.push(Smoother {
                 inv_diag,
                 lambda_max: lambda,
             });
         }
-        mg.coarse = Some(mg.factor_coarsest());
-        mg
+        mg.coarse = Some(mg.factor_coarsest()?);
+        Ok(mg)
     }
 
     fn rows(&self, l: usize) -> Rows<'_, 'a> {
@@ -457,7 +523,7 @@ impl<'a> Multigrid<'a> {
         }
     }
 
-    fn factor_coarsest(&self) -> nalgebra::Cholesky<f64, nalgebra::Dyn> {
+    fn factor_coarsest(&self) -> Result<nalgebra::Cholesky<f64, nalgebra::Dyn>, MultigridError> {
         let l = self.levels.len();
         let rows = self.rows(l);
         let nodes = rows.nodes();
@@ -472,22 +538,7 @@ impl<'a> Multigrid<'a> {
                 }
             });
         }
-        let scale = (0..n).map(|i| a[(i, i)]).fold(0.0f64, f64::max);
-        let mut shift = 0.0;
-        loop {
-            let mut m = a.clone();
-            for i in 0..n {
-                m[(i, i)] += shift;
-            }
-            if let Some(c) = nalgebra::Cholesky::new(m) {
-                return c;
-            }
-            shift = if shift == 0.0 {
-                1e-12 * scale
-            } else {
-                shift * 100.0
-            };
-        }
+        factor_shifted(a)
     }
 
     /// Number of levels, the finest and the coarsest included.
@@ -672,7 +723,7 @@ mod tests {
     #[test]
     fn coarse_operators_are_galerkin_products() {
         let (mesh, table, fixed) = problem();
-        let mg = Multigrid::new(&mesh, &table, &fixed);
+        let mg = Multigrid::new(&mesh, &table, &fixed).unwrap();
         assert!(mg.levels.len() >= 2, "{:?}", mg.info());
         // Every stored level: A_{l+1} x = Pᵀ A_l P x.
         for l in 0..mg.levels.len() {
@@ -693,7 +744,7 @@ mod tests {
     #[test]
     fn fine_rows_are_the_constrained_operator() {
         let (mesh, table, fixed) = problem();
-        let mg = Multigrid::new(&mesh, &table, &fixed);
+        let mg = Multigrid::new(&mesh, &table, &fixed).unwrap();
         let x = random(3 * mesh.len(), 3);
         let mut y = vec![0.0; x.len()];
         mg.apply_level(0, &x, &mut y);
@@ -714,9 +765,45 @@ mod tests {
     }
 
     #[test]
+    fn a_singular_block_has_no_inverse() {
+        assert_eq!(invert(&[0.0; 9]), None);
+        let mut rank2 = [0.0; 9];
+        rank2[0] = 1.0;
+        rank2[4] = 1.0;
+        assert_eq!(invert(&rank2), None);
+        let id = [1.0, 0.0, 0.0, 0.0, 2.0, 0.0, 0.0, 0.0, 4.0];
+        assert_eq!(
+            invert(&id),
+            Some([1.0, 0.0, 0.0, 0.0, 0.5, 0.0, 0.0, 0.0, 0.25])
+        );
+    }
+
+    #[test]
+    fn the_coarsest_factorisation_is_bounded() {
+        // Semi-definite: factored after a small shift.
+        let semi = nalgebra::DMatrix::from_row_slice(2, 2, &[1.0, 1.0, 1.0, 1.0]);
+        assert!(factor_shifted(semi).is_ok());
+        // NaN entries used to loop forever; an indefinite matrix is refused
+        // after the last shift.
+        let nan = nalgebra::DMatrix::from_row_slice(2, 2, &[f64::NAN, 0.0, 0.0, 1.0]);
+        assert!(matches!(
+            factor_shifted(nan),
+            Err(MultigridError::CoarsestNotPositive { dofs: 2, .. })
+        ));
+        let indefinite = nalgebra::DMatrix::from_row_slice(2, 2, &[1.0, 0.0, 0.0, -1.0]);
+        match factor_shifted(indefinite) {
+            Err(MultigridError::CoarsestNotPositive { shift, scale, .. }) => {
+                assert_eq!(scale, 1.0);
+                assert!((shift - 1e-2).abs() < 1e-12, "{shift}");
+            }
+            r => panic!("{r:?}"),
+        }
+    }
+
+    #[test]
     fn the_v_cycle_is_symmetric_positive_definite() {
         let (mesh, table, fixed) = problem();
-        let mg = Multigrid::new(&mesh, &table, &fixed);
+        let mg = Multigrid::new(&mesh, &table, &fixed).unwrap();
         let n = 3 * mesh.len();
         let (x, y) = (random(n, 5), random(n, 9));
         let (mut mx, mut my) = (vec![0.0; n], vec![0.0; n]);

@@ -4,6 +4,7 @@
 use crate::fem::cg::PcgError;
 use crate::fem::load::BcError;
 use crate::fem::mesh::MeshError;
+use crate::fem::multigrid::MultigridError;
 use crate::fem::options::Preconditioner;
 use serde::Serialize;
 
@@ -17,6 +18,8 @@ pub enum SolveError {
     Bc(#[from] BcError),
     #[error(transparent)]
     Pcg(#[from] PcgError),
+    #[error(transparent)]
+    Multigrid(#[from] MultigridError),
 }
 
 impl SolveError {

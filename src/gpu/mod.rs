@@ -1257,7 +1257,8 @@ pub fn solve_gpu(
     let mut gpu = match opts.preconditioner {
         Preconditioner::Jacobi => GpuPcg::new(ctx, mesh, table, fixed)?,
         Preconditioner::Multigrid => {
-            let mg = crate::fem::multigrid::Multigrid::new(mesh, table, fixed);
+            let mg = crate::fem::multigrid::Multigrid::new(mesh, table, fixed)
+                .map_err(SolveError::from)?;
             GpuPcg::with_multigrid(ctx, mesh, table, fixed, &mg)?
         }
     };

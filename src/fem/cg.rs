@@ -17,13 +17,17 @@
 //! ρ' = r·z;  β = ρ' / ρ;  p = z + β p;  ρ = ρ'
 //! ```
 //!
-//! Stop rule (spec): ‖r‖₂ ≤ tol·‖b‖₂ on the backend's residual; the caller
-//! recomputes the true residual ‖b − A x‖ / ‖b‖ at the end.
+//! Stop rule (spec): ‖r‖₂ ≤ tol·‖b‖₂ on the true residual r = b − A x. The
+//! loop checks the backend's recursive residual; when it meets the
+//! tolerance the backend replaces it by the true one
+//! ([`PcgBackend::replace_residual`]), and CG goes on from there if that
+//! one misses it. [`crate::fem::Problem::finish`] applies the same test,
+//! computed the same way ([`crate::fem::vector::residual`]), to the result.
 
 use crate::fem::operator::LinearOperator;
 use crate::fem::options::SolverOptions;
 use crate::fem::precond::Preconditioner;
-use crate::fem::vector::{dot, ordered_sum, CHUNK};
+use crate::fem::vector::{dot, ordered_sum, residual, CHUNK};
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -52,6 +56,14 @@ pub trait PcgBackend {
     /// (`solver.check_every`).
     fn check_every(&self, requested: usize) -> usize {
         requested
+    }
+    /// Called when ‖r‖² has met the tolerance: replaces the residual by the
+    /// true one, b − A·x, and returns its ‖r‖² (the iteration goes on from
+    /// it when it misses the tolerance). `None` where
+    /// [`PcgBackend::residual_norm_sq`] already returns the true residual at
+    /// the tolerance (the GPU's reliable updates).
+    fn replace_residual(&mut self) -> Result<Option<f64>, Self::Error> {
+        Ok(None)
     }
 }
 
@@ -94,6 +106,14 @@ pub fn pcg<B: PcgBackend + ?Sized>(
             return Err(PcgError::NonFinite { iteration: it, rr }.into());
         }
         if rr <= threshold {
+            match backend.replace_residual()? {
+                Some(true_rr) if true_rr > threshold => {
+                    rr = true_rr;
+                    continue;
+                }
+                Some(true_rr) => rr = true_rr,
+                None => {}
+            }
             return Ok(PcgStats {
                 iterations: it,
                 relative_residual: (rr / bb).sqrt(),
@@ -109,11 +129,12 @@ pub fn pcg<B: PcgBackend + ?Sized>(
 }
 
 /// The PCG recurrence on f64 host vectors (rayon): operator `A`,
-/// preconditioner `M`, six vectors of 3 values per node (x, r, z, p, q and
-/// the right-hand side moved into r).
+/// preconditioner `M`, five vectors of 3 values per node (x, r, z, p, q)
+/// and the borrowed right-hand side.
 pub struct HostPcg<'a, A, M> {
     a: &'a A,
     m: &'a M,
+    b: &'a [f64],
     x: Vec<f64>,
     r: Vec<f64>,
     z: Vec<f64>,
@@ -125,15 +146,16 @@ pub struct HostPcg<'a, A, M> {
 }
 
 impl<'a, A: LinearOperator, M: Preconditioner> HostPcg<'a, A, M> {
-    /// A solver of `a` x = `b` preconditioned by `m` (b is moved in as r).
-    pub fn new(a: &'a A, m: &'a M, b: Vec<f64>) -> HostPcg<'a, A, M> {
+    /// A solver of `a` x = `b` preconditioned by `m`.
+    pub fn new(a: &'a A, m: &'a M, b: &'a [f64]) -> HostPcg<'a, A, M> {
         let n = b.len();
         assert_eq!(n, a.len(), "b has the operator's length");
         HostPcg {
             a,
             m,
+            b,
             x: vec![0.0; n],
-            r: b,
+            r: b.to_vec(),
             z: vec![0.0; n],
             p: vec![0.0; n],
             q: vec![0.0; n],
@@ -154,6 +176,7 @@ impl<A: LinearOperator, M: Preconditioner> PcgBackend for HostPcg<'_, A, M> {
 
     fn start(&mut self) -> Result<f64, PcgError> {
         self.x.iter_mut().for_each(|v| *v = 0.0);
+        self.r.copy_from_slice(self.b);
         self.rr = ordered_sum(
             self.r
                 .par_chunks(CHUNK)
@@ -213,5 +236,94 @@ impl<A: LinearOperator, M: Preconditioner> PcgBackend for HostPcg<'_, A, M> {
     /// ‖r‖² is a by-product of every iteration: check each one.
     fn check_every(&self, _requested: usize) -> usize {
         1
+    }
+
+    /// r = b − A x; CG restarts from it (p = M⁻¹r) if it goes on.
+    fn replace_residual(&mut self) -> Result<Option<f64>, PcgError> {
+        let (r, rr) = residual(self.a, self.b, &self.x);
+        self.r = r;
+        self.rr = rr;
+        self.rho = self.m.apply_dot(&self.r, &mut self.z);
+        self.p.copy_from_slice(&self.z);
+        Ok(Some(rr))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A backend whose recursive residual halves every iteration while its
+    /// true residual lags `lag` halvings behind.
+    struct Drifting {
+        it: i32,
+        lag: i32,
+        replaced: usize,
+    }
+
+    impl PcgBackend for Drifting {
+        type Error = PcgError;
+        fn start(&mut self) -> Result<f64, PcgError> {
+            Ok(1.0)
+        }
+        fn step(&mut self) -> Result<(), PcgError> {
+            self.it += 1;
+            Ok(())
+        }
+        fn residual_norm_sq(&mut self) -> Result<f64, PcgError> {
+            Ok(0.25f64.powi(self.it))
+        }
+        fn replace_residual(&mut self) -> Result<Option<f64>, PcgError> {
+            self.replaced += 1;
+            let true_rr = 0.25f64.powi(self.it - self.lag);
+            // The iteration goes on from the true residual.
+            self.it -= self.lag;
+            self.lag = 0;
+            Ok(Some(true_rr))
+        }
+    }
+
+    #[test]
+    fn the_stop_rule_is_checked_on_the_true_residual() {
+        let opts = SolverOptions {
+            tolerance: 1e-3,
+            max_iterations: 100,
+            check_every: 1,
+            ..Default::default()
+        };
+        let mut b = Drifting {
+            it: 0,
+            lag: 3,
+            replaced: 0,
+        };
+        let stats = pcg(&mut b, &opts).unwrap();
+        // ‖r‖ = 2^-it ≤ 1e-3 from it = 10; the true one then is 2^-7, so CG
+        // goes on to it = 10 again on the true residual.
+        assert_eq!(b.replaced, 2);
+        assert!(stats.converged);
+        assert!(stats.relative_residual <= 1e-3, "{stats:?}");
+        assert_eq!(stats.iterations, 13);
+    }
+
+    #[test]
+    fn a_non_finite_residual_is_an_error() {
+        struct Nan;
+        impl PcgBackend for Nan {
+            type Error = PcgError;
+            fn start(&mut self) -> Result<f64, PcgError> {
+                Ok(1.0)
+            }
+            fn step(&mut self) -> Result<(), PcgError> {
+                Ok(())
+            }
+            fn residual_norm_sq(&mut self) -> Result<f64, PcgError> {
+                Ok(f64::NAN)
+            }
+        }
+        let err = pcg(&mut Nan, &SolverOptions::default()).unwrap_err();
+        assert!(
+            matches!(err, PcgError::NonFinite { iteration: 25, .. }),
+            "{err}"
+        );
     }
 }

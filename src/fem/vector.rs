@@ -29,3 +29,23 @@ pub fn dot(a: &[f64], b: &[f64]) -> f64 {
 pub fn norm_sq(a: &[f64]) -> f64 {
     ordered_sum(a.par_chunks(CHUNK).map(|a| a.iter().map(|v| v * v).sum()))
 }
+
+/// The residual r = b − A·x and ‖r‖², summed as [`norm_sq`] does: the
+/// true residual of every backend's stop rule and of the reported result.
+pub fn residual(
+    a: &impl crate::fem::operator::LinearOperator,
+    b: &[f64],
+    x: &[f64],
+) -> (Vec<f64>, f64) {
+    let mut r = vec![0.0; b.len()];
+    a.apply(x, &mut r);
+    r.par_chunks_mut(CHUNK)
+        .zip(b.par_chunks(CHUNK))
+        .for_each(|(r, b)| {
+            for (r, b) in r.iter_mut().zip(b) {
+                *r = b - *r;
+            }
+        });
+    let rr = norm_sq(&r);
+    (r, rr)
+}

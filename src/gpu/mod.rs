@@ -54,7 +54,7 @@ pub mod shaders;
 use crate::fem::cg::{pcg, PcgBackend, PcgError};
 use crate::fem::load::LoadCase;
 use crate::fem::mesh::ActiveMesh;
-use crate::fem::operator::{LinearOperator, StencilTable};
+use crate::fem::operator::StencilTable;
 use crate::fem::problem::FineOperator;
 use crate::fem::{Preconditioner, Problem, SolveError, SolveResult, SolverOptions};
 use crate::grid::VoxelGrid;
@@ -1088,7 +1088,7 @@ impl<'c> GpuPcg<'c> {
     /// Turns on reliable updates against the f64 operator `op` and
     /// right-hand side `b`; the solver stops at ‖r‖ ≤ `tolerance`·‖b‖.
     pub fn enable_reliable_updates(&mut self, op: FineOperator<'c>, b: Vec<f64>, tolerance: f64) {
-        let bb: f64 = b.iter().map(|v| v * v).sum();
+        let bb = crate::fem::vector::norm_sq(&b);
         self.set_rhs(&b);
         self.reliable = Some(Reliable {
             op,
@@ -1121,10 +1121,8 @@ impl<'c> GpuPcg<'c> {
         for (x, d) in rel.x.iter_mut().zip(&x32) {
             *x += *d as f64;
         }
-        let mut ax = vec![0.0; n];
-        rel.op.apply(&rel.x, &mut ax);
-        let r: Vec<f64> = rel.b.iter().zip(&ax).map(|(b, a)| b - a).collect();
-        let rr: f64 = r.iter().map(|v| v * v).sum();
+        // The true residual as the stop rule and the result compute it.
+        let (r, rr) = crate::fem::vector::residual(&rel.op, &rel.b, &rel.x);
         rel.rr_last = rr;
         rel.updates += 1;
         self.write(Slot::X, &vec![0.0f32; n]);

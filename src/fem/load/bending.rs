@@ -10,7 +10,7 @@
 //! - Reported: E_f = F·S³ / (4·w·t³·δ) and σ_f per newton = 3·S / (2·w·t²).
 //!   Nominal stress σ_f at load F.
 
-use super::{BcError, Constraints, Faces, Quantities, X, Y, Z};
+use super::{on_face, BcError, Constraints, Faces, Quantities, X, Y, Z};
 
 /// Default span S as a fraction of the bar length Lx.
 pub const DEFAULT_SPAN_FRACTION: f64 = 0.75;
@@ -27,36 +27,30 @@ pub(crate) fn constraints(faces: &Faces, span: f64, contact: f64) -> Result<Cons
     let tol = 1e-9 * mesh.h;
     let half = contact / 2.0 + tol;
     let x_of = |a: usize| mesh.position(a)[0];
-    let left: Vec<usize> = faces
-        .on_layer(0)
-        .filter(|&a| (x_of(a) - (lx / 2.0 - span / 2.0)).abs() <= half)
-        .collect();
-    let right: Vec<usize> = faces
-        .on_layer(0)
-        .filter(|&a| (x_of(a) - (lx / 2.0 + span / 2.0)).abs() <= half)
-        .collect();
-    let strip: Vec<usize> = faces
-        .on_layer(nz)
-        .filter(|&a| (x_of(a) - lx / 2.0).abs() <= half)
-        .collect();
-    if left.is_empty() {
-        return Err(BcError::NoLoadPath {
-            face: "bottom face z = 0 at x = Lx/2 − S/2",
-            what: "the left support",
-        });
-    }
-    if right.is_empty() {
-        return Err(BcError::NoLoadPath {
-            face: "bottom face z = 0 at x = Lx/2 + S/2",
-            what: "the right support",
-        });
-    }
-    if strip.is_empty() {
-        return Err(BcError::NoLoadPath {
-            face: "top face z = Lz at x = Lx/2",
-            what: "the loading strip",
-        });
-    }
+    let left = on_face(
+        faces
+            .on_layer(0)
+            .filter(|&a| (x_of(a) - (lx / 2.0 - span / 2.0)).abs() <= half)
+            .collect(),
+        "bottom face z = 0 at x = Lx/2 − S/2",
+        "the left support",
+    )?;
+    let right = on_face(
+        faces
+            .on_layer(0)
+            .filter(|&a| (x_of(a) - (lx / 2.0 + span / 2.0)).abs() <= half)
+            .collect(),
+        "bottom face z = 0 at x = Lx/2 + S/2",
+        "the right support",
+    )?;
+    let strip = on_face(
+        faces
+            .on_layer(nz)
+            .filter(|&a| (x_of(a) - lx / 2.0).abs() <= half)
+            .collect(),
+        "top face z = Lz at x = Lx/2",
+        "the loading strip",
+    )?;
     let mut fixed = vec![0u8; mesh.len()];
     let mut values = Vec::new();
     for &a in left.iter().chain(&right) {

@@ -11,7 +11,7 @@
 //! The platen constraints are shared with [`super::implant`], whose platens
 //! press on the implant's endplates instead of the box faces.
 
-use super::{BcError, Constraints, Faces, Platens, Quantities, X, Y, Z};
+use super::{on_face, BcError, Constraints, Faces, Platens, Quantities, X, Y, Z};
 
 /// The applied displacement δ for a specimen of height `lz`, mm.
 pub fn delta(lz: f64) -> f64 {
@@ -21,20 +21,16 @@ pub fn delta(lz: f64) -> f64 {
 /// Compression between the box faces z = 0 and z = Lz.
 pub(crate) fn constraints(faces: &Faces, platens: Platens) -> Result<Constraints, BcError> {
     let nz = faces.mesh.dims[2];
-    let bottom: Vec<usize> = faces.on_layer(0).collect();
-    let top: Vec<usize> = faces.on_layer(nz).collect();
-    if bottom.is_empty() {
-        return Err(BcError::NoLoadPath {
-            face: "bottom face z = 0",
-            what: "the lower platen",
-        });
-    }
-    if top.is_empty() {
-        return Err(BcError::NoLoadPath {
-            face: "top face z = Lz",
-            what: "the upper platen",
-        });
-    }
+    let bottom = on_face(
+        faces.on_layer(0).collect(),
+        "bottom face z = 0",
+        "the lower platen",
+    )?;
+    let top = on_face(
+        faces.on_layer(nz).collect(),
+        "top face z = Lz",
+        "the upper platen",
+    )?;
     platen_constraints(faces, platens, bottom, top)
 }
 

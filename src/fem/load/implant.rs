@@ -12,7 +12,7 @@
 //! k·H/A with the envelope's footprint area A and height H; nominal stress
 //! F/A.
 
-use super::{compression, BcError, Constraints, Faces, Platens, Quantities};
+use super::{compression, on_face, BcError, Constraints, Faces, Platens, Quantities};
 use crate::grid::VoxelGrid;
 
 /// The endplate constraints of an implant (`envelope`: its surfaces;
@@ -23,18 +23,8 @@ pub(crate) fn constraints(
     envelope: Option<&EnvelopeColumns>,
 ) -> Result<Constraints, BcError> {
     let (bottom, top) = endplates(faces, envelope);
-    if bottom.is_empty() {
-        return Err(BcError::NoLoadPath {
-            face: "envelope's bottom surface",
-            what: "the lower platen",
-        });
-    }
-    if top.is_empty() {
-        return Err(BcError::NoLoadPath {
-            face: "envelope's top surface",
-            what: "the upper platen",
-        });
-    }
+    let bottom = on_face(bottom, "envelope's bottom surface", "the lower platen")?;
+    let top = on_face(top, "envelope's top surface", "the upper platen")?;
     compression::platen_constraints(faces, platens, bottom, top)
 }
 

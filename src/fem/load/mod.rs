@@ -194,6 +194,20 @@ impl<'m> Faces<'m> {
     }
 }
 
+/// `nodes`, or [`BcError::NoLoadPath`] naming the face and what should
+/// have pressed on it when there are none.
+pub(crate) fn on_face(
+    nodes: Vec<usize>,
+    face: &'static str,
+    what: &'static str,
+) -> Result<Vec<usize>, BcError> {
+    if nodes.is_empty() {
+        Err(BcError::NoLoadPath { face, what })
+    } else {
+        Ok(nodes)
+    }
+}
+
 fn dist2(a: [f64; 3], b: [f64; 3]) -> f64 {
     (0..3).map(|c| (a[c] - b[c]).powi(2)).sum()
 }

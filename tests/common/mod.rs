@@ -1,10 +1,39 @@
-//! Grids and checks shared by the integration tests.
+//! What the integration tests share: the `voxfe` binary, the list of
+//! shipped scenes, test grids and checks.
 #![allow(dead_code)]
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 use voxfe::grid::VoxelGrid;
 use voxfe::report::voxelize_scene;
 use voxfe::scene::Scene;
+
+/// Runs the `voxfe` binary built for the tests.
+pub fn voxfe(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_voxfe"))
+        .args(args)
+        .output()
+        .expect("runs voxfe")
+}
+
+/// The scenes shipped in `scenes/`, every one of them (a test checks that
+/// the folder holds no other).
+pub const SHIPPED_SCENES: [&str; 7] = [
+    "bar-bending.toml",
+    "rd-compression.toml",
+    "ta-lattice-variants.toml",
+    "ta-rd-bending-bar.toml",
+    "ta-rd-porosity.toml",
+    "vbr-25-stl.toml",
+    "vbr-25.toml",
+];
+
+/// The path of shipped scene `name` (a file in `scenes/`).
+pub fn scene_path(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("scenes")
+        .join(name)
+}
 
 /// An RD lattice grid: 2×2×2 cells of M = 1.5 mm at 70 % porosity, voxel size `h`.
 pub fn rd_grid(h: f64) -> VoxelGrid {

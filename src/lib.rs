@@ -2,11 +2,13 @@
 //! porous lattice implants.
 pub mod design;
 pub mod fem;
+pub mod fields;
 pub mod gpu;
 pub mod grid;
 pub mod implant;
 pub mod lattice;
 pub mod material;
+pub mod pipeline;
 pub mod plot;
 pub mod progress;
 pub mod report;

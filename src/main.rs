@@ -3,8 +3,8 @@
 use clap::{Parser, Subcommand};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use voxfe::report::voxelize_scene;
-use voxfe::run::run_scene;
+use voxfe::pipeline::run_scene;
+use voxfe::pipeline::voxelize::voxelize_scene;
 use voxfe::scene::{Backend, Scene};
 use voxfe::vtk::{ArrayData, VtiWriter};
 
@@ -314,7 +314,7 @@ fn cmd_run(
         }
         if fields.slice.is_some() {
             // Checked before the solve, which may take long.
-            voxfe::run::slice_layer(scene.dims(), scene.voxel.size, fields.axis, fields.at)
+            voxfe::fields::slice_layer(scene.dims(), scene.voxel.size, fields.axis, fields.at)
                 .map_err(bad_input)?;
         }
         let backend = backend.unwrap_or(scene.solver.backend);
@@ -336,7 +336,7 @@ fn cmd_run(
             report
                 .write_stress_slice(file, fields.axis, fields.at)
                 .map_err(|e| match e {
-                    e @ voxfe::run::FieldError::SliceOutside { .. } => bad_input(e),
+                    e @ voxfe::fields::FieldError::SliceOutside { .. } => bad_input(e),
                     e => (1, e.into()),
                 })?;
             info(format_args!("wrote {}", file.display()));

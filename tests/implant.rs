@@ -3,7 +3,7 @@
 use std::path::Path;
 use voxfe::implant::stl::{box_mesh, cylinder_mesh, write_binary, Mesh, StlError};
 use voxfe::implant::Envelope;
-use voxfe::report::voxelize_scene;
+use voxfe::pipeline::voxelize::voxelize_scene;
 use voxfe::scene::{Scene, SceneError};
 use voxfe::voxelize::sample;
 
@@ -318,7 +318,7 @@ tolerance = 1e-8
 #[test]
 fn solid_cylinder_implant_has_the_apparent_modulus_of_its_material() {
     let s = Scene::parse(SOLID_CYLINDER, Path::new("cyl.toml"), &[]).unwrap();
-    let r = voxfe::run::run_scene(&s, voxfe::scene::Backend::Cpu).unwrap();
+    let r = voxfe::pipeline::run_scene(&s, voxfe::scene::Backend::Cpu).unwrap();
     assert!(r.solve.converged);
     assert_eq!(r.load_case, "implant-compression");
     // k·H/A with the analytic footprint: E up to the voxelized area (the
@@ -353,7 +353,7 @@ fn lattice_implant_stiffness_agrees_on_gpu_and_cpu() {
     ])
     .unwrap();
     let (_, vox, _) = voxelize_scene(&s).unwrap();
-    let load = voxfe::run::load_case(&s).unwrap();
+    let load = voxfe::pipeline::load::load_case(&s).unwrap();
     let m = s.material().unwrap();
     let cpu = voxfe::fem::solve_cpu(&vox.grid, m, &load, &Default::default()).unwrap();
     let opts = voxfe::gpu::GpuSolverOptions {
@@ -442,7 +442,7 @@ fn an_implant_whose_lattice_falls_apart_has_no_load_path() {
     // That is an error, not the stiffness of a plate squeezed through itself.
     let path = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/scenes/vbr-25.toml"));
     let s = Scene::load(path, &["voxel.size=0.25".to_string()]).unwrap();
-    let e = voxfe::run::run_scene(&s, voxfe::scene::Backend::Cpu).unwrap_err();
+    let e = voxfe::pipeline::run_scene(&s, voxfe::scene::Backend::Cpu).unwrap_err();
     assert!(e.is_bad_input(), "{e}");
     let msg = e.to_string();
     assert!(

@@ -1,0 +1,62 @@
+//! Scene → fem load case: the resolved `[load]` of a scene becomes a
+//! [`LoadCase`] (platens, span and contact, or the implant's footprint,
+//! height and envelope columns), and its name in reports.
+
+use std::sync::Arc;
+
+use crate::fem::load::{EnvelopeColumns, LoadCase, Platens};
+use crate::scene::{ResolvedLoad, Scene, SceneError, Shape};
+
+/// The fem load case of a scene. Implant compression samples the envelope
+/// for its endplate surfaces (an STL envelope is read again).
+pub fn load_case(scene: &Scene) -> Result<LoadCase, SceneError> {
+    Ok(match scene.resolved_load() {
+        ResolvedLoad::Compression { bonded } => LoadCase::Compression {
+            platens: if bonded {
+                Platens::Bonded
+            } else {
+                Platens::Frictionless
+            },
+        },
+        ResolvedLoad::ThreePointBending { span, contact } => {
+            LoadCase::ThreePointBending { span, contact }
+        }
+        ResolvedLoad::ImplantCompression { bonded } => {
+            let sp = &scene.specimen;
+            let [lx, ly, lz] = scene.box_size();
+            let (footprint_area, height) = match sp.shape {
+                Shape::Cylinder => {
+                    let d = sp.diameter.unwrap_or(lx);
+                    (std::f64::consts::PI * d * d / 4.0, sp.height.unwrap_or(lz))
+                }
+                Shape::Box | Shape::Stl => (lx * ly, lz),
+            };
+            LoadCase::ImplantCompression {
+                platens: if bonded {
+                    Platens::Bonded
+                } else {
+                    Platens::Frictionless
+                },
+                footprint_area,
+                height,
+                envelope: Some(Arc::new(envelope_columns(scene)?)),
+            }
+        }
+    })
+}
+
+/// The envelope's bottom and top surfaces per node column.
+fn envelope_columns(scene: &Scene) -> Result<EnvelopeColumns, SceneError> {
+    let envelope = scene.envelope()?;
+    let mask = crate::voxelize::sample(scene.dims(), scene.voxel.size, |p| envelope.contains(p));
+    Ok(EnvelopeColumns::from_mask(&mask))
+}
+
+/// The name of a load case in reports (`load_case`, the scene's `load.case`).
+pub fn case_name(load: ResolvedLoad) -> &'static str {
+    match load {
+        ResolvedLoad::Compression { .. } => "compression",
+        ResolvedLoad::ThreePointBending { .. } => "three-point-bending",
+        ResolvedLoad::ImplantCompression { .. } => "implant-compression",
+    }
+}

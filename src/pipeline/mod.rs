@@ -1,0 +1,53 @@
+//! `voxfe run`'s pipeline, one way: scene → voxels ([`voxelize`]) → load
+//! case ([`load`]) → solver on a backend ([`backend`]) → [`RunReport`].
+
+pub mod backend;
+pub mod load;
+pub mod voxelize;
+
+use crate::fem::SolveError;
+use crate::gpu::GpuError;
+use crate::report::RunReport;
+use crate::scene::{Backend, Scene};
+use voxelize::{voxelize_scene, VoxelizeError};
+
+/// Why a run failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Voxelize(#[from] VoxelizeError),
+    #[error(transparent)]
+    Solve(#[from] SolveError),
+    #[error(transparent)]
+    Gpu(#[from] GpuError),
+}
+
+impl RunError {
+    /// Whether the failure comes from the input (exit status 2) rather than
+    /// from the machine.
+    pub fn is_bad_input(&self) -> bool {
+        matches!(
+            self,
+            RunError::Voxelize(_)
+                | RunError::Solve(SolveError::Bc(_) | SolveError::Mesh(_))
+                | RunError::Gpu(GpuError::Solve(SolveError::Bc(_) | SolveError::Mesh(_)))
+        )
+    }
+}
+
+/// Voxelizes and solves `scene` on `backend`.
+pub fn run_scene(scene: &Scene, backend: Backend) -> Result<RunReport, RunError> {
+    let (_, vox, voxel) = voxelize_scene(scene)?;
+    let material = scene.material().expect("validated");
+    let load = load::load_case(scene).map_err(VoxelizeError::from)?;
+    let mut notices = Vec::new();
+    let solve = backend::solve(scene, backend, &vox.grid, material, &load, &mut notices)?;
+    Ok(RunReport {
+        load_case: load::case_name(scene.resolved_load()),
+        material_e: material.e,
+        voxel,
+        solve,
+        notices,
+        grid: vox.grid,
+    })
+}

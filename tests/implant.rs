@@ -450,3 +450,43 @@ fn an_implant_whose_lattice_falls_apart_has_no_load_path() {
         "{msg}"
     );
 }
+
+#[test]
+fn a_run_builds_the_envelope_once_with_the_same_load_case() {
+    // The load case a run takes from the voxelized specimen's envelope mask
+    // equals the one built from the scene alone (which reads the STL again).
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/scenes/");
+    let set = vec![
+        "voxel.size=0.5".to_string(),
+        "specimen.holes=[]".to_string(),
+    ];
+    for file in ["vbr-25-stl.toml", "vbr-25.toml"] {
+        let s = Scene::load(Path::new(&format!("{dir}{file}")), &set).unwrap();
+        let specimen = voxfe::pipeline::voxelize::voxelize_specimen(&s).unwrap();
+        assert!(specimen.envelope_mask.is_some(), "{file}");
+        let once = voxfe::pipeline::load::specimen_load_case(&s, &specimen);
+        let again = voxfe::pipeline::load::load_case(&s).unwrap();
+        assert_eq!(once, again, "{file}");
+    }
+    // A box: no mask is kept, the columns are sampled from the envelope.
+    let text = r#"
+name = "box"
+[lattice]
+kind = "rhombic-dodecahedron"
+cell = 1.5
+porosity = 0.8
+[specimen]
+shape = "box"
+size = [3.0, 3.0, 3.0]
+end_plates = 0.25
+[voxel]
+size = 0.25
+[load]
+case = "implant-compression"
+"#;
+    let s = Scene::parse(text, Path::new("box.toml"), &[]).unwrap();
+    let specimen = voxfe::pipeline::voxelize::voxelize_specimen(&s).unwrap();
+    assert!(specimen.envelope_mask.is_none());
+    let once = voxfe::pipeline::load::specimen_load_case(&s, &specimen);
+    assert_eq!(once, voxfe::pipeline::load::load_case(&s).unwrap());
+}

@@ -2,14 +2,45 @@
 //! [`LoadCase`] (platens, span and contact, or the implant's footprint,
 //! height and envelope columns), and its name in reports.
 
+use std::convert::Infallible;
 use std::sync::Arc;
 
+use super::voxelize::Specimen;
 use crate::fem::load::{EnvelopeColumns, LoadCase, Platens};
 use crate::scene::{ResolvedLoad, Scene, SceneError, Shape};
 
-/// The fem load case of a scene. Implant compression samples the envelope
-/// for its endplate surfaces (an STL envelope is read again).
+/// The fem load case of a voxelized scene. Implant compression takes its
+/// endplate surfaces from the specimen's envelope mask (built once, by the
+/// voxelize step).
+pub fn specimen_load_case(scene: &Scene, specimen: &Specimen) -> LoadCase {
+    let columns = || -> Result<EnvelopeColumns, Infallible> {
+        Ok(match &specimen.envelope_mask {
+            Some(mask) => EnvelopeColumns::from_mask(mask),
+            // A box fills the grid; sampled as for any other envelope.
+            None => EnvelopeColumns::from_mask(&crate::voxelize::sample(
+                scene.dims(),
+                scene.voxel.size,
+                |p| specimen.envelope.contains(p),
+            )),
+        })
+    };
+    let Ok(load) = load_case_with(scene, columns);
+    load
+}
+
+/// The fem load case of a scene on its own. Implant compression builds and
+/// samples the envelope for its endplate surfaces (an STL envelope is read
+/// here); a run uses [`specimen_load_case`] instead.
 pub fn load_case(scene: &Scene) -> Result<LoadCase, SceneError> {
+    load_case_with(scene, || envelope_columns(scene))
+}
+
+/// The load case, with the envelope columns (implant compression only)
+/// from `columns`.
+fn load_case_with<E>(
+    scene: &Scene,
+    columns: impl FnOnce() -> Result<EnvelopeColumns, E>,
+) -> Result<LoadCase, E> {
     Ok(match scene.resolved_load() {
         ResolvedLoad::Compression { bonded } => LoadCase::Compression {
             platens: if bonded {
@@ -39,7 +70,7 @@ pub fn load_case(scene: &Scene) -> Result<LoadCase, SceneError> {
                 },
                 footprint_area,
                 height,
-                envelope: Some(Arc::new(envelope_columns(scene)?)),
+                envelope: Some(Arc::new(columns()?)),
             }
         }
     })

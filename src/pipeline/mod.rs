@@ -9,7 +9,7 @@ use crate::fem::SolveError;
 use crate::gpu::GpuError;
 use crate::report::RunReport;
 use crate::scene::{Backend, Scene};
-use voxelize::{voxelize_scene, VoxelizeError};
+use voxelize::{voxelize_specimen, Specimen, VoxelizeError};
 
 /// Why a run failed.
 #[derive(Debug, thiserror::Error)]
@@ -37,9 +37,13 @@ impl RunError {
 
 /// Voxelizes and solves `scene` on `backend`.
 pub fn run_scene(scene: &Scene, backend: Backend) -> Result<RunReport, RunError> {
-    let (_, vox, voxel) = voxelize_scene(scene)?;
+    let specimen = voxelize_specimen(scene)?;
     let material = scene.material().expect("validated");
-    let load = load::load_case(scene).map_err(VoxelizeError::from)?;
+    let load = load::specimen_load_case(scene, &specimen);
+    // The envelope is no longer needed: free it before the solve.
+    let Specimen {
+        vox, report: voxel, ..
+    } = specimen;
     let mut notices = Vec::new();
     let solve = backend::solve(scene, backend, &vox.grid, material, &load, &mut notices)?;
     Ok(RunReport {

@@ -3,6 +3,7 @@
 //! component, and summarises the result ([`VoxelReport`], what
 //! `voxfe voxelize` prints).
 
+use crate::grid::VoxelGrid;
 use crate::implant::{Envelope, Implant};
 use crate::lattice::Lattice;
 use crate::scene::{Scene, SceneError};
@@ -51,10 +52,23 @@ pub struct VoxelReport {
     pub warnings: Vec<String>,
 }
 
-/// Builds the lattice of a scene and voxelizes the specimen.
-pub fn voxelize_scene(
-    scene: &Scene,
-) -> Result<(Lattice, Voxelization, VoxelReport), VoxelizeError> {
+/// A scene's specimen, built once per run: the lattice, the envelope and
+/// its voxel mask, the voxelized implant and its report. Later steps (the
+/// implant-compression load case) take the envelope from here rather than
+/// building it again.
+#[derive(Debug)]
+pub struct Specimen {
+    pub lattice: Lattice,
+    pub envelope: Envelope,
+    /// The envelope sampled at voxel centres; `None` for a box, which fills
+    /// the grid.
+    pub envelope_mask: Option<VoxelGrid>,
+    pub vox: Voxelization,
+    pub report: VoxelReport,
+}
+
+/// Builds the lattice and envelope of a scene and voxelizes the specimen.
+pub fn voxelize_specimen(scene: &Scene) -> Result<Specimen, VoxelizeError> {
     let lattice = scene.lattice()?;
     let h = scene.voxel.size;
     let implant = Implant {
@@ -63,14 +77,18 @@ pub fn voxelize_scene(
         features: scene.features(),
     };
     let vox = voxelize(scene.dims(), h, |p| implant.contains(p))?;
-    let envelope_voxels = match &implant.envelope {
-        Envelope::Box { .. } => vox.counts.total,
-        envelope => {
-            crate::voxelize::sample(scene.dims(), h, |p| envelope.contains(p)).solid_count()
-        }
+    let envelope = implant.envelope;
+    let envelope_mask = match &envelope {
+        Envelope::Box { .. } => None,
+        envelope => Some(crate::voxelize::sample(scene.dims(), h, |p| {
+            envelope.contains(p)
+        })),
     };
+    let envelope_voxels = envelope_mask
+        .as_ref()
+        .map_or(vox.counts.total, VoxelGrid::solid_count);
     let mut report = voxel_report(scene, &lattice, &vox, envelope_voxels);
-    if let Envelope::Mesh { degenerate, .. } = &implant.envelope {
+    if let Envelope::Mesh { degenerate, .. } = &envelope {
         report.stl_degenerate_triangles = Some(*degenerate);
         if *degenerate > 0 {
             report.warnings.push(format!(
@@ -78,7 +96,22 @@ pub fn voxelize_scene(
             ));
         }
     }
-    Ok((lattice, vox, report))
+    Ok(Specimen {
+        lattice,
+        envelope,
+        envelope_mask,
+        vox,
+        report,
+    })
+}
+
+/// [`voxelize_specimen`] without the envelope: the lattice, the
+/// voxelization and its report.
+pub fn voxelize_scene(
+    scene: &Scene,
+) -> Result<(Lattice, Voxelization, VoxelReport), VoxelizeError> {
+    let s = voxelize_specimen(scene)?;
+    Ok((s.lattice, s.vox, s.report))
 }
 
 fn voxel_report(

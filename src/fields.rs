@@ -1,7 +1,12 @@
 //! Field output of a run: the solid mask, nodal displacement and von Mises
-//! stress as VTK ImageData, and a PNG of the stress on a slice.
+//! stress as VTK ImageData, and a PNG of the stress on a slice; and
+//! [`FieldOutput`], the files `voxfe run --vtk/--slice` asks for.
 
+use std::path::{Path, PathBuf};
+
+use crate::plot::Axis;
 use crate::report::RunReport;
+use crate::scene::Scene;
 
 /// Why field output could not be written.
 #[derive(Debug, thiserror::Error)]
@@ -14,6 +19,73 @@ pub enum FieldError {
     Mesh(#[from] crate::fem::mesh::MeshError),
     #[error("--slice-at {at} mm: allowed: 0 ≤ at < {length} mm along {axis}")]
     SliceOutside { at: f64, length: f64, axis: char },
+    /// Field files asked for while running several scenes.
+    #[error("--vtk and --slice write the fields of one scene; {scenes} scenes were given")]
+    SeveralScenes { scenes: usize },
+}
+
+impl FieldError {
+    /// Whether the failure comes from the input (a slice outside the
+    /// specimen, fields of several scenes) rather than from writing.
+    pub fn is_bad_input(&self) -> bool {
+        matches!(
+            self,
+            FieldError::SliceOutside { .. } | FieldError::SeveralScenes { .. }
+        )
+    }
+}
+
+/// The field files asked of a run: a `.vti` with the mask, displacement
+/// and stress, and a PNG of the stress on the slice normal to `axis` at
+/// `at` mm (default: the mid-plane).
+#[derive(Debug, Clone)]
+pub struct FieldOutput {
+    pub vtk: Option<PathBuf>,
+    pub slice: Option<PathBuf>,
+    pub axis: Axis,
+    pub at: Option<f64>,
+}
+
+impl FieldOutput {
+    /// Whether no field file is asked for.
+    pub fn is_empty(&self) -> bool {
+        self.vtk.is_none() && self.slice.is_none()
+    }
+
+    /// Fields are written for one scene only.
+    pub fn check_scene_count(&self, scenes: usize) -> Result<(), FieldError> {
+        if scenes > 1 && !self.is_empty() {
+            return Err(FieldError::SeveralScenes { scenes });
+        }
+        Ok(())
+    }
+
+    /// Checks the slice position against `scene`'s grid, before the solve
+    /// (which may take long).
+    pub fn check(&self, scene: &Scene) -> Result<(), FieldError> {
+        if self.slice.is_some() {
+            slice_layer(scene.dims(), scene.voxel.size, self.axis, self.at)?;
+        }
+        Ok(())
+    }
+
+    /// Writes the asked-for files of `report`, the `.vti` first, calling
+    /// `wrote` after each file written.
+    pub fn write(
+        &self,
+        report: &RunReport,
+        mut wrote: impl FnMut(&Path),
+    ) -> Result<(), FieldError> {
+        if let Some(file) = &self.vtk {
+            report.write_vti(file)?;
+            wrote(file);
+        }
+        if let Some(file) = &self.slice {
+            report.write_stress_slice(file, self.axis, self.at)?;
+            wrote(file);
+        }
+        Ok(())
+    }
 }
 
 /// The voxel layer of a slice normal to `axis` at `at` mm (default: the
@@ -21,7 +93,7 @@ pub enum FieldError {
 pub fn slice_layer(
     dims: [usize; 3],
     h: f64,
-    axis: crate::plot::Axis,
+    axis: Axis,
     at: Option<f64>,
 ) -> Result<usize, FieldError> {
     let c = axis as usize;
@@ -41,7 +113,7 @@ impl RunReport {
     /// Writes the solid mask (cells), the nodal displacement u in mm
     /// (points; 0 at inactive nodes) and the voxel-centre von Mises stress
     /// in MPa (cells) as VTK ImageData that ParaView opens.
-    pub fn write_vti(&self, path: &std::path::Path) -> Result<(), FieldError> {
+    pub fn write_vti(&self, path: &Path) -> Result<(), FieldError> {
         use crate::vtk::{ArrayData, VtiWriter};
         let g = &self.grid;
         let mut u = vec![0.0f32; 3 * g.node_count()];
@@ -64,8 +136,8 @@ impl RunReport {
     /// at `at` mm (default: the mid-plane).
     pub fn write_stress_slice(
         &self,
-        path: &std::path::Path,
-        axis: crate::plot::Axis,
+        path: &Path,
+        axis: Axis,
         at: Option<f64>,
     ) -> Result<(), FieldError> {
         let g = &self.grid;

@@ -3,7 +3,7 @@
 //! features and holes, and the lattice.
 
 use super::{invalid, Scene, SceneError, Shape};
-use crate::implant::stl::Mesh;
+use crate::implant::stl::{ExportError, Mesh};
 use crate::implant::{Envelope, Features, Hole};
 use crate::lattice::{Lattice, LatticeKind, LatticeSize};
 use crate::material::{YoungPoisson, PRESETS};
@@ -71,6 +71,18 @@ impl Scene {
     /// Size of the grid box `[Lx, Ly, Lz]`, mm.
     pub fn box_size(&self) -> [f64; 3] {
         self.dims().map(|n| n as f64 * self.voxel.size)
+    }
+
+    /// The cylinder envelope for `voxfe export-stl`, from the spec alone
+    /// (nothing is read or voxelized).
+    pub fn cylinder_envelope(&self) -> Result<Envelope, ExportError> {
+        let sp = &self.specimen;
+        match (sp.diameter, sp.height) {
+            (Some(_), Some(_)) => Ok(self.cylinder()),
+            _ => Err(ExportError::NotCylinder {
+                shape: format!("{:?}", sp.shape),
+            }),
+        }
     }
 
     fn cylinder(&self) -> Envelope {

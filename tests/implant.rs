@@ -1,4 +1,5 @@
-//! Implant envelopes, features and STL import.
+//! Implant envelopes, features and STL import; a run builds the envelope
+//! once.
 
 use std::path::Path;
 use voxfe::implant::stl::{box_mesh, cylinder_mesh, write_binary, Mesh, StlError};

@@ -1,5 +1,6 @@
 //! STL meshes: reading (binary and ASCII), checking that they are closed,
-//! and voxelizing them column by column.
+//! voxelizing them column by column, and writing them (binary STL; a
+//! cylinder envelope for `voxfe export-stl`: [`export_cylinder`]).
 //!
 //! # Voxelization
 //!

@@ -5,7 +5,7 @@
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use std::path::Path;
-use voxfe::report::voxelize_scene;
+use voxfe::pipeline::voxelize::voxelize_scene;
 use voxfe::scene::Scene;
 
 fn rd_256() -> Scene {

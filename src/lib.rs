@@ -1,12 +1,20 @@
 //! voxfe: a GPU-accelerated voxel finite-element simulator for 3D-printed
 //! porous lattice implants.
+//!
+//! Data flows one way: [`scene`] (what to simulate) → [`pipeline`]
+//! (voxelize the specimen, build the load case, solve on a backend:
+//! [`fem`] on the CPU, [`gpu`]) → [`report`] (the run report, text and
+//! JSON) → [`fields`] and [`vtk`] (field files). `run` and the voxelize
+//! re-exports in `report` are compatibility paths for code not yet moved.
 pub mod design;
 pub mod fem;
+pub mod fields;
 pub mod gpu;
 pub mod grid;
 pub mod implant;
 pub mod lattice;
 pub mod material;
+pub mod pipeline;
 pub mod plot;
 pub mod progress;
 pub mod report;

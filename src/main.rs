@@ -1,13 +1,21 @@
-//! The `voxfe` command line.
+//! The `voxfe` command line: the clap definitions, what each command prints,
+//! and one mapping of errors to exit statuses ([`exit_status`]: 0 success,
+//! 2 bad input, 3 not converged, 1 anything else). The work is the
+//! library's.
 
 use clap::{Parser, Subcommand};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use voxfe::report::voxelize_scene;
-use voxfe::run::run_scene;
-use voxfe::scene::{Backend, Scene};
-use voxfe::vtk::{ArrayData, VtiWriter};
+use voxfe::fields::{FieldError, FieldOutput};
+use voxfe::implant::stl::ExportError;
+use voxfe::pipeline::voxelize::{voxelize_scene, VoxelizeError};
+use voxfe::pipeline::{run_scene, RunError};
+use voxfe::scene::{Backend, Scene, SceneError};
+use voxfe::vtk::VtkError;
 
+/// Exit status for a failure that is not the input's (a file that cannot be
+/// written, a GPU that fails).
+const EXIT_FAILURE: u8 = 1;
 /// Exit status for bad input (scene, values, files).
 const EXIT_BAD_INPUT: u8 = 2;
 /// Exit status when a solve did not converge.
@@ -156,14 +164,6 @@ enum SliceAxis {
     Z,
 }
 
-/// Field output of `voxfe run`.
-struct FieldOutput {
-    vtk: Option<PathBuf>,
-    slice: Option<PathBuf>,
-    axis: voxfe::plot::Axis,
-    at: Option<f64>,
-}
-
 /// `--porosity-range MIN:MAX`.
 fn parse_range(s: &str) -> Result<(f64, f64), String> {
     let (a, b) = s
@@ -217,8 +217,8 @@ fn main() -> ExitCode {
             shard,
             backend,
             set,
-        } => cmd_sweep(&scene, &vary, &out, shard.as_deref(), backend, &set),
-        Command::Merge { dirs, out } => cmd_merge(&dirs, &out),
+        } => cmd_sweep(&scene, &vary, &out, shard.as_deref(), backend, &set).map_err(coded),
+        Command::Merge { dirs, out } => cmd_merge(&dirs, &out).map_err(coded),
         Command::Design {
             scene,
             target_modulus,
@@ -235,7 +235,7 @@ fn main() -> ExitCode {
                 porosity_range,
                 max_solves,
             };
-            cmd_design(&scene, &opts, backend, json, &set)
+            cmd_design(&scene, &opts, backend, json, &set).map_err(coded)
         }
         Command::ExportStl {
             scene,
@@ -246,11 +246,60 @@ fn main() -> ExitCode {
     };
     match outcome {
         Ok(code) => code,
-        Err((code, e)) => {
-            eprintln!("error: {e:#}");
+        Err(e) => {
+            let code = exit_status(&e);
+            eprintln!("error: {:#}", anyhow::Error::new(e));
             ExitCode::from(code)
         }
     }
+}
+
+/// Every error a command ends with.
+#[derive(Debug, thiserror::Error)]
+enum CliError {
+    #[error(transparent)]
+    Scene(#[from] SceneError),
+    #[error(transparent)]
+    Voxelize(#[from] VoxelizeError),
+    #[error(transparent)]
+    Vtk(#[from] VtkError),
+    /// A scene that failed to run, named by its file.
+    #[error("scene '{}'", path.display())]
+    Run {
+        path: PathBuf,
+        #[source]
+        source: RunError,
+    },
+    #[error(transparent)]
+    Field(#[from] FieldError),
+    #[error(transparent)]
+    Export(#[from] ExportError),
+    /// sweep, design and merge: an error already paired with its exit status.
+    #[error("{1:#}")]
+    Coded(u8, anyhow::Error),
+}
+
+/// The exit status of each error (README): 2 bad input, 1 anything else.
+/// (0 success and 3 not converged are outcomes, not errors.)
+fn exit_status(e: &CliError) -> u8 {
+    let bad_input = match e {
+        CliError::Scene(_) | CliError::Voxelize(_) => true,
+        CliError::Vtk(_) => false,
+        CliError::Run { source, .. } => source.is_bad_input(),
+        CliError::Field(e) => e.is_bad_input(),
+        CliError::Export(e) => !matches!(e, ExportError::Write { .. }),
+        CliError::Coded(code, _) => return *code,
+    };
+    if bad_input {
+        EXIT_BAD_INPUT
+    } else {
+        EXIT_FAILURE
+    }
+}
+
+/// The error of a command that pairs it with its exit status.
+fn coded((code, e): (u8, anyhow::Error)) -> CliError {
+    CliError::Coded(code, e)
 }
 
 /// An informational line on stderr, unless `--quiet`.
@@ -260,23 +309,27 @@ fn info(line: std::fmt::Arguments) {
     }
 }
 
+/// The result of sweep, design and merge, whose errors carry their exit
+/// status ([`coded`] turns them into a [`CliError`]).
 type CmdResult = Result<ExitCode, (u8, anyhow::Error)>;
 
 fn bad_input(e: impl Into<anyhow::Error>) -> (u8, anyhow::Error) {
     (EXIT_BAD_INPUT, e.into())
 }
 
-fn cmd_voxelize(path: &Path, json: bool, vti: Option<&Path>, set: &[String]) -> CmdResult {
-    let scene = Scene::load(path, set).map_err(bad_input)?;
-    let (_, vox, report) = voxelize_scene(&scene).map_err(bad_input)?;
+fn cmd_voxelize(
+    path: &Path,
+    json: bool,
+    vti: Option<&Path>,
+    set: &[String],
+) -> Result<ExitCode, CliError> {
+    let scene = Scene::load(path, set)?;
+    let (_, vox, report) = voxelize_scene(&scene)?;
     for w in &report.warnings {
         eprintln!("warning: {w}");
     }
     if let Some(file) = vti {
-        VtiWriter::new(vox.grid.dims, vox.grid.h)
-            .cell_array("solid", 1, ArrayData::U8(vox.grid.solid.clone()))
-            .and_then(|w| w.write(file))
-            .map_err(|e| (1, e.into()))?;
+        voxfe::vtk::write_solid_mask(&vox.grid, file)?;
     }
     if json {
         println!(
@@ -299,48 +352,26 @@ fn cmd_run(
     json: bool,
     fields: &FieldOutput,
     set: &[String],
-) -> CmdResult {
-    if paths.len() > 1 && (fields.vtk.is_some() || fields.slice.is_some()) {
-        return Err(bad_input(anyhow::anyhow!(
-            "--vtk and --slice write the fields of one scene; {} scenes were given",
-            paths.len()
-        )));
-    }
+) -> Result<ExitCode, CliError> {
+    fields.check_scene_count(paths.len())?;
     let mut worst = ExitCode::SUCCESS;
     for path in paths {
-        let mut scene = Scene::load(path, set).map_err(bad_input)?;
+        let mut scene = Scene::load(path, set)?;
         if let Some(a) = &adapter {
             scene.solver.adapter = Some(a.clone());
         }
-        if fields.slice.is_some() {
-            // Checked before the solve, which may take long.
-            voxfe::run::slice_layer(scene.dims(), scene.voxel.size, fields.axis, fields.at)
-                .map_err(bad_input)?;
-        }
+        fields.check(&scene)?;
         let backend = backend.unwrap_or(scene.solver.backend);
-        let report = run_scene(&scene, backend).map_err(|e| {
-            let code = if e.is_bad_input() { EXIT_BAD_INPUT } else { 1 };
-            (
-                code,
-                anyhow::Error::new(e).context(format!("scene '{}'", path.display())),
-            )
+        let report = run_scene(&scene, backend).map_err(|source| CliError::Run {
+            path: path.clone(),
+            source,
         })?;
         for w in report.voxel.warnings.iter().chain(&report.notices) {
             eprintln!("warning: {w}");
         }
-        if let Some(file) = &fields.vtk {
-            report.write_vti(file).map_err(|e| (1, e.into()))?;
-            info(format_args!("wrote {}", file.display()));
-        }
-        if let Some(file) = &fields.slice {
-            report
-                .write_stress_slice(file, fields.axis, fields.at)
-                .map_err(|e| match e {
-                    e @ voxfe::run::FieldError::SliceOutside { .. } => bad_input(e),
-                    e => (1, e.into()),
-                })?;
-            info(format_args!("wrote {}", file.display()));
-        }
+        fields.write(&report, |file| {
+            info(format_args!("wrote {}", file.display()))
+        })?;
         if json {
             println!("{}", serde_json::Value::Object(report.to_json()));
         } else {
@@ -535,28 +566,15 @@ fn cmd_merge(dirs: &[PathBuf], out: &Path) -> CmdResult {
     Ok(ExitCode::SUCCESS)
 }
 
-fn cmd_export_stl(path: &Path, out: &Path, segments: usize, set: &[String]) -> CmdResult {
-    let scene = Scene::load(path, set).map_err(bad_input)?;
-    let sp = &scene.specimen;
-    let (Some(d), Some(h)) = (sp.diameter, sp.height) else {
-        return Err(bad_input(anyhow::anyhow!(
-            "specimen.shape = {:?}: export-stl writes cylinder envelopes only",
-            sp.shape
-        )));
-    };
-    if segments < 3 {
-        return Err(bad_input(anyhow::anyhow!(
-            "--segments {segments}: allowed: at least 3"
-        )));
-    }
-    let r = d / 2.0;
-    let mesh = voxfe::implant::stl::wedged_cylinder_mesh([r, r, 0.0], r, h, sp.wedge, segments);
-    voxfe::implant::stl::write_binary(out, &mesh).map_err(|e| {
-        (
-            1,
-            anyhow::Error::new(e).context(format!("writing {}", out.display())),
-        )
-    })?;
-    println!("wrote {} triangles to {}", mesh.len(), out.display());
+fn cmd_export_stl(
+    path: &Path,
+    out: &Path,
+    segments: usize,
+    set: &[String],
+) -> Result<ExitCode, CliError> {
+    let scene = Scene::load(path, set)?;
+    let triangles =
+        voxfe::implant::stl::export_cylinder(&scene.cylinder_envelope()?, out, segments)?;
+    println!("wrote {triangles} triangles to {}", out.display());
     Ok(ExitCode::SUCCESS)
 }

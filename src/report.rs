@@ -1,173 +1,107 @@
-//! What `voxfe voxelize` and `voxfe run` report, and the steps that produce it.
+//! The run report ([`RunReport`]): a scene's voxelization and its solve,
+//! as `voxfe run` prints it (text) and as one flat JSON object
+//! (`voxfe run --json`, sweep rows).
 
-use crate::implant::{Envelope, Implant};
-use crate::lattice::Lattice;
-use crate::scene::{Scene, SceneError};
-use crate::voxelize::{voxelize, VoxelError, Voxelization};
-use serde::Serialize;
+use crate::fem::SolveResult;
+use crate::pipeline::voxelize::VoxelReport;
+use serde_json::{Map, Value};
 
-/// Below this strut diameter over voxel size, a voxel strut no longer
-/// follows D (spec, "Resolution").
-pub const MIN_D_OVER_H: f64 = 6.0;
+// Compatibility: `crate::report::{voxelize_scene, VoxelReport, ...}` was
+// the voxelize step's path (tests/gpu.rs, tests/common, benches/solver.rs).
+// The lead removes this at merge.
+pub use crate::pipeline::voxelize::{voxelize_scene, VoxelizeError, MIN_D_OVER_H};
 
-/// Why a voxelization run failed.
-#[derive(Debug, thiserror::Error)]
-pub enum VoxelizeError {
-    #[error(transparent)]
-    Scene(#[from] SceneError),
-    #[error(transparent)]
-    Voxel(#[from] VoxelError),
+/// A voxelization and its solve.
+#[derive(Debug, Clone)]
+pub struct RunReport {
+    pub voxel: VoxelReport,
+    pub solve: SolveResult,
+    pub notices: Vec<String>,
+    /// The scene's `load.case`.
+    pub load_case: &'static str,
+    /// Young's modulus of the solid, MPa.
+    pub material_e: f64,
+    /// The voxel grid that was solved (for field output).
+    pub grid: crate::grid::VoxelGrid,
 }
 
-/// The voxelization summary. Field names are shared with `voxfe run --json`.
-#[derive(Debug, Clone, Serialize)]
-pub struct VoxelReport {
-    pub name: String,
-    pub lattice: &'static str,
-    pub dims: [usize; 3],
-    pub voxel_size: f64,
-    pub total_voxels: usize,
-    pub solid_voxels: usize,
-    pub removed_voxels: usize,
-    /// Voxels whose centre lies inside the envelope (all of them for a box).
-    pub envelope_voxels: usize,
-    /// `1 − solid_voxels / envelope_voxels`.
-    pub porosity_measured: f64,
-    /// STL envelopes: zero-area triangles ignored while reading.
-    pub stl_degenerate_triangles: Option<usize>,
-    pub porosity_nominal: f64,
-    /// Whether `porosity_nominal` comes from a closed-form design formula
-    /// (true) or from the solid fraction computed from the cell geometry.
-    pub porosity_nominal_closed_form: bool,
-    pub cell: Option<f64>,
-    pub strut_diameter: Option<f64>,
-    pub level: Option<f64>,
-    pub pore_size: Option<f64>,
-    pub d_over_h: Option<f64>,
-    pub voxelize_seconds: f64,
-    pub warnings: Vec<String>,
-}
-
-/// Builds the lattice of a scene and voxelizes the specimen.
-pub fn voxelize_scene(
-    scene: &Scene,
-) -> Result<(Lattice, Voxelization, VoxelReport), VoxelizeError> {
-    let lattice = scene.lattice()?;
-    let h = scene.voxel.size;
-    let implant = Implant {
-        lattice: &lattice,
-        envelope: scene.envelope()?,
-        features: scene.features(),
-    };
-    let vox = voxelize(scene.dims(), h, |p| implant.contains(p))?;
-    let envelope_voxels = match &implant.envelope {
-        Envelope::Box { .. } => vox.counts.total,
-        envelope => {
-            crate::voxelize::sample(scene.dims(), h, |p| envelope.contains(p)).solid_count()
+impl RunReport {
+    /// One flat JSON object: every voxel field and every solve field.
+    pub fn to_json(&self) -> Map<String, Value> {
+        let mut m = match serde_json::to_value(&self.voxel).expect("serializes") {
+            Value::Object(m) => m,
+            _ => unreachable!("a struct serializes to an object"),
+        };
+        if let Value::Object(s) = serde_json::to_value(&self.solve).expect("serializes") {
+            m.extend(s);
         }
-    };
-    let mut report = voxel_report(scene, &lattice, &vox, envelope_voxels);
-    if let Envelope::Mesh { degenerate, .. } = &implant.envelope {
-        report.stl_degenerate_triangles = Some(*degenerate);
-        if *degenerate > 0 {
-            report.warnings.push(format!(
-                "{degenerate} degenerate (zero-area) STL triangles were ignored"
-            ));
-        }
-    }
-    Ok((lattice, vox, report))
-}
-
-fn voxel_report(
-    scene: &Scene,
-    lattice: &Lattice,
-    vox: &Voxelization,
-    envelope_voxels: usize,
-) -> VoxelReport {
-    let h = scene.voxel.size;
-    let is_solid = matches!(lattice.kind(), crate::lattice::LatticeKind::Solid);
-    let strut = lattice.strut_diameter().filter(|_| !is_solid);
-    let d_over_h = strut.map(|d| d / h);
-    let mut warnings = Vec::new();
-    if let Some(r) = d_over_h {
-        // A tolerance so that D/h = 6 computed as 5.999… does not warn.
-        if r < MIN_D_OVER_H * (1.0 - 1e-9) {
-            warnings.push(format!(
-                "D/h = {r:.2} < {MIN_D_OVER_H}: voxel struts cannot resolve the diameter D = {:.4} mm at h = {h} mm; \
-                 moduli can jump by tens of percent between neighbouring voxel sizes (use voxel.size ≤ {:.4} mm)",
-                strut.unwrap(),
-                strut.unwrap() / MIN_D_OVER_H
-            ));
-        }
-    }
-    if vox.counts.removed > 0 {
-        warnings.push(format!(
-            "{} solid voxels not face-connected to the largest component were removed",
-            vox.counts.removed
-        ));
-    }
-    VoxelReport {
-        name: scene.name.clone(),
-        lattice: lattice.kind().name(),
-        dims: vox.grid.dims,
-        voxel_size: h,
-        total_voxels: vox.counts.total,
-        solid_voxels: vox.counts.solid,
-        removed_voxels: vox.counts.removed,
-        envelope_voxels,
-        stl_degenerate_triangles: None,
-        porosity_measured: 1.0 - vox.counts.solid as f64 / envelope_voxels as f64,
-        porosity_nominal: lattice.nominal_porosity(),
-        porosity_nominal_closed_form: lattice.nominal_is_closed_form(),
-        cell: (!is_solid).then(|| lattice.cell()),
-        strut_diameter: strut,
-        level: lattice.level(),
-        pore_size: lattice.pore_size(),
-        d_over_h,
-        voxelize_seconds: vox.seconds,
-        warnings,
+        m.insert("load_case".into(), self.load_case.into());
+        m.insert("material_e".into(), self.material_e.into());
+        m
     }
 }
 
-impl std::fmt::Display for VoxelReport {
+impl std::fmt::Display for RunReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let [nx, ny, nz] = self.dims;
-        writeln!(f, "scene            {}", self.name)?;
-        writeln!(f, "lattice          {}", self.lattice)?;
-        if let Some(m) = self.cell {
-            writeln!(f, "cell M           {m} mm")?;
+        writeln!(f, "{}", self.voxel)?;
+        let s = &self.solve;
+        writeln!(f, "backend          {} ({})", s.backend, s.adapter)?;
+        writeln!(f, "active nodes     {}", s.active_nodes)?;
+        writeln!(f, "unknowns         {}", s.unknowns)?;
+        match (&s.multigrid_levels, s.multigrid_bytes) {
+            (Some(levels), Some(bytes)) => writeln!(
+                f,
+                "preconditioner   multigrid ({} levels, hierarchy {:.1} MB)",
+                levels.len(),
+                bytes as f64 / 1e6
+            )?,
+            _ => writeln!(f, "preconditioner   jacobi")?,
         }
-        if let Some(d) = self.strut_diameter {
-            writeln!(f, "strut D          {d:.5} mm")?;
+        writeln!(f, "iterations       {}", s.iterations)?;
+        writeln!(
+            f,
+            "rel. residual    {:.3e} (tolerance {:.1e})",
+            s.relative_residual, s.tolerance
+        )?;
+        writeln!(f, "solve time       {:.3} s", s.solve_seconds)?;
+        if !s.converged {
+            return write!(
+                f,
+                "NOT CONVERGED    relative residual {:.3e} after {} iterations, above the tolerance {:.1e}: no modulus is reported",
+                s.relative_residual, s.iterations, s.tolerance
+            );
         }
-        if let Some(t) = self.level {
-            writeln!(f, "gyroid level t   {t:.5}")?;
-        }
-        if let Some(hp) = self.pore_size {
-            writeln!(f, "pore size H      {hp:.4} mm")?;
-        }
-        writeln!(f, "voxel h          {} mm", self.voxel_size)?;
-        if let Some(r) = self.d_over_h {
-            writeln!(f, "D/h              {r:.2}")?;
+        writeln!(f, "delta            {:.6} mm", s.delta)?;
+        if let Some(c) = s.contact_width {
+            writeln!(f, "contact width    {c:.4} mm (loading strip as used)")?;
         }
         writeln!(
             f,
-            "grid             {nx} × {ny} × {nz} = {} voxels",
-            self.total_voxels
+            "reaction force   {:.6} N",
+            s.reaction_force.unwrap_or(f64::NAN)
         )?;
-        writeln!(f, "solid voxels     {}", self.solid_voxels)?;
-        writeln!(f, "removed voxels   {}", self.removed_voxels)?;
-        writeln!(
-            f,
-            "porosity         {:.4} measured, {:.4} nominal ({})",
-            self.porosity_measured,
-            self.porosity_nominal,
-            if self.porosity_nominal_closed_form {
-                "design formula"
-            } else {
-                "computed from the cell geometry"
-            }
-        )?;
-        write!(f, "voxelize time    {:.3} s", self.voxelize_seconds)
+        if let Some(k) = s.stiffness {
+            writeln!(f, "stiffness k      {k:.2} N/mm")?;
+            writeln!(
+                f,
+                "apparent E       {:.2} MPa (k·H/A)",
+                s.apparent_modulus.unwrap_or(f64::NAN)
+            )?;
+        }
+        if let Some(e) = s.e_eff {
+            writeln!(f, "E_eff            {e:.2} MPa")?;
+        }
+        if let Some(e) = s.e_flex {
+            writeln!(f, "E_f              {e:.2} MPa")?;
+            writeln!(
+                f,
+                "σ_f per newton   {:.6e} MPa/N",
+                s.flexural_stress_per_newton.unwrap_or(f64::NAN)
+            )?;
+        }
+        if let Some(k) = s.peak_von_mises_per_nominal {
+            write!(f, "peak von Mises   {k:.3} × the nominal stress")?;
+        }
+        Ok(())
     }
 }

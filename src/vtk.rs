@@ -314,6 +314,14 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
 
+/// Writes the solid mask of `grid` (cell array `solid`, 0 or 1) as VTK
+/// ImageData: what `voxfe voxelize --vti` writes.
+pub fn write_solid_mask(grid: &crate::grid::VoxelGrid, path: &Path) -> Result<(), VtkError> {
+    VtiWriter::new(grid.dims, grid.h)
+        .cell_array("solid", 1, ArrayData::U8(grid.solid.clone()))?
+        .write(path)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

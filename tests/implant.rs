@@ -1,9 +1,10 @@
-//! Implant envelopes, features and STL import.
+//! Implant envelopes, features and STL import; a run builds the envelope
+//! once.
 
 use std::path::Path;
 use voxfe::implant::stl::{box_mesh, cylinder_mesh, write_binary, Mesh, StlError};
 use voxfe::implant::Envelope;
-use voxfe::report::voxelize_scene;
+use voxfe::pipeline::voxelize::voxelize_scene;
 use voxfe::scene::{Scene, SceneError};
 use voxfe::voxelize::sample;
 
@@ -318,7 +319,7 @@ tolerance = 1e-8
 #[test]
 fn solid_cylinder_implant_has_the_apparent_modulus_of_its_material() {
     let s = Scene::parse(SOLID_CYLINDER, Path::new("cyl.toml"), &[]).unwrap();
-    let r = voxfe::run::run_scene(&s, voxfe::scene::Backend::Cpu).unwrap();
+    let r = voxfe::pipeline::run_scene(&s, voxfe::scene::Backend::Cpu).unwrap();
     assert!(r.solve.converged);
     assert_eq!(r.load_case, "implant-compression");
     // k·H/A with the analytic footprint: E up to the voxelized area (the
@@ -353,7 +354,7 @@ fn lattice_implant_stiffness_agrees_on_gpu_and_cpu() {
     ])
     .unwrap();
     let (_, vox, _) = voxelize_scene(&s).unwrap();
-    let load = voxfe::run::load_case(&s).unwrap();
+    let load = voxfe::pipeline::load::load_case(&s).unwrap();
     let m = s.material().unwrap();
     let cpu = voxfe::fem::solve_cpu(&vox.grid, m, &load, &Default::default()).unwrap();
     let opts = voxfe::fem::SolverOptions {
@@ -442,11 +443,51 @@ fn an_implant_whose_lattice_falls_apart_has_no_load_path() {
     // That is an error, not the stiffness of a plate squeezed through itself.
     let path = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/scenes/vbr-25.toml"));
     let s = Scene::load(path, &["voxel.size=0.25".to_string()]).unwrap();
-    let e = voxfe::run::run_scene(&s, voxfe::scene::Backend::Cpu).unwrap_err();
+    let e = voxfe::pipeline::run_scene(&s, voxfe::scene::Backend::Cpu).unwrap_err();
     assert!(e.is_bad_input(), "{e}");
     let msg = e.to_string();
     assert!(
         msg.contains("no load path") && msg.contains("envelope's"),
         "{msg}"
     );
+}
+
+#[test]
+fn a_run_builds_the_envelope_once_with_the_same_load_case() {
+    // The load case a run takes from the voxelized specimen's envelope mask
+    // equals the one built from the scene alone (which reads the STL again).
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/scenes/");
+    let set = vec![
+        "voxel.size=0.5".to_string(),
+        "specimen.holes=[]".to_string(),
+    ];
+    for file in ["vbr-25-stl.toml", "vbr-25.toml"] {
+        let s = Scene::load(Path::new(&format!("{dir}{file}")), &set).unwrap();
+        let specimen = voxfe::pipeline::voxelize::voxelize_specimen(&s).unwrap();
+        assert!(specimen.envelope_mask.is_some(), "{file}");
+        let once = voxfe::pipeline::load::specimen_load_case(&s, &specimen);
+        let again = voxfe::pipeline::load::load_case(&s).unwrap();
+        assert_eq!(once, again, "{file}");
+    }
+    // A box: no mask is kept, the columns are sampled from the envelope.
+    let text = r#"
+name = "box"
+[lattice]
+kind = "rhombic-dodecahedron"
+cell = 1.5
+porosity = 0.8
+[specimen]
+shape = "box"
+size = [3.0, 3.0, 3.0]
+end_plates = 0.25
+[voxel]
+size = 0.25
+[load]
+case = "implant-compression"
+"#;
+    let s = Scene::parse(text, Path::new("box.toml"), &[]).unwrap();
+    let specimen = voxfe::pipeline::voxelize::voxelize_specimen(&s).unwrap();
+    assert!(specimen.envelope_mask.is_none());
+    let once = voxfe::pipeline::load::specimen_load_case(&s, &specimen);
+    assert_eq!(once, voxfe::pipeline::load::load_case(&s).unwrap());
 }

@@ -1,7 +1,7 @@
 //! Voxelization of lattices against their nominal porosity.
 
 use std::path::Path;
-use voxfe::report::voxelize_scene;
+use voxfe::pipeline::voxelize::voxelize_scene;
 use voxfe::scene::Scene;
 
 const RD: &str = r#"

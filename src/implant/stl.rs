@@ -1,5 +1,6 @@
 //! STL meshes: reading (binary and ASCII), checking that they are closed,
-//! and voxelizing them column by column.
+//! voxelizing them column by column, and writing them (binary STL; a
+//! cylinder envelope for `voxfe export-stl`: [`export_cylinder`]).
 //!
 //! # Voxelization
 //!
@@ -21,7 +22,9 @@
 //! the analytic shape, even where face diagonals pass through voxel centres.
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+use super::Envelope;
 
 /// A triangle mesh in mm.
 #[derive(Debug, Clone, PartialEq)]
@@ -395,4 +398,57 @@ pub fn wedged_cylinder_mesh(
         t.push([[c[0], c[1], c[2] + height], b0, b1]);
     }
     t
+}
+
+/// Why `voxfe export-stl` could not write an envelope.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    /// Only cylinder envelopes are exported; `shape` is the scene's
+    /// `specimen.shape` as written in the message.
+    #[error("specimen.shape = {shape}: export-stl writes cylinder envelopes only")]
+    NotCylinder { shape: String },
+    #[error("--segments {segments}: allowed: at least 3")]
+    TooFewSegments { segments: usize },
+    #[error("writing {}", path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Writes a cylinder envelope as a binary STL mesh with `segments` facets
+/// around the circumference (axis at (R, R), base at z = 0, top tilted by
+/// the wedge, as [`Envelope::Cylinder`] is voxelized); returns the number
+/// of triangles written.
+pub fn export_cylinder(
+    envelope: &Envelope,
+    out: &Path,
+    segments: usize,
+) -> Result<usize, ExportError> {
+    let &Envelope::Cylinder {
+        diameter,
+        height,
+        wedge_deg,
+    } = envelope
+    else {
+        return Err(ExportError::NotCylinder {
+            shape: match envelope {
+                Envelope::Box { .. } => "Box",
+                Envelope::Mesh { .. } => "Stl",
+                Envelope::Cylinder { .. } => unreachable!("matched above"),
+            }
+            .to_string(),
+        });
+    };
+    if segments < 3 {
+        return Err(ExportError::TooFewSegments { segments });
+    }
+    let r = diameter / 2.0;
+    let mesh = wedged_cylinder_mesh([r, r, 0.0], r, height, wedge_deg, segments);
+    write_binary(out, &mesh).map_err(|source| ExportError::Write {
+        path: out.to_path_buf(),
+        source,
+    })?;
+    Ok(mesh.len())
 }

@@ -1,0 +1,155 @@
+//! Field output of a run: the solid mask, nodal displacement and von Mises
+//! stress as VTK ImageData, and a PNG of the stress on a slice; and
+//! [`FieldOutput`], the files `voxfe run --vtk/--slice` asks for.
+
+use std::path::{Path, PathBuf};
+
+use crate::plot::Axis;
+use crate::report::RunReport;
+use crate::scene::Scene;
+
+/// Why field output could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum FieldError {
+    #[error(transparent)]
+    Vtk(#[from] crate::vtk::VtkError),
+    #[error(transparent)]
+    Plot(#[from] crate::plot::PlotError),
+    #[error(transparent)]
+    Mesh(#[from] crate::fem::mesh::MeshError),
+    #[error("--slice-at {at} mm: allowed: 0 ≤ at < {length} mm along {axis}")]
+    SliceOutside { at: f64, length: f64, axis: char },
+    /// Field files asked for while running several scenes.
+    #[error("--vtk and --slice write the fields of one scene; {scenes} scenes were given")]
+    SeveralScenes { scenes: usize },
+}
+
+impl FieldError {
+    /// Whether the failure comes from the input (a slice outside the
+    /// specimen, fields of several scenes) rather than from writing.
+    pub fn is_bad_input(&self) -> bool {
+        matches!(
+            self,
+            FieldError::SliceOutside { .. } | FieldError::SeveralScenes { .. }
+        )
+    }
+}
+
+/// The field files asked of a run: a `.vti` with the mask, displacement
+/// and stress, and a PNG of the stress on the slice normal to `axis` at
+/// `at` mm (default: the mid-plane).
+#[derive(Debug, Clone)]
+pub struct FieldOutput {
+    pub vtk: Option<PathBuf>,
+    pub slice: Option<PathBuf>,
+    pub axis: Axis,
+    pub at: Option<f64>,
+}
+
+impl FieldOutput {
+    /// Whether no field file is asked for.
+    pub fn is_empty(&self) -> bool {
+        self.vtk.is_none() && self.slice.is_none()
+    }
+
+    /// Fields are written for one scene only.
+    pub fn check_scene_count(&self, scenes: usize) -> Result<(), FieldError> {
+        if scenes > 1 && !self.is_empty() {
+            return Err(FieldError::SeveralScenes { scenes });
+        }
+        Ok(())
+    }
+
+    /// Checks the slice position against `scene`'s grid, before the solve
+    /// (which may take long).
+    pub fn check(&self, scene: &Scene) -> Result<(), FieldError> {
+        if self.slice.is_some() {
+            slice_layer(scene.dims(), scene.voxel.size, self.axis, self.at)?;
+        }
+        Ok(())
+    }
+
+    /// Writes the asked-for files of `report`, the `.vti` first, calling
+    /// `wrote` after each file written.
+    pub fn write(
+        &self,
+        report: &RunReport,
+        mut wrote: impl FnMut(&Path),
+    ) -> Result<(), FieldError> {
+        if let Some(file) = &self.vtk {
+            report.write_vti(file)?;
+            wrote(file);
+        }
+        if let Some(file) = &self.slice {
+            report.write_stress_slice(file, self.axis, self.at)?;
+            wrote(file);
+        }
+        Ok(())
+    }
+}
+
+/// The voxel layer of a slice normal to `axis` at `at` mm (default: the
+/// mid-plane) through a grid of `dims` voxels of edge `h`.
+pub fn slice_layer(
+    dims: [usize; 3],
+    h: f64,
+    axis: Axis,
+    at: Option<f64>,
+) -> Result<usize, FieldError> {
+    let c = axis as usize;
+    let length = dims[c] as f64 * h;
+    let at = at.unwrap_or(length / 2.0);
+    if !(at >= 0.0 && at < length) {
+        return Err(FieldError::SliceOutside {
+            at,
+            length,
+            axis: ['x', 'y', 'z'][c],
+        });
+    }
+    Ok(((at / h).floor() as usize).min(dims[c] - 1))
+}
+
+impl RunReport {
+    /// Writes the solid mask (cells), the nodal displacement u in mm
+    /// (points; 0 at inactive nodes) and the voxel-centre von Mises stress
+    /// in MPa (cells) as VTK ImageData that ParaView opens.
+    pub fn write_vti(&self, path: &Path) -> Result<(), FieldError> {
+        use crate::vtk::{ArrayData, VtiWriter};
+        let g = &self.grid;
+        let mut u = vec![0.0f32; 3 * g.node_count()];
+        // The displacement is numbered as the solver's mesh numbers its nodes.
+        let mesh = crate::fem::mesh::ActiveMesh::new(g)?;
+        for (n, &id) in mesh.nodes.iter().enumerate() {
+            for c in 0..3 {
+                u[3 * id as usize + c] = self.solve.displacement[3 * n + c] as f32;
+            }
+        }
+        VtiWriter::new(g.dims, g.h)
+            .cell_array("solid", 1, ArrayData::U8(g.solid.clone()))?
+            .cell_array("von_mises", 1, ArrayData::F32(self.solve.von_mises.clone()))?
+            .point_array("displacement", 3, ArrayData::F32(u))?
+            .write(path)?;
+        Ok(())
+    }
+
+    /// Writes a PNG of the von Mises stress on the plane normal to `axis`
+    /// at `at` mm (default: the mid-plane).
+    pub fn write_stress_slice(
+        &self,
+        path: &Path,
+        axis: Axis,
+        at: Option<f64>,
+    ) -> Result<(), FieldError> {
+        let g = &self.grid;
+        let layer = slice_layer(g.dims, g.h, axis, at)?;
+        crate::plot::slice_png(
+            path,
+            g,
+            &self.solve.von_mises,
+            axis,
+            layer,
+            "von Mises stress (MPa)",
+        )?;
+        Ok(())
+    }
+}

@@ -1,0 +1,91 @@
+//! Backend policy: which solver runs a scene (`auto`, `gpu`, `cpu`), and
+//! the fallbacks, each with a notice: multigrid that does not fit the GPU's
+//! bindings → GPU Jacobi; no GPU or only a software adapter (`auto`) → CPU;
+//! a failed GPU solve (`auto`) → CPU.
+
+use super::RunError;
+use crate::fem::load::LoadCase;
+use crate::fem::{solve_cpu, Preconditioner, SolveError, SolveResult, SolverOptions};
+use crate::gpu::{solve_gpu, AdapterRequest, GpuContext, GpuError};
+use crate::grid::VoxelGrid;
+use crate::material::YoungPoisson;
+use crate::scene::{Backend, Scene};
+
+/// The GPU solve. A multigrid hierarchy that does not fit the adapter's
+/// storage bindings is solved with Jacobi instead (vectors split into
+/// chunks), with a notice.
+pub fn solve_on_gpu(
+    ctx: &GpuContext,
+    grid: &crate::grid::VoxelGrid,
+    material: crate::material::YoungPoisson,
+    load: &LoadCase,
+    opts: &SolverOptions,
+    notices: &mut Vec<String>,
+) -> Result<SolveResult, GpuError> {
+    match solve_gpu(ctx, grid, material, load, opts) {
+        Err(e @ GpuError::TooLarge { .. }) if opts.preconditioner == Preconditioner::Multigrid => {
+            notices.push(format!(
+                "multigrid does not fit on {}: {e}; solving with solver.preconditioner = \"jacobi\"",
+                ctx.adapter_name()
+            ));
+            let jacobi = SolverOptions {
+                preconditioner: Preconditioner::Jacobi,
+                ..*opts
+            };
+            solve_gpu(ctx, grid, material, load, &jacobi)
+        }
+        r => r,
+    }
+}
+
+/// Solves `grid` under `load` on `backend` with the scene's `[solver]`
+/// settings; fallbacks push a notice onto `notices`.
+pub fn solve(
+    scene: &Scene,
+    backend: Backend,
+    grid: &VoxelGrid,
+    material: YoungPoisson,
+    load: &LoadCase,
+    notices: &mut Vec<String>,
+) -> Result<SolveResult, RunError> {
+    let opts = scene.solver.options();
+    let request = AdapterRequest {
+        name: scene.solver.adapter.clone(),
+        ..Default::default()
+    };
+    Ok(match backend {
+        Backend::Cpu => solve_cpu(grid, material, load, &opts)?,
+        Backend::Gpu => {
+            let ctx = GpuContext::new(&request)?;
+            solve_on_gpu(&ctx, grid, material, load, &opts, notices)?
+        }
+        Backend::Auto => match GpuContext::new(&request) {
+            Err(e) => {
+                notices.push(format!("no GPU: {e}; solving on the CPU"));
+                solve_cpu(grid, material, load, &opts)?
+            }
+            // A software adapter (lavapipe, llvmpipe) runs the kernels on
+            // the CPU, several times slower than the CPU solver itself.
+            Ok(ctx) if ctx.is_software() => {
+                notices.push(format!(
+                    "only a software GPU adapter ({}) was found; the CPU solver is faster (use --backend gpu to run on it)",
+                    ctx.adapter_name()
+                ));
+                solve_cpu(grid, material, load, &opts)?
+            }
+            Ok(ctx) => match solve_on_gpu(&ctx, grid, material, load, &opts, notices) {
+                Ok(r) => r,
+                Err(GpuError::Solve(e @ (SolveError::Bc(_) | SolveError::Mesh(_)))) => {
+                    return Err(e.into())
+                }
+                Err(e) => {
+                    notices.push(format!(
+                        "the GPU solve on {} failed: {e}; solving again on the CPU",
+                        ctx.adapter_name()
+                    ));
+                    solve_cpu(grid, material, load, &opts)?
+                }
+            },
+        },
+    })
+}

@@ -1,0 +1,84 @@
+//! Scene → fem load case: the resolved `[load]` of a scene becomes a
+//! [`LoadCase`] (platens, span and contact, or the implant's footprint,
+//! height and envelope columns).
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use super::voxelize::Specimen;
+use crate::fem::load::{EnvelopeColumns, LoadCase, Platens};
+use crate::scene::{ResolvedLoad, Scene, SceneError, Shape};
+
+/// The fem load case of a voxelized scene. Implant compression takes its
+/// endplate surfaces from the specimen's envelope mask (built once, by the
+/// voxelize step).
+pub fn specimen_load_case(scene: &Scene, specimen: &Specimen) -> LoadCase {
+    let columns = || -> Result<EnvelopeColumns, Infallible> {
+        Ok(match &specimen.envelope_mask {
+            Some(mask) => EnvelopeColumns::from_mask(mask),
+            // A box fills the grid; sampled as for any other envelope.
+            None => EnvelopeColumns::from_mask(&crate::voxelize::sample(
+                scene.dims(),
+                scene.voxel.size,
+                |p| specimen.envelope.contains(p),
+            )),
+        })
+    };
+    let Ok(load) = load_case_with(scene, columns);
+    load
+}
+
+/// The fem load case of a scene on its own. Implant compression builds and
+/// samples the envelope for its endplate surfaces (an STL envelope is read
+/// here); a run uses [`specimen_load_case`] instead.
+pub fn load_case(scene: &Scene) -> Result<LoadCase, SceneError> {
+    load_case_with(scene, || envelope_columns(scene))
+}
+
+/// The load case, with the envelope columns (implant compression only)
+/// from `columns`.
+fn load_case_with<E>(
+    scene: &Scene,
+    columns: impl FnOnce() -> Result<EnvelopeColumns, E>,
+) -> Result<LoadCase, E> {
+    Ok(match scene.resolved_load() {
+        ResolvedLoad::Compression { bonded } => LoadCase::Compression {
+            platens: if bonded {
+                Platens::Bonded
+            } else {
+                Platens::Frictionless
+            },
+        },
+        ResolvedLoad::ThreePointBending { span, contact } => {
+            LoadCase::ThreePointBending { span, contact }
+        }
+        ResolvedLoad::ImplantCompression { bonded } => {
+            let sp = &scene.specimen;
+            let [lx, ly, lz] = scene.box_size();
+            let (footprint_area, height) = match sp.shape {
+                Shape::Cylinder => {
+                    let d = sp.diameter.unwrap_or(lx);
+                    (std::f64::consts::PI * d * d / 4.0, sp.height.unwrap_or(lz))
+                }
+                Shape::Box | Shape::Stl => (lx * ly, lz),
+            };
+            LoadCase::ImplantCompression {
+                platens: if bonded {
+                    Platens::Bonded
+                } else {
+                    Platens::Frictionless
+                },
+                footprint_area,
+                height,
+                envelope: Some(Arc::new(columns()?)),
+            }
+        }
+    })
+}
+
+/// The envelope's bottom and top surfaces per node column.
+fn envelope_columns(scene: &Scene) -> Result<EnvelopeColumns, SceneError> {
+    let envelope = scene.envelope()?;
+    let mask = crate::voxelize::sample(scene.dims(), scene.voxel.size, |p| envelope.contains(p));
+    Ok(EnvelopeColumns::from_mask(&mask))
+}

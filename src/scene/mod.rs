@@ -1,0 +1,172 @@
+//! Scene files: what to simulate, in TOML.
+//!
+//! One [`Scene::load`] reads a scene, applies `--set key=value` overrides and
+//! validates every key; unknown keys are rejected. The keys (README holds the
+//! full reference):
+//!
+//! ```toml
+//! name = "rd-80"
+//! [material]            # preset = "tantalum" | "ti6al4v" | "titanium" | "cocr" | "ss316l", or E (MPa) and nu
+//! preset = "tantalum"
+//! [lattice]
+//! kind = "rhombic-dodecahedron"   # bcc, fcc, octet, diamond, kelvin, gyroid, solid
+//! cell = 1.5            # cubic cell side M, mm
+//! strut = 0.35          # strut diameter D, mm — or porosity = 0.80 (nominal) — gyroid: level = t or porosity
+//! origin = [0.0, 0.0, 0.0]
+//! [specimen]
+//! shape = "box"
+//! size = [4.5, 4.5, 4.5]   # mm
+//! [voxel]
+//! size = 0.05           # h, mm
+//! max_memory_mb = 16384 # cap on the estimated peak memory of a run
+//! [load]
+//! case = "compression"  # or "three-point-bending" (span, contact)
+//! platens = "frictionless"  # or "bonded"
+//! [solver]
+//! backend = "auto"      # auto | gpu | cpu
+//! tolerance = 1e-6
+//! max_iterations = 20000
+//! preconditioner = "multigrid"  # or "jacobi"
+//! ```
+//!
+//! Every check names the key, the value and what is allowed
+//! ([`SceneError::Invalid`]).
+//!
+//! This file holds [`Scene`], its loading and [`SceneError`]; the rest of
+//! the scene lives next to it: `spec.rs` the serde types of each table,
+//! `overrides.rs` the `--set key=value` edits, `validate.rs` the checks,
+//! `build.rs` the material, grid, envelope, features and lattice built from
+//! a scene, `memory.rs` the estimated peak memory, and `load.rs` the load
+//! case with its defaults resolved.
+
+mod build;
+mod load;
+mod memory;
+mod overrides;
+mod spec;
+mod validate;
+
+pub use load::ResolvedLoad;
+pub use memory::{BYTES_PER_ACTIVE_NODE, MULTIGRID_BYTES_PER_ACTIVE_NODE};
+pub use spec::{
+    Backend, CaseName, HoleSpec, LatticeSpec, LoadSpec, MaterialSpec, PlatenSpec, Shape,
+    SolverSpec, SpecimenSpec, SweepSpec, VoxelSpec, DEFAULT_MAX_MEMORY_MB,
+};
+
+use crate::implant::stl::StlError;
+use crate::lattice::LatticeError;
+use overrides::apply_override;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// Why a scene could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum SceneError {
+    #[error("cannot read scene file '{path}': {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// Malformed TOML or a key of the wrong type or name; toml's message
+    /// carries the line and column.
+    #[error("scene '{path}': {message}")]
+    Toml { path: PathBuf, message: String },
+    /// A `--set` argument that is not `key=value`.
+    #[error("--set '{arg}': expected key=value with a dotted key, e.g. lattice.porosity=0.85")]
+    BadOverride { arg: String },
+    /// A value outside what is allowed.
+    #[error("{key} = {value}: {allowed}")]
+    Invalid {
+        key: &'static str,
+        value: String,
+        allowed: String,
+    },
+    #[error(transparent)]
+    Lattice(#[from] LatticeError),
+    #[error(transparent)]
+    Stl(#[from] StlError),
+}
+
+fn invalid(
+    key: &'static str,
+    value: impl std::fmt::Display,
+    allowed: impl Into<String>,
+) -> SceneError {
+    SceneError::Invalid {
+        key,
+        value: value.to_string(),
+        allowed: allowed.into(),
+    }
+}
+
+/// A whole scene, as read from its file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scene {
+    /// Name used in reports.
+    pub name: String,
+    #[serde(default)]
+    pub material: MaterialSpec,
+    pub lattice: LatticeSpec,
+    pub specimen: SpecimenSpec,
+    pub voxel: VoxelSpec,
+    #[serde(default)]
+    pub load: LoadSpec,
+    #[serde(default)]
+    pub solver: SolverSpec,
+    /// `[sweep]`: the variations `voxfe sweep` runs when no `--vary` is given.
+    #[serde(default)]
+    pub sweep: SweepSpec,
+    /// Folder of the scene file, for relative paths (not a key).
+    #[serde(skip)]
+    pub base_dir: PathBuf,
+}
+
+impl Scene {
+    /// Reads, overrides (`key=value` strings as given to `--set`) and validates a scene.
+    pub fn load(path: &Path, overrides: &[String]) -> Result<Scene, SceneError> {
+        let text = std::fs::read_to_string(path).map_err(|source| SceneError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Scene::parse(&text, path, overrides)
+    }
+
+    /// Parses scene text (`path` only names it in errors).
+    pub fn parse(text: &str, path: &Path, overrides: &[String]) -> Result<Scene, SceneError> {
+        let toml_err = |e: toml::de::Error| SceneError::Toml {
+            path: path.to_path_buf(),
+            message: with_line_col(text, &e),
+        };
+        let scene: Scene = if overrides.is_empty() {
+            toml::from_str(text).map_err(toml_err)?
+        } else {
+            let mut table: toml::Table = toml::from_str(text).map_err(toml_err)?;
+            for arg in overrides {
+                apply_override(&mut table, arg)?;
+            }
+            Scene::deserialize(toml::Value::Table(table)).map_err(|e| SceneError::Toml {
+                path: path.to_path_buf(),
+                message: format!("after --set {}: {}", overrides.join(" --set "), e.message()),
+            })?
+        };
+        let mut scene = scene;
+        scene.base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        scene.validate()?;
+        Ok(scene)
+    }
+}
+
+/// toml's message already names line and column; make sure the first line says so too.
+fn with_line_col(text: &str, e: &toml::de::Error) -> String {
+    let msg = e.message().to_string();
+    match e.span() {
+        Some(span) => {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let col = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+            format!("line {line}, column {col}: {msg}")
+        }
+        None => msg,
+    }
+}

@@ -1,0 +1,226 @@
+//! The serde types of a scene file's tables (`[material]`, `[lattice]`,
+//! `[specimen]`, `[voxel]`, `[load]`, `[solver]`, `[sweep]`) and their
+//! defaults. Unknown keys are rejected.
+
+use crate::lattice::LatticeKind;
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// `[sweep]`: `vary = ["lattice.porosity=0.45:0.88:8", ...]`, each entry
+/// as `voxfe sweep --vary` takes it.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SweepSpec {
+    #[serde(default)]
+    pub vary: Vec<String>,
+}
+
+/// `[material]`: a preset, or `E` (MPa) and `nu`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MaterialSpec {
+    pub preset: Option<String>,
+    #[serde(rename = "E")]
+    pub e: Option<f64>,
+    pub nu: Option<f64>,
+}
+
+/// `[lattice]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LatticeSpec {
+    pub kind: LatticeKind,
+    /// Cubic cell side M, mm (not needed for `solid`).
+    pub cell: Option<f64>,
+    /// Strut diameter D, mm.
+    pub strut: Option<f64>,
+    /// Nominal porosity, from which D (or the gyroid level) is solved.
+    pub porosity: Option<f64>,
+    /// Gyroid level t, −1.5 < t < 1.5.
+    pub level: Option<f64>,
+    /// Origin of the tiling, mm (default: the box's min corner).
+    #[serde(default)]
+    pub origin: [f64; 3],
+}
+
+/// Specimen envelope shapes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Shape {
+    /// The grid box `[0, size]`.
+    Box,
+    /// A cylinder along z (diameter, height, optional wedge).
+    Cylinder,
+    /// A closed STL mesh (path, transform) inside the grid box `size`.
+    Stl,
+}
+
+/// `[specimen]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpecimenSpec {
+    pub shape: Shape,
+    /// Box and STL: the grid box `[Lx, Ly, Lz]`, mm.
+    pub size: Option<[f64; 3]>,
+    /// Cylinder: diameter Ø, mm.
+    pub diameter: Option<f64>,
+    /// Cylinder: height H at the axis, mm.
+    pub height: Option<f64>,
+    /// Cylinder: tilt of the top face about the x axis, degrees.
+    #[serde(default)]
+    pub wedge: f64,
+    /// STL: path to the mesh, relative to the scene file.
+    pub path: Option<PathBuf>,
+    /// STL: scale factor applied first.
+    #[serde(default = "one")]
+    pub scale: f64,
+    /// STL: rotation angles about x, then y, then z, degrees.
+    #[serde(default)]
+    pub rotate: [f64; 3],
+    /// STL: translation applied last, mm.
+    #[serde(default)]
+    pub translate: [f64; 3],
+    /// Solid plates on the bottom and top faces, thickness in mm.
+    #[serde(default)]
+    pub end_plates: f64,
+    /// Solid outer wall, thickness in mm.
+    #[serde(default)]
+    pub wall: f64,
+    /// Holes subtracted after everything else.
+    #[serde(default)]
+    pub holes: Vec<HoleSpec>,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+/// `[[specimen.holes]]`: a cylindrical hole.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HoleSpec {
+    /// A point on the axis where the hole starts, mm.
+    pub position: [f64; 3],
+    /// Direction of the axis (need not be unit length).
+    pub direction: [f64; 3],
+    pub diameter: f64,
+    /// Length along the direction; absent: a through hole.
+    pub depth: Option<f64>,
+}
+
+/// Default cap on the estimated peak memory of a run, MiB.
+pub const DEFAULT_MAX_MEMORY_MB: f64 = 16384.0;
+
+/// `[voxel]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VoxelSpec {
+    /// Voxel edge h, mm.
+    pub size: f64,
+    /// Cap on the estimated peak memory of a run, MiB.
+    #[serde(default = "default_max_memory")]
+    pub max_memory_mb: f64,
+}
+
+fn default_max_memory() -> f64 {
+    DEFAULT_MAX_MEMORY_MB
+}
+
+/// Load cases.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CaseName {
+    #[default]
+    Compression,
+    ThreePointBending,
+    ImplantCompression,
+}
+
+/// Platen contact in compression.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PlatenSpec {
+    #[default]
+    Frictionless,
+    Bonded,
+}
+
+/// `[load]`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoadSpec {
+    #[serde(default)]
+    pub case: CaseName,
+    /// Compression only.
+    pub platens: Option<PlatenSpec>,
+    /// Three-point bending: support span S, mm (default 0.75·Lx).
+    pub span: Option<f64>,
+    /// Three-point bending: contact width c, mm (default 1 mm).
+    pub contact: Option<f64>,
+}
+
+/// Which solver runs a scene.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Backend {
+    /// The best GPU adapter, else the CPU solver.
+    #[default]
+    Auto,
+    Gpu,
+    Cpu,
+}
+
+/// `[solver]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SolverSpec {
+    #[serde(default)]
+    pub backend: Backend,
+    /// Substring of the adapter name to use (GPU backends).
+    pub adapter: Option<String>,
+    #[serde(default = "default_tolerance")]
+    pub tolerance: f64,
+    #[serde(default = "default_max_iterations")]
+    pub max_iterations: u64,
+    /// GPU: read the residual back every this many iterations.
+    #[serde(default = "default_check_every")]
+    pub check_every: u64,
+    /// `multigrid` (default) or `jacobi`, on both backends.
+    #[serde(default)]
+    pub preconditioner: crate::fem::Preconditioner,
+}
+
+impl SolverSpec {
+    /// The solver options of both backends.
+    pub fn options(&self) -> crate::fem::SolverOptions {
+        crate::fem::SolverOptions {
+            tolerance: self.tolerance,
+            max_iterations: self.max_iterations as usize,
+            check_every: self.check_every as usize,
+            preconditioner: self.preconditioner,
+        }
+    }
+}
+
+fn default_tolerance() -> f64 {
+    1e-6
+}
+fn default_max_iterations() -> u64 {
+    20000
+}
+fn default_check_every() -> u64 {
+    25
+}
+
+impl Default for SolverSpec {
+    fn default() -> Self {
+        SolverSpec {
+            backend: Backend::Auto,
+            adapter: None,
+            tolerance: default_tolerance(),
+            max_iterations: default_max_iterations(),
+            preconditioner: Default::default(),
+            check_every: default_check_every(),
+        }
+    }
+}

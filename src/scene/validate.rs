@@ -1,0 +1,337 @@
+//! [`Scene::validate`]: every check that can be made without building the
+//! lattice; each names the key, the value and what is allowed.
+
+use super::{invalid, CaseName, ResolvedLoad, Scene, SceneError, Shape};
+
+impl Scene {
+    /// Checks every value that can be checked without building the lattice.
+    pub fn validate(&self) -> Result<(), SceneError> {
+        if self.name.trim().is_empty() {
+            return Err(invalid("name", "\"\"", "a non-empty name"));
+        }
+        self.material()?;
+        let h = self.voxel.size;
+        if !(h.is_finite() && h > 0.0) {
+            return Err(invalid(
+                "voxel.size",
+                h,
+                "allowed: a positive voxel edge h in mm",
+            ));
+        }
+        self.validate_specimen()?;
+        for (key, v) in [
+            ("lattice.cell", self.lattice.cell),
+            ("lattice.strut", self.lattice.strut),
+        ] {
+            if let Some(v) = v {
+                if !(v.is_finite() && v > 0.0) {
+                    return Err(invalid(key, v, "allowed: a positive length in mm"));
+                }
+            }
+        }
+        if let Some(p) = self.lattice.porosity {
+            if !(p > 0.0 && p < 1.0) {
+                return Err(invalid("lattice.porosity", p, "allowed: 0 < porosity < 1"));
+            }
+        }
+        if self.lattice.origin.iter().any(|o| !o.is_finite()) {
+            return Err(invalid(
+                "lattice.origin",
+                format!("{:?}", self.lattice.origin),
+                "allowed: three finite coordinates in mm",
+            ));
+        }
+        let cap = self.voxel.max_memory_mb;
+        if !(cap.is_finite() && cap > 0.0) {
+            return Err(invalid(
+                "voxel.max_memory_mb",
+                cap,
+                "allowed: a positive number of MiB",
+            ));
+        }
+        let need_mb = self.estimated_bytes() / (1024.0 * 1024.0);
+        if need_mb > cap {
+            let [nx, ny, nz] = self.dims();
+            return Err(invalid(
+                "voxel.size",
+                h,
+                format!(
+                    "the grid of {nx}×{ny}×{nz} voxels needs up to {need_mb:.0} MiB, over voxel.max_memory_mb = {cap} MiB; \
+                     use a larger voxel.size or raise voxel.max_memory_mb{}",
+                    if self.solver.preconditioner == crate::fem::Preconditioner::Multigrid {
+                        format!(
+                            ", or set solver.preconditioner = \"jacobi\" (up to {:.0} MiB, more iterations)",
+                            self.estimated_bytes_with(crate::fem::Preconditioner::Jacobi)
+                                / (1024.0 * 1024.0)
+                        )
+                    } else {
+                        String::new()
+                    }
+                ),
+            ));
+        }
+        self.validate_load()?;
+        let s = &self.solver;
+        if !(s.tolerance > 0.0 && s.tolerance < 1.0) {
+            return Err(invalid(
+                "solver.tolerance",
+                s.tolerance,
+                "allowed: 0 < tolerance < 1",
+            ));
+        }
+        if s.max_iterations == 0 {
+            return Err(invalid("solver.max_iterations", 0, "allowed: at least 1"));
+        }
+        if s.check_every == 0 {
+            return Err(invalid("solver.check_every", 0, "allowed: at least 1"));
+        }
+        Ok(())
+    }
+
+    fn validate_specimen(&self) -> Result<(), SceneError> {
+        let sp = &self.specimen;
+        let h = self.voxel.size;
+        let shape = match sp.shape {
+            Shape::Box => "box",
+            Shape::Cylinder => "cylinder",
+            Shape::Stl => "stl",
+        };
+        let only = |key: &'static str, given: bool, shapes: &str| -> Result<(), SceneError> {
+            if given {
+                Err(invalid(
+                    key,
+                    "(given)",
+                    format!("only specimen.shape = {shapes} takes it, not \"{shape}\""),
+                ))
+            } else {
+                Ok(())
+            }
+        };
+        let is_cyl = sp.shape == Shape::Cylinder;
+        let is_stl = sp.shape == Shape::Stl;
+        only(
+            "specimen.diameter",
+            !is_cyl && sp.diameter.is_some(),
+            "\"cylinder\"",
+        )?;
+        only(
+            "specimen.height",
+            !is_cyl && sp.height.is_some(),
+            "\"cylinder\"",
+        )?;
+        only("specimen.wedge", !is_cyl && sp.wedge != 0.0, "\"cylinder\"")?;
+        only(
+            "specimen.size",
+            is_cyl && sp.size.is_some(),
+            "\"box\" or \"stl\"",
+        )?;
+        only("specimen.path", !is_stl && sp.path.is_some(), "\"stl\"")?;
+        only("specimen.scale", !is_stl && sp.scale != 1.0, "\"stl\"")?;
+        only(
+            "specimen.rotate",
+            !is_stl && sp.rotate != [0.0; 3],
+            "\"stl\"",
+        )?;
+        only(
+            "specimen.translate",
+            !is_stl && sp.translate != [0.0; 3],
+            "\"stl\"",
+        )?;
+        let whole = |key: &'static str,
+                     value: String,
+                     axis: &str,
+                     l: f64|
+         -> Result<(), SceneError> {
+            if !(l.is_finite() && l > 0.0) {
+                return Err(invalid(
+                    key,
+                    value,
+                    format!("allowed: positive lengths in mm (the {axis} size is {l})"),
+                ));
+            }
+            let n = l / h;
+            if (n - n.round()).abs() > 1e-9 * n || n.round() < 1.0 {
+                return Err(invalid(
+                    key,
+                    value,
+                    format!(
+                        "the {axis} size {l} mm is not a whole number of voxels of voxel.size = {h} mm ({l}/{h} = {n}); \
+                         choose sizes that are multiples of h"
+                    ),
+                ));
+            }
+            Ok(())
+        };
+        match sp.shape {
+            Shape::Box | Shape::Stl => {
+                let size = sp.size.ok_or_else(|| {
+                    invalid(
+                        "specimen.size",
+                        "(missing)",
+                        "the box [Lx, Ly, Lz] in mm is required",
+                    )
+                })?;
+                for (axis, &l) in ["x", "y", "z"].iter().zip(&size) {
+                    whole("specimen.size", format!("{size:?}"), axis, l)?;
+                }
+                if is_stl {
+                    if sp.path.is_none() {
+                        return Err(invalid(
+                            "specimen.path",
+                            "(missing)",
+                            "the path of an STL file is required",
+                        ));
+                    }
+                    if !(sp.scale.is_finite() && sp.scale > 0.0) {
+                        return Err(invalid(
+                            "specimen.scale",
+                            sp.scale,
+                            "allowed: a positive factor",
+                        ));
+                    }
+                    if sp.wall > 0.0 {
+                        return Err(invalid(
+                            "specimen.wall",
+                            sp.wall,
+                            "an STL envelope takes no wall yet: model it in the mesh",
+                        ));
+                    }
+                }
+            }
+            Shape::Cylinder => {
+                let d = sp.diameter.ok_or_else(|| {
+                    invalid(
+                        "specimen.diameter",
+                        "(missing)",
+                        "a cylinder needs its diameter in mm",
+                    )
+                })?;
+                let height = sp.height.ok_or_else(|| {
+                    invalid(
+                        "specimen.height",
+                        "(missing)",
+                        "a cylinder needs its height in mm",
+                    )
+                })?;
+                whole("specimen.diameter", d.to_string(), "diameter", d)?;
+                if !(height.is_finite() && height > 0.0) {
+                    return Err(invalid(
+                        "specimen.height",
+                        height,
+                        "allowed: a positive height in mm",
+                    ));
+                }
+                if sp.wedge.is_nan()
+                    || sp.wedge.abs() >= 45.0
+                    || d / 2.0 * sp.wedge.to_radians().tan().abs() >= height
+                {
+                    return Err(invalid(
+                        "specimen.wedge",
+                        sp.wedge,
+                        "allowed: |wedge| < 45 degrees, and the tilted top must stay above the base",
+                    ));
+                }
+            }
+        }
+        for (key, v) in [
+            ("specimen.end_plates", sp.end_plates),
+            ("specimen.wall", sp.wall),
+        ] {
+            if !(v.is_finite() && v >= 0.0) {
+                return Err(invalid(key, v, "allowed: a thickness ≥ 0 mm (0: none)"));
+            }
+        }
+        for hole in &sp.holes {
+            let n = hole.direction.iter().map(|c| c * c).sum::<f64>().sqrt();
+            if !(n.is_finite() && n > 0.0) {
+                return Err(invalid(
+                    "specimen.holes.direction",
+                    format!("{:?}", hole.direction),
+                    "allowed: a non-zero vector",
+                ));
+            }
+            if !(hole.diameter.is_finite() && hole.diameter > 0.0) {
+                return Err(invalid(
+                    "specimen.holes.diameter",
+                    hole.diameter,
+                    "allowed: a positive diameter in mm",
+                ));
+            }
+            if let Some(depth) = hole.depth {
+                if !(depth.is_finite() && depth > 0.0) {
+                    return Err(invalid(
+                        "specimen.holes.depth",
+                        depth,
+                        "allowed: a positive depth in mm (omit it for a through hole)",
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn validate_load(&self) -> Result<(), SceneError> {
+        let l = &self.load;
+        let [lx, _, _] = self.box_size();
+        let h = self.voxel.size;
+        match l.case {
+            CaseName::Compression | CaseName::ImplantCompression => {
+                if let Some(s) = l.span {
+                    return Err(invalid(
+                        "load.span",
+                        s,
+                        "only three-point-bending takes a span",
+                    ));
+                }
+                if let Some(c) = l.contact {
+                    return Err(invalid(
+                        "load.contact",
+                        c,
+                        "only three-point-bending takes a contact width",
+                    ));
+                }
+            }
+            CaseName::ThreePointBending => {
+                if let Some(p) = l.platens {
+                    return Err(invalid(
+                        "load.platens",
+                        format!("{p:?}").to_lowercase(),
+                        "only compression takes platens",
+                    ));
+                }
+                let ResolvedLoad::ThreePointBending { span, contact } = self.resolved_load() else {
+                    unreachable!("case is three-point-bending")
+                };
+                if !(span.is_finite() && span > 0.0 && span < lx) {
+                    return Err(invalid(
+                        "load.span",
+                        span,
+                        format!("allowed: 0 < span < the bar length Lx = {lx} mm"),
+                    ));
+                }
+                if !(contact.is_finite() && contact >= h * (1.0 - 1e-9)) {
+                    return Err(invalid(
+                        "load.contact",
+                        contact,
+                        format!("allowed: at least one voxel, voxel.size = {h} mm"),
+                    ));
+                }
+                if contact >= span {
+                    return Err(invalid(
+                        "load.contact",
+                        contact,
+                        format!("allowed: less than the span {span} mm"),
+                    ));
+                }
+                if span / 2.0 + contact / 2.0 > lx / 2.0 {
+                    return Err(invalid(
+                        "load.span",
+                        span,
+                        format!("the supports (span {span} mm, contact {contact} mm) must lie on the bar of length {lx} mm"),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -4,7 +4,7 @@
 //! dispatch needs ([`Kernel::groups`]), and [`pipeline`], which compiles one
 //! entry point.
 
-use super::{shaders, GpuContext, GpuError, GpuParams};
+use super::{mirror, shaders, GpuContext, GpuError, GpuParams};
 
 /// How a kernel binds a buffer for one chunk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,6 +53,22 @@ pub(super) const SLOTS: [Slot; 13] = [
     Slot::Z,
 ];
 
+impl Slot {
+    /// The smallest binding of the buffer a kernel may be given, its layout
+    /// entry's `min_binding_size`.
+    pub(crate) fn min_bytes(self) -> u64 {
+        match self {
+            // Every occupancy pattern's 27 blocks of 3×3 f32.
+            Slot::Stencil => 4 * 256 * 27 * 9,
+            // One mask per occupancy pattern.
+            Slot::Neighbours => 4 * 256,
+            Slot::Scalars => 4 * mirror::SCALARS as u64,
+            // One element: an empty chunk still binds 4 bytes.
+            _ => 4,
+        }
+    }
+}
+
 /// The kernels (entry points).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kernel {
@@ -86,87 +102,178 @@ pub(super) const KERNEL_LIST: [Kernel; 10] = [
     Kernel::UpdatePz,
 ];
 
+/// Threads per workgroup of the per-node kernels (`apply_k`,
+/// `jacobi_diag` and every multigrid kernel): one thread per node. Kept in
+/// sync with `WG_NODES` in `shaders/shared/params.wgsl` (a test compares).
+pub const WG_NODES: u32 = 64;
+
+/// Threads per workgroup of the per-dof kernels (`update_p`, `update_pz`):
+/// one thread per dof. Kept in sync with `WG_DOFS` in
+/// `shaders/shared/params.wgsl` (a test compares).
+pub const WG_DOFS: u32 = 256;
+
+/// Threads per workgroup of the reductions (`dot_partial`, `dot_pair`,
+/// `update_xr`, `reduce_*`): [`mirror::REDUCE_WG`].
+pub const WG_REDUCE: u32 = mirror::REDUCE_WG as u32;
+
+/// How a kernel uses a storage buffer: `var<storage, read>` or
+/// `var<storage, read_write>` in its WGSL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Access {
+    Read,
+    ReadWrite,
+}
+
+/// One row of the kernel table.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct KernelSpec {
+    /// The WGSL file in `shaders/`.
+    pub file: &'static str,
+    /// The entry point.
+    pub entry: &'static str,
+    /// Its `@workgroup_size` (x; y and z are 1).
+    pub workgroup_size: u32,
+    /// Bindings 1.. in order: the buffer, how it is bound per chunk, and
+    /// how the kernel uses it. Binding 0 is the uniform [`GpuParams`].
+    pub bindings: &'static [(Slot, View, Access)],
+}
+
 impl Kernel {
-    /// (WGSL file, entry point, bindings 1.. as slots and views; binding 0
-    /// is the uniform).
-    pub(super) fn spec(self) -> (&'static str, &'static str, &'static [(Slot, View)]) {
+    /// The kernel's row of the table.
+    pub(super) fn spec(self) -> KernelSpec {
+        use Access::*;
         use Slot::*;
         use View::*;
         const V: u64 = 12;
-        match self {
+        let (file, entry, workgroup_size, bindings): (_, _, _, &'static [_]) = match self {
             Kernel::ApplyK => (
                 "apply_k.wgsl",
                 "apply_k",
+                WG_NODES,
                 &[
-                    (Nodes, Own(4)),
-                    (Flags, Window(4)),
-                    (NodeMap, Window(4)),
-                    (Stencil, Whole),
-                    (Neighbours, Whole),
-                    (P, Window(V)),
-                    (Q, Own(V)),
+                    (Nodes, Own(4), Read),      // 1 nodes: grid id of each node of the chunk
+                    (Flags, Window(4), Read),   // 2 flags: pattern | fixed dofs
+                    (NodeMap, Window(4), Read), // 3 node_map: active index per grid id
+                    (Stencil, Whole, Read),     // 4 stencil: [pattern][27][9]
+                    (Neighbours, Whole, Read),  // 5 neighbours: non-zero blocks per pattern
+                    (P, Window(V), Read),       // 6 x: the vector applied to
+                    (Q, Own(V), ReadWrite),     // 7 y = A x
                 ],
             ),
             Kernel::JacobiDiag => (
                 "jacobi_diag.wgsl",
                 "jacobi_diag",
-                &[(Flags, Own(4)), (Stencil, Whole), (InvDiag, Own(V))],
+                WG_NODES,
+                &[
+                    (Flags, Own(4), Read),        // 1 flags
+                    (Stencil, Whole, Read),       // 2 stencil
+                    (InvDiag, Own(V), ReadWrite), // 3 inv_diag = 1 / diag(A)
+                ],
             ),
             Kernel::DotPartial => (
                 "dot_partial.wgsl",
                 "dot_partial",
-                &[(P, Own(V)), (Q, Own(V)), (Partials, Whole)],
+                WG_REDUCE,
+                &[
+                    (P, Own(V), Read),            // 1 a
+                    (Q, Own(V), Read),            // 2 b
+                    (Partials, Whole, ReadWrite), // 3 partials of a·b
+                ],
             ),
             Kernel::ReduceAlpha => (
                 "reduce_alpha.wgsl",
                 "reduce_alpha",
-                &[(Partials, Whole), (Scalars, Whole)],
+                WG_REDUCE,
+                &[
+                    (Partials, Whole, Read),     // 1 partials of p·q
+                    (Scalars, Whole, ReadWrite), // 2 scalars: PQ, ALPHA, BREAKDOWN
+                ],
             ),
             Kernel::UpdateXr => (
                 "update_xr.wgsl",
                 "update_xr",
+                WG_REDUCE,
                 &[
-                    (Scalars, Whole),
-                    (P, Own(V)),
-                    (Q, Own(V)),
-                    (InvDiag, Own(V)),
-                    (X, Own(V)),
-                    (R, Own(V)),
-                    (Partials, Whole),
+                    (Scalars, Whole, Read),       // 1 scalars: ALPHA
+                    (P, Own(V), Read),            // 2 p
+                    (Q, Own(V), Read),            // 3 q
+                    (InvDiag, Own(V), Read),      // 4 inv_diag
+                    (X, Own(V), ReadWrite),       // 5 x += α p
+                    (R, Own(V), ReadWrite),       // 6 r −= α q
+                    (Partials, Whole, ReadWrite), // 7 partials of r·D⁻¹r and r·r
                 ],
             ),
             Kernel::ReduceBeta => (
                 "reduce_beta.wgsl",
                 "reduce_beta",
-                &[(Partials, Whole), (Scalars, Whole)],
+                WG_REDUCE,
+                &[
+                    (Partials, Whole, Read),     // 1 partials of r·z and r·r
+                    (Scalars, Whole, ReadWrite), // 2 scalars: RHO, RHO_NEW, RR, BETA
+                ],
             ),
             Kernel::ReduceStart => (
                 "reduce_beta.wgsl",
                 "reduce_start",
-                &[(Partials, Whole), (Scalars, Whole)],
+                WG_REDUCE,
+                &[
+                    (Partials, Whole, Read),     // 1 partials of r·z and r·r
+                    (Scalars, Whole, ReadWrite), // 2 scalars: all reset
+                ],
             ),
             Kernel::UpdateP => (
                 "update_p.wgsl",
                 "update_p",
+                WG_DOFS,
                 &[
-                    (Scalars, Whole),
-                    (R, Own(V)),
-                    (InvDiag, Own(V)),
-                    (P, Own(V)),
+                    (Scalars, Whole, Read),  // 1 scalars: BETA
+                    (R, Own(V), Read),       // 2 r
+                    (InvDiag, Own(V), Read), // 3 inv_diag
+                    (P, Own(V), ReadWrite),  // 4 p = D⁻¹ r + β p
                 ],
             ),
             Kernel::DotPair => (
                 "dot_partial.wgsl",
                 "dot_pair",
-                &[(R, Own(V)), (Z, Own(V)), (Partials, Whole)],
+                WG_REDUCE,
+                &[
+                    (R, Own(V), Read),            // 1 a = r
+                    (Z, Own(V), Read),            // 2 b = z
+                    (Partials, Whole, ReadWrite), // 3 partials of r·z and r·r
+                ],
             ),
             Kernel::UpdatePz => (
                 "update_pz.wgsl",
                 "update_pz",
-                &[(Scalars, Whole), (Z, Own(V)), (P, Own(V))],
+                WG_DOFS,
+                &[
+                    (Scalars, Whole, Read), // 1 scalars: BETA
+                    (Z, Own(V), Read),      // 2 z
+                    (P, Own(V), ReadWrite), // 3 p = z + β p
+                ],
             ),
             Kernel::VCycle => unreachable!("the V-cycle is a list of dispatches, not one kernel"),
+        };
+        KernelSpec {
+            file,
+            entry,
+            workgroup_size,
+            bindings,
         }
+    }
+
+    /// The kernel's bind-group layout: binding 0 the uniform [`GpuParams`],
+    /// then one storage entry per row of its bindings.
+    pub(crate) fn layout(self) -> Vec<wgpu::BindGroupLayoutEntry> {
+        let spec = self.spec();
+        let storage = spec
+            .bindings
+            .iter()
+            .enumerate()
+            .map(|(k, &(slot, _, access))| storage_entry(k as u32 + 1, access, slot.min_bytes()));
+        std::iter::once(uniform_entry(std::mem::size_of::<GpuParams>() as u64))
+            .chain(storage)
+            .collect()
     }
 
     /// Whether the kernel is only built for the multigrid iteration.
@@ -183,22 +290,61 @@ impl Kernel {
         )
     }
 
-    /// Workgroups of a kernel's dispatch over the chunk with parameters `p`.
+    /// Workgroups of a kernel's dispatch over the chunk with parameters
+    /// `p`: one thread per node ([`WG_NODES`] a workgroup) or per dof
+    /// ([`WG_DOFS`]), one workgroup per partial sum for the first reduction
+    /// passes and one for the second.
     pub(crate) fn groups(self, p: &GpuParams) -> u32 {
         match self {
-            Kernel::ApplyK | Kernel::JacobiDiag => p.n_nodes.div_ceil(64),
+            Kernel::ApplyK | Kernel::JacobiDiag => p.n_nodes.div_ceil(self.spec().workgroup_size),
             Kernel::DotPartial | Kernel::UpdateXr | Kernel::DotPair => p.chunk_partials,
             Kernel::ReduceAlpha | Kernel::ReduceBeta | Kernel::ReduceStart | Kernel::VCycle => 1,
-            Kernel::UpdateP | Kernel::UpdatePz => p.n_dofs.div_ceil(256),
+            Kernel::UpdateP | Kernel::UpdatePz => p.n_dofs.div_ceil(self.spec().workgroup_size),
         }
     }
 }
 
-/// Compiles entry point `entry` of kernel file `file`.
+/// The layout entry of binding 0, the uniform parameters (`bytes` long).
+pub(crate) fn uniform_entry(bytes: u64) -> wgpu::BindGroupLayoutEntry {
+    wgpu::BindGroupLayoutEntry {
+        binding: 0,
+        visibility: wgpu::ShaderStages::COMPUTE,
+        ty: wgpu::BindingType::Buffer {
+            ty: wgpu::BufferBindingType::Uniform,
+            has_dynamic_offset: false,
+            min_binding_size: wgpu::BufferSize::new(bytes),
+        },
+        count: None,
+    }
+}
+
+/// The layout entry of a storage buffer at `binding`, at least `min_bytes` long.
+pub(crate) fn storage_entry(
+    binding: u32,
+    access: Access,
+    min_bytes: u64,
+) -> wgpu::BindGroupLayoutEntry {
+    wgpu::BindGroupLayoutEntry {
+        binding,
+        visibility: wgpu::ShaderStages::COMPUTE,
+        ty: wgpu::BindingType::Buffer {
+            ty: wgpu::BufferBindingType::Storage {
+                read_only: access == Access::Read,
+            },
+            has_dynamic_offset: false,
+            min_binding_size: wgpu::BufferSize::new(min_bytes),
+        },
+        count: None,
+    }
+}
+
+/// Compiles entry point `entry` of kernel file `file` with the bind-group
+/// layout `entries` (group 0).
 pub(crate) fn pipeline(
     ctx: &GpuContext,
     file: &str,
     entry: &str,
+    entries: &[wgpu::BindGroupLayoutEntry],
 ) -> Result<wgpu::ComputePipeline, GpuError> {
     let device = &ctx.device;
     let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
@@ -207,9 +353,18 @@ pub(crate) fn pipeline(
         label: Some(file),
         source: wgpu::ShaderSource::Wgsl(source.into()),
     });
+    let group = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+        label: Some(entry),
+        entries,
+    });
+    let layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+        label: Some(entry),
+        bind_group_layouts: &[Some(&group)],
+        immediate_size: 0,
+    });
     let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
         label: Some(entry),
-        layout: None,
+        layout: Some(&layout),
         module: &module,
         entry_point: Some(entry),
         compilation_options: Default::default(),

@@ -58,13 +58,14 @@ mod pcg;
 mod reliable;
 pub mod shaders;
 mod solve;
+#[cfg(test)]
+mod wgsl_checks;
 
 pub use chunks::{plan_chunks, Chunk, REDUCE_BLOCK};
 pub(crate) use context::read_buffer;
 pub use context::{context_or_skip, AdapterRequest, GpuContext};
 pub use error::GpuError;
-pub(crate) use kernels::pipeline;
-pub use kernels::{Kernel, Slot};
+pub use kernels::{Kernel, Slot, WG_DOFS, WG_NODES, WG_REDUCE};
 pub use params::GpuParams;
 pub use pcg::GpuPcg;
 pub use reliable::{MULTIGRID_CHECK_EVERY, RELIABLE_DROP, RESTART_DRIFT};

@@ -203,8 +203,9 @@ impl<'c> GpuPcg<'c> {
                 pipelines.push(None);
                 continue;
             }
-            let (file, entry, slots) = kernel.spec();
-            let pipeline = pipeline(ctx, file, entry)?;
+            let spec = kernel.spec();
+            let (entry, slots) = (spec.entry, spec.bindings);
+            let pipeline = pipeline(ctx, spec.file, entry, &kernel.layout())?;
             let layout = pipeline.get_bind_group_layout(0);
             let used = if kernel.is_global() { 1 } else { chunks.len() };
             let groups = chunks[..used]
@@ -216,7 +217,7 @@ impl<'c> GpuPcg<'c> {
                         binding: 0,
                         resource: uniform.as_entire_binding(),
                     }];
-                    for (k, &(slot, view)) in slots.iter().enumerate() {
+                    for (k, &(slot, view, _)) in slots.iter().enumerate() {
                         let idx = SLOTS.iter().position(|s| *s == slot).unwrap();
                         let buffer = &buffers[idx];
                         let (offset, size) = match (view, slot) {

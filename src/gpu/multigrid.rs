@@ -31,7 +31,8 @@ use crate::fem::multigrid::{chebyshev_steps, Multigrid};
 use bytemuck::{Pod, Zeroable};
 use wgpu::util::DeviceExt;
 
-/// "No node" in neighbour tables and node maps.
+/// "No node" in neighbour tables and node maps. Kept in sync with `NO_NODE`
+/// in `shaders/shared/mg_params.wgsl` (a test compares).
 pub const NO_NODE: u32 = u32::MAX;
 
 /// Uniform parameters of the multigrid kernels. Kept in sync with

@@ -1,12 +1,13 @@
 //! Checks of the host side against the WGSL as naga parses it, without any
 //! adapter: every kernel's bind-group layout (the PCG table in
 //! [`super::kernels`] and the multigrid table in [`super::multigrid`])
-//! against the global variables its entry point uses, and its workgroup
-//! size against `@workgroup_size`.
+//! against the global variables its entry point uses, its workgroup size
+//! against `@workgroup_size`, and the Rust twins of the WGSL `const`s
+//! (workgroup sizes, the reduction block, the scalar slots, `NO_NODE`).
 
-use super::kernels::{KERNEL_LIST, WG_NODES};
-use super::multigrid::{self, PIPELINES};
-use super::shaders;
+use super::kernels::{KERNEL_LIST, WG_DOFS, WG_NODES, WG_REDUCE};
+use super::multigrid::{self, NO_NODE, PIPELINES};
+use super::{mirror, shaders};
 
 /// The module of kernel file `file` (imports expanded) and naga's analysis.
 pub(super) fn parse(file: &str) -> (naga::Module, naga::valid::ModuleInfo) {
@@ -163,4 +164,44 @@ fn a_wrong_table_row_is_caught() {
     ];
     let caught = std::panic::catch_unwind(|| check_layout("update_pz.wgsl", "update_pz", &wrong));
     assert!(caught.is_err());
+}
+
+/// The value of the `u32` constant `name` of kernel file `file`.
+fn wgsl_const(file: &str, name: &str) -> u32 {
+    let (module, _) = parse(file);
+    let (_, c) = module
+        .constants
+        .iter()
+        .find(|(_, c)| c.name.as_deref() == Some(name))
+        .unwrap_or_else(|| panic!("{file} has no const {name}"));
+    match module.global_expressions[c.init] {
+        naga::Expression::Literal(naga::Literal::U32(v)) => v,
+        ref e => panic!("{file}: const {name} is {e:?}, not a u32"),
+    }
+}
+
+#[test]
+fn rust_constants_match_their_wgsl_twins() {
+    // shared/params.wgsl, as every PCG kernel imports it.
+    let shared = [
+        ("RHO", mirror::RHO as u32),
+        ("PQ", mirror::PQ as u32),
+        ("ALPHA", mirror::ALPHA as u32),
+        ("BETA", mirror::BETA as u32),
+        ("RR", mirror::RR as u32),
+        ("RHO_NEW", mirror::RHO_NEW as u32),
+        ("BREAKDOWN", mirror::BREAKDOWN as u32),
+        ("SCALARS", mirror::SCALARS as u32),
+        ("REDUCE_WG", mirror::REDUCE_WG as u32),
+        ("REDUCE_PER_THREAD", mirror::REDUCE_PER_THREAD as u32),
+        ("WG_NODES", WG_NODES),
+        ("WG_DOFS", WG_DOFS),
+    ];
+    for (name, rust) in shared {
+        assert_eq!(wgsl_const("update_xr.wgsl", name), rust, "{name}");
+    }
+    assert_eq!(WG_REDUCE, wgsl_const("update_xr.wgsl", "REDUCE_WG"));
+    const { assert!(mirror::BREAKDOWN < mirror::SCALARS) };
+    // shared/mg_params.wgsl, as every multigrid kernel imports it.
+    assert_eq!(wgsl_const("mg_apply.wgsl", "NO_NODE"), NO_NODE);
 }

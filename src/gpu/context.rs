@@ -28,7 +28,9 @@ pub struct GpuContext {
     pub info: wgpu::AdapterInfo,
     pub limits: wgpu::Limits,
     pub max_groups_x: u32,
-    errors: Arc<Mutex<Vec<String>>>,
+    /// Errors the device reported outside an error scope, as wgpu typed
+    /// them, until [`GpuContext::check`] takes them.
+    errors: Arc<Mutex<Vec<wgpu::Error>>>,
 }
 
 fn rank(t: wgpu::DeviceType) -> u8 {
@@ -102,9 +104,7 @@ impl GpuContext {
         })?;
         let errors = Arc::new(Mutex::new(Vec::new()));
         let sink = errors.clone();
-        device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
-            sink.lock().unwrap().push(e.to_string())
-        }));
+        device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| sink.lock().unwrap().push(e)));
         Ok(GpuContext {
             device,
             queue,
@@ -125,25 +125,11 @@ impl GpuContext {
         self.info.device_type == wgpu::DeviceType::Cpu
     }
 
-    /// The first error the device reported since the last call, if any.
+    /// The errors the device reported since the last call, if any, as one
+    /// (see [`device_error`]).
     pub(crate) fn check(&self) -> Result<(), GpuError> {
-        let mut e = self.errors.lock().unwrap();
-        if e.is_empty() {
-            Ok(())
-        } else {
-            let msg = e.join("; ");
-            e.clear();
-            Err(
-                if msg.contains("Out of memory") || msg.contains("OutOfMemory") {
-                    GpuError::OutOfMemory {
-                        bytes: 0,
-                        message: msg,
-                    }
-                } else {
-                    GpuError::Device(msg)
-                },
-            )
-        }
+        let errors = std::mem::take(&mut *self.errors.lock().unwrap());
+        device_error(&errors).map_or(Ok(()), Err)
     }
 
     /// Workgroup counts for `groups` workgroups, split over y past `max_groups_x`.
@@ -151,6 +137,29 @@ impl GpuContext {
         let x = groups.clamp(1, self.max_groups_x);
         (x, groups.max(1).div_ceil(x))
     }
+}
+
+/// Uncaptured device errors as one [`GpuError`], `None` when there are
+/// none: [`GpuError::OutOfMemory`] when wgpu reported any of them as
+/// `wgpu::Error::OutOfMemory`, else [`GpuError::Device`]; the message joins
+/// them all.
+fn device_error(errors: &[wgpu::Error]) -> Option<GpuError> {
+    if errors.is_empty() {
+        return None;
+    }
+    let message = errors
+        .iter()
+        .map(|e| e.to_string())
+        .collect::<Vec<_>>()
+        .join("; ");
+    let out_of_memory = errors
+        .iter()
+        .any(|e| matches!(e, wgpu::Error::OutOfMemory { .. }));
+    Some(if out_of_memory {
+        GpuError::OutOfMemory { bytes: 0, message }
+    } else {
+        GpuError::Device(message)
+    })
 }
 
 /// A context for a test or a benchmark, or `None` after printing that it
@@ -210,4 +219,34 @@ pub(crate) fn read_buffer<T: Pod>(
     staging.unmap();
     ctx.check()?;
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn source(text: &str) -> wgpu::ErrorSource {
+        Box::new(std::io::Error::other(text.to_string()))
+    }
+
+    #[test]
+    fn out_of_memory_is_recognised_by_its_type_not_its_text() {
+        assert!(device_error(&[]).is_none());
+        let oom = wgpu::Error::OutOfMemory {
+            source: source("not enough memory left"),
+        };
+        let validation = |text: &str| wgpu::Error::Validation {
+            source: source(text),
+            description: text.to_string(),
+        };
+        assert!(matches!(
+            device_error(&[validation("first"), oom]),
+            Some(GpuError::OutOfMemory { bytes: 0, ref message }) if message.contains("first")
+        ));
+        // A validation error that mentions memory is still a device error.
+        assert!(matches!(
+            device_error(&[validation("Out of memory")]),
+            Some(GpuError::Device(ref message)) if message.contains("Out of memory")
+        ));
+    }
 }

@@ -1,8 +1,12 @@
 //! The binding and kernel table: the buffers of a problem ([`Slot`]), the
-//! PCG kernels ([`Kernel`]) with their WGSL file, entry point and bindings
-//! (how each slot is bound per chunk, [`View`]), the workgroups each
-//! dispatch needs ([`Kernel::groups`]), and [`pipeline`], which compiles one
-//! entry point.
+//! PCG kernels ([`Kernel`]) with their WGSL file, entry point, workgroup
+//! size ([`WG_NODES`], [`WG_DOFS`], [`WG_REDUCE`]) and bindings (how each
+//! slot is bound per chunk, [`View`], and whether the kernel only reads
+//! it, [`Access`]); the bind-group layouts spelled out from the table
+//! ([`Kernel::layout`], [`uniform_entry`], [`storage_entry`]), the
+//! workgroups each dispatch needs ([`Kernel::groups`]), and [`pipeline`],
+//! which compiles one entry point against its layout. `gpu::wgsl_checks`
+//! compares the table with the WGSL.
 
 use super::{mirror, shaders, GpuContext, GpuError, GpuParams};
 

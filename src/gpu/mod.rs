@@ -17,8 +17,8 @@
 //!   with multigrid, the V-cycle's kernels, then `dot_pair` (r·z, r·r) and
 //!   `update_pz` (p = z + βp).
 //! - [`GpuPcg`]: the buffers and pipelines of one problem; it implements
-//!   [`PcgBackend`](crate::fem::cg::PcgBackend), so the CG loop is the one of the CPU solver
-//!   ([`crate::fem::cg::pcg`]): iterations are recorded into one compute
+//!   [`PcgBackend`](crate::fem::cg::PcgBackend), so the CG loop is the one
+//!   of the CPU solver ([`crate::fem::cg::pcg`]): iterations are recorded into one compute
 //!   pass (six dispatches, or about fifteen per level with multigrid), and
 //!   the host reads ‖r‖² back only every `check_every` iterations (with
 //!   multigrid at least every [`MULTIGRID_CHECK_EVERY`]).
@@ -46,6 +46,34 @@
 //! 8 B of node id and flags per active node, 4 B per grid node (the node
 //! map) and a 249 KB stencil table; with multigrid, one more vector (z) and
 //! the hierarchy ([`multigrid`]).
+//!
+//! Errors are typed ([`GpuError`]): limits are checked before allocating,
+//! and out-of-memory is told from other device errors by wgpu's error type
+//! (`wgpu::Error::OutOfMemory`), not by its message.
+//!
+//! # Files
+//!
+//! - `context.rs`: [`AdapterRequest`], [`GpuContext`] (adapter choice,
+//!   device, the sink of uncaptured device errors, dispatch sizes),
+//!   [`context_or_skip`], `read_buffer`.
+//! - `error.rs`: [`GpuError`].
+//! - `params.rs`: [`GpuParams`], the uniform (twin of `Params` in
+//!   `shaders/shared/params.wgsl`).
+//! - `chunks.rs`: [`Chunk`], [`plan_chunks`], [`REDUCE_BLOCK`].
+//! - `kernels.rs`: the binding and kernel table: [`Slot`], [`Kernel`], each
+//!   kernel's file, entry point, workgroup size ([`WG_NODES`], [`WG_DOFS`],
+//!   [`WG_REDUCE`]) and bindings, the bind-group layouts spelled out from
+//!   it, `pipeline`, and the workgroups of each dispatch.
+//! - `pcg.rs`: [`GpuPcg`]: buffers, pipelines and bind groups of one
+//!   problem, the kernels of one iteration, its `PcgBackend`.
+//! - `reliable.rs`: reliable updates ([`RELIABLE_DROP`], [`RESTART_DRIFT`],
+//!   [`MULTIGRID_CHECK_EVERY`]) and the solution.
+//! - `solve.rs`: [`GpuSolverOptions`], [`solve_gpu`].
+//! - [`multigrid`]: the V-cycle on the device and its kernel table.
+//! - [`mirror`]: a CPU mirror of every kernel, the scalar slots.
+//! - [`shaders`]: the WGSL sources, the `#import` expander, naga validation.
+//! - `wgsl_checks.rs` (tests): the kernel tables and the constants against
+//!   the WGSL as naga parses it, without an adapter.
 
 mod chunks;
 mod context;

@@ -21,13 +21,13 @@
 @group(0) @binding(6) var<storage, read> x: array<f32>;
 @group(0) @binding(7) var<storage, read_write> y: array<f32>;
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG_NODES)
 fn apply_k(
     @builtin(workgroup_id) wg: vec3<u32>,
     @builtin(num_workgroups) num: vec3<u32>,
     @builtin(local_invocation_index) li: u32,
 ) {
-    let k = linear_group(wg, num) * 64u + li;
+    let k = linear_group(wg, num) * WG_NODES + li;
     if (k >= params.n_nodes) {
         return;
     }

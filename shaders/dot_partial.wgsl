@@ -8,9 +8,9 @@
 @group(0) @binding(2) var<storage, read> b: array<f32>;
 @group(0) @binding(3) var<storage, read_write> partials: array<f32>;
 
-var<workgroup> sums: array<f32, 256>;
+var<workgroup> sums: array<f32, REDUCE_WG>;
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(REDUCE_WG)
 fn dot_partial(
     @builtin(workgroup_id) wg: vec3<u32>,
     @builtin(num_workgroups) num: vec3<u32>,
@@ -27,7 +27,7 @@ fn dot_partial(
     }
     sums[li] = s;
     workgroupBarrier();
-    for (var w = 128u; w > 0u; w = w >> 1u) {
+    for (var w = REDUCE_WG / 2u; w > 0u; w = w >> 1u) {
         if (li < w) {
             sums[li] = sums[li] + sums[li + w];
         }
@@ -38,13 +38,13 @@ fn dot_partial(
     }
 }
 
-var<workgroup> aa_sums: array<f32, 256>;
+var<workgroup> aa_sums: array<f32, REDUCE_WG>;
 
 // First pass of ρ' = r·z and ‖r‖² for the multigrid-preconditioned
 // iteration (a = r, b = z): two partial sums per workgroup, in the layout
 // of update_xr's, so reduce_beta and reduce_start finish both.
 // CPU mirror: src/gpu/mirror.rs `dot_pair`.
-@compute @workgroup_size(256)
+@compute @workgroup_size(REDUCE_WG)
 fn dot_pair(
     @builtin(workgroup_id) wg: vec3<u32>,
     @builtin(num_workgroups) num: vec3<u32>,
@@ -64,7 +64,7 @@ fn dot_pair(
     sums[li] = ab;
     aa_sums[li] = aa;
     workgroupBarrier();
-    for (var w = 128u; w > 0u; w = w >> 1u) {
+    for (var w = REDUCE_WG / 2u; w > 0u; w = w >> 1u) {
         if (li < w) {
             sums[li] = sums[li] + sums[li + w];
             aa_sums[li] = aa_sums[li] + aa_sums[li + w];

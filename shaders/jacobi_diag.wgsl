@@ -7,13 +7,13 @@
 @group(0) @binding(2) var<storage, read> stencil: array<f32>;
 @group(0) @binding(3) var<storage, read_write> inv_diag: array<f32>;
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG_NODES)
 fn jacobi_diag(
     @builtin(workgroup_id) wg: vec3<u32>,
     @builtin(num_workgroups) num: vec3<u32>,
     @builtin(local_invocation_index) li: u32,
 ) {
-    let n = linear_group(wg, num) * 64u + li;
+    let n = linear_group(wg, num) * WG_NODES + li;
     if (n >= params.n_nodes) {
         return;
     }

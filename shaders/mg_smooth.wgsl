@@ -15,10 +15,10 @@
 @group(0) @binding(6) var<storage, read_write> x: array<f32>;
 
 fn node(wg: vec3<u32>, num: vec3<u32>, li: u32) -> u32 {
-    return linear_group(wg, num) * 64u + li;
+    return linear_group(wg, num) * WG_NODES + li;
 }
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG_NODES)
 fn chebyshev(
     @builtin(workgroup_id) wg: vec3<u32>,
     @builtin(num_workgroups) num: vec3<u32>,
@@ -60,7 +60,7 @@ fn chebyshev(
     }
 }
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG_NODES)
 fn residual(
     @builtin(workgroup_id) wg: vec3<u32>,
     @builtin(num_workgroups) num: vec3<u32>,

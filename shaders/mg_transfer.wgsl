@@ -20,13 +20,13 @@ fn coords(id: u32, sx: u32, sy: u32) -> vec3<i32> {
     return vec3<i32>(i32(id % sx), i32((id / sx) % sy), i32(id / (sx * sy)));
 }
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG_NODES)
 fn restrict_residual(
     @builtin(workgroup_id) wg: vec3<u32>,
     @builtin(num_workgroups) num: vec3<u32>,
     @builtin(local_invocation_index) li: u32,
 ) {
-    let a = linear_group(wg, num) * 64u + li;
+    let a = linear_group(wg, num) * WG_NODES + li;
     if (a >= mg.n) {
         return;
     }
@@ -57,13 +57,13 @@ fn restrict_residual(
     dst[3u * a + 2u] = acc.z;
 }
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG_NODES)
 fn prolong_add(
     @builtin(workgroup_id) wg: vec3<u32>,
     @builtin(num_workgroups) num: vec3<u32>,
     @builtin(local_invocation_index) li: u32,
 ) {
-    let i = linear_group(wg, num) * 64u + li;
+    let i = linear_group(wg, num) * WG_NODES + li;
     if (i >= mg.n) {
         return;
     }

@@ -7,17 +7,17 @@
 @group(0) @binding(1) var<storage, read> partials: array<f32>;
 @group(0) @binding(2) var<storage, read_write> scalars: array<f32>;
 
-var<workgroup> sums: array<f32, 256>;
+var<workgroup> sums: array<f32, REDUCE_WG>;
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(REDUCE_WG)
 fn reduce_alpha(@builtin(local_invocation_index) li: u32) {
     var s = 0.0;
-    for (var i = li; i < params.n_partials; i = i + 256u) {
+    for (var i = li; i < params.n_partials; i = i + REDUCE_WG) {
         s = s + partials[i];
     }
     sums[li] = s;
     workgroupBarrier();
-    for (var w = 128u; w > 0u; w = w >> 1u) {
+    for (var w = REDUCE_WG / 2u; w > 0u; w = w >> 1u) {
         if (li < w) {
             sums[li] = sums[li] + sums[li + w];
         }

@@ -7,20 +7,20 @@
 @group(0) @binding(1) var<storage, read> partials: array<f32>;
 @group(0) @binding(2) var<storage, read_write> scalars: array<f32>;
 
-var<workgroup> rz_sums: array<f32, 256>;
-var<workgroup> rr_sums: array<f32, 256>;
+var<workgroup> rz_sums: array<f32, REDUCE_WG>;
+var<workgroup> rr_sums: array<f32, REDUCE_WG>;
 
 fn reduce(li: u32) {
     var rz = 0.0;
     var rr = 0.0;
-    for (var i = li; i < params.n_partials; i = i + 256u) {
+    for (var i = li; i < params.n_partials; i = i + REDUCE_WG) {
         rz = rz + partials[2u * i];
         rr = rr + partials[2u * i + 1u];
     }
     rz_sums[li] = rz;
     rr_sums[li] = rr;
     workgroupBarrier();
-    for (var w = 128u; w > 0u; w = w >> 1u) {
+    for (var w = REDUCE_WG / 2u; w > 0u; w = w >> 1u) {
         if (li < w) {
             rz_sums[li] = rz_sums[li] + rz_sums[li + w];
             rr_sums[li] = rr_sums[li] + rr_sums[li + w];
@@ -29,7 +29,7 @@ fn reduce(li: u32) {
     }
 }
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(REDUCE_WG)
 fn reduce_beta(@builtin(local_invocation_index) li: u32) {
     reduce(li);
     if (li == 0u) {
@@ -45,7 +45,7 @@ fn reduce_beta(@builtin(local_invocation_index) li: u32) {
     }
 }
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(REDUCE_WG)
 fn reduce_start(@builtin(local_invocation_index) li: u32) {
     reduce(li);
     if (li == 0u) {

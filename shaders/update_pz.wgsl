@@ -7,13 +7,13 @@
 @group(0) @binding(2) var<storage, read> z: array<f32>;
 @group(0) @binding(3) var<storage, read_write> p: array<f32>;
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG_DOFS)
 fn update_pz(
     @builtin(workgroup_id) wg: vec3<u32>,
     @builtin(num_workgroups) num: vec3<u32>,
     @builtin(local_invocation_index) li: u32,
 ) {
-    let i = linear_group(wg, num) * 256u + li;
+    let i = linear_group(wg, num) * WG_DOFS + li;
     if (i < params.n_dofs) {
         p[i] = z[i] + scalars[BETA] * p[i];
     }

@@ -12,10 +12,10 @@
 @group(0) @binding(6) var<storage, read_write> r: array<f32>;
 @group(0) @binding(7) var<storage, read_write> partials: array<f32>;
 
-var<workgroup> rz_sums: array<f32, 256>;
-var<workgroup> rr_sums: array<f32, 256>;
+var<workgroup> rz_sums: array<f32, REDUCE_WG>;
+var<workgroup> rr_sums: array<f32, REDUCE_WG>;
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(REDUCE_WG)
 fn update_xr(
     @builtin(workgroup_id) wg: vec3<u32>,
     @builtin(num_workgroups) num: vec3<u32>,
@@ -39,7 +39,7 @@ fn update_xr(
     rz_sums[li] = rz;
     rr_sums[li] = rr;
     workgroupBarrier();
-    for (var w = 128u; w > 0u; w = w >> 1u) {
+    for (var w = REDUCE_WG / 2u; w > 0u; w = w >> 1u) {
         if (li < w) {
             rz_sums[li] = rz_sums[li] + rz_sums[li + w];
             rr_sums[li] = rr_sums[li] + rr_sums[li + w];

@@ -20,4 +20,5 @@ struct MgParams {
     _pad1: u32,
 }
 
+// "No node" in neighbour tables and node maps (NO_NODE in src/gpu/multigrid.rs).
 const NO_NODE: u32 = 0xffffffffu;

@@ -1,4 +1,4 @@
-// Shared by every voxfe kernel. Kept in sync with `GpuParams` in src/gpu/mod.rs
+// Shared by every voxfe kernel. Kept in sync with `GpuParams` in src/gpu/params.rs
 // (a test asserts the sizes match).
 struct Params {
     // Active nodes of this dispatch's chunk (the whole mesh when the vectors
@@ -38,7 +38,16 @@ const BETA: u32 = 3u;
 const RR: u32 = 4u;
 const RHO_NEW: u32 = 5u;
 const BREAKDOWN: u32 = 6u;
+// Length of the scalars buffer (the slots above and one spare).
+const SCALARS: u32 = 8u;
 
 // Elements summed by one workgroup of the reduction kernels: 256 threads × 4.
 const REDUCE_WG: u32 = 256u;
 const REDUCE_PER_THREAD: u32 = 4u;
+
+// Threads per workgroup: one per node (apply_k, jacobi_diag, the multigrid
+// kernels) and one per dof (update_p, update_pz). Kept in sync with WG_NODES
+// and WG_DOFS in src/gpu/kernels.rs, and every constant here with
+// src/gpu/mirror.rs (a test compares them).
+const WG_NODES: u32 = 64u;
+const WG_DOFS: u32 = 256u;

@@ -8,7 +8,8 @@
 use super::multigrid::{MgParams, NO_NODE};
 use super::GpuParams;
 
-/// Scalar slots, as in `shaders/shared/params.wgsl`.
+/// Scalar slots, as in `shaders/shared/params.wgsl` (`gpu::wgsl_checks`
+/// compares every constant here with its WGSL twin).
 pub const RHO: usize = 0;
 pub const PQ: usize = 1;
 pub const ALPHA: usize = 2;
@@ -19,7 +20,8 @@ pub const BREAKDOWN: usize = 6;
 /// Number of scalar slots.
 pub const SCALARS: usize = 8;
 
-/// Threads of a reduction workgroup and elements per thread.
+/// Threads of a reduction workgroup and elements per thread, as in
+/// `shaders/shared/params.wgsl`.
 pub const REDUCE_WG: usize = 256;
 pub const REDUCE_PER_THREAD: usize = 4;
 

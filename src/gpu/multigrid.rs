@@ -25,12 +25,14 @@
 //! block per node, and for stored levels 972 B of stencil blocks and 108 B
 //! of neighbours per node, plus the node ids and node maps.
 
+use super::kernels::{pipeline, storage_entry, uniform_entry, Access, WG_NODES};
 use super::{read_buffer, GpuContext, GpuError};
 use crate::fem::multigrid::{chebyshev_steps, Multigrid};
 use bytemuck::{Pod, Zeroable};
 use wgpu::util::DeviceExt;
 
-/// "No node" in neighbour tables and node maps.
+/// "No node" in neighbour tables and node maps. Kept in sync with `NO_NODE`
+/// in `shaders/shared/mg_params.wgsl` (a test compares).
 pub const NO_NODE: u32 = u32::MAX;
 
 /// Uniform parameters of the multigrid kernels. Kept in sync with
@@ -142,14 +144,93 @@ pub struct GpuMultigrid {
     pub bytes: u64,
 }
 
-const PIPELINES: [(MgKernel, &str, &str); 6] = [
-    (MgKernel::Apply, "mg_apply.wgsl", "mg_apply"),
-    (MgKernel::Chebyshev, "mg_smooth.wgsl", "chebyshev"),
-    (MgKernel::Residual, "mg_smooth.wgsl", "residual"),
-    (MgKernel::Restrict, "mg_transfer.wgsl", "restrict_residual"),
-    (MgKernel::Prolong, "mg_transfer.wgsl", "prolong_add"),
-    (MgKernel::CoarseSolve, "mg_coarse.wgsl", "coarse_solve"),
-];
+/// Bindings 1.. of a multigrid kernel: (binding index, how it is used).
+pub(crate) type MgBindings = &'static [(u32, Access)];
+
+/// The multigrid kernels' table: the kernel, its WGSL file and entry
+/// point, and its bindings 1.. (binding index, how the kernel uses it);
+/// binding 0 is the uniform [`MgParams`]. Every one runs [`WG_NODES`]
+/// threads a workgroup, one per node (per row for `coarse_solve`).
+pub(crate) const PIPELINES: [(MgKernel, &str, &str, MgBindings); 6] = {
+    use Access::*;
+    [
+        (
+            MgKernel::Apply,
+            "mg_apply.wgsl",
+            "mg_apply",
+            &[
+                (1, Read),      // blocks: 27 row-major 3×3 blocks per node
+                (2, Read),      // nbrs: the node of each block (NO_NODE: none)
+                (3, Read),      // x
+                (4, ReadWrite), // y = A_l x
+            ],
+        ),
+        (
+            MgKernel::Chebyshev,
+            "mg_smooth.wgsl",
+            "chebyshev",
+            &[
+                (1, Read),      // b
+                (2, Read),      // q = A x or A d
+                (3, Read),      // inv_diag: inverse 3×3 diagonal blocks
+                (4, ReadWrite), // r
+                (5, ReadWrite), // d
+                (6, ReadWrite), // x
+            ],
+        ),
+        (
+            MgKernel::Residual,
+            "mg_smooth.wgsl",
+            "residual",
+            &[
+                (1, Read),      // b
+                (2, Read),      // q = A x
+                (4, ReadWrite), // r = b − q
+            ],
+        ),
+        (
+            MgKernel::Restrict,
+            "mg_transfer.wgsl",
+            "restrict_residual",
+            &[
+                (1, Read),      // ids: coarse grid ids
+                (2, Read),      // map: the fine node map
+                (3, Read),      // src: the fine residual
+                (4, ReadWrite), // dst: the coarse right-hand side
+            ],
+        ),
+        (
+            MgKernel::Prolong,
+            "mg_transfer.wgsl",
+            "prolong_add",
+            &[
+                (1, Read),      // ids: fine grid ids
+                (2, Read),      // map: the coarse node map
+                (3, Read),      // src: the coarse correction
+                (4, ReadWrite), // dst: the fine x, added to
+            ],
+        ),
+        (
+            MgKernel::CoarseSolve,
+            "mg_coarse.wgsl",
+            "coarse_solve",
+            &[
+                (1, Read),      // inverse: the coarsest A⁻¹, row-major
+                (2, Read),      // b
+                (3, ReadWrite), // x = A⁻¹ b
+            ],
+        ),
+    ]
+};
+
+/// The bind-group layout of a multigrid kernel with `bindings` (a row of
+/// [`PIPELINES`]): the uniform [`MgParams`], then storage buffers of at
+/// least one element.
+pub(crate) fn layout(bindings: &[(u32, Access)]) -> Vec<wgpu::BindGroupLayoutEntry> {
+    std::iter::once(uniform_entry(std::mem::size_of::<MgParams>() as u64))
+        .chain(bindings.iter().map(|&(b, a)| storage_entry(b, a, 4)))
+        .collect()
+}
 
 fn f32s(v: impl IntoIterator<Item = f64>) -> Vec<f32> {
     v.into_iter().map(|x| x as f32).collect()
@@ -361,8 +442,8 @@ impl GpuMultigrid {
         }
 
         let mut pipelines = Vec::new();
-        for (kernel, file, entry) in PIPELINES {
-            pipelines.push((kernel, super::pipeline(ctx, file, entry)?));
+        for (kernel, file, entry, bindings) in PIPELINES {
+            pipelines.push((kernel, pipeline(ctx, file, entry, &layout(bindings))?));
         }
         let ops = plan_ops(&nodes, &sizes, &lambdas);
         let mut encoded = Vec::with_capacity(ops.len());
@@ -453,8 +534,8 @@ impl GpuMultigrid {
                 layout: &pipeline.get_bind_group_layout(0),
                 entries: &entries,
             });
-            // One thread per node (per row for the coarse solve), 64 a group.
-            encoded.push((pipeline, group, op.params.n.div_ceil(64)));
+            // One thread per node (per row for the coarse solve).
+            encoded.push((pipeline, group, op.params.n.div_ceil(WG_NODES)));
         }
         ctx.check()?;
         Ok(GpuMultigrid {

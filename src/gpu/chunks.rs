@@ -1,0 +1,122 @@
+//! Chunk planning: [`plan_chunks`] splits the active nodes into [`Chunk`]s
+//! whose bindings fit `max_storage_buffer_binding_size`, each starting at a
+//! multiple of [`REDUCE_BLOCK`] nodes.
+
+use super::{mirror, GpuError, GpuParams};
+use crate::fem::mesh::ActiveMesh;
+
+/// One chunk of active nodes, dispatched with its own bindings so that no
+/// binding exceeds `max_storage_buffer_binding_size`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Chunk {
+    pub params: GpuParams,
+    /// End (exclusive) of the neighbour window, an active index.
+    pub win_end: u32,
+    /// End (exclusive) of the node-map window, a grid node id.
+    pub map_end: u32,
+}
+
+/// Splits the active nodes into chunks whose bindings all fit in `limit`
+/// bytes, with binding offsets that are multiples of `align` bytes.
+///
+/// Chunks start at multiples of [`REDUCE_BLOCK`] nodes (so that a chunk's
+/// partial sums are whole workgroups) and are as long as the limit allows:
+/// 12 B per node for the chunk's vectors, 12 B per node of its neighbour
+/// window (the chunk plus the active nodes of one z-layer of grid nodes on
+/// either side) and 4 B per grid id of its node-map window.
+pub fn plan_chunks(mesh: &ActiveMesh, limit: u64, align: u64) -> Result<Vec<Chunk>, GpuError> {
+    let n = mesh.len();
+    let sx = mesh.dims[0] as u64 + 1;
+    let sy = mesh.dims[1] as u64 + 1;
+    let grid_nodes = mesh.node_map.len() as u64;
+    let reach = sx * sy + sx + 1;
+    // Bases in elements of 4 bytes that keep 4 B and 12 B offsets aligned.
+    let step = (align / 4).max(1);
+    let n_partials = (3 * n as u64).div_ceil(REDUCE_BLOCK as u64) as u32;
+    let block = REDUCE_BLOCK as usize;
+    let chunk = |n0: usize, n1: usize| -> Chunk {
+        let id_lo = (mesh.nodes[n0] as u64).saturating_sub(reach);
+        let id_hi = (mesh.nodes[n1 - 1] as u64 + reach).min(grid_nodes - 1);
+        let m_lo = mesh.nodes.partition_point(|&id| (id as u64) < id_lo) as u64;
+        let m_hi = mesh.nodes.partition_point(|&id| (id as u64) <= id_hi) as u64;
+        let count = (n1 - n0) as u32;
+        let partials = (3 * count).div_ceil(REDUCE_BLOCK);
+        Chunk {
+            params: GpuParams {
+                n_nodes: count,
+                n_dofs: 3 * count,
+                sx: sx as u32,
+                sy: sy as u32,
+                n_partials,
+                chunk_partials: partials,
+                partial_base: (3 * n0 / block) as u32,
+                node_base: n0 as u32,
+                win_base: (m_lo / step * step) as u32,
+                map_base: (id_lo / step * step) as u32,
+                _pad0: 0,
+                _pad1: 0,
+            },
+            win_end: m_hi as u32,
+            map_end: id_hi as u32 + 1,
+        }
+    };
+    let fits = |c: &Chunk| {
+        let p = &c.params;
+        12 * (c.win_end - p.win_base) as u64 <= limit
+            && 4 * (c.map_end - p.map_base) as u64 <= limit
+            && 12 * p.n_nodes as u64 <= limit
+    };
+    // Everything fits: one chunk, bound whole.
+    if 12 * n as u64 <= limit && 4 * grid_nodes <= limit {
+        return Ok(vec![Chunk {
+            params: GpuParams {
+                n_nodes: n as u32,
+                n_dofs: 3 * n as u32,
+                sx: sx as u32,
+                sy: sy as u32,
+                n_partials,
+                chunk_partials: n_partials,
+                partial_base: 0,
+                node_base: 0,
+                win_base: 0,
+                map_base: 0,
+                _pad0: 0,
+                _pad1: 0,
+            },
+            win_end: n as u32,
+            map_end: grid_nodes as u32,
+        }]);
+    }
+    let mut chunks = Vec::new();
+    let mut n0 = 0;
+    while n0 < n {
+        // The most blocks of nodes that fit (the window grows with the chunk).
+        let blocks = (n - n0).div_ceil(block);
+        let end = |b: usize| (n0 + b * block).min(n);
+        if !fits(&chunk(n0, end(1))) {
+            let c = chunk(n0, end(1));
+            return Err(GpuError::TooLarge {
+                name: "apply_k neighbour window",
+                bytes: (12 * (c.win_end - c.params.win_base) as u64)
+                    .max(4 * (c.map_end - c.params.map_base) as u64),
+                limit,
+                what: "max_storage_buffer_binding_size: one z-layer of grid nodes on either side of a chunk does not fit in one binding",
+            });
+        }
+        let (mut lo, mut hi) = (1, blocks);
+        while lo < hi {
+            let mid = (lo + hi).div_ceil(2);
+            if fits(&chunk(n0, end(mid))) {
+                lo = mid;
+            } else {
+                hi = mid - 1;
+            }
+        }
+        chunks.push(chunk(n0, end(lo)));
+        n0 = end(lo);
+    }
+    Ok(chunks)
+}
+
+/// Elements reduced by one workgroup of the reduction kernels.
+pub const REDUCE_BLOCK: u32 = (mirror::REDUCE_WG * mirror::REDUCE_PER_THREAD) as u32;

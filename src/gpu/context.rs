@@ -1,0 +1,252 @@
+//! The device: [`AdapterRequest`] (which adapter, which limits),
+//! [`GpuContext`] (adapter choice, device and queue, the sink of uncaptured
+//! device errors, dispatch sizes split over y), [`context_or_skip`] for tests
+//! and benches, and [`read_buffer`] to read a buffer back.
+
+use super::GpuError;
+use bytemuck::Pod;
+use std::sync::{Arc, Mutex};
+
+/// Which adapter to use and how to limit it.
+#[derive(Debug, Clone, Default)]
+pub struct AdapterRequest {
+    /// Case-insensitive substring of the adapter name (`--adapter`);
+    /// default: `WGPU_ADAPTER_NAME`, else none.
+    pub name: Option<String>,
+    /// Backends to search; default: all, as overridden by `WGPU_BACKEND`.
+    pub backends: Option<wgpu::Backends>,
+    /// Lower `max_storage_buffer_binding_size` to this (tests).
+    pub max_storage_binding: Option<u64>,
+    /// Split dispatches at this many workgroups along x (default 65 535; tests lower it).
+    pub max_groups_x: Option<u32>,
+}
+
+/// A headless device.
+pub struct GpuContext {
+    pub device: wgpu::Device,
+    pub queue: wgpu::Queue,
+    pub info: wgpu::AdapterInfo,
+    pub limits: wgpu::Limits,
+    pub max_groups_x: u32,
+    /// Errors the device reported outside an error scope, as wgpu typed
+    /// them, until [`GpuContext::check`] takes them.
+    errors: Arc<Mutex<Vec<wgpu::Error>>>,
+}
+
+fn rank(t: wgpu::DeviceType) -> u8 {
+    match t {
+        wgpu::DeviceType::DiscreteGpu => 0,
+        wgpu::DeviceType::IntegratedGpu => 1,
+        wgpu::DeviceType::VirtualGpu => 2,
+        wgpu::DeviceType::Cpu => 3,
+        wgpu::DeviceType::Other => 4,
+    }
+}
+
+impl GpuContext {
+    /// Finds an adapter and opens a device on it.
+    pub fn new(req: &AdapterRequest) -> Result<GpuContext, GpuError> {
+        let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
+        desc.backends = req.backends.unwrap_or(wgpu::Backends::all()).with_env();
+        let instance = wgpu::Instance::new(desc.with_env());
+        let adapters = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()));
+        let found = if adapters.is_empty() {
+            "none".to_string()
+        } else {
+            adapters
+                .iter()
+                .map(|a| {
+                    let i = a.get_info();
+                    format!("'{}' ({:?}, {:?})", i.name, i.backend, i.device_type)
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let name = req
+            .name
+            .clone()
+            .or_else(|| std::env::var("WGPU_ADAPTER_NAME").ok());
+        let needle = name.as_ref().map(|n| n.to_lowercase());
+        let adapter = adapters
+            .into_iter()
+            .filter(|a| {
+                let i = a.get_info();
+                needle
+                    .as_ref()
+                    .is_none_or(|n| i.name.to_lowercase().contains(n))
+                    && a.get_downlevel_capabilities()
+                        .flags
+                        .contains(wgpu::DownlevelFlags::COMPUTE_SHADERS)
+            })
+            .min_by_key(|a| {
+                let i = a.get_info();
+                (rank(i.device_type), i.backend != wgpu::Backend::Vulkan)
+            })
+            .ok_or(GpuError::NoAdapter {
+                requested: name,
+                found,
+            })?;
+        let info = adapter.get_info();
+        let mut limits = adapter.limits();
+        if let Some(cap) = req.max_storage_binding {
+            limits.max_storage_buffer_binding_size =
+                limits.max_storage_buffer_binding_size.min(cap);
+        }
+        let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
+            label: Some("voxfe"),
+            required_features: wgpu::Features::empty(),
+            required_limits: limits.clone(),
+            ..Default::default()
+        }))
+        .map_err(|e| GpuError::RequestDevice {
+            adapter: info.name.clone(),
+            message: e.to_string(),
+        })?;
+        let errors = Arc::new(Mutex::new(Vec::new()));
+        let sink = errors.clone();
+        device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| sink.lock().unwrap().push(e)));
+        Ok(GpuContext {
+            device,
+            queue,
+            info,
+            limits,
+            max_groups_x: req.max_groups_x.unwrap_or(65_535).clamp(1, 65_535),
+            errors,
+        })
+    }
+
+    /// "name / backend", e.g. "llvmpipe (LLVM 15.0.6, 256 bits) / Vulkan".
+    pub fn adapter_name(&self) -> String {
+        format!("{} / {:?}", self.info.name, self.info.backend)
+    }
+
+    /// Whether the adapter is a software rasteriser (lavapipe, llvmpipe, WARP).
+    pub fn is_software(&self) -> bool {
+        self.info.device_type == wgpu::DeviceType::Cpu
+    }
+
+    /// The errors the device reported since the last call, if any, as one
+    /// (see [`device_error`]).
+    pub(crate) fn check(&self) -> Result<(), GpuError> {
+        let errors = std::mem::take(&mut *self.errors.lock().unwrap());
+        device_error(&errors).map_or(Ok(()), Err)
+    }
+
+    /// Workgroup counts for `groups` workgroups, split over y past `max_groups_x`.
+    pub fn dispatch_size(&self, groups: u32) -> (u32, u32) {
+        let x = groups.clamp(1, self.max_groups_x);
+        (x, groups.max(1).div_ceil(x))
+    }
+}
+
+/// Uncaptured device errors as one [`GpuError`], `None` when there are
+/// none: [`GpuError::OutOfMemory`] when wgpu reported any of them as
+/// `wgpu::Error::OutOfMemory`, else [`GpuError::Device`]; the message joins
+/// them all.
+fn device_error(errors: &[wgpu::Error]) -> Option<GpuError> {
+    if errors.is_empty() {
+        return None;
+    }
+    let message = errors
+        .iter()
+        .map(|e| e.to_string())
+        .collect::<Vec<_>>()
+        .join("; ");
+    let out_of_memory = errors
+        .iter()
+        .any(|e| matches!(e, wgpu::Error::OutOfMemory { .. }));
+    Some(if out_of_memory {
+        GpuError::OutOfMemory { bytes: 0, message }
+    } else {
+        GpuError::Device(message)
+    })
+}
+
+/// A context for a test or a benchmark, or `None` after printing that it
+/// was skipped. With `VOXFE_REQUIRE_GPU=1` (set by CI) a missing adapter
+/// is a failure instead.
+pub fn context_or_skip(request: &AdapterRequest, what: &str) -> Option<GpuContext> {
+    match GpuContext::new(request) {
+        Ok(ctx) => Some(ctx),
+        Err(e) if std::env::var("VOXFE_REQUIRE_GPU").as_deref() == Ok("1") => {
+            panic!("VOXFE_REQUIRE_GPU=1 but {what} found no GPU adapter: {e}")
+        }
+        Err(e) => {
+            eprintln!("skipped {what}: no GPU adapter ({e})");
+            None
+        }
+    }
+}
+
+/// Reads a whole buffer back.
+pub(crate) fn read_buffer<T: Pod>(
+    ctx: &GpuContext,
+    src: &wgpu::Buffer,
+) -> Result<Vec<T>, GpuError> {
+    let size = src.size();
+    let staging = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some("staging"),
+        size,
+        usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+        mapped_at_creation: false,
+    });
+    let mut enc = ctx
+        .device
+        .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+            label: Some("read"),
+        });
+    enc.copy_buffer_to_buffer(src, 0, &staging, 0, size);
+    ctx.queue.submit([enc.finish()]);
+    let slice = staging.slice(..);
+    let result = Arc::new(Mutex::new(None));
+    let sink = result.clone();
+    slice.map_async(wgpu::MapMode::Read, move |r| {
+        *sink.lock().unwrap() = Some(r)
+    });
+    ctx.device
+        .poll(wgpu::PollType::wait_indefinitely())
+        .map_err(|e| GpuError::Device(e.to_string()))?;
+    match result.lock().unwrap().take() {
+        Some(Ok(())) => {}
+        Some(Err(e)) => return Err(GpuError::Device(format!("mapping a buffer failed: {e}"))),
+        None => return Err(GpuError::Device("mapping a buffer did not complete".into())),
+    }
+    let view = slice
+        .get_mapped_range()
+        .map_err(|e| GpuError::Device(format!("reading a mapped buffer failed: {e}")))?;
+    let out = bytemuck::cast_slice::<u8, T>(&view).to_vec();
+    drop(view);
+    staging.unmap();
+    ctx.check()?;
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn source(text: &str) -> wgpu::ErrorSource {
+        Box::new(std::io::Error::other(text.to_string()))
+    }
+
+    #[test]
+    fn out_of_memory_is_recognised_by_its_type_not_its_text() {
+        assert!(device_error(&[]).is_none());
+        let oom = wgpu::Error::OutOfMemory {
+            source: source("not enough memory left"),
+        };
+        let validation = |text: &str| wgpu::Error::Validation {
+            source: source(text),
+            description: text.to_string(),
+        };
+        assert!(matches!(
+            device_error(&[validation("first"), oom]),
+            Some(GpuError::OutOfMemory { bytes: 0, ref message }) if message.contains("first")
+        ));
+        // A validation error that mentions memory is still a device error.
+        assert!(matches!(
+            device_error(&[validation("Out of memory")]),
+            Some(GpuError::Device(ref message)) if message.contains("Out of memory")
+        ));
+    }
+}

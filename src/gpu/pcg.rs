@@ -1,0 +1,481 @@
+//! [`GpuPcg`]: the buffers, pipelines and bind groups of one problem on the
+//! device, the kernels of one iteration, and its [`PcgBackend`]
+//! implementation, so the CG loop is the CPU solver's.
+
+use super::kernels::{pipeline, View, KERNEL_LIST, SLOTS};
+use super::reliable::{Reliable, MULTIGRID_CHECK_EVERY, RELIABLE_DROP};
+use super::{
+    mirror, multigrid, plan_chunks, read_buffer, Chunk, GpuContext, GpuError, GpuParams, Kernel,
+    Slot,
+};
+use crate::fem::cg::{PcgBackend, PcgError};
+use crate::fem::mesh::ActiveMesh;
+use crate::fem::operator::StencilTable;
+use bytemuck::Pod;
+use wgpu::util::DeviceExt;
+
+/// Jacobi-PCG state of one problem on the device.
+pub struct GpuPcg<'c> {
+    pub(super) ctx: &'c GpuContext,
+    /// The whole mesh's parameters (equal to the only chunk's when the
+    /// vectors fit in one binding).
+    pub params: GpuParams,
+    /// The chunks each per-node kernel is dispatched over.
+    pub chunks: Vec<Chunk>,
+    buffers: Vec<wgpu::Buffer>,
+    /// Per kernel: its pipeline and one bind group per chunk (one in all
+    /// for the global reductions); `None` for the multigrid kernels of a
+    /// Jacobi solver.
+    pipelines: Vec<Option<(wgpu::ComputePipeline, Vec<wgpu::BindGroup>)>>,
+    /// Kernels recorded by `step` and not yet submitted.
+    pending: Vec<Kernel>,
+    pub(super) reliable: Option<Reliable<'c>>,
+    /// CG restarts at reliable updates (see [`RESTART_DRIFT`](super::RESTART_DRIFT)).
+    pub(super) restarts: usize,
+    /// The multigrid preconditioner, when there is one.
+    pub(super) multigrid: Option<multigrid::GpuMultigrid>,
+}
+
+impl<'c> GpuPcg<'c> {
+    /// Uploads the mesh, the stencils and the constraints, and builds the
+    /// pipelines of Jacobi-PCG.
+    pub fn new(
+        ctx: &'c GpuContext,
+        mesh: &ActiveMesh,
+        table: &StencilTable,
+        fixed: &[u8],
+    ) -> Result<GpuPcg<'c>, GpuError> {
+        Self::build(ctx, mesh, table, fixed, None)
+    }
+
+    /// As [`GpuPcg::new`], preconditioned with one V-cycle of the hierarchy
+    /// `mg` (built on the host for the same problem) on the device.
+    pub fn with_multigrid(
+        ctx: &'c GpuContext,
+        mesh: &ActiveMesh,
+        table: &StencilTable,
+        fixed: &[u8],
+        mg: &crate::fem::multigrid::Multigrid,
+    ) -> Result<GpuPcg<'c>, GpuError> {
+        Self::build(ctx, mesh, table, fixed, Some(mg))
+    }
+
+    fn build(
+        ctx: &'c GpuContext,
+        mesh: &ActiveMesh,
+        table: &StencilTable,
+        fixed: &[u8],
+        mg: Option<&crate::fem::multigrid::Multigrid>,
+    ) -> Result<GpuPcg<'c>, GpuError> {
+        let n = mesh.len() as u32;
+        let n_dofs = 3 * n;
+        let lim = &ctx.limits;
+        let chunks = plan_chunks(
+            mesh,
+            lim.max_storage_buffer_binding_size,
+            lim.min_storage_buffer_offset_alignment as u64,
+        )?;
+        if mg.is_some() && chunks.len() > 1 {
+            return Err(GpuError::TooLarge {
+                name: "multigrid vector",
+                bytes: 12 * n as u64,
+                limit: lim.max_storage_buffer_binding_size,
+                what: "max_storage_buffer_binding_size: the GPU multigrid binds every vector whole; solver.preconditioner = \"jacobi\" splits vectors into chunks",
+            });
+        }
+        let params = GpuParams {
+            n_nodes: n,
+            n_dofs,
+            chunk_partials: chunks[0].params.n_partials,
+            partial_base: 0,
+            node_base: 0,
+            win_base: 0,
+            map_base: 0,
+            ..chunks[0].params
+        };
+        let flags: Vec<u32> = mesh
+            .pattern
+            .iter()
+            .zip(fixed)
+            .map(|(&p, &f)| p as u32 | (f as u32) << 8)
+            .collect();
+        let stencil: Vec<f32> = table.blocks.iter().flatten().map(|&v| v as f32).collect();
+        let vec_bytes = 4 * n_dofs as u64;
+        let sizes: [(Slot, &'static str, u64); 13] = [
+            (Slot::Nodes, "active node ids", 4 * n as u64),
+            (Slot::Flags, "node flags", 4 * n as u64),
+            (
+                Slot::NodeMap,
+                "grid node map",
+                4 * mesh.node_map.len() as u64,
+            ),
+            (Slot::Stencil, "stencil table", 4 * stencil.len() as u64),
+            (Slot::Neighbours, "stencil neighbours", 4 * 256),
+            (Slot::X, "x", vec_bytes),
+            (Slot::R, "r", vec_bytes),
+            (Slot::P, "p", vec_bytes),
+            (Slot::Q, "q", vec_bytes),
+            (Slot::InvDiag, "inverse diagonal", vec_bytes),
+            (Slot::Partials, "partial sums", 8 * params.n_partials as u64),
+            (Slot::Scalars, "CG scalars", 4 * mirror::SCALARS as u64),
+            (Slot::Z, "z", if mg.is_some() { vec_bytes } else { 4 }),
+        ];
+        for &(slot, name, bytes) in &sizes {
+            // Per-node buffers are bound in chunks; the others whole.
+            let chunked = matches!(
+                slot,
+                Slot::Nodes
+                    | Slot::Flags
+                    | Slot::NodeMap
+                    | Slot::X
+                    | Slot::R
+                    | Slot::P
+                    | Slot::Q
+                    | Slot::InvDiag
+                    | Slot::Z
+            );
+            if !chunked && bytes > lim.max_storage_buffer_binding_size {
+                return Err(GpuError::TooLarge {
+                    name,
+                    bytes,
+                    limit: lim.max_storage_buffer_binding_size,
+                    what: "max_storage_buffer_binding_size",
+                });
+            }
+            if bytes > lim.max_buffer_size {
+                return Err(GpuError::TooLarge {
+                    name,
+                    bytes,
+                    limit: lim.max_buffer_size,
+                    what: "max_buffer_size",
+                });
+            }
+        }
+        let total: u64 = sizes.iter().map(|s| s.2).sum();
+        let device = &ctx.device;
+        let scope = device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+        let usage = wgpu::BufferUsages::STORAGE
+            | wgpu::BufferUsages::COPY_DST
+            | wgpu::BufferUsages::COPY_SRC;
+        let init = |name: &str, bytes: &[u8]| {
+            device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some(name),
+                contents: bytes,
+                usage,
+            })
+        };
+        let mut buffers = Vec::with_capacity(12);
+        for &(slot, name, bytes) in &sizes {
+            let b = match slot {
+                Slot::Nodes => init(name, bytemuck::cast_slice(&mesh.nodes)),
+                Slot::Flags => init(name, bytemuck::cast_slice(&flags)),
+                Slot::NodeMap => init(name, bytemuck::cast_slice(&mesh.node_map)),
+                Slot::Stencil => init(name, bytemuck::cast_slice(&stencil)),
+                Slot::Neighbours => init(name, bytemuck::cast_slice(&table.neighbours)),
+                _ => device.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some(name),
+                    size: bytes.max(4),
+                    usage,
+                    mapped_at_creation: false,
+                }),
+            };
+            buffers.push(b);
+        }
+        if let Some(e) = pollster::block_on(scope.pop()) {
+            return Err(GpuError::OutOfMemory {
+                bytes: total,
+                message: e.to_string(),
+            });
+        }
+        let uniforms: Vec<wgpu::Buffer> = chunks
+            .iter()
+            .map(|c| {
+                device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                    label: Some("params"),
+                    contents: bytemuck::bytes_of(&c.params),
+                    usage: wgpu::BufferUsages::UNIFORM,
+                })
+            })
+            .collect();
+        let mut pipelines = Vec::new();
+        for kernel in KERNEL_LIST {
+            if kernel.is_multigrid() && mg.is_none() {
+                pipelines.push(None);
+                continue;
+            }
+            let spec = kernel.spec();
+            let (entry, slots) = (spec.entry, spec.bindings);
+            let pipeline = pipeline(ctx, spec.file, entry, &kernel.layout())?;
+            let layout = pipeline.get_bind_group_layout(0);
+            let used = if kernel.is_global() { 1 } else { chunks.len() };
+            let groups = chunks[..used]
+                .iter()
+                .zip(&uniforms)
+                .map(|(chunk, uniform)| {
+                    let p = &chunk.params;
+                    let mut entries = vec![wgpu::BindGroupEntry {
+                        binding: 0,
+                        resource: uniform.as_entire_binding(),
+                    }];
+                    for (k, &(slot, view, _)) in slots.iter().enumerate() {
+                        let idx = SLOTS.iter().position(|s| *s == slot).unwrap();
+                        let buffer = &buffers[idx];
+                        let (offset, size) = match (view, slot) {
+                            (View::Whole, _) => (0, buffer.size()),
+                            (View::Own(b), _) => (b * p.node_base as u64, b * p.n_nodes as u64),
+                            (View::Window(b), Slot::NodeMap) => (
+                                b * p.map_base as u64,
+                                b * (chunk.map_end - p.map_base) as u64,
+                            ),
+                            (View::Window(b), _) => (
+                                b * p.win_base as u64,
+                                b * (chunk.win_end - p.win_base) as u64,
+                            ),
+                        };
+                        entries.push(wgpu::BindGroupEntry {
+                            binding: k as u32 + 1,
+                            resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                                buffer,
+                                offset,
+                                // An empty range still binds 4 bytes.
+                                size: wgpu::BufferSize::new(size.max(4)),
+                            }),
+                        });
+                    }
+                    device.create_bind_group(&wgpu::BindGroupDescriptor {
+                        label: Some(entry),
+                        layout: &layout,
+                        entries: &entries,
+                    })
+                })
+                .collect();
+            pipelines.push(Some((pipeline, groups)));
+        }
+        ctx.check()?;
+        let mut gpu = GpuPcg {
+            ctx,
+            params,
+            chunks,
+            buffers,
+            pipelines,
+            pending: Vec::new(),
+            reliable: None,
+            restarts: 0,
+            multigrid: None,
+        };
+        gpu.run(&[Kernel::JacobiDiag])?;
+        if let Some(mg) = mg {
+            let apply_k = &gpu.kernel(Kernel::ApplyK).0;
+            let fine = multigrid::FineBuffers {
+                params: &uniforms[0],
+                nodes: gpu.buffer(Slot::Nodes),
+                flags: gpu.buffer(Slot::Flags),
+                node_map: gpu.buffer(Slot::NodeMap),
+                stencil: gpu.buffer(Slot::Stencil),
+                neighbours: gpu.buffer(Slot::Neighbours),
+                apply_k,
+                r: gpu.buffer(Slot::R),
+                z: gpu.buffer(Slot::Z),
+            };
+            let device_mg = multigrid::GpuMultigrid::new(ctx, mg, &fine)?;
+            gpu.multigrid = Some(device_mg);
+        }
+        Ok(gpu)
+    }
+
+    /// The pipeline and bind groups of `kernel`.
+    fn kernel(&self, kernel: Kernel) -> &(wgpu::ComputePipeline, Vec<wgpu::BindGroup>) {
+        self.pipelines[KERNEL_LIST
+            .iter()
+            .position(|x| *x == kernel)
+            .expect("a kernel")]
+        .as_ref()
+        .expect("the kernel is built for this preconditioner")
+    }
+
+    /// The device multigrid, when the solver has one.
+    pub fn multigrid(&self) -> Option<&multigrid::GpuMultigrid> {
+        self.multigrid.as_ref()
+    }
+
+    /// Runs dispatches `range` of the V-cycle alone (tests).
+    pub fn run_multigrid_ops(&self, range: std::ops::Range<usize>) -> Result<(), GpuError> {
+        let mg = self.multigrid.as_ref().expect("a multigrid solver");
+        let mut enc = self
+            .ctx
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("voxfe multigrid"),
+            });
+        {
+            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some("multigrid"),
+                timestamp_writes: None,
+            });
+            mg.encode(self.ctx, &mut pass, range);
+        }
+        self.ctx.queue.submit([enc.finish()]);
+        self.ctx.check()
+    }
+
+    pub(super) fn buffer(&self, slot: Slot) -> &wgpu::Buffer {
+        &self.buffers[SLOTS.iter().position(|s| *s == slot).unwrap()]
+    }
+
+    /// Encodes `kernels` in order in one compute pass and submits them.
+    pub fn run(&self, kernels: &[Kernel]) -> Result<(), GpuError> {
+        let mut enc = self
+            .ctx
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("voxfe"),
+            });
+        {
+            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some("pcg"),
+                timestamp_writes: None,
+            });
+            for &k in kernels {
+                if k == Kernel::VCycle {
+                    let mg = self.multigrid.as_ref().expect("a multigrid solver");
+                    mg.encode(self.ctx, &mut pass, 0..mg.ops.len());
+                    continue;
+                }
+                let (pipeline, groups) = self.kernel(k);
+                pass.set_pipeline(pipeline);
+                for (group, chunk) in groups.iter().zip(&self.chunks) {
+                    pass.set_bind_group(0, group, &[]);
+                    let (gx, gy) = self.ctx.dispatch_size(k.groups(&chunk.params));
+                    pass.dispatch_workgroups(gx, gy, 1);
+                }
+            }
+        }
+        self.ctx.queue.submit([enc.finish()]);
+        self.ctx.check()
+    }
+
+    /// Writes f32 (or u32, as bits) data into a buffer.
+    pub fn write<T: Pod>(&self, slot: Slot, data: &[T]) {
+        self.ctx
+            .queue
+            .write_buffer(self.buffer(slot), 0, bytemuck::cast_slice(data));
+    }
+
+    /// Reads a whole buffer back.
+    pub fn read<T: Pod>(&self, slot: Slot) -> Result<Vec<T>, GpuError> {
+        read_buffer(self.ctx, self.buffer(slot))
+    }
+
+    /// Sets the right-hand side (r = b) for the next [`PcgBackend::start`].
+    pub fn set_rhs(&self, b: &[f64]) {
+        let b32: Vec<f32> = b.iter().map(|&v| v as f32).collect();
+        self.write(Slot::R, &b32);
+    }
+}
+
+/// The kernels of one PCG iteration.
+const ITERATION: [Kernel; 6] = [
+    Kernel::ApplyK,
+    Kernel::DotPartial,
+    Kernel::ReduceAlpha,
+    Kernel::UpdateXr,
+    Kernel::ReduceBeta,
+    Kernel::UpdateP,
+];
+
+/// The kernels of one multigrid-preconditioned iteration: `update_xr`'s
+/// partial sums are replaced by `dot_pair`'s (r·z, r·r) after the V-cycle.
+const ITERATION_MG: [Kernel; 8] = [
+    Kernel::ApplyK,
+    Kernel::DotPartial,
+    Kernel::ReduceAlpha,
+    Kernel::UpdateXr,
+    Kernel::VCycle,
+    Kernel::DotPair,
+    Kernel::ReduceBeta,
+    Kernel::UpdatePz,
+];
+
+impl<'c> GpuPcg<'c> {
+    /// Submits the recorded iterations.
+    pub(super) fn flush(&mut self) -> Result<(), GpuError> {
+        if !self.pending.is_empty() {
+            let k = std::mem::take(&mut self.pending);
+            self.run(&k)?;
+        }
+        Ok(())
+    }
+}
+
+impl PcgBackend for GpuPcg<'_> {
+    type Error = GpuError;
+
+    fn start(&mut self) -> Result<f64, GpuError> {
+        self.pending.clear();
+        let zeros = vec![0.0f32; self.params.n_dofs as usize];
+        self.write(Slot::X, &zeros);
+        self.write(Slot::Scalars, &[0.0f32; mirror::SCALARS]);
+        if self.multigrid.is_some() {
+            // z = M⁻¹ r, ρ = r·z, p = z.
+            self.run(&[
+                Kernel::VCycle,
+                Kernel::DotPair,
+                Kernel::ReduceStart,
+                Kernel::UpdatePz,
+            ])?;
+        } else {
+            // α = 0: update_xr leaves x and r alone and sums r·D⁻¹r and r·r.
+            self.run(&[Kernel::UpdateXr, Kernel::ReduceStart, Kernel::UpdateP])?;
+        }
+        let s: Vec<f32> = self.read(Slot::Scalars)?;
+        Ok(match &self.reliable {
+            Some(rel) => rel.rr_last,
+            None => s[mirror::RR] as f64,
+        })
+    }
+
+    fn step(&mut self) -> Result<(), GpuError> {
+        if self.multigrid.is_some() {
+            self.pending.extend_from_slice(&ITERATION_MG);
+        } else {
+            self.pending.extend_from_slice(&ITERATION);
+        }
+        // Submit in batches: one submission per iteration costs more than
+        // the kernels on small grids.
+        if self.pending.len() >= 16 * ITERATION.len() {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn residual_norm_sq(&mut self) -> Result<f64, GpuError> {
+        self.flush()?;
+        let s: Vec<f32> = self.read(Slot::Scalars)?;
+        if s[mirror::BREAKDOWN] != 0.0 {
+            return Err(PcgError::Breakdown {
+                iteration: 0,
+                pq: s[mirror::PQ] as f64,
+            }
+            .into());
+        }
+        let rr = s[mirror::RR] as f64;
+        let due = match &self.reliable {
+            Some(rel) => rr <= RELIABLE_DROP * RELIABLE_DROP * rel.rr_last || rr <= rel.rr_stop,
+            None => false,
+        };
+        if due {
+            return self.reliable_update(rr);
+        }
+        Ok(rr)
+    }
+
+    /// With multigrid at least every [`MULTIGRID_CHECK_EVERY`] iterations:
+    /// reliable updates happen only at a read.
+    fn check_every(&self, requested: usize) -> usize {
+        if self.multigrid.is_some() {
+            requested.min(MULTIGRID_CHECK_EVERY)
+        } else {
+            requested
+        }
+    }
+}

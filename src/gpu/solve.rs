@@ -1,0 +1,52 @@
+//! [`solve_gpu`]: one load case solved on the device with reliable updates
+//! (the settings are the CPU's, [`SolverOptions`]).
+
+use super::{GpuContext, GpuError, GpuPcg};
+use crate::fem::cg::pcg;
+use crate::fem::load::LoadCase;
+use crate::fem::{Preconditioner, Problem, SolveError, SolveResult, SolverOptions};
+use crate::grid::VoxelGrid;
+use crate::material::YoungPoisson;
+use std::time::Instant;
+
+/// Solves `load` on `grid` on the GPU of `ctx`.
+pub fn solve_gpu(
+    ctx: &GpuContext,
+    grid: &VoxelGrid,
+    material: YoungPoisson,
+    load: &LoadCase,
+    opts: &SolverOptions,
+) -> Result<SolveResult, GpuError> {
+    let start = Instant::now();
+    let problem = Problem::new(grid, material, load)?;
+    let b = problem.rhs();
+    let (mesh, table, fixed) = (&problem.mesh, &problem.table, &problem.bc.fixed[..]);
+    let mut gpu = match opts.preconditioner {
+        Preconditioner::Jacobi => GpuPcg::new(ctx, mesh, table, fixed)?,
+        Preconditioner::Multigrid => {
+            let mg = crate::fem::multigrid::Multigrid::new(mesh, table, fixed)
+                .map_err(SolveError::from)?;
+            GpuPcg::with_multigrid(ctx, mesh, table, fixed, &mg)?
+        }
+    };
+    let hierarchy = gpu.multigrid().map(|m| (m.nodes.clone(), m.bytes));
+    gpu.enable_reliable_updates(problem.operator(), b, opts.tolerance);
+    let stats = pcg(&mut gpu, opts)?;
+    let w = gpu.solution()?;
+    drop(gpu);
+    let seconds = start.elapsed().as_secs_f64();
+    let mut result = problem.finish(
+        w,
+        stats,
+        opts.tolerance,
+        seconds,
+        "gpu",
+        &ctx.adapter_name(),
+    );
+    if let Some((nodes, bytes)) = hierarchy {
+        result.preconditioner = Preconditioner::Multigrid;
+        result.multigrid_levels = Some(nodes);
+        result.multigrid_bytes = Some(bytes as usize);
+    }
+    Ok(result)
+}

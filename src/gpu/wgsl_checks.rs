@@ -1,0 +1,207 @@
+//! Checks of the host side against the WGSL as naga parses it, without any
+//! adapter: every kernel's bind-group layout (the PCG table in
+//! [`super::kernels`] and the multigrid table in [`super::multigrid`])
+//! against the global variables its entry point uses, its workgroup size
+//! against `@workgroup_size`, and the Rust twins of the WGSL `const`s
+//! (workgroup sizes, the reduction block, the scalar slots, `NO_NODE`).
+
+use super::kernels::{KERNEL_LIST, WG_DOFS, WG_NODES, WG_REDUCE};
+use super::multigrid::{self, NO_NODE, PIPELINES};
+use super::{mirror, shaders};
+
+/// The module of kernel file `file` (imports expanded) and naga's analysis.
+pub(super) fn parse(file: &str) -> (naga::Module, naga::valid::ModuleInfo) {
+    let source = shaders::source(file).unwrap_or_else(|| panic!("{file} is a kernel file"));
+    let module = naga::front::wgsl::parse_str(&source)
+        .unwrap_or_else(|e| panic!("{file}: {}", e.emit_to_string(&source)));
+    let info = naga::valid::Validator::new(
+        naga::valid::ValidationFlags::all(),
+        naga::valid::Capabilities::empty(),
+    )
+    .validate(&module)
+    .unwrap_or_else(|e| panic!("{file}: {e:?}"));
+    (module, info)
+}
+
+/// What a binding is, as the WGSL declares it or a layout entry says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Kind {
+    Uniform,
+    StorageRead,
+    StorageReadWrite,
+}
+
+/// A binding of group 0: its index, kind and the least bytes it needs
+/// (the struct size of a uniform, the element stride of a storage array).
+type Binding = (u32, Kind, u64);
+
+/// The group-0 bindings that entry point `entry` of `file` uses, sorted,
+/// and its workgroup size.
+fn used_bindings(file: &str, entry: &str) -> (Vec<Binding>, [u32; 3]) {
+    let (module, info) = parse(file);
+    let (index, ep) = module
+        .entry_points
+        .iter()
+        .enumerate()
+        .find(|(_, e)| e.name == entry)
+        .unwrap_or_else(|| panic!("{file} has no entry point {entry}"));
+    let uses = info.get_entry_point(index);
+    let mut bindings: Vec<Binding> = module
+        .global_variables
+        .iter()
+        .filter(|(handle, _)| !uses[*handle].is_empty())
+        .filter_map(|(_, var)| {
+            let binding = var.binding.as_ref()?;
+            assert_eq!(binding.group, 0, "{file}::{entry}: {:?}", var.name);
+            let kind = match var.space {
+                naga::AddressSpace::Uniform => Kind::Uniform,
+                naga::AddressSpace::Storage { access }
+                    if access.contains(naga::StorageAccess::STORE) =>
+                {
+                    Kind::StorageReadWrite
+                }
+                naga::AddressSpace::Storage { .. } => Kind::StorageRead,
+                ref s => panic!("{file}::{entry}: {:?} in {s:?}", var.name),
+            };
+            let bytes = match module.types[var.ty].inner {
+                naga::TypeInner::Struct { span, .. } => span as u64,
+                naga::TypeInner::Array { stride, .. } => stride as u64,
+                ref t => panic!("{file}::{entry}: {:?} is a {t:?}", var.name),
+            };
+            Some((binding.binding, kind, bytes))
+        })
+        .collect();
+    bindings.sort();
+    (bindings, ep.workgroup_size)
+}
+
+/// Checks a layout against the bindings `entry` of `file` uses: the same
+/// indices and kinds, and each `min_binding_size` at least what the shader
+/// needs (exactly the struct's size for a uniform).
+fn check_layout(file: &str, entry: &str, layout: &[wgpu::BindGroupLayoutEntry]) {
+    let mut table: Vec<Binding> = layout
+        .iter()
+        .map(|e| {
+            assert_eq!(e.visibility, wgpu::ShaderStages::COMPUTE);
+            assert_eq!(e.count, None);
+            let wgpu::BindingType::Buffer {
+                ty,
+                has_dynamic_offset: false,
+                min_binding_size,
+            } = e.ty
+            else {
+                panic!(
+                    "{file}::{entry}: binding {} is not a plain buffer",
+                    e.binding
+                )
+            };
+            let kind = match ty {
+                wgpu::BufferBindingType::Uniform => Kind::Uniform,
+                wgpu::BufferBindingType::Storage { read_only: true } => Kind::StorageRead,
+                wgpu::BufferBindingType::Storage { read_only: false } => Kind::StorageReadWrite,
+            };
+            let min = min_binding_size
+                .unwrap_or_else(|| panic!("{file}::{entry}: binding {} has no minimum", e.binding))
+                .get();
+            (e.binding, kind, min)
+        })
+        .collect();
+    table.sort();
+    let (used, _) = used_bindings(file, entry);
+    let shape = |b: &[Binding]| b.iter().map(|&(i, k, _)| (i, k)).collect::<Vec<_>>();
+    assert_eq!(
+        shape(&table),
+        shape(&used),
+        "{file}::{entry}: the table's bindings (left) against the shader's (right)"
+    );
+    for (&(i, kind, min), &(_, _, needs)) in table.iter().zip(&used) {
+        match kind {
+            Kind::Uniform => assert_eq!(min, needs, "{file}::{entry}: uniform {i}"),
+            _ => assert!(
+                min >= needs && min % needs == 0,
+                "{file}::{entry}: binding {i} minimum {min} B, elements of {needs} B"
+            ),
+        }
+    }
+}
+
+#[test]
+fn every_pcg_kernel_binds_what_its_entry_point_uses() {
+    for kernel in KERNEL_LIST {
+        let spec = kernel.spec();
+        check_layout(spec.file, spec.entry, &kernel.layout());
+        assert_eq!(
+            used_bindings(spec.file, spec.entry).1,
+            [spec.workgroup_size, 1, 1],
+            "{}::{}: @workgroup_size",
+            spec.file,
+            spec.entry
+        );
+    }
+}
+
+#[test]
+fn every_multigrid_kernel_binds_what_its_entry_point_uses() {
+    for (kernel, file, entry, bindings) in PIPELINES {
+        check_layout(file, entry, &multigrid::layout(bindings));
+        assert_eq!(
+            used_bindings(file, entry).1,
+            [WG_NODES, 1, 1],
+            "{file}::{entry} ({kernel:?}): @workgroup_size"
+        );
+    }
+}
+
+#[test]
+fn a_wrong_table_row_is_caught() {
+    use super::kernels::{storage_entry, uniform_entry, Access};
+    let wrong = [
+        uniform_entry(48),
+        storage_entry(1, Access::Read, 4),
+        storage_entry(2, Access::Read, 4),
+        // update_pz writes p: read_only would not match its WGSL.
+        storage_entry(3, Access::Read, 4),
+    ];
+    let caught = std::panic::catch_unwind(|| check_layout("update_pz.wgsl", "update_pz", &wrong));
+    assert!(caught.is_err());
+}
+
+/// The value of the `u32` constant `name` of kernel file `file`.
+fn wgsl_const(file: &str, name: &str) -> u32 {
+    let (module, _) = parse(file);
+    let (_, c) = module
+        .constants
+        .iter()
+        .find(|(_, c)| c.name.as_deref() == Some(name))
+        .unwrap_or_else(|| panic!("{file} has no const {name}"));
+    match module.global_expressions[c.init] {
+        naga::Expression::Literal(naga::Literal::U32(v)) => v,
+        ref e => panic!("{file}: const {name} is {e:?}, not a u32"),
+    }
+}
+
+#[test]
+fn rust_constants_match_their_wgsl_twins() {
+    // shared/params.wgsl, as every PCG kernel imports it.
+    let shared = [
+        ("RHO", mirror::RHO as u32),
+        ("PQ", mirror::PQ as u32),
+        ("ALPHA", mirror::ALPHA as u32),
+        ("BETA", mirror::BETA as u32),
+        ("RR", mirror::RR as u32),
+        ("RHO_NEW", mirror::RHO_NEW as u32),
+        ("BREAKDOWN", mirror::BREAKDOWN as u32),
+        ("SCALARS", mirror::SCALARS as u32),
+        ("REDUCE_WG", mirror::REDUCE_WG as u32),
+        ("REDUCE_PER_THREAD", mirror::REDUCE_PER_THREAD as u32),
+        ("WG_NODES", WG_NODES),
+        ("WG_DOFS", WG_DOFS),
+    ];
+    for (name, rust) in shared {
+        assert_eq!(wgsl_const("update_xr.wgsl", name), rust, "{name}");
+    }
+    assert_eq!(WG_REDUCE, wgsl_const("update_xr.wgsl", "REDUCE_WG"));
+    const { assert!(mirror::BREAKDOWN < mirror::SCALARS) };
+    // shared/mg_params.wgsl, as every multigrid kernel imports it.
+    assert_eq!(wgsl_const("mg_apply.wgsl", "NO_NODE"), NO_NODE);
+}

@@ -178,6 +178,10 @@ pub fn context_or_skip(request: &AdapterRequest, what: &str) -> Option<GpuContex
     }
 }
 
+/// Polls [`read_buffer`] makes before a mapping that never completes is an
+/// error.
+const MAP_POLLS: usize = 10_000;
+
 /// Reads a whole buffer back.
 pub(crate) fn read_buffer<T: Pod>(
     ctx: &GpuContext,
@@ -203,9 +207,18 @@ pub(crate) fn read_buffer<T: Pod>(
     slice.map_async(wgpu::MapMode::Read, move |r| {
         *sink.lock().unwrap() = Some(r)
     });
-    ctx.device
-        .poll(wgpu::PollType::wait_indefinitely())
-        .map_err(|e| GpuError::Device(e.to_string()))?;
+    // Another thread polling the same device may run the callback after
+    // this poll returned: poll again, a bounded number of times.
+    let mut polls = 0;
+    while result.lock().unwrap().is_none() && polls < MAP_POLLS {
+        ctx.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| GpuError::Device(e.to_string()))?;
+        if polls > 0 {
+            std::thread::yield_now();
+        }
+        polls += 1;
+    }
     match result.lock().unwrap().take() {
         Some(Ok(())) => {}
         Some(Err(e)) => return Err(GpuError::Device(format!("mapping a buffer failed: {e}"))),

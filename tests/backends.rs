@@ -6,7 +6,7 @@
 
 mod common;
 
-use std::sync::OnceLock;
+use std::cell::OnceCell;
 use voxfe::fem::load::{LoadCase, Platens};
 use voxfe::fem::{solve_cpu, Preconditioner, SolveResult, SolverOptions};
 use voxfe::gpu::{context_or_skip, solve_gpu, AdapterRequest, GpuContext};
@@ -30,21 +30,23 @@ fn cpu(
     Some(solve_cpu(grid, YoungPoisson::tantalum(), load, o).map_err(|e| e.to_string()))
 }
 
-/// One device for the whole suite, or `None` (skipped, said once per test).
+thread_local! {
+    /// One device per test (each test runs on its own thread), or `None`:
+    /// skipped, as printed by `context_or_skip`.
+    static CTX: OnceCell<Option<GpuContext>> = const { OnceCell::new() };
+}
+
 fn gpu(
     grid: &VoxelGrid,
     load: &LoadCase,
     o: &SolverOptions,
 ) -> Option<Result<SolveResult, String>> {
-    static CTX: OnceLock<Option<GpuContext>> = OnceLock::new();
-    let ctx = CTX
-        .get_or_init(|| context_or_skip(&AdapterRequest::default(), "the GPU backend suite"))
-        .as_ref();
-    let Some(ctx) = ctx else {
-        eprintln!("skipped: no GPU adapter");
-        return None;
-    };
-    Some(solve_gpu(ctx, grid, YoungPoisson::tantalum(), load, o).map_err(|e| e.to_string()))
+    CTX.with(|ctx| {
+        let ctx = ctx
+            .get_or_init(|| context_or_skip(&AdapterRequest::default(), "the GPU backend suite"))
+            .as_ref()?;
+        Some(solve_gpu(ctx, grid, YoungPoisson::tantalum(), load, o).map_err(|e| e.to_string()))
+    })
 }
 
 const CPU: Backend = Backend {

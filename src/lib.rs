@@ -2,6 +2,7 @@
 //! porous lattice implants.
 pub mod design;
 pub mod fem;
+pub mod fit;
 pub mod gpu;
 pub mod grid;
 pub mod implant;

@@ -11,7 +11,8 @@ use plotters::prelude::*;
 use plotters::style::colors::colormaps::ViridisRGB;
 use serde_json::Value;
 
-use crate::sweep::{fit_gibson_ashby, Row};
+use crate::fit::fit_gibson_ashby;
+use crate::sweep::Row;
 
 const FONT: &str = "sans-serif";
 static FONT_BYTES: &[u8] = include_bytes!("../assets/fonts/DejaVuSans.ttf");

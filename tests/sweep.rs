@@ -218,7 +218,7 @@ fn bending_and_implant_sweeps_plot_their_own_quantities() {
             ]
         })
         .collect();
-    let written = voxfe::plot::sweep_plots(dir.path(), &rows, &["specimen.height"]).unwrap();
+    let written = voxfe::sweep::write_plots(dir.path(), &rows, &["specimen.height"]).unwrap();
     let names: Vec<String> = written
         .iter()
         .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())

@@ -18,7 +18,7 @@ mod outputs;
 mod row;
 
 pub use merge::{merge, merge_rows, read_jsonl};
-pub use outputs::{summary, write_csv, write_jsonl, write_outputs};
+pub use outputs::{summary, write_csv, write_jsonl, write_outputs, write_plots};
 pub use row::{case_row, Row};
 
 use serde::{Deserialize, Serialize};

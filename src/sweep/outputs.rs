@@ -1,11 +1,13 @@
 //! The files a sweep writes: `sweep.json`, `results.jsonl`, `results.csv`,
-//! the plots and `summary.md`.
+//! the plots (the series a sweep draws, built from its rows) and
+//! `summary.md`.
 
 use serde_json::Value;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::{io, Manifest, Row, SweepError};
 use crate::fit::fit_gibson_ashby;
+use crate::plot::{png_and_svg, Chart, PlotError, PowerLaw, Series};
 
 /// Writes rows as JSON Lines.
 pub fn write_jsonl(path: &Path, rows: &[Row]) -> Result<(), SweepError> {
@@ -58,7 +60,7 @@ fn csv_field(s: &str) -> String {
 }
 
 /// Writes `sweep.json`, `results.jsonl`, `results.csv`, the plots (PNG and
-/// SVG, see [`crate::plot::sweep_plots`]) and `summary.md`.
+/// SVG, see [`write_plots`]) and `summary.md`.
 pub fn write_outputs(dir: &Path, manifest: &Manifest, rows: &[Row]) -> Result<(), SweepError> {
     std::fs::create_dir_all(dir).map_err(|source| io("create", dir, source))?;
     let m = dir.join("sweep.json");
@@ -70,7 +72,7 @@ pub fn write_outputs(dir: &Path, manifest: &Manifest, rows: &[Row]) -> Result<()
     write_jsonl(&dir.join("results.jsonl"), rows)?;
     write_csv(&dir.join("results.csv"), rows)?;
     let keys: Vec<&str> = manifest.variations.iter().map(|v| v.key.as_str()).collect();
-    let plots = crate::plot::sweep_plots(dir, rows, &keys)?;
+    let plots = write_plots(dir, rows, &keys)?;
     let mut text = summary(manifest, rows);
     if !plots.is_empty() {
         text.push_str("\n## Plots\n\n");
@@ -173,6 +175,161 @@ pub fn summary(manifest: &Manifest, rows: &[Row]) -> String {
         s.push_str(&fits);
     }
     s
+}
+
+/// The rows that succeeded, grouped by lattice kind (in order of appearance).
+fn by_lattice(rows: &[Row]) -> Vec<(String, Vec<&Row>)> {
+    let mut groups: Vec<(String, Vec<&Row>)> = Vec::new();
+    for r in rows {
+        if r.get("status").and_then(Value::as_str) != Some("ok") {
+            continue;
+        }
+        let kind = r
+            .get("lattice")
+            .and_then(Value::as_str)
+            .unwrap_or("?")
+            .to_string();
+        match groups.iter_mut().find(|(k, _)| *k == kind) {
+            Some((_, v)) => v.push(r),
+            None => groups.push((kind, vec![r])),
+        }
+    }
+    groups
+}
+
+fn num(r: &Row, key: &str) -> Option<f64> {
+    r.get(key).and_then(Value::as_f64).filter(|v| v.is_finite())
+}
+
+/// The plots of a sweep, written to `dir`; returns the files written.
+///
+/// - Compression (`e_eff`): `modulus-density`, log–log E_eff/E_s against
+///   relative density per lattice kind, with the Gibson–Ashby fits.
+/// - Three-point bending (`e_flex`): `flexural-modulus`, E_f against
+///   measured porosity per lattice kind.
+/// - Implant compression (`stiffness`): `stiffness`, k against the first
+///   varied key.
+pub fn write_plots(dir: &Path, rows: &[Row], varied: &[&str]) -> Result<Vec<PathBuf>, PlotError> {
+    let groups = by_lattice(rows);
+    let mut written = Vec::new();
+    let size = (900, 640);
+    // E_eff/E_s against ρ.
+    let series: Vec<Series> = groups
+        .iter()
+        .map(|(kind, rs)| {
+            let pts = rs
+                .iter()
+                .filter_map(|r| {
+                    let rho = 1.0 - num(r, "porosity_measured")?;
+                    Some((rho, num(r, "e_eff")? / num(r, "material_e")?))
+                })
+                .filter(|&(x, y)| x > 0.0 && y > 0.0)
+                .collect();
+            Series {
+                label: kind.clone(),
+                points: pts,
+            }
+        })
+        .filter(|s| !s.points.is_empty())
+        .collect();
+    if !series.is_empty() {
+        let fits: Vec<Option<PowerLaw>> = series
+            .iter()
+            .map(|s| {
+                let f = fit_gibson_ashby(&s.points)?;
+                Some(PowerLaw {
+                    label: format!("{}: {:.3}·ρ^{:.2} (R² {:.3})", s.label, f.c, f.n, f.r2),
+                    c: f.c,
+                    n: f.n,
+                    x_limits: (1e-3, 1.0),
+                })
+            })
+            .collect();
+        let chart = Chart {
+            title: "Effective modulus against relative density",
+            x_desc: "relative density ρ = 1 − measured porosity (–)",
+            y_desc: "E_eff / E_s (–)",
+            log: true,
+            series: &series,
+            fits: &fits,
+            join: false,
+        };
+        written.extend(png_and_svg(&dir.join("modulus-density"), size, &chart)?);
+    }
+    // E_f against porosity.
+    let series: Vec<Series> = groups
+        .iter()
+        .map(|(kind, rs)| {
+            let mut pts: Vec<(f64, f64)> = rs
+                .iter()
+                .filter_map(|r| Some((100.0 * num(r, "porosity_measured")?, num(r, "e_flex")?)))
+                .collect();
+            pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+            Series {
+                label: kind.clone(),
+                points: pts,
+            }
+        })
+        .filter(|s| !s.points.is_empty())
+        .collect();
+    if !series.is_empty() {
+        let chart = Chart {
+            title: "Flexural modulus (three-point bending)",
+            x_desc: "measured porosity (%)",
+            y_desc: "E_f (MPa)",
+            log: false,
+            series: &series,
+            fits: &[],
+            join: true,
+        };
+        written.extend(png_and_svg(&dir.join("flexural-modulus"), size, &chart)?);
+    }
+    // Implant stiffness against the first numeric varied key.
+    let key = varied.iter().find(|k| {
+        rows.iter()
+            .any(|r| num(r, k).is_some() && num(r, "stiffness").is_some())
+    });
+    if let Some(key) = key {
+        let series: Vec<Series> = groups
+            .iter()
+            .map(|(kind, rs)| {
+                let mut pts: Vec<(f64, f64)> = rs
+                    .iter()
+                    .filter_map(|r| Some((num(r, key)?, num(r, "stiffness")?)))
+                    .collect();
+                pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+                Series {
+                    label: kind.clone(),
+                    points: pts,
+                }
+            })
+            .filter(|s| !s.points.is_empty())
+            .collect();
+        let x_desc = format!("{key}{}", unit_of(key));
+        let chart = Chart {
+            title: "Implant axial stiffness",
+            x_desc: &x_desc,
+            y_desc: "k (N/mm)",
+            log: false,
+            series: &series,
+            fits: &[],
+            join: true,
+        };
+        written.extend(png_and_svg(&dir.join("stiffness"), size, &chart)?);
+    }
+    Ok(written)
+}
+
+/// The unit of a scene key, for axis labels.
+fn unit_of(key: &str) -> &'static str {
+    match key.rsplit('.').next().unwrap_or("") {
+        "porosity" => " (–)",
+        "wedge" => " (°)",
+        "preset" | "kind" | "platens" | "case" | "backend" | "shape" => "",
+        "e" => " (MPa)",
+        "nu" => " (–)",
+        _ => " (mm)",
+    }
 }
 
 #[cfg(test)]

@@ -371,7 +371,7 @@ fn cmd_sweep(
     backend: Option<Backend>,
     set: &[String],
 ) -> CmdResult {
-    use voxfe::sweep::{case_row, cases, write_outputs, Manifest, Shard, Variation};
+    use voxfe::sweep::{case_row, cases, write_outputs, Manifest, RunFields, Shard, Variation};
     // The base scene must load on its own.
     let base = Scene::load(path, set).map_err(bad_input)?;
     let vary = if vary.is_empty() {
@@ -402,14 +402,14 @@ fn cmd_sweep(
                 let b = backend.unwrap_or(scene.solver.backend);
                 run_scene(&scene, b).map_err(|e| e.to_string())
             })
-            .map(|report| report.to_json());
+            .map(|report| RunFields::from(&report));
         let row = case_row(case, outcome);
         info(format_args!(
             "case {}/{} [{}]: {}",
             case.index + 1,
             all.len(),
             case.set_args().join(" "),
-            row.get("error").and_then(|e| e.as_str()).unwrap_or("ok")
+            row.error.as_deref().unwrap_or("ok")
         ));
         rows.push(row);
     }
@@ -421,10 +421,7 @@ fn cmd_sweep(
         shard,
     };
     write_outputs(out, &manifest, &rows).map_err(|e| (1, e.into()))?;
-    let failed = rows
-        .iter()
-        .filter(|r| r.get("status").and_then(|s| s.as_str()) != Some("ok"))
-        .count();
+    let failed = rows.iter().filter(|r| !r.is_ok()).count();
     println!(
         "{} cases run, {failed} failed; results in {}",
         rows.len(),

@@ -5,14 +5,14 @@ use std::path::Path;
 
 use super::{bad_results, io, Manifest, Row, SweepError};
 
-/// Reads rows written by [`write_jsonl`].
+/// Reads rows written by [`super::write_jsonl`].
 pub fn read_jsonl(path: &Path) -> Result<Vec<Row>, SweepError> {
     let text = std::fs::read_to_string(path).map_err(|source| io("read", path, source))?;
     text.lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
         .map(|(n, l)| match serde_json::from_str::<Value>(l) {
-            Ok(Value::Object(m)) => Ok(m),
+            Ok(Value::Object(m)) => Row::from_json(m).map_err(|why| bad_results(path, n, why)),
             Ok(_) => Err(bad_results(path, n, "not a JSON object".into())),
             Err(e) => Err(bad_results(path, n, e.to_string())),
         })
@@ -23,16 +23,9 @@ pub fn read_jsonl(path: &Path) -> Result<Vec<Row>, SweepError> {
 /// exactly once, `0..total` all present.
 pub fn merge_rows(shards: Vec<Vec<Row>>, total: usize) -> Result<Vec<Row>, SweepError> {
     let mut rows: Vec<Row> = shards.into_iter().flatten().collect();
-    let index = |r: &Row| r.get("case").and_then(Value::as_u64).map(|i| i as usize);
-    if let Some(r) = rows.iter().find(|r| index(r).is_none()) {
-        return Err(SweepError::Mismatch(format!(
-            "a row has no case index: {}",
-            Value::Object(r.clone())
-        )));
-    }
-    rows.sort_by_key(|r| index(r).unwrap());
+    rows.sort_by_key(|r| r.case);
     for (expected, r) in rows.iter().enumerate() {
-        let got = index(r).unwrap();
+        let got = r.case;
         if got != expected {
             return Err(SweepError::Mismatch(if got < expected {
                 format!("case {got} appears twice")
@@ -83,23 +76,20 @@ pub fn merge(dirs: &[std::path::PathBuf]) -> Result<(Manifest, Vec<Row>), SweepE
 
 #[cfg(test)]
 mod tests {
+    use super::super::{case_row, Case};
     use super::*;
 
     #[test]
     fn merge_checks_every_case_once() {
-        let row = |i: u64| {
-            let mut m = Row::new();
-            m.insert("case".into(), i.into());
-            m
+        let row = |index| {
+            let case = Case {
+                index,
+                settings: Vec::new(),
+            };
+            case_row(&case, Err("x".into()))
         };
         let merged = merge_rows(vec![vec![row(0), row(2)], vec![row(1)]], 3).unwrap();
-        assert_eq!(
-            merged
-                .iter()
-                .map(|r| r["case"].as_u64().unwrap())
-                .collect::<Vec<_>>(),
-            [0, 1, 2]
-        );
+        assert_eq!(merged.iter().map(|r| r.case).collect::<Vec<_>>(), [0, 1, 2]);
         assert!(merge_rows(vec![vec![row(0), row(2)]], 3)
             .unwrap_err()
             .to_string()

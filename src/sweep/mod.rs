@@ -19,7 +19,7 @@ mod row;
 
 pub use merge::{merge, merge_rows, read_jsonl};
 pub use outputs::{summary, write_csv, write_jsonl, write_outputs, write_plots};
-pub use row::{case_row, Row};
+pub use row::{case_row, Row, RunFields, Status};
 
 use serde::{Deserialize, Serialize};
 use std::path::Path;

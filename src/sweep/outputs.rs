@@ -2,7 +2,7 @@
 //! the plots (the series a sweep draws, built from its rows) and
 //! `summary.md`.
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
 
 use super::{io, Manifest, Row, SweepError};
@@ -22,11 +22,12 @@ pub fn write_jsonl(path: &Path, rows: &[Row]) -> Result<(), SweepError> {
 /// Writes rows as CSV: one column per field seen in any row, in the order
 /// first seen; nested values (arrays) as their JSON text.
 pub fn write_csv(path: &Path, rows: &[Row]) -> Result<(), SweepError> {
-    let mut columns: Vec<String> = Vec::new();
-    for r in rows {
+    let rows: Vec<Map<String, Value>> = rows.iter().map(Row::to_json).collect();
+    let mut columns: Vec<&String> = Vec::new();
+    for r in &rows {
         for k in r.keys() {
-            if !columns.contains(k) {
-                columns.push(k.clone());
+            if !columns.contains(&k) {
+                columns.push(k);
             }
         }
     }
@@ -36,10 +37,10 @@ pub fn write_csv(path: &Path, rows: &[Row]) -> Result<(), SweepError> {
         .collect::<Vec<_>>()
         .join(",");
     text.push('\n');
-    for r in rows {
+    for r in &rows {
         let line: Vec<String> = columns
             .iter()
-            .map(|c| match r.get(c) {
+            .map(|c| match r.get(*c) {
                 None | Some(Value::Null) => String::new(),
                 Some(Value::String(s)) => csv_field(s),
                 Some(v) => csv_field(&v.to_string()),
@@ -88,28 +89,45 @@ pub fn write_outputs(dir: &Path, manifest: &Manifest, rows: &[Row]) -> Result<()
     std::fs::write(&s, text).map_err(|source| io("write", &s, source))
 }
 
+/// `Some` when finite: JSON writes NaN and infinity as `null`, which the
+/// summary and the plots show as no value.
+fn finite(v: Option<f64>) -> Option<f64> {
+    v.filter(|v| v.is_finite())
+}
+
 /// The modulus a row reports, with its name and unit.
 fn modulus(row: &Row) -> Option<(&'static str, f64)> {
-    for (key, label) in [
-        ("e_eff", "E_eff (MPa)"),
-        ("e_flex", "E_f (MPa)"),
-        ("stiffness", "k (N/mm)"),
-    ] {
-        if let Some(v) = row.get(key).and_then(Value::as_f64) {
-            return Some((label, v));
-        }
+    let run = row.run.as_ref()?;
+    [
+        (run.e_eff, "E_eff (MPa)"),
+        (run.e_flex, "E_f (MPa)"),
+        (run.stiffness, "k (N/mm)"),
+    ]
+    .into_iter()
+    .find_map(|(v, label)| Some((label, finite(v)?)))
+}
+
+/// `(ρ, E_eff/E_s)` of a compression row, ρ = 1 − measured porosity.
+fn relative_modulus(row: &Row) -> Option<(f64, f64)> {
+    let run = row.run.as_ref()?;
+    let rho = 1.0 - finite(Some(run.porosity_measured))?;
+    Some((rho, finite(run.e_eff)? / finite(Some(run.material_e))?))
+}
+
+/// A value as a table cell: strings bare, `null` empty.
+fn cell(v: Option<&Value>) -> String {
+    match v {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(v)) => v.clone(),
+        Some(v) => v.to_string(),
     }
-    None
 }
 
 /// `summary.md`: every case, then a Gibson–Ashby fit per lattice kind.
 pub fn summary(manifest: &Manifest, rows: &[Row]) -> String {
     let keys: Vec<&str> = manifest.variations.iter().map(|v| v.key.as_str()).collect();
     let mut s = format!("# Sweep of {}\n\n{} cases", manifest.scene, manifest.total);
-    let failed = rows
-        .iter()
-        .filter(|r| r.get("status").and_then(Value::as_str) != Some("ok"))
-        .count();
+    let failed = rows.iter().filter(|r| !r.is_ok()).count();
     s.push_str(&format!(", {failed} failed.\n\n"));
     s.push_str(&format!(
         "| case | {} | status | modulus | porosity measured | iterations |\n",
@@ -117,51 +135,33 @@ pub fn summary(manifest: &Manifest, rows: &[Row]) -> String {
     ));
     s.push_str(&format!("|{}\n", " --- |".repeat(keys.len() + 5)));
     for r in rows {
-        let cell = |k: &str| match r.get(k) {
-            None | Some(Value::Null) => String::new(),
-            Some(Value::String(v)) => v.clone(),
-            Some(v) => v.to_string(),
-        };
         let m = modulus(r)
             .map(|(l, v)| format!("{l} = {v:.2}"))
-            .unwrap_or_else(|| cell("error"));
-        let varied: Vec<String> = keys.iter().map(|k| cell(k)).collect();
+            .unwrap_or_else(|| r.error.clone().unwrap_or_default());
+        let varied: Vec<String> = keys.iter().map(|k| cell(r.setting(k))).collect();
         let porosity = r
-            .get("porosity_measured")
-            .and_then(Value::as_f64)
+            .run
+            .as_ref()
+            .and_then(|run| finite(Some(run.porosity_measured)))
             .map(|p| format!("{p:.4}"))
             .unwrap_or_default();
         s.push_str(&format!(
             "| {} | {} | {} | {} | {} | {} |\n",
-            cell("case"),
+            r.case,
             varied.join(" | "),
-            cell("status"),
+            r.status.as_str(),
             m,
             porosity,
-            cell("iterations")
+            r.run
+                .as_ref()
+                .map(|run| run.iterations.to_string())
+                .unwrap_or_default()
         ));
     }
     // Gibson–Ashby per lattice kind, over the compression cases that succeeded.
-    let mut kinds: Vec<String> = Vec::new();
-    for r in rows {
-        if let Some(k) = r.get("lattice").and_then(Value::as_str) {
-            if !kinds.iter().any(|x| x == k) {
-                kinds.push(k.to_string());
-            }
-        }
-    }
     let mut fits = String::new();
-    for kind in &kinds {
-        let pts: Vec<(f64, f64)> = rows
-            .iter()
-            .filter(|r| r.get("lattice").and_then(Value::as_str) == Some(kind))
-            .filter_map(|r| {
-                let rho = 1.0 - r.get("porosity_measured")?.as_f64()?;
-                let e = r.get("e_eff")?.as_f64()?;
-                let es = r.get("material_e")?.as_f64()?;
-                Some((rho, e / es))
-            })
-            .collect();
+    for (kind, rs) in by_lattice(rows.iter()) {
+        let pts: Vec<(f64, f64)> = rs.into_iter().filter_map(relative_modulus).collect();
         if let Some(f) = fit_gibson_ashby(&pts) {
             fits.push_str(&format!(
                 "| {kind} | {:.4} | {:.4} | {:.5} | {} |\n",
@@ -177,18 +177,12 @@ pub fn summary(manifest: &Manifest, rows: &[Row]) -> String {
     s
 }
 
-/// The rows that succeeded, grouped by lattice kind (in order of appearance).
-fn by_lattice(rows: &[Row]) -> Vec<(String, Vec<&Row>)> {
-    let mut groups: Vec<(String, Vec<&Row>)> = Vec::new();
+/// Rows that ran, grouped by lattice kind (in order of appearance).
+fn by_lattice<'r>(rows: impl Iterator<Item = &'r Row>) -> Vec<(&'r str, Vec<&'r Row>)> {
+    let mut groups: Vec<(&str, Vec<&Row>)> = Vec::new();
     for r in rows {
-        if r.get("status").and_then(Value::as_str) != Some("ok") {
-            continue;
-        }
-        let kind = r
-            .get("lattice")
-            .and_then(Value::as_str)
-            .unwrap_or("?")
-            .to_string();
+        let Some(run) = &r.run else { continue };
+        let kind = run.lattice.as_str();
         match groups.iter_mut().find(|(k, _)| *k == kind) {
             Some((_, v)) => v.push(r),
             None => groups.push((kind, vec![r])),
@@ -197,8 +191,27 @@ fn by_lattice(rows: &[Row]) -> Vec<(String, Vec<&Row>)> {
     groups
 }
 
-fn num(r: &Row, key: &str) -> Option<f64> {
-    r.get(key).and_then(Value::as_f64).filter(|v| v.is_finite())
+/// One series per lattice kind: `point` of each of its rows, sorted by x
+/// when `sorted`; kinds without a point left out.
+fn series<'r>(
+    groups: &[(&str, Vec<&'r Row>)],
+    point: impl Fn(&'r Row) -> Option<(f64, f64)>,
+    sorted: bool,
+) -> Vec<Series> {
+    groups
+        .iter()
+        .map(|(kind, rs)| {
+            let mut points: Vec<(f64, f64)> = rs.iter().filter_map(|r| point(r)).collect();
+            if sorted {
+                points.sort_by(|a, b| a.0.total_cmp(&b.0));
+            }
+            Series {
+                label: kind.to_string(),
+                points,
+            }
+        })
+        .filter(|s| !s.points.is_empty())
+        .collect()
 }
 
 /// The plots of a sweep, written to `dir`; returns the files written.
@@ -210,30 +223,14 @@ fn num(r: &Row, key: &str) -> Option<f64> {
 /// - Implant compression (`stiffness`): `stiffness`, k against the first
 ///   varied key.
 pub fn write_plots(dir: &Path, rows: &[Row], varied: &[&str]) -> Result<Vec<PathBuf>, PlotError> {
-    let groups = by_lattice(rows);
+    let groups = by_lattice(rows.iter().filter(|r| r.is_ok()));
     let mut written = Vec::new();
     let size = (900, 640);
     // E_eff/E_s against ρ.
-    let series: Vec<Series> = groups
-        .iter()
-        .map(|(kind, rs)| {
-            let pts = rs
-                .iter()
-                .filter_map(|r| {
-                    let rho = 1.0 - num(r, "porosity_measured")?;
-                    Some((rho, num(r, "e_eff")? / num(r, "material_e")?))
-                })
-                .filter(|&(x, y)| x > 0.0 && y > 0.0)
-                .collect();
-            Series {
-                label: kind.clone(),
-                points: pts,
-            }
-        })
-        .filter(|s| !s.points.is_empty())
-        .collect();
-    if !series.is_empty() {
-        let fits: Vec<Option<PowerLaw>> = series
+    let points = |r: &Row| relative_modulus(r).filter(|&(x, y)| x > 0.0 && y > 0.0);
+    let modulus = series(&groups, points, false);
+    if !modulus.is_empty() {
+        let fits: Vec<Option<PowerLaw>> = modulus
             .iter()
             .map(|s| {
                 let f = fit_gibson_ashby(&s.points)?;
@@ -250,61 +247,43 @@ pub fn write_plots(dir: &Path, rows: &[Row], varied: &[&str]) -> Result<Vec<Path
             x_desc: "relative density ρ = 1 − measured porosity (–)",
             y_desc: "E_eff / E_s (–)",
             log: true,
-            series: &series,
+            series: &modulus,
             fits: &fits,
             join: false,
         };
         written.extend(png_and_svg(&dir.join("modulus-density"), size, &chart)?);
     }
     // E_f against porosity.
-    let series: Vec<Series> = groups
-        .iter()
-        .map(|(kind, rs)| {
-            let mut pts: Vec<(f64, f64)> = rs
-                .iter()
-                .filter_map(|r| Some((100.0 * num(r, "porosity_measured")?, num(r, "e_flex")?)))
-                .collect();
-            pts.sort_by(|a, b| a.0.total_cmp(&b.0));
-            Series {
-                label: kind.clone(),
-                points: pts,
-            }
-        })
-        .filter(|s| !s.points.is_empty())
-        .collect();
-    if !series.is_empty() {
+    let flexural = series(
+        &groups,
+        |r| {
+            let run = r.run.as_ref()?;
+            let porosity = finite(Some(run.porosity_measured))?;
+            Some((100.0 * porosity, finite(run.e_flex)?))
+        },
+        true,
+    );
+    if !flexural.is_empty() {
         let chart = Chart {
             title: "Flexural modulus (three-point bending)",
             x_desc: "measured porosity (%)",
             y_desc: "E_f (MPa)",
             log: false,
-            series: &series,
+            series: &flexural,
             fits: &[],
             join: true,
         };
         written.extend(png_and_svg(&dir.join("flexural-modulus"), size, &chart)?);
     }
     // Implant stiffness against the first numeric varied key.
+    let num = |r: &Row, key: &str| finite(r.setting(key)?.as_f64());
+    let stiffness = |r: &Row| finite(r.run.as_ref()?.stiffness);
     let key = varied.iter().find(|k| {
         rows.iter()
-            .any(|r| num(r, k).is_some() && num(r, "stiffness").is_some())
+            .any(|r| num(r, k).is_some() && stiffness(r).is_some())
     });
     if let Some(key) = key {
-        let series: Vec<Series> = groups
-            .iter()
-            .map(|(kind, rs)| {
-                let mut pts: Vec<(f64, f64)> = rs
-                    .iter()
-                    .filter_map(|r| Some((num(r, key)?, num(r, "stiffness")?)))
-                    .collect();
-                pts.sort_by(|a, b| a.0.total_cmp(&b.0));
-                Series {
-                    label: kind.clone(),
-                    points: pts,
-                }
-            })
-            .filter(|s| !s.points.is_empty())
-            .collect();
+        let series = series(&groups, |r| Some((num(r, key)?, stiffness(r)?)), true);
         let x_desc = format!("{key}{}", unit_of(key));
         let chart = Chart {
             title: "Implant axial stiffness",
@@ -334,23 +313,42 @@ fn unit_of(key: &str) -> &'static str {
 
 #[cfg(test)]
 mod tests {
+    use super::super::{case_row, Case, RunFields};
     use super::*;
 
     #[test]
     fn csv_quotes_and_unions_columns() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("r.csv");
-        let mut a = Row::new();
-        a.insert("case".into(), 0.into());
-        a.insert("error".into(), "bad, \"very\"".into());
-        let mut b = Row::new();
-        b.insert("case".into(), 1.into());
-        b.insert("dims".into(), serde_json::json!([1, 2, 3]));
+        let case = |index| Case {
+            index,
+            settings: vec![("lattice.kind".into(), "bcc".into())],
+        };
+        let a = case_row(&case(0), Err("bad, \"very\"".into()));
+        let run = RunFields {
+            dims: [1, 2, 3],
+            converged: true,
+            ..Default::default()
+        };
+        let b = case_row(&case(1), Ok(run));
         write_csv(&p, &[a, b]).unwrap();
         let text = std::fs::read_to_string(&p).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(
+            lines[0].starts_with("case,lattice.kind,status,error,name,lattice,dims,voxel_size,"),
+            "{text}"
+        );
+        let columns = lines[0].split(',').count();
         assert_eq!(
-            text,
-            "case,error,dims\n0,\"bad, \"\"very\"\"\",\n1,,\"[1,2,3]\"\n"
+            lines[1],
+            format!(
+                "0,bcc,failed,\"bad, \"\"very\"\"\"{}",
+                ",".repeat(columns - 4)
+            )
+        );
+        assert!(
+            lines[2].starts_with("1,bcc,ok,,,,\"[1,2,3]\",0.0,"),
+            "{text}"
         );
     }
 }

@@ -11,6 +11,15 @@
 //! with the voxel grid (cell a multiple of h, origin 0) switch whole classes
 //! of symmetric voxels at once, and a step may jump over the target; the
 //! search then reports the step (both sides) instead of a design.
+//!
+//! [`search`] is the search over any `solve(φ)`; [`run`] wires it to a scene
+//! file and [`run_scene`] and returns the final design with its report.
+
+use std::path::Path;
+
+use crate::lattice::LatticeKind;
+use crate::run::{run_scene, RunReport};
+use crate::scene::{Backend, ResolvedLoad, Scene, SceneError};
 
 /// Bracket width in porosity below which the target is declared to sit on
 /// a voxel step (a strut diameter change of about 1e-4 relative).
@@ -246,6 +255,74 @@ where
         };
         phi = phi_of(next_x).clamp(phi_min, phi_max);
     }
+}
+
+/// Why `voxfe design` gave no design: the scene, or the search.
+#[derive(Debug, thiserror::Error)]
+pub enum RunDesignError {
+    #[error(transparent)]
+    Scene(#[from] SceneError),
+    #[error("scene '{scene}': voxfe design needs a lattice (lattice.kind other than solid) in compression (load.case = \"compression\"), where E_eff is defined")]
+    NotCompression { scene: String },
+    #[error(transparent)]
+    Search(#[from] DesignError),
+}
+
+impl RunDesignError {
+    /// Whether the input is at fault (exit status 2) rather than a solve
+    /// (a solve that failed, or no design within the solves allowed).
+    pub fn is_bad_input(&self) -> bool {
+        !matches!(
+            self,
+            RunDesignError::Search(DesignError::Solve { .. } | DesignError::NotFound { .. })
+        )
+    }
+}
+
+/// Searches the strut diameter of the compression scene at `path` (with the
+/// `set` overrides) whose E_eff hits `opts.target`, solving each probe on
+/// `backend` (default: the scene's `solver.backend`). `on_solve(n, φ,
+/// report, E_eff)` is called after each solve that gave a modulus. Returns
+/// the design and the report of its solve.
+pub fn run(
+    path: &Path,
+    set: &[String],
+    opts: &DesignOptions,
+    backend: Option<Backend>,
+    mut on_solve: impl FnMut(usize, f64, &RunReport, f64),
+) -> Result<(Design, RunReport), RunDesignError> {
+    let base = Scene::load(path, set)?;
+    if !matches!(base.resolved_load(), ResolvedLoad::Compression { .. })
+        || base.lattice.kind == LatticeKind::Solid
+    {
+        return Err(RunDesignError::NotCompression {
+            scene: path.display().to_string(),
+        });
+    }
+    let start = base.lattice()?.nominal_porosity();
+    let mut reports: Vec<(f64, RunReport)> = Vec::new();
+    let design = search(start, opts, |phi| {
+        let mut args = set.to_vec();
+        args.push(format!("lattice.porosity={phi}"));
+        let scene = Scene::load(path, &args).map_err(|e| e.to_string())?;
+        let report = run_scene(&scene, backend.unwrap_or(scene.solver.backend))
+            .map_err(|e| e.to_string())?;
+        let e = report.solve.e_eff.ok_or_else(|| {
+            format!(
+                "not converged: relative residual {:.3e} after {} iterations",
+                report.solve.relative_residual, report.solve.iterations
+            )
+        })?;
+        on_solve(reports.len() + 1, phi, &report, e);
+        reports.push((phi, report));
+        Ok(e)
+    })?;
+    let (_, report) = reports
+        .into_iter()
+        .rev()
+        .find(|(phi, _)| *phi == design.porosity)
+        .expect("the final design was solved");
+    Ok((design, report))
 }
 
 fn unreachable(target: f64, probes: &[Probe], phi_min: f64, phi_max: f64) -> DesignError {

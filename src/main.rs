@@ -371,56 +371,18 @@ fn cmd_sweep(
     backend: Option<Backend>,
     set: &[String],
 ) -> CmdResult {
-    use voxfe::sweep::{case_row, cases, write_outputs, Manifest, RunFields, Shard, Variation};
-    // The base scene must load on its own.
-    let base = Scene::load(path, set).map_err(bad_input)?;
-    let vary = if vary.is_empty() {
-        &base.sweep.vary[..]
-    } else {
-        vary
-    };
-    if vary.is_empty() {
-        return Err(bad_input(anyhow::anyhow!(
-            "scene '{}': nothing to vary: give --vary KEY=VALUES or a [sweep] vary list in the scene",
-            path.display()
-        )));
-    }
-    let variations: Vec<Variation> = vary
-        .iter()
-        .map(|v| Variation::parse(v))
-        .collect::<Result<_, _>>()
-        .map_err(bad_input)?;
-    let shard = shard.map(Shard::parse).transpose().map_err(bad_input)?;
-    let all = cases(&variations);
-    let mut rows = Vec::new();
-    for case in all.iter().filter(|c| shard.is_none_or(|s| s.owns(c.index))) {
-        let mut args = set.to_vec();
-        args.extend(case.set_args());
-        let outcome = Scene::load(path, &args)
-            .map_err(|e| e.to_string())
-            .and_then(|scene| {
-                let b = backend.unwrap_or(scene.solver.backend);
-                run_scene(&scene, b).map_err(|e| e.to_string())
-            })
-            .map(|report| RunFields::from(&report));
-        let row = case_row(case, outcome);
+    let on_case = |case: &voxfe::sweep::Case, total: usize, row: &voxfe::sweep::Row| {
         info(format_args!(
             "case {}/{} [{}]: {}",
             case.index + 1,
-            all.len(),
+            total,
             case.set_args().join(" "),
             row.error.as_deref().unwrap_or("ok")
-        ));
-        rows.push(row);
-    }
-    let manifest = Manifest {
-        scene: base.name.clone(),
-        set: set.to_vec(),
-        variations,
-        total: all.len(),
-        shard,
+        ))
     };
-    write_outputs(out, &manifest, &rows).map_err(|e| (1, e.into()))?;
+    let (manifest, rows) =
+        voxfe::sweep::run(path, vary, set, shard, backend, on_case).map_err(bad_input)?;
+    voxfe::sweep::write_outputs(out, &manifest, &rows).map_err(|e| (1, e.into()))?;
     let failed = rows.iter().filter(|r| !r.is_ok()).count();
     println!(
         "{} cases run, {failed} failed; results in {}",
@@ -441,49 +403,20 @@ fn cmd_design(
     json: bool,
     set: &[String],
 ) -> CmdResult {
-    use voxfe::design::{search, DesignError};
-    let base = Scene::load(path, set).map_err(bad_input)?;
-    if !matches!(
-        base.resolved_load(),
-        voxfe::scene::ResolvedLoad::Compression { .. }
-    ) || base.lattice.kind == voxfe::lattice::LatticeKind::Solid
-    {
-        return Err(bad_input(anyhow::anyhow!(
-            "scene '{}': voxfe design needs a lattice (lattice.kind other than solid) in compression (load.case = \"compression\"), where E_eff is defined",
-            path.display()
-        )));
-    }
-    let start = base.lattice().map_err(bad_input)?.nominal_porosity();
-    let mut reports: Vec<(f64, voxfe::run::RunReport)> = Vec::new();
-    let outcome = search(start, opts, |phi| {
-        let mut args = set.to_vec();
-        args.push(format!("lattice.porosity={phi}"));
-        let scene = Scene::load(path, &args).map_err(|e| e.to_string())?;
-        let report = run_scene(&scene, backend.unwrap_or(scene.solver.backend))
-            .map_err(|e| e.to_string())?;
-        let e = report.solve.e_eff.ok_or_else(|| {
-            format!(
-                "not converged: relative residual {:.3e} after {} iterations",
-                report.solve.relative_residual, report.solve.iterations
-            )
-        })?;
+    let on_solve = |n: usize, phi: f64, report: &voxfe::run::RunReport, e: f64| {
         info(format_args!(
-            "solve {}: porosity {phi:.5} (D = {:.4} mm) -> E_eff = {e:.1} MPa",
-            reports.len() + 1,
+            "solve {n}: porosity {phi:.5} (D = {:.4} mm) -> E_eff = {e:.1} MPa",
             report.voxel.strut_diameter.unwrap_or(f64::NAN)
-        ));
-        reports.push((phi, report));
-        Ok(e)
-    });
-    let design = outcome.map_err(|e| match e {
-        DesignError::Solve { .. } | DesignError::NotFound { .. } => (EXIT_NOT_CONVERGED, e.into()),
-        e => bad_input(e),
+        ))
+    };
+    let (design, report) = voxfe::design::run(path, set, opts, backend, on_solve).map_err(|e| {
+        let code = if e.is_bad_input() {
+            EXIT_BAD_INPUT
+        } else {
+            EXIT_NOT_CONVERGED
+        };
+        (code, e.into())
     })?;
-    let (_, report) = reports
-        .into_iter()
-        .rev()
-        .find(|(phi, _)| *phi == design.porosity)
-        .expect("the final design was solved");
     let solves = design.probes.len();
     if json {
         let mut m = report.to_json();

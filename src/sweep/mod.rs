@@ -8,7 +8,8 @@
 //! (run the cases with `i % N == I`) and [`merge()`] give back the unsharded
 //! sweep row for row.
 //!
-//! This file holds the variations, the cases, the shards and the manifest;
+//! This file holds the variations, the cases, the shards, the manifest and
+//! the case loop ([`run`]);
 //! `row.rs` the results row of a case, `outputs.rs` the files a sweep
 //! writes (CSV, JSON Lines, plots, `summary.md`) and `merge.rs` the
 //! combining of shards.
@@ -23,6 +24,9 @@ pub use row::{case_row, Row, RunFields, Status};
 
 use serde::{Deserialize, Serialize};
 use std::path::Path;
+
+use crate::run::run_scene;
+use crate::scene::{Backend, Scene, SceneError};
 
 /// Why a sweep could not be set up or its results read.
 #[derive(Debug, thiserror::Error)]
@@ -47,6 +51,11 @@ pub enum SweepError {
     Mismatch(String),
     #[error(transparent)]
     Plot(#[from] crate::plot::PlotError),
+    /// The base scene does not load.
+    #[error(transparent)]
+    Scene(#[from] SceneError),
+    #[error("scene '{scene}': nothing to vary: give --vary KEY=VALUES or a [sweep] vary list in the scene")]
+    NothingToVary { scene: String },
 }
 
 /// One `--vary` argument.
@@ -188,6 +197,65 @@ pub struct Manifest {
     pub variations: Vec<Variation>,
     pub total: usize,
     pub shard: Option<Shard>,
+}
+
+/// Runs the sweep of the scene at `path`: the base scene with the `set`
+/// overrides, varied by `vary` (`KEY=VALUES`; empty: the scene's `[sweep]
+/// vary` list), only the cases of `shard` (`I/N`) when given, each solved on
+/// `backend` (default: the scene's `solver.backend`). A case that fails is
+/// recorded in its row and the others still run. `on_case(case, total,
+/// row)` is called after each case.
+///
+/// Errors are the sweep's set-up: the base scene, the variations, the shard.
+pub fn run(
+    path: &Path,
+    vary: &[String],
+    set: &[String],
+    shard: Option<&str>,
+    backend: Option<Backend>,
+    mut on_case: impl FnMut(&Case, usize, &Row),
+) -> Result<(Manifest, Vec<Row>), SweepError> {
+    // The base scene must load on its own.
+    let base = Scene::load(path, set)?;
+    let vary = if vary.is_empty() {
+        &base.sweep.vary[..]
+    } else {
+        vary
+    };
+    if vary.is_empty() {
+        return Err(SweepError::NothingToVary {
+            scene: path.display().to_string(),
+        });
+    }
+    let variations: Vec<Variation> = vary
+        .iter()
+        .map(|v| Variation::parse(v))
+        .collect::<Result<_, _>>()?;
+    let shard = shard.map(Shard::parse).transpose()?;
+    let all = cases(&variations);
+    let mut rows = Vec::new();
+    for case in all.iter().filter(|c| shard.is_none_or(|s| s.owns(c.index))) {
+        let mut args = set.to_vec();
+        args.extend(case.set_args());
+        let outcome = Scene::load(path, &args)
+            .map_err(|e| e.to_string())
+            .and_then(|scene| {
+                let b = backend.unwrap_or(scene.solver.backend);
+                run_scene(&scene, b).map_err(|e| e.to_string())
+            })
+            .map(|report| RunFields::from(&report));
+        let row = case_row(case, outcome);
+        on_case(case, all.len(), &row);
+        rows.push(row);
+    }
+    let manifest = Manifest {
+        scene: base.name.clone(),
+        set: set.to_vec(),
+        variations,
+        total: all.len(),
+        shard,
+    };
+    Ok((manifest, rows))
 }
 
 pub(crate) fn io(what: &'static str, path: &Path, source: std::io::Error) -> SweepError {

@@ -1,7 +1,7 @@
 //! Plots as PNG and SVG (plotters): scatter charts of plain series (with
 //! fitted power laws) and stress slices through a voxel grid. Nothing here
-//! knows where the series come from; a sweep builds its own
-//! ([`crate::sweep::write_plots`]).
+//! knows where the series come from (a sweep builds its own in
+//! `sweep/outputs.rs`).
 //!
 //! Text is set in DejaVu Sans, embedded in the binary (`assets/fonts`), so
 //! plots render the same on machines without any font installed.

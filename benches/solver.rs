@@ -12,8 +12,8 @@ use std::path::Path;
 use voxfe::fem::operator::LinearOperator;
 use voxfe::fem::{solve_cpu, Problem, SolverOptions};
 use voxfe::gpu::{context_or_skip, solve_gpu, AdapterRequest, GpuPcg, Kernel, Slot};
-use voxfe::report::voxelize_scene;
-use voxfe::run::load_case;
+use voxfe::pipeline::load::load_case;
+use voxfe::pipeline::voxelize::voxelize_scene;
 use voxfe::scene::Scene;
 
 fn scene(set: &[&str]) -> Scene {

@@ -11,6 +11,22 @@
 //! with the voxel grid (cell a multiple of h, origin 0) switch whole classes
 //! of symmetric voxels at once, and a step may jump over the target; the
 //! search then reports the step (both sides) instead of a design.
+//!
+//! [`search`] is the search over any `solve(φ)`; [`run`] wires it to a scene
+//! file and [`run_scene`] and returns the final design with its report.
+
+use std::path::Path;
+
+use crate::fem::cg::PcgError;
+use crate::fem::mesh::MeshError;
+use crate::fem::SolveError;
+use crate::gpu::GpuError;
+use crate::lattice::LatticeKind;
+use crate::pipeline::voxelize::VoxelizeError;
+use crate::pipeline::{run_scene, RunError};
+use crate::report::RunReport;
+use crate::scene::{Backend, ResolvedLoad, Scene, SceneError};
+use crate::voxelize::VoxelError;
 
 /// Bracket width in porosity below which the target is declared to sit on
 /// a voxel step (a strut diameter change of about 1e-4 relative).
@@ -45,8 +61,48 @@ impl Default for DesignOptions {
 pub struct Probe {
     /// Nominal porosity set on the scene.
     pub porosity: f64,
-    /// E_eff reached, MPa (`None`: the solve failed, e.g. no load path).
+    /// E_eff reached, MPa (`None`: the lattice does not hold together:
+    /// no load path).
     pub e_eff: Option<f64>,
+}
+
+/// Why a solve of the search gave no modulus.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ProbeError {
+    /// The lattice does not hold together at this porosity (no solid voxel,
+    /// no load path between the platens, a mechanism): softer than any
+    /// target. Sparser than a lattice found too stiff, this bounds the
+    /// search.
+    NoLoadPath(String),
+    /// Anything else (the scene, a solve that did not converge, a GPU
+    /// failure): ends the search with [`DesignError::Solve`].
+    Failed(String),
+}
+
+impl ProbeError {
+    /// The probe error of a failed run: [`ProbeError::NoLoadPath`] for an
+    /// empty voxelization or mesh, a missing load path or rigid-body
+    /// support, or a CG breakdown (a mechanism); else [`ProbeError::Failed`].
+    pub fn of_run(e: &RunError) -> ProbeError {
+        let apart = |s: &SolveError| {
+            matches!(
+                s,
+                SolveError::Mesh(MeshError::Empty)
+                    | SolveError::Bc(_)
+                    | SolveError::Pcg(PcgError::Breakdown { .. })
+            )
+        };
+        let falls_apart = match e {
+            RunError::Voxelize(VoxelizeError::Voxel(VoxelError::Empty { .. })) => true,
+            RunError::Solve(s) | RunError::Gpu(GpuError::Solve(s)) => apart(s),
+            _ => false,
+        };
+        if falls_apart {
+            ProbeError::NoLoadPath(e.to_string())
+        } else {
+            ProbeError::Failed(e.to_string())
+        }
+    }
 }
 
 /// Why no design was found.
@@ -96,11 +152,12 @@ pub struct Design {
 
 /// Searches for the porosity whose E_eff is within `opts.tolerance` of
 /// `opts.target`, starting from `start`. `solve(φ)` returns E_eff at
-/// nominal porosity φ, or why it failed; a failure at the sparse end of the
-/// range (a lattice too thin to hold together) is a bound, not an error.
+/// nominal porosity φ, or why it failed. A lattice that does not hold
+/// together ([`ProbeError::NoLoadPath`]) sparser than one found too stiff is
+/// a bound, not an error; any other failure ends the search.
 pub fn search<F>(start: f64, opts: &DesignOptions, mut solve: F) -> Result<Design, DesignError>
 where
-    F: FnMut(f64) -> Result<f64, String>,
+    F: FnMut(f64) -> Result<f64, ProbeError>,
 {
     let target = opts.target;
     if !(target.is_finite() && target > 0.0) {
@@ -153,8 +210,8 @@ where
             (Ok(e), _) => Some(e),
             // Sparser than a lattice that was too stiff, and too thin to
             // hold together: softer than any target.
-            (Err(_), Some(_)) => None,
-            (Err(message), None) => {
+            (Err(ProbeError::NoLoadPath(_)), Some(_)) => None,
+            (Err(ProbeError::NoLoadPath(message) | ProbeError::Failed(message)), _) => {
                 return Err(DesignError::Solve {
                     porosity: phi,
                     message,
@@ -234,9 +291,19 @@ where
                     // solve the other end too, to report the reachable range.
                     let other = if e > target { phi_min } else { phi_max };
                     if !probes.iter().any(|p| p.porosity == other) {
+                        let e_eff = match solve(other) {
+                            Ok(e) => Some(e),
+                            Err(ProbeError::NoLoadPath(_)) => None,
+                            Err(ProbeError::Failed(message)) => {
+                                return Err(DesignError::Solve {
+                                    porosity: other,
+                                    message,
+                                })
+                            }
+                        };
                         probes.push(Probe {
                             porosity: other,
-                            e_eff: solve(other).ok(),
+                            e_eff,
                         });
                     }
                     return Err(unreachable(target, &probes, phi_min, phi_max));
@@ -246,6 +313,74 @@ where
         };
         phi = phi_of(next_x).clamp(phi_min, phi_max);
     }
+}
+
+/// Why `voxfe design` gave no design: the scene, or the search.
+#[derive(Debug, thiserror::Error)]
+pub enum RunDesignError {
+    #[error(transparent)]
+    Scene(#[from] SceneError),
+    #[error("scene '{scene}': voxfe design needs a lattice (lattice.kind other than solid) in compression (load.case = \"compression\"), where E_eff is defined")]
+    NotCompression { scene: String },
+    #[error(transparent)]
+    Search(#[from] DesignError),
+}
+
+impl RunDesignError {
+    /// Whether the input is at fault (exit status 2) rather than a solve
+    /// (a solve that failed, or no design within the solves allowed).
+    pub fn is_bad_input(&self) -> bool {
+        !matches!(
+            self,
+            RunDesignError::Search(DesignError::Solve { .. } | DesignError::NotFound { .. })
+        )
+    }
+}
+
+/// Searches the strut diameter of the compression scene at `path` (with the
+/// `set` overrides) whose E_eff hits `opts.target`, solving each probe on
+/// `backend` (default: the scene's `solver.backend`). `on_solve(n, φ,
+/// report, E_eff)` is called after each solve that gave a modulus. Returns
+/// the design and the report of its solve.
+pub fn run(
+    path: &Path,
+    set: &[String],
+    opts: &DesignOptions,
+    backend: Option<Backend>,
+    mut on_solve: impl FnMut(usize, f64, &RunReport, f64),
+) -> Result<(Design, RunReport), RunDesignError> {
+    let base = Scene::load(path, set)?;
+    if !matches!(base.resolved_load(), ResolvedLoad::Compression { .. })
+        || base.lattice.kind == LatticeKind::Solid
+    {
+        return Err(RunDesignError::NotCompression {
+            scene: path.display().to_string(),
+        });
+    }
+    let start = base.lattice()?.nominal_porosity();
+    let mut reports: Vec<(f64, RunReport)> = Vec::new();
+    let design = search(start, opts, |phi| {
+        let mut args = set.to_vec();
+        args.push(format!("lattice.porosity={phi}"));
+        let scene = Scene::load(path, &args).map_err(|e| ProbeError::Failed(e.to_string()))?;
+        let report = run_scene(&scene, backend.unwrap_or(scene.solver.backend))
+            .map_err(|e| ProbeError::of_run(&e))?;
+        let e = report.solve.e_eff.ok_or_else(|| {
+            ProbeError::Failed(format!(
+                "not converged: relative residual {:.3e} after {} iterations",
+                report.solve.relative_residual, report.solve.iterations
+            ))
+        })?;
+        on_solve(reports.len() + 1, phi, &report, e);
+        reports.push((phi, report));
+        Ok(e)
+    })?;
+    let (_, report) = reports
+        .into_iter()
+        .rev()
+        .find(|(phi, _)| *phi == design.porosity)
+        .expect("the final design was solved");
+    Ok((design, report))
 }
 
 fn unreachable(target: f64, probes: &[Probe], phi_min: f64, phi_max: f64) -> DesignError {
@@ -318,12 +453,81 @@ mod tests {
         };
         let d = search(0.80, &opts, |phi| {
             if phi > 0.9 {
-                Err("no load path".into())
+                Err(ProbeError::NoLoadPath("no load path".into()))
             } else {
                 Ok(gibson_ashby(phi))
             }
         })
         .unwrap();
         assert!((d.e_eff / 500.0 - 1.0).abs() <= 0.01);
+    }
+
+    #[test]
+    fn a_failed_solve_is_an_error_not_a_missing_load_path() {
+        // The second probe (φ ≈ 0.90, sparser than the stiff first one)
+        // does not converge: that is no bound on the search.
+        let opts = DesignOptions {
+            target: 500.0,
+            ..Default::default()
+        };
+        let e = search(0.80, &opts, |phi| {
+            if phi > 0.85 {
+                Err(ProbeError::Failed("did not converge".into()))
+            } else {
+                Ok(gibson_ashby(phi))
+            }
+        })
+        .unwrap_err();
+        let DesignError::Solve { porosity, message } = &e else {
+            panic!("{e}")
+        };
+        assert!(*porosity > 0.85 && message == "did not converge", "{e}");
+        // The same for the sparse end of the range, solved to report the
+        // reachable range of an unreachable target.
+        let opts = DesignOptions {
+            target: 40_000.0,
+            ..Default::default()
+        };
+        let e = search(0.80, &opts, |phi| {
+            if phi > 0.9 {
+                Err(ProbeError::Failed("GPU lost".into()))
+            } else {
+                Ok(gibson_ashby(phi))
+            }
+        })
+        .unwrap_err();
+        assert_eq!(
+            e,
+            DesignError::Solve {
+                porosity: 0.95,
+                message: "GPU lost".into()
+            }
+        );
+    }
+
+    #[test]
+    fn run_errors_are_classified() {
+        use crate::fem::load::BcError;
+        let no_path = RunError::Solve(SolveError::Bc(BcError::NoLoadPath {
+            face: "top face",
+            what: "the upper platen",
+        }));
+        assert!(matches!(
+            ProbeError::of_run(&no_path),
+            ProbeError::NoLoadPath(_)
+        ));
+        let breakdown = RunError::Gpu(GpuError::Solve(SolveError::Pcg(PcgError::Breakdown {
+            iteration: 3,
+            pq: -1.0,
+        })));
+        assert!(matches!(
+            ProbeError::of_run(&breakdown),
+            ProbeError::NoLoadPath(_)
+        ));
+        let lost = RunError::Gpu(GpuError::Device("device lost".into()));
+        assert_eq!(
+            ProbeError::of_run(&lost),
+            ProbeError::Failed(lost.to_string())
+        );
     }
 }

@@ -4,11 +4,13 @@
 //! Data flows one way: [`scene`] (what to simulate) → [`pipeline`]
 //! (voxelize the specimen, build the load case, solve on a backend:
 //! [`fem`] on the CPU, [`gpu`]) → [`report`] (the run report, text and
-//! JSON) → [`fields`] and [`vtk`] (field files). `run` and the voxelize
-//! re-exports in `report` are compatibility paths for code not yet moved.
+//! JSON) → [`fields`] and [`vtk`] (field files). [`sweep`] and [`design`]
+//! run many scenes through that pipeline; [`fit`] and [`plot`] turn their
+//! rows into fits and charts.
 pub mod design;
 pub mod fem;
 pub mod fields;
+pub mod fit;
 pub mod gpu;
 pub mod grid;
 pub mod implant;
@@ -18,7 +20,6 @@ pub mod pipeline;
 pub mod plot;
 pub mod progress;
 pub mod report;
-pub mod run;
 pub mod scene;
 pub mod sweep;
 pub mod voxelize;

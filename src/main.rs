@@ -6,11 +6,13 @@
 use clap::{Parser, Subcommand};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use voxfe::design::RunDesignError;
 use voxfe::fields::{FieldError, FieldOutput};
 use voxfe::implant::stl::ExportError;
 use voxfe::pipeline::voxelize::{voxelize_scene, VoxelizeError};
 use voxfe::pipeline::{run_scene, RunError};
 use voxfe::scene::{Backend, Scene, SceneError};
+use voxfe::sweep::SweepError;
 use voxfe::vtk::VtkError;
 
 /// Exit status for a failure that is not the input's (a file that cannot be
@@ -217,8 +219,8 @@ fn main() -> ExitCode {
             shard,
             backend,
             set,
-        } => cmd_sweep(&scene, &vary, &out, shard.as_deref(), backend, &set).map_err(coded),
-        Command::Merge { dirs, out } => cmd_merge(&dirs, &out).map_err(coded),
+        } => cmd_sweep(&scene, &vary, &out, shard.as_deref(), backend, &set),
+        Command::Merge { dirs, out } => cmd_merge(&dirs, &out),
         Command::Design {
             scene,
             target_modulus,
@@ -235,7 +237,7 @@ fn main() -> ExitCode {
                 porosity_range,
                 max_solves,
             };
-            cmd_design(&scene, &opts, backend, json, &set).map_err(coded)
+            cmd_design(&scene, &opts, backend, json, &set)
         }
         Command::ExportStl {
             scene,
@@ -274,13 +276,19 @@ enum CliError {
     Field(#[from] FieldError),
     #[error(transparent)]
     Export(#[from] ExportError),
-    /// sweep, design and merge: an error already paired with its exit status.
-    #[error("{1:#}")]
-    Coded(u8, anyhow::Error),
+    /// A sweep's scene, `--vary` or `--shard`, or merge's directories.
+    #[error(transparent)]
+    SweepInput(SweepError),
+    /// Writing a sweep's or a merge's outputs.
+    #[error(transparent)]
+    SweepOutput(SweepError),
+    #[error(transparent)]
+    Design(#[from] RunDesignError),
 }
 
-/// The exit status of each error (README): 2 bad input, 1 anything else.
-/// (0 success and 3 not converged are outcomes, not errors.)
+/// The exit status of each error (README): 2 bad input, 3 a design search
+/// whose solves failed or did not converge, 1 anything else. (0 success
+/// and 3 for a solve that did not converge are outcomes, not errors.)
 fn exit_status(e: &CliError) -> u8 {
     let bad_input = match e {
         CliError::Scene(_) | CliError::Voxelize(_) => true,
@@ -288,7 +296,10 @@ fn exit_status(e: &CliError) -> u8 {
         CliError::Run { source, .. } => source.is_bad_input(),
         CliError::Field(e) => e.is_bad_input(),
         CliError::Export(e) => !matches!(e, ExportError::Write { .. }),
-        CliError::Coded(code, _) => return *code,
+        CliError::SweepInput(_) => true,
+        CliError::SweepOutput(_) => false,
+        CliError::Design(e) if !e.is_bad_input() => return EXIT_NOT_CONVERGED,
+        CliError::Design(_) => true,
     };
     if bad_input {
         EXIT_BAD_INPUT
@@ -297,24 +308,11 @@ fn exit_status(e: &CliError) -> u8 {
     }
 }
 
-/// The error of a command that pairs it with its exit status.
-fn coded((code, e): (u8, anyhow::Error)) -> CliError {
-    CliError::Coded(code, e)
-}
-
 /// An informational line on stderr, unless `--quiet`.
 fn info(line: std::fmt::Arguments) {
     if !voxfe::progress::is_quiet() {
         eprintln!("{line}");
     }
-}
-
-/// The result of sweep, design and merge, whose errors carry their exit
-/// status ([`coded`] turns them into a [`CliError`]).
-type CmdResult = Result<ExitCode, (u8, anyhow::Error)>;
-
-fn bad_input(e: impl Into<anyhow::Error>) -> (u8, anyhow::Error) {
-    (EXIT_BAD_INPUT, e.into())
 }
 
 fn cmd_voxelize(
@@ -401,61 +399,20 @@ fn cmd_sweep(
     shard: Option<&str>,
     backend: Option<Backend>,
     set: &[String],
-) -> CmdResult {
-    use voxfe::sweep::{case_row, cases, write_outputs, Manifest, Shard, Variation};
-    // The base scene must load on its own.
-    let base = Scene::load(path, set).map_err(bad_input)?;
-    let vary = if vary.is_empty() {
-        &base.sweep.vary[..]
-    } else {
-        vary
-    };
-    if vary.is_empty() {
-        return Err(bad_input(anyhow::anyhow!(
-            "scene '{}': nothing to vary: give --vary KEY=VALUES or a [sweep] vary list in the scene",
-            path.display()
-        )));
-    }
-    let variations: Vec<Variation> = vary
-        .iter()
-        .map(|v| Variation::parse(v))
-        .collect::<Result<_, _>>()
-        .map_err(bad_input)?;
-    let shard = shard.map(Shard::parse).transpose().map_err(bad_input)?;
-    let all = cases(&variations);
-    let mut rows = Vec::new();
-    for case in all.iter().filter(|c| shard.is_none_or(|s| s.owns(c.index))) {
-        let mut args = set.to_vec();
-        args.extend(case.set_args());
-        let outcome = Scene::load(path, &args)
-            .map_err(|e| e.to_string())
-            .and_then(|scene| {
-                let b = backend.unwrap_or(scene.solver.backend);
-                run_scene(&scene, b).map_err(|e| e.to_string())
-            })
-            .map(|report| report.to_json());
-        let row = case_row(case, outcome);
+) -> Result<ExitCode, CliError> {
+    let on_case = |case: &voxfe::sweep::Case, total: usize, row: &voxfe::sweep::Row| {
         info(format_args!(
             "case {}/{} [{}]: {}",
             case.index + 1,
-            all.len(),
+            total,
             case.set_args().join(" "),
-            row.get("error").and_then(|e| e.as_str()).unwrap_or("ok")
-        ));
-        rows.push(row);
-    }
-    let manifest = Manifest {
-        scene: base.name.clone(),
-        set: set.to_vec(),
-        variations,
-        total: all.len(),
-        shard,
+            row.error.as_deref().unwrap_or("ok")
+        ))
     };
-    write_outputs(out, &manifest, &rows).map_err(|e| (1, e.into()))?;
-    let failed = rows
-        .iter()
-        .filter(|r| r.get("status").and_then(|s| s.as_str()) != Some("ok"))
-        .count();
+    let (manifest, rows) = voxfe::sweep::run(path, vary, set, shard, backend, on_case)
+        .map_err(CliError::SweepInput)?;
+    voxfe::sweep::write_outputs(out, &manifest, &rows).map_err(CliError::SweepOutput)?;
+    let failed = rows.iter().filter(|r| !r.is_ok()).count();
     println!(
         "{} cases run, {failed} failed; results in {}",
         rows.len(),
@@ -474,50 +431,14 @@ fn cmd_design(
     backend: Option<Backend>,
     json: bool,
     set: &[String],
-) -> CmdResult {
-    use voxfe::design::{search, DesignError};
-    let base = Scene::load(path, set).map_err(bad_input)?;
-    if !matches!(
-        base.resolved_load(),
-        voxfe::scene::ResolvedLoad::Compression { .. }
-    ) || base.lattice.kind == voxfe::lattice::LatticeKind::Solid
-    {
-        return Err(bad_input(anyhow::anyhow!(
-            "scene '{}': voxfe design needs a lattice (lattice.kind other than solid) in compression (load.case = \"compression\"), where E_eff is defined",
-            path.display()
-        )));
-    }
-    let start = base.lattice().map_err(bad_input)?.nominal_porosity();
-    let mut reports: Vec<(f64, voxfe::run::RunReport)> = Vec::new();
-    let outcome = search(start, opts, |phi| {
-        let mut args = set.to_vec();
-        args.push(format!("lattice.porosity={phi}"));
-        let scene = Scene::load(path, &args).map_err(|e| e.to_string())?;
-        let report = run_scene(&scene, backend.unwrap_or(scene.solver.backend))
-            .map_err(|e| e.to_string())?;
-        let e = report.solve.e_eff.ok_or_else(|| {
-            format!(
-                "not converged: relative residual {:.3e} after {} iterations",
-                report.solve.relative_residual, report.solve.iterations
-            )
-        })?;
+) -> Result<ExitCode, CliError> {
+    let on_solve = |n: usize, phi: f64, report: &voxfe::report::RunReport, e: f64| {
         info(format_args!(
-            "solve {}: porosity {phi:.5} (D = {:.4} mm) -> E_eff = {e:.1} MPa",
-            reports.len() + 1,
+            "solve {n}: porosity {phi:.5} (D = {:.4} mm) -> E_eff = {e:.1} MPa",
             report.voxel.strut_diameter.unwrap_or(f64::NAN)
-        ));
-        reports.push((phi, report));
-        Ok(e)
-    });
-    let design = outcome.map_err(|e| match e {
-        DesignError::Solve { .. } | DesignError::NotFound { .. } => (EXIT_NOT_CONVERGED, e.into()),
-        e => bad_input(e),
-    })?;
-    let (_, report) = reports
-        .into_iter()
-        .rev()
-        .find(|(phi, _)| *phi == design.porosity)
-        .expect("the final design was solved");
+        ))
+    };
+    let (design, report) = voxfe::design::run(path, set, opts, backend, on_solve)?;
     let solves = design.probes.len();
     if json {
         let mut m = report.to_json();
@@ -554,9 +475,9 @@ fn cmd_design(
     Ok(ExitCode::SUCCESS)
 }
 
-fn cmd_merge(dirs: &[PathBuf], out: &Path) -> CmdResult {
-    let (manifest, rows) = voxfe::sweep::merge(dirs).map_err(bad_input)?;
-    voxfe::sweep::write_outputs(out, &manifest, &rows).map_err(|e| (1, e.into()))?;
+fn cmd_merge(dirs: &[PathBuf], out: &Path) -> Result<ExitCode, CliError> {
+    let (manifest, rows) = voxfe::sweep::merge(dirs).map_err(CliError::SweepInput)?;
+    voxfe::sweep::write_outputs(out, &manifest, &rows).map_err(CliError::SweepOutput)?;
     println!(
         "merged {} cases from {} directories into {}",
         rows.len(),

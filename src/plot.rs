@@ -1,4 +1,7 @@
-//! Plots as PNG and SVG (plotters): sweep results and stress slices.
+//! Plots as PNG and SVG (plotters): scatter charts of plain series (with
+//! fitted power laws) and stress slices through a voxel grid. Nothing here
+//! knows where the series come from (a sweep builds its own in
+//! `sweep/outputs.rs`).
 //!
 //! Text is set in DejaVu Sans, embedded in the binary (`assets/fonts`), so
 //! plots render the same on machines without any font installed.
@@ -9,9 +12,6 @@ use std::sync::Once;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::colors::colormaps::ViridisRGB;
-use serde_json::Value;
-
-use crate::sweep::{fit_gibson_ashby, Row};
 
 const FONT: &str = "sans-serif";
 static FONT_BYTES: &[u8] = include_bytes!("../assets/fonts/DejaVuSans.ttf");
@@ -33,8 +33,13 @@ fn fonts() {
     });
 }
 
-/// Draws `chart` into `stem.png` and `stem.svg`; returns both paths.
-fn png_and_svg(stem: &Path, size: (u32, u32), chart: &Chart) -> Result<Vec<PathBuf>, PlotError> {
+/// Draws `chart` into `stem.png` and `stem.svg` of `size` pixels; returns
+/// both paths.
+pub fn png_and_svg(
+    stem: &Path,
+    size: (u32, u32),
+    chart: &Chart,
+) -> Result<Vec<PathBuf>, PlotError> {
     fonts();
     let png = stem.with_extension("png");
     let svg = stem.with_extension("svg");
@@ -55,32 +60,40 @@ fn png_and_svg(stem: &Path, size: (u32, u32), chart: &Chart) -> Result<Vec<PathB
     Ok(vec![png, svg])
 }
 
-/// The rows that succeeded, grouped by lattice kind (in order of appearance).
-fn by_lattice(rows: &[Row]) -> Vec<(String, Vec<&Row>)> {
-    let mut groups: Vec<(String, Vec<&Row>)> = Vec::new();
-    for r in rows {
-        if r.get("status").and_then(Value::as_str) != Some("ok") {
-            continue;
-        }
-        let kind = r
-            .get("lattice")
-            .and_then(Value::as_str)
-            .unwrap_or("?")
-            .to_string();
-        match groups.iter_mut().find(|(k, _)| *k == kind) {
-            Some((_, v)) => v.push(r),
-            None => groups.push((kind, vec![r])),
+/// A series: its label (the legend entry) and its points.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    pub label: String,
+    pub points: Vec<(f64, f64)>,
+}
+
+/// A fitted power law `y = c·x^n`, drawn as a line over the x-span of its
+/// series (with the chart's margin), within `x_limits`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PowerLaw {
+    /// The legend entry.
+    pub label: String,
+    pub c: f64,
+    pub n: f64,
+    /// The x-range the curve may not leave (e.g. a relative density ≤ 1).
+    pub x_limits: (f64, f64),
+}
+
+impl PowerLaw {
+    /// The curve over the x-span of `points`: 51 points, evenly spaced in ln x.
+    fn curve(&self, points: &[(f64, f64)]) -> Series {
+        let (lo, hi) = span(points.iter().map(|p| p.0), false);
+        let (lo, hi) = (lo.max(self.x_limits.0), hi.min(self.x_limits.1));
+        let points = (0..=50)
+            .map(|i| lo * (hi / lo).powf(i as f64 / 50.0))
+            .map(|x| (x, self.c * x.powf(self.n)))
+            .collect();
+        Series {
+            label: self.label.clone(),
+            points,
         }
     }
-    groups
 }
-
-fn num(r: &Row, key: &str) -> Option<f64> {
-    r.get(key).and_then(Value::as_f64).filter(|v| v.is_finite())
-}
-
-/// A series: its label and points.
-type Series = (String, Vec<(f64, f64)>);
 
 /// Axis range with a margin; on a log axis a factor, else a fraction of the span.
 fn span(values: impl Iterator<Item = f64>, log: bool) -> (f64, f64) {
@@ -126,27 +139,34 @@ fn tick(v: f64) -> String {
 }
 
 /// Scatter-and-line chart of `series`, with fitted curves `fits`.
-struct Chart<'a> {
-    title: &'a str,
-    x_desc: &'a str,
-    y_desc: &'a str,
-    log: bool,
-    series: &'a [Series],
-    /// Per series: a curve drawn as a line (e.g. a fit), with its label.
-    curves: &'a [Option<Series>],
+pub struct Chart<'a> {
+    pub title: &'a str,
+    pub x_desc: &'a str,
+    pub y_desc: &'a str,
+    /// Log scale on both axes.
+    pub log: bool,
+    pub series: &'a [Series],
+    /// Per series (same order): a fit drawn as a line in its colour.
+    pub fits: &'a [Option<PowerLaw>],
     /// Join the points of each series with a line.
-    join: bool,
+    pub join: bool,
 }
 
 impl Chart<'_> {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
         let e = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
         root.fill(&WHITE).map_err(e)?;
+        let curves: Vec<Option<Series>> = self
+            .fits
+            .iter()
+            .zip(self.series)
+            .map(|(f, s)| f.as_ref().map(|f| f.curve(&s.points)))
+            .collect();
         let all = || {
             self.series
                 .iter()
-                .chain(self.curves.iter().flatten())
-                .flat_map(|s| s.1.iter())
+                .chain(curves.iter().flatten())
+                .flat_map(|s| s.points.iter())
         };
         let (x0, x1) = span(all().map(|p| p.0), self.log);
         let (y0, y1) = span(all().map(|p| p.1), self.log);
@@ -170,7 +190,7 @@ impl Chart<'_> {
                     .axis_desc_style((FONT, 16))
                     .draw()
                     .map_err(e)?;
-                for (i, (label, pts)) in self.series.iter().enumerate() {
+                for (i, Series { label, points: pts }) in self.series.iter().enumerate() {
                     let colour = colour(i);
                     $chart
                         .draw_series(
@@ -185,7 +205,11 @@ impl Chart<'_> {
                             .draw_series(LineSeries::new(pts.iter().copied(), colour))
                             .map_err(e)?;
                     }
-                    if let Some(Some((fit_label, curve))) = self.curves.get(i) {
+                    if let Some(Some(Series {
+                        label: fit_label,
+                        points: curve,
+                    })) = curves.get(i)
+                    {
                         $chart
                             .draw_series(LineSeries::new(
                                 curve.iter().copied(),
@@ -218,132 +242,6 @@ impl Chart<'_> {
             body!(chart);
         }
         Ok(())
-    }
-}
-
-/// The plots of a sweep, written to `dir`; returns the files written.
-///
-/// - Compression (`e_eff`): `modulus-density`, log–log E_eff/E_s against
-///   relative density per lattice kind, with the Gibson–Ashby fits.
-/// - Three-point bending (`e_flex`): `flexural-modulus`, E_f against
-///   measured porosity per lattice kind.
-/// - Implant compression (`stiffness`): `stiffness`, k against the first
-///   varied key.
-pub fn sweep_plots(dir: &Path, rows: &[Row], varied: &[&str]) -> Result<Vec<PathBuf>, PlotError> {
-    let groups = by_lattice(rows);
-    let mut written = Vec::new();
-    let size = (900, 640);
-    // E_eff/E_s against ρ.
-    let series: Vec<Series> = groups
-        .iter()
-        .map(|(kind, rs)| {
-            let pts = rs
-                .iter()
-                .filter_map(|r| {
-                    let rho = 1.0 - num(r, "porosity_measured")?;
-                    Some((rho, num(r, "e_eff")? / num(r, "material_e")?))
-                })
-                .filter(|&(x, y)| x > 0.0 && y > 0.0)
-                .collect();
-            (kind.clone(), pts)
-        })
-        .filter(|(_, p): &Series| !p.is_empty())
-        .collect();
-    if !series.is_empty() {
-        let curves: Vec<Option<Series>> = series
-            .iter()
-            .map(|(kind, pts)| {
-                let f = fit_gibson_ashby(pts)?;
-                let (lo, hi) = span(pts.iter().map(|p| p.0), false);
-                let (lo, hi) = (lo.max(1e-3), hi.min(1.0));
-                let curve = (0..=50)
-                    .map(|i| lo * (hi / lo).powf(i as f64 / 50.0))
-                    .map(|x| (x, f.c * x.powf(f.n)))
-                    .collect();
-                Some((
-                    format!("{kind}: {:.3}·ρ^{:.2} (R² {:.3})", f.c, f.n, f.r2),
-                    curve,
-                ))
-            })
-            .collect();
-        let chart = Chart {
-            title: "Effective modulus against relative density",
-            x_desc: "relative density ρ = 1 − measured porosity (–)",
-            y_desc: "E_eff / E_s (–)",
-            log: true,
-            series: &series,
-            curves: &curves,
-            join: false,
-        };
-        written.extend(png_and_svg(&dir.join("modulus-density"), size, &chart)?);
-    }
-    // E_f against porosity.
-    let series: Vec<Series> = groups
-        .iter()
-        .map(|(kind, rs)| {
-            let mut pts: Vec<(f64, f64)> = rs
-                .iter()
-                .filter_map(|r| Some((100.0 * num(r, "porosity_measured")?, num(r, "e_flex")?)))
-                .collect();
-            pts.sort_by(|a, b| a.0.total_cmp(&b.0));
-            (kind.clone(), pts)
-        })
-        .filter(|(_, p): &Series| !p.is_empty())
-        .collect();
-    if !series.is_empty() {
-        let chart = Chart {
-            title: "Flexural modulus (three-point bending)",
-            x_desc: "measured porosity (%)",
-            y_desc: "E_f (MPa)",
-            log: false,
-            series: &series,
-            curves: &[],
-            join: true,
-        };
-        written.extend(png_and_svg(&dir.join("flexural-modulus"), size, &chart)?);
-    }
-    // Implant stiffness against the first numeric varied key.
-    let key = varied.iter().find(|k| {
-        rows.iter()
-            .any(|r| num(r, k).is_some() && num(r, "stiffness").is_some())
-    });
-    if let Some(key) = key {
-        let series: Vec<Series> = groups
-            .iter()
-            .map(|(kind, rs)| {
-                let mut pts: Vec<(f64, f64)> = rs
-                    .iter()
-                    .filter_map(|r| Some((num(r, key)?, num(r, "stiffness")?)))
-                    .collect();
-                pts.sort_by(|a, b| a.0.total_cmp(&b.0));
-                (kind.clone(), pts)
-            })
-            .filter(|(_, p): &Series| !p.is_empty())
-            .collect();
-        let x_desc = format!("{key}{}", unit_of(key));
-        let chart = Chart {
-            title: "Implant axial stiffness",
-            x_desc: &x_desc,
-            y_desc: "k (N/mm)",
-            log: false,
-            series: &series,
-            curves: &[],
-            join: true,
-        };
-        written.extend(png_and_svg(&dir.join("stiffness"), size, &chart)?);
-    }
-    Ok(written)
-}
-
-/// The unit of a scene key, for axis labels.
-fn unit_of(key: &str) -> &'static str {
-    match key.rsplit('.').next().unwrap_or("") {
-        "porosity" => " (–)",
-        "wedge" => " (°)",
-        "preset" | "kind" | "platens" | "case" | "backend" | "shape" => "",
-        "e" => " (MPa)",
-        "nu" => " (–)",
-        _ => " (mm)",
     }
 }
 

@@ -6,11 +6,6 @@ use crate::fem::SolveResult;
 use crate::pipeline::voxelize::VoxelReport;
 use serde_json::{Map, Value};
 
-// Compatibility: `crate::report::{voxelize_scene, VoxelReport, ...}` was
-// the voxelize step's path (tests/gpu.rs, tests/common, benches/solver.rs).
-// The lead removes this at merge.
-pub use crate::pipeline::voxelize::{voxelize_scene, VoxelizeError, MIN_D_OVER_H};
-
 /// A voxelization and its solve.
 #[derive(Debug, Clone)]
 pub struct RunReport {

@@ -20,7 +20,7 @@ use voxfe::gpu::{
 };
 use voxfe::grid::VoxelGrid;
 use voxfe::material::YoungPoisson;
-use voxfe::report::voxelize_scene;
+use voxfe::pipeline::voxelize::voxelize_scene;
 use voxfe::scene::Scene;
 
 fn context(what: &str) -> Option<GpuContext> {
@@ -549,7 +549,7 @@ fn shipped_bending_scene_agrees_on_gpu_and_cpu() {
     compare(
         &ctx,
         &vox.grid,
-        voxfe::run::load_case(&s).unwrap(),
+        voxfe::pipeline::load::load_case(&s).unwrap(),
         s.solver.preconditioner,
     );
 }
@@ -573,7 +573,7 @@ fn shipped_rd_scene_agrees_on_gpu_and_cpu() {
     compare(
         &ctx,
         &vox.grid,
-        voxfe::run::load_case(&s).unwrap(),
+        voxfe::pipeline::load::load_case(&s).unwrap(),
         s.solver.preconditioner,
     );
 }
@@ -868,7 +868,8 @@ fn gpu_multigrid_over_the_binding_limit_solves_with_jacobi_and_says_so() {
     );
     // ... which `voxfe run` takes, with a notice.
     let mut notices = Vec::new();
-    let r = voxfe::run::solve_on_gpu(&ctx, &grid, m, &load, &opts, &mut notices).unwrap();
+    let r =
+        voxfe::pipeline::backend::solve_on_gpu(&ctx, &grid, m, &load, &opts, &mut notices).unwrap();
     assert!(r.converged && r.e_eff.unwrap() > 0.0);
     assert_eq!(r.preconditioner, Preconditioner::Jacobi);
     assert_eq!(notices.len(), 1, "{notices:?}");

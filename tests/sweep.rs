@@ -5,7 +5,7 @@ mod common;
 use common::assert_real_png;
 use std::path::Path;
 use std::process::Command;
-use voxfe::sweep::{read_jsonl, Row};
+use voxfe::sweep::{read_jsonl, Row, RunFields, Status};
 
 const SCENE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/scenes/rd-compression.toml");
 
@@ -46,7 +46,10 @@ fn sweep(out: &Path, shard: Option<&str>) -> std::process::Output {
 fn timeless(rows: Vec<Row>) -> Vec<Row> {
     rows.into_iter()
         .map(|mut r| {
-            r.retain(|k, _| !k.ends_with("_seconds"));
+            if let Some(run) = &mut r.run {
+                run.voxelize_seconds = 0.0;
+                run.solve_seconds = 0.0;
+            }
             r
         })
         .collect()
@@ -90,7 +93,7 @@ fn sweep_csv_has_a_row_per_case_with_every_field_and_shards_merge_back() {
         assert!(header.contains(&key), "results.csv lacks {key}");
     }
     let rows = read_jsonl(&full.join("results.jsonl")).unwrap();
-    assert!(rows.iter().all(|r| r["status"] == "ok"), "{rows:?}");
+    assert!(rows.iter().all(|r| r.status == Status::Ok), "{rows:?}");
     let summary = std::fs::read_to_string(full.join("summary.md")).unwrap();
     for kind in ["rhombic-dodecahedron", "bcc", "octet"] {
         assert!(
@@ -170,32 +173,36 @@ fn a_failing_case_is_recorded_and_the_others_still_run() {
     );
     let rows = read_jsonl(&dir.path().join("results.jsonl")).unwrap();
     assert_eq!(rows.len(), 3);
-    assert_eq!(rows[0]["status"], "ok");
-    assert_eq!(rows[1]["status"], "failed");
+    assert_eq!(rows[0].status, Status::Ok);
+    assert_eq!(rows[1].status, Status::Failed);
     assert!(
-        rows[1]["error"]
-            .as_str()
+        rows[1]
+            .error
+            .as_deref()
             .unwrap()
             .contains("lattice.porosity = 0.05"),
         "{:?}",
         rows[1]
     );
-    assert_eq!(rows[2]["status"], "ok");
+    assert_eq!(rows[2].status, Status::Ok);
 }
 
 #[test]
 fn bending_and_implant_sweeps_plot_their_own_quantities() {
-    use serde_json::json;
     let dir = tempfile::tempdir().unwrap();
-    let row = |kind: &str, porosity: f64, height: f64, e_flex: f64, k: f64| -> Row {
-        json!({
-            "status": "ok", "lattice": kind, "porosity_measured": porosity,
-            "specimen.height": height, "e_flex": e_flex, "stiffness": k,
-            "material_e": 186000.0,
-        })
-        .as_object()
-        .unwrap()
-        .clone()
+    let row = |kind: &str, porosity: f64, height: f64, e_flex: f64, k: f64| Row {
+        case: 0,
+        settings: vec![("specimen.height".into(), height.into())],
+        status: Status::Ok,
+        error: None,
+        run: Some(RunFields {
+            lattice: kind.into(),
+            porosity_measured: porosity,
+            e_flex: Some(e_flex),
+            stiffness: Some(k),
+            material_e: 186000.0,
+            ..Default::default()
+        }),
     };
     let rows: Vec<Row> = (0..5)
         .flat_map(|i| {
@@ -218,7 +225,7 @@ fn bending_and_implant_sweeps_plot_their_own_quantities() {
             ]
         })
         .collect();
-    let written = voxfe::plot::sweep_plots(dir.path(), &rows, &["specimen.height"]).unwrap();
+    let written = voxfe::sweep::write_plots(dir.path(), &rows, &["specimen.height"]).unwrap();
     let names: Vec<String> = written
         .iter()
         .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())

@@ -1,0 +1,102 @@
+//! Combining the output directories of sharded sweeps (`voxfe merge`).
+
+use serde_json::Value;
+use std::path::Path;
+
+use super::{bad_results, io, Manifest, Row, SweepError};
+
+/// Reads rows written by [`super::write_jsonl`].
+pub fn read_jsonl(path: &Path) -> Result<Vec<Row>, SweepError> {
+    let text = std::fs::read_to_string(path).map_err(|source| io("read", path, source))?;
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(n, l)| match serde_json::from_str::<Value>(l) {
+            Ok(Value::Object(m)) => Row::from_json(m).map_err(|why| bad_results(path, n, why)),
+            Ok(_) => Err(bad_results(path, n, "not a JSON object".into())),
+            Err(e) => Err(bad_results(path, n, e.to_string())),
+        })
+        .collect()
+}
+
+/// Combines the rows of several shards: sorted by case index, each index
+/// exactly once, `0..total` all present.
+pub fn merge_rows(shards: Vec<Vec<Row>>, total: usize) -> Result<Vec<Row>, SweepError> {
+    let mut rows: Vec<Row> = shards.into_iter().flatten().collect();
+    rows.sort_by_key(|r| r.case);
+    for (expected, r) in rows.iter().enumerate() {
+        let got = r.case;
+        if got != expected {
+            return Err(SweepError::Mismatch(if got < expected {
+                format!("case {got} appears twice")
+            } else {
+                format!("case {expected} is missing")
+            }));
+        }
+    }
+    if rows.len() != total {
+        return Err(SweepError::Mismatch(format!(
+            "{} cases found, the sweep has {total}",
+            rows.len()
+        )));
+    }
+    Ok(rows)
+}
+
+/// Reads the shards in `dirs` and combines them.
+pub fn merge(dirs: &[std::path::PathBuf]) -> Result<(Manifest, Vec<Row>), SweepError> {
+    let mut manifest: Option<Manifest> = None;
+    let mut shards = Vec::new();
+    for d in dirs {
+        let m = d.join("sweep.json");
+        let text = std::fs::read_to_string(&m).map_err(|source| io("read", &m, source))?;
+        let mine: Manifest =
+            serde_json::from_str(&text).map_err(|e| bad_results(&m, 0, e.to_string()))?;
+        if let Some(first) = &manifest {
+            if first.scene != mine.scene
+                || first.set != mine.set
+                || first.variations != mine.variations
+            {
+                return Err(SweepError::Mismatch(format!(
+                    "'{}' is a different sweep (scene, --set or --vary differ)",
+                    d.display()
+                )));
+            }
+        } else {
+            manifest = Some(mine);
+        }
+        shards.push(read_jsonl(&d.join("results.jsonl"))?);
+    }
+    let mut manifest =
+        manifest.ok_or_else(|| SweepError::Mismatch("no directories to merge".into()))?;
+    let rows = merge_rows(shards, manifest.total)?;
+    manifest.shard = None;
+    Ok((manifest, rows))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{case_row, Case};
+    use super::*;
+
+    #[test]
+    fn merge_checks_every_case_once() {
+        let row = |index| {
+            let case = Case {
+                index,
+                settings: Vec::new(),
+            };
+            case_row(&case, Err("x".into()))
+        };
+        let merged = merge_rows(vec![vec![row(0), row(2)], vec![row(1)]], 3).unwrap();
+        assert_eq!(merged.iter().map(|r| r.case).collect::<Vec<_>>(), [0, 1, 2]);
+        assert!(merge_rows(vec![vec![row(0), row(2)]], 3)
+            .unwrap_err()
+            .to_string()
+            .contains("case 1 is missing"));
+        assert!(merge_rows(vec![vec![row(0), row(0), row(1)]], 2)
+            .unwrap_err()
+            .to_string()
+            .contains("twice"));
+    }
+}

@@ -1,0 +1,354 @@
+//! The files a sweep writes: `sweep.json`, `results.jsonl`, `results.csv`,
+//! the plots (the series a sweep draws, built from its rows) and
+//! `summary.md`.
+
+use serde_json::{Map, Value};
+use std::path::{Path, PathBuf};
+
+use super::{io, Manifest, Row, SweepError};
+use crate::fit::fit_gibson_ashby;
+use crate::plot::{png_and_svg, Chart, PlotError, PowerLaw, Series};
+
+/// Writes rows as JSON Lines.
+pub fn write_jsonl(path: &Path, rows: &[Row]) -> Result<(), SweepError> {
+    let mut text = String::new();
+    for r in rows {
+        text.push_str(&serde_json::to_string(r).expect("rows serialize"));
+        text.push('\n');
+    }
+    std::fs::write(path, text).map_err(|source| io("write", path, source))
+}
+
+/// Writes rows as CSV: one column per field seen in any row, in the order
+/// first seen; nested values (arrays) as their JSON text.
+pub fn write_csv(path: &Path, rows: &[Row]) -> Result<(), SweepError> {
+    let rows: Vec<Map<String, Value>> = rows.iter().map(Row::to_json).collect();
+    let mut columns: Vec<&String> = Vec::new();
+    for r in &rows {
+        for k in r.keys() {
+            if !columns.contains(&k) {
+                columns.push(k);
+            }
+        }
+    }
+    let mut text = columns
+        .iter()
+        .map(|c| csv_field(c))
+        .collect::<Vec<_>>()
+        .join(",");
+    text.push('\n');
+    for r in &rows {
+        let line: Vec<String> = columns
+            .iter()
+            .map(|c| match r.get(*c) {
+                None | Some(Value::Null) => String::new(),
+                Some(Value::String(s)) => csv_field(s),
+                Some(v) => csv_field(&v.to_string()),
+            })
+            .collect();
+        text.push_str(&line.join(","));
+        text.push('\n');
+    }
+    std::fs::write(path, text).map_err(|source| io("write", path, source))
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+/// Writes `sweep.json`, `results.jsonl`, `results.csv`, the plots (PNG and
+/// SVG, see [`write_plots`]) and `summary.md`.
+pub fn write_outputs(dir: &Path, manifest: &Manifest, rows: &[Row]) -> Result<(), SweepError> {
+    std::fs::create_dir_all(dir).map_err(|source| io("create", dir, source))?;
+    let m = dir.join("sweep.json");
+    std::fs::write(
+        &m,
+        serde_json::to_string_pretty(manifest).expect("manifest serializes"),
+    )
+    .map_err(|source| io("write", &m, source))?;
+    write_jsonl(&dir.join("results.jsonl"), rows)?;
+    write_csv(&dir.join("results.csv"), rows)?;
+    let keys: Vec<&str> = manifest.variations.iter().map(|v| v.key.as_str()).collect();
+    let plots = write_plots(dir, rows, &keys)?;
+    let mut text = summary(manifest, rows);
+    if !plots.is_empty() {
+        text.push_str("\n## Plots\n\n");
+        for p in plots
+            .iter()
+            .filter(|p| p.extension().is_some_and(|e| e == "png"))
+        {
+            let name = p.file_name().unwrap_or_default().to_string_lossy();
+            text.push_str(&format!("![{name}]({name}) (also as SVG)\n\n"));
+        }
+    }
+    let s = dir.join("summary.md");
+    std::fs::write(&s, text).map_err(|source| io("write", &s, source))
+}
+
+/// `Some` when finite: JSON writes NaN and infinity as `null`, which the
+/// summary and the plots show as no value.
+fn finite(v: Option<f64>) -> Option<f64> {
+    v.filter(|v| v.is_finite())
+}
+
+/// The modulus a row reports, with its name and unit.
+fn modulus(row: &Row) -> Option<(&'static str, f64)> {
+    let run = row.run.as_ref()?;
+    [
+        (run.e_eff, "E_eff (MPa)"),
+        (run.e_flex, "E_f (MPa)"),
+        (run.stiffness, "k (N/mm)"),
+    ]
+    .into_iter()
+    .find_map(|(v, label)| Some((label, finite(v)?)))
+}
+
+/// `(ρ, E_eff/E_s)` of a compression row, ρ = 1 − measured porosity.
+fn relative_modulus(row: &Row) -> Option<(f64, f64)> {
+    let run = row.run.as_ref()?;
+    let rho = 1.0 - finite(Some(run.porosity_measured))?;
+    Some((rho, finite(run.e_eff)? / finite(Some(run.material_e))?))
+}
+
+/// A value as a table cell: strings bare, `null` empty.
+fn cell(v: Option<&Value>) -> String {
+    match v {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(v)) => v.clone(),
+        Some(v) => v.to_string(),
+    }
+}
+
+/// `summary.md`: every case, then a Gibson–Ashby fit per lattice kind.
+pub fn summary(manifest: &Manifest, rows: &[Row]) -> String {
+    let keys: Vec<&str> = manifest.variations.iter().map(|v| v.key.as_str()).collect();
+    let mut s = format!("# Sweep of {}\n\n{} cases", manifest.scene, manifest.total);
+    let failed = rows.iter().filter(|r| !r.is_ok()).count();
+    s.push_str(&format!(", {failed} failed.\n\n"));
+    s.push_str(&format!(
+        "| case | {} | status | modulus | porosity measured | iterations |\n",
+        keys.join(" | ")
+    ));
+    s.push_str(&format!("|{}\n", " --- |".repeat(keys.len() + 5)));
+    for r in rows {
+        let m = modulus(r)
+            .map(|(l, v)| format!("{l} = {v:.2}"))
+            .unwrap_or_else(|| r.error.clone().unwrap_or_default());
+        let varied: Vec<String> = keys.iter().map(|k| cell(r.setting(k))).collect();
+        let porosity = r
+            .run
+            .as_ref()
+            .and_then(|run| finite(Some(run.porosity_measured)))
+            .map(|p| format!("{p:.4}"))
+            .unwrap_or_default();
+        s.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {} |\n",
+            r.case,
+            varied.join(" | "),
+            r.status.as_str(),
+            m,
+            porosity,
+            r.run
+                .as_ref()
+                .map(|run| run.iterations.to_string())
+                .unwrap_or_default()
+        ));
+    }
+    // Gibson–Ashby per lattice kind, over the compression cases that succeeded.
+    let mut fits = String::new();
+    for (kind, rs) in by_lattice(rows.iter()) {
+        let pts: Vec<(f64, f64)> = rs.into_iter().filter_map(relative_modulus).collect();
+        if let Some(f) = fit_gibson_ashby(&pts) {
+            fits.push_str(&format!(
+                "| {kind} | {:.4} | {:.4} | {:.5} | {} |\n",
+                f.c, f.n, f.r2, f.points
+            ));
+        }
+    }
+    if !fits.is_empty() {
+        s.push_str("\n## Gibson–Ashby fits: E_eff / E_s = C · ρ^n (ρ = 1 − measured porosity)\n\n");
+        s.push_str("| lattice | C | n | R² | cases |\n| --- | --- | --- | --- | --- |\n");
+        s.push_str(&fits);
+    }
+    s
+}
+
+/// Rows that ran, grouped by lattice kind (in order of appearance).
+fn by_lattice<'r>(rows: impl Iterator<Item = &'r Row>) -> Vec<(&'r str, Vec<&'r Row>)> {
+    let mut groups: Vec<(&str, Vec<&Row>)> = Vec::new();
+    for r in rows {
+        let Some(run) = &r.run else { continue };
+        let kind = run.lattice.as_str();
+        match groups.iter_mut().find(|(k, _)| *k == kind) {
+            Some((_, v)) => v.push(r),
+            None => groups.push((kind, vec![r])),
+        }
+    }
+    groups
+}
+
+/// One series per lattice kind: `point` of each of its rows, sorted by x
+/// when `sorted`; kinds without a point left out.
+fn series<'r>(
+    groups: &[(&str, Vec<&'r Row>)],
+    point: impl Fn(&'r Row) -> Option<(f64, f64)>,
+    sorted: bool,
+) -> Vec<Series> {
+    groups
+        .iter()
+        .map(|(kind, rs)| {
+            let mut points: Vec<(f64, f64)> = rs.iter().filter_map(|r| point(r)).collect();
+            if sorted {
+                points.sort_by(|a, b| a.0.total_cmp(&b.0));
+            }
+            Series {
+                label: kind.to_string(),
+                points,
+            }
+        })
+        .filter(|s| !s.points.is_empty())
+        .collect()
+}
+
+/// The plots of a sweep, written to `dir`; returns the files written.
+///
+/// - Compression (`e_eff`): `modulus-density`, log–log E_eff/E_s against
+///   relative density per lattice kind, with the Gibson–Ashby fits.
+/// - Three-point bending (`e_flex`): `flexural-modulus`, E_f against
+///   measured porosity per lattice kind.
+/// - Implant compression (`stiffness`): `stiffness`, k against the first
+///   varied key.
+pub fn write_plots(dir: &Path, rows: &[Row], varied: &[&str]) -> Result<Vec<PathBuf>, PlotError> {
+    let groups = by_lattice(rows.iter().filter(|r| r.is_ok()));
+    let mut written = Vec::new();
+    let size = (900, 640);
+    // E_eff/E_s against ρ.
+    let points = |r: &Row| relative_modulus(r).filter(|&(x, y)| x > 0.0 && y > 0.0);
+    let modulus = series(&groups, points, false);
+    if !modulus.is_empty() {
+        let fits: Vec<Option<PowerLaw>> = modulus
+            .iter()
+            .map(|s| {
+                let f = fit_gibson_ashby(&s.points)?;
+                Some(PowerLaw {
+                    label: format!("{}: {:.3}·ρ^{:.2} (R² {:.3})", s.label, f.c, f.n, f.r2),
+                    c: f.c,
+                    n: f.n,
+                    x_limits: (1e-3, 1.0),
+                })
+            })
+            .collect();
+        let chart = Chart {
+            title: "Effective modulus against relative density",
+            x_desc: "relative density ρ = 1 − measured porosity (–)",
+            y_desc: "E_eff / E_s (–)",
+            log: true,
+            series: &modulus,
+            fits: &fits,
+            join: false,
+        };
+        written.extend(png_and_svg(&dir.join("modulus-density"), size, &chart)?);
+    }
+    // E_f against porosity.
+    let flexural = series(
+        &groups,
+        |r| {
+            let run = r.run.as_ref()?;
+            let porosity = finite(Some(run.porosity_measured))?;
+            Some((100.0 * porosity, finite(run.e_flex)?))
+        },
+        true,
+    );
+    if !flexural.is_empty() {
+        let chart = Chart {
+            title: "Flexural modulus (three-point bending)",
+            x_desc: "measured porosity (%)",
+            y_desc: "E_f (MPa)",
+            log: false,
+            series: &flexural,
+            fits: &[],
+            join: true,
+        };
+        written.extend(png_and_svg(&dir.join("flexural-modulus"), size, &chart)?);
+    }
+    // Implant stiffness against the first numeric varied key.
+    let num = |r: &Row, key: &str| finite(r.setting(key)?.as_f64());
+    let stiffness = |r: &Row| finite(r.run.as_ref()?.stiffness);
+    let key = varied.iter().find(|k| {
+        rows.iter()
+            .any(|r| num(r, k).is_some() && stiffness(r).is_some())
+    });
+    if let Some(key) = key {
+        let series = series(&groups, |r| Some((num(r, key)?, stiffness(r)?)), true);
+        let x_desc = format!("{key}{}", unit_of(key));
+        let chart = Chart {
+            title: "Implant axial stiffness",
+            x_desc: &x_desc,
+            y_desc: "k (N/mm)",
+            log: false,
+            series: &series,
+            fits: &[],
+            join: true,
+        };
+        written.extend(png_and_svg(&dir.join("stiffness"), size, &chart)?);
+    }
+    Ok(written)
+}
+
+/// The unit of a scene key, for axis labels.
+fn unit_of(key: &str) -> &'static str {
+    match key.rsplit('.').next().unwrap_or("") {
+        "porosity" => " (–)",
+        "wedge" => " (°)",
+        "preset" | "kind" | "platens" | "case" | "backend" | "shape" => "",
+        "e" => " (MPa)",
+        "nu" => " (–)",
+        _ => " (mm)",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{case_row, Case, RunFields};
+    use super::*;
+
+    #[test]
+    fn csv_quotes_and_unions_columns() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("r.csv");
+        let case = |index| Case {
+            index,
+            settings: vec![("lattice.kind".into(), "bcc".into())],
+        };
+        let a = case_row(&case(0), Err("bad, \"very\"".into()));
+        let run = RunFields {
+            dims: [1, 2, 3],
+            converged: true,
+            ..Default::default()
+        };
+        let b = case_row(&case(1), Ok(run));
+        write_csv(&p, &[a, b]).unwrap();
+        let text = std::fs::read_to_string(&p).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(
+            lines[0].starts_with("case,lattice.kind,status,error,name,lattice,dims,voxel_size,"),
+            "{text}"
+        );
+        let columns = lines[0].split(',').count();
+        assert_eq!(
+            lines[1],
+            format!(
+                "0,bcc,failed,\"bad, \"\"very\"\"\"{}",
+                ",".repeat(columns - 4)
+            )
+        );
+        assert!(
+            lines[2].starts_with("1,bcc,ok,,,,\"[1,2,3]\",0.0,"),
+            "{text}"
+        );
+    }
+}

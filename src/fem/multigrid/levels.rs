@@ -1,0 +1,301 @@
+//! The levels of the multigrid hierarchy: node sets on each level's node
+//! grid ([`Nodes`]), trilinear interpolation weights ([`parents`],
+//! [`support`]), the stored coarse levels ([`Level`]: 27 blocks per node),
+//! the matrix-free finest level ([`Fine`]), the Galerkin product that makes
+//! one level from the one above ([`galerkin`]), and the dense factor of the
+//! coarsest ([`factor_shifted`]).
+
+use std::borrow::Cow;
+
+use super::MultigridError;
+use crate::fem::constrained::Constrained;
+use crate::fem::operator::{Block, BlockRows, StencilRows};
+use rayon::prelude::*;
+
+/// Offset of stencil entry d = (dx+1) + 3(dy+1) + 9(dz+1).
+pub(super) fn offset(d: usize) -> [isize; 3] {
+    [
+        (d % 3) as isize - 1,
+        ((d / 3) % 3) as isize - 1,
+        (d / 9) as isize - 1,
+    ]
+}
+
+pub(super) fn stencil_index(o: [isize; 3]) -> usize {
+    ((o[0] + 1) + 3 * (o[1] + 1) + 9 * (o[2] + 1)) as usize
+}
+
+/// Inverse of a symmetric positive definite 3×3 block, `None` when it is
+/// singular.
+pub(super) fn invert(b: &Block) -> Option<Block> {
+    let inv = nalgebra::Matrix3::from_row_slice(b).try_inverse()?;
+    let mut out = [0.0; 9];
+    for r in 0..3 {
+        for c in 0..3 {
+            out[3 * r + c] = inv[(r, c)];
+        }
+    }
+    out.iter().all(|v| v.is_finite()).then_some(out)
+}
+
+/// Diagonal shifts tried on the coarsest operator: 0, then 10⁻¹² times its
+/// largest diagonal entry, growing a hundredfold up to 10⁻² (beyond that
+/// the coarse correction would be meaningless).
+pub(super) const COARSEST_SHIFTS: usize = 7;
+
+/// Cholesky of a symmetric matrix, shifted as [`COARSEST_SHIFTS`] says
+/// where it is only semi-definite; bounded, and an error for a matrix with
+/// non-finite entries or one that no shift makes positive definite.
+pub(super) fn factor_shifted(
+    a: nalgebra::DMatrix<f64>,
+) -> Result<nalgebra::Cholesky<f64, nalgebra::Dyn>, MultigridError> {
+    let n = a.nrows();
+    let scale = (0..n).map(|i| a[(i, i)]).fold(0.0f64, f64::max);
+    let mut shift = 0.0;
+    let mut tried = 0.0;
+    if a.iter().all(|v| v.is_finite()) {
+        for _ in 0..COARSEST_SHIFTS {
+            let mut m = a.clone();
+            for i in 0..n {
+                m[(i, i)] += shift;
+            }
+            if let Some(c) = nalgebra::Cholesky::new(m) {
+                return Ok(c);
+            }
+            tried = shift;
+            shift = if shift == 0.0 {
+                1e-12 * scale
+            } else {
+                shift * 100.0
+            };
+        }
+    }
+    Err(MultigridError::CoarsestNotPositive {
+        dofs: n,
+        scale,
+        shift: tried,
+    })
+}
+
+/// The nodes of one level on its node grid (the finest borrows the mesh's).
+#[derive(Debug, Clone)]
+pub(super) struct Nodes<'a> {
+    /// Node grid size per axis.
+    pub(super) size: [usize; 3],
+    /// Grid id of each active node, increasing.
+    pub(super) ids: Cow<'a, [u32]>,
+    /// Active index of each grid id, or `u32::MAX`.
+    pub(super) map: Cow<'a, [u32]>,
+}
+
+impl Nodes<'_> {
+    pub(super) fn coords(&self, a: usize) -> [isize; 3] {
+        let id = self.ids[a] as usize;
+        let (sx, sy) = (self.size[0], self.size[1]);
+        [
+            (id % sx) as isize,
+            ((id / sx) % sy) as isize,
+            (id / (sx * sy)) as isize,
+        ]
+    }
+
+    pub(super) fn index(&self, c: [isize; 3]) -> Option<usize> {
+        if (0..3).any(|k| c[k] < 0 || c[k] as usize >= self.size[k]) {
+            return None;
+        }
+        let id = c[0] as usize + self.size[0] * (c[1] as usize + self.size[1] * c[2] as usize);
+        let a = self.map[id];
+        (a != u32::MAX).then_some(a as usize)
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.ids.len()
+    }
+}
+
+/// Interpolation weights of fine coordinate `f` from coarse coordinates:
+/// (coarse, weight) for one axis.
+pub(super) fn parents(f: isize) -> [(isize, f64); 2] {
+    if f % 2 == 0 {
+        [(f / 2, 1.0), (f / 2, 0.0)]
+    } else {
+        [((f - 1) / 2, 0.5), ((f + 1) / 2, 0.5)]
+    }
+}
+
+/// A stored (coarse) level: its nodes and 27 blocks per node.
+pub(super) struct Level {
+    pub(super) nodes: Nodes<'static>,
+    pub(super) blocks: Vec<Block>,
+    /// Per node and stencil entry, the neighbour's index, or `u32::MAX`
+    /// where there is none or the block is zero.
+    pub(super) neighbours: Vec<u32>,
+}
+
+impl BlockRows for Level {
+    fn nodes(&self) -> usize {
+        self.nodes.len()
+    }
+
+    fn row(&self, a: usize, mut f: impl FnMut(usize, usize, &Block)) {
+        for d in 0..27 {
+            let m = self.neighbours[27 * a + d];
+            if m != u32::MAX {
+                f(d, m as usize, &self.blocks[27 * a + d]);
+            }
+        }
+    }
+}
+
+/// The finest level: the constrained operator's matrix-free rows
+/// ([`Constrained`] over the stencil table) on the mesh's node grid.
+pub(super) struct Fine<'a> {
+    pub(super) op: Constrained<'a, StencilRows<'a>>,
+    pub(super) nodes: Nodes<'a>,
+}
+
+/// Rows of a level, fine (matrix-free) or stored.
+pub(super) enum Rows<'l, 'a> {
+    Fine(&'l Fine<'a>),
+    Stored(&'l Level),
+}
+
+impl Rows<'_, '_> {
+    pub(super) fn nodes(&self) -> &Nodes<'_> {
+        match self {
+            Rows::Fine(f) => &f.nodes,
+            Rows::Stored(l) => &l.nodes,
+        }
+    }
+
+    pub(super) fn row(&self, a: usize, f: impl FnMut(usize, usize, &Block)) {
+        match self {
+            Rows::Fine(fine) => fine.op.row(a, f),
+            Rows::Stored(l) => l.row(a, f),
+        }
+    }
+
+    /// The inverse diagonal blocks of level `level`.
+    pub(super) fn inverse_diagonal(&self, level: usize) -> Result<Vec<Block>, MultigridError> {
+        (0..self.nodes().len())
+            .into_par_iter()
+            .map(|a| {
+                let diag = match self {
+                    Rows::Fine(fine) => fine.op.diagonal_block(a),
+                    Rows::Stored(l) => l.diagonal_block(a),
+                };
+                invert(&diag).ok_or(MultigridError::SingularBlock {
+                    level,
+                    node: a,
+                    grid_id: self.nodes().ids[a],
+                })
+            })
+            .collect()
+    }
+}
+
+/// The coarse node set of `fine`: every coarse node with an active fine
+/// node in its support.
+pub(super) fn coarse_nodes(fine: &Nodes) -> Nodes<'static> {
+    let size = fine.size.map(|s| (s - 1).div_ceil(2) + 1);
+    let mut mark = vec![false; size.iter().product()];
+    for a in 0..fine.len() {
+        let c = fine.coords(a);
+        let px = parents(c[0]);
+        let py = parents(c[1]);
+        let pz = parents(c[2]);
+        for (x, wx) in px {
+            for (y, wy) in py {
+                for (z, wz) in pz {
+                    if wx * wy * wz > 0.0 {
+                        let id = x as usize + size[0] * (y as usize + size[1] * z as usize);
+                        mark[id] = true;
+                    }
+                }
+            }
+        }
+    }
+    let ids: Vec<u32> = (0..mark.len())
+        .filter(|&i| mark[i])
+        .map(|i| i as u32)
+        .collect();
+    let mut map = vec![u32::MAX; mark.len()];
+    for (a, &id) in ids.iter().enumerate() {
+        map[id as usize] = a as u32;
+    }
+    Nodes {
+        size,
+        ids: Cow::Owned(ids),
+        map: Cow::Owned(map),
+    }
+}
+
+/// The fine nodes in the support of coarse node `ci`, with their weights.
+pub(super) fn support(fine: &Nodes, ci: [isize; 3]) -> Vec<(usize, f64)> {
+    let mut out = Vec::with_capacity(27);
+    for dz in -1..=1isize {
+        for dy in -1..=1isize {
+            for dx in -1..=1isize {
+                let f = [2 * ci[0] + dx, 2 * ci[1] + dy, 2 * ci[2] + dz];
+                if let Some(i) = fine.index(f) {
+                    let w = [dx, dy, dz]
+                        .iter()
+                        .map(|&e| if e == 0 { 1.0 } else { 0.5 })
+                        .product::<f64>();
+                    out.push((i, w));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A_{l+1} = Pᵀ A_l P.
+pub(super) fn galerkin(rows: &Rows, coarse: Nodes<'static>) -> Level {
+    let fine = rows.nodes();
+    // Sized once: no growth (and no transient copy) of the largest array.
+    let mut blocks: Vec<Block> = vec![[0.0; 9]; 27 * coarse.len()];
+    blocks.par_chunks_mut(27).enumerate().for_each(|(ca, acc)| {
+        let ci = coarse.coords(ca);
+        for (i, wi) in support(fine, ci) {
+            rows.row(i, |_, j, b| {
+                let fj = fine.coords(j);
+                for (x, wx) in parents(fj[0]) {
+                    for (y, wy) in parents(fj[1]) {
+                        for (z, wz) in parents(fj[2]) {
+                            let w = wi * wx * wy * wz;
+                            if w == 0.0 {
+                                continue;
+                            }
+                            let dj = [x - ci[0], y - ci[1], z - ci[2]];
+                            let slot = &mut acc[stencil_index(dj)];
+                            for k in 0..9 {
+                                slot[k] += w * b[k];
+                            }
+                        }
+                    }
+                }
+            });
+        }
+    });
+    let neighbours = (0..coarse.len())
+        .into_par_iter()
+        .flat_map_iter(|a| {
+            let c = coarse.coords(a);
+            let blocks = &blocks;
+            let coarse = &coarse;
+            (0..27).map(move |d| {
+                let o = offset(d);
+                match coarse.index([c[0] + o[0], c[1] + o[1], c[2] + o[2]]) {
+                    Some(m) if blocks[27 * a + d].iter().any(|&v| v != 0.0) => m as u32,
+                    _ => u32::MAX,
+                }
+            })
+        })
+        .collect();
+    Level {
+        nodes: coarse,
+        blocks,
+        neighbours,
+    }
+}

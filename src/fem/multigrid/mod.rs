@@ -1,0 +1,345 @@
+//! Geometric multigrid on the voxel grid, used as the CG preconditioner
+//! (the hierarchy and the CPU cycle; [`crate::gpu::multigrid`] runs the same
+//! cycle on the device). One V-cycle is M⁻¹.
+//!
+//! - Levels coarsen the node grid 2×2×2: coarse node I sits on fine node 2I.
+//!   P is trilinear interpolation (weights 1 and ½ per axis); restriction is
+//!   Pᵀ.
+//! - Coarse operators are Galerkin, A_{l+1} = Pᵀ A_l P, stored per coarse
+//!   node as a 27-point stencil of 3×3 blocks. They stay faithful where thin
+//!   struts vanish on the coarse grid: a coarse node exists wherever any
+//!   active fine node lies in its support, and carries exactly the energy of
+//!   the interpolated fine fields. The finest level is never stored: its
+//!   rows come from the 256-pattern stencil table ([`StencilTable`]) with the
+//!   constraints applied (A = P K P + (I − P)).
+//! - Smoother: Chebyshev of degree [`CHEBYSHEV_DEGREE`] on D⁻¹A (D the 3×3
+//!   diagonal blocks) over [λ_max/10, 1.1·λ_max], λ_max estimated by power
+//!   iteration; the same polynomial before and after the coarse correction,
+//!   so the V-cycle is symmetric positive definite.
+//! - Coarsest level (≤ [`COARSEST_NODES`] nodes): dense Cholesky (nalgebra).
+//!
+//! Constrained fine dofs have identity rows and columns in A, so they pass
+//! through Pᵀ A P as positive contributions: the coarse operators stay
+//! symmetric positive (semi-)definite. A coarsest operator that is only
+//! semi-definite (interpolations that coincide on the active fine nodes)
+//! gets a diagonal shift of 10⁻¹² of its largest diagonal entry before
+//! Cholesky, grown a hundredfold at a time up to 10⁻²; past that, or with
+//! a non-finite entry, the hierarchy is an error
+//! ([`MultigridError::CoarsestNotPositive`]), as is a singular 3×3
+//! diagonal block of a smoother ([`MultigridError::SingularBlock`]).
+//!
+//! Files: [`levels`] (node sets, interpolation, stored and finest levels,
+//! the Galerkin product, the coarsest factor), [`smoother`] (block Jacobi,
+//! λ_max, the Chebyshev schedule); this module holds the hierarchy
+//! ([`Multigrid`]) and its V-cycle.
+
+mod levels;
+mod smoother;
+#[cfg(test)]
+mod tests;
+
+use std::borrow::Cow;
+
+use crate::fem::constrained::Constrained;
+use crate::fem::mesh::ActiveMesh;
+use crate::fem::operator::{apply_rows, Block, LinearOperator, StencilRows, StencilTable};
+use crate::fem::precond::Preconditioner;
+use levels::{coarse_nodes, factor_shifted, galerkin, parents, support, Fine, Level, Nodes, Rows};
+use rayon::prelude::*;
+pub use smoother::chebyshev_steps;
+use smoother::{block_jacobi, lambda_max, Smoother};
+
+/// Chebyshev smoothing steps per pre- or post-smoothing.
+pub const CHEBYSHEV_DEGREE: usize = 3;
+/// A level with at most this many nodes is solved directly.
+pub const COARSEST_NODES: usize = 400;
+
+/// Why a hierarchy could not be built.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum MultigridError {
+    /// A node's 3×3 diagonal block has no inverse: some of its degrees of
+    /// freedom carry no stiffness on that level.
+    #[error("multigrid: the 3×3 diagonal block of node {node} (grid node id {grid_id}) on level {level} is singular: its degrees of freedom carry no stiffness (a mechanism, or solver.preconditioner = \"jacobi\" to bypass the hierarchy)")]
+    SingularBlock {
+        level: usize,
+        node: usize,
+        grid_id: u32,
+    },
+    /// The coarsest operator could not be factored, even shifted.
+    #[error("multigrid: the coarsest operator ({dofs} unknowns, largest diagonal entry {scale:e}) is not positive definite: Cholesky failed with diagonal shifts up to {shift:e}")]
+    CoarsestNotPositive { dofs: usize, scale: f64, shift: f64 },
+}
+
+/// One level of a hierarchy as the GPU uploads it (f64; the GPU converts).
+pub struct LevelView<'l> {
+    /// Node grid size per axis.
+    pub size: [usize; 3],
+    /// Grid id of each active node, increasing.
+    pub ids: &'l [u32],
+    /// Active index of each grid id, or `u32::MAX`.
+    pub map: &'l [u32],
+    /// Stored levels: 27 row-major 3×3 blocks per node (entry d = (dx+1) +
+    /// 3(dy+1) + 9(dz+1)) and the neighbour of each (`u32::MAX`: none or a
+    /// zero block). `None` for the finest (matrix-free) level.
+    pub stencil: Option<(&'l [[f64; 9]], &'l [u32])>,
+    /// Smoothed levels: the inverse 3×3 diagonal blocks and λ_max of D⁻¹A.
+    /// `None` for the coarsest level.
+    pub smoother: Option<(&'l [[f64; 9]], f64)>,
+}
+
+/// The multigrid preconditioner of one problem.
+pub struct Multigrid<'a> {
+    fine: Fine<'a>,
+    levels: Vec<Level>,
+    smoothers: Vec<Smoother>,
+    coarse: Option<nalgebra::Cholesky<f64, nalgebra::Dyn>>,
+}
+
+/// Sizes of a hierarchy, for reports.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HierarchyInfo {
+    /// Active nodes per level, finest first.
+    pub nodes: Vec<usize>,
+    /// Bytes held by the coarse levels, smoothers and the coarsest factor.
+    pub bytes: usize,
+}
+
+impl<'a> Multigrid<'a> {
+    /// Builds the hierarchy for the constrained operator of `mesh`.
+    pub fn new(
+        mesh: &'a ActiveMesh,
+        table: &'a StencilTable,
+        fixed: &'a [u8],
+    ) -> Result<Multigrid<'a>, MultigridError> {
+        let nodes = Nodes {
+            size: mesh.dims.map(|d| d + 1),
+            ids: Cow::Borrowed(&mesh.nodes),
+            map: Cow::Borrowed(&mesh.node_map),
+        };
+        let fine = Fine {
+            op: Constrained::new(StencilRows::new(mesh, table), fixed),
+            nodes,
+        };
+        let mut levels: Vec<Level> = Vec::new();
+        loop {
+            let rows = match levels.last() {
+                None => Rows::Fine(&fine),
+                Some(l) => Rows::Stored(l),
+            };
+            let n = rows.nodes().len();
+            if n <= COARSEST_NODES || levels.len() >= 12 {
+                break;
+            }
+            let coarse = coarse_nodes(rows.nodes());
+            if coarse.len() >= n {
+                break;
+            }
+            let level = galerkin(&rows, coarse);
+            levels.push(level);
+        }
+        let mut mg = Multigrid {
+            fine,
+            levels,
+            smoothers: Vec::new(),
+            coarse: None,
+        };
+        // Smoothers for every level but the coarsest.
+        let depth = mg.levels.len();
+        for l in 0..depth {
+            let rows = mg.rows(l);
+            let inv_diag = rows.inverse_diagonal(l)?;
+            let lambda = lambda_max(&|x, y| mg.apply_level(l, x, y), &inv_diag);
+            mg.smoothers.push(Smoother {
+                inv_diag,
+                lambda_max: lambda,
+            });
+        }
+        mg.coarse = Some(mg.factor_coarsest()?);
+        Ok(mg)
+    }
+
+    fn rows(&self, l: usize) -> Rows<'_, 'a> {
+        if l == 0 {
+            Rows::Fine(&self.fine)
+        } else {
+            Rows::Stored(&self.levels[l - 1])
+        }
+    }
+
+    fn nodes(&self, l: usize) -> &Nodes<'_> {
+        if l == 0 {
+            &self.fine.nodes
+        } else {
+            &self.levels[l - 1].nodes
+        }
+    }
+
+    fn apply_level(&self, l: usize, x: &[f64], y: &mut [f64]) {
+        if l == 0 {
+            self.fine.op.apply(x, y);
+        } else {
+            apply_rows(&self.levels[l - 1], x, y);
+        }
+    }
+
+    fn factor_coarsest(&self) -> Result<nalgebra::Cholesky<f64, nalgebra::Dyn>, MultigridError> {
+        let l = self.levels.len();
+        let rows = self.rows(l);
+        let nodes = rows.nodes();
+        let n = 3 * nodes.len();
+        let mut a = nalgebra::DMatrix::<f64>::zeros(n, n);
+        for i in 0..nodes.len() {
+            rows.row(i, |_, j, b| {
+                for r in 0..3 {
+                    for s in 0..3 {
+                        a[(3 * i + r, 3 * j + s)] += b[3 * r + s];
+                    }
+                }
+            });
+        }
+        factor_shifted(a)
+    }
+
+    /// Number of levels, the finest and the coarsest included.
+    pub fn depth(&self) -> usize {
+        self.levels.len() + 1
+    }
+
+    /// Level `l` (0: finest) as the GPU uploads it.
+    pub fn level(&self, l: usize) -> LevelView<'_> {
+        let nodes = self.nodes(l);
+        LevelView {
+            size: nodes.size,
+            ids: &nodes.ids,
+            map: &nodes.map,
+            stencil: (l > 0).then(|| {
+                let s = &self.levels[l - 1];
+                (&s.blocks[..], &s.neighbours[..])
+            }),
+            smoother: self
+                .smoothers
+                .get(l)
+                .map(|s| (&s.inv_diag[..], s.lambda_max)),
+        }
+    }
+
+    /// The inverse of the coarsest operator (as factored), dense, row-major.
+    pub fn coarsest_inverse(&self) -> Vec<f64> {
+        let inv = self.coarse.as_ref().expect("factored").inverse();
+        let n = inv.nrows();
+        let mut out = Vec::with_capacity(n * n);
+        for r in 0..n {
+            for c in 0..n {
+                out.push(inv[(r, c)]);
+            }
+        }
+        out
+    }
+
+    /// Active nodes per level and the memory of the hierarchy.
+    pub fn info(&self) -> HierarchyInfo {
+        let mut nodes = vec![self.fine.nodes.len()];
+        nodes.extend(self.levels.iter().map(|l| l.nodes.len()));
+        let block = std::mem::size_of::<Block>();
+        let mut bytes: usize = self
+            .levels
+            .iter()
+            .map(|l| l.blocks.len() * block + l.nodes.map.len() * 4 + l.nodes.ids.len() * 4)
+            .sum();
+        bytes += self
+            .smoothers
+            .iter()
+            .map(|s| s.inv_diag.len() * block)
+            .sum::<usize>();
+        let nc = 3 * nodes.last().copied().unwrap_or(0);
+        bytes += nc * nc * 8;
+        HierarchyInfo { nodes, bytes }
+    }
+
+    /// Chebyshev smoothing of A_l x = b from the current x.
+    fn smooth(&self, l: usize, x: &mut [f64], b: &[f64]) {
+        let s = &self.smoothers[l];
+        let steps = chebyshev_steps(s.lambda_max);
+        let n = x.len();
+        let mut r = vec![0.0; n];
+        let mut ad = vec![0.0; n];
+        let mut z = vec![0.0; n];
+        self.apply_level(l, x, &mut r);
+        r.par_iter_mut().zip(b).for_each(|(r, b)| *r = b - *r);
+        block_jacobi(&s.inv_diag, &r, &mut z);
+        let mut d: Vec<f64> = z.iter().map(|v| steps[0].1 * v).collect();
+        x.par_iter_mut().zip(&d).for_each(|(x, d)| *x += d);
+        for &(c1, c2) in &steps[1..] {
+            self.apply_level(l, &d, &mut ad);
+            r.par_iter_mut().zip(&ad).for_each(|(r, a)| *r -= a);
+            block_jacobi(&s.inv_diag, &r, &mut z);
+            d.par_iter_mut()
+                .zip(&z)
+                .for_each(|(d, z)| *d = c1 * *d + c2 * z);
+            x.par_iter_mut().zip(&d).for_each(|(x, d)| *x += d);
+        }
+    }
+
+    /// r_c = Pᵀ r.
+    fn restrict(&self, l: usize, r: &[f64]) -> Vec<f64> {
+        let (fine, coarse) = (self.nodes(l), self.nodes(l + 1));
+        let mut out = vec![0.0; 3 * coarse.len()];
+        out.par_chunks_mut(3).enumerate().for_each(|(ca, o)| {
+            for (i, w) in support(fine, coarse.coords(ca)) {
+                for c in 0..3 {
+                    o[c] += w * r[3 * i + c];
+                }
+            }
+        });
+        out
+    }
+
+    /// x += P x_c.
+    fn prolong_add(&self, l: usize, xc: &[f64], x: &mut [f64]) {
+        let (fine, coarse) = (self.nodes(l), self.nodes(l + 1));
+        x.par_chunks_mut(3).enumerate().for_each(|(i, xi)| {
+            let f = fine.coords(i);
+            for (cx, wx) in parents(f[0]) {
+                for (cy, wy) in parents(f[1]) {
+                    for (cz, wz) in parents(f[2]) {
+                        let w = wx * wy * wz;
+                        if w == 0.0 {
+                            continue;
+                        }
+                        if let Some(j) = coarse.index([cx, cy, cz]) {
+                            for c in 0..3 {
+                                xi[c] += w * xc[3 * j + c];
+                            }
+                        }
+                    }
+                }
+            }
+        });
+    }
+
+    fn cycle(&self, l: usize, b: &[f64]) -> Vec<f64> {
+        if l == self.levels.len() {
+            let c = self.coarse.as_ref().expect("factored");
+            let v = c.solve(&nalgebra::DVector::from_column_slice(b));
+            return v.as_slice().to_vec();
+        }
+        let mut x = vec![0.0; b.len()];
+        self.smooth(l, &mut x, b);
+        let mut r = vec![0.0; b.len()];
+        self.apply_level(l, &x, &mut r);
+        r.par_iter_mut().zip(b).for_each(|(r, b)| *r = b - *r);
+        let rc = self.restrict(l, &r);
+        let xc = self.cycle(l + 1, &rc);
+        self.prolong_add(l, &xc, &mut x);
+        self.smooth(l, &mut x, b);
+        x
+    }
+}
+
+impl Preconditioner for Multigrid<'_> {
+    /// z = M⁻¹ r: one V-cycle from zero.
+    fn apply(&self, r: &[f64], z: &mut [f64]) {
+        let x = self.cycle(0, r);
+        z.copy_from_slice(&x);
+    }
+}

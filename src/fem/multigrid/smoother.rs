@@ -1,0 +1,71 @@
+//! Smoothing on one level: block Jacobi (3×3 diagonal blocks), λ_max of
+//! D⁻¹A by power iteration, and the Chebyshev schedule the CPU and GPU
+//! smoothers share.
+
+use super::CHEBYSHEV_DEGREE;
+use crate::fem::operator::{mul_add, Block};
+use rayon::prelude::*;
+
+/// Smoothing data of one level.
+pub(super) struct Smoother {
+    pub(super) inv_diag: Vec<Block>,
+    pub(super) lambda_max: f64,
+}
+
+pub(super) fn block_jacobi(inv_diag: &[Block], r: &[f64], z: &mut [f64]) {
+    z.par_chunks_mut(3)
+        .zip(r.par_chunks(3))
+        .zip(inv_diag.par_iter())
+        .for_each(|((z, r), b)| {
+            let mut acc = [0.0; 3];
+            mul_add(&mut acc, b, r);
+            z.copy_from_slice(&acc);
+        });
+}
+
+pub(super) fn dot(a: &[f64], b: &[f64]) -> f64 {
+    crate::fem::ordered_sum(
+        a.par_chunks(4096)
+            .zip(b.par_chunks(4096))
+            .map(|(a, b)| a.iter().zip(b).map(|(x, y)| x * y).sum()),
+    )
+}
+
+/// λ_max of D⁻¹A by power iteration (deterministic start vector).
+pub(super) fn lambda_max(apply: &dyn Fn(&[f64], &mut [f64]), inv_diag: &[Block]) -> f64 {
+    let n = 3 * inv_diag.len();
+    let mut v: Vec<f64> = (0..n)
+        .map(|i| 1.0 + ((i * 7919) % 17) as f64 / 17.0)
+        .collect();
+    let (mut av, mut w) = (vec![0.0; n], vec![0.0; n]);
+    let mut lambda = 1.0;
+    for _ in 0..12 {
+        let norm = dot(&v, &v).sqrt();
+        v.iter_mut().for_each(|x| *x /= norm);
+        apply(&v, &mut av);
+        block_jacobi(inv_diag, &av, &mut w);
+        lambda = dot(&v, &w);
+        std::mem::swap(&mut v, &mut w);
+    }
+    // Power iteration converges from below; 10 % margin.
+    1.1 * lambda.abs().max(1e-300)
+}
+
+/// The Chebyshev schedule of a smoother with estimate `lambda_max`: per
+/// step k, (c1, c2) in d_k = c1·d_{k−1} + c2·D⁻¹r_k, x += d_k (c1 = 0 for
+/// the first step). The interval is [λ_max/10, λ_max]. The CPU and GPU
+/// smoothers share it.
+pub fn chebyshev_steps(lambda_max: f64) -> [(f64, f64); CHEBYSHEV_DEGREE] {
+    let (lmax, lmin) = (lambda_max, lambda_max / 10.0);
+    let theta = (lmax + lmin) / 2.0;
+    let delta = (lmax - lmin) / 2.0;
+    let sigma = theta / delta;
+    let mut out = [(0.0, 1.0 / theta); CHEBYSHEV_DEGREE];
+    let mut rho_old = 1.0 / sigma;
+    for step in out.iter_mut().skip(1) {
+        let rho = 1.0 / (2.0 * sigma - rho_old);
+        *step = (rho * rho_old, 2.0 * rho / delta);
+        rho_old = rho;
+    }
+    out
+}

@@ -27,7 +27,7 @@
 use crate::fem::operator::LinearOperator;
 use crate::fem::options::SolverOptions;
 use crate::fem::precond::Preconditioner;
-use crate::fem::vector::{dot, ordered_sum, residual, CHUNK};
+use crate::fem::vector::{dot, ordered_sum, residual_into, CHUNK};
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -129,12 +129,12 @@ pub fn pcg<B: PcgBackend + ?Sized>(
 }
 
 /// The PCG recurrence on f64 host vectors (rayon): operator `A`,
-/// preconditioner `M`, five vectors of 3 values per node (x, r, z, p, q)
-/// and the borrowed right-hand side.
+/// preconditioner `M`, six vectors of 3 values per node (b, x, r, z, p, q;
+/// b is kept for the true residual at the stop).
 pub struct HostPcg<'a, A, M> {
     a: &'a A,
     m: &'a M,
-    b: &'a [f64],
+    b: Vec<f64>,
     x: Vec<f64>,
     r: Vec<f64>,
     z: Vec<f64>,
@@ -147,15 +147,15 @@ pub struct HostPcg<'a, A, M> {
 
 impl<'a, A: LinearOperator, M: Preconditioner> HostPcg<'a, A, M> {
     /// A solver of `a` x = `b` preconditioned by `m`.
-    pub fn new(a: &'a A, m: &'a M, b: &'a [f64]) -> HostPcg<'a, A, M> {
+    pub fn new(a: &'a A, m: &'a M, b: Vec<f64>) -> HostPcg<'a, A, M> {
         let n = b.len();
         assert_eq!(n, a.len(), "b has the operator's length");
         HostPcg {
             a,
             m,
+            r: b.clone(),
             b,
             x: vec![0.0; n],
-            r: b.to_vec(),
             z: vec![0.0; n],
             p: vec![0.0; n],
             q: vec![0.0; n],
@@ -176,7 +176,7 @@ impl<A: LinearOperator, M: Preconditioner> PcgBackend for HostPcg<'_, A, M> {
 
     fn start(&mut self) -> Result<f64, PcgError> {
         self.x.iter_mut().for_each(|v| *v = 0.0);
-        self.r.copy_from_slice(self.b);
+        self.r.copy_from_slice(&self.b);
         self.rr = ordered_sum(
             self.r
                 .par_chunks(CHUNK)
@@ -240,9 +240,8 @@ impl<A: LinearOperator, M: Preconditioner> PcgBackend for HostPcg<'_, A, M> {
 
     /// r = b − A x; CG restarts from it (p = M⁻¹r) if it goes on.
     fn replace_residual(&mut self) -> Result<Option<f64>, PcgError> {
-        let (r, rr) = residual(self.a, self.b, &self.x);
-        self.r = r;
-        self.rr = rr;
+        self.rr = residual_into(self.a, &self.b, &self.x, &mut self.r);
+        let rr = self.rr;
         self.rho = self.m.apply_dot(&self.r, &mut self.z);
         self.p.copy_from_slice(&self.z);
         Ok(Some(rr))

@@ -24,17 +24,16 @@ pub fn solve_cpu(
     let start = Instant::now();
     let problem = Problem::new(grid, material, load)?;
     let a = problem.operator();
-    let b = problem.rhs();
     let (w, stats, info) = match opts.preconditioner {
         Preconditioner::Jacobi => {
             let m = Jacobi::new(&a);
-            let mut cg = HostPcg::new(&a, &m, &b);
+            let mut cg = HostPcg::new(&a, &m, problem.rhs());
             let stats = pcg(&mut cg, opts)?;
             (cg.into_solution(), stats, None)
         }
         Preconditioner::Multigrid => {
             let m = Multigrid::new(&problem.mesh, &problem.table, &problem.bc.fixed)?;
-            let mut cg = HostPcg::new(&a, &m, &b);
+            let mut cg = HostPcg::new(&a, &m, problem.rhs());
             let stats = pcg(&mut cg, opts)?;
             (cg.into_solution(), stats, Some(m.info()))
         }

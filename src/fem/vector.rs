@@ -38,7 +38,18 @@ pub fn residual(
     x: &[f64],
 ) -> (Vec<f64>, f64) {
     let mut r = vec![0.0; b.len()];
-    a.apply(x, &mut r);
+    let rr = residual_into(a, b, x, &mut r);
+    (r, rr)
+}
+
+/// [`residual`] written into `r`; returns ‖r‖².
+pub fn residual_into(
+    a: &impl crate::fem::operator::LinearOperator,
+    b: &[f64],
+    x: &[f64],
+    r: &mut [f64],
+) -> f64 {
+    a.apply(x, r);
     r.par_chunks_mut(CHUNK)
         .zip(b.par_chunks(CHUNK))
         .for_each(|(r, b)| {
@@ -46,6 +57,5 @@ pub fn residual(
                 *r = b - *r;
             }
         });
-    let rr = norm_sq(&r);
-    (r, rr)
+    norm_sq(r)
 }

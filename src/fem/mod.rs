@@ -34,5 +34,5 @@ pub mod vector;
 pub use cpu::solve_cpu;
 pub use options::{Preconditioner, SolverOptions};
 pub use problem::Problem;
-pub use result::{SolveError, SolveResult};
+pub use result::{SolveError, SolveResult, Timing};
 pub use vector::ordered_sum;

@@ -21,7 +21,7 @@ use crate::fem::load::{Constraints, LoadCase};
 use crate::fem::mesh::ActiveMesh;
 use crate::fem::operator::{LinearOperator, StencilRows, StencilTable};
 use crate::fem::options::Preconditioner;
-use crate::fem::result::{SolveError, SolveResult};
+use crate::fem::result::{SolveError, SolveResult, Timing};
 use crate::fem::vector::{norm_sq, residual};
 use crate::grid::VoxelGrid;
 use crate::material::YoungPoisson;
@@ -107,7 +107,7 @@ impl<'g> Problem<'g> {
         w: Vec<f64>,
         stats: PcgStats,
         tolerance: f64,
-        seconds: f64,
+        timing: Timing,
         backend: &str,
         adapter: &str,
     ) -> SolveResult {
@@ -151,7 +151,10 @@ impl<'g> Problem<'g> {
             iterations: stats.iterations,
             relative_residual,
             tolerance,
-            solve_seconds: seconds,
+            solve_seconds: timing.solve_seconds,
+            setup_seconds: timing.setup_seconds,
+            iterations_seconds: timing.iterations_seconds,
+            device_bytes: None,
             backend: backend.to_string(),
             adapter: adapter.to_string(),
             peak_von_mises_per_nominal: ok(Some(peak / q.nominal_stress)),

@@ -30,6 +30,15 @@ impl SolveError {
     }
 }
 
+/// Wall times of a solve, s: its set-up, its iterations, and the whole
+/// (set-up, iterations and reading the solution back).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Timing {
+    pub setup_seconds: f64,
+    pub iterations_seconds: f64,
+    pub solve_seconds: f64,
+}
+
 /// What a solve reports. Moduli are `None` unless the solve converged.
 #[derive(Debug, Clone, Serialize)]
 pub struct SolveResult {
@@ -59,6 +68,14 @@ pub struct SolveResult {
     pub relative_residual: f64,
     pub tolerance: f64,
     pub solve_seconds: f64,
+    /// Of `solve_seconds`: the set-up (mesh, constraints, right-hand side,
+    /// preconditioner, and on the GPU the uploads), s.
+    pub setup_seconds: f64,
+    /// Of `solve_seconds`: the PCG iterations, s.
+    pub iterations_seconds: f64,
+    /// GPU: bytes allocated on the device (vectors, mesh, stencils and the
+    /// multigrid hierarchy).
+    pub device_bytes: Option<u64>,
     pub backend: String,
     pub adapter: String,
     /// Peak voxel-centre von Mises stress over the nominal applied stress.

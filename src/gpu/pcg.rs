@@ -34,6 +34,9 @@ pub struct GpuPcg<'c> {
     pub(super) restarts: usize,
     /// The multigrid preconditioner, when there is one.
     pub(super) multigrid: Option<multigrid::GpuMultigrid>,
+    /// Bytes of the solver's own buffers on the device (the multigrid's
+    /// hierarchy not included: [`multigrid::GpuMultigrid::bytes`]).
+    pub bytes: u64,
 }
 
 impl<'c> GpuPcg<'c> {
@@ -262,6 +265,7 @@ impl<'c> GpuPcg<'c> {
             reliable: None,
             restarts: 0,
             multigrid: None,
+            bytes: total,
         };
         gpu.run(&[Kernel::JacobiDiag])?;
         if let Some(mg) = mg {

@@ -4,7 +4,7 @@
 use super::{GpuContext, GpuError, GpuPcg};
 use crate::fem::cg::pcg;
 use crate::fem::load::LoadCase;
-use crate::fem::{Preconditioner, Problem, SolveError, SolveResult, SolverOptions};
+use crate::fem::{Preconditioner, Problem, SolveError, SolveResult, SolverOptions, Timing};
 use crate::grid::VoxelGrid;
 use crate::material::YoungPoisson;
 use std::time::Instant;
@@ -30,19 +30,20 @@ pub fn solve_gpu(
         }
     };
     let hierarchy = gpu.multigrid().map(|m| (m.nodes.clone(), m.bytes));
+    let device_bytes = gpu.bytes + hierarchy.as_ref().map_or(0, |h| h.1);
     gpu.enable_reliable_updates(problem.operator(), b, opts.tolerance);
+    let iterations = Instant::now();
     let stats = pcg(&mut gpu, opts)?;
+    let iterations_seconds = iterations.elapsed().as_secs_f64();
     let w = gpu.solution()?;
     drop(gpu);
-    let seconds = start.elapsed().as_secs_f64();
-    let mut result = problem.finish(
-        w,
-        stats,
-        opts.tolerance,
-        seconds,
-        "gpu",
-        &ctx.adapter_name(),
-    );
+    let timing = Timing {
+        setup_seconds: (iterations - start).as_secs_f64(),
+        iterations_seconds,
+        solve_seconds: start.elapsed().as_secs_f64(),
+    };
+    let mut result = problem.finish(w, stats, opts.tolerance, timing, "gpu", &ctx.adapter_name());
+    result.device_bytes = Some(device_bytes);
     if let Some((nodes, bytes)) = hierarchy {
         result.preconditioner = Preconditioner::Multigrid;
         result.multigrid_levels = Some(nodes);

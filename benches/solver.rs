@@ -16,13 +16,14 @@ use voxfe::pipeline::load::load_case;
 use voxfe::pipeline::voxelize::voxelize_scene;
 use voxfe::scene::Scene;
 
+/// `scenes/rd-compression.toml` with `set` overrides; `VOXFE_SCENES` names
+/// another scenes folder (a bench binary carried to another machine).
 fn scene(set: &[&str]) -> Scene {
-    let path = Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/scenes/rd-compression.toml"
-    ));
+    let dir = std::env::var("VOXFE_SCENES")
+        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/scenes").to_string());
+    let path = Path::new(&dir).join("rd-compression.toml");
     let set: Vec<String> = set.iter().map(|s| s.to_string()).collect();
-    Scene::load(path, &set).expect("scene loads")
+    Scene::load(&path, &set).expect("scene loads")
 }
 
 /// Bytes one apply must move per active node at least: x gathered once

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# The GPU report (issue 13): runs the measurements of the "Measured on a GPU"
+# table from a release build and prints them as a markdown table naming the
+# adapter, the CPU solver on the same machine beside the GPU where the table
+# compares them.
+#
+#   benches/gpu-report.sh [VOXFE_BINARY] [SCENES_DIR]
+#
+# Defaults: target/release/voxfe and scenes/. SOLVER_BENCH names the
+# criterion bench binary (`cargo bench --bench solver --no-run` prints its
+# path) to add the fine-level operator apply timing (CPU f64 and GPU f32,
+# active nodes/s and GB/s by the byte model of benches/solver.rs).
+# QUICK=1 runs coarser grids
+# (for a check on a software adapter such as lavapipe); TIMEOUT (s, default
+# 600) bounds each run. Needs python3 for the JSON. Each row is one
+# `voxfe run … --json`; its command is printed under the table.
+set -uo pipefail
+BIN=${1:-target/release/voxfe}
+SCENES=${2:-scenes}
+TIMEOUT=${TIMEOUT:-600}
+if [ "${QUICK:-0}" = 1 ]; then
+  RD_H=(0.1 0.075); RD_CPU_H=0.075; JAC_H=0.1; VBR_H=0.2
+else
+  RD_H=(0.05 0.025 0.0125); RD_CPU_H=0.025; JAC_H=0.0125; VBR_H=0.04
+fi
+ROWS=$(mktemp)
+CMDS=$(mktemp)
+ADAPTER=$(mktemp)
+echo "no GPU adapter answered" > "$ADAPTER"
+trap 'rm -f "$ROWS" "$CMDS" "$ADAPTER"' EXIT
+
+# run LABEL ARGS…: one solve, its JSON fields as a table row.
+run() {
+  local label=$1; shift
+  echo "\`voxfe run $*\`" >> "$CMDS"
+  local out
+  out=$(timeout "$TIMEOUT" "$BIN" run "$@" --json -q 2>/dev/null)
+  local rc=$?
+  python3 - "$label" "$rc" "$out" "$ADAPTER" >> "$ROWS" <<'PY'
+import json, sys
+label, rc, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+try:
+    d = json.loads(out)
+except ValueError:
+    print(f"| {label} | — | — | exit {rc}{' (timed out)' if rc == 124 else ''}, no result | — | — | — | — | — |")
+    sys.exit()
+it = d.get("iterations") or 0
+per = d.get("iterations_seconds", float("nan")) / it if it else float("nan")
+mod = d.get("e_eff") or d.get("e_flex") or d.get("stiffness")
+dev = d.get("device_bytes")
+dev = f"{dev / d['active_nodes']:.0f} B/node ({dev / 1e6:.0f} MB)" if dev else "—"
+mod = f"{mod:.6g}" if mod is not None else "—"
+conv = "" if d["converged"] else ", NOT CONVERGED"
+print(f"| {label} | {d['active_nodes']:,} | {d['backend']} ({d['adapter']}) | {d['preconditioner']}, {it} it{conv} "
+      f"| {d['solve_seconds']:.3f} | {d.get('setup_seconds', float('nan')):.3f} | {1e3 * per:.2f} | {dev} | {mod} |")
+if d["backend"] == "gpu":
+    open(sys.argv[4], "w").write(d["adapter"])
+PY
+}
+
+for h in "${RD_H[@]}"; do
+  run "RD compression h=$h" "$SCENES/rd-compression.toml" --backend gpu --set voxel.size=$h
+done
+run "RD compression h=$RD_CPU_H (CPU)" "$SCENES/rd-compression.toml" --backend cpu --set voxel.size=$RD_CPU_H
+run "RD compression h=$JAC_H, Jacobi, 200 it" "$SCENES/rd-compression.toml" --backend gpu --set voxel.size=$JAC_H \
+  --set solver.preconditioner=jacobi --set solver.max_iterations=200
+run "VBR implant h=$VBR_H" "$SCENES/vbr-25.toml" --backend gpu --set voxel.size=$VBR_H --set voxel.max_memory_mb=120000
+
+echo "## Measured on a GPU: $(cat "$ADAPTER")"
+echo
+echo "| run | active nodes | backend | preconditioner | solve (s) | set-up (s) | per iteration (ms) | device bytes | modulus / k |"
+echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+cat "$ROWS"
+echo
+echo "Commands (binary $BIN, $(date -u +%Y-%m-%d)):"
+echo
+sed 's/^/- /' "$CMDS"
+if [ -n "${SOLVER_BENCH:-}" ]; then
+  echo
+  echo "Operator apply (\`$SOLVER_BENCH --bench operator\`, shipped RD scene):"
+  echo
+  echo '```'
+  VOXFE_SCENES="$SCENES" timeout "$TIMEOUT" "$SOLVER_BENCH" --bench operator 2>&1 \
+    | grep -E "^operator|time:|thrpt:" || echo "the operator bench failed"
+  echo '```'
+fi

@@ -28,8 +28,8 @@
 //! ([`MultigridError::CoarsestNotPositive`]), as is a singular 3×3
 //! diagonal block of a smoother ([`MultigridError::SingularBlock`]).
 //!
-//! Files: [`levels`] (node sets, interpolation, stored and finest levels,
-//! the Galerkin product, the coarsest factor), [`smoother`] (block Jacobi,
+//! Files: `levels.rs` (node sets, interpolation, stored and finest levels,
+//! the Galerkin product, the coarsest factor), `smoother.rs` (block Jacobi,
 //! λ_max, the Chebyshev schedule); this module holds the hierarchy
 //! ([`Multigrid`]) and its V-cycle.
 

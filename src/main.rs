@@ -343,6 +343,21 @@ fn cmd_voxelize(
     Ok(ExitCode::SUCCESS)
 }
 
+/// How bad an exit status is, to report the worst of several scenes: a
+/// failure (1) over bad input (2) over a solve that did not converge (3)
+/// over success (0).
+fn severity(code: u8) -> u8 {
+    match code {
+        0 => 0,
+        EXIT_NOT_CONVERGED => 1,
+        EXIT_BAD_INPUT => 2,
+        _ => 3,
+    }
+}
+
+/// Runs each scene in turn and reports each; a scene that fails is
+/// reported as an error naming its file and the next one still runs. The
+/// exit status is the worst of the scenes' ([`severity`]).
 fn cmd_run(
     paths: &[PathBuf],
     backend: Option<Backend>,
@@ -352,44 +367,83 @@ fn cmd_run(
     set: &[String],
 ) -> Result<ExitCode, CliError> {
     fields.check_scene_count(paths.len())?;
-    let mut worst = ExitCode::SUCCESS;
+    if paths.len() == 1 {
+        return run_one(&paths[0], backend, adapter, json, fields, set, false).map(ExitCode::from);
+    }
+    let mut worst = 0u8;
     for path in paths {
-        let mut scene = Scene::load(path, set)?;
-        if let Some(a) = &adapter {
-            scene.solver.adapter = Some(a.clone());
-        }
-        fields.check(&scene)?;
-        let backend = backend.unwrap_or(scene.solver.backend);
-        let report = run_scene(&scene, backend).map_err(|source| CliError::Run {
-            path: path.clone(),
-            source,
-        })?;
-        for w in report.voxel.warnings.iter().chain(&report.notices) {
-            eprintln!("warning: {w}");
-        }
-        fields.write(&report, |file| {
-            info(format_args!("wrote {}", file.display()))
-        })?;
-        if json {
-            println!("{}", serde_json::Value::Object(report.to_json()));
-        } else {
-            if paths.len() > 1 {
-                println!();
+        let code = match run_one(path, backend, adapter.clone(), json, fields, set, true) {
+            Ok(code) => code,
+            Err(e) => {
+                let code = exit_status(&e);
+                let text = format!("{:#}", anyhow::Error::new(e));
+                let named = path.display().to_string();
+                if text.contains(&named) {
+                    eprintln!("error: {text}");
+                } else {
+                    eprintln!("error: scene '{named}': {text}");
+                }
+                code
             }
-            println!("{report}");
-        }
-        if !report.solve.converged {
-            eprintln!(
-                "error: scene '{}' did not converge: relative residual {:.3e} after {} iterations (tolerance {:.1e})",
-                path.display(),
-                report.solve.relative_residual,
-                report.solve.iterations,
-                report.solve.tolerance
-            );
-            worst = ExitCode::from(EXIT_NOT_CONVERGED);
+        };
+        if severity(code) > severity(worst) {
+            worst = code;
         }
     }
-    Ok(worst)
+    Ok(ExitCode::from(worst))
+}
+
+/// Runs one scene of `voxfe run`: prints its result, then writes its field
+/// files (a field file that cannot be written is an error after the result,
+/// which is already on stdout). Returns the exit status.
+fn run_one(
+    path: &Path,
+    backend: Option<Backend>,
+    adapter: Option<String>,
+    json: bool,
+    fields: &FieldOutput,
+    set: &[String],
+    several: bool,
+) -> Result<u8, CliError> {
+    let mut scene = Scene::load(path, set)?;
+    if let Some(a) = adapter {
+        scene.solver.adapter = Some(a);
+    }
+    fields.check(&scene)?;
+    let backend = backend.unwrap_or(scene.solver.backend);
+    let report = run_scene(&scene, backend).map_err(|source| CliError::Run {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    for w in report.voxel.warnings.iter().chain(&report.notices) {
+        eprintln!("warning: {w}");
+    }
+    if json {
+        println!("{}", serde_json::Value::Object(report.to_json()));
+    } else {
+        if several {
+            println!();
+        }
+        println!("{report}");
+    }
+    let mut code = 0;
+    if !report.solve.converged {
+        eprintln!(
+            "error: scene '{}' did not converge: relative residual {:.3e} after {} iterations (tolerance {:.1e})",
+            path.display(),
+            report.solve.relative_residual,
+            report.solve.iterations,
+            report.solve.tolerance
+        );
+        code = EXIT_NOT_CONVERGED;
+    }
+    // Whatever goes wrong writing the fields, the result is out already.
+    use std::io::Write as _;
+    let _ = std::io::stdout().flush();
+    fields.write(&report, |file| {
+        info(format_args!("wrote {}", file.display()))
+    })?;
+    Ok(code)
 }
 
 fn cmd_sweep(

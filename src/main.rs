@@ -75,6 +75,14 @@ enum Command {
         /// Override a base-scene key (repeatable).
         #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<String>,
+        /// Run every case again, when --out holds this sweep (default:
+        /// resume, skipping the cases already in results.jsonl).
+        #[arg(long)]
+        restart: bool,
+        /// Write into an --out that holds a different sweep or other files:
+        /// voxfe's own outputs there are removed first.
+        #[arg(long)]
+        force: bool,
     },
     /// Write the envelope of a cylinder scene as a binary STL mesh.
     ExportStl {
@@ -219,7 +227,18 @@ fn main() -> ExitCode {
             shard,
             backend,
             set,
-        } => cmd_sweep(&scene, &vary, &out, shard.as_deref(), backend, &set),
+            restart,
+            force,
+        } => {
+            let reuse = if force {
+                voxfe::sweep::Reuse::Force
+            } else if restart {
+                voxfe::sweep::Reuse::Restart
+            } else {
+                voxfe::sweep::Reuse::Resume
+            };
+            cmd_sweep(&scene, &vary, &out, shard.as_deref(), backend, &set, reuse)
+        }
         Command::Merge { dirs, out } => cmd_merge(&dirs, &out),
         Command::Design {
             scene,
@@ -297,7 +316,7 @@ fn exit_status(e: &CliError) -> u8 {
         CliError::Field(e) => e.is_bad_input(),
         CliError::Export(e) => !matches!(e, ExportError::Write { .. }),
         CliError::SweepInput(_) => true,
-        CliError::SweepOutput(_) => false,
+        CliError::SweepOutput(e) => e.is_bad_input(),
         CliError::Design(e) if !e.is_bad_input() => return EXIT_NOT_CONVERGED,
         CliError::Design(_) => true,
     };
@@ -446,6 +465,10 @@ fn run_one(
     Ok(code)
 }
 
+/// Checks the sweep and its `--out` before the first solve, then runs the
+/// cases not already done there, appending each row as it finishes;
+/// `sweep.json`, the results, plots and `summary.md` are rewritten at the
+/// end from all rows.
 fn cmd_sweep(
     path: &Path,
     vary: &[String],
@@ -453,19 +476,49 @@ fn cmd_sweep(
     shard: Option<&str>,
     backend: Option<Backend>,
     set: &[String],
+    reuse: voxfe::sweep::Reuse,
 ) -> Result<ExitCode, CliError> {
-    let on_case = |case: &voxfe::sweep::Case, total: usize, row: &voxfe::sweep::Row| {
-        info(format_args!(
-            "case {}/{} [{}]: {}",
+    let plan = voxfe::sweep::plan(path, vary, set, shard, backend).map_err(CliError::SweepInput)?;
+    let (prepared, mut writer) =
+        voxfe::sweep::prepare_out(out, &plan.manifest, reuse).map_err(CliError::SweepInput)?;
+    for note in &prepared.notes {
+        eprintln!("note: {note}");
+    }
+    let done: Vec<usize> = prepared.done.iter().map(|r| r.case).collect();
+    if !done.is_empty() {
+        eprintln!(
+            "resuming: {} of {} cases already in {} are skipped (--restart runs them again)",
+            done.len(),
+            plan.cases.len(),
+            out.join("results.jsonl").display()
+        );
+    }
+    let on_case = |case: &voxfe::sweep::Case,
+                   total: usize,
+                   outcome: &voxfe::sweep::CaseOutcome|
+     -> Result<(), SweepError> {
+        let row = &outcome.row;
+        let name = format!(
+            "case {}/{} [{}]",
             case.index + 1,
             total,
-            case.set_args().join(" "),
-            row.error.as_deref().unwrap_or("ok")
-        ))
+            case.set_args().join(" ")
+        );
+        for w in &outcome.warnings {
+            eprintln!("warning: {name}: {w}");
+        }
+        match &row.error {
+            // A failed case is an error of its own: printed even under -q.
+            Some(e) => eprintln!("error: {name}: {e}"),
+            None => info(format_args!("{name}: ok")),
+        }
+        writer.append(row)
     };
-    let (manifest, rows) = voxfe::sweep::run(path, vary, set, shard, backend, on_case)
-        .map_err(CliError::SweepInput)?;
-    voxfe::sweep::write_outputs(out, &manifest, &rows).map_err(CliError::SweepOutput)?;
+    let new = plan.run(&done, on_case).map_err(CliError::SweepOutput)?;
+    let mut rows = prepared.done;
+    rows.extend(new);
+    rows.sort_by_key(|r| r.case);
+    voxfe::sweep::write_outputs(out, &plan.manifest, &rows).map_err(CliError::SweepOutput)?;
     let failed = rows.iter().filter(|r| !r.is_ok()).count();
     println!(
         "{} cases run, {failed} failed; results in {}",

@@ -396,7 +396,7 @@ impl Plan {
         let mut warnings = Vec::new();
         let row = match self.solve_case(&args, &mut warnings) {
             Ok(report) => case_row(case, Ok(RunFields::from(&report))),
-            Err((error, partial)) => failed_row(case, error, partial),
+            Err((error, partial)) => failed_row(case, error, partial.map(|b| *b)),
         };
         CaseOutcome { row, warnings }
     }
@@ -407,7 +407,7 @@ impl Plan {
         &self,
         args: &[String],
         warnings: &mut Vec<String>,
-    ) -> Result<RunReport, (String, Option<RunFields>)> {
+    ) -> Result<RunReport, (String, Option<Box<RunFields>>)> {
         let scene = Scene::load(&self.path, args).map_err(|e| (e.to_string(), None))?;
         let b = self.backend.unwrap_or(scene.solver.backend);
         let specimen = voxelize_specimen(&scene).map_err(|e| (e.to_string(), None))?;
@@ -431,7 +431,11 @@ impl Plan {
             }),
             Err(e) => Err((
                 e.to_string(),
-                Some(RunFields::from_voxel(&voxel, load.name(), material.e)),
+                Some(Box::new(RunFields::from_voxel(
+                    &voxel,
+                    load.name(),
+                    material.e,
+                ))),
             )),
         }
     }
@@ -536,9 +540,11 @@ pub fn prepare_out(
         let clear = match (&old, reuse) {
             (_, Reuse::Force) => true,
             (Some(old), _) => match old.differs(manifest) {
-                Some(why) => return Err(refuse(format!(
+                Some(why) => {
+                    return Err(refuse(format!(
                     "holds a different sweep ({why}); give another --out, or --force to replace it"
-                ))),
+                )))
+                }
                 None => reuse == Reuse::Restart,
             },
             (None, _) => {

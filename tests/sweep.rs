@@ -522,3 +522,42 @@ fn quiet_sweeps_still_print_each_cases_warnings_and_failures_keep_diagnostics() 
         "{failed}"
     );
 }
+
+#[test]
+fn merge_refuses_shards_run_on_different_scene_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let scene = small_scene(dir.path());
+    let shard = |i: &str| {
+        let out = dir.path().join(i);
+        let o = voxfe(&[
+            "sweep",
+            &scene,
+            "--vary",
+            "lattice.porosity=0.7,0.75",
+            "--shard",
+            &format!("{i}/2"),
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        out
+    };
+    let a = shard("0");
+    // The scene file edited between the shards.
+    std::fs::write(
+        &scene,
+        SMALL.replace("[voxel]", "[material]\nE = 110000.0\nnu = 0.3\n[voxel]"),
+    )
+    .unwrap();
+    let b = shard("1");
+    let o = voxfe(&[
+        "merge",
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+        "--out",
+        dir.path().join("m").to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("different text of scene 'small'"), "{err}");
+}

@@ -696,4 +696,59 @@ mod tests {
             assert_eq!(s.iter().filter(|s| s.owns(case)).count(), 1);
         }
     }
+
+    fn manifest() -> Manifest {
+        Manifest {
+            scene: "s".into(),
+            scene_hash: scene_hash(b"name = 's'"),
+            set: vec!["voxel.size=0.1".into()],
+            variations: vec![Variation::parse("lattice.porosity=0.7,0.8").unwrap()],
+            total: 2,
+            shard: None,
+        }
+    }
+
+    #[test]
+    fn manifests_name_what_differs() {
+        let a = manifest();
+        assert_eq!(a.differs(&a.clone()), None);
+        let b = Manifest {
+            scene_hash: scene_hash(b"name = 't'"),
+            shard: Some(Shard { index: 0, count: 2 }),
+            ..a.clone()
+        };
+        let why = a.differs(&b).unwrap();
+        assert!(
+            why.contains("hash") && why.contains("--shard none vs 0/2"),
+            "{why}"
+        );
+        assert_eq!(scene_hash(b""), "fnv1a64:cbf29ce484222325");
+    }
+
+    #[test]
+    fn resuming_drops_a_partly_written_last_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = manifest();
+        let (p, mut w) = prepare_out(dir.path(), &m, Reuse::Resume).unwrap();
+        assert!(p.done.is_empty());
+        let case = |index| Case {
+            index,
+            settings: vec![("lattice.porosity".into(), "0.7".into())],
+        };
+        w.append(&case_row(&case(0), Err("x".into()))).unwrap();
+        drop(w);
+        let jsonl = dir.path().join("results.jsonl");
+        let mut text = std::fs::read_to_string(&jsonl).unwrap();
+        text.push_str("{\"case\":1,\"lattice.poro");
+        std::fs::write(&jsonl, text).unwrap();
+        let (p, _w) = prepare_out(dir.path(), &m, Reuse::Resume).unwrap();
+        assert_eq!(p.done.iter().map(|r| r.case).collect::<Vec<_>>(), [0]);
+        assert_eq!(p.notes.len(), 1, "{:?}", p.notes);
+        assert_eq!(read_jsonl(&jsonl).unwrap().len(), 1);
+        // A complete line that does not read is an error, not dropped.
+        std::fs::write(&jsonl, "nonsense\n").unwrap();
+        let e = prepare_out(dir.path(), &m, Reuse::Resume).unwrap_err();
+        assert!(e.to_string().contains("--restart"), "{e}");
+        assert!(prepare_out(dir.path(), &m, Reuse::Restart).is_ok());
+    }
 }

@@ -70,33 +70,37 @@ pub struct ResultsWriter {
 
 impl ResultsWriter {
     /// (Re)writes both files in `dir` with the stable CSV header of the
-    /// varied `keys` and the rows `done`, ready to append.
+    /// varied `keys` and the rows `done` (each whole, through a temporary
+    /// file: an interruption leaves the old rows or the new), then opens
+    /// them to append.
     pub fn create(dir: &Path, keys: &[&str], done: &[Row]) -> Result<ResultsWriter, SweepError> {
-        let open = |name: &str| {
-            let p = dir.join(name);
-            std::fs::File::create(&p)
-                .map(|f| (p.clone(), f))
-                .map_err(|source| io("write", &p, source))
-        };
-        let mut w = ResultsWriter {
-            jsonl: open("results.jsonl")?,
-            csv: open("results.csv")?,
-            columns: columns(keys),
-        };
-        let mut header = w
-            .columns
+        let columns = columns(keys);
+        let mut jsonl = String::new();
+        let mut csv = columns
             .iter()
             .map(|c| csv_field(c))
             .collect::<Vec<_>>()
             .join(",");
-        header.push('\n');
-        let (p, f) = &mut w.csv;
-        f.write_all(header.as_bytes())
-            .map_err(|source| io("write", p, source))?;
+        csv.push('\n');
         for r in done {
-            w.append(r)?;
+            jsonl.push_str(&serde_json::to_string(r).expect("rows serialize"));
+            jsonl.push('\n');
+            csv.push_str(&csv_line(&columns, &r.to_json()));
         }
-        Ok(w)
+        let open = |name: &str, text: &str| {
+            let p = dir.join(name);
+            write_whole(&p, text)?;
+            std::fs::OpenOptions::new()
+                .append(true)
+                .open(&p)
+                .map(|f| (p.clone(), f))
+                .map_err(|source| io("write", &p, source))
+        };
+        Ok(ResultsWriter {
+            jsonl: open("results.jsonl", &jsonl)?,
+            csv: open("results.csv", &csv)?,
+            columns,
+        })
     }
 
     /// Appends `row` to both files and flushes them.

@@ -520,8 +520,13 @@ fn cmd_sweep(
     rows.sort_by_key(|r| r.case);
     voxfe::sweep::write_outputs(out, &plan.manifest, &rows).map_err(CliError::SweepOutput)?;
     let failed = rows.iter().filter(|r| !r.is_ok()).count();
+    let earlier = if done.is_empty() {
+        String::new()
+    } else {
+        format!(" ({} from an earlier run)", done.len())
+    };
     println!(
-        "{} cases run, {failed} failed; results in {}",
+        "{} cases run{earlier}, {failed} failed; results in {}",
         rows.len(),
         out.display()
     );

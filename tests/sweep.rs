@@ -337,6 +337,14 @@ fn an_interrupted_sweep_keeps_its_rows_and_the_same_command_resumes() {
         !err.contains("case 1/4 [voxel.size=0.15]"),
         "case 1 ran again: {err}"
     );
+    assert!(
+        String::from_utf8_lossy(&again.stdout).contains(&format!(
+            "4 cases run ({} from an earlier run), 0 failed",
+            kept.len()
+        )),
+        "{}",
+        String::from_utf8_lossy(&again.stdout)
+    );
     let rows = read_jsonl(&jsonl).unwrap();
     assert_eq!(
         rows.iter().map(|r| r.case).collect::<Vec<_>>(),

@@ -22,6 +22,13 @@ pub enum FieldError {
     /// Field files asked for while running several scenes.
     #[error("--vtk and --slice write the fields of one scene; {scenes} scenes were given")]
     SeveralScenes { scenes: usize },
+    /// A field file that could not be written, found before the solve.
+    #[error("{flag} '{path}': {why}")]
+    Unwritable {
+        flag: &'static str,
+        path: PathBuf,
+        why: String,
+    },
 }
 
 impl FieldError {
@@ -30,7 +37,9 @@ impl FieldError {
     pub fn is_bad_input(&self) -> bool {
         matches!(
             self,
-            FieldError::SliceOutside { .. } | FieldError::SeveralScenes { .. }
+            FieldError::SliceOutside { .. }
+                | FieldError::SeveralScenes { .. }
+                | FieldError::Unwritable { .. }
         )
     }
 }
@@ -60,11 +69,18 @@ impl FieldOutput {
         Ok(())
     }
 
-    /// Checks the slice position against `scene`'s grid, before the solve
-    /// (which may take long).
+    /// Checks the slice position against `scene`'s grid and that each
+    /// file can be written (its folder exists and takes a new file), before
+    /// the solve (which may take long).
     pub fn check(&self, scene: &Scene) -> Result<(), FieldError> {
         if self.slice.is_some() {
             slice_layer(scene.dims(), scene.voxel.size, self.axis, self.at)?;
+        }
+        if let Some(file) = &self.vtk {
+            check_writable("--vtk", file)?;
+        }
+        if let Some(file) = &self.slice {
+            check_writable("--slice", file)?;
         }
         Ok(())
     }
@@ -88,6 +104,49 @@ impl FieldOutput {
     }
 }
 
+/// Checks that `path` (the file of `flag`) can be written: not a folder,
+/// its folder exists and a file can be created there. The file itself is
+/// left as it was.
+pub fn check_writable(flag: &'static str, path: &Path) -> Result<(), FieldError> {
+    let fail = |why: String| FieldError::Unwritable {
+        flag,
+        path: path.to_path_buf(),
+        why,
+    };
+    if path.is_dir() {
+        return Err(fail("is a directory; give a file name".into()));
+    }
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    if !parent.is_dir() {
+        return Err(fail(format!(
+            "folder '{}' does not exist (voxfe does not create it)",
+            parent.display()
+        )));
+    }
+    let probe = parent.join(format!(".voxfe-write-check-{}", std::process::id()));
+    match std::fs::File::create(&probe) {
+        Ok(_) => {
+            let _ = std::fs::remove_file(&probe);
+        }
+        Err(e) => {
+            return Err(fail(format!(
+                "cannot create a file in '{}': {e}",
+                parent.display()
+            )))
+        }
+    }
+    if path.exists() {
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(path)
+            .map_err(|e| fail(format!("cannot be overwritten: {e}")))?;
+    }
+    Ok(())
+}
+
 /// The voxel layer of a slice normal to `axis` at `at` mm (default: the
 /// mid-plane) through a grid of `dims` voxels of edge `h`.
 pub fn slice_layer(
@@ -109,10 +168,23 @@ pub fn slice_layer(
     Ok(((at / h).floor() as usize).min(dims[c] - 1))
 }
 
+/// What a stress slice shows (its title and colour-bar label): marked NOT
+/// CONVERGED for the fields of a solve that did not converge.
+pub fn slice_title(converged: bool) -> &'static str {
+    if converged {
+        "von Mises stress (MPa)"
+    } else {
+        "von Mises stress (MPa), NOT CONVERGED"
+    }
+}
+
 impl RunReport {
     /// Writes the solid mask (cells), the nodal displacement u in mm
     /// (points; 0 at inactive nodes) and the voxel-centre von Mises stress
-    /// in MPa (cells) as VTK ImageData that ParaView opens.
+    /// in MPa (cells) as VTK ImageData that ParaView opens, with the field
+    /// data `converged` (1, or 0 for the fields of a solve that did not
+    /// converge: they are written, marked, so that a failed solve can be
+    /// looked at).
     pub fn write_vti(&self, path: &Path) -> Result<(), FieldError> {
         use crate::vtk::{ArrayData, VtiWriter};
         let g = &self.grid;
@@ -125,6 +197,7 @@ impl RunReport {
             }
         }
         VtiWriter::new(g.dims, g.h)
+            .field_data("converged", self.solve.converged as i32)
             .cell_array("solid", 1, ArrayData::U8(g.solid.clone()))?
             .cell_array("von_mises", 1, ArrayData::F32(self.solve.von_mises.clone()))?
             .point_array("displacement", 3, ArrayData::F32(u))?
@@ -133,7 +206,8 @@ impl RunReport {
     }
 
     /// Writes a PNG of the von Mises stress on the plane normal to `axis`
-    /// at `at` mm (default: the mid-plane).
+    /// at `at` mm (default: the mid-plane); its title says NOT CONVERGED
+    /// when the solve did not converge.
     pub fn write_stress_slice(
         &self,
         path: &Path,
@@ -148,8 +222,33 @@ impl RunReport {
             &self.solve.von_mises,
             axis,
             layer,
-            "von Mises stress (MPa)",
+            slice_title(self.solve.converged),
         )?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_slice_of_a_solve_that_did_not_converge_says_so() {
+        assert!(slice_title(false).contains("NOT CONVERGED"));
+        assert!(!slice_title(true).contains("NOT"));
+    }
+
+    #[test]
+    fn writability_is_checked_without_touching_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("f.vti");
+        assert!(check_writable("--vtk", &file).is_ok());
+        assert!(!file.exists(), "the check leaves no file");
+        let e = check_writable("--vtk", &dir.path().join("x/f.vti")).unwrap_err();
+        assert!(e.to_string().contains("does not exist"), "{e}");
+        assert!(e.is_bad_input());
+        let e = check_writable("--slice", dir.path()).unwrap_err();
+        assert!(e.to_string().contains("is a directory"), "{e}");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     }
 }

@@ -75,6 +75,14 @@ enum Command {
         /// Override a base-scene key (repeatable).
         #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<String>,
+        /// Run every case again, when --out holds this sweep (default:
+        /// resume, skipping the cases already in results.jsonl).
+        #[arg(long)]
+        restart: bool,
+        /// Write into an --out that holds a different sweep or other files:
+        /// voxfe's own outputs there are removed first.
+        #[arg(long)]
+        force: bool,
     },
     /// Write the envelope of a cylinder scene as a binary STL mesh.
     ExportStl {
@@ -219,7 +227,18 @@ fn main() -> ExitCode {
             shard,
             backend,
             set,
-        } => cmd_sweep(&scene, &vary, &out, shard.as_deref(), backend, &set),
+            restart,
+            force,
+        } => {
+            let reuse = if force {
+                voxfe::sweep::Reuse::Force
+            } else if restart {
+                voxfe::sweep::Reuse::Restart
+            } else {
+                voxfe::sweep::Reuse::Resume
+            };
+            cmd_sweep(&scene, &vary, &out, shard.as_deref(), backend, &set, reuse)
+        }
         Command::Merge { dirs, out } => cmd_merge(&dirs, &out),
         Command::Design {
             scene,
@@ -297,7 +316,7 @@ fn exit_status(e: &CliError) -> u8 {
         CliError::Field(e) => e.is_bad_input(),
         CliError::Export(e) => !matches!(e, ExportError::Write { .. }),
         CliError::SweepInput(_) => true,
-        CliError::SweepOutput(_) => false,
+        CliError::SweepOutput(e) => e.is_bad_input(),
         CliError::Design(e) if !e.is_bad_input() => return EXIT_NOT_CONVERGED,
         CliError::Design(_) => true,
     };
@@ -343,6 +362,21 @@ fn cmd_voxelize(
     Ok(ExitCode::SUCCESS)
 }
 
+/// How bad an exit status is, to report the worst of several scenes: a
+/// failure (1) over bad input (2) over a solve that did not converge (3)
+/// over success (0).
+fn severity(code: u8) -> u8 {
+    match code {
+        0 => 0,
+        EXIT_NOT_CONVERGED => 1,
+        EXIT_BAD_INPUT => 2,
+        _ => 3,
+    }
+}
+
+/// Runs each scene in turn and reports each; a scene that fails is
+/// reported as an error naming its file and the next one still runs. The
+/// exit status is the worst of the scenes' ([`severity`]).
 fn cmd_run(
     paths: &[PathBuf],
     backend: Option<Backend>,
@@ -352,46 +386,89 @@ fn cmd_run(
     set: &[String],
 ) -> Result<ExitCode, CliError> {
     fields.check_scene_count(paths.len())?;
-    let mut worst = ExitCode::SUCCESS;
+    if paths.len() == 1 {
+        return run_one(&paths[0], backend, adapter, json, fields, set, false).map(ExitCode::from);
+    }
+    let mut worst = 0u8;
     for path in paths {
-        let mut scene = Scene::load(path, set)?;
-        if let Some(a) = &adapter {
-            scene.solver.adapter = Some(a.clone());
-        }
-        fields.check(&scene)?;
-        let backend = backend.unwrap_or(scene.solver.backend);
-        let report = run_scene(&scene, backend).map_err(|source| CliError::Run {
-            path: path.clone(),
-            source,
-        })?;
-        for w in report.voxel.warnings.iter().chain(&report.notices) {
-            eprintln!("warning: {w}");
-        }
-        fields.write(&report, |file| {
-            info(format_args!("wrote {}", file.display()))
-        })?;
-        if json {
-            println!("{}", serde_json::Value::Object(report.to_json()));
-        } else {
-            if paths.len() > 1 {
-                println!();
+        let code = match run_one(path, backend, adapter.clone(), json, fields, set, true) {
+            Ok(code) => code,
+            Err(e) => {
+                let code = exit_status(&e);
+                let text = format!("{:#}", anyhow::Error::new(e));
+                let named = path.display().to_string();
+                if text.contains(&named) {
+                    eprintln!("error: {text}");
+                } else {
+                    eprintln!("error: scene '{named}': {text}");
+                }
+                code
             }
-            println!("{report}");
-        }
-        if !report.solve.converged {
-            eprintln!(
-                "error: scene '{}' did not converge: relative residual {:.3e} after {} iterations (tolerance {:.1e})",
-                path.display(),
-                report.solve.relative_residual,
-                report.solve.iterations,
-                report.solve.tolerance
-            );
-            worst = ExitCode::from(EXIT_NOT_CONVERGED);
+        };
+        if severity(code) > severity(worst) {
+            worst = code;
         }
     }
-    Ok(worst)
+    Ok(ExitCode::from(worst))
 }
 
+/// Runs one scene of `voxfe run`: prints its result, then writes its field
+/// files (a field file that cannot be written is an error after the result,
+/// which is already on stdout). Returns the exit status.
+fn run_one(
+    path: &Path,
+    backend: Option<Backend>,
+    adapter: Option<String>,
+    json: bool,
+    fields: &FieldOutput,
+    set: &[String],
+    several: bool,
+) -> Result<u8, CliError> {
+    let mut scene = Scene::load(path, set)?;
+    if let Some(a) = adapter {
+        scene.solver.adapter = Some(a);
+    }
+    fields.check(&scene)?;
+    let backend = backend.unwrap_or(scene.solver.backend);
+    let report = run_scene(&scene, backend).map_err(|source| CliError::Run {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    for w in report.voxel.warnings.iter().chain(&report.notices) {
+        eprintln!("warning: {w}");
+    }
+    if json {
+        println!("{}", serde_json::Value::Object(report.to_json()));
+    } else {
+        if several {
+            println!();
+        }
+        println!("{report}");
+    }
+    let mut code = 0;
+    if !report.solve.converged {
+        eprintln!(
+            "error: scene '{}' did not converge: relative residual {:.3e} after {} iterations (tolerance {:.1e})",
+            path.display(),
+            report.solve.relative_residual,
+            report.solve.iterations,
+            report.solve.tolerance
+        );
+        code = EXIT_NOT_CONVERGED;
+    }
+    // Whatever goes wrong writing the fields, the result is out already.
+    use std::io::Write as _;
+    let _ = std::io::stdout().flush();
+    fields.write(&report, |file| {
+        info(format_args!("wrote {}", file.display()))
+    })?;
+    Ok(code)
+}
+
+/// Checks the sweep and its `--out` before the first solve, then runs the
+/// cases not already done there, appending each row as it finishes;
+/// `sweep.json`, the results, plots and `summary.md` are rewritten at the
+/// end from all rows.
 fn cmd_sweep(
     path: &Path,
     vary: &[String],
@@ -399,22 +476,57 @@ fn cmd_sweep(
     shard: Option<&str>,
     backend: Option<Backend>,
     set: &[String],
+    reuse: voxfe::sweep::Reuse,
 ) -> Result<ExitCode, CliError> {
-    let on_case = |case: &voxfe::sweep::Case, total: usize, row: &voxfe::sweep::Row| {
-        info(format_args!(
-            "case {}/{} [{}]: {}",
+    let plan = voxfe::sweep::plan(path, vary, set, shard, backend).map_err(CliError::SweepInput)?;
+    let (prepared, mut writer) =
+        voxfe::sweep::prepare_out(out, &plan.manifest, reuse).map_err(CliError::SweepInput)?;
+    for note in &prepared.notes {
+        eprintln!("note: {note}");
+    }
+    let done: Vec<usize> = prepared.done.iter().map(|r| r.case).collect();
+    if !done.is_empty() {
+        eprintln!(
+            "resuming: {} of {} cases already in {} are skipped (--restart runs them again)",
+            done.len(),
+            plan.cases.len(),
+            out.join("results.jsonl").display()
+        );
+    }
+    let on_case = |case: &voxfe::sweep::Case,
+                   total: usize,
+                   outcome: &voxfe::sweep::CaseOutcome|
+     -> Result<(), SweepError> {
+        let row = &outcome.row;
+        let name = format!(
+            "case {}/{} [{}]",
             case.index + 1,
             total,
-            case.set_args().join(" "),
-            row.error.as_deref().unwrap_or("ok")
-        ))
+            case.set_args().join(" ")
+        );
+        for w in &outcome.warnings {
+            eprintln!("warning: {name}: {w}");
+        }
+        match &row.error {
+            // A failed case is an error of its own: printed even under -q.
+            Some(e) => eprintln!("error: {name}: {e}"),
+            None => info(format_args!("{name}: ok")),
+        }
+        writer.append(row)
     };
-    let (manifest, rows) = voxfe::sweep::run(path, vary, set, shard, backend, on_case)
-        .map_err(CliError::SweepInput)?;
-    voxfe::sweep::write_outputs(out, &manifest, &rows).map_err(CliError::SweepOutput)?;
+    let new = plan.run(&done, on_case).map_err(CliError::SweepOutput)?;
+    let mut rows = prepared.done;
+    rows.extend(new);
+    rows.sort_by_key(|r| r.case);
+    voxfe::sweep::write_outputs(out, &plan.manifest, &rows).map_err(CliError::SweepOutput)?;
     let failed = rows.iter().filter(|r| !r.is_ok()).count();
+    let earlier = if done.is_empty() {
+        String::new()
+    } else {
+        format!(" ({} from an earlier run)", done.len())
+    };
     println!(
-        "{} cases run, {failed} failed; results in {}",
+        "{} cases run{earlier}, {failed} failed; results in {}",
         rows.len(),
         out.display()
     );

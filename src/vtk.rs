@@ -6,6 +6,9 @@
 //! appended binary data (`header_type="UInt64"`), so a 16.8 M voxel mask is
 //! a 16.8 MB file rather than a text dump.
 //!
+//! Whole-file values (whether the solve converged) are `FieldData`: one
+//! ASCII `Int32` tuple each.
+//!
 //! [`read_vti`] parses back what [`VtiWriter`] writes; the tests use it to
 //! prove that a written file holds what was meant.
 
@@ -62,6 +65,7 @@ pub struct VtiWriter {
     spacing: f64,
     cell: Vec<Array>,
     point: Vec<Array>,
+    field: Vec<(String, i32)>,
 }
 
 /// Why a `.vti` file could not be written or read.
@@ -91,7 +95,15 @@ impl VtiWriter {
             spacing,
             cell: Vec::new(),
             point: Vec::new(),
+            field: Vec::new(),
         }
+    }
+
+    /// Adds a whole-file value (VTK field data, one `Int32` tuple), e.g.
+    /// `converged` = 0 or 1.
+    pub fn field_data(mut self, name: &str, value: i32) -> Self {
+        self.field.push((name.into(), value));
+        self
     }
 
     /// Adds a per-voxel array (`nx·ny·nz·components` values, voxel-id order).
@@ -153,6 +165,16 @@ impl VtiWriter {
             xml,
             "  <ImageData WholeExtent=\"0 {nx} 0 {ny} 0 {nz}\" Origin=\"0 0 0\" Spacing=\"{h} {h} {h}\">"
         );
+        if !self.field.is_empty() {
+            let _ = writeln!(xml, "    <FieldData>");
+            for (name, value) in &self.field {
+                let _ = writeln!(
+                    xml,
+                    "      <DataArray type=\"Int32\" Name=\"{name}\" NumberOfTuples=\"1\" format=\"ascii\">{value}</DataArray>"
+                );
+            }
+            let _ = writeln!(xml, "    </FieldData>");
+        }
         let _ = writeln!(xml, "    <Piece Extent=\"0 {nx} 0 {ny} 0 {nz}\">");
         for (tag, arrays) in [("PointData", &self.point), ("CellData", &self.cell)] {
             let _ = writeln!(xml, "      <{tag}>");
@@ -206,6 +228,8 @@ pub struct VtiContents {
     pub spacing: f64,
     pub cell: Vec<Array>,
     pub point: Vec<Array>,
+    /// Field data: whole-file `Int32` values.
+    pub field: Vec<(String, i32)>,
 }
 
 /// Parses a `.vti` file written by [`VtiWriter`] (raw appended data).
@@ -257,11 +281,25 @@ pub fn read_vti(path: &Path) -> Result<VtiContents, VtkError> {
         spacing,
         cell: Vec::new(),
         point: Vec::new(),
+        field: Vec::new(),
     };
     let mut in_cell = false;
+    let mut in_field = false;
     for line in header.lines() {
         let l = line.trim_start();
-        if l.starts_with("<CellData") {
+        if l.starts_with("<FieldData") {
+            in_field = true;
+        } else if l.starts_with("</FieldData") {
+            in_field = false;
+        } else if in_field && l.starts_with("<DataArray") {
+            let name = attr(l, "Name").ok_or_else(|| parse("DataArray without Name"))?;
+            let value = l
+                .split_once('>')
+                .and_then(|(_, rest)| rest.split('<').next())
+                .and_then(|v| v.trim().parse().ok())
+                .ok_or_else(|| parse(&format!("field data '{name}' is not one integer")))?;
+            out.field.push((name, value));
+        } else if l.starts_with("<CellData") {
             in_cell = true;
         } else if l.starts_with("<PointData") {
             in_cell = false;
@@ -333,6 +371,7 @@ mod tests {
         let mask: Vec<u8> = (0..24).map(|i| (i % 3 == 0) as u8).collect();
         let disp: Vec<f32> = (0..(4 * 3 * 5 * 3)).map(|i| i as f32 * 0.5).collect();
         VtiWriter::new([3, 2, 4], 0.25)
+            .field_data("converged", 0)
             .cell_array("solid", 1, ArrayData::U8(mask.clone()))
             .unwrap()
             .point_array("displacement", 3, ArrayData::F32(disp.clone()))
@@ -345,6 +384,7 @@ mod tests {
         assert_eq!(c.cell[0].data, ArrayData::U8(mask));
         assert_eq!(c.point[0].data, ArrayData::F32(disp));
         assert_eq!(c.point[0].components, 3);
+        assert_eq!(c.field, [("converged".to_string(), 0)]);
     }
 
     #[test]

@@ -186,6 +186,7 @@ fn run_writes_fields_as_vtk_and_a_stress_slice_as_png() {
     let delta = v["delta"].as_f64().unwrap();
     let f = voxfe::vtk::read_vti(&vti).unwrap();
     assert_eq!(f.dims, [45, 45, 45]);
+    assert_eq!(f.field, [("converged".to_string(), 1)]);
     let cell = |name: &str| f.cell.iter().find(|a| a.name == name).unwrap().clone();
     let voxfe::vtk::ArrayData::U8(solid) = cell("solid").data else {
         panic!("solid is UInt8")
@@ -325,4 +326,102 @@ fn multigrid_runs_on_both_backends_and_bad_names_are_refused() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("ilu") && err.contains("multigrid"), "{err}");
+}
+
+/// Writes the small scene to `dir/name`, with `extra` TOML lines appended.
+fn small_scene(dir: &std::path::Path, name: &str, extra: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, format!("{SCENE}{extra}")).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+#[test]
+fn run_with_several_scenes_runs_each_and_names_the_bad_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = small_scene(dir.path(), "good.toml", "");
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, SCENE.replace("porosity = 0.7", "porosity = 1.7")).unwrap();
+    let bad = bad.to_str().unwrap();
+    let out = voxfe(&["run", &good, bad, &good, "--json"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // The worst of 0, 2, 0.
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let results: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(results.len(), 2, "both good scenes report");
+    assert!(results.iter().all(|v| v["converged"] == true));
+    assert!(
+        stderr.contains(bad) && stderr.contains("porosity"),
+        "the error names the file and the key: {stderr}"
+    );
+    assert_eq!(stderr.matches("error:").count(), 1, "{stderr}");
+}
+
+#[test]
+fn a_field_file_that_cannot_be_written_is_refused_before_the_solve() {
+    let dir = tempfile::tempdir().unwrap();
+    let scene = small_scene(dir.path(), "small.toml", "");
+    let missing = dir.path().join("no-such-folder/f.vti");
+    for (flag, file) in [
+        ("--vtk", missing.clone()),
+        ("--slice", missing.with_extension("png")),
+        ("--vtk", dir.path().to_path_buf()),
+    ] {
+        let out = voxfe(&["run", &scene, flag, file.to_str().unwrap()]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{flag} {stderr}");
+        assert!(
+            stderr.contains(flag) && stderr.contains(file.to_str().unwrap()),
+            "{stderr}"
+        );
+        // Refused before the solve: no result printed.
+        assert!(
+            out.stdout.is_empty(),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+}
+
+#[test]
+fn a_field_file_failure_comes_after_the_result() {
+    // /dev/full takes the file but fails every write (no space left).
+    let full = std::path::Path::new("/dev/full");
+    let probe = std::path::Path::new("/dev/.voxfe-test-probe");
+    if !full.exists() || std::fs::File::create(probe).is_err() {
+        eprintln!("skipped: no /dev/full, or /dev does not take new files here");
+        return;
+    }
+    let _ = std::fs::remove_file(probe);
+    let dir = tempfile::tempdir().unwrap();
+    let scene = small_scene(dir.path(), "small.toml", "");
+    let out = voxfe(&["run", &scene, "--vtk", "/dev/full", "--json"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        v["e_eff"].as_f64().unwrap() > 0.0,
+        "the modulus is out: {v}"
+    );
+    assert!(stderr.contains("/dev/full"), "{stderr}");
+}
+
+#[test]
+fn fields_of_a_solve_that_did_not_converge_are_marked() {
+    let dir = tempfile::tempdir().unwrap();
+    let scene = small_scene(dir.path(), "small.toml", "");
+    let vti = dir.path().join("f.vti");
+    let out = voxfe(&[
+        "run",
+        &scene,
+        "--set",
+        "solver.max_iterations=3",
+        "--vtk",
+        vti.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(3));
+    let f = voxfe::vtk::read_vti(&vti).unwrap();
+    assert_eq!(f.field, [("converged".to_string(), 0)]);
 }

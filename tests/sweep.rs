@@ -246,3 +246,326 @@ fn bending_and_implant_sweeps_plot_their_own_quantities() {
     let svg = std::fs::read_to_string(dir.path().join("stiffness.svg")).unwrap();
     assert!(svg.contains("k (N/mm)") && svg.contains("specimen.height (mm)"));
 }
+
+/// A small RD compression scene (3 mm cube) for the sweeps below.
+const SMALL: &str = r#"
+name = "small"
+[lattice]
+kind = "rhombic-dodecahedron"
+cell = 1.5
+porosity = 0.7
+[specimen]
+shape = "box"
+size = [3.0, 3.0, 3.0]
+[voxel]
+size = 0.15
+[solver]
+backend = "cpu"
+"#;
+
+/// Writes [`SMALL`] into `dir` and returns its path.
+fn small_scene(dir: &Path) -> String {
+    let p = dir.join("small.toml");
+    std::fs::write(&p, SMALL).unwrap();
+    p.to_str().unwrap().to_string()
+}
+
+/// Complete lines (ending in a newline) of a file, none if it is missing.
+fn complete_lines(path: &Path) -> usize {
+    std::fs::read_to_string(path)
+        .map(|t| t.matches('\n').count())
+        .unwrap_or(0)
+}
+
+#[test]
+fn an_interrupted_sweep_keeps_its_rows_and_the_same_command_resumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let scene = small_scene(dir.path());
+    let out = dir.path().join("out");
+    // Four cases, the last the slowest (216 000 voxels).
+    let args = [
+        "sweep",
+        scene.as_str(),
+        "--vary",
+        "voxel.size=0.15,0.1,0.075,0.05",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    let mut child = Command::new(env!("CARGO_BIN_EXE_voxfe"))
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let jsonl = out.join("results.jsonl");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while complete_lines(&jsonl) == 0 {
+        assert!(std::time::Instant::now() < deadline, "no row after 120 s");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let running = child.try_wait().unwrap().is_none();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        running,
+        "the first row appeared only when the sweep was over"
+    );
+    // What the interrupted sweep kept: whole rows in both files, each CSV
+    // row under the full header.
+    let kept = read_jsonl(&jsonl).unwrap();
+    assert!((1..4).contains(&kept.len()), "{} rows", kept.len());
+    assert_eq!(kept[0].case, 0);
+    let csv = std::fs::read_to_string(out.join("results.csv")).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 1 + kept.len(), "{csv}");
+    assert!(lines[0].starts_with("case,voxel.size,status,error,name,"));
+    assert!(lines[0].contains(",e_eff,"));
+    let columns = lines[0].split(',').count();
+    assert!(lines[1].starts_with("0,0.15,ok,"), "{}", lines[1]);
+    assert!(lines[1].split(',').count() >= columns, "{}", lines[1]);
+    assert!(out.join("sweep.json").is_file());
+
+    // The same command resumes: the kept cases are skipped, not rerun.
+    let again = voxfe(&args);
+    let err = String::from_utf8_lossy(&again.stderr);
+    assert!(again.status.success(), "{err}");
+    assert!(
+        err.contains(&format!("resuming: {} of 4 cases", kept.len())),
+        "{err}"
+    );
+    assert!(
+        !err.contains("case 1/4 [voxel.size=0.15]"),
+        "case 1 ran again: {err}"
+    );
+    assert!(
+        String::from_utf8_lossy(&again.stdout).contains(&format!(
+            "4 cases run ({} from an earlier run), 0 failed",
+            kept.len()
+        )),
+        "{}",
+        String::from_utf8_lossy(&again.stdout)
+    );
+    let rows = read_jsonl(&jsonl).unwrap();
+    assert_eq!(
+        rows.iter().map(|r| r.case).collect::<Vec<_>>(),
+        [0, 1, 2, 3]
+    );
+    assert_eq!(
+        rows[..kept.len()],
+        kept[..],
+        "the kept rows are kept as they were"
+    );
+    assert_eq!(
+        std::fs::read_to_string(out.join("results.csv"))
+            .unwrap()
+            .lines()
+            .count(),
+        5
+    );
+    assert!(out.join("summary.md").is_file() && out.join("modulus-density.png").is_file());
+
+    // --restart runs every case again.
+    let restart: Vec<&str> = args.iter().copied().chain(["--restart"]).collect();
+    let again = voxfe(&restart[..]);
+    let err = String::from_utf8_lossy(&again.stderr);
+    assert!(again.status.success(), "{err}");
+    assert!(
+        !err.contains("resuming") && err.contains("case 1/4 [voxel.size=0.15]: ok"),
+        "{err}"
+    );
+    assert_eq!(read_jsonl(&jsonl).unwrap().len(), 4);
+}
+
+#[test]
+fn an_out_that_cannot_take_the_sweep_is_refused_before_the_first_solve() {
+    let dir = tempfile::tempdir().unwrap();
+    let scene = small_scene(dir.path());
+    let sweep_into = |out: &Path, vary: &str, extra: &[&str]| {
+        let mut args = vec![
+            "sweep",
+            scene.as_str(),
+            "--vary",
+            vary,
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend(extra);
+        voxfe(&args)
+    };
+    let refused = |o: &std::process::Output, what: &str| {
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert!(err.contains("--out") && err.contains(what), "{err}");
+        assert!(!err.contains("case 1/"), "a case ran: {err}");
+    };
+    // A regular file, and a path below one.
+    let file = dir.path().join("file");
+    std::fs::write(&file, "mine").unwrap();
+    refused(&sweep_into(&file, "lattice.porosity=0.7", &[]), "is a file");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "mine");
+    refused(
+        &sweep_into(&file.join("sub"), "lattice.porosity=0.7", &[]),
+        "cannot be created",
+    );
+    // A directory of other files.
+    let other = dir.path().join("other");
+    std::fs::create_dir(&other).unwrap();
+    std::fs::write(other.join("notes.txt"), "x").unwrap();
+    refused(
+        &sweep_into(&other, "lattice.porosity=0.7", &[]),
+        "holds no voxfe sweep (no readable sweep.json; found notes.txt)",
+    );
+    assert!(!other.join("results.jsonl").exists());
+    // A different sweep: refused, named, unless --force.
+    let out = dir.path().join("out");
+    assert!(sweep_into(&out, "lattice.porosity=0.7", &[])
+        .status
+        .success());
+    std::fs::write(out.join("stiffness.png"), "a stale plot").unwrap();
+    std::fs::write(out.join("notes.txt"), "x").unwrap();
+    let o = sweep_into(&out, "lattice.porosity=0.75", &[]);
+    refused(&o, "holds a different sweep");
+    assert!(
+        String::from_utf8_lossy(&o.stderr)
+            .contains("--vary [lattice.porosity=0.7] vs [lattice.porosity=0.75]"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let o = sweep_into(&out, "lattice.porosity=0.75", &["--force"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let rows = read_jsonl(&out.join("results.jsonl")).unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].setting("lattice.porosity").unwrap(), 0.75);
+    assert!(
+        !out.join("stiffness.png").exists(),
+        "the stale plot is gone"
+    );
+    assert!(
+        out.join("notes.txt").exists(),
+        "--force keeps files not voxfe's"
+    );
+}
+
+#[test]
+fn vary_keys_and_values_are_checked_before_the_first_solve() {
+    let dir = tempfile::tempdir().unwrap();
+    let scene = small_scene(dir.path());
+    let out = dir.path().join("out");
+    for (vary, names) in [
+        (
+            &["lattice.porosity=0.7,0.8", "lattice.porosity=0.75"][..],
+            &["lattice.porosity", "0.75", "already varied"][..],
+        ),
+        (
+            &["lattice.porsity=0.7,0.8"][..],
+            &["porsity", "unknown field"][..],
+        ),
+        (
+            &["lattice.porosity=0.7,abc"][..],
+            &["case 1", "lattice.porosity=abc"][..],
+        ),
+    ] {
+        let mut args = vec![
+            "-q",
+            "sweep",
+            scene.as_str(),
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        for v in vary {
+            args.extend(["--vary", v]);
+        }
+        let o = voxfe(&args);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{vary:?}: {err}");
+        for n in names {
+            assert!(err.contains(n), "{vary:?}: no '{n}' in {err}");
+        }
+        assert!(!out.exists(), "{vary:?}: --out was written");
+    }
+}
+
+#[test]
+fn quiet_sweeps_still_print_each_cases_warnings_and_failures_keep_diagnostics() {
+    let dir = tempfile::tempdir().unwrap();
+    let scene = small_scene(dir.path());
+    let out = dir.path().join("out");
+    // 0.9 at h = 0.15: struts of one voxel, no load path after voxelizing.
+    let o = voxfe(&[
+        "-q",
+        "sweep",
+        &scene,
+        "--vary",
+        "lattice.porosity=0.7,0.9",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(3), "{err}");
+    assert!(
+        err.contains("warning: case 1/2 [lattice.porosity=0.7]: D/h = "),
+        "{err}"
+    );
+    assert!(
+        err.contains("error: case 2/2 [lattice.porosity=0.9]: no load path"),
+        "{err}"
+    );
+    assert!(
+        !err.contains(": ok"),
+        "-q hides the per-case progress: {err}"
+    );
+    let rows = read_jsonl(&out.join("results.jsonl")).unwrap();
+    assert_eq!(rows[1].status, Status::Failed);
+    let run = rows[1].run.as_ref().expect("the voxelization's fields");
+    assert!(run.removed_voxels > 0, "{run:?}");
+    assert!(run.d_over_h.unwrap() < 2.0, "{run:?}");
+    assert!(!run.converged && run.e_eff.is_none());
+    let csv = std::fs::read_to_string(out.join("results.csv")).unwrap();
+    // The failed CSV row carries them too (after its quoted error text).
+    let failed = csv.lines().nth(2).unwrap();
+    assert!(
+        failed.starts_with("1,0.9,failed,\"no load path")
+            && failed.contains(&format!(",{},", run.removed_voxels))
+            && failed.contains(",\"[20,20,20]\","),
+        "{failed}"
+    );
+}
+
+#[test]
+fn merge_refuses_shards_run_on_different_scene_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let scene = small_scene(dir.path());
+    let shard = |i: &str| {
+        let out = dir.path().join(i);
+        let o = voxfe(&[
+            "sweep",
+            &scene,
+            "--vary",
+            "lattice.porosity=0.7,0.75",
+            "--shard",
+            &format!("{i}/2"),
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        out
+    };
+    let a = shard("0");
+    // The scene file edited between the shards.
+    std::fs::write(
+        &scene,
+        SMALL.replace("[voxel]", "[material]\nE = 110000.0\nnu = 0.3\n[voxel]"),
+    )
+    .unwrap();
+    let b = shard("1");
+    let o = voxfe(&[
+        "merge",
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+        "--out",
+        dir.path().join("m").to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("different text of scene 'small'"), "{err}");
+}

@@ -53,6 +53,9 @@ pub fn merge(dirs: &[std::path::PathBuf]) -> Result<(Manifest, Vec<Row>), SweepE
         let mine: Manifest =
             serde_json::from_str(&text).map_err(|e| bad_results(&m, 0, e.to_string()))?;
         if let Some(first) = &manifest {
+            let hashes_differ = !first.scene_hash.is_empty()
+                && !mine.scene_hash.is_empty()
+                && first.scene_hash != mine.scene_hash;
             if first.scene != mine.scene
                 || first.set != mine.set
                 || first.variations != mine.variations
@@ -60,6 +63,15 @@ pub fn merge(dirs: &[std::path::PathBuf]) -> Result<(Manifest, Vec<Row>), SweepE
                 return Err(SweepError::Mismatch(format!(
                     "'{}' is a different sweep (scene, --set or --vary differ)",
                     d.display()
+                )));
+            }
+            if hashes_differ {
+                return Err(SweepError::Mismatch(format!(
+                    "'{}' was run on a different text of scene '{}' ({} vs {})",
+                    d.display(),
+                    mine.scene,
+                    mine.scene_hash,
+                    first.scene_hash
                 )));
             }
         } else {

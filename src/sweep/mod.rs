@@ -8,8 +8,16 @@
 //! (run the cases with `i % N == I`) and [`merge()`] give back the unsharded
 //! sweep row for row.
 //!
-//! This file holds the variations, the cases, the shards, the manifest and
-//! the case loop ([`run`]);
+//! A sweep is checked whole before its first solve ([`plan`]): the base
+//! scene, every `--vary` key once, and the scene of every case must load.
+//! Its output directory is then claimed ([`prepare_out`]): `sweep.json`
+//! (the [`Manifest`], what identifies the sweep) is written first, each
+//! case's row is appended and flushed to `results.jsonl` and `results.csv`
+//! as the case finishes ([`ResultsWriter`]), and the same sweep run again
+//! on that directory resumes: the cases already there are skipped.
+//!
+//! This file holds the variations, the cases, the shards, the manifest, the
+//! output directory and the case loop ([`Plan::run`]);
 //! `row.rs` the results row of a case, `outputs.rs` the files a sweep
 //! writes (CSV, JSON Lines, plots, `summary.md`) and `merge.rs` the
 //! combining of shards.
@@ -19,13 +27,17 @@ mod outputs;
 mod row;
 
 pub use merge::{merge, merge_rows, read_jsonl};
-pub use outputs::{summary, write_csv, write_jsonl, write_outputs, write_plots};
-pub use row::{case_row, Row, RunFields, Status};
+pub use outputs::{
+    columns, summary, write_csv, write_jsonl, write_outputs, write_plots, ResultsWriter, OWN_FILES,
+};
+pub use row::{case_row, failed_row, Row, RunFields, Status};
 
 use serde::{Deserialize, Serialize};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use crate::pipeline::run_scene;
+use crate::pipeline::voxelize::{voxelize_specimen, Specimen};
+use crate::pipeline::{backend, load};
+use crate::report::RunReport;
 use crate::scene::{Backend, Scene, SceneError};
 
 /// Why a sweep could not be set up or its results read.
@@ -56,6 +68,31 @@ pub enum SweepError {
     Scene(#[from] SceneError),
     #[error("scene '{scene}': nothing to vary: give --vary KEY=VALUES or a [sweep] vary list in the scene")]
     NothingToVary { scene: String },
+    #[error("--vary '{second}': key {key} is already varied by --vary '{first}'; give each key once (all its values in one list)")]
+    DuplicateVary {
+        key: String,
+        first: String,
+        second: String,
+    },
+    /// A case whose scene does not load: a bad `--vary` key or value.
+    #[error("--vary: case {case} ({settings}) does not load")]
+    BadCase {
+        case: usize,
+        settings: String,
+        source: SceneError,
+    },
+    /// An `--out` that cannot take this sweep (found before the first solve).
+    #[error("--out '{path}': {why}")]
+    OutDir { path: String, why: String },
+}
+
+impl SweepError {
+    /// Whether the error is the input's (exit status 2): the scene, the
+    /// variations, the shard, an `--out` that cannot be used, results that
+    /// do not read or fit together; not a failure to write.
+    pub fn is_bad_input(&self) -> bool {
+        !matches!(self, SweepError::Io { .. } | SweepError::Plot(_))
+    }
 }
 
 /// One `--vary` argument.
@@ -190,33 +227,110 @@ impl Shard {
 
 /// What a sweep directory says about itself (`sweep.json`), so that shards
 /// can be checked against each other before they are merged.
+///
+/// The scene's name, its file's hash, the `--set` overrides, the
+/// variations, the number of cases and the shard identify a sweep: an
+/// output directory whose manifest agrees on all of them holds the same
+/// sweep and can be resumed ([`Manifest::differs`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {
     pub scene: String,
+    /// FNV-1a 64 of the scene file's bytes (`fnv1a64:` and 16 hex digits);
+    /// empty in directories written before it was recorded.
+    #[serde(default)]
+    pub scene_hash: String,
     pub set: Vec<String>,
     pub variations: Vec<Variation>,
     pub total: usize,
     pub shard: Option<Shard>,
 }
 
-/// Runs the sweep of the scene at `path`: the base scene with the `set`
-/// overrides, varied by `vary` (`KEY=VALUES`; empty: the scene's `[sweep]
-/// vary` list), only the cases of `shard` (`I/N`) when given, each solved on
-/// `backend` (default: the scene's `solver.backend`). A case that fails is
-/// recorded in its row and the others still run. `on_case(case, total,
-/// row)` is called after each case.
-///
-/// Errors are the sweep's set-up: the base scene, the variations, the shard.
-pub fn run(
+impl Manifest {
+    /// What differs between two sweeps (`None`: the same sweep), as words
+    /// for an error message.
+    pub fn differs(&self, other: &Manifest) -> Option<String> {
+        let mut d = Vec::new();
+        if self.scene != other.scene {
+            d.push(format!("scene '{}' vs '{}'", self.scene, other.scene));
+        }
+        if self.scene_hash != other.scene_hash {
+            d.push("the scene file's text (hash) differs".to_string());
+        }
+        if self.set != other.set {
+            d.push(format!(
+                "--set [{}] vs [{}]",
+                self.set.join(" "),
+                other.set.join(" ")
+            ));
+        }
+        if self.variations != other.variations || self.total != other.total {
+            let v = |m: &Manifest| {
+                m.variations
+                    .iter()
+                    .map(|v| format!("{}={}", v.key, v.values.join(",")))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            };
+            d.push(format!("--vary [{}] vs [{}]", v(self), v(other)));
+        }
+        if self.shard != other.shard {
+            let s = |m: &Manifest| {
+                m.shard
+                    .map_or("none".to_string(), |s| format!("{}/{}", s.index, s.count))
+            };
+            d.push(format!("--shard {} vs {}", s(self), s(other)));
+        }
+        (!d.is_empty()).then(|| d.join("; "))
+    }
+}
+
+/// FNV-1a 64 of `bytes`, as `fnv1a64:` and 16 hex digits: stable across
+/// builds and platforms, to tell whether a scene file changed.
+pub fn scene_hash(bytes: &[u8]) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in bytes {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("fnv1a64:{h:016x}")
+}
+
+/// A sweep checked and ready to run: the manifest and the cases of this
+/// shard, each of whose scenes loads.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub manifest: Manifest,
+    /// The cases this run owns (all, or those of the shard).
+    pub cases: Vec<Case>,
+    path: PathBuf,
+    set: Vec<String>,
+    backend: Option<Backend>,
+}
+
+/// What one case gave: its row, and the warnings of its voxelization and
+/// solve (to print; the row keeps the voxelization's).
+#[derive(Debug, Clone)]
+pub struct CaseOutcome {
+    pub row: Row,
+    pub warnings: Vec<String>,
+}
+
+/// Checks the sweep of the scene at `path` before any solve: the base
+/// scene with the `set` overrides, the variations `vary` (`KEY=VALUES`;
+/// empty: the scene's `[sweep] vary` list; each key once), the shard
+/// (`I/N`) and the scene of every case this shard runs (an unknown key or
+/// a bad value fails here, naming the case). Each case will be solved on
+/// `backend` (default: the scene's `solver.backend`).
+pub fn plan(
     path: &Path,
     vary: &[String],
     set: &[String],
     shard: Option<&str>,
     backend: Option<Backend>,
-    mut on_case: impl FnMut(&Case, usize, &Row),
-) -> Result<(Manifest, Vec<Row>), SweepError> {
+) -> Result<Plan, SweepError> {
     // The base scene must load on its own.
     let base = Scene::load(path, set)?;
+    let text = std::fs::read(path).map_err(|source| io("read", path, source))?;
     let vary = if vary.is_empty() {
         &base.sweep.vary[..]
     } else {
@@ -231,31 +345,295 @@ pub fn run(
         .iter()
         .map(|v| Variation::parse(v))
         .collect::<Result<_, _>>()?;
+    for (j, v) in variations.iter().enumerate() {
+        if let Some(i) = variations[..j].iter().position(|w| w.key == v.key) {
+            return Err(SweepError::DuplicateVary {
+                key: v.key.clone(),
+                first: vary[i].clone(),
+                second: vary[j].clone(),
+            });
+        }
+    }
     let shard = shard.map(Shard::parse).transpose()?;
     let all = cases(&variations);
-    let mut rows = Vec::new();
-    for case in all.iter().filter(|c| shard.is_none_or(|s| s.owns(c.index))) {
+    let total = all.len();
+    let mine: Vec<Case> = all
+        .into_iter()
+        .filter(|c| shard.is_none_or(|s| s.owns(c.index)))
+        .collect();
+    for case in &mine {
         let mut args = set.to_vec();
         args.extend(case.set_args());
-        let outcome = Scene::load(path, &args)
-            .map_err(|e| e.to_string())
-            .and_then(|scene| {
-                let b = backend.unwrap_or(scene.solver.backend);
-                run_scene(&scene, b).map_err(|e| e.to_string())
-            })
-            .map(|report| RunFields::from(&report));
-        let row = case_row(case, outcome);
-        on_case(case, all.len(), &row);
-        rows.push(row);
+        Scene::load(path, &args).map_err(|source| SweepError::BadCase {
+            case: case.index,
+            settings: case.set_args().join(" "),
+            source,
+        })?;
     }
-    let manifest = Manifest {
-        scene: base.name.clone(),
+    Ok(Plan {
+        manifest: Manifest {
+            scene: base.name.clone(),
+            scene_hash: scene_hash(&text),
+            set: set.to_vec(),
+            variations,
+            total,
+            shard,
+        },
+        cases: mine,
+        path: path.to_path_buf(),
         set: set.to_vec(),
-        variations,
-        total: all.len(),
-        shard,
+        backend,
+    })
+}
+
+impl Plan {
+    /// Runs the case: voxelize, load case, solve. A failure is recorded in
+    /// the row; one after the voxelization keeps its diagnostics (the
+    /// voxelization's fields of the row).
+    pub fn run_case(&self, case: &Case) -> CaseOutcome {
+        let mut args = self.set.clone();
+        args.extend(case.set_args());
+        let mut warnings = Vec::new();
+        let row = match self.solve_case(&args, &mut warnings) {
+            Ok(report) => case_row(case, Ok(RunFields::from(&report))),
+            Err((error, partial)) => failed_row(case, error, partial.map(|b| *b)),
+        };
+        CaseOutcome { row, warnings }
+    }
+
+    /// [`crate::pipeline::run_scene`], step by step so that a failed solve
+    /// keeps the voxelization's report.
+    fn solve_case(
+        &self,
+        args: &[String],
+        warnings: &mut Vec<String>,
+    ) -> Result<RunReport, (String, Option<Box<RunFields>>)> {
+        let scene = Scene::load(&self.path, args).map_err(|e| (e.to_string(), None))?;
+        let b = self.backend.unwrap_or(scene.solver.backend);
+        let specimen = voxelize_specimen(&scene).map_err(|e| (e.to_string(), None))?;
+        let material = scene.material().map_err(|e| (e.to_string(), None))?;
+        let load = load::specimen_load_case(&scene, &specimen);
+        let Specimen {
+            vox, report: voxel, ..
+        } = specimen;
+        warnings.extend(voxel.warnings.iter().cloned());
+        let mut notices = Vec::new();
+        let solved = backend::solve(&scene, b, &vox.grid, material, &load, &mut notices);
+        warnings.extend(notices.iter().cloned());
+        match solved {
+            Ok(solve) => Ok(RunReport {
+                load_case: load.name(),
+                material_e: material.e,
+                voxel,
+                solve,
+                notices,
+                grid: vox.grid,
+            }),
+            Err(e) => Err((
+                e.to_string(),
+                Some(Box::new(RunFields::from_voxel(
+                    &voxel,
+                    load.name(),
+                    material.e,
+                ))),
+            )),
+        }
+    }
+
+    /// Runs the cases not in `done` (case indices), in order, calling
+    /// `on_case(case, total, outcome)` after each; returns their rows.
+    /// `on_case` returns an error to stop the sweep (a row that could not
+    /// be saved).
+    pub fn run<E>(
+        &self,
+        done: &[usize],
+        mut on_case: impl FnMut(&Case, usize, &CaseOutcome) -> Result<(), E>,
+    ) -> Result<Vec<Row>, E> {
+        let mut rows = Vec::new();
+        for case in self.cases.iter().filter(|c| !done.contains(&c.index)) {
+            let outcome = self.run_case(case);
+            on_case(case, self.manifest.total, &outcome)?;
+            rows.push(outcome.row);
+        }
+        Ok(rows)
+    }
+}
+
+/// Runs the sweep of the scene at `path` (see [`plan`]) without writing
+/// anything: every case of the shard, `on_case(case, total, row)` after
+/// each. A case that fails is recorded in its row and the others still run.
+pub fn run(
+    path: &Path,
+    vary: &[String],
+    set: &[String],
+    shard: Option<&str>,
+    backend: Option<Backend>,
+    mut on_case: impl FnMut(&Case, usize, &Row),
+) -> Result<(Manifest, Vec<Row>), SweepError> {
+    let plan = plan(path, vary, set, shard, backend)?;
+    let rows = plan.run(&[], |case, total, outcome| {
+        on_case(case, total, &outcome.row);
+        Ok::<(), SweepError>(())
+    })?;
+    Ok((plan.manifest, rows))
+}
+
+/// How to treat an output directory that already holds this sweep.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reuse {
+    /// Resume: skip the cases already in `results.jsonl`.
+    Resume,
+    /// `--restart`: run every case again.
+    Restart,
+    /// `--force`: clear voxfe's own outputs, whatever sweep they hold.
+    Force,
+}
+
+/// What [`prepare_out`] found: the rows already done, and a line saying
+/// what was dropped (a partly written last line of an interrupted run).
+#[derive(Debug, Default)]
+pub struct Prepared {
+    pub done: Vec<Row>,
+    pub notes: Vec<String>,
+}
+
+/// Claims `dir` for the sweep of `manifest` before its first solve.
+///
+/// - Missing or empty: created.
+/// - Holding the same sweep: resumed ([`Reuse::Resume`]: the rows of
+///   `results.jsonl` are kept) or cleared ([`Reuse::Restart`]).
+/// - Holding a different sweep, or files that are no sweep: refused
+///   ([`SweepError::OutDir`], naming what is there and why) unless
+///   [`Reuse::Force`], which removes voxfe's own outputs ([`OWN_FILES`])
+///   and leaves the rest.
+/// - A regular file, or a directory that cannot be created or written:
+///   refused.
+///
+/// Then `sweep.json` is written and `results.jsonl`/`results.csv` are
+/// (re)written with the rows kept, so that rows can be appended.
+pub fn prepare_out(
+    dir: &Path,
+    manifest: &Manifest,
+    reuse: Reuse,
+) -> Result<(Prepared, ResultsWriter), SweepError> {
+    let refuse = |why: String| SweepError::OutDir {
+        path: dir.display().to_string(),
+        why,
     };
-    Ok((manifest, rows))
+    if dir.exists() && !dir.is_dir() {
+        return Err(refuse(
+            "is a file, not a directory; give a directory for the sweep's outputs".into(),
+        ));
+    }
+    std::fs::create_dir_all(dir).map_err(|e| refuse(format!("cannot be created: {e}")))?;
+    let entries: Vec<String> = std::fs::read_dir(dir)
+        .map_err(|e| refuse(format!("cannot be read: {e}")))?
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    let mut prepared = Prepared::default();
+    if !entries.is_empty() {
+        let m = dir.join("sweep.json");
+        let old: Option<Manifest> = std::fs::read_to_string(&m)
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok());
+        let clear = match (&old, reuse) {
+            (_, Reuse::Force) => true,
+            (Some(old), _) => match old.differs(manifest) {
+                Some(why) => {
+                    return Err(refuse(format!(
+                    "holds a different sweep ({why}); give another --out, or --force to replace it"
+                )))
+                }
+                None => reuse == Reuse::Restart,
+            },
+            (None, _) => {
+                let mut shown = entries.clone();
+                shown.sort();
+                shown.truncate(5);
+                return Err(refuse(format!(
+                    "is not empty and holds no voxfe sweep (no readable sweep.json; found {}); give an empty or new directory, or --force to write there anyway",
+                    shown.join(", ")
+                )));
+            }
+        };
+        if clear {
+            for f in OWN_FILES {
+                let p = dir.join(f);
+                if p.is_file() {
+                    std::fs::remove_file(&p).map_err(|source| io("remove", &p, source))?;
+                }
+            }
+        } else {
+            prepared = read_done(dir, manifest)?;
+        }
+    }
+    let m = dir.join("sweep.json");
+    std::fs::write(
+        &m,
+        serde_json::to_string_pretty(manifest).expect("manifest serializes"),
+    )
+    .map_err(|e| refuse(format!("cannot be written ({}): {e}", m.display())))?;
+    let keys: Vec<&str> = manifest.variations.iter().map(|v| v.key.as_str()).collect();
+    let writer = ResultsWriter::create(dir, &keys, &prepared.done)
+        .map_err(|e| refuse(format!("cannot be written: {e}")))?;
+    Ok((prepared, writer))
+}
+
+/// The rows of an interrupted run of the same sweep in `dir`: a partly
+/// written last line is dropped (with a note), any other unreadable line is
+/// an error; each case once, and only cases of this sweep.
+fn read_done(dir: &Path, manifest: &Manifest) -> Result<Prepared, SweepError> {
+    let path = dir.join("results.jsonl");
+    let mut prepared = Prepared::default();
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(prepared),
+        Err(source) => return Err(io("read", &path, source)),
+    };
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    for (n, line) in lines.iter().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let parsed = serde_json::from_str::<serde_json::Value>(line)
+            .map_err(|e| e.to_string())
+            .and_then(|v| match v {
+                serde_json::Value::Object(m) => Row::from_json(m),
+                _ => Err("not a JSON object".into()),
+            });
+        match parsed {
+            Ok(row) => {
+                if row.case >= manifest.total || manifest.shard.is_some_and(|s| !s.owns(row.case)) {
+                    return Err(bad_results(
+                        &path,
+                        n,
+                        format!(
+                            "case {} is not a case of this sweep; --force to replace it",
+                            row.case
+                        ),
+                    ));
+                }
+                if !prepared.done.iter().any(|r| r.case == row.case) {
+                    prepared.done.push(row);
+                }
+            }
+            Err(_) if n + 1 == lines.len() && !line.ends_with('\n') => {
+                prepared.notes.push(format!(
+                    "'{}': dropped the partly written last line of the interrupted run",
+                    path.display()
+                ));
+            }
+            Err(why) => {
+                return Err(bad_results(
+                    &path,
+                    n,
+                    format!("{why}; --restart to run the sweep again"),
+                ))
+            }
+        }
+    }
+    Ok(prepared)
 }
 
 pub(crate) fn io(what: &'static str, path: &Path, source: std::io::Error) -> SweepError {
@@ -317,5 +695,60 @@ mod tests {
         for case in 0..10 {
             assert_eq!(s.iter().filter(|s| s.owns(case)).count(), 1);
         }
+    }
+
+    fn manifest() -> Manifest {
+        Manifest {
+            scene: "s".into(),
+            scene_hash: scene_hash(b"name = 's'"),
+            set: vec!["voxel.size=0.1".into()],
+            variations: vec![Variation::parse("lattice.porosity=0.7,0.8").unwrap()],
+            total: 2,
+            shard: None,
+        }
+    }
+
+    #[test]
+    fn manifests_name_what_differs() {
+        let a = manifest();
+        assert_eq!(a.differs(&a.clone()), None);
+        let b = Manifest {
+            scene_hash: scene_hash(b"name = 't'"),
+            shard: Some(Shard { index: 0, count: 2 }),
+            ..a.clone()
+        };
+        let why = a.differs(&b).unwrap();
+        assert!(
+            why.contains("hash") && why.contains("--shard none vs 0/2"),
+            "{why}"
+        );
+        assert_eq!(scene_hash(b""), "fnv1a64:cbf29ce484222325");
+    }
+
+    #[test]
+    fn resuming_drops_a_partly_written_last_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = manifest();
+        let (p, mut w) = prepare_out(dir.path(), &m, Reuse::Resume).unwrap();
+        assert!(p.done.is_empty());
+        let case = |index| Case {
+            index,
+            settings: vec![("lattice.porosity".into(), "0.7".into())],
+        };
+        w.append(&case_row(&case(0), Err("x".into()))).unwrap();
+        drop(w);
+        let jsonl = dir.path().join("results.jsonl");
+        let mut text = std::fs::read_to_string(&jsonl).unwrap();
+        text.push_str("{\"case\":1,\"lattice.poro");
+        std::fs::write(&jsonl, text).unwrap();
+        let (p, _w) = prepare_out(dir.path(), &m, Reuse::Resume).unwrap();
+        assert_eq!(p.done.iter().map(|r| r.case).collect::<Vec<_>>(), [0]);
+        assert_eq!(p.notes.len(), 1, "{:?}", p.notes);
+        assert_eq!(read_jsonl(&jsonl).unwrap().len(), 1);
+        // A complete line that does not read is an error, not dropped.
+        std::fs::write(&jsonl, "nonsense\n").unwrap();
+        let e = prepare_out(dir.path(), &m, Reuse::Resume).unwrap_err();
+        assert!(e.to_string().contains("--restart"), "{e}");
+        assert!(prepare_out(dir.path(), &m, Reuse::Restart).is_ok());
     }
 }

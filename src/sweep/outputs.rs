@@ -1,11 +1,131 @@
 //! The files a sweep writes: `sweep.json`, `results.jsonl`, `results.csv`,
 //! the plots (the series a sweep draws, built from its rows) and
-//! `summary.md`.
+//! `summary.md`; [`ResultsWriter`] appends the rows as the cases finish.
 
 use serde_json::{Map, Value};
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use super::{io, Manifest, Row, SweepError};
+use super::{io, Manifest, Row, RunFields, SweepError};
+
+/// The plots a sweep may write (without extension; each as PNG and SVG).
+const PLOTS: [&str; 3] = ["modulus-density", "flexural-modulus", "stiffness"];
+
+/// Every file voxfe writes in a sweep's directory: what `--force` clears.
+pub const OWN_FILES: [&str; 10] = [
+    "sweep.json",
+    "results.jsonl",
+    "results.csv",
+    "summary.md",
+    "modulus-density.png",
+    "modulus-density.svg",
+    "flexural-modulus.png",
+    "flexural-modulus.svg",
+    "stiffness.png",
+    "stiffness.svg",
+];
+
+/// The columns of `results.csv`, known before the first solve: `case`, the
+/// varied keys, `status`, `error`, then every run field (those of
+/// `voxfe run --json`) whose name is not a varied key.
+pub fn columns(keys: &[&str]) -> Vec<String> {
+    let Value::Object(run) = serde_json::to_value(RunFields::default()).expect("serializes") else {
+        unreachable!("a struct serializes to an object")
+    };
+    let mut c = vec!["case".to_string()];
+    c.extend(keys.iter().map(|k| k.to_string()));
+    c.extend(["status".to_string(), "error".to_string()]);
+    for k in run.keys() {
+        if !c.contains(k) {
+            c.push(k.clone());
+        }
+    }
+    c
+}
+
+/// One CSV line of `row` under `columns`.
+fn csv_line(columns: &[String], row: &Map<String, Value>) -> String {
+    let mut line = columns
+        .iter()
+        .map(|c| match row.get(c) {
+            None | Some(Value::Null) => String::new(),
+            Some(Value::String(s)) => csv_field(s),
+            Some(v) => csv_field(&v.to_string()),
+        })
+        .collect::<Vec<_>>()
+        .join(",");
+    line.push('\n');
+    line
+}
+
+/// Appends the rows of a running sweep to `results.jsonl` and
+/// `results.csv`, each row written through to the files as its case
+/// finishes, so that an interrupted sweep keeps its rows.
+#[derive(Debug)]
+pub struct ResultsWriter {
+    jsonl: (PathBuf, std::fs::File),
+    csv: (PathBuf, std::fs::File),
+    columns: Vec<String>,
+}
+
+impl ResultsWriter {
+    /// (Re)writes both files in `dir` with the stable CSV header of the
+    /// varied `keys` and the rows `done` (each whole, through a temporary
+    /// file: an interruption leaves the old rows or the new), then opens
+    /// them to append.
+    pub fn create(dir: &Path, keys: &[&str], done: &[Row]) -> Result<ResultsWriter, SweepError> {
+        let columns = columns(keys);
+        let mut jsonl = String::new();
+        let mut csv = columns
+            .iter()
+            .map(|c| csv_field(c))
+            .collect::<Vec<_>>()
+            .join(",");
+        csv.push('\n');
+        for r in done {
+            jsonl.push_str(&serde_json::to_string(r).expect("rows serialize"));
+            jsonl.push('\n');
+            csv.push_str(&csv_line(&columns, &r.to_json()));
+        }
+        let open = |name: &str, text: &str| {
+            let p = dir.join(name);
+            write_whole(&p, text)?;
+            std::fs::OpenOptions::new()
+                .append(true)
+                .open(&p)
+                .map(|f| (p.clone(), f))
+                .map_err(|source| io("write", &p, source))
+        };
+        Ok(ResultsWriter {
+            jsonl: open("results.jsonl", &jsonl)?,
+            csv: open("results.csv", &csv)?,
+            columns,
+        })
+    }
+
+    /// Appends `row` to both files and flushes them.
+    pub fn append(&mut self, row: &Row) -> Result<(), SweepError> {
+        let mut json = serde_json::to_string(row).expect("rows serialize");
+        json.push('\n');
+        let csv = csv_line(&self.columns, &row.to_json());
+        for ((p, f), text) in [(&mut self.jsonl, json), (&mut self.csv, csv)] {
+            f.write_all(text.as_bytes())
+                .and_then(|_| f.flush())
+                .map_err(|source| io("write", p, source))?;
+        }
+        Ok(())
+    }
+}
+
+/// Writes `text` to `path` through a temporary file renamed over it, so
+/// that an interruption leaves the old file or the new one.
+fn write_whole(path: &Path, text: &str) -> Result<(), SweepError> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    std::fs::write(&tmp, text).map_err(|source| io("write", &tmp, source))?;
+    std::fs::rename(&tmp, path).map_err(|source| io("write", path, source))
+}
 use crate::fit::fit_gibson_ashby;
 use crate::plot::{png_and_svg, Chart, PlotError, PowerLaw, Series};
 
@@ -16,18 +136,23 @@ pub fn write_jsonl(path: &Path, rows: &[Row]) -> Result<(), SweepError> {
         text.push_str(&serde_json::to_string(r).expect("rows serialize"));
         text.push('\n');
     }
-    std::fs::write(path, text).map_err(|source| io("write", path, source))
+    write_whole(path, &text)
 }
 
-/// Writes rows as CSV: one column per field seen in any row, in the order
-/// first seen; nested values (arrays) as their JSON text.
+/// Writes rows as CSV: the [`columns`] of the first row's varied keys
+/// (then any other field seen in a row, in the order first seen); nested
+/// values (arrays) as their JSON text.
 pub fn write_csv(path: &Path, rows: &[Row]) -> Result<(), SweepError> {
+    let keys: Vec<&str> = rows
+        .first()
+        .map(|r| r.settings.iter().map(|(k, _)| k.as_str()).collect())
+        .unwrap_or_default();
+    let mut columns = columns(&keys);
     let rows: Vec<Map<String, Value>> = rows.iter().map(Row::to_json).collect();
-    let mut columns: Vec<&String> = Vec::new();
     for r in &rows {
         for k in r.keys() {
-            if !columns.contains(&k) {
-                columns.push(k);
+            if !columns.contains(k) {
+                columns.push(k.clone());
             }
         }
     }
@@ -38,18 +163,9 @@ pub fn write_csv(path: &Path, rows: &[Row]) -> Result<(), SweepError> {
         .join(",");
     text.push('\n');
     for r in &rows {
-        let line: Vec<String> = columns
-            .iter()
-            .map(|c| match r.get(*c) {
-                None | Some(Value::Null) => String::new(),
-                Some(Value::String(s)) => csv_field(s),
-                Some(v) => csv_field(&v.to_string()),
-            })
-            .collect();
-        text.push_str(&line.join(","));
-        text.push('\n');
+        text.push_str(&csv_line(&columns, r));
     }
-    std::fs::write(path, text).map_err(|source| io("write", path, source))
+    write_whole(path, &text)
 }
 
 fn csv_field(s: &str) -> String {
@@ -61,19 +177,27 @@ fn csv_field(s: &str) -> String {
 }
 
 /// Writes `sweep.json`, `results.jsonl`, `results.csv`, the plots (PNG and
-/// SVG, see [`write_plots`]) and `summary.md`.
+/// SVG, see [`write_plots`]; a plot of an earlier sweep that this one does
+/// not draw is removed) and `summary.md`.
 pub fn write_outputs(dir: &Path, manifest: &Manifest, rows: &[Row]) -> Result<(), SweepError> {
     std::fs::create_dir_all(dir).map_err(|source| io("create", dir, source))?;
     let m = dir.join("sweep.json");
-    std::fs::write(
+    write_whole(
         &m,
-        serde_json::to_string_pretty(manifest).expect("manifest serializes"),
-    )
-    .map_err(|source| io("write", &m, source))?;
+        &serde_json::to_string_pretty(manifest).expect("manifest serializes"),
+    )?;
     write_jsonl(&dir.join("results.jsonl"), rows)?;
     write_csv(&dir.join("results.csv"), rows)?;
     let keys: Vec<&str> = manifest.variations.iter().map(|v| v.key.as_str()).collect();
     let plots = write_plots(dir, rows, &keys)?;
+    for name in PLOTS {
+        for ext in ["png", "svg"] {
+            let p = dir.join(format!("{name}.{ext}"));
+            if p.is_file() && !plots.contains(&p) {
+                std::fs::remove_file(&p).map_err(|source| io("remove", &p, source))?;
+            }
+        }
+    }
     let mut text = summary(manifest, rows);
     if !plots.is_empty() {
         text.push_str("\n## Plots\n\n");
@@ -85,8 +209,7 @@ pub fn write_outputs(dir: &Path, manifest: &Manifest, rows: &[Row]) -> Result<()
             text.push_str(&format!("![{name}]({name}) (also as SVG)\n\n"));
         }
     }
-    let s = dir.join("summary.md");
-    std::fs::write(&s, text).map_err(|source| io("write", &s, source))
+    write_whole(&dir.join("summary.md"), &text)
 }
 
 /// `Some` when finite: JSON writes NaN and infinity as `null`, which the

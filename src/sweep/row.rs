@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 
 use super::Case;
 use crate::fem::Preconditioner;
+use crate::pipeline::voxelize::VoxelReport;
 use crate::report::RunReport;
 
 /// Whether a case gave its results.
@@ -143,6 +144,44 @@ impl From<&RunReport> for RunFields {
             multigrid_bytes: s.multigrid_bytes,
             load_case: r.load_case.to_string(),
             material_e: r.material_e,
+        }
+    }
+}
+
+impl RunFields {
+    /// The fields of a run whose solve failed after the voxelization: the
+    /// voxelization's report (`removed_voxels`, `d_over_h`, the warnings …),
+    /// the load case and the material; the solve's fields empty (`null`,
+    /// zero counts, not converged).
+    pub fn from_voxel(v: &VoxelReport, load_case: &str, material_e: f64) -> RunFields {
+        RunFields {
+            name: v.name.clone(),
+            lattice: v.lattice.to_string(),
+            dims: v.dims,
+            voxel_size: v.voxel_size,
+            total_voxels: v.total_voxels,
+            solid_voxels: v.solid_voxels,
+            removed_voxels: v.removed_voxels,
+            envelope_voxels: v.envelope_voxels,
+            porosity_measured: v.porosity_measured,
+            stl_degenerate_triangles: v.stl_degenerate_triangles,
+            porosity_nominal: v.porosity_nominal,
+            porosity_nominal_closed_form: v.porosity_nominal_closed_form,
+            cell: v.cell,
+            strut_diameter: v.strut_diameter,
+            level: v.level,
+            pore_size: v.pore_size,
+            d_over_h: v.d_over_h,
+            voxelize_seconds: v.voxelize_seconds,
+            warnings: v.warnings.clone(),
+            converged: false,
+            delta: f64::NAN,
+            relative_residual: f64::NAN,
+            tolerance: f64::NAN,
+            solve_seconds: f64::NAN,
+            load_case: load_case.to_string(),
+            material_e,
+            ..Default::default()
         }
     }
 }
@@ -288,6 +327,17 @@ pub fn case_row(case: &Case, result: Result<RunFields, String>) -> Row {
         status,
         error,
         run,
+    }
+}
+
+/// A case that failed with `error`; `run` holds what it got to (the
+/// voxelization's fields when the failure came after it).
+pub fn failed_row(case: &Case, error: String, run: Option<RunFields>) -> Row {
+    Row {
+        status: Status::Failed,
+        error: Some(error),
+        run,
+        ..case_row(case, Err(String::new()))
     }
 }
 

@@ -49,6 +49,8 @@ fn timeless(rows: Vec<Row>) -> Vec<Row> {
             if let Some(run) = &mut r.run {
                 run.voxelize_seconds = 0.0;
                 run.solve_seconds = 0.0;
+                run.setup_seconds = 0.0;
+                run.iterations_seconds = 0.0;
             }
             r
         })

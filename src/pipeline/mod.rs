@@ -5,11 +5,14 @@ pub mod backend;
 pub mod load;
 pub mod voxelize;
 
-use crate::fem::SolveError;
+use crate::fem::load::LoadCase;
+use crate::fem::{SolveError, SolveResult};
 use crate::gpu::GpuError;
+use crate::grid::VoxelGrid;
+use crate::material::YoungPoisson;
 use crate::report::RunReport;
 use crate::scene::{Backend, Scene};
-use voxelize::{voxelize_specimen, Specimen, VoxelizeError};
+use voxelize::{voxelize_specimen, Specimen, VoxelReport, VoxelizeError};
 
 /// Why a run failed.
 #[derive(Debug, thiserror::Error)]
@@ -37,21 +40,66 @@ impl RunError {
 
 /// Voxelizes and solves `scene` on `backend`.
 pub fn run_scene(scene: &Scene, backend: Backend) -> Result<RunReport, RunError> {
+    let prepared = prepare(scene)?;
+    let mut notices = Vec::new();
+    let solve = prepared.solve(scene, backend, &mut notices)?;
+    Ok(prepared.into_report(solve, notices))
+}
+
+/// A scene voxelized, with its load case and material: everything a solve
+/// needs, and the voxelization's report.
+pub struct Prepared {
+    pub voxel: VoxelReport,
+    pub grid: VoxelGrid,
+    pub load: LoadCase,
+    pub material: YoungPoisson,
+}
+
+/// The steps of [`run_scene`] before the solve. The envelope is built once
+/// (by the voxelize step) and dropped here, before the solve.
+pub fn prepare(scene: &Scene) -> Result<Prepared, RunError> {
     let specimen = voxelize_specimen(scene)?;
-    let material = scene.material().expect("validated");
+    let material = scene.material().map_err(VoxelizeError::from)?;
     let load = load::specimen_load_case(scene, &specimen);
-    // The envelope is no longer needed: free it before the solve.
     let Specimen {
         vox, report: voxel, ..
     } = specimen;
-    let mut notices = Vec::new();
-    let solve = backend::solve(scene, backend, &vox.grid, material, &load, &mut notices)?;
-    Ok(RunReport {
-        load_case: load.name(),
-        material_e: material.e,
+    Ok(Prepared {
         voxel,
-        solve,
-        notices,
         grid: vox.grid,
+        load,
+        material,
     })
+}
+
+impl Prepared {
+    /// Solves on `backend` with the scene's `[solver]` settings; fallbacks
+    /// push a notice onto `notices`.
+    pub fn solve(
+        &self,
+        scene: &Scene,
+        backend: Backend,
+        notices: &mut Vec<String>,
+    ) -> Result<SolveResult, RunError> {
+        backend::solve(
+            scene,
+            backend,
+            &self.grid,
+            self.material,
+            &self.load,
+            notices,
+        )
+    }
+
+    /// The run report of `solve`.
+    pub fn into_report(self, solve: SolveResult, notices: Vec<String>) -> RunReport {
+        RunReport {
+            load_case: self.load.name(),
+            material_e: self.material.e,
+            voxel: self.voxel,
+            solve,
+            notices,
+            grid: self.grid,
+        }
+    }
 }

@@ -35,8 +35,7 @@ pub use row::{case_row, failed_row, Row, RunFields, Status};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
-use crate::pipeline::voxelize::{voxelize_specimen, Specimen};
-use crate::pipeline::{backend, load};
+use crate::pipeline;
 use crate::report::RunReport;
 use crate::scene::{Backend, Scene, SceneError};
 
@@ -401,7 +400,7 @@ impl Plan {
         CaseOutcome { row, warnings }
     }
 
-    /// [`crate::pipeline::run_scene`], step by step so that a failed solve
+    /// [`crate::pipeline::run_scene`]'s two steps, so that a failed solve
     /// keeps the voxelization's report.
     fn solve_case(
         &self,
@@ -410,31 +409,19 @@ impl Plan {
     ) -> Result<RunReport, (String, Option<Box<RunFields>>)> {
         let scene = Scene::load(&self.path, args).map_err(|e| (e.to_string(), None))?;
         let b = self.backend.unwrap_or(scene.solver.backend);
-        let specimen = voxelize_specimen(&scene).map_err(|e| (e.to_string(), None))?;
-        let material = scene.material().map_err(|e| (e.to_string(), None))?;
-        let load = load::specimen_load_case(&scene, &specimen);
-        let Specimen {
-            vox, report: voxel, ..
-        } = specimen;
-        warnings.extend(voxel.warnings.iter().cloned());
+        let prepared = pipeline::prepare(&scene).map_err(|e| (e.to_string(), None))?;
+        warnings.extend(prepared.voxel.warnings.iter().cloned());
         let mut notices = Vec::new();
-        let solved = backend::solve(&scene, b, &vox.grid, material, &load, &mut notices);
+        let solved = prepared.solve(&scene, b, &mut notices);
         warnings.extend(notices.iter().cloned());
         match solved {
-            Ok(solve) => Ok(RunReport {
-                load_case: load.name(),
-                material_e: material.e,
-                voxel,
-                solve,
-                notices,
-                grid: vox.grid,
-            }),
+            Ok(solve) => Ok(prepared.into_report(solve, notices)),
             Err(e) => Err((
                 e.to_string(),
                 Some(Box::new(RunFields::from_voxel(
-                    &voxel,
-                    load.name(),
-                    material.e,
+                    &prepared.voxel,
+                    prepared.load.name(),
+                    prepared.material.e,
                 ))),
             )),
         }

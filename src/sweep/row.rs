@@ -80,6 +80,13 @@ pub struct RunFields {
     pub tolerance: f64,
     #[serde(deserialize_with = "nan_if_null")]
     pub solve_seconds: f64,
+    /// Absent from results written before the timing breakdown.
+    #[serde(default = "nan", deserialize_with = "nan_if_null")]
+    pub setup_seconds: f64,
+    #[serde(default = "nan", deserialize_with = "nan_if_null")]
+    pub iterations_seconds: f64,
+    #[serde(default)]
+    pub device_bytes: Option<u64>,
     pub backend: String,
     pub adapter: String,
     pub peak_von_mises_per_nominal: Option<f64>,
@@ -89,6 +96,10 @@ pub struct RunFields {
     pub load_case: String,
     #[serde(deserialize_with = "nan_if_null")]
     pub material_e: f64,
+}
+
+fn nan() -> f64 {
+    f64::NAN
 }
 
 /// JSON has no NaN or infinity: serde_json writes them as `null`, read
@@ -136,6 +147,9 @@ impl From<&RunReport> for RunFields {
             relative_residual: s.relative_residual,
             tolerance: s.tolerance,
             solve_seconds: s.solve_seconds,
+            setup_seconds: s.setup_seconds,
+            iterations_seconds: s.iterations_seconds,
+            device_bytes: s.device_bytes,
             backend: s.backend.clone(),
             adapter: s.adapter.clone(),
             peak_von_mises_per_nominal: s.peak_von_mises_per_nominal,
@@ -179,6 +193,8 @@ impl RunFields {
             relative_residual: f64::NAN,
             tolerance: f64::NAN,
             solve_seconds: f64::NAN,
+            setup_seconds: f64::NAN,
+            iterations_seconds: f64::NAN,
             load_case: load_case.to_string(),
             material_e,
             ..Default::default()

@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::process::Command;
+use common::voxfe;
 
 const SCENE: &str = r#"
 name = "small"
@@ -19,13 +19,6 @@ size = 0.1
 [solver]
 backend = "cpu"
 "#;
-
-fn voxfe(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_voxfe"))
-        .args(args)
-        .output()
-        .expect("runs voxfe")
-}
 
 #[test]
 fn run_json_has_every_field() {

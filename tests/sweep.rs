@@ -2,19 +2,12 @@
 
 mod common;
 
-use common::assert_real_png;
+use common::{assert_real_png, voxfe};
 use std::path::Path;
 use std::process::Command;
 use voxfe::sweep::{read_jsonl, Row, RunFields, Status};
 
 const SCENE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/scenes/rd-compression.toml");
-
-fn voxfe(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_voxfe"))
-        .args(args)
-        .output()
-        .expect("runs voxfe")
-}
 
 /// A coarse 3 lattices × 5 porosities sweep into `out`, optionally sharded.
 fn sweep(out: &Path, shard: Option<&str>) -> std::process::Output {

@@ -282,3 +282,47 @@ fn binary_exits_non_zero_with_a_clear_message_and_no_panic() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/scene.toml"));
 }
+
+/// Writes `text` as a scene file in `dir` and returns its path.
+fn scene_file(dir: &Path, name: &str, text: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+#[test]
+fn design_with_zero_solves_is_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let scene = scene_file(dir.path(), "d.toml", BASE);
+    let out = voxfe(&[
+        "design",
+        &scene,
+        "--target-modulus",
+        "3500",
+        "--max-solves",
+        "0",
+        "--backend",
+        "cpu",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("--max-solves 0"), "{err}");
+    assert!(err.contains("at least 1"), "{err}");
+    assert!(!err.contains("NaN"), "{err}");
+}
+
+#[test]
+fn slice_options_without_slice_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let scene = scene_file(dir.path(), "s.toml", BASE);
+    for flag in [["--slice-at", "1.0"], ["--slice-axis", "x"]] {
+        let out = voxfe(&["run", &scene, "--backend", "cpu", flag[0], flag[1]]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{flag:?}: {err}");
+        assert!(
+            err.contains(flag[0]) && err.contains("--slice"),
+            "{flag:?}: {err}"
+        );
+        assert!(out.stdout.is_empty(), "{flag:?}: nothing may be solved");
+    }
+}

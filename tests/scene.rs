@@ -326,3 +326,125 @@ fn slice_options_without_slice_are_refused() {
         assert!(out.stdout.is_empty(), "{flag:?}: nothing may be solved");
     }
 }
+
+/// A cylinder scene with one hole (position, direction, diameter, depth
+/// given as TOML text), and an STL scene, to reach every float key.
+fn cylinder_with_hole(position: &str, direction: &str, diameter: &str, depth: &str) -> String {
+    format!(
+        r#"
+name = "c"
+[lattice]
+kind = "rhombic-dodecahedron"
+cell = 1.5
+strut = 0.3
+[specimen]
+shape = "cylinder"
+diameter = 3.0
+height = 3.0
+[[specimen.holes]]
+position = {position}
+direction = {direction}
+diameter = {diameter}
+depth = {depth}
+[voxel]
+size = 0.1
+"#
+    )
+}
+
+const STL: &str = r#"
+name = "s"
+[lattice]
+kind = "bcc"
+cell = 1.5
+strut = 0.3
+[specimen]
+shape = "stl"
+path = "part.stl"
+size = [3.0, 3.0, 3.0]
+[voxel]
+size = 0.1
+"#;
+
+#[test]
+fn every_non_finite_float_is_refused_by_its_key() {
+    let (p, d) = ("[1.5, 1.5, 0.0]", "[0.0, 0.0, 1.0]");
+    let cyl = cylinder_with_hole(p, d, "0.5", "1.0");
+    let holes = [
+        (
+            cylinder_with_hole("[nan, 1.5, 0.0]", d, "0.5", "1.0"),
+            "specimen.holes[0].position[0] = NaN",
+        ),
+        (
+            cylinder_with_hole("[1.5, 1.5, inf]", d, "0.5", "1.0"),
+            "specimen.holes[0].position[2] = inf",
+        ),
+        (
+            cylinder_with_hole(p, "[0.0, nan, 1.0]", "0.5", "1.0"),
+            "specimen.holes[0].direction[1] = NaN",
+        ),
+        (
+            cylinder_with_hole(p, d, "nan", "1.0"),
+            "specimen.holes[0].diameter = NaN",
+        ),
+        (
+            cylinder_with_hole(p, d, "0.5", "inf"),
+            "specimen.holes[0].depth = inf",
+        ),
+    ];
+    for (text, expected) in &holes {
+        let msg = parse(text, &[]).map(|_| ()).expect_err(expected);
+        assert!(
+            msg.starts_with(&format!("{expected}: ")) && msg.contains("finite"),
+            "{expected}: {msg}"
+        );
+    }
+    let sets: [(&str, &[&str], &str); 11] = [
+        (&cyl, &["specimen.wedge=nan"], "specimen.wedge = NaN"),
+        (&cyl, &["specimen.height=inf"], "specimen.height = inf"),
+        (
+            STL,
+            &["specimen.rotate=[nan, 0, 0]"],
+            "specimen.rotate[0] = NaN",
+        ),
+        (
+            STL,
+            &["specimen.translate=[0, 0, -inf]"],
+            "specimen.translate[2] = -inf",
+        ),
+        (STL, &["specimen.scale=inf"], "specimen.scale = inf"),
+        (
+            BASE,
+            &["lattice.origin=[0, nan, 0]"],
+            "lattice.origin[1] = NaN",
+        ),
+        (
+            BASE,
+            &["specimen.size=[3.0, 3.0, inf]"],
+            "specimen.size[2] = inf",
+        ),
+        (
+            BASE,
+            &["specimen.end_plates=nan"],
+            "specimen.end_plates = NaN",
+        ),
+        (
+            BASE,
+            &["material.E=nan", "material.nu=0.3"],
+            "material.E = NaN",
+        ),
+        (BASE, &["solver.tolerance=nan"], "solver.tolerance = NaN"),
+        (
+            BASE,
+            &["voxel.max_memory_mb=inf"],
+            "voxel.max_memory_mb = inf",
+        ),
+    ];
+    for (text, set, expected) in sets {
+        let msg = parse(text, set).map(|_| ()).expect_err(expected);
+        assert!(
+            msg.starts_with(&format!("{expected}: ")) && msg.contains("finite"),
+            "{expected}: {msg}"
+        );
+    }
+}

@@ -81,6 +81,10 @@ pub enum SceneError {
         value: String,
         allowed: String,
     },
+    /// A float that is NaN or infinite, named by its full path
+    /// (`specimen.holes[0].position[2]`).
+    #[error("{key} = {value}: allowed: a finite number (not nan or inf)")]
+    NotFinite { key: String, value: f64 },
     #[error(transparent)]
     Lattice(#[from] LatticeError),
     #[error(transparent)]

@@ -1,11 +1,14 @@
 //! [`Scene::validate`]: every check that can be made without building the
-//! lattice; each names the key, the value and what is allowed.
+//! lattice; each names the key, the value and what is allowed. The first
+//! check walks every float of the scene (as its TOML value) and refuses NaN
+//! and infinities by their full key path, so no later check sees them.
 
 use super::{invalid, CaseName, ResolvedLoad, Scene, SceneError, Shape};
 
 impl Scene {
     /// Checks every value that can be checked without building the lattice.
     pub fn validate(&self) -> Result<(), SceneError> {
+        self.check_finite()?;
         if self.name.trim().is_empty() {
             return Err(invalid("name", "\"\"", "a non-empty name"));
         }
@@ -86,6 +89,17 @@ impl Scene {
             return Err(invalid("solver.check_every", 0, "allowed: at least 1"));
         }
         Ok(())
+    }
+
+    /// Every float of every key is finite: a walk over the scene as a TOML
+    /// value, so a key added later is covered without a check of its own.
+    fn check_finite(&self) -> Result<(), SceneError> {
+        // A scene always serializes (plain numbers, strings, arrays, tables);
+        // if it ever did not, the per-key checks below still run.
+        match toml::Value::try_from(self) {
+            Ok(value) => first_non_finite(&value, &mut String::new()).map_or(Ok(()), Err),
+            Err(_) => Ok(()),
+        }
     }
 
     fn validate_specimen(&self) -> Result<(), SceneError> {
@@ -333,5 +347,59 @@ impl Scene {
             }
         }
         Ok(())
+    }
+}
+
+/// The first NaN or infinite float under `value`, named by its path from
+/// the scene's root (`path` is the path of `value`).
+fn first_non_finite(value: &toml::Value, path: &mut String) -> Option<SceneError> {
+    match value {
+        toml::Value::Float(f) if !f.is_finite() => Some(SceneError::NotFinite {
+            key: path.clone(),
+            value: *f,
+        }),
+        toml::Value::Array(items) => items.iter().enumerate().find_map(|(i, v)| {
+            let len = path.len();
+            path.push_str(&format!("[{i}]"));
+            let found = first_non_finite(v, path);
+            path.truncate(len);
+            found
+        }),
+        toml::Value::Table(table) => table.iter().find_map(|(k, v)| {
+            let len = path.len();
+            if !path.is_empty() {
+                path.push('.');
+            }
+            path.push_str(k);
+            let found = first_non_finite(v, path);
+            path.truncate(len);
+            found
+        }),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn non_finite_floats_are_named_by_their_path() {
+        let v: toml::Value = toml::from_str(
+            "a = 1.0\n[t]\nx = [1.0, 2.0]\n[[t.h]]\np = [0.0, 0.0]\n[[t.h]]\np = [0.0, nan]\n",
+        )
+        .unwrap();
+        let e = first_non_finite(&v, &mut String::new()).expect("a NaN");
+        assert_eq!(
+            e.to_string(),
+            "t.h[1].p[1] = NaN: allowed: a finite number (not nan or inf)"
+        );
+        let v: toml::Value = toml::from_str("a = -inf").unwrap();
+        assert!(first_non_finite(&v, &mut String::new())
+            .unwrap()
+            .to_string()
+            .starts_with("a = -inf"));
+        let v: toml::Value = toml::from_str("a = 1.0\nb = [2, 3]").unwrap();
+        assert!(first_non_finite(&v, &mut String::new()).is_none());
     }
 }

@@ -448,3 +448,43 @@ fn every_non_finite_float_is_refused_by_its_key() {
         );
     }
 }
+
+#[test]
+fn a_grid_beyond_32_bit_node_ids_is_refused_before_any_allocation() {
+    // 2000 × 2000 × 1100 voxels: 4.4e9 nodes, with the memory cap raised out of the way.
+    let msg = parse(
+        BASE,
+        &[
+            "specimen.size=[100.0, 100.0, 55.0]",
+            "voxel.size=0.05",
+            "voxel.max_memory_mb=1e12",
+        ],
+    )
+    .map(|_| ())
+    .expect_err("a grid over 2^32 nodes");
+    for needle in [
+        "specimen.size = [100.0, 100.0, 55.0]",
+        "2000×2000×1100",
+        "32-bit",
+        "voxel.size",
+    ] {
+        assert!(msg.contains(needle), "{needle}: {msg}");
+    }
+    // Sizes so large that the voxel counts overflow blame the size, not voxel.size.
+    let msg = parse(BASE, &["specimen.size=[1e308, 3.0, 3.0]"])
+        .map(|_| ())
+        .expect_err("a 1e308 mm specimen");
+    assert!(
+        msg.starts_with("specimen.size = [1e308, 3.0, 3.0]: "),
+        "{msg}"
+    );
+    assert!(msg.contains("32-bit"), "{msg}");
+    let cyl = BASE.replace(
+        "shape = \"box\"\nsize = [3.0, 3.0, 3.0]",
+        "shape = \"cylinder\"\ndiameter = 3.0\nheight = 1e300",
+    );
+    let msg = parse(&cyl, &[])
+        .map(|_| ())
+        .expect_err("a 1e300 mm cylinder");
+    assert!(msg.starts_with("specimen.height = 1e300: "), "{msg}");
+}

@@ -22,6 +22,7 @@ impl Scene {
             ));
         }
         self.validate_specimen()?;
+        self.validate_grid_size()?;
         for (key, v) in [
             ("lattice.cell", self.lattice.cell),
             ("lattice.strut", self.lattice.strut),
@@ -100,6 +101,66 @@ impl Scene {
             Ok(value) => first_non_finite(&value, &mut String::new()).map_or(Ok(()), Err),
             Err(_) => Ok(()),
         }
+    }
+
+    /// The grid's node count fits the solver's 32-bit node ids, computed in
+    /// f64 from the sizes alone, before anything is allocated (and before
+    /// the memory estimate, whose integer products it keeps in range). The
+    /// error names the specimen size that makes the grid too large.
+    fn validate_grid_size(&self) -> Result<(), SceneError> {
+        let sp = &self.specimen;
+        let h = self.voxel.size;
+        let (key, value, counts) = match sp.shape {
+            Shape::Box | Shape::Stl => {
+                let size = sp.size.expect("validated");
+                (
+                    "specimen.size",
+                    format!("{size:?}"),
+                    size.map(|l| (l / h).round()),
+                )
+            }
+            Shape::Cylinder => {
+                let e = self.cylinder_envelope().expect("validated").extent();
+                let counts = [
+                    (e[0] / h).round(),
+                    (e[1] / h).round(),
+                    (e[2] / h - 1e-9).ceil(),
+                ];
+                if counts[2] > counts[0] {
+                    (
+                        "specimen.height",
+                        format!("{:?}", sp.height.unwrap_or(0.0)),
+                        counts,
+                    )
+                } else {
+                    (
+                        "specimen.diameter",
+                        format!("{:?}", sp.diameter.unwrap_or(0.0)),
+                        counts,
+                    )
+                }
+            }
+        };
+        let nodes: f64 = counts.iter().map(|n| n + 1.0).product();
+        let max = crate::fem::mesh::INACTIVE as f64 - 1.0;
+        if !(nodes <= max) {
+            let [nx, ny, nz] = counts.map(|n| {
+                if n < 1e15 {
+                    format!("{n:.0}")
+                } else {
+                    format!("{n:e}")
+                }
+            });
+            return Err(invalid(
+                key,
+                value,
+                format!(
+                    "the grid of {nx}×{ny}×{nz} voxels at voxel.size = {h} mm has {nodes:.4e} nodes; \
+                     allowed: at most {max:.0} nodes (the solver's 32-bit node ids): use a smaller specimen or a larger voxel.size"
+                ),
+            ));
+        }
+        Ok(())
     }
 
     fn validate_specimen(&self) -> Result<(), SceneError> {

@@ -488,3 +488,84 @@ fn a_grid_beyond_32_bit_node_ids_is_refused_before_any_allocation() {
         .expect_err("a 1e300 mm cylinder");
     assert!(msg.starts_with("specimen.height = 1e300: "), "{msg}");
 }
+
+#[test]
+fn moduli_outside_the_range_of_real_solids_are_refused() {
+    for e in ["1e-308", "1e-4", "1.3e6", "1e200", "1e308"] {
+        let msg = parse(BASE, &[&format!("material.E={e}"), "material.nu=0.3"])
+            .map(|_| ())
+            .expect_err(e);
+        let shown: f64 = e.parse().unwrap();
+        assert!(
+            msg.starts_with(&format!("material.E = {shown}: ")),
+            "{e}: {msg}"
+        );
+        assert!(
+            msg.contains("0.001 ≤ E ≤ 1200000 MPa") && msg.contains("diamond"),
+            "{e}: {msg}"
+        );
+    }
+    for nu in ["0.495", "-0.95"] {
+        let msg = parse(BASE, &["material.E=1000", &format!("material.nu={nu}")])
+            .map(|_| ())
+            .expect_err(nu);
+        assert!(
+            msg.starts_with(&format!("material.nu = {nu}: ")) && msg.contains("-0.9 ≤ nu ≤ 0.49"),
+            "{nu}: {msg}"
+        );
+    }
+    // A voxel size so absurd that E·h overflows: refused before any solve.
+    let msg = parse(
+        &BASE.replace(
+            "kind = \"rhombic-dodecahedron\"\ncell = 1.5\nstrut = 0.3",
+            "kind = \"solid\"",
+        ),
+        &[
+            "voxel.size=1e305",
+            "specimen.size=[1e305, 1e305, 1e305]",
+            "material.E=1e6",
+            "material.nu=0.3",
+        ],
+    )
+    .map(|_| ())
+    .expect_err("an infinite element stiffness");
+    assert!(
+        msg.starts_with("voxel.size = ") && msg.contains("not finite"),
+        "{msg}"
+    );
+}
+
+/// E_eff / E_s of the CPU solve of BASE with `set`.
+fn relative_modulus(dir: &Path, set: &[&str]) -> f64 {
+    let scene = scene_file(dir, "m.toml", BASE);
+    let mut args = vec!["run", scene.as_str(), "--backend", "cpu", "--json"];
+    for s in set {
+        args.extend(["--set", s]);
+    }
+    let out = voxfe(&args);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{set:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["e_eff"].as_f64().unwrap() / v["material_e"].as_f64().unwrap()
+}
+
+#[test]
+fn the_ends_of_the_modulus_range_give_the_same_relative_modulus() {
+    let dir = tempfile::tempdir().unwrap();
+    let reference = relative_modulus(dir.path(), &["material.E=1000", "material.nu=0.34"]);
+    assert!(reference > 0.01 && reference < 0.5, "{reference}");
+    for e in ["0.001", "1200000"] {
+        let r = relative_modulus(
+            dir.path(),
+            &[&format!("material.E={e}"), "material.nu=0.34"],
+        );
+        assert!(
+            (r / reference - 1.0).abs() < 1e-6,
+            "E = {e}: {r} vs {reference}"
+        );
+    }
+}

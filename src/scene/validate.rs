@@ -12,13 +12,29 @@ impl Scene {
         if self.name.trim().is_empty() {
             return Err(invalid("name", "\"\"", "a non-empty name"));
         }
-        self.material()?;
+        let material = self.material()?;
         let h = self.voxel.size;
         if !(h.is_finite() && h > 0.0) {
             return Err(invalid(
                 "voxel.size",
                 h,
                 "allowed: a positive voxel edge h in mm",
+            ));
+        }
+        // Its entries scale as E·h: with E bounded only an absurd h makes them
+        // overflow, but no solve may start from a non-finite stiffness.
+        if !crate::fem::hex8::element_stiffness(material, h)
+            .iter()
+            .all(|k| k.is_finite())
+        {
+            return Err(invalid(
+                "voxel.size",
+                h,
+                format!(
+                    "the element stiffness for material.E = {} MPa, material.nu = {} at this voxel size is not finite \
+                     (its entries grow as E·h): use a physical voxel size in mm",
+                    material.e, material.nu
+                ),
             ));
         }
         self.validate_specimen()?;

@@ -569,3 +569,85 @@ fn the_ends_of_the_modulus_range_give_the_same_relative_modulus() {
         );
     }
 }
+
+#[test]
+fn geometry_that_leaves_no_lattice_is_refused_naming_the_key() {
+    // BASE: a 3 mm box, h = 0.1 mm.
+    let cyl = BASE.replace(
+        "shape = \"box\"\nsize = [3.0, 3.0, 3.0]",
+        "shape = \"cylinder\"\ndiameter = 3.0\nheight = 3.0",
+    );
+    let wedged = cyl.replace("height = 3.0", "height = 3.0\nwedge = 20.0");
+    let refused: [(&str, &[&str], &[&str]); 8] = [
+        // A cell smaller than a voxel, and one of fewer than 4 voxels.
+        (
+            BASE,
+            &["lattice.cell=0.05", "lattice.porosity=0.8"],
+            &["lattice.cell = 0.05", "at least 4 voxels", "0.4 mm"],
+        ),
+        (
+            BASE,
+            &["lattice.cell=0.35", "lattice.porosity=0.8"],
+            &["lattice.cell = 0.35", "quarter cell"],
+        ),
+        (
+            BASE,
+            &["specimen.end_plates=1.5"],
+            &["specimen.end_plates = 1.5", "half", "3 mm"],
+        ),
+        (
+            &cyl,
+            &["specimen.end_plates=2.0"],
+            &["specimen.end_plates = 2", "height H (3 mm)"],
+        ),
+        // 20° over a radius of 1.5 mm: the lowest top is at 3 − 0.546 = 2.454 mm.
+        (
+            &wedged,
+            &["specimen.end_plates=1.25"],
+            &["specimen.end_plates = 1.25", "lowest height"],
+        ),
+        (
+            BASE,
+            &["specimen.wall=1.5"],
+            &["specimen.wall = 1.5", "half the smaller side (1.5 mm)"],
+        ),
+        (
+            BASE,
+            &["specimen.size=[3.0, 2.0, 3.0]", "specimen.wall=1.0"],
+            &["specimen.wall = 1", "(1 mm)"],
+        ),
+        (
+            &cyl,
+            &["specimen.wall=1.5"],
+            &["specimen.wall = 1.5", "the radius (1.5 mm)"],
+        ),
+    ];
+    for (text, set, needles) in refused {
+        assert_err(parse(text, set).map(|_| ()), needles);
+    }
+    // Just inside each limit is accepted.
+    let accepted: [(&str, &[&str]); 5] = [
+        (BASE, &["lattice.cell=0.4", "lattice.porosity=0.8"]),
+        (BASE, &["specimen.end_plates=1.4"]),
+        (&wedged, &["specimen.end_plates=1.2"]),
+        (BASE, &["specimen.wall=1.4"]),
+        (&cyl, &["specimen.wall=1.4"]),
+    ];
+    for (text, set) in accepted {
+        parse(text, set).unwrap_or_else(|e| panic!("{set:?}: {e}"));
+    }
+}
+
+#[test]
+fn a_part_turned_solid_by_its_features_is_not_solved() {
+    let dir = tempfile::tempdir().unwrap();
+    let scene = scene_file(dir.path(), "solid.toml", BASE);
+    for set in ["specimen.end_plates=1.5", "specimen.wall=2.0"] {
+        let out = voxfe(&["run", &scene, "--backend", "cpu", "--set", set]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{set}: {err}");
+        let key = set.split('=').next().unwrap();
+        assert!(err.contains(key), "{set}: {err}");
+        assert!(out.stdout.is_empty(), "{set}: no modulus may be reported");
+    }
+}

@@ -5,6 +5,10 @@
 
 use super::{invalid, CaseName, ResolvedLoad, Scene, SceneError, Shape};
 
+/// Smallest lattice cell, in voxels: one voxel per quarter cell M/4, the
+/// grid on which every strut node lies.
+pub const MIN_CELL_VOXELS: f64 = 4.0;
+
 impl Scene {
     /// Checks every value that can be checked without building the lattice.
     pub fn validate(&self) -> Result<(), SceneError> {
@@ -47,6 +51,23 @@ impl Scene {
                 if !(v.is_finite() && v > 0.0) {
                     return Err(invalid(key, v, "allowed: a positive length in mm"));
                 }
+            }
+        }
+        if let Some(m) = self.lattice.cell {
+            if self.lattice.kind != crate::lattice::LatticeKind::Solid
+                && m < MIN_CELL_VOXELS * h * (1.0 - 1e-9)
+            {
+                return Err(invalid(
+                    "lattice.cell",
+                    m,
+                    format!(
+                        "allowed: at least {MIN_CELL_VOXELS} voxels, {} mm at voxel.size = {h} mm: the strut nodes lie on \
+                         quarter cells M/4, and with less than one voxel per quarter cell, sampling at voxel centres \
+                         aliases the lattice (pores close or struts break: the part is not the lattice asked for); \
+                         use a larger cell or a smaller voxel.size",
+                        MIN_CELL_VOXELS * h
+                    ),
+                ));
             }
         }
         if let Some(p) = self.lattice.porosity {
@@ -330,6 +351,55 @@ impl Scene {
         ] {
             if !(v.is_finite() && v >= 0.0) {
                 return Err(invalid(key, v, "allowed: a thickness ≥ 0 mm (0: none)"));
+            }
+        }
+        // Features that leave no room for the lattice turn the part solid.
+        let (height, height_what) = match sp.shape {
+            Shape::Box | Shape::Stl => (
+                sp.size.expect("checked above")[2],
+                "the height Lz".to_string(),
+            ),
+            Shape::Cylinder => {
+                let (d, height) = (sp.diameter.unwrap_or(0.0), sp.height.unwrap_or(0.0));
+                let lowest = height - d / 2.0 * sp.wedge.to_radians().tan().abs();
+                (
+                    lowest,
+                    if sp.wedge == 0.0 {
+                        "the height H".to_string()
+                    } else {
+                        format!("the lowest height H − Ø/2·tan|wedge| = {lowest} mm")
+                    },
+                )
+            }
+        };
+        if sp.end_plates > 0.0 && 2.0 * sp.end_plates >= height {
+            return Err(invalid(
+                "specimen.end_plates",
+                sp.end_plates,
+                format!(
+                    "allowed: less than half of {height_what} ({height} mm): thicker plates on both faces meet \
+                     and leave no lattice between them (the part would be solid)"
+                ),
+            ));
+        }
+        let half_width = match sp.shape {
+            Shape::Box => {
+                let size = sp.size.expect("checked above");
+                Some((size[0].min(size[1]) / 2.0, "half the smaller side"))
+            }
+            Shape::Cylinder => Some((sp.diameter.unwrap_or(0.0) / 2.0, "the radius")),
+            Shape::Stl => None,
+        };
+        if let Some((limit, what)) = half_width {
+            if sp.wall > 0.0 && sp.wall >= limit {
+                return Err(invalid(
+                    "specimen.wall",
+                    sp.wall,
+                    format!(
+                        "allowed: less than {what} ({limit} mm): a wall that thick fills the whole cross-section \
+                         and leaves no lattice (the part would be solid)"
+                    ),
+                ));
             }
         }
         for hole in &sp.holes {

@@ -180,7 +180,7 @@ impl Scene {
         };
         let nodes: f64 = counts.iter().map(|n| n + 1.0).product();
         let max = crate::fem::mesh::INACTIVE as f64 - 1.0;
-        if !(nodes <= max) {
+        if nodes.is_nan() || nodes > max {
             let [nx, ny, nz] = counts.map(|n| {
                 if n < 1e15 {
                     format!("{n:.0}")

@@ -11,6 +11,9 @@
 //! and the stress–strain law in Voigt notation
 //! `σ = D ε`, `ε = (εxx, εyy, εzz, γxy, γyz, γzx)` with engineering shear
 //! strains, `D = λ·m mᵀ + μ·diag(2, 2, 2, 1, 1, 1)`, `m = (1, 1, 1, 0, 0, 0)`.
+//!
+//! Scenes may give E in [`E_MIN`, `E_MAX`] MPa (1 kPa to 1.2 TPa) and ν in
+//! [`NU_MIN`, `NU_MAX`]; the constants say why.
 
 use serde::{Deserialize, Serialize};
 

@@ -1,8 +1,9 @@
 //! The discrete problem, shared by every backend.
 //!
 //! A [`Problem`] is built once from a voxel grid, a material and a load
-//! case: the active-node mesh, the stencil table of the element stiffness,
-//! the boundary conditions and the right-hand side `b = −K·u_D` (u_D: the
+//! case: the active-node mesh, the stencil table of the element stiffness
+//! (refused when not finite: [`SolveError::NonFiniteStiffness`]), the
+//! boundary conditions and the right-hand side `b = −K·u_D` (u_D: the
 //! prescribed displacements). Any backend solves `A w = b` with the
 //! constrained operator A ([`Problem::operator`]), and [`Problem::finish`]
 //! turns `u = u_D + w` into the reported quantities, in f64 on the host,

@@ -30,7 +30,8 @@
 //! ```
 //!
 //! Every check names the key, the value and what is allowed
-//! ([`SceneError::Invalid`]).
+//! ([`SceneError::Invalid`]; a NaN or infinite number anywhere,
+//! [`SceneError::NotFinite`], by its full key path).
 //!
 //! This file holds [`Scene`], its loading and [`SceneError`]; the rest of
 //! the scene lives next to it: `spec.rs` the serde types of each table,

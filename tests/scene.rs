@@ -497,7 +497,7 @@ fn moduli_outside_the_range_of_real_solids_are_refused() {
             .expect_err(e);
         let shown: f64 = e.parse().unwrap();
         assert!(
-            msg.starts_with(&format!("material.E = {shown}: ")),
+            msg.starts_with(&format!("material.E = {shown:?}: ")),
             "{e}: {msg}"
         );
         assert!(

@@ -25,7 +25,7 @@ impl Scene {
                 if !(E_MIN..=E_MAX).contains(&e) {
                     return Err(invalid(
                         "material.E",
-                        e,
+                        format!("{e:?}"),
                         format!(
                             "allowed: {E_MIN} ≤ E ≤ {E_MAX} MPa, from 1 kPa (soft gels) to 1.2 TPa (diamond), \
                              the range of real solids; E is in MPa (a value outside is usually Pa or GPa), \

@@ -114,6 +114,10 @@ pub enum DesignError {
     BadTolerance(f64),
     #[error("--porosity-range {0}:{1}: allowed: 0 < min < max < 1")]
     BadRange(f64, f64),
+    #[error(
+        "--max-solves {0}: allowed: at least 1 (the search needs one solve to report a modulus)"
+    )]
+    BadMaxSolves(usize),
     #[error("--target-modulus {target} MPa is not reachable with this lattice: E_eff ranges from {sparse} MPa (porosity {phi_max}) to {dense} MPa (porosity {phi_min}, the densest searched)")]
     Unreachable {
         target: f64,
@@ -165,6 +169,9 @@ where
     }
     if !(opts.tolerance > 0.0 && opts.tolerance < 0.5) {
         return Err(DesignError::BadTolerance(opts.tolerance));
+    }
+    if opts.max_solves == 0 {
+        return Err(DesignError::BadMaxSolves(opts.max_solves));
     }
     let (phi_min, phi_max) = opts.porosity_range;
     if !(phi_min > 0.0 && phi_min < phi_max && phi_max < 1.0) {
@@ -409,6 +416,18 @@ mod tests {
 
     fn gibson_ashby(phi: f64) -> f64 {
         186_000.0 * 0.3 * (1.0 - phi).powf(2.1)
+    }
+
+    #[test]
+    fn zero_solves_is_bad_input_before_any_solve() {
+        let opts = DesignOptions {
+            max_solves: 0,
+            ..Default::default()
+        };
+        let e = search(0.80, &opts, |_| panic!("no solve may start")).unwrap_err();
+        assert_eq!(e, DesignError::BadMaxSolves(0));
+        assert!(e.to_string().contains("--max-solves 0"), "{e}");
+        assert!(RunDesignError::Search(e).is_bad_input());
     }
 
     #[test]

@@ -111,7 +111,7 @@ enum Command {
         /// Nominal porosities searched, densest first.
         #[arg(long, value_name = "MIN:MAX", default_value = "0.30:0.95", value_parser = parse_range)]
         porosity_range: (f64, f64),
-        /// At most this many solves.
+        /// At most this many solves (at least 1).
         #[arg(long, default_value_t = 24)]
         max_solves: usize,
         /// Solver backend (overrides solver.backend).
@@ -155,10 +155,10 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         slice: Option<PathBuf>,
         /// Axis normal to the slice.
-        #[arg(long, value_enum, default_value = "y")]
+        #[arg(long, value_enum, default_value = "y", requires = "slice")]
         slice_axis: SliceAxis,
         /// Position of the slice along its axis, mm (default: the mid-plane).
-        #[arg(long, value_name = "MM")]
+        #[arg(long, value_name = "MM", requires = "slice")]
         slice_at: Option<f64>,
         /// Override a scene key, e.g. --set lattice.porosity=0.85 (repeatable).
         #[arg(long = "set", value_name = "KEY=VALUE")]

@@ -11,6 +11,9 @@
 //! and the stress–strain law in Voigt notation
 //! `σ = D ε`, `ε = (εxx, εyy, εzz, γxy, γyz, γzx)` with engineering shear
 //! strains, `D = λ·m mᵀ + μ·diag(2, 2, 2, 1, 1, 1)`, `m = (1, 1, 1, 0, 0, 0)`.
+//!
+//! Scenes may give E in [`E_MIN`, `E_MAX`] MPa (1 kPa to 1.2 TPa) and ν in
+//! [`NU_MIN`, `NU_MAX`]; the constants say why.
 
 use serde::{Deserialize, Serialize};
 
@@ -19,7 +22,8 @@ use serde::{Deserialize, Serialize};
 pub struct YoungPoisson {
     /// Young's modulus E, MPa.
     pub e: f64,
-    /// Poisson's ratio ν, dimensionless, −1 < ν < 0.5.
+    /// Poisson's ratio ν, dimensionless, −1 < ν < 0.5 (scenes: [`NU_MIN`],
+    /// [`NU_MAX`]).
     pub nu: f64,
 }
 
@@ -46,6 +50,23 @@ impl From<LameParameters> for YoungPoisson {
         YoungPoisson { e, nu }
     }
 }
+
+/// Smallest Young's modulus a scene may give, MPa: 1 kPa, the softest
+/// solids (hydrogels) one could print as a lattice.
+pub const E_MIN: f64 = 1e-3;
+/// Largest Young's modulus a scene may give, MPa: 1.2 TPa, diamond, the
+/// stiffest bulk solid. Outside [`E_MIN`, `E_MAX`] a value is almost surely
+/// a unit slip (Pa or GPa for MPa), and far outside it the element
+/// stiffness under- or overflows the solvers' floating point (1e-308
+/// "converged" in 0 iterations, 1e200 looked like a mechanism).
+pub const E_MAX: f64 = 1.2e6;
+/// Smallest Poisson's ratio a scene may give: below it the shear modulus
+/// exceeds the bulk modulus over 40-fold (μ/K → ∞ as ν → −1).
+pub const NU_MIN: f64 = -0.9;
+/// Largest Poisson's ratio a scene may give: above it the bulk modulus
+/// exceeds the shear modulus about 50-fold (K/μ → ∞ as ν → 0.5), and the
+/// fully integrated trilinear voxel elements lock (report too stiff a part).
+pub const NU_MAX: f64 = 0.49;
 
 /// Named material presets: `(name, E in MPa, ν, description)`.
 ///
@@ -109,6 +130,14 @@ impl YoungPoisson {
 mod tests {
     use super::*;
     use approx::assert_relative_eq;
+
+    #[test]
+    fn presets_lie_in_the_allowed_range() {
+        for p in PRESETS {
+            assert!((E_MIN..=E_MAX).contains(&p.1), "{}", p.0);
+            assert!((NU_MIN..=NU_MAX).contains(&p.2), "{}", p.0);
+        }
+    }
 
     #[test]
     fn lame_round_trip() {

@@ -116,6 +116,29 @@ where
     grid
 }
 
+/// Counts the voxels of `grid` whose centre lies in `region`, and the
+/// solid ones among them: `(in region, solid in region)`.
+pub fn count_in_region<F>(grid: &VoxelGrid, region: F) -> (usize, usize)
+where
+    F: Fn([f64; 3]) -> bool + Sync,
+{
+    let [nx, ny, _] = grid.dims;
+    let h = grid.h;
+    grid.solid
+        .par_chunks(nx.max(1))
+        .enumerate()
+        .map(|(row, cells)| {
+            let y = ((row % ny) as f64 + 0.5) * h;
+            let z = ((row / ny) as f64 + 0.5) * h;
+            cells
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| region([(*i as f64 + 0.5) * h, y, z]))
+                .fold((0, 0), |(n, s), (_, &v)| (n + 1, s + (v != 0) as usize))
+        })
+        .reduce(|| (0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
+}
+
 /// Keeps only the largest face-connected component of solid voxels (ties:
 /// the component met first in voxel-id order) and returns its size.
 pub fn keep_largest_component(grid: &mut VoxelGrid) -> usize {
@@ -209,6 +232,13 @@ mod tests {
         // Solid where x < 1.0 in a grid of h = 0.4: centres 0.2, 0.6 in, 1.0 not (strict).
         let v = voxelize([3, 1, 1], 0.4, |p| p[0] < 1.0).unwrap();
         assert_eq!(v.grid.solid, vec![1, 1, 0]);
+    }
+
+    #[test]
+    fn region_counts_use_voxel_centres() {
+        // Solid where x < 1.0 (voxels 0, 1 of 4); region x > 0.5 (voxels 1, 2, 3).
+        let v = voxelize([4, 2, 1], 0.4, |p| p[0] < 1.0).unwrap();
+        assert_eq!(count_in_region(&v.grid, |p| p[0] > 0.5), (6, 2));
     }
 
     #[test]

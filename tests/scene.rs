@@ -282,3 +282,372 @@ fn binary_exits_non_zero_with_a_clear_message_and_no_panic() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/scene.toml"));
 }
+
+/// Writes `text` as a scene file in `dir` and returns its path.
+fn scene_file(dir: &Path, name: &str, text: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+#[test]
+fn design_with_zero_solves_is_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let scene = scene_file(dir.path(), "d.toml", BASE);
+    let out = voxfe(&[
+        "design",
+        &scene,
+        "--target-modulus",
+        "3500",
+        "--max-solves",
+        "0",
+        "--backend",
+        "cpu",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("--max-solves 0"), "{err}");
+    assert!(err.contains("at least 1"), "{err}");
+    assert!(!err.contains("NaN"), "{err}");
+}
+
+#[test]
+fn slice_options_without_slice_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let scene = scene_file(dir.path(), "s.toml", BASE);
+    for flag in [["--slice-at", "1.0"], ["--slice-axis", "x"]] {
+        let out = voxfe(&["run", &scene, "--backend", "cpu", flag[0], flag[1]]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{flag:?}: {err}");
+        assert!(
+            err.contains(flag[0]) && err.contains("--slice"),
+            "{flag:?}: {err}"
+        );
+        assert!(out.stdout.is_empty(), "{flag:?}: nothing may be solved");
+    }
+}
+
+/// A cylinder scene with one hole (position, direction, diameter, depth
+/// given as TOML text), and an STL scene, to reach every float key.
+fn cylinder_with_hole(position: &str, direction: &str, diameter: &str, depth: &str) -> String {
+    format!(
+        r#"
+name = "c"
+[lattice]
+kind = "rhombic-dodecahedron"
+cell = 1.5
+strut = 0.3
+[specimen]
+shape = "cylinder"
+diameter = 3.0
+height = 3.0
+[[specimen.holes]]
+position = {position}
+direction = {direction}
+diameter = {diameter}
+depth = {depth}
+[voxel]
+size = 0.1
+"#
+    )
+}
+
+const STL: &str = r#"
+name = "s"
+[lattice]
+kind = "bcc"
+cell = 1.5
+strut = 0.3
+[specimen]
+shape = "stl"
+path = "part.stl"
+size = [3.0, 3.0, 3.0]
+[voxel]
+size = 0.1
+"#;
+
+#[test]
+fn every_non_finite_float_is_refused_by_its_key() {
+    let (p, d) = ("[1.5, 1.5, 0.0]", "[0.0, 0.0, 1.0]");
+    let cyl = cylinder_with_hole(p, d, "0.5", "1.0");
+    let holes = [
+        (
+            cylinder_with_hole("[nan, 1.5, 0.0]", d, "0.5", "1.0"),
+            "specimen.holes[0].position[0] = NaN",
+        ),
+        (
+            cylinder_with_hole("[1.5, 1.5, inf]", d, "0.5", "1.0"),
+            "specimen.holes[0].position[2] = inf",
+        ),
+        (
+            cylinder_with_hole(p, "[0.0, nan, 1.0]", "0.5", "1.0"),
+            "specimen.holes[0].direction[1] = NaN",
+        ),
+        (
+            cylinder_with_hole(p, d, "nan", "1.0"),
+            "specimen.holes[0].diameter = NaN",
+        ),
+        (
+            cylinder_with_hole(p, d, "0.5", "inf"),
+            "specimen.holes[0].depth = inf",
+        ),
+    ];
+    for (text, expected) in &holes {
+        let msg = parse(text, &[]).map(|_| ()).expect_err(expected);
+        assert!(
+            msg.starts_with(&format!("{expected}: ")) && msg.contains("finite"),
+            "{expected}: {msg}"
+        );
+    }
+    let sets: [(&str, &[&str], &str); 11] = [
+        (&cyl, &["specimen.wedge=nan"], "specimen.wedge = NaN"),
+        (&cyl, &["specimen.height=inf"], "specimen.height = inf"),
+        (
+            STL,
+            &["specimen.rotate=[nan, 0, 0]"],
+            "specimen.rotate[0] = NaN",
+        ),
+        (
+            STL,
+            &["specimen.translate=[0, 0, -inf]"],
+            "specimen.translate[2] = -inf",
+        ),
+        (STL, &["specimen.scale=inf"], "specimen.scale = inf"),
+        (
+            BASE,
+            &["lattice.origin=[0, nan, 0]"],
+            "lattice.origin[1] = NaN",
+        ),
+        (
+            BASE,
+            &["specimen.size=[3.0, 3.0, inf]"],
+            "specimen.size[2] = inf",
+        ),
+        (
+            BASE,
+            &["specimen.end_plates=nan"],
+            "specimen.end_plates = NaN",
+        ),
+        (
+            BASE,
+            &["material.E=nan", "material.nu=0.3"],
+            "material.E = NaN",
+        ),
+        (BASE, &["solver.tolerance=nan"], "solver.tolerance = NaN"),
+        (
+            BASE,
+            &["voxel.max_memory_mb=inf"],
+            "voxel.max_memory_mb = inf",
+        ),
+    ];
+    for (text, set, expected) in sets {
+        let msg = parse(text, set).map(|_| ()).expect_err(expected);
+        assert!(
+            msg.starts_with(&format!("{expected}: ")) && msg.contains("finite"),
+            "{expected}: {msg}"
+        );
+    }
+}
+
+#[test]
+fn a_grid_beyond_32_bit_node_ids_is_refused_before_any_allocation() {
+    // 2000 × 2000 × 1100 voxels: 4.4e9 nodes, with the memory cap raised out of the way.
+    let msg = parse(
+        BASE,
+        &[
+            "specimen.size=[100.0, 100.0, 55.0]",
+            "voxel.size=0.05",
+            "voxel.max_memory_mb=1e12",
+        ],
+    )
+    .map(|_| ())
+    .expect_err("a grid over 2^32 nodes");
+    for needle in [
+        "specimen.size = [100.0, 100.0, 55.0]",
+        "2000×2000×1100",
+        "32-bit",
+        "voxel.size",
+    ] {
+        assert!(msg.contains(needle), "{needle}: {msg}");
+    }
+    // Sizes so large that the voxel counts overflow blame the size, not voxel.size.
+    let msg = parse(BASE, &["specimen.size=[1e308, 3.0, 3.0]"])
+        .map(|_| ())
+        .expect_err("a 1e308 mm specimen");
+    assert!(
+        msg.starts_with("specimen.size = [1e308, 3.0, 3.0]: "),
+        "{msg}"
+    );
+    assert!(msg.contains("32-bit"), "{msg}");
+    let cyl = BASE.replace(
+        "shape = \"box\"\nsize = [3.0, 3.0, 3.0]",
+        "shape = \"cylinder\"\ndiameter = 3.0\nheight = 1e300",
+    );
+    let msg = parse(&cyl, &[])
+        .map(|_| ())
+        .expect_err("a 1e300 mm cylinder");
+    assert!(msg.starts_with("specimen.height = 1e300: "), "{msg}");
+}
+
+#[test]
+fn moduli_outside_the_range_of_real_solids_are_refused() {
+    for e in ["1e-308", "1e-4", "1.3e6", "1e200", "1e308"] {
+        let msg = parse(BASE, &[&format!("material.E={e}"), "material.nu=0.3"])
+            .map(|_| ())
+            .expect_err(e);
+        let shown: f64 = e.parse().unwrap();
+        assert!(
+            msg.starts_with(&format!("material.E = {shown:?}: ")),
+            "{e}: {msg}"
+        );
+        assert!(
+            msg.contains("0.001 ≤ E ≤ 1200000 MPa") && msg.contains("diamond"),
+            "{e}: {msg}"
+        );
+    }
+    for nu in ["0.495", "-0.95"] {
+        let msg = parse(BASE, &["material.E=1000", &format!("material.nu={nu}")])
+            .map(|_| ())
+            .expect_err(nu);
+        assert!(
+            msg.starts_with(&format!("material.nu = {nu}: ")) && msg.contains("-0.9 ≤ nu ≤ 0.49"),
+            "{nu}: {msg}"
+        );
+    }
+    // A voxel size so absurd that E·h overflows: refused before any solve.
+    let msg = parse(
+        &BASE.replace(
+            "kind = \"rhombic-dodecahedron\"\ncell = 1.5\nstrut = 0.3",
+            "kind = \"solid\"",
+        ),
+        &[
+            "voxel.size=1e305",
+            "specimen.size=[1e305, 1e305, 1e305]",
+            "material.E=1e6",
+            "material.nu=0.3",
+        ],
+    )
+    .map(|_| ())
+    .expect_err("an infinite element stiffness");
+    assert!(
+        msg.starts_with("voxel.size = ") && msg.contains("not finite"),
+        "{msg}"
+    );
+}
+
+/// E_eff / E_s of the CPU solve of BASE with `set`.
+fn relative_modulus(dir: &Path, set: &[&str]) -> f64 {
+    let scene = scene_file(dir, "m.toml", BASE);
+    let mut args = vec!["run", scene.as_str(), "--backend", "cpu", "--json"];
+    for s in set {
+        args.extend(["--set", s]);
+    }
+    let out = voxfe(&args);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{set:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["e_eff"].as_f64().unwrap() / v["material_e"].as_f64().unwrap()
+}
+
+#[test]
+fn the_ends_of_the_modulus_range_give_the_same_relative_modulus() {
+    let dir = tempfile::tempdir().unwrap();
+    let reference = relative_modulus(dir.path(), &["material.E=1000", "material.nu=0.34"]);
+    assert!(reference > 0.01 && reference < 0.5, "{reference}");
+    for e in ["0.001", "1200000"] {
+        let r = relative_modulus(
+            dir.path(),
+            &[&format!("material.E={e}"), "material.nu=0.34"],
+        );
+        assert!(
+            (r / reference - 1.0).abs() < 1e-6,
+            "E = {e}: {r} vs {reference}"
+        );
+    }
+}
+
+#[test]
+fn geometry_that_leaves_no_lattice_is_refused_naming_the_key() {
+    // BASE: a 3 mm box, h = 0.1 mm.
+    let cyl = BASE.replace(
+        "shape = \"box\"\nsize = [3.0, 3.0, 3.0]",
+        "shape = \"cylinder\"\ndiameter = 3.0\nheight = 3.0",
+    );
+    let wedged = cyl.replace("height = 3.0", "height = 3.0\nwedge = 20.0");
+    let refused: [(&str, &[&str], &[&str]); 8] = [
+        // A cell smaller than a voxel, and one of fewer than 4 voxels.
+        (
+            BASE,
+            &["lattice.cell=0.05", "lattice.porosity=0.8"],
+            &["lattice.cell = 0.05", "at least 4 voxels", "0.4 mm"],
+        ),
+        (
+            BASE,
+            &["lattice.cell=0.35", "lattice.porosity=0.8"],
+            &["lattice.cell = 0.35", "quarter cell"],
+        ),
+        (
+            BASE,
+            &["specimen.end_plates=1.5"],
+            &["specimen.end_plates = 1.5", "half", "3 mm"],
+        ),
+        (
+            &cyl,
+            &["specimen.end_plates=2.0"],
+            &["specimen.end_plates = 2", "height H (3 mm)"],
+        ),
+        // 20° over a radius of 1.5 mm: the lowest top is at 3 − 0.546 = 2.454 mm.
+        (
+            &wedged,
+            &["specimen.end_plates=1.25"],
+            &["specimen.end_plates = 1.25", "lowest height"],
+        ),
+        (
+            BASE,
+            &["specimen.wall=1.5"],
+            &["specimen.wall = 1.5", "half the smaller side (1.5 mm)"],
+        ),
+        (
+            BASE,
+            &["specimen.size=[3.0, 2.0, 3.0]", "specimen.wall=1.0"],
+            &["specimen.wall = 1", "(1 mm)"],
+        ),
+        (
+            &cyl,
+            &["specimen.wall=1.5"],
+            &["specimen.wall = 1.5", "the radius (1.5 mm)"],
+        ),
+    ];
+    for (text, set, needles) in refused {
+        assert_err(parse(text, set).map(|_| ()), needles);
+    }
+    // Just inside each limit is accepted.
+    let accepted: [(&str, &[&str]); 5] = [
+        (BASE, &["lattice.cell=0.4", "lattice.porosity=0.8"]),
+        (BASE, &["specimen.end_plates=1.4"]),
+        (&wedged, &["specimen.end_plates=1.2"]),
+        (BASE, &["specimen.wall=1.4"]),
+        (&cyl, &["specimen.wall=1.4"]),
+    ];
+    for (text, set) in accepted {
+        parse(text, set).unwrap_or_else(|e| panic!("{set:?}: {e}"));
+    }
+}
+
+#[test]
+fn a_part_turned_solid_by_its_features_is_not_solved() {
+    let dir = tempfile::tempdir().unwrap();
+    let scene = scene_file(dir.path(), "solid.toml", BASE);
+    for set in ["specimen.end_plates=1.5", "specimen.wall=2.0"] {
+        let out = voxfe(&["run", &scene, "--backend", "cpu", "--set", set]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{set}: {err}");
+        let key = set.split('=').next().unwrap();
+        assert!(err.contains(key), "{set}: {err}");
+        assert!(out.stdout.is_empty(), "{set}: no modulus may be reported");
+    }
+}

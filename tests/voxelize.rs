@@ -198,3 +198,65 @@ fn voxelize_json_and_vti_from_the_binary() {
         v["solid_voxels"].as_u64().unwrap()
     );
 }
+
+fn porosity_warnings(r: &voxfe::pipeline::voxelize::VoxelReport) -> Vec<&String> {
+    r.warnings
+        .iter()
+        .filter(|w| w.contains("percentage points"))
+        .collect()
+}
+
+#[test]
+fn a_lattice_far_from_its_nominal_porosity_warns() {
+    // 4 voxels per cell: the struts break apart and the part is nearly empty.
+    let s = scene(
+        RD,
+        &["lattice.cell=0.4".into(), "lattice.porosity=0.5".into()],
+    );
+    let (_, _, r) = voxelize_scene(&s).unwrap();
+    assert!(r.porosity_measured - r.porosity_nominal > 0.4, "{r:?}");
+    let w = porosity_warnings(&r);
+    assert_eq!(w.len(), 1, "{:?}", r.warnings);
+    assert!(
+        w[0].contains("more than 5 points") && w[0].contains("nominal 0.5000"),
+        "{}",
+        w[0]
+    );
+    // The same warning reaches stderr of the binary (with exit 0).
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("coarse.toml");
+    std::fs::write(&path, RD).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_voxfe"))
+        .arg("voxelize")
+        .arg(&path)
+        .args(["--set", "lattice.cell=0.4", "--set", "lattice.porosity=0.5"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("warning: the lattice's measured porosity"),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_porosity_warning_compares_the_lattice_alone() {
+    // A resolved lattice: no warning. With end plates and a wall the part's
+    // porosity is far from nominal, but the lattice's own is not: no warning.
+    let resolved = ["voxel.size=0.05".to_string()];
+    let (_, _, r) = voxelize_scene(&scene(RD, &resolved)).unwrap();
+    assert!(
+        (r.porosity_measured - r.porosity_nominal).abs() < 0.05,
+        "{r:?}"
+    );
+    assert!(porosity_warnings(&r).is_empty(), "{:?}", r.warnings);
+    let mut featured = resolved.to_vec();
+    featured.extend([
+        "specimen.end_plates=0.5".to_string(),
+        "specimen.wall=0.3".to_string(),
+    ]);
+    let (_, _, r) = voxelize_scene(&scene(RD, &featured)).unwrap();
+    assert!(r.porosity_nominal - r.porosity_measured > 0.2, "{r:?}");
+    assert!(porosity_warnings(&r).is_empty(), "{:?}", r.warnings);
+}

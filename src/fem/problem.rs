@@ -1,8 +1,9 @@
 //! The discrete problem, shared by every backend.
 //!
 //! A [`Problem`] is built once from a voxel grid, a material and a load
-//! case: the active-node mesh, the stencil table of the element stiffness,
-//! the boundary conditions and the right-hand side `b = −K·u_D` (u_D: the
+//! case: the active-node mesh, the stencil table of the element stiffness
+//! (refused when not finite: [`SolveError::NonFiniteStiffness`]), the
+//! boundary conditions and the right-hand side `b = −K·u_D` (u_D: the
 //! prescribed displacements). Any backend solves `A w = b` with the
 //! constrained operator A ([`Problem::operator`]), and [`Problem::finish`]
 //! turns `u = u_D + w` into the reported quantities, in f64 on the host,
@@ -47,8 +48,16 @@ impl<'g> Problem<'g> {
         material: YoungPoisson,
         load: &LoadCase,
     ) -> Result<Problem<'g>, SolveError> {
+        let ke = hex8::element_stiffness(material, grid.h);
+        if !ke.iter().all(|k| k.is_finite()) {
+            return Err(SolveError::NonFiniteStiffness {
+                e: material.e,
+                nu: material.nu,
+                h: grid.h,
+            });
+        }
         let mesh = ActiveMesh::new(grid)?;
-        let table = StencilTable::new(&hex8::element_stiffness(material, grid.h));
+        let table = StencilTable::new(&ke);
         let bc = load.constraints(&mesh)?;
         Ok(Problem {
             grid,
@@ -191,5 +200,27 @@ impl<'g> Problem<'g> {
             }
         });
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fem::load::Platens;
+
+    #[test]
+    fn no_problem_is_built_from_a_non_finite_element_stiffness() {
+        // Entries grow as E·h: 1e10 MPa × 1e300 mm overflows.
+        let grid = VoxelGrid::full([1, 1, 1], 1e300);
+        let material = YoungPoisson { e: 1e10, nu: 0.3 };
+        let load = LoadCase::Compression {
+            platens: Platens::Frictionless,
+        };
+        let Err(e) = Problem::new(&grid, material, &load) else {
+            panic!("a problem with an infinite stiffness was built");
+        };
+        assert!(matches!(e, SolveError::NonFiniteStiffness { .. }), "{e}");
+        assert!(e.is_bad_input());
+        assert!(e.to_string().contains("not finite"), "{e}");
     }
 }

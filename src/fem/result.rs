@@ -20,13 +20,20 @@ pub enum SolveError {
     Pcg(#[from] PcgError),
     #[error(transparent)]
     Multigrid(#[from] MultigridError),
+    /// The element stiffness of the material at the voxel size has a NaN or
+    /// infinite entry: no solve starts from it.
+    #[error("the element stiffness for E = {e} MPa, nu = {nu} and voxel size h = {h} mm is not finite (material.E, material.nu, voxel.size)")]
+    NonFiniteStiffness { e: f64, nu: f64, h: f64 },
 }
 
 impl SolveError {
     /// Whether the failure comes from the input (the grid or the load
     /// case) rather than from the solver.
     pub fn is_bad_input(&self) -> bool {
-        matches!(self, SolveError::Mesh(_) | SolveError::Bc(_))
+        matches!(
+            self,
+            SolveError::Mesh(_) | SolveError::Bc(_) | SolveError::NonFiniteStiffness { .. }
+        )
     }
 }
 

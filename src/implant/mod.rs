@@ -179,14 +179,36 @@ pub struct Implant<'a> {
 impl Implant<'_> {
     /// Whether the point is solid.
     pub fn contains(&self, p: [f64; 3]) -> bool {
-        if !self.envelope.contains(p) || self.features.holes.iter().any(|h| h.contains(p)) {
+        if !self.envelope.contains(p) || self.in_hole(p) {
             return false;
         }
+        self.in_feature(p) || self.lattice.contains(p)
+    }
+
+    /// Whether the point is where the lattice alone decides: inside the
+    /// envelope, in no hole, in no end plate or wall. The measured porosity
+    /// of the lattice is taken over these points.
+    pub fn in_lattice_region(&self, p: [f64; 3]) -> bool {
+        self.envelope.contains(p) && !self.in_hole(p) && !self.in_feature(p)
+    }
+
+    /// Whether the implant has features or holes (else its lattice region
+    /// is the whole envelope).
+    pub fn has_features(&self) -> bool {
+        let f = &self.features;
+        f.end_plates > 0.0 || f.wall > 0.0 || !f.holes.is_empty()
+    }
+
+    fn in_hole(&self, p: [f64; 3]) -> bool {
+        self.features.holes.iter().any(|h| h.contains(p))
+    }
+
+    /// Whether the point lies in an end plate or the wall (envelope not checked).
+    fn in_feature(&self, p: [f64; 3]) -> bool {
         let f = &self.features;
         (f.end_plates > 0.0
             && (p[2] <= self.envelope.bottom(p[0], p[1]) + f.end_plates
                 || p[2] >= self.envelope.top(p[0], p[1]) - f.end_plates))
             || (f.wall > 0.0 && self.envelope.side_depth(p) <= f.wall)
-            || self.lattice.contains(p)
     }
 }

@@ -5,7 +5,7 @@
 
 use super::RunError;
 use crate::fem::load::LoadCase;
-use crate::fem::{solve_cpu, Preconditioner, SolveError, SolveResult, SolverOptions};
+use crate::fem::{solve_cpu, Preconditioner, SolveResult, SolverOptions};
 use crate::gpu::{solve_gpu, AdapterRequest, GpuContext, GpuError};
 use crate::grid::VoxelGrid;
 use crate::material::YoungPoisson;
@@ -75,9 +75,8 @@ pub fn solve(
             }
             Ok(ctx) => match solve_on_gpu(&ctx, grid, material, load, &opts, notices) {
                 Ok(r) => r,
-                Err(GpuError::Solve(e @ (SolveError::Bc(_) | SolveError::Mesh(_)))) => {
-                    return Err(e.into())
-                }
+                // The input's fault: the CPU would fail the same way.
+                Err(GpuError::Solve(e)) if e.is_bad_input() => return Err(e.into()),
                 Err(e) => {
                     notices.push(format!(
                         "the GPU solve on {} failed: {e}; solving again on the CPU",

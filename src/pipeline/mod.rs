@@ -29,12 +29,11 @@ impl RunError {
     /// Whether the failure comes from the input (exit status 2) rather than
     /// from the machine.
     pub fn is_bad_input(&self) -> bool {
-        matches!(
-            self,
-            RunError::Voxelize(_)
-                | RunError::Solve(SolveError::Bc(_) | SolveError::Mesh(_))
-                | RunError::Gpu(GpuError::Solve(SolveError::Bc(_) | SolveError::Mesh(_)))
-        )
+        match self {
+            RunError::Voxelize(_) => true,
+            RunError::Solve(e) | RunError::Gpu(GpuError::Solve(e)) => e.is_bad_input(),
+            RunError::Gpu(_) => false,
+        }
     }
 }
 

@@ -1,7 +1,10 @@
 //! The pipeline step that voxelizes a scene: builds its lattice, envelope
 //! and features, samples the implant at voxel centres, keeps the largest
 //! component, and summarises the result ([`VoxelReport`], what
-//! `voxfe voxelize` prints).
+//! `voxfe voxelize` prints). Its warnings: struts under [`MIN_D_OVER_H`]
+//! voxels across, removed voxels, and a lattice whose measured porosity
+//! (over the voxels where the lattice alone decides: not in end plates,
+//! wall or holes) is more than [`MAX_POROSITY_DEVIATION`] from nominal.
 
 use crate::grid::VoxelGrid;
 use crate::implant::{Envelope, Implant};
@@ -13,6 +16,11 @@ use serde::Serialize;
 /// Below this strut diameter over voxel size, a voxel strut no longer
 /// follows D (spec, "Resolution").
 pub const MIN_D_OVER_H: f64 = 6.0;
+
+/// Largest difference between the measured porosity of the lattice and its
+/// nominal porosity, as a fraction (5 percentage points), beyond which a
+/// voxelization warns: the voxel part is then not the lattice asked for.
+pub const MAX_POROSITY_DEVIATION: f64 = 0.05;
 
 /// Why a voxelization run failed.
 #[derive(Debug, thiserror::Error)]
@@ -77,6 +85,14 @@ pub fn voxelize_specimen(scene: &Scene) -> Result<Specimen, VoxelizeError> {
         features: scene.features(),
     };
     let vox = voxelize(scene.dims(), h, |p| implant.contains(p))?;
+    // The lattice's own porosity: over the voxels where only the lattice
+    // decides (not the end plates, wall or holes).
+    let lattice_counts =
+        if implant.has_features() || !matches!(implant.envelope, Envelope::Box { .. }) {
+            crate::voxelize::count_in_region(&vox.grid, |p| implant.in_lattice_region(p))
+        } else {
+            (vox.counts.total, vox.counts.solid)
+        };
     let envelope = implant.envelope;
     let envelope_mask = match &envelope {
         Envelope::Box { .. } => None,
@@ -88,6 +104,9 @@ pub fn voxelize_specimen(scene: &Scene) -> Result<Specimen, VoxelizeError> {
         .as_ref()
         .map_or(vox.counts.total, VoxelGrid::solid_count);
     let mut report = voxel_report(scene, &lattice, &vox, envelope_voxels);
+    if let Some(w) = porosity_warning(&report, lattice_counts) {
+        report.warnings.push(w);
+    }
     if let Envelope::Mesh { degenerate, .. } = &envelope {
         report.stl_degenerate_triangles = Some(*degenerate);
         if *degenerate > 0 {
@@ -112,6 +131,29 @@ pub fn voxelize_scene(
 ) -> Result<(Lattice, Voxelization, VoxelReport), VoxelizeError> {
     let s = voxelize_specimen(scene)?;
     Ok((s.lattice, s.vox, s.report))
+}
+
+/// The warning when the measured porosity of the lattice (over `(region
+/// voxels, solid among them)`) is more than [`MAX_POROSITY_DEVIATION`] from
+/// the nominal one.
+fn porosity_warning(report: &VoxelReport, (region, solid): (usize, usize)) -> Option<String> {
+    let nominal = report.porosity_nominal;
+    if region == 0 {
+        return Some(format!(
+            "no voxel is left to the lattice (nominal porosity {nominal:.4}): end plates, wall and holes cover the whole envelope"
+        ));
+    }
+    let measured = 1.0 - solid as f64 / region as f64;
+    let off = (measured - nominal).abs();
+    (off > MAX_POROSITY_DEVIATION).then(|| {
+        format!(
+            "the lattice's measured porosity {measured:.4} is {:.1} percentage points from its nominal {nominal:.4} \
+             (more than {:.0} points): the voxel part is not the lattice asked for; \
+             use a smaller voxel.size (D/h ≥ {MIN_D_OVER_H}, several voxels per cell)",
+            100.0 * off,
+            100.0 * MAX_POROSITY_DEVIATION
+        )
+    })
 }
 
 fn voxel_report(

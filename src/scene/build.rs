@@ -6,7 +6,7 @@ use super::{invalid, Scene, SceneError, Shape};
 use crate::implant::stl::{ExportError, Mesh};
 use crate::implant::{Envelope, Features, Hole};
 use crate::lattice::{Lattice, LatticeKind, LatticeSize};
-use crate::material::{YoungPoisson, PRESETS};
+use crate::material::{YoungPoisson, E_MAX, E_MIN, NU_MAX, NU_MIN, PRESETS};
 
 impl Scene {
     /// The material.
@@ -22,15 +22,26 @@ impl Scene {
                 )
             }),
             (None, Some(e), Some(nu)) => {
-                if !(e.is_finite() && e > 0.0) {
+                if !(E_MIN..=E_MAX).contains(&e) {
                     return Err(invalid(
                         "material.E",
-                        e,
-                        "allowed: a positive Young's modulus in MPa",
+                        format!("{e:?}"),
+                        format!(
+                            "allowed: {E_MIN} ≤ E ≤ {E_MAX} MPa, from 1 kPa (soft gels) to 1.2 TPa (diamond), \
+                             the range of real solids; E is in MPa (a value outside is usually Pa or GPa), \
+                             and far outside it the stiffness under- or overflows the solver's floating point"
+                        ),
                     ));
                 }
-                if !(nu > -1.0 && nu < 0.5) {
-                    return Err(invalid("material.nu", nu, "allowed: −1 < nu < 0.5"));
+                if !(NU_MIN..=NU_MAX).contains(&nu) {
+                    return Err(invalid(
+                        "material.nu",
+                        nu,
+                        format!(
+                            "allowed: {NU_MIN} ≤ nu ≤ {NU_MAX}: nearer 0.5 the voxel elements lock (too stiff), \
+                             nearer −1 the shear modulus dwarfs the bulk modulus"
+                        ),
+                    ));
                 }
                 Ok(YoungPoisson { e, nu })
             }

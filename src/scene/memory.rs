@@ -21,9 +21,10 @@ impl Scene {
 
     /// [`Scene::estimated_bytes`] with preconditioner `p`.
     pub fn estimated_bytes_with(&self, p: crate::fem::Preconditioner) -> f64 {
-        let [nx, ny, nz] = self.dims();
-        let voxels = (nx * ny * nz) as f64;
-        let nodes = ((nx + 1) * (ny + 1) * (nz + 1)) as f64;
+        // In f64, so that no grid size overflows the products.
+        let [nx, ny, nz] = self.dims().map(|n| n as f64);
+        let voxels = nx * ny * nz;
+        let nodes = (nx + 1.0) * (ny + 1.0) * (nz + 1.0);
         let per_node = match p {
             crate::fem::Preconditioner::Jacobi => BYTES_PER_ACTIVE_NODE,
             crate::fem::Preconditioner::Multigrid => {

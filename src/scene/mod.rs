@@ -30,7 +30,8 @@
 //! ```
 //!
 //! Every check names the key, the value and what is allowed
-//! ([`SceneError::Invalid`]).
+//! ([`SceneError::Invalid`]; a NaN or infinite number anywhere,
+//! [`SceneError::NotFinite`], by its full key path).
 //!
 //! This file holds [`Scene`], its loading and [`SceneError`]; the rest of
 //! the scene lives next to it: `spec.rs` the serde types of each table,
@@ -81,6 +82,10 @@ pub enum SceneError {
         value: String,
         allowed: String,
     },
+    /// A float that is NaN or infinite, named by its full path
+    /// (`specimen.holes[0].position[2]`).
+    #[error("{key} = {value}: allowed: a finite number (not nan or inf)")]
+    NotFinite { key: String, value: f64 },
     #[error(transparent)]
     Lattice(#[from] LatticeError),
     #[error(transparent)]

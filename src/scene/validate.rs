@@ -1,15 +1,22 @@
 //! [`Scene::validate`]: every check that can be made without building the
-//! lattice; each names the key, the value and what is allowed.
+//! lattice; each names the key, the value and what is allowed. The first
+//! check walks every float of the scene (as its TOML value) and refuses NaN
+//! and infinities by their full key path, so no later check sees them.
 
 use super::{invalid, CaseName, ResolvedLoad, Scene, SceneError, Shape};
+
+/// Smallest lattice cell, in voxels: one voxel per quarter cell M/4, the
+/// grid on which every strut node lies.
+pub const MIN_CELL_VOXELS: f64 = 4.0;
 
 impl Scene {
     /// Checks every value that can be checked without building the lattice.
     pub fn validate(&self) -> Result<(), SceneError> {
+        self.check_finite()?;
         if self.name.trim().is_empty() {
             return Err(invalid("name", "\"\"", "a non-empty name"));
         }
-        self.material()?;
+        let material = self.material()?;
         let h = self.voxel.size;
         if !(h.is_finite() && h > 0.0) {
             return Err(invalid(
@@ -18,7 +25,24 @@ impl Scene {
                 "allowed: a positive voxel edge h in mm",
             ));
         }
+        // Its entries scale as E·h: with E bounded only an absurd h makes them
+        // overflow, but no solve may start from a non-finite stiffness.
+        if !crate::fem::hex8::element_stiffness(material, h)
+            .iter()
+            .all(|k| k.is_finite())
+        {
+            return Err(invalid(
+                "voxel.size",
+                h,
+                format!(
+                    "the element stiffness for material.E = {} MPa, material.nu = {} at this voxel size is not finite \
+                     (its entries grow as E·h): use a physical voxel size in mm",
+                    material.e, material.nu
+                ),
+            ));
+        }
         self.validate_specimen()?;
+        self.validate_grid_size()?;
         for (key, v) in [
             ("lattice.cell", self.lattice.cell),
             ("lattice.strut", self.lattice.strut),
@@ -27,6 +51,23 @@ impl Scene {
                 if !(v.is_finite() && v > 0.0) {
                     return Err(invalid(key, v, "allowed: a positive length in mm"));
                 }
+            }
+        }
+        if let Some(m) = self.lattice.cell {
+            if self.lattice.kind != crate::lattice::LatticeKind::Solid
+                && m < MIN_CELL_VOXELS * h * (1.0 - 1e-9)
+            {
+                return Err(invalid(
+                    "lattice.cell",
+                    m,
+                    format!(
+                        "allowed: at least {MIN_CELL_VOXELS} voxels, {} mm at voxel.size = {h} mm: the strut nodes lie on \
+                         quarter cells M/4, and with less than one voxel per quarter cell, sampling at voxel centres \
+                         aliases the lattice (pores close or struts break: the part is not the lattice asked for); \
+                         use a larger cell or a smaller voxel.size",
+                        MIN_CELL_VOXELS * h
+                    ),
+                ));
             }
         }
         if let Some(p) = self.lattice.porosity {
@@ -84,6 +125,77 @@ impl Scene {
         }
         if s.check_every == 0 {
             return Err(invalid("solver.check_every", 0, "allowed: at least 1"));
+        }
+        Ok(())
+    }
+
+    /// Every float of every key is finite: a walk over the scene as a TOML
+    /// value, so a key added later is covered without a check of its own.
+    fn check_finite(&self) -> Result<(), SceneError> {
+        // A scene always serializes (plain numbers, strings, arrays, tables);
+        // if it ever did not, the per-key checks below still run.
+        match toml::Value::try_from(self) {
+            Ok(value) => first_non_finite(&value, &mut String::new()).map_or(Ok(()), Err),
+            Err(_) => Ok(()),
+        }
+    }
+
+    /// The grid's node count fits the solver's 32-bit node ids, computed in
+    /// f64 from the sizes alone, before anything is allocated (and before
+    /// the memory estimate, whose integer products it keeps in range). The
+    /// error names the specimen size that makes the grid too large.
+    fn validate_grid_size(&self) -> Result<(), SceneError> {
+        let sp = &self.specimen;
+        let h = self.voxel.size;
+        let (key, value, counts) = match sp.shape {
+            Shape::Box | Shape::Stl => {
+                let size = sp.size.expect("validated");
+                (
+                    "specimen.size",
+                    format!("{size:?}"),
+                    size.map(|l| (l / h).round()),
+                )
+            }
+            Shape::Cylinder => {
+                let e = self.cylinder_envelope().expect("validated").extent();
+                let counts = [
+                    (e[0] / h).round(),
+                    (e[1] / h).round(),
+                    (e[2] / h - 1e-9).ceil(),
+                ];
+                if counts[2] > counts[0] {
+                    (
+                        "specimen.height",
+                        format!("{:?}", sp.height.unwrap_or(0.0)),
+                        counts,
+                    )
+                } else {
+                    (
+                        "specimen.diameter",
+                        format!("{:?}", sp.diameter.unwrap_or(0.0)),
+                        counts,
+                    )
+                }
+            }
+        };
+        let nodes: f64 = counts.iter().map(|n| n + 1.0).product();
+        let max = crate::fem::mesh::INACTIVE as f64 - 1.0;
+        if nodes.is_nan() || nodes > max {
+            let [nx, ny, nz] = counts.map(|n| {
+                if n < 1e15 {
+                    format!("{n:.0}")
+                } else {
+                    format!("{n:e}")
+                }
+            });
+            return Err(invalid(
+                key,
+                value,
+                format!(
+                    "the grid of {nx}×{ny}×{nz} voxels at voxel.size = {h} mm has {nodes:.4e} nodes; \
+                     allowed: at most {max:.0} nodes (the solver's 32-bit node ids): use a smaller specimen or a larger voxel.size"
+                ),
+            ));
         }
         Ok(())
     }
@@ -241,6 +353,55 @@ impl Scene {
                 return Err(invalid(key, v, "allowed: a thickness ≥ 0 mm (0: none)"));
             }
         }
+        // Features that leave no room for the lattice turn the part solid.
+        let (height, height_what) = match sp.shape {
+            Shape::Box | Shape::Stl => (
+                sp.size.expect("checked above")[2],
+                "the height Lz".to_string(),
+            ),
+            Shape::Cylinder => {
+                let (d, height) = (sp.diameter.unwrap_or(0.0), sp.height.unwrap_or(0.0));
+                let lowest = height - d / 2.0 * sp.wedge.to_radians().tan().abs();
+                (
+                    lowest,
+                    if sp.wedge == 0.0 {
+                        "the height H".to_string()
+                    } else {
+                        format!("the lowest height H − Ø/2·tan|wedge| = {lowest} mm")
+                    },
+                )
+            }
+        };
+        if sp.end_plates > 0.0 && 2.0 * sp.end_plates >= height {
+            return Err(invalid(
+                "specimen.end_plates",
+                sp.end_plates,
+                format!(
+                    "allowed: less than half of {height_what} ({height} mm): thicker plates on both faces meet \
+                     and leave no lattice between them (the part would be solid)"
+                ),
+            ));
+        }
+        let half_width = match sp.shape {
+            Shape::Box => {
+                let size = sp.size.expect("checked above");
+                Some((size[0].min(size[1]) / 2.0, "half the smaller side"))
+            }
+            Shape::Cylinder => Some((sp.diameter.unwrap_or(0.0) / 2.0, "the radius")),
+            Shape::Stl => None,
+        };
+        if let Some((limit, what)) = half_width {
+            if sp.wall > 0.0 && sp.wall >= limit {
+                return Err(invalid(
+                    "specimen.wall",
+                    sp.wall,
+                    format!(
+                        "allowed: less than {what} ({limit} mm): a wall that thick fills the whole cross-section \
+                         and leaves no lattice (the part would be solid)"
+                    ),
+                ));
+            }
+        }
         for hole in &sp.holes {
             let n = hole.direction.iter().map(|c| c * c).sum::<f64>().sqrt();
             if !(n.is_finite() && n > 0.0) {
@@ -333,5 +494,59 @@ impl Scene {
             }
         }
         Ok(())
+    }
+}
+
+/// The first NaN or infinite float under `value`, named by its path from
+/// the scene's root (`path` is the path of `value`).
+fn first_non_finite(value: &toml::Value, path: &mut String) -> Option<SceneError> {
+    match value {
+        toml::Value::Float(f) if !f.is_finite() => Some(SceneError::NotFinite {
+            key: path.clone(),
+            value: *f,
+        }),
+        toml::Value::Array(items) => items.iter().enumerate().find_map(|(i, v)| {
+            let len = path.len();
+            path.push_str(&format!("[{i}]"));
+            let found = first_non_finite(v, path);
+            path.truncate(len);
+            found
+        }),
+        toml::Value::Table(table) => table.iter().find_map(|(k, v)| {
+            let len = path.len();
+            if !path.is_empty() {
+                path.push('.');
+            }
+            path.push_str(k);
+            let found = first_non_finite(v, path);
+            path.truncate(len);
+            found
+        }),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn non_finite_floats_are_named_by_their_path() {
+        let v: toml::Value = toml::from_str(
+            "a = 1.0\n[t]\nx = [1.0, 2.0]\n[[t.h]]\np = [0.0, 0.0]\n[[t.h]]\np = [0.0, nan]\n",
+        )
+        .unwrap();
+        let e = first_non_finite(&v, &mut String::new()).expect("a NaN");
+        assert_eq!(
+            e.to_string(),
+            "t.h[1].p[1] = NaN: allowed: a finite number (not nan or inf)"
+        );
+        let v: toml::Value = toml::from_str("a = -inf").unwrap();
+        assert!(first_non_finite(&v, &mut String::new())
+            .unwrap()
+            .to_string()
+            .starts_with("a = -inf"));
+        let v: toml::Value = toml::from_str("a = 1.0\nb = [2, 3]").unwrap();
+        assert!(first_non_finite(&v, &mut String::new()).is_none());
     }
 }

@@ -1,9 +1,11 @@
-//! The run report ([`RunReport`]): a scene's voxelization and its solve,
-//! as `voxfe run` prints it (text) and as one flat JSON object
-//! (`voxfe run --json`, sweep rows).
+//! The reports of a run: the voxelization's ([`VoxelReport`], what
+//! `voxfe voxelize` prints) and the run's ([`RunReport`]: the voxelization
+//! and its solve, as `voxfe run` prints it and as one flat JSON object,
+//! `voxfe run --json` and sweep rows). The pipeline fills them; they
+//! depend on nothing of it.
 
 use crate::fem::SolveResult;
-use crate::pipeline::voxelize::VoxelReport;
+use serde::Serialize;
 use serde_json::{Map, Value};
 
 /// A voxelization and its solve.
@@ -98,5 +100,77 @@ impl std::fmt::Display for RunReport {
             write!(f, "peak von Mises   {k:.3} × the nominal stress")?;
         }
         Ok(())
+    }
+}
+
+/// The voxelization summary. Field names are shared with `voxfe run --json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct VoxelReport {
+    pub name: String,
+    pub lattice: &'static str,
+    pub dims: [usize; 3],
+    pub voxel_size: f64,
+    pub total_voxels: usize,
+    pub solid_voxels: usize,
+    pub removed_voxels: usize,
+    /// Voxels whose centre lies inside the envelope (all of them for a box).
+    pub envelope_voxels: usize,
+    /// `1 − solid_voxels / envelope_voxels`.
+    pub porosity_measured: f64,
+    /// STL envelopes: zero-area triangles ignored while reading.
+    pub stl_degenerate_triangles: Option<usize>,
+    pub porosity_nominal: f64,
+    /// Whether `porosity_nominal` comes from a closed-form design formula
+    /// (true) or from the solid fraction computed from the cell geometry.
+    pub porosity_nominal_closed_form: bool,
+    pub cell: Option<f64>,
+    pub strut_diameter: Option<f64>,
+    pub level: Option<f64>,
+    pub pore_size: Option<f64>,
+    pub d_over_h: Option<f64>,
+    pub voxelize_seconds: f64,
+    pub warnings: Vec<String>,
+}
+
+impl std::fmt::Display for VoxelReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let [nx, ny, nz] = self.dims;
+        writeln!(f, "scene            {}", self.name)?;
+        writeln!(f, "lattice          {}", self.lattice)?;
+        if let Some(m) = self.cell {
+            writeln!(f, "cell M           {m} mm")?;
+        }
+        if let Some(d) = self.strut_diameter {
+            writeln!(f, "strut D          {d:.5} mm")?;
+        }
+        if let Some(t) = self.level {
+            writeln!(f, "gyroid level t   {t:.5}")?;
+        }
+        if let Some(hp) = self.pore_size {
+            writeln!(f, "pore size H      {hp:.4} mm")?;
+        }
+        writeln!(f, "voxel h          {} mm", self.voxel_size)?;
+        if let Some(r) = self.d_over_h {
+            writeln!(f, "D/h              {r:.2}")?;
+        }
+        writeln!(
+            f,
+            "grid             {nx} × {ny} × {nz} = {} voxels",
+            self.total_voxels
+        )?;
+        writeln!(f, "solid voxels     {}", self.solid_voxels)?;
+        writeln!(f, "removed voxels   {}", self.removed_voxels)?;
+        writeln!(
+            f,
+            "porosity         {:.4} measured, {:.4} nominal ({})",
+            self.porosity_measured,
+            self.porosity_nominal,
+            if self.porosity_nominal_closed_form {
+                "design formula"
+            } else {
+                "computed from the cell geometry"
+            }
+        )?;
+        write!(f, "voxelize time    {:.3} s", self.voxelize_seconds)
     }
 }

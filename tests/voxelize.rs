@@ -199,7 +199,7 @@ fn voxelize_json_and_vti_from_the_binary() {
     );
 }
 
-fn porosity_warnings(r: &voxfe::pipeline::voxelize::VoxelReport) -> Vec<&String> {
+fn porosity_warnings(r: &voxfe::report::VoxelReport) -> Vec<&String> {
     r.warnings
         .iter()
         .filter(|w| w.contains("percentage points"))

@@ -11,8 +11,9 @@ use crate::gpu::GpuError;
 use crate::grid::VoxelGrid;
 use crate::material::YoungPoisson;
 use crate::report::RunReport;
+use crate::report::VoxelReport;
 use crate::scene::{Backend, Scene};
-use voxelize::{voxelize_specimen, Specimen, VoxelReport, VoxelizeError};
+use voxelize::{voxelize_specimen, Specimen, VoxelizeError};
 
 /// Why a run failed.
 #[derive(Debug, thiserror::Error)]

@@ -8,8 +8,8 @@ use serde_json::{Map, Value};
 
 use super::Case;
 use crate::fem::Preconditioner;
-use crate::pipeline::voxelize::VoxelReport;
 use crate::report::RunReport;
+use crate::report::VoxelReport;
 
 /// Whether a case gave its results.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -4,7 +4,6 @@
 //! `summary.md`.
 mod common;
 
-use std::path::Path;
 use voxfe::plot::{slice_png, Axis};
 use voxfe::sweep::{case_row, summary, write_plots, Case, Manifest, Row, RunFields};
 

@@ -31,6 +31,7 @@ impl RunError {
             RunError::Voxelize(_)
                 | RunError::Solve(SolveError::Bc(_) | SolveError::Mesh(_))
                 | RunError::Gpu(GpuError::Solve(SolveError::Bc(_) | SolveError::Mesh(_)))
+                | RunError::Gpu(GpuError::BadBackendEnv { .. })
         )
     }
 }

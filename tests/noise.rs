@@ -107,3 +107,54 @@ fn a_bad_wgpu_backend_is_named_with_what_is_allowed() {
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("'vulcan'"), "{stderr}");
 }
+
+/// `needle` appears exactly once on stderr.
+fn assert_said_once(out: &Output, needle: &str, what: &str) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{what}: succeeded");
+    assert_eq!(
+        stderr.matches(needle).count(),
+        1,
+        "{what}: {needle:?} not exactly once in: {stderr}"
+    );
+}
+
+#[test]
+fn io_errors_are_said_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing");
+    let missing = missing.to_str().unwrap();
+    let not_found = "(os error 2)";
+    // A scene file.
+    let out = common::voxfe(&["run", &format!("{missing}.toml")]);
+    assert_said_once(&out, not_found, "scene file");
+    // An STL file.
+    let scene = common::scene_path("vbr-25-stl.toml");
+    let stl = format!("specimen.path=\"{missing}.stl\"");
+    let out = common::voxfe(&["voxelize", scene.to_str().unwrap(), "--set", &stl]);
+    assert_said_once(&out, not_found, "STL file");
+    // A sweep shard to merge.
+    let out = common::voxfe(&[
+        "merge",
+        missing,
+        "--out",
+        dir.path().join("all").to_str().unwrap(),
+    ]);
+    assert_said_once(&out, not_found, "merge shard");
+    // A VTK file in a folder that does not exist.
+    let scene = common::scene_path("rd-compression.toml");
+    let vtk = format!("{missing}/x.vti");
+    let out = common::voxfe(&[
+        "run",
+        scene.to_str().unwrap(),
+        "--backend",
+        "cpu",
+        "--set",
+        "specimen.size=[1.5,1.5,1.5]",
+        "--set",
+        "voxel.size=0.1",
+        "--vtk",
+        &vtk,
+    ]);
+    assert_said_once(&out, not_found, "VTK file");
+}

@@ -37,11 +37,8 @@ pub struct Mesh {
 /// Why an STL file could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum StlError {
-    #[error("specimen.stl = '{path}': cannot read: {source}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
+    #[error("specimen.stl = '{path}': cannot read: {error}")]
+    Read { path: String, error: std::io::Error },
     #[error("specimen.stl = '{path}': not an STL file: {why}")]
     NotStl { path: String, why: String },
     #[error(
@@ -57,9 +54,9 @@ impl Mesh {
     /// checks that what is left is closed.
     pub fn read(path: &Path) -> Result<Mesh, StlError> {
         let name = path.display().to_string();
-        let bytes = std::fs::read(path).map_err(|source| StlError::Read {
+        let bytes = std::fs::read(path).map_err(|error| StlError::Read {
             path: name.clone(),
-            source,
+            error,
         })?;
         let raw = parse(&bytes).map_err(|why| StlError::NotStl {
             path: name.clone(),

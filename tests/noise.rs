@@ -158,3 +158,38 @@ fn io_errors_are_said_once() {
     ]);
     assert_said_once(&out, not_found, "VTK file");
 }
+
+#[test]
+fn binary_stl_with_trailing_bytes_is_accepted_with_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut bytes = std::fs::read(common::scene_path("vbr-25.stl")).unwrap();
+    let triangles = u32::from_le_bytes(bytes[80..84].try_into().unwrap());
+    bytes.extend([0u8; 7]);
+    let stl = dir.path().join("padded.stl");
+    std::fs::write(&stl, &bytes).unwrap();
+    let scene = common::scene_path("vbr-25-stl.toml");
+    let run = |path: &str| {
+        common::voxfe(&[
+            "voxelize",
+            scene.to_str().unwrap(),
+            "--set",
+            &format!("specimen.path=\"{path}\""),
+            "--set",
+            "voxel.size=0.5",
+        ])
+    };
+    let out = run(stl.to_str().unwrap());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let warning = format!(
+        "warning: specimen.path = '{}': 7 bytes after the {triangles} triangles",
+        stl.display()
+    );
+    assert!(stderr.contains(&warning), "no {warning:?} in: {stderr}");
+    assert_own_lines_only(&out, "padded STL");
+    // The file as shipped: no such warning.
+    let shipped = common::scene_path("vbr-25.stl");
+    let out = run(shipped.to_str().unwrap());
+    assert!(out.status.success());
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("bytes after"));
+}

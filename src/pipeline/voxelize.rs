@@ -88,7 +88,13 @@ pub fn voxelize_specimen(scene: &Scene) -> Result<Specimen, VoxelizeError> {
         .as_ref()
         .map_or(vox.counts.total, VoxelGrid::solid_count);
     let mut report = voxel_report(scene, &lattice, &vox, envelope_voxels);
-    if let Envelope::Mesh { degenerate, .. } = &envelope {
+    if let Envelope::Mesh {
+        degenerate,
+        warnings,
+        ..
+    } = &envelope
+    {
+        report.warnings.extend(warnings.iter().cloned());
         report.stl_degenerate_triangles = Some(*degenerate);
         if *degenerate > 0 {
             report.warnings.push(format!(

@@ -123,6 +123,7 @@ impl Scene {
                     bottom,
                     top,
                     degenerate: mesh.degenerate,
+                    warnings: mesh.warnings,
                 }
             }
         })

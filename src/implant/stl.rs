@@ -269,8 +269,12 @@ fn open_edges(triangles: &[[[f64; 3]; 3]]) -> usize {
     count.values().filter(|&&n| n != 2).count()
 }
 
-/// Parses binary or ASCII STL.
-fn parse(bytes: &[u8]) -> Result<(Vec<[[f64; 3]; 3]>, usize), String> {
+/// A triangle's three vertices.
+type Triangle = [[f64; 3]; 3];
+
+/// Parses binary or ASCII STL: the triangles, and the bytes after a
+/// binary file's last counted triangle (0 for ASCII).
+fn parse(bytes: &[u8]) -> Result<(Vec<Triangle>, usize), String> {
     if bytes.len() >= 84 {
         let n = u32::from_le_bytes(bytes[80..84].try_into().unwrap()) as usize;
         let size = 84 + 50 * n;

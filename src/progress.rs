@@ -89,7 +89,8 @@ const SOLVE_STEPS: u64 = 1000;
 
 /// The solve bar: elapsed time, the residual's way to the tolerance, and
 /// [`solve_line`].
-const SOLVE_TEMPLATE: &str = "solve    [{elapsed_precise}] [{bar:30}] {msg}";
+/// 78 columns with [`solve_line`], to fit an 80-column terminal.
+const SOLVE_TEMPLATE: &str = "solve    [{elapsed_precise}] [{bar:16}] {msg}";
 
 /// How far ‖r‖/‖b‖ has come from 1 to `tolerance` on a log scale, in
 /// [0, 1].
@@ -105,9 +106,9 @@ pub fn residual_fraction(relative_residual: f64, tolerance: f64) -> f64 {
     (relative_residual.ln() / tolerance.ln()).clamp(0.0, 1.0)
 }
 
-/// "iteration 17, ‖r‖/‖b‖ 7.453e-7 (tolerance 1.0e-6)".
+/// "iteration 17, ‖r‖/‖b‖ 7.45e-7 → 1.0e-6" (the residual → the tolerance).
 pub fn solve_line(iteration: usize, relative_residual: f64, tolerance: f64) -> String {
-    format!("iteration {iteration}, ‖r‖/‖b‖ {relative_residual:.3e} (tolerance {tolerance:.1e})")
+    format!("iteration {iteration}, ‖r‖/‖b‖ {relative_residual:.2e} → {tolerance:.1e}")
 }
 
 impl Drop for Progress {
@@ -127,7 +128,7 @@ mod tests {
         assert!(!SOLVE_TEMPLATE.contains("{len}"), "{SOLVE_TEMPLATE}");
         assert_eq!(
             solve_line(17, 7.453e-7, 1e-6),
-            "iteration 17, ‖r‖/‖b‖ 7.453e-7 (tolerance 1.0e-6)"
+            "iteration 17, ‖r‖/‖b‖ 7.45e-7 → 1.0e-6"
         );
         assert_eq!(residual_fraction(1.0, 1e-6), 0.0);
         assert!((residual_fraction(1e-3, 1e-6) - 0.5).abs() < 1e-12);

@@ -80,12 +80,14 @@ pub struct PowerLaw {
 }
 
 impl PowerLaw {
-    /// The curve over the x-span of `points`: 51 points, evenly spaced in ln x.
+    /// The curve over the x-span of `points`: a power law is a straight
+    /// line on log–log axes, so exactly its two end points (no sampled
+    /// points, whose rounding to pixels would kink it).
     fn curve(&self, points: &[(f64, f64)]) -> Series {
         let (lo, hi) = span(points.iter().map(|p| p.0), false);
         let (lo, hi) = (lo.max(self.x_limits.0), hi.min(self.x_limits.1));
-        let points = (0..=50)
-            .map(|i| lo * (hi / lo).powf(i as f64 / 50.0))
+        let points = [lo, hi]
+            .into_iter()
             .map(|x| (x, self.c * x.powf(self.n)))
             .collect();
         Series {
@@ -93,6 +95,47 @@ impl PowerLaw {
             points,
         }
     }
+}
+
+/// Tick values for a log axis over `lo..hi` (`0 < lo < hi`): powers of 10
+/// over two decades or more; 1, 2, 5 × 10^k over at least one; less than a
+/// decade (where plotters' own log axis shows none), evenly spaced round
+/// values (steps of 1, 2 or 5 × 10^k), about six of them.
+pub fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
+    if !(lo > 0.0 && hi > lo && hi.is_finite()) {
+        return Vec::new();
+    }
+    let in_range = |v: f64| v >= lo * (1.0 - 1e-9) && v <= hi * (1.0 + 1e-9);
+    let decades = |mantissas: &[f64]| -> Vec<f64> {
+        let (k0, k1) = (lo.log10().floor() as i32, hi.log10().ceil() as i32);
+        (k0..=k1)
+            .flat_map(|k| mantissas.iter().map(move |m| m * 10f64.powi(k)))
+            .filter(|&v| in_range(v))
+            .collect()
+    };
+    let ratio = hi / lo;
+    if ratio >= 100.0 {
+        let t = decades(&[1.0]);
+        if t.len() >= 3 {
+            return t;
+        }
+    }
+    if ratio >= 10.0 {
+        return decades(&[1.0, 2.0, 5.0]);
+    }
+    let raw = (hi - lo) / 6.0;
+    let p = 10f64.powf(raw.log10().floor());
+    let step = [1.0, 2.0, 5.0, 10.0]
+        .into_iter()
+        .map(|m| m * p)
+        .find(|&s| s >= raw)
+        .unwrap_or(10.0 * p);
+    let first = (lo / step - 1e-9).ceil() as i64;
+    let last = (hi / step + 1e-9).floor() as i64;
+    (first..=last)
+        .map(|i| i as f64 * step)
+        .filter(|&v| v > 0.0)
+        .collect()
 }
 
 /// Axis range with a margin; on a log axis a factor, else a fraction of the span.
@@ -129,13 +172,19 @@ fn colour(i: usize) -> RGBAColor {
     RGBColor(r, g, b).to_rgba()
 }
 
-/// A tick label with three significant digits.
+/// A tick label with at most three significant digits, trailing zeros
+/// after the decimal point dropped ("0.15", not "0.150").
 fn tick(v: f64) -> String {
     if v == 0.0 {
         return "0".into();
     }
     let digits = (2 - v.abs().log10().floor() as i32).max(0) as usize;
-    format!("{v:.digits$}")
+    let text = format!("{v:.digits$}");
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        text
+    }
 }
 
 /// Scatter-and-line chart of `series`, with fitted curves `fits`.
@@ -234,7 +283,10 @@ impl Chart<'_> {
         }
         if self.log {
             let mut chart = builder
-                .build_cartesian_2d((x0..x1).log_scale(), (y0..y1).log_scale())
+                .build_cartesian_2d(
+                    (x0..x1).log_scale().with_key_points(log_ticks(x0, x1)),
+                    (y0..y1).log_scale().with_key_points(log_ticks(y0, y1)),
+                )
                 .map_err(e)?;
             body!(chart);
         } else {
@@ -244,6 +296,12 @@ impl Chart<'_> {
         Ok(())
     }
 }
+
+/// Width in pixels of the slice plot's colour-bar strip: a left margin,
+/// the bar itself and the area of its tick labels and name.
+const COLOUR_BAR_STRIP: u32 = 150;
+const COLOUR_BAR_MARGIN: u32 = 12;
+const COLOUR_BAR_WIDTH: u32 = 28;
 
 /// A slice of a voxel field through the grid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -303,11 +361,11 @@ pub fn slice_png(
         .max(f32::MIN_POSITIVE) as f64;
     // Pixels per voxel: at least 2, the image about 800 px on its long side.
     let px = (800 / a.max(b)).max(2) as u32;
-    let (w, hgt) = (a as u32 * px + 230, b as u32 * px + 110);
+    let (w, hgt) = (a as u32 * px + 100 + COLOUR_BAR_STRIP, b as u32 * px + 110);
     let root = BitMapBackend::new(path, (w, hgt)).into_drawing_area();
     let e = |e: DrawingAreaErrorKind<_>| fail(e.to_string());
     root.fill(&WHITE).map_err(e)?;
-    let (plot, bar) = root.split_horizontally(w - 130);
+    let (plot, bar) = root.split_horizontally(w - COLOUR_BAR_STRIP);
     let title = format!("{what}, {} = {:.3} mm", names.2, (layer as f64 + 0.5) * h);
     let (la, lb) = (a as f64 * h, b as f64 * h);
     let mut chart = ChartBuilder::on(&plot)
@@ -348,18 +406,22 @@ pub fn slice_png(
                 }),
         )
         .map_err(e)?;
-    // Colour bar.
+    // Colour bar: the strip holds a margin, the bar and its tick labels
+    // with the quantity's name; the bar spans the plot's height.
     let mut cb = ChartBuilder::on(&bar)
         .margin_top(40)
         .margin_bottom(50)
-        .margin_right(70)
+        .margin_left(COLOUR_BAR_MARGIN)
+        .margin_right(10)
         .y_label_area_size(0)
-        .right_y_label_area_size(60)
+        .right_y_label_area_size(COLOUR_BAR_STRIP - COLOUR_BAR_MARGIN - COLOUR_BAR_WIDTH - 10)
         .build_cartesian_2d(0.0..1.0, 0.0..vmax)
         .map_err(e)?;
     cb.configure_mesh()
         .disable_mesh()
         .disable_x_axis()
+        .y_labels(6)
+        .y_label_formatter(&|v| tick(*v))
         .y_desc(what)
         .label_style((FONT, 12))
         .axis_desc_style((FONT, 12))

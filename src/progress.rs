@@ -1,5 +1,6 @@
 //! Progress bars on stderr: voxelizing (rows of voxels) and each solve
-//! (iterations, relative residual). Hidden when stderr is not a terminal
+//! (the iteration count and ‖r‖/‖b‖ against the tolerance, the bar the
+//! residual's way to it on a log scale). Hidden when stderr is not a terminal
 //! (CI logs, pipes) and by `--quiet`.
 
 use std::io::IsTerminal;
@@ -21,12 +22,19 @@ pub fn is_quiet() -> bool {
 }
 
 /// A progress bar, or nothing when hidden.
-pub struct Progress(Option<ProgressBar>);
+pub struct Progress {
+    bar: Option<ProgressBar>,
+    /// The solve's tolerance on ‖r‖/‖b‖ (solve bars only).
+    tolerance: f64,
+}
 
 impl Progress {
     fn new(len: u64, template: &str) -> Progress {
         if is_quiet() || !std::io::stderr().is_terminal() {
-            return Progress(None);
+            return Progress {
+                bar: None,
+                tolerance: 0.0,
+            };
         }
         let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
         bar.set_style(
@@ -35,7 +43,10 @@ impl Progress {
                 .progress_chars("=> "),
         );
         bar.enable_steady_tick(Duration::from_millis(250));
-        Progress(Some(bar))
+        Progress {
+            bar: Some(bar),
+            tolerance: 0.0,
+        }
     }
 
     /// Voxelizing `rows` rows of voxels.
@@ -46,34 +57,83 @@ impl Progress {
         )
     }
 
-    /// A solve of at most `max_iterations` iterations.
-    pub fn solve(max_iterations: u64) -> Progress {
-        Progress::new(
-            max_iterations,
-            "solve    [{elapsed_precise}] iteration {pos}/{len}, ‖r‖/‖b‖ {msg}",
-        )
+    /// A solve to relative residual `tolerance`: the bar is the residual's
+    /// way there on a log scale (‖r‖/‖b‖ from 1 down to the tolerance),
+    /// with the iteration count and ‖r‖/‖b‖ against the tolerance; not a
+    /// fraction of `max_iterations`, which a converging solve never nears.
+    pub fn solve(tolerance: f64) -> Progress {
+        let mut p = Progress::new(SOLVE_STEPS, SOLVE_TEMPLATE);
+        p.tolerance = tolerance;
+        p
     }
 
     /// Advances by `n`.
     pub fn inc(&self, n: u64) {
-        if let Some(b) = &self.0 {
+        if let Some(b) = &self.bar {
             b.inc(n);
         }
     }
 
     /// Sets the iteration and the relative residual.
     pub fn iteration(&self, iteration: usize, relative_residual: f64) {
-        if let Some(b) = &self.0 {
-            b.set_position(iteration as u64);
-            b.set_message(format!("{relative_residual:.3e}"));
+        if let Some(b) = &self.bar {
+            let done = residual_fraction(relative_residual, self.tolerance);
+            b.set_position((done * SOLVE_STEPS as f64).round() as u64);
+            b.set_message(solve_line(iteration, relative_residual, self.tolerance));
         }
     }
 }
 
+/// Steps of the solve bar.
+const SOLVE_STEPS: u64 = 1000;
+
+/// The solve bar: elapsed time, the residual's way to the tolerance, and
+/// [`solve_line`].
+/// 78 columns with [`solve_line`], to fit an 80-column terminal.
+const SOLVE_TEMPLATE: &str = "solve    [{elapsed_precise}] [{bar:16}] {msg}";
+
+/// How far ‖r‖/‖b‖ has come from 1 to `tolerance` on a log scale, in
+/// [0, 1].
+pub fn residual_fraction(relative_residual: f64, tolerance: f64) -> f64 {
+    let valid = relative_residual > 0.0 && tolerance > 0.0 && tolerance < 1.0;
+    if !valid {
+        return if relative_residual <= tolerance {
+            1.0
+        } else {
+            0.0
+        };
+    }
+    (relative_residual.ln() / tolerance.ln()).clamp(0.0, 1.0)
+}
+
+/// "iteration 17, ‖r‖/‖b‖ 7.45e-7 → 1.0e-6" (the residual → the tolerance).
+pub fn solve_line(iteration: usize, relative_residual: f64, tolerance: f64) -> String {
+    format!("iteration {iteration}, ‖r‖/‖b‖ {relative_residual:.2e} → {tolerance:.1e}")
+}
+
 impl Drop for Progress {
     fn drop(&mut self) {
-        if let Some(b) = &self.0 {
+        if let Some(b) = &self.bar {
             b.finish_and_clear();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_solve_bar_counts_residual_not_max_iterations() {
+        assert!(!SOLVE_TEMPLATE.contains("{len}"), "{SOLVE_TEMPLATE}");
+        assert_eq!(
+            solve_line(17, 7.453e-7, 1e-6),
+            "iteration 17, ‖r‖/‖b‖ 7.45e-7 → 1.0e-6"
+        );
+        assert_eq!(residual_fraction(1.0, 1e-6), 0.0);
+        assert!((residual_fraction(1e-3, 1e-6) - 0.5).abs() < 1e-12);
+        assert_eq!(residual_fraction(1e-7, 1e-6), 1.0);
+        assert_eq!(residual_fraction(2.0, 1e-6), 0.0);
+        assert_eq!(residual_fraction(0.0, 1e-6), 1.0);
     }
 }

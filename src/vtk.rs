@@ -78,11 +78,8 @@ pub enum VtkError {
         expected: usize,
         what: &'static str,
     },
-    #[error("cannot write VTK file '{path}': {source}")]
-    Io {
-        path: String,
-        source: std::io::Error,
-    },
+    #[error("cannot write VTK file '{path}': {error}")]
+    Io { path: String, error: std::io::Error },
     #[error("not a voxfe VTK ImageData file: {0}")]
     Parse(String),
 }
@@ -147,9 +144,9 @@ impl VtiWriter {
 
     /// Writes the file.
     pub fn write(&self, path: &Path) -> Result<(), VtkError> {
-        let io = |source| VtkError::Io {
+        let io = |error| VtkError::Io {
             path: path.display().to_string(),
-            source,
+            error,
         };
         let [nx, ny, nz] = self.dims;
         let h = self.spacing;
@@ -234,9 +231,9 @@ pub struct VtiContents {
 
 /// Parses a `.vti` file written by [`VtiWriter`] (raw appended data).
 pub fn read_vti(path: &Path) -> Result<VtiContents, VtkError> {
-    let bytes = std::fs::read(path).map_err(|source| VtkError::Io {
+    let bytes = std::fs::read(path).map_err(|error| VtkError::Io {
         path: path.display().to_string(),
-        source,
+        error,
     })?;
     let parse = |m: &str| VtkError::Parse(m.to_string());
     let marker = b"<AppendedData encoding=\"raw\">";

@@ -1,8 +1,10 @@
 //! Scene loading: every bad input gets an error that names the key, the
 //! value and what is allowed; the binary exits non-zero without panicking.
 
+mod common;
+
+use common::voxfe;
 use std::path::Path;
-use std::process::Command;
 use voxfe::scene::{Backend, ResolvedLoad, Scene};
 
 const BASE: &str = r#"
@@ -251,13 +253,6 @@ fn material_presets_and_explicit_values() {
         parse(BASE, &["material.E=1000", "material.nu=0.5"]).map(|_| ()),
         &["material.nu = 0.5"],
     );
-}
-
-fn voxfe(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_voxfe"))
-        .args(args)
-        .output()
-        .expect("runs voxfe")
 }
 
 #[test]

@@ -91,7 +91,7 @@ pub fn pcg<B: PcgBackend + ?Sized>(
     }
     let threshold = opts.tolerance * opts.tolerance * bb;
     let every = backend.check_every(opts.check_every).max(1);
-    let progress = crate::progress::Progress::solve(opts.max_iterations as u64);
+    let progress = crate::progress::Progress::solve(opts.tolerance);
     let mut rr = bb;
     let mut it = 0;
     while it < opts.max_iterations {

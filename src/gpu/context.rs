@@ -2,9 +2,27 @@
 //! [`GpuContext`] (adapter choice, device and queue, the sink of uncaptured
 //! device errors, dispatch sizes split over y), [`context_or_skip`] for tests
 //! and benches, and [`read_buffer`] to read a buffer back.
+//!
+//! Adapters are probed once per process and set of backends
+//! ([`probe_counts`] counts them): a sweep opens a device per case
+//! but never enumerates the drivers again. The primary backends (Vulkan,
+//! Metal, DX12) are probed first; GL only when they hold no hardware
+//! adapter with compute shaders. Drivers print to the process's stderr
+//! while probed (Mesa's Vulkan device-select layer and EGL both write
+//! "error: XDG_RUNTIME_DIR is invalid or not set in the environment."
+//! without a desktop session), so on Unix file descriptor 2 is pointed at
+//! an unlinked temporary file for the probe only: what they wrote is kept
+//! and shown in the error when no adapter is found, never on the user's
+//! terminal otherwise. Other threads' stderr during those milliseconds
+//! goes there too (nothing else runs while voxfe probes).
+//!
+//! `WGPU_BACKEND` (a comma-separated list of vulkan, metal, dx12, gl) is
+//! checked here: wgpu ignores names it does not know, which turned a typo
+//! into "no GPU adapter: found none".
 
 use super::GpuError;
 use bytemuck::Pod;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// Which adapter to use and how to limit it.
@@ -43,13 +61,166 @@ fn rank(t: wgpu::DeviceType) -> u8 {
     }
 }
 
+/// The backends `WGPU_BACKEND` names, `None` when it is unset; a name
+/// that is not a native backend is an error naming the variable, its value
+/// and what is allowed.
+pub fn env_backends() -> Result<Option<wgpu::Backends>, GpuError> {
+    match std::env::var("WGPU_BACKEND") {
+        Ok(value) => parse_backends(&value).map(Some),
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Err(std::env::VarError::NotUnicode(v)) => Err(GpuError::BadBackendEnv {
+            value: v.to_string_lossy().into_owned(),
+            unknown: v.to_string_lossy().into_owned(),
+        }),
+    }
+}
+
+/// A comma-separated list of backend names (case-insensitive, as wgpu
+/// reads `WGPU_BACKEND`): vulkan (vk), metal (mtl), dx12 (d3d12), gl
+/// (gles, opengl).
+fn parse_backends(value: &str) -> Result<wgpu::Backends, GpuError> {
+    let mut backends = wgpu::Backends::empty();
+    for name in value.split(',') {
+        backends |= match name.trim().to_lowercase().as_str() {
+            "vulkan" | "vk" => wgpu::Backends::VULKAN,
+            "metal" | "mtl" => wgpu::Backends::METAL,
+            "dx12" | "d3d12" => wgpu::Backends::DX12,
+            "gl" | "gles" | "opengl" => wgpu::Backends::GL,
+            _ => {
+                return Err(GpuError::BadBackendEnv {
+                    value: value.to_string(),
+                    unknown: name.trim().to_string(),
+                })
+            }
+        };
+    }
+    Ok(backends)
+}
+
+/// Probes of the drivers made by this process (see the module docs).
+static PROBES: AtomicUsize = AtomicUsize::new(0);
+
+/// Each set of backends probed, with its adapters, the drivers' messages
+/// and the instances that own the adapters.
+type Probed = (
+    wgpu::Backends,
+    Vec<wgpu::Instance>,
+    Vec<wgpu::Adapter>,
+    String,
+);
+static CACHE: Mutex<Vec<Probed>> = Mutex::new(Vec::new());
+
+/// How many times this process has enumerated adapters for each set of
+/// backends: `(backends, probes)`, probes at most 1.
+pub fn probe_counts() -> Vec<(wgpu::Backends, usize)> {
+    let cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+    let mut counts: Vec<(wgpu::Backends, usize)> = Vec::new();
+    for p in cache.iter() {
+        match counts.iter_mut().find(|c| c.0 == p.0) {
+            Some(c) => c.1 += 1,
+            None => counts.push((p.0, 1)),
+        }
+    }
+    counts
+}
+
+/// The adapters of `backends`, probed once per process and set of
+/// backends; with the drivers' own messages written while probing.
+fn adapters(backends: wgpu::Backends) -> (Vec<wgpu::Adapter>, String) {
+    let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, _, adapters, said)) = cache.iter().find(|p| p.0 == backends) {
+        return (adapters.clone(), said.clone());
+    }
+    PROBES.fetch_add(1, Ordering::Relaxed);
+    let enumerate = |b: wgpu::Backends| {
+        let mut desc = wgpu::InstanceDescriptor::new_without_display_handle().with_env();
+        desc.backends = b;
+        let instance = wgpu::Instance::new(desc);
+        let adapters = pollster::block_on(instance.enumerate_adapters(b));
+        (instance, adapters)
+    };
+    let hardware_compute = |a: &wgpu::Adapter| {
+        a.get_info().device_type != wgpu::DeviceType::Cpu
+            && a.get_downlevel_capabilities()
+                .flags
+                .contains(wgpu::DownlevelFlags::COMPUTE_SHADERS)
+    };
+    let ((instances, adapters), said) = quietly(|| {
+        let (mut instances, mut adapters) = (Vec::new(), Vec::new());
+        let primary = backends - wgpu::Backends::GL;
+        if !primary.is_empty() {
+            let (i, a) = enumerate(primary);
+            instances.push(i);
+            adapters.extend(a);
+        }
+        if backends.contains(wgpu::Backends::GL) && !adapters.iter().any(hardware_compute) {
+            let (i, a) = enumerate(wgpu::Backends::GL);
+            instances.push(i);
+            adapters.extend(a);
+        }
+        (instances, adapters)
+    });
+    cache.push((backends, instances, adapters.clone(), said.clone()));
+    (adapters, said)
+}
+
+/// Runs `f` with file descriptor 2 pointed at an unlinked temporary file;
+/// returns `f`'s result and what was written there. Without a temporary
+/// file (or off Unix) `f` runs as is.
+#[cfg(unix)]
+fn quietly<T>(f: impl FnOnce() -> T) -> (T, String) {
+    use std::io::{Read, Seek, Write};
+    use std::os::fd::AsRawFd;
+    let path = std::env::temp_dir().join(format!(
+        "voxfe-probe-{}-{}",
+        std::process::id(),
+        PROBES.load(Ordering::Relaxed)
+    ));
+    let file = std::fs::File::options()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .open(&path);
+    let _ = std::fs::remove_file(&path);
+    let Ok(mut file) = file else {
+        return (f(), String::new());
+    };
+    let _ = std::io::stderr().flush();
+    // SAFETY: dup and dup2 on descriptor 2 and on a file this function
+    // owns; the saved descriptor is restored and closed below.
+    let saved = unsafe { libc::dup(2) };
+    if saved < 0 || unsafe { libc::dup2(file.as_raw_fd(), 2) } < 0 {
+        if saved >= 0 {
+            // SAFETY: `saved` is a descriptor dup returned above.
+            unsafe { libc::close(saved) };
+        }
+        return (f(), String::new());
+    }
+    let out = f();
+    let _ = std::io::stderr().flush();
+    // SAFETY: `saved` is the original descriptor 2, duplicated above.
+    unsafe {
+        libc::dup2(saved, 2);
+        libc::close(saved);
+    }
+    let mut said = String::new();
+    let _ = file.rewind().and_then(|_| file.read_to_string(&mut said));
+    (out, said.trim().to_string())
+}
+
+#[cfg(not(unix))]
+fn quietly<T>(f: impl FnOnce() -> T) -> (T, String) {
+    (f(), String::new())
+}
+
 impl GpuContext {
     /// Finds an adapter and opens a device on it.
     pub fn new(req: &AdapterRequest) -> Result<GpuContext, GpuError> {
-        let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
-        desc.backends = req.backends.unwrap_or(wgpu::Backends::all()).with_env();
-        let instance = wgpu::Instance::new(desc.with_env());
-        let adapters = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()));
+        let backends = match env_backends()? {
+            Some(b) => b,
+            None => req.backends.unwrap_or(wgpu::Backends::all()),
+        };
+        let (adapters, said) = adapters(backends);
         let found = if adapters.is_empty() {
             "none".to_string()
         } else {
@@ -61,6 +232,11 @@ impl GpuContext {
                 })
                 .collect::<Vec<_>>()
                 .join(", ")
+        };
+        let found = if said.is_empty() {
+            found
+        } else {
+            format!("{found} (the drivers said: {})", said.replace('\n', "; "))
         };
         let name = req
             .name
@@ -240,6 +416,55 @@ mod tests {
 
     fn source(text: &str) -> wgpu::ErrorSource {
         Box::new(std::io::Error::other(text.to_string()))
+    }
+
+    #[test]
+    fn wgpu_backend_names_are_checked() {
+        use wgpu::Backends;
+        assert_eq!(parse_backends("vulkan").unwrap(), Backends::VULKAN);
+        assert_eq!(
+            parse_backends(" VK , gl").unwrap(),
+            Backends::VULKAN | Backends::GL
+        );
+        assert_eq!(
+            parse_backends("d3d12,mtl").unwrap(),
+            Backends::DX12 | Backends::METAL
+        );
+        for (value, unknown) in [
+            ("nonsense", "nonsense"),
+            ("vulkan,vulcan", "vulcan"),
+            ("", ""),
+        ] {
+            let e = parse_backends(value).unwrap_err();
+            let text = e.to_string();
+            assert!(
+                matches!(&e, GpuError::BadBackendEnv { unknown: u, .. } if u == unknown)
+                    && text.contains(&format!("WGPU_BACKEND = '{value}'"))
+                    && text.contains("vulkan, metal, dx12, gl"),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn adapters_are_probed_once_per_process() {
+        // A set of backends no other test asks for.
+        let backends = wgpu::Backends::VULKAN | wgpu::Backends::METAL;
+        let request = AdapterRequest {
+            backends: Some(backends),
+            ..Default::default()
+        };
+        if std::env::var_os("WGPU_BACKEND").is_some() {
+            return; // the variable overrides the request's backends
+        }
+        let first = GpuContext::new(&request).map(|c| c.adapter_name());
+        let second = GpuContext::new(&request).map(|c| c.adapter_name());
+        let probes = probe_counts()
+            .into_iter()
+            .find(|c| c.0 == backends)
+            .map(|c| c.1);
+        assert_eq!(probes, Some(1));
+        assert_eq!(first.ok(), second.ok());
     }
 
     #[test]

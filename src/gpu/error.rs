@@ -1,6 +1,7 @@
-//! [`GpuError`]: every way the GPU path fails (no adapter, no device, a
-//! buffer over a limit, out of memory, a shader that does not compile, a
-//! device error, a solve error), each variant with the numbers that explain it.
+//! [`GpuError`]: every way the GPU path fails (no adapter, a bad
+//! `WGPU_BACKEND`, no device, a buffer over a limit, out of memory, a
+//! shader that does not compile, a device error, a solve error), each
+//! variant with the numbers that explain it.
 
 use crate::fem::cg::PcgError;
 use crate::fem::SolveError;
@@ -16,6 +17,15 @@ pub enum GpuError {
         requested: Option<String>,
         /// Every adapter found: name, backend and kind.
         found: String,
+    },
+    /// `WGPU_BACKEND` names a backend that is not one (wgpu itself would
+    /// ignore it and find no adapter).
+    #[error("WGPU_BACKEND = '{value}': '{unknown}' is not a backend; allowed: a comma-separated list of vulkan, metal, dx12, gl (or unset: all of them)")]
+    BadBackendEnv {
+        /// The variable's whole value.
+        value: String,
+        /// The first name in it that is not a backend.
+        unknown: String,
     },
     /// The chosen adapter refused a device with its own limits.
     #[error("the adapter '{adapter}' refused a device: {message}")]

@@ -91,7 +91,7 @@ mod wgsl_checks;
 
 pub use chunks::{plan_chunks, Chunk, REDUCE_BLOCK};
 pub(crate) use context::read_buffer;
-pub use context::{context_or_skip, AdapterRequest, GpuContext};
+pub use context::{context_or_skip, env_backends, probe_counts, AdapterRequest, GpuContext};
 pub use error::GpuError;
 pub use kernels::{Kernel, Slot, WG_DOFS, WG_NODES, WG_REDUCE};
 pub use params::GpuParams;

@@ -48,6 +48,8 @@ pub enum Envelope {
         top: Vec<f64>,
         /// Degenerate (zero-area) triangles dropped while reading.
         degenerate: usize,
+        /// What reading the STL accepted with a warning ([`stl::Mesh::warnings`]).
+        warnings: Vec<String>,
     },
 }
 

@@ -32,23 +32,23 @@ pub struct Mesh {
     pub triangles: Vec<[[f64; 3]; 3]>,
     /// Triangles of zero area dropped while reading.
     pub degenerate: usize,
+    /// What was accepted with a warning while reading (e.g. bytes after
+    /// a binary file's last triangle), each naming the file.
+    pub warnings: Vec<String>,
 }
 
 /// Why an STL file could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum StlError {
-    #[error("specimen.stl = '{path}': cannot read: {source}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
-    #[error("specimen.stl = '{path}': not an STL file: {why}")]
+    #[error("specimen.path = '{path}': cannot read: {error}")]
+    Read { path: String, error: std::io::Error },
+    #[error("specimen.path = '{path}': not an STL file: {why}")]
     NotStl { path: String, why: String },
     #[error(
-        "specimen.stl = '{path}': the mesh has no triangles (allowed: a closed triangle mesh)"
+        "specimen.path = '{path}': the mesh has no triangles (allowed: a closed triangle mesh)"
     )]
     Empty { path: String },
-    #[error("specimen.stl = '{path}': the mesh is not closed: {open_edges} edges are not shared by exactly two triangles (allowed: a closed, watertight mesh)")]
+    #[error("specimen.path = '{path}': the mesh is not closed: {open_edges} edges are not shared by exactly two triangles (allowed: a closed, watertight mesh)")]
     Open { path: String, open_edges: usize },
 }
 
@@ -57,15 +57,22 @@ impl Mesh {
     /// checks that what is left is closed.
     pub fn read(path: &Path) -> Result<Mesh, StlError> {
         let name = path.display().to_string();
-        let bytes = std::fs::read(path).map_err(|source| StlError::Read {
+        let bytes = std::fs::read(path).map_err(|error| StlError::Read {
             path: name.clone(),
-            source,
+            error,
         })?;
-        let raw = parse(&bytes).map_err(|why| StlError::NotStl {
+        let (raw, trailing) = parse(&bytes).map_err(|why| StlError::NotStl {
             path: name.clone(),
             why,
         })?;
-        Mesh::from_triangles(raw, &name)
+        let mut mesh = Mesh::from_triangles(raw, &name)?;
+        if trailing > 0 {
+            mesh.warnings.push(format!(
+                "specimen.path = '{name}': {trailing} bytes after the {} triangles the binary STL header counts were ignored",
+                mesh.triangles.len() + mesh.degenerate
+            ));
+        }
+        Ok(mesh)
     }
 
     /// Builds a mesh from raw triangles (dropping degenerate ones) and checks it.
@@ -88,6 +95,7 @@ impl Mesh {
         Ok(Mesh {
             triangles,
             degenerate,
+            warnings: Vec::new(),
         })
     }
 
@@ -261,12 +269,21 @@ fn open_edges(triangles: &[[[f64; 3]; 3]]) -> usize {
     count.values().filter(|&&n| n != 2).count()
 }
 
-/// Parses binary or ASCII STL.
-fn parse(bytes: &[u8]) -> Result<Vec<[[f64; 3]; 3]>, String> {
+/// A triangle's three vertices.
+type Triangle = [[f64; 3]; 3];
+
+/// Parses binary or ASCII STL: the triangles, and the bytes after a
+/// binary file's last counted triangle (0 for ASCII).
+fn parse(bytes: &[u8]) -> Result<(Vec<Triangle>, usize), String> {
     if bytes.len() >= 84 {
         let n = u32::from_le_bytes(bytes[80..84].try_into().unwrap()) as usize;
-        if bytes.len() == 84 + 50 * n {
-            return Ok((0..n)
+        let size = 84 + 50 * n;
+        // Binary: the size its triangle count gives, or more (padding or
+        // metadata some exporters append, ignored with a warning) unless
+        // the file reads as ASCII STL text.
+        let ascii = bytes.starts_with(b"solid") && std::str::from_utf8(bytes).is_ok();
+        if bytes.len() == size || (bytes.len() > size && !ascii) {
+            let triangles = (0..n)
                 .map(|t| {
                     let at = 84 + 50 * t + 12;
                     let f = |k: usize| {
@@ -275,11 +292,12 @@ fn parse(bytes: &[u8]) -> Result<Vec<[[f64; 3]; 3]>, String> {
                     };
                     [[f(0), f(1), f(2)], [f(3), f(4), f(5)], [f(6), f(7), f(8)]]
                 })
-                .collect());
+                .collect();
+            return Ok((triangles, bytes.len() - size));
         }
     }
     let text = std::str::from_utf8(bytes).map_err(|_| {
-        "neither binary STL (size does not match its triangle count) nor ASCII text".to_string()
+        "neither binary STL (shorter than the 84 + 50 × n bytes its header's triangle count n needs) nor ASCII text".to_string()
     })?;
     if !text.trim_start().starts_with("solid") {
         return Err("ASCII STL must start with 'solid'".into());
@@ -313,7 +331,7 @@ fn parse(bytes: &[u8]) -> Result<Vec<[[f64; 3]; 3]>, String> {
             _ => {}
         }
     }
-    Ok(tris)
+    Ok((tris, 0))
 }
 
 /// Writes a binary STL (used to make test and scene meshes).
@@ -451,4 +469,44 @@ pub fn export_cylinder(
         source,
     })?;
     Ok(mesh.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A binary STL of `triangles` (normals zero).
+    fn binary(triangles: &[[[f32; 3]; 3]]) -> Vec<u8> {
+        let mut b = vec![0u8; 80];
+        b.extend((triangles.len() as u32).to_le_bytes());
+        for t in triangles {
+            b.extend([0u8; 12]);
+            for v in t.iter().flatten() {
+                b.extend(v.to_le_bytes());
+            }
+            b.extend([0u8; 2]);
+        }
+        b
+    }
+
+    #[test]
+    fn binary_stl_with_trailing_bytes_is_read_and_the_bytes_counted() {
+        let t = [[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0]];
+        let exact = binary(&[t, t]);
+        assert_eq!(
+            parse(&exact).unwrap(),
+            (vec![t.map(|v| v.map(f64::from)); 2], 0)
+        );
+        let mut padded = exact.clone();
+        padded.extend(b"\0\0\0exporter metadata");
+        let (tris, trailing) = parse(&padded).unwrap();
+        assert_eq!((tris.len(), trailing), (2, 20));
+        // Short of its count: not binary (nor text).
+        let err = parse(&exact[..exact.len() - 1]).unwrap_err();
+        assert!(err.contains("shorter than"), "{err}");
+        // ASCII text longer than its first bytes as a count would give
+        // stays ASCII.
+        let text = "solid x\nfacet normal 0 0 1\nouter loop\nvertex 0 0 0\nvertex 1 0 0\nvertex 0 1 0\nendloop\nendfacet\nendsolid x\n";
+        assert_eq!(parse(text.as_bytes()).unwrap().0.len(), 1);
+    }
 }

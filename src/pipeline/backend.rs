@@ -1,7 +1,8 @@
 //! Backend policy: which solver runs a scene (`auto`, `gpu`, `cpu`), and
 //! the fallbacks, each with a notice: multigrid that does not fit the GPU's
 //! bindings → GPU Jacobi; no GPU or only a software adapter (`auto`) → CPU;
-//! a failed GPU solve (`auto`) → CPU.
+//! a failed GPU solve (`auto`) → CPU. A bad `WGPU_BACKEND` is an error
+//! on every backend but `cpu`.
 
 use super::RunError;
 use crate::fem::load::LoadCase;
@@ -60,6 +61,8 @@ pub fn solve(
             solve_on_gpu(&ctx, grid, material, load, &opts, notices)?
         }
         Backend::Auto => match GpuContext::new(&request) {
+            // A bad WGPU_BACKEND is the user's input, not a missing GPU.
+            Err(e @ GpuError::BadBackendEnv { .. }) => return Err(e.into()),
             Err(e) => {
                 notices.push(format!("no GPU: {e}; solving on the CPU"));
                 solve_cpu(grid, material, load, &opts)?

@@ -78,7 +78,13 @@ pub fn voxelize_specimen(scene: &Scene) -> Result<Specimen, VoxelizeError> {
     if let Some(w) = porosity_warning(&report, lattice_counts) {
         report.warnings.push(w);
     }
-    if let Envelope::Mesh { degenerate, .. } = &envelope {
+    if let Envelope::Mesh {
+        degenerate,
+        warnings,
+        ..
+    } = &envelope
+    {
+        report.warnings.extend(warnings.iter().cloned());
         report.stl_degenerate_triangles = Some(*degenerate);
         if *degenerate > 0 {
             report.warnings.push(format!(

@@ -134,6 +134,7 @@ impl Scene {
                     bottom,
                     top,
                     degenerate: mesh.degenerate,
+                    warnings: mesh.warnings,
                 }
             }
         })

@@ -63,10 +63,10 @@ use std::path::{Path, PathBuf};
 /// Why a scene could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum SceneError {
-    #[error("cannot read scene file '{path}': {source}")]
+    #[error("cannot read scene file '{path}': {error}")]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// Malformed TOML or a key of the wrong type or name; toml's message
     /// carries the line and column.
@@ -130,9 +130,9 @@ pub struct Scene {
 impl Scene {
     /// Reads, overrides (`key=value` strings as given to `--set`) and validates a scene.
     pub fn load(path: &Path, overrides: &[String]) -> Result<Scene, SceneError> {
-        let text = std::fs::read_to_string(path).map_err(|source| SceneError::Read {
+        let text = std::fs::read_to_string(path).map_err(|error| SceneError::Read {
             path: path.to_path_buf(),
-            source,
+            error,
         })?;
         Scene::parse(&text, path, overrides)
     }

@@ -46,11 +46,11 @@ pub enum SweepError {
     BadVary { arg: String, why: String },
     #[error("--shard '{arg}': expected I/N with 0 ≤ I < N, e.g. 0/4")]
     BadShard { arg: String },
-    #[error("cannot {what} '{path}': {source}")]
+    #[error("cannot {what} '{path}': {error}")]
     Io {
         what: &'static str,
         path: String,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("'{path}' line {line}: {why}")]
     BadResults {
@@ -627,7 +627,7 @@ pub(crate) fn io(what: &'static str, path: &Path, source: std::io::Error) -> Swe
     SweepError::Io {
         what,
         path: path.display().to_string(),
-        source,
+        error: source,
     }
 }
 

@@ -286,15 +286,25 @@ pub fn summary(manifest: &Manifest, rows: &[Row]) -> String {
     for (kind, rs) in by_lattice(rows.iter()) {
         let pts: Vec<(f64, f64)> = rs.into_iter().filter_map(relative_modulus).collect();
         if let Some(f) = fit_gibson_ashby(&pts) {
+            // R² and n's interval only with a residual degree of freedom.
+            let (r2, ci) = match f.quality {
+                Some(q) => (
+                    format!("{:.5}", q.r2),
+                    format!("[{:.4}, {:.4}]", q.n_ci95.0, q.n_ci95.1),
+                ),
+                None => ("–".to_string(), "no fit quality (< 3 points)".to_string()),
+            };
             fits.push_str(&format!(
-                "| {kind} | {:.4} | {:.4} | {:.5} | {} |\n",
-                f.c, f.n, f.r2, f.points
+                "| {kind} | {:.4} | {:.4} | {ci} | {r2} | {} |\n",
+                f.c, f.n, f.points
             ));
         }
     }
     if !fits.is_empty() {
         s.push_str("\n## Gibson–Ashby fits: E_eff / E_s = C · ρ^n (ρ = 1 − measured porosity)\n\n");
-        s.push_str("| lattice | C | n | R² | cases |\n| --- | --- | --- | --- | --- |\n");
+        s.push_str(
+            "| lattice | C | n | n 95 % CI | R² | cases |\n| --- | --- | --- | --- | --- | --- |\n",
+        );
         s.push_str(&fits);
     }
     s
@@ -358,7 +368,13 @@ pub fn write_plots(dir: &Path, rows: &[Row], varied: &[&str]) -> Result<Vec<Path
             .map(|s| {
                 let f = fit_gibson_ashby(&s.points)?;
                 Some(PowerLaw {
-                    label: format!("{}: {:.3}·ρ^{:.2} (R² {:.3})", s.label, f.c, f.n, f.r2),
+                    label: format!(
+                        "{}: {:.3}·ρ^{:.2} ({})",
+                        s.label,
+                        f.c,
+                        f.n,
+                        f.quality_text(2)
+                    ),
                     c: f.c,
                     n: f.n,
                     x_limits: (1e-3, 1.0),

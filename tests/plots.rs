@@ -1,0 +1,280 @@
+//! The figures checked from their files: the stress slice's colour bar
+//! (decoded PNG pixels), the modulus–density plot's log-axis ticks and its
+//! straight fit lines (the SVG), and the Gibson–Ashby fit text of
+//! `summary.md`.
+mod common;
+
+use voxfe::plot::{slice_png, Axis};
+use voxfe::sweep::{case_row, summary, write_plots, Case, Manifest, Row, RunFields};
+
+/// Compression rows of one lattice kind: `(porosity, E_eff/E_s)`.
+fn rows(points: &[(f64, f64)]) -> Vec<Row> {
+    points
+        .iter()
+        .enumerate()
+        .map(|(index, &(porosity, relative))| {
+            let case = Case {
+                index,
+                settings: vec![("lattice.porosity".into(), porosity.to_string())],
+            };
+            let run = RunFields {
+                lattice: "rhombic-dodecahedron".into(),
+                porosity_measured: porosity,
+                e_eff: Some(relative * 186_000.0),
+                material_e: 186_000.0,
+                converged: true,
+                ..Default::default()
+            };
+            case_row(&case, Ok(run))
+        })
+        .collect()
+}
+
+fn manifest(total: usize) -> Manifest {
+    Manifest {
+        scene: "s.toml".into(),
+        scene_hash: "0".into(),
+        set: vec![],
+        variations: vec![],
+        total,
+        shard: None,
+    }
+}
+
+/// The value of attribute `name` in the tag `tag` (`name="…"`).
+fn attr<'t>(tag: &'t str, name: &str) -> Option<&'t str> {
+    let key = format!(" {name}=\"");
+    let start = tag.find(&key)? + key.len();
+    Some(&tag[start..start + tag[start..].find('"')?])
+}
+
+/// The SVG's `<text>` elements: (x, y, anchor, text).
+fn texts(svg: &str) -> Vec<(f64, f64, String, String)> {
+    svg.split("<text")
+        .skip(1)
+        .filter_map(|t| {
+            let (tag, rest) = t.split_once('>')?;
+            let body = rest.split("</text>").next()?.trim().to_string();
+            Some((
+                attr(tag, "x")?.parse().ok()?,
+                attr(tag, "y")?.parse().ok()?,
+                attr(tag, "text-anchor").unwrap_or("start").to_string(),
+                body,
+            ))
+        })
+        .collect()
+}
+
+/// The points of every `<polyline>` with stroke width `width`.
+fn polylines(svg: &str, width: &str) -> Vec<Vec<(f64, f64)>> {
+    svg.split("<polyline")
+        .skip(1)
+        .filter_map(|t| {
+            let tag = t.split('>').next()?;
+            if attr(tag, "stroke-width")? != width {
+                return None;
+            }
+            Some(
+                attr(tag, "points")?
+                    .split_whitespace()
+                    .map(|p| {
+                        let (x, y) = p.split_once(',').unwrap();
+                        (x.parse().unwrap(), y.parse().unwrap())
+                    })
+                    .collect(),
+            )
+        })
+        .collect()
+}
+
+/// Least-squares slope of `b` against `a`.
+fn slope(pairs: &[(f64, f64)]) -> f64 {
+    let m = pairs.len() as f64;
+    let (ma, mb) = (
+        pairs.iter().map(|p| p.0).sum::<f64>() / m,
+        pairs.iter().map(|p| p.1).sum::<f64>() / m,
+    );
+    let sab: f64 = pairs.iter().map(|p| (p.0 - ma) * (p.1 - mb)).sum();
+    let saa: f64 = pairs.iter().map(|p| (p.0 - ma).powi(2)).sum();
+    sab / saa
+}
+
+#[test]
+fn modulus_density_plot_has_ticks_under_a_decade_and_a_straight_fit() {
+    let dir = tempfile::tempdir().unwrap();
+    // ρ from 0.15 to 0.30: no power of ten on the x axis.
+    let pts = [(0.85, 0.012), (0.8, 0.02), (0.75, 0.031), (0.7, 0.045)];
+    write_plots(dir.path(), &rows(&pts), &["lattice.porosity"]).unwrap();
+    let svg = std::fs::read_to_string(dir.path().join("modulus-density.svg")).unwrap();
+    let numbers = |anchor: &str| -> Vec<(f64, f64, f64)> {
+        texts(&svg)
+            .into_iter()
+            .filter(|t| t.2 == anchor)
+            .filter_map(|(x, y, _, body)| Some((x, y, body.parse::<f64>().ok()?)))
+            .collect()
+    };
+    // Tick labels: x ones centred under the axis, y ones right-aligned.
+    let x_ticks = numbers("middle");
+    let y_ticks = numbers("end");
+    assert!(x_ticks.len() >= 3, "x tick labels: {x_ticks:?}\n{svg}");
+    assert!(y_ticks.len() >= 3, "y tick labels: {y_ticks:?}");
+    assert!(
+        x_ticks.iter().any(|t| (t.2 - 0.2).abs() < 1e-9),
+        "no tick at ρ = 0.2: {x_ticks:?}"
+    );
+    // Pixels per unit of ln value, from the tick labels' positions.
+    let ax = slope(&x_ticks.iter().map(|t| (t.2.ln(), t.0)).collect::<Vec<_>>());
+    let ay = slope(&y_ticks.iter().map(|t| (t.2.ln(), t.1)).collect::<Vec<_>>());
+    // The fit line: the longest polyline of stroke width 2 (the legend's
+    // sample line is short).
+    let length = |l: &Vec<(f64, f64)>| {
+        let (a, b) = (l[0], l[l.len() - 1]);
+        (b.0 - a.0).hypot(b.1 - a.1)
+    };
+    let fit = polylines(&svg, "2")
+        .into_iter()
+        .max_by(|a, b| length(a).total_cmp(&length(b)))
+        .expect("a fit line");
+    let (a, b) = (fit[0], fit[fit.len() - 1]);
+    assert!(length(&fit) > 200.0, "fit line too short: {fit:?}");
+    // Straight on log–log axes: every point on the chord (to a pixel).
+    for p in &fit {
+        let d = ((b.0 - a.0) * (p.1 - a.1) - (b.1 - a.1) * (p.0 - a.0)).abs() / length(&fit);
+        assert!(
+            d <= 1.0,
+            "fit point {p:?} is {d:.2} px off the straight line {fit:?}"
+        );
+    }
+    // And its slope in ln–ln units is the fitted exponent n.
+    let rho: Vec<(f64, f64)> = pts.iter().map(|&(p, e)| (1.0 - p, e)).collect();
+    let n = voxfe::fit::fit_gibson_ashby(&rho).unwrap().n;
+    let drawn = ((b.1 - a.1) / ay) / ((b.0 - a.0) / ax);
+    assert!(
+        (drawn - n).abs() < 0.02 * n,
+        "drawn exponent {drawn:.4}, fitted {n:.4}"
+    );
+}
+
+#[test]
+fn log_ticks_are_round_values_inside_the_range() {
+    use voxfe::plot::log_ticks;
+    let close = |got: Vec<f64>, want: &[f64]| {
+        assert!(
+            got.len() == want.len() && got.iter().zip(want).all(|(g, w)| (g - w).abs() < 1e-12 * w),
+            "{got:?} != {want:?}"
+        )
+    };
+    // Under a decade: evenly spaced round values.
+    close(log_ticks(0.12, 0.39), &[0.15, 0.2, 0.25, 0.3, 0.35]);
+    close(log_ticks(1.3, 2.4), &[1.4, 1.6, 1.8, 2.0, 2.2, 2.4]);
+    // One to two decades: 1, 2, 5.
+    close(log_ticks(0.05, 0.7), &[0.05, 0.1, 0.2, 0.5]);
+    // Two decades with only two powers of ten inside: 1, 2, 5 again.
+    close(
+        log_ticks(0.002, 0.9),
+        &[0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5],
+    );
+    // Three decades or more: powers of ten.
+    close(log_ticks(0.001, 2.0), &[0.001, 0.01, 0.1, 1.0]);
+    assert!(log_ticks(0.0, 1.0).is_empty() && log_ticks(2.0, 1.0).is_empty());
+}
+
+#[test]
+fn stress_slice_png_has_a_colour_bar() {
+    let grid = common::rd_grid(0.15);
+    let values: Vec<f32> = (0..grid.solid.len()).map(|i| i as f32).collect();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("slice.png");
+    slice_png(&path, &grid, &values, Axis::Y, 5, "von Mises / nominal").unwrap();
+    let img = image::open(&path).unwrap().to_rgb8();
+    let (w, h) = img.dimensions();
+    // A column of the colour bar: a vertical run of coloured (not grey,
+    // not white) pixels whose green channel (monotone in viridis) falls
+    // from top to bottom, over most of the plot's height.
+    let coloured = |p: &image::Rgb<u8>| {
+        let (lo, hi) = (p.0.iter().min().unwrap(), p.0.iter().max().unwrap());
+        hi - lo > 40
+    };
+    let ramp = |x: u32| -> (u32, u8, u8) {
+        let (mut best, mut run, mut top, mut best_span) = (0, 0, 0u8, (0u8, 0u8));
+        for y in 0..h {
+            let p = img.get_pixel(x, y);
+            let continues = run > 0 && coloured(p) && p.0[1] <= img.get_pixel(x, y - 1).0[1];
+            if continues {
+                run += 1;
+            } else if coloured(p) {
+                run = 1;
+                top = p.0[1];
+            } else {
+                run = 0;
+            }
+            if run > best {
+                best = run;
+                best_span = (top, p.0[1]);
+            }
+        }
+        (best, best_span.0, best_span.1)
+    };
+    // Only the strip right of the slice itself.
+    let bar: Vec<u32> = (w - 150..w)
+        .filter(|&x| {
+            let (run, top, bottom) = ramp(x);
+            run > h / 2 && top > 200 && bottom < 40
+        })
+        .collect();
+    assert!(
+        bar.len() >= 10,
+        "no colour bar in the right strip of the {w}×{h} slice: columns {bar:?}"
+    );
+    // Top of the bar yellow (the maximum), bottom dark purple (zero).
+    let x = bar[bar.len() / 2];
+    let column: Vec<[u8; 3]> = (0..h)
+        .map(|y| img.get_pixel(x, y).0)
+        .filter(|p| p.iter().max().unwrap() - p.iter().min().unwrap() > 40)
+        .collect();
+    let (top, bottom) = (column[0], column[column.len() - 1]);
+    assert!(top[0] > 200 && top[1] > 200 && top[2] < 100, "top {top:?}");
+    assert!(
+        bottom[0] < 100 && bottom[1] < 40 && bottom[2] > 60,
+        "bottom {bottom:?}"
+    );
+}
+
+#[test]
+fn summary_has_no_fit_quality_through_two_points_and_a_ci_of_n_with_more() {
+    let two = rows(&[(0.8, 0.02), (0.7, 0.045)]);
+    let s = summary(&manifest(2), &two);
+    let line = s
+        .lines()
+        .find(|l| l.starts_with("| rhombic-dodecahedron | "))
+        .unwrap_or_else(|| panic!("no fit row:\n{s}"));
+    assert!(line.contains("no fit quality"), "{line}");
+    assert!(
+        !line.contains("1.00000"),
+        "a two-point fit shows an R²: {line}"
+    );
+
+    let four = rows(&[(0.85, 0.012), (0.8, 0.02), (0.75, 0.031), (0.7, 0.045)]);
+    let s = summary(&manifest(4), &four);
+    assert!(
+        s.contains("| lattice | C | n | n 95 % CI | R² | cases |"),
+        "{s}"
+    );
+    let line = s
+        .lines()
+        .find(|l| l.starts_with("| rhombic-dodecahedron | "))
+        .unwrap();
+    let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+    let n: f64 = cells[3].parse().unwrap();
+    let ci: Vec<f64> = cells[4]
+        .trim_matches(|c| c == '[' || c == ']')
+        .split(", ")
+        .map(|v| v.parse().unwrap())
+        .collect();
+    assert!(ci[0] < n && n < ci[1] && ci[1] - ci[0] < 1.0, "{line}");
+    // The plot's legend says the same.
+    let dir = tempfile::tempdir().unwrap();
+    write_plots(dir.path(), &two, &[]).unwrap();
+    let svg = std::fs::read_to_string(dir.path().join("modulus-density.svg")).unwrap();
+    assert!(svg.contains("no fit quality (2 points)") && !svg.contains("R² 1.000"));
+}

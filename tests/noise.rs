@@ -4,6 +4,7 @@
 //! `WGPU_BACKEND` named as such.
 mod common;
 
+use std::path::Path;
 use std::process::{Command, Output};
 
 /// `voxfe run` of a small lattice cube on `backend`, with
@@ -141,9 +142,14 @@ fn io_errors_are_said_once() {
         dir.path().join("all").to_str().unwrap(),
     ]);
     assert_said_once(&out, not_found, "merge shard");
-    // A VTK file in a folder that does not exist.
+    // A VTK file that cannot be written (a missing folder is refused
+    // before the solve, without an io error: a full device fails the write).
+    if !Path::new("/dev/full").exists() {
+        eprintln!("skipped the VTK part: no /dev/full");
+        return;
+    }
     let scene = common::scene_path("rd-compression.toml");
-    let vtk = format!("{missing}/x.vti");
+    let vtk = "/dev/full".to_string();
     let out = common::voxfe(&[
         "run",
         scene.to_str().unwrap(),
@@ -156,7 +162,7 @@ fn io_errors_are_said_once() {
         "--vtk",
         &vtk,
     ]);
-    assert_said_once(&out, not_found, "VTK file");
+    assert_said_once(&out, "(os error 28)", "VTK file");
 }
 
 #[test]

@@ -16,17 +16,20 @@
 //! as the case finishes ([`ResultsWriter`]), and the same sweep run again
 //! on that directory resumes: the cases already there are skipped.
 //!
-//! This file holds the variations, the cases, the shards, the manifest, the
-//! output directory and the case loop ([`Plan::run`]);
-//! `row.rs` the results row of a case, `outputs.rs` the files a sweep
+//! This file holds the variations, the cases, the shards, the manifest and
+//! the case loop ([`Plan::run`]); `outdir.rs` claims the output directory
+//! and reads back an interrupted run's rows, `row.rs` the results row of a
+//! case, `outputs.rs` the files a sweep
 //! writes (CSV, JSON Lines, plots, `summary.md`) and `merge.rs` the
 //! combining of shards.
 
 mod merge;
+mod outdir;
 mod outputs;
 mod row;
 
 pub use merge::{merge, merge_rows, read_jsonl};
+pub use outdir::{prepare_out, Prepared, Reuse};
 pub use outputs::{
     columns, summary, write_csv, write_jsonl, write_outputs, write_plots, ResultsWriter, OWN_FILES,
 };
@@ -465,164 +468,6 @@ pub fn run(
     Ok((plan.manifest, rows))
 }
 
-/// How to treat an output directory that already holds this sweep.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Reuse {
-    /// Resume: skip the cases already in `results.jsonl`.
-    Resume,
-    /// `--restart`: run every case again.
-    Restart,
-    /// `--force`: clear voxfe's own outputs, whatever sweep they hold.
-    Force,
-}
-
-/// What [`prepare_out`] found: the rows already done, and a line saying
-/// what was dropped (a partly written last line of an interrupted run).
-#[derive(Debug, Default)]
-pub struct Prepared {
-    pub done: Vec<Row>,
-    pub notes: Vec<String>,
-}
-
-/// Claims `dir` for the sweep of `manifest` before its first solve.
-///
-/// - Missing or empty: created.
-/// - Holding the same sweep: resumed ([`Reuse::Resume`]: the rows of
-///   `results.jsonl` are kept) or cleared ([`Reuse::Restart`]).
-/// - Holding a different sweep, or files that are no sweep: refused
-///   ([`SweepError::OutDir`], naming what is there and why) unless
-///   [`Reuse::Force`], which removes voxfe's own outputs ([`OWN_FILES`])
-///   and leaves the rest.
-/// - A regular file, or a directory that cannot be created or written:
-///   refused.
-///
-/// Then `sweep.json` is written and `results.jsonl`/`results.csv` are
-/// (re)written with the rows kept, so that rows can be appended.
-pub fn prepare_out(
-    dir: &Path,
-    manifest: &Manifest,
-    reuse: Reuse,
-) -> Result<(Prepared, ResultsWriter), SweepError> {
-    let refuse = |why: String| SweepError::OutDir {
-        path: dir.display().to_string(),
-        why,
-    };
-    if dir.exists() && !dir.is_dir() {
-        return Err(refuse(
-            "is a file, not a directory; give a directory for the sweep's outputs".into(),
-        ));
-    }
-    std::fs::create_dir_all(dir).map_err(|e| refuse(format!("cannot be created: {e}")))?;
-    let entries: Vec<String> = std::fs::read_dir(dir)
-        .map_err(|e| refuse(format!("cannot be read: {e}")))?
-        .filter_map(|e| e.ok())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
-    let mut prepared = Prepared::default();
-    if !entries.is_empty() {
-        let m = dir.join("sweep.json");
-        let old: Option<Manifest> = std::fs::read_to_string(&m)
-            .ok()
-            .and_then(|t| serde_json::from_str(&t).ok());
-        let clear = match (&old, reuse) {
-            (_, Reuse::Force) => true,
-            (Some(old), _) => match old.differs(manifest) {
-                Some(why) => {
-                    return Err(refuse(format!(
-                    "holds a different sweep ({why}); give another --out, or --force to replace it"
-                )))
-                }
-                None => reuse == Reuse::Restart,
-            },
-            (None, _) => {
-                let mut shown = entries.clone();
-                shown.sort();
-                shown.truncate(5);
-                return Err(refuse(format!(
-                    "is not empty and holds no voxfe sweep (no readable sweep.json; found {}); give an empty or new directory, or --force to write there anyway",
-                    shown.join(", ")
-                )));
-            }
-        };
-        if clear {
-            for f in OWN_FILES {
-                let p = dir.join(f);
-                if p.is_file() {
-                    std::fs::remove_file(&p).map_err(|source| io("remove", &p, source))?;
-                }
-            }
-        } else {
-            prepared = read_done(dir, manifest)?;
-        }
-    }
-    let m = dir.join("sweep.json");
-    std::fs::write(
-        &m,
-        serde_json::to_string_pretty(manifest).expect("manifest serializes"),
-    )
-    .map_err(|e| refuse(format!("cannot be written ({}): {e}", m.display())))?;
-    let keys: Vec<&str> = manifest.variations.iter().map(|v| v.key.as_str()).collect();
-    let writer = ResultsWriter::create(dir, &keys, &prepared.done)
-        .map_err(|e| refuse(format!("cannot be written: {e}")))?;
-    Ok((prepared, writer))
-}
-
-/// The rows of an interrupted run of the same sweep in `dir`: a partly
-/// written last line is dropped (with a note), any other unreadable line is
-/// an error; each case once, and only cases of this sweep.
-fn read_done(dir: &Path, manifest: &Manifest) -> Result<Prepared, SweepError> {
-    let path = dir.join("results.jsonl");
-    let mut prepared = Prepared::default();
-    let text = match std::fs::read_to_string(&path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(prepared),
-        Err(source) => return Err(io("read", &path, source)),
-    };
-    let lines: Vec<&str> = text.split_inclusive('\n').collect();
-    for (n, line) in lines.iter().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let parsed = serde_json::from_str::<serde_json::Value>(line)
-            .map_err(|e| e.to_string())
-            .and_then(|v| match v {
-                serde_json::Value::Object(m) => Row::from_json(m),
-                _ => Err("not a JSON object".into()),
-            });
-        match parsed {
-            Ok(row) => {
-                if row.case >= manifest.total || manifest.shard.is_some_and(|s| !s.owns(row.case)) {
-                    return Err(bad_results(
-                        &path,
-                        n,
-                        format!(
-                            "case {} is not a case of this sweep; --force to replace it",
-                            row.case
-                        ),
-                    ));
-                }
-                if !prepared.done.iter().any(|r| r.case == row.case) {
-                    prepared.done.push(row);
-                }
-            }
-            Err(_) if n + 1 == lines.len() && !line.ends_with('\n') => {
-                prepared.notes.push(format!(
-                    "'{}': dropped the partly written last line of the interrupted run",
-                    path.display()
-                ));
-            }
-            Err(why) => {
-                return Err(bad_results(
-                    &path,
-                    n,
-                    format!("{why}; --restart to run the sweep again"),
-                ))
-            }
-        }
-    }
-    Ok(prepared)
-}
-
 pub(crate) fn io(what: &'static str, path: &Path, source: std::io::Error) -> SweepError {
     SweepError::Io {
         what,
@@ -684,7 +529,7 @@ mod tests {
         }
     }
 
-    fn manifest() -> Manifest {
+    pub(super) fn manifest() -> Manifest {
         Manifest {
             scene: "s".into(),
             scene_hash: scene_hash(b"name = 's'"),
@@ -710,32 +555,5 @@ mod tests {
             "{why}"
         );
         assert_eq!(scene_hash(b""), "fnv1a64:cbf29ce484222325");
-    }
-
-    #[test]
-    fn resuming_drops_a_partly_written_last_line() {
-        let dir = tempfile::tempdir().unwrap();
-        let m = manifest();
-        let (p, mut w) = prepare_out(dir.path(), &m, Reuse::Resume).unwrap();
-        assert!(p.done.is_empty());
-        let case = |index| Case {
-            index,
-            settings: vec![("lattice.porosity".into(), "0.7".into())],
-        };
-        w.append(&case_row(&case(0), Err("x".into()))).unwrap();
-        drop(w);
-        let jsonl = dir.path().join("results.jsonl");
-        let mut text = std::fs::read_to_string(&jsonl).unwrap();
-        text.push_str("{\"case\":1,\"lattice.poro");
-        std::fs::write(&jsonl, text).unwrap();
-        let (p, _w) = prepare_out(dir.path(), &m, Reuse::Resume).unwrap();
-        assert_eq!(p.done.iter().map(|r| r.case).collect::<Vec<_>>(), [0]);
-        assert_eq!(p.notes.len(), 1, "{:?}", p.notes);
-        assert_eq!(read_jsonl(&jsonl).unwrap().len(), 1);
-        // A complete line that does not read is an error, not dropped.
-        std::fs::write(&jsonl, "nonsense\n").unwrap();
-        let e = prepare_out(dir.path(), &m, Reuse::Resume).unwrap_err();
-        assert!(e.to_string().contains("--restart"), "{e}");
-        assert!(prepare_out(dir.path(), &m, Reuse::Restart).is_ok());
     }
 }

@@ -110,27 +110,8 @@ fn nan_if_null<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
 
 impl From<&RunReport> for RunFields {
     fn from(r: &RunReport) -> RunFields {
-        let (v, s) = (&r.voxel, &r.solve);
+        let s = &r.solve;
         RunFields {
-            name: v.name.clone(),
-            lattice: v.lattice.to_string(),
-            dims: v.dims,
-            voxel_size: v.voxel_size,
-            total_voxels: v.total_voxels,
-            solid_voxels: v.solid_voxels,
-            removed_voxels: v.removed_voxels,
-            envelope_voxels: v.envelope_voxels,
-            porosity_measured: v.porosity_measured,
-            stl_degenerate_triangles: v.stl_degenerate_triangles,
-            porosity_nominal: v.porosity_nominal,
-            porosity_nominal_closed_form: v.porosity_nominal_closed_form,
-            cell: v.cell,
-            strut_diameter: v.strut_diameter,
-            level: v.level,
-            pore_size: v.pore_size,
-            d_over_h: v.d_over_h,
-            voxelize_seconds: v.voxelize_seconds,
-            warnings: v.warnings.clone(),
             converged: s.converged,
             e_eff: s.e_eff,
             e_flex: s.e_flex,
@@ -156,8 +137,7 @@ impl From<&RunReport> for RunFields {
             preconditioner: s.preconditioner,
             multigrid_levels: s.multigrid_levels.clone(),
             multigrid_bytes: s.multigrid_bytes,
-            load_case: r.load_case.to_string(),
-            material_e: r.material_e,
+            ..RunFields::from_voxel(&r.voxel, r.load_case, r.material_e)
         }
     }
 }

@@ -5,26 +5,16 @@ mod common;
 
 use common::voxfe;
 
-const SCENE: &str = r#"
-name = "small"
-[lattice]
-kind = "rhombic-dodecahedron"
-cell = 1.5
-porosity = 0.7
-[specimen]
-shape = "box"
-size = [3.0, 3.0, 3.0]
-[voxel]
-size = 0.1
-[solver]
-backend = "cpu"
-"#;
+/// The small RD scene at h = 0.1 mm (tests/common).
+fn scene() -> String {
+    common::small_rd(0.1)
+}
 
 #[test]
 fn run_json_has_every_field() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("small.toml");
-    std::fs::write(&path, SCENE).unwrap();
+    std::fs::write(&path, scene()).unwrap();
     let out = voxfe(&["run", path.to_str().unwrap(), "--json"]);
     assert!(
         out.status.success(),
@@ -64,7 +54,7 @@ fn run_json_has_every_field() {
 fn a_solve_that_does_not_converge_exits_3_without_a_modulus() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("small.toml");
-    std::fs::write(&path, SCENE).unwrap();
+    std::fs::write(&path, scene()).unwrap();
     let out = voxfe(&[
         "run",
         path.to_str().unwrap(),
@@ -93,7 +83,7 @@ fn no_load_path_exits_2() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("small.toml");
     // Struts too thin for the voxels (D/h ≈ 1): nothing reaches the platens.
-    std::fs::write(&path, SCENE).unwrap();
+    std::fs::write(&path, scene()).unwrap();
     let out = voxfe(&[
         "run",
         path.to_str().unwrap(),
@@ -325,7 +315,7 @@ fn multigrid_runs_on_both_backends_and_bad_names_are_refused() {
 /// Writes the small scene to `dir/name`, with `extra` TOML lines appended.
 fn small_scene(dir: &std::path::Path, name: &str, extra: &str) -> String {
     let path = dir.join(name);
-    std::fs::write(&path, format!("{SCENE}{extra}")).unwrap();
+    std::fs::write(&path, format!("{}{extra}", scene())).unwrap();
     path.to_str().unwrap().to_string()
 }
 
@@ -334,7 +324,7 @@ fn run_with_several_scenes_runs_each_and_names_the_bad_one() {
     let dir = tempfile::tempdir().unwrap();
     let good = small_scene(dir.path(), "good.toml", "");
     let bad = dir.path().join("bad.toml");
-    std::fs::write(&bad, SCENE.replace("porosity = 0.7", "porosity = 1.7")).unwrap();
+    std::fs::write(&bad, scene().replace("porosity = 0.7", "porosity = 1.7")).unwrap();
     let bad = bad.to_str().unwrap();
     let out = voxfe(&["run", &good, bad, &good, "--json"]);
     let stderr = String::from_utf8_lossy(&out.stderr);

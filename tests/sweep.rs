@@ -242,26 +242,15 @@ fn bending_and_implant_sweeps_plot_their_own_quantities() {
     assert!(svg.contains("k (N/mm)") && svg.contains("specimen.height (mm)"));
 }
 
-/// A small RD compression scene (3 mm cube) for the sweeps below.
-const SMALL: &str = r#"
-name = "small"
-[lattice]
-kind = "rhombic-dodecahedron"
-cell = 1.5
-porosity = 0.7
-[specimen]
-shape = "box"
-size = [3.0, 3.0, 3.0]
-[voxel]
-size = 0.15
-[solver]
-backend = "cpu"
-"#;
+/// The small RD scene (tests/common) at h = 0.15 mm, for the sweeps below.
+fn small() -> String {
+    common::small_rd(0.15)
+}
 
-/// Writes [`SMALL`] into `dir` and returns its path.
+/// Writes [`small`] into `dir` and returns its path.
 fn small_scene(dir: &Path) -> String {
     let p = dir.join("small.toml");
-    std::fs::write(&p, SMALL).unwrap();
+    std::fs::write(&p, small()).unwrap();
     p.to_str().unwrap().to_string()
 }
 
@@ -549,7 +538,7 @@ fn merge_refuses_shards_run_on_different_scene_text() {
     // The scene file edited between the shards.
     std::fs::write(
         &scene,
-        SMALL.replace("[voxel]", "[material]\nE = 110000.0\nnu = 0.3\n[voxel]"),
+        small().replace("[voxel]", "[material]\nE = 110000.0\nnu = 0.3\n[voxel]"),
     )
     .unwrap();
     let b = shard("1");

@@ -35,10 +35,12 @@ pub fn scene_path(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// An RD lattice grid: 2×2×2 cells of M = 1.5 mm at 70 % porosity, voxel size `h`.
-pub fn rd_grid(h: f64) -> VoxelGrid {
-    let text = r#"
-name = "rd"
+/// The small test scene: an RD lattice, 2×2×2 cells of M = 1.5 mm at 70 %
+/// porosity (a 3 mm cube) in compression, voxel size `h`, on the CPU.
+pub fn small_rd(h: f64) -> String {
+    format!(
+        r#"
+name = "small"
 [lattice]
 kind = "rhombic-dodecahedron"
 cell = 1.5
@@ -47,9 +49,16 @@ porosity = 0.7
 shape = "box"
 size = [3.0, 3.0, 3.0]
 [voxel]
-size = 0.15
-"#;
-    let s = Scene::parse(text, Path::new("rd.toml"), &[format!("voxel.size={h}")]).unwrap();
+size = {h}
+[solver]
+backend = "cpu"
+"#
+    )
+}
+
+/// The grid of [`small_rd`] at voxel size `h`.
+pub fn rd_grid(h: f64) -> VoxelGrid {
+    let s = Scene::parse(&small_rd(h), Path::new("rd.toml"), &[]).unwrap();
     voxelize_scene(&s).unwrap().1.grid
 }
 

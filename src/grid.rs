@@ -1,5 +1,6 @@
-//! The voxel grid: a box of `nx × ny × nz` cubic voxels of edge `h` and its
-//! solid mask, one byte per voxel.
+//! The voxel grid: a box of `nx × ny × nz` cubic voxels of edge `h`, its
+//! solid mask (one byte per voxel) and, with `voxel.fill = "fraction"`, the
+//! solid volume fraction φₑ of every voxel.
 //!
 //! Index conventions (see `shared/spec/conventions.md`):
 //! - voxel `(i, j, k)` is `[ih, (i+1)h] × [jh, (j+1)h] × [kh, (k+1)h]`, linear
@@ -18,6 +19,12 @@ pub struct VoxelGrid {
     pub h: f64,
     /// One byte per voxel, 1 = solid, 0 = void, indexed by [`VoxelGrid::voxel_id`].
     pub solid: Vec<u8>,
+    /// Solid volume fraction φₑ ∈ [0, 1] per voxel, indexed like `solid`
+    /// (`voxel.fill = "fraction"`, see the spec's "Sub-voxel solid fraction").
+    /// `None` is binary fill: every solid voxel has φ = 1. When present, a
+    /// void voxel's entry is 0 and a solid voxel's entry is its φ, which
+    /// scales its element stiffness (φₑ·Kₑ).
+    pub fraction: Option<Vec<f32>>,
 }
 
 /// Counts reported with every voxelization.
@@ -35,6 +42,7 @@ impl VoxelGrid {
             dims,
             h,
             solid: vec![0; dims[0] * dims[1] * dims[2]],
+            fraction: None,
         }
     }
 
@@ -44,6 +52,7 @@ impl VoxelGrid {
             dims,
             h,
             solid: vec![1; dims[0] * dims[1] * dims[2]],
+            fraction: None,
         }
     }
 
@@ -92,6 +101,24 @@ impl VoxelGrid {
             && (j as usize) < self.dims[1]
             && (k as usize) < self.dims[2]
             && self.is_solid(i as usize, j as usize, k as usize)
+    }
+
+    /// Solid fraction φ of voxel `v` (linear id): its `fraction` entry, or
+    /// 1 for a solid and 0 for a void voxel under binary fill.
+    #[inline]
+    pub fn phi(&self, v: usize) -> f64 {
+        match &self.fraction {
+            Some(f) => f[v] as f64,
+            None => f64::from(self.solid[v] != 0),
+        }
+    }
+
+    /// Solid volume in voxel units, Σφₑ (the solid count under binary fill).
+    pub fn solid_volume(&self) -> f64 {
+        match &self.fraction {
+            Some(f) => f.iter().map(|&p| p as f64).sum(),
+            None => self.solid_count() as f64,
+        }
     }
 
     /// Number of solid voxels.

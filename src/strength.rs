@@ -180,7 +180,7 @@ pub fn weighted_percentile(
         .collect();
     pairs.par_sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
     let total: f64 = pairs.iter().map(|q| q.1).sum();
-    if !(total.is_finite() && total > 0.0) || pairs.iter().any(|q| !(q.1 >= 0.0)) {
+    if !(total.is_finite() && total > 0.0) || pairs.iter().any(|q| q.1.is_nan() || q.1 < 0.0) {
         return Err(PercentileError::NoWeight { total });
     }
     // n88tools: int(n·(100 − v)/100), the product taken first.

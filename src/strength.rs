@@ -318,4 +318,48 @@ mod tests {
         assert!(weighted_percentile(&[], &[], 50.0).is_err());
         assert!(weighted_percentile(&[1.0], &[1.0, 2.0], 50.0).is_err());
     }
+
+    #[test]
+    fn each_load_case_names_its_strength() {
+        use crate::fem::load::{LoadCase, Platens};
+        let params = StrengthParams {
+            yield_strength: Some(100.0),
+            critical_strain: 0.007,
+        };
+        // σ_vM,q = 0.5 MPa/N, EES_p = 1e-5 /N: F_y = 200 N, F_fail = 700 N.
+        let loads = params.loads(Some(0.5), Some(1e-5));
+        assert_eq!(loads.yield_load, Some(200.0));
+        assert!((loads.failure_load.unwrap() - 700.0).abs() < 1e-9);
+        let size = [4.0, 5.0, 10.0];
+        let c = LoadCase::Compression {
+            platens: Platens::Frictionless,
+        }
+        .strength(&loads, size);
+        assert_eq!(c.yield_stress, Some(10.0));
+        assert!((c.failure_stress.unwrap() - 35.0).abs() < 1e-9);
+        assert_eq!(c.flexural_strength, None);
+        let b = LoadCase::ThreePointBending {
+            span: 8.0,
+            contact: 1.0,
+        }
+        .strength(&loads, size);
+        // 3·F·S/(2·w·t²) = 3·200·8/(2·5·100) = 4.8 MPa.
+        assert!((b.flexural_strength.unwrap() - 4.8).abs() < 1e-12);
+        assert_eq!(b.yield_stress, None);
+        let i = LoadCase::ImplantCompression {
+            platens: Platens::Frictionless,
+            footprint_area: 14.0,
+            height: 10.0,
+            envelope: None,
+        }
+        .strength(&loads, size);
+        assert!((i.failure_stress.unwrap() - 50.0).abs() < 1e-9);
+        assert_eq!((i.yield_stress, i.flexural_strength), (None, None));
+        // No yield strength, or no strain: no estimate.
+        let none = StrengthParams {
+            yield_strength: None,
+            ..params
+        };
+        assert_eq!(none.loads(Some(0.5), Some(0.0)), StrengthLoads::default());
+    }
 }

@@ -1,6 +1,8 @@
-//! Field output of a run: the solid mask, nodal displacement and von Mises
-//! stress as VTK ImageData, and a PNG of the stress on a slice; and
-//! [`FieldOutput`], the files `voxfe run --vtk/--slice` asks for.
+//! Field output of a run: the solid mask, nodal displacement, von Mises
+//! stress, strain energy density and effective strain (EES, see
+//! [`crate::strength`]) as VTK ImageData, and a PNG of the von Mises stress
+//! or the EES on a slice ([`SliceField`]); and [`FieldOutput`], the files
+//! `voxfe run --vtk/--slice` asks for.
 
 use std::path::{Path, PathBuf};
 
@@ -44,15 +46,36 @@ impl FieldError {
     }
 }
 
-/// The field files asked of a run: a `.vti` with the mask, displacement
-/// and stress, and a PNG of the stress on the slice normal to `axis` at
-/// `at` mm (default: the mid-plane).
+/// The field a slice PNG shows (`--slice-field`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SliceField {
+    /// Voxel-centre von Mises stress, MPa.
+    #[default]
+    VonMises,
+    /// Voxel-centre effective strain EES = √(2·SED/E).
+    Ees,
+}
+
+impl SliceField {
+    /// The values of the field in `report`, voxel-id order.
+    fn values(self, report: &RunReport) -> &[f32] {
+        match self {
+            SliceField::VonMises => &report.solve.von_mises,
+            SliceField::Ees => &report.solve.ees,
+        }
+    }
+}
+
+/// The field files asked of a run: a `.vti` with the mask, displacement,
+/// stress, SED and EES, and a PNG of `field` on the slice normal to `axis`
+/// at `at` mm (default: the mid-plane).
 #[derive(Debug, Clone)]
 pub struct FieldOutput {
     pub vtk: Option<PathBuf>,
     pub slice: Option<PathBuf>,
     pub axis: Axis,
     pub at: Option<f64>,
+    pub field: SliceField,
 }
 
 impl FieldOutput {
@@ -97,7 +120,7 @@ impl FieldOutput {
             wrote(file);
         }
         if let Some(file) = &self.slice {
-            report.write_stress_slice(file, self.axis, self.at)?;
+            report.write_slice(file, self.field, self.axis, self.at)?;
             wrote(file);
         }
         Ok(())
@@ -168,20 +191,22 @@ pub fn slice_layer(
     Ok(((at / h).floor() as usize).min(dims[c] - 1))
 }
 
-/// What a stress slice shows (its title and colour-bar label): marked NOT
-/// CONVERGED for the fields of a solve that did not converge.
-pub fn slice_title(converged: bool) -> &'static str {
-    if converged {
-        "von Mises stress (MPa)"
-    } else {
-        "von Mises stress (MPa), NOT CONVERGED"
+/// What a slice of `field` shows (its title and colour-bar label): marked
+/// NOT CONVERGED for the fields of a solve that did not converge.
+pub fn slice_title(field: SliceField, converged: bool) -> &'static str {
+    match (field, converged) {
+        (SliceField::VonMises, true) => "von Mises stress (MPa)",
+        (SliceField::VonMises, false) => "von Mises stress (MPa), NOT CONVERGED",
+        (SliceField::Ees, true) => "effective strain EES",
+        (SliceField::Ees, false) => "effective strain EES, NOT CONVERGED",
     }
 }
 
 impl RunReport {
     /// Writes the solid mask (cells), the nodal displacement u in mm
-    /// (points; 0 at inactive nodes) and the voxel-centre von Mises stress
-    /// in MPa (cells) as VTK ImageData that ParaView opens, with the field
+    /// (points; 0 at inactive nodes), the voxel-centre von Mises stress
+    /// in MPa, strain energy density `sed` in MPa and effective strain `ees`
+    /// (cells) as VTK ImageData that ParaView opens, with the field
     /// data `converged` (1, or 0 for the fields of a solve that did not
     /// converge: they are written, marked, so that a failed solve can be
     /// looked at).
@@ -200,17 +225,20 @@ impl RunReport {
             .field_data("converged", self.solve.converged as i32)
             .cell_array("solid", 1, ArrayData::U8(g.solid.clone()))?
             .cell_array("von_mises", 1, ArrayData::F32(self.solve.von_mises.clone()))?
+            .cell_array("sed", 1, ArrayData::F32(self.solve.sed.clone()))?
+            .cell_array("ees", 1, ArrayData::F32(self.solve.ees.clone()))?
             .point_array("displacement", 3, ArrayData::F32(u))?
             .write(path)?;
         Ok(())
     }
 
-    /// Writes a PNG of the von Mises stress on the plane normal to `axis`
-    /// at `at` mm (default: the mid-plane); its title says NOT CONVERGED
-    /// when the solve did not converge.
-    pub fn write_stress_slice(
+    /// Writes a PNG of `field` on the plane normal to `axis` at `at` mm
+    /// (default: the mid-plane); its title says NOT CONVERGED when the
+    /// solve did not converge.
+    pub fn write_slice(
         &self,
         path: &Path,
+        field: SliceField,
         axis: Axis,
         at: Option<f64>,
     ) -> Result<(), FieldError> {
@@ -219,10 +247,10 @@ impl RunReport {
         crate::plot::slice_png(
             path,
             g,
-            &self.solve.von_mises,
+            field.values(self),
             axis,
             layer,
-            slice_title(self.solve.converged),
+            slice_title(field, self.solve.converged),
         )?;
         Ok(())
     }
@@ -234,8 +262,11 @@ mod tests {
 
     #[test]
     fn a_slice_of_a_solve_that_did_not_converge_says_so() {
-        assert!(slice_title(false).contains("NOT CONVERGED"));
-        assert!(!slice_title(true).contains("NOT"));
+        for field in [SliceField::VonMises, SliceField::Ees] {
+            assert!(slice_title(field, false).contains("NOT CONVERGED"));
+            assert!(!slice_title(field, true).contains("NOT"));
+        }
+        assert!(slice_title(SliceField::Ees, true).contains("EES"));
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! The Gibson–Ashby relation `E/E_s = C·ρ^n` (ρ relative density), fitted
-//! by least squares on `ln(E/E_s) = ln C + n ln ρ`.
+//! by least squares on `ln(E/E_s) = ln C + n ln ρ`. The same fit serves the
+//! strength, `σ/σ_y = C·ρ^n` with the apparent first-yield stress
+//! ([`crate::strength`]) over the yield strength of the solid.
 //!
 //! Fit quality needs residual degrees of freedom: through two points the
 //! line is exact and R² = 1 says nothing, so with fewer than three points

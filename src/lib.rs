@@ -21,6 +21,7 @@ pub mod plot;
 pub mod progress;
 pub mod report;
 pub mod scene;
+pub mod strength;
 pub mod sweep;
 pub mod voxelize;
 pub mod vtk;

@@ -160,10 +160,21 @@ enum Command {
         /// Position of the slice along its axis, mm (default: the mid-plane).
         #[arg(long, value_name = "MM", requires = "slice")]
         slice_at: Option<f64>,
+        /// What the slice shows: the von Mises stress (MPa) or the
+        /// effective strain EES = √(2·SED/E).
+        #[arg(long, value_enum, default_value = "von-mises", requires = "slice")]
+        slice_field: SliceFieldArg,
         /// Override a scene key, e.g. --set lattice.porosity=0.85 (repeatable).
         #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<String>,
     },
+}
+
+/// `--slice-field`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum SliceFieldArg {
+    VonMises,
+    Ees,
 }
 
 /// `--slice-axis`.
@@ -206,9 +217,14 @@ fn main() -> ExitCode {
             slice,
             slice_axis,
             slice_at,
+            slice_field,
             set,
         } => {
             let fields = FieldOutput {
+                field: match slice_field {
+                    SliceFieldArg::VonMises => voxfe::fields::SliceField::VonMises,
+                    SliceFieldArg::Ees => voxfe::fields::SliceField::Ees,
+                },
                 vtk,
                 slice,
                 axis: match slice_axis {

@@ -68,33 +68,82 @@ pub const NU_MIN: f64 = -0.9;
 /// fully integrated trilinear voxel elements lock (report too stiff a part).
 pub const NU_MAX: f64 = 0.49;
 
-/// Named material presets: `(name, E in MPa, ν, description)`.
+/// Named material presets: `(name, E in MPa, ν, yield strength σ_y in
+/// MPa, description)`.
 ///
-/// Values are typical handbook figures for the bulk (fully dense) metal.
-pub const PRESETS: &[(&str, f64, f64, &str)] = &[
-    ("tantalum", 186_000.0, 0.34, "unalloyed tantalum"),
+/// E and ν are typical handbook figures for the bulk (fully dense) metal.
+/// σ_y is the 0.2 % offset yield strength the implant-material standard
+/// guarantees as a minimum (see each constant): a design estimate should
+/// not rest on a typical value the part may not reach. Printed and
+/// heat-treated lattice metal is often stronger than that minimum; the
+/// scene key `material.yield_strength` gives a measured value instead.
+pub const PRESETS: &[(&str, f64, f64, f64, &str)] = &[
+    (
+        "tantalum",
+        186_000.0,
+        0.34,
+        TANTALUM_YIELD,
+        "unalloyed tantalum",
+    ),
     (
         "ti6al4v",
         110_000.0,
         0.34,
+        TI6AL4V_YIELD,
         "Ti-6Al-4V (grade 5 / ELI grade 23)",
     ),
     (
         "titanium",
         105_000.0,
         0.37,
+        TITANIUM_YIELD,
         "commercially pure titanium, grade 2",
     ),
     (
         "cocr",
         210_000.0,
         0.30,
+        COCR_YIELD,
         "cobalt-chromium-molybdenum (ASTM F75)",
     ),
-    ("ss316l", 193_000.0, 0.30, "316L stainless steel"),
+    (
+        "ss316l",
+        193_000.0,
+        0.30,
+        SS316L_YIELD,
+        "316L stainless steel",
+    ),
 ];
 
+/// Unalloyed tantalum, MPa: 103 MPa (15 ksi), the minimum 0.2 % yield
+/// strength of *annealed* unalloyed tantalum (UNS R05200/R05400) in
+/// ASTM F560 (the surgical-implant specification, which takes the mill
+/// product values of ASTM B365/B708). Annealed is the condition of the
+/// lowest guaranteed strength and the one a stress-relieved or hot
+/// isostatically pressed printed part comes closest to; cold-worked
+/// tantalum, and laser-powder-bed tantalum as built, are stronger.
+pub const TANTALUM_YIELD: f64 = 103.0;
+/// Ti-6Al-4V, MPa: 795 MPa, the minimum yield strength of Ti-6Al-4V ELI
+/// (grade 23) in ASTM F136 (wrought) and ASTM F3001 (powder-bed fusion);
+/// grade 5 (ASTM F1472, 860 MPa) is stronger, so the ELI figure holds for
+/// both grades the preset names.
+pub const TI6AL4V_YIELD: f64 = 795.0;
+/// Commercially pure titanium grade 2, MPa: 275 MPa, the minimum yield
+/// strength of grade 2 in ASTM F67.
+pub const TITANIUM_YIELD: f64 = 275.0;
+/// Cast cobalt-chromium-molybdenum, MPa: 450 MPa, the minimum yield
+/// strength of ASTM F75 castings.
+pub const COCR_YIELD: f64 = 450.0;
+/// 316L stainless steel, MPa: 190 MPa, the minimum yield strength of
+/// annealed bar to ASTM F138 (the lowest condition it lists).
+pub const SS316L_YIELD: f64 = 190.0;
+
 impl YoungPoisson {
+    /// The yield strength σ_y (MPa) of the preset of that name, if any.
+    pub fn preset_yield_strength(name: &str) -> Option<f64> {
+        PRESETS.iter().find(|p| p.0 == name).map(|p| p.3)
+    }
+
     /// The preset of that name, if any.
     pub fn preset(name: &str) -> Option<YoungPoisson> {
         PRESETS
@@ -136,6 +185,11 @@ mod tests {
         for p in PRESETS {
             assert!((E_MIN..=E_MAX).contains(&p.1), "{}", p.0);
             assert!((NU_MIN..=NU_MAX).contains(&p.2), "{}", p.0);
+            let yield_range =
+                crate::strength::YIELD_STRENGTH_MIN..=crate::strength::YIELD_STRENGTH_MAX;
+            assert!(yield_range.contains(&p.3), "{}", p.0);
+            // Below E/100 (ε_y < 1 %): a metal's elastic limit.
+            assert!(p.3 < p.1 / 100.0, "{}", p.0);
         }
     }
 

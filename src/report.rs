@@ -18,6 +18,10 @@ pub struct RunReport {
     pub load_case: &'static str,
     /// Young's modulus of the solid, MPa.
     pub material_e: f64,
+    /// The material strength of the strength estimates.
+    pub strength_params: crate::strength::StrengthParams,
+    /// The load case's strength estimates (none unless converged).
+    pub strength: crate::fem::load::StrengthQuantities,
     /// The voxel grid that was solved (for field output).
     pub grid: crate::grid::VoxelGrid,
 }
@@ -34,7 +38,26 @@ impl RunReport {
         }
         m.insert("load_case".into(), self.load_case.into());
         m.insert("material_e".into(), self.material_e.into());
+        self.insert_strength(&mut m);
         m
+    }
+
+    /// The strength fields of the JSON object, after `material_e`: the
+    /// material strength and the criteria's constants, then the load case's
+    /// estimates (`null` where not made).
+    fn insert_strength(&self, m: &mut Map<String, Value>) {
+        use crate::strength::{CRITICAL_VOLUME_PERCENT, YIELD_PERCENTILE};
+        let p = &self.strength_params;
+        m.insert("yield_strength".into(), p.yield_strength.into());
+        m.insert("critical_strain".into(), p.critical_strain.into());
+        m.insert(
+            "critical_volume_percent".into(),
+            CRITICAL_VOLUME_PERCENT.into(),
+        );
+        m.insert("yield_percentile".into(), YIELD_PERCENTILE.into());
+        if let Value::Object(s) = serde_json::to_value(self.strength).expect("serializes") {
+            m.extend(s);
+        }
     }
 }
 
@@ -97,7 +120,45 @@ impl std::fmt::Display for RunReport {
             )?;
         }
         if let Some(k) = s.peak_von_mises_per_nominal {
-            write!(f, "peak von Mises   {k:.3} × the nominal stress")?;
+            write!(f, "peak von Mises   {k:.3} × the nominal stress (a voxel-corner peak, not a strength)")?;
+        }
+        self.fmt_strength(f)
+    }
+}
+
+impl RunReport {
+    /// The strength lines of the text report (a converged solve only).
+    fn fmt_strength(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use crate::strength::{CRITICAL_VOLUME_PERCENT, YIELD_PERCENTILE};
+        let q = &self.strength;
+        let p = &self.strength_params;
+        if let (Some(fy), Some(sy)) = (q.yield_load, p.yield_strength) {
+            write!(
+                f,
+                "\nfirst yield      {fy:.4} N (von Mises at the {YIELD_PERCENTILE} % volume percentile reaches σ_y = {sy} MPa)"
+            )?;
+        }
+        if let Some(y) = q.yield_stress {
+            write!(f, "\nyield stress     {y:.4} MPa (apparent, F_y/(Lx·Ly))")?;
+        }
+        if let Some(y) = q.flexural_strength {
+            write!(f, "\nflexural str.    {y:.4} MPa (3·F_y·S/(2·w·t²))")?;
+        }
+        if let Some(ff) = q.failure_load {
+            write!(
+                f,
+                "\nfailure load     {ff:.4} N (Pistoia: {CRITICAL_VOLUME_PERCENT} % of the solid at EES = {})",
+                p.critical_strain
+            )?;
+        }
+        if let Some(s) = q.failure_stress {
+            write!(
+                f,
+                "\nfailure stress   {s:.4} MPa (apparent, at the failure load)"
+            )?;
+        }
+        if q.yield_load.is_some() || q.failure_load.is_some() {
+            write!(f, "\n                 estimates from a linear solution of the ideal geometry, not a measured strength")?;
         }
         Ok(())
     }

@@ -12,8 +12,10 @@
 //! - reaction F = −Σ (K u)_z over the loaded nodes (F > 0 in compression);
 //! - the load case's quantities ([`crate::fem::load`]);
 //! - the true relative residual ‖b − A w‖ / ‖b‖;
-//! - von Mises stress at every solid voxel centre and its peak over the
-//!   nominal stress.
+//! - von Mises stress, SED and EES at every solid voxel centre
+//!   ([`crate::strength::VoxelFields`]), the peak von Mises over the
+//!   nominal stress and the volume percentiles of the strength estimates
+//!   per newton.
 
 use crate::fem::cg::PcgStats;
 use crate::fem::constrained::Constrained;
@@ -26,7 +28,7 @@ use crate::fem::result::{SolveError, SolveResult, Timing};
 use crate::fem::vector::{norm_sq, residual};
 use crate::grid::VoxelGrid;
 use crate::material::YoungPoisson;
-use rayon::prelude::*;
+use crate::strength::VoxelFields;
 
 /// The constrained fine operator of a problem.
 pub type FineOperator<'p> = Constrained<'p, StencilRows<'p>>;
@@ -141,8 +143,10 @@ impl<'g> Problem<'g> {
         let force: f64 = -self.bc.loaded.iter().map(|&n| ku[3 * n + 2]).sum::<f64>();
         let delta = self.bc.delta;
         let q = self.load.quantities(force, delta, size);
-        let von_mises = self.von_mises(&u);
-        let peak = von_mises.iter().fold(0.0f32, |a, &b| a.max(b)) as f64;
+        let fields = VoxelFields::new(self.grid, self.material, &self.mesh, &u);
+        let peak = fields.peak_von_mises() as f32 as f64;
+        let pct = fields.percentiles(self.grid);
+        let to_f32 = |v: &[f64]| v.iter().map(|&x| x as f32).collect::<Vec<f32>>();
         let ok = |v: Option<f64>| v.filter(|_| converged);
         SolveResult {
             converged,
@@ -167,39 +171,16 @@ impl<'g> Problem<'g> {
             backend: backend.to_string(),
             adapter: adapter.to_string(),
             peak_von_mises_per_nominal: ok(Some(peak / q.nominal_stress)),
+            von_mises_percentile_per_newton: ok(pct.von_mises.map(|s| s / force)),
+            ees_percentile_per_newton: ok(pct.ees.map(|e| e / force)),
             preconditioner: Preconditioner::Jacobi,
             multigrid_levels: None,
             multigrid_bytes: None,
-            von_mises,
+            von_mises: to_f32(&fields.von_mises),
+            sed: to_f32(&fields.sed),
+            ees: to_f32(&fields.ees),
             displacement: u,
         }
-    }
-
-    /// Von Mises stress at every voxel centre (0 for void voxels).
-    pub fn von_mises(&self, u: &[f64]) -> Vec<f32> {
-        let g = self.grid;
-        let [nx, ny, _] = g.dims;
-        let b = hex8::strain_displacement([0.0; 3], g.h);
-        let db = self.material.elasticity_matrix() * b;
-        let mut out = vec![0.0f32; g.voxel_count()];
-        out.par_chunks_mut(nx).enumerate().for_each(|(row, vm)| {
-            let (j, k) = (row % ny, row / ny);
-            for (i, v) in vm.iter_mut().enumerate() {
-                if !g.is_solid(i, j, k) {
-                    continue;
-                }
-                let mut ue = nalgebra::SVector::<f64, 24>::zeros();
-                for a in 0..8 {
-                    let c = hex8::corner(a);
-                    let n = self.mesh.node_map[g.node_id(i + c[0], j + c[1], k + c[2])] as usize;
-                    for d in 0..3 {
-                        ue[3 * a + d] = u[3 * n + d];
-                    }
-                }
-                *v = hex8::von_mises(&(db * ue)) as f32;
-            }
-        });
-        out
     }
 }
 

@@ -87,6 +87,12 @@ pub struct SolveResult {
     pub adapter: String,
     /// Peak voxel-centre von Mises stress over the nominal applied stress.
     pub peak_von_mises_per_nominal: Option<f64>,
+    /// The von Mises stress at the yield volume percentile
+    /// ([`crate::strength::YIELD_PERCENTILE`]) per newton of load, MPa/N.
+    pub von_mises_percentile_per_newton: Option<f64>,
+    /// The effective strain EES at the critical volume
+    /// ([`crate::strength::CRITICAL_VOLUME_PERCENT`]) per newton, 1/N.
+    pub ees_percentile_per_newton: Option<f64>,
     /// The CG preconditioner.
     pub preconditioner: Preconditioner,
     /// Multigrid: active nodes per level, finest first.
@@ -97,6 +103,12 @@ pub struct SolveResult {
     /// Von Mises stress at every voxel centre (0 for void), MPa, voxel-id order.
     #[serde(skip)]
     pub von_mises: Vec<f32>,
+    /// Strain energy density at every voxel centre (0 for void), MPa.
+    #[serde(skip)]
+    pub sed: Vec<f32>,
+    /// Effective strain √(2·SED/E) at every voxel centre (0 for void).
+    #[serde(skip)]
+    pub ees: Vec<f32>,
     /// Nodal displacements u (3 per active node), mm.
     #[serde(skip)]
     pub displacement: Vec<f64>,

@@ -13,6 +13,7 @@ use crate::material::YoungPoisson;
 use crate::report::RunReport;
 use crate::report::VoxelReport;
 use crate::scene::{Backend, Scene};
+use crate::strength::StrengthParams;
 use voxelize::{voxelize_specimen, Specimen, VoxelizeError};
 
 /// Why a run failed.
@@ -54,6 +55,8 @@ pub struct Prepared {
     pub grid: VoxelGrid,
     pub load: LoadCase,
     pub material: YoungPoisson,
+    /// The material strength of the strength estimates.
+    pub strength: StrengthParams,
 }
 
 /// The steps of [`run_scene`] before the solve. The envelope is built once
@@ -61,6 +64,7 @@ pub struct Prepared {
 pub fn prepare(scene: &Scene) -> Result<Prepared, RunError> {
     let specimen = voxelize_specimen(scene)?;
     let material = scene.material().map_err(VoxelizeError::from)?;
+    let strength = scene.strength().map_err(VoxelizeError::from)?;
     let load = load::specimen_load_case(scene, &specimen);
     let Specimen {
         vox, report: voxel, ..
@@ -70,6 +74,7 @@ pub fn prepare(scene: &Scene) -> Result<Prepared, RunError> {
         grid: vox.grid,
         load,
         material,
+        strength,
     })
 }
 
@@ -92,9 +97,16 @@ impl Prepared {
         )
     }
 
-    /// The run report of `solve`.
+    /// The run report of `solve`, with the load case's strength estimates
+    /// (none unless the solve converged).
     pub fn into_report(self, solve: SolveResult, notices: Vec<String>) -> RunReport {
+        let loads = self.strength.loads(
+            solve.von_mises_percentile_per_newton,
+            solve.ees_percentile_per_newton,
+        );
         RunReport {
+            strength: self.load.strength(&loads, self.grid.size()),
+            strength_params: self.strength,
             load_case: self.load.name(),
             material_e: self.material.e,
             voxel: self.voxel,

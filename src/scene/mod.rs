@@ -8,6 +8,7 @@
 //! name = "rd-80"
 //! [material]            # preset = "tantalum" | "ti6al4v" | "titanium" | "cocr" | "ss316l", or E (MPa) and nu
 //! preset = "tantalum"
+//! yield_strength = 103.0 # σ_y, MPa (default: the preset's); critical_strain = 0.007 (Pistoia)
 //! [lattice]
 //! kind = "rhombic-dodecahedron"   # bcc, fcc, octet, diamond, kelvin, gyroid, solid
 //! cell = 1.5            # cubic cell side M, mm

@@ -15,7 +15,8 @@ pub struct SweepSpec {
     pub vary: Vec<String>,
 }
 
-/// `[material]`: a preset, or `E` (MPa) and `nu`.
+/// `[material]`: a preset, or `E` (MPa) and `nu`; the strength of the
+/// solid for the strength estimates (`crate::strength`).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MaterialSpec {
@@ -23,6 +24,12 @@ pub struct MaterialSpec {
     #[serde(rename = "E")]
     pub e: Option<f64>,
     pub nu: Option<f64>,
+    /// Yield strength σ_y of the solid, MPa (default: the preset's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub yield_strength: Option<f64>,
+    /// Critical strain ε_c of the Pistoia criterion (default 0.007).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub critical_strain: Option<f64>,
 }
 
 /// `[lattice]`.

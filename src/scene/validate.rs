@@ -17,6 +17,7 @@ impl Scene {
             return Err(invalid("name", "\"\"", "a non-empty name"));
         }
         let material = self.material()?;
+        self.strength()?;
         let h = self.voxel.size;
         if !(h.is_finite() && h > 0.0) {
             return Err(invalid(
@@ -127,6 +128,50 @@ impl Scene {
             return Err(invalid("solver.check_every", 0, "allowed: at least 1"));
         }
         Ok(())
+    }
+
+    /// The strength of the solid for the strength estimates:
+    /// `material.yield_strength` (default: the preset's; none for a
+    /// material given by E and nu alone) and `material.critical_strain`
+    /// (default [`crate::strength::DEFAULT_CRITICAL_STRAIN`]).
+    pub fn strength(&self) -> Result<crate::strength::StrengthParams, SceneError> {
+        use crate::strength::{
+            CRITICAL_STRAIN_MAX, CRITICAL_STRAIN_MIN, DEFAULT_CRITICAL_STRAIN, YIELD_STRENGTH_MAX,
+            YIELD_STRENGTH_MIN,
+        };
+        let m = &self.material;
+        if let Some(y) = m.yield_strength {
+            if !(YIELD_STRENGTH_MIN..=YIELD_STRENGTH_MAX).contains(&y) {
+                return Err(invalid(
+                    "material.yield_strength",
+                    format!("{y:?}"),
+                    format!(
+                        "allowed: {YIELD_STRENGTH_MIN} ≤ yield_strength ≤ {YIELD_STRENGTH_MAX} MPa, a positive \
+                         strength in MPa (a value outside is usually Pa or GPa)"
+                    ),
+                ));
+            }
+        }
+        let critical_strain = m.critical_strain.unwrap_or(DEFAULT_CRITICAL_STRAIN);
+        if !(CRITICAL_STRAIN_MIN..=CRITICAL_STRAIN_MAX).contains(&critical_strain) {
+            return Err(invalid(
+                "material.critical_strain",
+                format!("{critical_strain:?}"),
+                format!(
+                    "allowed: {CRITICAL_STRAIN_MIN} ≤ critical_strain ≤ {CRITICAL_STRAIN_MAX}, a strain (not \
+                     percent; the Pistoia default is {DEFAULT_CRITICAL_STRAIN})"
+                ),
+            ));
+        }
+        let preset = match (&m.preset, m.e, m.nu) {
+            (Some(p), _, _) => crate::material::YoungPoisson::preset_yield_strength(p),
+            (None, None, None) => Some(crate::material::TANTALUM_YIELD),
+            _ => None,
+        };
+        Ok(crate::strength::StrengthParams {
+            yield_strength: m.yield_strength.or(preset),
+            critical_strain,
+        })
     }
 
     /// Every float of every key is finite: a walk over the scene as a TOML

@@ -9,16 +9,23 @@ use std::path::{Path, PathBuf};
 use super::{io, Manifest, Row, RunFields, SweepError};
 
 /// The plots a sweep may write (without extension; each as PNG and SVG).
-const PLOTS: [&str; 3] = ["modulus-density", "flexural-modulus", "stiffness"];
+const PLOTS: [&str; 4] = [
+    "modulus-density",
+    "strength-density",
+    "flexural-modulus",
+    "stiffness",
+];
 
 /// Every file voxfe writes in a sweep's directory: what `--force` clears.
-pub const OWN_FILES: [&str; 10] = [
+pub const OWN_FILES: [&str; 12] = [
     "sweep.json",
     "results.jsonl",
     "results.csv",
     "summary.md",
     "modulus-density.png",
     "modulus-density.svg",
+    "strength-density.png",
+    "strength-density.svg",
     "flexural-modulus.png",
     "flexural-modulus.svg",
     "stiffness.png",
@@ -237,54 +244,32 @@ fn relative_modulus(row: &Row) -> Option<(f64, f64)> {
     Some((rho, finite(run.e_eff)? / finite(Some(run.material_e))?))
 }
 
-/// A value as a table cell: strings bare, `null` empty.
-fn cell(v: Option<&Value>) -> String {
-    match v {
-        None | Some(Value::Null) => String::new(),
-        Some(Value::String(v)) => v.clone(),
-        Some(v) => v.to_string(),
-    }
+/// `(ρ, σ/σ_y)` of a compression row: the apparent first-yield stress over
+/// the yield strength of the solid, ρ = 1 − measured porosity.
+fn relative_strength(row: &Row) -> Option<(f64, f64)> {
+    let run = row.run.as_ref()?;
+    let rho = 1.0 - finite(Some(run.porosity_measured))?;
+    Some((rho, finite(run.yield_stress)? / finite(run.yield_strength)?))
 }
 
-/// `summary.md`: every case, then a Gibson–Ashby fit per lattice kind.
-pub fn summary(manifest: &Manifest, rows: &[Row]) -> String {
-    let keys: Vec<&str> = manifest.variations.iter().map(|v| v.key.as_str()).collect();
-    let mut s = format!("# Sweep of {}\n\n{} cases", manifest.scene, manifest.total);
-    let failed = rows.iter().filter(|r| !r.is_ok()).count();
-    s.push_str(&format!(", {failed} failed.\n\n"));
-    s.push_str(&format!(
-        "| case | {} | status | modulus | porosity measured | iterations |\n",
-        keys.join(" | ")
-    ));
-    s.push_str(&format!("|{}\n", " --- |".repeat(keys.len() + 5)));
-    for r in rows {
-        let m = modulus(r)
-            .map(|(l, v)| format!("{l} = {v:.2}"))
-            .unwrap_or_else(|| r.error.clone().unwrap_or_default());
-        let varied: Vec<String> = keys.iter().map(|k| cell(r.setting(k))).collect();
-        let porosity = r
-            .run
-            .as_ref()
-            .and_then(|run| finite(Some(run.porosity_measured)))
-            .map(|p| format!("{p:.4}"))
-            .unwrap_or_default();
-        s.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {} |\n",
-            r.case,
-            varied.join(" | "),
-            r.status.as_str(),
-            m,
-            porosity,
-            r.run
-                .as_ref()
-                .map(|run| run.iterations.to_string())
-                .unwrap_or_default()
-        ));
-    }
-    // Gibson–Ashby per lattice kind, over the compression cases that succeeded.
+/// The strength estimate a row reports, with its name and unit.
+fn strength(row: &Row) -> Option<(&'static str, f64)> {
+    let run = row.run.as_ref()?;
+    [
+        (run.yield_stress, "σ_y,app (MPa)"),
+        (run.flexural_strength, "σ_f,y (MPa)"),
+        (run.failure_load, "F_fail (N)"),
+    ]
+    .into_iter()
+    .find_map(|(v, label)| Some((label, finite(v)?)))
+}
+
+/// The rows of a Gibson–Ashby table, one per lattice kind with a fit of
+/// `point` over its rows.
+fn fit_table(rows: &[Row], point: fn(&Row) -> Option<(f64, f64)>) -> String {
     let mut fits = String::new();
     for (kind, rs) in by_lattice(rows.iter()) {
-        let pts: Vec<(f64, f64)> = rs.into_iter().filter_map(relative_modulus).collect();
+        let pts: Vec<(f64, f64)> = rs.into_iter().filter_map(point).collect();
         if let Some(f) = fit_gibson_ashby(&pts) {
             // R² and n's interval only with a residual degree of freedom.
             let (r2, ci) = match f.quality {
@@ -300,10 +285,69 @@ pub fn summary(manifest: &Manifest, rows: &[Row]) -> String {
             ));
         }
     }
+    if fits.is_empty() {
+        return fits;
+    }
+    format!("| lattice | C | n | n 95 % CI | R² | cases |\n| --- | --- | --- | --- | --- | --- |\n{fits}")
+}
+
+/// A value as a table cell: strings bare, `null` empty.
+fn cell(v: Option<&Value>) -> String {
+    match v {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(v)) => v.clone(),
+        Some(v) => v.to_string(),
+    }
+}
+
+/// `summary.md`: every case, then a Gibson–Ashby fit per lattice kind of
+/// the modulus and of the first-yield strength estimate.
+pub fn summary(manifest: &Manifest, rows: &[Row]) -> String {
+    let keys: Vec<&str> = manifest.variations.iter().map(|v| v.key.as_str()).collect();
+    let mut s = format!("# Sweep of {}\n\n{} cases", manifest.scene, manifest.total);
+    let failed = rows.iter().filter(|r| !r.is_ok()).count();
+    s.push_str(&format!(", {failed} failed.\n\n"));
+    s.push_str(&format!(
+        "| case | {} | status | modulus | strength (estimate) | porosity measured | iterations |\n",
+        keys.join(" | ")
+    ));
+    s.push_str(&format!("|{}\n", " --- |".repeat(keys.len() + 6)));
+    let labelled = |v: Option<(&str, f64)>| v.map(|(l, v)| format!("{l} = {v:.2}"));
+    for r in rows {
+        let m = labelled(modulus(r)).unwrap_or_else(|| r.error.clone().unwrap_or_default());
+        let strength = labelled(strength(r)).unwrap_or_default();
+        let varied: Vec<String> = keys.iter().map(|k| cell(r.setting(k))).collect();
+        let porosity = r
+            .run
+            .as_ref()
+            .and_then(|run| finite(Some(run.porosity_measured)))
+            .map(|p| format!("{p:.4}"))
+            .unwrap_or_default();
+        s.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {} | {} |\n",
+            r.case,
+            varied.join(" | "),
+            r.status.as_str(),
+            m,
+            strength,
+            porosity,
+            r.run
+                .as_ref()
+                .map(|run| run.iterations.to_string())
+                .unwrap_or_default()
+        ));
+    }
+    // Gibson–Ashby per lattice kind, over the compression cases that succeeded.
+    let fits = fit_table(rows, relative_modulus);
     if !fits.is_empty() {
         s.push_str("\n## Gibson–Ashby fits: E_eff / E_s = C · ρ^n (ρ = 1 − measured porosity)\n\n");
+        s.push_str(&fits);
+    }
+    let fits = fit_table(rows, relative_strength);
+    if !fits.is_empty() {
         s.push_str(
-            "| lattice | C | n | n 95 % CI | R² | cases |\n| --- | --- | --- | --- | --- | --- |\n",
+            "\n## Strength fits: σ_y,app / σ_y = C · ρ^n (first yield at the 99 % volume percentile of von Mises)\n\n\
+             Estimates from a linear solution of the ideal geometry, not a measured strength of an as-built part.\n\n",
         );
         s.push_str(&fits);
     }
@@ -350,7 +394,8 @@ fn series<'r>(
 /// The plots of a sweep, written to `dir`; returns the files written.
 ///
 /// - Compression (`e_eff`): `modulus-density`, log–log E_eff/E_s against
-///   relative density per lattice kind, with the Gibson–Ashby fits.
+///   relative density per lattice kind, with the Gibson–Ashby fits; and
+///   (`yield_stress`) `strength-density`, σ_y,app/σ_y the same way.
 /// - Three-point bending (`e_flex`): `flexural-modulus`, E_f against
 ///   measured porosity per lattice kind.
 /// - Implant compression (`stiffness`): `stiffness`, k against the first
@@ -359,11 +404,27 @@ pub fn write_plots(dir: &Path, rows: &[Row], varied: &[&str]) -> Result<Vec<Path
     let groups = by_lattice(rows.iter().filter(|r| r.is_ok()));
     let mut written = Vec::new();
     let size = (900, 640);
-    // E_eff/E_s against ρ.
-    let points = |r: &Row| relative_modulus(r).filter(|&(x, y)| x > 0.0 && y > 0.0);
-    let modulus = series(&groups, points, false);
-    if !modulus.is_empty() {
-        let fits: Vec<Option<PowerLaw>> = modulus
+    // E_eff/E_s and σ_y,app/σ_y against ρ.
+    for (name, point, title, y_desc) in [
+        (
+            "modulus-density",
+            relative_modulus as fn(&Row) -> Option<(f64, f64)>,
+            "Effective modulus against relative density",
+            "E_eff / E_s (–)",
+        ),
+        (
+            "strength-density",
+            relative_strength,
+            "First-yield strength (linear estimate) against relative density",
+            "σ_y,app / σ_y (–)",
+        ),
+    ] {
+        let points = |r: &Row| point(r).filter(|&(x, y)| x > 0.0 && y > 0.0);
+        let data = series(&groups, points, false);
+        if data.is_empty() {
+            continue;
+        }
+        let fits: Vec<Option<PowerLaw>> = data
             .iter()
             .map(|s| {
                 let f = fit_gibson_ashby(&s.points)?;
@@ -382,15 +443,15 @@ pub fn write_plots(dir: &Path, rows: &[Row], varied: &[&str]) -> Result<Vec<Path
             })
             .collect();
         let chart = Chart {
-            title: "Effective modulus against relative density",
+            title,
             x_desc: "relative density ρ = 1 − measured porosity (–)",
-            y_desc: "E_eff / E_s (–)",
+            y_desc,
             log: true,
-            series: &modulus,
+            series: &data,
             fits: &fits,
             join: false,
         };
-        written.extend(png_and_svg(&dir.join("modulus-density"), size, &chart)?);
+        written.extend(png_and_svg(&dir.join(name), size, &chart)?);
     }
     // E_f against porosity.
     let flexural = series(
@@ -488,6 +549,57 @@ mod tests {
         assert!(
             lines[2].starts_with("1,bcc,ok,,,,\"[1,2,3]\",0.0,"),
             "{text}"
+        );
+    }
+
+    /// The strength fit recovers an exact power law σ/σ_y = 0.3·ρ^1.5 from
+    /// rows whose yield stress follows it, and draws its own plot.
+    #[test]
+    fn strength_is_fitted_beside_the_modulus_with_its_own_plot() {
+        let dir = tempfile::tempdir().unwrap();
+        let rows: Vec<Row> = [0.15, 0.2, 0.3, 0.45]
+            .iter()
+            .enumerate()
+            .map(|(i, &rho): (usize, &f64)| {
+                let run = RunFields {
+                    lattice: "bcc".into(),
+                    converged: true,
+                    porosity_measured: 1.0 - rho,
+                    material_e: 1000.0,
+                    e_eff: Some(1000.0 * 0.8 * rho.powi(2)),
+                    yield_strength: Some(200.0),
+                    yield_stress: Some(200.0 * 0.3 * rho.powf(1.5)),
+                    ..Default::default()
+                };
+                let case = Case {
+                    index: i,
+                    settings: vec![],
+                };
+                case_row(&case, Ok(run))
+            })
+            .collect();
+        let manifest = Manifest {
+            scene: "s.toml".into(),
+            scene_hash: String::new(),
+            set: vec![],
+            variations: vec![],
+            total: rows.len(),
+            shard: None,
+        };
+        let text = summary(&manifest, &rows);
+        let part = text.split("## Strength fits").nth(1).expect(&text);
+        assert!(part.contains("| bcc | 0.3000 | 1.5000 |"), "{text}");
+        assert!(part.contains("not a measured strength"), "{text}");
+        let modulus = text.split("## Gibson").nth(1).unwrap();
+        assert!(modulus.contains("| bcc | 0.8000 | 2.0000 |"), "{text}");
+        // ρ = 0.45: 200 · 0.3 · 0.45^1.5 = 18.11 MPa in the strength column.
+        assert!(text.contains("| σ_y,app (MPa) = 18.11 |"), "{text}");
+        let written = write_plots(dir.path(), &rows, &[]).unwrap();
+        assert!(written.contains(&dir.path().join("strength-density.png")));
+        let svg = std::fs::read_to_string(dir.path().join("strength-density.svg")).unwrap();
+        assert!(
+            svg.contains("σ_y,app / σ_y") && svg.contains("0.300·ρ^1.50"),
+            "{svg:.300}"
         );
     }
 }

@@ -90,12 +90,37 @@ pub struct RunFields {
     pub backend: String,
     pub adapter: String,
     pub peak_von_mises_per_nominal: Option<f64>,
+    /// Absent from results written before the strength estimates.
+    #[serde(default)]
+    pub von_mises_percentile_per_newton: Option<f64>,
+    #[serde(default)]
+    pub ees_percentile_per_newton: Option<f64>,
     pub preconditioner: Preconditioner,
     pub multigrid_levels: Option<Vec<usize>>,
     pub multigrid_bytes: Option<usize>,
     pub load_case: String,
     #[serde(deserialize_with = "nan_if_null")]
     pub material_e: f64,
+    /// The strength estimates ([`crate::strength`]) and their material
+    /// strength; absent from results written before them.
+    #[serde(default)]
+    pub yield_strength: Option<f64>,
+    #[serde(default)]
+    pub critical_strain: Option<f64>,
+    #[serde(default)]
+    pub critical_volume_percent: Option<f64>,
+    #[serde(default)]
+    pub yield_percentile: Option<f64>,
+    #[serde(default)]
+    pub yield_load: Option<f64>,
+    #[serde(default)]
+    pub yield_stress: Option<f64>,
+    #[serde(default)]
+    pub flexural_strength: Option<f64>,
+    #[serde(default)]
+    pub failure_load: Option<f64>,
+    #[serde(default)]
+    pub failure_stress: Option<f64>,
 }
 
 fn nan() -> f64 {
@@ -134,9 +159,18 @@ impl From<&RunReport> for RunFields {
             backend: s.backend.clone(),
             adapter: s.adapter.clone(),
             peak_von_mises_per_nominal: s.peak_von_mises_per_nominal,
+            von_mises_percentile_per_newton: s.von_mises_percentile_per_newton,
+            ees_percentile_per_newton: s.ees_percentile_per_newton,
             preconditioner: s.preconditioner,
             multigrid_levels: s.multigrid_levels.clone(),
             multigrid_bytes: s.multigrid_bytes,
+            yield_strength: r.strength_params.yield_strength,
+            critical_strain: Some(r.strength_params.critical_strain),
+            yield_load: r.strength.yield_load,
+            yield_stress: r.strength.yield_stress,
+            flexural_strength: r.strength.flexural_strength,
+            failure_load: r.strength.failure_load,
+            failure_stress: r.strength.failure_stress,
             ..RunFields::from_voxel(&r.voxel, r.load_case, r.material_e)
         }
     }
@@ -177,6 +211,8 @@ impl RunFields {
             iterations_seconds: f64::NAN,
             load_case: load_case.to_string(),
             material_e,
+            critical_volume_percent: Some(crate::strength::CRITICAL_VOLUME_PERCENT),
+            yield_percentile: Some(crate::strength::YIELD_PERCENTILE),
             ..Default::default()
         }
     }

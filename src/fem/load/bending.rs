@@ -9,8 +9,11 @@
 //!   the x-extent of the loading strip actually used is reported.
 //! - Reported: E_f = F·S³ / (4·w·t³·δ) and σ_f per newton = 3·S / (2·w·t²).
 //!   Nominal stress σ_f at load F.
+//! - Strength: the flexural strength σ_f at the first-yield load,
+//!   3·F_y·S / (2·w·t²), and the Pistoia failure load with its σ_f.
 
-use super::{on_face, BcError, Constraints, Faces, Quantities, X, Y, Z};
+use super::{on_face, BcError, Constraints, Faces, Quantities, StrengthQuantities, X, Y, Z};
+use crate::strength::StrengthLoads;
 
 /// Default span S as a fraction of the bar length Lx.
 pub const DEFAULT_SPAN_FRACTION: f64 = 0.75;
@@ -76,11 +79,29 @@ pub(crate) fn constraints(faces: &Faces, span: f64, contact: f64) -> Result<Cons
 /// E_f, σ_f per newton and the nominal stress σ_f for reaction `force`.
 pub fn quantities(force: f64, delta: f64, size: [f64; 3], span: f64) -> Quantities {
     let (w, t) = (size[1], size[2]);
-    let per_n = 3.0 * span / (2.0 * w * t * t);
+    let per_n = flexural_stress_per_newton(size, span);
     Quantities {
         e_flex: Some(force * span.powi(3) / (4.0 * w * t.powi(3) * delta)),
         flexural_stress_per_newton: Some(per_n),
         nominal_stress: per_n * force,
+        ..Default::default()
+    }
+}
+
+/// σ_f per newton of load, 3·S / (2·w·t²), MPa/N.
+fn flexural_stress_per_newton(size: [f64; 3], span: f64) -> f64 {
+    let (w, t) = (size[1], size[2]);
+    3.0 * span / (2.0 * w * t * t)
+}
+
+/// The flexural strength σ_f(F_y), the failure load and σ_f(F_fail).
+pub fn strength(loads: &StrengthLoads, size: [f64; 3], span: f64) -> StrengthQuantities {
+    let per_n = flexural_stress_per_newton(size, span);
+    StrengthQuantities {
+        yield_load: loads.yield_load,
+        flexural_strength: loads.yield_load.map(|f| f * per_n),
+        failure_load: loads.failure_load,
+        failure_stress: loads.failure_load.map(|f| f * per_n),
         ..Default::default()
     }
 }

@@ -7,11 +7,17 @@
 //! - Bonded platens: u_x = u_y = 0 on every bottom and top node.
 //! - Reported: E_eff = (F / (Lx·Ly)) / (δ / Lz) on the gross section; a
 //!   solid block gives E_eff = E exactly. Nominal stress F / (Lx·Ly).
+//! - Strength: the apparent yield stress F_y / (Lx·Ly), the Pistoia
+//!   failure load F_fail and its stress F_fail / (Lx·Ly); a solid block
+//!   gives yield stress = σ_y exactly.
 //!
 //! The platen constraints are shared with [`super::implant`], whose platens
 //! press on the implant's endplates instead of the box faces.
 
-use super::{on_face, BcError, Constraints, Faces, Platens, Quantities, X, Y, Z};
+use super::{
+    on_face, BcError, Constraints, Faces, Platens, Quantities, StrengthQuantities, X, Y, Z,
+};
+use crate::strength::StrengthLoads;
 
 /// The applied displacement δ for a specimen of height `lz`, mm.
 pub fn delta(lz: f64) -> f64 {
@@ -87,6 +93,19 @@ pub fn quantities(force: f64, delta: f64, size: [f64; 3]) -> Quantities {
     Quantities {
         e_eff: Some(nominal / (delta / lz)),
         nominal_stress: nominal,
+        ..Default::default()
+    }
+}
+
+/// Yield stress, failure load and failure stress on the gross section
+/// Lx·Ly.
+pub fn strength(loads: &StrengthLoads, size: [f64; 3]) -> StrengthQuantities {
+    let area = size[0] * size[1];
+    StrengthQuantities {
+        yield_load: loads.yield_load,
+        yield_stress: loads.yield_load.map(|f| f / area),
+        failure_load: loads.failure_load,
+        failure_stress: loads.failure_load.map(|f| f / area),
         ..Default::default()
     }
 }

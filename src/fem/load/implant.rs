@@ -10,10 +10,14 @@
 //!
 //! Reported: the axial stiffness k = F/δ (N/mm) and the apparent modulus
 //! k·H/A with the envelope's footprint area A and height H; nominal stress
-//! F/A.
+//! F/A. Strength: the first-yield and Pistoia failure loads, and the
+//! failure load's stress over the footprint F_fail/A.
 
-use super::{compression, on_face, BcError, Constraints, Faces, Platens, Quantities};
+use super::{
+    compression, on_face, BcError, Constraints, Faces, Platens, Quantities, StrengthQuantities,
+};
 use crate::grid::VoxelGrid;
+use crate::strength::StrengthLoads;
 
 /// The endplate constraints of an implant (`envelope`: its surfaces;
 /// `None` loads every column's extreme nodes).
@@ -81,6 +85,17 @@ pub fn quantities(force: f64, delta: f64, footprint_area: f64, height: f64) -> Q
         stiffness: Some(stiffness),
         apparent_modulus: Some(stiffness * height / footprint_area),
         nominal_stress: force / footprint_area,
+        ..Default::default()
+    }
+}
+
+/// The first-yield and failure loads, and the failure load over the
+/// footprint area A (mm²).
+pub fn strength(loads: &StrengthLoads, footprint_area: f64) -> StrengthQuantities {
+    StrengthQuantities {
+        yield_load: loads.yield_load,
+        failure_load: loads.failure_load,
+        failure_stress: loads.failure_load.map(|f| f / footprint_area),
         ..Default::default()
     }
 }

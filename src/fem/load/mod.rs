@@ -9,6 +9,12 @@
 //! - [`implant`]: compression of an implant between its endplates,
 //!   k = F/δ and the apparent modulus k·H/A.
 //!
+//! Each case also names its strength quantities ([`StrengthQuantities`])
+//! from the first-yield and Pistoia loads of [`crate::strength`]: yield and
+//! failure stress on the gross section in compression, the flexural
+//! strength σ_f(F_y) in bending, the failure load and its stress over the
+//! footprint for an implant.
+//!
 //! This module holds what they share: the [`LoadCase`] type, its name, the
 //! [`Constraints`] it imposes on a mesh and the [`Quantities`] it reports
 //! from the reaction force.
@@ -110,6 +116,26 @@ pub struct Quantities {
     pub nominal_stress: f64,
 }
 
+/// The strength quantities of a load case from the estimated loads
+/// ([`crate::strength::StrengthLoads`]); each `None` where the case does not
+/// define it or the estimate was not made (a solve that did not converge,
+/// no yield strength).
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+pub struct StrengthQuantities {
+    /// First-yield load F_y, N.
+    pub yield_load: Option<f64>,
+    /// Compression: apparent yield stress F_y/(Lx·Ly), MPa.
+    pub yield_stress: Option<f64>,
+    /// Three-point bending: flexural strength 3·F_y·S/(2·w·t²), MPa.
+    pub flexural_strength: Option<f64>,
+    /// Pistoia failure load F_fail, N.
+    pub failure_load: Option<f64>,
+    /// The nominal stress at F_fail: F_fail/(Lx·Ly) in compression,
+    /// 3·F_fail·S/(2·w·t²) in bending, F_fail/A over an implant's
+    /// footprint, MPa.
+    pub failure_stress: Option<f64>,
+}
+
 /// Bits of the fixed-dof flags.
 pub(crate) const X: u8 = 1;
 pub(crate) const Y: u8 = 2;
@@ -152,6 +178,24 @@ impl LoadCase {
                 height,
                 ..
             } => implant::quantities(force, delta, footprint_area, height),
+        }
+    }
+}
+
+impl LoadCase {
+    /// The strength quantities at the estimated `loads` on a specimen box
+    /// of `size` (mm).
+    pub fn strength(
+        &self,
+        loads: &crate::strength::StrengthLoads,
+        size: [f64; 3],
+    ) -> StrengthQuantities {
+        match self {
+            LoadCase::Compression { .. } => compression::strength(loads, size),
+            &LoadCase::ThreePointBending { span, .. } => bending::strength(loads, size, span),
+            &LoadCase::ImplantCompression { footprint_area, .. } => {
+                implant::strength(loads, footprint_area)
+            }
         }
     }
 }

@@ -50,8 +50,8 @@ mod validate;
 pub use load::ResolvedLoad;
 pub use memory::{BYTES_PER_ACTIVE_NODE, MULTIGRID_BYTES_PER_ACTIVE_NODE};
 pub use spec::{
-    Backend, CaseName, HoleSpec, LatticeSpec, LoadSpec, MaterialSpec, PlatenSpec, Shape,
-    SolverSpec, SpecimenSpec, SweepSpec, VoxelSpec, DEFAULT_MAX_MEMORY_MB,
+    Backend, CalibrationKind, CaseName, HoleSpec, ImageSpec, LatticeSpec, LoadSpec, MaterialSpec,
+    PlatenSpec, Shape, SolverSpec, SpecimenSpec, SweepSpec, VoxelSpec, DEFAULT_MAX_MEMORY_MB,
 };
 
 use crate::implant::stl::StlError;
@@ -90,6 +90,8 @@ pub enum SceneError {
     Lattice(#[from] LatticeError),
     #[error(transparent)]
     Stl(#[from] StlError),
+    #[error(transparent)]
+    Image(#[from] crate::image::ImageError),
 }
 
 fn invalid(
@@ -112,8 +114,15 @@ pub struct Scene {
     pub name: String,
     #[serde(default)]
     pub material: MaterialSpec,
+    /// Absent only for an image specimen ([`LatticeSpec::omitted`]).
+    #[serde(default = "LatticeSpec::omitted")]
     pub lattice: LatticeSpec,
     pub specimen: SpecimenSpec,
+    /// `[image]`: the calibration of an image specimen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<ImageSpec>,
+    /// Absent only for an image specimen (its voxel size is the file's).
+    #[serde(default)]
     pub voxel: VoxelSpec,
     #[serde(default)]
     pub load: LoadSpec,
@@ -157,6 +166,7 @@ impl Scene {
         };
         let mut scene = scene;
         scene.base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        scene.resolve_image()?;
         scene.validate()?;
         Ok(scene)
     }

@@ -270,3 +270,322 @@ fn blurred_noisy_image_gives_the_lattice_modulus() {
     assert!((e1 / e0 - 1.0).abs() < BLUR_TOLERANCE, "{e1} vs {e0}");
     assert!((p1 - p0).abs() < 0.02, "porosity {p1} vs {p0}");
 }
+
+/// Writes a uint16 big-endian image as a detached `.nhdr` header and its
+/// `.raw` data.
+fn write_u16_nhdr(dir: &Path, name: &str, dims: [usize; 3], h: f64, samples: &[u16]) {
+    write(
+        &dir.join(format!("{name}.nhdr")),
+        &format!(
+            "NRRD0005\n# a detached header\ntype: unsigned short\ndimension: 3\nsizes: {} {} {}\n\
+             space dimension: 3\nspace directions: (0,-{h},0) ({h},0,0) (0,0,{h})\nspace units: \"mm\" \"mm\" \"mm\"\n\
+             encoding: raw\nendian: big\ndata file: {name}.raw\n",
+            dims[0], dims[1], dims[2]
+        ),
+    );
+    let bytes: Vec<u8> = samples.iter().flat_map(|s| s.to_be_bytes()).collect();
+    std::fs::write(dir.join(format!("{name}.raw")), bytes).unwrap();
+}
+
+#[test]
+fn ramp_calibration_gives_solid_fractions() {
+    let dir = tempfile::tempdir().unwrap();
+    // g0 = 1000 → φ 0, g1 = 3000 → φ 1. Voxel 1 (φ 0.005) is under the
+    // 0.01 threshold and void; voxel 7 (φ 0.75) is cut off by voxel 6 and
+    // removed with the components.
+    let grey = [500, 1010, 2000, 1030, 3000, 4000, 0, 2500];
+    write_u16_nhdr(dir.path(), "ramp", [8, 1, 1], 0.1, &grey);
+    let s = image_scene(
+        dir.path(),
+        "ramp",
+        "ramp.nhdr",
+        "calibration = \"ramp\"\nramp = [1000, 3000]",
+        "",
+    );
+    let g = grid_of(&s);
+    assert_eq!(g.dims, [8, 1, 1]);
+    assert_eq!(g.h, 0.1);
+    assert_eq!(g.solid, [0, 0, 1, 1, 1, 1, 0, 0]);
+    let phi = g.fraction.clone().expect("a ramp sets fractions");
+    let expected = [0.0, 0.0, 0.5, 0.015, 1.0, 1.0, 0.0, 0.0];
+    for (v, (&p, &e)) in phi.iter().zip(&expected).enumerate() {
+        assert!((p as f64 - e).abs() < 1e-7, "voxel {v}: φ {p} vs {e}");
+    }
+    let out = voxfe(&["voxelize", s.to_str().unwrap(), "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let porosity = v["porosity_measured"].as_f64().unwrap();
+    assert!((porosity - (1.0 - 2.515 / 8.0)).abs() < 1e-7, "{porosity}");
+    assert_eq!(v["removed_voxels"], 1);
+    // Written back: 255·φ per voxel.
+    let out_img = dir.path().join("ramp-out.nrrd");
+    let out = voxfe(&[
+        "voxelize",
+        s.to_str().unwrap(),
+        "--image",
+        out_img.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let back = voxfe::image::read(&out_img).unwrap();
+    assert_eq!(back.samples, [0.0, 0.0, 128.0, 4.0, 255.0, 255.0, 0.0, 0.0]);
+    assert_eq!(back.info.spacing, Some(0.1));
+}
+
+/// Runs `voxfe voxelize` on `scene` and checks exit status 2 and that
+/// stderr holds every one of `needles`.
+fn assert_bad(scene: &Path, needles: &[&str]) {
+    let out = voxfe(&["voxelize", scene.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{}: {err}", scene.display());
+    for n in needles {
+        assert!(
+            err.contains(n),
+            "{}: stderr lacks '{n}': {err}",
+            scene.display()
+        );
+    }
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+/// A raw NRRD of uint8 samples with header `fields` and data `data`.
+fn nrrd_with(path: &Path, fields: &str, data: &[u8]) {
+    let mut bytes = format!("NRRD0004\n{fields}\n\n").into_bytes();
+    bytes.extend_from_slice(data);
+    std::fs::write(path, bytes).unwrap();
+}
+
+#[test]
+fn bad_images_are_errors_naming_the_file_and_the_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let th = "calibration = \"threshold\"\nthreshold = 128";
+    let ok = "type: uint8\ndimension: 3\nsizes: 4 4 4\nspacings: 0.1 0.1 0.1\nencoding: raw";
+    let full = [255u8; 64];
+    let cases: Vec<(&str, String, Vec<u8>, &str, Vec<&str>)> = vec![
+        (
+            "truncated",
+            ok.into(),
+            vec![255; 50],
+            "",
+            vec!["truncated data", "need 64 bytes", "the data holds 50"],
+        ),
+        (
+            "long",
+            ok.into(),
+            vec![255; 70],
+            "",
+            vec!["wrong dimensions", "more than the 64 bytes"],
+        ),
+        (
+            "dim2",
+            ok.replace("dimension: 3", "dimension: 2"),
+            full.to_vec(),
+            "",
+            vec!["wrong dimensions", "dimension: 2"],
+        ),
+        (
+            "sizes",
+            ok.replace("sizes: 4 4 4", "sizes: 4 16"),
+            full.to_vec(),
+            "",
+            vec!["wrong dimensions", "sizes: [4, 16]"],
+        ),
+        (
+            "int32",
+            ok.replace("uint8", "int32"),
+            full.to_vec(),
+            "",
+            vec![
+                "sample type 'int32' is not supported",
+                "uint8, uint16, int16 or float",
+            ],
+        ),
+        (
+            "bzip2",
+            ok.replace("raw", "bzip2"),
+            full.to_vec(),
+            "",
+            vec!["encoding 'bzip2' is not supported", "raw or gzip"],
+        ),
+        (
+            "noncubic",
+            ok.replace("0.1 0.1 0.1", "0.1 0.1 0.2"),
+            full.to_vec(),
+            "",
+            vec!["spacings [0.1, 0.1, 0.2] mm differ", "cubes"],
+        ),
+        (
+            "nosize",
+            ok.replace("spacings: 0.1 0.1 0.1\n", ""),
+            full.to_vec(),
+            "",
+            vec!["does not state its voxel size", "voxel.size"],
+        ),
+        (
+            "mismatch",
+            ok.into(),
+            full.to_vec(),
+            "[voxel]\nsize = 0.05",
+            vec!["voxels of 0.1 mm", "voxel.size = 0.05 mm"],
+        ),
+        (
+            "endian",
+            ok.replace("uint8", "uint16"),
+            vec![255; 128],
+            "",
+            vec!["endian", "little or big"],
+        ),
+    ];
+    for (name, fields, data, voxel, needles) in &cases {
+        nrrd_with(&d.join(format!("{name}.nrrd")), fields, data);
+        let s = image_scene(d, name, &format!("{name}.nrrd"), th, voxel);
+        let mut n = needles.clone();
+        let file = format!("{name}.nrrd");
+        n.push(&file);
+        assert_bad(&s, &n);
+    }
+    // Not an NRRD; a gzip stream cut short; a missing file; a file type
+    // that is no image.
+    write(&d.join("text.nrrd"), "hello\n");
+    assert_bad(
+        &image_scene(d, "text", "text.nrrd", th, ""),
+        &["text.nrrd", "not an NRRD file"],
+    );
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut gz, &[7u8; 64]).unwrap();
+    let gz = gz.finish().unwrap();
+    nrrd_with(
+        &d.join("cut.nrrd"),
+        &ok.replace("raw", "gzip"),
+        &gz[..gz.len() / 2],
+    );
+    assert_bad(
+        &image_scene(d, "cut", "cut.nrrd", th, ""),
+        &["cut.nrrd", "truncated"],
+    );
+    assert_bad(
+        &image_scene(d, "gone", "gone.nrrd", th, ""),
+        &["cannot read image", "gone.nrrd"],
+    );
+    write(&d.join("pic.png"), "x");
+    assert_bad(
+        &image_scene(d, "png", "pic.png", th, ""),
+        &["file type '.png' is not supported", ".nrrd"],
+    );
+    // TIFF stacks: a slice of another size, an RGB slice, an empty folder.
+    let slices = d.join("sizes");
+    write_slices(&slices, &VoxelGrid::full([4, 4, 3], 0.1));
+    let f = std::fs::File::create(slices.join("z3.tif")).unwrap();
+    tiff::encoder::TiffEncoder::new(f)
+        .unwrap()
+        .write_image::<tiff::encoder::colortype::Gray8>(5, 4, &[255; 20])
+        .unwrap();
+    let voxel = "[voxel]\nsize = 0.1";
+    assert_bad(
+        &image_scene(d, "tsizes", "sizes", th, voxel),
+        &["z3.tif", "is 5×4 uint8, the first slice 4×4 uint8"],
+    );
+    let rgb = d.join("rgb");
+    std::fs::create_dir_all(&rgb).unwrap();
+    let f = std::fs::File::create(rgb.join("z0.tif")).unwrap();
+    tiff::encoder::TiffEncoder::new(f)
+        .unwrap()
+        .write_image::<tiff::encoder::colortype::RGB8>(2, 2, &[9; 12])
+        .unwrap();
+    assert_bad(
+        &image_scene(d, "trgb", "rgb", th, voxel),
+        &["z0.tif", "TIFF sample type", "RGB"],
+    );
+    std::fs::create_dir_all(d.join("empty")).unwrap();
+    assert_bad(
+        &image_scene(d, "tempty", "empty", th, voxel),
+        &["empty", "no TIFF slice found"],
+    );
+}
+
+#[test]
+fn bad_image_keys_are_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    nrrd_with(
+        &d.join("a.nrrd"),
+        "type: uint8\ndimension: 3\nsizes: 2 2 2\nspacings: 0.1 0.1 0.1\nencoding: raw",
+        &[255; 8],
+    );
+    let th = "calibration = \"threshold\"\nthreshold = 128";
+    let cases = [
+        (
+            "calibration = \"threshold\"\nramp = [0, 255]",
+            "",
+            "image.threshold",
+        ),
+        (
+            "calibration = \"ramp\"\nramp = [9, 9]",
+            "",
+            "image.ramp = [9, 9]",
+        ),
+        ("calibration = \"ramp\"\nthreshold = 3", "", "image.ramp"),
+        (th, "[specimen.x]\n", "unknown field"),
+    ];
+    for (i, (image, extra, needle)) in cases.iter().enumerate() {
+        let s = image_scene(d, &format!("k{i}"), "a.nrrd", image, extra);
+        assert_bad(&s, &[needle]);
+    }
+    let base = |tail: &str| format!("name = \"x\"\n{tail}");
+    let scenes = [
+        // A lattice, a box size or end plates on an image.
+        (base("[lattice]\nkind = \"bcc\"\ncell = 1.0\nstrut = 0.2\n[specimen]\nshape = \"image\"\npath = \"a.nrrd\"\n[image]\ncalibration = \"threshold\"\nthreshold = 1"), "an image specimen takes no lattice"),
+        (base("[specimen]\nshape = \"image\"\npath = \"a.nrrd\"\nsize = [1.0, 1.0, 1.0]\n[image]\ncalibration = \"threshold\"\nthreshold = 1"), "specimen.size = [1.0, 1.0, 1.0]: an image specimen's box is the image's extent"),
+        (base("[specimen]\nshape = \"image\"\npath = \"a.nrrd\"\nend_plates = 0.1\n[image]\ncalibration = \"threshold\"\nthreshold = 1"), "specimen.end_plates"),
+        (base("[specimen]\nshape = \"image\"\npath = \"a.nrrd\""), "image.calibration = (missing)"),
+        (base("[specimen]\nshape = \"image\"\n[image]\ncalibration = \"threshold\"\nthreshold = 1"), "specimen.path = (missing)"),
+        // [image] on a box; a box without voxel size or lattice.
+        (base("[lattice]\nkind = \"solid\"\n[specimen]\nshape = \"box\"\nsize = [1.0, 1.0, 1.0]\n[voxel]\nsize = 0.1\n[image]\ncalibration = \"threshold\"\nthreshold = 1"), "only specimen.shape = \"image\" takes an [image] table"),
+        (base("[lattice]\nkind = \"solid\"\n[specimen]\nshape = \"box\"\nsize = [1.0, 1.0, 1.0]"), "voxel.size = (missing)"),
+        (base("[specimen]\nshape = \"box\"\nsize = [1.0, 1.0, 1.0]\n[voxel]\nsize = 0.1"), "lattice = (missing)"),
+    ];
+    for (i, (text, needle)) in scenes.iter().enumerate() {
+        let s = d.join(format!("s{i}.toml"));
+        write(&s, text);
+        assert_bad(&s, &[needle]);
+    }
+    // A solid lattice alone is allowed.
+    let s = d.join("solid.toml");
+    write(&s, &base("[lattice]\nkind = \"solid\"\n[specimen]\nshape = \"image\"\npath = \"a.nrrd\"\n[image]\ncalibration = \"threshold\"\nthreshold = 1"));
+    assert_eq!(grid_of(&s).solid, [1; 8]);
+}
+
+#[test]
+fn image_output_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = dir.path().join("rd.toml");
+    write(&s, &small_rd(0.1));
+    let png = dir.path().join("out.png");
+    let out = voxfe(&[
+        "voxelize",
+        s.to_str().unwrap(),
+        "--image",
+        png.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("output file type '.png' is not supported")
+    );
+    let nowhere = dir.path().join("no-such-folder/out.nrrd");
+    let out = voxfe(&[
+        "voxelize",
+        s.to_str().unwrap(),
+        "--image",
+        nowhere.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot write image"));
+}

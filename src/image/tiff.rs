@@ -135,10 +135,15 @@ fn page_format(
 ) -> Result<(usize, usize, SampleType), ImageError> {
     let (w, h) = d.dimensions().map_err(|e| tiff_err(path, e))?;
     let colour = d.colortype().map_err(|e| tiff_err(path, e))?;
-    let format = d
-        .find_tag_unsigned::<u16>(Tag::SampleFormat)
-        .map_err(|e| tiff_err(path, e))?
-        .unwrap_or(1);
+    // One entry per channel; read only for one grey channel.
+    let format = match colour {
+        ColorType::Gray(_) => d
+            .find_tag_unsigned_vec::<u16>(Tag::SampleFormat)
+            .map_err(|e| tiff_err(path, e))?
+            .and_then(|v| v.first().copied())
+            .unwrap_or(1),
+        _ => 0,
+    };
     let t = match (colour, format) {
         (ColorType::Gray(8), 1) => SampleType::U8,
         (ColorType::Gray(16), 1) => SampleType::U16,

@@ -362,6 +362,10 @@ fn nrrd_with(path: &Path, fields: &str, data: &[u8]) {
     std::fs::write(path, bytes).unwrap();
 }
 
+/// A bad NRRD case: name, header fields, data, extra scene lines, and
+/// what stderr must say.
+type BadNrrd<'a> = (&'a str, String, Vec<u8>, &'a str, Vec<&'a str>);
+
 #[test]
 fn bad_images_are_errors_naming_the_file_and_the_problem() {
     let dir = tempfile::tempdir().unwrap();
@@ -369,7 +373,7 @@ fn bad_images_are_errors_naming_the_file_and_the_problem() {
     let th = "calibration = \"threshold\"\nthreshold = 128";
     let ok = "type: uint8\ndimension: 3\nsizes: 4 4 4\nspacings: 0.1 0.1 0.1\nencoding: raw";
     let full = [255u8; 64];
-    let cases: Vec<(&str, String, Vec<u8>, &str, Vec<&str>)> = vec![
+    let cases: Vec<BadNrrd> = vec![
         (
             "truncated",
             ok.into(),

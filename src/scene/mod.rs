@@ -14,8 +14,10 @@
 //! strut = 0.35          # strut diameter D, mm — or porosity = 0.80 (nominal) — gyroid: level = t or porosity
 //! origin = [0.0, 0.0, 0.0]
 //! [specimen]
-//! shape = "box"
+//! shape = "box"         # cylinder, stl, or image (path = "scan.nrrd" and an [image] table; no lattice)
 //! size = [4.5, 4.5, 4.5]   # mm
+//! [image]               # image specimens only (crate::image)
+//! calibration = "threshold"  # threshold = g, or "ramp" with ramp = [g0, g1]
 //! [voxel]
 //! size = 0.05           # h, mm
 //! max_memory_mb = 16384 # cap on the estimated peak memory of a run

@@ -290,8 +290,14 @@ pub fn read(path: &Path) -> Result<GreyImage, ImageError> {
     let header = read_header(path)?;
     let info = header.info.clone();
     let bytes_per = info.sample_type.bytes();
-    let count: usize = info.dims.iter().product();
-    let expected = (count * bytes_per) as u64;
+    let expected = info
+        .dims
+        .iter()
+        .try_fold(bytes_per as u64, |a, &n| a.checked_mul(n as u64))
+        .ok_or_else(|| ImageError::Dimensions {
+            path: path.to_path_buf(),
+            problem: format!("sizes {:?}: more samples than a file can hold", info.dims),
+        })?;
     let file = std::fs::File::open(&header.data).map_err(|e| read_err(&header.data, e))?;
     let total = file
         .metadata()
@@ -315,7 +321,8 @@ pub fn read(path: &Path) -> Result<GreyImage, ImageError> {
         expected,
         found,
     };
-    let mut raw = Vec::with_capacity(expected as usize);
+    // Grown as read: a truncated file does not allocate what its sizes claim.
+    let mut raw = Vec::new();
     match header.encoding {
         Encoding::Raw => {
             if header.byte_skip == -1 {
@@ -447,4 +454,60 @@ pub fn write_u8(
     let mut gz = flate2::write::GzEncoder::new(w, flate2::Compression::default());
     gz.write_all(grey).map_err(werr)?;
     gz.finish().map_err(werr)?.flush().map_err(werr)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn samples_decode_by_type_and_endian() {
+        assert_eq!(decode(&[0xff, 0xfe], SampleType::I16, true), [-2.0]);
+        assert_eq!(decode(&[0xfe, 0xff], SampleType::I16, false), [-2.0]);
+        assert_eq!(decode(&[0x01, 0x02], SampleType::U16, true), [258.0]);
+        assert_eq!(decode(&1.5f32.to_be_bytes(), SampleType::F32, true), [1.5]);
+    }
+
+    #[test]
+    fn spacing_units_and_directions() {
+        let p = Path::new("x.nrrd");
+        assert_eq!(
+            spacing(p, Some("50 50 50"), None, Some("um um um")).unwrap(),
+            Some(0.05)
+        );
+        let d = "(0,0.2,0) (-0.2,0,0) (0,0,0.2)";
+        assert_eq!(
+            spacing(p, None, Some(d), Some("\"cm\" \"cm\" \"cm\"")).unwrap(),
+            Some(2.0)
+        );
+        assert_eq!(spacing(p, None, None, None).unwrap(), None);
+        assert!(matches!(
+            spacing(p, Some("1 1 1"), None, Some("mm mm um")),
+            Err(ImageError::Unsupported {
+                what: "space units",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn line_and_byte_skips() {
+        let dir = tempfile::tempdir().unwrap();
+        // Data at the end of the file (byte skip −1) after a junk line.
+        let p = dir.path().join("skip.nrrd");
+        let mut b = b"NRRD0004\ntype: int16\ndimension: 3\nsizes: 2 1 1\nendian: little\nencoding: raw\nline skip: 1\nbyte skip: -1\n\njunk\nmore".to_vec();
+        b.extend([0x05, 0x00, 0xff, 0xff]);
+        std::fs::write(&p, b).unwrap();
+        let img = read(&p).unwrap();
+        assert_eq!(img.samples, [5.0, -1.0]);
+        assert_eq!(img.info.spacing, None);
+        // gzip with a byte skip of 3 inside the decompressed stream.
+        let p = dir.path().join("gz.nrrd");
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(&[9, 9, 9, 1, 2]).unwrap();
+        let mut b = b"NRRD0004\ntype: uint8\ndimension: 3\nsizes: 1 2 1\nspacings: 1 1 1\nencoding: gzip\nbyte skip: 3\n\n".to_vec();
+        b.extend(gz.finish().unwrap());
+        std::fs::write(&p, b).unwrap();
+        assert_eq!(read(&p).unwrap().samples, [1.0, 2.0]);
+    }
 }

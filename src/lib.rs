@@ -1,7 +1,8 @@
 //! voxfe: a GPU-accelerated voxel finite-element simulator for 3D-printed
 //! porous lattice implants.
 //!
-//! Data flows one way: [`scene`] (what to simulate) → [`pipeline`]
+//! Data flows one way: [`scene`] (what to simulate; an [`image`] can be
+//! the specimen) → [`pipeline`]
 //! (voxelize the specimen, build the load case, solve on a backend:
 //! [`fem`] on the CPU, [`gpu`]) → [`report`] (the run report, text and
 //! JSON) → [`fields`] and [`vtk`] (field files). [`sweep`] and [`design`]
@@ -13,6 +14,7 @@ pub mod fields;
 pub mod fit;
 pub mod gpu;
 pub mod grid;
+pub mod image;
 pub mod implant;
 pub mod lattice;
 pub mod material;

@@ -51,6 +51,11 @@ enum Command {
         /// Write the solid mask as VTK ImageData (.vti) for ParaView.
         #[arg(long, value_name = "FILE")]
         vti: Option<PathBuf>,
+        /// Write the voxel grid as a uint8 grey image (255·φ; 0/255 for
+        /// binary fill) with its voxel size: .nrrd (gzip NRRD) or .tif
+        /// (multi-page TIFF), readable as specimen.shape = "image".
+        #[arg(long, value_name = "FILE")]
+        image: Option<PathBuf>,
         /// Override a scene key, e.g. --set lattice.porosity=0.85 (repeatable).
         #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<String>,
@@ -206,8 +211,9 @@ fn main() -> ExitCode {
             scene,
             json,
             vti,
+            image,
             set,
-        } => cmd_voxelize(&scene, json, vti.as_deref(), &set),
+        } => cmd_voxelize(&scene, json, vti.as_deref(), image.as_deref(), &set),
         Command::Run {
             scenes,
             backend,
@@ -300,6 +306,8 @@ enum CliError {
     Voxelize(#[from] VoxelizeError),
     #[error(transparent)]
     Vtk(#[from] VtkError),
+    #[error(transparent)]
+    Image(#[from] voxfe::image::ImageError),
     /// A scene that failed to run, named by its file.
     #[error("scene '{}'", path.display())]
     Run {
@@ -328,6 +336,7 @@ fn exit_status(e: &CliError) -> u8 {
     let bad_input = match e {
         CliError::Scene(_) | CliError::Voxelize(_) => true,
         CliError::Vtk(_) => false,
+        CliError::Image(e) => e.is_bad_input(),
         CliError::Run { source, .. } => source.is_bad_input(),
         CliError::Field(e) => e.is_bad_input(),
         CliError::Export(e) => !matches!(e, ExportError::Write { .. }),
@@ -354,6 +363,7 @@ fn cmd_voxelize(
     path: &Path,
     json: bool,
     vti: Option<&Path>,
+    image: Option<&Path>,
     set: &[String],
 ) -> Result<ExitCode, CliError> {
     let scene = Scene::load(path, set)?;
@@ -364,6 +374,14 @@ fn cmd_voxelize(
     if let Some(file) = vti {
         voxfe::vtk::write_solid_mask(&vox.grid, file)?;
     }
+    if let Some(file) = image {
+        let what = format!(
+            "voxfe {} voxelize: scene '{}', grey = 255*phi",
+            env!("CARGO_PKG_VERSION"),
+            scene.name
+        );
+        voxfe::image::write(&vox.grid, file, &what)?;
+    }
     if json {
         println!(
             "{}",
@@ -371,7 +389,7 @@ fn cmd_voxelize(
         );
     } else {
         println!("{report}");
-        if let Some(file) = vti {
+        for file in [vti, image].into_iter().flatten() {
             println!("wrote            {}", file.display());
         }
     }

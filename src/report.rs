@@ -221,6 +221,14 @@ impl std::fmt::Display for VoxelReport {
         )?;
         writeln!(f, "solid voxels     {}", self.solid_voxels)?;
         writeln!(f, "removed voxels   {}", self.removed_voxels)?;
+        if self.lattice == crate::image::specimen::IMAGE_LATTICE {
+            writeln!(
+                f,
+                "porosity         {:.4} measured (1 − Σφ / voxels of the image)",
+                self.porosity_measured
+            )?;
+            return write!(f, "voxelize time    {:.3} s", self.voxelize_seconds);
+        }
         writeln!(
             f,
             "porosity         {:.4} measured, {:.4} nominal ({})",

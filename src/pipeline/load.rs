@@ -60,7 +60,7 @@ fn load_case_with<E>(
                     let d = sp.diameter.unwrap_or(lx);
                     (std::f64::consts::PI * d * d / 4.0, sp.height.unwrap_or(lz))
                 }
-                Shape::Box | Shape::Stl => (lx * ly, lz),
+                Shape::Box | Shape::Stl | Shape::Image => (lx * ly, lz),
             };
             LoadCase::ImplantCompression {
                 platens: if bonded {

@@ -48,6 +48,9 @@ pub struct Specimen {
 
 /// Builds the lattice and envelope of a scene and voxelizes the specimen.
 pub fn voxelize_specimen(scene: &Scene) -> Result<Specimen, VoxelizeError> {
+    if scene.specimen.shape == crate::scene::Shape::Image {
+        return crate::image::specimen::voxelize_image(scene);
+    }
     let lattice = scene.lattice()?;
     let h = scene.voxel.size;
     let implant = Implant {

@@ -64,7 +64,7 @@ impl Scene {
         let h = self.voxel.size;
         let sp = &self.specimen;
         match sp.shape {
-            Shape::Box | Shape::Stl => sp
+            Shape::Box | Shape::Stl | Shape::Image => sp
                 .size
                 .unwrap_or_default()
                 .map(|l| (l / h).round() as usize),
@@ -108,7 +108,9 @@ impl Scene {
     pub fn envelope(&self) -> Result<Envelope, SceneError> {
         let sp = &self.specimen;
         Ok(match sp.shape {
-            Shape::Box => Envelope::Box {
+            // An image fills its box; its grey values are read by the
+            // voxelize step (crate::image::specimen).
+            Shape::Box | Shape::Image => Envelope::Box {
                 size: self.box_size(),
             },
             Shape::Cylinder => self.cylinder(),

@@ -15,8 +15,10 @@
 //! strut = 0.35          # strut diameter D, mm — or porosity = 0.80 (nominal) — gyroid: level = t or porosity
 //! origin = [0.0, 0.0, 0.0]
 //! [specimen]
-//! shape = "box"
+//! shape = "box"         # cylinder, stl, or image (path = "scan.nrrd" and an [image] table; no lattice)
 //! size = [4.5, 4.5, 4.5]   # mm
+//! [image]               # image specimens only (crate::image)
+//! calibration = "threshold"  # threshold = g, or "ramp" with ramp = [g0, g1]
 //! [voxel]
 //! size = 0.05           # h, mm
 //! max_memory_mb = 16384 # cap on the estimated peak memory of a run
@@ -51,8 +53,8 @@ mod validate;
 pub use load::ResolvedLoad;
 pub use memory::{BYTES_PER_ACTIVE_NODE, MULTIGRID_BYTES_PER_ACTIVE_NODE};
 pub use spec::{
-    Backend, CaseName, HoleSpec, LatticeSpec, LoadSpec, MaterialSpec, PlatenSpec, Shape,
-    SolverSpec, SpecimenSpec, SweepSpec, VoxelSpec, DEFAULT_MAX_MEMORY_MB,
+    Backend, CalibrationKind, CaseName, HoleSpec, ImageSpec, LatticeSpec, LoadSpec, MaterialSpec,
+    PlatenSpec, Shape, SolverSpec, SpecimenSpec, SweepSpec, VoxelSpec, DEFAULT_MAX_MEMORY_MB,
 };
 
 use crate::implant::stl::StlError;
@@ -91,6 +93,8 @@ pub enum SceneError {
     Lattice(#[from] LatticeError),
     #[error(transparent)]
     Stl(#[from] StlError),
+    #[error(transparent)]
+    Image(#[from] crate::image::ImageError),
 }
 
 fn invalid(
@@ -113,8 +117,15 @@ pub struct Scene {
     pub name: String,
     #[serde(default)]
     pub material: MaterialSpec,
+    /// Absent only for an image specimen ([`LatticeSpec::omitted`]).
+    #[serde(default = "LatticeSpec::omitted")]
     pub lattice: LatticeSpec,
     pub specimen: SpecimenSpec,
+    /// `[image]`: the calibration of an image specimen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<ImageSpec>,
+    /// Absent only for an image specimen (its voxel size is the file's).
+    #[serde(default)]
     pub voxel: VoxelSpec,
     #[serde(default)]
     pub load: LoadSpec,
@@ -158,6 +169,7 @@ impl Scene {
         };
         let mut scene = scene;
         scene.base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        scene.resolve_image()?;
         scene.validate()?;
         Ok(scene)
     }

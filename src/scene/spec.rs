@@ -1,6 +1,6 @@
 //! The serde types of a scene file's tables (`[material]`, `[lattice]`,
-//! `[specimen]`, `[voxel]`, `[load]`, `[solver]`, `[sweep]`) and their
-//! defaults. Unknown keys are rejected.
+//! `[specimen]`, `[image]`, `[voxel]`, `[load]`, `[solver]`, `[sweep]`) and
+//! their defaults. Unknown keys are rejected.
 
 use crate::lattice::LatticeKind;
 use serde::{Deserialize, Serialize};
@@ -48,6 +48,26 @@ pub struct LatticeSpec {
     /// Origin of the tiling, mm (default: the box's min corner).
     #[serde(default)]
     pub origin: [f64; 3],
+    /// The scene has no `[lattice]` table (allowed for an image specimen
+    /// only; not a key).
+    #[serde(skip)]
+    pub omitted: bool,
+}
+
+impl LatticeSpec {
+    /// The lattice of a scene without a `[lattice]` table: solid, marked
+    /// [`LatticeSpec::omitted`].
+    pub fn omitted() -> LatticeSpec {
+        LatticeSpec {
+            kind: LatticeKind::Solid,
+            cell: None,
+            strut: None,
+            porosity: None,
+            level: None,
+            origin: [0.0; 3],
+            omitted: true,
+        }
+    }
 }
 
 /// Specimen envelope shapes.
@@ -60,6 +80,9 @@ pub enum Shape {
     Cylinder,
     /// A closed STL mesh (path, transform) inside the grid box `size`.
     Stl,
+    /// A grey-level 3D image (path; `[image]` calibration): the box is the
+    /// image's extent.
+    Image,
 }
 
 /// `[specimen]`.
@@ -76,7 +99,8 @@ pub struct SpecimenSpec {
     /// Cylinder: tilt of the top face about the x axis, degrees.
     #[serde(default)]
     pub wedge: f64,
-    /// STL: path to the mesh, relative to the scene file.
+    /// STL: path to the mesh; image: path to the image file, folder or glob
+    /// of slices; relative to the scene file.
     pub path: Option<PathBuf>,
     /// STL: scale factor applied first.
     #[serde(default = "one")]
@@ -115,6 +139,27 @@ pub struct HoleSpec {
     pub depth: Option<f64>,
 }
 
+/// `[image]` calibration kinds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CalibrationKind {
+    /// Grey ≥ `threshold` is solid: binary fill.
+    Threshold,
+    /// φ = (grey − g0)/(g1 − g0) clamped to [0, 1], `ramp = [g0, g1]`.
+    Ramp,
+}
+
+/// `[image]`: from grey value to solid fraction (image specimens only).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImageSpec {
+    pub calibration: CalibrationKind,
+    /// Threshold: the grey value g from which a voxel is solid.
+    pub threshold: Option<f64>,
+    /// Ramp: `[g0, g1]`, g0 → φ = 0, g1 → φ = 1.
+    pub ramp: Option<[f64; 2]>,
+}
+
 /// Default cap on the estimated peak memory of a run, MiB.
 pub const DEFAULT_MAX_MEMORY_MB: f64 = 16384.0;
 
@@ -122,7 +167,9 @@ pub const DEFAULT_MAX_MEMORY_MB: f64 = 16384.0;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct VoxelSpec {
-    /// Voxel edge h, mm.
+    /// Voxel edge h, mm (NaN until resolved when absent: an image specimen
+    /// takes it from its file; every other scene must give it).
+    #[serde(default = "unset_size")]
     pub size: f64,
     /// Cap on the estimated peak memory of a run, MiB.
     #[serde(default = "default_max_memory")]
@@ -131,6 +178,20 @@ pub struct VoxelSpec {
 
 fn default_max_memory() -> f64 {
     DEFAULT_MAX_MEMORY_MB
+}
+
+fn unset_size() -> f64 {
+    f64::NAN
+}
+
+impl Default for VoxelSpec {
+    /// No `[voxel]` table: the size unset, the default memory cap.
+    fn default() -> Self {
+        VoxelSpec {
+            size: unset_size(),
+            max_memory_mb: default_max_memory(),
+        }
+    }
 }
 
 /// Load cases.

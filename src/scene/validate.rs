@@ -43,6 +43,7 @@ impl Scene {
             ));
         }
         self.validate_specimen()?;
+        self.validate_image()?;
         self.validate_grid_size()?;
         for (key, v) in [
             ("lattice.cell", self.lattice.cell),
@@ -193,7 +194,7 @@ impl Scene {
         let sp = &self.specimen;
         let h = self.voxel.size;
         let (key, value, counts) = match sp.shape {
-            Shape::Box | Shape::Stl => {
+            Shape::Box | Shape::Stl | Shape::Image => {
                 let size = sp.size.expect("validated");
                 (
                     "specimen.size",
@@ -252,6 +253,7 @@ impl Scene {
             Shape::Box => "box",
             Shape::Cylinder => "cylinder",
             Shape::Stl => "stl",
+            Shape::Image => "image",
         };
         let only = |key: &'static str, given: bool, shapes: &str| -> Result<(), SceneError> {
             if given {
@@ -282,7 +284,11 @@ impl Scene {
             is_cyl && sp.size.is_some(),
             "\"box\" or \"stl\"",
         )?;
-        only("specimen.path", !is_stl && sp.path.is_some(), "\"stl\"")?;
+        only(
+            "specimen.path",
+            !is_stl && sp.shape != Shape::Image && sp.path.is_some(),
+            "\"stl\" or \"image\"",
+        )?;
         only("specimen.scale", !is_stl && sp.scale != 1.0, "\"stl\"")?;
         only(
             "specimen.rotate",
@@ -320,7 +326,7 @@ impl Scene {
             Ok(())
         };
         match sp.shape {
-            Shape::Box | Shape::Stl => {
+            Shape::Box | Shape::Stl | Shape::Image => {
                 let size = sp.size.ok_or_else(|| {
                     invalid(
                         "specimen.size",
@@ -400,7 +406,7 @@ impl Scene {
         }
         // Features that leave no room for the lattice turn the part solid.
         let (height, height_what) = match sp.shape {
-            Shape::Box | Shape::Stl => (
+            Shape::Box | Shape::Stl | Shape::Image => (
                 sp.size.expect("checked above")[2],
                 "the height Lz".to_string(),
             ),
@@ -433,7 +439,7 @@ impl Scene {
                 Some((size[0].min(size[1]) / 2.0, "half the smaller side"))
             }
             Shape::Cylinder => Some((sp.diameter.unwrap_or(0.0) / 2.0, "the radius")),
-            Shape::Stl => None,
+            Shape::Stl | Shape::Image => None,
         };
         if let Some((limit, what)) = half_width {
             if sp.wall > 0.0 && sp.wall >= limit {

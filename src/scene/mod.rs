@@ -50,7 +50,7 @@ mod validate;
 pub use load::ResolvedLoad;
 pub use memory::{BYTES_PER_ACTIVE_NODE, MULTIGRID_BYTES_PER_ACTIVE_NODE};
 pub use spec::{
-    Backend, CaseName, HoleSpec, LatticeSpec, LoadSpec, MaterialSpec, PlatenSpec, Shape,
+    Backend, CaseName, Fill, HoleSpec, LatticeSpec, LoadSpec, MaterialSpec, PlatenSpec, Shape,
     SolverSpec, SpecimenSpec, SweepSpec, VoxelSpec, DEFAULT_MAX_MEMORY_MB,
 };
 

@@ -11,17 +11,22 @@
 //!    as wholly solid (φ = 1) or wholly void (φ = 0); its centre is the
 //!    binary voxelizer's sample, so these voxels are exactly binary fill.
 //! 2. **Sub-sample the boundary.** A voxel whose 27 points disagree gets
-//!    φ = (inside sub-points) / s³ over the centres of an
-//!    [`SUBSAMPLES`]³ sub-grid (midpoint rule).
+//!    φ = (inside sub-points) / N over [`SUBSAMPLES`] = N points of the R₃
+//!    low-discrepancy sequence (as the lattice's solid fraction,
+//!    [`crate::lattice`]), shifted per voxel by a hash of its id
+//!    (Cranley–Patterson rotation). A regular s³ sub-grid is *not* used:
+//!    lattice nodes sit on quarter cells, aligned with such grids, and the
+//!    aligned sampling is biased (measured: +0.6 points of solid at
+//!    h = 0.1, M = 1.5, 70 % with s = 6, falling only as (h/s)²).
 //!
 //! Errors: (a) a surface that enters a voxel between its 27 points without
 //! reaching any of them is missed; for a strut (capsule) of radius r ≥ h
 //! the piece missed is a cap of depth ≤ r − √(r² − h²/8) ≈ h²/(16 r) over
-//! a sub-square of side h/2, at most ≈ 0.4 % of the voxel; (b) the midpoint
-//! rule on s³ points is off by at most ±1/(2s) per voxel for a plane (each
-//! of the s² sub-columns the surface crosses is off by at most half a
-//! sample), with signs that cancel between neighbouring voxels, so the sum
-//! over a surface has no bias to first order. Measured on the
+//! a sub-square of side h/2, at most ≈ 0.4 % of the voxel; (b) the
+//! quasi-random estimate of one voxel is off by about the discrepancy of
+//! N points, ≲ 0.01 for a plane at N = 256, with signs that do not
+//! correlate between voxels (the shifts differ), so the sum over a surface
+//! has no bias. Measured on the
 //! RD scene: porosity within 0.2 points of nominal at D/h ≥ 2 (README,
 //! "Sub-voxel fill"; `tests/fraction.rs`).
 //!
@@ -31,8 +36,22 @@
 use crate::grid::VoxelGrid;
 use rayon::prelude::*;
 
-/// Sub-samples per axis of a boundary voxel (s; s³ = 216 points).
-pub const SUBSAMPLES: usize = 6;
+/// Sub-samples of a boundary voxel.
+pub const SUBSAMPLES: usize = 256;
+
+/// The Cranley–Patterson shift of voxel `v`'s sub-samples: three numbers
+/// in [0, 1) from a SplitMix64 hash of its id (deterministic).
+fn voxel_shift(v: u64) -> [f64; 3] {
+    let mut z = v.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    std::array::from_fn(|_| {
+        z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut x = z;
+        x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        x ^= x >> 31;
+        (x >> 11) as f64 / (1u64 << 53) as f64
+    })
+}
 
 /// Default φ below which a voxel is void (`voxel.fraction_threshold`).
 pub const DEFAULT_THRESHOLD: f64 = 0.01;
@@ -61,9 +80,8 @@ where
             }
         });
     let mut fraction = vec![0f32; nx * ny * nz];
-    let s = SUBSAMPLES;
-    let inv_s = 1.0 / s as f64;
-    let inv_s3 = 1.0 / (s * s * s) as f64;
+    let base: Vec<[f64; 3]> = (0..SUBSAMPLES).map(crate::lattice::r3_point).collect();
+    let inv_n = 1.0 / SUBSAMPLES as f64;
     fraction
         .par_chunks_mut(nx.max(1))
         .enumerate()
@@ -79,18 +97,18 @@ where
                     0 => 0.0,
                     27 => 1.0,
                     _ => {
-                        let mut n = 0usize;
-                        for qz in 0..s {
-                            let z = (k as f64 + (qz as f64 + 0.5) * inv_s) * h;
-                            for qy in 0..s {
-                                let y = (j as f64 + (qy as f64 + 0.5) * inv_s) * h;
-                                for qx in 0..s {
-                                    let x = (i as f64 + (qx as f64 + 0.5) * inv_s) * h;
-                                    n += inside([x, y, z]) as usize;
-                                }
-                            }
-                        }
-                        (n as f64 * inv_s3) as f32
+                        let v = i + nx * row;
+                        let shift = voxel_shift(v as u64);
+                        let corner = [i as f64, j as f64, k as f64];
+                        let n = base
+                            .iter()
+                            .filter(|q| {
+                                inside(std::array::from_fn(|c| {
+                                    (corner[c] + (q[c] + shift[c]).fract()) * h
+                                }))
+                            })
+                            .count();
+                        (n as f64 * inv_n) as f32
                     }
                 };
             }
@@ -145,12 +163,11 @@ mod tests {
     #[test]
     fn a_plane_cuts_voxels_by_the_fraction_below_it() {
         // Solid where x < 0.34 on h = 0.2: voxel 0 full, voxel 1 cut at
-        // 0.7 h, voxel 2 empty. With s = 6 the sub-centres of voxel 1 lie at
-        // 0.2 + (q + ½)/6·0.2: q = 0..3 (x ≤ 0.3167) inside, so φ = 4/6.
+        // 0.7 h, voxel 2 empty.
         let g = sample_fractions([3, 1, 1], 0.2, |p| p[0] < 0.34);
         let f = g.fraction.unwrap();
         assert_eq!(f[0], 1.0);
-        assert!((f[1] as f64 - 4.0 / 6.0).abs() < 1e-7, "{}", f[1]);
+        assert!((f[1] as f64 - 0.7).abs() < 0.01, "{}", f[1]);
         assert_eq!(f[2], 0.0);
         assert_eq!(g.solid, vec![1, 1, 0]);
     }
@@ -165,6 +182,12 @@ mod tests {
         let v = g.solid_volume() * 0.008;
         let exact = 4.0 / 3.0 * std::f64::consts::PI;
         assert!((v / exact - 1.0).abs() < 2e-3, "{v} against {exact}");
+        // The same sampling is the same grid (deterministic).
+        let again = sample_fractions([12, 12, 12], 0.2, |p| {
+            let d = [p[0] - 1.2, p[1] - 1.2, p[2] - 1.2];
+            d[0] * d[0] + d[1] * d[1] + d[2] * d[2] <= 1.0
+        });
+        assert_eq!(again.fraction, g.fraction);
     }
 
     #[test]

@@ -13,7 +13,9 @@
 //! - the load case's quantities ([`crate::fem::load`]);
 //! - the true relative residual ‖b − A w‖ / ‖b‖;
 //! - von Mises stress at every solid voxel centre and its peak over the
-//!   nominal stress.
+//!   nominal stress. With sub-voxel fill a voxel's stress is the tissue
+//!   stress D·ε of its solid part (not scaled by φ), so a thin partial
+//!   voxel reports the stress its material carries.
 
 use crate::fem::cg::PcgStats;
 use crate::fem::constrained::Constrained;

@@ -176,7 +176,10 @@ pub struct VoxelReport {
     pub removed_voxels: usize,
     /// Voxels whose centre lies inside the envelope (all of them for a box).
     pub envelope_voxels: usize,
-    /// `1 − solid_voxels / envelope_voxels`.
+    /// `voxel.fill`: "binary" or "fraction".
+    pub fill: &'static str,
+    /// `1 − Σφ / envelope_voxels` (`1 − solid_voxels / envelope_voxels`
+    /// under binary fill).
     pub porosity_measured: f64,
     /// STL envelopes: zero-area triangles ignored while reading.
     pub stl_degenerate_triangles: Option<usize>,
@@ -219,6 +222,7 @@ impl std::fmt::Display for VoxelReport {
             "grid             {nx} × {ny} × {nz} = {} voxels",
             self.total_voxels
         )?;
+        writeln!(f, "fill             {}", self.fill)?;
         writeln!(f, "solid voxels     {}", self.solid_voxels)?;
         writeln!(f, "removed voxels   {}", self.removed_voxels)?;
         if self.lattice == crate::image::specimen::IMAGE_LATTICE {

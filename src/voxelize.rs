@@ -14,6 +14,11 @@
 //! would be mechanisms rather than load paths; they, and any floating
 //! islands, are removed and counted ([`VoxelCounts::removed`]).
 //!
+//! With `voxel.fill = "fraction"` ([`voxelize_fraction`], method and error
+//! in [`fraction`]) every voxel carries φₑ, its volume fraction inside the
+//! solid; voxels under the threshold are void, and the component rule
+//! applies to the voxels kept.
+//!
 //! # Performance
 //!
 //! Sampling is parallel over z-slices (rayon); each slice is independent, so
@@ -35,6 +40,8 @@
 //! assert_eq!(v.counts.removed, 0);
 //! assert!(v.counts.solid > 4000);
 //! ```
+
+pub mod fraction;
 
 use crate::grid::{VoxelCounts, VoxelGrid};
 use rayon::prelude::*;
@@ -58,9 +65,10 @@ pub struct Voxelization {
 }
 
 impl Voxelization {
-    /// Measured porosity `1 − solid / total` after the component search.
+    /// Measured porosity `1 − Σφ / total` after the component search
+    /// (`1 − solid / total` under binary fill).
     pub fn porosity(&self) -> f64 {
-        1.0 - self.counts.solid as f64 / self.counts.total as f64
+        1.0 - self.grid.solid_volume() / self.counts.total as f64
     }
 }
 
@@ -71,9 +79,33 @@ where
     F: Fn([f64; 3]) -> bool + Sync,
 {
     let start = Instant::now();
-    let mut grid = sample(dims, h, inside);
+    let grid = sample(dims, h, inside);
+    finish(grid, start)
+}
+
+/// Sub-voxel fill: φ of every voxel ([`fraction::sample_fractions`]),
+/// voxels with φ < `threshold` void, then the largest face-connected
+/// component of the rest.
+pub fn voxelize_fraction<F>(
+    dims: [usize; 3],
+    h: f64,
+    threshold: f64,
+    inside: F,
+) -> Result<Voxelization, VoxelError>
+where
+    F: Fn([f64; 3]) -> bool + Sync,
+{
+    let start = Instant::now();
+    let mut grid = fraction::sample_fractions(dims, h, inside);
+    fraction::apply_threshold(&mut grid, threshold);
+    finish(grid, start)
+}
+
+/// The component search and the counts of a sampled grid.
+fn finish(mut grid: VoxelGrid, start: Instant) -> Result<Voxelization, VoxelError> {
     let sampled = grid.solid_count();
     let kept = keep_largest_component(&mut grid);
+    fraction::clear_removed(&mut grid);
     if kept == 0 {
         return Err(VoxelError::Empty {
             total: grid.voxel_count(),
@@ -117,26 +149,26 @@ where
 }
 
 /// Counts the voxels of `grid` whose centre lies in `region`, and the
-/// solid ones among them: `(in region, solid in region)`.
-pub fn count_in_region<F>(grid: &VoxelGrid, region: F) -> (usize, usize)
+/// solid volume among them (Σφ, the solid count under binary fill):
+/// `(in region, solid volume in region)`. Summed per row, rows in order.
+pub fn count_in_region<F>(grid: &VoxelGrid, region: F) -> (usize, f64)
 where
     F: Fn([f64; 3]) -> bool + Sync,
 {
     let [nx, ny, _] = grid.dims;
     let h = grid.h;
-    grid.solid
-        .par_chunks(nx.max(1))
-        .enumerate()
-        .map(|(row, cells)| {
+    let rows: Vec<(usize, f64)> = (0..grid.voxel_count() / nx.max(1))
+        .into_par_iter()
+        .map(|row| {
             let y = ((row % ny) as f64 + 0.5) * h;
             let z = ((row / ny) as f64 + 0.5) * h;
-            cells
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| region([(*i as f64 + 0.5) * h, y, z]))
-                .fold((0, 0), |(n, s), (_, &v)| (n + 1, s + (v != 0) as usize))
+            (0..nx)
+                .filter(|&i| region([(i as f64 + 0.5) * h, y, z]))
+                .fold((0, 0.0), |(n, s), i| (n + 1, s + grid.phi(i + nx * row)))
         })
-        .reduce(|| (0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
+        .collect();
+    rows.iter()
+        .fold((0, 0.0), |(n, s), &(rn, rs)| (n + rn, s + rs))
 }
 
 /// Keeps only the largest face-connected component of solid voxels (ties:
@@ -238,7 +270,7 @@ mod tests {
     fn region_counts_use_voxel_centres() {
         // Solid where x < 1.0 (voxels 0, 1 of 4); region x > 0.5 (voxels 1, 2, 3).
         let v = voxelize([4, 2, 1], 0.4, |p| p[0] < 1.0).unwrap();
-        assert_eq!(count_in_region(&v.grid, |p| p[0] > 0.5), (6, 2));
+        assert_eq!(count_in_region(&v.grid, |p| p[0] > 0.5), (6, 2.0));
     }
 
     #[test]

@@ -129,14 +129,21 @@ fn check_kernels(ctx: &GpuContext, grid: &VoxelGrid) -> usize {
     let node_map: Vec<u32> = gpu.read(Slot::NodeMap).unwrap();
     let stencil: Vec<f32> = gpu.read(Slot::Stencil).unwrap();
     let neighbours: Vec<u32> = gpu.read(Slot::Neighbours).unwrap();
+    let phi: Vec<f32> = gpu.read(Slot::Phi).unwrap();
+    let element: Vec<f32> = gpu.read(Slot::Element).unwrap();
+    let fill = mirror::FillBindings {
+        phi: &phi,
+        element: &element,
+    };
     assert_eq!(nodes, problem.mesh.nodes);
     assert_eq!(node_map, problem.mesh.node_map);
+    assert_eq!(prm.fill, grid.fraction.is_some() as u32);
 
     // jacobi_diag ran when the solver was built; run it again on a poisoned buffer.
     gpu.write(Slot::InvDiag, &poison(n));
     gpu.run(&[Kernel::JacobiDiag]).unwrap();
     let mut cpu = vec![0.0f32; n];
-    mirror::jacobi_diag(&prm, &flags, &stencil, &mut cpu);
+    mirror::jacobi_diag(&prm, &flags, &stencil, &fill, &mut cpu);
     assert_close(
         "jacobi_diag",
         &gpu.read::<f32>(Slot::InvDiag).unwrap(),
@@ -158,6 +165,7 @@ fn check_kernels(ctx: &GpuContext, grid: &VoxelGrid) -> usize {
         &node_map,
         &stencil,
         &neighbours,
+        &fill,
         &p,
         &mut cpu,
     );
@@ -578,15 +586,18 @@ fn shipped_rd_scene_agrees_on_gpu_and_cpu() {
     );
 }
 
-/// Runs `f` on the problem of the multigrid kernel tests (the RD grid at
-/// h = 0.1, four levels, bonded platens), its host hierarchy and its device
-/// solver.
-fn with_multigrid_solver(ctx: &GpuContext, f: impl FnOnce(&Problem, &Multigrid, &GpuPcg)) {
-    let grid = rd_grid(0.1);
+/// Runs `f` on the problem of the multigrid kernel tests (`grid`: the RD
+/// grid at h = 0.1, four levels, binary or fractional; bonded platens), its
+/// host hierarchy and its device solver.
+fn with_multigrid_solver(
+    ctx: &GpuContext,
+    grid: &VoxelGrid,
+    f: impl FnOnce(&Problem, &Multigrid, &GpuPcg),
+) {
     let load = LoadCase::Compression {
         platens: Platens::Bonded,
     };
-    let problem = Problem::new(&grid, YoungPoisson::tantalum(), &load).unwrap();
+    let problem = Problem::new(grid, YoungPoisson::tantalum(), &load).unwrap();
     let (mesh, table, fixed) = (&problem.mesh, &problem.table, &problem.bc.fixed);
     let mg = Multigrid::new(mesh, table, fixed).unwrap();
     let gpu = GpuPcg::with_multigrid(ctx, mesh, table, fixed, &mg).unwrap();
@@ -598,7 +609,11 @@ fn multigrid_kernels_match_their_cpu_mirrors_on_random_input() {
     let Some(ctx) = context("multigrid_kernels_match_their_cpu_mirrors_on_random_input") else {
         return;
     };
-    with_multigrid_solver(&ctx, |_, mg, gpu| check_multigrid_kernels(&ctx, mg, gpu));
+    for grid in [rd_grid(0.1), rd_fraction_grid(0.1)] {
+        with_multigrid_solver(&ctx, &grid, |_, mg, gpu| {
+            check_multigrid_kernels(&ctx, mg, gpu)
+        });
+    }
 }
 
 fn check_multigrid_kernels(ctx: &GpuContext, mg: &Multigrid, gpu: &GpuPcg) {
@@ -613,6 +628,12 @@ fn check_multigrid_kernels(ctx: &GpuContext, mg: &Multigrid, gpu: &GpuPcg) {
     let node_map: Vec<u32> = gpu.read(Slot::NodeMap).unwrap();
     let stencil: Vec<f32> = gpu.read(Slot::Stencil).unwrap();
     let neighbours: Vec<u32> = gpu.read(Slot::Neighbours).unwrap();
+    let phi: Vec<f32> = gpu.read(Slot::Phi).unwrap();
+    let element: Vec<f32> = gpu.read(Slot::Element).unwrap();
+    let fill = mirror::FillBindings {
+        phi: &phi,
+        element: &element,
+    };
     let f32s = |v: &[[f64; 9]]| -> Vec<f32> { v.iter().flatten().map(|&x| x as f32).collect() };
     let inverse = dmg.coarsest_inverse(ctx).unwrap();
     let exact: Vec<f32> = mg.coarsest_inverse().iter().map(|&v| v as f32).collect();
@@ -648,6 +669,7 @@ fn check_multigrid_kernels(ctx: &GpuContext, mg: &Multigrid, gpu: &GpuPcg) {
                     &node_map,
                     &stencil,
                     &neighbours,
+                    &fill,
                     &x,
                     &mut q,
                 );
@@ -747,28 +769,30 @@ fn the_gpu_v_cycle_is_the_cpu_v_cycle_in_f32() {
     let Some(ctx) = context("the_gpu_v_cycle_is_the_cpu_v_cycle_in_f32") else {
         return;
     };
-    with_multigrid_solver(&ctx, |problem, mg, gpu| {
-        let dmg = gpu.multigrid().unwrap();
-        // A residual-like input: the right-hand side of the load case, and a random one.
-        for (what, r) in [
-            ("rhs", problem.rhs()),
-            (
-                "random",
-                random(3 * problem.mesh.len(), 31)
-                    .iter()
-                    .map(|&v| v as f64)
-                    .collect(),
-            ),
-        ] {
-            let mut z = vec![0.0; r.len()];
-            mg.apply(&r, &mut z);
-            gpu.set_rhs(&r);
-            gpu.run_multigrid_ops(0..dmg.ops.len()).unwrap();
-            let got: Vec<f32> = gpu.read(Slot::Z).unwrap();
-            let want: Vec<f32> = z.iter().map(|&v| v as f32).collect();
-            assert_close(&format!("V-cycle on the {what}"), &got, &want, 1e-5);
-        }
-    });
+    for grid in [rd_grid(0.1), rd_fraction_grid(0.1)] {
+        with_multigrid_solver(&ctx, &grid, |problem, mg, gpu| {
+            let dmg = gpu.multigrid().unwrap();
+            // A residual-like input: the right-hand side of the load case, and a random one.
+            for (what, r) in [
+                ("rhs", problem.rhs()),
+                (
+                    "random",
+                    random(3 * problem.mesh.len(), 31)
+                        .iter()
+                        .map(|&v| v as f64)
+                        .collect(),
+                ),
+            ] {
+                let mut z = vec![0.0; r.len()];
+                mg.apply(&r, &mut z);
+                gpu.set_rhs(&r);
+                gpu.run_multigrid_ops(0..dmg.ops.len()).unwrap();
+                let got: Vec<f32> = gpu.read(Slot::Z).unwrap();
+                let want: Vec<f32> = z.iter().map(|&v| v as f32).collect();
+                assert_close(&format!("V-cycle on the {what}"), &got, &want, 1e-5);
+            }
+        });
+    }
 }
 
 #[test]
@@ -878,4 +902,62 @@ fn gpu_multigrid_over_the_binding_limit_solves_with_jacobi_and_says_so() {
         "{}",
         notices[0]
     );
+}
+
+/// The grid of `rd_grid(h)` with sub-voxel fill.
+fn rd_fraction_grid(h: f64) -> VoxelGrid {
+    let toml = common::small_rd(h).replace(
+        &format!("[voxel]\nsize = {h}\n"),
+        &format!("[voxel]\nsize = {h}\nfill = \"fraction\"\n"),
+    );
+    let s = Scene::parse(&toml, Path::new("rd.toml"), &[]).unwrap();
+    let grid = voxelize_scene(&s).unwrap().1.grid;
+    let f = grid.fraction.as_ref().expect("fraction fill");
+    assert!(f.iter().any(|&p| p > 0.0 && p < 0.5), "partial voxels");
+    grid
+}
+
+#[test]
+fn kernels_match_their_cpu_mirrors_on_a_fractional_grid() {
+    let Some(ctx) = context("kernels_match_their_cpu_mirrors_on_a_fractional_grid") else {
+        return;
+    };
+    assert_eq!(check_kernels(&ctx, &rd_fraction_grid(0.1)), 1);
+}
+
+#[test]
+fn gpu_matches_cpu_on_a_fractional_lattice() {
+    let Some(ctx) = context("gpu_matches_cpu_on_a_fractional_lattice") else {
+        return;
+    };
+    let grid = rd_fraction_grid(0.1);
+    for p in [Preconditioner::Jacobi, Preconditioner::Multigrid] {
+        for platens in [Platens::Frictionless, Platens::Bonded] {
+            compare(&ctx, &grid, LoadCase::Compression { platens }, p);
+        }
+    }
+}
+
+#[test]
+fn fractional_vectors_over_the_binding_limit_solve_in_chunks() {
+    // As `vectors_over_the_binding_limit_solve_in_chunks`, with the 32 B of
+    // corner fractions per node bound in the same chunks.
+    let grid = rd_fraction_grid(0.075);
+    let request = AdapterRequest {
+        max_storage_binding: Some(256 * 1024),
+        ..Default::default()
+    };
+    let Some(ctx) = context_or_skip(&request, "fractional_vectors_over_the_binding_limit") else {
+        return;
+    };
+    let chunks = check_kernels(&ctx, &grid);
+    assert!(chunks >= 2, "{chunks} chunks");
+    let mesh = voxfe::fem::mesh::ActiveMesh::new(&grid).unwrap();
+    for c in plan_chunks(&mesh, 256 * 1024, 256).unwrap() {
+        assert!(32 * c.params.n_nodes as u64 <= 256 * 1024);
+    }
+    let load = LoadCase::Compression {
+        platens: Platens::Frictionless,
+    };
+    compare(&ctx, &grid, load, Preconditioner::Jacobi);
 }

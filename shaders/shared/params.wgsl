@@ -21,7 +21,9 @@ struct Params {
     win_base: u32,
     // Grid node id where the node_map window of apply_k starts.
     map_base: u32,
-    _pad0: u32,
+    // 1: sub-voxel fill, every voxel's stiffness scaled by its φ (the
+    // kernels read the phi and element bindings); 0: binary fill.
+    fill: u32,
     _pad1: u32,
 }
 

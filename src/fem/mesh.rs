@@ -8,7 +8,12 @@
 //! The pattern is all the operator needs to know about the geometry around
 //! a node (see [`crate::fem::operator`]).
 //!
-//! Memory: 4 bytes per grid node (the map) plus 5 bytes per active node.
+//! With sub-voxel fill (`VoxelGrid::fraction`) each active node also keeps
+//! the solid fractions φ of its 8 voxels, indexed like the pattern bits
+//! ([`ActiveMesh::phi`]; 0 where the voxel is void).
+//!
+//! Memory: 4 bytes per grid node (the map) plus 5 bytes per active node,
+//! and 32 more per active node with sub-voxel fill.
 
 use crate::grid::VoxelGrid;
 use rayon::prelude::*;
@@ -29,6 +34,9 @@ pub struct ActiveMesh {
     pub node_map: Vec<u32>,
     /// Occupancy pattern of the 8 voxels around each active node.
     pub pattern: Vec<u8>,
+    /// Sub-voxel fill: φ of the 8 voxels around each active node, entry c
+    /// for pattern bit c. `None` under binary fill.
+    pub phi: Option<Vec<[f32; 8]>>,
 }
 
 /// Why a mesh could not be built.
@@ -87,13 +95,23 @@ impl ActiveMesh {
         if nodes.is_empty() {
             return Err(MeshError::Empty);
         }
+        let phi = grid
+            .fraction
+            .as_ref()
+            .map(|f| corner_fractions(grid, f, &nodes));
         Ok(ActiveMesh {
             dims: grid.dims,
             h: grid.h,
             nodes,
             node_map,
             pattern,
+            phi,
         })
+    }
+
+    /// Whether the mesh carries sub-voxel fractions.
+    pub fn has_fractions(&self) -> bool {
+        self.phi.is_some()
     }
 
     /// Number of active nodes.
@@ -136,6 +154,32 @@ impl ActiveMesh {
 
     /// Bytes held by the mesh.
     pub fn bytes(&self) -> usize {
-        self.nodes.len() * 5 + self.node_map.len() * 4
+        self.nodes.len() * (5 + if self.has_fractions() { 32 } else { 0 }) + self.node_map.len() * 4
     }
+}
+
+/// φ of the 8 voxels around each active node (entry c = cx + 2cy + 4cz is
+/// voxel `(i − 1 + cx, j − 1 + cy, k − 1 + cz)`; 0 outside the grid).
+fn corner_fractions(grid: &VoxelGrid, fraction: &[f32], nodes: &[u32]) -> Vec<[f32; 8]> {
+    let [nx, ny, _] = grid.dims;
+    let (sx, sy) = (nx + 1, ny + 1);
+    nodes
+        .par_iter()
+        .map(|&id| {
+            let id = id as usize;
+            let (i, j, k) = (id % sx, (id / sx) % sy, id / (sx * sy));
+            let mut w = [0f32; 8];
+            for (c, wc) in w.iter_mut().enumerate() {
+                let (vi, vj, vk) = (
+                    i as isize - 1 + (c & 1) as isize,
+                    j as isize - 1 + ((c >> 1) & 1) as isize,
+                    k as isize - 1 + ((c >> 2) & 1) as isize,
+                );
+                if grid.is_solid_signed(vi, vj, vk) {
+                    *wc = fraction[grid.voxel_id(vi as usize, vj as usize, vk as usize)];
+                }
+            }
+            w
+        })
+        .collect()
 }

@@ -15,7 +15,9 @@
 //! - von Mises stress, SED and EES at every solid voxel centre
 //!   ([`crate::strength::VoxelFields`]), the peak von Mises over the
 //!   nominal stress and the volume percentiles of the strength estimates
-//!   per newton.
+//!   per newton. With sub-voxel fill a voxel's stress is the tissue stress
+//!   D·ε of its solid part (not scaled by φ), so a thin partial voxel
+//!   reports the stress its material carries.
 
 use crate::fem::cg::PcgStats;
 use crate::fem::constrained::Constrained;

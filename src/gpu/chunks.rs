@@ -21,7 +21,8 @@ pub struct Chunk {
 ///
 /// Chunks start at multiples of [`REDUCE_BLOCK`] nodes (so that a chunk's
 /// partial sums are whole workgroups) and are as long as the limit allows:
-/// 12 B per node for the chunk's vectors, 12 B per node of its neighbour
+/// 12 B per node for the chunk's vectors (and 32 B of corner fractions with
+/// sub-voxel fill), 12 B per node of its neighbour
 /// window (the chunk plus the active nodes of one z-layer of grid nodes on
 /// either side) and 4 B per grid id of its node-map window.
 pub fn plan_chunks(mesh: &ActiveMesh, limit: u64, align: u64) -> Result<Vec<Chunk>, GpuError> {
@@ -34,6 +35,9 @@ pub fn plan_chunks(mesh: &ActiveMesh, limit: u64, align: u64) -> Result<Vec<Chun
     let step = (align / 4).max(1);
     let n_partials = (3 * n as u64).div_ceil(REDUCE_BLOCK as u64) as u32;
     let block = REDUCE_BLOCK as usize;
+    let fill = mesh.has_fractions() as u32;
+    // The chunk's corner fractions (sub-voxel fill): 8 f32 per node.
+    let phi_bytes = 32 * fill as u64;
     let chunk = |n0: usize, n1: usize| -> Chunk {
         let id_lo = (mesh.nodes[n0] as u64).saturating_sub(reach);
         let id_hi = (mesh.nodes[n1 - 1] as u64 + reach).min(grid_nodes - 1);
@@ -53,7 +57,7 @@ pub fn plan_chunks(mesh: &ActiveMesh, limit: u64, align: u64) -> Result<Vec<Chun
                 node_base: n0 as u32,
                 win_base: (m_lo / step * step) as u32,
                 map_base: (id_lo / step * step) as u32,
-                _pad0: 0,
+                fill,
                 _pad1: 0,
             },
             win_end: m_hi as u32,
@@ -65,9 +69,10 @@ pub fn plan_chunks(mesh: &ActiveMesh, limit: u64, align: u64) -> Result<Vec<Chun
         12 * (c.win_end - p.win_base) as u64 <= limit
             && 4 * (c.map_end - p.map_base) as u64 <= limit
             && 12 * p.n_nodes as u64 <= limit
+            && phi_bytes * p.n_nodes as u64 <= limit
     };
     // Everything fits: one chunk, bound whole.
-    if 12 * n as u64 <= limit && 4 * grid_nodes <= limit {
+    if 12 * n as u64 <= limit && 4 * grid_nodes <= limit && phi_bytes * n as u64 <= limit {
         return Ok(vec![Chunk {
             params: GpuParams {
                 n_nodes: n as u32,
@@ -80,7 +85,7 @@ pub fn plan_chunks(mesh: &ActiveMesh, limit: u64, align: u64) -> Result<Vec<Chun
                 node_base: 0,
                 win_base: 0,
                 map_base: 0,
-                _pad0: 0,
+                fill,
                 _pad1: 0,
             },
             win_end: n as u32,

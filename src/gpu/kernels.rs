@@ -39,9 +39,14 @@ pub enum Slot {
     Scalars,
     /// z = M⁻¹ r (multigrid only).
     Z,
+    /// Sub-voxel fill: φ of the 8 voxels around each node (8 f32 a node;
+    /// 32 bytes, unused, under binary fill).
+    Phi,
+    /// The element stiffness as 64 3×3 blocks, `[8a + b][9]` f32.
+    Element,
 }
 
-pub(super) const SLOTS: [Slot; 13] = [
+pub(super) const SLOTS: [Slot; 15] = [
     Slot::Nodes,
     Slot::Flags,
     Slot::NodeMap,
@@ -55,6 +60,8 @@ pub(super) const SLOTS: [Slot; 13] = [
     Slot::Partials,
     Slot::Scalars,
     Slot::Z,
+    Slot::Phi,
+    Slot::Element,
 ];
 
 impl Slot {
@@ -67,6 +74,8 @@ impl Slot {
             // One mask per occupancy pattern.
             Slot::Neighbours => 4 * 256,
             Slot::Scalars => 4 * mirror::SCALARS as u64,
+            // 64 blocks of 3×3 f32.
+            Slot::Element => 4 * 64 * 9,
             // One element: an empty chunk still binds 4 bytes.
             _ => 4,
         }
@@ -162,6 +171,8 @@ impl Kernel {
                     (Neighbours, Whole, Read),  // 5 neighbours: non-zero blocks per pattern
                     (P, Window(V), Read),       // 6 x: the vector applied to
                     (Q, Own(V), ReadWrite),     // 7 y = A x
+                    (Phi, Own(32), Read),       // 8 phi: 8 corner fractions per node
+                    (Element, Whole, Read),     // 9 element: [8a + b][9]
                 ],
             ),
             Kernel::JacobiDiag => (
@@ -172,6 +183,8 @@ impl Kernel {
                     (Flags, Own(4), Read),        // 1 flags
                     (Stencil, Whole, Read),       // 2 stencil
                     (InvDiag, Own(V), ReadWrite), // 3 inv_diag = 1 / diag(A)
+                    (Phi, Own(32), Read),         // 4 phi
+                    (Element, Whole, Read),       // 5 element
                 ],
             ),
             Kernel::DotPartial => (

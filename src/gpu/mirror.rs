@@ -28,9 +28,13 @@ pub const REDUCE_PER_THREAD: usize = 4;
 /// `shaders/apply_k.wgsl`: (A x)_n = Σ_d S_d (x̃_m − x̃_n) over the
 /// off-centre stencil blocks (x̃: x with fixed dofs zeroed), x_n on fixed dofs.
 ///
-/// The slices are the bindings of one chunk: `nodes` and `y` start at
-/// `params.node_base`, `flags` and `x` at `params.win_base`, `node_map` at
-/// `params.map_base` (all 0 when the mesh is one chunk).
+/// With `params.fill = 1` (sub-voxel fill) the row is summed element by
+/// element, Σ_c φ_c Σ_b Ke[7 − c, b] (x̃_m − x̃_n), from `fill`'s corner
+/// fractions and element blocks.
+///
+/// The slices are the bindings of one chunk: `nodes`, `y` and `fill.phi`
+/// start at `params.node_base`, `flags` and `x` at `params.win_base`,
+/// `node_map` at `params.map_base` (all 0 when the mesh is one chunk).
 #[allow(clippy::too_many_arguments)]
 pub fn apply_k(
     params: &GpuParams,
@@ -39,6 +43,7 @@ pub fn apply_k(
     node_map: &[u32],
     stencil: &[f32],
     neighbours: &[u32],
+    fill: &FillBindings,
     x: &[f32],
     y: &mut [f32],
 ) {
@@ -59,18 +64,8 @@ pub fn apply_k(
             }
         }
         let mut acc = [0.0f32; 3];
-        let mut bits = neighbours[p] & !(1 << 13);
-        while bits != 0 {
-            let d = bits.trailing_zeros() as usize;
-            bits &= bits - 1;
-            let (dx, dy, dz) = (
-                (d % 3) as i64 - 1,
-                ((d / 3) % 3) as i64 - 1,
-                (d / 9) as i64 - 1,
-            );
-            let m = node_map[(id + dx + sx * dy + sxy * dz) as usize - params.map_base as usize]
-                as usize
-                - win_base;
+        // x̃_m − x̃_n at window index m.
+        let difference = |m: usize| {
             let fm = flags[m] >> 8;
             let mut u = [x[3 * m], x[3 * m + 1], x[3 * m + 2]];
             for (c, uc) in u.iter_mut().enumerate() {
@@ -79,6 +74,51 @@ pub fn apply_k(
                 }
                 *uc -= un[c];
             }
+            u
+        };
+        let window =
+            |off: i64| node_map[(id + off) as usize - params.map_base as usize] as usize - win_base;
+        if params.fill != 0 {
+            for c in 0..8 {
+                if p & (1 << c) == 0 {
+                    continue;
+                }
+                let w = fill.phi[8 * k + c];
+                let a = 7 - c;
+                for b in 0..8 {
+                    let o = [
+                        (c & 1) + (b & 1),
+                        ((c >> 1) & 1) + ((b >> 1) & 1),
+                        ((c >> 2) & 1) + ((b >> 2) & 1),
+                    ];
+                    if o == [1, 1, 1] {
+                        continue;
+                    }
+                    let [ox, oy, oz] = o.map(|v| v as i64 - 1);
+                    let u = difference(window(ox + sx * oy + sxy * oz));
+                    let e = (8 * a + b) * 9;
+                    let el = &fill.element[e..e + 9];
+                    for (r, ar) in acc.iter_mut().enumerate() {
+                        let t = el[3 * r] * u[0] + el[3 * r + 1] * u[1] + el[3 * r + 2] * u[2];
+                        *ar += w * t;
+                    }
+                }
+            }
+        }
+        let mut bits = if params.fill != 0 {
+            0
+        } else {
+            neighbours[p] & !(1 << 13)
+        };
+        while bits != 0 {
+            let d = bits.trailing_zeros() as usize;
+            bits &= bits - 1;
+            let (dx, dy, dz) = (
+                (d % 3) as i64 - 1,
+                ((d / 3) % 3) as i64 - 1,
+                (d / 9) as i64 - 1,
+            );
+            let u = difference(window(dx + sx * dy + sxy * dz));
             let b = (p * 27 + d) * 9;
             for (r, a) in acc.iter_mut().enumerate() {
                 *a += stencil[b + 3 * r] * u[0]
@@ -95,14 +135,37 @@ pub fn apply_k(
     }
 }
 
-/// `shaders/jacobi_diag.wgsl`: `flags` and `inv_diag` are the chunk's.
-pub fn jacobi_diag(params: &GpuParams, flags: &[u32], stencil: &[f32], inv_diag: &mut [f32]) {
+/// The sub-voxel fill bindings of `apply_k` and `jacobi_diag`: the chunk's
+/// corner fractions (8 a node; unused when `params.fill` is 0) and the 64
+/// element blocks (`[8a + b][9]`).
+pub struct FillBindings<'a> {
+    pub phi: &'a [f32],
+    pub element: &'a [f32],
+}
+
+/// `shaders/jacobi_diag.wgsl`: `flags`, `fill.phi` and `inv_diag` are the
+/// chunk's.
+pub fn jacobi_diag(
+    params: &GpuParams,
+    flags: &[u32],
+    stencil: &[f32],
+    fill: &FillBindings,
+    inv_diag: &mut [f32],
+) {
     for n in 0..params.n_nodes as usize {
         let f = flags[n];
-        let centre = ((f & 0xff) as usize * 27 + 13) * 9;
+        let p = (f & 0xff) as usize;
+        let centre = (p * 27 + 13) * 9;
         for c in 0..3 {
             inv_diag[3 * n + c] = if (f >> 8) & (1 << c) == 0 {
-                1.0 / stencil[centre + 4 * c]
+                let s = if params.fill == 0 {
+                    stencil[centre + 4 * c]
+                } else {
+                    (0..8).filter(|q| p & (1 << q) != 0).fold(0.0f32, |s, q| {
+                        s + fill.phi[8 * n + q] * fill.element[9 * (7 - q) * 9 + 4 * c]
+                    })
+                };
+                1.0 / s
             } else {
                 1.0
             };

@@ -45,7 +45,9 @@
 //! Memory on the device: 5 f32 vectors of 3 values per active node (60 B),
 //! 8 B of node id and flags per active node, 4 B per grid node (the node
 //! map) and a 249 KB stencil table; with multigrid, one more vector (z) and
-//! the hierarchy ([`multigrid`]).
+//! the hierarchy ([`multigrid`]). With sub-voxel fill (`GpuParams::fill`)
+//! 32 B of corner fractions per active node (bound in the vectors' chunks)
+//! and the 2.3 KB element blocks, read by `apply_k` and `jacobi_diag`.
 //!
 //! Errors are typed ([`GpuError`]): limits are checked before allocating,
 //! and out-of-memory is told from other device errors by wgpu's error type

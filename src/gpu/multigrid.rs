@@ -110,6 +110,9 @@ pub struct FineBuffers<'a> {
     pub node_map: &'a wgpu::Buffer,
     pub stencil: &'a wgpu::Buffer,
     pub neighbours: &'a wgpu::Buffer,
+    /// Corner fractions (sub-voxel fill) and element blocks.
+    pub phi: &'a wgpu::Buffer,
+    pub element: &'a wgpu::Buffer,
     pub apply_k: &'a wgpu::ComputePipeline,
     /// The CG's r (the cycle's right-hand side) and z (its result).
     pub r: &'a wgpu::Buffer,
@@ -469,6 +472,8 @@ impl GpuMultigrid {
                     (5, fine.neighbours),
                     (6, lv.vec(op.input)),
                     (7, lv.vec(MgVec::Q)),
+                    (8, fine.phi),
+                    (9, fine.element),
                 ],
                 MgKernel::Apply => {
                     let (blocks, nbrs) = lv.stencil.as_ref().expect("a stored level");

@@ -27,6 +27,8 @@ pub struct GpuParams {
     pub win_base: u32,
     /// Grid node id where `apply_k`'s node-map window starts.
     pub map_base: u32,
-    pub _pad0: u32,
+    /// 1 with sub-voxel fill (`apply_k` and `jacobi_diag` scale each
+    /// voxel's element by φ from the phi binding), 0 with binary fill.
+    pub fill: u32,
     pub _pad1: u32,
 }

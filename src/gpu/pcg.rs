@@ -103,8 +103,14 @@ impl<'c> GpuPcg<'c> {
             .map(|(&p, &f)| p as u32 | (f as u32) << 8)
             .collect();
         let stencil: Vec<f32> = table.blocks.iter().flatten().map(|&v| v as f32).collect();
+        let element: Vec<f32> = table.element.iter().flatten().map(|&v| v as f32).collect();
+        // Sub-voxel fill: the corner fractions; binary: 32 unused bytes.
+        let phi: Vec<f32> = match &mesh.phi {
+            Some(phi) => phi.iter().flatten().copied().collect(),
+            None => vec![0.0; 8],
+        };
         let vec_bytes = 4 * n_dofs as u64;
-        let sizes: [(Slot, &'static str, u64); 13] = [
+        let sizes: [(Slot, &'static str, u64); 15] = [
             (Slot::Nodes, "active node ids", 4 * n as u64),
             (Slot::Flags, "node flags", 4 * n as u64),
             (
@@ -122,6 +128,8 @@ impl<'c> GpuPcg<'c> {
             (Slot::Partials, "partial sums", 8 * params.n_partials as u64),
             (Slot::Scalars, "CG scalars", 4 * mirror::SCALARS as u64),
             (Slot::Z, "z", if mg.is_some() { vec_bytes } else { 4 }),
+            (Slot::Phi, "corner fractions", 4 * phi.len() as u64),
+            (Slot::Element, "element stiffness", 4 * element.len() as u64),
         ];
         for &(slot, name, bytes) in &sizes {
             // Per-node buffers are bound in chunks; the others whole.
@@ -136,6 +144,7 @@ impl<'c> GpuPcg<'c> {
                     | Slot::Q
                     | Slot::InvDiag
                     | Slot::Z
+                    | Slot::Phi
             );
             if !chunked && bytes > lim.max_storage_buffer_binding_size {
                 return Err(GpuError::TooLarge {
@@ -175,6 +184,8 @@ impl<'c> GpuPcg<'c> {
                 Slot::NodeMap => init(name, bytemuck::cast_slice(&mesh.node_map)),
                 Slot::Stencil => init(name, bytemuck::cast_slice(&stencil)),
                 Slot::Neighbours => init(name, bytemuck::cast_slice(&table.neighbours)),
+                Slot::Phi => init(name, bytemuck::cast_slice(&phi)),
+                Slot::Element => init(name, bytemuck::cast_slice(&element)),
                 _ => device.create_buffer(&wgpu::BufferDescriptor {
                     label: Some(name),
                     size: bytes.max(4),
@@ -225,6 +236,8 @@ impl<'c> GpuPcg<'c> {
                         let buffer = &buffers[idx];
                         let (offset, size) = match (view, slot) {
                             (View::Whole, _) => (0, buffer.size()),
+                            // Binary fill: the unused 32 bytes, whole.
+                            (View::Own(_), Slot::Phi) if p.fill == 0 => (0, buffer.size()),
                             (View::Own(b), _) => (b * p.node_base as u64, b * p.n_nodes as u64),
                             (View::Window(b), Slot::NodeMap) => (
                                 b * p.map_base as u64,
@@ -277,6 +290,8 @@ impl<'c> GpuPcg<'c> {
                 node_map: gpu.buffer(Slot::NodeMap),
                 stencil: gpu.buffer(Slot::Stencil),
                 neighbours: gpu.buffer(Slot::Neighbours),
+                phi: gpu.buffer(Slot::Phi),
+                element: gpu.buffer(Slot::Element),
                 apply_k,
                 r: gpu.buffer(Slot::R),
                 z: gpu.buffer(Slot::Z),

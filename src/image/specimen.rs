@@ -246,6 +246,12 @@ pub fn voxelize_image(scene: &Scene) -> Result<Specimen, VoxelizeError> {
         lattice: IMAGE_LATTICE,
         dims: grid.dims,
         voxel_size: h,
+        // A ramp calibration gives solid fractions, a threshold binary voxels.
+        fill: if grid.fraction.is_some() {
+            "fraction"
+        } else {
+            "binary"
+        },
         total_voxels: counts.total,
         solid_voxels: counts.solid,
         removed_voxels: counts.removed,

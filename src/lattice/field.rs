@@ -259,7 +259,7 @@ impl StrutField {
 }
 
 /// The i-th point of the R₃ low-discrepancy sequence in [0, 1)³.
-fn r3_point(i: usize) -> [f64; 3] {
+pub(crate) fn r3_point(i: usize) -> [f64; 3] {
     // g is the real root of x⁴ = x + 1 (the "plastic" generalisation of φ).
     const G: f64 = 1.220_744_084_605_759_5;
     let a = [1.0 / G, 1.0 / (G * G), 1.0 / (G * G * G)];

@@ -53,6 +53,7 @@
 //! stops at the first hit.
 
 mod field;
+pub(crate) use field::r3_point;
 
 use field::StrutField;
 use serde::{Deserialize, Serialize};

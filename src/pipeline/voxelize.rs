@@ -1,6 +1,7 @@
 //! The pipeline step that voxelizes a scene: builds its lattice, envelope
-//! and features, samples the implant at voxel centres, keeps the largest
-//! component, and summarises the result (a [`VoxelReport`], what
+//! and features, samples the implant at voxel centres (`voxel.fill =
+//! "binary"`) or takes each voxel's solid fraction (`"fraction"`), keeps the
+//! largest component, and summarises the result (a [`VoxelReport`], what
 //! `voxfe voxelize` prints). Its warnings: struts under [`MIN_D_OVER_H`]
 //! voxels across, removed voxels, and a lattice whose measured porosity
 //! (over the voxels where the lattice alone decides: not in end plates,
@@ -10,8 +11,9 @@ use crate::grid::VoxelGrid;
 use crate::implant::{Envelope, Implant};
 use crate::lattice::Lattice;
 use crate::report::VoxelReport;
+use crate::scene::Fill;
 use crate::scene::{Scene, SceneError};
-use crate::voxelize::{voxelize, VoxelError, Voxelization};
+use crate::voxelize::{voxelize, voxelize_fraction, VoxelError, Voxelization};
 
 /// Below this strut diameter over voxel size, a voxel strut no longer
 /// follows D (spec, "Resolution").
@@ -58,14 +60,20 @@ pub fn voxelize_specimen(scene: &Scene) -> Result<Specimen, VoxelizeError> {
         envelope: scene.envelope()?,
         features: scene.features(),
     };
-    let vox = voxelize(scene.dims(), h, |p| implant.contains(p))?;
+    let inside = |p| implant.contains(p);
+    let vox = match scene.voxel.fill {
+        Fill::Binary => voxelize(scene.dims(), h, inside)?,
+        Fill::Fraction => {
+            voxelize_fraction(scene.dims(), h, scene.voxel.fraction_threshold, inside)?
+        }
+    };
     // The lattice's own porosity: over the voxels where only the lattice
     // decides (not the end plates, wall or holes).
     let lattice_counts =
         if implant.has_features() || !matches!(implant.envelope, Envelope::Box { .. }) {
             crate::voxelize::count_in_region(&vox.grid, |p| implant.in_lattice_region(p))
         } else {
-            (vox.counts.total, vox.counts.solid)
+            (vox.counts.total, vox.grid.solid_volume())
         };
     let envelope = implant.envelope;
     let envelope_mask = match &envelope {
@@ -114,16 +122,16 @@ pub fn voxelize_scene(
 }
 
 /// The warning when the measured porosity of the lattice (over `(region
-/// voxels, solid among them)`) is more than [`MAX_POROSITY_DEVIATION`] from
-/// the nominal one.
-fn porosity_warning(report: &VoxelReport, (region, solid): (usize, usize)) -> Option<String> {
+/// voxels, solid volume among them)`) is more than
+/// [`MAX_POROSITY_DEVIATION`] from the nominal one.
+fn porosity_warning(report: &VoxelReport, (region, solid): (usize, f64)) -> Option<String> {
     let nominal = report.porosity_nominal;
     if region == 0 {
         return Some(format!(
             "no voxel is left to the lattice (nominal porosity {nominal:.4}): end plates, wall and holes cover the whole envelope"
         ));
     }
-    let measured = 1.0 - solid as f64 / region as f64;
+    let measured = 1.0 - solid / region as f64;
     let off = (measured - nominal).abs();
     (off > MAX_POROSITY_DEVIATION).then(|| {
         format!(
@@ -174,7 +182,8 @@ fn voxel_report(
         removed_voxels: vox.counts.removed,
         envelope_voxels,
         stl_degenerate_triangles: None,
-        porosity_measured: 1.0 - vox.counts.solid as f64 / envelope_voxels as f64,
+        fill: scene.voxel.fill.name(),
+        porosity_measured: 1.0 - vox.grid.solid_volume() / envelope_voxels as f64,
         porosity_nominal: lattice.nominal_porosity(),
         porosity_nominal_closed_form: lattice.nominal_is_closed_form(),
         cell: (!is_solid).then(|| lattice.cell()),

@@ -11,10 +11,20 @@ pub const BYTES_PER_ACTIVE_NODE: f64 = 250.0;
 /// (measured 560–680 B in README, set-up included).
 pub const MULTIGRID_BYTES_PER_ACTIVE_NODE: f64 = 800.0;
 
+/// Sub-voxel fill (`voxel.fill = "fraction"`): the grid's φ per voxel
+/// (f32). The half-voxel point lattice of the sampling (8 B per voxel) is
+/// freed before the solve, whose bytes per node are far more.
+pub const FRACTION_BYTES_PER_VOXEL: f64 = 4.0;
+
+/// Sub-voxel fill: the mesh's 8 corner fractions per active node (f32),
+/// on the host and, for the GPU, on the device.
+pub const FRACTION_BYTES_PER_ACTIVE_NODE: f64 = 32.0;
+
 impl Scene {
     /// Conservative estimate of the peak memory of a run, bytes: the mask,
     /// the node map, the CPU solver's vectors and, with multigrid, the
-    /// hierarchy, as if every node were active.
+    /// hierarchy, as if every node were active; with sub-voxel fill also
+    /// the fractions (per voxel and per node).
     pub fn estimated_bytes(&self) -> f64 {
         self.estimated_bytes_with(self.solver.preconditioner)
     }
@@ -31,6 +41,26 @@ impl Scene {
                 BYTES_PER_ACTIVE_NODE + MULTIGRID_BYTES_PER_ACTIVE_NODE
             }
         };
-        voxels * 1.0 + nodes * (4.0 + per_node)
+        let (fraction_voxel, fraction_node) = match self.voxel.fill {
+            super::Fill::Binary => (0.0, 0.0),
+            super::Fill::Fraction => (FRACTION_BYTES_PER_VOXEL, FRACTION_BYTES_PER_ACTIVE_NODE),
+        };
+        voxels * (1.0 + fraction_voxel) + nodes * (4.0 + per_node + fraction_node)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::scene::{Fill, Scene};
+    use std::path::Path;
+
+    #[test]
+    fn fraction_fill_counts_its_fractions() {
+        let toml = "name = \"m\"\n[specimen]\nshape = \"box\"\nsize = [2.0, 2.0, 2.0]\n[voxel]\nsize = 0.1\n[lattice]\nkind = \"solid\"\n";
+        let mut s = Scene::parse(toml, Path::new("m.toml"), &[]).unwrap();
+        let binary = s.estimated_bytes();
+        s.voxel.fill = Fill::Fraction;
+        // 20³ voxels × 4 B and 21³ nodes × 32 B.
+        assert_eq!(s.estimated_bytes() - binary, 8000.0 * 4.0 + 9261.0 * 32.0);
     }
 }

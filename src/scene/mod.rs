@@ -53,8 +53,9 @@ mod validate;
 pub use load::ResolvedLoad;
 pub use memory::{BYTES_PER_ACTIVE_NODE, MULTIGRID_BYTES_PER_ACTIVE_NODE};
 pub use spec::{
-    Backend, CalibrationKind, CaseName, HoleSpec, ImageSpec, LatticeSpec, LoadSpec, MaterialSpec,
-    PlatenSpec, Shape, SolverSpec, SpecimenSpec, SweepSpec, VoxelSpec, DEFAULT_MAX_MEMORY_MB,
+    Backend, CalibrationKind, CaseName, Fill, HoleSpec, ImageSpec, LatticeSpec, LoadSpec,
+    MaterialSpec, PlatenSpec, Shape, SolverSpec, SpecimenSpec, SweepSpec, VoxelSpec,
+    DEFAULT_MAX_MEMORY_MB,
 };
 
 use crate::implant::stl::StlError;

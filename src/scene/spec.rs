@@ -174,6 +174,12 @@ pub struct VoxelSpec {
     /// Cap on the estimated peak memory of a run, MiB.
     #[serde(default = "default_max_memory")]
     pub max_memory_mb: f64,
+    /// Binary (centre-sampled) voxels or sub-voxel solid fractions φₑ.
+    #[serde(default)]
+    pub fill: Fill,
+    /// φ below which a voxel is void (`fill = "fraction"` only).
+    #[serde(default = "default_fraction_threshold")]
+    pub fraction_threshold: f64,
 }
 
 fn default_max_memory() -> f64 {
@@ -190,6 +196,34 @@ impl Default for VoxelSpec {
         VoxelSpec {
             size: unset_size(),
             max_memory_mb: default_max_memory(),
+            fill: Fill::default(),
+            fraction_threshold: default_fraction_threshold(),
+        }
+    }
+}
+
+fn default_fraction_threshold() -> f64 {
+    crate::voxelize::fraction::DEFAULT_THRESHOLD
+}
+
+/// `voxel.fill`: how a voxel's solid content is taken (spec, "Sub-voxel
+/// solid fraction").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Fill {
+    /// A voxel is solid when its centre is (φ ∈ {0, 1}).
+    #[default]
+    Binary,
+    /// Each voxel carries its volume fraction φₑ inside the solid.
+    Fraction,
+}
+
+impl Fill {
+    /// The name as the scene spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Fill::Binary => "binary",
+            Fill::Fraction => "fraction",
         }
     }
 }

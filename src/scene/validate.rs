@@ -84,6 +84,14 @@ impl Scene {
                 "allowed: three finite coordinates in mm",
             ));
         }
+        let t = self.voxel.fraction_threshold;
+        if !(0.0..1.0).contains(&t) {
+            return Err(invalid(
+                "voxel.fraction_threshold",
+                t,
+                "allowed: 0 ≤ threshold < 1 (the solid fraction φ below which a voxel is void; default 0.01)",
+            ));
+        }
         let cap = self.voxel.max_memory_mb;
         if !(cap.is_finite() && cap > 0.0) {
             return Err(invalid(

@@ -46,6 +46,9 @@ pub struct RunFields {
     pub solid_voxels: usize,
     pub removed_voxels: usize,
     pub envelope_voxels: usize,
+    /// `voxel.fill`; rows written before the key existed were binary.
+    #[serde(default = "binary_fill")]
+    pub fill: String,
     #[serde(deserialize_with = "nan_if_null")]
     pub porosity_measured: f64,
     pub stl_degenerate_triangles: Option<usize>,
@@ -176,6 +179,10 @@ impl From<&RunReport> for RunFields {
     }
 }
 
+fn binary_fill() -> String {
+    "binary".into()
+}
+
 impl RunFields {
     /// The fields of a run whose solve failed after the voxelization: the
     /// voxelization's report (`removed_voxels`, `d_over_h`, the warnings …),
@@ -191,6 +198,7 @@ impl RunFields {
             solid_voxels: v.solid_voxels,
             removed_voxels: v.removed_voxels,
             envelope_voxels: v.envelope_voxels,
+            fill: v.fill.to_string(),
             porosity_measured: v.porosity_measured,
             stl_degenerate_triangles: v.stl_degenerate_triangles,
             porosity_nominal: v.porosity_nominal,

@@ -94,6 +94,7 @@ fn whole_solve(c: &mut Criterion) {
             max_iterations: s.solver.max_iterations as usize,
             check_every: 25,
             preconditioner: voxfe::fem::Preconditioner::Jacobi,
+            element: s.solver.element,
         };
         g.bench_function(format!("cpu {label}"), |b| {
             b.iter(|| solve_cpu(&vox.grid, m, &load, &opts).unwrap())

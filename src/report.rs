@@ -68,6 +68,7 @@ impl std::fmt::Display for RunReport {
         writeln!(f, "backend          {} ({})", s.backend, s.adapter)?;
         writeln!(f, "active nodes     {}", s.active_nodes)?;
         writeln!(f, "unknowns         {}", s.unknowns)?;
+        writeln!(f, "element          {}", s.element.name())?;
         match (&s.multigrid_levels, s.multigrid_bytes) {
             (Some(levels), Some(bytes)) => writeln!(
                 f,

@@ -289,6 +289,7 @@ fn compare(
         max_iterations: 20000,
         check_every: 10,
         preconditioner: p,
+        element: voxfe::fem::hex8::Element::Hex8,
     };
     let gpu = solve_gpu(ctx, grid, m, &load, &opts).unwrap();
     assert!(
@@ -452,6 +453,7 @@ fn a_buffer_that_cannot_be_split_is_a_typed_error() {
         max_iterations: 100,
         check_every: 10,
         preconditioner: Preconditioner::Jacobi,
+        element: voxfe::fem::hex8::Element::Hex8,
     };
     let load = LoadCase::Compression {
         platens: Platens::Frictionless,
@@ -839,6 +841,7 @@ fn gpu_multigrid_gives_the_jacobi_moduli_in_far_fewer_iterations() {
                 max_iterations: 1000,
                 check_every: 25,
                 preconditioner: Preconditioner::Multigrid,
+                element: voxfe::fem::hex8::Element::Hex8,
             };
             let g = solve_gpu(&ctx, &grid, m, &load, &opts).unwrap();
             assert!(j.converged && g.converged, "{load:?} at {tolerance}");
@@ -877,6 +880,7 @@ fn gpu_multigrid_over_the_binding_limit_solves_with_jacobi_and_says_so() {
         max_iterations: 20000,
         check_every: 25,
         preconditioner: Preconditioner::Multigrid,
+        element: voxfe::fem::hex8::Element::Hex8,
     };
     let load = LoadCase::Compression {
         platens: Platens::Frictionless,

@@ -362,6 +362,7 @@ fn lattice_implant_stiffness_agrees_on_gpu_and_cpu() {
         max_iterations: 20000,
         check_every: 10,
         preconditioner: Default::default(),
+        element: Default::default(),
     };
     let gpu = voxfe::gpu::solve_gpu(&ctx, &vox.grid, m, &load, &opts).unwrap();
     let (a, b) = (cpu.stiffness.unwrap(), gpu.stiffness.unwrap());

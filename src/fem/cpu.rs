@@ -22,7 +22,7 @@ pub fn solve_cpu(
     opts: &SolverOptions,
 ) -> Result<SolveResult, SolveError> {
     let start = Instant::now();
-    let problem = Problem::new(grid, material, load)?;
+    let problem = Problem::with_element(grid, material, load, opts.element)?;
     let a = problem.operator();
     let ((w, stats, iterations), info) = match opts.preconditioner {
         Preconditioner::Jacobi => (iterate(&a, &Jacobi::new(&a), &problem, opts)?, None),

@@ -20,6 +20,25 @@
 //! ```
 //!
 //! so `Ke` scales as `E·h` and every solid voxel has the same `Ke`.
+//!
+//! [`Element::Incompatible`] is the same hexahedron enriched with Wilson's
+//! incompatible modes (Wilson, Taylor, Doherty & Ghaboussi 1973; Abaqus'
+//! C3D8I): nine internal degrees of freedom α, the bubble functions
+//! `1 − ξ², 1 − η², 1 − ζ²` for each displacement component, removed by
+//! static condensation,
+//!
+//! ```text
+//! Ke = Kuu − Kuα Kαα⁻¹ Kαu,   K·· = Σ_g (·)ᵀ D (·) det J  (2×2×2 Gauss),
+//! ```
+//!
+//! with G the 6×9 strain matrix of the modes. The plain trilinear brick
+//! locks in bending: a strut a few voxels across, bent, is much too stiff.
+//! The modes reproduce pure bending of a brick exactly; on a cube J is
+//! constant, so the element passes the patch test (a uniform strain leaves
+//! α = 0: `Σ_g G(ξg) = 0`) and a solid block still gives E exactly. The
+//! modes' gradients vanish at ξ = 0, so the voxel-centre strain of both
+//! elements is `B(0)·ue`. Every voxel still shares one `Ke`: the stencil
+//! table, the GPU kernels and the multigrid take it unchanged.
 
 use crate::material::YoungPoisson;
 use nalgebra::{SMatrix, SVector};
@@ -78,21 +97,93 @@ pub fn strain_displacement(xi: [f64; 3], h: f64) -> BMatrix {
     b
 }
 
-/// The element stiffness matrix of a solid voxel of edge `h` (2×2×2 Gauss).
-pub fn element_stiffness(material: YoungPoisson, h: f64) -> ElementMatrix {
-    let d = material.elasticity_matrix();
+/// The element formulation (`solver.element`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Element {
+    /// The trilinear hexahedron, 2×2×2 Gauss (the spec's element).
+    #[default]
+    Hex8,
+    /// The trilinear hexahedron with Wilson's incompatible modes, condensed.
+    Incompatible,
+}
+
+impl Element {
+    /// The name as the scene spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Element::Hex8 => "hex8",
+            Element::Incompatible => "incompatible",
+        }
+    }
+}
+
+/// 6×9 strain matrix of the incompatible modes.
+type GMatrix = SMatrix<f64, 6, 9>;
+
+/// The 2×2×2 Gauss points, weights 1.
+fn gauss_points() -> [[f64; 3]; 8] {
     let gp = 1.0 / 3f64.sqrt();
-    let det_j = (h / 2.0).powi(3);
-    let mut ke = ElementMatrix::zeros();
-    for g in 0..8 {
+    std::array::from_fn(|g| {
         let c = corner(g);
-        let xi = [
+        [
             gp * (2.0 * c[0] as f64 - 1.0),
             gp * (2.0 * c[1] as f64 - 1.0),
             gp * (2.0 * c[2] as f64 - 1.0),
-        ];
+        ]
+    })
+}
+
+/// Strains of the incompatible modes at `xi`: mode `k` of component `c` is
+/// internal dof `3k + c`, with shape `1 − ξk²`, whose only gradient is
+/// `∂/∂xk = −2 ξk · 2/h`.
+fn mode_strains(xi: [f64; 3], h: f64) -> GMatrix {
+    let mut g = GMatrix::zeros();
+    for k in 0..3 {
+        let mut grad = [0.0; 3];
+        grad[k] = -2.0 * xi[k] * 2.0 / h;
+        let col = 3 * k;
+        g[(0, col)] = grad[0];
+        g[(1, col + 1)] = grad[1];
+        g[(2, col + 2)] = grad[2];
+        g[(3, col)] = grad[1];
+        g[(3, col + 1)] = grad[0];
+        g[(4, col + 1)] = grad[2];
+        g[(4, col + 2)] = grad[1];
+        g[(5, col)] = grad[2];
+        g[(5, col + 2)] = grad[0];
+    }
+    g
+}
+
+/// The element stiffness matrix of a solid voxel of edge `h` (2×2×2 Gauss).
+pub fn element_stiffness(material: YoungPoisson, h: f64) -> ElementMatrix {
+    element_stiffness_of(Element::Hex8, material, h)
+}
+
+/// The element stiffness matrix of a solid voxel of edge `h` for `element`.
+/// `None` never: a singular Kαα (a non-physical material) gives non-finite
+/// entries, which [`crate::fem::Problem::new`] refuses.
+pub fn element_stiffness_of(element: Element, material: YoungPoisson, h: f64) -> ElementMatrix {
+    let d = material.elasticity_matrix();
+    let det_j = (h / 2.0).powi(3);
+    let mut ke = ElementMatrix::zeros();
+    let mut kua = SMatrix::<f64, 24, 9>::zeros();
+    let mut kaa = SMatrix::<f64, 9, 9>::zeros();
+    for xi in gauss_points() {
         let b = strain_displacement(xi, h);
         ke += b.transpose() * d * b * det_j;
+        if element == Element::Incompatible {
+            let g = mode_strains(xi, h);
+            kua += b.transpose() * d * g * det_j;
+            kaa += g.transpose() * d * g * det_j;
+        }
+    }
+    if element == Element::Incompatible {
+        match kaa.try_inverse() {
+            Some(inv) => ke -= kua * inv * kua.transpose(),
+            None => ke.fill(f64::NAN),
+        }
     }
     // Symmetrize away rounding so that Ke is exactly symmetric.
     (ke + ke.transpose()) * 0.5

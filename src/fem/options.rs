@@ -1,5 +1,7 @@
 //! Solver settings, one set for every backend (`[solver]` in a scene).
 
+pub use crate::fem::hex8::Element;
+
 /// The CG preconditioner (`solver.preconditioner`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -24,6 +26,8 @@ pub struct SolverOptions {
     /// `crate::gpu::MULTIGRID_CHECK_EVERY`).
     pub check_every: usize,
     pub preconditioner: Preconditioner,
+    /// The element formulation of the stiffness ([`Element`]).
+    pub element: Element,
 }
 
 impl Default for SolverOptions {
@@ -33,6 +37,7 @@ impl Default for SolverOptions {
             max_iterations: 20000,
             check_every: 25,
             preconditioner: Preconditioner::Multigrid,
+            element: Element::Hex8,
         }
     }
 }

@@ -43,16 +43,29 @@ pub struct Problem<'g> {
     pub mesh: ActiveMesh,
     pub table: StencilTable,
     pub bc: Constraints,
+    /// The element formulation of `table`.
+    pub element: hex8::Element,
 }
 
 impl<'g> Problem<'g> {
-    /// Builds the mesh, the stencils and the boundary conditions.
+    /// Builds the mesh, the stencils and the boundary conditions with the
+    /// spec's trilinear hexahedron.
     pub fn new(
         grid: &'g VoxelGrid,
         material: YoungPoisson,
         load: &LoadCase,
     ) -> Result<Problem<'g>, SolveError> {
-        let ke = hex8::element_stiffness(material, grid.h);
+        Problem::with_element(grid, material, load, hex8::Element::Hex8)
+    }
+
+    /// [`Problem::new`] with the element formulation `element`.
+    pub fn with_element(
+        grid: &'g VoxelGrid,
+        material: YoungPoisson,
+        load: &LoadCase,
+        element: hex8::Element,
+    ) -> Result<Problem<'g>, SolveError> {
+        let ke = hex8::element_stiffness_of(element, material, grid.h);
         if !ke.iter().all(|k| k.is_finite()) {
             return Err(SolveError::NonFiniteStiffness {
                 e: material.e,
@@ -70,6 +83,7 @@ impl<'g> Problem<'g> {
             mesh,
             table,
             bc,
+            element,
         })
     }
 
@@ -176,6 +190,7 @@ impl<'g> Problem<'g> {
             von_mises_percentile_per_newton: ok(pct.von_mises.map(|s| s / force)),
             ees_percentile_per_newton: ok(pct.ees.map(|e| e / force)),
             preconditioner: Preconditioner::Jacobi,
+            element: self.element,
             multigrid_levels: None,
             multigrid_bytes: None,
             von_mises: to_f32(&fields.von_mises),

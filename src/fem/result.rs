@@ -95,6 +95,8 @@ pub struct SolveResult {
     pub ees_percentile_per_newton: Option<f64>,
     /// The CG preconditioner.
     pub preconditioner: Preconditioner,
+    /// The element formulation.
+    pub element: crate::fem::hex8::Element,
     /// Multigrid: active nodes per level, finest first.
     pub multigrid_levels: Option<Vec<usize>>,
     /// Multigrid: bytes of the hierarchy (coarse operators, smoothers,

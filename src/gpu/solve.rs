@@ -18,7 +18,7 @@ pub fn solve_gpu(
     opts: &SolverOptions,
 ) -> Result<SolveResult, GpuError> {
     let start = Instant::now();
-    let problem = Problem::new(grid, material, load)?;
+    let problem = Problem::with_element(grid, material, load, opts.element)?;
     let b = problem.rhs();
     let (mesh, table, fixed) = (&problem.mesh, &problem.table, &problem.bc.fixed[..]);
     let mut gpu = match opts.preconditioner {

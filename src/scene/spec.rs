@@ -290,6 +290,10 @@ pub struct SolverSpec {
     /// `multigrid` (default) or `jacobi`, on both backends.
     #[serde(default)]
     pub preconditioner: crate::fem::Preconditioner,
+    /// `hex8` (default, the spec's trilinear brick) or `incompatible`
+    /// (with Wilson's incompatible modes, free of bending locking).
+    #[serde(default)]
+    pub element: crate::fem::hex8::Element,
 }
 
 impl SolverSpec {
@@ -300,6 +304,7 @@ impl SolverSpec {
             max_iterations: self.max_iterations as usize,
             check_every: self.check_every as usize,
             preconditioner: self.preconditioner,
+            element: self.element,
         }
     }
 }
@@ -322,6 +327,7 @@ impl Default for SolverSpec {
             tolerance: default_tolerance(),
             max_iterations: default_max_iterations(),
             preconditioner: Default::default(),
+            element: Default::default(),
             check_every: default_check_every(),
         }
     }

@@ -99,6 +99,9 @@ pub struct RunFields {
     #[serde(default)]
     pub ees_percentile_per_newton: Option<f64>,
     pub preconditioner: Preconditioner,
+    /// Absent from results written before the element choice: hex8.
+    #[serde(default)]
+    pub element: crate::fem::hex8::Element,
     pub multigrid_levels: Option<Vec<usize>>,
     pub multigrid_bytes: Option<usize>,
     pub load_case: String,
@@ -165,6 +168,7 @@ impl From<&RunReport> for RunFields {
             von_mises_percentile_per_newton: s.von_mises_percentile_per_newton,
             ees_percentile_per_newton: s.ees_percentile_per_newton,
             preconditioner: s.preconditioner,
+            element: s.element,
             multigrid_levels: s.multigrid_levels.clone(),
             multigrid_bytes: s.multigrid_bytes,
             yield_strength: r.strength_params.yield_strength,

@@ -17,6 +17,7 @@
 
 use std::path::Path;
 
+use crate::converge::{ConvergeError, ConvergeReport};
 use crate::fem::cg::PcgError;
 use crate::fem::mesh::MeshError;
 use crate::fem::SolveError;
@@ -331,16 +332,22 @@ pub enum RunDesignError {
     NotCompression { scene: String },
     #[error(transparent)]
     Search(#[from] DesignError),
+    /// `--converged`: the study's levels or its solves.
+    #[error("--converged: {0}")]
+    Converge(#[from] ConvergeError),
 }
 
 impl RunDesignError {
     /// Whether the input is at fault (exit status 2) rather than a solve
     /// (a solve that failed, or no design within the solves allowed).
     pub fn is_bad_input(&self) -> bool {
-        !matches!(
-            self,
-            RunDesignError::Search(DesignError::Solve { .. } | DesignError::NotFound { .. })
-        )
+        match self {
+            RunDesignError::Converge(e) => e.is_bad_input(),
+            _ => !matches!(
+                self,
+                RunDesignError::Search(DesignError::Solve { .. } | DesignError::NotFound { .. })
+            ),
+        }
     }
 }
 
@@ -388,6 +395,42 @@ pub fn run(
         .find(|(phi, _)| *phi == design.porosity)
         .expect("the final design was solved");
     Ok((design, report))
+}
+
+/// `--converged`: checks the study of `levels` grids by `ratio` (voxel
+/// sizes, memory cap) before any solve; [`converged`] runs it.
+pub fn check_study(
+    path: &Path,
+    set: &[String],
+    levels: usize,
+    ratio: f64,
+) -> Result<(), RunDesignError> {
+    crate::converge::level_scenes(path, set, levels, ratio)?;
+    Ok(())
+}
+
+/// `--converged`: `voxfe converge` of the design found (the scene at
+/// nominal porosity `porosity`) for E_eff: the reached modulus with its
+/// error estimate.
+pub fn converged(
+    path: &Path,
+    set: &[String],
+    porosity: f64,
+    (levels, ratio): (usize, f64),
+    backend: Option<Backend>,
+    on_level: impl FnMut(usize, &RunReport),
+) -> Result<ConvergeReport, RunDesignError> {
+    let mut args = set.to_vec();
+    args.push(format!("lattice.porosity={porosity}"));
+    Ok(crate::converge::run(
+        path,
+        &args,
+        levels,
+        ratio,
+        &["e_eff".to_string()],
+        backend,
+        on_level,
+    )?)
 }
 
 fn unreachable(target: f64, probes: &[Probe], phi_min: f64, phi_max: f64) -> DesignError {

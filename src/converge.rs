@@ -52,8 +52,8 @@
 mod run;
 
 pub use run::{
-    default_quantities, level_scenes, quantity_names, run, run_levels, ConvergeError,
-    ConvergeReport, Level, QuantityStudy,
+    default_quantities, level_scenes, modulus_quantity, quantity_names, run, run_levels,
+    ConvergeError, ConvergeReport, Level, QuantityStudy,
 };
 
 use serde::Serialize;
@@ -72,7 +72,7 @@ pub const ORDER_BAND: (f64, f64) = (0.5, 4.0);
 pub const MAX_ORDER: f64 = 16.0;
 
 /// Relative size (to the largest |f|) under which a difference is rounding.
-const FLAT: f64 = 1e-12;
+pub const FLAT: f64 = 1e-12;
 
 /// Why no order came out of three values.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -90,12 +90,13 @@ pub enum NoOrder {
 
 /// The observed order p of three values `f` at sizes `h`, coarse to fine
 /// (h₁ > h₂ > h₃ > 0), by bisection on the strictly increasing g(p) of the
-/// module doc (60 halvings of [0, [`MAX_ORDER`]]).
-pub fn observed_order(h: [f64; 3], f: [f64; 3]) -> Result<f64, NoOrder> {
+/// module doc (60 halvings of [0, [`MAX_ORDER`]]). Differences under
+/// `noise` relative to the largest |f| count as zero.
+pub fn observed_order(h: [f64; 3], f: [f64; 3], noise: f64) -> Result<f64, NoOrder> {
     let scale = f.iter().fold(0.0f64, |m, v| m.max(v.abs()));
     let e21 = f[1] - f[0];
     let e32 = f[2] - f[1];
-    let flat = |e: f64| e.abs() <= FLAT * scale;
+    let flat = |e: f64| e.abs() <= noise * scale;
     if flat(e21) && flat(e32) {
         return Err(NoOrder::Flat);
     }
@@ -153,8 +154,10 @@ pub struct Estimate {
 
 /// [`observed_order`], Richardson extrapolation and the error estimates of
 /// the finest of three values `f` at sizes `h` (coarse to fine), with the
-/// verdict on the asymptotic range.
-pub fn estimate(h: [f64; 3], f: [f64; 3]) -> Estimate {
+/// verdict on the asymptotic range; differences under `noise` relative to
+/// the largest |f| (rounding: [`FLAT`]; an iterative solve: a multiple of
+/// its tolerance) count as zero.
+pub fn estimate(h: [f64; 3], f: [f64; 3], noise: f64) -> Estimate {
     let spread = f.iter().copied().fold(f64::NEG_INFINITY, f64::max)
         - f.iter().copied().fold(f64::INFINITY, f64::min);
     let none = |monotone: bool, statement: String| Estimate {
@@ -173,7 +176,7 @@ pub fn estimate(h: [f64; 3], f: [f64; 3]) -> Estimate {
         f[1] - f[0],
         f[2] - f[1]
     );
-    match observed_order(h, f) {
+    match observed_order(h, f, noise) {
         Err(NoOrder::Flat) => Estimate {
             order: None,
             extrapolated: Some(f[2]),
@@ -183,7 +186,10 @@ pub fn estimate(h: [f64; 3], f: [f64; 3]) -> Estimate {
             monotone: true,
             asymptotic: true,
             spread,
-            statement: "converged: the three finest values agree to rounding".into(),
+            statement: format!(
+                "converged: the three finest values agree to {noise:.0e} (relative; rounding or \
+                 the solver's tolerance); no order"
+            ),
         },
         Err(NoOrder::NotMonotone) => none(
             false,
@@ -354,7 +360,7 @@ mod tests {
         let h = [0.1, 0.05, 0.025];
         for (p, c) in [(1.0, 300.0), (2.0, -5e4), (0.7, 80.0), (3.5, 1e6)] {
             let f = seq(h, 3000.0, c, p);
-            let e = estimate(h, f);
+            let e = estimate(h, f, FLAT);
             assert!((e.order.unwrap() - p).abs() < 1e-9, "p {p}: {e:?}");
             assert!((e.extrapolated.unwrap() - 3000.0).abs() < 1e-8, "{e:?}");
             // Closed form: |f₃ − f∞| = |C|·h₃ᵖ.
@@ -375,7 +381,7 @@ mod tests {
         for h in [[0.075, 0.05, 0.05 / 1.2], [0.3, 0.1, 0.08]] {
             for p in [0.6, 1.0, 1.7, 2.0, 3.9] {
                 let f = seq(h, 4200.0, 900.0, p);
-                let e = estimate(h, f);
+                let e = estimate(h, f, FLAT);
                 assert!((e.order.unwrap() - p).abs() < 1e-8, "{h:?} p {p}: {e:?}");
                 assert!((e.extrapolated.unwrap() - 4200.0).abs() < 1e-7);
                 let exact = 900.0 * h[2].powf(p);
@@ -387,7 +393,7 @@ mod tests {
     #[test]
     fn non_monotone_sequences_get_no_order_and_say_so() {
         // The issue's binary RD values at h = 0.075, 0.05, 0.0375.
-        let e = estimate([0.075, 0.05, 0.0375], [4178.0, 4542.0, 4153.0]);
+        let e = estimate([0.075, 0.05, 0.0375], [4178.0, 4542.0, 4153.0], FLAT);
         assert_eq!(e.order, None);
         assert_eq!(e.extrapolated, None);
         assert!(!e.monotone && !e.asymptotic);
@@ -398,24 +404,32 @@ mod tests {
     #[test]
     fn orders_outside_the_band_are_flagged_not_trusted() {
         let h = [0.1, 0.05, 0.025];
-        let low = estimate(h, seq(h, 10.0, 1.0, 0.3));
+        let low = estimate(h, seq(h, 10.0, 1.0, 0.3), FLAT);
         assert!((low.order.unwrap() - 0.3).abs() < 1e-9);
         assert!(low.monotone && !low.asymptotic, "{}", low.statement);
         assert!(low.statement.contains("outside [0.5, 4]"));
-        let high = estimate(h, seq(h, 10.0, 1e6, 6.0));
+        let high = estimate(h, seq(h, 10.0, 1e6, 6.0), FLAT);
         assert!(!high.asymptotic && (high.order.unwrap() - 6.0).abs() < 1e-8);
         // Differences growing as h shrinks: p < 0.
-        let div = estimate(h, [10.0, 11.0, 13.0]);
+        let div = estimate(h, [10.0, 11.0, 13.0], FLAT);
         assert_eq!(
-            observed_order(h, [10.0, 11.0, 13.0]),
+            observed_order(h, [10.0, 11.0, 13.0], FLAT),
             Err(NoOrder::Diverging)
         );
         assert!(div.monotone && !div.asymptotic && div.extrapolated.is_none());
         // Flat: converged.
-        let flat = estimate(h, [5.0, 5.0, 5.0]);
+        let flat = estimate(h, [5.0, 5.0, 5.0], FLAT);
         assert!(flat.asymptotic && flat.extrapolated == Some(5.0));
+        // Differences within a solver's noise (1e-5 relative) are flat too,
+        // though they alternate in sign.
+        let noisy = estimate(h, [5.0, 5.0 + 2e-5, 5.0 - 1e-5], 1e-5);
+        assert!(noisy.asymptotic && noisy.error_estimate == Some(0.0));
+        assert!(!estimate(h, [5.0, 5.0 + 2e-5, 5.0 - 1e-5], FLAT).monotone);
         // Only the finest difference zero: above any order.
-        assert_eq!(observed_order(h, [4.0, 5.0, 5.0]), Err(NoOrder::AboveMax));
+        assert_eq!(
+            observed_order(h, [4.0, 5.0, 5.0], FLAT),
+            Err(NoOrder::AboveMax)
+        );
     }
 
     #[test]

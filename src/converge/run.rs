@@ -78,6 +78,17 @@ pub fn default_quantities(case: CaseName) -> Vec<String> {
     }
 }
 
+/// The modulus of a load case, the quantity a converge sweep's columns
+/// (`e_extrapolated` …) are of: E_eff, E_f, or the implant's apparent
+/// modulus.
+pub fn modulus_quantity(case: CaseName) -> &'static str {
+    match case {
+        CaseName::Compression => "e_eff",
+        CaseName::ThreePointBending => "e_flex",
+        CaseName::ImplantCompression => "apparent_modulus",
+    }
+}
+
 /// The scene of every level of the study of the scene at `path` with the
 /// `set` overrides: `levels` voxel sizes from the scene's by `ratio`
 /// (see [`plan_sizes`]; the lengths kept whole are the box or the
@@ -189,7 +200,8 @@ pub fn run(
 }
 
 /// Solves the level `scenes` (coarse to fine) and estimates each of
-/// `names` from the three finest.
+/// `names` from the three finest (differences within 10× the solver
+/// tolerance, relative, count as zero).
 pub fn run_levels(
     scenes: &[Scene],
     notes: Vec<String>,
@@ -246,6 +258,12 @@ pub fn run_levels(
     }
     let converged = levels.iter().all(|l| l.converged);
     let n = levels.len();
+    // A converged solve's quantities carry errors of the order of its
+    // tolerance: differences within 10× the largest are not resolved.
+    let noise = scenes
+        .iter()
+        .map(|s| 10.0 * s.solver.tolerance)
+        .fold(super::FLAT, f64::max);
     let quantities = names
         .iter()
         .enumerate()
@@ -255,7 +273,7 @@ pub fn run_levels(
                 let h = [0, 1, 2].map(|i| last[i].voxel_size);
                 let f = [0, 1, 2].map(|i| last[i].values[q]);
                 match f {
-                    [Some(a), Some(b), Some(c)] => Some(estimate(h, [a, b, c])),
+                    [Some(a), Some(b), Some(c)] => Some(estimate(h, [a, b, c], noise)),
                     _ => None,
                 }
             } else {

@@ -31,9 +31,12 @@ fn hits_a_smooth_target_in_few_solves() {
 /// Smooth monotone E(φ) curves of lattice kinds: power laws from
 /// stretch- (n = 1) to bending-dominated (n = 3), a mixed law and a
 /// percolation-like curve that vanishes at ρ = 0.08.
-fn smooth_curves() -> Vec<(&'static str, Box<dyn Fn(f64) -> f64>)> {
+/// A named E(φ).
+type Curve = (&'static str, Box<dyn Fn(f64) -> f64>);
+
+fn smooth_curves() -> Vec<Curve> {
     let es = 186_000.0;
-    let mut curves: Vec<(&'static str, Box<dyn Fn(f64) -> f64>)> = Vec::new();
+    let mut curves: Vec<Curve> = Vec::new();
     for (name, c, n) in [
         ("n = 1", 0.3, 1.0),
         ("n = 1.5", 0.3, 1.5),

@@ -195,8 +195,7 @@ pub fn estimate(h: [f64; 3], f: [f64; 3], noise: f64) -> Estimate {
             false,
             format!(
                 "not in the asymptotic range: the sequence is not monotone ({diffs}); no order or \
-                 extrapolation, the three finest values spread over {spread:.4e}; refine further \
-                 (or use voxel.fill = \"fraction\")"
+                 extrapolation, the three finest values spread over {spread:.4e}; refine further"
             ),
         ),
         Err(NoOrder::Diverging) => none(

@@ -60,13 +60,26 @@ impl ConvergeError {
     }
 }
 
-/// The names of every field of `voxfe run --json` (those of a sweep row's
-/// run fields, which a test keeps equal to it).
+/// Fields of the linear strength estimates (spec: strength estimates),
+/// present in `voxfe run --json` only where a run computes them: accepted
+/// by `--quantity` before the first solve, and checked in each level's
+/// report ([`ConvergeError::NotANumber`] when absent).
+pub const STRENGTH_QUANTITIES: [&str; 3] = ["yield_stress", "failure_load", "flexural_strength"];
+
+/// The names `--quantity` accepts: every field of `voxfe run --json` (those
+/// of a sweep row's run fields, which a test keeps equal to it) and
+/// [`STRENGTH_QUANTITIES`].
 pub fn quantity_names() -> Vec<String> {
-    match serde_json::to_value(crate::sweep::RunFields::default()) {
+    let mut names: Vec<String> = match serde_json::to_value(crate::sweep::RunFields::default()) {
         Ok(Value::Object(m)) => m.keys().cloned().collect(),
         _ => unreachable!("a struct serializes to an object"),
+    };
+    for q in STRENGTH_QUANTITIES {
+        if !names.iter().any(|n| n == q) {
+            names.push(q.to_string());
+        }
     }
+    names
 }
 
 /// The quantities converged by default for a load case.
@@ -445,5 +458,65 @@ impl std::fmt::Display for ConvergeReport {
             writeln!(f, "note: {n}")?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scene(name: &str) -> std::path::PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("scenes")
+            .join(name)
+    }
+
+    #[test]
+    fn bending_levels_keep_the_half_contact_and_note_when_they_cannot() {
+        let (scenes, notes) = level_scenes(
+            &scene("bar-bending.toml"),
+            &["voxel.size=1.0".into()],
+            3,
+            2.0,
+        )
+        .unwrap();
+        let h: Vec<f64> = scenes.iter().map(|s| s.voxel.size).collect();
+        assert_eq!(h, [1.0, 0.5, 0.25]);
+        // c/2 = 0.5 mm is half a voxel at h = 1 mm only.
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert!(notes[0].starts_with("level 1: c/2 = 0.5 mm"), "{notes:?}");
+    }
+
+    #[test]
+    fn a_level_over_the_memory_cap_is_refused_by_its_number() {
+        // The Ø15 implant: h = 0.1, then 15/225 mm (225² × 383 voxels,
+        // about 20 GB estimated, over the 16 GiB default).
+        let e = level_scenes(&scene("vbr-25.toml"), &[], 3, 1.5).unwrap_err();
+        let ConvergeError::Level { level, h, .. } = &e else {
+            panic!("{e}")
+        };
+        assert_eq!((*level, *h), (2, 15.0 / 225.0));
+        assert!(e.is_bad_input());
+        let text = format!("{:#}", anyhow::Error::new(e));
+        assert!(text.contains("voxel.max_memory_mb"), "{text}");
+    }
+
+    #[test]
+    fn quantities_are_the_run_fields_and_the_strength_estimates() {
+        let names = quantity_names();
+        for q in [
+            "e_eff",
+            "e_flex",
+            "stiffness",
+            "apparent_modulus",
+            "yield_stress",
+        ] {
+            assert!(names.iter().any(|n| n == q), "{q}");
+        }
+        assert!(!names.iter().any(|n| n == "e_extrapolated"));
+        assert_eq!(
+            modulus_quantity(CaseName::ImplantCompression),
+            "apparent_modulus"
+        );
     }
 }

@@ -14,6 +14,9 @@
 //! middle (unit test `smooth_curves_converge_in_eight_solves_over_70_to_88_percent`).
 //! With `voxel.fill = "fraction"` E(φ) is continuous, and so is the search's.
 //!
+//! When both ends of the bracket sit on treads of a staircase (each end's
+//! modulus seen bit for bit at two porosities), the search bisects.
+//!
 //! With binary fill, at a fixed voxel size E(φ) is a staircase: a voxel turns solid when D
 //! passes the distance of its centre from a strut axis. Lattices aligned
 //! with the voxel grid (cell a multiple of h, origin 0) switch whole classes
@@ -284,8 +287,15 @@ where
                 if kept_soft >= 2 {
                     fw /= 2.0f64.powi(kept_soft - 1);
                 }
+                // Both ends on treads of a staircase (each end's modulus
+                // found, bit for bit, at another porosity too: the
+                // voxelization did not change there): interpolation gains
+                // nothing on a step, bisect.
+                let tread = |e: f64| probes.iter().filter(|p| p.e_eff == Some(e)).count() >= 2;
                 if fw.is_infinite() {
                     towards_failure(&probes, a, xw, ln_t)
+                } else if tread(a.1) && tread(b.1) {
+                    (xs + xw) / 2.0
                 } else {
                     xs - fs * (xw - xs) / (fw - fs)
                 }

@@ -7,7 +7,9 @@
 //! [`fem`] on the CPU, [`gpu`]) → [`report`] (the run report, text and
 //! JSON) → [`fields`] and [`vtk`] (field files). [`sweep`] and [`design`]
 //! run many scenes through that pipeline; [`fit`] and [`plot`] turn their
-//! rows into fits and charts.
+//! rows into fits and charts; [`converge`] solves a scene on finer grids
+//! for an order, an extrapolated value and an error estimate.
+pub mod converge;
 pub mod design;
 pub mod fem;
 pub mod fields;

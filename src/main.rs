@@ -128,6 +128,33 @@ enum Command {
         /// Override a scene key (repeatable).
         #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<String>,
+        /// Also run `voxfe converge` at the design found and report its
+        /// modulus with the error estimate (--levels, --ratio).
+        #[arg(long)]
+        converged: bool,
+        #[command(flatten)]
+        study: Study,
+    },
+    /// Solve a scene at h, h/r, h/r², … and report the observed order, the
+    /// Richardson-extrapolated value and the error of the finest solve.
+    Converge {
+        /// Scene file (TOML).
+        scene: PathBuf,
+        #[command(flatten)]
+        study: Study,
+        /// A field of `voxfe run --json` to converge (repeatable; default:
+        /// e_eff, e_flex, or stiffness and apparent_modulus, by load case).
+        #[arg(long, value_name = "NAME")]
+        quantity: Vec<String>,
+        /// Solver backend (overrides solver.backend).
+        #[arg(long, value_enum)]
+        backend: Option<Backend>,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Override a scene key (repeatable).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
     },
     /// Combine the output directories of sharded sweeps.
     Merge {
@@ -180,6 +207,18 @@ enum Command {
 enum SliceFieldArg {
     VonMises,
     Ees,
+}
+
+/// The levels of a convergence study (`converge`, `design --converged`).
+#[derive(clap::Args)]
+struct Study {
+    /// Number of grids (at least 3), the scene's voxel.size the coarsest.
+    #[arg(long, default_value_t = 3)]
+    levels: usize,
+    /// Refinement ratio r between levels (above 1); each h is the one
+    /// nearest to h/rⁱ that divides the specimen.
+    #[arg(long, default_value_t = 1.5)]
+    ratio: f64,
 }
 
 /// `--slice-axis`.
@@ -271,6 +310,8 @@ fn main() -> ExitCode {
             backend,
             json,
             set,
+            converged,
+            study,
         } => {
             let opts = voxfe::design::DesignOptions {
                 target: target_modulus,
@@ -278,8 +319,17 @@ fn main() -> ExitCode {
                 porosity_range,
                 max_solves,
             };
-            cmd_design(&scene, &opts, backend, json, &set)
+            let study = converged.then_some((study.levels, study.ratio));
+            cmd_design(&scene, &opts, backend, json, &set, study)
         }
+        Command::Converge {
+            scene,
+            study,
+            quantity,
+            backend,
+            json,
+            set,
+        } => cmd_converge(&scene, &study, &quantity, backend, json, &set),
         Command::ExportStl {
             scene,
             out,
@@ -327,6 +377,8 @@ enum CliError {
     SweepOutput(SweepError),
     #[error(transparent)]
     Design(#[from] RunDesignError),
+    #[error(transparent)]
+    Converge(#[from] voxfe::converge::ConvergeError),
 }
 
 /// The exit status of each error (README): 2 bad input, 3 a design search
@@ -344,6 +396,7 @@ fn exit_status(e: &CliError) -> u8 {
         CliError::SweepOutput(e) => e.is_bad_input(),
         CliError::Design(e) if !e.is_bad_input() => return EXIT_NOT_CONVERGED,
         CliError::Design(_) => true,
+        CliError::Converge(e) => e.is_bad_input(),
     };
     if bad_input {
         EXIT_BAD_INPUT
@@ -577,7 +630,11 @@ fn cmd_design(
     backend: Option<Backend>,
     json: bool,
     set: &[String],
+    study: Option<(usize, f64)>,
 ) -> Result<ExitCode, CliError> {
+    if let Some((levels, ratio)) = study {
+        voxfe::design::check_study(path, set, levels, ratio)?;
+    }
     let on_solve = |n: usize, phi: f64, report: &voxfe::report::RunReport, e: f64| {
         info(format_args!(
             "solve {n}: porosity {phi:.5} (D = {:.4} mm) -> E_eff = {e:.1} MPa",
@@ -586,12 +643,10 @@ fn cmd_design(
     };
     let (design, report) = voxfe::design::run(path, set, opts, backend, on_solve)?;
     let solves = design.probes.len();
-    if json {
-        let mut m = report.to_json();
-        m.insert("target_modulus".into(), opts.target.into());
-        m.insert("solves".into(), solves.into());
-        println!("{}", serde_json::Value::Object(m));
-    } else {
+    let mut m = report.to_json();
+    m.insert("target_modulus".into(), opts.target.into());
+    m.insert("solves".into(), solves.into());
+    if !json {
         let v = &report.voxel;
         println!(
             "target E_eff      {:.1} MPa (within {} %)",
@@ -599,9 +654,10 @@ fn cmd_design(
             100.0 * opts.tolerance
         );
         println!(
-            "reached E_eff     {:.1} MPa ({:+.2} %)",
+            "reached E_eff     {:.1} MPa ({:+.2} %) at h = {} mm",
             design.e_eff,
-            100.0 * (design.e_eff / opts.target - 1.0)
+            100.0 * (design.e_eff / opts.target - 1.0),
+            v.voxel_size
         );
         if let Some(d) = v.strut_diameter {
             println!("strut diameter D  {d:.4} mm");
@@ -618,7 +674,87 @@ fn cmd_design(
         }
         println!("solves            {solves}");
     }
-    Ok(ExitCode::SUCCESS)
+    let Some(study) = study else {
+        if json {
+            println!("{}", serde_json::Value::Object(m));
+        }
+        return Ok(ExitCode::SUCCESS);
+    };
+    let conv = voxfe::design::converged(path, set, design.porosity, study, backend, on_level)?;
+    if json {
+        let mut c = serde_json::Map::new();
+        c.insert("design".into(), m.into());
+        print_study(&conv, true, Some(c));
+    } else {
+        println!("\nconvergence study at the design (E_eff):");
+        print_study(&conv, false, None);
+    }
+    Ok(study_exit(&conv))
+}
+
+/// `voxfe converge`: the study, printed; exit status 3 when a level did
+/// not converge.
+fn cmd_converge(
+    path: &Path,
+    study: &Study,
+    quantities: &[String],
+    backend: Option<Backend>,
+    json: bool,
+    set: &[String],
+) -> Result<ExitCode, CliError> {
+    let report = voxfe::converge::run(
+        path,
+        set,
+        study.levels,
+        study.ratio,
+        quantities,
+        backend,
+        on_level,
+    )?;
+    print_study(&report, json, None);
+    Ok(study_exit(&report))
+}
+
+/// Prints a level of a study as it finishes, with its warnings.
+fn on_level(i: usize, r: &voxfe::report::RunReport) {
+    for w in r.voxel.warnings.iter().chain(&r.notices) {
+        eprintln!("warning: level {i}: {w}");
+    }
+    info(format_args!(
+        "level {i}: h = {} mm, {} unknowns, {} iterations, {:.1} s",
+        r.voxel.voxel_size, r.solve.unknowns, r.solve.iterations, r.solve.solve_seconds
+    ));
+}
+
+/// Prints a study as text or as JSON (`extra`: fields added first).
+fn print_study(
+    report: &voxfe::converge::ConvergeReport,
+    json: bool,
+    extra: Option<serde_json::Map<String, serde_json::Value>>,
+) {
+    if json {
+        let mut m = extra.unwrap_or_default();
+        m.extend(report.to_json());
+        println!("{}", serde_json::Value::Object(m));
+    } else {
+        print!("{report}");
+    }
+}
+
+/// 0, or 3 (with an error line) when a level of the study did not converge.
+fn study_exit(report: &voxfe::converge::ConvergeReport) -> ExitCode {
+    if report.converged {
+        return ExitCode::SUCCESS;
+    }
+    let l = report.levels.last().expect("a level was solved");
+    eprintln!(
+        "error: level {} (h = {} mm) did not converge: relative residual {:.3e} after {} iterations; no estimate",
+        report.levels.len(),
+        l.voxel_size,
+        l.relative_residual,
+        l.iterations
+    );
+    ExitCode::from(EXIT_NOT_CONVERGED)
 }
 
 fn cmd_merge(dirs: &[PathBuf], out: &Path) -> Result<ExitCode, CliError> {

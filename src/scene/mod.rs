@@ -25,6 +25,9 @@
 //! [load]
 //! case = "compression"  # or "three-point-bending" (span, contact)
 //! platens = "frictionless"  # or "bonded"
+//! [sweep]
+//! vary = ["lattice.porosity=0.70:0.88:7"]
+//! converge = { levels = 3, ratio = 1.5 }   # optional: each case as a convergence study
 //! [solver]
 //! backend = "auto"      # auto | gpu | cpu
 //! tolerance = 1e-6
@@ -53,8 +56,8 @@ mod validate;
 pub use load::ResolvedLoad;
 pub use memory::{BYTES_PER_ACTIVE_NODE, MULTIGRID_BYTES_PER_ACTIVE_NODE};
 pub use spec::{
-    Backend, CalibrationKind, CaseName, Fill, HoleSpec, ImageSpec, LatticeSpec, LoadSpec,
-    MaterialSpec, PlatenSpec, Shape, SolverSpec, SpecimenSpec, SweepSpec, VoxelSpec,
+    Backend, CalibrationKind, CaseName, ConvergeSpec, Fill, HoleSpec, ImageSpec, LatticeSpec,
+    LoadSpec, MaterialSpec, PlatenSpec, Shape, SolverSpec, SpecimenSpec, SweepSpec, VoxelSpec,
     DEFAULT_MAX_MEMORY_MB,
 };
 

@@ -7,12 +7,33 @@ use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
 /// `[sweep]`: `vary = ["lattice.porosity=0.45:0.88:8", ...]`, each entry
-/// as `voxfe sweep --vary` takes it.
+/// as `voxfe sweep --vary` takes it; `converge = { levels = 3, ratio = 1.5 }`
+/// runs each case as a convergence study (`voxfe converge`).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SweepSpec {
     #[serde(default)]
     pub vary: Vec<String>,
+    pub converge: Option<ConvergeSpec>,
+}
+
+/// `[sweep] converge`: the levels of each case's convergence study.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConvergeSpec {
+    /// Number of grids, at least 3; the scene's voxel.size the coarsest.
+    #[serde(default = "default_levels")]
+    pub levels: usize,
+    /// Refinement ratio between levels, above 1.
+    #[serde(default = "default_ratio")]
+    pub ratio: f64,
+}
+
+fn default_levels() -> usize {
+    3
+}
+fn default_ratio() -> f64 {
+    1.5
 }
 
 /// `[material]`: a preset, or `E` (MPa) and `nu`; the strength of the

@@ -136,6 +136,22 @@ impl Scene {
         if s.check_every == 0 {
             return Err(invalid("solver.check_every", 0, "allowed: at least 1"));
         }
+        if let Some(c) = self.sweep.converge {
+            if c.levels < 3 {
+                return Err(invalid(
+                    "sweep.converge.levels",
+                    c.levels,
+                    "allowed: at least 3 (an order and an extrapolation need three solves)",
+                ));
+            }
+            if c.ratio <= 1.0 {
+                return Err(invalid(
+                    "sweep.converge.ratio",
+                    c.ratio,
+                    "allowed: a refinement ratio above 1 (e.g. 1.5 or 2)",
+                ));
+            }
+        }
         Ok(())
     }
 

@@ -39,7 +39,6 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 use crate::pipeline;
-use crate::report::RunReport;
 use crate::scene::{Backend, Scene, SceneError};
 
 /// Why a sweep could not be set up or its results read.
@@ -82,6 +81,14 @@ pub enum SweepError {
         case: usize,
         settings: String,
         source: SceneError,
+    },
+    /// A case whose convergence study (`[sweep] converge`) cannot be set
+    /// up: no admissible voxel size, a level over the memory cap.
+    #[error("[sweep] converge: case {case} ({settings})")]
+    BadStudy {
+        case: usize,
+        settings: String,
+        source: Box<crate::converge::ConvergeError>,
     },
     /// An `--out` that cannot take this sweep (found before the first solve).
     #[error("--out '{path}': {why}")]
@@ -366,11 +373,20 @@ pub fn plan(
     for case in &mine {
         let mut args = set.to_vec();
         args.extend(case.set_args());
-        Scene::load(path, &args).map_err(|source| SweepError::BadCase {
+        let scene = Scene::load(path, &args).map_err(|source| SweepError::BadCase {
             case: case.index,
             settings: case.set_args().join(" "),
             source,
         })?;
+        if let Some(c) = scene.sweep.converge {
+            crate::converge::level_scenes(path, &args, c.levels, c.ratio).map_err(|source| {
+                SweepError::BadStudy {
+                    case: case.index,
+                    settings: case.set_args().join(" "),
+                    source: Box::new(source),
+                }
+            })?;
+        }
     }
     Ok(Plan {
         manifest: Manifest {
@@ -397,20 +413,45 @@ impl Plan {
         args.extend(case.set_args());
         let mut warnings = Vec::new();
         let row = match self.solve_case(&args, &mut warnings) {
-            Ok(report) => case_row(case, Ok(RunFields::from(&report))),
+            Ok(fields) => case_row(case, Ok(fields)),
             Err((error, partial)) => failed_row(case, error, partial.map(|b| *b)),
         };
         CaseOutcome { row, warnings }
     }
 
     /// [`crate::pipeline::run_scene`]'s two steps, so that a failed solve
-    /// keeps the voxelization's report.
+    /// keeps the voxelization's report; with `[sweep] converge`, the case's
+    /// convergence study ([`crate::converge::run_levels`]) and the fields of
+    /// its finest solve with the study's columns.
     fn solve_case(
         &self,
         args: &[String],
         warnings: &mut Vec<String>,
-    ) -> Result<RunReport, (String, Option<Box<RunFields>>)> {
+    ) -> Result<RunFields, (String, Option<Box<RunFields>>)> {
         let scene = Scene::load(&self.path, args).map_err(|e| (e.to_string(), None))?;
+        if let Some(c) = scene.sweep.converge {
+            use crate::converge::{level_scenes, modulus_quantity, run_levels};
+            let failed =
+                |e: crate::converge::ConvergeError| (format!("{:#}", anyhow::Error::new(e)), None);
+            let (scenes, notes) =
+                level_scenes(&self.path, args, c.levels, c.ratio).map_err(failed)?;
+            warnings.extend(notes.iter().cloned());
+            let q = modulus_quantity(scene.load.case);
+            let study = run_levels(
+                &scenes,
+                notes,
+                &[q.into()],
+                c.ratio,
+                self.backend,
+                |i, r| {
+                    for w in r.voxel.warnings.iter().chain(&r.notices) {
+                        warnings.push(format!("level {i}: {w}"));
+                    }
+                },
+            )
+            .map_err(failed)?;
+            return Ok(RunFields::from_study(&study, q));
+        }
         let b = self.backend.unwrap_or(scene.solver.backend);
         let prepared = pipeline::prepare(&scene).map_err(|e| (e.to_string(), None))?;
         warnings.extend(prepared.voxel.warnings.iter().cloned());
@@ -418,7 +459,7 @@ impl Plan {
         let solved = prepared.solve(&scene, b, &mut notices);
         warnings.extend(notices.iter().cloned());
         match solved {
-            Ok(solve) => Ok(prepared.into_report(solve, notices)),
+            Ok(solve) => Ok(RunFields::from(&prepared.into_report(solve, notices))),
             Err(e) => Err((
                 e.to_string(),
                 Some(Box::new(RunFields::from_voxel(

@@ -73,6 +73,10 @@ pub struct ResultsWriter {
     jsonl: (PathBuf, std::fs::File),
     csv: (PathBuf, std::fs::File),
     columns: Vec<String>,
+    /// Every row written, for a rewrite of `results.csv` under a wider
+    /// header when a row brings a field the header lacks (the columns of
+    /// a `[sweep] converge` study).
+    rows: Vec<Map<String, Value>>,
 }
 
 impl ResultsWriter {
@@ -81,40 +85,39 @@ impl ResultsWriter {
     /// file: an interruption leaves the old rows or the new), then opens
     /// them to append.
     pub fn create(dir: &Path, keys: &[&str], done: &[Row]) -> Result<ResultsWriter, SweepError> {
-        let columns = columns(keys);
+        let mut columns = columns(keys);
+        let rows: Vec<Map<String, Value>> = done.iter().map(Row::to_json).collect();
+        widen(&mut columns, &rows);
         let mut jsonl = String::new();
-        let mut csv = columns
-            .iter()
-            .map(|c| csv_field(c))
-            .collect::<Vec<_>>()
-            .join(",");
-        csv.push('\n');
         for r in done {
             jsonl.push_str(&serde_json::to_string(r).expect("rows serialize"));
             jsonl.push('\n');
-            csv.push_str(&csv_line(&columns, &r.to_json()));
         }
-        let open = |name: &str, text: &str| {
-            let p = dir.join(name);
-            write_whole(&p, text)?;
-            std::fs::OpenOptions::new()
-                .append(true)
-                .open(&p)
-                .map(|f| (p.clone(), f))
-                .map_err(|source| io("write", &p, source))
-        };
         Ok(ResultsWriter {
-            jsonl: open("results.jsonl", &jsonl)?,
-            csv: open("results.csv", &csv)?,
+            jsonl: open_append(&dir.join("results.jsonl"), &jsonl)?,
+            csv: open_append(&dir.join("results.csv"), &csv_text(&columns, &rows))?,
             columns,
+            rows,
         })
     }
 
-    /// Appends `row` to both files and flushes them.
+    /// Appends `row` to both files and flushes them. A row with a field
+    /// the CSV header lacks rewrites `results.csv` under the wider header.
     pub fn append(&mut self, row: &Row) -> Result<(), SweepError> {
         let mut json = serde_json::to_string(row).expect("rows serialize");
         json.push('\n');
-        let csv = csv_line(&self.columns, &row.to_json());
+        let map = row.to_json();
+        let csv = csv_line(&self.columns, &map);
+        self.rows.push(map);
+        if widen(&mut self.columns, &self.rows[self.rows.len() - 1..]) {
+            let path = self.csv.0.clone();
+            self.csv = open_append(&path, &csv_text(&self.columns, &self.rows))?;
+            let (p, f) = &mut self.jsonl;
+            return f
+                .write_all(json.as_bytes())
+                .and_then(|_| f.flush())
+                .map_err(|source| io("write", p, source));
+        }
         for ((p, f), text) in [(&mut self.jsonl, json), (&mut self.csv, csv)] {
             f.write_all(text.as_bytes())
                 .and_then(|_| f.flush())
@@ -122,6 +125,44 @@ impl ResultsWriter {
         }
         Ok(())
     }
+}
+
+/// Writes `text` to `path` whole, then opens it to append.
+fn open_append(path: &Path, text: &str) -> Result<(PathBuf, std::fs::File), SweepError> {
+    write_whole(path, text)?;
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(path)
+        .map(|f| (path.to_path_buf(), f))
+        .map_err(|source| io("write", path, source))
+}
+
+/// Adds to `columns` every field of `rows` not among them, in the order
+/// first seen; whether any was added.
+fn widen(columns: &mut Vec<String>, rows: &[Map<String, Value>]) -> bool {
+    let before = columns.len();
+    for r in rows {
+        for k in r.keys() {
+            if !columns.contains(k) {
+                columns.push(k.clone());
+            }
+        }
+    }
+    columns.len() > before
+}
+
+/// The CSV text of `rows` under the header `columns`.
+fn csv_text(columns: &[String], rows: &[Map<String, Value>]) -> String {
+    let mut text = columns
+        .iter()
+        .map(|c| csv_field(c))
+        .collect::<Vec<_>>()
+        .join(",");
+    text.push('\n');
+    for r in rows {
+        text.push_str(&csv_line(columns, r));
+    }
+    text
 }
 
 /// Writes `text` to `path` through a temporary file renamed over it, so
@@ -156,23 +197,8 @@ pub fn write_csv(path: &Path, rows: &[Row]) -> Result<(), SweepError> {
         .unwrap_or_default();
     let mut columns = columns(&keys);
     let rows: Vec<Map<String, Value>> = rows.iter().map(Row::to_json).collect();
-    for r in &rows {
-        for k in r.keys() {
-            if !columns.contains(k) {
-                columns.push(k.clone());
-            }
-        }
-    }
-    let mut text = columns
-        .iter()
-        .map(|c| csv_field(c))
-        .collect::<Vec<_>>()
-        .join(",");
-    text.push('\n');
-    for r in &rows {
-        text.push_str(&csv_line(&columns, r));
-    }
-    write_whole(path, &text)
+    widen(&mut columns, &rows);
+    write_whole(path, &csv_text(&columns, &rows))
 }
 
 fn csv_field(s: &str) -> String {

@@ -127,6 +127,24 @@ pub struct RunFields {
     pub failure_load: Option<f64>,
     #[serde(default)]
     pub failure_stress: Option<f64>,
+    /// `[sweep] converge` only (absent from other rows, and from
+    /// `voxfe run --json`): the Richardson-extrapolated modulus of the load
+    /// case (E_eff, E_f or the implant's apparent modulus) from the case's
+    /// three finest grids; the other fields are then the finest solve's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub e_extrapolated: Option<f64>,
+    /// `[sweep] converge`: the error estimate of the finest solve,
+    /// |E_fine − E∞| (absent when there is no extrapolation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub e_error_estimate: Option<f64>,
+    /// `[sweep] converge`: the observed order p.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<f64>,
+    /// `[sweep] converge`: whether the three finest values are in the
+    /// asymptotic range (monotone, p within [0.5, 4]); present in every row
+    /// of a converge sweep.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asymptotic: Option<bool>,
 }
 
 fn nan() -> f64 {
@@ -188,6 +206,19 @@ fn binary_fill() -> String {
 }
 
 impl RunFields {
+    /// The fields of the finest solve of a convergence study with the
+    /// study's columns for the load case's modulus `quantity`.
+    pub fn from_study(study: &crate::converge::ConvergeReport, quantity: &str) -> RunFields {
+        let e = study.estimate(quantity);
+        RunFields {
+            e_extrapolated: e.and_then(|e| e.extrapolated),
+            e_error_estimate: e.and_then(|e| e.error_estimate),
+            order: e.and_then(|e| e.order),
+            asymptotic: Some(e.is_some_and(|e| e.asymptotic)),
+            ..RunFields::from(&study.finest)
+        }
+    }
+
     /// The fields of a run whose solve failed after the voxelization: the
     /// voxelization's report (`removed_voxels`, `d_over_h`, the warnings …),
     /// the load case and the material; the solve's fields empty (`null`,

@@ -6,8 +6,11 @@
 //! [`fem`] on the CPU, [`gpu`]) → [`report`] (the run report, text and
 //! JSON) → [`fields`] and [`vtk`] (field files). [`sweep`] and [`design`]
 //! run many scenes through that pipeline; [`fit`] and [`plot`] turn their
-//! rows into fits and charts.
+//! rows into fits and charts. [`export`] writes a run's mesh for other FE
+//! codes (`.vtu`, Abaqus `.inp`); [`provenance`] says what produced every
+//! output.
 pub mod design;
+pub mod export;
 pub mod fem;
 pub mod fields;
 pub mod fit;
@@ -19,6 +22,7 @@ pub mod material;
 pub mod pipeline;
 pub mod plot;
 pub mod progress;
+pub mod provenance;
 pub mod report;
 pub mod scene;
 pub mod sweep;

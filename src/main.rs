@@ -11,6 +11,7 @@ use voxfe::fields::{FieldError, FieldOutput};
 use voxfe::implant::stl::ExportError;
 use voxfe::pipeline::voxelize::{voxelize_scene, VoxelizeError};
 use voxfe::pipeline::{run_scene, RunError};
+use voxfe::provenance::Provenance;
 use voxfe::scene::{Backend, Scene, SceneError};
 use voxfe::sweep::SweepError;
 use voxfe::vtk::VtkError;
@@ -51,6 +52,10 @@ enum Command {
         /// Write the solid mask as VTK ImageData (.vti) for ParaView.
         #[arg(long, value_name = "FILE")]
         vti: Option<PathBuf>,
+        /// Write the solid voxels as a hexahedral mesh (VTK UnstructuredGrid,
+        /// .vtu) for meshio, ParaView and FE pre-processors.
+        #[arg(long, value_name = "FILE")]
+        vtu: Option<PathBuf>,
         /// Override a scene key, e.g. --set lattice.porosity=0.85 (repeatable).
         #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<String>,
@@ -160,6 +165,16 @@ enum Command {
         /// Position of the slice along its axis, mm (default: the mid-plane).
         #[arg(long, value_name = "MM", requires = "slice")]
         slice_at: Option<f64>,
+        /// Write the solid voxels as a hexahedral mesh (VTK UnstructuredGrid,
+        /// .vtu) with nodal displacement and voxel stress, strain and von
+        /// Mises stress, for meshio, ParaView and FE codes (one scene only).
+        #[arg(long, value_name = "FILE")]
+        vtu: Option<PathBuf>,
+        /// Write an Abaqus input deck (.inp) of the same mesh with the
+        /// material, the load case's boundary conditions and a static step
+        /// (one scene only).
+        #[arg(long, value_name = "FILE")]
+        inp: Option<PathBuf>,
         /// Override a scene key, e.g. --set lattice.porosity=0.85 (repeatable).
         #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<String>,
@@ -195,8 +210,9 @@ fn main() -> ExitCode {
             scene,
             json,
             vti,
+            vtu,
             set,
-        } => cmd_voxelize(&scene, json, vti.as_deref(), &set),
+        } => cmd_voxelize(&scene, json, vti.as_deref(), vtu.as_deref(), &set),
         Command::Run {
             scenes,
             backend,
@@ -206,11 +222,16 @@ fn main() -> ExitCode {
             slice,
             slice_axis,
             slice_at,
+            vtu,
+            inp,
             set,
         } => {
             let fields = FieldOutput {
                 vtk,
                 slice,
+                vtu,
+                inp,
+                provenance: None,
                 axis: match slice_axis {
                     SliceAxis::X => voxfe::plot::Axis::X,
                     SliceAxis::Y => voxfe::plot::Axis::Y,
@@ -338,24 +359,34 @@ fn cmd_voxelize(
     path: &Path,
     json: bool,
     vti: Option<&Path>,
+    vtu: Option<&Path>,
     set: &[String],
 ) -> Result<ExitCode, CliError> {
     let scene = Scene::load(path, set)?;
+    if let Some(file) = vtu {
+        voxfe::fields::check_writable("--vtu", file)?;
+    }
+    let provenance = Provenance::of_scene(path, &scene, set);
     let (_, vox, report) = voxelize_scene(&scene)?;
     for w in &report.warnings {
         eprintln!("warning: {w}");
     }
     if let Some(file) = vti {
-        voxfe::vtk::write_solid_mask(&vox.grid, file)?;
+        voxfe::vtk::write_solid_mask(&vox.grid, Some(&provenance), file)?;
+    }
+    if let Some(file) = vtu {
+        voxfe::export::vtu::write_mesh(&vox.grid, Some(&provenance), file)
+            .map_err(FieldError::from)?;
     }
     if json {
-        println!(
-            "{}",
-            serde_json::to_string(&report).expect("report serializes")
-        );
+        let Ok(serde_json::Value::Object(mut m)) = serde_json::to_value(&report) else {
+            unreachable!("a struct serializes to an object")
+        };
+        m.insert("provenance".into(), provenance.to_json());
+        println!("{}", serde_json::Value::Object(m));
     } else {
         println!("{report}");
-        if let Some(file) = vti {
+        for file in vti.iter().chain(&vtu) {
             println!("wrote            {}", file.display());
         }
     }
@@ -430,15 +461,19 @@ fn run_one(
     }
     fields.check(&scene)?;
     let backend = backend.unwrap_or(scene.solver.backend);
+    let provenance = Provenance::of_scene(path, &scene, set);
     let report = run_scene(&scene, backend).map_err(|source| CliError::Run {
         path: path.to_path_buf(),
         source,
     })?;
+    let provenance = provenance.with_backend(&report.solve.backend, &report.solve.adapter);
     for w in report.voxel.warnings.iter().chain(&report.notices) {
         eprintln!("warning: {w}");
     }
     if json {
-        println!("{}", serde_json::Value::Object(report.to_json()));
+        let mut m = report.to_json();
+        m.insert("provenance".into(), provenance.to_json());
+        println!("{}", serde_json::Value::Object(m));
     } else {
         if several {
             println!();
@@ -459,6 +494,10 @@ fn run_one(
     // Whatever goes wrong writing the fields, the result is out already.
     use std::io::Write as _;
     let _ = std::io::stdout().flush();
+    let fields = FieldOutput {
+        provenance: Some(provenance),
+        ..fields.clone()
+    };
     fields.write(&report, |file| {
         info(format_args!("wrote {}", file.display()))
     })?;
@@ -589,6 +628,9 @@ fn cmd_design(
 
 fn cmd_merge(dirs: &[PathBuf], out: &Path) -> Result<ExitCode, CliError> {
     let (manifest, rows) = voxfe::sweep::merge(dirs).map_err(CliError::SweepInput)?;
+    for w in voxfe::sweep::merge_warnings(dirs) {
+        eprintln!("warning: {w}");
+    }
     voxfe::sweep::write_outputs(out, &manifest, &rows).map_err(CliError::SweepOutput)?;
     println!(
         "merged {} cases from {} directories into {}",

@@ -18,6 +18,10 @@ pub struct RunReport {
     pub load_case: &'static str,
     /// Young's modulus of the solid, MPa.
     pub material_e: f64,
+    /// The solid's material (E and ν), for field and mesh export.
+    pub material: crate::material::YoungPoisson,
+    /// The load case that was solved, for mesh export (its constraints).
+    pub load: crate::fem::load::LoadCase,
     /// The voxel grid that was solved (for field output).
     pub grid: crate::grid::VoxelGrid,
 }

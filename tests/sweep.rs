@@ -198,6 +198,7 @@ fn bending_and_implant_sweeps_plot_their_own_quantities() {
             material_e: 186000.0,
             ..Default::default()
         }),
+        provenance: None,
     };
     let rows: Vec<Row> = (0..5)
         .flat_map(|i| {

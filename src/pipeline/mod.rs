@@ -97,6 +97,8 @@ impl Prepared {
         RunReport {
             load_case: self.load.name(),
             material_e: self.material.e,
+            material: self.material,
+            load: self.load,
             voxel: self.voxel,
             solve,
             notices,

@@ -627,10 +627,10 @@ fn cmd_design(
 }
 
 fn cmd_merge(dirs: &[PathBuf], out: &Path) -> Result<ExitCode, CliError> {
-    let (manifest, rows) = voxfe::sweep::merge(dirs).map_err(CliError::SweepInput)?;
     for w in voxfe::sweep::merge_warnings(dirs) {
         eprintln!("warning: {w}");
     }
+    let (manifest, rows) = voxfe::sweep::merge(dirs).map_err(CliError::SweepInput)?;
     voxfe::sweep::write_outputs(out, &manifest, &rows).map_err(CliError::SweepOutput)?;
     println!(
         "merged {} cases from {} directories into {}",

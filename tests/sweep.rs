@@ -35,10 +35,14 @@ fn sweep(out: &Path, shard: Option<&str>) -> std::process::Output {
     voxfe(&args)
 }
 
-/// Rows without the wall-clock fields, which differ between runs.
+/// Rows without the wall-clock fields and the provenance's date, which
+/// differ between runs.
 fn timeless(rows: Vec<Row>) -> Vec<Row> {
     rows.into_iter()
         .map(|mut r| {
+            if let Some(p) = &mut r.provenance {
+                p.date.clear();
+            }
             if let Some(run) = &mut r.run {
                 run.voxelize_seconds = 0.0;
                 run.solve_seconds = 0.0;

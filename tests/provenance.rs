@@ -356,3 +356,55 @@ fn merge_warns_when_shards_come_from_different_commits() {
         "{err}"
     );
 }
+
+#[test]
+fn the_build_script_says_unknown_outside_a_git_checkout() {
+    // build.rs compiled on its own and run as cargo runs it: in a folder
+    // without .git (an unpacked tarball), and in one inside another
+    // repository, it embeds `unknown`; in this checkout, HEAD.
+    let dir = tempfile::tempdir().unwrap();
+    let exe = dir.path().join("build-script");
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let o = Command::new(rustc)
+        .args(["--edition", "2021", "-o"])
+        .arg(&exe)
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/build.rs"))
+        .output()
+        .expect("rustc runs");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let embedded = |manifest_dir: &Path| {
+        let o = Command::new(&exe)
+            .env("CARGO_MANIFEST_DIR", manifest_dir)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let out = String::from_utf8(o.stdout).unwrap();
+        let get = |k: &str| {
+            out.lines()
+                .find_map(|l| l.strip_prefix(&format!("cargo:rustc-env={k}=")))
+                .unwrap_or_else(|| panic!("no {k} in {out}"))
+                .to_string()
+        };
+        (get("VOXFE_GIT_COMMIT"), get("VOXFE_GIT_DIRTY"))
+    };
+    let tarball = dir.path().join("voxfe-0.1.0");
+    std::fs::create_dir(&tarball).unwrap();
+    assert_eq!(embedded(&tarball), ("unknown".into(), "unknown".into()));
+    let outer = dir.path().join("outer");
+    std::fs::create_dir(&outer).unwrap();
+    let init = Command::new("git")
+        .arg("-C")
+        .arg(&outer)
+        .args(["init", "-q"])
+        .status();
+    if init.is_ok_and(|s| s.success()) {
+        let inner = outer.join("voxfe-0.1.0");
+        std::fs::create_dir(&inner).unwrap();
+        assert_eq!(embedded(&inner).0, "unknown");
+    }
+    if let Some(head) = git_head() {
+        let (commit, dirty) = embedded(Path::new(env!("CARGO_MANIFEST_DIR")));
+        assert_eq!(commit, head);
+        assert!(dirty == "true" || dirty == "false", "{dirty}");
+    }
+}

@@ -217,7 +217,8 @@ impl VtiWriter {
             a.xml,
             "  <ImageData WholeExtent=\"0 {nx} 0 {ny} 0 {nz}\" Origin=\"0 0 0\" Spacing=\"{h} {h} {h}\">"
         );
-        a.xml.push_str(&field_data_xml(&self.field, &self.strings));
+        a.xml
+            .push_str(&field_data_xml(&self.field, &self.strings, false));
         let _ = writeln!(a.xml, "    <Piece Extent=\"0 {nx} 0 {ny} 0 {nz}\">");
         for (tag, arrays) in [("PointData", &self.point), ("CellData", &self.cell)] {
             let _ = writeln!(a.xml, "      <{tag}>");
@@ -294,8 +295,14 @@ impl Appended {
 }
 
 /// The `FieldData` element of whole-file integers and strings (empty when
-/// there are none).
-pub fn field_data_xml(ints: &[(String, i32)], strings: &[(String, String)]) -> String {
+/// there are none). Strings are VTK `String` arrays (ParaView), or with
+/// `strings_as_bytes` `UInt8` arrays of their UTF-8 bytes, one tuple per
+/// byte (what meshio, which has no `String` type, reads).
+pub fn field_data_xml(
+    ints: &[(String, i32)],
+    strings: &[(String, String)],
+    strings_as_bytes: bool,
+) -> String {
     if ints.is_empty() && strings.is_empty() {
         return String::new();
     }
@@ -308,16 +315,19 @@ pub fn field_data_xml(ints: &[(String, i32)], strings: &[(String, String)]) -> S
         );
     }
     for (name, value) in strings {
-        let codes: Vec<String> = value
-            .bytes()
-            .chain(std::iter::once(0))
-            .map(|b| b.to_string())
-            .collect();
+        let (ty, tuples, end) = if strings_as_bytes {
+            ("UInt8", value.len(), None)
+        } else {
+            ("String", 1, Some(0))
+        };
+        let codes: Vec<String> = value.bytes().chain(end).map(|b| b.to_string()).collect();
         let _ = writeln!(
             xml,
-            "      <DataArray type=\"String\" Name=\"{}\" NumberOfTuples=\"1\" format=\"ascii\">{}</DataArray>",
+            "      <DataArray type=\"{ty}\" Name=\"{}\" NumberOfTuples=\"{tuples}\" format=\"ascii\">{}</DataArray>",
             xml_escape(name),
-            codes.join(" ")
+            // A space, not nothing, for an empty string: meshio reads an
+            // element without text as None.
+            if codes.is_empty() { " ".to_string() } else { codes.join(" ") }
         );
     }
     xml.push_str("    </FieldData>\n");
@@ -438,7 +448,8 @@ impl AppendedFile {
 /// Field data as read: integers, then strings, each with its name.
 pub type FieldValues = (Vec<(String, i32)>, Vec<(String, String)>);
 
-/// Whole-file integers and strings: the `FieldData` of a VTK XML header.
+/// Whole-file integers and strings (`String` or `UInt8` arrays): the
+/// `FieldData` of a VTK XML header.
 pub fn parse_field_data(header: &str) -> Result<FieldValues, VtkError> {
     let parse = |m: String| VtkError::Parse(m);
     let (mut ints, mut strings) = (Vec::new(), Vec::new());
@@ -455,7 +466,8 @@ pub fn parse_field_data(header: &str) -> Result<FieldValues, VtkError> {
                 .split_once('>')
                 .and_then(|(_, rest)| rest.split('<').next())
                 .unwrap_or_default();
-            if attr(l, "type").as_deref() == Some("String") {
+            let ty = attr(l, "type");
+            if matches!(ty.as_deref(), Some("String" | "UInt8")) {
                 let codes: Vec<u8> = text
                     .split_whitespace()
                     .map(|c| c.parse::<u8>())

@@ -15,7 +15,8 @@
 //!   Stress and strain are those at the voxel centre
 //!   ([`crate::fields::voxel_tensors`]);
 //! - field data: `converged` (1 or 0, as the `.vti`), and the provenance
-//!   strings.
+//!   strings, each as a `UInt8` array of its UTF-8 bytes (meshio reads no
+//!   VTK `String` array; `bytes(mesh.field_data["commit"]).decode()`).
 //!
 //! [`read_vtu`] parses back what this module writes, for the tests.
 
@@ -132,7 +133,7 @@ fn write(
     let mut xml = String::from("<?xml version=\"1.0\"?>\n");
     xml.push_str("<VTKFile type=\"UnstructuredGrid\" version=\"1.0\" byte_order=\"LittleEndian\" header_type=\"UInt64\">\n");
     xml.push_str("  <UnstructuredGrid>\n");
-    xml.push_str(&field_data_xml(ints, strings));
+    xml.push_str(&field_data_xml(ints, strings, true));
     let _ = writeln!(
         xml,
         "    <Piece NumberOfPoints=\"{np}\" NumberOfCells=\"{nc}\">"

@@ -9,8 +9,10 @@
 //! repository must not claim that repository's commit).
 //!
 //! The script reruns when HEAD moves (`HEAD` and the ref it points to, or
-//! `packed-refs`) and when `src/` or the manifest change; the dirty flag is
-//! that of the last build of the library.
+//! `packed-refs`: those of them that exist, since cargo reruns a script
+//! that watches a missing file on every build) and when `src/` or the
+//! manifest change; the dirty flag is that of the last build of the
+//! library.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -50,16 +52,20 @@ fn main() {
                 }
             })
         };
+        // Only files that exist: cargo reruns the script on every build
+        // for a watched path that does not (and rebuilds the crate).
+        let watch = |p: PathBuf| {
+            if p.is_file() {
+                println!("cargo:rerun-if-changed={}", p.display());
+            }
+        };
         if let Some(git_dir) = path_of("--git-dir") {
-            println!("cargo:rerun-if-changed={}", git_dir.join("HEAD").display());
+            watch(git_dir.join("HEAD"));
         }
         if let Some(common) = path_of("--git-common-dir") {
-            println!(
-                "cargo:rerun-if-changed={}",
-                common.join("packed-refs").display()
-            );
+            watch(common.join("packed-refs"));
             if let Some(head_ref) = git(&manifest_dir, &["symbolic-ref", "-q", "HEAD"]) {
-                println!("cargo:rerun-if-changed={}", common.join(head_ref).display());
+                watch(common.join(head_ref));
             }
         }
         if let Some(c) = git(&manifest_dir, &["rev-parse", "HEAD"]) {

@@ -379,6 +379,15 @@ fn the_build_script_says_unknown_outside_a_git_checkout() {
             .unwrap();
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         let out = String::from_utf8(o.stdout).unwrap();
+        // Every watched path exists: cargo reruns a script that watches a
+        // missing one on every build, and rebuilds the crate each time.
+        for p in out
+            .lines()
+            .filter_map(|l| l.strip_prefix("cargo:rerun-if-changed="))
+        {
+            let p = Path::new(env!("CARGO_MANIFEST_DIR")).join(p);
+            assert!(p.exists(), "build.rs watches missing {}", p.display());
+        }
         let get = |k: &str| {
             out.lines()
                 .find_map(|l| l.strip_prefix(&format!("cargo:rustc-env={k}=")))

@@ -64,7 +64,8 @@ pub struct Provenance {
     pub backend: Option<String>,
     /// The adapter that solved (`None` where nothing is solved).
     pub adapter: Option<String>,
-    /// When the result was made: UTC, RFC 3339.
+    /// When the run that made the result started (before its solve): UTC,
+    /// RFC 3339.
     pub date: String,
 }
 

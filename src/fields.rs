@@ -1,14 +1,22 @@
 //! Field output of a run: the solid mask, nodal displacement, von Mises
 //! stress, strain energy density and effective strain (EES, see
 //! [`crate::strength`]) as VTK ImageData, and a PNG of the von Mises stress
-//! or the EES on a slice ([`SliceField`]); and [`FieldOutput`], the files
-//! `voxfe run --vtk/--slice` asks for.
+//! or the EES on a slice ([`SliceField`]); the strain and stress tensors at
+//! the voxel centres ([`voxel_tensors`]); and [`FieldOutput`], the files
+//! `voxfe run --vtk/--slice/--vtu/--inp` asks for, each carrying the run's
+//! provenance.
 
 use std::path::{Path, PathBuf};
 
+use crate::fem::hex8;
+use crate::fem::mesh::ActiveMesh;
+use crate::grid::VoxelGrid;
+use crate::material::YoungPoisson;
 use crate::plot::Axis;
+use crate::provenance::Provenance;
 use crate::report::RunReport;
 use crate::scene::Scene;
+use rayon::prelude::*;
 
 /// Why field output could not be written.
 #[derive(Debug, thiserror::Error)]
@@ -19,10 +27,16 @@ pub enum FieldError {
     Plot(#[from] crate::plot::PlotError),
     #[error(transparent)]
     Mesh(#[from] crate::fem::mesh::MeshError),
+    #[error(transparent)]
+    Export(#[from] crate::export::ExportError),
+    #[error(transparent)]
+    PngText(#[from] crate::provenance::PngTextError),
     #[error("--slice-at {at} mm: allowed: 0 ≤ at < {length} mm along {axis}")]
     SliceOutside { at: f64, length: f64, axis: char },
     /// Field files asked for while running several scenes.
-    #[error("--vtk and --slice write the fields of one scene; {scenes} scenes were given")]
+    #[error(
+        "--vtk, --slice, --vtu and --inp write the fields of one scene; {scenes} scenes were given"
+    )]
     SeveralScenes { scenes: usize },
     /// A field file that could not be written, found before the solve.
     #[error("{flag} '{path}': {why}")]
@@ -67,8 +81,10 @@ impl SliceField {
 }
 
 /// The field files asked of a run: a `.vti` with the mask, displacement,
-/// stress, SED and EES, and a PNG of `field` on the slice normal to `axis`
-/// at `at` mm (default: the mid-plane).
+/// stress, SED and EES, a PNG of `field` on the slice normal to `axis` at
+/// `at` mm (default: the mid-plane), the solid voxels as a `.vtu`
+/// hexahedral mesh with displacement, stress and strain, and an Abaqus
+/// deck (`.inp`) of that mesh; each file carries `provenance` when given.
 #[derive(Debug, Clone)]
 pub struct FieldOutput {
     pub vtk: Option<PathBuf>,
@@ -76,12 +92,15 @@ pub struct FieldOutput {
     pub axis: Axis,
     pub at: Option<f64>,
     pub field: SliceField,
+    pub vtu: Option<PathBuf>,
+    pub inp: Option<PathBuf>,
+    pub provenance: Option<Provenance>,
 }
 
 impl FieldOutput {
     /// Whether no field file is asked for.
     pub fn is_empty(&self) -> bool {
-        self.vtk.is_none() && self.slice.is_none()
+        self.vtk.is_none() && self.slice.is_none() && self.vtu.is_none() && self.inp.is_none()
     }
 
     /// Fields are written for one scene only.
@@ -105,22 +124,40 @@ impl FieldOutput {
         if let Some(file) = &self.slice {
             check_writable("--slice", file)?;
         }
+        if let Some(file) = &self.vtu {
+            check_writable("--vtu", file)?;
+        }
+        if let Some(file) = &self.inp {
+            check_writable("--inp", file)?;
+        }
         Ok(())
     }
 
-    /// Writes the asked-for files of `report`, the `.vti` first, calling
-    /// `wrote` after each file written.
+    /// Writes the asked-for files of `report` (`.vti`, slice, `.vtu`,
+    /// `.inp`, in that order), calling `wrote` after each file written.
     pub fn write(
         &self,
         report: &RunReport,
         mut wrote: impl FnMut(&Path),
     ) -> Result<(), FieldError> {
+        let provenance = self.provenance.as_ref();
         if let Some(file) = &self.vtk {
-            report.write_vti(file)?;
+            report.write_vti(file, provenance)?;
             wrote(file);
         }
         if let Some(file) = &self.slice {
             report.write_slice(file, self.field, self.axis, self.at)?;
+            if let Some(p) = provenance {
+                crate::provenance::add_png_text(file, &p.pairs())?;
+            }
+            wrote(file);
+        }
+        if let Some(file) = &self.vtu {
+            crate::export::vtu::write_run(report, provenance, file)?;
+            wrote(file);
+        }
+        if let Some(file) = &self.inp {
+            crate::export::inp::write_run(report, provenance, file)?;
             wrote(file);
         }
         Ok(())
@@ -209,8 +246,12 @@ impl RunReport {
     /// (cells) as VTK ImageData that ParaView opens, with the field
     /// data `converged` (1, or 0 for the fields of a solve that did not
     /// converge: they are written, marked, so that a failed solve can be
-    /// looked at).
-    pub fn write_vti(&self, path: &Path) -> Result<(), FieldError> {
+    /// looked at) and the provenance strings.
+    pub fn write_vti(
+        &self,
+        path: &Path,
+        provenance: Option<&Provenance>,
+    ) -> Result<(), FieldError> {
         use crate::vtk::{ArrayData, VtiWriter};
         let g = &self.grid;
         let mut u = vec![0.0f32; 3 * g.node_count()];
@@ -221,9 +262,12 @@ impl RunReport {
                 u[3 * id as usize + c] = self.solve.displacement[3 * n + c] as f32;
             }
         }
-        VtiWriter::new(g.dims, g.h)
-            .field_data("converged", self.solve.converged as i32)
-            .cell_array("solid", 1, ArrayData::U8(g.solid.clone()))?
+        let mut w =
+            VtiWriter::new(g.dims, g.h).field_data("converged", self.solve.converged as i32);
+        if let Some(p) = provenance {
+            w = w.provenance(p);
+        }
+        w.cell_array("solid", 1, ArrayData::U8(g.solid.clone()))?
             .cell_array("von_mises", 1, ArrayData::F32(self.solve.von_mises.clone()))?
             .cell_array("sed", 1, ArrayData::F32(self.solve.sed.clone()))?
             .cell_array("ees", 1, ArrayData::F32(self.solve.ees.clone()))?
@@ -253,6 +297,71 @@ impl RunReport {
             slice_title(field, self.solve.converged),
         )?;
         Ok(())
+    }
+}
+
+/// Strain and stress at the centre of every solid voxel, in voxel-id
+/// order ([`voxel_tensors`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct VoxelTensors {
+    /// The solid voxels' ids, increasing.
+    pub voxels: Vec<usize>,
+    /// Strain, Voigt order `εxx, εyy, εzz, γxy, γyz, γzx` (engineering
+    /// shears γ = 2ε).
+    pub strain: Vec<[f64; 6]>,
+    /// Stress, MPa, Voigt order `σxx, σyy, σzz, τxy, τyz, τzx`: the
+    /// element's stress φₑ·D·ε (φₑ = 1 with binary fill), consistent with
+    /// its stiffness φₑ·Kₑ.
+    pub stress: Vec<[f64; 6]>,
+}
+
+impl VoxelTensors {
+    /// Von Mises stress of every solid voxel, MPa.
+    pub fn von_mises(&self) -> Vec<f64> {
+        self.stress
+            .iter()
+            .map(|s| hex8::von_mises(&nalgebra::SVector::from(*s)))
+            .collect()
+    }
+}
+
+/// Strain ε = B(0)·uₑ and stress φₑ·D·ε at the centre of every solid voxel
+/// of `grid`, from the displacement `u` (3 per active node of `mesh`, as
+/// the solver numbers them).
+pub fn voxel_tensors(
+    grid: &VoxelGrid,
+    mesh: &ActiveMesh,
+    material: YoungPoisson,
+    u: &[f64],
+) -> VoxelTensors {
+    let [nx, ny, _] = grid.dims;
+    let b = hex8::strain_displacement([0.0; 3], grid.h);
+    let d = material.elasticity_matrix();
+    let voxels: Vec<usize> = (0..grid.voxel_count())
+        .filter(|&v| grid.solid[v] != 0)
+        .collect();
+    let (strain, stress) = voxels
+        .par_iter()
+        .map(|&v| {
+            let (i, j, k) = (v % nx, (v / nx) % ny, v / (nx * ny));
+            let mut ue = nalgebra::SVector::<f64, 24>::zeros();
+            for a in 0..8 {
+                let c = hex8::corner(a);
+                let n = mesh.node_map[grid.node_id(i + c[0], j + c[1], k + c[2])] as usize;
+                for q in 0..3 {
+                    ue[3 * a + q] = u[3 * n + q];
+                }
+            }
+            let eps = b * ue;
+            let sigma = d * eps * grid.phi(v);
+            let arr = |x: nalgebra::SVector<f64, 6>| std::array::from_fn(|r| x[r]);
+            (arr(eps), arr(sigma))
+        })
+        .unzip();
+    VoxelTensors {
+        voxels,
+        strain,
+        stress,
     }
 }
 

@@ -8,9 +8,12 @@
 //! JSON) → [`fields`] and [`vtk`] (field files). [`sweep`] and [`design`]
 //! run many scenes through that pipeline; [`fit`] and [`plot`] turn their
 //! rows into fits and charts; [`converge`] solves a scene on finer grids
-//! for an order, an extrapolated value and an error estimate.
+//! for an order, an extrapolated value and an error estimate. [`export`]
+//! writes a run's mesh for other FE codes (`.vtu`, Abaqus `.inp`);
+//! [`provenance`] says what produced every output.
 pub mod converge;
 pub mod design;
+pub mod export;
 pub mod fem;
 pub mod fields;
 pub mod fit;
@@ -23,6 +26,7 @@ pub mod material;
 pub mod pipeline;
 pub mod plot;
 pub mod progress;
+pub mod provenance;
 pub mod report;
 pub mod scene;
 pub mod strength;

@@ -11,6 +11,7 @@ use voxfe::fields::{FieldError, FieldOutput};
 use voxfe::implant::stl::ExportError;
 use voxfe::pipeline::voxelize::{voxelize_scene, VoxelizeError};
 use voxfe::pipeline::{run_scene, RunError};
+use voxfe::provenance::Provenance;
 use voxfe::scene::{Backend, Scene, SceneError};
 use voxfe::sweep::SweepError;
 use voxfe::vtk::VtkError;
@@ -56,6 +57,10 @@ enum Command {
         /// (multi-page TIFF), readable as specimen.shape = "image".
         #[arg(long, value_name = "FILE")]
         image: Option<PathBuf>,
+        /// Write the solid voxels as a hexahedral mesh (VTK UnstructuredGrid,
+        /// .vtu) for meshio, ParaView and FE pre-processors.
+        #[arg(long, value_name = "FILE")]
+        vtu: Option<PathBuf>,
         /// Override a scene key, e.g. --set lattice.porosity=0.85 (repeatable).
         #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<String>,
@@ -196,6 +201,16 @@ enum Command {
         /// effective strain EES = √(2·SED/E).
         #[arg(long, value_enum, default_value = "von-mises", requires = "slice")]
         slice_field: SliceFieldArg,
+        /// Write the solid voxels as a hexahedral mesh (VTK UnstructuredGrid,
+        /// .vtu) with nodal displacement and voxel stress, strain and von
+        /// Mises stress, for meshio, ParaView and FE codes (one scene only).
+        #[arg(long, value_name = "FILE")]
+        vtu: Option<PathBuf>,
+        /// Write an Abaqus input deck (.inp) of the same mesh with the
+        /// material, the load case's boundary conditions and a static step
+        /// (one scene only).
+        #[arg(long, value_name = "FILE")]
+        inp: Option<PathBuf>,
         /// Override a scene key, e.g. --set lattice.porosity=0.85 (repeatable).
         #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<String>,
@@ -251,8 +266,16 @@ fn main() -> ExitCode {
             json,
             vti,
             image,
+            vtu,
             set,
-        } => cmd_voxelize(&scene, json, vti.as_deref(), image.as_deref(), &set),
+        } => cmd_voxelize(
+            &scene,
+            json,
+            vti.as_deref(),
+            image.as_deref(),
+            vtu.as_deref(),
+            &set,
+        ),
         Command::Run {
             scenes,
             backend,
@@ -263,6 +286,8 @@ fn main() -> ExitCode {
             slice_axis,
             slice_at,
             slice_field,
+            vtu,
+            inp,
             set,
         } => {
             let fields = FieldOutput {
@@ -272,6 +297,9 @@ fn main() -> ExitCode {
                 },
                 vtk,
                 slice,
+                vtu,
+                inp,
+                provenance: None,
                 axis: match slice_axis {
                     SliceAxis::X => voxfe::plot::Axis::X,
                     SliceAxis::Y => voxfe::plot::Axis::Y,
@@ -417,15 +445,24 @@ fn cmd_voxelize(
     json: bool,
     vti: Option<&Path>,
     image: Option<&Path>,
+    vtu: Option<&Path>,
     set: &[String],
 ) -> Result<ExitCode, CliError> {
     let scene = Scene::load(path, set)?;
+    if let Some(file) = vtu {
+        voxfe::fields::check_writable("--vtu", file)?;
+    }
+    let provenance = Provenance::of_scene(path, &scene, set);
     let (_, vox, report) = voxelize_scene(&scene)?;
     for w in &report.warnings {
         eprintln!("warning: {w}");
     }
     if let Some(file) = vti {
-        voxfe::vtk::write_solid_mask(&vox.grid, file)?;
+        voxfe::vtk::write_solid_mask(&vox.grid, Some(&provenance), file)?;
+    }
+    if let Some(file) = vtu {
+        voxfe::export::vtu::write_mesh(&vox.grid, Some(&provenance), file)
+            .map_err(FieldError::from)?;
     }
     if let Some(file) = image {
         let what = format!(
@@ -436,13 +473,14 @@ fn cmd_voxelize(
         voxfe::image::write(&vox.grid, file, &what)?;
     }
     if json {
-        println!(
-            "{}",
-            serde_json::to_string(&report).expect("report serializes")
-        );
+        let Ok(serde_json::Value::Object(mut m)) = serde_json::to_value(&report) else {
+            unreachable!("a struct serializes to an object")
+        };
+        m.insert("provenance".into(), provenance.to_json());
+        println!("{}", serde_json::Value::Object(m));
     } else {
         println!("{report}");
-        for file in [vti, image].into_iter().flatten() {
+        for file in [vti, image, vtu].into_iter().flatten() {
             println!("wrote            {}", file.display());
         }
     }
@@ -517,15 +555,19 @@ fn run_one(
     }
     fields.check(&scene)?;
     let backend = backend.unwrap_or(scene.solver.backend);
+    let provenance = Provenance::of_scene(path, &scene, set);
     let report = run_scene(&scene, backend).map_err(|source| CliError::Run {
         path: path.to_path_buf(),
         source,
     })?;
+    let provenance = provenance.with_backend(&report.solve.backend, &report.solve.adapter);
     for w in report.voxel.warnings.iter().chain(&report.notices) {
         eprintln!("warning: {w}");
     }
     if json {
-        println!("{}", serde_json::Value::Object(report.to_json()));
+        let mut m = report.to_json();
+        m.insert("provenance".into(), provenance.to_json());
+        println!("{}", serde_json::Value::Object(m));
     } else {
         if several {
             println!();
@@ -546,6 +588,10 @@ fn run_one(
     // Whatever goes wrong writing the fields, the result is out already.
     use std::io::Write as _;
     let _ = std::io::stdout().flush();
+    let fields = FieldOutput {
+        provenance: Some(provenance),
+        ..fields.clone()
+    };
     fields.write(&report, |file| {
         info(format_args!("wrote {}", file.display()))
     })?;
@@ -758,6 +804,9 @@ fn study_exit(report: &voxfe::converge::ConvergeReport) -> ExitCode {
 }
 
 fn cmd_merge(dirs: &[PathBuf], out: &Path) -> Result<ExitCode, CliError> {
+    for w in voxfe::sweep::merge_warnings(dirs) {
+        eprintln!("warning: {w}");
+    }
     let (manifest, rows) = voxfe::sweep::merge(dirs).map_err(CliError::SweepInput)?;
     voxfe::sweep::write_outputs(out, &manifest, &rows).map_err(CliError::SweepOutput)?;
     println!(

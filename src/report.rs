@@ -22,6 +22,10 @@ pub struct RunReport {
     pub strength_params: crate::strength::StrengthParams,
     /// The load case's strength estimates (none unless converged).
     pub strength: crate::fem::load::StrengthQuantities,
+    /// The solid's material (E and ν), for field and mesh export.
+    pub material: crate::material::YoungPoisson,
+    /// The load case that was solved, for mesh export (its constraints).
+    pub load: crate::fem::load::LoadCase,
     /// The voxel grid that was solved (for field output).
     pub grid: crate::grid::VoxelGrid,
 }

@@ -38,6 +38,7 @@ fn manifest(total: usize) -> Manifest {
         variations: vec![],
         total,
         shard: None,
+        provenance: None,
     }
 }
 

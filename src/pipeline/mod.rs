@@ -109,6 +109,8 @@ impl Prepared {
             strength_params: self.strength,
             load_case: self.load.name(),
             material_e: self.material.e,
+            material: self.material,
+            load: self.load,
             voxel: self.voxel,
             solve,
             notices,

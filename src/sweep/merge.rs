@@ -86,6 +86,43 @@ pub fn merge(dirs: &[std::path::PathBuf]) -> Result<(Manifest, Vec<Row>), SweepE
     Ok((manifest, rows))
 }
 
+/// Warnings about the shards in `dirs` that do not stop a merge: shards
+/// (their `sweep.json`) or rows written by builds of different commits.
+/// Unreadable directories give no warning here ([`merge`] reports them).
+pub fn merge_warnings(dirs: &[std::path::PathBuf]) -> Vec<String> {
+    let mut seen: Vec<(String, String)> = Vec::new();
+    for d in dirs {
+        let manifest: Option<Manifest> = std::fs::read_to_string(d.join("sweep.json"))
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok());
+        let mut commits: Vec<String> = manifest
+            .and_then(|m| m.provenance)
+            .map(|p| p.commit)
+            .into_iter()
+            .collect();
+        if let Ok(rows) = read_jsonl(&d.join("results.jsonl")) {
+            commits.extend(super::outputs::row_commits(&rows));
+        }
+        for c in commits {
+            if !seen.iter().any(|(s, _)| *s == c) {
+                seen.push((c, d.display().to_string()));
+            }
+        }
+    }
+    if seen.len() < 2 {
+        return Vec::new();
+    }
+    let list: Vec<String> = seen
+        .iter()
+        .map(|(c, d)| format!("{c} (first in '{d}')"))
+        .collect();
+    vec![format!(
+        "the shards were run by builds of {} different voxfe commits: {}; the results may differ between them",
+        seen.len(),
+        list.join(", ")
+    )]
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::{case_row, Case};

@@ -28,7 +28,7 @@ mod outdir;
 mod outputs;
 mod row;
 
-pub use merge::{merge, merge_rows, read_jsonl};
+pub use merge::{merge, merge_rows, merge_warnings, read_jsonl};
 pub use outdir::{prepare_out, Prepared, Reuse};
 pub use outputs::{
     columns, summary, write_csv, write_jsonl, write_outputs, write_plots, ResultsWriter, OWN_FILES,
@@ -39,6 +39,7 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 use crate::pipeline;
+use crate::provenance::Provenance;
 use crate::scene::{Backend, Scene, SceneError};
 
 /// Why a sweep could not be set up or its results read.
@@ -252,6 +253,12 @@ pub struct Manifest {
     pub variations: Vec<Variation>,
     pub total: usize,
     pub shard: Option<Shard>,
+    /// What produced the sweep: the base scene with `--set`, the
+    /// overrides `--set` and `--vary`, the backend asked for, the date of
+    /// the run that wrote this file. Not compared by [`Manifest::differs`];
+    /// absent in directories written before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provenance: Option<Provenance>,
 }
 
 impl Manifest {
@@ -396,6 +403,16 @@ pub fn plan(
             variations,
             total,
             shard,
+            provenance: Some({
+                let mut p = Provenance::of_scene(path, &base, set);
+                p.overrides
+                    .extend(vary.iter().map(|v| format!("--vary {v}")));
+                let b = backend.unwrap_or(base.solver.backend);
+                p.backend = serde_json::to_value(b)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string));
+                p
+            }),
         },
         cases: mine,
         path: path.to_path_buf(),
@@ -412,10 +429,16 @@ impl Plan {
         let mut args = self.set.clone();
         args.extend(case.set_args());
         let mut warnings = Vec::new();
-        let row = match self.solve_case(&args, &mut warnings) {
+        let mut provenance = None;
+        let mut row = match self.solve_case(&args, &mut warnings, &mut provenance) {
             Ok(fields) => case_row(case, Ok(fields)),
             Err((error, partial)) => failed_row(case, error, partial.map(|b| *b)),
         };
+        // The backend that solved; else the one asked for.
+        row.provenance = provenance.map(|p: Provenance| match &row.run {
+            Some(run) if !run.backend.is_empty() => p.with_backend(&run.backend, &run.adapter),
+            _ => p,
+        });
         CaseOutcome { row, warnings }
     }
 
@@ -427,8 +450,15 @@ impl Plan {
         &self,
         args: &[String],
         warnings: &mut Vec<String>,
+        provenance: &mut Option<Provenance>,
     ) -> Result<RunFields, (String, Option<Box<RunFields>>)> {
         let scene = Scene::load(&self.path, args).map_err(|e| (e.to_string(), None))?;
+        let b = self.backend.unwrap_or(scene.solver.backend);
+        let asked = serde_json::to_value(b).ok();
+        let asked = asked.as_ref().and_then(|v| v.as_str()).unwrap_or("auto");
+        let mut p = Provenance::of_scene(&self.path, &scene, args);
+        p.backend = Some(asked.to_string());
+        *provenance = Some(p);
         if let Some(c) = scene.sweep.converge {
             use crate::converge::{level_scenes, modulus_quantity, run_levels};
             let failed =
@@ -452,7 +482,6 @@ impl Plan {
             .map_err(failed)?;
             return Ok(RunFields::from_study(&study, q));
         }
-        let b = self.backend.unwrap_or(scene.solver.backend);
         let prepared = pipeline::prepare(&scene).map_err(|e| (e.to_string(), None))?;
         warnings.extend(prepared.voxel.warnings.iter().cloned());
         let mut notices = Vec::new();
@@ -578,6 +607,7 @@ mod tests {
             variations: vec![Variation::parse("lattice.porosity=0.7,0.8").unwrap()],
             total: 2,
             shard: None,
+            provenance: None,
         }
     }
 

@@ -34,7 +34,9 @@ pub const OWN_FILES: [&str; 12] = [
 
 /// The columns of `results.csv`, known before the first solve: `case`, the
 /// varied keys, `status`, `error`, then every run field (those of
-/// `voxfe run --json`) whose name is not a varied key.
+/// `voxfe run --json`) whose name is not a varied key, then the provenance
+/// columns [`crate::provenance::CSV_COLUMNS`] (`voxfe_version`, `commit`,
+/// `scene_hash`, `scene_file_hash`).
 pub fn columns(keys: &[&str]) -> Vec<String> {
     let Value::Object(run) = serde_json::to_value(RunFields::default()).expect("serializes") else {
         unreachable!("a struct serializes to an object")
@@ -47,14 +49,21 @@ pub fn columns(keys: &[&str]) -> Vec<String> {
             c.push(k.clone());
         }
     }
+    for k in crate::provenance::CSV_COLUMNS {
+        if !c.iter().any(|x| x == k) {
+            c.push(k.to_string());
+        }
+    }
     c
 }
 
-/// One CSV line of `row` under `columns`.
+/// One CSV line of `row` under `columns`; a column the row lacks is read
+/// from its `provenance` object.
 fn csv_line(columns: &[String], row: &Map<String, Value>) -> String {
+    let provenance = row.get("provenance");
     let mut line = columns
         .iter()
-        .map(|c| match row.get(c) {
+        .map(|c| match row.get(c).or_else(|| provenance?.get(c)) {
             None | Some(Value::Null) => String::new(),
             Some(Value::String(s)) => csv_field(s),
             Some(v) => csv_field(&v.to_string()),
@@ -142,7 +151,8 @@ fn open_append(path: &Path, text: &str) -> Result<(PathBuf, std::fs::File), Swee
 fn widen(columns: &mut Vec<String>, rows: &[Map<String, Value>]) -> bool {
     let before = columns.len();
     for r in rows {
-        for k in r.keys() {
+        // The provenance object is spread over its own columns.
+        for k in r.keys().filter(|k| *k != "provenance") {
             if !columns.contains(k) {
                 columns.push(k.clone());
             }
@@ -223,6 +233,18 @@ pub fn write_outputs(dir: &Path, manifest: &Manifest, rows: &[Row]) -> Result<()
     write_csv(&dir.join("results.csv"), rows)?;
     let keys: Vec<&str> = manifest.variations.iter().map(|v| v.key.as_str()).collect();
     let plots = write_plots(dir, rows, &keys)?;
+    if let Some(p) = &manifest.provenance {
+        for png in plots
+            .iter()
+            .filter(|p| p.extension().is_some_and(|e| e == "png"))
+        {
+            crate::provenance::add_png_text(png, &p.pairs()).map_err(|e| SweepError::Io {
+                what: "add provenance to",
+                path: png.display().to_string(),
+                error: std::io::Error::other(e.to_string()),
+            })?;
+        }
+    }
     for name in PLOTS {
         for ext in ["png", "svg"] {
             let p = dir.join(format!("{name}.{ext}"));
@@ -377,7 +399,31 @@ pub fn summary(manifest: &Manifest, rows: &[Row]) -> String {
         );
         s.push_str(&fits);
     }
+    if let Some(p) = &manifest.provenance {
+        s.push('\n');
+        s.push_str(&p.markdown());
+        let commits = row_commits(rows);
+        if commits.len() > 1 {
+            s.push_str(&format!(
+                "- rows come from builds of {} commits: {}\n",
+                commits.len(),
+                commits.join(", ")
+            ));
+        }
+    }
     s
+}
+
+/// The distinct commits of the builds that produced `rows`, in order of
+/// appearance.
+pub fn row_commits(rows: &[Row]) -> Vec<String> {
+    let mut commits: Vec<String> = Vec::new();
+    for p in rows.iter().filter_map(|r| r.provenance.as_ref()) {
+        if !commits.contains(&p.commit) {
+            commits.push(p.commit.clone());
+        }
+    }
+    commits
 }
 
 /// Rows that ran, grouped by lattice kind (in order of appearance).
@@ -611,6 +657,7 @@ mod tests {
             variations: vec![],
             total: rows.len(),
             shard: None,
+            provenance: None,
         };
         let text = summary(&manifest, &rows);
         let part = text.split("## Strength fits").nth(1).expect(&text);

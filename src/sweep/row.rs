@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 
 use super::Case;
 use crate::fem::Preconditioner;
+use crate::provenance::Provenance;
 use crate::report::RunReport;
 use crate::report::VoxelReport;
 
@@ -267,7 +268,8 @@ impl RunFields {
 ///
 /// As JSON (a line of `results.jsonl`) the fields are flat and in that
 /// order: `case`, the varied keys, `status`, `error`, then the run fields,
-/// a run field whose name is already taken left out.
+/// a run field whose name is already taken left out, then the object
+/// `provenance` (when known).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
     pub case: usize,
@@ -280,6 +282,9 @@ pub struct Row {
     /// The run's fields; `None` when the scene did not load or the run
     /// failed before a solve result.
     pub run: Option<RunFields>,
+    /// What produced the row (`None` when the case's scene did not load,
+    /// and in rows written before it was recorded).
+    pub provenance: Option<Provenance>,
 }
 
 impl Row {
@@ -313,6 +318,9 @@ impl Row {
                 m.entry(k).or_insert(v);
             }
         }
+        if let Some(p) = &self.provenance {
+            m.insert("provenance".into(), p.to_json());
+        }
         m
     }
 
@@ -344,6 +352,11 @@ impl Row {
             _ => return Err(format!("case {case}: no error field after the status")),
         };
         let mut rest: Map<String, Value> = fields.collect();
+        let provenance = rest
+            .remove("provenance")
+            .map(serde_json::from_value)
+            .transpose()
+            .map_err(|e| format!("case {case}: provenance: {e}"))?;
         let run = if rest.is_empty() {
             None
         } else {
@@ -362,6 +375,7 @@ impl Row {
             status,
             error,
             run,
+            provenance,
         })
     }
 }
@@ -402,6 +416,7 @@ pub fn case_row(case: &Case, result: Result<RunFields, String>) -> Row {
         status,
         error,
         run,
+        provenance: None,
     }
 }
 

@@ -237,4 +237,67 @@ mod tests {
         assert_relative_eq!(s[2], -e * d[(2, 2)], max_relative = 1e-12);
         assert_relative_eq!(s[0], -e * d[(0, 2)], max_relative = 1e-12);
     }
+
+    /// Nodal displacements of the field `f` at the corners of a voxel of
+    /// edge `h` centred at the origin.
+    fn nodal(h: f64, f: impl Fn([f64; 3]) -> [f64; 3]) -> SVector<f64, 24> {
+        let mut u = SVector::<f64, 24>::zeros();
+        for a in 0..8 {
+            let c = corner(a);
+            let x = [0, 1, 2].map(|q| (c[q] as f64 - 0.5) * h);
+            let v = f(x);
+            for q in 0..3 {
+                u[3 * a + q] = v[q];
+            }
+        }
+        u
+    }
+
+    #[test]
+    fn incompatible_modes_keep_rigid_modes_symmetry_and_uniform_strain() {
+        let m = YoungPoisson::tantalum();
+        let h = 0.05;
+        let k8 = element_stiffness(m, h);
+        let ki = element_stiffness_of(Element::Incompatible, m, h);
+        assert_eq!(ki, ki.transpose());
+        assert_eq!(element_stiffness_of(Element::Hex8, m, h), k8);
+        // Rigid translations and rotations carry no force.
+        let rigid: [fn([f64; 3]) -> [f64; 3]; 6] = [
+            |_| [1.0, 0.0, 0.0],
+            |_| [0.0, 1.0, 0.0],
+            |_| [0.0, 0.0, 1.0],
+            |x| [-x[1], x[0], 0.0],
+            |x| [0.0, -x[2], x[1]],
+            |x| [x[2], 0.0, -x[0]],
+        ];
+        for (r, f) in rigid.iter().enumerate() {
+            let force = ki * nodal(h, f);
+            assert!(force.amax() < 1e-9 * ki.amax(), "rigid mode {r}");
+        }
+        // Patch test: a uniform strain leaves the modes idle, so both
+        // elements give the same nodal forces.
+        let u = nodal(h, |x| {
+            [1e-3 * x[0] + 2e-4 * x[1], -3e-4 * x[2], 5e-4 * x[0]]
+        });
+        let (f8, fi) = (k8 * u, ki * u);
+        assert!((f8 - fi).amax() < 1e-9 * f8.amax(), "patch test");
+    }
+
+    #[test]
+    fn incompatible_modes_bend_a_brick_exactly_where_the_trilinear_one_locks() {
+        // Pure bending about y, ν = 0: u_x = κ x z, u_z = −κ x²/2 has
+        // εxx = κ z and nothing else; its energy in the voxel is
+        // ½ E κ² ∫ z² dV = E κ² h⁵ / 24. The nodal u_z is the same at every
+        // corner (a translation), so the nodal vector is u_x = κ x z alone.
+        let m = YoungPoisson { e: 1000.0, nu: 0.0 };
+        let (h, kappa) = (0.2, 0.01);
+        let u = nodal(h, |x| [kappa * x[0] * x[2], 0.0, 0.0]);
+        let exact = m.e * kappa * kappa * h.powi(5) / 24.0;
+        let energy = |k: ElementMatrix| 0.5 * u.dot(&(k * u));
+        let inc = energy(element_stiffness_of(Element::Incompatible, m, h));
+        let tri = energy(element_stiffness_of(Element::Hex8, m, h));
+        assert_relative_eq!(inc, exact, max_relative = 1e-12);
+        // The trilinear brick adds the parasitic shear γxz = κ x: locking.
+        assert!(tri > 1.5 * exact, "hex8 {tri} vs exact {exact}");
+    }
 }

@@ -33,6 +33,7 @@
 //! tolerance = 1e-6
 //! max_iterations = 20000
 //! preconditioner = "multigrid"  # or "jacobi"
+//! element = "hex8"            # or "incompatible" (Wilson's modes)
 //! ```
 //!
 //! Every check names the key, the value and what is allowed

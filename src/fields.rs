@@ -344,14 +344,7 @@ pub fn voxel_tensors(
         .par_iter()
         .map(|&v| {
             let (i, j, k) = (v % nx, (v / nx) % ny, v / (nx * ny));
-            let mut ue = nalgebra::SVector::<f64, 24>::zeros();
-            for a in 0..8 {
-                let c = hex8::corner(a);
-                let n = mesh.node_map[grid.node_id(i + c[0], j + c[1], k + c[2])] as usize;
-                for q in 0..3 {
-                    ue[3 * a + q] = u[3 * n + q];
-                }
-            }
+            let ue = crate::strength::element_displacement(grid, mesh, u, [i, j, k]);
             let eps = b * ue;
             let sigma = d * eps * grid.phi(v);
             let arr = |x: nalgebra::SVector<f64, 6>| std::array::from_fn(|r| x[r]);

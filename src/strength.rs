@@ -67,6 +67,25 @@ pub struct VoxelFields {
     pub ees: Vec<f64>,
 }
 
+/// The 24 displacements of voxel `(i, j, k)`'s corners (hex8 local node
+/// order) from `u`, 3 per active node of `mesh` as the solver numbers them.
+pub fn element_displacement(
+    grid: &VoxelGrid,
+    mesh: &ActiveMesh,
+    u: &[f64],
+    [i, j, k]: [usize; 3],
+) -> nalgebra::SVector<f64, 24> {
+    let mut ue = nalgebra::SVector::<f64, 24>::zeros();
+    for a in 0..8 {
+        let c = hex8::corner(a);
+        let node = mesh.node_map[grid.node_id(i + c[0], j + c[1], k + c[2])] as usize;
+        for comp in 0..3 {
+            ue[3 * a + comp] = u[3 * node + comp];
+        }
+    }
+    ue
+}
+
 impl VoxelFields {
     /// The fields of the nodal displacement `u` (3 per active node of
     /// `mesh`) on `grid` of `material`.
@@ -84,14 +103,7 @@ impl VoxelFields {
                 if !grid.is_solid(i, j, k) {
                     continue;
                 }
-                let mut ue = nalgebra::SVector::<f64, 24>::zeros();
-                for a in 0..8 {
-                    let c = hex8::corner(a);
-                    let node = mesh.node_map[grid.node_id(i + c[0], j + c[1], k + c[2])] as usize;
-                    for comp in 0..3 {
-                        ue[3 * a + comp] = u[3 * node + comp];
-                    }
-                }
+                let ue = element_displacement(grid, mesh, u, [i, j, k]);
                 let strain = b * ue;
                 let stress = db * ue;
                 let sed = 0.5 * stress.dot(&strain);

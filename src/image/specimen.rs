@@ -11,7 +11,7 @@ use crate::grid::VoxelCounts;
 use crate::implant::Envelope;
 use crate::pipeline::voxelize::{Specimen, VoxelizeError};
 use crate::report::VoxelReport;
-use crate::scene::{CalibrationKind, Scene, SceneError, Shape};
+use crate::scene::{invalid, CalibrationKind, Scene, SceneError, Shape};
 use crate::voxelize::{keep_largest_component, VoxelError, Voxelization};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -19,17 +19,6 @@ use std::time::Instant;
 /// The `lattice` name an image specimen reports.
 pub const IMAGE_LATTICE: &str = "image";
 
-fn invalid(
-    key: &'static str,
-    value: impl std::fmt::Display,
-    allowed: impl Into<String>,
-) -> SceneError {
-    SceneError::Invalid {
-        key,
-        value: value.to_string(),
-        allowed: allowed.into(),
-    }
-}
 
 impl Scene {
     /// The image file of an image specimen, relative paths taken from the

@@ -102,7 +102,8 @@ pub enum SceneError {
     Image(#[from] crate::image::ImageError),
 }
 
-fn invalid(
+/// A [`SceneError::Invalid`] naming `key`, `value` and what is allowed.
+pub(crate) fn invalid(
     key: &'static str,
     value: impl std::fmt::Display,
     allowed: impl Into<String>,

@@ -692,6 +692,13 @@ fn cmd_design(
     let mut m = report.to_json();
     m.insert("target_modulus".into(), opts.target.into());
     m.insert("solves".into(), solves.into());
+    // The design's own scene: the base scene with its porosity found.
+    let mut design_set = set.to_vec();
+    design_set.push(format!("lattice.porosity={}", design.porosity));
+    if let Some(p) = scene_provenance(path, &design_set) {
+        let p = p.with_backend(&report.solve.backend, &report.solve.adapter);
+        m.insert("provenance".into(), p.to_json());
+    }
     if !json {
         let v = &report.voxel;
         println!(
@@ -757,8 +764,20 @@ fn cmd_converge(
         backend,
         on_level,
     )?;
-    print_study(&report, json, None);
+    let extra = scene_provenance(path, set).map(|p| {
+        let mut m = serde_json::Map::new();
+        m.insert("provenance".into(), p.to_json());
+        m
+    });
+    print_study(&report, json, extra);
     Ok(study_exit(&report))
+}
+
+/// The provenance of the scene at `path` with the overrides `set` (already
+/// loaded once by the command, so it loads again).
+fn scene_provenance(path: &Path, set: &[String]) -> Option<Provenance> {
+    let scene = Scene::load(path, set).ok()?;
+    Some(Provenance::of_scene(path, &scene, set))
 }
 
 /// Prints a level of a study as it finishes, with its warnings.

@@ -38,6 +38,7 @@ fn converge_json_levels_match_run_and_the_estimate_its_equations() {
     let s = scene.to_str().unwrap();
     let v = json(&voxfe(&["converge", s, "--json", "-q"]));
     assert_eq!(v["converged"], true);
+    assert!(v["provenance"]["scene_hash"].is_string(), "{v}");
     assert_eq!(v["load_case"], "compression");
     let levels = v["levels"].as_array().unwrap();
     assert_eq!(levels.len(), 3);
@@ -283,4 +284,13 @@ fn design_converged_reports_the_study_at_the_design() {
     assert_eq!(v["levels"][0]["e_eff"], design["e_eff"]);
     assert_eq!(v["levels"].as_array().unwrap().len(), 3);
     assert!(v["quantities"]["e_eff"]["statement"].is_string());
+    // The design's provenance names the porosity it found and its backend.
+    let p = &design["provenance"];
+    let overrides = p["overrides"].to_string();
+    assert!(overrides.contains("lattice.porosity="), "{p}");
+    assert_eq!(p["backend"], design["backend"], "{p}");
+    assert!(
+        p["commit"].is_string() && p["scene_hash"].is_string(),
+        "{p}"
+    );
 }

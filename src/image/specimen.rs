@@ -19,7 +19,6 @@ use std::time::Instant;
 /// The `lattice` name an image specimen reports.
 pub const IMAGE_LATTICE: &str = "image";
 
-
 impl Scene {
     /// The image file of an image specimen, relative paths taken from the
     /// scene file's folder.

@@ -138,16 +138,28 @@ fn voxelizing_is_reproducible() {
 }
 
 #[test]
-fn thin_struts_warn_below_six_voxels_per_diameter() {
-    let s = scene(RD, &["voxel.size=0.1".into(), "lattice.strut=0.3".into()]);
-    let (_, _, r) = voxelize_scene(&s).unwrap();
-    assert!((r.d_over_h.unwrap() - 3.0).abs() < 1e-12);
-    assert!(
-        r.warnings.iter().any(|w| w.contains("D/h = 3.00")),
-        "{:?}",
-        r.warnings
-    );
-    let s = scene(RD, &["voxel.size=0.05".into(), "lattice.strut=0.3".into()]);
+fn thin_struts_warn_below_twelve_voxels_per_diameter() {
+    // Spec, Resolution: binary voxels are trustworthy only from D/h ≈ 12.
+    for (h, fill) in [("0.1", "binary"), ("0.05", "binary"), ("0.05", "fraction")] {
+        let s = scene(
+            RD,
+            &[
+                format!("voxel.size={h}"),
+                "lattice.strut=0.3".into(),
+                format!("voxel.fill=\"{fill}\""),
+            ],
+        );
+        let (_, _, r) = voxelize_scene(&s).unwrap();
+        let d_over_h = 0.3 / h.parse::<f64>().unwrap();
+        assert!((r.d_over_h.unwrap() - d_over_h).abs() < 1e-12);
+        let said = format!("D/h = {d_over_h:.2} < 12: {fill} voxels");
+        assert!(
+            r.warnings.iter().any(|w| w.contains(&said)),
+            "{said}: {:?}",
+            r.warnings
+        );
+    }
+    let s = scene(RD, &["voxel.size=0.025".into(), "lattice.strut=0.3".into()]);
     let (_, _, r) = voxelize_scene(&s).unwrap();
     assert!(
         r.warnings.iter().all(|w| !w.contains("D/h")),

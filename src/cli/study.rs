@@ -1,0 +1,157 @@
+//! `voxfe design` and `voxfe converge`: the searches and studies that run
+//! a scene many times, what they print, and their exit status (3 when a
+//! level did not converge).
+
+use super::*;
+
+pub(crate) fn cmd_design(
+    path: &Path,
+    opts: &voxfe::design::DesignOptions,
+    backend: Option<Backend>,
+    json: bool,
+    set: &[String],
+    study: Option<(usize, f64)>,
+) -> Result<ExitCode, CliError> {
+    if let Some((levels, ratio)) = study {
+        voxfe::design::check_study(path, set, levels, ratio)?;
+    }
+    let on_solve = |n: usize, phi: f64, report: &voxfe::report::RunReport, e: f64| {
+        info(format_args!(
+            "solve {n}: porosity {phi:.5} (D = {:.4} mm) -> E_eff = {e:.1} MPa",
+            report.voxel.strut_diameter.unwrap_or(f64::NAN)
+        ))
+    };
+    let (design, report) = voxfe::design::run(path, set, opts, backend, on_solve)?;
+    let solves = design.probes.len();
+    let mut m = report.to_json();
+    m.insert("target_modulus".into(), opts.target.into());
+    m.insert("solves".into(), solves.into());
+    // The design's own scene: the base scene with its porosity found.
+    let mut design_set = set.to_vec();
+    design_set.push(format!("lattice.porosity={}", design.porosity));
+    if let Some(p) = scene_provenance(path, &design_set) {
+        let p = p.with_backend(&report.solve.backend, &report.solve.adapter);
+        m.insert("provenance".into(), p.to_json());
+    }
+    if !json {
+        let v = &report.voxel;
+        println!(
+            "target E_eff      {:.1} MPa (within {} %)",
+            opts.target,
+            100.0 * opts.tolerance
+        );
+        println!(
+            "reached E_eff     {:.1} MPa ({:+.2} %) at h = {} mm",
+            design.e_eff,
+            100.0 * (design.e_eff / opts.target - 1.0),
+            v.voxel_size
+        );
+        if let Some(d) = v.strut_diameter {
+            println!("strut diameter D  {d:.4} mm");
+        }
+        if let Some(t) = v.level {
+            println!("gyroid level      {t:.4}");
+        }
+        println!(
+            "porosity          {:.4} measured, {:.4} nominal",
+            v.porosity_measured, v.porosity_nominal
+        );
+        if let Some(p) = v.pore_size {
+            println!("pore size         {p:.4} mm");
+        }
+        println!("solves            {solves}");
+    }
+    let Some(study) = study else {
+        if json {
+            println!("{}", serde_json::Value::Object(m));
+        }
+        return Ok(ExitCode::SUCCESS);
+    };
+    let conv = voxfe::design::converged(path, set, design.porosity, study, backend, on_level)?;
+    if json {
+        let mut c = serde_json::Map::new();
+        c.insert("design".into(), m.into());
+        print_study(&conv, true, Some(c));
+    } else {
+        println!("\nconvergence study at the design (E_eff):");
+        print_study(&conv, false, None);
+    }
+    Ok(study_exit(&conv))
+}
+
+/// `voxfe converge`: the study, printed; exit status 3 when a level did
+/// not converge.
+pub(crate) fn cmd_converge(
+    path: &Path,
+    study: &Study,
+    quantities: &[String],
+    backend: Option<Backend>,
+    json: bool,
+    set: &[String],
+) -> Result<ExitCode, CliError> {
+    let report = voxfe::converge::run(
+        path,
+        set,
+        study.levels,
+        study.ratio,
+        quantities,
+        backend,
+        on_level,
+    )?;
+    let extra = scene_provenance(path, set).map(|p| {
+        let mut m = serde_json::Map::new();
+        m.insert("provenance".into(), p.to_json());
+        m
+    });
+    print_study(&report, json, extra);
+    Ok(study_exit(&report))
+}
+
+/// The provenance of the scene at `path` with the overrides `set` (already
+/// loaded once by the command, so it loads again).
+fn scene_provenance(path: &Path, set: &[String]) -> Option<Provenance> {
+    let scene = Scene::load(path, set).ok()?;
+    Some(Provenance::of_scene(path, &scene, set))
+}
+
+/// Prints a level of a study as it finishes, with its warnings.
+fn on_level(i: usize, r: &voxfe::report::RunReport) {
+    for w in r.voxel.warnings.iter().chain(&r.notices) {
+        eprintln!("warning: level {i}: {w}");
+    }
+    info(format_args!(
+        "level {i}: h = {} mm, {} unknowns, {} iterations, {:.1} s",
+        r.voxel.voxel_size, r.solve.unknowns, r.solve.iterations, r.solve.solve_seconds
+    ));
+}
+
+/// Prints a study as text or as JSON (`extra`: fields added first).
+fn print_study(
+    report: &voxfe::converge::ConvergeReport,
+    json: bool,
+    extra: Option<serde_json::Map<String, serde_json::Value>>,
+) {
+    if json {
+        let mut m = extra.unwrap_or_default();
+        m.extend(report.to_json());
+        println!("{}", serde_json::Value::Object(m));
+    } else {
+        print!("{report}");
+    }
+}
+
+/// 0, or 3 (with an error line) when a level of the study did not converge.
+fn study_exit(report: &voxfe::converge::ConvergeReport) -> ExitCode {
+    if report.converged {
+        return ExitCode::SUCCESS;
+    }
+    let l = report.levels.last().expect("a level was solved");
+    eprintln!(
+        "error: level {} (h = {} mm) did not converge: relative residual {:.3e} after {} iterations; no estimate",
+        report.levels.len(),
+        l.voxel_size,
+        l.relative_residual,
+        l.iterations
+    );
+    ExitCode::from(EXIT_NOT_CONVERGED)
+}

@@ -19,6 +19,7 @@ pub mod fields;
 pub mod fit;
 pub mod gpu;
 pub mod grid;
+pub mod homogenize;
 pub mod image;
 pub mod implant;
 pub mod lattice;

@@ -1,0 +1,9 @@
+//! Periodic homogenization (spec, "Periodic homogenization"): the 6×6
+//! stiffness C^H of a lattice cell from six solves with periodic
+//! fluctuations, and what is derived from it.
+//!
+//! - [`tensor`]: the homogenized stiffness [`tensor::Stiffness`] (Voigt
+//!   order 11, 22, 33, 23, 13, 12, engineering shear strains, MPa), its
+//!   compliance, engineering constants, anisotropy and directional modulus.
+
+pub mod tensor;

@@ -2,6 +2,10 @@
 // 2I, P is trilinear (weights 1 and ½ per axis), restriction is Pᵀ.
 // `restrict_residual`: one thread per coarse node gathers its 3×3×3 fine support.
 // `prolong_add`: one thread per fine node adds its ≤ 8 coarse parents.
+// Periodic grids (mg.periodic = 1) wrap: fine coordinates modulo the fine
+// size, coarse ones modulo the coarse size ⌈n/2⌉, and a restriction weight
+// is the one the wrapped fine node's parents give (Pᵀ exactly, also where
+// an odd grid's last coarse interval spans one fine interval).
 // CPU mirrors: src/gpu/mirror.rs `mg_restrict`, `mg_prolong`.
 #import shared/params.wgsl
 #import shared/mg_params.wgsl
@@ -20,6 +24,23 @@ fn coords(id: u32, sx: u32, sy: u32) -> vec3<i32> {
     return vec3<i32>(i32(id % sx), i32((id / sx) % sy), i32(id / (sx * sy)));
 }
 
+// x modulo n, in [0, n).
+fn wrap(x: i32, n: i32) -> i32 {
+    return ((x % n) + n) % n;
+}
+
+// The weight of coarse coordinate c (in [0, nc)) among the parents of the
+// wrapped fine coordinate f (in [0, nf)) along one axis.
+fn parent_weight(f: i32, c: i32, nc: i32) -> f32 {
+    if (f % 2 == 0) {
+        return select(0.0, 1.0, f / 2 == c);
+    }
+    var w = 0.0;
+    if ((f - 1) / 2 == c) { w = w + 0.5; }
+    if (wrap((f + 1) / 2, nc) == c) { w = w + 0.5; }
+    return w;
+}
+
 @compute @workgroup_size(WG_NODES)
 fn restrict_residual(
     @builtin(workgroup_id) wg: vec3<u32>,
@@ -36,18 +57,28 @@ fn restrict_residual(
     for (var dz = -1; dz <= 1; dz = dz + 1) {
         for (var dy = -1; dy <= 1; dy = dy + 1) {
             for (var dx = -1; dx <= 1; dx = dx + 1) {
-                let f = 2 * c + vec3<i32>(dx, dy, dz);
-                if (any(f < vec3<i32>(0)) || any(f >= fs)) {
-                    continue;
+                var f = 2 * c + vec3<i32>(dx, dy, dz);
+                var w = 1.0;
+                if (mg.periodic == 1u) {
+                    let cs = vec3<i32>(i32(mg.csx), i32(mg.csy), i32(mg.csz));
+                    f = vec3<i32>(wrap(f.x, fs.x), wrap(f.y, fs.y), wrap(f.z, fs.z));
+                    w = parent_weight(f.x, c.x, cs.x) * parent_weight(f.y, c.y, cs.y)
+                        * parent_weight(f.z, c.z, cs.z);
+                    if (w == 0.0) {
+                        continue;
+                    }
+                } else {
+                    if (any(f < vec3<i32>(0)) || any(f >= fs)) {
+                        continue;
+                    }
+                    if (dx != 0) { w = w * 0.5; }
+                    if (dy != 0) { w = w * 0.5; }
+                    if (dz != 0) { w = w * 0.5; }
                 }
                 let i = map[u32(f.x) + mg.fsx * (u32(f.y) + mg.fsy * u32(f.z))];
                 if (i == NO_NODE) {
                     continue;
                 }
-                var w = 1.0;
-                if (dx != 0) { w = w * 0.5; }
-                if (dy != 0) { w = w * 0.5; }
-                if (dz != 0) { w = w * 0.5; }
                 acc = acc + w * vec3<f32>(src[3u * i], src[3u * i + 1u], src[3u * i + 2u]);
             }
         }
@@ -75,7 +106,10 @@ fn prolong_add(
     for (var ix = 0; ix <= two.x; ix = ix + 1) {
         for (var iy = 0; iy <= two.y; iy = iy + 1) {
             for (var iz = 0; iz <= two.z; iz = iz + 1) {
-                let c = lo + vec3<i32>(ix, iy, iz);
+                var c = lo + vec3<i32>(ix, iy, iz);
+                if (mg.periodic == 1u) {
+                    c = vec3<i32>(wrap(c.x, i32(mg.csx)), wrap(c.y, i32(mg.csy)), wrap(c.z, i32(mg.csz)));
+                }
                 let j = map[u32(c.x) + mg.csx * (u32(c.y) + mg.csy * u32(c.z))];
                 if (j == NO_NODE) {
                     continue;

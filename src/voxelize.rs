@@ -101,10 +101,42 @@ where
     finish(grid, start)
 }
 
+/// A periodic cell (homogenization): binary (`threshold` `None`) or
+/// fractional fill, and the largest component *with faces wrapped*, so a
+/// strut cut by the cell's boundary stays joined to its other end.
+pub fn voxelize_periodic<F>(
+    dims: [usize; 3],
+    h: f64,
+    threshold: Option<f64>,
+    inside: F,
+) -> Result<Voxelization, VoxelError>
+where
+    F: Fn([f64; 3]) -> bool + Sync,
+{
+    let start = Instant::now();
+    let grid = match threshold {
+        None => sample(dims, h, inside),
+        Some(t) => {
+            let mut g = fraction::sample_fractions(dims, h, inside);
+            fraction::apply_threshold(&mut g, t);
+            g
+        }
+    };
+    finish_with(grid, start, true)
+}
+
 /// The component search and the counts of a sampled grid.
-fn finish(mut grid: VoxelGrid, start: Instant) -> Result<Voxelization, VoxelError> {
+fn finish(grid: VoxelGrid, start: Instant) -> Result<Voxelization, VoxelError> {
+    finish_with(grid, start, false)
+}
+
+fn finish_with(
+    mut grid: VoxelGrid,
+    start: Instant,
+    periodic: bool,
+) -> Result<Voxelization, VoxelError> {
     let sampled = grid.solid_count();
-    let kept = keep_largest_component(&mut grid);
+    let kept = largest_component(&mut grid, periodic);
     fraction::clear_removed(&mut grid);
     if kept == 0 {
         return Err(VoxelError::Empty {
@@ -174,6 +206,12 @@ where
 /// Keeps only the largest face-connected component of solid voxels (ties:
 /// the component met first in voxel-id order) and returns its size.
 pub fn keep_largest_component(grid: &mut VoxelGrid) -> usize {
+    largest_component(grid, false)
+}
+
+/// [`keep_largest_component`] where faces connect across the box's
+/// opposite faces too when `periodic`.
+pub fn largest_component(grid: &mut VoxelGrid, periodic: bool) -> usize {
     const UNSEEN: u8 = 1;
     const SEEN: u8 = 2;
     const KEPT: u8 = 3;
@@ -181,7 +219,7 @@ pub fn keep_largest_component(grid: &mut VoxelGrid) -> usize {
     let mut best = (0usize, usize::MAX);
     for seed in 0..grid.solid.len() {
         if grid.solid[seed] == UNSEEN {
-            let size = flood(grid, seed, UNSEEN, SEEN, &mut stack);
+            let size = flood(grid, seed, (UNSEEN, SEEN), periodic, &mut stack);
             if size > best.0 {
                 best = (size, seed);
             }
@@ -190,7 +228,7 @@ pub fn keep_largest_component(grid: &mut VoxelGrid) -> usize {
     if best.0 == 0 {
         return 0;
     }
-    flood(grid, best.1, SEEN, KEPT, &mut stack);
+    flood(grid, best.1, (SEEN, KEPT), periodic, &mut stack);
     grid.solid
         .par_iter_mut()
         .for_each(|v| *v = (*v == KEPT) as u8);
@@ -198,10 +236,17 @@ pub fn keep_largest_component(grid: &mut VoxelGrid) -> usize {
 }
 
 /// Face-connected flood fill from `seed` over voxels equal to `from`,
-/// setting them to `to`. Returns the number of voxels filled.
-fn flood(grid: &mut VoxelGrid, seed: usize, from: u8, to: u8, stack: &mut Vec<usize>) -> usize {
-    let [nx, ny, nz] = grid.dims;
-    let plane = nx * ny;
+/// setting them to `to`; across opposite faces too when `periodic`.
+/// Returns the number of voxels filled.
+fn flood(
+    grid: &mut VoxelGrid,
+    seed: usize,
+    (from, to): (u8, u8),
+    periodic: bool,
+    stack: &mut Vec<usize>,
+) -> usize {
+    let dims = grid.dims;
+    let stride = [1, dims[0], dims[0] * dims[1]];
     let mask = &mut grid.solid;
     let mut count = 0;
     stack.clear();
@@ -209,32 +254,26 @@ fn flood(grid: &mut VoxelGrid, seed: usize, from: u8, to: u8, stack: &mut Vec<us
     stack.push(seed);
     while let Some(v) = stack.pop() {
         count += 1;
-        let i = v % nx;
-        let j = (v / nx) % ny;
-        let k = v / plane;
-        let mut visit = |w: usize| {
-            if mask[w] == from {
-                mask[w] = to;
-                stack.push(w);
+        let c = [v % dims[0], (v / dims[0]) % dims[1], v / stride[2]];
+        for a in 0..3 {
+            let (n, s) = (dims[a], stride[a]);
+            // The neighbours below and above along axis a, if any.
+            let below = if c[a] > 0 {
+                Some(v - s)
+            } else {
+                (periodic && n > 1).then(|| v + (n - 1) * s)
+            };
+            let above = if c[a] + 1 < n {
+                Some(v + s)
+            } else {
+                (periodic && n > 1).then(|| v - (n - 1) * s)
+            };
+            for w in [below, above].into_iter().flatten() {
+                if mask[w] == from {
+                    mask[w] = to;
+                    stack.push(w);
+                }
             }
-        };
-        if i > 0 {
-            visit(v - 1);
-        }
-        if i + 1 < nx {
-            visit(v + 1);
-        }
-        if j > 0 {
-            visit(v - nx);
-        }
-        if j + 1 < ny {
-            visit(v + nx);
-        }
-        if k > 0 {
-            visit(v - plane);
-        }
-        if k + 1 < nz {
-            visit(v + plane);
         }
     }
     count
@@ -271,6 +310,21 @@ mod tests {
         // Solid where x < 1.0 (voxels 0, 1 of 4); region x > 0.5 (voxels 1, 2, 3).
         let v = voxelize([4, 2, 1], 0.4, |p| p[0] < 1.0).unwrap();
         assert_eq!(count_in_region(&v.grid, |p| p[0] > 0.5), (6, 2.0));
+    }
+
+    #[test]
+    fn periodic_components_join_across_opposite_faces() {
+        // A bar along x cut by the box: voxels (0,0) and (3,0) of a 4×2 row
+        // touch only through the wrap; (1,1) touches nothing.
+        let mut g = VoxelGrid::empty([4, 2, 1], 1.0);
+        let id = |i: usize, j: usize| i + 4 * j;
+        for v in [id(0, 0), id(3, 0), id(1, 1)] {
+            g.solid[v] = 1;
+        }
+        let mut boxed = g.clone();
+        assert_eq!(keep_largest_component(&mut boxed), 1);
+        assert_eq!(largest_component(&mut g, true), 2);
+        assert_eq!(g.solid, vec![1, 0, 0, 1, 0, 0, 0, 0]);
     }
 
     #[test]

@@ -965,3 +965,40 @@ fn fractional_vectors_over_the_binding_limit_solve_in_chunks() {
     };
     compare(&ctx, &grid, load, Preconditioner::Jacobi);
 }
+
+#[test]
+fn periodic_multigrid_kernels_and_v_cycle_match_the_cpu() {
+    use voxfe::homogenize::solve::PeriodicProblem;
+    let Some(ctx) = context("periodic_multigrid_kernels_and_v_cycle_match_the_cpu") else {
+        return;
+    };
+    // The small RD specimen is two whole cells per axis: a periodic cell.
+    for grid in [rd_grid(0.1), rd_fraction_grid(0.1)] {
+        let problem =
+            PeriodicProblem::new(&grid, YoungPoisson::tantalum(), Default::default()).unwrap();
+        let (mesh, table, fixed) = (&problem.mesh, &problem.table, &problem.fixed);
+        let mg = Multigrid::periodic(mesh, table, fixed).unwrap();
+        assert!(mg.depth() >= 3, "{} levels", mg.depth());
+        let gpu = GpuPcg::with_multigrid(&ctx, mesh, table, fixed, &mg).unwrap();
+        check_multigrid_kernels(&ctx, &mg, &gpu);
+        let dmg = gpu.multigrid().unwrap();
+        let random: Vec<f64> = random(3 * mesh.len(), 41)
+            .iter()
+            .map(|&v| v as f64)
+            .collect();
+        for (what, r) in [("shear rhs", problem.rhs(3)), ("random", random)] {
+            let mut z = vec![0.0; r.len()];
+            mg.apply(&r, &mut z);
+            gpu.set_rhs(&r);
+            gpu.run_multigrid_ops(0..dmg.ops.len()).unwrap();
+            let got: Vec<f32> = gpu.read(Slot::Z).unwrap();
+            let want: Vec<f32> = z.iter().map(|&v| v as f32).collect();
+            assert_close(
+                &format!("periodic V-cycle on the {what}"),
+                &got,
+                &want,
+                1e-5,
+            );
+        }
+    }
+}

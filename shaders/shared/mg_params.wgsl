@@ -16,7 +16,8 @@ struct MgParams {
     csx: u32,
     csy: u32,
     csz: u32,
-    _pad0: u32,
+    // Transfers: 1 when the node grids wrap (periodic homogenization).
+    periodic: u32,
     _pad1: u32,
 }
 

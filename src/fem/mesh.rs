@@ -14,6 +14,18 @@
 //!
 //! Memory: 4 bytes per grid node (the map) plus 5 bytes per active node,
 //! and 32 more per active node with sub-voxel fill.
+//!
+//! # Periodic meshes
+//!
+//! For periodic homogenization ([`ActiveMesh::periodic`]) the node grid
+//! wraps: node `(i, j, k)`, `0 ≤ i < nx`, is also the node at `i + nx`, so
+//! there are `nx·ny·nz` nodes and the voxel `(i − 1, …)` of node 0 is voxel
+//! `nx − 1`. The mesh then numbers its grid ids on a *padded* node grid of
+//! `(nx + 2)·(ny + 2)·(nz + 2)` ids, node `(i, j, k)` at padded coordinates
+//! `(i + 1, j + 1, k + 1)`, and the one-node ghost layer on every side maps
+//! to the active index of the node it wraps to. A neighbour is then, as for
+//! a box, the grid id plus a fixed offset ([`ActiveMesh::neighbour_offsets`]),
+//! so the stencil operator and the `apply_k` kernel need no wrap of their own.
 
 use crate::grid::VoxelGrid;
 use rayon::prelude::*;
@@ -37,6 +49,9 @@ pub struct ActiveMesh {
     /// Sub-voxel fill: φ of the 8 voxels around each active node, entry c
     /// for pattern bit c. `None` under binary fill.
     pub phi: Option<Vec<[f32; 8]>>,
+    /// Whether the node grid wraps (see the module doc); `nodes` and
+    /// `node_map` are then on the padded node grid.
+    pub periodic: bool,
 }
 
 /// Why a mesh could not be built.
@@ -51,42 +66,61 @@ pub enum MeshError {
 impl ActiveMesh {
     /// Finds the active nodes of `grid`.
     pub fn new(grid: &VoxelGrid) -> Result<ActiveMesh, MeshError> {
-        let total = grid.node_count();
+        ActiveMesh::build(grid, false)
+    }
+
+    /// The active nodes of `grid` with its node grid wrapped in x, y and z
+    /// (periodic homogenization; see the module doc).
+    pub fn periodic(grid: &VoxelGrid) -> Result<ActiveMesh, MeshError> {
+        ActiveMesh::build(grid, true)
+    }
+
+    fn build(grid: &VoxelGrid, periodic: bool) -> Result<ActiveMesh, MeshError> {
+        let [sx, sy, sz] = node_grid(grid.dims, periodic);
+        let total = sx * sy * sz;
         if total >= INACTIVE as usize {
             return Err(MeshError::TooLarge {
                 nodes: total,
                 max: INACTIVE as usize - 1,
             });
         }
-        let [nx, ny, _] = grid.dims;
-        let (sx, sy) = (nx + 1, ny + 1);
-        // Pattern of every grid node, one z-layer of nodes per task.
-        let mut all = vec![0u8; total];
-        all.par_chunks_mut(sx * sy)
+        // The grid id of node (i, j, k) (0 ≤ i < nx for a periodic grid).
+        let pad = periodic as usize;
+        let id_of = |i: usize, j: usize, k: usize| (i + pad) + sx * ((j + pad) + sy * (k + pad));
+        let [nx, ny, nz] = grid.dims;
+        let owned = if periodic {
+            [nx, ny, nz]
+        } else {
+            [nx + 1, ny + 1, nz + 1]
+        };
+        // Pattern of every node, one z-layer of nodes per task.
+        let mut all = vec![0u8; owned[0] * owned[1] * owned[2]];
+        all.par_chunks_mut(owned[0] * owned[1])
             .enumerate()
             .for_each(|(k, layer)| {
-                for j in 0..sy {
-                    for i in 0..sx {
+                for j in 0..owned[1] {
+                    for i in 0..owned[0] {
                         let mut p = 0u8;
                         for c in 0..8 {
-                            let (cx, cy, cz) = (c & 1, (c >> 1) & 1, (c >> 2) & 1);
-                            if grid.is_solid_signed(
-                                i as isize - 1 + cx as isize,
-                                j as isize - 1 + cy as isize,
-                                k as isize - 1 + cz as isize,
-                            ) {
+                            if corner_voxel(grid, [i, j, k], c, periodic).is_some() {
                                 p |= 1 << c;
                             }
                         }
-                        layer[i + sx * j] = p;
+                        layer[i + owned[0] * j] = p;
                     }
                 }
             });
         let mut node_map = vec![INACTIVE; total];
         let mut nodes = Vec::new();
         let mut pattern = Vec::new();
-        for (id, &p) in all.iter().enumerate() {
+        for (o, &p) in all.iter().enumerate() {
             if p != 0 {
+                let (i, j, k) = (
+                    o % owned[0],
+                    (o / owned[0]) % owned[1],
+                    o / (owned[0] * owned[1]),
+                );
+                let id = id_of(i, j, k);
                 node_map[id] = nodes.len() as u32;
                 nodes.push(id as u32);
                 pattern.push(p);
@@ -95,18 +129,43 @@ impl ActiveMesh {
         if nodes.is_empty() {
             return Err(MeshError::Empty);
         }
-        let phi = grid
-            .fraction
-            .as_ref()
-            .map(|f| corner_fractions(grid, f, &nodes));
-        Ok(ActiveMesh {
+        if periodic {
+            // The ghost layer: each padded id outside the owned block maps
+            // to the node it wraps to.
+            let dims = [nx as isize, ny as isize, nz as isize];
+            for kz in 0..sz {
+                for jy in 0..sy {
+                    for ix in 0..sx {
+                        let c = [ix, jy, kz];
+                        if (0..3).all(|a| c[a] >= 1 && c[a] <= grid.dims[a]) {
+                            continue;
+                        }
+                        let w = [0, 1, 2].map(|a| (c[a] as isize - 1).rem_euclid(dims[a]) as usize);
+                        node_map[ix + sx * (jy + sy * kz)] = node_map[id_of(w[0], w[1], w[2])];
+                    }
+                }
+            }
+        }
+        let mut mesh = ActiveMesh {
             dims: grid.dims,
             h: grid.h,
             nodes,
             node_map,
             pattern,
-            phi,
-        })
+            phi: None,
+            periodic,
+        };
+        mesh.phi = grid
+            .fraction
+            .as_ref()
+            .map(|f| corner_fractions(grid, f, &mesh));
+        Ok(mesh)
+    }
+
+    /// Size of the node grid the ids of `nodes` and `node_map` are on:
+    /// `dims + 1` for a box, `dims + 2` (padded) for a periodic mesh.
+    pub fn node_grid(&self) -> [usize; 3] {
+        node_grid(self.dims, self.periodic)
     }
 
     /// Whether the mesh carries sub-voxel fractions.
@@ -124,11 +183,13 @@ impl ActiveMesh {
         self.nodes.is_empty()
     }
 
-    /// Grid coordinates `(i, j, k)` of active node `n`.
+    /// Grid coordinates `(i, j, k)` of active node `n` (for a periodic
+    /// mesh, `0 ≤ i < nx`: the padding taken off).
     pub fn coords(&self, n: usize) -> [usize; 3] {
         let id = self.nodes[n] as usize;
-        let (sx, sy) = (self.dims[0] + 1, self.dims[1] + 1);
-        [id % sx, (id / sx) % sy, id / (sx * sy)]
+        let [sx, sy, _] = self.node_grid();
+        let pad = self.periodic as usize;
+        [id % sx - pad, (id / sx) % sy - pad, id / (sx * sy) - pad]
     }
 
     /// Position of active node `n`, mm.
@@ -139,7 +200,7 @@ impl ActiveMesh {
     /// Grid-id offset of the neighbour at `d ∈ {−1, 0, 1}³`, indexed
     /// `d = (dx+1) + 3(dy+1) + 9(dz+1)`.
     pub fn neighbour_offsets(&self) -> [isize; 27] {
-        let (sx, sy) = ((self.dims[0] + 1) as isize, (self.dims[1] + 1) as isize);
+        let [sx, sy, _] = self.node_grid().map(|s| s as isize);
         let mut o = [0isize; 27];
         for (d, od) in o.iter_mut().enumerate() {
             let (dx, dy, dz) = (
@@ -158,25 +219,43 @@ impl ActiveMesh {
     }
 }
 
+/// The node grid of voxel counts `dims`: `dims + 1`, or `dims + 2` padded
+/// when periodic.
+fn node_grid(dims: [usize; 3], periodic: bool) -> [usize; 3] {
+    dims.map(|d| d + 1 + periodic as usize)
+}
+
+/// The solid voxel at corner `c = cx + 2cy + 4cz` of node `(i, j, k)`:
+/// voxel `(i − 1 + cx, j − 1 + cy, k − 1 + cz)`, wrapped when `periodic`;
+/// `None` when it is void or outside the grid.
+fn corner_voxel(grid: &VoxelGrid, node: [usize; 3], c: usize, periodic: bool) -> Option<usize> {
+    let mut v = [0usize; 3];
+    for a in 0..3 {
+        let x = node[a] as isize - 1 + ((c >> a) & 1) as isize;
+        let n = grid.dims[a] as isize;
+        v[a] = if periodic {
+            x.rem_euclid(n) as usize
+        } else if (0..n).contains(&x) {
+            x as usize
+        } else {
+            return None;
+        };
+    }
+    let id = grid.voxel_id(v[0], v[1], v[2]);
+    (grid.solid[id] != 0).then_some(id)
+}
+
 /// φ of the 8 voxels around each active node (entry c = cx + 2cy + 4cz is
 /// voxel `(i − 1 + cx, j − 1 + cy, k − 1 + cz)`; 0 outside the grid).
-fn corner_fractions(grid: &VoxelGrid, fraction: &[f32], nodes: &[u32]) -> Vec<[f32; 8]> {
-    let [nx, ny, _] = grid.dims;
-    let (sx, sy) = (nx + 1, ny + 1);
-    nodes
-        .par_iter()
-        .map(|&id| {
-            let id = id as usize;
-            let (i, j, k) = (id % sx, (id / sx) % sy, id / (sx * sy));
+fn corner_fractions(grid: &VoxelGrid, fraction: &[f32], mesh: &ActiveMesh) -> Vec<[f32; 8]> {
+    (0..mesh.len())
+        .into_par_iter()
+        .map(|n| {
+            let node = mesh.coords(n);
             let mut w = [0f32; 8];
             for (c, wc) in w.iter_mut().enumerate() {
-                let (vi, vj, vk) = (
-                    i as isize - 1 + (c & 1) as isize,
-                    j as isize - 1 + ((c >> 1) & 1) as isize,
-                    k as isize - 1 + ((c >> 2) & 1) as isize,
-                );
-                if grid.is_solid_signed(vi, vj, vk) {
-                    *wc = fraction[grid.voxel_id(vi as usize, vj as usize, vk as usize)];
+                if let Some(v) = corner_voxel(grid, node, c, mesh.periodic) {
+                    *wc = fraction[v];
                 }
             }
             w

@@ -27,8 +27,7 @@ pub struct Chunk {
 /// either side) and 4 B per grid id of its node-map window.
 pub fn plan_chunks(mesh: &ActiveMesh, limit: u64, align: u64) -> Result<Vec<Chunk>, GpuError> {
     let n = mesh.len();
-    let sx = mesh.dims[0] as u64 + 1;
-    let sy = mesh.dims[1] as u64 + 1;
+    let [sx, sy, _] = mesh.node_grid().map(|s| s as u64);
     let grid_nodes = mesh.node_map.len() as u64;
     let reach = sx * sy + sx + 1;
     // Bases in elements of 4 bytes that keep 4 B and 12 B offsets aligned.
@@ -91,6 +90,16 @@ pub fn plan_chunks(mesh: &ActiveMesh, limit: u64, align: u64) -> Result<Vec<Chun
             win_end: n as u32,
             map_end: grid_nodes as u32,
         }]);
+    }
+    if mesh.periodic {
+        // A wrapped neighbour lies anywhere in the active numbering, so a
+        // chunk's window would be the whole mesh.
+        return Err(GpuError::TooLarge {
+            name: "periodic mesh vectors",
+            bytes: (12 * n as u64).max(4 * grid_nodes).max(phi_bytes * n as u64),
+            limit,
+            what: "max_storage_buffer_binding_size: a periodic cell's vectors are bound whole (its wrapped neighbours defeat chunking); use a coarser voxel.size or the CPU backend",
+        });
     }
     let mut chunks = Vec::new();
     let mut n0 = 0;

@@ -416,21 +416,30 @@ pub fn mg_restrict(prm: &MgParams, ids: &[u32], map: &[u32], src: &[f32], dst: &
         for dz in -1..=1i64 {
             for dy in -1..=1i64 {
                 for dx in -1..=1i64 {
-                    let f = [2 * c[0] + dx, 2 * c[1] + dy, 2 * c[2] + dz];
-                    if (0..3).any(|k| f[k] < 0 || f[k] >= fs[k]) {
-                        continue;
+                    let mut f = [2 * c[0] + dx, 2 * c[1] + dy, 2 * c[2] + dz];
+                    let mut w = 1.0f32;
+                    if prm.periodic == 1 {
+                        let cs = [prm.csx as i64, prm.csy as i64, prm.csz as i64];
+                        f = [0, 1, 2].map(|k| f[k].rem_euclid(fs[k]));
+                        w = (0..3).map(|k| parent_weight(f[k], c[k], cs[k])).product();
+                        if w == 0.0 {
+                            continue;
+                        }
+                    } else {
+                        if (0..3).any(|k| f[k] < 0 || f[k] >= fs[k]) {
+                            continue;
+                        }
+                        for o in [dx, dy, dz] {
+                            if o != 0 {
+                                w *= 0.5;
+                            }
+                        }
                     }
                     let i = map[(f[0] + fs[0] * (f[1] + fs[1] * f[2])) as usize];
                     if i == NO_NODE {
                         continue;
                     }
                     let i = i as usize;
-                    let mut w = 1.0f32;
-                    for o in [dx, dy, dz] {
-                        if o != 0 {
-                            w *= 0.5;
-                        }
-                    }
                     for k in 0..3 {
                         acc[k] += w * src[3 * i + k];
                     }
@@ -439,6 +448,22 @@ pub fn mg_restrict(prm: &MgParams, ids: &[u32], map: &[u32], src: &[f32], dst: &
         }
         dst[3 * a..3 * a + 3].copy_from_slice(&acc);
     }
+}
+
+/// `parent_weight` of `shaders/mg_transfer.wgsl`: the weight of coarse
+/// coordinate `c` among the parents of wrapped fine coordinate `f`.
+fn parent_weight(f: i64, c: i64, nc: i64) -> f32 {
+    if f % 2 == 0 {
+        return if f / 2 == c { 1.0 } else { 0.0 };
+    }
+    let mut w = 0.0;
+    if (f - 1) / 2 == c {
+        w += 0.5;
+    }
+    if ((f + 1) / 2).rem_euclid(nc) == c {
+        w += 0.5;
+    }
+    w
 }
 
 /// `shaders/mg_transfer.wgsl`, entry point `prolong_add`: dst += P src
@@ -453,7 +478,11 @@ pub fn mg_prolong(prm: &MgParams, ids: &[u32], map: &[u32], src: &[f32], dst: &m
         for ix in 0..=two[0] {
             for iy in 0..=two[1] {
                 for iz in 0..=two[2] {
-                    let c = [lo[0] + ix, lo[1] + iy, lo[2] + iz];
+                    let mut c = [lo[0] + ix, lo[1] + iy, lo[2] + iz];
+                    if prm.periodic == 1 {
+                        let cs = [csx, csy, prm.csz as i64];
+                        c = [0, 1, 2].map(|k| c[k].rem_euclid(cs[k]));
+                    }
                     let j = map[(c[0] + csx * (c[1] + csy * c[2])) as usize];
                     if j == NO_NODE {
                         continue;

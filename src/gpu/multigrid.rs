@@ -57,7 +57,8 @@ pub struct MgParams {
     pub csx: u32,
     pub csy: u32,
     pub csz: u32,
-    pub _pad0: u32,
+    /// Transfers: 1 when the node grids wrap (periodic homogenization).
+    pub periodic: u32,
     pub _pad1: u32,
 }
 
@@ -241,7 +242,7 @@ fn f32s(v: impl IntoIterator<Item = f64>) -> Vec<f32> {
 
 /// The V-cycle of a hierarchy (nodes, node grid sizes and λ_max per level)
 /// as dispatches: the CPU's cycle ([`Multigrid::apply`]) step by step.
-fn plan_ops(nodes: &[usize], sizes: &[[usize; 3]], lambdas: &[f64]) -> Vec<MgOp> {
+fn plan_ops(nodes: &[usize], sizes: &[[usize; 3]], lambdas: &[f64], periodic: bool) -> Vec<MgOp> {
     let depth = nodes.len();
     let op = |kernel, level: usize, params: MgParams, input| MgOp {
         kernel,
@@ -298,6 +299,7 @@ fn plan_ops(nodes: &[usize], sizes: &[[usize; 3]], lambdas: &[f64]) -> Vec<MgOp>
             csx: sizes[l + 1][0] as u32,
             csy: sizes[l + 1][1] as u32,
             csz: sizes[l + 1][2] as u32,
+            periodic: periodic as u32,
             ..base(n)
         };
         op(kernel, l, params, MgVec::X)
@@ -401,7 +403,9 @@ impl GpuMultigrid {
                     _ => empty("multigrid vector", 12 * n as u64),
                 })
                 .collect();
-            let (ids, map) = if l == 0 {
+            // A periodic fine level's transfers use its unpadded node grid
+            // (the mesh's own ids are on the padded one).
+            let (ids, map) = if l == 0 && !mg.is_periodic() {
                 (fine.nodes.clone(), fine.node_map.clone())
             } else {
                 (
@@ -448,7 +452,7 @@ impl GpuMultigrid {
         for (kernel, file, entry, bindings) in PIPELINES {
             pipelines.push((kernel, pipeline(ctx, file, entry, &layout(bindings))?));
         }
-        let ops = plan_ops(&nodes, &sizes, &lambdas);
+        let ops = plan_ops(&nodes, &sizes, &lambdas, mg.is_periodic());
         let mut encoded = Vec::with_capacity(ops.len());
         for op in &ops {
             let lv = &levels[op.level];

@@ -5,5 +5,8 @@
 //! - [`tensor`]: the homogenized stiffness [`tensor::Stiffness`] (Voigt
 //!   order 11, 22, 33, 23, 13, 12, engineering shear strains, MPa), its
 //!   compliance, engineering constants, anisotropy and directional modulus.
+//! - [`solve`]: the periodic cell problem ([`solve::PeriodicProblem`]), its
+//!   six solves on the CPU or the GPU and C^H ([`solve::Homogenization`]).
 
+pub mod solve;
 pub mod tensor;

@@ -86,6 +86,9 @@ pub(super) struct Nodes<'a> {
     pub(super) ids: Cow<'a, [u32]>,
     /// Active index of each grid id, or `u32::MAX`.
     pub(super) map: Cow<'a, [u32]>,
+    /// Whether the node grid wraps (periodic homogenization): coordinates
+    /// are taken modulo `size`.
+    pub(super) periodic: bool,
 }
 
 impl Nodes<'_> {
@@ -100,6 +103,7 @@ impl Nodes<'_> {
     }
 
     pub(super) fn index(&self, c: [isize; 3]) -> Option<usize> {
+        let c = self.wrap(c);
         if (0..3).any(|k| c[k] < 0 || c[k] as usize >= self.size[k]) {
             return None;
         }
@@ -110,6 +114,47 @@ impl Nodes<'_> {
 
     pub(super) fn len(&self) -> usize {
         self.ids.len()
+    }
+
+    /// `c` taken modulo the grid size on a periodic grid (unchanged on a
+    /// box).
+    pub(super) fn wrap(&self, c: [isize; 3]) -> [isize; 3] {
+        if self.periodic {
+            [0, 1, 2].map(|k| c[k].rem_euclid(self.size[k] as isize))
+        } else {
+            c
+        }
+    }
+
+    /// The stencil offset from coarse node `from` to `to` on this grid:
+    /// their difference, wrapped into {−1, 0, 1} on a periodic grid (every
+    /// periodic level has at least 3 nodes per axis).
+    pub(super) fn offset_between(&self, from: [isize; 3], to: [isize; 3]) -> [isize; 3] {
+        [0, 1, 2].map(|k| {
+            let d = to[k] - from[k];
+            if self.periodic {
+                let n = self.size[k] as isize;
+                let w = d.rem_euclid(n);
+                if w > n / 2 {
+                    w - n
+                } else {
+                    w
+                }
+            } else {
+                d
+            }
+        })
+    }
+
+    /// The coarse grid size of this grid: a box of s nodes keeps the nodes
+    /// 0, 2, …, ⌈(s−1)/2⌉·2; a periodic grid of n nodes has ⌈n/2⌉ (for odd
+    /// n the last coarse interval spans one fine interval).
+    pub(super) fn coarse_size(&self) -> [usize; 3] {
+        if self.periodic {
+            self.size.map(|s| s.div_ceil(2))
+        } else {
+            self.size.map(|s| (s - 1).div_ceil(2) + 1)
+        }
     }
 }
 
@@ -197,7 +242,14 @@ impl Rows<'_, '_> {
 /// The coarse node set of `fine`: every coarse node with an active fine
 /// node in its support.
 pub(super) fn coarse_nodes(fine: &Nodes) -> Nodes<'static> {
-    let size = fine.size.map(|s| (s - 1).div_ceil(2) + 1);
+    let size = fine.coarse_size();
+    let wrap = |x: isize, k: usize| {
+        if fine.periodic {
+            x.rem_euclid(size[k] as isize)
+        } else {
+            x
+        }
+    };
     let mut mark = vec![false; size.iter().product()];
     for a in 0..fine.len() {
         let c = fine.coords(a);
@@ -208,6 +260,7 @@ pub(super) fn coarse_nodes(fine: &Nodes) -> Nodes<'static> {
             for (y, wy) in py {
                 for (z, wz) in pz {
                     if wx * wy * wz > 0.0 {
+                        let (x, y, z) = (wrap(x, 0), wrap(y, 1), wrap(z, 2));
                         let id = x as usize + size[0] * (y as usize + size[1] * z as usize);
                         mark[id] = true;
                     }
@@ -227,22 +280,38 @@ pub(super) fn coarse_nodes(fine: &Nodes) -> Nodes<'static> {
         size,
         ids: Cow::Owned(ids),
         map: Cow::Owned(map),
+        periodic: fine.periodic,
     }
 }
 
 /// The fine nodes in the support of coarse node `ci`, with their weights.
+/// On a periodic grid a weight is the one [`parents`] gives the wrapped
+/// fine node, so that restriction is exactly Pᵀ also where an odd grid's
+/// last coarse interval spans one fine interval.
 pub(super) fn support(fine: &Nodes, ci: [isize; 3]) -> Vec<(usize, f64)> {
     let mut out = Vec::with_capacity(27);
+    let coarse = fine.coarse_size();
+    // The weight of coarse coordinate c among the parents of fine f, axis k.
+    let weight = |f: isize, c: isize, k: usize| -> f64 {
+        if !fine.periodic {
+            return if f == 2 * c { 1.0 } else { 0.5 };
+        }
+        let n = coarse[k] as isize;
+        parents(f.rem_euclid(fine.size[k] as isize))
+            .iter()
+            .filter(|(p, _)| p.rem_euclid(n) == c.rem_euclid(n))
+            .map(|&(_, w)| w)
+            .sum()
+    };
     for dz in -1..=1isize {
         for dy in -1..=1isize {
             for dx in -1..=1isize {
                 let f = [2 * ci[0] + dx, 2 * ci[1] + dy, 2 * ci[2] + dz];
                 if let Some(i) = fine.index(f) {
-                    let w = [dx, dy, dz]
-                        .iter()
-                        .map(|&e| if e == 0 { 1.0 } else { 0.5 })
-                        .product::<f64>();
-                    out.push((i, w));
+                    let w = (0..3).map(|k| weight(f[k], ci[k], k)).product::<f64>();
+                    if w != 0.0 {
+                        out.push((i, w));
+                    }
                 }
             }
         }
@@ -267,7 +336,7 @@ pub(super) fn galerkin(rows: &Rows, coarse: Nodes<'static>) -> Level {
                             if w == 0.0 {
                                 continue;
                             }
-                            let dj = [x - ci[0], y - ci[1], z - ci[2]];
+                            let dj = coarse.offset_between(ci, [x, y, z]);
                             let slot = &mut acc[stencil_index(dj)];
                             for k in 0..9 {
                                 slot[k] += w * b[k];

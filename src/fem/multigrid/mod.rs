@@ -53,6 +53,9 @@ use smoother::{block_jacobi, lambda_max, Smoother};
 pub const CHEBYSHEV_DEGREE: usize = 3;
 /// A level with at most this many nodes is solved directly.
 pub const COARSEST_NODES: usize = 400;
+/// The most nodes of a coarsest level that could not coarsen further (a
+/// thin periodic grid) that is still factored densely (≈ 1 GB of f64).
+pub const MAX_COARSEST_NODES: usize = 4000;
 
 /// Why a hierarchy could not be built.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -68,6 +71,14 @@ pub enum MultigridError {
     /// The coarsest operator could not be factored, even shifted.
     #[error("multigrid: the coarsest operator ({dofs} unknowns, largest diagonal entry {scale:e}) is not positive definite: Cholesky failed with diagonal shifts up to {shift:e}")]
     CoarsestNotPositive { dofs: usize, scale: f64, shift: f64 },
+    /// A periodic grid too thin along one axis to coarsen further left a
+    /// coarsest level too large to factor densely.
+    #[error("multigrid: the periodic grid stops coarsening at {nodes} nodes (node grid {size:?}: an axis under 6 nodes cannot coarsen), more than the {max} a dense coarsest solve allows; use solver.preconditioner = \"jacobi\" or more voxels along the thin axis")]
+    CoarsestTooLarge {
+        nodes: usize,
+        size: [usize; 3],
+        max: usize,
+    },
 }
 
 /// One level of a hierarchy as the GPU uploads it (f64; the GPU converts).
@@ -111,11 +122,55 @@ impl<'a> Multigrid<'a> {
         table: &'a StencilTable,
         fixed: &'a [u8],
     ) -> Result<Multigrid<'a>, MultigridError> {
+        if mesh.periodic {
+            return Self::periodic(mesh, table, fixed);
+        }
         let nodes = Nodes {
             size: mesh.dims.map(|d| d + 1),
             ids: Cow::Borrowed(&mesh.nodes),
             map: Cow::Borrowed(&mesh.node_map),
+            periodic: false,
         };
+        Self::build(mesh, table, fixed, nodes)
+    }
+
+    /// The hierarchy of a periodic mesh ([`ActiveMesh::periodic`]): every
+    /// level's node grid wraps, a grid of n nodes per axis coarsens to
+    /// ⌈n/2⌉, and coarsening stops before a level would have fewer than 3
+    /// nodes along an axis (so a stencil offset names one neighbour).
+    pub fn periodic(
+        mesh: &'a ActiveMesh,
+        table: &'a StencilTable,
+        fixed: &'a [u8],
+    ) -> Result<Multigrid<'a>, MultigridError> {
+        assert!(mesh.periodic, "Multigrid::periodic needs a periodic mesh");
+        // The finest level's nodes on the unpadded n-grid.
+        let size = mesh.dims;
+        let ids: Vec<u32> = (0..mesh.len())
+            .map(|a| {
+                let c = mesh.coords(a);
+                (c[0] + size[0] * (c[1] + size[1] * c[2])) as u32
+            })
+            .collect();
+        let mut map = vec![u32::MAX; size.iter().product()];
+        for (a, &id) in ids.iter().enumerate() {
+            map[id as usize] = a as u32;
+        }
+        let nodes = Nodes {
+            size,
+            ids: Cow::Owned(ids),
+            map: Cow::Owned(map),
+            periodic: true,
+        };
+        Self::build(mesh, table, fixed, nodes)
+    }
+
+    fn build(
+        mesh: &'a ActiveMesh,
+        table: &'a StencilTable,
+        fixed: &'a [u8],
+        nodes: Nodes<'a>,
+    ) -> Result<Multigrid<'a>, MultigridError> {
         let fine = Fine {
             op: Constrained::new(StencilRows::new(mesh, table), fixed),
             nodes,
@@ -130,12 +185,31 @@ impl<'a> Multigrid<'a> {
             if n <= COARSEST_NODES || levels.len() >= 12 {
                 break;
             }
+            if rows.nodes().periodic && rows.nodes().size.iter().any(|&s| s < 6) {
+                break;
+            }
             let coarse = coarse_nodes(rows.nodes());
             if coarse.len() >= n {
                 break;
             }
             let level = galerkin(&rows, coarse);
             levels.push(level);
+        }
+        if let Some(last) = levels.last() {
+            let (n, size) = (last.nodes.len(), last.nodes.size);
+            if last.nodes.periodic && n > MAX_COARSEST_NODES {
+                return Err(MultigridError::CoarsestTooLarge {
+                    nodes: n,
+                    size,
+                    max: MAX_COARSEST_NODES,
+                });
+            }
+        } else if fine.nodes.periodic && fine.nodes.len() > MAX_COARSEST_NODES {
+            return Err(MultigridError::CoarsestTooLarge {
+                nodes: fine.nodes.len(),
+                size: fine.nodes.size,
+                max: MAX_COARSEST_NODES,
+            });
         }
         let mut mg = Multigrid {
             fine,
@@ -198,6 +272,11 @@ impl<'a> Multigrid<'a> {
             });
         }
         factor_shifted(a)
+    }
+
+    /// Whether the node grids wrap ([`Multigrid::periodic`]).
+    pub fn is_periodic(&self) -> bool {
+        self.fine.nodes.periodic
     }
 
     /// Number of levels, the finest and the coarsest included.

@@ -38,6 +38,10 @@ pub enum FieldError {
         "--vtk, --slice, --vtu and --inp write the fields of one scene; {scenes} scenes were given"
     )]
     SeveralScenes { scenes: usize },
+    /// Field files asked for of a periodic scene (six fluctuation fields,
+    /// no single displacement).
+    #[error("--vtk, --slice, --vtu and --inp write the fields of a loaded specimen; a periodic scene (load.case = \"periodic\") reports C^H only")]
+    Periodic,
     /// A field file that could not be written, found before the solve.
     #[error("{flag} '{path}': {why}")]
     Unwritable {
@@ -55,6 +59,7 @@ impl FieldError {
             self,
             FieldError::SliceOutside { .. }
                 | FieldError::SeveralScenes { .. }
+                | FieldError::Periodic
                 | FieldError::Unwritable { .. }
         )
     }
@@ -114,6 +119,17 @@ impl FieldOutput {
     /// Checks the slice position against `scene`'s grid and that each
     /// file can be written (its folder exists and takes a new file), before
     /// the solve (which may take long).
+    /// None may be asked of a periodic scene.
+    pub fn check_periodic(&self) -> Result<(), FieldError> {
+        let any =
+            self.vtk.is_some() || self.slice.is_some() || self.vtu.is_some() || self.inp.is_some();
+        if any {
+            Err(FieldError::Periodic)
+        } else {
+            Ok(())
+        }
+    }
+
     pub fn check(&self, scene: &Scene) -> Result<(), FieldError> {
         if self.slice.is_some() {
             slice_layer(scene.dims(), scene.voxel.size, self.axis, self.at)?;

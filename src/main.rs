@@ -17,7 +17,10 @@ use voxfe::sweep::SweepError;
 use voxfe::vtk::VtkError;
 
 mod cli;
-use cli::{cmd_converge, cmd_design, cmd_export_stl, cmd_merge, cmd_run, cmd_sweep, cmd_voxelize};
+use cli::{
+    cmd_converge, cmd_design, cmd_export_stl, cmd_homogenize, cmd_merge, cmd_run, cmd_sweep,
+    cmd_voxelize,
+};
 
 /// Exit status for a failure that is not the input's (a file that cannot be
 /// written, a GPU that fails).
@@ -157,6 +160,29 @@ enum Command {
         /// Solver backend (overrides solver.backend).
         #[arg(long, value_enum)]
         backend: Option<Backend>,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Override a scene key (repeatable).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
+    },
+    /// The homogenized 6×6 stiffness C^H of a periodic lattice cell (six
+    /// solves with periodic boundary conditions; load.case = "periodic").
+    Homogenize {
+        /// Scene file (TOML); its lattice, material, voxel and solver keys
+        /// are used, its specimen becomes N×N×N whole cells.
+        scene: PathBuf,
+        /// Cells per axis (default: the scene's size when its load.case is
+        /// "periodic", else 1).
+        #[arg(long, value_name = "N")]
+        cells: Option<usize>,
+        /// Solver backend (overrides solver.backend).
+        #[arg(long, value_enum)]
+        backend: Option<Backend>,
+        /// Substring of the GPU adapter name (overrides solver.adapter).
+        #[arg(long, value_name = "NAME")]
+        adapter: Option<String>,
         /// Print one JSON object instead of text.
         #[arg(long)]
         json: bool,
@@ -332,6 +358,14 @@ fn main() -> ExitCode {
             cmd_sweep(&scene, &vary, &out, shard.as_deref(), backend, &set, reuse)
         }
         Command::Merge { dirs, out } => cmd_merge(&dirs, &out),
+        Command::Homogenize {
+            scene,
+            cells,
+            backend,
+            adapter,
+            json,
+            set,
+        } => cmd_homogenize(&scene, cells, backend, adapter, json, &set),
         Command::Design {
             scene,
             target_modulus,
@@ -396,6 +430,13 @@ enum CliError {
         #[source]
         source: RunError,
     },
+    /// A periodic scene that failed to homogenize, named by its file.
+    #[error("scene '{}'", path.display())]
+    Homogenize {
+        path: PathBuf,
+        #[source]
+        source: voxfe::homogenize::run::HomogenizeRunError,
+    },
     #[error(transparent)]
     Field(#[from] FieldError),
     #[error(transparent)]
@@ -421,6 +462,7 @@ fn exit_status(e: &CliError) -> u8 {
         CliError::Vtk(_) => false,
         CliError::Image(e) => e.is_bad_input(),
         CliError::Run { source, .. } => source.is_bad_input(),
+        CliError::Homogenize { source, .. } => source.is_bad_input(),
         CliError::Field(e) => e.is_bad_input(),
         CliError::Export(e) => !matches!(e, ExportError::Write { .. }),
         CliError::SweepInput(_) => true,

@@ -3,6 +3,8 @@
 //! stiffness, and both backends, both preconditioners and both elements
 //! agree; the multigrid's iteration counts stay flat in h.
 
+#![allow(clippy::needless_range_loop)]
+
 use approx::assert_relative_eq;
 use voxfe::fem::hex8::Element;
 use voxfe::fem::{Preconditioner, SolverOptions};

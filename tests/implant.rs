@@ -466,7 +466,7 @@ fn a_run_builds_the_envelope_once_with_the_same_load_case() {
         let s = Scene::load(Path::new(&format!("{dir}{file}")), &set).unwrap();
         let specimen = voxfe::pipeline::voxelize::voxelize_specimen(&s).unwrap();
         assert!(specimen.envelope_mask.is_some(), "{file}");
-        let once = voxfe::pipeline::load::specimen_load_case(&s, &specimen);
+        let once = voxfe::pipeline::load::specimen_load_case(&s, &specimen).unwrap();
         let again = voxfe::pipeline::load::load_case(&s).unwrap();
         assert_eq!(once, again, "{file}");
     }
@@ -489,6 +489,6 @@ case = "implant-compression"
     let s = Scene::parse(text, Path::new("box.toml"), &[]).unwrap();
     let specimen = voxfe::pipeline::voxelize::voxelize_specimen(&s).unwrap();
     assert!(specimen.envelope_mask.is_none());
-    let once = voxfe::pipeline::load::specimen_load_case(&s, &specimen);
+    let once = voxfe::pipeline::load::specimen_load_case(&s, &specimen).unwrap();
     assert_eq!(once, voxfe::pipeline::load::load_case(&s).unwrap());
 }

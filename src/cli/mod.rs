@@ -5,10 +5,12 @@
 
 use super::*;
 
+mod homogenize;
 mod run;
 mod study;
 mod sweep;
 
+pub(crate) use homogenize::{cmd_homogenize, homogenize_one};
 pub(crate) use run::{cmd_export_stl, cmd_run, cmd_voxelize};
 pub(crate) use study::{cmd_converge, cmd_design};
 pub(crate) use sweep::{cmd_merge, cmd_sweep};

@@ -117,6 +117,10 @@ fn run_one(
     if let Some(a) = adapter {
         scene.solver.adapter = Some(a);
     }
+    if scene.load.case == voxfe::scene::CaseName::Periodic {
+        fields.check_periodic()?;
+        return super::homogenize_one(path, &scene, backend, json, set, several);
+    }
     fields.check(&scene)?;
     let backend = backend.unwrap_or(scene.solver.backend);
     let provenance = Provenance::of_scene(path, &scene, set);

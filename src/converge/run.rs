@@ -92,6 +92,9 @@ pub fn default_quantities(case: CaseName) -> Vec<String> {
         CaseName::Compression => vec!["e_eff".into()],
         CaseName::ThreePointBending => vec!["e_flex".into()],
         CaseName::ImplantCompression => vec!["stiffness".into(), "apparent_modulus".into()],
+        // Homogenized along z; a study of a periodic scene is refused when
+        // its first level is prepared (pipeline::load names load.case).
+        CaseName::Periodic => vec!["e_h".into()],
     }
 }
 
@@ -103,6 +106,7 @@ pub fn modulus_quantity(case: CaseName) -> &'static str {
         CaseName::Compression => "e_eff",
         CaseName::ThreePointBending => "e_flex",
         CaseName::ImplantCompression => "apparent_modulus",
+        CaseName::Periodic => "e_h",
     }
 }
 

@@ -7,6 +7,9 @@
 //!   compliance, engineering constants, anisotropy and directional modulus.
 //! - [`solve`]: the periodic cell problem ([`solve::PeriodicProblem`]), its
 //!   six solves on the CPU or the GPU and C^H ([`solve::Homogenization`]).
+//! - [`run`]: a periodic scene (`load.case = "periodic"`) voxelized and
+//!   homogenized on a backend ([`run::HomogenizeReport`]).
 
+pub mod run;
 pub mod solve;
 pub mod tensor;

@@ -274,6 +274,25 @@ pub enum HomogenizeError {
     Gpu(#[from] GpuError),
 }
 
+impl HomogenizeError {
+    /// Whether the input is at fault (exit status 2).
+    pub fn is_bad_input(&self) -> bool {
+        match self {
+            HomogenizeError::Solve(e) => e.is_bad_input(),
+            HomogenizeError::Gpu(e) => Self::is_bad_gpu_input(e),
+        }
+    }
+
+    /// Whether a GPU error is the input's fault.
+    pub fn is_bad_gpu_input(e: &GpuError) -> bool {
+        match e {
+            GpuError::Solve(s) => s.is_bad_input(),
+            GpuError::BadBackendEnv { .. } => true,
+            _ => false,
+        }
+    }
+}
+
 impl From<crate::fem::cg::PcgError> for HomogenizeError {
     fn from(e: crate::fem::cg::PcgError) -> Self {
         HomogenizeError::Solve(e.into())

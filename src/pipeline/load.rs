@@ -2,7 +2,6 @@
 //! [`LoadCase`] (platens, span and contact, or the implant's footprint,
 //! height and envelope columns).
 
-use std::convert::Infallible;
 use std::sync::Arc;
 
 use super::voxelize::Specimen;
@@ -12,8 +11,10 @@ use crate::scene::{ResolvedLoad, Scene, SceneError, Shape};
 /// The fem load case of a voxelized scene. Implant compression takes its
 /// endplate surfaces from the specimen's envelope mask (built once, by the
 /// voxelize step).
-pub fn specimen_load_case(scene: &Scene, specimen: &Specimen) -> LoadCase {
-    let columns = || -> Result<EnvelopeColumns, Infallible> {
+/// A periodic scene has no load case of this kind (it is homogenized:
+/// [`crate::homogenize`]) and is an error naming `load.case`.
+pub fn specimen_load_case(scene: &Scene, specimen: &Specimen) -> Result<LoadCase, SceneError> {
+    let columns = || -> Result<EnvelopeColumns, SceneError> {
         Ok(match &specimen.envelope_mask {
             Some(mask) => EnvelopeColumns::from_mask(mask),
             // A box fills the grid; sampled as for any other envelope.
@@ -24,8 +25,7 @@ pub fn specimen_load_case(scene: &Scene, specimen: &Specimen) -> LoadCase {
             )),
         })
     };
-    let Ok(load) = load_case_with(scene, columns);
-    load
+    load_case_with(scene, columns)
 }
 
 /// The fem load case of a scene on its own. Implant compression builds and
@@ -37,11 +37,20 @@ pub fn load_case(scene: &Scene) -> Result<LoadCase, SceneError> {
 
 /// The load case, with the envelope columns (implant compression only)
 /// from `columns`.
-fn load_case_with<E>(
+fn load_case_with<E: From<SceneError>>(
     scene: &Scene,
     columns: impl FnOnce() -> Result<EnvelopeColumns, E>,
 ) -> Result<LoadCase, E> {
     Ok(match scene.resolved_load() {
+        ResolvedLoad::Periodic => {
+            return Err(crate::scene::invalid(
+                "load.case",
+                "\"periodic\"",
+                "a periodic cell is homogenized, not loaded: run it with `voxfe run` or `voxfe homogenize`; \
+                 sweep, converge and design take compression, three-point-bending and implant-compression",
+            )
+            .into())
+        }
         ResolvedLoad::Compression { bonded } => LoadCase::Compression {
             platens: if bonded {
                 Platens::Bonded

@@ -65,7 +65,7 @@ pub fn prepare(scene: &Scene) -> Result<Prepared, RunError> {
     let specimen = voxelize_specimen(scene)?;
     let material = scene.material().map_err(VoxelizeError::from)?;
     let strength = scene.strength().map_err(VoxelizeError::from)?;
-    let load = load::specimen_load_case(scene, &specimen);
+    let load = load::specimen_load_case(scene, &specimen).map_err(VoxelizeError::from)?;
     let Specimen {
         vox, report: voxel, ..
     } = specimen;

@@ -65,6 +65,12 @@ pub fn voxelize_specimen(scene: &Scene) -> Result<Specimen, VoxelizeError> {
     };
     let inside = |p| implant.contains(p);
     let vox = match scene.voxel.fill {
+        // A periodic cell keeps its largest component with faces wrapped.
+        _ if scene.load.case == crate::scene::CaseName::Periodic => {
+            let threshold =
+                (scene.voxel.fill == Fill::Fraction).then_some(scene.voxel.fraction_threshold);
+            crate::voxelize::voxelize_periodic(scene.dims(), h, threshold, inside)?
+        }
         Fill::Binary => voxelize(scene.dims(), h, inside)?,
         Fill::Fraction => {
             voxelize_fraction(scene.dims(), h, scene.voxel.fraction_threshold, inside)?

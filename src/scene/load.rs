@@ -11,6 +11,7 @@ pub enum ResolvedLoad {
     Compression { bonded: bool },
     ThreePointBending { span: f64, contact: f64 },
     ImplantCompression { bonded: bool },
+    Periodic,
 }
 
 impl Scene {
@@ -23,6 +24,7 @@ impl Scene {
             CaseName::ImplantCompression => ResolvedLoad::ImplantCompression {
                 bonded: self.load.platens == Some(PlatenSpec::Bonded),
             },
+            CaseName::Periodic => ResolvedLoad::Periodic,
             CaseName::ThreePointBending => ResolvedLoad::ThreePointBending {
                 span: self
                     .load

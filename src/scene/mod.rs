@@ -51,6 +51,7 @@ mod build;
 mod load;
 mod memory;
 mod overrides;
+mod periodic;
 mod spec;
 mod validate;
 

@@ -257,6 +257,9 @@ pub enum CaseName {
     Compression,
     ThreePointBending,
     ImplantCompression,
+    /// Periodic homogenization of whole lattice cells: C^H (spec,
+    /// "Periodic homogenization").
+    Periodic,
 }
 
 /// Platen contact in compression.

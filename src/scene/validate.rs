@@ -511,6 +511,7 @@ impl Scene {
         let [lx, _, _] = self.box_size();
         let h = self.voxel.size;
         match l.case {
+            CaseName::Periodic => self.validate_periodic()?,
             CaseName::Compression | CaseName::ImplantCompression => {
                 if let Some(s) = l.span {
                     return Err(invalid(

@@ -1,0 +1,156 @@
+//! `voxfe homogenize` (and `voxfe run` on a periodic scene): C^H of a
+//! periodic lattice cell, printed as text or one JSON object with the
+//! provenance; exit 3 when a solve did not converge.
+
+use super::*;
+use voxfe::homogenize::run::{homogenize_scene, HomogenizeReport};
+use voxfe::homogenize::tensor::VOIGT_ORDER;
+use voxfe::scene::{CaseName, LoadSpec};
+
+/// `voxfe homogenize SCENE [--cells N]`: the scene as a periodic cell of
+/// N×N×N lattice cells (default: the scene's own size when it is periodic
+/// already, else 1), whatever its load case.
+pub(crate) fn cmd_homogenize(
+    path: &Path,
+    cells: Option<usize>,
+    backend: Option<Backend>,
+    adapter: Option<String>,
+    json: bool,
+    set: &[String],
+) -> Result<ExitCode, CliError> {
+    let mut scene = Scene::load(path, set)?;
+    if cells == Some(0) {
+        return Err(SceneError::Invalid {
+            key: "--cells",
+            value: "0".into(),
+            allowed: "at least 1 cell per axis".into(),
+        }
+        .into());
+    }
+    if scene.load.case != CaseName::Periodic || cells.is_some() {
+        let n = cells.unwrap_or(1) as f64;
+        let m = scene.lattice()?.cell();
+        scene.load = LoadSpec {
+            case: CaseName::Periodic,
+            ..Default::default()
+        };
+        scene.specimen.size = Some([n * m; 3]);
+        scene.validate()?;
+    }
+    if let Some(a) = adapter {
+        scene.solver.adapter = Some(a);
+    }
+    homogenize_one(path, &scene, backend, json, set, false).map(ExitCode::from)
+}
+
+/// Homogenizes the periodic `scene` (read from `path`) and prints it;
+/// returns the exit status (3 when a solve did not converge).
+pub(crate) fn homogenize_one(
+    path: &Path,
+    scene: &Scene,
+    backend: Option<Backend>,
+    json: bool,
+    set: &[String],
+    several: bool,
+) -> Result<u8, CliError> {
+    let backend = backend.unwrap_or(scene.solver.backend);
+    let provenance = Provenance::of_scene(path, scene, set);
+    let report = homogenize_scene(scene, backend).map_err(|source| CliError::Homogenize {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let r = &report.result;
+    let provenance = provenance.with_backend(&r.backend, &r.adapter);
+    for w in report.voxel.warnings.iter().chain(&report.notices) {
+        eprintln!("warning: {w}");
+    }
+    if json {
+        let mut v = serde_json::to_value(&report).expect("a report serializes");
+        v["voigt_order"] = serde_json::json!(VOIGT_ORDER);
+        v["provenance"] = provenance.to_json();
+        println!("{v}");
+    } else {
+        if several {
+            println!();
+        }
+        print!("{}", text(&report));
+    }
+    if !r.converged {
+        let worst = r
+            .columns
+            .iter()
+            .filter(|c| !c.converged)
+            .map(|c| {
+                format!(
+                    "strain {}: residual {:.3e} after {} iterations",
+                    c.strain, c.relative_residual, c.iterations
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("; ");
+        eprintln!(
+            "error: scene '{}' did not converge (tolerance {:.1e}): {worst}",
+            path.display(),
+            r.tolerance
+        );
+        return Ok(EXIT_NOT_CONVERGED);
+    }
+    Ok(0)
+}
+
+/// The text report: the voxelization, C^H and how it was solved.
+fn text(report: &HomogenizeReport) -> String {
+    use std::fmt::Write as _;
+    let r = &report.result;
+    let mut s = format!("{}\n", report.voxel);
+    let [a, b, c] = report.cells;
+    let _ = writeln!(
+        s,
+        "load case        periodic homogenization, {a}×{b}×{c} cells"
+    );
+    if r.converged {
+        let _ = writeln!(
+            s,
+            "C^H (MPa)        Voigt order {}, engineering shear strains",
+            VOIGT_ORDER.join(" ")
+        );
+        for row in &r.stiffness.0 {
+            let cells: Vec<String> = row.iter().map(|v| format!("{v:>12.1}")).collect();
+            let _ = writeln!(s, "  {}", cells.join(""));
+        }
+    } else {
+        let _ = writeln!(s, "C^H              not reported: a solve did not converge");
+    }
+    let _ = writeln!(s, "solid fraction   {:.4}", r.solid_fraction);
+    let solves: Vec<String> = r
+        .columns
+        .iter()
+        .map(|c| {
+            format!(
+                "{} {} it {:.1e}",
+                c.strain, c.iterations, c.relative_residual
+            )
+        })
+        .collect();
+    let _ = writeln!(s, "solves           {}", solves.join(", "));
+    let _ = writeln!(
+        s,
+        "unknowns         {} ({} active nodes), {} element, {} preconditioner{}",
+        r.unknowns,
+        r.active_nodes,
+        r.element.name(),
+        match r.preconditioner {
+            voxfe::fem::Preconditioner::Multigrid => "multigrid",
+            voxfe::fem::Preconditioner::Jacobi => "jacobi",
+        },
+        r.multigrid_levels
+            .as_ref()
+            .map_or(String::new(), |l| format!(" ({} levels)", l.len()))
+    );
+    let _ = writeln!(
+        s,
+        "solve time       {:.2} s (set-up {:.2} s) on {} ({})",
+        r.solve_seconds, r.setup_seconds, r.backend, r.adapter
+    );
+    s
+}

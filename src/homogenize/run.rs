@@ -1,0 +1,146 @@
+//! A periodic scene end to end: the cell voxelized with its components
+//! joined across the wrap, the six solves on a backend (the policy of
+//! [`crate::pipeline::backend`]: `auto` takes a hardware GPU, else the CPU;
+//! a multigrid that does not fit the GPU falls back to Jacobi; each
+//! fallback is a notice), and the report ([`HomogenizeReport`]).
+
+use serde::Serialize;
+
+use super::solve::{homogenize_cpu, homogenize_gpu, Homogenization, HomogenizeError};
+use crate::fem::{Preconditioner, SolverOptions};
+use crate::gpu::{AdapterRequest, GpuContext, GpuError};
+use crate::grid::VoxelGrid;
+use crate::material::YoungPoisson;
+use crate::pipeline::voxelize::{voxelize_specimen, VoxelizeError};
+use crate::report::VoxelReport;
+use crate::scene::{Backend, CaseName, Scene};
+
+/// Why a periodic scene could not be homogenized.
+#[derive(Debug, thiserror::Error)]
+pub enum HomogenizeRunError {
+    #[error(transparent)]
+    Voxelize(#[from] VoxelizeError),
+    #[error(transparent)]
+    Homogenize(#[from] HomogenizeError),
+    #[error(transparent)]
+    Gpu(#[from] GpuError),
+}
+
+impl HomogenizeRunError {
+    /// Whether the input is at fault (exit status 2).
+    pub fn is_bad_input(&self) -> bool {
+        match self {
+            HomogenizeRunError::Voxelize(_) => true,
+            HomogenizeRunError::Homogenize(e) => e.is_bad_input(),
+            HomogenizeRunError::Gpu(e) => HomogenizeError::is_bad_gpu_input(e),
+        }
+    }
+}
+
+/// A homogenized periodic scene.
+#[derive(Debug, Clone, Serialize)]
+pub struct HomogenizeReport {
+    pub voxel: VoxelReport,
+    /// Cells per axis of the specimen.
+    pub cells: [usize; 3],
+    pub material: YoungPoisson,
+    pub result: Homogenization,
+    /// Fallbacks taken, in order.
+    pub notices: Vec<String>,
+}
+
+/// Voxelizes and homogenizes the periodic `scene` on `backend`.
+pub fn homogenize_scene(
+    scene: &Scene,
+    backend: Backend,
+) -> Result<HomogenizeReport, HomogenizeRunError> {
+    assert_eq!(scene.load.case, CaseName::Periodic, "a periodic scene");
+    let specimen = voxelize_specimen(scene)?;
+    let material = scene.material().map_err(VoxelizeError::from)?;
+    let m = specimen.lattice.cell();
+    let cells = scene.box_size().map(|l| (l / m).round().max(1.0) as usize);
+    let grid = specimen.vox.grid;
+    let mut notices = Vec::new();
+    let result = solve(scene, backend, &grid, material, &mut notices)?;
+    Ok(HomogenizeReport {
+        voxel: specimen.report,
+        cells,
+        material,
+        result,
+        notices,
+    })
+}
+
+fn solve(
+    scene: &Scene,
+    backend: Backend,
+    grid: &VoxelGrid,
+    material: YoungPoisson,
+    notices: &mut Vec<String>,
+) -> Result<Homogenization, HomogenizeRunError> {
+    let opts = scene.solver.options();
+    let request = AdapterRequest {
+        name: scene.solver.adapter.clone(),
+        ..Default::default()
+    };
+    Ok(match backend {
+        Backend::Cpu => homogenize_cpu(grid, material, &opts)?,
+        Backend::Gpu => {
+            let ctx = GpuContext::new(&request)?;
+            on_gpu(&ctx, grid, material, &opts, notices)?
+        }
+        Backend::Auto => match GpuContext::new(&request) {
+            Err(e @ GpuError::BadBackendEnv { .. }) => return Err(e.into()),
+            Err(e) => {
+                notices.push(format!("no GPU: {e}; solving on the CPU"));
+                homogenize_cpu(grid, material, &opts)?
+            }
+            Ok(ctx) if ctx.is_software() => {
+                notices.push(format!(
+                    "only a software GPU adapter ({}) was found; the CPU solver is faster (use --backend gpu to run on it)",
+                    ctx.adapter_name()
+                ));
+                homogenize_cpu(grid, material, &opts)?
+            }
+            Ok(ctx) => match on_gpu(&ctx, grid, material, &opts, notices) {
+                Ok(r) => r,
+                // The input's fault: the CPU would fail the same way.
+                Err(e) if e.is_bad_input() => return Err(e.into()),
+                Err(e) => {
+                    notices.push(format!(
+                        "the GPU solve on {} failed: {e}; solving again on the CPU",
+                        ctx.adapter_name()
+                    ));
+                    homogenize_cpu(grid, material, &opts)?
+                }
+            },
+        },
+    })
+}
+
+/// The GPU solve; a multigrid that does not fit the adapter's bindings is
+/// solved with Jacobi, with a notice.
+fn on_gpu(
+    ctx: &GpuContext,
+    grid: &VoxelGrid,
+    material: YoungPoisson,
+    opts: &SolverOptions,
+    notices: &mut Vec<String>,
+) -> Result<Homogenization, HomogenizeError> {
+    match homogenize_gpu(ctx, grid, material, opts) {
+        Err(HomogenizeError::Gpu(e @ GpuError::TooLarge { .. }))
+            if opts.preconditioner == Preconditioner::Multigrid =>
+        {
+            notices.push(format!(
+                "multigrid does not fit on {}: {e}; solving with solver.preconditioner = \"jacobi\"",
+                ctx.adapter_name()
+            ));
+            let jacobi = SolverOptions {
+                preconditioner: Preconditioner::Jacobi,
+                ..*opts
+            };
+            homogenize_gpu(ctx, grid, material, &jacobi)
+        }
+        r => r,
+    }
+}

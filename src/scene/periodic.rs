@@ -1,0 +1,89 @@
+//! What a periodic scene (`load.case = "periodic"`) must be: a box of
+//! whole lattice cells, each a whole number of voxels, with nothing that
+//! breaks the periodicity (no holes, end plates, wall or wedge), and no
+//! keys of the other load cases.
+
+use super::{invalid, Scene, SceneError, Shape};
+use crate::lattice::LatticeKind;
+
+/// Relative tolerance of "a whole number" (as for nx = Lx/h).
+const WHOLE: f64 = 1e-9;
+
+/// `x` when it is within [`WHOLE`] of a positive whole number.
+fn whole(x: f64) -> Option<usize> {
+    let n = x.round();
+    ((x - n).abs() <= WHOLE * x.abs().max(1.0) && n >= 1.0).then_some(n as usize)
+}
+
+impl Scene {
+    /// The checks of a periodic scene.
+    pub(super) fn validate_periodic(&self) -> Result<(), SceneError> {
+        let l = &self.load;
+        let other = "only three-point-bending (span, contact) and compression (platens) take it; a periodic cell has no platens or supports";
+        if let Some(p) = l.platens {
+            return Err(invalid(
+                "load.platens",
+                format!("{p:?}").to_lowercase(),
+                other,
+            ));
+        }
+        if let Some(s) = l.span {
+            return Err(invalid("load.span", s, other));
+        }
+        if let Some(c) = l.contact {
+            return Err(invalid("load.contact", c, other));
+        }
+        let sp = &self.specimen;
+        if sp.shape != Shape::Box {
+            return Err(invalid(
+                "specimen.shape",
+                format!("{:?}", sp.shape).to_lowercase(),
+                "load.case = \"periodic\" takes specimen.shape = \"box\": whole lattice cells that tile space (an envelope, an STL or an image is not periodic)",
+            ));
+        }
+        let breaks = "load.case = \"periodic\" takes none: it breaks the periodicity of the cell";
+        if !sp.holes.is_empty() {
+            return Err(invalid("specimen.holes", sp.holes.len(), breaks));
+        }
+        for (key, v) in [
+            ("specimen.end_plates", sp.end_plates),
+            ("specimen.wall", sp.wall),
+            ("specimen.wedge", sp.wedge),
+        ] {
+            if v != 0.0 {
+                return Err(invalid(key, v, breaks));
+            }
+        }
+        if self.lattice.kind == LatticeKind::Solid {
+            return Ok(());
+        }
+        let lattice = self.lattice()?;
+        let m = lattice.cell();
+        let h = self.voxel.size;
+        let size = sp.size.unwrap_or_default();
+        for (axis, &len) in ["x", "y", "z"].iter().zip(&size) {
+            if whole(len / m).is_none() {
+                return Err(invalid(
+                    "specimen.size",
+                    format!("{size:?}"),
+                    format!(
+                        "a periodic specimen is whole cells: L{axis} = {len} mm is {:.4} cells of lattice.cell = {m} mm",
+                        len / m
+                    ),
+                ));
+            }
+        }
+        if whole(m / h).is_none() {
+            return Err(invalid(
+                "voxel.size",
+                h,
+                format!(
+                    "a periodic cell must be a whole number of voxels: lattice.cell = {m} mm is {:.4} voxels of {h} mm (use M/n, e.g. {:.6} mm)",
+                    m / h,
+                    m / (m / h).round().max(1.0)
+                ),
+            ));
+        }
+        Ok(())
+    }
+}

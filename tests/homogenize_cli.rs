@@ -1,0 +1,192 @@
+//! `voxfe homogenize` and `voxfe run` on periodic scenes: cubic lattices
+//! give cubic C^H, the two commands agree, and every periodic scene that is
+//! not whole cells of whole voxels is refused with the key named.
+
+mod common;
+
+use common::{scene_path, voxfe};
+use serde_json::Value;
+
+/// A periodic RD scene of `cells` cells per axis at voxel size `h`, with
+/// `extra` appended.
+fn periodic_rd(cells: usize, h: f64, extra: &str) -> String {
+    let l = 1.5 * cells as f64;
+    format!(
+        r#"
+name = "rd-periodic"
+[material]
+preset = "tantalum"
+[lattice]
+kind = "rhombic-dodecahedron"
+cell = 1.5
+porosity = 0.8
+[specimen]
+shape = "box"
+size = [{l}, {l}, {l}]
+[voxel]
+size = {h}
+[load]
+case = "periodic"
+[solver]
+backend = "cpu"
+{extra}
+"#
+    )
+}
+
+fn json(out: &std::process::Output) -> Value {
+    assert!(
+        out.status.success(),
+        "exit {:?}: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("one JSON object")
+}
+
+fn stiffness(v: &Value) -> [[f64; 6]; 6] {
+    let c = &v["result"]["stiffness"];
+    std::array::from_fn(|i| std::array::from_fn(|j| c[i][j].as_f64().unwrap()))
+}
+
+#[test]
+fn a_cubic_lattice_cell_has_cubic_symmetry_and_run_agrees_with_homogenize() {
+    let out = voxfe(&[
+        "homogenize",
+        scene_path("rd-compression.toml").to_str().unwrap(),
+        "--backend",
+        "cpu",
+        "--json",
+        "--set",
+        "voxel.size=0.075",
+        "--set",
+        "solver.tolerance=1e-9",
+    ]);
+    let v = json(&out);
+    assert_eq!(v["cells"], serde_json::json!([1, 1, 1]));
+    assert_eq!(v["voigt_order"][3], "23");
+    assert!(v["provenance"]["commit"].is_string());
+    let c = stiffness(&v);
+    let scale = c[0][0];
+    let close = |a: f64, b: f64| (a - b).abs() <= 1e-6 * scale;
+    for (a, b) in [(0, 1), (1, 2)] {
+        assert!(close(c[a][a], c[b][b]), "C11 = C22 = C33: {c:?}");
+        assert!(close(c[a + 3][a + 3], c[b + 3][b + 3]), "C44 = C55 = C66");
+    }
+    assert!(
+        close(c[0][1], c[0][2]) && close(c[0][1], c[1][2]),
+        "C12 = C13 = C23"
+    );
+    for i in 0..6 {
+        for j in 0..6 {
+            assert!(close(c[i][j], c[j][i]), "symmetric");
+            let normal_shear = (i < 3) != (j < 3);
+            let shear_shear = i >= 3 && j >= 3 && i != j;
+            if normal_shear || shear_shear {
+                assert!(c[i][j].abs() <= 1e-6 * scale, "C[{i}][{j}] = {}", c[i][j]);
+            }
+        }
+    }
+    // An RD lattice at 80 % porosity: far below the solid's 186 GPa.
+    assert!(c[0][0] > 1000.0 && c[0][0] < 40_000.0, "{c:?}");
+
+    // The same cell as a periodic scene through `voxfe run`.
+    let dir = tempfile::tempdir().unwrap();
+    let scene = dir.path().join("cell.toml");
+    std::fs::write(&scene, periodic_rd(1, 0.075, "tolerance = 1e-9")).unwrap();
+    let run = json(&voxfe(&["run", scene.to_str().unwrap(), "--json"]));
+    let c2 = stiffness(&run);
+    for i in 0..6 {
+        for j in 0..6 {
+            assert!(
+                (c[i][j] - c2[i][j]).abs() <= 1e-9 * scale,
+                "run vs homogenize"
+            );
+        }
+    }
+    // Text output names the Voigt order.
+    let text = voxfe(&["run", scene.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&text.stdout);
+    assert!(stdout.contains("Voigt order 11 22 33 23 13 12"), "{stdout}");
+}
+
+/// Runs `voxfe run` on a periodic scene with `extra` keys and returns its
+/// stderr, asserting exit status 2.
+fn refused(scene: &str, args: &[&str]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.toml");
+    std::fs::write(&path, scene).unwrap();
+    let mut all = vec!["run", path.to_str().unwrap()];
+    all.extend_from_slice(args);
+    let out = voxfe(&all);
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    err
+}
+
+#[test]
+fn periodic_scenes_that_are_not_whole_cells_of_whole_voxels_are_refused() {
+    let base = periodic_rd(1, 0.075, "");
+    // Not whole cells: 2.25 mm (30 voxels) of 1.5 mm cells.
+    let e = refused(&base.replace("[1.5, 1.5, 1.5]", "[1.5, 1.5, 2.25]"), &[]);
+    assert!(
+        e.contains("specimen.size") && e.contains("whole cells"),
+        "{e}"
+    );
+    // A cell that is not a whole number of voxels: two cells, a 3 mm box
+    // of 15 voxels of 0.2 mm, M/h = 7.5.
+    let two = periodic_rd(2, 0.2, "");
+    let e = refused(&two, &[]);
+    assert!(
+        e.contains("voxel.size") && e.contains("whole number of voxels"),
+        "{e}"
+    );
+    // Envelopes, holes and platens break periodicity.
+    let e = refused(
+        &base.replace(
+            "shape = \"box\"\nsize = [1.5, 1.5, 1.5]",
+            "shape = \"cylinder\"\ndiameter = 1.5\nheight = 1.5",
+        ),
+        &[],
+    );
+    assert!(e.contains("specimen.shape") && e.contains("box"), "{e}");
+    let e = refused(
+        &base.replace("[voxel]", "[[specimen.holes]]\nposition = [0.75, 0.75, 0.0]\ndirection = [0.0, 0.0, 1.0]\ndiameter = 0.3\n[voxel]"),
+        &[],
+    );
+    assert!(e.contains("specimen.holes"), "{e}");
+    let e = refused(
+        &base.replace(
+            "case = \"periodic\"",
+            "case = \"periodic\"\nplatens = \"bonded\"",
+        ),
+        &[],
+    );
+    assert!(e.contains("load.platens"), "{e}");
+    // Field files need a loaded specimen.
+    let e = refused(&base, &["--vtk", "/tmp/never.vti"]);
+    assert!(e.contains("periodic"), "{e}");
+    // --cells 0.
+    let out = voxfe(&[
+        "homogenize",
+        scene_path("rd-compression.toml").to_str().unwrap(),
+        "--cells",
+        "0",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--cells"));
+}
+
+#[test]
+fn a_sweep_or_study_of_a_periodic_scene_is_refused_naming_load_case() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cell.toml");
+    std::fs::write(&path, periodic_rd(1, 0.075, "")).unwrap();
+    let out = voxfe(&["design", path.to_str().unwrap(), "--target-modulus", "3000"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("load.case") || err.contains("compression"),
+        "{err}"
+    );
+}

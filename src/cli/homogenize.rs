@@ -121,6 +121,29 @@ fn text(report: &HomogenizeReport) -> String {
     } else {
         let _ = writeln!(s, "C^H              not reported: a solve did not converge");
     }
+    if let Some(d) = &report.derived {
+        let e = &d.engineering;
+        let _ = writeln!(s, "symmetry error   {:.2e} (‖C − Cᵀ‖/‖C‖)", d.symmetry_error);
+        let _ = writeln!(s, "E_h              {:.1} MPa (1/S33, along z)", d.e_h);
+        let _ = writeln!(s, "E1 E2 E3         {:.1} {:.1} {:.1} MPa", e.e1, e.e2, e.e3);
+        let _ = writeln!(s, "G23 G13 G12      {:.1} {:.1} {:.1} MPa", e.g23, e.g13, e.g12);
+        let _ = writeln!(s, "ν12 ν23 ν31      {:.4} {:.4} {:.4}", e.nu12, e.nu23, e.nu31);
+        let _ = writeln!(
+            s,
+            "Zener ratio      {:.4} (cubic projection; deviation from cubic {:.2e})",
+            d.zener_ratio, d.cubic_deviation
+        );
+        let dir = |v: [f64; 3]| format!("[{:.3}, {:.3}, {:.3}]", v[0], v[1], v[2]);
+        let _ = writeln!(
+            s,
+            "E(d) min / max   {:.1} MPa along {} / {:.1} MPa along {} (ratio {:.3})",
+            d.e_min,
+            dir(d.d_min),
+            d.e_max,
+            dir(d.d_max),
+            d.e_max_over_min
+        );
+    }
     let _ = writeln!(s, "solid fraction   {:.4}", r.solid_fraction);
     let solves: Vec<String> = r
         .columns

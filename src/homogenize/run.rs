@@ -7,6 +7,7 @@
 use serde::Serialize;
 
 use super::solve::{homogenize_cpu, homogenize_gpu, Homogenization, HomogenizeError};
+use super::tensor::Homogenized;
 use crate::fem::{Preconditioner, SolverOptions};
 use crate::gpu::{AdapterRequest, GpuContext, GpuError};
 use crate::grid::VoxelGrid;
@@ -45,7 +46,11 @@ pub struct HomogenizeReport {
     pub cells: [usize; 3],
     pub material: YoungPoisson,
     pub result: Homogenization,
-    /// Fallbacks taken, in order.
+    /// What C^H gives ([`Homogenized`]: S, engineering constants, Zener
+    /// ratio, directional extremes, E_h); `None` when a solve did not
+    /// converge or C^H has no compliance (said in `notices`).
+    pub derived: Option<Homogenized>,
+    /// Fallbacks taken, in order, and why `derived` is missing.
     pub notices: Vec<String>,
 }
 
@@ -62,11 +67,19 @@ pub fn homogenize_scene(
     let grid = specimen.vox.grid;
     let mut notices = Vec::new();
     let result = solve(scene, backend, &grid, material, &mut notices)?;
+    let derived = if result.converged {
+        Homogenized::new(&result.stiffness)
+            .map_err(|e| notices.push(format!("C^H gives no derived quantities: {e}")))
+            .ok()
+    } else {
+        None
+    };
     Ok(HomogenizeReport {
         voxel: specimen.report,
         cells,
         material,
         result,
+        derived,
         notices,
     })
 }

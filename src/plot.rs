@@ -13,7 +13,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::colors::colormaps::ViridisRGB;
 
-const FONT: &str = "sans-serif";
+pub(crate) const FONT: &str = "sans-serif";
 static FONT_BYTES: &[u8] = include_bytes!("../assets/fonts/DejaVuSans.ttf");
 
 /// Why a plot could not be drawn or written.
@@ -24,7 +24,7 @@ pub struct PlotError {
     pub message: String,
 }
 
-fn fonts() {
+pub(crate) fn fonts() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         // The embedded font is a valid TrueType file; a failure here would
@@ -33,12 +33,25 @@ fn fonts() {
     });
 }
 
+/// A picture that draws itself on any plotters backend ([`png_and_svg`]
+/// draws it twice: bitmap and SVG).
+pub trait Figure {
+    /// Draws on `root`; the error is the message of a [`PlotError`].
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String>;
+}
+
+impl Figure for Chart<'_> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
+        Chart::draw(self, root)
+    }
+}
+
 /// Draws `chart` into `stem.png` and `stem.svg` of `size` pixels; returns
 /// both paths.
 pub fn png_and_svg(
     stem: &Path,
     size: (u32, u32),
-    chart: &Chart,
+    chart: &impl Figure,
 ) -> Result<Vec<PathBuf>, PlotError> {
     fonts();
     let png = stem.with_extension("png");
@@ -155,7 +168,7 @@ fn span(values: impl Iterator<Item = f64>, log: bool) -> (f64, f64) {
 }
 
 /// Distinguishable series colours (Tableau 10).
-fn colour(i: usize) -> RGBAColor {
+pub(crate) fn colour(i: usize) -> RGBAColor {
     const TAB10: [(u8, u8, u8); 10] = [
         (31, 119, 180),
         (255, 127, 14),
@@ -174,7 +187,7 @@ fn colour(i: usize) -> RGBAColor {
 
 /// A tick label with at most three significant digits, trailing zeros
 /// after the decimal point dropped ("0.15", not "0.150").
-fn tick(v: f64) -> String {
+pub(crate) fn tick(v: f64) -> String {
     if v == 0.0 {
         return "0".into();
     }

@@ -4,6 +4,12 @@
 //!
 //! - [`tensor`]: the homogenized stiffness [`tensor::Stiffness`] (Voigt
 //!   order 11, 22, 33, 23, 13, 12, engineering shear strains, MPa), its
-//!   compliance, engineering constants, anisotropy and directional modulus.
+//!   compliance, engineering constants, symmetry and cubic anisotropy,
+//!   and the [`tensor::Homogenized`] summary a run reports.
+//! - [`directional`]: the directional Young's modulus E(d), its extremes
+//!   over the sphere and its cuts in the coordinate planes.
+//! - [`polar`]: the picture of those cuts (PNG and SVG).
 
+pub mod directional;
+pub mod polar;
 pub mod tensor;

@@ -269,6 +269,11 @@ fn orthotropic_constants_are_recovered() {
     }
     let h = Homogenized::new(&c).unwrap();
     assert_close!(h.e_h, e3, 1e-12);
+    for i in 0..6 {
+        for j in 0..i {
+            assert_eq!(h.s[i][j], h.s[j][i], "S{i}{j}");
+        }
+    }
     assert!(h.cubic_deviation > 0.1, "{}", h.cubic_deviation);
     // JSON carries the order and the constants by name.
     let json = serde_json::to_value(&h).unwrap();

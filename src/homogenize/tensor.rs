@@ -167,6 +167,12 @@ impl Stiffness {
     /// eigenvalue within ± that bound of 0 is singular (rounding decides
     /// its sign), one below it not positive definite.
     pub fn check_positive_definite(&self) -> Result<(), TensorError> {
+        self.positive_definite_range().map(|_| ())
+    }
+
+    /// [`Stiffness::check_positive_definite`], returning the eigenvalue
+    /// range when it passes.
+    fn positive_definite_range(&self) -> Result<(f64, f64), TensorError> {
         let (min, max) = self.eigenvalue_range()?;
         if min < -SINGULAR_RATIO * max.abs() {
             Err(TensorError::NotPositiveDefinite {
@@ -178,7 +184,7 @@ impl Stiffness {
                 max_eigenvalue: max,
             })
         } else {
-            Ok(())
+            Ok((min, max))
         }
     }
 
@@ -191,10 +197,12 @@ impl Stiffness {
     /// definite is invertible). Errors: non-finite, singular or not
     /// positive definite C, with the smallest eigenvalue.
     pub fn compliance(&self) -> Result<Compliance, TensorError> {
-        self.check_positive_definite()?;
+        let (min, max) = self.positive_definite_range()?;
+        // Only an exactly zero pivot fails here (positive definite
+        // matrices are invertible).
         let inv = self.matrix().try_inverse().ok_or(TensorError::Singular {
-            min_eigenvalue: 0.0,
-            max_eigenvalue: self.eigenvalue_range()?.1,
+            min_eigenvalue: min,
+            max_eigenvalue: max,
         })?;
         Ok(Compliance(std::array::from_fn(|i| {
             std::array::from_fn(|j| inv[(i, j)])
@@ -382,7 +390,11 @@ impl Homogenized {
     pub fn new(c: &Stiffness) -> Result<Homogenized, TensorError> {
         c.check_finite()?;
         let sym = c.symmetrized();
-        let s = sym.compliance()?;
+        let s = sym.compliance()?.0;
+        // The inverse of a symmetric C, symmetric to the last digit.
+        let s = Compliance(std::array::from_fn(|i| {
+            std::array::from_fn(|j| 0.5 * (s[i][j] + s[j][i]))
+        }));
         let Extremes {
             e_min,
             d_min,

@@ -177,6 +177,10 @@ enum Command {
         /// "periodic", else 1).
         #[arg(long, value_name = "N")]
         cells: Option<usize>,
+        /// Write the directional Young's modulus E(d) in the xy, yz and zx
+        /// planes as STEM.png and STEM.svg.
+        #[arg(long, value_name = "STEM")]
+        plot: Option<PathBuf>,
         /// Solver backend (overrides solver.backend).
         #[arg(long, value_enum)]
         backend: Option<Backend>,
@@ -361,11 +365,12 @@ fn main() -> ExitCode {
         Command::Homogenize {
             scene,
             cells,
+            plot,
             backend,
             adapter,
             json,
             set,
-        } => cmd_homogenize(&scene, cells, backend, adapter, json, &set),
+        } => cmd_homogenize(&scene, cells, plot.as_deref(), backend, adapter, json, &set),
         Command::Design {
             scene,
             target_modulus,
@@ -439,6 +444,9 @@ enum CliError {
     },
     #[error(transparent)]
     Field(#[from] FieldError),
+    /// The directional-modulus picture of `homogenize --plot`.
+    #[error("--plot: {0}")]
+    Polar(#[from] voxfe::homogenize::polar::PolarError),
     #[error(transparent)]
     Export(#[from] ExportError),
     /// A sweep's scene, `--vary` or `--shard`, or merge's directories.
@@ -464,6 +472,7 @@ fn exit_status(e: &CliError) -> u8 {
         CliError::Run { source, .. } => source.is_bad_input(),
         CliError::Homogenize { source, .. } => source.is_bad_input(),
         CliError::Field(e) => e.is_bad_input(),
+        CliError::Polar(_) => false,
         CliError::Export(e) => !matches!(e, ExportError::Write { .. }),
         CliError::SweepInput(_) => true,
         CliError::SweepOutput(e) => e.is_bad_input(),

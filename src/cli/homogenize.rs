@@ -13,6 +13,7 @@ use voxfe::scene::{CaseName, LoadSpec};
 pub(crate) fn cmd_homogenize(
     path: &Path,
     cells: Option<usize>,
+    plot: Option<&Path>,
     backend: Option<Backend>,
     adapter: Option<String>,
     json: bool,
@@ -40,7 +41,10 @@ pub(crate) fn cmd_homogenize(
     if let Some(a) = adapter {
         scene.solver.adapter = Some(a);
     }
-    homogenize_one(path, &scene, backend, json, set, false).map(ExitCode::from)
+    if let Some(stem) = plot {
+        voxfe::fields::check_writable("--plot", &stem.with_extension("png"))?;
+    }
+    homogenize_one(path, &scene, backend, json, set, false, plot).map(ExitCode::from)
 }
 
 /// Homogenizes the periodic `scene` (read from `path`) and prints it;
@@ -52,6 +56,7 @@ pub(crate) fn homogenize_one(
     json: bool,
     set: &[String],
     several: bool,
+    plot: Option<&Path>,
 ) -> Result<u8, CliError> {
     let backend = backend.unwrap_or(scene.solver.backend);
     let provenance = Provenance::of_scene(path, scene, set);
@@ -95,6 +100,29 @@ pub(crate) fn homogenize_one(
         );
         return Ok(EXIT_NOT_CONVERGED);
     }
+    if let Some(stem) = plot {
+        use std::io::Write as _;
+        let _ = std::io::stdout().flush();
+        let title = format!(
+            "Directional Young's modulus of {} ({}, {:.1} % porous)",
+            scene.name,
+            report.voxel.lattice,
+            100.0 * report.voxel.porosity_measured
+        );
+        let label = report.voxel.lattice.to_string();
+        let files = voxfe::homogenize::polar::plot_directional(
+            stem,
+            &[(label.as_str(), &r.stiffness)],
+            &title,
+        )?;
+        for f in &files {
+            if f.extension().is_some_and(|e| e == "png") {
+                voxfe::provenance::add_png_text(f, &provenance.pairs())
+                    .map_err(FieldError::from)?;
+            }
+            info(format_args!("wrote {}", f.display()));
+        }
+    }
     Ok(0)
 }
 
@@ -123,11 +151,27 @@ fn text(report: &HomogenizeReport) -> String {
     }
     if let Some(d) = &report.derived {
         let e = &d.engineering;
-        let _ = writeln!(s, "symmetry error   {:.2e} (‖C − Cᵀ‖/‖C‖)", d.symmetry_error);
+        let _ = writeln!(
+            s,
+            "symmetry error   {:.2e} (‖C − Cᵀ‖/‖C‖)",
+            d.symmetry_error
+        );
         let _ = writeln!(s, "E_h              {:.1} MPa (1/S33, along z)", d.e_h);
-        let _ = writeln!(s, "E1 E2 E3         {:.1} {:.1} {:.1} MPa", e.e1, e.e2, e.e3);
-        let _ = writeln!(s, "G23 G13 G12      {:.1} {:.1} {:.1} MPa", e.g23, e.g13, e.g12);
-        let _ = writeln!(s, "ν12 ν23 ν31      {:.4} {:.4} {:.4}", e.nu12, e.nu23, e.nu31);
+        let _ = writeln!(
+            s,
+            "E1 E2 E3         {:.1} {:.1} {:.1} MPa",
+            e.e1, e.e2, e.e3
+        );
+        let _ = writeln!(
+            s,
+            "G23 G13 G12      {:.1} {:.1} {:.1} MPa",
+            e.g23, e.g13, e.g12
+        );
+        let _ = writeln!(
+            s,
+            "ν12 ν23 ν31      {:.4} {:.4} {:.4}",
+            e.nu12, e.nu23, e.nu31
+        );
         let _ = writeln!(
             s,
             "Zener ratio      {:.4} (cubic projection; deviation from cubic {:.2e})",

@@ -119,7 +119,7 @@ fn run_one(
     }
     if scene.load.case == voxfe::scene::CaseName::Periodic {
         fields.check_periodic()?;
-        return super::homogenize_one(path, &scene, backend, json, set, several);
+        return super::homogenize_one(path, &scene, backend, json, set, several, None);
     }
     fields.check(&scene)?;
     let backend = backend.unwrap_or(scene.solver.backend);

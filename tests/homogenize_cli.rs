@@ -2,6 +2,8 @@
 //! give cubic C^H, the two commands agree, and every periodic scene that is
 //! not whole cells of whole voxels is refused with the key named.
 
+#![allow(clippy::needless_range_loop)]
+
 mod common;
 
 use common::{scene_path, voxfe};

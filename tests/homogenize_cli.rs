@@ -51,6 +51,56 @@ fn stiffness(v: &Value) -> [[f64; 6]; 6] {
     std::array::from_fn(|i| std::array::from_fn(|j| c[i][j].as_f64().unwrap()))
 }
 
+/// Asserts that C is cubic: C11 = C22 = C33, C12 = C13 = C23, C44 = C55 =
+/// C66, symmetric, no other coupling (to `rel` of C11).
+fn assert_cubic(c: &[[f64; 6]; 6], rel: f64) {
+    let scale = c[0][0];
+    let close = |a: f64, b: f64| (a - b).abs() <= rel * scale;
+    for (a, b) in [(0, 1), (1, 2)] {
+        assert!(close(c[a][a], c[b][b]), "C11 = C22 = C33: {c:?}");
+        assert!(
+            close(c[a + 3][a + 3], c[b + 3][b + 3]),
+            "C44 = C55 = C66: {c:?}"
+        );
+    }
+    assert!(
+        close(c[0][1], c[0][2]) && close(c[0][1], c[1][2]),
+        "C12 = C13 = C23: {c:?}"
+    );
+    for i in 0..6 {
+        for j in 0..6 {
+            assert!(close(c[i][j], c[j][i]), "symmetric: {c:?}");
+            let normal_shear = (i < 3) != (j < 3);
+            let shear_shear = i >= 3 && j >= 3 && i != j;
+            if normal_shear || shear_shear {
+                assert!(c[i][j].abs() <= rel * scale, "C[{i}][{j}] = {}", c[i][j]);
+            }
+        }
+    }
+}
+
+#[test]
+fn bcc_and_octet_cells_have_cubic_symmetry_too() {
+    for kind in ["bcc", "octet"] {
+        let k = format!("lattice.kind={kind}");
+        let v = json(&voxfe(&[
+            "homogenize",
+            scene_path("rd-compression.toml").to_str().unwrap(),
+            "--backend",
+            "cpu",
+            "--json",
+            "--set",
+            &k,
+            "--set",
+            "voxel.size=0.075",
+            "--set",
+            "solver.tolerance=1e-9",
+        ]));
+        assert_eq!(v["voxel"]["lattice"], kind);
+        assert_cubic(&stiffness(&v), 1e-6);
+    }
+}
+
 #[test]
 fn a_cubic_lattice_cell_has_cubic_symmetry_and_run_agrees_with_homogenize() {
     let out = voxfe(&[
@@ -70,25 +120,7 @@ fn a_cubic_lattice_cell_has_cubic_symmetry_and_run_agrees_with_homogenize() {
     assert!(v["provenance"]["commit"].is_string());
     let c = stiffness(&v);
     let scale = c[0][0];
-    let close = |a: f64, b: f64| (a - b).abs() <= 1e-6 * scale;
-    for (a, b) in [(0, 1), (1, 2)] {
-        assert!(close(c[a][a], c[b][b]), "C11 = C22 = C33: {c:?}");
-        assert!(close(c[a + 3][a + 3], c[b + 3][b + 3]), "C44 = C55 = C66");
-    }
-    assert!(
-        close(c[0][1], c[0][2]) && close(c[0][1], c[1][2]),
-        "C12 = C13 = C23"
-    );
-    for i in 0..6 {
-        for j in 0..6 {
-            assert!(close(c[i][j], c[j][i]), "symmetric");
-            let normal_shear = (i < 3) != (j < 3);
-            let shear_shear = i >= 3 && j >= 3 && i != j;
-            if normal_shear || shear_shear {
-                assert!(c[i][j].abs() <= 1e-6 * scale, "C[{i}][{j}] = {}", c[i][j]);
-            }
-        }
-    }
+    assert_cubic(&c, 1e-6);
     // An RD lattice at 80 % porosity: far below the solid's 186 GPa.
     assert!(c[0][0] > 1000.0 && c[0][0] < 40_000.0, "{c:?}");
 

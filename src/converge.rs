@@ -47,13 +47,18 @@
 //! note says why not.
 //!
 //! The scene-level runner (levels solved through the pipeline, the report
-//! printed by `voxfe converge`) is in `converge/run.rs`.
+//! printed by `voxfe converge`) is in `converge/run.rs`; the plot of a
+//! study (`--plot`) in `converge/plot.rs`; a run's discretization error
+//! from a study of its scene (`voxfe run --error-from`) in
+//! `converge/error.rs`.
 
+pub mod error;
+pub mod plot;
 mod run;
 
 pub use run::{
-    default_quantities, level_scenes, modulus_quantity, quantity_names, run, run_levels,
-    ConvergeError, ConvergeReport, Level, QuantityStudy,
+    check_plot, default_quantities, level_scenes, modulus_quantity, quantity_names, run, run_fills,
+    run_levels, ConvergeError, ConvergeReport, Level, QuantityStudy, COMPARE_FILLS,
 };
 
 use serde::Serialize;

@@ -15,7 +15,7 @@ use serde_json::{json, Map, Value};
 use super::{estimate, plan_sizes, Estimate, PlanError};
 use crate::pipeline::{run_scene, RunError};
 use crate::report::RunReport;
-use crate::scene::{Backend, CaseName, ResolvedLoad, Scene, SceneError, Shape};
+use crate::scene::{Backend, CaseName, Fill, ResolvedLoad, Scene, SceneError, Shape};
 
 /// Why a convergence study could not be set up or run.
 #[derive(Debug, thiserror::Error)]
@@ -52,6 +52,16 @@ pub enum ConvergeError {
         #[source]
         source: RunError,
     },
+    /// `--compare-fill` sets voxel.fill itself.
+    #[error("--compare-fill with --set {set}: allowed: one or the other (--compare-fill runs both voxel.fill = \"binary\" and \"fraction\" on the same voxel sizes)")]
+    FillConflict { set: String },
+    /// `--plot` draws the load case's modulus.
+    #[error("--plot draws {modulus}, the modulus of this load case, and --quantity {asked} leaves it out; allowed: no --quantity, or one list that includes {modulus}")]
+    PlotQuantity { modulus: String, asked: String },
+    #[error("--plot {stem}: {why}; allowed: a file stem in an existing directory (STEM.png and STEM.svg are written)")]
+    PlotPath { stem: String, why: String },
+    #[error(transparent)]
+    Plot(#[from] crate::plot::PlotError),
 }
 
 impl ConvergeError {
@@ -59,6 +69,7 @@ impl ConvergeError {
     pub fn is_bad_input(&self) -> bool {
         match self {
             ConvergeError::Run { source, .. } => source.is_bad_input(),
+            ConvergeError::Plot(_) => false,
             _ => true,
         }
     }
@@ -185,6 +196,9 @@ pub struct ConvergeReport {
     pub converged: bool,
     /// The run report of the finest level solved.
     pub finest: RunReport,
+    /// What ties the study to runs of the same specimen at any h
+    /// ([`super::error::study_hash`]).
+    pub study_hash: String,
 }
 
 /// Runs the study of the scene at `path` (see [`level_scenes`]) for the
@@ -201,6 +215,19 @@ pub fn run(
     backend: Option<Backend>,
     on_level: impl FnMut(usize, &RunReport),
 ) -> Result<ConvergeReport, ConvergeError> {
+    let (scenes, notes, names) = prepare(path, set, levels, ratio, quantities)?;
+    run_levels(&scenes, notes, &names, ratio, backend, on_level)
+}
+
+/// The level scenes, their notes and the quantity names of a study, all
+/// checked (see [`run`]).
+fn prepare(
+    path: &Path,
+    set: &[String],
+    levels: usize,
+    ratio: f64,
+    quantities: &[String],
+) -> Result<(Vec<Scene>, Vec<String>, Vec<String>), ConvergeError> {
     let (scenes, notes) = level_scenes(path, set, levels, ratio)?;
     let names = if quantities.is_empty() {
         default_quantities(scenes[0].load.case)
@@ -214,7 +241,88 @@ pub fn run(
             known: known.join(", "),
         });
     }
-    run_levels(&scenes, notes, &names, ratio, backend, on_level)
+    Ok((scenes, notes, names))
+}
+
+/// The fills `--compare-fill` runs, in this order.
+pub const COMPARE_FILLS: [Fill; 2] = [Fill::Binary, Fill::Fraction];
+
+/// `voxfe converge --compare-fill`: the study of [`run`] once per fill of
+/// [`COMPARE_FILLS`] on the same voxel sizes (planned from the scene's
+/// h, which the fill does not change). Both fills' levels are checked
+/// before the first solve; an override of `voxel.fill` in `set` is an
+/// error. `on_level(fill, i, report)` after each solve.
+#[allow(clippy::too_many_arguments)]
+pub fn run_fills(
+    path: &Path,
+    set: &[String],
+    levels: usize,
+    ratio: f64,
+    quantities: &[String],
+    backend: Option<Backend>,
+    mut on_level: impl FnMut(Fill, usize, &RunReport),
+) -> Result<Vec<(Fill, ConvergeReport)>, ConvergeError> {
+    if let Some(s) = set.iter().find(|s| {
+        s.split_once('=')
+            .is_some_and(|(k, _)| k.trim() == "voxel.fill")
+    }) {
+        return Err(ConvergeError::FillConflict { set: s.clone() });
+    }
+    let prepared = COMPARE_FILLS
+        .iter()
+        .map(|&fill| {
+            let mut set = set.to_vec();
+            set.push(format!("voxel.fill={}", fill.name()));
+            prepare(path, &set, levels, ratio, quantities).map(|p| (fill, p))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    prepared
+        .into_iter()
+        .map(|(fill, (scenes, notes, names))| {
+            run_levels(&scenes, notes, &names, ratio, backend, |i, r| {
+                on_level(fill, i, r)
+            })
+            .map(|r| (fill, r))
+        })
+        .collect()
+}
+
+/// Checks the `--plot` flags before any solve: `stem`'s directory exists
+/// and the load case's modulus (what the plot draws) is among
+/// `quantities` (empty: the defaults, which hold it). Returns the
+/// modulus's name.
+pub fn check_plot(
+    path: &Path,
+    set: &[String],
+    stem: &Path,
+    quantities: &[String],
+) -> Result<&'static str, ConvergeError> {
+    let case = Scene::load(path, set)?.load.case;
+    let modulus = modulus_quantity(case);
+    if !quantities.is_empty() && !quantities.iter().any(|q| q == modulus) {
+        return Err(ConvergeError::PlotQuantity {
+            modulus: modulus.into(),
+            asked: quantities.join(" --quantity "),
+        });
+    }
+    let bad = |why: &str| ConvergeError::PlotPath {
+        stem: stem.display().to_string(),
+        why: why.into(),
+    };
+    if stem.as_os_str().is_empty() || stem.is_dir() {
+        return Err(bad("a directory, not a file stem"));
+    }
+    let dir = match stem.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    if !dir.is_dir() {
+        return Err(bad(&format!(
+            "directory '{}' does not exist",
+            dir.display()
+        )));
+    }
+    Ok(modulus)
 }
 
 /// Solves the level `scenes` (coarse to fine) and estimates each of
@@ -305,6 +413,7 @@ pub fn run_levels(
         .collect();
     let finest = finest.expect("at least three levels");
     Ok(ConvergeReport {
+        study_hash: super::error::study_hash(&scenes[0]),
         scene: finest.voxel.name.clone(),
         load_case: finest.load_case,
         ratio_asked,
@@ -362,6 +471,7 @@ impl ConvergeReport {
             .collect();
         let mut m = Map::new();
         m.insert("scene".into(), self.scene.clone().into());
+        m.insert("study_hash".into(), self.study_hash.clone().into());
         m.insert("load_case".into(), self.load_case.into());
         m.insert("ratio_asked".into(), self.ratio_asked.into());
         m.insert("safety_factor".into(), super::SAFETY_FACTOR.into());

@@ -9,9 +9,10 @@
 
 use std::path::{Path, PathBuf};
 
-use super::ConvergeReport;
+use super::{modulus_quantity, ConvergeError, ConvergeReport};
 use crate::plot::{png_and_svg, Band, Chart, PlotError, Series};
 use crate::provenance::Provenance;
+use crate::scene::Scene;
 
 /// Pixel size of the chart.
 pub const SIZE: (u32, u32) = (900, 640);
@@ -26,6 +27,44 @@ pub fn axis_label(quantity: &str) -> Option<&'static str> {
         "stiffness" => Some("k (N/mm)"),
         _ => None,
     }
+}
+
+/// Checks the `--plot` flags before any solve: `stem`'s directory exists
+/// and the load case's modulus (what the plot draws) is among
+/// `quantities` (empty: the defaults, which hold it). Returns the
+/// modulus's name.
+pub fn check_plot(
+    path: &Path,
+    set: &[String],
+    stem: &Path,
+    quantities: &[String],
+) -> Result<&'static str, ConvergeError> {
+    let case = Scene::load(path, set)?.load.case;
+    let modulus = modulus_quantity(case);
+    if !quantities.is_empty() && !quantities.iter().any(|q| q == modulus) {
+        return Err(ConvergeError::PlotQuantity {
+            modulus: modulus.into(),
+            asked: quantities.join(" --quantity "),
+        });
+    }
+    let bad = |why: &str| ConvergeError::PlotPath {
+        stem: stem.display().to_string(),
+        why: why.into(),
+    };
+    if stem.as_os_str().is_empty() || stem.is_dir() {
+        return Err(bad("a directory, not a file stem"));
+    }
+    let dir = match stem.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    if !dir.is_dir() {
+        return Err(bad(&format!(
+            "directory '{}' does not exist",
+            dir.display()
+        )));
+    }
+    Ok(modulus)
 }
 
 /// The series (quantity against h, coarse to fine, levels without a value
@@ -59,10 +98,7 @@ pub fn chart_data(studies: &[(&str, &ConvergeReport)], quantity: &str) -> (Vec<S
             if let Some(y) = e.extrapolated {
                 let w = e.error_estimate.unwrap_or(0.0);
                 bands.push(Band {
-                    label: format!(
-                        "{label}: Richardson {y:.1} ± {w:.1} ({:.1} %)",
-                        100.0 * w / y.abs()
-                    ),
+                    label: format!("{label}: Richardson E∞ = {y:.1} ± {w:.1}"),
                     y,
                     half_width: Some(w),
                     series: i,

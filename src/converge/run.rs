@@ -15,7 +15,7 @@ use serde_json::{json, Map, Value};
 use super::{estimate, plan_sizes, Estimate, PlanError};
 use crate::pipeline::{run_scene, RunError};
 use crate::report::RunReport;
-use crate::scene::{Backend, CaseName, Fill, ResolvedLoad, Scene, SceneError, Shape};
+use crate::scene::{Backend, CaseName, ResolvedLoad, Scene, SceneError, Shape};
 
 /// Why a convergence study could not be set up or run.
 #[derive(Debug, thiserror::Error)]
@@ -219,15 +219,19 @@ pub fn run(
     run_levels(&scenes, notes, &names, ratio, backend, on_level)
 }
 
+/// A study ready to solve: the level scenes, their notes and the quantity
+/// names.
+pub(super) type Prepared = (Vec<Scene>, Vec<String>, Vec<String>);
+
 /// The level scenes, their notes and the quantity names of a study, all
 /// checked (see [`run`]).
-fn prepare(
+pub(super) fn prepare(
     path: &Path,
     set: &[String],
     levels: usize,
     ratio: f64,
     quantities: &[String],
-) -> Result<(Vec<Scene>, Vec<String>, Vec<String>), ConvergeError> {
+) -> Result<Prepared, ConvergeError> {
     let (scenes, notes) = level_scenes(path, set, levels, ratio)?;
     let names = if quantities.is_empty() {
         default_quantities(scenes[0].load.case)
@@ -242,87 +246,6 @@ fn prepare(
         });
     }
     Ok((scenes, notes, names))
-}
-
-/// The fills `--compare-fill` runs, in this order.
-pub const COMPARE_FILLS: [Fill; 2] = [Fill::Binary, Fill::Fraction];
-
-/// `voxfe converge --compare-fill`: the study of [`run`] once per fill of
-/// [`COMPARE_FILLS`] on the same voxel sizes (planned from the scene's
-/// h, which the fill does not change). Both fills' levels are checked
-/// before the first solve; an override of `voxel.fill` in `set` is an
-/// error. `on_level(fill, i, report)` after each solve.
-#[allow(clippy::too_many_arguments)]
-pub fn run_fills(
-    path: &Path,
-    set: &[String],
-    levels: usize,
-    ratio: f64,
-    quantities: &[String],
-    backend: Option<Backend>,
-    mut on_level: impl FnMut(Fill, usize, &RunReport),
-) -> Result<Vec<(Fill, ConvergeReport)>, ConvergeError> {
-    if let Some(s) = set.iter().find(|s| {
-        s.split_once('=')
-            .is_some_and(|(k, _)| k.trim() == "voxel.fill")
-    }) {
-        return Err(ConvergeError::FillConflict { set: s.clone() });
-    }
-    let prepared = COMPARE_FILLS
-        .iter()
-        .map(|&fill| {
-            let mut set = set.to_vec();
-            set.push(format!("voxel.fill={}", fill.name()));
-            prepare(path, &set, levels, ratio, quantities).map(|p| (fill, p))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    prepared
-        .into_iter()
-        .map(|(fill, (scenes, notes, names))| {
-            run_levels(&scenes, notes, &names, ratio, backend, |i, r| {
-                on_level(fill, i, r)
-            })
-            .map(|r| (fill, r))
-        })
-        .collect()
-}
-
-/// Checks the `--plot` flags before any solve: `stem`'s directory exists
-/// and the load case's modulus (what the plot draws) is among
-/// `quantities` (empty: the defaults, which hold it). Returns the
-/// modulus's name.
-pub fn check_plot(
-    path: &Path,
-    set: &[String],
-    stem: &Path,
-    quantities: &[String],
-) -> Result<&'static str, ConvergeError> {
-    let case = Scene::load(path, set)?.load.case;
-    let modulus = modulus_quantity(case);
-    if !quantities.is_empty() && !quantities.iter().any(|q| q == modulus) {
-        return Err(ConvergeError::PlotQuantity {
-            modulus: modulus.into(),
-            asked: quantities.join(" --quantity "),
-        });
-    }
-    let bad = |why: &str| ConvergeError::PlotPath {
-        stem: stem.display().to_string(),
-        why: why.into(),
-    };
-    if stem.as_os_str().is_empty() || stem.is_dir() {
-        return Err(bad("a directory, not a file stem"));
-    }
-    let dir = match stem.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    if !dir.is_dir() {
-        return Err(bad(&format!(
-            "directory '{}' does not exist",
-            dir.display()
-        )));
-    }
-    Ok(modulus)
 }
 
 /// Solves the level `scenes` (coarse to fine) and estimates each of

@@ -188,7 +188,7 @@ fn run_one(path: &Path, o: &RunOpts) -> Result<u8, CliError> {
         }
         println!("{report}");
         if let Some(d) = discretization.as_ref().filter(|d| d.relative.is_some()) {
-            println!("discretization    {}", d.statement);
+            println!("discretization   {}", d.statement);
         }
     }
     let mut code = 0;

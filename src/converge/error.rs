@@ -225,7 +225,7 @@ impl StudyFile {
         out.relative = Some(abs / e_inf.abs());
         out.statement = format!(
             "estimated discretization error of {quantity} at h = {h} mm: {:.2} % ({:+.4} against the \
-             converged {e_inf:.4}{}; study '{}'{})",
+             study's Richardson E∞ = {e_inf:.4}{}; study '{}'{})",
             100.0 * abs / e_inf.abs(),
             v - e_inf,
             out.order

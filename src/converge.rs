@@ -47,10 +47,19 @@
 //! note says why not.
 //!
 //! The scene-level runner (levels solved through the pipeline, the report
-//! printed by `voxfe converge`) is in `converge/run.rs`.
+//! printed by `voxfe converge`) is in `converge/run.rs`; the plot of a
+//! study (`--plot`) in `converge/plot.rs`; both fills' studies
+//! (`--compare-fill`) in `converge/compare.rs`; a run's discretization error
+//! from a study of its scene (`voxfe run --error-from`) in
+//! `converge/error.rs`.
 
+mod compare;
+pub mod error;
+pub mod plot;
 mod run;
 
+pub use compare::{run_fills, COMPARE_FILLS};
+pub use plot::check_plot;
 pub use run::{
     default_quantities, level_scenes, modulus_quantity, quantity_names, run, run_levels,
     ConvergeError, ConvergeReport, Level, QuantityStudy,

@@ -166,6 +166,15 @@ enum Command {
         /// Override a scene key (repeatable).
         #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<String>,
+        /// Draw the modulus against h as STEM.png and STEM.svg, with the
+        /// Richardson value and its error band where the sequence is
+        /// asymptotic.
+        #[arg(long, value_name = "STEM")]
+        plot: Option<PathBuf>,
+        /// Run the study twice on the same voxel sizes, voxel.fill =
+        /// "binary" then "fraction", and report (and plot) both.
+        #[arg(long)]
+        compare_fill: bool,
     },
     /// The homogenized 6×6 stiffness C^H of a periodic lattice cell (six
     /// solves with periodic boundary conditions; load.case = "periodic").
@@ -247,6 +256,11 @@ enum Command {
         /// Override a scene key, e.g. --set lattice.porosity=0.85 (repeatable).
         #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<String>,
+        /// A study of the same scene (`voxfe converge --json` output):
+        /// report the estimated discretization error of the modulus at
+        /// this voxel size instead of the D/h warning.
+        #[arg(long, value_name = "FILE")]
+        error_from: Option<PathBuf>,
     },
 }
 
@@ -322,6 +336,7 @@ fn main() -> ExitCode {
             vtu,
             inp,
             set,
+            error_from,
         } => {
             let fields = FieldOutput {
                 field: match slice_field {
@@ -340,7 +355,15 @@ fn main() -> ExitCode {
                 },
                 at: slice_at,
             };
-            cmd_run(&scenes, backend, adapter, json, &fields, &set)
+            cmd_run(
+                &scenes,
+                backend,
+                adapter,
+                json,
+                &fields,
+                &set,
+                error_from.as_deref(),
+            )
         }
         Command::Sweep {
             scene,
@@ -399,7 +422,18 @@ fn main() -> ExitCode {
             backend,
             json,
             set,
-        } => cmd_converge(&scene, &study, &quantity, backend, json, &set),
+            plot,
+            compare_fill,
+        } => cmd_converge(
+            &scene,
+            &study,
+            &quantity,
+            backend,
+            json,
+            &set,
+            plot.as_deref(),
+            compare_fill,
+        ),
         Command::ExportStl {
             scene,
             out,
@@ -459,6 +493,8 @@ enum CliError {
     Design(#[from] RunDesignError),
     #[error(transparent)]
     Converge(#[from] voxfe::converge::ConvergeError),
+    #[error(transparent)]
+    ErrorFrom(#[from] voxfe::converge::error::ErrorFromError),
 }
 
 /// The exit status of each error (README): 2 bad input, 3 a design search
@@ -479,6 +515,7 @@ fn exit_status(e: &CliError) -> u8 {
         CliError::Design(e) if !e.is_bad_input() => return EXIT_NOT_CONVERGED,
         CliError::Design(_) => true,
         CliError::Converge(e) => e.is_bad_input(),
+        CliError::ErrorFrom(_) => true,
     };
     if bad_input {
         EXIT_BAD_INPUT

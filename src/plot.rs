@@ -1,5 +1,6 @@
 //! Plots as PNG and SVG (plotters): scatter charts of plain series (with
-//! fitted power laws) and stress slices through a voxel grid. Nothing here
+//! fitted power laws and horizontal reference bands) and stress slices
+//! through a voxel grid. Nothing here
 //! knows where the series come from (a sweep builds its own in
 //! `sweep/outputs.rs`).
 //!
@@ -110,6 +111,19 @@ impl PowerLaw {
     }
 }
 
+/// A horizontal reference value across the whole chart, in the colour of
+/// series `series`, with an optional band ± `half_width` (e.g. an
+/// extrapolated limit and its error estimate).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Band {
+    /// The legend entry.
+    pub label: String,
+    pub y: f64,
+    pub half_width: Option<f64>,
+    /// The series whose colour it takes.
+    pub series: usize,
+}
+
 /// Tick values for a log axis over `lo..hi` (`0 < lo < hi`): powers of 10
 /// over two decades or more; 1, 2, 5 × 10^k over at least one; less than a
 /// decade (where plotters' own log axis shows none), evenly spaced round
@@ -212,6 +226,8 @@ pub struct Chart<'a> {
     pub fits: &'a [Option<PowerLaw>],
     /// Join the points of each series with a line.
     pub join: bool,
+    /// Horizontal reference values (with bands), drawn under the series.
+    pub bands: &'a [Band],
 }
 
 impl Chart<'_> {
@@ -231,7 +247,11 @@ impl Chart<'_> {
                 .flat_map(|s| s.points.iter())
         };
         let (x0, x1) = span(all().map(|p| p.0), self.log);
-        let (y0, y1) = span(all().map(|p| p.1), self.log);
+        let band_ys = self.bands.iter().flat_map(|b| {
+            let w = b.half_width.unwrap_or(0.0).abs();
+            [b.y - w, b.y + w]
+        });
+        let (y0, y1) = span(all().map(|p| p.1).chain(band_ys), self.log);
         let mut builder = ChartBuilder::on(root);
         builder
             .caption(self.title, (FONT, 22))
@@ -252,6 +272,29 @@ impl Chart<'_> {
                     .axis_desc_style((FONT, 16))
                     .draw()
                     .map_err(e)?;
+                for b in self.bands {
+                    let colour = colour(b.series);
+                    if let Some(w) = b.half_width {
+                        $chart
+                            .draw_series(std::iter::once(Rectangle::new(
+                                [(x0, b.y - w.abs()), (x1, b.y + w.abs())],
+                                colour.mix(0.15).filled(),
+                            )))
+                            .map_err(e)?;
+                    }
+                    $chart
+                        .draw_series(DashedLineSeries::new(
+                            [(x0, b.y), (x1, b.y)],
+                            8,
+                            5,
+                            colour.stroke_width(2),
+                        ))
+                        .map_err(e)?
+                        .label(b.label.as_str())
+                        .legend(move |(x, y)| {
+                            PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2))
+                        });
+                }
                 for (i, Series { label, points: pts }) in self.series.iter().enumerate() {
                     let colour = colour(i);
                     $chart

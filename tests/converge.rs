@@ -3,7 +3,10 @@
 //! defining equations), a solid block whose modulus is E at every h, bad
 //! flags refused before the first solve (exit 2), a level that does not
 //! converge (exit 3), a `[sweep] converge` sweep's columns and
-//! `voxfe design --converged`.
+//! `voxfe design --converged`; `--compare-fill` with `--plot` (both fills'
+//! series in the JSON, the PNG and SVG with the provenance) and `voxfe run
+//! --error-from` (the error the study implies at a run's h, computed here
+//! from the study's numbers; a study of another scene refused).
 
 mod common;
 
@@ -293,4 +296,219 @@ fn design_converged_reports_the_study_at_the_design() {
         p["commit"].is_string() && p["scene_hash"].is_string(),
         "{p}"
     );
+}
+
+/// Whether `bytes` holds `needle`.
+fn holds(bytes: &[u8], needle: &[u8]) -> bool {
+    bytes.windows(needle.len()).any(|w| w == needle)
+}
+
+#[test]
+fn compare_fill_plots_both_fills_and_run_takes_its_error_from_the_study() {
+    let dir = tempfile::tempdir().unwrap();
+    let scene = write(dir.path(), "small.toml", &common::small_rd(0.1));
+    let s = scene.to_str().unwrap();
+    let stem = dir.path().join("conv");
+    let out = voxfe(&[
+        "converge",
+        s,
+        "--compare-fill",
+        "--plot",
+        stem.to_str().unwrap(),
+        "--json",
+        "-q",
+    ]);
+    let v = json(&out);
+    let study = write(dir.path(), "study.json", &v.to_string());
+    // Both series, on the same voxel sizes; each its own study hash.
+    let (b, fr) = (&v["fills"]["binary"], &v["fills"]["fraction"]);
+    assert_eq!(v["compare_fill"], true);
+    let sizes = |x: &Value| -> Vec<f64> {
+        x["levels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| f(&l["voxel_size"]))
+            .collect()
+    };
+    assert_eq!(sizes(b).len(), 3);
+    assert_eq!(sizes(b), sizes(fr));
+    assert_ne!(b["study_hash"], fr["study_hash"]);
+    for l in fr["levels"].as_array().unwrap() {
+        // Fraction fill: the nominal porosity within 0.2 points.
+        assert!((f(&l["porosity_measured"]) - 0.7).abs() < 2e-3, "{l}");
+    }
+    assert!(!b["quantities"]["e_eff"]["monotone"].is_null());
+    // The plot: both files, a real PNG with the provenance as text.
+    let files: Vec<&str> = v["plot"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap())
+        .collect();
+    assert_eq!(files.len(), 2, "{v}");
+    let png = stem.with_extension("png");
+    let svg = stem.with_extension("svg");
+    common::assert_real_png(&png, voxfe::converge::plot::SIZE);
+    let bytes = std::fs::read(&png).unwrap();
+    let hash = v["provenance"]["scene_hash"].as_str().unwrap();
+    assert!(holds(&bytes, format!("tEXtscene_hash\0{hash}").as_bytes()));
+    let text = std::fs::read_to_string(&svg).unwrap();
+    for word in [
+        "voxel size h (mm)",
+        "E_eff (MPa)",
+        "binary fill",
+        "fraction fill",
+    ] {
+        assert!(text.contains(word), "svg lacks {word}");
+    }
+
+    // `voxfe run --error-from`: at each level's h of each fill the run's
+    // E_eff is the level's, and the error is |E_h − E∞|/E∞ of the study.
+    let mut estimated = 0;
+    for (fill, st) in [("binary", b), ("fraction", fr)] {
+        let q = &st["quantities"]["e_eff"];
+        let Some(e_inf) = q["extrapolated"]
+            .as_f64()
+            .filter(|_| q["asymptotic"] == true)
+        else {
+            continue;
+        };
+        let p = f(&q["order"]);
+        let levels = st["levels"].as_array().unwrap();
+        let (h3, e3) = (f(&levels[2]["voxel_size"]), f(&levels[2]["e_eff"]));
+        let c = (e3 - e_inf) / h3.powf(p);
+        let l = &levels[1];
+        let (h, e_h) = (f(&l["voxel_size"]), f(&l["e_eff"]));
+        let out = voxfe(&[
+            "run",
+            s,
+            "--json",
+            "--error-from",
+            study.to_str().unwrap(),
+            "--set",
+            &format!("voxel.fill={fill}"),
+            "--set",
+            &format!("voxel.size={h}"),
+        ]);
+        let err = String::from_utf8_lossy(&out.stderr).to_string();
+        let r = json(&out);
+        assert_eq!(f(&r["e_eff"]), e_h);
+        let d = &r["discretization_error"];
+        let expected = (e_h - e_inf).abs() / e_inf;
+        assert!((f(&d["relative"]) - expected).abs() < 1e-12, "{d}");
+        // The fitted E∞ + C·hᵖ passes through every level.
+        assert!((f(&d["model_relative"]) - (c * h.powf(p) / e_inf).abs()).abs() < 1e-12);
+        assert!((f(&d["model_relative"]) - expected).abs() < 1e-9, "{d}");
+        assert_eq!(d["in_range"], true);
+        assert_eq!(d["study_hash"], st["study_hash"]);
+        // The estimate replaces the D/h warning.
+        assert!(!err.contains("D/h ="), "{err}");
+        estimated += 1;
+    }
+    assert!(estimated >= 1, "neither fill's study is asymptotic: {v}");
+    // Text: the statement, in percent.
+    let out = voxfe(&[
+        "run",
+        s,
+        "--error-from",
+        study.to_str().unwrap(),
+        "--set",
+        "voxel.fill=fraction",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("estimated discretization error of e_eff at h = 0.1 mm"),
+        "{text}"
+    );
+
+    // A study of another scene is refused before the solve, naming both.
+    let started = std::time::Instant::now();
+    let out = voxfe(&[
+        "run",
+        s,
+        "--error-from",
+        study.to_str().unwrap(),
+        "--set",
+        "lattice.porosity=0.8",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("the study is of another scene"), "{err}");
+    assert!(err.contains(b["study_hash"].as_str().unwrap()), "{err}");
+    assert!(started.elapsed().as_secs_f64() < 5.0);
+
+    // A study not in its asymptotic range gives no estimate: the run says
+    // so and keeps the D/h warning.
+    let mut plain = fr.clone();
+    plain["quantities"]["e_eff"]["asymptotic"] = false.into();
+    plain["quantities"]["e_eff"]["extrapolated"] = Value::Null;
+    let flat = write(dir.path(), "plain.json", &plain.to_string());
+    let out = voxfe(&[
+        "run",
+        s,
+        "--json",
+        "--error-from",
+        flat.to_str().unwrap(),
+        "--set",
+        "voxel.fill=fraction",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    let r = json(&out);
+    assert!(r["discretization_error"]["relative"].is_null());
+    assert!(
+        err.contains("no estimate") && err.contains("D/h = 2.90 < 12"),
+        "{err}"
+    );
+}
+
+#[test]
+fn bad_plot_fill_and_study_flags_exit_2_before_the_first_solve() {
+    let dir = tempfile::tempdir().unwrap();
+    let scene = write(dir.path(), "small.toml", &common::small_rd(0.1));
+    let s = scene.to_str().unwrap();
+    let junk = write(dir.path(), "junk.json", "{\"e_eff\": 1}");
+    let missing = dir.path().join("none").join("conv");
+    let d = dir.path().to_str().unwrap();
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec![
+                "converge",
+                s,
+                "--compare-fill",
+                "--set",
+                "voxel.fill=binary",
+            ],
+            "--compare-fill with --set voxel.fill=binary",
+        ),
+        (
+            vec!["converge", s, "--plot", missing.to_str().unwrap()],
+            "does not exist",
+        ),
+        (
+            vec!["converge", s, "--plot", d],
+            "a directory, not a file stem",
+        ),
+        (
+            vec!["converge", s, "--plot", "x", "--quantity", "yield_stress"],
+            "--plot draws e_eff",
+        ),
+        (
+            vec!["run", s, "--error-from", "no-such-study.json"],
+            "--error-from 'no-such-study.json': cannot read it",
+        ),
+        (
+            vec!["run", s, "--error-from", junk.to_str().unwrap()],
+            "not the JSON of `voxfe converge --json` (no study_hash)",
+        ),
+    ];
+    for (args, says) in cases {
+        let started = std::time::Instant::now();
+        let out = voxfe(&args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+        assert!(!err.contains("level 1:"), "a solve started: {err}");
+        assert!(started.elapsed().as_secs_f64() < 5.0, "{args:?}");
+    }
 }

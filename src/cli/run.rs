@@ -73,14 +73,27 @@ pub(crate) fn cmd_run(
     json: bool,
     fields: &FieldOutput,
     set: &[String],
+    error_from: Option<&Path>,
 ) -> Result<ExitCode, CliError> {
     fields.check_scene_count(paths.len())?;
+    let one = |path: &Path, adapter: Option<String>, several: bool| {
+        let opts = RunOpts {
+            backend,
+            adapter,
+            json,
+            fields,
+            set,
+            error_from,
+            several,
+        };
+        run_one(path, &opts)
+    };
     if paths.len() == 1 {
-        return run_one(&paths[0], backend, adapter, json, fields, set, false).map(ExitCode::from);
+        return one(&paths[0], adapter, false).map(ExitCode::from);
     }
     let mut worst = 0u8;
     for path in paths {
-        let code = match run_one(path, backend, adapter.clone(), json, fields, set, true) {
+        let code = match one(path, adapter.clone(), true) {
             Ok(code) => code,
             Err(e) => {
                 let code = exit_status(&e);
@@ -101,46 +114,86 @@ pub(crate) fn cmd_run(
     Ok(ExitCode::from(worst))
 }
 
-/// Runs one scene of `voxfe run`: prints its result, then writes its field
-/// files (a field file that cannot be written is an error after the result,
-/// which is already on stdout). Returns the exit status.
-fn run_one(
-    path: &Path,
+/// The options of one scene of `voxfe run`.
+struct RunOpts<'a> {
     backend: Option<Backend>,
     adapter: Option<String>,
     json: bool,
-    fields: &FieldOutput,
-    set: &[String],
+    fields: &'a FieldOutput,
+    set: &'a [String],
+    /// `--error-from`: a convergence study of the scene.
+    error_from: Option<&'a Path>,
+    /// One of several scenes (a blank line before its text).
     several: bool,
-) -> Result<u8, CliError> {
+}
+
+/// Runs one scene of `voxfe run`: prints its result (with the
+/// discretization error from `--error-from`'s study, which is checked to be
+/// of this scene before the solve), then writes its field files (a field
+/// file that cannot be written is an error after the result, which is
+/// already on stdout). Returns the exit status.
+fn run_one(path: &Path, o: &RunOpts) -> Result<u8, CliError> {
+    let (json, fields, set) = (o.json, o.fields, o.set);
     let mut scene = Scene::load(path, set)?;
-    if let Some(a) = adapter {
-        scene.solver.adapter = Some(a);
+    if let Some(a) = &o.adapter {
+        scene.solver.adapter = Some(a.clone());
     }
     if scene.load.case == voxfe::scene::CaseName::Periodic {
         fields.check_periodic()?;
-        return super::homogenize_one(path, &scene, backend, json, set, several, None);
+        return super::homogenize_one(path, &scene, o.backend, json, set, o.several, None);
     }
     fields.check(&scene)?;
-    let backend = backend.unwrap_or(scene.solver.backend);
+    let study = match o.error_from {
+        Some(f) => Some(voxfe::converge::error::StudyFile::load(f, &scene)?),
+        None => None,
+    };
+    let backend = o.backend.unwrap_or(scene.solver.backend);
     let provenance = Provenance::of_scene(path, &scene, set);
-    let report = run_scene(&scene, backend).map_err(|source| CliError::Run {
+    let mut report = run_scene(&scene, backend).map_err(|source| CliError::Run {
         path: path.to_path_buf(),
         source,
     })?;
     let provenance = provenance.with_backend(&report.solve.backend, &report.solve.adapter);
+    let discretization = match &study {
+        Some(s) => {
+            let q = voxfe::converge::modulus_quantity(scene.load.case);
+            let value = report.to_json().get(q).and_then(serde_json::Value::as_f64);
+            Some(s.error_at(&scene, scene.voxel.size, value)?)
+        }
+        None => None,
+    };
+    if let Some(d) = &discretization {
+        if d.relative.is_some() {
+            // The study's estimate replaces the D/h rule of thumb.
+            report
+                .voxel
+                .warnings
+                .retain(|w| !voxfe::pipeline::voxelize::is_resolution_warning(w));
+        } else {
+            eprintln!("warning: {}", d.statement);
+        }
+    }
     for w in report.voxel.warnings.iter().chain(&report.notices) {
         eprintln!("warning: {w}");
     }
     if json {
         let mut m = report.to_json();
+        if let Some(d) = &discretization {
+            m.insert(
+                "discretization_error".into(),
+                serde_json::to_value(d).expect("serializes"),
+            );
+        }
         m.insert("provenance".into(), provenance.to_json());
         println!("{}", serde_json::Value::Object(m));
     } else {
-        if several {
+        if o.several {
             println!();
         }
         println!("{report}");
+        if let Some(d) = discretization.as_ref().filter(|d| d.relative.is_some()) {
+            println!("discretization   {}", d.statement);
+        }
     }
     let mut code = 0;
     if !report.solve.converged {

@@ -79,8 +79,10 @@ pub(crate) fn cmd_design(
     Ok(study_exit(&conv))
 }
 
-/// `voxfe converge`: the study, printed; exit status 3 when a level did
-/// not converge.
+/// `voxfe converge`: the study (or, with `--compare-fill`, one per fill),
+/// printed, and with `--plot` drawn; exit status 3 when a level did not
+/// converge.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn cmd_converge(
     path: &Path,
     study: &Study,
@@ -88,23 +90,93 @@ pub(crate) fn cmd_converge(
     backend: Option<Backend>,
     json: bool,
     set: &[String],
+    plot: Option<&Path>,
+    compare_fill: bool,
 ) -> Result<ExitCode, CliError> {
-    let report = voxfe::converge::run(
-        path,
-        set,
-        study.levels,
-        study.ratio,
-        quantities,
-        backend,
-        on_level,
-    )?;
-    let extra = scene_provenance(path, set).map(|p| {
-        let mut m = serde_json::Map::new();
-        m.insert("provenance".into(), p.to_json());
-        m
-    });
-    print_study(&report, json, extra);
-    Ok(study_exit(&report))
+    let modulus = match plot {
+        Some(stem) => Some(voxfe::converge::check_plot(path, set, stem, quantities)?),
+        None => None,
+    };
+    let reports: Vec<(String, voxfe::converge::ConvergeReport)> = if compare_fill {
+        voxfe::converge::run_fills(
+            path,
+            set,
+            study.levels,
+            study.ratio,
+            quantities,
+            backend,
+            |fill, i, r| on_level_of(&format!("{} fill, level {i}", fill.name()), r),
+        )?
+        .into_iter()
+        .map(|(fill, r)| (fill.name().to_string(), r))
+        .collect()
+    } else {
+        let r = voxfe::converge::run(
+            path,
+            set,
+            study.levels,
+            study.ratio,
+            quantities,
+            backend,
+            on_level,
+        )?;
+        vec![(format!("{} fill", r.finest.voxel.fill), r)]
+    };
+    let provenance = scene_provenance(path, set);
+    let mut written = Vec::new();
+    if let (Some(stem), Some(modulus)) = (plot, modulus) {
+        let labels: Vec<String> = reports
+            .iter()
+            .map(|(l, _)| match compare_fill {
+                true => format!("{l} fill"),
+                false => l.clone(),
+            })
+            .collect();
+        let studies: Vec<(&str, &voxfe::converge::ConvergeReport)> = labels
+            .iter()
+            .zip(&reports)
+            .map(|(l, (_, r))| (l.as_str(), r))
+            .collect();
+        written = voxfe::converge::plot::write_plot(stem, &studies, modulus, provenance.as_ref())
+            .map_err(voxfe::converge::ConvergeError::from)?;
+    }
+    let mut extra = serde_json::Map::new();
+    if let Some(p) = &provenance {
+        extra.insert("provenance".into(), p.to_json());
+    }
+    if plot.is_some() {
+        let files: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
+        extra.insert("plot".into(), files.into());
+    }
+    if compare_fill {
+        if json {
+            let fills: serde_json::Map<String, serde_json::Value> = reports
+                .iter()
+                .map(|(fill, r)| (fill.clone(), r.to_json().into()))
+                .collect();
+            extra.insert("compare_fill".into(), true.into());
+            extra.insert("fills".into(), fills.into());
+            println!("{}", serde_json::Value::Object(extra));
+        } else {
+            for (fill, r) in &reports {
+                println!("voxel.fill = \"{fill}\":");
+                print_study(r, false, None);
+                println!();
+            }
+        }
+    } else {
+        print_study(&reports[0].1, json, Some(extra));
+    }
+    if !json {
+        for f in &written {
+            println!("wrote {}", f.display());
+        }
+    }
+    let mut code = ExitCode::SUCCESS;
+    for (_, r) in reports.iter().filter(|(_, r)| !r.converged) {
+        code = study_exit(r);
+    }
+    Ok(code)
 }
 
 /// The provenance of the scene at `path` with the overrides `set` (already
@@ -116,11 +188,16 @@ fn scene_provenance(path: &Path, set: &[String]) -> Option<Provenance> {
 
 /// Prints a level of a study as it finishes, with its warnings.
 fn on_level(i: usize, r: &voxfe::report::RunReport) {
+    on_level_of(&format!("level {i}"), r)
+}
+
+/// [`on_level`] for a level named `what`.
+fn on_level_of(what: &str, r: &voxfe::report::RunReport) {
     for w in r.voxel.warnings.iter().chain(&r.notices) {
-        eprintln!("warning: level {i}: {w}");
+        eprintln!("warning: {what}: {w}");
     }
     info(format_args!(
-        "level {i}: h = {} mm, {} unknowns, {} iterations, {:.1} s",
+        "{what}: h = {} mm, {} unknowns, {} iterations, {:.1} s",
         r.voxel.voxel_size, r.solve.unknowns, r.solve.iterations, r.solve.solve_seconds
     ));
 }

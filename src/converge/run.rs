@@ -52,6 +52,16 @@ pub enum ConvergeError {
         #[source]
         source: RunError,
     },
+    /// `--compare-fill` sets voxel.fill itself.
+    #[error("--compare-fill with --set {set}: allowed: one or the other (--compare-fill runs both voxel.fill = \"binary\" and \"fraction\" on the same voxel sizes)")]
+    FillConflict { set: String },
+    /// `--plot` draws the load case's modulus.
+    #[error("--plot draws {modulus}, the modulus of this load case, and --quantity {asked} leaves it out; allowed: no --quantity, or one list that includes {modulus}")]
+    PlotQuantity { modulus: String, asked: String },
+    #[error("--plot {stem}: {why}; allowed: a file stem in an existing directory (STEM.png and STEM.svg are written)")]
+    PlotPath { stem: String, why: String },
+    #[error(transparent)]
+    Plot(#[from] crate::plot::PlotError),
 }
 
 impl ConvergeError {
@@ -59,6 +69,7 @@ impl ConvergeError {
     pub fn is_bad_input(&self) -> bool {
         match self {
             ConvergeError::Run { source, .. } => source.is_bad_input(),
+            ConvergeError::Plot(_) => false,
             _ => true,
         }
     }
@@ -189,6 +200,9 @@ pub struct ConvergeReport {
     pub converged: bool,
     /// The run report of the finest level solved.
     pub finest: RunReport,
+    /// What ties the study to runs of the same specimen at any h
+    /// ([`super::error::study_hash`]).
+    pub study_hash: String,
 }
 
 /// Runs the study of the scene at `path` (see [`level_scenes`]) for the
@@ -205,6 +219,23 @@ pub fn run(
     backend: Option<Backend>,
     on_level: impl FnMut(usize, &RunReport),
 ) -> Result<ConvergeReport, ConvergeError> {
+    let (scenes, notes, names) = prepare(path, set, levels, ratio, quantities)?;
+    run_levels(&scenes, notes, &names, ratio, backend, on_level)
+}
+
+/// A study ready to solve: the level scenes, their notes and the quantity
+/// names.
+pub(super) type Prepared = (Vec<Scene>, Vec<String>, Vec<String>);
+
+/// The level scenes, their notes and the quantity names of a study, all
+/// checked (see [`run`]).
+pub(super) fn prepare(
+    path: &Path,
+    set: &[String],
+    levels: usize,
+    ratio: f64,
+    quantities: &[String],
+) -> Result<Prepared, ConvergeError> {
     let (scenes, notes) = level_scenes(path, set, levels, ratio)?;
     let names = if quantities.is_empty() {
         default_quantities(scenes[0].load.case)
@@ -218,7 +249,7 @@ pub fn run(
             known: known.join(", "),
         });
     }
-    run_levels(&scenes, notes, &names, ratio, backend, on_level)
+    Ok((scenes, notes, names))
 }
 
 /// Solves the level `scenes` (coarse to fine) and estimates each of
@@ -309,6 +340,7 @@ pub fn run_levels(
         .collect();
     let finest = finest.expect("at least three levels");
     Ok(ConvergeReport {
+        study_hash: super::error::study_hash(&scenes[0]),
         scene: finest.voxel.name.clone(),
         load_case: finest.load_case,
         ratio_asked,
@@ -366,6 +398,7 @@ impl ConvergeReport {
             .collect();
         let mut m = Map::new();
         m.insert("scene".into(), self.scene.clone().into());
+        m.insert("study_hash".into(), self.study_hash.clone().into());
         m.insert("load_case".into(), self.load_case.into());
         m.insert("ratio_asked".into(), self.ratio_asked.into());
         m.insert("safety_factor".into(), super::SAFETY_FACTOR.into());

@@ -22,6 +22,17 @@ use crate::voxelize::{voxelize, voxelize_fraction, VoxelError, Voxelization};
 /// 1.4× fewer nodes than binary for the same modulus), so both fills warn.
 pub const MIN_D_OVER_H: f64 = 12.0;
 
+/// How the warning of struts under [`MIN_D_OVER_H`] voxels across begins;
+/// see [`is_resolution_warning`].
+const RESOLUTION_WARNING_START: &str = "D/h = ";
+
+/// Whether warning `w` is the one of struts under [`MIN_D_OVER_H`] voxels
+/// across, which `voxfe run --error-from` replaces by the discretization
+/// error a convergence study of the scene gives.
+pub fn is_resolution_warning(w: &str) -> bool {
+    w.starts_with(RESOLUTION_WARNING_START)
+}
+
 /// Largest difference between the measured porosity of the lattice and its
 /// nominal porosity, as a fraction (5 percentage points), beyond which a
 /// voxelization warns: the voxel part is then not the lattice asked for.
@@ -168,9 +179,10 @@ fn voxel_report(
         // A tolerance so that D/h = 12 computed as 11.999… does not warn.
         if r < MIN_D_OVER_H * (1.0 - 1e-9) {
             warnings.push(format!(
-                "D/h = {r:.2} < {MIN_D_OVER_H}: {} voxels do not resolve the strut diameter D = {:.4} mm at h = {h} mm; \
+                "{RESOLUTION_WARNING_START}{r:.2} < {MIN_D_OVER_H}: {} voxels do not resolve the strut diameter D = {:.4} mm at h = {h} mm; \
                  measured on RD cells the modulus is tens of percent too stiff below D/h = {MIN_D_OVER_H} (spec, Resolution; README, Sub-voxel fill) \
-                 (use voxel.size ≤ {:.4} mm, or `voxfe converge` for an error estimate)",
+                 (use voxel.size ≤ {:.4} mm, or `voxfe converge SCENE --json > STUDY.json` and \
+                 `voxfe run SCENE --error-from STUDY.json` for an error estimate)",
                 scene.voxel.fill.name(),
                 strut.unwrap(),
                 strut.unwrap() / MIN_D_OVER_H

@@ -522,6 +522,7 @@ pub fn write_plots(dir: &Path, rows: &[Row], varied: &[&str]) -> Result<Vec<Path
             series: &data,
             fits: &fits,
             join: false,
+            bands: &[],
         };
         written.extend(png_and_svg(&dir.join(name), size, &chart)?);
     }
@@ -544,6 +545,7 @@ pub fn write_plots(dir: &Path, rows: &[Row], varied: &[&str]) -> Result<Vec<Path
             series: &flexural,
             fits: &[],
             join: true,
+            bands: &[],
         };
         written.extend(png_and_svg(&dir.join("flexural-modulus"), size, &chart)?);
     }
@@ -565,6 +567,7 @@ pub fn write_plots(dir: &Path, rows: &[Row], varied: &[&str]) -> Result<Vec<Path
             series: &series,
             fits: &[],
             join: true,
+            bands: &[],
         };
         written.extend(png_and_svg(&dir.join("stiffness"), size, &chart)?);
     }

@@ -80,7 +80,10 @@
 mod chunks;
 mod context;
 mod error;
+pub mod galerkin;
+mod galerkin_mirror;
 mod kernels;
+mod mg_buffers;
 pub mod mirror;
 pub mod multigrid;
 mod params;

@@ -50,13 +50,15 @@ fn galerkin_fine(
     for (var k = 0u; k < 243u; k = k + 1u) {
         acc[k] = 0.0;
     }
-    // The voxels with a corner in the support of I.
-    for (var vz = 2 * ci.z - 2; vz <= 2 * ci.z + 1; vz = vz + 1) {
-        for (var vy = 2 * ci.y - 2; vy <= 2 * ci.y + 1; vy = vy + 1) {
-            for (var vx = 2 * ci.x - 2; vx <= 2 * ci.x + 1; vx = vx + 1) {
+    // The voxels with a corner in the support of I, at offset r from 2I
+    // (the same for every thread: the weights and accumulator entries are).
+    for (var rz = -2; rz <= 1; rz = rz + 1) {
+        for (var ry = -2; ry <= 1; ry = ry + 1) {
+            for (var rx = -2; rx <= 1; rx = rx + 1) {
+                let v = 2 * ci + vec3<i32>(rx, ry, rz);
                 // Solid when the corner node (+1, +1, +1) is active with pattern bit 0.
-                let top = fine_index(vx + 1, vy + 1, vz + 1);
-                if (vx < 0 || vy < 0 || vz < 0 || top == NO_NODE) {
+                let top = fine_index(v.x + 1, v.y + 1, v.z + 1);
+                if (v.x < 0 || v.y < 0 || v.z < 0 || top == NO_NODE) {
                     continue;
                 }
                 if ((flags[top] & 1u) == 0u) {
@@ -70,11 +72,10 @@ fn galerkin_fine(
                 var wa: array<f32, 8>;
                 var fixed: array<u32, 8>;
                 for (var a = 0u; a < 8u; a = a + 1u) {
-                    let nx = vx + i32(a & 1u);
-                    let ny = vy + i32((a >> 1u) & 1u);
-                    let nz = vz + i32((a >> 2u) & 1u);
-                    wa[a] = axis_weight(nx - 2 * ci.x) * axis_weight(ny - 2 * ci.y) * axis_weight(nz - 2 * ci.z);
-                    fixed[a] = flags[fine_index(nx, ny, nz)] >> 8u;
+                    let c = vec3<i32>(i32(a & 1u), i32((a >> 1u) & 1u), i32((a >> 2u) & 1u));
+                    wa[a] = axis_weight(rx + c.x) * axis_weight(ry + c.y) * axis_weight(rz + c.z);
+                    let n = v + c;
+                    fixed[a] = flags[fine_index(n.x, n.y, n.z)] >> 8u;
                 }
                 for (var b = 0u; b < 8u; b = b + 1u) {
                     // T = Σ_a w_I(n_a) M_a K_e[a, b] M_b.
@@ -103,8 +104,8 @@ fn galerkin_fine(
                             }
                         }
                     }
-                    let nb = vec3<i32>(vx + i32(b & 1u), vy + i32((b >> 1u) & 1u), vz + i32((b >> 2u) & 1u));
-                    scatter(&acc, nb, ci, phi_e, t);
+                    let o = vec3<i32>(rx + i32(b & 1u), ry + i32((b >> 1u) & 1u), rz + i32((b >> 2u) & 1u));
+                    scatter(&acc, o, phi_e, t);
                 }
             }
         }
@@ -131,7 +132,7 @@ fn galerkin_fine(
                         t[4u * r] = 1.0;
                     }
                 }
-                scatter(&acc, f, ci, axis_weight(dx) * axis_weight(dy) * axis_weight(dz), t);
+                scatter(&acc, vec3<i32>(dx, dy, dz), axis_weight(dx) * axis_weight(dy) * axis_weight(dz), t);
             }
         }
     }

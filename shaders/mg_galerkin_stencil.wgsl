@@ -58,8 +58,9 @@ fn galerkin_stencil(
                     for (var k = 0u; k < 9u; k = k + 1u) {
                         t[k] = fine_blocks[(27u * i + e) * 9u + k];
                     }
-                    let j = f + vec3<i32>(i32(e % 3u) - 1, i32((e / 3u) % 3u) - 1, i32(e / 9u) - 1);
-                    scatter(&acc, j, ci, wi, t);
+                    let o = vec3<i32>(dx, dy, dz)
+                        + vec3<i32>(i32(e % 3u) - 1, i32((e / 3u) % 3u) - 1, i32(e / 9u) - 1);
+                    scatter(&acc, o, wi, t);
                 }
             }
         }

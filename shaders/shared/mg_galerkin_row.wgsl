@@ -18,36 +18,39 @@ fn fine_index(x: i32, y: i32, z: i32) -> u32 {
     return fine_map[u32(x) + gp.fsx * (u32(y) + gp.fsy * u32(z))];
 }
 
-// Coarse parent along one axis of fine coordinate f: entry t (0, 1), its
-// offset from coarse coordinate ci and weight (0 where there is none).
-fn parent_offset(f: i32, t: u32, ci: i32) -> i32 {
-    if ((f & 1) == 0) {
-        return f / 2 - ci;
+// Coarse parent t (0, 1) along one axis of the fine node at offset o from
+// 2I (o in −2..2; the same for every thread of a dispatch, so the
+// accumulator is indexed alike across threads): its offset from I, and
+// its weight (0 where there is none).
+fn parent_offset(o: i32, t: u32) -> i32 {
+    if ((o & 1) == 0) {
+        return o / 2;
     }
-    return (f - 1) / 2 + i32(t) - ci;
+    return (o - 1) / 2 + i32(t);
 }
 
-fn parent_weight(f: i32, t: u32) -> f32 {
-    if ((f & 1) == 0) {
+fn parent_weight(o: i32, t: u32) -> f32 {
+    if ((o & 1) == 0) {
         return select(0.0, 1.0, t == 0u);
     }
     return 0.5;
 }
 
-// Scatters w_I·blk into the entries of the coarse parents of fine node f.
-fn scatter(acc: ptr<function, array<f32, 243>>, f: vec3<i32>, ci: vec3<i32>, w: f32, blk: array<f32, 9>) {
+// Scatters w·blk into the entries of the coarse parents of the fine node
+// at offset o from 2I.
+fn scatter(acc: ptr<function, array<f32, 243>>, o: vec3<i32>, w: f32, blk: array<f32, 9>) {
     for (var tz = 0u; tz < 2u; tz = tz + 1u) {
-        let wz = parent_weight(f.z, tz);
+        let wz = parent_weight(o.z, tz);
         if (wz == 0.0) { continue; }
-        let oz = parent_offset(f.z, tz, ci.z);
+        let oz = parent_offset(o.z, tz);
         for (var ty = 0u; ty < 2u; ty = ty + 1u) {
-            let wy = parent_weight(f.y, ty);
+            let wy = parent_weight(o.y, ty);
             if (wy == 0.0) { continue; }
-            let oy = parent_offset(f.y, ty, ci.y);
+            let oy = parent_offset(o.y, ty);
             for (var tx = 0u; tx < 2u; tx = tx + 1u) {
-                let wx = parent_weight(f.x, tx);
+                let wx = parent_weight(o.x, tx);
                 if (wx == 0.0) { continue; }
-                let ox = parent_offset(f.x, tx, ci.x);
+                let ox = parent_offset(o.x, tx);
                 let d = u32((ox + 1) + 3 * (oy + 1) + 9 * (oz + 1));
                 add_block(acc, d, w * wx * wy * wz, blk);
             }

@@ -35,27 +35,27 @@ fn fine_index(gp: &GalerkinParams, fine_map: &[u32], f: [i64; 3]) -> u32 {
 }
 
 /// `scatter` of `mg_galerkin_row.wgsl`: w·blk into the entries of the
-/// coarse parents of fine node `f`.
-fn scatter(acc: &mut [f32; 243], f: [i64; 3], ci: [i64; 3], w: f32, blk: &[f32; 9]) {
-    let parent = |f: i64, t: i64, ci: i64| -> (i64, f32) {
-        if f % 2 == 0 {
-            (f / 2 - ci, if t == 0 { 1.0 } else { 0.0 })
+/// coarse parents of the fine node at offset `o` from 2I.
+fn scatter(acc: &mut [f32; 243], o: [i64; 3], w: f32, blk: &[f32; 9]) {
+    let parent = |o: i64, t: i64| -> (i64, f32) {
+        if o % 2 == 0 {
+            (o / 2, if t == 0 { 1.0 } else { 0.0 })
         } else {
-            ((f - 1) / 2 + t - ci, 0.5)
+            ((o - 1) / 2 + t, 0.5)
         }
     };
     for tz in 0..2 {
-        let (oz, wz) = parent(f[2], tz, ci[2]);
+        let (oz, wz) = parent(o[2], tz);
         if wz == 0.0 {
             continue;
         }
         for ty in 0..2 {
-            let (oy, wy) = parent(f[1], ty, ci[1]);
+            let (oy, wy) = parent(o[1], ty);
             if wy == 0.0 {
                 continue;
             }
             for tx in 0..2 {
-                let (ox, wx) = parent(f[0], tx, ci[0]);
+                let (ox, wx) = parent(o[0], tx);
                 if wx == 0.0 {
                     continue;
                 }
@@ -118,9 +118,10 @@ pub fn mg_galerkin_fine(
     for ca in 0..gp.n as usize {
         let ci = coarse_coords(gp, coarse_ids[ca]);
         let mut acc = [0.0f32; 243];
-        for vz in 2 * ci[2] - 2..=2 * ci[2] + 1 {
-            for vy in 2 * ci[1] - 2..=2 * ci[1] + 1 {
-                for vx in 2 * ci[0] - 2..=2 * ci[0] + 1 {
+        for rz in -2..=1i64 {
+            for ry in -2..=1i64 {
+                for rx in -2..=1i64 {
+                    let [vx, vy, vz] = [2 * ci[0] + rx, 2 * ci[1] + ry, 2 * ci[2] + rz];
                     let top = fine_index(gp, fine_map, [vx + 1, vy + 1, vz + 1]);
                     if vx < 0 || vy < 0 || vz < 0 || top == NO_NODE {
                         continue;
@@ -130,21 +131,20 @@ pub fn mg_galerkin_fine(
                         continue;
                     }
                     let phi_e = if gp.fill == 1 { phi[8 * top] } else { 1.0 };
+                    let bits =
+                        |a: usize| [(a & 1) as i64, ((a >> 1) & 1) as i64, ((a >> 2) & 1) as i64];
                     let corner = |a: usize| {
-                        [
-                            vx + (a & 1) as i64,
-                            vy + ((a >> 1) & 1) as i64,
-                            vz + ((a >> 2) & 1) as i64,
-                        ]
+                        let c = bits(a);
+                        [vx + c[0], vy + c[1], vz + c[2]]
                     };
                     let mut wa = [0.0f32; 8];
                     let mut fixed = [0u32; 8];
                     for a in 0..8 {
-                        let n = corner(a);
-                        wa[a] = axis_weight(n[0] - 2 * ci[0])
-                            * axis_weight(n[1] - 2 * ci[1])
-                            * axis_weight(n[2] - 2 * ci[2]);
-                        fixed[a] = flags[fine_index(gp, fine_map, n) as usize] >> 8;
+                        let c = bits(a);
+                        wa[a] = axis_weight(rx + c[0])
+                            * axis_weight(ry + c[1])
+                            * axis_weight(rz + c[2]);
+                        fixed[a] = flags[fine_index(gp, fine_map, corner(a)) as usize] >> 8;
                     }
                     for b in 0..8 {
                         let mut t = [0.0f32; 9];
@@ -169,7 +169,8 @@ pub fn mg_galerkin_fine(
                                 }
                             }
                         }
-                        scatter(&mut acc, corner(b), ci, phi_e, &t);
+                        let c = bits(b);
+                        scatter(&mut acc, [rx + c[0], ry + c[1], rz + c[2]], phi_e, &t);
                     }
                 }
             }
@@ -193,7 +194,7 @@ pub fn mg_galerkin_fine(
                         }
                     }
                     let w = axis_weight(dx) * axis_weight(dy) * axis_weight(dz);
-                    scatter(&mut acc, f, ci, w, &t);
+                    scatter(&mut acc, [dx, dy, dz], w, &t);
                 }
             }
         }
@@ -233,12 +234,12 @@ pub fn mg_galerkin_stencil(
                         }
                         let mut t = [0.0f32; 9];
                         t.copy_from_slice(&fine_blocks[(27 * i + e) * 9..(27 * i + e) * 9 + 9]);
-                        let j = [
-                            f[0] + (e % 3) as i64 - 1,
-                            f[1] + ((e / 3) % 3) as i64 - 1,
-                            f[2] + (e / 9) as i64 - 1,
+                        let o = [
+                            dx + (e % 3) as i64 - 1,
+                            dy + ((e / 3) % 3) as i64 - 1,
+                            dz + (e / 9) as i64 - 1,
                         ];
-                        scatter(&mut acc, j, ci, wi, &t);
+                        scatter(&mut acc, o, wi, &t);
                     }
                 }
             }

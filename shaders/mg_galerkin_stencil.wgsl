@@ -1,10 +1,12 @@
 // A deeper coarse level of the multigrid hierarchy on the device, stencil
-// to stencil: one thread per coarse node I of level l + 1 sums
-//   A_{l+1}(I, J) = Σ_i w_I(i) Σ_e w_J(j_e) A_l(i, j_e)
-// over the fine nodes i of level l in the support of I (27) and the stored
-// blocks e of each (the neighbour j_e at offset e; NO_NODE: skipped), as the
-// host's `galerkin` over a stored level (src/fem/multigrid/levels.rs).
-// The constraints are already in A_l (level 1 from mg_galerkin_fine.wgsl).
+// to stencil: one thread per coarse node I of level l + 1 and entry D
+// (J = I + D) sums
+//   A_{l+1}(I, J) = Σ_a w(a) Σ_e w(a + e − 2D) A_l(i_a, e)
+// over the nodes i_a of level l at offset a from 2I (its support) and their
+// stored blocks e (NO_NODE: skipped), w the trilinear weight by offset
+// (shared/mg_galerkin_row.wgsl); per axis only the e with |a + e − 2D| ≤ 1
+// are visited. As the host's `galerkin` over a stored level
+// (src/fem/multigrid/levels.rs); the constraints are already in A_l.
 // CPU mirror: src/gpu/mirror.rs `mg_galerkin_stencil`.
 #import shared/params.wgsl
 #import shared/mg_params.wgsl
@@ -31,39 +33,44 @@ fn galerkin_stencil(
     @builtin(num_workgroups) num: vec3<u32>,
     @builtin(local_invocation_index) li: u32,
 ) {
-    let ca = linear_group(wg, num) * WG_NODES + li;
-    if (ca >= gp.n) {
+    let k = linear_group(wg, num) * WG_NODES + li;
+    if (k >= 27u * gp.n) {
         return;
     }
-    let cid = coarse_ids[ca];
-    let ci = vec3<i32>(i32(cid % gp.csx), i32((cid / gp.csx) % gp.csy), i32(cid / (gp.csx * gp.csy)));
-    var acc: array<f32, 243>;
-    for (var k = 0u; k < 243u; k = k + 1u) {
-        acc[k] = 0.0;
-    }
-    for (var dz = -1; dz <= 1; dz = dz + 1) {
-        for (var dy = -1; dy <= 1; dy = dy + 1) {
-            for (var dx = -1; dx <= 1; dx = dx + 1) {
-                let f = vec3<i32>(2 * ci.x + dx, 2 * ci.y + dy, 2 * ci.z + dz);
-                let i = fine_index(f.x, f.y, f.z);
+    let en = entry_of(k);
+    let two_d = 2 * en.off;
+    var r0 = vec3<f32>(0.0, 0.0, 0.0);
+    var r1 = r0;
+    var r2 = r0;
+    for (var az = -1; az <= 1; az = az + 1) {
+        for (var ay = -1; ay <= 1; ay = ay + 1) {
+            for (var ax = -1; ax <= 1; ax = ax + 1) {
+                let a = vec3<i32>(ax, ay, az);
+                let i = fine_index(2 * en.ci + a);
                 if (i == NO_NODE) {
                     continue;
                 }
-                let wi = axis_weight(dx) * axis_weight(dy) * axis_weight(dz);
-                for (var e = 0u; e < 27u; e = e + 1u) {
-                    if (fine_nbrs[27u * i + e] == NO_NODE) {
-                        continue;
+                let wa = weight(a);
+                // e with |a + e − 2D| ≤ 1 per axis.
+                let lo = max(vec3<i32>(-1), two_d - 1 - a);
+                let hi = min(vec3<i32>(1), two_d + 1 - a);
+                for (var ez = lo.z; ez <= hi.z; ez = ez + 1) {
+                    for (var ey = lo.y; ey <= hi.y; ey = ey + 1) {
+                        for (var ex = lo.x; ex <= hi.x; ex = ex + 1) {
+                            let e = u32((ex + 1) + 3 * (ey + 1) + 9 * (ez + 1));
+                            if (fine_nbrs[27u * i + e] == NO_NODE) {
+                                continue;
+                            }
+                            let w = wa * weight(a + vec3<i32>(ex, ey, ez) - two_d);
+                            let b = (27u * i + e) * 9u;
+                            r0 = r0 + w * vec3<f32>(fine_blocks[b], fine_blocks[b + 1u], fine_blocks[b + 2u]);
+                            r1 = r1 + w * vec3<f32>(fine_blocks[b + 3u], fine_blocks[b + 4u], fine_blocks[b + 5u]);
+                            r2 = r2 + w * vec3<f32>(fine_blocks[b + 6u], fine_blocks[b + 7u], fine_blocks[b + 8u]);
+                        }
                     }
-                    var t: array<f32, 9>;
-                    for (var k = 0u; k < 9u; k = k + 1u) {
-                        t[k] = fine_blocks[(27u * i + e) * 9u + k];
-                    }
-                    let o = vec3<i32>(dx, dy, dz)
-                        + vec3<i32>(i32(e % 3u) - 1, i32((e / 3u) % 3u) - 1, i32(e / 9u) - 1);
-                    scatter(&acc, o, wi, t);
                 }
             }
         }
     }
-    write_row(ca, ci, &acc);
+    write_entry(en, r0, r1, r2);
 }

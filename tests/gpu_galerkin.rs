@@ -14,7 +14,7 @@ use voxfe::fem::cg::pcg;
 use voxfe::fem::load::{LoadCase, Platens};
 use voxfe::fem::multigrid::Multigrid;
 use voxfe::fem::{Preconditioner, Problem, SolverOptions};
-use voxfe::gpu::galerkin::{galerkin_params, node_sets, GalerkinParams};
+use voxfe::gpu::galerkin::{galerkin_params, node_sets, weighted_element, GalerkinParams};
 use voxfe::gpu::shaders;
 use voxfe::gpu::{context_or_skip, mirror, AdapterRequest, GpuContext, GpuPcg, Slot};
 use voxfe::grid::VoxelGrid;
@@ -141,9 +141,10 @@ fn device_hierarchy_matches_its_mirrors_and_the_host_hierarchy() {
             let mut mb = vec![f32::NAN; 243 * n];
             let mut mn = vec![0u32; 27 * n];
             if l == 1 {
+                let weighted = weighted_element(&table.element);
                 mirror::mg_galerkin_fine(
-                    &gp, coarse.ids, coarse.map, &node_map, &flags, &phi, &element, &mut mb,
-                    &mut mn,
+                    &gp, coarse.ids, coarse.map, &node_map, &flags, &phi, &element, &weighted,
+                    &mut mb, &mut mn,
                 );
             } else {
                 let (fb, fnb) = dmg.stencil(&ctx, l - 1).unwrap().unwrap();

@@ -9,12 +9,17 @@
 //! [`super::mirror`]):
 //!
 //! - `galerkin_fine` (`mg_galerkin_fine.wgsl`): the first coarse level,
-//!   one thread per coarse node, the exact Pᵀ A P of the constrained fine
-//!   operator for trilinear P, summed over the fine voxels of the node's
-//!   support (φ_e-weighted element blocks), with the fixed dofs' identity
-//!   rows as [`crate::fem::constrained`] puts them;
+//!   the exact Pᵀ A P of the constrained fine operator for trilinear P,
+//!   summed over the fine voxels of the node's support (φ_e-weighted
+//!   element blocks, [`weighted_element`] where a voxel has no fixed dof),
+//!   with the fixed dofs' identity rows as [`crate::fem::constrained`] puts
+//!   them;
 //! - `galerkin_stencil` (`mg_galerkin_stencil.wgsl`): each deeper level
-//!   from the 27-block stencils of the one above;
+//!   from the 27-block stencils of the one above.
+//!
+//!   Both run one thread per (coarse node, stencil entry), entry-major, so
+//!   a workgroup shares its loop bounds and weights and each thread sums
+//!   one 3×3 block in registers;
 //! - `fine_inverse_diagonal`, `stencil_inverse_diagonal`
 //!   (`mg_galerkin_diag.wgsl`): the smoothers' inverse 3×3 diagonal
 //!   blocks, with singular blocks reported as the host reports them
@@ -98,6 +103,7 @@ pub(crate) const GALERKIN_PIPELINES: [(GalerkinKernel, &str, &str, MgBindings); 
                 (6, Read),      // element blocks
                 (7, ReadWrite), // blocks: 27 per coarse node
                 (8, ReadWrite), // nbrs
+                (9, Read),      // weighted element blocks (`weighted_element`)
             ],
         ),
         (
@@ -167,6 +173,35 @@ pub fn galerkin_params(
     }
 }
 
+/// The weighted element blocks `galerkin_fine` reads for a voxel without
+/// fixed dofs: Σ_a w(r + a) K_e[a, b] for each voxel offset r from 2I (−2..1
+/// per axis) and corner b, w the trilinear weight of the corner at offset
+/// r + a; block 8((rx + 2) + 4(ry + 2) + 16(rz + 2)) + b, row-major f32
+/// (summed in f64 from `element`, the table's 3×3 blocks 8a + b).
+pub fn weighted_element(element: &[[f64; 9]]) -> Vec<f32> {
+    let axis = |o: i64| match o {
+        0 => 1.0,
+        1 | -1 => 0.5,
+        _ => 0.0,
+    };
+    let bit = |a: usize, k: usize| ((a >> k) & 1) as i64;
+    let mut out = Vec::with_capacity(64 * 8 * 9);
+    for slot in 0..64 {
+        let r = [slot % 4, (slot / 4) % 4, slot / 16].map(|c| c as i64 - 2);
+        for b in 0..8 {
+            let mut t = [0.0f64; 9];
+            for a in 0..8 {
+                let w: f64 = (0..3).map(|k| axis(r[k] + bit(a, k))).product();
+                for (t, e) in t.iter_mut().zip(&element[8 * a + b]) {
+                    *t += w * e;
+                }
+            }
+            out.extend(t.iter().map(|&v| v as f32));
+        }
+    }
+    out
+}
+
 /// One dispatch of a hierarchy kernel: the kernel, its parameters and its
 /// bindings 1.. (binding index, buffer).
 type Dispatch<'b> = (GalerkinKernel, GalerkinParams, Vec<(u32, &'b wgpu::Buffer)>);
@@ -212,7 +247,12 @@ fn run_galerkin(ctx: &GpuContext, dispatches: &[Dispatch]) -> Result<(), GpuErro
             });
             pass.set_pipeline(pipeline);
             pass.set_bind_group(0, &group, &[]);
-            let (gx, gy) = ctx.dispatch_size(params.n.div_ceil(WG_NODES));
+            // One thread per (coarse node, entry), or per node.
+            let threads = match kernel {
+                GalerkinKernel::Fine | GalerkinKernel::Stencil => 27 * params.n,
+                _ => params.n,
+            };
+            let (gx, gy) = ctx.dispatch_size(threads.div_ceil(WG_NODES));
             pass.dispatch_workgroups(gx, gy, 1);
         }
     }
@@ -297,6 +337,10 @@ impl GpuMultigrid {
         }
         let nc = 3 * nodes[depth - 1] as u64;
         let inverse = alloc.empty("coarsest inverse", 4 * nc * nc);
+        let weighted = alloc.init(
+            "weighted element blocks",
+            bytemuck::cast_slice(&weighted_element(&table.element)),
+        );
         let singular = alloc.init(
             "singular blocks",
             bytemuck::cast_slice(&vec![NO_NODE; depth - 1]),
@@ -310,7 +354,7 @@ impl GpuMultigrid {
         let mut sizes = vec![fine_size];
         sizes.extend(sets.iter().map(|s| s.size));
         let fill = mesh.has_fractions();
-        build_levels(ctx, &levels, &sizes, fill, fine, &singular)?;
+        build_levels(ctx, &levels, &sizes, fill, fine, &weighted, &singular)?;
         // Singular diagonal blocks, the lowest level first (as the host checks).
         let least: Vec<u32> = read_buffer(ctx, &singular)?;
         if let Some((l, &node)) = least.iter().enumerate().find(|(_, &a)| a != NO_NODE) {
@@ -355,6 +399,7 @@ fn build_levels(
     sizes: &[[usize; 3]],
     fill: bool,
     fine: &FineBuffers,
+    weighted: &wgpu::Buffer,
     singular: &wgpu::Buffer,
 ) -> Result<(), GpuError> {
     let depth = levels.len();
@@ -375,6 +420,9 @@ fn build_levels(
             }
         };
         bindings.extend([(7, blocks), (8, nbrs)]);
+        if kernel == GalerkinKernel::Fine {
+            bindings.push((9, weighted));
+        }
         dispatches.push((kernel, params, bindings));
     }
     for (l, lv) in levels.iter().enumerate() {

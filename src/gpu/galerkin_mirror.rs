@@ -18,12 +18,41 @@ fn axis_weight(o: i64) -> f32 {
     }
 }
 
-fn coarse_coords(gp: &GalerkinParams, id: u32) -> [i64; 3] {
-    [
-        (id % gp.csx) as i64,
-        ((id / gp.csx) % gp.csy) as i64,
-        (id / (gp.csx * gp.csy)) as i64,
-    ]
+/// `weight` of `mg_galerkin_row.wgsl`.
+fn weight(o: [i64; 3]) -> f32 {
+    axis_weight(o[0]) * axis_weight(o[1]) * axis_weight(o[2])
+}
+
+fn add(a: [i64; 3], b: [i64; 3]) -> [i64; 3] {
+    [a[0] + b[0], a[1] + b[1], a[2] + b[2]]
+}
+
+/// `Entry` of `mg_galerkin_row.wgsl`: thread k's coarse node, its
+/// coordinates, its entry d and the entry's offset D.
+struct Entry {
+    ca: usize,
+    ci: [i64; 3],
+    d: usize,
+    off: [i64; 3],
+}
+
+fn entry_of(gp: &GalerkinParams, coarse_ids: &[u32], k: usize) -> Entry {
+    let (d, ca) = (k / gp.n as usize, k % gp.n as usize);
+    let id = coarse_ids[ca];
+    Entry {
+        ca,
+        ci: [
+            (id % gp.csx) as i64,
+            ((id / gp.csx) % gp.csy) as i64,
+            (id / (gp.csx * gp.csy)) as i64,
+        ],
+        d,
+        off: [
+            (d % 3) as i64 - 1,
+            ((d / 3) % 3) as i64 - 1,
+            (d / 9) as i64 - 1,
+        ],
+    }
 }
 
 fn fine_index(gp: &GalerkinParams, fine_map: &[u32], f: [i64; 3]) -> u32 {
@@ -34,75 +63,44 @@ fn fine_index(gp: &GalerkinParams, fine_map: &[u32], f: [i64; 3]) -> u32 {
     fine_map[f[0] as usize + gp.fsx as usize * (f[1] as usize + gp.fsy as usize * f[2] as usize)]
 }
 
-/// `scatter` of `mg_galerkin_row.wgsl`: w·blk into the entries of the
-/// coarse parents of the fine node at offset `o` from 2I.
-fn scatter(acc: &mut [f32; 243], o: [i64; 3], w: f32, blk: &[f32; 9]) {
-    let parent = |o: i64, t: i64| -> (i64, f32) {
-        if o % 2 == 0 {
-            (o / 2, if t == 0 { 1.0 } else { 0.0 })
-        } else {
-            ((o - 1) / 2 + t, 0.5)
-        }
-    };
-    for tz in 0..2 {
-        let (oz, wz) = parent(o[2], tz);
-        if wz == 0.0 {
-            continue;
-        }
-        for ty in 0..2 {
-            let (oy, wy) = parent(o[1], ty);
-            if wy == 0.0 {
-                continue;
-            }
-            for tx in 0..2 {
-                let (ox, wx) = parent(o[0], tx);
-                if wx == 0.0 {
-                    continue;
-                }
-                let d = ((ox + 1) + 3 * (oy + 1) + 9 * (oz + 1)) as usize;
-                let ww = w * wx * wy * wz;
-                for k in 0..9 {
-                    acc[9 * d + k] += ww * blk[k];
-                }
-            }
-        }
-    }
-}
-
-/// `write_row` of `mg_galerkin_row.wgsl`: the blocks of coarse node `ca`
-/// and the neighbour of each non-zero one.
-fn write_row(
+/// `write_entry` of `mg_galerkin_row.wgsl`: block e.d of coarse node e.ca
+/// and its neighbour (the coarse node at offset D when the block is not
+/// zero).
+fn write_entry(
     gp: &GalerkinParams,
     coarse_map: &[u32],
-    ca: usize,
-    ci: [i64; 3],
-    acc: &[f32; 243],
+    e: &Entry,
+    t: &[f32; 9],
     blocks: &mut [f32],
     nbrs: &mut [u32],
 ) {
+    let b = (27 * e.ca + e.d) * 9;
+    blocks[b..b + 9].copy_from_slice(t);
+    let c = add(e.ci, e.off);
     let size = [gp.csx, gp.csy, gp.csz];
-    for d in 0..27 {
-        let blk = &acc[9 * d..9 * d + 9];
-        blocks[(27 * ca + d) * 9..(27 * ca + d) * 9 + 9].copy_from_slice(blk);
-        let c = [
-            ci[0] + (d % 3) as i64 - 1,
-            ci[1] + ((d / 3) % 3) as i64 - 1,
-            ci[2] + (d / 9) as i64 - 1,
-        ];
-        let inside = (0..3).all(|k| c[k] >= 0 && c[k] < size[k] as i64);
-        nbrs[27 * ca + d] = if blk.iter().any(|&v| v != 0.0) && inside {
-            coarse_map[c[0] as usize
-                + gp.csx as usize * (c[1] as usize + gp.csy as usize * c[2] as usize)]
-        } else {
-            NO_NODE
-        };
-    }
+    let inside = (0..3).all(|k| c[k] >= 0 && c[k] < size[k] as i64);
+    nbrs[27 * e.ca + e.d] = if t.iter().any(|&v| v != 0.0) && inside {
+        coarse_map
+            [c[0] as usize + gp.csx as usize * (c[1] as usize + gp.csy as usize * c[2] as usize)]
+    } else {
+        NO_NODE
+    };
 }
 
-/// `shaders/mg_galerkin_fine.wgsl`: the 27 blocks of each coarse node of
-/// the first coarse level, Pᵀ A P from the fine voxels (`flags`: pattern |
-/// fixed dofs << 8 per fine node; `phi`, 8 per node, read when
-/// `gp.fill = 1`; `element`: 64 row-major 3×3 blocks).
+fn corner(a: usize) -> [i64; 3] {
+    [(a & 1) as i64, ((a >> 1) & 1) as i64, ((a >> 2) & 1) as i64]
+}
+
+/// Per axis, lo..=hi clamped to `bounds`.
+fn range(lo: i64, hi: i64, bounds: (i64, i64)) -> std::ops::RangeInclusive<i64> {
+    lo.max(bounds.0)..=hi.min(bounds.1)
+}
+
+/// `shaders/mg_galerkin_fine.wgsl`: the blocks of the first coarse level,
+/// Pᵀ A P from the fine voxels, one (coarse node, entry) per thread
+/// (`flags`: pattern | fixed dofs << 8 per fine node; `phi`, 8 per node,
+/// read when `gp.fill = 1`; `element`: 64 row-major 3×3 blocks;
+/// `weighted`: [`crate::gpu::galerkin::weighted_element`]).
 #[allow(clippy::too_many_arguments)]
 pub fn mg_galerkin_fine(
     gp: &GalerkinParams,
@@ -112,98 +110,99 @@ pub fn mg_galerkin_fine(
     flags: &[u32],
     phi: &[f32],
     element: &[f32],
+    weighted: &[f32],
     blocks: &mut [f32],
     nbrs: &mut [u32],
 ) {
-    for ca in 0..gp.n as usize {
-        let ci = coarse_coords(gp, coarse_ids[ca]);
-        let mut acc = [0.0f32; 243];
-        for rz in -2..=1i64 {
-            for ry in -2..=1i64 {
-                for rx in -2..=1i64 {
-                    let [vx, vy, vz] = [2 * ci[0] + rx, 2 * ci[1] + ry, 2 * ci[2] + rz];
-                    let top = fine_index(gp, fine_map, [vx + 1, vy + 1, vz + 1]);
-                    if vx < 0 || vy < 0 || vz < 0 || top == NO_NODE {
+    for k in 0..27 * gp.n as usize {
+        let en = entry_of(gp, coarse_ids, k);
+        let two_d = en.off.map(|o| 2 * o);
+        let mut acc = [0.0f32; 9];
+        for rz in range(two_d[2] - 2, two_d[2] + 1, (-2, 1)) {
+            for ry in range(two_d[1] - 2, two_d[1] + 1, (-2, 1)) {
+                for rx in range(two_d[0] - 2, two_d[0] + 1, (-2, 1)) {
+                    let r = [rx, ry, rz];
+                    let v = add(en.ci.map(|c| 2 * c), r);
+                    if v.iter().any(|&c| c < 0) {
+                        continue;
+                    }
+                    let top = fine_index(gp, fine_map, add(v, [1, 1, 1]));
+                    if top == NO_NODE || flags[top as usize] & 1 == 0 {
                         continue;
                     }
                     let top = top as usize;
-                    if flags[top] & 1 == 0 {
-                        continue;
-                    }
                     let phi_e = if gp.fill == 1 { phi[8 * top] } else { 1.0 };
-                    let bits =
-                        |a: usize| [(a & 1) as i64, ((a >> 1) & 1) as i64, ((a >> 2) & 1) as i64];
-                    let corner = |a: usize| {
-                        let c = bits(a);
-                        [vx + c[0], vy + c[1], vz + c[2]]
-                    };
-                    let mut wa = [0.0f32; 8];
-                    let mut fixed = [0u32; 8];
-                    for a in 0..8 {
-                        let c = bits(a);
-                        wa[a] = axis_weight(rx + c[0])
-                            * axis_weight(ry + c[1])
-                            * axis_weight(rz + c[2]);
-                        fixed[a] = flags[fine_index(gp, fine_map, corner(a)) as usize] >> 8;
-                    }
+                    let fixed =
+                        |a: usize| flags[fine_index(gp, fine_map, add(v, corner(a))) as usize] >> 8;
+                    let any_fixed = (0..8).fold(0, |f, a| f | fixed(a));
+                    let slot = ((rx + 2) + 4 * (ry + 2) + 16 * (rz + 2)) as usize;
                     for b in 0..8 {
+                        let rb = add(r, corner(b));
+                        let wb = weight([rb[0] - two_d[0], rb[1] - two_d[1], rb[2] - two_d[2]]);
+                        if wb == 0.0 {
+                            continue;
+                        }
                         let mut t = [0.0f32; 9];
-                        for a in 0..8 {
-                            if wa[a] == 0.0 {
-                                continue;
-                            }
-                            let e = (8 * a + b) * 9;
-                            for r in 0..3 {
-                                if fixed[a] & (1 << r) != 0 {
+                        if any_fixed == 0 {
+                            let q = (8 * slot + b) * 9;
+                            t.copy_from_slice(&weighted[q..q + 9]);
+                        } else {
+                            for a in 0..8 {
+                                let wa = weight(add(r, corner(a)));
+                                if wa == 0.0 {
                                     continue;
                                 }
-                                for s in 0..3 {
-                                    t[3 * r + s] += wa[a] * element[e + 3 * r + s];
+                                let fa = fixed(a);
+                                let e = (8 * a + b) * 9;
+                                for row in 0..3 {
+                                    let keep = if fa & (1 << row) != 0 { 0.0 } else { 1.0 };
+                                    for c in 0..3 {
+                                        t[3 * row + c] += (wa * keep) * element[e + 3 * row + c];
+                                    }
+                                }
+                            }
+                            let fb = fixed(b);
+                            for row in 0..3 {
+                                for c in 0..3 {
+                                    if fb & (1 << c) != 0 {
+                                        t[3 * row + c] *= 0.0;
+                                    }
                                 }
                             }
                         }
-                        for r in 0..3 {
-                            for s in 0..3 {
-                                if fixed[b] & (1 << s) != 0 {
-                                    t[3 * r + s] = 0.0;
-                                }
-                            }
+                        let w = phi_e * wb;
+                        for (acc, t) in acc.iter_mut().zip(&t) {
+                            *acc += w * t;
                         }
-                        let c = bits(b);
-                        scatter(&mut acc, [rx + c[0], ry + c[1], rz + c[2]], phi_e, &t);
                     }
                 }
             }
         }
-        for dz in -1..=1i64 {
-            for dy in -1..=1i64 {
-                for dx in -1..=1i64 {
-                    let f = [2 * ci[0] + dx, 2 * ci[1] + dy, 2 * ci[2] + dz];
-                    let i = fine_index(gp, fine_map, f);
+        for oz in range(two_d[2] - 1, two_d[2] + 1, (-1, 1)) {
+            for oy in range(two_d[1] - 1, two_d[1] + 1, (-1, 1)) {
+                for ox in range(two_d[0] - 1, two_d[0] + 1, (-1, 1)) {
+                    let o = [ox, oy, oz];
+                    let i = fine_index(gp, fine_map, add(en.ci.map(|c| 2 * c), o));
                     if i == NO_NODE {
                         continue;
                     }
                     let fi = flags[i as usize] >> 8;
-                    if fi == 0 {
-                        continue;
-                    }
-                    let mut t = [0.0f32; 9];
-                    for r in 0..3 {
-                        if fi & (1 << r) != 0 {
-                            t[4 * r] = 1.0;
+                    let w = weight(o) * weight([ox - two_d[0], oy - two_d[1], oz - two_d[2]]);
+                    for row in 0..3 {
+                        if fi & (1 << row) != 0 {
+                            acc[4 * row] += w;
                         }
                     }
-                    let w = axis_weight(dx) * axis_weight(dy) * axis_weight(dz);
-                    scatter(&mut acc, [dx, dy, dz], w, &t);
                 }
             }
         }
-        write_row(gp, coarse_map, ca, ci, &acc, blocks, nbrs);
+        write_entry(gp, coarse_map, &en, &acc, blocks, nbrs);
     }
 }
 
-/// `shaders/mg_galerkin_stencil.wgsl`: the 27 blocks of each coarse node
-/// of level l + 1 from the stored blocks and neighbours of level l.
+/// `shaders/mg_galerkin_stencil.wgsl`: the blocks of level l + 1 from the
+/// stored blocks and neighbours of level l, one (coarse node, entry) per
+/// thread.
 #[allow(clippy::too_many_arguments)]
 pub fn mg_galerkin_stencil(
     gp: &GalerkinParams,
@@ -215,36 +214,41 @@ pub fn mg_galerkin_stencil(
     blocks: &mut [f32],
     nbrs: &mut [u32],
 ) {
-    for ca in 0..gp.n as usize {
-        let ci = coarse_coords(gp, coarse_ids[ca]);
-        let mut acc = [0.0f32; 243];
-        for dz in -1..=1i64 {
-            for dy in -1..=1i64 {
-                for dx in -1..=1i64 {
-                    let f = [2 * ci[0] + dx, 2 * ci[1] + dy, 2 * ci[2] + dz];
-                    let i = fine_index(gp, fine_map, f);
+    for k in 0..27 * gp.n as usize {
+        let en = entry_of(gp, coarse_ids, k);
+        let two_d = en.off.map(|o| 2 * o);
+        let mut acc = [0.0f32; 9];
+        for az in -1..=1i64 {
+            for ay in -1..=1i64 {
+                for ax in -1..=1i64 {
+                    let a = [ax, ay, az];
+                    let i = fine_index(gp, fine_map, add(en.ci.map(|c| 2 * c), a));
                     if i == NO_NODE {
                         continue;
                     }
                     let i = i as usize;
-                    let wi = axis_weight(dx) * axis_weight(dy) * axis_weight(dz);
-                    for e in 0..27 {
-                        if fine_nbrs[27 * i + e] == NO_NODE {
-                            continue;
+                    let wa = weight(a);
+                    for ez in range(two_d[2] - 1 - az, two_d[2] + 1 - az, (-1, 1)) {
+                        for ey in range(two_d[1] - 1 - ay, two_d[1] + 1 - ay, (-1, 1)) {
+                            for ex in range(two_d[0] - 1 - ax, two_d[0] + 1 - ax, (-1, 1)) {
+                                let e = ((ex + 1) + 3 * (ey + 1) + 9 * (ez + 1)) as usize;
+                                if fine_nbrs[27 * i + e] == NO_NODE {
+                                    continue;
+                                }
+                                let o =
+                                    [ax + ex - two_d[0], ay + ey - two_d[1], az + ez - two_d[2]];
+                                let w = wa * weight(o);
+                                let b = (27 * i + e) * 9;
+                                for (acc, v) in acc.iter_mut().zip(&fine_blocks[b..b + 9]) {
+                                    *acc += w * v;
+                                }
+                            }
                         }
-                        let mut t = [0.0f32; 9];
-                        t.copy_from_slice(&fine_blocks[(27 * i + e) * 9..(27 * i + e) * 9 + 9]);
-                        let o = [
-                            dx + (e % 3) as i64 - 1,
-                            dy + ((e / 3) % 3) as i64 - 1,
-                            dz + (e / 9) as i64 - 1,
-                        ];
-                        scatter(&mut acc, o, wi, &t);
                     }
                 }
             }
         }
-        write_row(gp, coarse_map, ca, ci, &acc, blocks, nbrs);
+        write_entry(gp, coarse_map, &en, &acc, blocks, nbrs);
     }
 }
 

@@ -329,3 +329,28 @@ pub fn mg_stencil_inverse_diagonal(
         write_inverse(a, &b, inv_diag, singular);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inversion_gives_the_inverse_and_marks_the_least_singular_block() {
+        // [[2, 1, 0], [1, 2, 0], [0, 0, 4]]⁻¹ = [[2, −1, 0], [−1, 2, 0], [0, 0, 3/4]] / 3.
+        let spd = [2.0, 1.0, 0.0, 1.0, 2.0, 0.0, 0.0, 0.0, 4.0];
+        let mut inv = vec![0.0f32; 27];
+        let mut singular = NO_NODE;
+        write_inverse(2, &spd, &mut inv, &mut singular);
+        let want = [2.0, -1.0, 0.0, -1.0, 2.0, 0.0, 0.0, 0.0, 0.75].map(|v: f32| v / 3.0);
+        for (g, w) in inv[18..].iter().zip(&want) {
+            assert!((g - w).abs() < 1e-7, "{g} {w}");
+        }
+        assert_eq!(singular, NO_NODE);
+        // A dof without stiffness (a zero row) is singular; the least node is kept.
+        let zero_row = [0.0, 0.0, 0.0, 0.0, 2.0, 0.0, 0.0, 0.0, 4.0];
+        write_inverse(1, &zero_row, &mut inv, &mut singular);
+        write_inverse(0, &zero_row, &mut inv, &mut singular);
+        write_inverse(2, &zero_row, &mut inv, &mut singular);
+        assert_eq!(singular, 0);
+    }
+}

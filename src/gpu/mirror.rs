@@ -517,3 +517,8 @@ pub fn mg_coarse_solve(prm: &MgParams, inverse: &[f32], b: &[f32], x: &mut [f32]
         x[row] = acc;
     }
 }
+
+/// The mirrors of the hierarchy-building kernels (`shaders/mg_galerkin_*.wgsl`).
+pub use super::galerkin_mirror::{
+    mg_fine_inverse_diagonal, mg_galerkin_fine, mg_galerkin_stencil, mg_stencil_inverse_diagonal,
+};

@@ -71,7 +71,11 @@
 //! - `reliable.rs`: reliable updates ([`RELIABLE_DROP`], [`RESTART_DRIFT`],
 //!   [`MULTIGRID_CHECK_EVERY`]) and the solution.
 //! - `solve.rs`: [`solve_gpu`] (with the one [`crate::fem::SolverOptions`] of both backends).
-//! - [`multigrid`]: the V-cycle on the device and its kernel table.
+//! - [`multigrid`]: the V-cycle on the device and its kernel table;
+//!   `mg_buffers.rs`: its buffers before the cycle is recorded (size
+//!   checks, allocation, bind groups); [`galerkin`]: the hierarchy built on
+//!   the device (the Galerkin and inverse-diagonal kernels, λ_max), with
+//!   the mirrors of its kernels in `galerkin_mirror.rs`.
 //! - [`mirror`]: a CPU mirror of every kernel, the scalar slots.
 //! - [`shaders`]: the WGSL sources, the `#import` expander, naga validation.
 //! - `wgsl_checks.rs` (tests): the kernel tables and the constants against
@@ -80,7 +84,10 @@
 mod chunks;
 mod context;
 mod error;
+pub mod galerkin;
+mod galerkin_mirror;
 mod kernels;
+mod mg_buffers;
 pub mod mirror;
 pub mod multigrid;
 mod params;

@@ -1,8 +1,11 @@
 //! The multigrid V-cycle on the device: z = M⁻¹ r for the GPU PCG.
 //!
-//! The hierarchy is built on the host ([`crate::fem::multigrid`]: node sets,
-//! Galerkin PᵀAP stencils, block-Jacobi inverses, λ_max, the coarsest
-//! inverse) and uploaded once in f32. The cycle itself is a fixed list of
+//! The hierarchy (node sets, Galerkin PᵀAP stencils, block-Jacobi
+//! inverses, λ_max, the coarsest inverse) is built on the device
+//! ([`GpuMultigrid::on_device`], [`super::galerkin`]: what `solve_gpu`
+//! uses), or built on the host ([`crate::fem::multigrid`]) and uploaded in
+//! f32 ([`GpuMultigrid::new`]: the reference the device build is tested
+//! against). Buffers and bind groups: `mg_buffers.rs`. The cycle itself is a fixed list of
 //! dispatches ([`MgOp`]), recorded into the same compute pass as the CG
 //! kernels, so a preconditioned iteration needs no round trip to the host:
 //!
@@ -25,11 +28,11 @@
 //! block per node, and for stored levels 972 B of stencil blocks and 108 B
 //! of neighbours per node, plus the node ids and node maps.
 
-use super::kernels::{pipeline, storage_entry, uniform_entry, Access, WG_NODES};
+use super::kernels::{storage_entry, uniform_entry, Access};
+use super::mg_buffers::{check_sizes, encode_op, Alloc, Hierarchy, Pipelines};
 use super::{read_buffer, GpuContext, GpuError};
 use crate::fem::multigrid::{chebyshev_steps, Multigrid};
 use bytemuck::{Pod, Zeroable};
-use wgpu::util::DeviceExt;
 
 /// "No node" in neighbour tables and node maps. Kept in sync with `NO_NODE`
 /// in `shaders/shared/mg_params.wgsl` (a test compares).
@@ -120,17 +123,17 @@ pub struct FineBuffers<'a> {
     pub z: &'a wgpu::Buffer,
 }
 
-struct LevelBuffers {
-    n: usize,
-    vecs: Vec<wgpu::Buffer>,
-    ids: wgpu::Buffer,
-    map: wgpu::Buffer,
-    inv_diag: Option<wgpu::Buffer>,
-    stencil: Option<(wgpu::Buffer, wgpu::Buffer)>,
+pub(super) struct LevelBuffers {
+    pub(super) n: usize,
+    pub(super) vecs: Vec<wgpu::Buffer>,
+    pub(super) ids: wgpu::Buffer,
+    pub(super) map: wgpu::Buffer,
+    pub(super) inv_diag: Option<wgpu::Buffer>,
+    pub(super) stencil: Option<(wgpu::Buffer, wgpu::Buffer)>,
 }
 
 impl LevelBuffers {
-    fn vec(&self, v: MgVec) -> &wgpu::Buffer {
+    pub(super) fn vec(&self, v: MgVec) -> &wgpu::Buffer {
         &self.vecs[VECS.iter().position(|x| *x == v).unwrap()]
     }
 }
@@ -146,14 +149,20 @@ pub struct GpuMultigrid {
     pub nodes: Vec<usize>,
     /// Device bytes of the hierarchy (everything but the CG's own buffers).
     pub bytes: u64,
+    /// λ_max of D⁻¹A per smoothed level (0 for the coarsest).
+    pub lambdas: Vec<f64>,
 }
+
+/// A stored level's stencil as read back: 27 row-major 3×3 blocks per
+/// node (f32) and the neighbour of each.
+pub type StencilData = (Vec<f32>, Vec<u32>);
 
 /// Bindings 1.. of a multigrid kernel: (binding index, how it is used).
 pub(crate) type MgBindings = &'static [(u32, Access)];
 
 /// The multigrid kernels' table: the kernel, its WGSL file and entry
 /// point, and its bindings 1.. (binding index, how the kernel uses it);
-/// binding 0 is the uniform [`MgParams`]. Every one runs [`WG_NODES`]
+/// binding 0 is the uniform [`MgParams`]. Every one runs [`super::WG_NODES`]
 /// threads a workgroup, one per node (per row for `coarse_solve`).
 pub(crate) const PIPELINES: [(MgKernel, &str, &str, MgBindings); 6] = {
     use Access::*;
@@ -324,120 +333,64 @@ fn plan_ops(nodes: &[usize], sizes: &[[usize; 3]], lambdas: &[f64], periodic: bo
 }
 
 impl GpuMultigrid {
-    /// Uploads the hierarchy `mg` and records its V-cycle against the fine
-    /// level's buffers.
+    /// Uploads the hierarchy `mg` (built on the host) and records its
+    /// V-cycle against the fine level's buffers.
     pub fn new(
         ctx: &GpuContext,
         mg: &Multigrid,
         fine: &FineBuffers,
     ) -> Result<GpuMultigrid, GpuError> {
-        let device = &ctx.device;
-        let limit = ctx.limits.max_storage_buffer_binding_size;
         let depth = mg.depth();
         let views: Vec<_> = (0..depth).map(|l| mg.level(l)).collect();
         let nodes: Vec<usize> = views.iter().map(|v| v.ids.len()).collect();
-        let sizes: Vec<[usize; 3]> = views.iter().map(|v| v.size).collect();
+        let maps: Vec<usize> = views.iter().map(|v| v.map.len()).collect();
         let lambdas: Vec<f64> = views
             .iter()
             .map(|v| v.smoother.map_or(0.0, |s| s.1))
             .collect();
-        // Sizes first: a typed error before anything is allocated.
-        let nc = 3 * nodes[depth - 1] as u64;
-        let mut bytes = 0;
-        let mut check = |name: &'static str, b: u64| -> Result<(), GpuError> {
-            if b > limit {
-                return Err(GpuError::TooLarge {
-                    name,
-                    bytes: b,
-                    limit,
-                    what: "max_storage_buffer_binding_size: the GPU multigrid binds its buffers whole; solver.preconditioner = \"jacobi\" splits vectors into chunks",
-                });
-            }
-            bytes += b;
-            Ok(())
-        };
-        check("coarsest inverse", 4 * nc * nc)?;
-        for (l, v) in views.iter().enumerate() {
-            let n = nodes[l] as u64;
-            let vectors = if l == 0 { 3 } else { 5 };
-            for _ in 0..vectors {
-                check("multigrid vector", 12 * n)?;
-            }
-            if l > 0 {
-                check("multigrid node ids", 4 * n)?;
-                check("multigrid node map", 4 * v.map.len() as u64)?;
-                check("multigrid stencil blocks", 4 * 27 * 9 * n)?;
-                check("multigrid stencil neighbours", 4 * 27 * n)?;
-            }
-            if v.smoother.is_some() {
-                check("multigrid inverse diagonal blocks", 36 * n)?;
-            }
-        }
-        let scope = device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
-        let usage = wgpu::BufferUsages::STORAGE
-            | wgpu::BufferUsages::COPY_DST
-            | wgpu::BufferUsages::COPY_SRC;
-        let init = |name: &str, contents: &[u8]| {
-            device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                label: Some(name),
-                contents,
-                usage,
-            })
-        };
-        let empty = |name: &str, size: u64| {
-            device.create_buffer(&wgpu::BufferDescriptor {
-                label: Some(name),
-                size: size.max(4),
-                usage,
-                mapped_at_creation: false,
-            })
+        let bytes = check_sizes(ctx.limits.max_storage_buffer_binding_size, &nodes, &maps)?;
+        let scope = ctx.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+        let alloc = Alloc {
+            device: &ctx.device,
         };
         let mut levels = Vec::with_capacity(depth);
         for (l, v) in views.iter().enumerate() {
             let n = nodes[l];
-            let vecs = VECS
-                .iter()
-                .map(|&w| match (l, w) {
-                    (0, MgVec::B) => fine.r.clone(),
-                    (0, MgVec::X) => fine.z.clone(),
-                    _ => empty("multigrid vector", 12 * n as u64),
-                })
-                .collect();
             // A periodic fine level's transfers use its unpadded node grid
             // (the mesh's own ids are on the padded one).
             let (ids, map) = if l == 0 && !mg.is_periodic() {
                 (fine.nodes.clone(), fine.node_map.clone())
             } else {
                 (
-                    init("multigrid node ids", bytemuck::cast_slice(v.ids)),
-                    init("multigrid node map", bytemuck::cast_slice(v.map)),
+                    alloc.init("multigrid node ids", bytemuck::cast_slice(v.ids)),
+                    alloc.init("multigrid node map", bytemuck::cast_slice(v.map)),
                 )
             };
             let inv_diag = v.smoother.map(|(inv, _)| {
-                init(
+                alloc.init(
                     "multigrid inverse diagonal blocks",
                     bytemuck::cast_slice(&f32s(inv.iter().flatten().copied())),
                 )
             });
             let stencil = v.stencil.map(|(blocks, nbrs)| {
                 (
-                    init(
+                    alloc.init(
                         "multigrid stencil blocks",
                         bytemuck::cast_slice(&f32s(blocks.iter().flatten().copied())),
                     ),
-                    init("multigrid stencil neighbours", bytemuck::cast_slice(nbrs)),
+                    alloc.init("multigrid stencil neighbours", bytemuck::cast_slice(nbrs)),
                 )
             });
             levels.push(LevelBuffers {
                 n,
-                vecs,
+                vecs: alloc.vectors(l, n, fine),
                 ids,
                 map,
                 inv_diag,
                 stencil,
             });
         }
-        let inverse = init(
+        let inverse = alloc.init(
             "coarsest inverse",
             bytemuck::cast_slice(&f32s(mg.coarsest_inverse())),
         );
@@ -447,116 +400,44 @@ impl GpuMultigrid {
                 message: e.to_string(),
             });
         }
-
-        let mut pipelines = Vec::new();
-        for (kernel, file, entry, bindings) in PIPELINES {
-            pipelines.push((kernel, pipeline(ctx, file, entry, &layout(bindings))?));
-        }
-        let ops = plan_ops(&nodes, &sizes, &lambdas, mg.is_periodic());
-        let mut encoded = Vec::with_capacity(ops.len());
-        for op in &ops {
-            let lv = &levels[op.level];
-            let pipeline = match op.kernel {
-                MgKernel::FineApply => fine.apply_k.clone(),
-                k => pipelines.iter().find(|p| p.0 == k).unwrap().1.clone(),
-            };
-            let uniform = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                label: Some("multigrid params"),
-                contents: bytemuck::bytes_of(&op.params),
-                usage: wgpu::BufferUsages::UNIFORM,
-            });
-            let next = levels.get(op.level + 1);
-            let bindings: Vec<(u32, &wgpu::Buffer)> = match op.kernel {
-                MgKernel::FineApply => vec![
-                    (0, fine.params),
-                    (1, fine.nodes),
-                    (2, fine.flags),
-                    (3, fine.node_map),
-                    (4, fine.stencil),
-                    (5, fine.neighbours),
-                    (6, lv.vec(op.input)),
-                    (7, lv.vec(MgVec::Q)),
-                    (8, fine.phi),
-                    (9, fine.element),
-                ],
-                MgKernel::Apply => {
-                    let (blocks, nbrs) = lv.stencil.as_ref().expect("a stored level");
-                    vec![
-                        (0, &uniform),
-                        (1, blocks),
-                        (2, nbrs),
-                        (3, lv.vec(op.input)),
-                        (4, lv.vec(MgVec::Q)),
-                    ]
-                }
-                MgKernel::Chebyshev => vec![
-                    (0, &uniform),
-                    (1, lv.vec(MgVec::B)),
-                    (2, lv.vec(MgVec::Q)),
-                    (3, lv.inv_diag.as_ref().expect("a smoothed level")),
-                    (4, lv.vec(MgVec::R)),
-                    (5, lv.vec(MgVec::D)),
-                    (6, lv.vec(MgVec::X)),
-                ],
-                MgKernel::Residual => vec![
-                    (0, &uniform),
-                    (1, lv.vec(MgVec::B)),
-                    (2, lv.vec(MgVec::Q)),
-                    (4, lv.vec(MgVec::R)),
-                ],
-                MgKernel::Restrict => {
-                    let c = next.expect("a coarser level");
-                    vec![
-                        (0, &uniform),
-                        (1, &c.ids),
-                        (2, &lv.map),
-                        (3, lv.vec(MgVec::R)),
-                        (4, c.vec(MgVec::B)),
-                    ]
-                }
-                MgKernel::Prolong => {
-                    let c = next.expect("a coarser level");
-                    vec![
-                        (0, &uniform),
-                        (1, &lv.ids),
-                        (2, &c.map),
-                        (3, c.vec(MgVec::X)),
-                        (4, lv.vec(MgVec::X)),
-                    ]
-                }
-                MgKernel::CoarseSolve => vec![
-                    (0, &uniform),
-                    (1, &inverse),
-                    (2, lv.vec(MgVec::B)),
-                    (3, lv.vec(MgVec::X)),
-                ],
-            };
-            let entries: Vec<wgpu::BindGroupEntry> = bindings
-                .iter()
-                .map(|&(binding, buffer)| wgpu::BindGroupEntry {
-                    binding,
-                    resource: buffer.as_entire_binding(),
-                })
-                .collect();
-            let group = device.create_bind_group(&wgpu::BindGroupDescriptor {
-                label: Some("multigrid"),
-                layout: &pipeline.get_bind_group_layout(0),
-                entries: &entries,
-            });
-            // One thread per node (per row for the coarse solve).
-            encoded.push((pipeline, group, op.params.n.div_ceil(WG_NODES)));
-        }
-        ctx.check()?;
-        Ok(GpuMultigrid {
+        let hierarchy = Hierarchy {
             levels,
+            sizes: views.iter().map(|v| v.size).collect(),
             inverse,
+            bytes,
+            periodic: mg.is_periodic(),
+        };
+        let pipelines = Pipelines::new(ctx)?;
+        let mg = Self::record(ctx, hierarchy, &pipelines, &lambdas, fine);
+        ctx.check()?;
+        Ok(mg)
+    }
+
+    /// Records the V-cycle of `h` with the smoothers' `lambdas` (λ_max per
+    /// level) against the fine level's buffers.
+    pub(super) fn record(
+        ctx: &GpuContext,
+        h: Hierarchy,
+        pipelines: &Pipelines,
+        lambdas: &[f64],
+        fine: &FineBuffers,
+    ) -> GpuMultigrid {
+        let nodes: Vec<usize> = h.levels.iter().map(|l| l.n).collect();
+        let ops = plan_ops(&nodes, &h.sizes, lambdas, h.periodic);
+        let encoded = ops
+            .iter()
+            .map(|op| encode_op(ctx, &h, pipelines, fine, op, None))
+            .collect();
+        GpuMultigrid {
+            levels: h.levels,
+            inverse: h.inverse,
             ops,
             encoded,
             nodes,
-            bytes,
-        })
+            bytes: h.bytes,
+            lambdas: lambdas.to_vec(),
+        }
     }
-
     /// Records dispatches `range` of the V-cycle into `pass`.
     pub fn encode(
         &self,
@@ -583,6 +464,21 @@ impl GpuMultigrid {
         let mut out: Vec<f32> = read_buffer(ctx, self.levels[l].vec(v))?;
         out.truncate(3 * self.levels[l].n);
         Ok(out)
+    }
+
+    /// The stencil of stored level `l` as on the device: 27 row-major 3×3
+    /// blocks per node (f32) and their neighbours; `None` for the finest.
+    pub fn stencil(&self, ctx: &GpuContext, l: usize) -> Result<Option<StencilData>, GpuError> {
+        let Some((blocks, nbrs)) = &self.levels[l].stencil else {
+            return Ok(None);
+        };
+        Ok(Some((read_buffer(ctx, blocks)?, read_buffer(ctx, nbrs)?)))
+    }
+
+    /// The inverse diagonal blocks of smoothed level `l` (9 f32 a node).
+    pub fn inverse_diagonal(&self, ctx: &GpuContext, l: usize) -> Result<Vec<f32>, GpuError> {
+        let inv = self.levels[l].inv_diag.as_ref().expect("a smoothed level");
+        read_buffer(ctx, inv)
     }
 
     /// The coarsest inverse as uploaded (row-major f32).

@@ -14,6 +14,14 @@ use crate::fem::operator::StencilTable;
 use bytemuck::Pod;
 use wgpu::util::DeviceExt;
 
+/// Where the multigrid hierarchy of a [`GpuPcg`] comes from.
+enum Hierarchy<'m, 'a> {
+    /// Built on the host ([`crate::fem::multigrid::Multigrid`]), uploaded.
+    Host(&'m crate::fem::multigrid::Multigrid<'a>),
+    /// Built on the device.
+    Device,
+}
+
 /// Jacobi-PCG state of one problem on the device.
 pub struct GpuPcg<'c> {
     pub(super) ctx: &'c GpuContext,
@@ -60,7 +68,25 @@ impl<'c> GpuPcg<'c> {
         fixed: &[u8],
         mg: &crate::fem::multigrid::Multigrid,
     ) -> Result<GpuPcg<'c>, GpuError> {
-        Self::build(ctx, mesh, table, fixed, Some(mg))
+        Self::build(ctx, mesh, table, fixed, Some(Hierarchy::Host(mg)))
+    }
+
+    /// As [`GpuPcg::new`], preconditioned with one V-cycle of a hierarchy
+    /// built on the device ([`multigrid::GpuMultigrid::on_device`]). The
+    /// device Galerkin kernels know box meshes only: a periodic mesh's
+    /// hierarchy is built on the host ([`crate::fem::multigrid::Multigrid::periodic`]).
+    pub fn with_device_multigrid(
+        ctx: &'c GpuContext,
+        mesh: &ActiveMesh,
+        table: &StencilTable,
+        fixed: &[u8],
+    ) -> Result<GpuPcg<'c>, GpuError> {
+        if mesh.periodic {
+            let mg = crate::fem::multigrid::Multigrid::periodic(mesh, table, fixed)
+                .map_err(crate::fem::SolveError::from)?;
+            return Self::with_multigrid(ctx, mesh, table, fixed, &mg);
+        }
+        Self::build(ctx, mesh, table, fixed, Some(Hierarchy::Device))
     }
 
     fn build(
@@ -68,7 +94,7 @@ impl<'c> GpuPcg<'c> {
         mesh: &ActiveMesh,
         table: &StencilTable,
         fixed: &[u8],
-        mg: Option<&crate::fem::multigrid::Multigrid>,
+        mg: Option<Hierarchy>,
     ) -> Result<GpuPcg<'c>, GpuError> {
         let n = mesh.len() as u32;
         let n_dofs = 3 * n;
@@ -296,7 +322,12 @@ impl<'c> GpuPcg<'c> {
                 r: gpu.buffer(Slot::R),
                 z: gpu.buffer(Slot::Z),
             };
-            let device_mg = multigrid::GpuMultigrid::new(ctx, mg, &fine)?;
+            let device_mg = match mg {
+                Hierarchy::Host(mg) => multigrid::GpuMultigrid::new(ctx, mg, &fine)?,
+                Hierarchy::Device => {
+                    multigrid::GpuMultigrid::on_device(ctx, mesh, table, fixed, &fine)?
+                }
+            };
             gpu.multigrid = Some(device_mg);
         }
         Ok(gpu)

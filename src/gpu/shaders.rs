@@ -11,6 +11,14 @@ const SHARED: &[(&str, &str)] = &[
         "shared/mg_params.wgsl",
         include_str!("../../shaders/shared/mg_params.wgsl"),
     ),
+    (
+        "shared/mg_galerkin_params.wgsl",
+        include_str!("../../shaders/shared/mg_galerkin_params.wgsl"),
+    ),
+    (
+        "shared/mg_galerkin_row.wgsl",
+        include_str!("../../shaders/shared/mg_galerkin_row.wgsl"),
+    ),
 ];
 
 /// Every kernel: (file, entry points).
@@ -74,6 +82,21 @@ pub const KERNELS: &[(&str, &str, &[&str])] = &[
         "mg_coarse.wgsl",
         include_str!("../../shaders/mg_coarse.wgsl"),
         &["coarse_solve"],
+    ),
+    (
+        "mg_galerkin_fine.wgsl",
+        include_str!("../../shaders/mg_galerkin_fine.wgsl"),
+        &["galerkin_fine"],
+    ),
+    (
+        "mg_galerkin_stencil.wgsl",
+        include_str!("../../shaders/mg_galerkin_stencil.wgsl"),
+        &["galerkin_stencil"],
+    ),
+    (
+        "mg_galerkin_diag.wgsl",
+        include_str!("../../shaders/mg_galerkin_diag.wgsl"),
+        &["fine_inverse_diagonal", "stencil_inverse_diagonal"],
     ),
 ];
 

@@ -4,7 +4,7 @@
 use super::{GpuContext, GpuError, GpuPcg};
 use crate::fem::cg::pcg;
 use crate::fem::load::LoadCase;
-use crate::fem::{Preconditioner, Problem, SolveError, SolveResult, SolverOptions, Timing};
+use crate::fem::{Preconditioner, Problem, SolveResult, SolverOptions, Timing};
 use crate::grid::VoxelGrid;
 use crate::material::YoungPoisson;
 use std::time::Instant;
@@ -23,11 +23,8 @@ pub fn solve_gpu(
     let (mesh, table, fixed) = (&problem.mesh, &problem.table, &problem.bc.fixed[..]);
     let mut gpu = match opts.preconditioner {
         Preconditioner::Jacobi => GpuPcg::new(ctx, mesh, table, fixed)?,
-        Preconditioner::Multigrid => {
-            let mg = crate::fem::multigrid::Multigrid::new(mesh, table, fixed)
-                .map_err(SolveError::from)?;
-            GpuPcg::with_multigrid(ctx, mesh, table, fixed, &mg)?
-        }
+        // The hierarchy is built on the device: no f64 levels on the host.
+        Preconditioner::Multigrid => GpuPcg::with_device_multigrid(ctx, mesh, table, fixed)?,
     };
     let hierarchy = gpu.multigrid().map(|m| (m.nodes.clone(), m.bytes));
     let device_bytes = gpu.bytes + hierarchy.as_ref().map_or(0, |h| h.1);

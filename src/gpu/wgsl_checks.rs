@@ -205,3 +205,16 @@ fn rust_constants_match_their_wgsl_twins() {
     // shared/mg_params.wgsl, as every multigrid kernel imports it.
     assert_eq!(wgsl_const("mg_apply.wgsl", "NO_NODE"), NO_NODE);
 }
+
+#[test]
+fn every_hierarchy_kernel_binds_what_its_entry_point_uses() {
+    use super::galerkin::{galerkin_layout, GALERKIN_PIPELINES};
+    for (kernel, file, entry, bindings) in GALERKIN_PIPELINES {
+        check_layout(file, entry, &galerkin_layout(bindings));
+        assert_eq!(
+            used_bindings(file, entry).1,
+            [WG_NODES, 1, 1],
+            "{file}::{entry} ({kernel:?}): @workgroup_size"
+        );
+    }
+}

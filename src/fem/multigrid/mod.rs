@@ -46,8 +46,8 @@ use crate::fem::operator::{apply_rows, Block, LinearOperator, StencilRows, Stenc
 use crate::fem::precond::Preconditioner;
 use levels::{coarse_nodes, factor_shifted, galerkin, parents, support, Fine, Level, Nodes, Rows};
 use rayon::prelude::*;
-pub use smoother::chebyshev_steps;
 use smoother::{block_jacobi, lambda_max, Smoother};
+pub use smoother::{chebyshev_steps, power_iteration};
 
 /// Chebyshev smoothing steps per pre- or post-smoothing.
 pub const CHEBYSHEV_DEGREE: usize = 3;
@@ -79,6 +79,60 @@ pub enum MultigridError {
         size: [usize; 3],
         max: usize,
     },
+}
+
+/// The nodes of one coarse level, without its blocks: what the device
+/// builds its hierarchy on ([`coarse_node_sets`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NodeSet {
+    /// Node grid size per axis.
+    pub size: [usize; 3],
+    /// Grid id of each active node, increasing.
+    pub ids: Vec<u32>,
+    /// Active index of each grid id, or `u32::MAX`.
+    pub map: Vec<u32>,
+}
+
+/// The node sets of the coarse levels that [`Multigrid::new`] makes under
+/// the fine nodes `ids` on a node grid of `size` (the same rule: coarsen
+/// while a level has more than [`COARSEST_NODES`] nodes, at most 12 coarse
+/// levels, and only while a level shrinks). Linear in the nodes; no blocks.
+pub fn coarse_node_sets(size: [usize; 3], ids: &[u32]) -> Vec<NodeSet> {
+    let mut out: Vec<Nodes<'static>> = Vec::new();
+    // Box grids only: a periodic mesh's hierarchy is built on the host.
+    let fine = Nodes {
+        size,
+        ids: Cow::Borrowed(ids),
+        map: Cow::Borrowed(&[]),
+        periodic: false,
+    };
+    loop {
+        let nodes = out.last().unwrap_or(&fine);
+        let n = nodes.len();
+        if n <= COARSEST_NODES || out.len() >= 12 {
+            break;
+        }
+        let coarse = coarse_nodes(nodes);
+        if coarse.len() >= n {
+            break;
+        }
+        out.push(coarse);
+    }
+    out.into_iter()
+        .map(|l| NodeSet {
+            size: l.size,
+            ids: l.ids.into_owned(),
+            map: l.map.into_owned(),
+        })
+        .collect()
+}
+
+/// The Cholesky factor of a coarsest operator, shifted as the CPU
+/// hierarchy shifts its own (see the module doc).
+pub fn factor_coarsest(
+    a: nalgebra::DMatrix<f64>,
+) -> Result<nalgebra::Cholesky<f64, nalgebra::Dyn>, MultigridError> {
+    factor_shifted(a)
 }
 
 /// One level of a hierarchy as the GPU uploads it (f64; the GPU converts).

@@ -33,17 +33,27 @@ pub(super) fn dot(a: &[f64], b: &[f64]) -> f64 {
 
 /// λ_max of D⁻¹A by power iteration (deterministic start vector).
 pub(super) fn lambda_max(apply: &dyn Fn(&[f64], &mut [f64]), inv_diag: &[Block]) -> f64 {
-    let n = 3 * inv_diag.len();
+    let mut av = vec![0.0; 3 * inv_diag.len()];
+    power_iteration(3 * inv_diag.len(), &mut |v, w| {
+        apply(v, &mut av);
+        block_jacobi(inv_diag, &av, w);
+    })
+}
+
+/// λ_max of D⁻¹A by power iteration on `n` unknowns, `step` writing
+/// w = D⁻¹A v: the start vector, the 12 steps and the 10 % margin of the
+/// CPU hierarchy, for the device-built one too
+/// ([`crate::gpu::galerkin`]).
+pub fn power_iteration(n: usize, step: &mut dyn FnMut(&[f64], &mut [f64])) -> f64 {
     let mut v: Vec<f64> = (0..n)
         .map(|i| 1.0 + ((i * 7919) % 17) as f64 / 17.0)
         .collect();
-    let (mut av, mut w) = (vec![0.0; n], vec![0.0; n]);
+    let mut w = vec![0.0; n];
     let mut lambda = 1.0;
     for _ in 0..12 {
         let norm = dot(&v, &v).sqrt();
         v.iter_mut().for_each(|x| *x /= norm);
-        apply(&v, &mut av);
-        block_jacobi(inv_diag, &av, &mut w);
+        step(&v, &mut w);
         lambda = dot(&v, &w);
         std::mem::swap(&mut v, &mut w);
     }

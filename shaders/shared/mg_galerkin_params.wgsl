@@ -1,0 +1,34 @@
+// Uniform parameters of the kernels that build the multigrid hierarchy on
+// the device (mg_galerkin_*.wgsl). Kept in sync with `GalerkinParams` in
+// src/gpu/galerkin.rs (a test compares sizes).
+struct GalerkinParams {
+    // Threads of the dispatch: coarse nodes (galerkin_*), or the nodes of
+    // the level whose diagonal blocks are inverted (*_inverse_diagonal).
+    n: u32,
+    // 1: sub-voxel fill (φ per voxel from phi); 0: binary fill.
+    fill: u32,
+    // Node grid sizes of the fine and the coarse level.
+    fsx: u32,
+    fsy: u32,
+    fsz: u32,
+    csx: u32,
+    csy: u32,
+    csz: u32,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
+    _pad3: u32,
+}
+
+// Trilinear weight of a fine node at offset o (per axis, in fine nodes)
+// from coarse node 2I: 1 at 0, ½ at ±1, 0 beyond.
+fn axis_weight(o: i32) -> f32 {
+    if (o == 0) {
+        return 1.0;
+    }
+    if (o == 1 || o == -1) {
+        return 0.5;
+    }
+    return 0.0;
+}
+

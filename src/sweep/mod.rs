@@ -17,17 +17,21 @@
 //! on that directory resumes: the cases already there are skipped.
 //!
 //! This file holds the variations, the cases, the shards, the manifest and
-//! the case loop ([`Plan::run`]); `outdir.rs` claims the output directory
+//! the case loop ([`Plan::run`]: a periodic case is homogenized, the
+//! others voxelized, loaded and solved); `outdir.rs` claims the output directory
 //! and reads back an interrupted run's rows, `row.rs` the results row of a
-//! case, `outputs.rs` the files a sweep
+//! case, `homogenized.rs` the columns of a periodic case (C^H, E_h,
+//! the Zener ratio …), `outputs.rs` the files a sweep
 //! writes (CSV, JSON Lines, plots, `summary.md`) and `merge.rs` the
 //! combining of shards.
 
+mod homogenized;
 mod merge;
 mod outdir;
 mod outputs;
 mod row;
 
+pub use homogenized::HomogenizedFields;
 pub use merge::{merge, merge_rows, merge_warnings, read_jsonl};
 pub use outdir::{prepare_out, Prepared, Reuse};
 pub use outputs::{
@@ -40,7 +44,7 @@ use std::path::{Path, PathBuf};
 
 use crate::pipeline;
 use crate::provenance::Provenance;
-use crate::scene::{Backend, Scene, SceneError};
+use crate::scene::{Backend, CaseName, Scene, SceneError};
 
 /// Why a sweep could not be set up or its results read.
 #[derive(Debug, thiserror::Error)]
@@ -481,6 +485,14 @@ impl Plan {
             )
             .map_err(failed)?;
             return Ok(RunFields::from_study(&study, q));
+        }
+        if scene.load.case == CaseName::Periodic {
+            // Homogenized: C^H and what it gives, the row's own columns.
+            let report = crate::homogenize::run::homogenize_scene(&scene, b)
+                .map_err(|e| (e.to_string(), None))?;
+            warnings.extend(report.voxel.warnings.iter().cloned());
+            warnings.extend(report.notices.iter().cloned());
+            return Ok(RunFields::from_homogenized(&report));
         }
         let prepared = pipeline::prepare(&scene).map_err(|e| (e.to_string(), None))?;
         warnings.extend(prepared.voxel.warnings.iter().cloned());

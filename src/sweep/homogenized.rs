@@ -15,8 +15,10 @@ use crate::homogenize::tensor::Homogenized;
 /// The derived quantities of C^H as flat row columns, in this order:
 /// `e_h` (1/S33, MPa), `zener_ratio`, `e_max_over_min`, `e_min`, `e_max`
 /// (MPa), `symmetry_error`, `cubic_deviation`, then `c11 c12 … c16 c22 …
-/// c66`, the upper triangle of C^H in MPa (Voigt indices 1…6 = 11, 22,
-/// 33, 23, 13, 12, engineering shears). A NaN reads and writes as `null`.
+/// c66`, the upper triangle of the symmetric part (C + Cᵀ)/2 of C^H in MPa
+/// (the C every derived quantity is computed from; Voigt indices 1…6 = 11,
+/// 22, 33, 23, 13, 12, engineering shears). A NaN reads and writes as
+/// `null`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HomogenizedFields {
     pub e_h: f64,
@@ -26,7 +28,7 @@ pub struct HomogenizedFields {
     pub e_max: f64,
     pub symmetry_error: f64,
     pub cubic_deviation: f64,
-    /// C^H, MPa (symmetric: the upper triangle is what the row holds).
+    /// (C + Cᵀ)/2 of C^H, MPa (symmetric: the row holds its upper triangle).
     pub c: [[f64; 6]; 6],
 }
 
@@ -58,7 +60,7 @@ impl HomogenizedFields {
             e_max: d.e_max,
             symmetry_error: d.symmetry_error,
             cubic_deviation: d.cubic_deviation,
-            c: d.c,
+            c: std::array::from_fn(|i| std::array::from_fn(|j| (d.c[i][j] + d.c[j][i]) / 2.0)),
         }
     }
 

@@ -239,3 +239,31 @@ fn design_of_a_periodic_cell_reaches_a_target_e_h() {
         "{err}"
     );
 }
+
+#[test]
+fn a_periodic_sweep_with_a_convergence_study_is_refused_before_the_first_solve() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(SCENE).unwrap().replace(
+        "[sweep]\n",
+        "[sweep]\nconverge = { levels = 3, ratio = 1.5 }\n",
+    );
+    assert!(text.contains("converge = {"));
+    let scene = dir.path().join("s.toml");
+    std::fs::write(&scene, text).unwrap();
+    let out = dir.path().join("h");
+    let run = voxfe(&[
+        "sweep",
+        scene.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--backend",
+        "cpu",
+    ]);
+    assert_eq!(run.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        err.contains("[sweep] converge: case 0") && err.contains("periodic"),
+        "{err}"
+    );
+    assert!(!out.join("results.jsonl").exists());
+}

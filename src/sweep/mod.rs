@@ -95,6 +95,9 @@ pub enum SweepError {
         settings: String,
         source: Box<crate::converge::ConvergeError>,
     },
+    /// `[sweep] converge` on a periodic case: no study of C^H yet.
+    #[error("[sweep] converge: case {case} ({settings}) is periodic (load.case = \"periodic\"); voxfe converge does not take periodic scenes yet: remove [sweep] converge to homogenize each case once")]
+    PeriodicStudy { case: usize, settings: String },
     /// An `--out` that cannot take this sweep (found before the first solve).
     #[error("--out '{path}': {why}")]
     OutDir { path: String, why: String },
@@ -389,6 +392,12 @@ pub fn plan(
             settings: case.set_args().join(" "),
             source,
         })?;
+        if scene.sweep.converge.is_some() && scene.load.case == CaseName::Periodic {
+            return Err(SweepError::PeriodicStudy {
+                case: case.index,
+                settings: case.set_args().join(" "),
+            });
+        }
         if let Some(c) = scene.sweep.converge {
             crate::converge::level_scenes(path, &args, c.levels, c.ratio).map_err(|source| {
                 SweepError::BadStudy {

@@ -123,27 +123,11 @@ pub(crate) fn text(report: &HomogenizeReport) -> String {
     }
     if let Some(d) = &report.derived {
         let e = &d.engineering;
-        let _ = writeln!(
-            s,
-            "symmetry error   {:.2e} (‖C − Cᵀ‖/‖C‖)",
-            d.symmetry_error
-        );
+        let _ = writeln!(s, "symmetry error   {:.2e} (‖C − Cᵀ‖/‖C‖)", d.symmetry_error);
         let _ = writeln!(s, "E_h              {:.1} MPa (1/S33, along z)", d.e_h);
-        let _ = writeln!(
-            s,
-            "E1 E2 E3         {:.1} {:.1} {:.1} MPa",
-            e.e1, e.e2, e.e3
-        );
-        let _ = writeln!(
-            s,
-            "G23 G13 G12      {:.1} {:.1} {:.1} MPa",
-            e.g23, e.g13, e.g12
-        );
-        let _ = writeln!(
-            s,
-            "ν12 ν23 ν31      {:.4} {:.4} {:.4}",
-            e.nu12, e.nu23, e.nu31
-        );
+        let _ = writeln!(s, "E1 E2 E3         {:.1} {:.1} {:.1} MPa", e.e1, e.e2, e.e3);
+        let _ = writeln!(s, "G23 G13 G12      {:.1} {:.1} {:.1} MPa", e.g23, e.g13, e.g12);
+        let _ = writeln!(s, "ν12 ν23 ν31      {:.4} {:.4} {:.4}", e.nu12, e.nu23, e.nu31);
         let _ = writeln!(
             s,
             "Zener ratio      {:.4} (cubic projection; deviation from cubic {:.2e})",

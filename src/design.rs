@@ -26,7 +26,9 @@
 //! [`search`] is the search over any `solve(φ)`; [`run`] wires it to a scene
 //! file and [`run_scene`] and returns the final design with its report;
 //! [`converged`] (`--converged`) runs `voxfe converge` at the design found,
-//! for the reached modulus with its error estimate.
+//! for the reached modulus with its error estimate. [`periodic::run`] is
+//! the same search on a periodic cell, for its homogenized modulus E_h
+//! (1/S33 of C^H).
 
 use std::path::Path;
 
@@ -370,8 +372,11 @@ fn towards_failure(probes: &[Probe], (phi, e): (f64, f64), x_fail: f64, ln_t: f6
 pub enum RunDesignError {
     #[error(transparent)]
     Scene(#[from] SceneError),
-    #[error("scene '{scene}': voxfe design needs a lattice (lattice.kind other than solid) in compression (load.case = \"compression\"), where E_eff is defined")]
+    #[error("scene '{scene}': voxfe design needs a lattice (lattice.kind other than solid) in compression (load.case = \"compression\"), where E_eff is defined, or a periodic cell (load.case = \"periodic\"), whose E_h is the target")]
     NotCompression { scene: String },
+    /// `--converged` on a periodic scene.
+    #[error("--converged: scene '{scene}' is periodic (load.case = \"periodic\"); voxfe converge does not take periodic scenes yet: design it without --converged")]
+    ConvergedPeriodic { scene: String },
     #[error(transparent)]
     Search(#[from] DesignError),
     /// `--converged`: the study's levels or its solves.
@@ -397,29 +402,23 @@ impl RunDesignError {
 /// `set` overrides) whose E_eff hits `opts.target`, solving each probe on
 /// `backend` (default: the scene's `solver.backend`). `on_solve(n, φ,
 /// report, E_eff)` is called after each solve that gave a modulus. Returns
-/// the design and the report of its solve.
+/// the design and the report of its solve. A periodic scene is
+/// [`periodic::run`]'s.
 pub fn run(
     path: &Path,
     set: &[String],
     opts: &DesignOptions,
     backend: Option<Backend>,
-    mut on_solve: impl FnMut(usize, f64, &RunReport, f64),
+    on_solve: impl FnMut(usize, f64, &RunReport, f64),
 ) -> Result<(Design, RunReport), RunDesignError> {
     let base = Scene::load(path, set)?;
-    if !matches!(base.resolved_load(), ResolvedLoad::Compression { .. })
-        || base.lattice.kind == LatticeKind::Solid
-    {
+    if !matches!(base.resolved_load(), ResolvedLoad::Compression { .. }) {
         return Err(RunDesignError::NotCompression {
             scene: path.display().to_string(),
         });
     }
-    let start = base.lattice()?.nominal_porosity();
-    let mut reports: Vec<(f64, RunReport)> = Vec::new();
-    let design = search(start, opts, |phi| {
-        let mut args = set.to_vec();
-        args.push(format!("lattice.porosity={phi}"));
-        let scene = Scene::load(path, &args).map_err(|e| ProbeError::Failed(e.to_string()))?;
-        let report = run_scene(&scene, backend.unwrap_or(scene.solver.backend))
+    search_scene(path, set, opts, on_solve, |scene| {
+        let report = run_scene(scene, backend.unwrap_or(scene.solver.backend))
             .map_err(|e| ProbeError::of_run(&e))?;
         let e = report.solve.e_eff.ok_or_else(|| {
             ProbeError::Failed(format!(
@@ -427,6 +426,35 @@ pub fn run(
                 report.solve.relative_residual, report.solve.iterations
             ))
         })?;
+        Ok((e, report))
+    })
+}
+
+/// The search over the lattice porosity of the scene at `path` (with the
+/// `set` overrides; a lattice other than solid), from its nominal
+/// porosity: `probe(scene)` solves the scene at a porosity and gives its
+/// modulus with its report; `on_solve(n, φ, report, E)` after each.
+/// Returns the design and the report of its solve.
+fn search_scene<R>(
+    path: &Path,
+    set: &[String],
+    opts: &DesignOptions,
+    mut on_solve: impl FnMut(usize, f64, &R, f64),
+    mut probe: impl FnMut(&Scene) -> Result<(f64, R), ProbeError>,
+) -> Result<(Design, R), RunDesignError> {
+    let base = Scene::load(path, set)?;
+    if base.lattice.kind == LatticeKind::Solid {
+        return Err(RunDesignError::NotCompression {
+            scene: path.display().to_string(),
+        });
+    }
+    let start = base.lattice()?.nominal_porosity();
+    let mut reports: Vec<(f64, R)> = Vec::new();
+    let design = search(start, opts, |phi| {
+        let mut args = set.to_vec();
+        args.push(format!("lattice.porosity={phi}"));
+        let scene = Scene::load(path, &args).map_err(|e| ProbeError::Failed(e.to_string()))?;
+        let (e, report) = probe(&scene)?;
         on_solve(reports.len() + 1, phi, &report, e);
         reports.push((phi, report));
         Ok(e)
@@ -447,6 +475,11 @@ pub fn check_study(
     levels: usize,
     ratio: f64,
 ) -> Result<(), RunDesignError> {
+    if Scene::load(path, set)?.load.case == crate::scene::CaseName::Periodic {
+        return Err(RunDesignError::ConvergedPeriodic {
+            scene: path.display().to_string(),
+        });
+    }
     crate::converge::level_scenes(path, set, levels, ratio)?;
     Ok(())
 }
@@ -495,5 +528,6 @@ fn unreachable(target: f64, probes: &[Probe], phi_min: f64, phi_max: f64) -> Des
     }
 }
 
+pub mod periodic;
 #[cfg(test)]
 mod tests;

@@ -115,7 +115,8 @@ enum Command {
         set: Vec<String>,
     },
     /// Find the strut diameter whose E_eff hits a target modulus (MPa), for
-    /// the scene's lattice kind and cell size (compression scenes).
+    /// the scene's lattice kind and cell size (compression scenes; on a
+    /// periodic scene the target is E_h = 1/S33 of C^H).
     Design {
         scene: PathBuf,
         /// Target effective modulus E_eff, MPa (e.g. 3500 for cancellous bone).

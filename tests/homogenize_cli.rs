@@ -211,16 +211,30 @@ fn periodic_scenes_that_are_not_whole_cells_of_whole_voxels_are_refused() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("--cells"));
 }
 
+/// A convergence study of a periodic scene is refused (sweeps and designs
+/// of periodic scenes: tests/homogenize_sweep.rs).
 #[test]
-fn a_sweep_or_study_of_a_periodic_scene_is_refused_naming_load_case() {
+fn a_study_of_a_periodic_scene_is_refused_naming_load_case() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("cell.toml");
     std::fs::write(&path, periodic_rd(1, 0.075, "")).unwrap();
-    let out = voxfe(&["design", path.to_str().unwrap(), "--target-modulus", "3000"]);
+    let out = voxfe(&["converge", path.to_str().unwrap(), "--backend", "cpu"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    // Refused by its quantity (e_h is no field of `voxfe run --json`) or
+    // by load.case.
+    assert!(err.contains("load.case") || err.contains("e_h"), "{err}");
+    let out = voxfe(&[
+        "design",
+        path.to_str().unwrap(),
+        "--target-modulus",
+        "3000",
+        "--converged",
+    ]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("load.case") || err.contains("compression"),
+        err.contains("--converged") && err.contains("periodic"),
         "{err}"
     );
 }

@@ -127,7 +127,7 @@ pub(crate) fn homogenize_one(
 }
 
 /// The text report: the voxelization, C^H and how it was solved.
-fn text(report: &HomogenizeReport) -> String {
+pub(crate) fn text(report: &HomogenizeReport) -> String {
     use std::fmt::Write as _;
     let r = &report.result;
     let mut s = format!("{}\n", report.voxel);

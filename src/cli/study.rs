@@ -1,6 +1,7 @@
 //! `voxfe design` and `voxfe converge`: the searches and studies that run
 //! a scene many times, what they print, and their exit status (3 when a
-//! level did not converge).
+//! level did not converge). `voxfe design` on a periodic scene targets
+//! E_h and prints the homogenized report of the design.
 
 use super::*;
 
@@ -14,6 +15,9 @@ pub(crate) fn cmd_design(
 ) -> Result<ExitCode, CliError> {
     if let Some((levels, ratio)) = study {
         voxfe::design::check_study(path, set, levels, ratio)?;
+    }
+    if Scene::load(path, set)?.load.case == voxfe::scene::CaseName::Periodic {
+        return design_periodic(path, opts, backend, json, set);
     }
     let on_solve = |n: usize, phi: f64, report: &voxfe::report::RunReport, e: f64| {
         info(format_args!(
@@ -77,6 +81,61 @@ pub(crate) fn cmd_design(
         print_study(&conv, false, None);
     }
     Ok(study_exit(&conv))
+}
+
+/// `voxfe design` on a periodic scene: the porosity whose E_h (1/S33 of
+/// C^H) hits the target, printed with the homogenized report of the design
+/// (as `voxfe homogenize` prints it; `--json`: its JSON object with
+/// `target_modulus`, `solves` and the design's provenance).
+fn design_periodic(
+    path: &Path,
+    opts: &voxfe::design::DesignOptions,
+    backend: Option<Backend>,
+    json: bool,
+    set: &[String],
+) -> Result<ExitCode, CliError> {
+    use voxfe::homogenize::run::HomogenizeReport;
+    let on_solve = |n: usize, phi: f64, report: &HomogenizeReport, e: f64| {
+        info(format_args!(
+            "solve {n}: porosity {phi:.5} (D = {:.4} mm) -> E_h = {e:.1} MPa",
+            report.voxel.strut_diameter.unwrap_or(f64::NAN)
+        ))
+    };
+    let (design, report) = voxfe::design::periodic::run(path, set, opts, backend, on_solve)?;
+    for w in report.voxel.warnings.iter().chain(&report.notices) {
+        eprintln!("warning: {w}");
+    }
+    let solves = design.probes.len();
+    let mut design_set = set.to_vec();
+    design_set.push(format!("lattice.porosity={}", design.porosity));
+    if json {
+        let mut v = serde_json::to_value(&report).expect("a report serializes");
+        v["voigt_order"] = serde_json::json!(voxfe::homogenize::tensor::VOIGT_ORDER);
+        v["target_modulus"] = opts.target.into();
+        v["e_h"] = design.e_eff.into();
+        v["porosity"] = design.porosity.into();
+        v["solves"] = solves.into();
+        if let Some(p) = scene_provenance(path, &design_set) {
+            let r = &report.result;
+            v["provenance"] = p.with_backend(&r.backend, &r.adapter).to_json();
+        }
+        println!("{v}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "target E_h        {:.1} MPa (within {} %; E_h = 1/S33 of C^H, along z)",
+        opts.target,
+        100.0 * opts.tolerance
+    );
+    println!(
+        "reached E_h       {:.1} MPa ({:+.2} %) at porosity {} (nominal)",
+        design.e_eff,
+        100.0 * (design.e_eff / opts.target - 1.0),
+        design.porosity
+    );
+    println!("solves            {solves}\n");
+    print!("{}", homogenize::text(&report));
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `voxfe converge`: the study (or, with `--compare-fill`, one per fill),

@@ -46,8 +46,8 @@ fn load_case_with<E: From<SceneError>>(
             return Err(crate::scene::invalid(
                 "load.case",
                 "\"periodic\"",
-                "a periodic cell is homogenized, not loaded: run it with `voxfe run` or `voxfe homogenize`; \
-                 sweep, converge and design take compression, three-point-bending and implant-compression",
+                "a periodic cell is homogenized, not loaded: run it with `voxfe run`, `voxfe homogenize`, \
+                 `voxfe sweep` or `voxfe design`; converge takes compression, three-point-bending and implant-compression",
             )
             .into())
         }

@@ -17,17 +17,21 @@
 //! on that directory resumes: the cases already there are skipped.
 //!
 //! This file holds the variations, the cases, the shards, the manifest and
-//! the case loop ([`Plan::run`]); `outdir.rs` claims the output directory
+//! the case loop ([`Plan::run`]: a periodic case is homogenized, the
+//! others voxelized, loaded and solved); `outdir.rs` claims the output directory
 //! and reads back an interrupted run's rows, `row.rs` the results row of a
-//! case, `outputs.rs` the files a sweep
+//! case, `homogenized.rs` the columns of a periodic case (C^H, E_h,
+//! the Zener ratio …), `outputs.rs` the files a sweep
 //! writes (CSV, JSON Lines, plots, `summary.md`) and `merge.rs` the
 //! combining of shards.
 
+mod homogenized;
 mod merge;
 mod outdir;
 mod outputs;
 mod row;
 
+pub use homogenized::HomogenizedFields;
 pub use merge::{merge, merge_rows, merge_warnings, read_jsonl};
 pub use outdir::{prepare_out, Prepared, Reuse};
 pub use outputs::{
@@ -40,7 +44,7 @@ use std::path::{Path, PathBuf};
 
 use crate::pipeline;
 use crate::provenance::Provenance;
-use crate::scene::{Backend, Scene, SceneError};
+use crate::scene::{Backend, CaseName, Scene, SceneError};
 
 /// Why a sweep could not be set up or its results read.
 #[derive(Debug, thiserror::Error)]
@@ -91,6 +95,9 @@ pub enum SweepError {
         settings: String,
         source: Box<crate::converge::ConvergeError>,
     },
+    /// `[sweep] converge` on a periodic case: no study of C^H yet.
+    #[error("[sweep] converge: case {case} ({settings}) is periodic (load.case = \"periodic\"); voxfe converge does not take periodic scenes yet: remove [sweep] converge to homogenize each case once")]
+    PeriodicStudy { case: usize, settings: String },
     /// An `--out` that cannot take this sweep (found before the first solve).
     #[error("--out '{path}': {why}")]
     OutDir { path: String, why: String },
@@ -385,6 +392,12 @@ pub fn plan(
             settings: case.set_args().join(" "),
             source,
         })?;
+        if scene.sweep.converge.is_some() && scene.load.case == CaseName::Periodic {
+            return Err(SweepError::PeriodicStudy {
+                case: case.index,
+                settings: case.set_args().join(" "),
+            });
+        }
         if let Some(c) = scene.sweep.converge {
             crate::converge::level_scenes(path, &args, c.levels, c.ratio).map_err(|source| {
                 SweepError::BadStudy {
@@ -481,6 +494,14 @@ impl Plan {
             )
             .map_err(failed)?;
             return Ok(RunFields::from_study(&study, q));
+        }
+        if scene.load.case == CaseName::Periodic {
+            // Homogenized: C^H and what it gives, the row's own columns.
+            let report = crate::homogenize::run::homogenize_scene(&scene, b)
+                .map_err(|e| (e.to_string(), None))?;
+            warnings.extend(report.voxel.warnings.iter().cloned());
+            warnings.extend(report.notices.iter().cloned());
+            return Ok(RunFields::from_homogenized(&report));
         }
         let prepared = pipeline::prepare(&scene).map_err(|e| (e.to_string(), None))?;
         warnings.extend(prepared.voxel.warnings.iter().cloned());

@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use super::{io, Manifest, Row, RunFields, SweepError};
+use super::{homogenized, io, Manifest, Row, RunFields, SweepError};
 
 /// The plots a sweep may write (without extension; each as PNG and SVG).
 const PLOTS: [&str; 4] = [
@@ -278,6 +278,7 @@ fn modulus(row: &Row) -> Option<(&'static str, f64)> {
     let run = row.run.as_ref()?;
     [
         (run.e_eff, "E_eff (MPa)"),
+        (run.homogenized.as_ref().map(|h| h.e_h), "E_h (MPa)"),
         (run.e_flex, "E_f (MPa)"),
         (run.stiffness, "k (N/mm)"),
     ]
@@ -340,7 +341,7 @@ fn fit_table(rows: &[Row], point: fn(&Row) -> Option<(f64, f64)>) -> String {
 }
 
 /// A value as a table cell: strings bare, `null` empty.
-fn cell(v: Option<&Value>) -> String {
+pub(super) fn cell(v: Option<&Value>) -> String {
     match v {
         None | Some(Value::Null) => String::new(),
         Some(Value::String(v)) => v.clone(),
@@ -391,6 +392,15 @@ pub fn summary(manifest: &Manifest, rows: &[Row]) -> String {
         s.push_str("\n## Gibson–Ashby fits: E_eff / E_s = C · ρ^n (ρ = 1 − measured porosity)\n\n");
         s.push_str(&fits);
     }
+    let fits = fit_table(rows, homogenized::relative_e_h);
+    if !fits.is_empty() {
+        s.push_str(
+            "\n## Gibson–Ashby fits on the homogenized modulus: E_h / E_s = C · ρ^n \
+             (E_h = 1/S33 of C^H, along z; ρ = 1 − measured porosity)\n\n",
+        );
+        s.push_str(&fits);
+    }
+    s.push_str(&homogenized::summary_table(rows, &keys));
     let fits = fit_table(rows, relative_strength);
     if !fits.is_empty() {
         s.push_str(
@@ -466,7 +476,8 @@ fn series<'r>(
 /// The plots of a sweep, written to `dir`; returns the files written.
 ///
 /// - Compression (`e_eff`): `modulus-density`, log–log E_eff/E_s against
-///   relative density per lattice kind, with the Gibson–Ashby fits; and
+///   relative density per lattice kind, with the Gibson–Ashby fits (and
+///   periodic cases, `e_h`: E_h/E_s the same way, series "KIND (E_h)"); and
 ///   (`yield_stress`) `strength-density`, σ_y,app/σ_y the same way.
 /// - Three-point bending (`e_flex`): `flexural-modulus`, E_f against
 ///   measured porosity per lattice kind.
@@ -492,7 +503,22 @@ pub fn write_plots(dir: &Path, rows: &[Row], varied: &[&str]) -> Result<Vec<Path
         ),
     ] {
         let points = |r: &Row| point(r).filter(|&(x, y)| x > 0.0 && y > 0.0);
-        let data = series(&groups, points, false);
+        let mut data = series(&groups, points, false);
+        let mut y_desc = y_desc.to_string();
+        if name == "modulus-density" {
+            // Periodic cases: E_h / E_s, one series per lattice kind.
+            let e_h = |r: &Row| homogenized::relative_e_h(r).filter(|&(x, y)| x > 0.0 && y > 0.0);
+            let mut h = series(&groups, e_h, false);
+            for s in &mut h {
+                s.label.push_str(" (E_h)");
+            }
+            y_desc = match (data.is_empty(), h.is_empty()) {
+                (_, true) => y_desc,
+                (true, false) => "E_h / E_s (–), E_h = 1/S33 of C^H".to_string(),
+                (false, false) => "E_eff / E_s, E_h / E_s (–)".to_string(),
+            };
+            data.extend(h);
+        }
         if data.is_empty() {
             continue;
         }
@@ -517,8 +543,8 @@ pub fn write_plots(dir: &Path, rows: &[Row], varied: &[&str]) -> Result<Vec<Path
         let chart = Chart {
             title,
             x_desc: "relative density ρ = 1 − measured porosity (–)",
-            y_desc,
             log: true,
+            y_desc: &y_desc,
             series: &data,
             fits: &fits,
             join: false,

@@ -6,6 +6,7 @@
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
+use super::homogenized::HomogenizedFields;
 use super::Case;
 use crate::fem::Preconditioner;
 use crate::provenance::Provenance;
@@ -146,6 +147,11 @@ pub struct RunFields {
     /// of a converge sweep.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub asymptotic: Option<bool>,
+    /// Periodic cases only (absent from other rows): the columns of C^H
+    /// ([`HomogenizedFields`]: `e_h`, `zener_ratio`, `e_max_over_min` …,
+    /// `c11` … `c66`), flat in the row.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub homogenized: Option<HomogenizedFields>,
 }
 
 fn nan() -> f64 {

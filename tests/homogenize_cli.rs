@@ -305,3 +305,37 @@ fn the_homogenized_stiffness_does_not_depend_on_where_the_cell_starts() {
         }
     }
 }
+
+#[test]
+fn homogenize_checks_the_cell_it_solves_not_the_scenes_own_specimen() {
+    // At h = 0.05 mm the scene's 3×3×3-cell cube needs more than 40 MiB by
+    // the memory estimate; the one cell homogenize solves does not.
+    let rd = scene_path("rd-compression.toml");
+    let rd = rd.to_str().unwrap();
+    let cap = [
+        "--set",
+        "voxel.size=0.05",
+        "--set",
+        "voxel.max_memory_mb=40",
+    ];
+    let mut voxelize = vec!["voxelize", rd];
+    voxelize.extend_from_slice(&cap);
+    assert_eq!(voxfe(&voxelize).status.code(), Some(2));
+    let mut homogenize = vec!["homogenize", rd, "--backend", "cpu", "--json"];
+    homogenize.extend_from_slice(&cap);
+    let v = json(&voxfe(&homogenize));
+    assert_eq!(v["voxel"]["dims"], serde_json::json!([30, 30, 30]));
+    // An implant scene's lattice homogenizes too: its cylinder, end
+    // plates and load case give way to a box of whole cells.
+    let v = json(&voxfe(&[
+        "homogenize",
+        scene_path("vbr-25.toml").to_str().unwrap(),
+        "--backend",
+        "cpu",
+        "--json",
+        "--cells",
+        "2",
+    ]));
+    assert_eq!(v["cells"], serde_json::json!([2, 2, 2]));
+    assert!(v["derived"]["e_h"].as_f64().unwrap() > 0.0);
+}

@@ -5,7 +5,6 @@
 use super::*;
 use voxfe::homogenize::run::{homogenize_scene, HomogenizeReport};
 use voxfe::homogenize::tensor::VOIGT_ORDER;
-use voxfe::scene::{CaseName, LoadSpec};
 
 /// `voxfe homogenize SCENE [--cells N]`: the scene as a periodic cell of
 /// N×N×N lattice cells (default: the scene's own size when it is periodic
@@ -19,25 +18,7 @@ pub(crate) fn cmd_homogenize(
     json: bool,
     set: &[String],
 ) -> Result<ExitCode, CliError> {
-    let mut scene = Scene::load(path, set)?;
-    if cells == Some(0) {
-        return Err(SceneError::Invalid {
-            key: "--cells",
-            value: "0".into(),
-            allowed: "at least 1 cell per axis".into(),
-        }
-        .into());
-    }
-    if scene.load.case != CaseName::Periodic || cells.is_some() {
-        let n = cells.unwrap_or(1) as f64;
-        let m = scene.lattice()?.cell();
-        scene.load = LoadSpec {
-            case: CaseName::Periodic,
-            ..Default::default()
-        };
-        scene.specimen.size = Some([n * m; 3]);
-        scene.validate()?;
-    }
+    let mut scene = Scene::load_as_periodic(path, set, cells)?;
     if let Some(a) = adapter {
         scene.solver.adapter = Some(a);
     }

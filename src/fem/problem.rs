@@ -47,6 +47,26 @@ pub struct Problem<'g> {
     pub element: hex8::Element,
 }
 
+/// The element stiffness of `element` for `material` at voxel size `h`,
+/// refused when an entry is not finite
+/// ([`SolveError::NonFiniteStiffness`]): no solve starts from it.
+pub fn finite_element_stiffness(
+    element: hex8::Element,
+    material: YoungPoisson,
+    h: f64,
+) -> Result<hex8::ElementMatrix, SolveError> {
+    let ke = hex8::element_stiffness_of(element, material, h);
+    if ke.iter().all(|k| k.is_finite()) {
+        Ok(ke)
+    } else {
+        Err(SolveError::NonFiniteStiffness {
+            e: material.e,
+            nu: material.nu,
+            h,
+        })
+    }
+}
+
 impl<'g> Problem<'g> {
     /// Builds the mesh, the stencils and the boundary conditions with the
     /// spec's trilinear hexahedron.
@@ -65,14 +85,7 @@ impl<'g> Problem<'g> {
         load: &LoadCase,
         element: hex8::Element,
     ) -> Result<Problem<'g>, SolveError> {
-        let ke = hex8::element_stiffness_of(element, material, grid.h);
-        if !ke.iter().all(|k| k.is_finite()) {
-            return Err(SolveError::NonFiniteStiffness {
-                e: material.e,
-                nu: material.nu,
-                h: grid.h,
-            });
-        }
+        let ke = finite_element_stiffness(element, material, grid.h)?;
         let mesh = ActiveMesh::new(grid)?;
         let table = StencilTable::new(&ke);
         let bc = load.constraints(&mesh)?;

@@ -49,7 +49,7 @@ use serde::Serialize;
 use super::tensor::Stiffness;
 use crate::fem::cg::{pcg, HostPcg, PcgStats};
 use crate::fem::constrained::Constrained;
-use crate::fem::hex8::{self, Element};
+use crate::fem::hex8::Element;
 use crate::fem::mesh::ActiveMesh;
 use crate::fem::multigrid::Multigrid;
 use crate::fem::operator::{LinearOperator, StencilRows, StencilTable};
@@ -104,14 +104,7 @@ impl<'g> PeriodicProblem<'g> {
         material: YoungPoisson,
         element: Element,
     ) -> Result<PeriodicProblem<'g>, SolveError> {
-        let ke = hex8::element_stiffness_of(element, material, grid.h);
-        if !ke.iter().all(|k| k.is_finite()) {
-            return Err(SolveError::NonFiniteStiffness {
-                e: material.e,
-                nu: material.nu,
-                h: grid.h,
-            });
-        }
+        let ke = crate::fem::problem::finite_element_stiffness(element, material, grid.h)?;
         let mesh = ActiveMesh::periodic(grid)?;
         let table = StencilTable::new(&ke);
         let pinned = 0;

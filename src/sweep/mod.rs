@@ -29,14 +29,16 @@ mod homogenized;
 mod merge;
 mod outdir;
 mod outputs;
+mod plots;
 mod row;
 
 pub use homogenized::HomogenizedFields;
 pub use merge::{merge, merge_rows, merge_warnings, read_jsonl};
 pub use outdir::{prepare_out, Prepared, Reuse};
 pub use outputs::{
-    columns, summary, write_csv, write_jsonl, write_outputs, write_plots, ResultsWriter, OWN_FILES,
+    columns, summary, write_csv, write_jsonl, write_outputs, ResultsWriter, OWN_FILES,
 };
+pub use plots::write_plots;
 pub use row::{case_row, failed_row, Row, RunFields, Status};
 
 use serde::{Deserialize, Serialize};

@@ -185,7 +185,6 @@ fn write_whole(path: &Path, text: &str) -> Result<(), SweepError> {
     std::fs::rename(&tmp, path).map_err(|source| io("write", path, source))
 }
 use crate::fit::fit_gibson_ashby;
-use crate::plot::{png_and_svg, Chart, PlotError, PowerLaw, Series};
 
 /// Writes rows as JSON Lines.
 pub fn write_jsonl(path: &Path, rows: &[Row]) -> Result<(), SweepError> {
@@ -220,7 +219,7 @@ fn csv_field(s: &str) -> String {
 }
 
 /// Writes `sweep.json`, `results.jsonl`, `results.csv`, the plots (PNG and
-/// SVG, see [`write_plots`]; a plot of an earlier sweep that this one does
+/// SVG, see [`super::plots::write_plots`]; a plot of an earlier sweep that this one does
 /// not draw is removed) and `summary.md`.
 pub fn write_outputs(dir: &Path, manifest: &Manifest, rows: &[Row]) -> Result<(), SweepError> {
     std::fs::create_dir_all(dir).map_err(|source| io("create", dir, source))?;
@@ -232,7 +231,7 @@ pub fn write_outputs(dir: &Path, manifest: &Manifest, rows: &[Row]) -> Result<()
     write_jsonl(&dir.join("results.jsonl"), rows)?;
     write_csv(&dir.join("results.csv"), rows)?;
     let keys: Vec<&str> = manifest.variations.iter().map(|v| v.key.as_str()).collect();
-    let plots = write_plots(dir, rows, &keys)?;
+    let plots = super::plots::write_plots(dir, rows, &keys)?;
     if let Some(p) = &manifest.provenance {
         for png in plots
             .iter()
@@ -269,7 +268,7 @@ pub fn write_outputs(dir: &Path, manifest: &Manifest, rows: &[Row]) -> Result<()
 
 /// `Some` when finite: JSON writes NaN and infinity as `null`, which the
 /// summary and the plots show as no value.
-fn finite(v: Option<f64>) -> Option<f64> {
+pub(super) fn finite(v: Option<f64>) -> Option<f64> {
     v.filter(|v| v.is_finite())
 }
 
@@ -287,7 +286,7 @@ fn modulus(row: &Row) -> Option<(&'static str, f64)> {
 }
 
 /// `(ρ, E_eff/E_s)` of a compression row, ρ = 1 − measured porosity.
-fn relative_modulus(row: &Row) -> Option<(f64, f64)> {
+pub(super) fn relative_modulus(row: &Row) -> Option<(f64, f64)> {
     let run = row.run.as_ref()?;
     let rho = 1.0 - finite(Some(run.porosity_measured))?;
     Some((rho, finite(run.e_eff)? / finite(Some(run.material_e))?))
@@ -295,7 +294,7 @@ fn relative_modulus(row: &Row) -> Option<(f64, f64)> {
 
 /// `(ρ, σ/σ_y)` of a compression row: the apparent first-yield stress over
 /// the yield strength of the solid, ρ = 1 − measured porosity.
-fn relative_strength(row: &Row) -> Option<(f64, f64)> {
+pub(super) fn relative_strength(row: &Row) -> Option<(f64, f64)> {
     let run = row.run.as_ref()?;
     let rho = 1.0 - finite(Some(run.porosity_measured))?;
     Some((rho, finite(run.yield_stress)? / finite(run.yield_strength)?))
@@ -437,7 +436,7 @@ pub fn row_commits(rows: &[Row]) -> Vec<String> {
 }
 
 /// Rows that ran, grouped by lattice kind (in order of appearance).
-fn by_lattice<'r>(rows: impl Iterator<Item = &'r Row>) -> Vec<(&'r str, Vec<&'r Row>)> {
+pub(super) fn by_lattice<'r>(rows: impl Iterator<Item = &'r Row>) -> Vec<(&'r str, Vec<&'r Row>)> {
     let mut groups: Vec<(&str, Vec<&Row>)> = Vec::new();
     for r in rows {
         let Some(run) = &r.run else { continue };
@@ -448,168 +447,6 @@ fn by_lattice<'r>(rows: impl Iterator<Item = &'r Row>) -> Vec<(&'r str, Vec<&'r 
         }
     }
     groups
-}
-
-/// One series per lattice kind: `point` of each of its rows, sorted by x
-/// when `sorted`; kinds without a point left out.
-fn series<'r>(
-    groups: &[(&str, Vec<&'r Row>)],
-    point: impl Fn(&'r Row) -> Option<(f64, f64)>,
-    sorted: bool,
-) -> Vec<Series> {
-    groups
-        .iter()
-        .map(|(kind, rs)| {
-            let mut points: Vec<(f64, f64)> = rs.iter().filter_map(|r| point(r)).collect();
-            if sorted {
-                points.sort_by(|a, b| a.0.total_cmp(&b.0));
-            }
-            Series {
-                label: kind.to_string(),
-                points,
-            }
-        })
-        .filter(|s| !s.points.is_empty())
-        .collect()
-}
-
-/// The plots of a sweep, written to `dir`; returns the files written.
-///
-/// - Compression (`e_eff`): `modulus-density`, log–log E_eff/E_s against
-///   relative density per lattice kind, with the Gibson–Ashby fits (and
-///   periodic cases, `e_h`: E_h/E_s the same way, series "KIND (E_h)"); and
-///   (`yield_stress`) `strength-density`, σ_y,app/σ_y the same way.
-/// - Three-point bending (`e_flex`): `flexural-modulus`, E_f against
-///   measured porosity per lattice kind.
-/// - Implant compression (`stiffness`): `stiffness`, k against the first
-///   varied key.
-pub fn write_plots(dir: &Path, rows: &[Row], varied: &[&str]) -> Result<Vec<PathBuf>, PlotError> {
-    let groups = by_lattice(rows.iter().filter(|r| r.is_ok()));
-    let mut written = Vec::new();
-    let size = (900, 640);
-    // E_eff/E_s and σ_y,app/σ_y against ρ.
-    for (name, point, title, y_desc) in [
-        (
-            "modulus-density",
-            relative_modulus as fn(&Row) -> Option<(f64, f64)>,
-            "Effective modulus against relative density",
-            "E_eff / E_s (–)",
-        ),
-        (
-            "strength-density",
-            relative_strength,
-            "First-yield strength (linear estimate) against relative density",
-            "σ_y,app / σ_y (–)",
-        ),
-    ] {
-        let points = |r: &Row| point(r).filter(|&(x, y)| x > 0.0 && y > 0.0);
-        let mut data = series(&groups, points, false);
-        let mut y_desc = y_desc.to_string();
-        if name == "modulus-density" {
-            // Periodic cases: E_h / E_s, one series per lattice kind.
-            let e_h = |r: &Row| homogenized::relative_e_h(r).filter(|&(x, y)| x > 0.0 && y > 0.0);
-            let mut h = series(&groups, e_h, false);
-            for s in &mut h {
-                s.label.push_str(" (E_h)");
-            }
-            y_desc = match (data.is_empty(), h.is_empty()) {
-                (_, true) => y_desc,
-                (true, false) => "E_h / E_s (–), E_h = 1/S33 of C^H".to_string(),
-                (false, false) => "E_eff / E_s, E_h / E_s (–)".to_string(),
-            };
-            data.extend(h);
-        }
-        if data.is_empty() {
-            continue;
-        }
-        let fits: Vec<Option<PowerLaw>> = data
-            .iter()
-            .map(|s| {
-                let f = fit_gibson_ashby(&s.points)?;
-                Some(PowerLaw {
-                    label: format!(
-                        "{}: {:.3}·ρ^{:.2} ({})",
-                        s.label,
-                        f.c,
-                        f.n,
-                        f.quality_text(2)
-                    ),
-                    c: f.c,
-                    n: f.n,
-                    x_limits: (1e-3, 1.0),
-                })
-            })
-            .collect();
-        let chart = Chart {
-            title,
-            x_desc: "relative density ρ = 1 − measured porosity (–)",
-            log: true,
-            y_desc: &y_desc,
-            series: &data,
-            fits: &fits,
-            join: false,
-            bands: &[],
-        };
-        written.extend(png_and_svg(&dir.join(name), size, &chart)?);
-    }
-    // E_f against porosity.
-    let flexural = series(
-        &groups,
-        |r| {
-            let run = r.run.as_ref()?;
-            let porosity = finite(Some(run.porosity_measured))?;
-            Some((100.0 * porosity, finite(run.e_flex)?))
-        },
-        true,
-    );
-    if !flexural.is_empty() {
-        let chart = Chart {
-            title: "Flexural modulus (three-point bending)",
-            x_desc: "measured porosity (%)",
-            y_desc: "E_f (MPa)",
-            log: false,
-            series: &flexural,
-            fits: &[],
-            join: true,
-            bands: &[],
-        };
-        written.extend(png_and_svg(&dir.join("flexural-modulus"), size, &chart)?);
-    }
-    // Implant stiffness against the first numeric varied key.
-    let num = |r: &Row, key: &str| finite(r.setting(key)?.as_f64());
-    let stiffness = |r: &Row| finite(r.run.as_ref()?.stiffness);
-    let key = varied.iter().find(|k| {
-        rows.iter()
-            .any(|r| num(r, k).is_some() && stiffness(r).is_some())
-    });
-    if let Some(key) = key {
-        let series = series(&groups, |r| Some((num(r, key)?, stiffness(r)?)), true);
-        let x_desc = format!("{key}{}", unit_of(key));
-        let chart = Chart {
-            title: "Implant axial stiffness",
-            x_desc: &x_desc,
-            y_desc: "k (N/mm)",
-            log: false,
-            series: &series,
-            fits: &[],
-            join: true,
-            bands: &[],
-        };
-        written.extend(png_and_svg(&dir.join("stiffness"), size, &chart)?);
-    }
-    Ok(written)
-}
-
-/// The unit of a scene key, for axis labels.
-fn unit_of(key: &str) -> &'static str {
-    match key.rsplit('.').next().unwrap_or("") {
-        "porosity" => " (–)",
-        "wedge" => " (°)",
-        "preset" | "kind" | "platens" | "case" | "backend" | "shape" => "",
-        "e" => " (MPa)",
-        "nu" => " (–)",
-        _ => " (mm)",
-    }
 }
 
 #[cfg(test)]
@@ -696,7 +533,7 @@ mod tests {
         assert!(modulus.contains("| bcc | 0.8000 | 2.0000 |"), "{text}");
         // ρ = 0.45: 200 · 0.3 · 0.45^1.5 = 18.11 MPa in the strength column.
         assert!(text.contains("| σ_y,app (MPa) = 18.11 |"), "{text}");
-        let written = write_plots(dir.path(), &rows, &[]).unwrap();
+        let written = super::super::plots::write_plots(dir.path(), &rows, &[]).unwrap();
         assert!(written.contains(&dir.path().join("strength-density.png")));
         let svg = std::fs::read_to_string(dir.path().join("strength-density.svg")).unwrap();
         assert!(

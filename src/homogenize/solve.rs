@@ -52,7 +52,7 @@ use crate::fem::constrained::Constrained;
 use crate::fem::hex8::Element;
 use crate::fem::mesh::ActiveMesh;
 use crate::fem::multigrid::Multigrid;
-use crate::fem::operator::{LinearOperator, StencilRows, StencilTable};
+use crate::fem::operator::{StencilRows, StencilTable};
 use crate::fem::precond::Jacobi;
 use crate::fem::vector::{norm_sq, residual};
 use crate::fem::{Preconditioner, SolveError, SolverOptions};

@@ -1,15 +1,16 @@
 //! A periodic scene end to end: the cell voxelized with its components
 //! joined across the wrap, the six solves on a backend (the policy of
-//! [`crate::pipeline::backend`]: `auto` takes a hardware GPU, else the CPU;
-//! a multigrid that does not fit the GPU falls back to Jacobi; each
-//! fallback is a notice), and the report ([`HomogenizeReport`]).
+//! [`crate::pipeline::backend::with_backend`]: `auto` takes a hardware
+//! GPU, else the CPU; a multigrid that does not fit the GPU falls back to
+//! Jacobi; each fallback is a notice), and the report
+//! ([`HomogenizeReport`]).
 
 use serde::Serialize;
 
 use super::solve::{homogenize_cpu, homogenize_gpu, Homogenization, HomogenizeError};
 use super::tensor::Homogenized;
 use crate::fem::{Preconditioner, SolverOptions};
-use crate::gpu::{AdapterRequest, GpuContext, GpuError};
+use crate::gpu::{GpuContext, GpuError};
 use crate::grid::VoxelGrid;
 use crate::material::YoungPoisson;
 use crate::pipeline::voxelize::{voxelize_specimen, VoxelizeError};
@@ -92,43 +93,14 @@ fn solve(
     notices: &mut Vec<String>,
 ) -> Result<Homogenization, HomogenizeRunError> {
     let opts = scene.solver.options();
-    let request = AdapterRequest {
-        name: scene.solver.adapter.clone(),
-        ..Default::default()
-    };
-    Ok(match backend {
-        Backend::Cpu => homogenize_cpu(grid, material, &opts)?,
-        Backend::Gpu => {
-            let ctx = GpuContext::new(&request)?;
-            on_gpu(&ctx, grid, material, &opts, notices)?
-        }
-        Backend::Auto => match GpuContext::new(&request) {
-            Err(e @ GpuError::BadBackendEnv { .. }) => return Err(e.into()),
-            Err(e) => {
-                notices.push(format!("no GPU: {e}; solving on the CPU"));
-                homogenize_cpu(grid, material, &opts)?
-            }
-            Ok(ctx) if ctx.is_software() => {
-                notices.push(format!(
-                    "only a software GPU adapter ({}) was found; the CPU solver is faster (use --backend gpu to run on it)",
-                    ctx.adapter_name()
-                ));
-                homogenize_cpu(grid, material, &opts)?
-            }
-            Ok(ctx) => match on_gpu(&ctx, grid, material, &opts, notices) {
-                Ok(r) => r,
-                // The input's fault: the CPU would fail the same way.
-                Err(e) if e.is_bad_input() => return Err(e.into()),
-                Err(e) => {
-                    notices.push(format!(
-                        "the GPU solve on {} failed: {e}; solving again on the CPU",
-                        ctx.adapter_name()
-                    ));
-                    homogenize_cpu(grid, material, &opts)?
-                }
-            },
-        },
-    })
+    crate::pipeline::backend::with_backend(
+        scene,
+        backend,
+        notices,
+        || Ok(homogenize_cpu(grid, material, &opts)?),
+        |ctx, notices| Ok(on_gpu(ctx, grid, material, &opts, notices)?),
+        HomogenizeRunError::is_bad_input,
+    )
 }
 
 /// The GPU solve; a multigrid that does not fit the adapter's bindings is

@@ -50,22 +50,43 @@ pub fn solve(
     notices: &mut Vec<String>,
 ) -> Result<SolveResult, RunError> {
     let opts = scene.solver.options();
+    with_backend(
+        scene,
+        backend,
+        notices,
+        || Ok(solve_cpu(grid, material, load, &opts)?),
+        |ctx, notices| Ok(solve_on_gpu(ctx, grid, material, load, &opts, notices)?),
+        RunError::is_bad_input,
+    )
+}
+
+/// The backend policy of any solve (`voxfe run`'s and a periodic cell's):
+/// `cpu` solves on the CPU, `gpu` on an adapter of the scene's request.
+/// `auto` takes a hardware adapter, else the CPU with a notice (no adapter,
+/// or only a software one); a GPU solve that fails for a reason other than
+/// the input (`is_bad_input`) is solved again on the CPU, with a notice. A
+/// bad `WGPU_BACKEND` is an error on every backend but `cpu`.
+pub fn with_backend<T, E: From<GpuError> + std::fmt::Display>(
+    scene: &Scene,
+    backend: Backend,
+    notices: &mut Vec<String>,
+    cpu: impl FnOnce() -> Result<T, E>,
+    gpu: impl FnOnce(&GpuContext, &mut Vec<String>) -> Result<T, E>,
+    is_bad_input: impl Fn(&E) -> bool,
+) -> Result<T, E> {
     let request = AdapterRequest {
         name: scene.solver.adapter.clone(),
         ..Default::default()
     };
-    Ok(match backend {
-        Backend::Cpu => solve_cpu(grid, material, load, &opts)?,
-        Backend::Gpu => {
-            let ctx = GpuContext::new(&request)?;
-            solve_on_gpu(&ctx, grid, material, load, &opts, notices)?
-        }
+    match backend {
+        Backend::Cpu => cpu(),
+        Backend::Gpu => gpu(&GpuContext::new(&request)?, notices),
         Backend::Auto => match GpuContext::new(&request) {
             // A bad WGPU_BACKEND is the user's input, not a missing GPU.
-            Err(e @ GpuError::BadBackendEnv { .. }) => return Err(e.into()),
+            Err(e @ GpuError::BadBackendEnv { .. }) => Err(e.into()),
             Err(e) => {
                 notices.push(format!("no GPU: {e}; solving on the CPU"));
-                solve_cpu(grid, material, load, &opts)?
+                cpu()
             }
             // A software adapter (lavapipe, llvmpipe) runs the kernels on
             // the CPU, several times slower than the CPU solver itself.
@@ -74,20 +95,20 @@ pub fn solve(
                     "only a software GPU adapter ({}) was found; the CPU solver is faster (use --backend gpu to run on it)",
                     ctx.adapter_name()
                 ));
-                solve_cpu(grid, material, load, &opts)?
+                cpu()
             }
-            Ok(ctx) => match solve_on_gpu(&ctx, grid, material, load, &opts, notices) {
-                Ok(r) => r,
+            Ok(ctx) => match gpu(&ctx, notices) {
                 // The input's fault: the CPU would fail the same way.
-                Err(GpuError::Solve(e)) if e.is_bad_input() => return Err(e.into()),
+                Err(e) if is_bad_input(&e) => Err(e),
                 Err(e) => {
                     notices.push(format!(
                         "the GPU solve on {} failed: {e}; solving again on the CPU",
                         ctx.adapter_name()
                     ));
-                    solve_cpu(grid, material, load, &opts)?
+                    cpu()
                 }
+                ok => ok,
             },
         },
-    })
+    }
 }

@@ -362,7 +362,7 @@ pub fn voxel_tensors(
             let (i, j, k) = (v % nx, (v / nx) % ny, v / (nx * ny));
             let ue = crate::strength::element_displacement(grid, mesh, u, [i, j, k]);
             let eps = b * ue;
-            let sigma = d * eps * grid.phi(v);
+            let sigma = d * eps * grid.weight(v);
             let arr = |x: nalgebra::SVector<f64, 6>| std::array::from_fn(|r| x[r]);
             (arr(eps), arr(sigma))
         })

@@ -23,8 +23,12 @@ pub struct VoxelGrid {
     /// (`voxel.fill = "fraction"`, see the spec's "Sub-voxel solid fraction").
     /// `None` is binary fill: every solid voxel has φ = 1. When present, a
     /// void voxel's entry is 0 and a solid voxel's entry is its φ, which
-    /// scales its element stiffness (φₑ·Kₑ).
+    /// scales its element stiffness (φₑ^p·Kₑ, p = `fraction_exponent`).
     pub fraction: Option<Vec<f32>>,
+    /// Exponent p of the stiffness weight φₑ^p of a fractional voxel
+    /// (`voxel.fraction_exponent`; 1 is the spec's Voigt scaling φₑ·Kₑ).
+    /// Volumes and porosity always use φₑ itself.
+    pub fraction_exponent: f64,
 }
 
 /// Counts reported with every voxelization.
@@ -43,6 +47,7 @@ impl VoxelGrid {
             h,
             solid: vec![0; dims[0] * dims[1] * dims[2]],
             fraction: None,
+            fraction_exponent: 1.0,
         }
     }
 
@@ -53,6 +58,7 @@ impl VoxelGrid {
             h,
             solid: vec![1; dims[0] * dims[1] * dims[2]],
             fraction: None,
+            fraction_exponent: 1.0,
         }
     }
 
@@ -110,6 +116,33 @@ impl VoxelGrid {
         match &self.fraction {
             Some(f) => f[v] as f64,
             None => f64::from(self.solid[v] != 0),
+        }
+    }
+
+    /// Stiffness weight of a voxel whose solid fraction is `phi`: φ^p,
+    /// p = [`VoxelGrid::fraction_exponent`], rounded to f32 as the solvers
+    /// store it (φ itself, bit for bit, when p = 1).
+    #[inline]
+    pub fn weight_of(&self, phi: f64) -> f64 {
+        if self.fraction_exponent == 1.0 {
+            phi
+        } else {
+            phi.powf(self.fraction_exponent) as f32 as f64
+        }
+    }
+
+    /// Stiffness weight wₑ = φₑ^p of voxel `v`: the factor of its element
+    /// stiffness (1 or 0 under binary fill).
+    #[inline]
+    pub fn weight(&self, v: usize) -> f64 {
+        self.weight_of(self.phi(v))
+    }
+
+    /// Σwₑ in voxel units: the solid volume when p = 1.
+    pub fn weight_sum(&self) -> f64 {
+        match &self.fraction {
+            Some(f) => f.iter().map(|&p| self.weight_of(p as f64)).sum(),
+            None => self.solid_count() as f64,
         }
     }
 

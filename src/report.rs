@@ -183,6 +183,11 @@ pub struct VoxelReport {
     pub envelope_voxels: usize,
     /// `voxel.fill`: "binary" or "fraction".
     pub fill: &'static str,
+    /// Fraction fill: the exponent p of the stiffness weight φₑ^p
+    /// (`voxel.fraction_exponent`; 1 = Voigt scaling). `None` under binary
+    /// fill.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fraction_exponent: Option<f64>,
     /// `1 − Σφ / envelope_voxels` (`1 − solid_voxels / envelope_voxels`
     /// under binary fill).
     pub porosity_measured: f64,
@@ -227,7 +232,12 @@ impl std::fmt::Display for VoxelReport {
             "grid             {nx} × {ny} × {nz} = {} voxels",
             self.total_voxels
         )?;
-        writeln!(f, "fill             {}", self.fill)?;
+        match self.fraction_exponent {
+            Some(p) if p != 1.0 => {
+                writeln!(f, "fill             {} (stiffness φ^{p}·Kₑ)", self.fill)?
+            }
+            _ => writeln!(f, "fill             {}", self.fill)?,
+        }
         writeln!(f, "solid voxels     {}", self.solid_voxels)?;
         writeln!(f, "removed voxels   {}", self.removed_voxels)?;
         if self.lattice == crate::image::specimen::IMAGE_LATTICE {

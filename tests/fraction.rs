@@ -112,6 +112,67 @@ fn a_uniform_fraction_scales_the_modulus_exactly() {
 }
 
 #[test]
+fn the_fraction_exponent_weights_the_stiffness_by_phi_to_the_p() {
+    // Uniform φ = 0.35 with p = 2: every element is 0.35²·Kₑ, so a solid
+    // block between frictionless platens has E_eff = 0.35²·E_s; its
+    // volume (and so the porosity) is still Σφ.
+    let m = YoungPoisson::tantalum();
+    let mut g = VoxelGrid::full([5, 4, 6], 0.25);
+    g.fraction = Some(vec![0.35; g.voxel_count()]);
+    g.fraction_exponent = 2.0;
+    assert_eq!(g.solid_volume(), 0.35f32 as f64 * 120.0);
+    for p in [Preconditioner::Jacobi, Preconditioner::Multigrid] {
+        let r = solve_cpu(&g, m, &compression(), &opts(p)).unwrap();
+        let want = (0.35f32 as f64).powi(2) as f32 as f64 * m.e;
+        assert!(
+            (r.e_eff.unwrap() / want - 1.0).abs() < 1e-7,
+            "{p:?}: {:?} against {want}",
+            r.e_eff
+        );
+    }
+}
+
+#[test]
+fn the_fraction_exponent_leaves_porosity_alone_and_is_reported() {
+    let scene = |p: f64| {
+        let toml = small_rd(0.1).replace(
+            "[voxel]\nsize = 0.1\n",
+            &format!("[voxel]\nsize = 0.1\nfill = \"fraction\"\nfraction_exponent = {p}\n"),
+        );
+        Scene::parse(&toml, Path::new("rd.toml"), &[]).unwrap()
+    };
+    let (_, one, r1) = voxelize_scene(&scene(1.0)).unwrap();
+    let (_, two, r2) = voxelize_scene(&scene(2.0)).unwrap();
+    assert_eq!(r1.porosity_measured, r2.porosity_measured);
+    assert_eq!(
+        (r1.fraction_exponent, r2.fraction_exponent),
+        (Some(1.0), Some(2.0))
+    );
+    assert_eq!(
+        (one.grid.fraction_exponent, two.grid.fraction_exponent),
+        (1.0, 2.0)
+    );
+    // The weights are φ² on partial voxels and 1 on full ones.
+    let partial = (0..two.grid.voxel_count())
+        .find(|&v| (0.2..0.8).contains(&two.grid.phi(v)))
+        .expect("a partial voxel");
+    let phi = two.grid.phi(partial);
+    assert_eq!(two.grid.weight(partial), (phi * phi) as f32 as f64);
+    assert_eq!(one.grid.weight(partial), phi);
+    let m = YoungPoisson::tantalum();
+    let o = opts(Preconditioner::Multigrid);
+    let e1 = solve_cpu(&one.grid, m, &compression(), &o)
+        .unwrap()
+        .e_eff
+        .unwrap();
+    let e2 = solve_cpu(&two.grid, m, &compression(), &o)
+        .unwrap()
+        .e_eff
+        .unwrap();
+    assert!(e2 < e1, "p = 2 gives {e2} MPa, p = 1 {e1} MPa");
+}
+
+#[test]
 fn layers_parallel_to_the_load_give_the_voigt_mean() {
     // Layers across x with φ = 1, 0.2, 0.6, 0.45 (repeated), compressed along
     // z between frictionless platens: every layer has the same ν, so the
@@ -178,6 +239,27 @@ fn bad_fill_keys_are_clear_errors() {
             "voxel.fraction_threshold=-0.1",
             "voxel.fraction_threshold",
             "0 ≤ threshold < 1",
+        ),
+        (
+            "voxel.fraction_exponent=0.5",
+            "voxel.fraction_exponent",
+            "1 ≤ p ≤ 4",
+        ),
+        (
+            "voxel.fraction_exponent=5",
+            "voxel.fraction_exponent",
+            "1 ≤ p ≤ 4",
+        ),
+        (
+            "voxel.fraction_exponent=nan",
+            "voxel.fraction_exponent",
+            "finite",
+        ),
+        // small_rd is binary: an exponent there would be silently ignored.
+        (
+            "voxel.fraction_exponent=2",
+            "voxel.fraction_exponent",
+            "voxel.fill = \"fraction\"",
         ),
     ] {
         let out = voxfe(&["voxelize", p, "--set", set]);

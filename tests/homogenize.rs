@@ -141,6 +141,22 @@ fn a_two_phase_laminate_gives_the_exact_laminate_stiffness() {
 }
 
 #[test]
+fn the_fraction_exponent_gives_the_laminate_of_the_weighted_phases() {
+    // With p = 2 the soft layers' stiffness is 0.25²·C, the laminate's
+    // exact C follows with those weights, while Σφ (the volume) is as
+    // for p = 1.
+    let phi = [1.0f32, 0.25, 0.25, 1.0];
+    let mut grid = laminate(3, &phi);
+    grid.fraction_exponent = 2.0;
+    let s: Vec<f64> = phi.iter().map(|&p| (p as f64).powi(2)).collect();
+    let exact = laminate_exact(TA, &s);
+    for pre in [Preconditioner::Jacobi, Preconditioner::Multigrid] {
+        let h = converged(homogenize_cpu(&grid, TA, &opts(pre)).unwrap());
+        assert_close(&h.stiffness, &exact, 1e-8);
+    }
+}
+
+#[test]
 fn multigrid_and_jacobi_agree_on_a_porous_cell_and_multigrid_stays_flat_in_h() {
     // A cubic frame: three orthogonal square bars through the cell centre
     // (a simple-cubic lattice), which percolates only through the wrap.
@@ -195,17 +211,21 @@ fn the_gpu_homogenizes_as_the_cpu_does() {
         return;
     };
     let phi = [1.0f32, 0.5, 0.25, 1.0];
-    let grid = laminate(4, &phi);
-    let exact = laminate_exact(TA, &phi.map(|p| p as f64));
-    for pre in [Preconditioner::Jacobi, Preconditioner::Multigrid] {
-        let o = SolverOptions {
-            tolerance: 1e-8,
-            preconditioner: pre,
-            ..Default::default()
-        };
-        let h = converged(homogenize_gpu(&ctx, &grid, TA, &o).unwrap());
-        assert_close(&h.stiffness, &exact, 1e-6);
-        assert_eq!(h.backend, "gpu");
+    // Voigt scaling (p = 1) and the weights φ² (p = 2).
+    for p in [1, 2] {
+        let mut grid = laminate(4, &phi);
+        grid.fraction_exponent = p as f64;
+        let exact = laminate_exact(TA, &phi.map(|f| (f as f64).powi(p)));
+        for pre in [Preconditioner::Jacobi, Preconditioner::Multigrid] {
+            let o = SolverOptions {
+                tolerance: 1e-8,
+                preconditioner: pre,
+                ..Default::default()
+            };
+            let h = converged(homogenize_gpu(&ctx, &grid, TA, &o).unwrap());
+            assert_close(&h.stiffness, &exact, 1e-6);
+            assert_eq!(h.backend, "gpu");
+        }
     }
 }
 

@@ -95,7 +95,7 @@ pub fn write_run(
         }
         let _ = writeln!(s, "*MATERIAL, NAME={name}");
         let _ = writeln!(s, "*ELASTIC");
-        let _ = writeln!(s, "{:e}, {:e}", m.e * phi, m.nu);
+        let _ = writeln!(s, "{:e}, {:e}", m.e * grid.weight_of(*phi), m.nu);
         let elset = if grid.fraction.is_some() {
             name.as_str()
         } else {

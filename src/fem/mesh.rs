@@ -46,8 +46,9 @@ pub struct ActiveMesh {
     pub node_map: Vec<u32>,
     /// Occupancy pattern of the 8 voxels around each active node.
     pub pattern: Vec<u8>,
-    /// Sub-voxel fill: φ of the 8 voxels around each active node, entry c
-    /// for pattern bit c. `None` under binary fill.
+    /// Sub-voxel fill: the stiffness weight wₑ = φₑ^p of the 8 voxels
+    /// around each active node (φₑ itself when p = 1), entry c for pattern
+    /// bit c. `None` under binary fill.
     pub phi: Option<Vec<[f32; 8]>>,
     /// Whether the node grid wraps (see the module doc); `nodes` and
     /// `node_map` are then on the padded node grid.
@@ -255,7 +256,7 @@ fn corner_fractions(grid: &VoxelGrid, fraction: &[f32], mesh: &ActiveMesh) -> Ve
             let mut w = [0f32; 8];
             for (c, wc) in w.iter_mut().enumerate() {
                 if let Some(v) = corner_voxel(grid, node, c, mesh.periodic) {
-                    *wc = fraction[v];
+                    *wc = grid.weight_of(fraction[v] as f64) as f32;
                 }
             }
             w

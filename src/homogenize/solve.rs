@@ -211,7 +211,7 @@ impl<'g> PeriodicProblem<'g> {
     /// sides `b[j]` they solve.
     pub fn stiffness(&self, b: &[Vec<f64>; 6], u: &[Vec<f64>; 6]) -> Stiffness {
         let volume = self.grid.voxel_count() as f64 * self.grid.h.powi(3);
-        let solid = self.grid.solid_volume();
+        let solid = self.grid.weight_sum();
         Stiffness(std::array::from_fn(|i| {
             std::array::from_fn(|j| {
                 let bu: f64 = b[i].iter().zip(&u[j]).map(|(x, y)| x * y).sum();

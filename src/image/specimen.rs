@@ -240,6 +240,7 @@ pub fn voxelize_image(scene: &Scene) -> Result<Specimen, VoxelizeError> {
         } else {
             "binary"
         },
+        fraction_exponent: None,
         total_voxels: counts.total,
         solid_voxels: counts.solid,
         removed_voxels: counts.removed,

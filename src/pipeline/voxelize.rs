@@ -64,9 +64,19 @@ pub struct Specimen {
 
 /// Builds the lattice and envelope of a scene and voxelizes the specimen.
 pub fn voxelize_specimen(scene: &Scene) -> Result<Specimen, VoxelizeError> {
-    if scene.specimen.shape == crate::scene::Shape::Image {
-        return crate::image::specimen::voxelize_image(scene);
-    }
+    let mut specimen = if scene.specimen.shape == crate::scene::Shape::Image {
+        crate::image::specimen::voxelize_image(scene)?
+    } else {
+        voxelize_shapes(scene)?
+    };
+    let p = scene.voxel.fraction_exponent;
+    specimen.vox.grid.fraction_exponent = p;
+    specimen.report.fraction_exponent = specimen.vox.grid.fraction.is_some().then_some(p);
+    Ok(specimen)
+}
+
+/// [`voxelize_specimen`] for a specimen made of shapes (not an image).
+fn voxelize_shapes(scene: &Scene) -> Result<Specimen, VoxelizeError> {
     let lattice = scene.lattice()?;
     let h = scene.voxel.size;
     let implant = Implant {
@@ -206,6 +216,7 @@ fn voxel_report(
         envelope_voxels,
         stl_degenerate_triangles: None,
         fill: scene.voxel.fill.name(),
+        fraction_exponent: None,
         porosity_measured: 1.0 - vox.grid.solid_volume() / envelope_voxels as f64,
         porosity_nominal: lattice.nominal_porosity(),
         porosity_nominal_closed_form: lattice.nominal_is_closed_form(),

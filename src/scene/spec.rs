@@ -201,6 +201,10 @@ pub struct VoxelSpec {
     /// φ below which a voxel is void (`fill = "fraction"` only).
     #[serde(default = "default_fraction_threshold")]
     pub fraction_threshold: f64,
+    /// Exponent p of the stiffness weight φₑ^p (`fill = "fraction"` only;
+    /// 1 is the spec's Voigt scaling).
+    #[serde(default = "default_fraction_exponent")]
+    pub fraction_exponent: f64,
 }
 
 fn default_max_memory() -> f64 {
@@ -219,8 +223,13 @@ impl Default for VoxelSpec {
             max_memory_mb: default_max_memory(),
             fill: Fill::default(),
             fraction_threshold: default_fraction_threshold(),
+            fraction_exponent: default_fraction_exponent(),
         }
     }
+}
+
+fn default_fraction_exponent() -> f64 {
+    1.0
 }
 
 fn default_fraction_threshold() -> f64 {

@@ -3,7 +3,7 @@
 //! check walks every float of the scene (as its TOML value) and refuses NaN
 //! and infinities by their full key path, so no later check sees them.
 
-use super::{invalid, CaseName, ResolvedLoad, Scene, SceneError, Shape};
+use super::{invalid, CaseName, Fill, ResolvedLoad, Scene, SceneError, Shape};
 
 /// Smallest lattice cell, in voxels: one voxel per quarter cell M/4, the
 /// grid on which every strut node lies.
@@ -90,6 +90,26 @@ impl Scene {
                 "voxel.fraction_threshold",
                 t,
                 "allowed: 0 ≤ threshold < 1 (the solid fraction φ below which a voxel is void; default 0.01)",
+            ));
+        }
+        let p = self.voxel.fraction_exponent;
+        if !(1.0..=4.0).contains(&p) {
+            return Err(invalid(
+                "voxel.fraction_exponent",
+                p,
+                "allowed: 1 ≤ p ≤ 4 (a fractional voxel's stiffness is φ^p·Kₑ; 1 is Voigt scaling)",
+            ));
+        }
+        let ramp = self.specimen.shape == Shape::Image
+            && self
+                .image
+                .as_ref()
+                .is_some_and(|i| i.calibration == super::CalibrationKind::Ramp);
+        if p != 1.0 && self.voxel.fill != Fill::Fraction && !ramp {
+            return Err(invalid(
+                "voxel.fraction_exponent",
+                p,
+                "it applies to voxel.fill = \"fraction\" (or an image with calibration = \"ramp\") only: binary voxels have φ = 0 or 1; set voxel.fill = \"fraction\" or leave the exponent at 1",
             ));
         }
         let cap = self.voxel.max_memory_mb;

@@ -120,6 +120,7 @@ where
         h,
         solid,
         fraction: Some(fraction),
+        fraction_exponent: 1.0,
     }
 }
 

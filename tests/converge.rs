@@ -512,3 +512,43 @@ fn bad_plot_fill_and_study_flags_exit_2_before_the_first_solve() {
         assert!(started.elapsed().as_secs_f64() < 5.0, "{args:?}");
     }
 }
+
+#[test]
+fn compare_fill_with_a_fraction_exponent_applies_it_to_the_fraction_leg_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let scene = write(dir.path(), "small.toml", &common::small_rd(0.1));
+    let s = scene.to_str().unwrap();
+    let stem = dir.path().join("conv");
+    let v = json(&voxfe(&[
+        "converge",
+        s,
+        "--compare-fill",
+        "--set",
+        "voxel.fraction_exponent=2",
+        "--plot",
+        stem.to_str().unwrap(),
+        "--json",
+        "-q",
+    ]));
+    let level = |fill: &str| v["fills"][fill]["levels"][0].clone();
+    // Each leg's first level is the run of that fill at the scene's h.
+    for (fill, set) in [
+        ("binary", vec![]),
+        (
+            "fraction",
+            vec![
+                "--set",
+                "voxel.fill=fraction",
+                "--set",
+                "voxel.fraction_exponent=2",
+            ],
+        ),
+    ] {
+        let mut args = vec!["run", s, "--json", "-q"];
+        args.extend(set);
+        let run = json(&voxfe(&args));
+        assert_eq!(f(&level(fill)["e_eff"]), f(&run["e_eff"]), "{fill}");
+    }
+    let text = std::fs::read_to_string(stem.with_extension("svg")).unwrap();
+    assert!(text.contains("fraction φ^2 fill"), "svg lacks the exponent");
+}

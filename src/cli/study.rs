@@ -138,6 +138,15 @@ fn design_periodic(
     Ok(ExitCode::SUCCESS)
 }
 
+/// A study's label on the chart: the fill, with its stiffness exponent
+/// when that is not Voigt's 1 ("fraction φ^2").
+fn fill_label(voxel: &voxfe::report::VoxelReport) -> String {
+    match voxel.fraction_exponent {
+        Some(p) if p != 1.0 => format!("{} φ^{p}", voxel.fill),
+        _ => voxel.fill.to_string(),
+    }
+}
+
 /// `voxfe converge`: the study (or, with `--compare-fill`, one per fill),
 /// printed, and with `--plot` drawn; exit status 3 when a level did not
 /// converge.
@@ -152,8 +161,14 @@ pub(crate) fn cmd_converge(
     plot: Option<&Path>,
     compare_fill: bool,
 ) -> Result<ExitCode, CliError> {
+    // The scene as the fraction leg of --compare-fill reads it (every key,
+    // voxel.fraction_exponent included, applies there).
+    let mut leg = set.to_vec();
+    if compare_fill {
+        leg.push("voxel.fill=fraction".into());
+    }
     let modulus = match plot {
-        Some(stem) => Some(voxfe::converge::check_plot(path, set, stem, quantities)?),
+        Some(stem) => Some(voxfe::converge::check_plot(path, &leg, stem, quantities)?),
         None => None,
     };
     let reports: Vec<(String, voxfe::converge::ConvergeReport)> = if compare_fill {
@@ -167,7 +182,7 @@ pub(crate) fn cmd_converge(
             |fill, i, r| on_level_of(&format!("{} fill, level {i}", fill.name()), r),
         )?
         .into_iter()
-        .map(|(fill, r)| (fill.name().to_string(), r))
+        .map(|(_, r)| (fill_label(&r.finest.voxel), r))
         .collect()
     } else {
         let r = voxfe::converge::run(
@@ -179,9 +194,9 @@ pub(crate) fn cmd_converge(
             backend,
             on_level,
         )?;
-        vec![(format!("{} fill", r.finest.voxel.fill), r)]
+        vec![(format!("{} fill", fill_label(&r.finest.voxel)), r)]
     };
-    let provenance = scene_provenance(path, set);
+    let provenance = scene_provenance(path, set).or_else(|| scene_provenance_as(path, &leg, set));
     let mut written = Vec::new();
     if let (Some(stem), Some(modulus)) = (plot, modulus) {
         let labels: Vec<String> = reports
@@ -211,14 +226,14 @@ pub(crate) fn cmd_converge(
         if json {
             let fills: serde_json::Map<String, serde_json::Value> = reports
                 .iter()
-                .map(|(fill, r)| (fill.clone(), r.to_json().into()))
+                .map(|(_, r)| (r.finest.voxel.fill.to_string(), r.to_json().into()))
                 .collect();
             extra.insert("compare_fill".into(), true.into());
             extra.insert("fills".into(), fills.into());
             println!("{}", serde_json::Value::Object(extra));
         } else {
-            for (fill, r) in &reports {
-                println!("voxel.fill = \"{fill}\":");
+            for (label, r) in &reports {
+                println!("{label} fill:");
                 print_study(r, false, None);
                 println!();
             }
@@ -241,7 +256,14 @@ pub(crate) fn cmd_converge(
 /// The provenance of the scene at `path` with the overrides `set` (already
 /// loaded once by the command, so it loads again).
 fn scene_provenance(path: &Path, set: &[String]) -> Option<Provenance> {
-    let scene = Scene::load(path, set).ok()?;
+    scene_provenance_as(path, set, set)
+}
+
+/// [`scene_provenance`] of the scene loaded with `load`, recording the
+/// user's overrides `set` (a --compare-fill study whose exponent only its
+/// fraction leg can take).
+fn scene_provenance_as(path: &Path, load: &[String], set: &[String]) -> Option<Provenance> {
+    let scene = Scene::load(path, load).ok()?;
     Some(Provenance::of_scene(path, &scene, set))
 }
 

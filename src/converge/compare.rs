@@ -14,7 +14,8 @@ pub const COMPARE_FILLS: [Fill; 2] = [Fill::Binary, Fill::Fraction];
 
 /// `voxfe converge --compare-fill`: the study of [`run`] once per fill of
 /// [`COMPARE_FILLS`] on the same voxel sizes (planned from the scene's
-/// h, which the fill does not change). Both fills' levels are checked
+/// h, which the fill does not change; `voxel.fraction_exponent` in `set`
+/// applies to the fraction leg only). Both fills' levels are checked
 /// before the first solve; an override of `voxel.fill` in `set` is an
 /// error. `on_level(fill, i, report)` after each solve.
 #[allow(clippy::too_many_arguments)]
@@ -38,6 +39,11 @@ pub fn run_fills(
         .map(|&fill| {
             let mut set = set.to_vec();
             set.push(format!("voxel.fill={}", fill.name()));
+            // A fraction exponent given for the fraction leg has no
+            // meaning for binary voxels (and is refused there).
+            if fill == Fill::Binary {
+                set.push("voxel.fraction_exponent=1".to_string());
+            }
             prepare(path, &set, levels, ratio, quantities).map(|p| (fill, p))
         })
         .collect::<Result<Vec<_>, _>>()?;

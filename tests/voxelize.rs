@@ -169,6 +169,34 @@ fn thin_struts_warn_below_twelve_voxels_per_diameter() {
 }
 
 #[test]
+fn phi_squared_voxels_warn_below_six_voxels_per_diameter() {
+    // README, "Calibrated fraction exponent": φ²-weighted voxels are
+    // within about ±6 % from D/h ≈ 6 on the lattices measured.
+    for (h, warns) in [("0.075", true), ("0.05", false)] {
+        let s = scene(
+            RD,
+            &[
+                format!("voxel.size={h}"),
+                "lattice.strut=0.3".into(),
+                "voxel.fill=\"fraction\"".into(),
+                "voxel.fraction_exponent=2".into(),
+            ],
+        );
+        let (_, _, r) = voxelize_scene(&s).unwrap();
+        let said = format!(
+            "D/h = {:.2} < 6: fraction voxels",
+            0.3 / h.parse::<f64>().unwrap()
+        );
+        assert_eq!(
+            r.warnings.iter().any(|w| w.contains(&said)),
+            warns,
+            "h = {h}: {:?}",
+            r.warnings
+        );
+    }
+}
+
+#[test]
 fn voxelize_json_and_vti_from_the_binary() {
     let dir = tempfile::tempdir().unwrap();
     let vti = dir.path().join("rd.vti");

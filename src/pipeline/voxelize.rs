@@ -17,10 +17,35 @@ use crate::voxelize::{voxelize, voxelize_fraction, VoxelError, Voxelization};
 
 /// Below this strut diameter over voxel size the modulus is not to be
 /// trusted: binary voxels are within 5 % of a body-fitted reference only
-/// from D/h ≈ 12 (spec, "Resolution"), and sub-voxel fill measured no
-/// better on RD cells (README, "Sub-voxel fill": ≈ 40 % too stiff at 4.6,
-/// 1.4× fewer nodes than binary for the same modulus), so both fills warn.
+/// from D/h ≈ 12 (spec, "Resolution"), and Voigt-scaled sub-voxel fill
+/// measured no better on RD cells (README, "Sub-voxel fill": ≈ 40 % too
+/// stiff at 4.6), so both warn; φ²-weighted fill warns from
+/// [`MIN_D_OVER_H_WEIGHTED`].
 pub const MIN_D_OVER_H: f64 = 12.0;
+
+/// Below this D/h the modulus with φ²-weighted fractional voxels
+/// (`voxel.fill = "fraction"`, `voxel.fraction_exponent = 2`) is not to be
+/// trusted: on periodic cells of RD, BCC, kelvin and octet lattices at
+/// 70–88 % porosity it was within about ±6 % of the converged modulus from
+/// D/h ≈ 6 and within about ±8 % from D/h ≈ 4.5 (FCC: −11 %; README,
+/// "Calibrated fraction exponent").
+pub const MIN_D_OVER_H_WEIGHTED: f64 = 6.0;
+
+/// The D/h below which a run of `scene`'s settings warns, and what the
+/// warning says was measured there.
+pub fn resolution_threshold(scene: &Scene) -> (f64, &'static str) {
+    if scene.voxel.fill == Fill::Fraction && scene.voxel.fraction_exponent == 2.0 {
+        (
+            MIN_D_OVER_H_WEIGHTED,
+            "measured on periodic cells of RD, BCC, kelvin and octet lattices (70–88 %) the modulus with φ²-weighted voxels is within about ±6 % from D/h = 6 and ±8 % from D/h = 4.5 (FCC −11 %; README, Calibrated fraction exponent)",
+        )
+    } else {
+        (
+            MIN_D_OVER_H,
+            "measured on RD cells the modulus is tens of percent too stiff below D/h = 12 (spec, Resolution; README, Sub-voxel fill)",
+        )
+    }
+}
 
 /// How the warning of struts under [`MIN_D_OVER_H`] voxels across begins;
 /// see [`is_resolution_warning`].
@@ -185,17 +210,17 @@ fn voxel_report(
     let strut = lattice.strut_diameter().filter(|_| !is_solid);
     let d_over_h = strut.map(|d| d / h);
     let mut warnings = Vec::new();
-    if let Some(r) = d_over_h {
+    if let (Some(r), Some(d)) = (d_over_h, strut) {
+        let (min, measured) = resolution_threshold(scene);
         // A tolerance so that D/h = 12 computed as 11.999… does not warn.
-        if r < MIN_D_OVER_H * (1.0 - 1e-9) {
+        if r < min * (1.0 - 1e-9) {
             warnings.push(format!(
-                "{RESOLUTION_WARNING_START}{r:.2} < {MIN_D_OVER_H}: {} voxels do not resolve the strut diameter D = {:.4} mm at h = {h} mm; \
-                 measured on RD cells the modulus is tens of percent too stiff below D/h = {MIN_D_OVER_H} (spec, Resolution; README, Sub-voxel fill) \
+                "{RESOLUTION_WARNING_START}{r:.2} < {min}: {} voxels do not resolve the strut diameter D = {d:.4} mm at h = {h} mm; \
+                 {measured} \
                  (use voxel.size ≤ {:.4} mm, or `voxfe converge SCENE --json > STUDY.json` and \
                  `voxfe run SCENE --error-from STUDY.json` for an error estimate)",
                 scene.voxel.fill.name(),
-                strut.unwrap(),
-                strut.unwrap() / MIN_D_OVER_H
+                d / min
             ));
         }
     }

@@ -171,7 +171,7 @@ fn thin_struts_warn_below_twelve_voxels_per_diameter() {
 #[test]
 fn phi_squared_voxels_warn_below_six_voxels_per_diameter() {
     // README, "Calibrated fraction exponent": φ²-weighted voxels are
-    // within about ±6 % from D/h ≈ 6 on the lattices measured.
+    // within ±5 % from D/h ≈ 6 on the strut lattices measured.
     for (h, warns) in [("0.075", true), ("0.05", false)] {
         let s = scene(
             RD,

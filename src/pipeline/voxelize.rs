@@ -25,10 +25,10 @@ pub const MIN_D_OVER_H: f64 = 12.0;
 
 /// Below this D/h the modulus with φ²-weighted fractional voxels
 /// (`voxel.fill = "fraction"`, `voxel.fraction_exponent = 2`) is not to be
-/// trusted: on periodic cells of RD, BCC, kelvin and octet lattices at
-/// 70–88 % porosity it was within about ±6 % of the converged modulus from
-/// D/h ≈ 6 and within about ±8 % from D/h ≈ 4.5 (FCC: −11 %; README,
-/// "Calibrated fraction exponent").
+/// trusted: on periodic cells of six strut lattices (RD, BCC, octet at
+/// 70–88 %; kelvin, diamond, FCC at 80 %) it was within ±5 % of the
+/// converged modulus from D/h ≈ 6 and within −7 % … +8 % from D/h ≈ 4
+/// (README, "Calibrated fraction exponent").
 pub const MIN_D_OVER_H_WEIGHTED: f64 = 6.0;
 
 /// The D/h below which a run of `scene`'s settings warns, and what the
@@ -37,7 +37,7 @@ pub fn resolution_threshold(scene: &Scene) -> (f64, &'static str) {
     if scene.voxel.fill == Fill::Fraction && scene.voxel.fraction_exponent == 2.0 {
         (
             MIN_D_OVER_H_WEIGHTED,
-            "measured on periodic cells of RD, BCC, kelvin and octet lattices (70–88 %) the modulus with φ²-weighted voxels is within about ±6 % from D/h = 6 and ±8 % from D/h = 4.5 (FCC −11 %; README, Calibrated fraction exponent)",
+            "measured on periodic cells of six strut lattices (70–88 %) the modulus with φ²-weighted voxels is within ±5 % from D/h = 6 and −7 % … +8 % from D/h = 4 (README, Calibrated fraction exponent)",
         )
     } else {
         (

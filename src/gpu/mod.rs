@@ -88,6 +88,7 @@ pub mod galerkin;
 mod galerkin_mirror;
 mod kernels;
 mod mg_buffers;
+pub mod mg_chunks;
 pub mod mirror;
 pub mod multigrid;
 mod params;

@@ -198,3 +198,23 @@ fn a_periodic_multigrid_over_the_limit_is_a_typed_error() {
     );
     assert!(e.to_string().contains("periodic"), "{e}");
 }
+
+#[test]
+fn a_bad_binding_cap_is_bad_input() {
+    // VOXFE_MAX_STORAGE_BINDING lowers the binding limit of `voxfe run`
+    // (to run the split path on a small problem); nonsense is exit 2.
+    let scene = common::scene_path("rd-compression.toml");
+    for value in ["lots", "2"] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_voxfe"))
+            .args(["run", scene.to_str().unwrap(), "--backend", "gpu"])
+            .env("VOXFE_MAX_STORAGE_BINDING", value)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{value}: {err}");
+        assert!(
+            err.contains("VOXFE_MAX_STORAGE_BINDING") && err.contains(value),
+            "{err}"
+        );
+    }
+}

@@ -19,14 +19,18 @@
 //! - `coarse_solve` (`mg_coarse.wgsl`): a dense matrix–vector product with
 //!   the inverse of the coarsest operator.
 //!
+//! Each op is dispatched once per chunk of the level its threads run over
+//! ([`super::mg_chunks`]: bindings that fit
+//! `max_storage_buffer_binding_size`; one chunk when the level fits).
 //! Every kernel has a CPU mirror in [`super::mirror`]. The cycle is the
 //! CPU's cycle in f32: smoothing from zero, residual, restriction, the
 //! coarser cycle, prolongation, smoothing again.
 //!
 //! Memory on the device: per level 5 vectors of 3 f32 per node (the finest
 //! shares b and x with the CG's r and z, so 3), 36 B of inverse diagonal
-//! block per node, and for stored levels 972 B of stencil blocks and 108 B
-//! of neighbours per node, plus the node ids and node maps.
+//! block per node, and for stored levels 972 B of stencil blocks (27
+//! row-major 3×3 f32 blocks) and 108 B of neighbours per node, plus the
+//! node ids and node maps.
 
 use super::kernels::{storage_entry, uniform_entry, Access};
 use super::mg_buffers::{encode_op, per_chunk, plan, Alloc, Hierarchy, Pipelines};

@@ -84,7 +84,9 @@ pub fn with_backend<T, E: From<GpuError> + std::fmt::Display>(
         Backend::Gpu => gpu(&GpuContext::new(&request)?, notices),
         Backend::Auto => match GpuContext::new(&request) {
             // A bad WGPU_BACKEND is the user's input, not a missing GPU.
-            Err(e @ GpuError::BadBackendEnv { .. }) => Err(e.into()),
+            Err(e @ (GpuError::BadBackendEnv { .. } | GpuError::BadBindingEnv { .. })) => {
+                Err(e.into())
+            }
             Err(e) => {
                 notices.push(format!("no GPU: {e}; solving on the CPU"));
                 cpu()

@@ -338,8 +338,8 @@ mod tests {
         for (n0, n1) in [(0, 20), (40, 60), (100, 120)] {
             let c = level_chunk(&levels, 1, n0, n1, 1, false);
             let (win, map) = c.fine.unwrap();
-            for a in n0..n1 {
-                let ci = levels[1].coords(coarse_ids[a]);
+            for &id in &coarse_ids[n0..n1] {
+                let ci = levels[1].coords(id);
                 // Galerkin products: fine offsets −2..=2 around 2I.
                 for d in 0..125 {
                     let o = [d % 5, (d / 5) % 5, d / 25].map(|v| v as i64 - 2);
@@ -375,8 +375,8 @@ mod tests {
         for (n0, n1) in [(50, 70), (60, 120), (130, 200), (300, 693)] {
             let f = level_chunk(&levels, 0, n0, n1, 1, false);
             let (win, map) = f.coarse.unwrap();
-            for i in n0..n1 {
-                let fi = levels[0].coords(fine_ids[i]);
+            for (i, &fid) in fine_ids.iter().enumerate().take(n1).skip(n0) {
+                let fi = levels[0].coords(fid);
                 for d in 0..8 {
                     let p = [d & 1, (d >> 1) & 1, d >> 2].map(|v| v as i64);
                     let c = [0, 1, 2].map(|k| fi[k] / 2 + p[k] * (fi[k] % 2));

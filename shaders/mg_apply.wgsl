@@ -1,6 +1,7 @@
 // y = A_l x on a stored (coarse) multigrid level: one thread per node, 27
 // row-major 3×3 blocks per node (Galerkin PᵀAP, assembled on the host) and
-// the neighbour of each block (NO_NODE: none or a zero block).
+// the neighbour of each block (NO_NODE: none or a zero block). Split
+// bindings: blocks, nbrs and y are the dispatch's nodes, x its window.
 // CPU mirror: src/gpu/mirror.rs `mg_apply`.
 #import shared/params.wgsl
 #import shared/mg_params.wgsl
@@ -27,7 +28,9 @@ fn mg_apply(
         if (m == NO_NODE) {
             continue;
         }
-        let u = vec3<f32>(x[3u * m], x[3u * m + 1u], x[3u * m + 2u]);
+        // x is bound from node mg.win_base on.
+        let j = m - mg.win_base;
+        let u = vec3<f32>(x[3u * j], x[3u * j + 1u], x[3u * j + 2u]);
         let b = (27u * a + d) * 9u;
         acc.x = acc.x + blocks[b] * u.x + blocks[b + 1u] * u.y + blocks[b + 2u] * u.z;
         acc.y = acc.y + blocks[b + 3u] * u.x + blocks[b + 4u] * u.y + blocks[b + 5u] * u.z;

@@ -6,7 +6,8 @@
 #import shared/mg_params.wgsl
 
 @group(0) @binding(0) var<uniform> mg: MgParams;
-// Row-major, n × n with n = mg.n.
+// Rows of the dispatch (mg.n of them, from row mg.node_base), row-major,
+// mg.cols columns; b and x whole (the coarsest level is small).
 @group(0) @binding(1) var<storage, read> inverse: array<f32>;
 @group(0) @binding(2) var<storage, read> b: array<f32>;
 @group(0) @binding(3) var<storage, read_write> x: array<f32>;
@@ -22,8 +23,8 @@ fn coarse_solve(
         return;
     }
     var acc = 0.0;
-    for (var j = 0u; j < mg.n; j = j + 1u) {
-        acc = acc + inverse[row * mg.n + j] * b[j];
+    for (var j = 0u; j < mg.cols; j = j + 1u) {
+        acc = acc + inverse[row * mg.cols + j] * b[j];
     }
-    x[row] = acc;
+    x[mg.node_base + row] = acc;
 }

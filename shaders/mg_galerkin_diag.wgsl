@@ -5,7 +5,9 @@
 // `stencil_inverse_diagonal` from block 13 of a stored level. A singular
 // block (zero determinant, or an inverse that is not finite) writes the
 // least such node into `singular` (NO_NODE when there is none), which the
-// host turns into MultigridError::SingularBlock.
+// host turns into MultigridError::SingularBlock. Split bindings: flags,
+// phi, level_blocks and inv_diag are the dispatch's nodes, from node
+// gp.node_base on (the node written to `singular` is global).
 // CPU mirror: src/gpu/mirror.rs `mg_fine_inverse_diagonal`,
 // `mg_stencil_inverse_diagonal`.
 #import shared/params.wgsl
@@ -48,7 +50,7 @@ fn write_inverse(a: u32, b: array<f32, 9>) {
         inv_diag[9u * a + k] = inv[k];
     }
     if (!ok) {
-        atomicMin(&singular[0], a);
+        atomicMin(&singular[gp.slot], gp.node_base + a);
     }
 }
 

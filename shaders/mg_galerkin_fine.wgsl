@@ -14,6 +14,8 @@
 // in src/gpu/galerkin.rs). A voxel is solid when bit 0 of the pattern of
 // its corner node (+1, +1, +1) is set; its φ is that node's corner
 // fraction 0.
+// Split bindings: coarse_ids, blocks and nbrs are the dispatch's coarse
+// nodes; fine_map, flags and phi windows of the fine level (gp.*_base).
 // CPU mirror: src/gpu/mirror.rs `mg_galerkin_fine`.
 #import shared/params.wgsl
 #import shared/mg_params.wgsl
@@ -40,6 +42,11 @@
 // Σ_a w(r + a) K_e[a, b] per voxel offset r and corner b: block
 // 8((rx + 2) + 4(ry + 2) + 16(rz + 2)) + b, row-major.
 @group(0) @binding(9) var<storage, read> weighted: array<f32>;
+
+// The fixed dofs of the active fine node at f (a corner of a solid voxel).
+fn fixed_of(f: vec3<i32>) -> u32 {
+    return flags[fine_index(f) - gp.fine_win_base] >> 8u;
+}
 
 fn corner(a: u32) -> vec3<i32> {
     return vec3<i32>(i32(a & 1u), i32((a >> 1u) & 1u), i32((a >> 2u) & 1u));
@@ -76,16 +83,17 @@ fn galerkin_fine(
                 if (top == NO_NODE) {
                     continue;
                 }
-                if ((flags[top] & 1u) == 0u) {
+                let t = top - gp.fine_win_base;
+                if ((flags[t] & 1u) == 0u) {
                     continue;
                 }
                 var phi_e = 1.0;
                 if (gp.fill == 1u) {
-                    phi_e = phi[8u * top];
+                    phi_e = phi[8u * t];
                 }
                 var any_fixed = 0u;
                 for (var a = 0u; a < 8u; a = a + 1u) {
-                    any_fixed = any_fixed | (flags[fine_index(v + corner(a))] >> 8u);
+                    any_fixed = any_fixed | fixed_of(v + corner(a));
                 }
                 let slot = u32((rx + 2) + 4 * (ry + 2) + 16 * (rz + 2));
                 for (var b = 0u; b < 8u; b = b + 1u) {
@@ -111,7 +119,7 @@ fn galerkin_fine(
                             if (wa == 0.0) {
                                 continue;
                             }
-                            let fa = flags[fine_index(v + corner(a))] >> 8u;
+                            let fa = fixed_of(v + corner(a));
                             let e = (8u * a + b) * 9u;
                             let keep = vec3<f32>(select(1.0, 0.0, (fa & 1u) != 0u),
                                 select(1.0, 0.0, (fa & 2u) != 0u), select(1.0, 0.0, (fa & 4u) != 0u));
@@ -119,7 +127,7 @@ fn galerkin_fine(
                             t1 = t1 + (wa * keep.y) * vec3<f32>(element[e + 3u], element[e + 4u], element[e + 5u]);
                             t2 = t2 + (wa * keep.z) * vec3<f32>(element[e + 6u], element[e + 7u], element[e + 8u]);
                         }
-                        let fb = flags[fine_index(v + corner(b))] >> 8u;
+                        let fb = fixed_of(v + corner(b));
                         let cols = vec3<f32>(select(1.0, 0.0, (fb & 1u) != 0u),
                             select(1.0, 0.0, (fb & 2u) != 0u), select(1.0, 0.0, (fb & 4u) != 0u));
                         t0 = t0 * cols;
@@ -145,7 +153,7 @@ fn galerkin_fine(
                 if (i == NO_NODE) {
                     continue;
                 }
-                let fi = flags[i] >> 8u;
+                let fi = flags[i - gp.fine_win_base] >> 8u;
                 let w = weight(o) * weight(o - two_d);
                 if ((fi & 1u) != 0u) { r0.x = r0.x + w; }
                 if ((fi & 2u) != 0u) { r1.y = r1.y + w; }

@@ -7,6 +7,8 @@
 // (shared/mg_galerkin_row.wgsl); per axis only the e with |a + e − 2D| ≤ 1
 // are visited. As the host's `galerkin` over a stored level
 // (src/fem/multigrid/levels.rs); the constraints are already in A_l.
+// Split bindings: coarse_ids, blocks and nbrs are the dispatch's coarse
+// nodes; fine_map, fine_blocks and fine_nbrs windows of level l (gp.*_base).
 // CPU mirror: src/gpu/mirror.rs `mg_galerkin_stencil`.
 #import shared/params.wgsl
 #import shared/mg_params.wgsl
@@ -46,10 +48,11 @@ fn galerkin_stencil(
         for (var ay = -1; ay <= 1; ay = ay + 1) {
             for (var ax = -1; ax <= 1; ax = ax + 1) {
                 let a = vec3<i32>(ax, ay, az);
-                let i = fine_index(2 * en.ci + a);
+                var i = fine_index(2 * en.ci + a);
                 if (i == NO_NODE) {
                     continue;
                 }
+                i = i - gp.fine_win_base;
                 let wa = weight(a);
                 // e with |a + e − 2D| ≤ 1 per axis.
                 let lo = max(vec3<i32>(-1), two_d - 1 - a);

@@ -6,6 +6,8 @@
 // size, coarse ones modulo the coarse size ⌈n/2⌉, and a restriction weight
 // is the one the wrapped fine node's parents give (Pᵀ exactly, also where
 // an odd grid's last coarse interval spans one fine interval).
+// Split bindings: ids and dst are the dispatch's nodes; map is bound from
+// grid id mg.map_base on, src from node mg.win_base on.
 // CPU mirrors: src/gpu/mirror.rs `mg_restrict`, `mg_prolong`.
 #import shared/params.wgsl
 #import shared/mg_params.wgsl
@@ -75,10 +77,11 @@ fn restrict_residual(
                     if (dy != 0) { w = w * 0.5; }
                     if (dz != 0) { w = w * 0.5; }
                 }
-                let i = map[u32(f.x) + mg.fsx * (u32(f.y) + mg.fsy * u32(f.z))];
+                var i = map[u32(f.x) + mg.fsx * (u32(f.y) + mg.fsy * u32(f.z)) - mg.map_base];
                 if (i == NO_NODE) {
                     continue;
                 }
+                i = i - mg.win_base;
                 acc = acc + w * vec3<f32>(src[3u * i], src[3u * i + 1u], src[3u * i + 2u]);
             }
         }
@@ -110,10 +113,11 @@ fn prolong_add(
                 if (mg.periodic == 1u) {
                     c = vec3<i32>(wrap(c.x, i32(mg.csx)), wrap(c.y, i32(mg.csy)), wrap(c.z, i32(mg.csz)));
                 }
-                let j = map[u32(c.x) + mg.csx * (u32(c.y) + mg.csy * u32(c.z))];
+                var j = map[u32(c.x) + mg.csx * (u32(c.y) + mg.csy * u32(c.z)) - mg.map_base];
                 if (j == NO_NODE) {
                     continue;
                 }
+                j = j - mg.win_base;
                 var w = 1.0;
                 if (two.x == 1) { w = w * 0.5; }
                 if (two.y == 1) { w = w * 0.5; }

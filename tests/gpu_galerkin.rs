@@ -86,7 +86,7 @@ fn galerkin_params_struct_matches_its_wgsl_twin() {
     };
     assert_eq!(
         (*span as usize, members.len()),
-        (std::mem::size_of::<GalerkinParams>(), 12)
+        (std::mem::size_of::<GalerkinParams>(), 16)
     );
 }
 

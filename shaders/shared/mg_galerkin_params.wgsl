@@ -14,7 +14,17 @@ struct GalerkinParams {
     csx: u32,
     csy: u32,
     csz: u32,
-    _pad0: u32,
+    // *_inverse_diagonal: the entry of `singular` for this level.
+    slot: u32,
+    // Split bindings (src/gpu/mg_chunks.rs): the active index of the
+    // dispatch's first node (its own bindings start there), the first
+    // active node and the first grid id of the finer level's window, the
+    // first grid id of the coarse node map's window (stored indices are
+    // global: the kernels subtract these); all 0 for one chunk.
+    node_base: u32,
+    fine_win_base: u32,
+    fine_map_base: u32,
+    coarse_map_base: u32,
     _pad1: u32,
     _pad2: u32,
     _pad3: u32,

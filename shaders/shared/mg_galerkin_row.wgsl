@@ -2,7 +2,10 @@
 // thread per (coarse node, stencil entry), the thread's entry, the fine
 // node look-up, weights by offset, and the write of one coarse block. They
 // use the importing kernel's bindings gp, coarse_ids, fine_map, coarse_map,
-// blocks and nbrs (both kernels declare them alike).
+// blocks and nbrs (both kernels declare them alike). `fine_index` gives
+// the global active index (the node map is bound from gp.fine_map_base
+// on); a kernel subtracts gp.fine_win_base to read the finer level's
+// per-node bindings.
 //
 // Thread k computes entry d = k / n of coarse node ca = k % n: the threads
 // of a workgroup share d (and so their loop bounds and weights), and the
@@ -29,7 +32,7 @@ fn fine_index(f: vec3<i32>) -> u32 {
     if (f.x < 0 || f.y < 0 || f.z < 0 || f.x >= i32(gp.fsx) || f.y >= i32(gp.fsy) || f.z >= i32(gp.fsz)) {
         return NO_NODE;
     }
-    return fine_map[u32(f.x) + gp.fsx * (u32(f.y) + gp.fsy * u32(f.z))];
+    return fine_map[u32(f.x) + gp.fsx * (u32(f.y) + gp.fsy * u32(f.z)) - gp.fine_map_base];
 }
 
 // Trilinear weight of the fine node at offset o from 2I (per axis: 1 at
@@ -58,7 +61,7 @@ fn write_entry(e: Entry, r0: vec3<f32>, r1: vec3<f32>, r2: vec3<f32>) {
     var m = NO_NODE;
     if (nonzero && c.x >= 0 && c.y >= 0 && c.z >= 0
         && c.x < i32(gp.csx) && c.y < i32(gp.csy) && c.z < i32(gp.csz)) {
-        m = coarse_map[u32(c.x) + gp.csx * (u32(c.y) + gp.csy * u32(c.z))];
+        m = coarse_map[u32(c.x) + gp.csx * (u32(c.y) + gp.csy * u32(c.z)) - gp.coarse_map_base];
     }
     nbrs[27u * e.ca + e.d] = m;
 }

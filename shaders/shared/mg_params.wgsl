@@ -18,6 +18,17 @@ struct MgParams {
     csz: u32,
     // Transfers: 1 when the node grids wrap (periodic homogenization).
     periodic: u32,
+    // Split bindings (src/gpu/mg_chunks.rs): the active index of the
+    // dispatch's first node (for the host; its own bindings start there),
+    // the first active node and the first grid id of the window a thread's
+    // neighbours are read through (stored indices are global: a kernel
+    // subtracts these), all 0 when a level is one chunk.
+    node_base: u32,
+    win_base: u32,
+    map_base: u32,
+    // coarse_solve: the columns of the inverse (its rows, n, are this
+    // dispatch's).
+    cols: u32,
     _pad1: u32,
 }
 

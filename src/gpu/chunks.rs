@@ -1,8 +1,11 @@
 //! Chunk planning: [`plan_chunks`] splits the active nodes into [`Chunk`]s
 //! whose bindings fit `max_storage_buffer_binding_size`, each starting at a
-//! multiple of [`REDUCE_BLOCK`] nodes.
+//! multiple of [`REDUCE_BLOCK`] nodes; `split`, the search both this and
+//! the multigrid's level chunks (`mg_chunks.rs`) use; [`Chunk::range`],
+//! the bytes of a buffer one chunk binds.
 
-use super::{mirror, GpuError, GpuParams};
+use super::kernels::View;
+use super::{mirror, GpuError, GpuParams, Slot};
 use crate::fem::mesh::ActiveMesh;
 
 /// One chunk of active nodes, dispatched with its own bindings so that no
@@ -26,6 +29,18 @@ pub struct Chunk {
 /// window (the chunk plus the active nodes of one z-layer of grid nodes on
 /// either side) and 4 B per grid id of its node-map window.
 pub fn plan_chunks(mesh: &ActiveMesh, limit: u64, align: u64) -> Result<Vec<Chunk>, GpuError> {
+    plan_chunks_with(mesh, limit, align, 12)
+}
+
+/// As [`plan_chunks`], with `own_bytes` bytes per node in the largest of
+/// the chunk's own bindings (at least the 12 B of a vector; 36 B of
+/// inverse diagonal blocks under multigrid).
+pub(super) fn plan_chunks_with(
+    mesh: &ActiveMesh,
+    limit: u64,
+    align: u64,
+    own_bytes: u64,
+) -> Result<Vec<Chunk>, GpuError> {
     let n = mesh.len();
     let [sx, sy, _] = mesh.node_grid().map(|s| s as u64);
     let grid_nodes = mesh.node_map.len() as u64;
@@ -35,8 +50,9 @@ pub fn plan_chunks(mesh: &ActiveMesh, limit: u64, align: u64) -> Result<Vec<Chun
     let n_partials = (3 * n as u64).div_ceil(REDUCE_BLOCK as u64) as u32;
     let block = REDUCE_BLOCK as usize;
     let fill = mesh.has_fractions() as u32;
-    // The chunk's corner fractions (sub-voxel fill): 8 f32 per node.
-    let phi_bytes = 32 * fill as u64;
+    // The largest own binding: a vector, the corner fractions (sub-voxel
+    // fill: 8 f32 per node) or `own_bytes`.
+    let own = own_bytes.max(32 * fill as u64).max(12);
     let chunk = |n0: usize, n1: usize| -> Chunk {
         let id_lo = (mesh.nodes[n0] as u64).saturating_sub(reach);
         let id_hi = (mesh.nodes[n1 - 1] as u64 + reach).min(grid_nodes - 1);
@@ -68,10 +84,10 @@ pub fn plan_chunks(mesh: &ActiveMesh, limit: u64, align: u64) -> Result<Vec<Chun
         12 * (c.win_end - p.win_base) as u64 <= limit
             && 4 * (c.map_end - p.map_base) as u64 <= limit
             && 12 * p.n_nodes as u64 <= limit
-            && phi_bytes * p.n_nodes as u64 <= limit
+            && own * p.n_nodes as u64 <= limit
     };
     // Everything fits: one chunk, bound whole.
-    if 12 * n as u64 <= limit && 4 * grid_nodes <= limit && phi_bytes * n as u64 <= limit {
+    if 12 * n as u64 <= limit && 4 * grid_nodes <= limit && own * n as u64 <= limit {
         return Ok(vec![Chunk {
             params: GpuParams {
                 n_nodes: n as u32,
@@ -96,40 +112,75 @@ pub fn plan_chunks(mesh: &ActiveMesh, limit: u64, align: u64) -> Result<Vec<Chun
         // chunk's window would be the whole mesh.
         return Err(GpuError::TooLarge {
             name: "periodic mesh vectors",
-            bytes: (12 * n as u64).max(4 * grid_nodes).max(phi_bytes * n as u64),
+            bytes: (12 * n as u64).max(4 * grid_nodes).max(own * n as u64),
             limit,
             what: "max_storage_buffer_binding_size: a periodic cell's vectors are bound whole (its wrapped neighbours defeat chunking); use a coarser voxel.size or the CPU backend",
         });
     }
-    let mut chunks = Vec::new();
+    let ranges = split(n, block, |n0, n1| fits(&chunk(n0, n1))).map_err(|n0| {
+        let c = chunk(n0, (n0 + block).min(n));
+        GpuError::TooLarge {
+            name: "apply_k neighbour window",
+            bytes: (12 * (c.win_end - c.params.win_base) as u64)
+                .max(4 * (c.map_end - c.params.map_base) as u64),
+            limit,
+            what: "max_storage_buffer_binding_size: one z-layer of grid nodes on either side of a chunk does not fit in one binding",
+        }
+    })?;
+    Ok(ranges.into_iter().map(|(n0, n1)| chunk(n0, n1)).collect())
+}
+
+/// Splits the nodes `0..n` into consecutive ranges that start at multiples
+/// of `block`, each the longest that `fits` (whose bindings grow with the
+/// range); `Err(start)` when not even one block from `start` fits.
+pub(super) fn split(
+    n: usize,
+    block: usize,
+    fits: impl Fn(usize, usize) -> bool,
+) -> Result<Vec<(usize, usize)>, usize> {
+    let mut out = Vec::new();
     let mut n0 = 0;
     while n0 < n {
-        // The most blocks of nodes that fit (the window grows with the chunk).
         let blocks = (n - n0).div_ceil(block);
         let end = |b: usize| (n0 + b * block).min(n);
-        if !fits(&chunk(n0, end(1))) {
-            let c = chunk(n0, end(1));
-            return Err(GpuError::TooLarge {
-                name: "apply_k neighbour window",
-                bytes: (12 * (c.win_end - c.params.win_base) as u64)
-                    .max(4 * (c.map_end - c.params.map_base) as u64),
-                limit,
-                what: "max_storage_buffer_binding_size: one z-layer of grid nodes on either side of a chunk does not fit in one binding",
-            });
+        if !fits(n0, end(1)) {
+            return Err(n0);
         }
         let (mut lo, mut hi) = (1, blocks);
         while lo < hi {
             let mid = (lo + hi).div_ceil(2);
-            if fits(&chunk(n0, end(mid))) {
+            if fits(n0, end(mid)) {
                 lo = mid;
             } else {
                 hi = mid - 1;
             }
         }
-        chunks.push(chunk(n0, end(lo)));
+        out.push((n0, end(lo)));
         n0 = end(lo);
     }
-    Ok(chunks)
+    Ok(out)
+}
+
+impl Chunk {
+    /// The byte range (offset, size) of a buffer of `buffer_size` bytes
+    /// that a kernel binds for this chunk as `view` of `slot`.
+    pub(crate) fn range(&self, view: View, slot: Slot, buffer_size: u64) -> (u64, u64) {
+        let p = &self.params;
+        match (view, slot) {
+            (View::Whole, _) => (0, buffer_size),
+            // Binary fill: the unused 32 bytes, whole.
+            (View::Own(_), Slot::Phi) if p.fill == 0 => (0, buffer_size),
+            (View::Own(b), _) => (b * p.node_base as u64, b * p.n_nodes as u64),
+            (View::Window(b), Slot::NodeMap) => (
+                b * p.map_base as u64,
+                b * (self.map_end - p.map_base) as u64,
+            ),
+            (View::Window(b), _) => (
+                b * p.win_base as u64,
+                b * (self.win_end - p.win_base) as u64,
+            ),
+        }
+    }
 }
 
 /// Elements reduced by one workgroup of the reduction kernels.

@@ -33,7 +33,8 @@ pub struct AdapterRequest {
     pub name: Option<String>,
     /// Backends to search; default: all, as overridden by `WGPU_BACKEND`.
     pub backends: Option<wgpu::Backends>,
-    /// Lower `max_storage_buffer_binding_size` to this (tests).
+    /// Lower `max_storage_buffer_binding_size` to this (tests); default:
+    /// `VOXFE_MAX_STORAGE_BINDING` ([`env_binding_cap`]), else none.
     pub max_storage_binding: Option<u64>,
     /// Split dispatches at this many workgroups along x (default 65 535; tests lower it).
     pub max_groups_x: Option<u32>,
@@ -71,6 +72,23 @@ pub fn env_backends() -> Result<Option<wgpu::Backends>, GpuError> {
         Err(std::env::VarError::NotUnicode(v)) => Err(GpuError::BadBackendEnv {
             value: v.to_string_lossy().into_owned(),
             unknown: v.to_string_lossy().into_owned(),
+        }),
+    }
+}
+
+/// `VOXFE_MAX_STORAGE_BINDING`: bytes to lower the adapter's
+/// `max_storage_buffer_binding_size` to (to run a large GPU's split
+/// bindings on a small problem), `None` when it is unset; anything but an
+/// integer of at least 4 is an error naming the variable.
+pub fn env_binding_cap() -> Result<Option<u64>, GpuError> {
+    match std::env::var("VOXFE_MAX_STORAGE_BINDING") {
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Ok(value) => match value.trim().parse::<u64>() {
+            Ok(bytes) if bytes >= 4 => Ok(Some(bytes)),
+            _ => Err(GpuError::BadBindingEnv { value }),
+        },
+        Err(std::env::VarError::NotUnicode(v)) => Err(GpuError::BadBindingEnv {
+            value: v.to_string_lossy().into_owned(),
         }),
     }
 }
@@ -220,6 +238,10 @@ impl GpuContext {
             Some(b) => b,
             None => req.backends.unwrap_or(wgpu::Backends::all()),
         };
+        let cap = match req.max_storage_binding {
+            Some(cap) => Some(cap),
+            None => env_binding_cap()?,
+        };
         let (adapters, said) = adapters(backends);
         let found = if adapters.is_empty() {
             "none".to_string()
@@ -264,7 +286,7 @@ impl GpuContext {
             })?;
         let info = adapter.get_info();
         let mut limits = adapter.limits();
-        if let Some(cap) = req.max_storage_binding {
+        if let Some(cap) = cap {
             limits.max_storage_buffer_binding_size =
                 limits.max_storage_buffer_binding_size.min(cap);
         }

@@ -27,6 +27,9 @@ pub enum GpuError {
         /// The first name in it that is not a backend.
         unknown: String,
     },
+    /// `VOXFE_MAX_STORAGE_BINDING` is not a byte count of at least 4.
+    #[error("VOXFE_MAX_STORAGE_BINDING = '{value}': not a byte count; allowed: an integer of at least 4 (bytes per storage binding; unset: the adapter's limit)")]
+    BadBindingEnv { value: String },
     /// The chosen adapter refused a device with its own limits.
     #[error("the adapter '{adapter}' refused a device: {message}")]
     RequestDevice { adapter: String, message: String },

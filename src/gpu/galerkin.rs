@@ -31,7 +31,8 @@
 //! scalar products summed in f64 on the host.
 
 use super::kernels::{pipeline, storage_entry, uniform_entry, Access, WG_NODES};
-use super::mg_buffers::{check_sizes, encode_op, Alloc, Hierarchy, Pipelines};
+use super::mg_buffers::{encode_op, per_chunk, plan, Alloc, Hierarchy, Pipelines};
+use super::mg_chunks::{LevelChunk, LevelShape, Span};
 use super::multigrid::{
     FineBuffers, GpuMultigrid, LevelBuffers, MgBindings, MgKernel, MgOp, MgParams, MgVec, NO_NODE,
 };
@@ -66,6 +67,13 @@ pub struct GalerkinParams {
     pub csz: u32,
     /// `*_inverse_diagonal`: the entry of `singular` for this level.
     pub slot: u32,
+    /// Split bindings (`mg_chunks.rs`): the dispatch's first node, the
+    /// first active node and grid id of the finer level's window, the first
+    /// grid id of the coarse node map's window; 0 for one chunk.
+    pub node_base: u32,
+    pub fine_win_base: u32,
+    pub fine_map_base: u32,
+    pub coarse_map_base: u32,
     pub _pad1: u32,
     pub _pad2: u32,
     pub _pad3: u32,
@@ -203,8 +211,12 @@ pub fn weighted_element(element: &[[f64; 9]]) -> Vec<f32> {
 }
 
 /// One dispatch of a hierarchy kernel: the kernel, its parameters and its
-/// bindings 1.. (binding index, buffer).
-type Dispatch<'b> = (GalerkinKernel, GalerkinParams, Vec<(u32, &'b wgpu::Buffer)>);
+/// bindings 1.. (binding index, the range of a buffer bound).
+type Dispatch<'b> = (
+    GalerkinKernel,
+    GalerkinParams,
+    Vec<(u32, wgpu::BindingResource<'b>)>,
+);
 
 /// Runs the hierarchy kernels: `dispatches` in order, in one pass.
 fn run_galerkin(ctx: &GpuContext, dispatches: &[Dispatch]) -> Result<(), GpuError> {
@@ -233,13 +245,11 @@ fn run_galerkin(ctx: &GpuContext, dispatches: &[Dispatch]) -> Result<(), GpuErro
                 contents: bytemuck::bytes_of(params),
                 usage: wgpu::BufferUsages::UNIFORM,
             });
-            let entries: Vec<wgpu::BindGroupEntry> = std::iter::once((0, &uniform))
-                .chain(bindings.iter().copied())
-                .map(|(binding, buffer)| wgpu::BindGroupEntry {
-                    binding,
-                    resource: buffer.as_entire_binding(),
-                })
-                .collect();
+            let entries: Vec<wgpu::BindGroupEntry> =
+                std::iter::once((0, uniform.as_entire_binding()))
+                    .chain(bindings.iter().cloned())
+                    .map(|(binding, resource)| wgpu::BindGroupEntry { binding, resource })
+                    .collect();
             let group = device.create_bind_group(&wgpu::BindGroupDescriptor {
                 label: Some("hierarchy"),
                 layout: &pipeline.get_bind_group_layout(0),
@@ -305,9 +315,19 @@ impl GpuMultigrid {
         let depth = sets.len() + 1;
         let mut nodes = vec![mesh.len()];
         nodes.extend(sets.iter().map(|s| s.ids.len()));
-        let mut maps = vec![mesh.node_map.len()];
-        maps.extend(sets.iter().map(|s| s.map.len()));
-        let bytes = check_sizes(ctx.limits.max_storage_buffer_binding_size, &nodes, &maps)?;
+        let mut shapes = vec![LevelShape {
+            ids: &mesh.nodes,
+            size: fine_size,
+            map_len: mesh.node_map.len(),
+        }];
+        shapes.extend(sets.iter().map(|s| LevelShape {
+            ids: &s.ids,
+            size: s.size,
+            map_len: s.map.len(),
+        }));
+        let fill = mesh.has_fractions();
+        let plan = plan(ctx, &shapes, fine, fill, false)?;
+        let bytes = plan.bytes;
         let scope = ctx.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
         let alloc = Alloc {
             device: &ctx.device,
@@ -353,8 +373,10 @@ impl GpuMultigrid {
         }
         let mut sizes = vec![fine_size];
         sizes.extend(sets.iter().map(|s| s.size));
-        let fill = mesh.has_fractions();
-        build_levels(ctx, &levels, &sizes, fill, fine, &weighted, &singular)?;
+        let chunks = &plan.chunks;
+        build_levels(
+            ctx, &levels, chunks, &sizes, fill, fine, &weighted, &singular,
+        )?;
         // Singular diagonal blocks, the lowest level first (as the host checks).
         let least: Vec<u32> = read_buffer(ctx, &singular)?;
         if let Some((l, &node)) = least.iter().enumerate().find(|(_, &a)| a != NO_NODE) {
@@ -385,6 +407,8 @@ impl GpuMultigrid {
             // Built from a box mesh only (`GpuPcg::with_device_multigrid`
             // takes a periodic mesh's hierarchy from the host).
             periodic: false,
+            chunks: plan.chunks,
+            rows: plan.rows,
         };
         let pipelines = Pipelines::new(ctx)?;
         let lambdas = lambda_max(ctx, &h, &pipelines, fine)?;
@@ -395,10 +419,13 @@ impl GpuMultigrid {
 }
 
 /// Dispatches the stencils of every coarse level and the inverse diagonal
-/// blocks of every smoothed level into `levels`.
+/// blocks of every smoothed level into `levels`, once per chunk of the
+/// level written (`chunks`).
+#[allow(clippy::too_many_arguments)]
 fn build_levels(
     ctx: &GpuContext,
     levels: &[LevelBuffers],
+    chunks: &[Vec<LevelChunk>],
     sizes: &[[usize; 3]],
     fill: bool,
     fine: &FineBuffers,
@@ -406,43 +433,81 @@ fn build_levels(
     singular: &wgpu::Buffer,
 ) -> Result<(), GpuError> {
     let depth = levels.len();
+    let whole = |b: &wgpu::Buffer| Span {
+        base: 0,
+        end: (b.size() / 4) as u32,
+    };
     let mut dispatches = Vec::new();
     for l in 1..depth {
         let (c, f) = (&levels[l], &levels[l - 1]);
-        let params = galerkin_params(c.n, fill, sizes[l - 1], sizes[l]);
         let (blocks, nbrs) = c.stencil.as_ref().expect("a stored level");
-        let mut bindings = vec![(1, &c.ids), (2, &c.map), (3, &f.map)];
-        let kernel = match &f.stencil {
-            None => {
-                bindings.extend([(4, fine.flags), (5, fine.phi), (6, fine.element)]);
-                GalerkinKernel::Fine
-            }
-            Some((fb, fnb)) => {
-                bindings.extend([(4, fb), (5, fnb)]);
-                GalerkinKernel::Stencil
-            }
-        };
-        bindings.extend([(7, blocks), (8, nbrs)]);
-        if kernel == GalerkinKernel::Fine {
-            bindings.push((9, weighted));
+        for ch in &chunks[l] {
+            let (win, fmap) = ch.fine.expect("a finer level");
+            let params = GalerkinParams {
+                fine_win_base: win.base,
+                fine_map_base: fmap.base,
+                coarse_map_base: ch.same.1.base,
+                ..galerkin_params(ch.own.len() as usize, fill, sizes[l - 1], sizes[l])
+            };
+            let mut bindings = vec![
+                (1, ch.own.bind(&c.ids, 4)),
+                (2, ch.same.1.bind(&c.map, 4)),
+                (3, fmap.bind(&f.map, 4)),
+            ];
+            let kernel = match &f.stencil {
+                None => {
+                    // Binary fill: the 32 unused bytes of phi, whole.
+                    let phi = if fill { win } else { whole(fine.phi) };
+                    bindings.extend([
+                        (4, win.bind(fine.flags, 4)),
+                        (5, phi.bind(fine.phi, if fill { 32 } else { 4 })),
+                        (6, fine.element.as_entire_binding()),
+                        (9, weighted.as_entire_binding()),
+                    ]);
+                    GalerkinKernel::Fine
+                }
+                Some((fb, fnb)) => {
+                    bindings.extend([(4, win.bind(fb, 972)), (5, win.bind(fnb, 108))]);
+                    GalerkinKernel::Stencil
+                }
+            };
+            bindings.extend([(7, ch.own.bind(blocks, 972)), (8, ch.own.bind(nbrs, 108))]);
+            dispatches.push((kernel, params, bindings));
         }
-        dispatches.push((kernel, params, bindings));
     }
     for (l, lv) in levels.iter().enumerate() {
         let Some(inv) = &lv.inv_diag else { continue };
-        let params = GalerkinParams {
-            slot: l as u32,
-            ..galerkin_params(lv.n, fill, sizes[l], sizes[l])
-        };
-        let (kernel, mut bindings) = match &lv.stencil {
-            None => (
-                GalerkinKernel::FineInverseDiagonal,
-                vec![(1, fine.flags), (2, fine.phi), (3, fine.element)],
-            ),
-            Some((blocks, _)) => (GalerkinKernel::StencilInverseDiagonal, vec![(4, blocks)]),
-        };
-        bindings.extend([(5, inv), (6, singular)]);
-        dispatches.push((kernel, params, bindings));
+        for ch in &chunks[l] {
+            let own = ch.own;
+            let params = GalerkinParams {
+                slot: l as u32,
+                node_base: own.base,
+                ..galerkin_params(own.len() as usize, fill, sizes[l], sizes[l])
+            };
+            let (kernel, mut bindings) = match &lv.stencil {
+                None => {
+                    let phi = if fill {
+                        own.bind(fine.phi, 32)
+                    } else {
+                        fine.phi.as_entire_binding()
+                    };
+                    (
+                        GalerkinKernel::FineInverseDiagonal,
+                        vec![
+                            (1, own.bind(fine.flags, 4)),
+                            (2, phi),
+                            (3, fine.element.as_entire_binding()),
+                        ],
+                    )
+                }
+                Some((blocks, _)) => (
+                    GalerkinKernel::StencilInverseDiagonal,
+                    vec![(4, own.bind(blocks, 972))],
+                ),
+            };
+            bindings.extend([(5, own.bind(inv, 36)), (6, singular.as_entire_binding())]);
+            dispatches.push((kernel, params, bindings));
+        }
     }
     run_galerkin(ctx, &dispatches)
 }
@@ -473,6 +538,7 @@ fn lambda_max(
             level: l,
             params,
             input: MgVec::X,
+            chunk: 0,
         };
         let jacobi = MgOp {
             kernel: MgKernel::Chebyshev,
@@ -484,10 +550,13 @@ fn lambda_max(
             },
             ..apply
         };
-        let ops = [
-            encode_op(ctx, h, pipelines, fine, &apply, None),
-            encode_op(ctx, h, pipelines, fine, &jacobi, Some(MgVec::Q)),
-        ];
+        // w = D⁻¹ A v: every chunk's A v before any chunk's D⁻¹.
+        let mut ops = Vec::new();
+        for (op, b) in [(apply, None), (jacobi, Some(MgVec::Q))] {
+            for op in per_chunk(&op, h) {
+                ops.push(encode_op(ctx, h, pipelines, fine, &op, b));
+            }
+        }
         let mut failed = None;
         let mut step = |v: &[f64], w: &mut [f64]| {
             if failed.is_some() {

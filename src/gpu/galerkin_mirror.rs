@@ -60,7 +60,13 @@ fn fine_index(gp: &GalerkinParams, fine_map: &[u32], f: [i64; 3]) -> u32 {
     if (0..3).any(|k| f[k] < 0 || f[k] >= size[k] as i64) {
         return NO_NODE;
     }
-    fine_map[f[0] as usize + gp.fsx as usize * (f[1] as usize + gp.fsy as usize * f[2] as usize)]
+    let id = f[0] as usize + gp.fsx as usize * (f[1] as usize + gp.fsy as usize * f[2] as usize);
+    fine_map[id - gp.fine_map_base as usize]
+}
+
+/// A global active index of the finer level as an index into its window.
+fn local(gp: &GalerkinParams, i: u32) -> usize {
+    (i - gp.fine_win_base) as usize
 }
 
 /// `write_entry` of `mg_galerkin_row.wgsl`: block e.d of coarse node e.ca
@@ -80,8 +86,9 @@ fn write_entry(
     let size = [gp.csx, gp.csy, gp.csz];
     let inside = (0..3).all(|k| c[k] >= 0 && c[k] < size[k] as i64);
     nbrs[27 * e.ca + e.d] = if t.iter().any(|&v| v != 0.0) && inside {
-        coarse_map
-            [c[0] as usize + gp.csx as usize * (c[1] as usize + gp.csy as usize * c[2] as usize)]
+        let id =
+            c[0] as usize + gp.csx as usize * (c[1] as usize + gp.csy as usize * c[2] as usize);
+        coarse_map[id - gp.coarse_map_base as usize]
     } else {
         NO_NODE
     };
@@ -127,13 +134,14 @@ pub fn mg_galerkin_fine(
                         continue;
                     }
                     let top = fine_index(gp, fine_map, add(v, [1, 1, 1]));
-                    if top == NO_NODE || flags[top as usize] & 1 == 0 {
+                    if top == NO_NODE || flags[local(gp, top)] & 1 == 0 {
                         continue;
                     }
-                    let top = top as usize;
+                    let top = local(gp, top);
                     let phi_e = if gp.fill == 1 { phi[8 * top] } else { 1.0 };
-                    let fixed =
-                        |a: usize| flags[fine_index(gp, fine_map, add(v, corner(a))) as usize] >> 8;
+                    let fixed = |a: usize| {
+                        flags[local(gp, fine_index(gp, fine_map, add(v, corner(a))))] >> 8
+                    };
                     let any_fixed = (0..8).fold(0, |f, a| f | fixed(a));
                     let slot = ((rx + 2) + 4 * (ry + 2) + 16 * (rz + 2)) as usize;
                     for b in 0..8 {
@@ -186,7 +194,7 @@ pub fn mg_galerkin_fine(
                     if i == NO_NODE {
                         continue;
                     }
-                    let fi = flags[i as usize] >> 8;
+                    let fi = flags[local(gp, i)] >> 8;
                     let w = weight(o) * weight([ox - two_d[0], oy - two_d[1], oz - two_d[2]]);
                     for row in 0..3 {
                         if fi & (1 << row) != 0 {
@@ -226,7 +234,7 @@ pub fn mg_galerkin_stencil(
                     if i == NO_NODE {
                         continue;
                     }
-                    let i = i as usize;
+                    let i = local(gp, i);
                     let wa = weight(a);
                     for ez in range(two_d[2] - 1 - az, two_d[2] + 1 - az, (-1, 1)) {
                         for ey in range(two_d[1] - 1 - ay, two_d[1] + 1 - ay, (-1, 1)) {
@@ -255,7 +263,13 @@ pub fn mg_galerkin_stencil(
 /// `write_inverse` of `shaders/mg_galerkin_diag.wgsl`: the adjugate over
 /// the determinant; the node is marked singular (the least such index in
 /// `singular`) when the determinant is 0 or an entry is not finite.
-fn write_inverse(a: usize, b: &[f32; 9], inv_diag: &mut [f32], singular: &mut u32) {
+fn write_inverse(
+    gp: &GalerkinParams,
+    a: usize,
+    b: &[f32; 9],
+    inv_diag: &mut [f32],
+    singular: &mut u32,
+) {
     let c00 = b[4] * b[8] - b[5] * b[7];
     let c01 = b[5] * b[6] - b[3] * b[8];
     let c02 = b[3] * b[7] - b[4] * b[6];
@@ -278,7 +292,7 @@ fn write_inverse(a: usize, b: &[f32; 9], inv_diag: &mut [f32], singular: &mut u3
         inv_diag[9 * a + k] = v;
     }
     if !ok {
-        *singular = (*singular).min(a as u32);
+        *singular = (*singular).min(gp.node_base + a as u32);
     }
 }
 
@@ -312,7 +326,7 @@ pub fn mg_fine_inverse_diagonal(
                 }
             }
         }
-        write_inverse(a, &b, inv_diag, singular);
+        write_inverse(gp, a, &b, inv_diag, singular);
     }
 }
 
@@ -326,7 +340,7 @@ pub fn mg_stencil_inverse_diagonal(
     for a in 0..gp.n as usize {
         let mut b = [0.0f32; 9];
         b.copy_from_slice(&level_blocks[(27 * a + 13) * 9..(27 * a + 13) * 9 + 9]);
-        write_inverse(a, &b, inv_diag, singular);
+        write_inverse(gp, a, &b, inv_diag, singular);
     }
 }
 
@@ -340,7 +354,11 @@ mod tests {
         let spd = [2.0, 1.0, 0.0, 1.0, 2.0, 0.0, 0.0, 0.0, 4.0];
         let mut inv = vec![0.0f32; 27];
         let mut singular = NO_NODE;
-        write_inverse(2, &spd, &mut inv, &mut singular);
+        let gp = GalerkinParams {
+            n: 3,
+            ..bytemuck::Zeroable::zeroed()
+        };
+        write_inverse(&gp, 2, &spd, &mut inv, &mut singular);
         let want = [2.0, -1.0, 0.0, -1.0, 2.0, 0.0, 0.0, 0.0, 0.75].map(|v: f32| v / 3.0);
         for (g, w) in inv[18..].iter().zip(&want) {
             assert!((g - w).abs() < 1e-7, "{g} {w}");
@@ -348,9 +366,9 @@ mod tests {
         assert_eq!(singular, NO_NODE);
         // A dof without stiffness (a zero row) is singular; the least node is kept.
         let zero_row = [0.0, 0.0, 0.0, 0.0, 2.0, 0.0, 0.0, 0.0, 4.0];
-        write_inverse(1, &zero_row, &mut inv, &mut singular);
-        write_inverse(0, &zero_row, &mut inv, &mut singular);
-        write_inverse(2, &zero_row, &mut inv, &mut singular);
+        write_inverse(&gp, 1, &zero_row, &mut inv, &mut singular);
+        write_inverse(&gp, 0, &zero_row, &mut inv, &mut singular);
+        write_inverse(&gp, 2, &zero_row, &mut inv, &mut singular);
         assert_eq!(singular, 0);
     }
 }

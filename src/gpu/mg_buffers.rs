@@ -1,46 +1,64 @@
 //! The buffers of the device multigrid before its V-cycle is recorded:
-//! size checks against the binding limit ([`check_sizes`]), allocation
+//! the chunks and the size checks ([`plan`]), allocation
 //! ([`Alloc`]), the level buffers of a hierarchy ([`Hierarchy`]), whether
 //! uploaded from the host ([`GpuMultigrid::new`]) or built on the device
 //! ([`GpuMultigrid::on_device`]), the compiled kernels ([`Pipelines`]) and
-//! the bind group of one dispatch ([`encode_op`]).
+//! the dispatches of one op per chunk ([`per_chunk`]) and the bind group of
+//! one dispatch ([`encode_op`]).
 
 use super::kernels::{pipeline, WG_NODES};
+use super::mg_chunks::{plan_levels, row_chunks, LevelChunk, LevelShape, Span};
 #[cfg(doc)]
 use super::multigrid::GpuMultigrid;
-use super::multigrid::{layout, FineBuffers, LevelBuffers, MgKernel, MgOp, MgVec, PIPELINES, VECS};
-use super::{GpuContext, GpuError};
+use super::multigrid::{
+    layout, FineBuffers, LevelBuffers, MgKernel, MgOp, MgParams, MgVec, PIPELINES, VECS,
+};
+use super::{GpuContext, GpuError, Kernel, Slot};
 use wgpu::util::DeviceExt;
 
-/// The sizes of a hierarchy's buffers (nodes and node-map lengths per
-/// level, finest first) against the binding limit: their total bytes, or a
-/// typed error before anything is allocated.
-pub(super) fn check_sizes(limit: u64, nodes: &[usize], maps: &[usize]) -> Result<u64, GpuError> {
-    let depth = nodes.len();
-    let nc = 3 * nodes[depth - 1] as u64;
+/// The chunks of a hierarchy and its device bytes, before anything is
+/// allocated: the levels' `shapes` (finest first) split over bindings of
+/// the adapter's `max_storage_buffer_binding_size` ([`plan_levels`],
+/// [`row_chunks`]), every buffer checked against `max_buffer_size`.
+pub(super) fn plan(
+    ctx: &GpuContext,
+    shapes: &[LevelShape],
+    fine: &FineBuffers,
+    fill: bool,
+    periodic: bool,
+) -> Result<Plan, GpuError> {
+    let lim = &ctx.limits;
+    let (limit, align) = (
+        lim.max_storage_buffer_binding_size,
+        lim.min_storage_buffer_offset_alignment as u64,
+    );
+    let depth = shapes.len();
+    let nc = 3 * shapes[depth - 1].ids.len() as u64;
     let mut bytes = 0;
     let mut check = |name: &'static str, b: u64| -> Result<(), GpuError> {
-        if b > limit {
+        if b > lim.max_buffer_size {
             return Err(GpuError::TooLarge {
                 name,
                 bytes: b,
-                limit,
-                what: "max_storage_buffer_binding_size: the GPU multigrid binds its buffers whole; solver.preconditioner = \"jacobi\" splits vectors into chunks",
+                limit: lim.max_buffer_size,
+                what: "max_buffer_size",
             });
         }
         bytes += b;
         Ok(())
     };
     check("coarsest inverse", 4 * nc * nc)?;
-    for l in 0..depth {
-        let n = nodes[l] as u64;
+    for (l, shape) in shapes.iter().enumerate() {
+        let n = shape.ids.len() as u64;
         let vectors = if l == 0 { 3 } else { 5 };
         for _ in 0..vectors {
             check("multigrid vector", 12 * n)?;
         }
-        if l > 0 {
+        if l > 0 || periodic {
             check("multigrid node ids", 4 * n)?;
-            check("multigrid node map", 4 * maps[l] as u64)?;
+            check("multigrid node map", 4 * shape.map_len as u64)?;
+        }
+        if l > 0 {
             check("multigrid stencil blocks", 4 * 27 * 9 * n)?;
             check("multigrid stencil neighbours", 4 * 27 * n)?;
         }
@@ -48,7 +66,18 @@ pub(super) fn check_sizes(limit: u64, nodes: &[usize], maps: &[usize]) -> Result
             check("multigrid inverse diagonal blocks", 36 * n)?;
         }
     }
-    Ok(bytes)
+    Ok(Plan {
+        chunks: plan_levels(shapes, fine.chunks, fill, periodic, limit, align)?,
+        rows: row_chunks(nc as usize, limit, align)?,
+        bytes,
+    })
+}
+
+/// What [`plan`] gives.
+pub(super) struct Plan {
+    pub(super) chunks: Vec<Vec<LevelChunk>>,
+    pub(super) rows: Vec<Span>,
+    pub(super) bytes: u64,
 }
 
 /// Storage buffers of the hierarchy: initialised from host data, or empty.
@@ -103,6 +132,10 @@ pub(super) struct Hierarchy {
     pub(super) bytes: u64,
     /// Whether the node grids wrap (periodic homogenization).
     pub(super) periodic: bool,
+    /// The chunks of each level and the row chunks of the coarsest
+    /// inverse ([`plan`]).
+    pub(super) chunks: Vec<Vec<LevelChunk>>,
+    pub(super) rows: Vec<Span>,
 }
 
 /// The compiled multigrid kernels (the rows of [`PIPELINES`]).
@@ -118,9 +151,56 @@ impl Pipelines {
     }
 }
 
-/// One dispatch `op` on the buffers of `h`: its pipeline, bind group and
-/// workgroups. `chebyshev_b`: a buffer bound as a Chebyshev step's b
-/// instead of the level's (the power iteration binds q).
+/// The dispatches of `op` (a whole level's), one per chunk of the level
+/// its threads run over (the coarser one for a restriction, the row
+/// chunks for the coarse solve), each with its chunk's bases.
+pub(super) fn per_chunk(op: &MgOp, h: &Hierarchy) -> Vec<MgOp> {
+    if op.kernel == MgKernel::CoarseSolve {
+        return h
+            .rows
+            .iter()
+            .enumerate()
+            .map(|(k, r)| MgOp {
+                chunk: k,
+                params: MgParams {
+                    n: r.len() as u32,
+                    node_base: r.base,
+                    cols: op.params.n,
+                    ..op.params
+                },
+                ..*op
+            })
+            .collect();
+    }
+    let level = op.level + (op.kernel == MgKernel::Restrict) as usize;
+    h.chunks[level]
+        .iter()
+        .enumerate()
+        .map(|(k, c)| {
+            let (win, map) = match op.kernel {
+                MgKernel::Restrict => c.fine.expect("a finer level"),
+                MgKernel::Prolong => c.coarse.expect("a coarser level"),
+                _ => c.same,
+            };
+            MgOp {
+                chunk: k,
+                params: MgParams {
+                    n: c.own.len() as u32,
+                    node_base: c.own.base,
+                    win_base: win.base,
+                    map_base: map.base,
+                    ..op.params
+                },
+                ..*op
+            }
+        })
+        .collect()
+}
+
+/// One dispatch `op` (of one chunk, [`per_chunk`]) on the buffers of `h`:
+/// its pipeline, bind group and workgroups. `chebyshev_b`: a buffer bound
+/// as a Chebyshev step's b instead of the level's (the power iteration
+/// binds q).
 pub(super) fn encode_op(
     ctx: &GpuContext,
     h: &Hierarchy,
@@ -129,6 +209,7 @@ pub(super) fn encode_op(
     op: &MgOp,
     chebyshev_b: Option<MgVec>,
 ) -> (wgpu::ComputePipeline, wgpu::BindGroup, u32) {
+    use wgpu::BindingResource;
     let device = &ctx.device;
     let (levels, inverse) = (&h.levels, &h.inverse);
     let lv = &levels[op.level];
@@ -136,86 +217,111 @@ pub(super) fn encode_op(
         MgKernel::FineApply => fine.apply_k.clone(),
         k => pipelines.0.iter().find(|p| p.0 == k).unwrap().1.clone(),
     };
-    let uniform = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-        label: Some("multigrid params"),
-        contents: bytemuck::bytes_of(&op.params),
-        usage: wgpu::BufferUsages::UNIFORM,
-    });
+    let uniform = match op.kernel {
+        MgKernel::FineApply => fine.uniforms[op.chunk].clone(),
+        _ => device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some("multigrid params"),
+            contents: bytemuck::bytes_of(&op.params),
+            usage: wgpu::BufferUsages::UNIFORM,
+        }),
+    };
     let next = levels.get(op.level + 1);
-    let mut bindings: Vec<(u32, &wgpu::Buffer)> = match op.kernel {
-        MgKernel::FineApply => vec![
-            (0, fine.params),
-            (1, fine.nodes),
-            (2, fine.flags),
-            (3, fine.node_map),
-            (4, fine.stencil),
-            (5, fine.neighbours),
-            (6, lv.vec(op.input)),
-            (7, lv.vec(MgVec::Q)),
-            (8, fine.phi),
-            (9, fine.element),
-        ],
+    let chunk = |l: usize| &h.chunks[l][op.chunk];
+    let b_vec = chebyshev_b.unwrap_or(MgVec::B);
+    let mut bindings: Vec<(u32, BindingResource)> = match op.kernel {
+        MgKernel::FineApply => {
+            let c = &fine.chunks[op.chunk];
+            Kernel::ApplyK
+                .spec()
+                .bindings
+                .iter()
+                .enumerate()
+                .map(|(k, &(slot, view, _))| {
+                    let buffer = match slot {
+                        Slot::Nodes => fine.nodes,
+                        Slot::Flags => fine.flags,
+                        Slot::NodeMap => fine.node_map,
+                        Slot::Stencil => fine.stencil,
+                        Slot::Neighbours => fine.neighbours,
+                        Slot::P => lv.vec(op.input),
+                        Slot::Q => lv.vec(MgVec::Q),
+                        Slot::Phi => fine.phi,
+                        Slot::Element => fine.element,
+                        s => unreachable!("apply_k binds no {s:?}"),
+                    };
+                    let (offset, size) = c.range(view, slot, buffer.size());
+                    let resource = BindingResource::Buffer(wgpu::BufferBinding {
+                        buffer,
+                        offset,
+                        size: wgpu::BufferSize::new(size.max(4)),
+                    });
+                    (k as u32 + 1, resource)
+                })
+                .collect()
+        }
         MgKernel::Apply => {
+            let c = chunk(op.level);
             let (blocks, nbrs) = lv.stencil.as_ref().expect("a stored level");
             vec![
-                (0, &uniform),
-                (1, blocks),
-                (2, nbrs),
-                (3, lv.vec(op.input)),
-                (4, lv.vec(MgVec::Q)),
+                (1, c.own.bind(blocks, 972)),
+                (2, c.own.bind(nbrs, 108)),
+                (3, c.same.0.bind(lv.vec(op.input), 12)),
+                (4, c.own.bind(lv.vec(MgVec::Q), 12)),
             ]
         }
-        MgKernel::Chebyshev => vec![
-            (0, &uniform),
-            (1, lv.vec(MgVec::B)),
-            (2, lv.vec(MgVec::Q)),
-            (3, lv.inv_diag.as_ref().expect("a smoothed level")),
-            (4, lv.vec(MgVec::R)),
-            (5, lv.vec(MgVec::D)),
-            (6, lv.vec(MgVec::X)),
-        ],
-        MgKernel::Residual => vec![
-            (0, &uniform),
-            (1, lv.vec(MgVec::B)),
-            (2, lv.vec(MgVec::Q)),
-            (4, lv.vec(MgVec::R)),
-        ],
-        MgKernel::Restrict => {
-            let c = next.expect("a coarser level");
+        MgKernel::Chebyshev => {
+            let own = chunk(op.level).own;
+            let inv_diag = lv.inv_diag.as_ref().expect("a smoothed level");
             vec![
-                (0, &uniform),
-                (1, &c.ids),
-                (2, &lv.map),
-                (3, lv.vec(MgVec::R)),
-                (4, c.vec(MgVec::B)),
+                (1, own.bind(lv.vec(b_vec), 12)),
+                (2, own.bind(lv.vec(MgVec::Q), 12)),
+                (3, own.bind(inv_diag, 36)),
+                (4, own.bind(lv.vec(MgVec::R), 12)),
+                (5, own.bind(lv.vec(MgVec::D), 12)),
+                (6, own.bind(lv.vec(MgVec::X), 12)),
+            ]
+        }
+        MgKernel::Residual => {
+            let own = chunk(op.level).own;
+            vec![
+                (1, own.bind(lv.vec(MgVec::B), 12)),
+                (2, own.bind(lv.vec(MgVec::Q), 12)),
+                (4, own.bind(lv.vec(MgVec::R), 12)),
+            ]
+        }
+        MgKernel::Restrict => {
+            let (cl, c) = (next.expect("a coarser level"), chunk(op.level + 1));
+            let (win, map) = c.fine.expect("a finer level");
+            vec![
+                (1, c.own.bind(&cl.ids, 4)),
+                (2, map.bind(&lv.map, 4)),
+                (3, win.bind(lv.vec(MgVec::R), 12)),
+                (4, c.own.bind(cl.vec(MgVec::B), 12)),
             ]
         }
         MgKernel::Prolong => {
-            let c = next.expect("a coarser level");
+            let (cl, c) = (next.expect("a coarser level"), chunk(op.level));
+            let (win, map) = c.coarse.expect("a coarser level");
             vec![
-                (0, &uniform),
-                (1, &lv.ids),
-                (2, &c.map),
-                (3, c.vec(MgVec::X)),
-                (4, lv.vec(MgVec::X)),
+                (1, c.own.bind(&lv.ids, 4)),
+                (2, map.bind(&cl.map, 4)),
+                (3, win.bind(cl.vec(MgVec::X), 12)),
+                (4, c.own.bind(lv.vec(MgVec::X), 12)),
             ]
         }
-        MgKernel::CoarseSolve => vec![
-            (0, &uniform),
-            (1, inverse),
-            (2, lv.vec(MgVec::B)),
-            (3, lv.vec(MgVec::X)),
-        ],
+        MgKernel::CoarseSolve => {
+            let rows = h.rows[op.chunk];
+            vec![
+                (1, rows.bind(inverse, 4 * op.params.cols as u64)),
+                (2, lv.vec(MgVec::B).as_entire_binding()),
+                (3, lv.vec(MgVec::X).as_entire_binding()),
+            ]
+        }
     };
-    if let (MgKernel::Chebyshev, Some(v)) = (op.kernel, chebyshev_b) {
-        bindings[1].1 = lv.vec(v);
-    }
+    bindings.insert(0, (0, uniform.as_entire_binding()));
     let entries: Vec<wgpu::BindGroupEntry> = bindings
-        .iter()
-        .map(|&(binding, buffer)| wgpu::BindGroupEntry {
-            binding,
-            resource: buffer.as_entire_binding(),
-        })
+        .into_iter()
+        .map(|(binding, resource)| wgpu::BindGroupEntry { binding, resource })
         .collect();
     let group = device.create_bind_group(&wgpu::BindGroupDescriptor {
         label: Some("multigrid"),
@@ -223,5 +329,9 @@ pub(super) fn encode_op(
         entries: &entries,
     });
     // One thread per node (per row for the coarse solve).
-    (pipeline, group, op.params.n.div_ceil(WG_NODES))
+    let groups = match op.kernel {
+        MgKernel::FineApply => Kernel::ApplyK.groups(&fine.chunks[op.chunk].params),
+        _ => op.params.n.div_ceil(WG_NODES),
+    };
+    (pipeline, group, groups)
 }

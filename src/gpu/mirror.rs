@@ -331,7 +331,8 @@ pub fn update_pz(params: &GpuParams, scalars: &[f32], z: &[f32], p: &mut [f32]) 
     }
 }
 
-/// `shaders/mg_apply.wgsl`: y = A_l x with 27 blocks per node.
+/// `shaders/mg_apply.wgsl`: y = A_l x with 27 blocks per node (`blocks`,
+/// `nbrs` and `y` the dispatch's nodes, `x` from node `prm.win_base` on).
 pub fn mg_apply(prm: &MgParams, blocks: &[f32], nbrs: &[u32], x: &[f32], y: &mut [f32]) {
     for a in 0..prm.n as usize {
         let mut acc = [0.0f32; 3];
@@ -340,7 +341,7 @@ pub fn mg_apply(prm: &MgParams, blocks: &[f32], nbrs: &[u32], x: &[f32], y: &mut
             if m == NO_NODE {
                 continue;
             }
-            let m = m as usize;
+            let m = (m - prm.win_base) as usize;
             let b = (27 * a + d) * 9;
             for (r, v) in acc.iter_mut().enumerate() {
                 *v += blocks[b + 3 * r] * x[3 * m]
@@ -407,7 +408,8 @@ fn grid_coords(id: u32, sx: u32, sy: u32) -> [i64; 3] {
 }
 
 /// `shaders/mg_transfer.wgsl`, entry point `restrict_residual`: dst = Pᵀ src
-/// (`ids`: coarse grid ids, `map`: the fine node map).
+/// (`ids`: coarse grid ids, `map`: the fine node map from grid id
+/// `prm.map_base` on, `src` from node `prm.win_base` on).
 pub fn mg_restrict(prm: &MgParams, ids: &[u32], map: &[u32], src: &[f32], dst: &mut [f32]) {
     let fs = [prm.fsx as i64, prm.fsy as i64, prm.fsz as i64];
     for a in 0..prm.n as usize {
@@ -435,11 +437,12 @@ pub fn mg_restrict(prm: &MgParams, ids: &[u32], map: &[u32], src: &[f32], dst: &
                             }
                         }
                     }
-                    let i = map[(f[0] + fs[0] * (f[1] + fs[1] * f[2])) as usize];
+                    let id = (f[0] + fs[0] * (f[1] + fs[1] * f[2])) as usize;
+                    let i = map[id - prm.map_base as usize];
                     if i == NO_NODE {
                         continue;
                     }
-                    let i = i as usize;
+                    let i = (i - prm.win_base) as usize;
                     for k in 0..3 {
                         acc[k] += w * src[3 * i + k];
                     }
@@ -467,7 +470,8 @@ fn parent_weight(f: i64, c: i64, nc: i64) -> f32 {
 }
 
 /// `shaders/mg_transfer.wgsl`, entry point `prolong_add`: dst += P src
-/// (`ids`: fine grid ids, `map`: the coarse node map).
+/// (`ids`: fine grid ids, `map`: the coarse node map from grid id
+/// `prm.map_base` on, `src` from node `prm.win_base` on).
 pub fn mg_prolong(prm: &MgParams, ids: &[u32], map: &[u32], src: &[f32], dst: &mut [f32]) {
     let (csx, csy) = (prm.csx as i64, prm.csy as i64);
     for i in 0..prm.n as usize {
@@ -483,11 +487,12 @@ pub fn mg_prolong(prm: &MgParams, ids: &[u32], map: &[u32], src: &[f32], dst: &m
                         let cs = [csx, csy, prm.csz as i64];
                         c = [0, 1, 2].map(|k| c[k].rem_euclid(cs[k]));
                     }
-                    let j = map[(c[0] + csx * (c[1] + csy * c[2])) as usize];
+                    let id = (c[0] + csx * (c[1] + csy * c[2])) as usize;
+                    let j = map[id - prm.map_base as usize];
                     if j == NO_NODE {
                         continue;
                     }
-                    let j = j as usize;
+                    let j = (j - prm.win_base) as usize;
                     let mut w = 1.0f32;
                     for t in two {
                         if t == 1 {
@@ -506,15 +511,16 @@ pub fn mg_prolong(prm: &MgParams, ids: &[u32], map: &[u32], src: &[f32], dst: &m
     }
 }
 
-/// `shaders/mg_coarse.wgsl`: x = A⁻¹ b with the dense inverse (n = `prm.n` rows).
+/// `shaders/mg_coarse.wgsl`: x = A⁻¹ b with the dense inverse (`prm.n`
+/// rows of `prm.cols` columns, from row `prm.node_base` of x).
 pub fn mg_coarse_solve(prm: &MgParams, inverse: &[f32], b: &[f32], x: &mut [f32]) {
-    let n = prm.n as usize;
-    for row in 0..n {
+    let cols = prm.cols as usize;
+    for row in 0..prm.n as usize {
         let mut acc = 0.0f32;
-        for j in 0..n {
-            acc += inverse[row * n + j] * b[j];
+        for j in 0..cols {
+            acc += inverse[row * cols + j] * b[j];
         }
-        x[row] = acc;
+        x[prm.node_base as usize + row] = acc;
     }
 }
 

@@ -39,8 +39,15 @@
 //! per-node kernel is dispatched once per chunk with the chunk's sub-ranges
 //! bound (for `apply_k` the chunk's neighbour window of flags, x and node
 //! map), and the second reduction passes sum the partials of all chunks.
-//! The multigrid binds its buffers whole: where that does not fit it is a
-//! typed [`GpuError::TooLarge`] (and `voxfe run` solves with Jacobi).
+//! The multigrid is split the same way ([`mg_chunks`]): the fine level's
+//! chunks are the CG's (sized for its 36 B of inverse diagonal blocks a
+//! node), every coarser level is cut into node ranges whose stencil
+//! blocks, neighbours and windows (one grid layer around the chunk on its
+//! own level, one or two on the finer one, its parents' layers on the
+//! coarser one) fit, and the coarsest inverse into rows. Only a block of
+//! coarse nodes whose windows do not fit one binding, or a periodic cell
+//! (bound whole) over the limit, is a typed [`GpuError::TooLarge`] (and
+//! `voxfe run` solves with Jacobi).
 //!
 //! Memory on the device: 5 f32 vectors of 3 values per active node (60 B),
 //! 8 B of node id and flags per active node, 4 B per grid node (the node
@@ -73,7 +80,8 @@
 //! - `solve.rs`: [`solve_gpu`] (with the one [`crate::fem::SolverOptions`] of both backends).
 //! - [`multigrid`]: the V-cycle on the device and its kernel table;
 //!   `mg_buffers.rs`: its buffers before the cycle is recorded (size
-//!   checks, allocation, bind groups); [`galerkin`]: the hierarchy built on
+//!   checks, allocation, one dispatch per chunk, bind groups);
+//!   [`mg_chunks`]: the chunks of its levels; [`galerkin`]: the hierarchy built on
 //!   the device (the Galerkin and inverse-diagonal kernels, λ_max), with
 //!   the mirrors of its kernels in `galerkin_mirror.rs`.
 //! - [`mirror`]: a CPU mirror of every kernel, the scalar slots.
@@ -88,6 +96,7 @@ pub mod galerkin;
 mod galerkin_mirror;
 mod kernels;
 mod mg_buffers;
+pub mod mg_chunks;
 pub mod mirror;
 pub mod multigrid;
 mod params;
@@ -100,7 +109,9 @@ mod wgsl_checks;
 
 pub use chunks::{plan_chunks, Chunk, REDUCE_BLOCK};
 pub(crate) use context::read_buffer;
-pub use context::{context_or_skip, env_backends, probe_counts, AdapterRequest, GpuContext};
+pub use context::{
+    context_or_skip, env_backends, env_binding_cap, probe_counts, AdapterRequest, GpuContext,
+};
 pub use error::GpuError;
 pub use kernels::{Kernel, Slot, WG_DOFS, WG_NODES, WG_REDUCE};
 pub use params::GpuParams;

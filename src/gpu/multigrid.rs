@@ -19,17 +19,22 @@
 //! - `coarse_solve` (`mg_coarse.wgsl`): a dense matrix–vector product with
 //!   the inverse of the coarsest operator.
 //!
+//! Each op is dispatched once per chunk of the level its threads run over
+//! ([`super::mg_chunks`]: bindings that fit
+//! `max_storage_buffer_binding_size`; one chunk when the level fits).
 //! Every kernel has a CPU mirror in [`super::mirror`]. The cycle is the
 //! CPU's cycle in f32: smoothing from zero, residual, restriction, the
 //! coarser cycle, prolongation, smoothing again.
 //!
 //! Memory on the device: per level 5 vectors of 3 f32 per node (the finest
 //! shares b and x with the CG's r and z, so 3), 36 B of inverse diagonal
-//! block per node, and for stored levels 972 B of stencil blocks and 108 B
-//! of neighbours per node, plus the node ids and node maps.
+//! block per node, and for stored levels 972 B of stencil blocks (27
+//! row-major 3×3 f32 blocks) and 108 B of neighbours per node, plus the
+//! node ids and node maps.
 
 use super::kernels::{storage_entry, uniform_entry, Access};
-use super::mg_buffers::{check_sizes, encode_op, Alloc, Hierarchy, Pipelines};
+use super::mg_buffers::{encode_op, per_chunk, plan, Alloc, Hierarchy, Pipelines};
+use super::mg_chunks::LevelShape;
 use super::{read_buffer, GpuContext, GpuError};
 use crate::fem::multigrid::{chebyshev_steps, Multigrid};
 use bytemuck::{Pod, Zeroable};
@@ -62,6 +67,15 @@ pub struct MgParams {
     pub csz: u32,
     /// Transfers: 1 when the node grids wrap (periodic homogenization).
     pub periodic: u32,
+    /// Split bindings ([`super::mg_chunks`]): the dispatch's first node
+    /// (its own bindings start there; the coarse solve's first row), the
+    /// first node and grid id of the window neighbours are read through;
+    /// 0 when a level is one chunk.
+    pub node_base: u32,
+    pub win_base: u32,
+    pub map_base: u32,
+    /// `coarse_solve`: the columns of the inverse.
+    pub cols: u32,
     pub _pad1: u32,
 }
 
@@ -104,11 +118,16 @@ pub struct MgOp {
     pub params: MgParams,
     /// `FineApply`/`Apply`: the vector applied to (X or D).
     pub input: MgVec,
+    /// The chunk of the level the threads run over (the fine level's
+    /// chunks are the CG's; the coarse solve's are rows of the inverse).
+    pub chunk: usize,
 }
 
 /// The fine level's buffers and the `apply_k` pipeline, owned by the PCG.
 pub struct FineBuffers<'a> {
-    pub params: &'a wgpu::Buffer,
+    /// The CG's chunks and their uniform parameters.
+    pub uniforms: &'a [wgpu::Buffer],
+    pub chunks: &'a [super::Chunk],
     pub nodes: &'a wgpu::Buffer,
     pub flags: &'a wgpu::Buffer,
     pub node_map: &'a wgpu::Buffer,
@@ -142,11 +161,16 @@ impl LevelBuffers {
 pub struct GpuMultigrid {
     levels: Vec<LevelBuffers>,
     inverse: wgpu::Buffer,
-    /// The dispatches of one V-cycle, in order.
+    /// The dispatches of one V-cycle, in order, one per chunk.
     pub ops: Vec<MgOp>,
     encoded: Vec<(wgpu::ComputePipeline, wgpu::BindGroup, u32)>,
     /// Active nodes per level, finest first.
     pub nodes: Vec<usize>,
+    /// Chunks per level (each over bindings that fit
+    /// `max_storage_buffer_binding_size`; 1: bound whole), finest first,
+    /// and the row chunks of the coarsest inverse.
+    pub chunks: Vec<usize>,
+    pub inverse_chunks: usize,
     /// Device bytes of the hierarchy (everything but the CG's own buffers).
     pub bytes: u64,
     /// λ_max of D⁻¹A per smoothed level (0 for the coarsest).
@@ -258,6 +282,7 @@ fn plan_ops(nodes: &[usize], sizes: &[[usize; 3]], lambdas: &[f64], periodic: bo
         level,
         params,
         input,
+        chunk: 0,
     };
     let base = |n: usize| MgParams {
         n: n as u32,
@@ -343,12 +368,21 @@ impl GpuMultigrid {
         let depth = mg.depth();
         let views: Vec<_> = (0..depth).map(|l| mg.level(l)).collect();
         let nodes: Vec<usize> = views.iter().map(|v| v.ids.len()).collect();
-        let maps: Vec<usize> = views.iter().map(|v| v.map.len()).collect();
         let lambdas: Vec<f64> = views
             .iter()
             .map(|v| v.smoother.map_or(0.0, |s| s.1))
             .collect();
-        let bytes = check_sizes(ctx.limits.max_storage_buffer_binding_size, &nodes, &maps)?;
+        let shapes: Vec<LevelShape> = views
+            .iter()
+            .map(|v| LevelShape {
+                ids: v.ids,
+                size: v.size,
+                map_len: v.map.len(),
+            })
+            .collect();
+        let fill = fine.chunks[0].params.fill == 1;
+        let plan = plan(ctx, &shapes, fine, fill, mg.is_periodic())?;
+        let bytes = plan.bytes;
         let scope = ctx.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
         let alloc = Alloc {
             device: &ctx.device,
@@ -406,6 +440,8 @@ impl GpuMultigrid {
             inverse,
             bytes,
             periodic: mg.is_periodic(),
+            chunks: plan.chunks,
+            rows: plan.rows,
         };
         let pipelines = Pipelines::new(ctx)?;
         let mg = Self::record(ctx, hierarchy, &pipelines, &lambdas, fine);
@@ -423,12 +459,17 @@ impl GpuMultigrid {
         fine: &FineBuffers,
     ) -> GpuMultigrid {
         let nodes: Vec<usize> = h.levels.iter().map(|l| l.n).collect();
-        let ops = plan_ops(&nodes, &h.sizes, lambdas, h.periodic);
+        let ops: Vec<MgOp> = plan_ops(&nodes, &h.sizes, lambdas, h.periodic)
+            .iter()
+            .flat_map(|op| per_chunk(op, &h))
+            .collect();
         let encoded = ops
             .iter()
             .map(|op| encode_op(ctx, &h, pipelines, fine, op, None))
             .collect();
         GpuMultigrid {
+            chunks: h.chunks.iter().map(|c| c.len()).collect(),
+            inverse_chunks: h.rows.len(),
             levels: h.levels,
             inverse: h.inverse,
             ops,

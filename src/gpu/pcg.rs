@@ -2,12 +2,10 @@
 //! device, the kernels of one iteration, and its [`PcgBackend`]
 //! implementation, so the CG loop is the CPU solver's.
 
-use super::kernels::{pipeline, View, KERNEL_LIST, SLOTS};
+use super::chunks::plan_chunks_with;
+use super::kernels::{pipeline, KERNEL_LIST, SLOTS};
 use super::reliable::{Reliable, MULTIGRID_CHECK_EVERY, RELIABLE_DROP};
-use super::{
-    mirror, multigrid, plan_chunks, read_buffer, Chunk, GpuContext, GpuError, GpuParams, Kernel,
-    Slot,
-};
+use super::{mirror, multigrid, read_buffer, Chunk, GpuContext, GpuError, GpuParams, Kernel, Slot};
 use crate::fem::cg::{PcgBackend, PcgError};
 use crate::fem::mesh::ActiveMesh;
 use crate::fem::operator::StencilTable;
@@ -99,19 +97,15 @@ impl<'c> GpuPcg<'c> {
         let n = mesh.len() as u32;
         let n_dofs = 3 * n;
         let lim = &ctx.limits;
-        let chunks = plan_chunks(
+        // Under multigrid the chunks also bind the fine level's 36 B of
+        // inverse diagonal blocks per node.
+        let own_bytes = if mg.is_some() { 36 } else { 12 };
+        let chunks = plan_chunks_with(
             mesh,
             lim.max_storage_buffer_binding_size,
             lim.min_storage_buffer_offset_alignment as u64,
+            own_bytes,
         )?;
-        if mg.is_some() && chunks.len() > 1 {
-            return Err(GpuError::TooLarge {
-                name: "multigrid vector",
-                bytes: 12 * n as u64,
-                limit: lim.max_storage_buffer_binding_size,
-                what: "max_storage_buffer_binding_size: the GPU multigrid binds every vector whole; solver.preconditioner = \"jacobi\" splits vectors into chunks",
-            });
-        }
         let params = GpuParams {
             n_nodes: n,
             n_dofs,
@@ -252,7 +246,6 @@ impl<'c> GpuPcg<'c> {
                 .iter()
                 .zip(&uniforms)
                 .map(|(chunk, uniform)| {
-                    let p = &chunk.params;
                     let mut entries = vec![wgpu::BindGroupEntry {
                         binding: 0,
                         resource: uniform.as_entire_binding(),
@@ -260,20 +253,7 @@ impl<'c> GpuPcg<'c> {
                     for (k, &(slot, view, _)) in slots.iter().enumerate() {
                         let idx = SLOTS.iter().position(|s| *s == slot).unwrap();
                         let buffer = &buffers[idx];
-                        let (offset, size) = match (view, slot) {
-                            (View::Whole, _) => (0, buffer.size()),
-                            // Binary fill: the unused 32 bytes, whole.
-                            (View::Own(_), Slot::Phi) if p.fill == 0 => (0, buffer.size()),
-                            (View::Own(b), _) => (b * p.node_base as u64, b * p.n_nodes as u64),
-                            (View::Window(b), Slot::NodeMap) => (
-                                b * p.map_base as u64,
-                                b * (chunk.map_end - p.map_base) as u64,
-                            ),
-                            (View::Window(b), _) => (
-                                b * p.win_base as u64,
-                                b * (chunk.win_end - p.win_base) as u64,
-                            ),
-                        };
+                        let (offset, size) = chunk.range(view, slot, buffer.size());
                         entries.push(wgpu::BindGroupEntry {
                             binding: k as u32 + 1,
                             resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
@@ -310,7 +290,8 @@ impl<'c> GpuPcg<'c> {
         if let Some(mg) = mg {
             let apply_k = &gpu.kernel(Kernel::ApplyK).0;
             let fine = multigrid::FineBuffers {
-                params: &uniforms[0],
+                uniforms: &uniforms,
+                chunks: &gpu.chunks,
                 nodes: gpu.buffer(Slot::Nodes),
                 flags: gpu.buffer(Slot::Flags),
                 node_map: gpu.buffer(Slot::NodeMap),

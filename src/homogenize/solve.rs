@@ -280,7 +280,7 @@ impl HomogenizeError {
     pub fn is_bad_gpu_input(e: &GpuError) -> bool {
         match e {
             GpuError::Solve(s) => s.is_bad_input(),
-            GpuError::BadBackendEnv { .. } => true,
+            GpuError::BadBackendEnv { .. } | GpuError::BadBindingEnv { .. } => true,
             _ => false,
         }
     }

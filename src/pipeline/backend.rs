@@ -12,9 +12,10 @@ use crate::grid::VoxelGrid;
 use crate::material::YoungPoisson;
 use crate::scene::{Backend, Scene};
 
-/// The GPU solve. A multigrid hierarchy that does not fit the adapter's
-/// storage bindings is solved with Jacobi instead (vectors split into
-/// chunks), with a notice.
+/// The GPU solve. A multigrid hierarchy that cannot be split over the
+/// adapter's storage bindings (a periodic cell's levels are bound whole; a
+/// block of coarse nodes with its grid layers must fit one binding) is
+/// solved with Jacobi instead, with a notice.
 pub fn solve_on_gpu(
     ctx: &GpuContext,
     grid: &crate::grid::VoxelGrid,
@@ -83,7 +84,9 @@ pub fn with_backend<T, E: From<GpuError> + std::fmt::Display>(
         Backend::Gpu => gpu(&GpuContext::new(&request)?, notices),
         Backend::Auto => match GpuContext::new(&request) {
             // A bad WGPU_BACKEND is the user's input, not a missing GPU.
-            Err(e @ GpuError::BadBackendEnv { .. }) => Err(e.into()),
+            Err(e @ (GpuError::BadBackendEnv { .. } | GpuError::BadBindingEnv { .. })) => {
+                Err(e.into())
+            }
             Err(e) => {
                 notices.push(format!("no GPU: {e}; solving on the CPU"));
                 cpu()

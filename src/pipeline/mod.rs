@@ -34,7 +34,7 @@ impl RunError {
         match self {
             RunError::Voxelize(_) => true,
             RunError::Solve(e) | RunError::Gpu(GpuError::Solve(e)) => e.is_bad_input(),
-            RunError::Gpu(GpuError::BadBackendEnv { .. }) => true,
+            RunError::Gpu(GpuError::BadBackendEnv { .. } | GpuError::BadBindingEnv { .. }) => true,
             RunError::Gpu(_) => false,
         }
     }

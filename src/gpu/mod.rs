@@ -93,6 +93,8 @@ pub mod multigrid;
 mod params;
 mod pcg;
 mod reliable;
+mod reliable_device;
+pub mod reliable_mirror;
 pub mod shaders;
 mod solve;
 #[cfg(test)]
@@ -105,5 +107,5 @@ pub use error::GpuError;
 pub use kernels::{Kernel, Slot, WG_DOFS, WG_NODES, WG_REDUCE};
 pub use params::GpuParams;
 pub use pcg::GpuPcg;
-pub use reliable::{MULTIGRID_CHECK_EVERY, RELIABLE_DROP, RESTART_DRIFT};
+pub use reliable::{ReliablePath, MULTIGRID_CHECK_EVERY, RELIABLE_DROP, RESTART_DRIFT};
 pub use solve::solve_gpu;

@@ -283,10 +283,12 @@ fn device_updates_keep_the_host_paths_iteration_counts() {
                 assert_eq!(r.reliable_updates.as_deref(), Some(path.name()));
                 assert!(r.converged && r.relative_residual <= opts.tolerance);
                 eprintln!(
-                    "{p:?} {}: {} iterations, {} updates, E {}",
+                    "{p:?} {}: {} iterations, {} updates ({:.3} s of {:.3} s), E {}",
                     path.name(),
                     r.iterations,
                     r.reliable_update_count.unwrap(),
+                    r.reliable_update_seconds.unwrap(),
+                    r.iterations_seconds,
                     r.e_eff.unwrap()
                 );
                 r

@@ -69,7 +69,14 @@ impl std::fmt::Display for RunReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         writeln!(f, "{}", self.voxel)?;
         let s = &self.solve;
-        writeln!(f, "backend          {} ({})", s.backend, s.adapter)?;
+        match &s.reliable_updates {
+            Some(path) => writeln!(
+                f,
+                "backend          {} ({}; reliable updates {path})",
+                s.backend, s.adapter
+            )?,
+            None => writeln!(f, "backend          {} ({})", s.backend, s.adapter)?,
+        }
         writeln!(f, "active nodes     {}", s.active_nodes)?;
         writeln!(f, "unknowns         {}", s.unknowns)?;
         writeln!(f, "element          {}", s.element.name())?;

@@ -16,7 +16,7 @@ use voxfe::gpu::mirror;
 use voxfe::gpu::shaders::{self, KERNELS};
 use voxfe::gpu::{
     context_or_skip, plan_chunks, solve_gpu, AdapterRequest, GpuContext, GpuError, GpuParams,
-    GpuPcg, Kernel, Slot,
+    GpuPcg, Kernel, ReliablePath, Slot,
 };
 use voxfe::grid::VoxelGrid;
 use voxfe::material::YoungPoisson;
@@ -366,6 +366,42 @@ fn gpu_matches_cpu_on_a_bar_in_three_point_bending() {
         },
         Preconditioner::Jacobi,
     );
+}
+
+#[test]
+fn gpu_matches_cpu_with_every_reliable_update_path() {
+    // f64 on the device (where the adapter has SHADER_F64), double-single
+    // forced on, and the host fallback: each gives the CPU's moduli and
+    // says which path ran.
+    for path in [
+        ReliablePath::DeviceF64,
+        ReliablePath::DeviceDs,
+        ReliablePath::Host,
+    ] {
+        let request = AdapterRequest {
+            reliable: Some(path),
+            ..Default::default()
+        };
+        let Some(ctx) = context_or_skip(&request, "every_reliable_update_path") else {
+            return;
+        };
+        // Without SHADER_F64 the f64 path falls back to double-single.
+        let ran = match path {
+            ReliablePath::DeviceF64 if !ctx.has_f64() => ReliablePath::DeviceDs,
+            p => p,
+        };
+        for (grid, p) in [
+            (rd_grid(0.1), Preconditioner::Jacobi),
+            (rd_fraction_grid(0.1), Preconditioner::Multigrid),
+        ] {
+            let load = LoadCase::Compression {
+                platens: Platens::Frictionless,
+            };
+            let (_, gpu) = compare(&ctx, &grid, load, p);
+            assert_eq!(gpu.reliable_updates.as_deref(), Some(ran.name()));
+            assert!(gpu.reliable_update_count.unwrap() >= 1);
+        }
+    }
 }
 
 #[test]

@@ -24,6 +24,8 @@ struct Params {
     // 1: sub-voxel fill, every voxel's stiffness scaled by its φ (the
     // kernels read the phi and element bindings); 0: binary fill.
     fill: u32,
+    // Always 0: the double-single kernels (reliable_ds.wgsl) read it as a
+    // zero the shader compiler cannot see.
     _pad1: u32,
 }
 

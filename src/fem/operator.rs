@@ -248,6 +248,11 @@ impl<'a> StencilRows<'a> {
     pub fn mesh(&self) -> &'a ActiveMesh {
         self.mesh
     }
+
+    /// The stencil table of the rows.
+    pub fn table(&self) -> &'a StencilTable {
+        self.table
+    }
 }
 
 impl BlockRows for StencilRows<'_> {

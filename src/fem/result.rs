@@ -83,6 +83,13 @@ pub struct SolveResult {
     /// GPU: bytes allocated on the device (vectors, mesh, stencils and the
     /// multigrid hierarchy).
     pub device_bytes: Option<u64>,
+    /// GPU: where the reliable updates ran: "device-f64", "device-ds"
+    /// (double-single) or "host" (the fallback).
+    pub reliable_updates: Option<String>,
+    /// GPU: how many reliable updates the solve made.
+    pub reliable_update_count: Option<usize>,
+    /// GPU: wall time of the reliable updates, s (of `iterations_seconds`).
+    pub reliable_update_seconds: Option<f64>,
     pub backend: String,
     pub adapter: String,
     /// Peak voxel-centre von Mises stress over the nominal applied stress.

@@ -38,6 +38,11 @@ pub struct AdapterRequest {
     pub max_storage_binding: Option<u64>,
     /// Split dispatches at this many workgroups along x (default 65 535; tests lower it).
     pub max_groups_x: Option<u32>,
+    /// Where reliable updates should run (tests force one); default: in
+    /// f64 on the device where the adapter has `SHADER_F64`, else in
+    /// double-single. A path that cannot be built falls back to the next
+    /// (f64 → double-single → host).
+    pub reliable: Option<super::ReliablePath>,
 }
 
 /// A headless device.
@@ -47,6 +52,8 @@ pub struct GpuContext {
     pub info: wgpu::AdapterInfo,
     pub limits: wgpu::Limits,
     pub max_groups_x: u32,
+    /// The reliable-update path asked for ([`AdapterRequest::reliable`]).
+    pub reliable: Option<super::ReliablePath>,
     /// Errors the device reported outside an error scope, as wgpu typed
     /// them, until [`GpuContext::check`] takes them.
     errors: Arc<Mutex<Vec<wgpu::Error>>>,
@@ -292,7 +299,8 @@ impl GpuContext {
         }
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("voxfe"),
-            required_features: wgpu::Features::empty(),
+            // f64 in shaders, where there is, for the reliable updates.
+            required_features: adapter.features() & wgpu::Features::SHADER_F64,
             required_limits: limits.clone(),
             ..Default::default()
         }))
@@ -309,6 +317,7 @@ impl GpuContext {
             info,
             limits,
             max_groups_x: req.max_groups_x.unwrap_or(65_535).clamp(1, 65_535),
+            reliable: req.reliable,
             errors,
         })
     }
@@ -316,6 +325,11 @@ impl GpuContext {
     /// "name / backend", e.g. "llvmpipe (LLVM 15.0.6, 256 bits) / Vulkan".
     pub fn adapter_name(&self) -> String {
         format!("{} / {:?}", self.info.name, self.info.backend)
+    }
+
+    /// Whether the device runs f64 in shaders (`SHADER_F64`).
+    pub fn has_f64(&self) -> bool {
+        self.device.features().contains(wgpu::Features::SHADER_F64)
     }
 
     /// Whether the adapter is a software rasteriser (lavapipe, llvmpipe, WARP).

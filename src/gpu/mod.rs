@@ -23,9 +23,13 @@
 //!   the host reads ‖r‖² back only every `check_every` iterations (with
 //!   multigrid at least every [`MULTIGRID_CHECK_EVERY`]).
 //! - [`solve_gpu`]: f32 PCG with *reliable updates*: the solution is
-//!   accumulated in f64 on the host and the device's residual is replaced by
-//!   the true one, computed in f64, each time it has dropped tenfold, so the
-//!   stop rule is checked on the true residual and CG converges as in f64.
+//!   accumulated in high precision and the device's residual is replaced by
+//!   the true one, computed in high precision, each time it has dropped
+//!   tenfold, so the stop rule is checked on the true residual and CG
+//!   converges as in f64. Both live on the device ([`ReliablePath`]): in
+//!   f64 where the adapter has `SHADER_F64`, else in double-single (two
+//!   f32), with only ‖r‖² read back per update; on the host (x read back,
+//!   r uploaded) only as the fallback. The result says which ran.
 //!   `apply_k` sums stencil blocks times *differences* u_m − u_n (the blocks
 //!   of a row sum to zero), which keeps f32 from cancelling away the smooth
 //!   displacement fields that set the moduli. A result whose true residual
@@ -55,6 +59,8 @@
 //! the hierarchy ([`multigrid`]). With sub-voxel fill (`GpuParams::fill`)
 //! 32 B of corner fractions per active node (bound in the vectors' chunks)
 //! and the 2.3 KB element blocks, read by `apply_k` and `jacobi_diag`.
+//! Reliable updates on the device: x_hi and b, 48 B per active node, and
+//! the stencil table and element blocks again in 8-byte values (0.5 MB).
 //!
 //! Errors are typed ([`GpuError`]): limits are checked before allocating,
 //! and out-of-memory is told from other device errors by wgpu's error type
@@ -75,8 +81,13 @@
 //!   it, `pipeline`, and the workgroups of each dispatch.
 //! - `pcg.rs`: [`GpuPcg`]: buffers, pipelines and bind groups of one
 //!   problem, the kernels of one iteration, its `PcgBackend`.
-//! - `reliable.rs`: reliable updates ([`RELIABLE_DROP`], [`RESTART_DRIFT`],
-//!   [`MULTIGRID_CHECK_EVERY`]) and the solution.
+//! - `reliable.rs`: reliable updates ([`ReliablePath`], [`RELIABLE_DROP`],
+//!   [`RESTART_DRIFT`], [`MULTIGRID_CHECK_EVERY`]), the host fallback and
+//!   the solution; `reliable_device.rs`: the device path (x_hi, b, the
+//!   kernels `shaders/reliable_{f64,ds}.wgsl` over
+//!   `shaders/shared/reliable_body.wgsl`, their binding table);
+//!   [`reliable_mirror`]: their CPU mirrors, generic over f64 and
+//!   double-single.
 //! - `solve.rs`: [`solve_gpu`] (with the one [`crate::fem::SolverOptions`] of both backends).
 //! - [`multigrid`]: the V-cycle on the device and its kernel table;
 //!   `mg_buffers.rs`: its buffers before the cycle is recorded (size
@@ -102,6 +113,8 @@ pub mod multigrid;
 mod params;
 mod pcg;
 mod reliable;
+mod reliable_device;
+pub mod reliable_mirror;
 pub mod shaders;
 mod solve;
 #[cfg(test)]
@@ -116,5 +129,5 @@ pub use error::GpuError;
 pub use kernels::{Kernel, Slot, WG_DOFS, WG_NODES, WG_REDUCE};
 pub use params::GpuParams;
 pub use pcg::GpuPcg;
-pub use reliable::{MULTIGRID_CHECK_EVERY, RELIABLE_DROP, RESTART_DRIFT};
+pub use reliable::{ReliablePath, MULTIGRID_CHECK_EVERY, RELIABLE_DROP, RESTART_DRIFT};
 pub use solve::solve_gpu;

@@ -30,5 +30,6 @@ pub struct GpuParams {
     /// 1 with sub-voxel fill (`apply_k` and `jacobi_diag` scale each
     /// voxel's element by φ from the phi binding), 0 with binary fill.
     pub fill: u32,
+    /// Always 0 (`shaders/reliable_ds.wgsl` reads it as an opaque zero).
     pub _pad1: u32,
 }

@@ -1,27 +1,77 @@
-//! Reliable updates (mixed-precision CG) of [`GpuPcg`]: the f64 solution
-//! and true residual kept on the host ([`Reliable`]), when an update is due
-//! ([`RELIABLE_DROP`]), when CG restarts ([`RESTART_DRIFT`]), how often the
-//! multigrid solver reads ‖r‖ ([`MULTIGRID_CHECK_EVERY`]), and the solution.
+//! Reliable updates (mixed-precision CG) of [`GpuPcg`]: where the f64
+//! solution and the true residual live ([`ReliablePath`]: on the device in
+//! f64 or double-single, [`DeviceReliable`](super::reliable_device), or on
+//! the host as the fallback), when an update is due ([`RELIABLE_DROP`]),
+//! when CG restarts ([`RESTART_DRIFT`]), how often the multigrid solver
+//! reads ‖r‖ ([`MULTIGRID_CHECK_EVERY`]), and the solution.
 
+use super::reliable_device::DeviceReliable;
 use super::{mirror, GpuError, GpuPcg, Kernel, Slot};
 use crate::fem::problem::FineOperator;
 use crate::fem::vector::{norm_sq, residual};
+use std::time::Instant;
+
+/// Where reliable updates run: the high-precision solution and the true
+/// residual b − A·x.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReliablePath {
+    /// On the device, in f64 (adapters with `SHADER_F64`).
+    DeviceF64,
+    /// On the device, in double-single (two-f32) arithmetic.
+    DeviceDs,
+    /// On the host in f64: x read back and r uploaded at every update.
+    Host,
+}
+
+impl ReliablePath {
+    /// "device-f64", "device-ds" or "host" (the result's `reliable_updates`).
+    pub fn name(self) -> &'static str {
+        match self {
+            ReliablePath::DeviceF64 => "device-f64",
+            ReliablePath::DeviceDs => "device-ds",
+            ReliablePath::Host => "host",
+        }
+    }
+
+    /// The paths tried, in order, when `self` is asked for: each falls back
+    /// to the next (f64 → double-single → host).
+    fn fallbacks(self) -> &'static [ReliablePath] {
+        use ReliablePath::*;
+        match self {
+            DeviceF64 => &[DeviceF64, DeviceDs, Host],
+            DeviceDs => &[DeviceDs, Host],
+            Host => &[Host],
+        }
+    }
+}
+
+/// Where the high-precision solution and right-hand side are kept.
+pub(super) enum Store<'p> {
+    Device(DeviceReliable),
+    Host {
+        op: FineOperator<'p>,
+        b: Vec<f64>,
+        x: Vec<f64>,
+    },
+}
 
 /// Reliable updates (mixed-precision CG): the solution is accumulated in
-/// f64 on the host and, whenever the f32 recursive residual has dropped by
+/// high precision and, whenever the f32 recursive residual has dropped by
 /// [`RELIABLE_DROP`] since the last update (or reached the stop level), the
-/// device's r is replaced by the true residual b − A·x computed in f64,
-/// keeping the search direction p. CG then converges as in f64 while all
-/// iterations run in f32 on the device.
+/// device's r is replaced by the true residual b − A x computed in high
+/// precision, keeping the search direction p. CG then converges as in f64
+/// while all iterations run in f32 on the device.
 pub(super) struct Reliable<'p> {
-    pub(super) op: FineOperator<'p>,
-    pub(super) b: Vec<f64>,
-    pub(super) x: Vec<f64>,
+    pub(super) store: Store<'p>,
     /// ‖r‖² at the last update.
     pub(super) rr_last: f64,
     /// ‖r‖² at which the solver will stop.
     pub(super) rr_stop: f64,
     pub(super) updates: usize,
+    /// Wall time spent in updates, s.
+    pub(super) seconds: f64,
+    /// Why a device path asked for was not used, if one was not.
+    pub(super) fallback: Option<String>,
 }
 
 /// A reliable update happens when ‖r‖ has dropped by this factor.
@@ -39,17 +89,60 @@ pub const MULTIGRID_CHECK_EVERY: usize = 2;
 impl<'c> GpuPcg<'c> {
     /// Turns on reliable updates against the f64 operator `op` and
     /// right-hand side `b`; the solver stops at ‖r‖ ≤ `tolerance`·‖b‖.
+    /// They run on the device in f64 where the adapter has `SHADER_F64`,
+    /// else in double-single, else on the host (or from the path the
+    /// context asks for, [`super::AdapterRequest::reliable`], on).
     pub fn enable_reliable_updates(&mut self, op: FineOperator<'c>, b: Vec<f64>, tolerance: f64) {
         let bb = norm_sq(&b);
         self.set_rhs(&b);
-        self.reliable = Some(Reliable {
+        self.reliable = None;
+        let asked = self.ctx.reliable.unwrap_or(ReliablePath::DeviceF64);
+        let mut fallback = None;
+        let mut store = None;
+        for &path in asked.fallbacks() {
+            let f64 = match path {
+                ReliablePath::Host => break,
+                ReliablePath::DeviceF64 => true,
+                ReliablePath::DeviceDs => false,
+            };
+            if f64 && !self.ctx.has_f64() {
+                continue;
+            }
+            match DeviceReliable::new(self, &op, &b, f64) {
+                Ok(d) => {
+                    store = Some(Store::Device(d));
+                    break;
+                }
+                Err(e) => fallback = Some(format!("{}: {e}", path.name())),
+            }
+        }
+        let store = store.unwrap_or_else(|| Store::Host {
             op,
             x: vec![0.0; b.len()],
             b,
+        });
+        self.reliable = Some(Reliable {
+            store,
             rr_last: bb,
             rr_stop: tolerance * tolerance * bb,
             updates: 0,
+            seconds: 0.0,
+            fallback,
         });
+    }
+
+    /// Where reliable updates run, `None` before they are enabled.
+    pub fn reliable_path(&self) -> Option<ReliablePath> {
+        self.reliable.as_ref().map(|r| match &r.store {
+            Store::Device(d) if d.is_f64() => ReliablePath::DeviceF64,
+            Store::Device(_) => ReliablePath::DeviceDs,
+            Store::Host { .. } => ReliablePath::Host,
+        })
+    }
+
+    /// Why a device path was not used (the error building it), if it was not.
+    pub fn reliable_fallback(&self) -> Option<&str> {
+        self.reliable.as_ref()?.fallback.as_deref()
     }
 
     /// Number of reliable updates so far.
@@ -57,28 +150,34 @@ impl<'c> GpuPcg<'c> {
         self.reliable.as_ref().map_or(0, |r| r.updates)
     }
 
+    /// Wall time spent in reliable updates so far, s.
+    pub fn reliable_seconds(&self) -> f64 {
+        self.reliable.as_ref().map_or(0.0, |r| r.seconds)
+    }
+
+    /// Bytes of the reliable updates' own buffers on the device.
+    pub fn reliable_bytes(&self) -> u64 {
+        match self.reliable.as_ref().map(|r| &r.store) {
+            Some(Store::Device(d)) => d.bytes,
+            _ => 0,
+        }
+    }
+
     /// Number of CG restarts at reliable updates so far.
     pub fn restarts(&self) -> usize {
         self.restarts
     }
 
-    /// x_f64 += x_f32, x_f32 = 0, r = b − A x_f64; returns the true ‖r‖².
+    /// x_hi += x_f32, x_f32 = 0, r = b − A x_hi; returns the true ‖r‖².
     /// `rr_device` is the recursive ‖r‖² the device had reached: when the
     /// true residual is more than [`RESTART_DRIFT`] times larger, the kept
     /// search direction no longer fits the residual and CG restarts (p = z).
     pub(super) fn reliable_update(&mut self, rr_device: f64) -> Result<f64, GpuError> {
-        let x32: Vec<f32> = self.read(Slot::X)?;
-        let n = x32.len();
+        let t = Instant::now();
+        let rr = self.true_residual()?;
         let rel = self.reliable.as_mut().expect("reliable updates are on");
-        for (x, d) in rel.x.iter_mut().zip(&x32) {
-            *x += *d as f64;
-        }
-        // The true residual as the stop rule and the result compute it.
-        let (r, rr) = residual(&rel.op, &rel.b, &rel.x);
         rel.rr_last = rr;
         rel.updates += 1;
-        self.write(Slot::X, &vec![0.0f32; n]);
-        self.set_rhs(&r);
         // Recompute ρ = r·M⁻¹r and ‖r‖² for the new r; p is kept unless
         // the recursive residual had drifted from the true one.
         let restart = rr > RESTART_DRIFT * RESTART_DRIFT * rr_device;
@@ -105,16 +204,64 @@ impl<'c> GpuPcg<'c> {
             });
         }
         self.run(&kernels)?;
+        if let Some(rel) = self.reliable.as_mut() {
+            rel.seconds += t.elapsed().as_secs_f64();
+        }
         Ok(rr)
     }
 
-    /// The solution: the f64 accumulation plus the device's f32 part.
+    /// The arithmetic of one reliable update alone: x_hi += x, x = 0 and
+    /// r = b − A·x_hi into the device's r (f32); returns the true ‖r‖².
+    /// The CG scalars and p are left alone (tests call it directly).
+    pub fn true_residual(&mut self) -> Result<f64, GpuError> {
+        self.flush()?;
+        let rel = self.reliable.as_ref().expect("reliable updates are on");
+        match &rel.store {
+            Store::Device(d) => d.update(self),
+            Store::Host { .. } => self.host_update(),
+        }
+    }
+
+    /// The host fallback of an update: x read back and added into the f64
+    /// x, r = b − A x in f64 on the host, x zeroed and r uploaded.
+    fn host_update(&mut self) -> Result<f64, GpuError> {
+        let x32: Vec<f32> = self.read(Slot::X)?;
+        let n = x32.len();
+        let Some(Reliable {
+            store: Store::Host { op, b, x },
+            ..
+        }) = self.reliable.as_mut()
+        else {
+            unreachable!("a host update of a host store")
+        };
+        for (x, d) in x.iter_mut().zip(&x32) {
+            *x += *d as f64;
+        }
+        // The true residual as the stop rule and the result compute it.
+        let (r, rr) = residual(op, b, x);
+        self.write(Slot::X, &vec![0.0f32; n]);
+        self.set_rhs(&r);
+        Ok(rr)
+    }
+
+    /// The solution: the high-precision accumulation plus the device's f32
+    /// part.
     pub fn solution(&mut self) -> Result<Vec<f64>, GpuError> {
         self.flush()?;
+        if let Some(Reliable {
+            store: Store::Device(d),
+            ..
+        }) = &self.reliable
+        {
+            return d.solution(self);
+        }
         let x32: Vec<f32> = self.read(Slot::X)?;
         Ok(match &self.reliable {
-            Some(rel) => rel.x.iter().zip(&x32).map(|(x, d)| x + *d as f64).collect(),
-            None => x32.iter().map(|&v| v as f64).collect(),
+            Some(Reliable {
+                store: Store::Host { x, .. },
+                ..
+            }) => x.iter().zip(&x32).map(|(x, d)| x + *d as f64).collect(),
+            _ => x32.iter().map(|&v| v as f64).collect(),
         })
     }
 }

@@ -19,6 +19,10 @@ const SHARED: &[(&str, &str)] = &[
         "shared/mg_galerkin_row.wgsl",
         include_str!("../../shaders/shared/mg_galerkin_row.wgsl"),
     ),
+    (
+        "shared/reliable_body.wgsl",
+        include_str!("../../shaders/shared/reliable_body.wgsl"),
+    ),
 ];
 
 /// Every kernel: (file, entry points).
@@ -98,6 +102,16 @@ pub const KERNELS: &[(&str, &str, &[&str])] = &[
         include_str!("../../shaders/mg_galerkin_diag.wgsl"),
         &["fine_inverse_diagonal", "stencil_inverse_diagonal"],
     ),
+    (
+        "reliable_f64.wgsl",
+        include_str!("../../shaders/reliable_f64.wgsl"),
+        &["accumulate", "residual", "reduce_rr"],
+    ),
+    (
+        "reliable_ds.wgsl",
+        include_str!("../../shaders/reliable_ds.wgsl"),
+        &["accumulate", "residual", "reduce_rr"],
+    ),
 ];
 
 /// The source of kernel file `name` with its `#import` lines expanded.
@@ -120,13 +134,15 @@ fn expand(text: &str) -> String {
         .join("\n")
 }
 
-/// Parses and validates a WGSL source with naga (no adapter needed).
+/// Parses and validates a WGSL source with naga (no adapter needed); f64
+/// is allowed (only `reliable_f64.wgsl` uses it, on adapters with
+/// `SHADER_F64`).
 pub fn validate(name: &str, source: &str) -> Result<(), String> {
     let module = naga::front::wgsl::parse_str(source)
         .map_err(|e| format!("{name}: {}", e.emit_to_string(source)))?;
     naga::valid::Validator::new(
         naga::valid::ValidationFlags::all(),
-        naga::valid::Capabilities::empty(),
+        naga::valid::Capabilities::FLOAT64,
     )
     .validate(&module)
     .map_err(|e| format!("{name}: {e:?}"))?;

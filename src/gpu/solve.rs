@@ -27,12 +27,17 @@ pub fn solve_gpu(
         Preconditioner::Multigrid => GpuPcg::with_device_multigrid(ctx, mesh, table, fixed)?,
     };
     let hierarchy = gpu.multigrid().map(|m| (m.nodes.clone(), m.bytes));
-    let device_bytes = gpu.bytes + hierarchy.as_ref().map_or(0, |h| h.1);
     gpu.enable_reliable_updates(problem.operator(), b, opts.tolerance);
+    let device_bytes = gpu.bytes + gpu.reliable_bytes() + hierarchy.as_ref().map_or(0, |h| h.1);
     let iterations = Instant::now();
     let stats = pcg(&mut gpu, opts)?;
     let iterations_seconds = iterations.elapsed().as_secs_f64();
     let w = gpu.solution()?;
+    let reliable = (
+        gpu.reliable_path().map(|p| p.name().to_string()),
+        gpu.reliable_updates(),
+        gpu.reliable_seconds(),
+    );
     drop(gpu);
     let timing = Timing {
         setup_seconds: (iterations - start).as_secs_f64(),
@@ -41,6 +46,9 @@ pub fn solve_gpu(
     };
     let mut result = problem.finish(w, stats, opts.tolerance, timing, "gpu", &ctx.adapter_name());
     result.device_bytes = Some(device_bytes);
+    result.reliable_updates = reliable.0;
+    result.reliable_update_count = Some(reliable.1);
+    result.reliable_update_seconds = Some(reliable.2);
     if let Some((nodes, bytes)) = hierarchy {
         result.preconditioner = Preconditioner::Multigrid;
         result.multigrid_levels = Some(nodes);

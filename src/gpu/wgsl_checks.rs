@@ -16,7 +16,7 @@ pub(super) fn parse(file: &str) -> (naga::Module, naga::valid::ModuleInfo) {
         .unwrap_or_else(|e| panic!("{file}: {}", e.emit_to_string(&source)));
     let info = naga::valid::Validator::new(
         naga::valid::ValidationFlags::all(),
-        naga::valid::Capabilities::empty(),
+        naga::valid::Capabilities::FLOAT64,
     )
     .validate(&module)
     .unwrap_or_else(|e| panic!("{file}: {e:?}"));
@@ -216,5 +216,20 @@ fn every_hierarchy_kernel_binds_what_its_entry_point_uses() {
             [WG_NODES, 1, 1],
             "{file}::{entry} ({kernel:?}): @workgroup_size"
         );
+    }
+}
+
+#[test]
+fn every_reliable_update_kernel_binds_what_its_entry_point_uses() {
+    use super::reliable_device::{layout, FILES, PIPELINES};
+    for file in FILES {
+        for (entry, workgroup_size, rows) in PIPELINES {
+            check_layout(file, entry, &layout(rows));
+            assert_eq!(
+                used_bindings(file, entry).1,
+                [workgroup_size, 1, 1],
+                "{file}::{entry}: @workgroup_size"
+            );
+        }
     }
 }

@@ -92,6 +92,13 @@ pub struct RunFields {
     pub iterations_seconds: f64,
     #[serde(default)]
     pub device_bytes: Option<u64>,
+    /// Absent from results written before reliable updates on the device.
+    #[serde(default)]
+    pub reliable_updates: Option<String>,
+    #[serde(default)]
+    pub reliable_update_count: Option<usize>,
+    #[serde(default)]
+    pub reliable_update_seconds: Option<f64>,
     pub backend: String,
     pub adapter: String,
     pub peak_von_mises_per_nominal: Option<f64>,
@@ -187,6 +194,9 @@ impl From<&RunReport> for RunFields {
             setup_seconds: s.setup_seconds,
             iterations_seconds: s.iterations_seconds,
             device_bytes: s.device_bytes,
+            reliable_updates: s.reliable_updates.clone(),
+            reliable_update_count: s.reliable_update_count,
+            reliable_update_seconds: s.reliable_update_seconds,
             backend: s.backend.clone(),
             adapter: s.adapter.clone(),
             peak_von_mises_per_nominal: s.peak_von_mises_per_nominal,

@@ -1,0 +1,290 @@
+//! CPU mirrors of the reliable-update kernels (`shaders/shared/reliable_body.wgsl`
+//! over `shaders/reliable_f64.wgsl` or `shaders/reliable_ds.wgsl`): the same
+//! loops, written once over the number type [`Hi`], which is `f64` or the
+//! double-single [`Ds`] with the WGSL's operations step for step.
+// Index loops are kept on purpose: they read like the shaders' loops.
+#![allow(clippy::needless_range_loop)]
+
+use super::kernels::{WG_NODES, WG_REDUCE};
+use super::GpuParams;
+use bytemuck::{Pod, Zeroable};
+
+/// The high-precision number of the reliable-update kernels: `Hi` of the
+/// WGSL. Stored in 8 bytes either way.
+pub trait Hi: Pod + Default + std::fmt::Debug {
+    fn of(v: f32) -> Self;
+    /// The nearest `Hi` to an f64 (what the host uploads).
+    fn of_f64(v: f64) -> Self;
+    fn add(self, b: Self) -> Self;
+    fn sub(self, b: Self) -> Self;
+    fn mul(self, b: Self) -> Self;
+    /// The nearest f32 (`hi_round`).
+    fn round(self) -> f32;
+    /// The value as f64 (what the host reads back).
+    fn value(self) -> f64;
+}
+
+impl Hi for f64 {
+    fn of(v: f32) -> f64 {
+        v as f64
+    }
+    fn of_f64(v: f64) -> f64 {
+        v
+    }
+    fn add(self, b: f64) -> f64 {
+        self + b
+    }
+    fn sub(self, b: f64) -> f64 {
+        self - b
+    }
+    fn mul(self, b: f64) -> f64 {
+        self * b
+    }
+    fn round(self) -> f32 {
+        self as f32
+    }
+    fn value(self) -> f64 {
+        self
+    }
+}
+
+/// A double-single number: the unevaluated sum `hi + lo` of two f32 with
+/// |lo| ≤ ulp(hi)/2 (`vec2<f32>` in `shaders/reliable_ds.wgsl`): about 44
+/// significant bits, a relative rounding error near 2⁻⁴⁴ ≈ 6·10⁻¹⁴ per
+/// operation.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Pod, Zeroable)]
+pub struct Ds {
+    pub hi: f32,
+    pub lo: f32,
+}
+
+/// s + e = a + b exactly (Knuth's TwoSum).
+fn two_sum(a: f32, b: f32) -> Ds {
+    let s = a + b;
+    let bb = s - a;
+    let e = (a - (s - bb)) + (b - bb);
+    Ds { hi: s, lo: e }
+}
+
+/// The top 12 significand bits of `a`, and the rest (both exact).
+fn split(a: f32) -> (f32, f32) {
+    let hi = f32::from_bits(a.to_bits() & 0xffff_f000);
+    (hi, a - hi)
+}
+
+/// p + e = a · b exactly (Dekker's TwoProd).
+fn two_prod(a: f32, b: f32) -> Ds {
+    let p = a * b;
+    let (ah, al) = split(a);
+    let (bh, bl) = split(b);
+    let e = ((ah * bh - p) + ah * bl + al * bh) + al * bl;
+    Ds { hi: p, lo: e }
+}
+
+impl Hi for Ds {
+    fn of(v: f32) -> Ds {
+        Ds { hi: v, lo: 0.0 }
+    }
+    fn of_f64(v: f64) -> Ds {
+        let hi = v as f32;
+        Ds {
+            hi,
+            lo: (v - hi as f64) as f32,
+        }
+    }
+    fn add(self, b: Ds) -> Ds {
+        let s = two_sum(self.hi, b.hi);
+        let t = two_sum(self.lo, b.lo);
+        let u = two_sum(s.hi, s.lo + t.hi);
+        two_sum(u.hi, u.lo + t.lo)
+    }
+    fn sub(self, b: Ds) -> Ds {
+        self.add(Ds {
+            hi: -b.hi,
+            lo: -b.lo,
+        })
+    }
+    fn mul(self, b: Ds) -> Ds {
+        let p = two_prod(self.hi, b.hi);
+        two_sum(p.hi, p.lo + (self.hi * b.lo + self.lo * b.hi))
+    }
+    fn round(self) -> f32 {
+        self.hi
+    }
+    fn value(self) -> f64 {
+        self.hi as f64 + self.lo as f64
+    }
+}
+
+/// `accumulate`: x_acc += x, x = 0 over the chunk's dofs (both slices
+/// start at `params.node_base`).
+pub fn accumulate<H: Hi>(params: &GpuParams, x: &mut [f32], x_acc: &mut [H]) {
+    for i in 0..params.n_dofs as usize {
+        x_acc[i] = x_acc[i].add(H::of(x[i]));
+        x[i] = 0.0;
+    }
+}
+
+/// The bindings of [`residual`] that are not the chunk's vectors: the mesh
+/// and the operator (`stencil` and `element` in `Hi`).
+pub struct ResidualMesh<'a, H> {
+    pub nodes: &'a [u32],
+    pub flags: &'a [u32],
+    pub node_map: &'a [u32],
+    pub stencil: &'a [H],
+    pub neighbours: &'a [u32],
+    pub phi: &'a [f32],
+    pub element: &'a [H],
+}
+
+/// Row `r` of the 3×3 block `blk` times `u` (`hi_row`).
+fn row<H: Hi>(blk: &[H], r: usize, u: &[H; 3]) -> H {
+    blk[3 * r]
+        .mul(u[0])
+        .add(blk[3 * r + 1].mul(u[1]))
+        .add(blk[3 * r + 2].mul(u[2]))
+}
+
+/// `residual`: r = b − A·x_hi in `H` (A as [`super::mirror::apply_k`]),
+/// `r` rounded to f32, and one partial ‖r‖² per [`WG_NODES`] nodes (a
+/// tree, as the workgroup sums) written at `node_base / WG_NODES` on.
+///
+/// Slices are one chunk's bindings: `mesh.nodes`, `b`, `r` and `mesh.phi`
+/// from `params.node_base`, `mesh.flags` and `x_hi` from `params.win_base`,
+/// `mesh.node_map` from `params.map_base`; `partials` whole.
+pub fn residual<H: Hi>(
+    params: &GpuParams,
+    mesh: &ResidualMesh<H>,
+    x_hi: &[H],
+    b: &[H],
+    r: &mut [f32],
+    partials: &mut [H],
+) {
+    let sx = params.sx as i64;
+    let sxy = (params.sx * params.sy) as i64;
+    let (node_base, win_base) = (params.node_base as usize, params.win_base as usize);
+    let n_nodes = params.n_nodes as usize;
+    let wg = WG_NODES as usize;
+    for g in 0..n_nodes.div_ceil(wg) {
+        let mut node_rr = vec![H::default(); wg];
+        for li in 0..wg {
+            let k = g * wg + li;
+            if k >= n_nodes {
+                continue;
+            }
+            let n = node_base + k - win_base;
+            let id = mesh.nodes[k] as i64;
+            let f = mesh.flags[n];
+            let p = (f & 0xff) as usize;
+            let fixed = f >> 8;
+            let mut un = [H::default(); 3];
+            for c in 0..3 {
+                if fixed & (1 << c) == 0 {
+                    un[c] = x_hi[3 * n + c];
+                }
+            }
+            let difference = |m: usize| {
+                let fm = mesh.flags[m] >> 8;
+                let mut u = [H::default(); 3];
+                for c in 0..3 {
+                    let v = if fm & (1 << c) != 0 {
+                        H::default()
+                    } else {
+                        x_hi[3 * m + c]
+                    };
+                    u[c] = v.sub(un[c]);
+                }
+                u
+            };
+            let window = |off: i64| {
+                mesh.node_map[(id + off) as usize - params.map_base as usize] as usize - win_base
+            };
+            let mut acc = [H::default(); 3];
+            if params.fill == 0 {
+                let mut bits = mesh.neighbours[p] & !(1 << 13);
+                while bits != 0 {
+                    let d = bits.trailing_zeros() as usize;
+                    bits &= bits - 1;
+                    let (dx, dy, dz) = (
+                        (d % 3) as i64 - 1,
+                        ((d / 3) % 3) as i64 - 1,
+                        (d / 9) as i64 - 1,
+                    );
+                    let u = difference(window(dx + sx * dy + sxy * dz));
+                    let s = (p * 27 + d) * 9;
+                    for c in 0..3 {
+                        acc[c] = acc[c].add(row(&mesh.stencil[s..s + 9], c, &u));
+                    }
+                }
+            } else {
+                for c in 0..8 {
+                    if p & (1 << c) == 0 {
+                        continue;
+                    }
+                    let w = H::of(mesh.phi[8 * k + c]);
+                    let a = 7 - c;
+                    for e in 0..8 {
+                        let o = [
+                            (c & 1) + (e & 1),
+                            ((c >> 1) & 1) + ((e >> 1) & 1),
+                            ((c >> 2) & 1) + ((e >> 2) & 1),
+                        ];
+                        if o == [1, 1, 1] {
+                            continue;
+                        }
+                        let [ox, oy, oz] = o.map(|v| v as i64 - 1);
+                        let u = difference(window(ox + sx * oy + sxy * oz));
+                        let s = (8 * a + e) * 9;
+                        for j in 0..3 {
+                            acc[j] = acc[j].add(w.mul(row(&mesh.element[s..s + 9], j, &u)));
+                        }
+                    }
+                }
+            }
+            let mut rr = H::default();
+            for c in 0..3 {
+                let y = if fixed & (1 << c) != 0 {
+                    x_hi[3 * n + c]
+                } else {
+                    acc[c]
+                };
+                let rc = b[3 * k + c].sub(y);
+                r[3 * k + c] = rc.round();
+                rr = rr.add(rc.mul(rc));
+            }
+            node_rr[li] = rr;
+        }
+        let mut w = wg / 2;
+        while w > 0 {
+            for li in 0..w {
+                node_rr[li] = node_rr[li].add(node_rr[li + w]);
+            }
+            w /= 2;
+        }
+        partials[node_base / wg + g] = node_rr[0];
+    }
+}
+
+/// `reduce_rr`: ‖r‖² of the whole mesh (`params` the whole mesh's) from
+/// [`residual`]'s partials, in the kernel's order.
+pub fn reduce_rr<H: Hi>(params: &GpuParams, partials: &[H]) -> H {
+    let wg = WG_REDUCE as usize;
+    let count = (params.n_nodes as usize).div_ceil(WG_NODES as usize);
+    let mut sums = vec![H::default(); wg];
+    for li in 0..wg {
+        let mut i = li;
+        while i < count {
+            sums[li] = sums[li].add(partials[i]);
+            i += wg;
+        }
+    }
+    let mut w = wg / 2;
+    while w > 0 {
+        for li in 0..w {
+            sums[li] = sums[li].add(sums[li + w]);
+        }
+        w /= 2;
+    }
+    sums[0]
+}

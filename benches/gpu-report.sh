@@ -42,7 +42,7 @@ label, rc, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 try:
     d = json.loads(out)
 except ValueError:
-    print(f"| {label} | — | — | exit {rc}{' (timed out)' if rc == 124 else ''}, no result | — | — | — | — | — |")
+    print(f"| {label} | — | — | exit {rc}{' (timed out)' if rc == 124 else ''}, no result | — | — | — | — | — | — |")
     sys.exit()
 it = d.get("iterations") or 0
 per = d.get("iterations_seconds", float("nan")) / it if it else float("nan")
@@ -51,8 +51,11 @@ dev = d.get("device_bytes")
 dev = f"{dev / d['active_nodes']:.0f} B/node ({dev / 1e6:.0f} MB)" if dev else "—"
 mod = f"{mod:.6g}" if mod is not None else "—"
 conv = "" if d["converged"] else ", NOT CONVERGED"
+# Reliable updates (GPU only): where they ran, how many, their time.
+rel = d.get("reliable_updates")
+rel = f"{rel}: {d.get('reliable_update_count')} in {d.get('reliable_update_seconds', 0.0):.3f} s" if rel else "—"
 print(f"| {label} | {d['active_nodes']:,} | {d['backend']} ({d['adapter']}) | {d['preconditioner']}, {it} it{conv} "
-      f"| {d['solve_seconds']:.3f} | {d.get('setup_seconds', float('nan')):.3f} | {1e3 * per:.2f} | {dev} | {mod} |")
+      f"| {d['solve_seconds']:.3f} | {d.get('setup_seconds', float('nan')):.3f} | {1e3 * per:.2f} | {rel} | {dev} | {mod} |")
 if d["backend"] == "gpu":
     open(sys.argv[4], "w").write(d["adapter"])
 PY
@@ -61,6 +64,9 @@ PY
 for h in "${RD_H[@]}"; do
   run "RD compression h=$h" "$SCENES/rd-compression.toml" --backend gpu --set voxel.size=$h
 done
+# The settings README recommends for design runs (φ² fill, incompatible brick).
+run "RD compression h=${RD_H[0]}, φ² + incompatible" "$SCENES/rd-compression.toml" --backend gpu --set voxel.size=${RD_H[0]} \
+  --set voxel.fill=fraction --set voxel.fraction_exponent=2 --set solver.element=incompatible
 run "RD compression h=$RD_CPU_H (CPU)" "$SCENES/rd-compression.toml" --backend cpu --set voxel.size=$RD_CPU_H
 run "RD compression h=$JAC_H, Jacobi, 200 it" "$SCENES/rd-compression.toml" --backend gpu --set voxel.size=$JAC_H \
   --set solver.preconditioner=jacobi --set solver.max_iterations=200
@@ -68,8 +74,8 @@ run "VBR implant h=$VBR_H" "$SCENES/vbr-25.toml" --backend gpu --set voxel.size=
 
 echo "## Measured on a GPU: $(cat "$ADAPTER")"
 echo
-echo "| run | active nodes | backend | preconditioner | solve (s) | set-up (s) | per iteration (ms) | device bytes | modulus / k |"
-echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+echo "| run | active nodes | backend | preconditioner | solve (s) | set-up (s) | per iteration (ms) | reliable updates | device bytes | modulus / k |"
+echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 cat "$ROWS"
 echo
 echo "Commands (binary $BIN, $(date -u +%Y-%m-%d)):"

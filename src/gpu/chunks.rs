@@ -163,15 +163,16 @@ pub(super) fn split(
 
 impl Chunk {
     /// The byte range (offset, size) of a buffer of `buffer_size` bytes
-    /// that a kernel binds for this chunk as `view` of `slot`.
-    pub(crate) fn range(&self, view: View, slot: Slot, buffer_size: u64) -> (u64, u64) {
+    /// that a kernel binds for this chunk as `view` of `slot` (`None`: a
+    /// buffer that is not one of the problem's slots, bound by node).
+    pub(crate) fn range(&self, view: View, slot: Option<Slot>, buffer_size: u64) -> (u64, u64) {
         let p = &self.params;
         match (view, slot) {
             (View::Whole, _) => (0, buffer_size),
             // Binary fill: the unused 32 bytes, whole.
-            (View::Own(_), Slot::Phi) if p.fill == 0 => (0, buffer_size),
+            (View::Own(_), Some(Slot::Phi)) if p.fill == 0 => (0, buffer_size),
             (View::Own(b), _) => (b * p.node_base as u64, b * p.n_nodes as u64),
-            (View::Window(b), Slot::NodeMap) => (
+            (View::Window(b), Some(Slot::NodeMap)) => (
                 b * p.map_base as u64,
                 b * (self.map_end - p.map_base) as u64,
             ),

@@ -249,7 +249,7 @@ pub(super) fn encode_op(
                         Slot::Element => fine.element,
                         s => unreachable!("apply_k binds no {s:?}"),
                     };
-                    let (offset, size) = c.range(view, slot, buffer.size());
+                    let (offset, size) = c.range(view, Some(slot), buffer.size());
                     let resource = BindingResource::Buffer(wgpu::BufferBinding {
                         buffer,
                         offset,

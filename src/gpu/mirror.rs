@@ -25,6 +25,15 @@ pub const SCALARS: usize = 8;
 pub const REDUCE_WG: usize = 256;
 pub const REDUCE_PER_THREAD: usize = 4;
 
+/// Grid offset (each −1, 0 or 1), from a node at corner `c` of a voxel, of
+/// the node at the voxel's corner `b`; `None` when that is the node itself
+/// (`c` and `b` opposite). The sub-voxel-fill rows of `apply_k` and of the
+/// reliable-update residual walk the 8 voxels' corners with it.
+pub(crate) fn corner_offset(c: usize, b: usize) -> Option<[i64; 3]> {
+    let o = [0, 1, 2].map(|a| ((c >> a) & 1) + ((b >> a) & 1));
+    (o != [1, 1, 1]).then(|| o.map(|v| v as i64 - 1))
+}
+
 /// `shaders/apply_k.wgsl`: (A x)_n = Σ_d S_d (x̃_m − x̃_n) over the
 /// off-centre stencil blocks (x̃: x with fixed dofs zeroed), x_n on fixed dofs.
 ///
@@ -86,15 +95,9 @@ pub fn apply_k(
                 let w = fill.phi[8 * k + c];
                 let a = 7 - c;
                 for b in 0..8 {
-                    let o = [
-                        (c & 1) + (b & 1),
-                        ((c >> 1) & 1) + ((b >> 1) & 1),
-                        ((c >> 2) & 1) + ((b >> 2) & 1),
-                    ];
-                    if o == [1, 1, 1] {
+                    let Some([ox, oy, oz]) = corner_offset(c, b) else {
                         continue;
-                    }
-                    let [ox, oy, oz] = o.map(|v| v as i64 - 1);
+                    };
                     let u = difference(window(ox + sx * oy + sxy * oz));
                     let e = (8 * a + b) * 9;
                     let el = &fill.element[e..e + 9];

@@ -253,7 +253,7 @@ impl<'c> GpuPcg<'c> {
                     for (k, &(slot, view, _)) in slots.iter().enumerate() {
                         let idx = SLOTS.iter().position(|s| *s == slot).unwrap();
                         let buffer = &buffers[idx];
-                        let (offset, size) = chunk.range(view, slot, buffer.size());
+                        let (offset, size) = chunk.range(view, Some(slot), buffer.size());
                         entries.push(wgpu::BindGroupEntry {
                             binding: k as u32 + 1,
                             resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {

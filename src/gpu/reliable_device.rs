@@ -232,7 +232,6 @@ impl DeviceReliable {
             let groups = targets
                 .into_iter()
                 .map(|(chunk, uniform)| {
-                    let p = &chunk.params;
                     let mut entries = vec![wgpu::BindGroupEntry {
                         binding: 0,
                         resource: uniform.as_entire_binding(),
@@ -247,22 +246,11 @@ impl DeviceReliable {
                             Buf::Element => &element_buf,
                             Buf::Total => &total,
                         };
-                        let (offset, size) = match (view, buf) {
-                            (View::Whole, _) => (0, buffer.size()),
-                            // Binary fill: the unused 32 bytes, whole.
-                            (View::Own(_), Buf::Pcg(Slot::Phi)) if p.fill == 0 => {
-                                (0, buffer.size())
-                            }
-                            (View::Own(b), _) => (b * p.node_base as u64, b * p.n_nodes as u64),
-                            (View::Window(b), Buf::Pcg(Slot::NodeMap)) => (
-                                b * p.map_base as u64,
-                                b * (chunk.map_end - p.map_base) as u64,
-                            ),
-                            (View::Window(b), _) => (
-                                b * p.win_base as u64,
-                                b * (chunk.win_end - p.win_base) as u64,
-                            ),
+                        let slot = match buf {
+                            Buf::Pcg(slot) => Some(slot),
+                            _ => None,
                         };
+                        let (offset, size) = chunk.range(view, slot, buffer.size());
                         entries.push(wgpu::BindGroupEntry {
                             binding,
                             resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {

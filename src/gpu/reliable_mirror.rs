@@ -225,15 +225,9 @@ pub fn residual<H: Hi>(
                     let w = H::of(mesh.phi[8 * k + c]);
                     let a = 7 - c;
                     for e in 0..8 {
-                        let o = [
-                            (c & 1) + (e & 1),
-                            ((c >> 1) & 1) + ((e >> 1) & 1),
-                            ((c >> 2) & 1) + ((e >> 2) & 1),
-                        ];
-                        if o == [1, 1, 1] {
+                        let Some([ox, oy, oz]) = super::mirror::corner_offset(c, e) else {
                             continue;
-                        }
-                        let [ox, oy, oz] = o.map(|v| v as i64 - 1);
+                        };
                         let u = difference(window(ox + sx * oy + sxy * oz));
                         let s = (8 * a + e) * 9;
                         for j in 0..3 {

@@ -399,6 +399,8 @@ fn gpu_matches_cpu_with_every_reliable_update_path() {
             };
             let (_, gpu) = compare(&ctx, &grid, load, p);
             assert_eq!(gpu.reliable_updates.as_deref(), Some(ran.name()));
+            // The path ran as asked: no fallback, so no reason.
+            assert_eq!(gpu.reliable_fallback, None);
             assert!(gpu.reliable_update_count.unwrap() >= 1);
         }
     }

@@ -253,6 +253,45 @@ fn reliable_update_kernels_run_in_chunks() {
 }
 
 #[test]
+fn a_device_path_that_cannot_be_built_falls_back_to_the_host_and_says_why() {
+    // 256 KiB per binding: the high-precision stencil table (486 KiB) does
+    // not fit, so neither device path can be built; the solve still
+    // converges, on host updates, and the result and a notice say why.
+    let what = "a_device_path_that_cannot_be_built_falls_back_to_the_host_and_says_why";
+    let Some(ctx) = forced(ReliablePath::DeviceF64, Some(256 * 1024), what) else {
+        return;
+    };
+    let grid = rd_grid(0.15);
+    let load = LoadCase::Compression {
+        platens: Platens::Frictionless,
+    };
+    let opts = voxfe::fem::SolverOptions {
+        preconditioner: Preconditioner::Jacobi,
+        ..Default::default()
+    };
+    let mut notices = Vec::new();
+    let r = voxfe::pipeline::backend::solve_on_gpu(
+        &ctx,
+        &grid,
+        YoungPoisson::tantalum(),
+        &load,
+        &opts,
+        &mut notices,
+    )
+    .unwrap();
+    assert!(r.converged && r.relative_residual <= opts.tolerance);
+    assert_eq!(r.reliable_updates.as_deref(), Some("host"));
+    let why = r.reliable_fallback.as_deref().expect("a reason");
+    assert!(why.contains("high-precision stencil table"), "{why}");
+    assert!(
+        notices
+            .iter()
+            .any(|n| n.starts_with("reliable updates ran on the host") && n.contains(why)),
+        "{notices:?}"
+    );
+}
+
+#[test]
 fn device_updates_keep_the_host_paths_iteration_counts() {
     // The shipped RD scene at h = 0.1: every path makes the same
     // decisions, so iterations and updates agree within one.

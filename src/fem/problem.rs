@@ -198,6 +198,7 @@ impl<'g> Problem<'g> {
             iterations_seconds: timing.iterations_seconds,
             device_bytes: None,
             reliable_updates: None,
+            reliable_fallback: None,
             reliable_update_count: None,
             reliable_update_seconds: None,
             backend: backend.to_string(),

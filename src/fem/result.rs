@@ -86,6 +86,9 @@ pub struct SolveResult {
     /// GPU: where the reliable updates ran: "device-f64", "device-ds"
     /// (double-single) or "host" (the fallback).
     pub reliable_updates: Option<String>,
+    /// GPU: why the reliable updates fell back to the host (the error that
+    /// building the device path gave); `None` when they ran on the device.
+    pub reliable_fallback: Option<String>,
     /// GPU: how many reliable updates the solve made.
     pub reliable_update_count: Option<usize>,
     /// GPU: wall time of the reliable updates, s (of `iterations_seconds`).

@@ -37,6 +37,7 @@ pub fn solve_gpu(
         gpu.reliable_path().map(|p| p.name().to_string()),
         gpu.reliable_updates(),
         gpu.reliable_seconds(),
+        gpu.reliable_fallback().map(str::to_string),
     );
     drop(gpu);
     let timing = Timing {
@@ -49,6 +50,7 @@ pub fn solve_gpu(
     result.reliable_updates = reliable.0;
     result.reliable_update_count = Some(reliable.1);
     result.reliable_update_seconds = Some(reliable.2);
+    result.reliable_fallback = reliable.3;
     if let Some((nodes, bytes)) = hierarchy {
         result.preconditioner = Preconditioner::Multigrid;
         result.multigrid_levels = Some(nodes);

@@ -112,7 +112,7 @@ fn on_gpu(
     opts: &SolverOptions,
     notices: &mut Vec<String>,
 ) -> Result<Homogenization, HomogenizeError> {
-    match homogenize_gpu(ctx, grid, material, opts) {
+    let h = match homogenize_gpu(ctx, grid, material, opts) {
         Err(HomogenizeError::Gpu(e @ GpuError::TooLarge { .. }))
             if opts.preconditioner == Preconditioner::Multigrid =>
         {
@@ -127,5 +127,9 @@ fn on_gpu(
             homogenize_gpu(ctx, grid, material, &jacobi)
         }
         r => r,
+    }?;
+    if let Some(why) = &h.reliable_fallback {
+        notices.push(crate::pipeline::backend::reliable_fallback_notice(ctx, why));
     }
+    Ok(h)
 }

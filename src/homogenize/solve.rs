@@ -256,6 +256,11 @@ pub struct Homogenization {
     pub solve_seconds: f64,
     pub backend: String,
     pub adapter: String,
+    /// GPU: where the reliable updates ran ("device-f64", "device-ds" or
+    /// "host"), as [`crate::fem::SolveResult::reliable_updates`].
+    pub reliable_updates: Option<String>,
+    /// GPU: why they fell back to the host, if they did.
+    pub reliable_fallback: Option<String>,
 }
 
 /// Why a homogenization could not be carried out.
@@ -351,7 +356,7 @@ pub fn homogenize_gpu(
             )
         }
     };
-    run_columns(
+    let mut h = run_columns(
         &problem,
         start,
         opts,
@@ -363,7 +368,11 @@ pub fn homogenize_gpu(
             let stats = pcg(&mut gpu, opts)?;
             Ok((gpu.solution()?, stats))
         },
-    )
+    )?;
+    // Every column takes the same path: the adapter decides it.
+    h.reliable_updates = gpu.reliable_path().map(|p| p.name().to_string());
+    h.reliable_fallback = gpu.reliable_fallback().map(str::to_string);
+    Ok(h)
 }
 
 /// Solves the six columns with `solve` and assembles C^H.
@@ -414,5 +423,7 @@ fn run_columns(
         solve_seconds: start.elapsed().as_secs_f64(),
         backend: backend.to_string(),
         adapter: adapter.to_string(),
+        reliable_updates: None,
+        reliable_fallback: None,
     })
 }

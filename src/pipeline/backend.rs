@@ -1,7 +1,8 @@
 //! Backend policy: which solver runs a scene (`auto`, `gpu`, `cpu`), and
 //! the fallbacks, each with a notice: multigrid that does not fit the GPU's
 //! bindings → GPU Jacobi; no GPU or only a software adapter (`auto`) → CPU;
-//! a failed GPU solve (`auto`) → CPU. A bad `WGPU_BACKEND` is an error
+//! a failed GPU solve (`auto`) → CPU; reliable updates whose device path
+//! cannot be built → the host's. A bad `WGPU_BACKEND` is an error
 //! on every backend but `cpu`.
 
 use super::RunError;
@@ -24,7 +25,7 @@ pub fn solve_on_gpu(
     opts: &SolverOptions,
     notices: &mut Vec<String>,
 ) -> Result<SolveResult, GpuError> {
-    match solve_gpu(ctx, grid, material, load, opts) {
+    let result = match solve_gpu(ctx, grid, material, load, opts) {
         Err(e @ GpuError::TooLarge { .. }) if opts.preconditioner == Preconditioner::Multigrid => {
             notices.push(format!(
                 "multigrid does not fit on {}: {e}; solving with solver.preconditioner = \"jacobi\"",
@@ -37,7 +38,20 @@ pub fn solve_on_gpu(
             solve_gpu(ctx, grid, material, load, &jacobi)
         }
         r => r,
+    }?;
+    if let Some(why) = &result.reliable_fallback {
+        notices.push(reliable_fallback_notice(ctx, why));
     }
+    Ok(result)
+}
+
+/// The notice of reliable updates that ran on the host because the device
+/// path could not be built on `ctx`'s adapter (`why`: the error it gave).
+pub fn reliable_fallback_notice(ctx: &GpuContext, why: &str) -> String {
+    format!(
+        "reliable updates ran on the host (slower: x and r cross the bus at each one): the device path could not be built on {}: {why}",
+        ctx.adapter_name()
+    )
 }
 
 /// Solves `grid` under `load` on `backend` with the scene's `[solver]`

@@ -5,11 +5,13 @@
 
 use super::*;
 
+mod calibrate;
 mod homogenize;
 mod run;
 mod study;
 mod sweep;
 
+pub(crate) use calibrate::cmd_calibrate;
 pub(crate) use homogenize::{cmd_homogenize, homogenize_one};
 pub(crate) use run::{cmd_export_stl, cmd_run, cmd_voxelize};
 pub(crate) use study::{cmd_converge, cmd_design};

@@ -13,7 +13,10 @@
 //!   six solves on the CPU or the GPU and C^H ([`solve::Homogenization`]).
 //! - [`run`]: a periodic scene (`load.case = "periodic"`) voxelized and
 //!   homogenized on a backend ([`run::HomogenizeReport`]).
+//! - [`calibrate`]: the fraction exponent of a lattice at a voxel size,
+//!   from periodic cells (`voxfe calibrate`).
 
+pub mod calibrate;
 pub mod directional;
 pub mod polar;
 pub mod run;

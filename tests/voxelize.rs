@@ -169,28 +169,36 @@ fn thin_struts_warn_below_twelve_voxels_per_diameter() {
 }
 
 #[test]
-fn phi_squared_voxels_warn_below_six_voxels_per_diameter() {
+fn weighted_fraction_voxels_warn_below_six_voxels_per_diameter() {
     // README, "Calibrated fraction exponent": φ²-weighted voxels are
     // within ±5 % from D/h ≈ 6 on the strut lattices measured.
-    for (h, warns) in [("0.075", true), ("0.05", false)] {
+    // Any exponent above 1 (e.g. one from `voxfe calibrate`) takes that
+    // threshold; Voigt (p = 1) keeps 12.
+    for (h, p, warns) in [
+        ("0.075", "2", true),
+        ("0.05", "2", false),
+        ("0.05", "2.183", false),
+        ("0.05", "1", true),
+    ] {
         let s = scene(
             RD,
             &[
                 format!("voxel.size={h}"),
                 "lattice.strut=0.3".into(),
                 "voxel.fill=\"fraction\"".into(),
-                "voxel.fraction_exponent=2".into(),
+                format!("voxel.fraction_exponent={p}"),
             ],
         );
         let (_, _, r) = voxelize_scene(&s).unwrap();
+        let min = if p == "1" { 12 } else { 6 };
         let said = format!(
-            "D/h = {:.2} < 6: fraction voxels",
+            "D/h = {:.2} < {min}: fraction voxels",
             0.3 / h.parse::<f64>().unwrap()
         );
         assert_eq!(
             r.warnings.iter().any(|w| w.contains(&said)),
             warns,
-            "h = {h}: {:?}",
+            "h = {h}, p = {p}: {:?}",
             r.warnings
         );
     }

@@ -14,8 +14,26 @@ use voxfe::homogenize::calibrate::{calibrate, CalibrateOptions, REFERENCE_EXPONE
 /// The shipped RD scene at h = M/10, its cells on the CPU.
 const COARSE: [&str; 2] = ["voxel.size=0.15", "solver.backend=cpu"];
 
-fn e_h(args: &[&str]) -> f64 {
-    let out = voxfe(args);
+/// E_h of `voxfe homogenize` on the scene at `path` with voxel size `h`
+/// and fraction exponent `p`.
+fn cell_e_h(path: &std::path::Path, h: f64, p: f64) -> f64 {
+    let (size, exponent) = (
+        format!("voxel.size={h}"),
+        format!("voxel.fraction_exponent={p}"),
+    );
+    let out = voxfe(&[
+        "homogenize",
+        path.to_str().unwrap(),
+        "--backend",
+        "cpu",
+        "--json",
+        "--set",
+        &size,
+        "--set",
+        "voxel.fill=fraction",
+        "--set",
+        &exponent,
+    ]);
     assert!(
         out.status.success(),
         "{}",
@@ -43,22 +61,8 @@ fn the_calibrated_exponent_brings_the_coarse_cell_to_the_reference() {
     // value or, not asymptotic, the finest.
     let ns: Vec<usize> = c.reference_cells.iter().map(|r| r.n).collect();
     assert_eq!(ns, [15, 20, 30]);
-    let p = REFERENCE_EXPONENT.to_string();
     for r in &c.reference_cells {
-        let size = format!("voxel.size={}", r.voxel_size);
-        let direct = e_h(&[
-            "homogenize",
-            path.to_str().unwrap(),
-            "--backend",
-            "cpu",
-            "--json",
-            "--set",
-            &size,
-            "--set",
-            "voxel.fill=fraction",
-            "--set",
-            &format!("voxel.fraction_exponent={p}"),
-        ]);
+        let direct = cell_e_h(&path, r.voxel_size, REFERENCE_EXPONENT);
         assert!(
             (direct / r.e_h - 1.0).abs() < 1e-12,
             "M/{}: {direct} vs {}",
@@ -92,19 +96,7 @@ fn the_calibrated_exponent_brings_the_coarse_cell_to_the_reference() {
     assert!(c.trials.len() <= opts.max_trials);
 
     // The exponent as printed, applied with --set, gives the calibrated cell.
-    let applied = e_h(&[
-        "homogenize",
-        path.to_str().unwrap(),
-        "--backend",
-        "cpu",
-        "--json",
-        "--set",
-        "voxel.size=0.15",
-        "--set",
-        "voxel.fill=fraction",
-        "--set",
-        &format!("voxel.fraction_exponent={}", c.exponent),
-    ]);
+    let applied = cell_e_h(&path, 0.15, c.exponent);
     assert!(
         (applied / c.e_h - 1.0).abs() < 1e-12,
         "{applied} vs {}",

@@ -62,18 +62,7 @@ pub(crate) fn homogenize_one(
         print!("{}", text(&report));
     }
     if !r.converged {
-        let worst = r
-            .columns
-            .iter()
-            .filter(|c| !c.converged)
-            .map(|c| {
-                format!(
-                    "strain {}: residual {:.3e} after {} iterations",
-                    c.strain, c.relative_residual, c.iterations
-                )
-            })
-            .collect::<Vec<_>>()
-            .join("; ");
+        let worst = r.unconverged();
         eprintln!(
             "error: scene '{}' did not converge (tolerance {:.1e}): {worst}",
             path.display(),

@@ -228,17 +228,10 @@ pub fn calibrate(
         let derived = match (&report.derived, r.converged) {
             (Some(d), true) => d,
             _ => {
-                let detail = r
-                    .columns
-                    .iter()
-                    .find(|c| !c.converged)
-                    .map(|c| {
-                        format!(
-                            "strain {}: residual {:.3e} after {} iterations",
-                            c.strain, c.relative_residual, c.iterations
-                        )
-                    })
-                    .unwrap_or_else(|| report.notices.join("; "));
+                let detail = match r.unconverged() {
+                    d if d.is_empty() => report.notices.join("; "),
+                    d => d,
+                };
                 return Err(CalibrateError::NotConverged {
                     n,
                     h: scene.voxel.size,

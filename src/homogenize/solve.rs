@@ -263,6 +263,25 @@ pub struct Homogenization {
     pub reliable_fallback: Option<String>,
 }
 
+impl Homogenization {
+    /// The solves that did not converge, one clause each
+    /// ("strain 11: residual 1.234e-3 after 20000 iterations"), joined by
+    /// "; " (empty when all converged).
+    pub fn unconverged(&self) -> String {
+        self.columns
+            .iter()
+            .filter(|c| !c.converged)
+            .map(|c| {
+                format!(
+                    "strain {}: residual {:.3e} after {} iterations",
+                    c.strain, c.relative_residual, c.iterations
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
 /// Why a homogenization could not be carried out.
 #[derive(Debug, thiserror::Error)]
 pub enum HomogenizeError {

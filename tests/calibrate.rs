@@ -78,6 +78,12 @@ fn the_calibrated_exponent_brings_the_coarse_cell_to_the_reference() {
         _ => f[2],
     };
     assert_eq!(c.reference, expected);
+    // Taking the finest cell is said, with the cells' own verdict.
+    let said = c
+        .notices
+        .iter()
+        .any(|n| n.starts_with("the reference cells are not in the asymptotic range"));
+    assert_eq!(said, c.reference_from == "finest", "{:?}", c.notices);
 
     // The search starts at p = 2, which is far off on so coarse a grid, and
     // ends within the tolerance at a p inside [1, 4].

@@ -27,6 +27,9 @@ pub(crate) fn cmd_calibrate(
             path: path.to_path_buf(),
             source,
         })?;
+    for w in &cal.notices {
+        eprintln!("warning: {w}");
+    }
     if json {
         let mut v = serde_json::to_value(&cal).expect("a calibration serializes");
         v["provenance"] = provenance.to_json();

@@ -32,6 +32,7 @@ use serde::Serialize;
 use super::run::{homogenize_scene, HomogenizeRunError};
 use crate::converge::{estimate, Estimate};
 use crate::lattice::LatticeKind;
+use crate::pipeline::voxelize::is_resolution_warning;
 use crate::scene::{Backend, Scene, SceneError};
 
 /// Trial exponents are rounded to this step, so the p reported is the p
@@ -113,6 +114,9 @@ pub struct Calibration {
     /// corrects.
     pub relative_miss_p2: f64,
     pub seconds: f64,
+    /// The cells' fallbacks and warnings (a software adapter, a multigrid
+    /// that did not fit, the D/h warning), each once, in order.
+    pub notices: Vec<String>,
 }
 
 /// Why a calibration failed.
@@ -214,6 +218,7 @@ pub fn calibrate(
     }
     let (base, m, n0) = cell_scene(path, set)?;
     let backend = backend.unwrap_or(base.solver.backend);
+    let mut notices: Vec<String> = Vec::new();
     let mut solve = |n: usize, p: f64| -> Result<(CellSolve, Option<f64>), CalibrateError> {
         let t = Instant::now();
         let mut s = set.to_vec();
@@ -224,6 +229,18 @@ pub fn calibrate(
         ]);
         let scene = Scene::load_as_periodic(path, &s, Some(1))?;
         let report = homogenize_scene(&scene, backend)?;
+        // The D/h warning is left out: the cells are at several sizes on
+        // purpose, and D/h at h is reported.
+        let warnings = report
+            .voxel
+            .warnings
+            .iter()
+            .filter(|w| !is_resolution_warning(w));
+        for w in warnings.chain(&report.notices) {
+            if !notices.contains(w) {
+                notices.push(w.clone());
+            }
+        }
         let r = &report.result;
         let derived = match (&report.derived, r.converged) {
             (Some(d), true) => d,
@@ -266,9 +283,19 @@ pub fn calibrate(
     let f = [0, 1, 2].map(|i| reference_cells[i.min(reference_cells.len() - 1)].e_h);
     let noise = 10.0 * base.solver.tolerance;
     let reference_estimate = estimate(h, f, noise);
+    let mut reference_notice = None;
     let (reference, reference_from) = match reference_estimate.extrapolated {
         Some(e) if reference_estimate.asymptotic => (e, "richardson"),
-        _ => (f[2], "finest"),
+        _ => {
+            reference_notice = Some(format!(
+                "the reference cells are {}: the finest cell (M/{}, {:.1} MPa) is the reference, as uncertain as its last step ({:+.2} %)",
+                reference_estimate.statement,
+                sizes[sizes.len() - 1],
+                f[2],
+                100.0 * (f[2] / f[1] - 1.0)
+            ));
+            (f[2], "finest")
+        }
     };
 
     // 2. The search at h: g(p) = ln E_h(p) − ln E_ref, decreasing in p.
@@ -367,6 +394,7 @@ pub fn calibrate(
         }
     }
     let b = best(&trials);
+    notices.extend(reference_notice);
     Ok(Calibration {
         lattice: base.lattice.kind.name(),
         cell: m,
@@ -385,5 +413,6 @@ pub fn calibrate(
         e_h: b.e_h,
         trials,
         seconds: start.elapsed().as_secs_f64(),
+        notices,
     })
 }

@@ -95,6 +95,9 @@ pub struct RunFields {
     /// Absent from results written before reliable updates on the device.
     #[serde(default)]
     pub reliable_updates: Option<String>,
+    /// Absent from results written before the fallback's reason was kept.
+    #[serde(default)]
+    pub reliable_fallback: Option<String>,
     #[serde(default)]
     pub reliable_update_count: Option<usize>,
     #[serde(default)]
@@ -195,6 +198,7 @@ impl From<&RunReport> for RunFields {
             iterations_seconds: s.iterations_seconds,
             device_bytes: s.device_bytes,
             reliable_updates: s.reliable_updates.clone(),
+            reliable_fallback: s.reliable_fallback.clone(),
             reliable_update_count: s.reliable_update_count,
             reliable_update_seconds: s.reliable_update_seconds,
             backend: s.backend.clone(),

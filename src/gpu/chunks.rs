@@ -182,6 +182,22 @@ impl Chunk {
             ),
         }
     }
+
+    /// The binding of [`Chunk::range`] of `buffer` (an empty range still
+    /// binds 4 bytes, the least a binding may be).
+    pub(crate) fn binding<'a>(
+        &self,
+        buffer: &'a wgpu::Buffer,
+        view: View,
+        slot: Option<Slot>,
+    ) -> wgpu::BindingResource<'a> {
+        let (offset, size) = self.range(view, slot, buffer.size());
+        wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+            buffer,
+            offset,
+            size: wgpu::BufferSize::new(size.max(4)),
+        })
+    }
 }
 
 /// Elements reduced by one workgroup of the reduction kernels.

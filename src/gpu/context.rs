@@ -337,6 +337,36 @@ impl GpuContext {
         self.info.device_type == wgpu::DeviceType::Cpu
     }
 
+    /// Whether a buffer `name` of `bytes` fits the adapter's
+    /// `max_buffer_size` (a [`GpuError::TooLarge`] naming it if not).
+    pub(crate) fn fits_buffer(&self, name: &'static str, bytes: u64) -> Result<(), GpuError> {
+        let limit = self.limits.max_buffer_size;
+        if bytes > limit {
+            return Err(GpuError::TooLarge {
+                name,
+                bytes,
+                limit,
+                what: "max_buffer_size",
+            });
+        }
+        Ok(())
+    }
+
+    /// Whether a buffer `name` of `bytes`, bound whole, fits the adapter's
+    /// `max_storage_buffer_binding_size`.
+    pub(crate) fn fits_binding(&self, name: &'static str, bytes: u64) -> Result<(), GpuError> {
+        let limit = self.limits.max_storage_buffer_binding_size;
+        if bytes > limit {
+            return Err(GpuError::TooLarge {
+                name,
+                bytes,
+                limit,
+                what: "max_storage_buffer_binding_size",
+            });
+        }
+        Ok(())
+    }
+
     /// The errors the device reported since the last call, if any, as one
     /// (see [`device_error`]).
     pub(crate) fn check(&self) -> Result<(), GpuError> {

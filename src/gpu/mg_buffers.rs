@@ -36,14 +36,7 @@ pub(super) fn plan(
     let nc = 3 * shapes[depth - 1].ids.len() as u64;
     let mut bytes = 0;
     let mut check = |name: &'static str, b: u64| -> Result<(), GpuError> {
-        if b > lim.max_buffer_size {
-            return Err(GpuError::TooLarge {
-                name,
-                bytes: b,
-                limit: lim.max_buffer_size,
-                what: "max_buffer_size",
-            });
-        }
+        ctx.fits_buffer(name, b)?;
         bytes += b;
         Ok(())
     };
@@ -249,13 +242,7 @@ pub(super) fn encode_op(
                         Slot::Element => fine.element,
                         s => unreachable!("apply_k binds no {s:?}"),
                     };
-                    let (offset, size) = c.range(view, Some(slot), buffer.size());
-                    let resource = BindingResource::Buffer(wgpu::BufferBinding {
-                        buffer,
-                        offset,
-                        size: wgpu::BufferSize::new(size.max(4)),
-                    });
-                    (k as u32 + 1, resource)
+                    (k as u32 + 1, c.binding(buffer, view, Some(slot)))
                 })
                 .collect()
         }

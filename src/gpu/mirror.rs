@@ -25,6 +25,29 @@ pub const SCALARS: usize = 8;
 pub const REDUCE_WG: usize = 256;
 pub const REDUCE_PER_THREAD: usize = 4;
 
+/// The off-centre neighbours set in a node's 27-bit stencil mask `bits`
+/// (bit d = 9·(dz+1) + 3·(dy+1) + (dx+1); the centre, bit 13, is left
+/// out), lowest d first, each as (d, [dx, dy, dz]): the order `apply_k`
+/// visits them in.
+pub(crate) fn stencil_neighbours(bits: u32) -> impl Iterator<Item = (usize, [i64; 3])> {
+    let mut bits = bits & !(1 << 13);
+    std::iter::from_fn(move || {
+        if bits == 0 {
+            return None;
+        }
+        let d = bits.trailing_zeros() as usize;
+        bits &= bits - 1;
+        Some((
+            d,
+            [
+                (d % 3) as i64 - 1,
+                ((d / 3) % 3) as i64 - 1,
+                (d / 9) as i64 - 1,
+            ],
+        ))
+    })
+}
+
 /// Grid offset (each −1, 0 or 1), from a node at corner `c` of a voxel, of
 /// the node at the voxel's corner `b`; `None` when that is the node itself
 /// (`c` and `b` opposite). The sub-voxel-fill rows of `apply_k` and of the
@@ -108,19 +131,8 @@ pub fn apply_k(
                 }
             }
         }
-        let mut bits = if params.fill != 0 {
-            0
-        } else {
-            neighbours[p] & !(1 << 13)
-        };
-        while bits != 0 {
-            let d = bits.trailing_zeros() as usize;
-            bits &= bits - 1;
-            let (dx, dy, dz) = (
-                (d % 3) as i64 - 1,
-                ((d / 3) % 3) as i64 - 1,
-                (d / 9) as i64 - 1,
-            );
+        let bits = if params.fill != 0 { 0 } else { neighbours[p] };
+        for (d, [dx, dy, dz]) in stencil_neighbours(bits) {
             let u = difference(window(dx + sx * dy + sxy * dz));
             let b = (p * 27 + d) * 9;
             for (r, a) in acc.iter_mut().enumerate() {

@@ -166,22 +166,10 @@ impl<'c> GpuPcg<'c> {
                     | Slot::Z
                     | Slot::Phi
             );
-            if !chunked && bytes > lim.max_storage_buffer_binding_size {
-                return Err(GpuError::TooLarge {
-                    name,
-                    bytes,
-                    limit: lim.max_storage_buffer_binding_size,
-                    what: "max_storage_buffer_binding_size",
-                });
+            if !chunked {
+                ctx.fits_binding(name, bytes)?;
             }
-            if bytes > lim.max_buffer_size {
-                return Err(GpuError::TooLarge {
-                    name,
-                    bytes,
-                    limit: lim.max_buffer_size,
-                    what: "max_buffer_size",
-                });
-            }
+            ctx.fits_buffer(name, bytes)?;
         }
         let total: u64 = sizes.iter().map(|s| s.2).sum();
         let device = &ctx.device;
@@ -253,15 +241,9 @@ impl<'c> GpuPcg<'c> {
                     for (k, &(slot, view, _)) in slots.iter().enumerate() {
                         let idx = SLOTS.iter().position(|s| *s == slot).unwrap();
                         let buffer = &buffers[idx];
-                        let (offset, size) = chunk.range(view, Some(slot), buffer.size());
                         entries.push(wgpu::BindGroupEntry {
                             binding: k as u32 + 1,
-                            resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-                                buffer,
-                                offset,
-                                // An empty range still binds 4 bytes.
-                                size: wgpu::BufferSize::new(size.max(4)),
-                            }),
+                            resource: chunk.binding(buffer, view, Some(slot)),
                         });
                     }
                     device.create_bind_group(&wgpu::BindGroupDescriptor {

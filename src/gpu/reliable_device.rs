@@ -152,25 +152,11 @@ impl DeviceReliable {
             ("partial ‖r‖²", 8 * partials),
         ];
         for (name, bytes) in whole {
-            if bytes > lim.max_storage_buffer_binding_size {
-                return Err(GpuError::TooLarge {
-                    name,
-                    bytes,
-                    limit: lim.max_storage_buffer_binding_size,
-                    what: "max_storage_buffer_binding_size",
-                });
-            }
+            ctx.fits_binding(name, bytes)?;
         }
         let sizes = [("x_hi", 24 * n), ("b (high precision)", 24 * n)];
         for (name, bytes) in sizes {
-            if bytes > lim.max_buffer_size {
-                return Err(GpuError::TooLarge {
-                    name,
-                    bytes,
-                    limit: lim.max_buffer_size,
-                    what: "max_buffer_size",
-                });
-            }
+            ctx.fits_buffer(name, bytes)?;
         }
         let device = &ctx.device;
         let scope = device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
@@ -250,14 +236,9 @@ impl DeviceReliable {
                             Buf::Pcg(slot) => Some(slot),
                             _ => None,
                         };
-                        let (offset, size) = chunk.range(view, slot, buffer.size());
                         entries.push(wgpu::BindGroupEntry {
                             binding,
-                            resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-                                buffer,
-                                offset,
-                                size: wgpu::BufferSize::new(size.max(4)),
-                            }),
+                            resource: chunk.binding(buffer, view, slot),
                         });
                     }
                     device.create_bind_group(&wgpu::BindGroupDescriptor {

@@ -202,15 +202,7 @@ pub fn residual<H: Hi>(
             };
             let mut acc = [H::default(); 3];
             if params.fill == 0 {
-                let mut bits = mesh.neighbours[p] & !(1 << 13);
-                while bits != 0 {
-                    let d = bits.trailing_zeros() as usize;
-                    bits &= bits - 1;
-                    let (dx, dy, dz) = (
-                        (d % 3) as i64 - 1,
-                        ((d / 3) % 3) as i64 - 1,
-                        (d / 9) as i64 - 1,
-                    );
+                for (d, [dx, dy, dz]) in super::mirror::stencil_neighbours(mesh.neighbours[p]) {
                     let u = difference(window(dx + sx * dy + sxy * dz));
                     let s = (p * 27 + d) * 9;
                     for c in 0..3 {

@@ -269,18 +269,20 @@ pub fn calibrate(
     };
 
     // 1. The reference.
-    let mut sizes: Vec<usize> = opts
-        .refinements
-        .iter()
-        .map(|f| (f * n0 as f64).round() as usize)
-        .collect();
-    sizes.dedup();
+    // Three distinct sizes, finer than h, even where rounding a small n₀
+    // would repeat one.
+    let mut sizes = [0usize; 3];
+    let mut coarser = n0;
+    for (n, f) in sizes.iter_mut().zip(opts.refinements) {
+        *n = ((f * n0 as f64).round() as usize).max(coarser + 1);
+        coarser = *n;
+    }
     let mut reference_cells = Vec::with_capacity(3);
-    for &n in &sizes {
+    for n in sizes {
         reference_cells.push(solve(n, REFERENCE_EXPONENT)?.0);
     }
-    let h = [0, 1, 2].map(|i| reference_cells[i.min(reference_cells.len() - 1)].voxel_size);
-    let f = [0, 1, 2].map(|i| reference_cells[i.min(reference_cells.len() - 1)].e_h);
+    let h = [0, 1, 2].map(|i| reference_cells[i].voxel_size);
+    let f = [0, 1, 2].map(|i| reference_cells[i].e_h);
     let noise = 10.0 * base.solver.tolerance;
     let reference_estimate = estimate(h, f, noise);
     let mut reference_notice = None;
@@ -290,7 +292,7 @@ pub fn calibrate(
             reference_notice = Some(format!(
                 "the reference cells are {}: the finest cell (M/{}, {:.1} MPa) is the reference, as uncertain as its last step ({:+.2} %)",
                 reference_estimate.statement,
-                sizes[sizes.len() - 1],
+                sizes[2],
                 f[2],
                 100.0 * (f[2] / f[1] - 1.0)
             ));

@@ -5,14 +5,11 @@
 //! the specimen) → [`pipeline`]
 //! (voxelize the specimen, build the load case, solve on a backend:
 //! [`fem`] on the CPU, [`gpu`]) → [`report`] (the run report, text and
-//! JSON) → [`fields`] and [`vtk`] (field files). [`sweep`] and [`design`]
-//! run many scenes through that pipeline; [`fit`] and [`plot`] turn their
-//! rows into fits and charts; [`converge`] solves a scene on finer grids
-//! for an order, an extrapolated value and an error estimate. [`export`]
+//! JSON) → [`fields`] and [`vtk`] (field files). The [`study`] module
+//! (sweep, design, converge, calibrate) runs many scenes through that
+//! pipeline; [`fit`] and [`plot`] turn their rows into fits and charts. [`export`]
 //! writes a run's mesh for other FE codes (`.vtu`, Abaqus `.inp`);
 //! [`provenance`] says what produced every output.
-pub mod converge;
-pub mod design;
 pub mod export;
 pub mod fem;
 pub mod fields;
@@ -31,6 +28,6 @@ pub mod provenance;
 pub mod report;
 pub mod scene;
 pub mod strength;
-pub mod sweep;
+pub mod study;
 pub mod voxelize;
 pub mod vtk;

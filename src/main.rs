@@ -6,15 +6,15 @@
 use clap::{Parser, Subcommand};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use voxfe::design::RunDesignError;
 use voxfe::fields::{FieldError, FieldOutput};
-use voxfe::homogenize::calibrate::CalibrateOptions;
 use voxfe::implant::stl::ExportError;
 use voxfe::pipeline::voxelize::{voxelize_scene, VoxelizeError};
 use voxfe::pipeline::{run_scene, RunError};
 use voxfe::provenance::Provenance;
 use voxfe::scene::{Backend, Scene, SceneError};
-use voxfe::sweep::SweepError;
+use voxfe::study::calibrate::CalibrateOptions;
+use voxfe::study::design::RunDesignError;
+use voxfe::study::sweep::SweepError;
 use voxfe::vtk::VtkError;
 
 mod cli;
@@ -402,11 +402,11 @@ fn main() -> ExitCode {
             force,
         } => {
             let reuse = if force {
-                voxfe::sweep::Reuse::Force
+                voxfe::study::sweep::Reuse::Force
             } else if restart {
-                voxfe::sweep::Reuse::Restart
+                voxfe::study::sweep::Reuse::Restart
             } else {
-                voxfe::sweep::Reuse::Resume
+                voxfe::study::sweep::Reuse::Resume
             };
             cmd_sweep(&scene, &vary, &out, shard.as_deref(), backend, &set, reuse)
         }
@@ -447,7 +447,7 @@ fn main() -> ExitCode {
             converged,
             study,
         } => {
-            let opts = voxfe::design::DesignOptions {
+            let opts = voxfe::study::design::DesignOptions {
                 target: target_modulus,
                 tolerance,
                 porosity_range,
@@ -522,7 +522,7 @@ enum CliError {
     Calibrate {
         path: PathBuf,
         #[source]
-        source: voxfe::homogenize::calibrate::CalibrateError,
+        source: voxfe::study::calibrate::CalibrateError,
     },
     #[error(transparent)]
     Field(#[from] FieldError),
@@ -540,9 +540,9 @@ enum CliError {
     #[error(transparent)]
     Design(#[from] RunDesignError),
     #[error(transparent)]
-    Converge(#[from] voxfe::converge::ConvergeError),
+    Converge(#[from] voxfe::study::converge::ConvergeError),
     #[error(transparent)]
-    ErrorFrom(#[from] voxfe::converge::error::ErrorFromError),
+    ErrorFrom(#[from] voxfe::study::converge::error::ErrorFromError),
 }
 
 /// The exit status of each error (README): 2 bad input, 3 a design search

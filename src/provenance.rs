@@ -10,7 +10,7 @@
 //! [`CSV_COLUMNS`]), `summary.md` (a short block), VTK files (string field
 //! data, [`Provenance::pairs`]) and PNGs (text chunks, [`add_png_text`]).
 //!
-//! Hashes are [`crate::sweep::scene_hash`] (FNV-1a 64): `scene_file_hash`
+//! Hashes are [`crate::study::sweep::scene_hash`] (FNV-1a 64): `scene_file_hash`
 //! of the file's bytes (the value `sweep.json`'s `scene_hash` holds),
 //! `scene_hash` of the canonical TOML (the scene after overrides, defaults
 //! filled in: two runs with the same `scene_hash` solved the same scene,
@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 use crate::scene::Scene;
-use crate::sweep::scene_hash;
+use crate::study::sweep::scene_hash;
 
 /// voxfe's version (Cargo.toml).
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

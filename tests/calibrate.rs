@@ -8,8 +8,8 @@ mod common;
 
 use common::{scene_path, voxfe};
 use serde_json::Value;
-use voxfe::converge::estimate;
-use voxfe::homogenize::calibrate::{calibrate, CalibrateOptions, REFERENCE_EXPONENT};
+use voxfe::study::calibrate::{calibrate, CalibrateOptions, REFERENCE_EXPONENT};
+use voxfe::study::converge::estimate;
 
 /// The shipped RD scene at h = M/10, its cells on the CPU.
 const COARSE: [&str; 2] = ["voxel.size=0.15", "solver.backend=cpu"];

@@ -349,7 +349,7 @@ fn compare_fill_plots_both_fills_and_run_takes_its_error_from_the_study() {
     assert_eq!(files.len(), 2, "{v}");
     let png = stem.with_extension("png");
     let svg = stem.with_extension("svg");
-    common::assert_real_png(&png, voxfe::converge::plot::SIZE);
+    common::assert_real_png(&png, voxfe::study::converge::plot::SIZE);
     let bytes = std::fs::read(&png).unwrap();
     let hash = v["provenance"]["scene_hash"].as_str().unwrap();
     assert!(holds(&bytes, format!("tEXtscene_hash\0{hash}").as_bytes()));

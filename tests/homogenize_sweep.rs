@@ -8,7 +8,7 @@ mod common;
 use common::voxfe;
 use serde_json::Value;
 use std::path::Path;
-use voxfe::sweep::{read_jsonl, Row, Status};
+use voxfe::study::sweep::{read_jsonl, Row, Status};
 
 const SCENE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),

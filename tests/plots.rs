@@ -5,7 +5,7 @@
 mod common;
 
 use voxfe::plot::{slice_png, Axis};
-use voxfe::sweep::{case_row, summary, write_plots, Case, Manifest, Row, RunFields};
+use voxfe::study::sweep::{case_row, summary, write_plots, Case, Manifest, Row, RunFields};
 
 /// Compression rows of one lattice kind: `(porosity, E_eff/E_s)`.
 fn rows(points: &[(f64, f64)]) -> Vec<Row> {

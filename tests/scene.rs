@@ -63,19 +63,19 @@ fn shipped_scenes_load() {
                 .lattice()
                 .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
             // Every case of the scene's own sweep is a valid scene too.
-            let variations: Vec<voxfe::sweep::Variation> = scene
+            let variations: Vec<voxfe::study::sweep::Variation> = scene
                 .sweep
                 .vary
                 .iter()
                 .map(|v| {
-                    voxfe::sweep::Variation::parse(v)
+                    voxfe::study::sweep::Variation::parse(v)
                         .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
                 })
                 .collect();
             if variations.is_empty() {
                 continue;
             }
-            for case in voxfe::sweep::cases(&variations) {
+            for case in voxfe::study::sweep::cases(&variations) {
                 let s = Scene::load(&path, &case.set_args())
                     .unwrap_or_else(|e| panic!("{} {:?}: {e}", path.display(), case.set_args()));
                 s.lattice()

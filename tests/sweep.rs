@@ -5,7 +5,7 @@ mod common;
 use common::{assert_real_png, voxfe};
 use std::path::Path;
 use std::process::Command;
-use voxfe::sweep::{read_jsonl, Row, RunFields, Status};
+use voxfe::study::sweep::{read_jsonl, Row, RunFields, Status};
 
 const SCENE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/scenes/rd-compression.toml");
 
@@ -229,7 +229,8 @@ fn bending_and_implant_sweeps_plot_their_own_quantities() {
             ]
         })
         .collect();
-    let written = voxfe::sweep::write_plots(dir.path(), &rows, &["specimen.height"]).unwrap();
+    let written =
+        voxfe::study::sweep::write_plots(dir.path(), &rows, &["specimen.height"]).unwrap();
     let names: Vec<String> = written
         .iter()
         .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())

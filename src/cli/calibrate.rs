@@ -1,9 +1,9 @@
 //! `voxfe calibrate`: the fraction exponent of a scene's lattice at its
-//! voxel size, from periodic cells ([`voxfe::homogenize::calibrate`]),
+//! voxel size, from periodic cells ([`voxfe::study::calibrate`]),
 //! printed as text or one JSON object with the provenance.
 
 use super::*;
-use voxfe::homogenize::calibrate::{calibrate, CalibrateOptions, Calibration, CellSolve};
+use voxfe::study::calibrate::{calibrate, CalibrateOptions, Calibration, CellSolve};
 
 /// `voxfe calibrate SCENE`: runs the calibration and prints it, with the
 /// `--set` line that applies it.

@@ -144,7 +144,7 @@ fn run_one(path: &Path, o: &RunOpts) -> Result<u8, CliError> {
     }
     fields.check(&scene)?;
     let study = match o.error_from {
-        Some(f) => Some(voxfe::converge::error::StudyFile::load(f, &scene)?),
+        Some(f) => Some(voxfe::study::converge::error::StudyFile::load(f, &scene)?),
         None => None,
     };
     let backend = o.backend.unwrap_or(scene.solver.backend);
@@ -156,7 +156,7 @@ fn run_one(path: &Path, o: &RunOpts) -> Result<u8, CliError> {
     let provenance = provenance.with_backend(&report.solve.backend, &report.solve.adapter);
     let discretization = match &study {
         Some(s) => {
-            let q = voxfe::converge::modulus_quantity(scene.load.case);
+            let q = voxfe::study::converge::modulus_quantity(scene.load.case);
             let value = report.to_json().get(q).and_then(serde_json::Value::as_f64);
             Some(s.error_at(&scene, scene.voxel.size, value)?)
         }

@@ -7,14 +7,14 @@ use super::*;
 
 pub(crate) fn cmd_design(
     path: &Path,
-    opts: &voxfe::design::DesignOptions,
+    opts: &voxfe::study::design::DesignOptions,
     backend: Option<Backend>,
     json: bool,
     set: &[String],
     study: Option<(usize, f64)>,
 ) -> Result<ExitCode, CliError> {
     if let Some((levels, ratio)) = study {
-        voxfe::design::check_study(path, set, levels, ratio)?;
+        voxfe::study::design::check_study(path, set, levels, ratio)?;
     }
     if Scene::load(path, set)?.load.case == voxfe::scene::CaseName::Periodic {
         return design_periodic(path, opts, backend, json, set);
@@ -25,7 +25,7 @@ pub(crate) fn cmd_design(
             report.voxel.strut_diameter.unwrap_or(f64::NAN)
         ))
     };
-    let (design, report) = voxfe::design::run(path, set, opts, backend, on_solve)?;
+    let (design, report) = voxfe::study::design::run(path, set, opts, backend, on_solve)?;
     let solves = design.probes.len();
     let mut m = report.to_json();
     m.insert("target_modulus".into(), opts.target.into());
@@ -71,7 +71,8 @@ pub(crate) fn cmd_design(
         }
         return Ok(ExitCode::SUCCESS);
     };
-    let conv = voxfe::design::converged(path, set, design.porosity, study, backend, on_level)?;
+    let conv =
+        voxfe::study::design::converged(path, set, design.porosity, study, backend, on_level)?;
     if json {
         let mut c = serde_json::Map::new();
         c.insert("design".into(), m.into());
@@ -89,7 +90,7 @@ pub(crate) fn cmd_design(
 /// `target_modulus`, `solves` and the design's provenance).
 fn design_periodic(
     path: &Path,
-    opts: &voxfe::design::DesignOptions,
+    opts: &voxfe::study::design::DesignOptions,
     backend: Option<Backend>,
     json: bool,
     set: &[String],
@@ -101,7 +102,7 @@ fn design_periodic(
             report.voxel.strut_diameter.unwrap_or(f64::NAN)
         ))
     };
-    let (design, report) = voxfe::design::periodic::run(path, set, opts, backend, on_solve)?;
+    let (design, report) = voxfe::study::design::periodic::run(path, set, opts, backend, on_solve)?;
     for w in report.voxel.warnings.iter().chain(&report.notices) {
         eprintln!("warning: {w}");
     }
@@ -168,11 +169,13 @@ pub(crate) fn cmd_converge(
         leg.push("voxel.fill=fraction".into());
     }
     let modulus = match plot {
-        Some(stem) => Some(voxfe::converge::check_plot(path, &leg, stem, quantities)?),
+        Some(stem) => Some(voxfe::study::converge::check_plot(
+            path, &leg, stem, quantities,
+        )?),
         None => None,
     };
-    let reports: Vec<(String, voxfe::converge::ConvergeReport)> = if compare_fill {
-        voxfe::converge::run_fills(
+    let reports: Vec<(String, voxfe::study::converge::ConvergeReport)> = if compare_fill {
+        voxfe::study::converge::run_fills(
             path,
             set,
             study.levels,
@@ -185,7 +188,7 @@ pub(crate) fn cmd_converge(
         .map(|(_, r)| (fill_label(&r.finest.voxel), r))
         .collect()
     } else {
-        let r = voxfe::converge::run(
+        let r = voxfe::study::converge::run(
             path,
             set,
             study.levels,
@@ -206,13 +209,14 @@ pub(crate) fn cmd_converge(
                 false => l.clone(),
             })
             .collect();
-        let studies: Vec<(&str, &voxfe::converge::ConvergeReport)> = labels
+        let studies: Vec<(&str, &voxfe::study::converge::ConvergeReport)> = labels
             .iter()
             .zip(&reports)
             .map(|(l, (_, r))| (l.as_str(), r))
             .collect();
-        written = voxfe::converge::plot::write_plot(stem, &studies, modulus, provenance.as_ref())
-            .map_err(voxfe::converge::ConvergeError::from)?;
+        written =
+            voxfe::study::converge::plot::write_plot(stem, &studies, modulus, provenance.as_ref())
+                .map_err(voxfe::study::converge::ConvergeError::from)?;
     }
     let mut extra = serde_json::Map::new();
     if let Some(p) = &provenance {
@@ -285,7 +289,7 @@ fn on_level_of(what: &str, r: &voxfe::report::RunReport) {
 
 /// Prints a study as text or as JSON (`extra`: fields added first).
 fn print_study(
-    report: &voxfe::converge::ConvergeReport,
+    report: &voxfe::study::converge::ConvergeReport,
     json: bool,
     extra: Option<serde_json::Map<String, serde_json::Value>>,
 ) {
@@ -299,7 +303,7 @@ fn print_study(
 }
 
 /// 0, or 3 (with an error line) when a level of the study did not converge.
-fn study_exit(report: &voxfe::converge::ConvergeReport) -> ExitCode {
+fn study_exit(report: &voxfe::study::converge::ConvergeReport) -> ExitCode {
     if report.converged {
         return ExitCode::SUCCESS;
     }

@@ -14,11 +14,12 @@ pub(crate) fn cmd_sweep(
     shard: Option<&str>,
     backend: Option<Backend>,
     set: &[String],
-    reuse: voxfe::sweep::Reuse,
+    reuse: voxfe::study::sweep::Reuse,
 ) -> Result<ExitCode, CliError> {
-    let plan = voxfe::sweep::plan(path, vary, set, shard, backend).map_err(CliError::SweepInput)?;
-    let (prepared, mut writer) =
-        voxfe::sweep::prepare_out(out, &plan.manifest, reuse).map_err(CliError::SweepInput)?;
+    let plan =
+        voxfe::study::sweep::plan(path, vary, set, shard, backend).map_err(CliError::SweepInput)?;
+    let (prepared, mut writer) = voxfe::study::sweep::prepare_out(out, &plan.manifest, reuse)
+        .map_err(CliError::SweepInput)?;
     for note in &prepared.notes {
         eprintln!("note: {note}");
     }
@@ -31,9 +32,9 @@ pub(crate) fn cmd_sweep(
             out.join("results.jsonl").display()
         );
     }
-    let on_case = |case: &voxfe::sweep::Case,
+    let on_case = |case: &voxfe::study::sweep::Case,
                    total: usize,
-                   outcome: &voxfe::sweep::CaseOutcome|
+                   outcome: &voxfe::study::sweep::CaseOutcome|
      -> Result<(), SweepError> {
         let row = &outcome.row;
         let name = format!(
@@ -56,7 +57,8 @@ pub(crate) fn cmd_sweep(
     let mut rows = prepared.done;
     rows.extend(new);
     rows.sort_by_key(|r| r.case);
-    voxfe::sweep::write_outputs(out, &plan.manifest, &rows).map_err(CliError::SweepOutput)?;
+    voxfe::study::sweep::write_outputs(out, &plan.manifest, &rows)
+        .map_err(CliError::SweepOutput)?;
     let failed = rows.iter().filter(|r| !r.is_ok()).count();
     let earlier = if done.is_empty() {
         String::new()
@@ -76,11 +78,11 @@ pub(crate) fn cmd_sweep(
 }
 
 pub(crate) fn cmd_merge(dirs: &[PathBuf], out: &Path) -> Result<ExitCode, CliError> {
-    for w in voxfe::sweep::merge_warnings(dirs) {
+    for w in voxfe::study::sweep::merge_warnings(dirs) {
         eprintln!("warning: {w}");
     }
-    let (manifest, rows) = voxfe::sweep::merge(dirs).map_err(CliError::SweepInput)?;
-    voxfe::sweep::write_outputs(out, &manifest, &rows).map_err(CliError::SweepOutput)?;
+    let (manifest, rows) = voxfe::study::sweep::merge(dirs).map_err(CliError::SweepInput)?;
+    voxfe::study::sweep::write_outputs(out, &manifest, &rows).map_err(CliError::SweepOutput)?;
     println!(
         "merged {} cases from {} directories into {}",
         rows.len(),

@@ -16,7 +16,6 @@
 //! - [`calibrate`]: the fraction exponent of a lattice at a voxel size,
 //!   from periodic cells (`voxfe calibrate`).
 
-pub mod calibrate;
 pub mod directional;
 pub mod polar;
 pub mod run;

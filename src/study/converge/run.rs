@@ -85,10 +85,11 @@ pub const STRENGTH_QUANTITIES: [&str; 3] = ["yield_stress", "failure_load", "fle
 /// of a sweep row's run fields, which a test keeps equal to it) and
 /// [`STRENGTH_QUANTITIES`].
 pub fn quantity_names() -> Vec<String> {
-    let mut names: Vec<String> = match serde_json::to_value(crate::sweep::RunFields::default()) {
-        Ok(Value::Object(m)) => m.keys().cloned().collect(),
-        _ => unreachable!("a struct serializes to an object"),
-    };
+    let mut names: Vec<String> =
+        match serde_json::to_value(crate::study::sweep::RunFields::default()) {
+            Ok(Value::Object(m)) => m.keys().cloned().collect(),
+            _ => unreachable!("a struct serializes to an object"),
+        };
     for q in STRENGTH_QUANTITIES {
         if !names.iter().any(|n| n == q) {
             names.push(q.to_string());

@@ -229,7 +229,7 @@ fn binary_fill() -> String {
 impl RunFields {
     /// The fields of the finest solve of a convergence study with the
     /// study's columns for the load case's modulus `quantity`.
-    pub fn from_study(study: &crate::converge::ConvergeReport, quantity: &str) -> RunFields {
+    pub fn from_study(study: &crate::study::converge::ConvergeReport, quantity: &str) -> RunFields {
         let e = study.estimate(quantity);
         RunFields {
             e_extrapolated: e.and_then(|e| e.extrapolated),

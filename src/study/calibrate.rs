@@ -10,7 +10,7 @@
 //!
 //! 1. **Reference.** E_h (= 1/S33 of C^H) of the cell with φ² fill on three
 //!    finer grids, M/n with n = 1.5, 2 and 3 times the scene's n₀ = M/h,
-//!    and Richardson's extrapolation of the three ([`crate::converge::estimate`]);
+//!    and Richardson's extrapolation of the three ([`crate::study::converge::estimate`]);
 //!    when the sequence is not in its asymptotic range the finest value is
 //!    taken, and the calibration says so.
 //! 2. **Search.** E_h of the cell at h as a function of p is decreasing;
@@ -29,11 +29,11 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use super::run::{homogenize_scene, HomogenizeRunError};
-use crate::converge::{estimate, Estimate};
+use crate::homogenize::run::{homogenize_scene, HomogenizeRunError};
 use crate::lattice::LatticeKind;
 use crate::pipeline::voxelize::is_resolution_warning;
 use crate::scene::{Backend, Scene, SceneError};
+use crate::study::converge::{estimate, Estimate};
 
 /// Trial exponents are rounded to this step, so the p reported is the p
 /// whose E_h was computed, and can be passed to `--set` as printed.

@@ -32,7 +32,6 @@
 
 use std::path::Path;
 
-use crate::converge::{ConvergeError, ConvergeReport};
 use crate::fem::cg::PcgError;
 use crate::fem::mesh::MeshError;
 use crate::fem::SolveError;
@@ -42,6 +41,7 @@ use crate::pipeline::voxelize::VoxelizeError;
 use crate::pipeline::{run_scene, RunError};
 use crate::report::RunReport;
 use crate::scene::{Backend, ResolvedLoad, Scene, SceneError};
+use crate::study::converge::{ConvergeError, ConvergeReport};
 use crate::voxelize::VoxelError;
 
 /// Bracket width in porosity below which the target is declared to sit on
@@ -480,7 +480,7 @@ pub fn check_study(
             scene: path.display().to_string(),
         });
     }
-    crate::converge::level_scenes(path, set, levels, ratio)?;
+    crate::study::converge::level_scenes(path, set, levels, ratio)?;
     Ok(())
 }
 
@@ -497,7 +497,7 @@ pub fn converged(
 ) -> Result<ConvergeReport, RunDesignError> {
     let mut args = set.to_vec();
     args.push(format!("lattice.porosity={porosity}"));
-    Ok(crate::converge::run(
+    Ok(crate::study::converge::run(
         path,
         &args,
         levels,

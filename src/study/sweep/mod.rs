@@ -95,7 +95,7 @@ pub enum SweepError {
     BadStudy {
         case: usize,
         settings: String,
-        source: Box<crate::converge::ConvergeError>,
+        source: Box<crate::study::converge::ConvergeError>,
     },
     /// `[sweep] converge` on a periodic case: no study of C^H yet.
     #[error("[sweep] converge: case {case} ({settings}) is periodic (load.case = \"periodic\"); voxfe converge does not take periodic scenes yet: remove [sweep] converge to homogenize each case once")]
@@ -401,13 +401,13 @@ pub fn plan(
             });
         }
         if let Some(c) = scene.sweep.converge {
-            crate::converge::level_scenes(path, &args, c.levels, c.ratio).map_err(|source| {
-                SweepError::BadStudy {
+            crate::study::converge::level_scenes(path, &args, c.levels, c.ratio).map_err(
+                |source| SweepError::BadStudy {
                     case: case.index,
                     settings: case.set_args().join(" "),
                     source: Box::new(source),
-                }
-            })?;
+                },
+            )?;
         }
     }
     Ok(Plan {
@@ -459,7 +459,7 @@ impl Plan {
 
     /// [`crate::pipeline::run_scene`]'s two steps, so that a failed solve
     /// keeps the voxelization's report; with `[sweep] converge`, the case's
-    /// convergence study ([`crate::converge::run_levels`]) and the fields of
+    /// convergence study ([`crate::study::converge::run_levels`]) and the fields of
     /// its finest solve with the study's columns.
     fn solve_case(
         &self,
@@ -475,9 +475,10 @@ impl Plan {
         p.backend = Some(asked.to_string());
         *provenance = Some(p);
         if let Some(c) = scene.sweep.converge {
-            use crate::converge::{level_scenes, modulus_quantity, run_levels};
-            let failed =
-                |e: crate::converge::ConvergeError| (format!("{:#}", anyhow::Error::new(e)), None);
+            use crate::study::converge::{level_scenes, modulus_quantity, run_levels};
+            let failed = |e: crate::study::converge::ConvergeError| {
+                (format!("{:#}", anyhow::Error::new(e)), None)
+            };
             let (scenes, notes) =
                 level_scenes(&self.path, args, c.levels, c.ratio).map_err(failed)?;
             warnings.extend(notes.iter().cloned());

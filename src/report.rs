@@ -69,7 +69,7 @@ impl std::fmt::Display for RunReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         writeln!(f, "{}", self.voxel)?;
         let s = &self.solve;
-        match &s.reliable_updates {
+        match s.gpu.as_ref().and_then(|g| g.reliable_updates.as_ref()) {
             Some(path) => writeln!(
                 f,
                 "backend          {} ({}; reliable updates {path})",

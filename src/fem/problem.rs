@@ -100,6 +100,15 @@ impl<'g> Problem<'g> {
         })
     }
 
+    /// The operator and constraints a linear solver solves.
+    pub fn system(&self) -> crate::fem::solver::System<'_> {
+        crate::fem::solver::System {
+            mesh: &self.mesh,
+            table: &self.table,
+            fixed: &self.bc.fixed,
+        }
+    }
+
     /// The constrained operator A = P K P + (I − P).
     pub fn operator(&self) -> FineOperator<'_> {
         Constrained::new(self.stiffness(), &self.bc.fixed)
@@ -196,11 +205,7 @@ impl<'g> Problem<'g> {
             solve_seconds: timing.solve_seconds,
             setup_seconds: timing.setup_seconds,
             iterations_seconds: timing.iterations_seconds,
-            device_bytes: None,
-            reliable_updates: None,
-            reliable_fallback: None,
-            reliable_update_count: None,
-            reliable_update_seconds: None,
+            gpu: None,
             backend: backend.to_string(),
             adapter: adapter.to_string(),
             peak_von_mises_per_nominal: ok(Some(peak / q.nominal_stress)),

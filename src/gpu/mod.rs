@@ -130,4 +130,4 @@ pub use kernels::{Kernel, Slot, WG_DOFS, WG_NODES, WG_REDUCE};
 pub use params::GpuParams;
 pub use pcg::GpuPcg;
 pub use reliable::{ReliablePath, MULTIGRID_CHECK_EVERY, RELIABLE_DROP, RESTART_DRIFT};
-pub use solve::solve_gpu;
+pub use solve::{solve_gpu, Gpu, GpuSolver};

@@ -1,21 +1,20 @@
 //! A periodic scene end to end: the cell voxelized with its components
-//! joined across the wrap, the six solves on a backend (the policy of
-//! [`crate::pipeline::backend::with_backend`]: `auto` takes a hardware
-//! GPU, else the CPU; a multigrid that does not fit the GPU falls back to
-//! Jacobi; each fallback is a notice), and the report
-//! ([`HomogenizeReport`]).
+//! joined across the wrap, the six solves on the one
+//! [`crate::pipeline::solver::Solver`] (its backend policy and notices),
+//! and the report ([`HomogenizeReport`], its text its `Display`).
 
 use serde::Serialize;
 
-use super::solve::{homogenize_cpu, homogenize_gpu, Homogenization, HomogenizeError};
-use super::tensor::Homogenized;
-use crate::fem::{Preconditioner, SolverOptions};
-use crate::gpu::{GpuContext, GpuError};
-use crate::grid::VoxelGrid;
+use super::solve::{Homogenization, HomogenizeError, Periodic};
+use super::tensor::{Homogenized, VOIGT_ORDER};
+use crate::fem::Preconditioner;
+use crate::gpu::GpuError;
 use crate::material::YoungPoisson;
+use crate::pipeline::kind::SceneKind;
+use crate::pipeline::solver::Solver;
 use crate::pipeline::voxelize::{voxelize_specimen, VoxelizeError};
 use crate::report::VoxelReport;
-use crate::scene::{Backend, CaseName, Scene};
+use crate::scene::{Backend, Scene};
 
 /// Why a periodic scene could not be homogenized.
 #[derive(Debug, thiserror::Error)]
@@ -55,19 +54,34 @@ pub struct HomogenizeReport {
     pub notices: Vec<String>,
 }
 
-/// Voxelizes and homogenizes the periodic `scene` on `backend`.
+/// Voxelizes and homogenizes the periodic `scene` on `backend` (its
+/// `solver.backend` replaced); [`crate::pipeline::evaluate`] is the same on
+/// the scene's own.
 pub fn homogenize_scene(
     scene: &Scene,
     backend: Backend,
 ) -> Result<HomogenizeReport, HomogenizeRunError> {
-    assert_eq!(scene.load.case, CaseName::Periodic, "a periodic scene");
+    homogenize_with(scene, Solver::new(&scene.solver).on(backend))
+}
+
+/// Voxelizes the periodic `scene` and homogenizes it with `solver`: the
+/// six columns on one solver.
+pub(crate) fn homogenize_with(
+    scene: &Scene,
+    mut solver: Solver,
+) -> Result<HomogenizeReport, HomogenizeRunError> {
+    assert!(SceneKind::is_periodic(scene), "a periodic scene");
     let specimen = voxelize_specimen(scene)?;
     let material = scene.material().map_err(VoxelizeError::from)?;
     let m = specimen.lattice.cell();
     let cells = scene.box_size().map(|l| (l / m).round().max(1.0) as usize);
     let grid = specimen.vox.grid;
-    let mut notices = Vec::new();
-    let result = solve(scene, backend, &grid, material, &mut notices)?;
+    let solved = solver.solve(&Periodic {
+        grid: &grid,
+        material,
+    });
+    let mut notices = solver.into_notices();
+    let result = solved?;
     let derived = if result.converged {
         Homogenized::new(&result.stiffness)
             .map_err(|e| notices.push(format!("C^H gives no derived quantities: {e}")))
@@ -85,51 +99,75 @@ pub fn homogenize_scene(
     })
 }
 
-fn solve(
-    scene: &Scene,
-    backend: Backend,
-    grid: &VoxelGrid,
-    material: YoungPoisson,
-    notices: &mut Vec<String>,
-) -> Result<Homogenization, HomogenizeRunError> {
-    let opts = scene.solver.options();
-    crate::pipeline::backend::with_backend(
-        scene,
-        backend,
-        notices,
-        || Ok(homogenize_cpu(grid, material, &opts)?),
-        |ctx, notices| Ok(on_gpu(ctx, grid, material, &opts, notices)?),
-        HomogenizeRunError::is_bad_input,
-    )
-}
-
-/// The GPU solve; a multigrid that does not fit the adapter's bindings is
-/// solved with Jacobi, with a notice.
-fn on_gpu(
-    ctx: &GpuContext,
-    grid: &VoxelGrid,
-    material: YoungPoisson,
-    opts: &SolverOptions,
-    notices: &mut Vec<String>,
-) -> Result<Homogenization, HomogenizeError> {
-    let h = match homogenize_gpu(ctx, grid, material, opts) {
-        Err(HomogenizeError::Gpu(e @ GpuError::TooLarge { .. }))
-            if opts.preconditioner == Preconditioner::Multigrid =>
-        {
-            notices.push(format!(
-                "multigrid does not fit on {}: {e}; solving with solver.preconditioner = \"jacobi\"",
-                ctx.adapter_name()
-            ));
-            let jacobi = SolverOptions {
-                preconditioner: Preconditioner::Jacobi,
-                ..*opts
-            };
-            homogenize_gpu(ctx, grid, material, &jacobi)
+impl std::fmt::Display for HomogenizeReport {
+    /// The text report: the voxelization, C^H and how it was solved (one
+    /// line each, the last one ending the text).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let r = &self.result;
+        writeln!(f, "{}", self.voxel)?;
+        let [a, b, c] = self.cells;
+        writeln!(f, "load case        periodic homogenization, {a}×{b}×{c} cells")?;
+        if r.converged {
+            writeln!(
+                f,
+                "C^H (MPa)        Voigt order {}, engineering shear strains",
+                VOIGT_ORDER.join(" ")
+            )?;
+            for row in &r.stiffness.0 {
+                let cells: Vec<String> = row.iter().map(|v| format!("{v:>12.1}")).collect();
+                writeln!(f, "  {}", cells.join(""))?;
+            }
+        } else {
+            writeln!(f, "C^H              not reported: a solve did not converge")?;
         }
-        r => r,
-    }?;
-    if let Some(why) = &h.reliable_fallback {
-        notices.push(crate::pipeline::backend::reliable_fallback_notice(ctx, why));
+        if let Some(d) = &self.derived {
+            let e = &d.engineering;
+            writeln!(f, "symmetry error   {:.2e} (‖C − Cᵀ‖/‖C‖)", d.symmetry_error)?;
+            writeln!(f, "E_h              {:.1} MPa (1/S33, along z)", d.e_h)?;
+            writeln!(f, "E1 E2 E3         {:.1} {:.1} {:.1} MPa", e.e1, e.e2, e.e3)?;
+            writeln!(f, "G23 G13 G12      {:.1} {:.1} {:.1} MPa", e.g23, e.g13, e.g12)?;
+            writeln!(f, "ν12 ν23 ν31      {:.4} {:.4} {:.4}", e.nu12, e.nu23, e.nu31)?;
+            writeln!(
+                f,
+                "Zener ratio      {:.4} (cubic projection; deviation from cubic {:.2e})",
+                d.zener_ratio, d.cubic_deviation
+            )?;
+            let dir = |v: [f64; 3]| format!("[{:.3}, {:.3}, {:.3}]", v[0], v[1], v[2]);
+            writeln!(
+                f,
+                "E(d) min / max   {:.1} MPa along {} / {:.1} MPa along {} (ratio {:.3})",
+                d.e_min,
+                dir(d.d_min),
+                d.e_max,
+                dir(d.d_max),
+                d.e_max_over_min
+            )?;
+        }
+        writeln!(f, "solid fraction   {:.4}", r.solid_fraction)?;
+        let solves: Vec<String> = r
+            .columns
+            .iter()
+            .map(|c| format!("{} {} it {:.1e}", c.strain, c.iterations, c.relative_residual))
+            .collect();
+        writeln!(f, "solves           {}", solves.join(", "))?;
+        writeln!(
+            f,
+            "unknowns         {} ({} active nodes), {} element, {} preconditioner{}",
+            r.unknowns,
+            r.active_nodes,
+            r.element.name(),
+            match r.preconditioner {
+                Preconditioner::Multigrid => "multigrid",
+                Preconditioner::Jacobi => "jacobi",
+            },
+            r.multigrid_levels
+                .as_ref()
+                .map_or(String::new(), |l| format!(" ({} levels)", l.len()))
+        )?;
+        writeln!(
+            f,
+            "solve time       {:.2} s (set-up {:.2} s) on {} ({})",
+            r.solve_seconds, r.setup_seconds, r.backend, r.adapter
+        )
     }
-    Ok(h)
 }

@@ -234,7 +234,7 @@ fn voxel_report(
     }
     VoxelReport {
         name: scene.name.clone(),
-        lattice: lattice.kind().name(),
+        lattice: lattice.kind().name().to_string(),
         dims: vox.grid.dims,
         voxel_size: h,
         total_voxels: vox.counts.total,
@@ -242,7 +242,7 @@ fn voxel_report(
         removed_voxels: vox.counts.removed,
         envelope_voxels,
         stl_degenerate_triangles: None,
-        fill: scene.voxel.fill.name(),
+        fill: scene.voxel.fill.name().to_string(),
         fraction_exponent: None,
         porosity_measured: 1.0 - vox.grid.solid_volume() / envelope_voxels as f64,
         porosity_nominal: lattice.nominal_porosity(),

@@ -276,10 +276,10 @@ pub(super) fn finite(v: Option<f64>) -> Option<f64> {
 fn modulus(row: &Row) -> Option<(&'static str, f64)> {
     let run = row.run.as_ref()?;
     [
-        (run.e_eff, "E_eff (MPa)"),
+        (run.solve.e_eff, "E_eff (MPa)"),
         (run.homogenized.as_ref().map(|h| h.e_h), "E_h (MPa)"),
-        (run.e_flex, "E_f (MPa)"),
-        (run.stiffness, "k (N/mm)"),
+        (run.solve.e_flex, "E_f (MPa)"),
+        (run.solve.stiffness, "k (N/mm)"),
     ]
     .into_iter()
     .find_map(|(v, label)| Some((label, finite(v)?)))
@@ -288,25 +288,25 @@ fn modulus(row: &Row) -> Option<(&'static str, f64)> {
 /// `(ρ, E_eff/E_s)` of a compression row, ρ = 1 − measured porosity.
 pub(super) fn relative_modulus(row: &Row) -> Option<(f64, f64)> {
     let run = row.run.as_ref()?;
-    let rho = 1.0 - finite(Some(run.porosity_measured))?;
-    Some((rho, finite(run.e_eff)? / finite(Some(run.material_e))?))
+    let rho = 1.0 - finite(Some(run.voxel.porosity_measured))?;
+    Some((rho, finite(run.solve.e_eff)? / finite(Some(run.material_e))?))
 }
 
 /// `(ρ, σ/σ_y)` of a compression row: the apparent first-yield stress over
 /// the yield strength of the solid, ρ = 1 − measured porosity.
 pub(super) fn relative_strength(row: &Row) -> Option<(f64, f64)> {
     let run = row.run.as_ref()?;
-    let rho = 1.0 - finite(Some(run.porosity_measured))?;
-    Some((rho, finite(run.yield_stress)? / finite(run.yield_strength)?))
+    let rho = 1.0 - finite(Some(run.voxel.porosity_measured))?;
+    Some((rho, finite(run.strength.yield_stress)? / finite(run.criteria.yield_strength)?))
 }
 
 /// The strength estimate a row reports, with its name and unit.
 fn strength(row: &Row) -> Option<(&'static str, f64)> {
     let run = row.run.as_ref()?;
     [
-        (run.yield_stress, "σ_y,app (MPa)"),
-        (run.flexural_strength, "σ_f,y (MPa)"),
-        (run.failure_load, "F_fail (N)"),
+        (run.strength.yield_stress, "σ_y,app (MPa)"),
+        (run.strength.flexural_strength, "σ_f,y (MPa)"),
+        (run.strength.failure_load, "F_fail (N)"),
     ]
     .into_iter()
     .find_map(|(v, label)| Some((label, finite(v)?)))
@@ -368,7 +368,7 @@ pub fn summary(manifest: &Manifest, rows: &[Row]) -> String {
         let porosity = r
             .run
             .as_ref()
-            .and_then(|run| finite(Some(run.porosity_measured)))
+            .and_then(|run| finite(Some(run.voxel.porosity_measured)))
             .map(|p| format!("{p:.4}"))
             .unwrap_or_default();
         s.push_str(&format!(
@@ -381,7 +381,7 @@ pub fn summary(manifest: &Manifest, rows: &[Row]) -> String {
             porosity,
             r.run
                 .as_ref()
-                .map(|run| run.iterations.to_string())
+                .map(|run| run.solve.iterations.to_string())
                 .unwrap_or_default()
         ));
     }
@@ -440,7 +440,7 @@ pub(super) fn by_lattice<'r>(rows: impl Iterator<Item = &'r Row>) -> Vec<(&'r st
     let mut groups: Vec<(&str, Vec<&Row>)> = Vec::new();
     for r in rows {
         let Some(run) = &r.run else { continue };
-        let kind = run.lattice.as_str();
+        let kind = run.voxel.lattice.as_str();
         match groups.iter_mut().find(|(k, _)| *k == kind) {
             Some((_, v)) => v.push(r),
             None => groups.push((kind, vec![r])),
@@ -463,11 +463,9 @@ mod tests {
             settings: vec![("lattice.kind".into(), "bcc".into())],
         };
         let a = case_row(&case(0), Err("bad, \"very\"".into()));
-        let run = RunFields {
-            dims: [1, 2, 3],
-            converged: true,
-            ..Default::default()
-        };
+        let mut run = RunFields::default();
+        run.voxel.dims = [1, 2, 3];
+        run.solve.converged = true;
         let b = case_row(&case(1), Ok(run));
         write_csv(&p, &[a, b]).unwrap();
         let text = std::fs::read_to_string(&p).unwrap();
@@ -499,16 +497,14 @@ mod tests {
             .iter()
             .enumerate()
             .map(|(i, &rho): (usize, &f64)| {
-                let run = RunFields {
-                    lattice: "bcc".into(),
-                    converged: true,
-                    porosity_measured: 1.0 - rho,
-                    material_e: 1000.0,
-                    e_eff: Some(1000.0 * 0.8 * rho.powi(2)),
-                    yield_strength: Some(200.0),
-                    yield_stress: Some(200.0 * 0.3 * rho.powf(1.5)),
-                    ..Default::default()
-                };
+                let mut run = RunFields::default();
+                run.voxel.lattice = "bcc".into();
+                run.voxel.porosity_measured = 1.0 - rho;
+                run.solve.converged = true;
+                run.solve.e_eff = Some(1000.0 * 0.8 * rho.powi(2));
+                run.material_e = 1000.0;
+                run.criteria.yield_strength = Some(200.0);
+                run.strength.yield_stress = Some(200.0 * 0.3 * rho.powf(1.5));
                 let case = Case {
                     index: i,
                     settings: vec![],

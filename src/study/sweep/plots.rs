@@ -118,8 +118,8 @@ pub fn write_plots(dir: &Path, rows: &[Row], varied: &[&str]) -> Result<Vec<Path
         &groups,
         |r| {
             let run = r.run.as_ref()?;
-            let porosity = finite(Some(run.porosity_measured))?;
-            Some((100.0 * porosity, finite(run.e_flex)?))
+            let porosity = finite(Some(run.voxel.porosity_measured))?;
+            Some((100.0 * porosity, finite(run.solve.e_flex)?))
         },
         true,
     );
@@ -138,7 +138,7 @@ pub fn write_plots(dir: &Path, rows: &[Row], varied: &[&str]) -> Result<Vec<Path
     }
     // Implant stiffness against the first numeric varied key.
     let num = |r: &Row, key: &str| finite(r.setting(key)?.as_f64());
-    let stiffness = |r: &Row| finite(r.run.as_ref()?.stiffness);
+    let stiffness = |r: &Row| finite(r.run.as_ref()?.solve.stiffness);
     let key = varied.iter().find(|k| {
         rows.iter()
             .any(|r| num(r, k).is_some() && stiffness(r).is_some())

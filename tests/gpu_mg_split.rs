@@ -144,8 +144,8 @@ fn split_multigrid_solves_as_the_unsplit_gpu_and_the_cpu() {
                 material: m,
                 load: &load,
             };
-            let b = voxfe::pipeline::solver::solve_on_gpu(&split, &task, &opts, &mut notices)
-                .unwrap();
+            let b =
+                voxfe::pipeline::solver::solve_on_gpu(&split, &task, &opts, &mut notices).unwrap();
             assert!(notices.is_empty(), "{name}: {notices:?}");
             assert_eq!(b.preconditioner, Preconditioner::Multigrid, "{name}");
             assert!(cpu.converged && a.converged && b.converged, "{name}");

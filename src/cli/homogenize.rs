@@ -4,7 +4,6 @@
 
 use super::*;
 use voxfe::homogenize::run::{homogenize_scene, HomogenizeReport};
-use voxfe::homogenize::tensor::VOIGT_ORDER;
 
 /// `voxfe homogenize SCENE [--cells N]`: the scene as a periodic cell of
 /// N×N×N lattice cells (default: the scene's own size when it is periodic
@@ -51,10 +50,9 @@ pub(crate) fn homogenize_one(
         eprintln!("warning: {w}");
     }
     if json {
-        let mut v = serde_json::to_value(&report).expect("a report serializes");
-        v["voigt_order"] = serde_json::json!(VOIGT_ORDER);
-        v["provenance"] = provenance.to_json();
-        println!("{v}");
+        let mut m = report.to_json();
+        m.insert("provenance".into(), provenance.to_json());
+        println!("{}", serde_json::Value::Object(m));
     } else {
         if several {
             println!();

@@ -19,7 +19,7 @@ pub struct Cpu;
 /// The CPU's preconditioner.
 enum HostPreconditioner<'p> {
     Jacobi(Jacobi),
-    Multigrid(Multigrid<'p>),
+    Multigrid(Box<Multigrid<'p>>),
 }
 
 /// PCG on the CPU, set up on one [`System`].
@@ -39,15 +39,14 @@ impl SolverBackend for Cpu {
         opts: &SolverOptions,
     ) -> Result<CpuSolver<'p>, SolveError> {
         let a = system.operator();
-        let m = match opts.preconditioner {
-            Preconditioner::Jacobi => HostPreconditioner::Jacobi(Jacobi::new(&a)),
-            // A periodic mesh gets its periodic hierarchy.
-            Preconditioner::Multigrid => HostPreconditioner::Multigrid(Multigrid::new(
-                system.mesh,
-                system.table,
-                system.fixed,
-            )?),
-        };
+        let m =
+            match opts.preconditioner {
+                Preconditioner::Jacobi => HostPreconditioner::Jacobi(Jacobi::new(&a)),
+                // A periodic mesh gets its periodic hierarchy.
+                Preconditioner::Multigrid => HostPreconditioner::Multigrid(Box::new(
+                    Multigrid::new(system.mesh, system.table, system.fixed)?,
+                )),
+            };
         Ok(CpuSolver { a, m, opts: *opts })
     }
 }
@@ -65,7 +64,7 @@ impl LinearSolver for CpuSolver<'_> {
         }
         match &self.m {
             HostPreconditioner::Jacobi(m) => run(HostPcg::new(&self.a, m, b), &self.opts),
-            HostPreconditioner::Multigrid(m) => run(HostPcg::new(&self.a, m, b), &self.opts),
+            HostPreconditioner::Multigrid(m) => run(HostPcg::new(&self.a, &**m, b), &self.opts),
         }
     }
 

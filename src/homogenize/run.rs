@@ -99,6 +99,19 @@ pub(crate) fn homogenize_with(
     })
 }
 
+impl HomogenizeReport {
+    /// The report as one JSON object (`voxfe homogenize --json`): its
+    /// fields, then `voigt_order` (the order of C^H's rows and columns).
+    pub fn to_json(&self) -> serde_json::Map<String, serde_json::Value> {
+        let serde_json::Value::Object(mut m) = serde_json::to_value(self).expect("serializes")
+        else {
+            unreachable!("a struct serializes to an object")
+        };
+        m.insert("voigt_order".into(), serde_json::json!(VOIGT_ORDER));
+        m
+    }
+}
+
 impl std::fmt::Display for HomogenizeReport {
     /// The text report: the voxelization, C^H and how it was solved (one
     /// line each, the last one ending the text).
@@ -106,7 +119,10 @@ impl std::fmt::Display for HomogenizeReport {
         let r = &self.result;
         writeln!(f, "{}", self.voxel)?;
         let [a, b, c] = self.cells;
-        writeln!(f, "load case        periodic homogenization, {a}×{b}×{c} cells")?;
+        writeln!(
+            f,
+            "load case        periodic homogenization, {a}×{b}×{c} cells"
+        )?;
         if r.converged {
             writeln!(
                 f,
@@ -122,11 +138,27 @@ impl std::fmt::Display for HomogenizeReport {
         }
         if let Some(d) = &self.derived {
             let e = &d.engineering;
-            writeln!(f, "symmetry error   {:.2e} (‖C − Cᵀ‖/‖C‖)", d.symmetry_error)?;
+            writeln!(
+                f,
+                "symmetry error   {:.2e} (‖C − Cᵀ‖/‖C‖)",
+                d.symmetry_error
+            )?;
             writeln!(f, "E_h              {:.1} MPa (1/S33, along z)", d.e_h)?;
-            writeln!(f, "E1 E2 E3         {:.1} {:.1} {:.1} MPa", e.e1, e.e2, e.e3)?;
-            writeln!(f, "G23 G13 G12      {:.1} {:.1} {:.1} MPa", e.g23, e.g13, e.g12)?;
-            writeln!(f, "ν12 ν23 ν31      {:.4} {:.4} {:.4}", e.nu12, e.nu23, e.nu31)?;
+            writeln!(
+                f,
+                "E1 E2 E3         {:.1} {:.1} {:.1} MPa",
+                e.e1, e.e2, e.e3
+            )?;
+            writeln!(
+                f,
+                "G23 G13 G12      {:.1} {:.1} {:.1} MPa",
+                e.g23, e.g13, e.g12
+            )?;
+            writeln!(
+                f,
+                "ν12 ν23 ν31      {:.4} {:.4} {:.4}",
+                e.nu12, e.nu23, e.nu31
+            )?;
             writeln!(
                 f,
                 "Zener ratio      {:.4} (cubic projection; deviation from cubic {:.2e})",
@@ -147,7 +179,12 @@ impl std::fmt::Display for HomogenizeReport {
         let solves: Vec<String> = r
             .columns
             .iter()
-            .map(|c| format!("{} {} it {:.1e}", c.strain, c.iterations, c.relative_residual))
+            .map(|c| {
+                format!(
+                    "{} {} it {:.1e}",
+                    c.strain, c.iterations, c.relative_residual
+                )
+            })
             .collect();
         writeln!(f, "solves           {}", solves.join(", "))?;
         writeln!(

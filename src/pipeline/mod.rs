@@ -16,12 +16,12 @@ use crate::fem::solver::Loaded;
 use crate::fem::{SolveError, SolveResult};
 use crate::gpu::GpuError;
 use crate::grid::VoxelGrid;
+use crate::homogenize::run::{homogenize_with, HomogenizeReport, HomogenizeRunError};
 use crate::material::YoungPoisson;
 use crate::report::RunReport;
 use crate::report::VoxelReport;
 use crate::scene::{Backend, Scene};
 use crate::strength::StrengthParams;
-use crate::homogenize::run::{homogenize_with, HomogenizeReport, HomogenizeRunError};
 use solver::{Solver, SolverError};
 use voxelize::{voxelize_specimen, Specimen, VoxelizeError};
 
@@ -62,11 +62,21 @@ impl From<SolverError> for RunError {
 /// homogenization.
 #[derive(Debug, Clone)]
 pub enum Evaluation {
-    Loaded(RunReport),
-    Periodic(HomogenizeReport),
+    Loaded(Box<RunReport>),
+    Periodic(Box<HomogenizeReport>),
 }
 
 impl Evaluation {
+    /// The evaluation as one JSON object: a loaded run's record
+    /// ([`RunReport::to_json`]) or a cell's report
+    /// ([`HomogenizeReport::to_json`]).
+    pub fn to_json(&self) -> serde_json::Map<String, serde_json::Value> {
+        match self {
+            Evaluation::Loaded(r) => r.to_json(),
+            Evaluation::Periodic(r) => r.to_json(),
+        }
+    }
+
     /// The fallbacks the solver took, in order.
     pub fn notices(&self) -> &[String] {
         match self {
@@ -110,8 +120,8 @@ impl EvaluateError {
 pub fn evaluate(scene: &Scene) -> Result<Evaluation, EvaluateError> {
     let solver = Solver::new(&scene.solver);
     Ok(match SceneKind::of(scene) {
-        SceneKind::Loaded => Evaluation::Loaded(run_with(scene, solver)?),
-        SceneKind::Periodic => Evaluation::Periodic(homogenize_with(scene, solver)?),
+        SceneKind::Loaded => Evaluation::Loaded(Box::new(run_with(scene, solver)?)),
+        SceneKind::Periodic => Evaluation::Periodic(Box::new(homogenize_with(scene, solver)?)),
     })
 }
 
@@ -201,5 +211,46 @@ impl Prepared {
             notices,
             grid: self.grid,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scene(file: &str, set: &[&str]) -> Scene {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
+        let set: Vec<String> = set.iter().map(|s| s.to_string()).collect();
+        let mut scene = Scene::load(&path, &set).unwrap();
+        scene.solver.backend = Backend::Cpu;
+        scene
+    }
+
+    /// A loaded scene evaluates to its run, a periodic one to its six
+    /// solves on the same solver, each on the scene's own backend.
+    #[test]
+    fn evaluate_classifies_the_scene_and_takes_its_backend() {
+        let loaded = scene(
+            "scenes/rd-compression.toml",
+            &["specimen.size=[3.0, 3.0, 3.0]", "voxel.size=0.1"],
+        );
+        assert_eq!(SceneKind::of(&loaded), SceneKind::Loaded);
+        let Evaluation::Loaded(run) = evaluate(&loaded).unwrap() else {
+            panic!("a loaded specimen")
+        };
+        assert_eq!(run.solve.backend, "cpu");
+        let direct = run_scene(&loaded, Backend::Cpu).unwrap();
+        assert_eq!(run.solve.iterations, direct.solve.iterations);
+        assert_eq!(run.solve.e_eff, direct.solve.e_eff);
+
+        let periodic = scene("scenes/ta-lattice-homogenized.toml", &["voxel.size=0.075"]);
+        assert_eq!(SceneKind::of(&periodic), SceneKind::Periodic);
+        let Evaluation::Periodic(cell) = evaluate(&periodic).unwrap() else {
+            panic!("a periodic cell")
+        };
+        assert_eq!(cell.result.backend, "cpu");
+        assert_eq!(cell.result.columns.len(), 6);
+        assert!(cell.result.converged && cell.derived.is_some());
+        assert!(cell.to_json().contains_key("voigt_order"));
     }
 }

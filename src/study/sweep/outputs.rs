@@ -289,7 +289,10 @@ fn modulus(row: &Row) -> Option<(&'static str, f64)> {
 pub(super) fn relative_modulus(row: &Row) -> Option<(f64, f64)> {
     let run = row.run.as_ref()?;
     let rho = 1.0 - finite(Some(run.voxel.porosity_measured))?;
-    Some((rho, finite(run.solve.e_eff)? / finite(Some(run.material_e))?))
+    Some((
+        rho,
+        finite(run.solve.e_eff)? / finite(Some(run.material_e))?,
+    ))
 }
 
 /// `(ρ, σ/σ_y)` of a compression row: the apparent first-yield stress over
@@ -297,7 +300,10 @@ pub(super) fn relative_modulus(row: &Row) -> Option<(f64, f64)> {
 pub(super) fn relative_strength(row: &Row) -> Option<(f64, f64)> {
     let run = row.run.as_ref()?;
     let rho = 1.0 - finite(Some(run.voxel.porosity_measured))?;
-    Some((rho, finite(run.strength.yield_stress)? / finite(run.criteria.yield_strength)?))
+    Some((
+        rho,
+        finite(run.strength.yield_stress)? / finite(run.criteria.yield_strength)?,
+    ))
 }
 
 /// The strength estimate a row reports, with its name and unit.

@@ -266,6 +266,11 @@ fn kind_of(dir: &Path, key: &str, parent_array: Option<&str>) -> Kind {
     })
 }
 
+/// A key of the reference: (key, type, default).
+type Row = (String, String, String);
+/// A table of the reference: its dotted name and its keys.
+type Section = (String, Vec<Row>);
+
 /// The value of `key` (dotted) in the canonical scene of `voxelize --json`.
 fn default_of(defaults: &toml::Table, key: &str) -> Option<String> {
     let mut value: Option<&toml::Value> = None;
@@ -306,7 +311,7 @@ fn scene_keys_md() -> String {
     let given: toml::Table = PROBE_SCENE.parse().unwrap();
 
     // (key, type, default) rows by table, in the order of the types.
-    let mut sections: Vec<(String, Vec<(String, String, String)>)> = Vec::new();
+    let mut sections: Vec<Section> = Vec::new();
     let mut top_rows = Vec::new();
     let mut pending: Vec<(String, bool)> = Vec::new();
     for field in fields_of(dir, "", false) {

@@ -11,8 +11,9 @@
 //!   job on a shipped scene and the test command `.ci/run` runs, every
 //!   relative link in README.md and docs/*.md resolves to a file of the
 //!   repository (and an anchor to a heading of that file), no link leaves
-//!   the repository, and no table cell is longer than a few hundred
-//!   characters.
+//!   the repository, no table cell is longer than a few hundred
+//!   characters, and the text reads as reference, not as a lab notebook
+//!   (no issue numbers, no "this machine").
 
 mod common;
 
@@ -224,14 +225,21 @@ fn kind_of(dir: &Path, key: &str, parent_array: Option<&str>) -> Kind {
         }
         None => probe(dir, PROBE_SCENE, &[format!("{key}={PROBE}")]),
     };
-    let first = err.lines().next().unwrap_or("");
-    if let Some(variants) = expected_names(first, &format!("unknown variant `{PROBE}`")) {
+    // The rest of the line after `marker`, wherever the message puts it.
+    let after = |marker: &str| {
+        err.find(marker).map(|at| {
+            err[at + marker.len()..]
+                .lines()
+                .next()
+                .unwrap_or("")
+                .to_string()
+        })
+    };
+    if let Some(variants) = expected_names(&err, &format!("unknown variant `{PROBE}`")) {
         let list: Vec<String> = variants.iter().map(|v| format!("`\"{v}\"`")).collect();
         return Kind::Value(format!("string: {}", list.join(", ")));
     }
-    if let Some((_, expected)) =
-        first.split_once(&format!("invalid type: string \"{PROBE}\", expected "))
-    {
+    if let Some(expected) = after(&format!("invalid type: string \"{PROBE}\", expected ")) {
         let expected = expected.trim();
         if expected.starts_with("struct ") {
             return Kind::Table;
@@ -254,12 +262,10 @@ fn kind_of(dir: &Path, key: &str, parent_array: Option<&str>) -> Kind {
         return Kind::Value(ty);
     }
     // The deserializer took a string; a check may still list what is allowed.
-    let allowed = first
-        .split_once(&format!("{key} = \"{PROBE}\": allowed: "))
-        .map(|(_, a)| a.trim().to_string());
+    let allowed = after(&format!("{key} = \"{PROBE}\": allowed: "));
     Kind::Value(match allowed {
         Some(a) => {
-            let list: Vec<String> = a.split(", ").map(|v| format!("`{v}`")).collect();
+            let list: Vec<String> = a.trim().split(", ").map(|v| format!("`{v}`")).collect();
             format!("string: {}", list.join(", "))
         }
         None => "string".into(),
@@ -399,6 +405,21 @@ fn generated_keys(md: &str) -> Vec<String> {
 #[test]
 fn the_scene_key_reference_is_the_scene_types() {
     let md = scene_keys_md();
+    // The probes still read the program's messages (a changed wording would
+    // otherwise turn every type into "string").
+    for expected in [
+        "| `voxel.size` | number |",
+        "| `solver.max_iterations` | integer |",
+        "`\"rhombic-dodecahedron\"`",
+        "`\"tantalum\"`",
+        "## `[[specimen.holes]]`",
+        "| `solver.element` | string: ",
+    ] {
+        assert!(
+            md.contains(expected),
+            "the generated scene-key reference lacks {expected:?}: has the wording of scene errors changed?\n{md}"
+        );
+    }
     check_generated("docs/scene-keys.md", &md);
     // The guide explains every key the types have.
     let guide = read("docs/guide.md");

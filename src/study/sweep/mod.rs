@@ -45,7 +45,7 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 use crate::pipeline;
-use crate::provenance::Provenance;
+use crate::provenance::{scene_hash, Provenance};
 use crate::scene::{Backend, CaseName, Scene, SceneError};
 
 /// Why a sweep could not be set up or its results read.
@@ -307,17 +307,6 @@ impl Manifest {
         }
         (!d.is_empty()).then(|| d.join("; "))
     }
-}
-
-/// FNV-1a 64 of `bytes`, as `fnv1a64:` and 16 hex digits: stable across
-/// builds and platforms, to tell whether a scene file changed.
-pub fn scene_hash(bytes: &[u8]) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in bytes {
-        h ^= b as u64;
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    format!("fnv1a64:{h:016x}")
 }
 
 /// A sweep checked and ready to run: the manifest and the cases of this
@@ -649,6 +638,5 @@ mod tests {
             why.contains("hash") && why.contains("--shard none vs 0/2"),
             "{why}"
         );
-        assert_eq!(scene_hash(b""), "fnv1a64:cbf29ce484222325");
     }
 }

@@ -48,7 +48,7 @@ struct Module {
     file: PathBuf,
 }
 
-/// One crate's modules by path, and where each module's children live.
+/// One crate's modules by path.
 struct Crate {
     modules: BTreeMap<Vec<String>, Module>,
 }
@@ -382,10 +382,13 @@ fn name(src: &Path, file: &Path) -> String {
         .replace('\\', "/")
 }
 
+/// Which files each file imports, by name relative to `src/`.
+type Edges = BTreeMap<String, BTreeSet<String>>;
+
 /// The import edges between files, and the upward ones (file → its
 /// ancestor module, the crate root aside).
-fn import_graph(src: &Path) -> (BTreeMap<String, BTreeSet<String>>, Vec<(String, String)>) {
-    let mut edges: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+fn import_graph(src: &Path) -> (Edges, Vec<(String, String)>) {
+    let mut edges = Edges::new();
     let mut upward = Vec::new();
     for root in ["lib.rs", "main.rs"] {
         let root = src.join(root);
@@ -421,9 +424,9 @@ fn import_graph(src: &Path) -> (BTreeMap<String, BTreeSet<String>>, Vec<(String,
 
 /// Strongly connected components of more than one file, each sorted
 /// (Tarjan).
-fn circles(edges: &BTreeMap<String, BTreeSet<String>>) -> Vec<Vec<String>> {
+fn circles(edges: &Edges) -> Vec<Vec<String>> {
     struct State<'g> {
-        edges: &'g BTreeMap<String, BTreeSet<String>>,
+        edges: &'g Edges,
         index: BTreeMap<&'g str, usize>,
         low: BTreeMap<&'g str, usize>,
         stack: Vec<&'g str>,

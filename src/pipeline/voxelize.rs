@@ -123,7 +123,7 @@ fn voxelize_shapes(scene: &Scene) -> Result<Specimen, VoxelizeError> {
     let inside = |p| implant.contains(p);
     let vox = match scene.voxel.fill {
         // A periodic cell keeps its largest component with faces wrapped.
-        _ if scene.load.case == crate::scene::CaseName::Periodic => {
+        _ if scene.load_case().is_periodic() => {
             let threshold =
                 (scene.voxel.fill == Fill::Fraction).then_some(scene.voxel.fraction_threshold);
             crate::voxelize::voxelize_periodic(scene.dims(), h, threshold, inside)?

@@ -153,12 +153,12 @@ impl StudyFile {
         h: f64,
         value: Option<f64>,
     ) -> Result<DiscretizationError, ErrorFromError> {
-        let case = scene.load.case;
-        let quantity = modulus_quantity(case);
+        let case = scene.load_case();
+        let quantity = modulus_quantity(&case);
         let no_quantity = || ErrorFromError::NoQuantity {
             path: self.path.display().to_string(),
             quantity: quantity.into(),
-            case: format!("{case:?}"),
+            case: case.name().to_string(),
         };
         let levels: Vec<(f64, f64)> = self.study["levels"]
             .as_array()

@@ -46,7 +46,7 @@ use std::path::{Path, PathBuf};
 
 use crate::pipeline;
 use crate::provenance::{scene_hash, Provenance};
-use crate::scene::{Backend, CaseName, Scene, SceneError};
+use crate::scene::{Backend, Scene, SceneError};
 
 /// Why a sweep could not be set up or its results read.
 #[derive(Debug, thiserror::Error)]
@@ -383,7 +383,7 @@ pub fn plan(
             settings: case.set_args().join(" "),
             source,
         })?;
-        if scene.sweep.converge.is_some() && scene.load.case == CaseName::Periodic {
+        if scene.sweep.converge.is_some() && scene.load_case().is_periodic() {
             return Err(SweepError::PeriodicStudy {
                 case: case.index,
                 settings: case.set_args().join(" "),
@@ -471,7 +471,7 @@ impl Plan {
             let (scenes, notes) =
                 level_scenes(&self.path, args, c.levels, c.ratio).map_err(failed)?;
             warnings.extend(notes.iter().cloned());
-            let q = modulus_quantity(scene.load.case);
+            let q = modulus_quantity(&scene.load_case());
             let study = run_levels(
                 &scenes,
                 notes,
@@ -487,7 +487,7 @@ impl Plan {
             .map_err(failed)?;
             return Ok(RunFields::from_study(&study, q));
         }
-        if scene.load.case == CaseName::Periodic {
+        if scene.load_case().is_periodic() {
             // Homogenized: C^H and what it gives, the row's own columns.
             let report = crate::homogenize::run::homogenize_scene(&scene, b)
                 .map_err(|e| (e.to_string(), None))?;

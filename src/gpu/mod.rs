@@ -68,8 +68,8 @@
 //!
 //! # Files
 //!
-//! Bottom to top (a file imports only files above it in this list's
-//! reverse: no import circle):
+//! Bottom to top: each file imports only files listed before it (no import
+//! circle; `fem` is below all of them and imports none):
 //!
 //! - [`abi`]: what the host, the WGSL and the mirrors share: the uniform
 //!   structs ([`GpuParams`], [`MgParams`](abi::MgParams),

@@ -1,8 +1,8 @@
 //! The multigrid kernel tables: the V-cycle's kernels ([`MgKernel`], the
 //! vectors of a level [`MgVec`], one dispatch [`MgOp`]) with their WGSL
-//! file, entry point and bindings ([`PIPELINES`], [`layout`]), and the
+//! file, entry point and bindings (`PIPELINES`, `layout`), and the
 //! kernels that build the hierarchy on the device ([`GalerkinKernel`],
-//! [`GALERKIN_PIPELINES`], [`galerkin_layout`]). Every one runs
+//! `GALERKIN_PIPELINES`, `galerkin_layout`). Every one runs
 //! [`WG_NODES`] threads a workgroup; binding 0 is the uniform
 //! [`MgParams`] or [`GalerkinParams`]. `gpu::wgsl_checks` compares the
 //! tables with the WGSL.

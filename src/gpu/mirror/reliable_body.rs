@@ -54,7 +54,7 @@ fn row<H: Hi>(blk: &[H], r: usize, u: &[H; 3]) -> H {
         .add(blk[3 * r + 2].mul(u[2]))
 }
 
-/// `residual`: r = b − A·x_hi in `H` (A as [`super::apply_k`]),
+/// `residual`: r = b − A·x_hi in `H` (A as [`apply_k`](fn@super::apply_k)),
 /// `r` rounded to f32, and one partial ‖r‖² per [`WG_NODES`] nodes (a
 /// tree, as the workgroup sums) written at `node_base / WG_NODES` on.
 ///

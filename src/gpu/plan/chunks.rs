@@ -2,7 +2,7 @@
 //! the active nodes into [`Chunk`]s whose bindings fit
 //! `max_storage_buffer_binding_size`, each starting at a multiple of
 //! [`REDUCE_BLOCK`] nodes; `split`, the search both this and the
-//! multigrid's level chunks (`levels.rs`) use; [`Chunk::range`], the bytes
+//! multigrid's level chunks (`levels.rs`) use; `Chunk::range`, the bytes
 //! of a buffer one chunk binds.
 
 use crate::fem::mesh::ActiveMesh;

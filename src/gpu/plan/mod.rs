@@ -7,8 +7,8 @@
 //! - [`levels`]: the multigrid levels' chunks and windows ([`LevelChunk`],
 //!   [`Span`], [`plan_levels`]) and the coarsest inverse's rows
 //!   ([`row_chunks`]).
-//! - [`hierarchy`]: the whole device hierarchy's size checks and chunks
-//!   ([`hierarchy::plan_hierarchy`]).
+//! - `hierarchy.rs`: the whole device hierarchy's size checks and chunks
+//!   (`plan_hierarchy`).
 
 pub mod chunks;
 pub(crate) mod hierarchy;

@@ -22,24 +22,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// Import circles known to exist while the work that removes them is
-/// under way (issue 24: the GPU shared definitions and the fem ↔ gpu
-/// solve front doors), each as the sorted files of its component, relative
-/// to `src/`. Empty this list as they go: an entry that no longer matches
-/// a circle fails the test, and so does a circle not listed here.
-const KNOWN_CIRCLES: &[&[&str]] = &[
-    // The GPU shared definitions (ABI constants in mirror.rs, chunk and
-    // buffer planning spread over the multigrid files): issue 24 item 7.
-    &[
-        "gpu/chunks.rs",
-        "gpu/galerkin.rs",
-        "gpu/galerkin_mirror.rs",
-        "gpu/kernels.rs",
-        "gpu/mg_buffers.rs",
-        "gpu/mg_chunks.rs",
-        "gpu/mirror.rs",
-        "gpu/multigrid.rs",
-    ],
-];
+/// under way, each as the sorted files of its component, relative to
+/// `src/`. Empty: an entry that no longer matches a circle fails the test,
+/// and so does a circle not listed here.
+const KNOWN_CIRCLES: &[&[&str]] = &[];
 
 /// A module of one crate: its path from the crate root and its file.
 #[derive(Debug, Clone)]

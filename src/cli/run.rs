@@ -138,7 +138,7 @@ fn run_one(path: &Path, o: &RunOpts) -> Result<u8, CliError> {
     if let Some(a) = &o.adapter {
         scene.solver.adapter = Some(a.clone());
     }
-    if scene.load.case == voxfe::scene::CaseName::Periodic {
+    if scene.load_case().is_periodic() {
         fields.check_periodic()?;
         return super::homogenize_one(path, &scene, o.backend, json, set, o.several, None);
     }
@@ -156,7 +156,7 @@ fn run_one(path: &Path, o: &RunOpts) -> Result<u8, CliError> {
     let provenance = provenance.with_backend(&report.solve.backend, &report.solve.adapter);
     let discretization = match &study {
         Some(s) => {
-            let q = voxfe::study::converge::modulus_quantity(scene.load.case);
+            let q = voxfe::study::converge::modulus_quantity(&scene.load_case());
             let value = report.to_json().get(q).and_then(serde_json::Value::as_f64);
             Some(s.error_at(&scene, scene.voxel.size, value)?)
         }

@@ -16,7 +16,7 @@ pub(crate) fn cmd_design(
     if let Some((levels, ratio)) = study {
         voxfe::study::design::check_study(path, set, levels, ratio)?;
     }
-    if Scene::load(path, set)?.load.case == voxfe::scene::CaseName::Periodic {
+    if Scene::load(path, set)?.load_case().is_periodic() {
         return design_periodic(path, opts, backend, json, set);
     }
     let on_solve = |n: usize, phi: f64, report: &voxfe::report::RunReport, e: f64| {

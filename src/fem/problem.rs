@@ -100,15 +100,6 @@ impl<'g> Problem<'g> {
         })
     }
 
-    /// The operator and constraints a linear solver solves.
-    pub fn system(&self) -> crate::fem::solver::System<'_> {
-        crate::fem::solver::System {
-            mesh: &self.mesh,
-            table: &self.table,
-            fixed: &self.bc.fixed,
-        }
-    }
-
     /// The constrained operator A = P K P + (I − P).
     pub fn operator(&self) -> FineOperator<'_> {
         Constrained::new(self.stiffness(), &self.bc.fixed)

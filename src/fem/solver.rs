@@ -31,6 +31,15 @@ pub struct System<'p> {
 }
 
 impl<'p> System<'p> {
+    /// The system of a loaded problem: its mesh, stencils and constraints.
+    pub fn of(problem: &'p Problem<'_>) -> System<'p> {
+        System {
+            mesh: &problem.mesh,
+            table: &problem.table,
+            fixed: &problem.bc.fixed,
+        }
+    }
+
     /// The constrained operator A = P K P + (I − P).
     pub fn operator(&self) -> FineOperator<'p> {
         Constrained::new(StencilRows::new(self.mesh, self.table), self.fixed)
@@ -109,7 +118,7 @@ impl Task for Loaded<'_> {
     ) -> Result<SolveResult, B::Error> {
         let start = Instant::now();
         let problem = Problem::with_element(self.grid, self.material, self.load, opts.element)?;
-        let mut solver = backend.build(problem.system(), opts)?;
+        let mut solver = backend.build(System::of(&problem), opts)?;
         let iterations = Instant::now();
         let (w, stats) = solver.solve(problem.rhs())?;
         let iterations_seconds = iterations.elapsed().as_secs_f64();

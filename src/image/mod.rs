@@ -24,6 +24,9 @@ pub mod tiff;
 use crate::grid::VoxelGrid;
 use std::path::{Path, PathBuf};
 
+/// The `lattice` name an image specimen reports.
+pub const IMAGE_LATTICE: &str = "image";
+
 /// Smallest solid fraction of a kept voxel under a ramp calibration: below
 /// it a voxel is void (the spec's default threshold).
 pub const PHI_MIN: f32 = 0.01;

@@ -3,7 +3,7 @@
 //! differs between the two (voxelization, load case, solve, report) asks
 //! [`SceneKind::of`].
 
-use crate::scene::{CaseName, Scene};
+use crate::scene::Scene;
 
 /// A scene's kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,7 +18,7 @@ pub enum SceneKind {
 impl SceneKind {
     /// The kind of `scene`.
     pub fn of(scene: &Scene) -> SceneKind {
-        if scene.load.case == CaseName::Periodic {
+        if scene.load_case().is_periodic() {
             SceneKind::Periodic
         } else {
             SceneKind::Loaded

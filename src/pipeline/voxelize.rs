@@ -92,7 +92,16 @@ pub struct Specimen {
 /// Builds the lattice and envelope of a scene and voxelizes the specimen.
 pub fn voxelize_specimen(scene: &Scene) -> Result<Specimen, VoxelizeError> {
     let mut specimen = if scene.specimen.shape == crate::scene::Shape::Image {
-        crate::image::specimen::voxelize_image(scene)?
+        let (vox, report) = crate::image::specimen::voxelize_image::<VoxelizeError>(scene)?;
+        Specimen {
+            lattice: scene.lattice()?,
+            envelope: Envelope::Box {
+                size: scene.box_size(),
+            },
+            envelope_mask: None,
+            vox,
+            report,
+        }
     } else {
         voxelize_shapes(scene)?
     };

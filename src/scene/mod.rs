@@ -23,7 +23,7 @@
 //! size = 0.05           # h, mm
 //! max_memory_mb = 16384 # cap on the estimated peak memory of a run
 //! [load]
-//! case = "compression"  # or "three-point-bending" (span, contact)
+//! case = "compression"  # or "three-point-bending" (span, contact), "implant-compression", "periodic"
 //! platens = "frictionless"  # or "bonded"
 //! [sweep]
 //! vary = ["lattice.porosity=0.70:0.88:7"]
@@ -44,8 +44,9 @@
 //! the scene lives next to it: `spec.rs` the serde types of each table,
 //! `overrides.rs` the `--set key=value` edits, `validate.rs` the checks,
 //! `build.rs` the material, grid, envelope, features and lattice built from
-//! a scene, `memory.rs` the estimated peak memory, and `load.rs` the load
-//! case with its defaults resolved.
+//! a scene, `memory.rs` the estimated peak memory, and `load.rs` the
+//! `[load]` table and the load case it names with its defaults
+//! ([`Scene::load_case`], a [`crate::fem::load::LoadCase`]).
 
 mod build;
 mod load;
@@ -55,12 +56,11 @@ mod periodic;
 mod spec;
 mod validate;
 
-pub use load::ResolvedLoad;
+pub use load::LoadSpec;
 pub use memory::{BYTES_PER_ACTIVE_NODE, MULTIGRID_BYTES_PER_ACTIVE_NODE};
 pub use spec::{
-    Backend, CalibrationKind, CaseName, ConvergeSpec, Fill, HoleSpec, ImageSpec, LatticeSpec,
-    LoadSpec, MaterialSpec, PlatenSpec, Shape, SolverSpec, SpecimenSpec, SweepSpec, VoxelSpec,
-    DEFAULT_MAX_MEMORY_MB,
+    Backend, CalibrationKind, ConvergeSpec, Fill, HoleSpec, ImageSpec, LatticeSpec, MaterialSpec,
+    Shape, SolverSpec, SpecimenSpec, SweepSpec, VoxelSpec, DEFAULT_MAX_MEMORY_MB,
 };
 
 use crate::implant::stl::StlError;

@@ -33,6 +33,7 @@
 use std::path::Path;
 
 use crate::fem::cg::PcgError;
+use crate::fem::load::LoadCase;
 use crate::fem::mesh::MeshError;
 use crate::fem::SolveError;
 use crate::gpu::GpuError;
@@ -40,7 +41,7 @@ use crate::lattice::LatticeKind;
 use crate::pipeline::voxelize::VoxelizeError;
 use crate::pipeline::{run_scene, RunError};
 use crate::report::RunReport;
-use crate::scene::{Backend, ResolvedLoad, Scene, SceneError};
+use crate::scene::{Backend, Scene, SceneError};
 use crate::study::converge::{ConvergeError, ConvergeReport};
 use crate::voxelize::VoxelError;
 
@@ -412,7 +413,7 @@ pub fn run(
     on_solve: impl FnMut(usize, f64, &RunReport, f64),
 ) -> Result<(Design, RunReport), RunDesignError> {
     let base = Scene::load(path, set)?;
-    if !matches!(base.resolved_load(), ResolvedLoad::Compression { .. }) {
+    if !matches!(base.load_case(), LoadCase::Compression { .. }) {
         return Err(RunDesignError::NotCompression {
             scene: path.display().to_string(),
         });
@@ -475,7 +476,7 @@ pub fn check_study(
     levels: usize,
     ratio: f64,
 ) -> Result<(), RunDesignError> {
-    if Scene::load(path, set)?.load.case == crate::scene::CaseName::Periodic {
+    if Scene::load(path, set)?.load_case().is_periodic() {
         return Err(RunDesignError::ConvergedPeriodic {
             scene: path.display().to_string(),
         });

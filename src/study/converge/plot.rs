@@ -39,8 +39,7 @@ pub fn check_plot(
     stem: &Path,
     quantities: &[String],
 ) -> Result<&'static str, ConvergeError> {
-    let case = Scene::load(path, set)?.load.case;
-    let modulus = modulus_quantity(case);
+    let modulus = modulus_quantity(&Scene::load(path, set)?.load_case());
     if !quantities.is_empty() && !quantities.iter().any(|q| q == modulus) {
         return Err(ConvergeError::PlotQuantity {
             modulus: modulus.into(),

@@ -13,7 +13,7 @@ use crate::gpu::GpuError;
 use crate::homogenize::run::{homogenize_scene, HomogenizeReport, HomogenizeRunError};
 use crate::homogenize::solve::HomogenizeError;
 use crate::pipeline::voxelize::VoxelizeError;
-use crate::scene::{Backend, CaseName, Scene};
+use crate::scene::{Backend, Scene};
 use crate::voxelize::VoxelError;
 
 /// The probe error of a homogenization that failed:
@@ -74,7 +74,7 @@ pub fn run(
     backend: Option<Backend>,
     on_solve: impl FnMut(usize, f64, &HomogenizeReport, f64),
 ) -> Result<(Design, HomogenizeReport), RunDesignError> {
-    if Scene::load(path, set)?.load.case != CaseName::Periodic {
+    if !Scene::load(path, set)?.load_case().is_periodic() {
         return Err(RunDesignError::NotCompression {
             scene: path.display().to_string(),
         });

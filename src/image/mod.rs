@@ -197,6 +197,16 @@ pub fn read(path: &Path) -> Result<GreyImage, ImageError> {
     }
 }
 
+/// The description `voxfe voxelize --image` writes into the image of
+/// `scene`.
+pub fn written_by(scene: &crate::scene::Scene) -> String {
+    format!(
+        "voxfe {} voxelize: scene '{}', grey = 255*phi",
+        env!("CARGO_PKG_VERSION"),
+        scene.name
+    )
+}
+
 /// Writes `grid` as a uint8 grey image, 255·φ per voxel (0/255 under binary
 /// fill), with its voxel size: NRRD for `.nrrd`, a multi-page TIFF for
 /// `.tif`/`.tiff`.

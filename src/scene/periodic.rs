@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use super::{invalid, Scene, SceneError, Shape};
+use super::{invalid, Origin, Scene, SceneError, Setting, Shape};
 use crate::lattice::LatticeKind;
 
 /// Relative tolerance of "a whole number" (as for nx = Lx/h).
@@ -105,49 +105,77 @@ impl Scene {
         cells: Option<usize>,
     ) -> Result<Scene, SceneError> {
         if cells == Some(0) {
-            return Err(invalid("--cells", 0, "at least 1 cell per axis"));
+            return Err(invalid("cells", 0, "at least 1 cell per axis"));
         }
+        super::edit::count_load();
         let text = std::fs::read_to_string(path).map_err(|error| SceneError::Read {
             path: path.to_path_buf(),
             error,
         })?;
-        let mut table: toml::Table = toml::from_str(&text).map_err(|e| SceneError::Toml {
+        let table: toml::Table = toml::from_str(&text).map_err(|e| SceneError::Toml {
             path: path.to_path_buf(),
             message: e.message().to_string(),
         })?;
+        let mut origin = Origin::new(path, &text, table);
         for arg in overrides {
-            super::overrides::apply_override(&mut table, arg)?;
+            Setting::parse(arg)?.apply(&mut origin.table)?;
+            origin.overrides.push(arg.clone());
         }
-        let case = table
-            .get("load")
-            .and_then(|l| l.get("case"))
-            .and_then(|c| c.as_str());
-        if case != Some("periodic") || cells.is_some() {
-            let lattice = table.get("lattice").and_then(|l| l.as_table());
-            let solid =
-                lattice.and_then(|l| l.get("kind")).and_then(|k| k.as_str()) == Some("solid");
-            let cell = match lattice.and_then(|l| l.get("cell")) {
-                Some(v) => v.as_float().or_else(|| v.as_integer().map(|i| i as f64)),
-                None if solid => Some(1.0),
-                None => None,
-            }
-            .ok_or_else(|| {
-                invalid(
-                    "lattice.cell",
-                    "(missing)",
-                    "a periodic cell needs the cubic cell side M in mm",
-                )
-            })?;
-            let l = cells.unwrap_or(1) as f64 * cell;
-            let mut load = toml::Table::new();
-            load.insert("case".into(), "periodic".into());
-            let mut specimen = toml::Table::new();
-            specimen.insert("shape".into(), "box".into());
-            specimen.insert("size".into(), toml::Value::Array(vec![l.into(); 3]));
-            table.insert("load".into(), load.into());
-            table.insert("specimen".into(), specimen.into());
-        }
-        let text = toml::to_string(&table).expect("a TOML table serializes");
-        Scene::parse(&text, path, &[])
+        make_periodic(&mut origin.table, cells)?;
+        Scene::parse_periodic(origin)
     }
+
+    /// The scene of a table made periodic ([`make_periodic`]), parsed as
+    /// its TOML text (errors name a line and column of that text).
+    pub(super) fn parse_periodic(origin: Origin) -> Result<Scene, SceneError> {
+        let text = toml::to_string(&origin.table).expect("a TOML table serializes");
+        let scene: Scene = toml::from_str(&text).map_err(|e| SceneError::Toml {
+            path: origin.path.clone(),
+            message: super::with_line_col(&text, &e),
+        })?;
+        scene.finish(origin)
+    }
+}
+
+/// Makes the scene table `table` periodic: unless its `load.case` is
+/// `"periodic"` already and `cells` is not given, `[load]` becomes
+/// `case = "periodic"` and `[specimen]` a box of `cells` (default 1)
+/// lattice cells per axis.
+pub(super) fn make_periodic(
+    table: &mut toml::Table,
+    cells: Option<usize>,
+) -> Result<(), SceneError> {
+    if cells == Some(0) {
+        return Err(invalid("cells", 0, "at least 1 cell per axis"));
+    }
+    let case = table
+        .get("load")
+        .and_then(|l| l.get("case"))
+        .and_then(|c| c.as_str());
+    if case == Some("periodic") && cells.is_none() {
+        return Ok(());
+    }
+    let lattice = table.get("lattice").and_then(|l| l.as_table());
+    let solid = lattice.and_then(|l| l.get("kind")).and_then(|k| k.as_str()) == Some("solid");
+    let cell = match lattice.and_then(|l| l.get("cell")) {
+        Some(v) => v.as_float().or_else(|| v.as_integer().map(|i| i as f64)),
+        None if solid => Some(1.0),
+        None => None,
+    }
+    .ok_or_else(|| {
+        invalid(
+            "lattice.cell",
+            "(missing)",
+            "a periodic cell needs the cubic cell side M in mm",
+        )
+    })?;
+    let l = cells.unwrap_or(1) as f64 * cell;
+    let mut load = toml::Table::new();
+    load.insert("case".into(), "periodic".into());
+    let mut specimen = toml::Table::new();
+    specimen.insert("shape".into(), "box".into());
+    specimen.insert("size".into(), toml::Value::Array(vec![l.into(); 3]));
+    table.insert("load".into(), load.into());
+    table.insert("specimen".into(), specimen.into());
+    Ok(())
 }

@@ -24,7 +24,6 @@
 //! specimen's cut struts, its alignment to the grid) stays in the
 //! specimen's error, and README states what that was on the shipped scene.
 
-use std::path::Path;
 use std::time::Instant;
 
 use serde::Serialize;
@@ -32,7 +31,7 @@ use serde::Serialize;
 use crate::homogenize::run::{homogenize_scene, HomogenizeRunError};
 use crate::lattice::LatticeKind;
 use crate::pipeline::voxelize::is_resolution_warning;
-use crate::scene::{Backend, Scene, SceneError};
+use crate::scene::{Scene, SceneError, Setting};
 use crate::study::converge::{estimate, Estimate};
 
 /// Trial exponents are rounded to this step, so the p reported is the p
@@ -176,11 +175,11 @@ impl CalibrateError {
     }
 }
 
-/// The scene at `path` with `set` made one periodic cell, and its M and
-/// n₀ = M/h (a cell must be a whole number of voxels: the scene's checks
-/// name `voxel.size` otherwise).
-fn cell_scene(path: &Path, set: &[String]) -> Result<(Scene, f64, usize), CalibrateError> {
-    let scene = Scene::load_as_periodic(path, set, Some(1))?;
+/// The scene `scene` made one periodic cell, and its M and n₀ = M/h (a
+/// cell must be a whole number of voxels: the scene's checks name
+/// `voxel.size` otherwise).
+fn cell_scene(scene: &Scene) -> Result<(Scene, f64, usize), CalibrateError> {
+    let scene = scene.with_cells(1)?;
     if scene.lattice.kind == LatticeKind::Solid {
         return Err(CalibrateError::NoLattice {
             kind: LatticeKind::Solid.name(),
@@ -191,13 +190,11 @@ fn cell_scene(path: &Path, set: &[String]) -> Result<(Scene, f64, usize), Calibr
     Ok((scene, m, n))
 }
 
-/// Calibrates the fraction exponent of the lattice of the scene at `path`
-/// (with `set` applied) at its voxel size, solving the cells on `backend`
-/// (default: the scene's). `progress` is told each cell solved.
+/// Calibrates the fraction exponent of the lattice of `scene` at its voxel
+/// size, on cells of one lattice cell ([`Scene::with_cells`]) solved on
+/// the scene's `solver.backend`. `progress` is told each cell solved.
 pub fn calibrate(
-    path: &Path,
-    set: &[String],
-    backend: Option<Backend>,
+    scene: &Scene,
     opts: &CalibrateOptions,
     mut progress: impl FnMut(&CellSolve),
 ) -> Result<Calibration, CalibrateError> {
@@ -216,18 +213,16 @@ pub fn calibrate(
             allowed: "at least 2 (default 10)",
         });
     }
-    let (base, m, n0) = cell_scene(path, set)?;
-    let backend = backend.unwrap_or(base.solver.backend);
+    let (base, m, n0) = cell_scene(scene)?;
+    let backend = base.solver.backend;
     let mut notices: Vec<String> = Vec::new();
     let mut solve = |n: usize, p: f64| -> Result<(CellSolve, Option<f64>), CalibrateError> {
         let t = Instant::now();
-        let mut s = set.to_vec();
-        s.extend([
-            format!("voxel.size={}", m / n as f64),
-            "voxel.fill=fraction".to_string(),
-            format!("voxel.fraction_exponent={p}"),
-        ]);
-        let scene = Scene::load_as_periodic(path, &s, Some(1))?;
+        let scene = base.with_settings(&[
+            Setting::new("voxel.size", m / n as f64),
+            Setting::new("voxel.fill", "fraction"),
+            Setting::new("voxel.fraction_exponent", p),
+        ])?;
         let report = homogenize_scene(&scene, backend)?;
         // The D/h warning is left out: the cells are at several sizes on
         // purpose, and D/h at h is reported.
@@ -417,4 +412,74 @@ pub fn calibrate(
         seconds: start.elapsed().as_secs_f64(),
         notices,
     })
+}
+
+/// The calibration as `voxfe calibrate` prints it, with the `--set` line
+/// that applies it.
+impl std::fmt::Display for Calibration {
+    fn fmt(&self, s: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let c = self;
+        let pct = |x: f64| format!("{:+.2} %", 100.0 * x);
+        writeln!(
+            s,
+            "lattice          {} (M = {} mm{}), {} element",
+            c.lattice,
+            c.cell,
+            c.porosity_nominal.map_or(String::new(), |p| format!(
+                ", {:.1} % nominal porosity",
+                100.0 * p
+            )),
+            c.element
+        )?;
+        writeln!(
+            s,
+            "voxel size       {} mm = M/{}{}",
+            c.voxel_size,
+            c.n,
+            c.d_over_h
+                .map_or(String::new(), |d| format!(", D/h = {d:.2}"))
+        )?;
+        let cells: Vec<String> = c
+            .reference_cells
+            .iter()
+            .map(|r| format!("M/{} {:.1}", r.n, r.e_h))
+            .collect();
+        writeln!(
+            s,
+            "reference E_h    {:.1} MPa ({}; φ² cells {} MPa)",
+            c.reference,
+            match c.reference_from {
+                "richardson" => "Richardson",
+                _ => "the finest cell: the sequence is not asymptotic",
+            },
+            cells.join(", ")
+        )?;
+        writeln!(s, "                 {}", c.reference_estimate.statement)?;
+        let tried: Vec<String> = c
+            .trials
+            .iter()
+            .map(|t| format!("{} → {}", t.exponent, pct(t.e_h / c.reference - 1.0)))
+            .collect();
+        writeln!(s, "trials at M/{}   {}", c.n, tried.join(", "))?;
+        writeln!(
+            s,
+            "exponent         p = {} (E_h {:.1} MPa at M/{}, {} of the reference; p = 2 gives {})",
+            c.exponent,
+            c.e_h,
+            c.n,
+            pct(c.relative_miss),
+            pct(c.relative_miss_p2)
+        )?;
+        writeln!(
+            s,
+            "apply with       --set voxel.fill=fraction --set voxel.fraction_exponent={}{}",
+            c.exponent,
+            if c.element == "hex8" {
+                String::new()
+            } else {
+                format!(" --set solver.element={}", c.element)
+            }
+        )?;
+        writeln!(s, "time             {:.1} s", c.seconds)
+    }
 }

@@ -30,8 +30,6 @@
 //! the same search on a periodic cell, for its homogenized modulus E_h
 //! (1/S33 of C^H).
 
-use std::path::Path;
-
 use crate::fem::cg::PcgError;
 use crate::fem::mesh::MeshError;
 use crate::fem::SolveError;
@@ -40,7 +38,7 @@ use crate::lattice::LatticeKind;
 use crate::pipeline::voxelize::VoxelizeError;
 use crate::pipeline::{run_scene, RunError};
 use crate::report::RunReport;
-use crate::scene::{Backend, ResolvedLoad, Scene, SceneError};
+use crate::scene::{ResolvedLoad, Scene, SceneError};
 use crate::study::converge::{ConvergeError, ConvergeReport};
 use crate::voxelize::VoxelError;
 
@@ -398,28 +396,33 @@ impl RunDesignError {
     }
 }
 
-/// Searches the strut diameter of the compression scene at `path` (with the
-/// `set` overrides) whose E_eff hits `opts.target`, solving each probe on
-/// `backend` (default: the scene's `solver.backend`). `on_solve(n, φ,
-/// report, E_eff)` is called after each solve that gave a modulus. Returns
-/// the design and the report of its solve. A periodic scene is
-/// [`periodic::run`]'s.
+/// What a design run found: the design, the report of its solve, its
+/// scene (the base scene at the porosity found) and the search's options
+/// (`report.rs`: its text and JSON).
+#[derive(Debug, Clone)]
+pub struct Designed<R> {
+    pub design: Design,
+    pub report: R,
+    pub scene: Scene,
+    pub opts: DesignOptions,
+}
+
+/// Searches the strut diameter of the compression scene `base` whose
+/// E_eff hits `opts.target`, solving each probe on the scene's
+/// `solver.backend`. `on_solve(n, φ, report, E_eff)` is called after each
+/// solve that gave a modulus. A periodic scene is [`periodic::run`]'s.
 pub fn run(
-    path: &Path,
-    set: &[String],
+    base: &Scene,
     opts: &DesignOptions,
-    backend: Option<Backend>,
     on_solve: impl FnMut(usize, f64, &RunReport, f64),
-) -> Result<(Design, RunReport), RunDesignError> {
-    let base = Scene::load(path, set)?;
+) -> Result<Designed<RunReport>, RunDesignError> {
     if !matches!(base.resolved_load(), ResolvedLoad::Compression { .. }) {
         return Err(RunDesignError::NotCompression {
-            scene: path.display().to_string(),
+            scene: base.path().display().to_string(),
         });
     }
-    search_scene(path, set, opts, on_solve, |scene| {
-        let report = run_scene(scene, backend.unwrap_or(scene.solver.backend))
-            .map_err(|e| ProbeError::of_run(&e))?;
+    search_scene(base, opts, on_solve, |scene| {
+        let report = run_scene(scene, scene.solver.backend).map_err(|e| ProbeError::of_run(&e))?;
         let e = report.solve.e_eff.ok_or_else(|| {
             ProbeError::Failed(format!(
                 "not converged: relative residual {:.3e} after {} iterations",
@@ -430,80 +433,72 @@ pub fn run(
     })
 }
 
-/// The search over the lattice porosity of the scene at `path` (with the
-/// `set` overrides; a lattice other than solid), from its nominal
-/// porosity: `probe(scene)` solves the scene at a porosity and gives its
-/// modulus with its report; `on_solve(n, φ, report, E)` after each.
-/// Returns the design and the report of its solve.
+/// The search over the lattice porosity of the scene `base` (a lattice
+/// other than solid), from its nominal porosity: each probe is the base
+/// scene at a porosity ([`Scene::with_porosity`]); `probe(scene)` solves
+/// it and gives its modulus with its report; `on_solve(n, φ, report, E)`
+/// after each. Returns the design, the report of its solve and its scene.
 fn search_scene<R>(
-    path: &Path,
-    set: &[String],
+    base: &Scene,
     opts: &DesignOptions,
     mut on_solve: impl FnMut(usize, f64, &R, f64),
     mut probe: impl FnMut(&Scene) -> Result<(f64, R), ProbeError>,
-) -> Result<(Design, R), RunDesignError> {
-    let base = Scene::load(path, set)?;
+) -> Result<Designed<R>, RunDesignError> {
     if base.lattice.kind == LatticeKind::Solid {
         return Err(RunDesignError::NotCompression {
-            scene: path.display().to_string(),
+            scene: base.path().display().to_string(),
         });
     }
     let start = base.lattice()?.nominal_porosity();
-    let mut reports: Vec<(f64, R)> = Vec::new();
+    let mut solved: Vec<(f64, R, Scene)> = Vec::new();
     let design = search(start, opts, |phi| {
-        let mut args = set.to_vec();
-        args.push(format!("lattice.porosity={phi}"));
-        let scene = Scene::load(path, &args).map_err(|e| ProbeError::Failed(e.to_string()))?;
+        let scene = base
+            .with_porosity(phi)
+            .map_err(|e| ProbeError::Failed(e.to_string()))?;
         let (e, report) = probe(&scene)?;
-        on_solve(reports.len() + 1, phi, &report, e);
-        reports.push((phi, report));
+        on_solve(solved.len() + 1, phi, &report, e);
+        solved.push((phi, report, scene));
         Ok(e)
     })?;
-    let (_, report) = reports
+    let (_, report, scene) = solved
         .into_iter()
         .rev()
-        .find(|(phi, _)| *phi == design.porosity)
+        .find(|(phi, ..)| *phi == design.porosity)
         .expect("the final design was solved");
-    Ok((design, report))
+    Ok(Designed {
+        design,
+        report,
+        scene,
+        opts: *opts,
+    })
 }
 
-/// `--converged`: checks the study of `levels` grids by `ratio` (voxel
-/// sizes, memory cap) before any solve; [`converged`] runs it.
-pub fn check_study(
-    path: &Path,
-    set: &[String],
-    levels: usize,
-    ratio: f64,
-) -> Result<(), RunDesignError> {
-    if Scene::load(path, set)?.load.case == crate::scene::CaseName::Periodic {
+/// `--converged`: checks the study of `levels` grids by `ratio` of the
+/// scene `base` (voxel sizes, memory cap) before any solve; [`converged`]
+/// runs it.
+pub fn check_study(base: &Scene, levels: usize, ratio: f64) -> Result<(), RunDesignError> {
+    if base.load.case == crate::scene::CaseName::Periodic {
         return Err(RunDesignError::ConvergedPeriodic {
-            scene: path.display().to_string(),
+            scene: base.path().display().to_string(),
         });
     }
-    crate::study::converge::level_scenes(path, set, levels, ratio)?;
+    crate::study::converge::level_scenes(base, levels, ratio)?;
     Ok(())
 }
 
-/// `--converged`: `voxfe converge` of the design found (the scene at
-/// nominal porosity `porosity`) for E_eff: the reached modulus with its
-/// error estimate.
+/// `--converged`: `voxfe converge` of the design found (its `scene`, the
+/// base scene at the porosity found) for E_eff: the reached modulus with
+/// its error estimate.
 pub fn converged(
-    path: &Path,
-    set: &[String],
-    porosity: f64,
+    scene: &Scene,
     (levels, ratio): (usize, f64),
-    backend: Option<Backend>,
     on_level: impl FnMut(usize, &RunReport),
 ) -> Result<ConvergeReport, RunDesignError> {
-    let mut args = set.to_vec();
-    args.push(format!("lattice.porosity={porosity}"));
     Ok(crate::study::converge::run(
-        path,
-        &args,
+        scene,
         levels,
         ratio,
         &["e_eff".to_string()],
-        backend,
         on_level,
     )?)
 }
@@ -529,5 +524,6 @@ fn unreachable(target: f64, probes: &[Probe], phi_min: f64, phi_max: f64) -> Des
 }
 
 pub mod periodic;
+mod report;
 #[cfg(test)]
 mod tests;

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use super::{info, solve_on, CliError};
 use voxfe::provenance::Provenance;
 use voxfe::scene::{Backend, Scene};
-use voxfe::study::calibrate::{calibrate, CalibrateOptions, CellSolve};
+use voxfe::study::calibrate::{calibrate, CalibrateError, CalibrateOptions, CellSolve};
 
 #[derive(clap::Args)]
 pub(crate) struct Args {
@@ -51,9 +51,25 @@ pub(crate) fn run(a: Args) -> Result<u8, CliError> {
             c.n, c.voxel_size, c.exponent, c.e_h, c.seconds
         ))
     };
-    let cal = calibrate(&scene, &opts, progress).map_err(|source| CliError::Calibrate {
-        path: a.scene.clone(),
-        source,
+    let cal = calibrate(&scene, &opts, progress).map_err(|source| {
+        let flag = match &source {
+            CalibrateError::BadOption {
+                option: "tolerance",
+                ..
+            } => Some("--tolerance"),
+            CalibrateError::BadOption { .. } | CalibrateError::NoConvergence { .. } => {
+                Some("--max-trials")
+            }
+            _ => None,
+        };
+        let e = CliError::Calibrate {
+            path: a.scene.clone(),
+            source,
+        };
+        match flag {
+            Some(flag) => CliError::flag(flag, e),
+            None => e,
+        }
     })?;
     for w in &cal.notices {
         eprintln!("warning: {w}");

@@ -8,7 +8,7 @@ use super::{info, load_scene, CliError, Study, EXIT_NOT_CONVERGED};
 use voxfe::provenance::Provenance;
 use voxfe::report::RunReport;
 use voxfe::scene::Backend;
-use voxfe::study::converge::{self, ConvergeReport};
+use voxfe::study::converge::{self, ConvergeReport, Studies};
 
 #[derive(clap::Args)]
 pub(crate) struct Args {
@@ -57,70 +57,26 @@ pub(crate) fn run(a: Args) -> Result<u8, CliError> {
         None => None,
     };
     let (levels, ratio) = (a.study.levels, a.study.ratio);
-    let reports: Vec<(String, ConvergeReport)> = if a.compare_fill {
-        converge::run_fills(&scene, levels, ratio, &a.quantity, |fill, i, r| {
+    let provenance = Provenance::of_scene(&scene);
+    let mut studies = if a.compare_fill {
+        let reports = converge::run_fills(&scene, levels, ratio, &a.quantity, |fill, i, r| {
             on_level_of(&format!("{} fill, level {i}", fill.name()), r)
-        })?
-        .into_iter()
-        .map(|(_, r)| (converge::plot::fill_label(&r.finest.voxel), r))
-        .collect()
+        })?;
+        Studies::fills(reports, provenance)
     } else {
         let r = converge::run(&scene, levels, ratio, &a.quantity, on_level)?;
-        vec![(
-            format!("{} fill", converge::plot::fill_label(&r.finest.voxel)),
-            r,
-        )]
+        Studies::one(r, provenance)
     };
-    let provenance = Provenance::of_scene(&scene);
-    let mut written = Vec::new();
     if let (Some(stem), Some(modulus)) = (&a.plot, modulus) {
-        let labels: Vec<String> = reports
-            .iter()
-            .map(|(l, _)| match a.compare_fill {
-                true => format!("{l} fill"),
-                false => l.clone(),
-            })
-            .collect();
-        let studies: Vec<(&str, &ConvergeReport)> = labels
-            .iter()
-            .zip(&reports)
-            .map(|(l, (_, r))| (l.as_str(), r))
-            .collect();
-        written = converge::plot::write_plot(stem, &studies, modulus, Some(&provenance))
-            .map_err(converge::ConvergeError::from)?;
+        studies.plot(stem, modulus)?;
     }
-    let mut extra = serde_json::Map::new();
-    extra.insert("provenance".into(), provenance.to_json());
-    if a.plot.is_some() {
-        let files: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
-        extra.insert("plot".into(), files.into());
-    }
-    if a.compare_fill {
-        if a.json {
-            let fills: serde_json::Map<String, serde_json::Value> = reports
-                .iter()
-                .map(|(_, r)| (r.finest.voxel.fill.to_string(), r.to_json().into()))
-                .collect();
-            extra.insert("compare_fill".into(), true.into());
-            extra.insert("fills".into(), fills.into());
-            println!("{}", serde_json::Value::Object(extra));
-        } else {
-            for (label, r) in &reports {
-                println!("{label} fill:");
-                print_study(r, false, None);
-                println!();
-            }
-        }
+    if a.json {
+        println!("{}", studies.to_json());
     } else {
-        print_study(&reports[0].1, a.json, Some(extra));
-    }
-    if !a.json {
-        for f in &written {
-            println!("wrote {}", f.display());
-        }
+        print!("{studies}");
     }
     let mut code = 0;
-    for (_, r) in reports.iter().filter(|(_, r)| !r.converged) {
+    for (_, r) in studies.studies.iter().filter(|(_, r)| !r.converged) {
         code = study_exit(r);
     }
     Ok(code)
@@ -140,21 +96,6 @@ fn on_level_of(what: &str, r: &RunReport) {
         "{what}: h = {} mm, {} unknowns, {} iterations, {:.1} s",
         r.voxel.voxel_size, r.solve.unknowns, r.solve.iterations, r.solve.solve_seconds
     ));
-}
-
-/// Prints a study as text or as JSON (`extra`: fields added first).
-pub(crate) fn print_study(
-    report: &ConvergeReport,
-    json: bool,
-    extra: Option<serde_json::Map<String, serde_json::Value>>,
-) {
-    if json {
-        let mut m = extra.unwrap_or_default();
-        m.extend(report.to_json());
-        println!("{}", serde_json::Value::Object(m));
-    } else {
-        print!("{report}");
-    }
 }
 
 /// 0, or 3 (with an error line) when a level of the study did not converge.

@@ -6,7 +6,7 @@
 
 use std::path::PathBuf;
 
-use super::converge::{on_level, print_study, study_exit};
+use super::converge::{on_level, study_exit};
 use super::{info, load_scene, CliError, Study};
 use voxfe::homogenize::run::HomogenizeReport;
 use voxfe::report::RunReport;
@@ -96,24 +96,23 @@ pub(crate) fn run(a: Args) -> Result<u8, CliError> {
         ))
     };
     let designed = voxfe::study::design::run(&scene, &opts, on_solve)?;
-    let m = designed.to_json();
-    if !a.json {
-        print!("{designed}");
-    }
     let Some(study) = study else {
         if a.json {
-            println!("{}", serde_json::Value::Object(m));
+            println!("{}", serde_json::Value::Object(designed.to_json()));
+        } else {
+            print!("{designed}");
         }
         return Ok(0);
     };
+    if !a.json {
+        print!("{designed}");
+    }
     let conv = voxfe::study::design::converged(&designed.scene, study, on_level)?;
     if a.json {
-        let mut c = serde_json::Map::new();
-        c.insert("design".into(), m.into());
-        print_study(&conv, true, Some(c));
+        println!("{}", designed.with_study_json(&conv));
     } else {
         println!("\nconvergence study at the design (E_eff):");
-        print_study(&conv, false, None);
+        print!("{conv}");
     }
     Ok(study_exit(&conv))
 }

@@ -33,6 +33,7 @@ use crate::lattice::LatticeKind;
 use crate::pipeline::voxelize::is_resolution_warning;
 use crate::scene::{Scene, SceneError, Setting};
 use crate::study::converge::{estimate, Estimate};
+use crate::study::root::Bracket;
 
 /// Trial exponents are rounded to this step, so the p reported is the p
 /// whose E_h was computed, and can be passed to `--set` as printed.
@@ -121,9 +122,10 @@ pub struct Calibration {
 /// Why a calibration failed.
 #[derive(Debug, thiserror::Error)]
 pub enum CalibrateError {
-    #[error("{flag} = {value}: allowed: {allowed}")]
+    /// An option of [`CalibrateOptions`] out of range, named by its field.
+    #[error("{option} = {value}: allowed: {allowed}")]
     BadOption {
-        flag: &'static str,
+        option: &'static str,
         value: String,
         allowed: &'static str,
     },
@@ -150,7 +152,7 @@ pub enum CalibrateError {
         e_h: f64,
         side: &'static str,
     },
-    #[error("the search did not reach {tolerance:e} of the reference in {trials} trials: closest p = {p} gives {miss:+.3} % (raise --max-trials)")]
+    #[error("the search did not reach {tolerance:e} of the reference in {trials} trials: closest p = {p} gives {miss:+.3} % (raise max_trials)")]
     NoConvergence {
         tolerance: f64,
         trials: usize,
@@ -201,14 +203,14 @@ pub fn calibrate(
     let start = Instant::now();
     if !(opts.tolerance > 0.0 && opts.tolerance < 0.5) {
         return Err(CalibrateError::BadOption {
-            flag: "--tolerance",
+            option: "tolerance",
             value: opts.tolerance.to_string(),
             allowed: "a relative tolerance, 0 < t < 0.5 (default 0.001)",
         });
     }
     if opts.max_trials < 2 {
         return Err(CalibrateError::BadOption {
-            flag: "--max-trials",
+            option: "max_trials",
             value: opts.max_trials.to_string(),
             allowed: "at least 2 (default 10)",
         });
@@ -347,16 +349,10 @@ pub fn calibrate(
                 break;
             }
         }
-        // lo: g > 0 (too stiff), hi: g < 0.
-        let (mut lo, mut hi) = if up { (a, b) } else { (b, a) };
-        // Regula falsi, Illinois variant: when the same end is replaced
-        // twice running, the other end's g is halved.
-        #[derive(PartialEq)]
-        enum End {
-            Lo,
-            Hi,
-        }
-        let mut last = None;
+        // The bracket: pos where g > 0 (too stiff), neg where g < 0; then
+        // regula falsi, Illinois variant ([`crate::study::root::Bracket`]).
+        let (pos, neg) = if up { (a, b) } else { (b, a) };
+        let mut bracket = Bracket::of(pos, neg);
         while miss(&best(&trials)).abs() > opts.tolerance {
             if trials.len() >= opts.max_trials {
                 let c = best(&trials);
@@ -367,27 +363,19 @@ pub fn calibrate(
                     miss: 100.0 * miss(&c),
                 });
             }
-            let mut p = round(lo.0 + (hi.0 - lo.0) * lo.1 / (lo.1 - hi.1));
-            if p <= lo.0 || p >= hi.0 {
-                p = round(0.5 * (lo.0 + hi.0));
+            let (lo, hi) = (
+                bracket.pos.expect("bracketed").x,
+                bracket.neg.expect("bracketed").x,
+            );
+            let mut p = round(bracket.falsi());
+            if p <= lo || p >= hi {
+                p = round(bracket.bisect());
             }
-            if p <= lo.0 || p >= hi.0 {
+            if p <= lo || p >= hi {
                 break; // the bracket is one step wide: the best end stands
             }
             let g = trial(p, &mut trials)?;
-            if g > 0.0 {
-                if last == Some(End::Lo) {
-                    hi.1 *= 0.5;
-                }
-                lo = (p, g);
-                last = Some(End::Lo);
-            } else {
-                if last == Some(End::Hi) {
-                    lo.1 *= 0.5;
-                }
-                hi = (p, g);
-                last = Some(End::Hi);
-            }
+            bracket.replace(p, g);
         }
     }
     let b = best(&trials);

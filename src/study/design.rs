@@ -40,6 +40,7 @@ use crate::pipeline::{run_scene, RunError};
 use crate::report::RunReport;
 use crate::scene::{ResolvedLoad, Scene, SceneError};
 use crate::study::converge::{ConvergeError, ConvergeReport};
+use crate::study::root::{secant_slope, secant_step, Bracket, Side};
 use crate::voxelize::VoxelError;
 
 /// Bracket width in porosity below which the target is declared to sit on
@@ -199,14 +200,11 @@ where
     let phi_of = |x: f64| 1.0 - x.exp();
     let (x_lo, x_hi) = ((1.0 - phi_max).ln(), (1.0 - phi_min).ln());
     // Bracket ends as (φ, E): `stiff` has E > target (denser), `soft`
-    // E < target (E = 0: no load path).
+    // E < target (E = 0: no load path); the same ends in (x, f) = (ln ρ,
+    // ln E − ln target), with E as their value, narrowed by Illinois.
     let mut stiff: Option<(f64, f64)> = None;
     let mut soft: Option<(f64, f64)> = None;
-    // The end in (x, f) = (ln ρ, ln E − ln target).
-    let xf = |(phi, e): (f64, f64)| ((1.0 - phi).ln(), e.ln() - ln_t);
-    // Illinois: halve the retained end's residual when it is kept twice.
-    let mut kept_stiff = 0;
-    let mut kept_soft = 0;
+    let mut bracket = Bracket::new();
     let mut phi = start.clamp(phi_min, phi_max);
     loop {
         if probes.len() >= opts.max_solves {
@@ -246,6 +244,7 @@ where
         let Some(e) = e else {
             // The target lies at a denser lattice: step from the stiff end.
             soft = Some((phi, 0.0));
+            bracket.set_undefined((1.0 - phi).ln());
             let end = stiff.expect("a failure is tolerated only with a stiff end");
             phi = phi_of(towards_failure(&probes, end, (1.0 - phi).ln(), ln_t));
             continue;
@@ -258,15 +257,14 @@ where
             });
         }
         let (x, y) = xy(phi, e);
-        if e > target {
+        let side = if e > target {
             stiff = Some((phi, e));
-            kept_soft += 1;
-            kept_stiff = 0;
+            Side::Pos
         } else {
             soft = Some((phi, e));
-            kept_stiff += 1;
-            kept_soft = 0;
-        }
+            Side::Neg
+        };
+        bracket.put(side, x, y - ln_t, e);
         let next_x = match (stiff, soft) {
             (Some(a), Some(b)) => {
                 // The voxelization cannot change between two porosities
@@ -280,39 +278,22 @@ where
                         e_b: b.1,
                     });
                 }
-                let ((xs, mut fs), (xw, mut fw)) = (xf(a), xf(b));
-                if kept_stiff >= 2 {
-                    fs /= 2.0f64.powi(kept_stiff - 1);
-                }
-                if kept_soft >= 2 {
-                    fw /= 2.0f64.powi(kept_soft - 1);
-                }
                 // Both ends on treads of a staircase (each end's modulus
                 // found, bit for bit, at another porosity too: the
                 // voxelization did not change there): interpolation gains
                 // nothing on a step, bisect.
-                let tread = |e: f64| probes.iter().filter(|p| p.e_eff == Some(e)).count() >= 2;
-                if fw.is_infinite() {
-                    towards_failure(&probes, a, xw, ln_t)
-                } else if tread(a.1) && tread(b.1) {
-                    (xs + xw) / 2.0
+                let seen = |e: f64| probes.iter().filter(|p| p.e_eff == Some(e)).count();
+                if bracket.neg_undefined() {
+                    towards_failure(&probes, a, (1.0 - b.0).ln(), ln_t)
+                } else if bracket.on_treads(seen) {
+                    bracket.bisect()
                 } else {
-                    xs - fs * (xw - xs) / (fw - fs)
+                    bracket.falsi()
                 }
             }
             _ => {
                 // Not bracketed yet: a Gibson–Ashby step, E ∝ ρ^n.
-                let pts: Vec<(f64, f64)> = probes
-                    .iter()
-                    .filter_map(|p| p.e_eff.map(|e| xy(p.porosity, e)))
-                    .collect();
-                let n = match pts.as_slice() {
-                    [.., (x0, y0), (x1, y1)] if (x1 - x0).abs() > 1e-12 => {
-                        ((y1 - y0) / (x1 - x0)).clamp(1.0, 4.0)
-                    }
-                    _ => 2.0,
-                };
-                let want = x + (ln_t - y) / n;
+                let want = x + secant_step(y, ln_t, gibson_ashby_n(&probes));
                 let at_end = if e > target { x_lo } else { x_hi };
                 if (x - at_end).abs() < 1e-12 {
                     // Already at the end of the range and still on one side:
@@ -343,24 +324,23 @@ where
     }
 }
 
-/// The next ln ρ when the soft end of the bracket does not hold together
-/// (no modulus to interpolate with): a Gibson–Ashby step from the stiff end
-/// `(φ, E)` to `ln_t` (ln target) with n from the last two moduli (2
-/// before that, within [1, 4]), kept inside the bracket (at most 3/4 of the
-/// way to the failed `x_fail`).
-fn towards_failure(probes: &[Probe], (phi, e): (f64, f64), x_fail: f64, ln_t: f64) -> f64 {
+/// The Gibson–Ashby exponent n of E ∝ ρⁿ from the last two moduli found
+/// (the secant slope in (ln ρ, ln E), within [1, 4]; 2 before that).
+fn gibson_ashby_n(probes: &[Probe]) -> f64 {
     let pts: Vec<(f64, f64)> = probes
         .iter()
         .filter_map(|p| p.e_eff.map(|e| ((1.0 - p.porosity).ln(), e.ln())))
         .collect();
-    let n = match pts.as_slice() {
-        [.., (x0, y0), (x1, y1)] if (x1 - x0).abs() > 1e-12 => {
-            ((y1 - y0) / (x1 - x0)).clamp(1.0, 4.0)
-        }
-        _ => 2.0,
-    };
+    secant_slope(&pts, 2.0, (1.0, 4.0))
+}
+
+/// The next ln ρ when the soft end of the bracket does not hold together
+/// (no modulus to interpolate with): a Gibson–Ashby step from the stiff end
+/// `(φ, E)` to `ln_t` (ln target) with [`gibson_ashby_n`], kept inside the
+/// bracket (at most 3/4 of the way to the failed `x_fail`).
+fn towards_failure(probes: &[Probe], (phi, e): (f64, f64), x_fail: f64, ln_t: f64) -> f64 {
     let xs = (1.0 - phi).ln();
-    let step = (ln_t - e.ln()) / n;
+    let step = secant_step(e.ln(), ln_t, gibson_ashby_n(probes));
     // x_fail < xs: the failed lattice is sparser (smaller ρ).
     xs + step.max(0.75 * (x_fail - xs))
 }

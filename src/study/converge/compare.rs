@@ -62,3 +62,112 @@ pub fn run_fills(
         })
         .collect()
 }
+
+/// What `voxfe converge` reports: one study, or one per fill
+/// (`--compare-fill`), each with its label ("binary fill", "fraction φ^2
+/// fill"), the provenance of the scene, and the files of its plot.
+#[derive(Debug, Clone)]
+pub struct Studies {
+    pub studies: Vec<(String, ConvergeReport)>,
+    pub compare_fill: bool,
+    pub provenance: crate::provenance::Provenance,
+    /// The files `--plot` wrote (`None`: no plot asked).
+    pub plot: Option<Vec<std::path::PathBuf>>,
+}
+
+impl Studies {
+    /// The study of `report` (labelled by its fill).
+    pub fn one(report: ConvergeReport, provenance: crate::provenance::Provenance) -> Studies {
+        let label = format!("{} fill", super::plot::fill_label(&report.finest.voxel));
+        Studies {
+            studies: vec![(label, report)],
+            compare_fill: false,
+            provenance,
+            plot: None,
+        }
+    }
+
+    /// The studies of [`run_fills`], each labelled by its fill.
+    pub fn fills(
+        reports: Vec<(Fill, ConvergeReport)>,
+        provenance: crate::provenance::Provenance,
+    ) -> Studies {
+        Studies {
+            studies: reports
+                .into_iter()
+                .map(|(_, r)| (super::plot::fill_label(&r.finest.voxel), r))
+                .collect(),
+            compare_fill: true,
+            provenance,
+            plot: None,
+        }
+    }
+
+    /// Draws `modulus` against h of every study as `stem.png` and
+    /// `stem.svg` (the PNG with the provenance), and keeps the files.
+    pub fn plot(&mut self, stem: &std::path::Path, modulus: &str) -> Result<(), ConvergeError> {
+        let labels: Vec<String> = self
+            .studies
+            .iter()
+            .map(|(l, _)| match self.compare_fill {
+                true => format!("{l} fill"),
+                false => l.clone(),
+            })
+            .collect();
+        let studies: Vec<(&str, &ConvergeReport)> = labels
+            .iter()
+            .zip(&self.studies)
+            .map(|(l, (_, r))| (l.as_str(), r))
+            .collect();
+        let files = super::plot::write_plot(stem, &studies, modulus, Some(&self.provenance))?;
+        self.plot = Some(files);
+        Ok(())
+    }
+
+    /// Every level of every study converged.
+    pub fn converged(&self) -> bool {
+        self.studies.iter().all(|(_, r)| r.converged)
+    }
+
+    /// One JSON object: the provenance, the plot's files, then the study
+    /// (or `compare_fill` and the studies keyed by fill).
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut m = serde_json::Map::new();
+        m.insert("provenance".into(), self.provenance.to_json());
+        if let Some(files) = &self.plot {
+            let files: Vec<String> = files.iter().map(|p| p.display().to_string()).collect();
+            m.insert("plot".into(), files.into());
+        }
+        if self.compare_fill {
+            let fills: serde_json::Map<String, serde_json::Value> = self
+                .studies
+                .iter()
+                .map(|(_, r)| (r.finest.voxel.fill.to_string(), r.to_json().into()))
+                .collect();
+            m.insert("compare_fill".into(), true.into());
+            m.insert("fills".into(), fills.into());
+        } else {
+            m.extend(self.studies[0].1.to_json());
+        }
+        serde_json::Value::Object(m)
+    }
+}
+
+/// The studies as text (each under its fill when compared), then the
+/// files written.
+impl std::fmt::Display for Studies {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.compare_fill {
+            for (label, r) in &self.studies {
+                writeln!(f, "{label} fill:")?;
+                writeln!(f, "{r}")?;
+            }
+        } else {
+            write!(f, "{}", self.studies[0].1)?;
+        }
+        for file in self.plot.iter().flatten() {
+            writeln!(f, "wrote {}", file.display())?;
+        }
+        Ok(())
+    }
+}

@@ -11,6 +11,7 @@ use super::Designed;
 use crate::homogenize::run::HomogenizeReport;
 use crate::provenance::Provenance;
 use crate::report::RunReport;
+use crate::study::converge::ConvergeReport;
 
 impl Designed<RunReport> {
     /// `voxfe run --json`'s fields of the design's solve, then
@@ -23,6 +24,17 @@ impl Designed<RunReport> {
         let p = Provenance::of_scene(&self.scene).with_backend(&s.backend, &s.adapter);
         m.insert("provenance".into(), p.to_json());
         m
+    }
+}
+
+impl Designed<RunReport> {
+    /// `--converged`: the design's object as `design`, then the fields of
+    /// the convergence study at the design.
+    pub fn with_study_json(&self, study: &ConvergeReport) -> Value {
+        let mut m = Map::new();
+        m.insert("design".into(), self.to_json().into());
+        m.extend(study.to_json());
+        Value::Object(m)
     }
 }
 

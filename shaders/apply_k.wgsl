@@ -8,7 +8,7 @@
 // node's row is summed element by element from the element blocks and the
 // node's 8 corner fractions (phi, bound per chunk like nodes) instead of the
 // pattern table; binary fill keeps the table path.
-// CPU mirror: src/gpu/mirror.rs `apply_k`.
+// CPU mirror: src/gpu/mirror/apply_k.rs `apply_k`.
 #import shared/params.wgsl
 
 @group(0) @binding(0) var<uniform> params: Params;

@@ -1,6 +1,6 @@
 // First pass of a · b: each workgroup sums REDUCE_WG × REDUCE_PER_THREAD
 // consecutive elements with a tree reduction in workgroup memory and writes
-// one partial sum. CPU mirror: src/gpu/mirror.rs `dot_partial`.
+// one partial sum. CPU mirror: src/gpu/mirror/dot_partial.rs `dot_partial`.
 #import shared/params.wgsl
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -43,7 +43,7 @@ var<workgroup> aa_sums: array<f32, REDUCE_WG>;
 // First pass of ρ' = r·z and ‖r‖² for the multigrid-preconditioned
 // iteration (a = r, b = z): two partial sums per workgroup, in the layout
 // of update_xr's, so reduce_beta and reduce_start finish both.
-// CPU mirror: src/gpu/mirror.rs `dot_pair`.
+// CPU mirror: src/gpu/mirror/dot_partial.rs `dot_pair`.
 @compute @workgroup_size(REDUCE_WG)
 fn dot_pair(
     @builtin(workgroup_id) wg: vec3<u32>,

@@ -1,7 +1,7 @@
 // inv_diag = 1 / diag(A): the centre block's diagonal of the node's stencil,
 // 1 on fixed dofs. Sub-voxel fill (params.fill = 1): the centre block is
 // Σ_c φ_c Ke[a(c), a(c)], a(c) = 7 − c, over the node's solid voxels c.
-// CPU mirror: src/gpu/mirror.rs `jacobi_diag`.
+// CPU mirror: src/gpu/mirror/jacobi_diag.rs `jacobi_diag`.
 #import shared/params.wgsl
 
 @group(0) @binding(0) var<uniform> params: Params;

@@ -2,7 +2,7 @@
 // row-major 3×3 blocks per node (Galerkin PᵀAP, assembled on the host) and
 // the neighbour of each block (NO_NODE: none or a zero block). Split
 // bindings: blocks, nbrs and y are the dispatch's nodes, x its window.
-// CPU mirror: src/gpu/mirror.rs `mg_apply`.
+// CPU mirror: src/gpu/mirror/mg_apply.rs `mg_apply`.
 #import shared/params.wgsl
 #import shared/mg_params.wgsl
 

@@ -1,7 +1,7 @@
 // The coarsest multigrid level: x = A_L⁻¹ b with the dense inverse computed
 // on the host (A_L has at most a few hundred nodes), one thread per row, so
 // the V-cycle needs no round trip to the host.
-// CPU mirror: src/gpu/mirror.rs `mg_coarse_solve`.
+// CPU mirror: src/gpu/mirror/mg_coarse.rs `mg_coarse_solve`.
 #import shared/params.wgsl
 #import shared/mg_params.wgsl
 

@@ -8,7 +8,7 @@
 // host turns into MultigridError::SingularBlock. Split bindings: flags,
 // phi, level_blocks and inv_diag are the dispatch's nodes, from node
 // gp.node_base on (the node written to `singular` is global).
-// CPU mirror: src/gpu/mirror.rs `mg_fine_inverse_diagonal`,
+// CPU mirror: src/gpu/mirror/mg_galerkin_diag.rs `mg_fine_inverse_diagonal`,
 // `mg_stencil_inverse_diagonal`.
 #import shared/params.wgsl
 #import shared/mg_params.wgsl

@@ -16,7 +16,7 @@
 // fraction 0.
 // Split bindings: coarse_ids, blocks and nbrs are the dispatch's coarse
 // nodes; fine_map, flags and phi windows of the fine level (gp.*_base).
-// CPU mirror: src/gpu/mirror.rs `mg_galerkin_fine`.
+// CPU mirror: src/gpu/mirror/mg_galerkin_fine.rs `mg_galerkin_fine`.
 #import shared/params.wgsl
 #import shared/mg_params.wgsl
 #import shared/mg_galerkin_params.wgsl

@@ -9,7 +9,7 @@
 // (src/fem/multigrid/levels.rs); the constraints are already in A_l.
 // Split bindings: coarse_ids, blocks and nbrs are the dispatch's coarse
 // nodes; fine_map, fine_blocks and fine_nbrs windows of level l (gp.*_base).
-// CPU mirror: src/gpu/mirror.rs `mg_galerkin_stencil`.
+// CPU mirror: src/gpu/mirror/mg_galerkin_stencil.rs `mg_galerkin_stencil`.
 #import shared/params.wgsl
 #import shared/mg_params.wgsl
 #import shared/mg_galerkin_params.wgsl

@@ -1,7 +1,7 @@
 // Multigrid smoothing, one thread per node: a Chebyshev step (`chebyshev`)
 // on block-Jacobi D⁻¹A, and the residual r = b − q (`residual`).
 // q holds A·x (first step) or A·d (next steps), applied before.
-// CPU mirrors: src/gpu/mirror.rs `mg_chebyshev`, `mg_residual`.
+// CPU mirrors: src/gpu/mirror/mg_smooth.rs `mg_chebyshev`, `mg_residual`.
 #import shared/params.wgsl
 #import shared/mg_params.wgsl
 

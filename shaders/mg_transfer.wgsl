@@ -8,7 +8,7 @@
 // an odd grid's last coarse interval spans one fine interval).
 // Split bindings: ids and dst are the dispatch's nodes; map is bound from
 // grid id mg.map_base on, src from node mg.win_base on.
-// CPU mirrors: src/gpu/mirror.rs `mg_restrict`, `mg_prolong`.
+// CPU mirrors: src/gpu/mirror/mg_transfer.rs `mg_restrict`, `mg_prolong`.
 #import shared/params.wgsl
 #import shared/mg_params.wgsl
 

@@ -1,5 +1,5 @@
 // Second pass of p · q in one workgroup, then α = ρ / (p·q) on the device.
-// p·q ≤ 0 marks a breakdown and sets α = 0. CPU mirror: src/gpu/mirror.rs
+// p·q ≤ 0 marks a breakdown and sets α = 0. CPU mirror: src/gpu/mirror/reduce_alpha.rs
 // `reduce_alpha`.
 #import shared/params.wgsl
 

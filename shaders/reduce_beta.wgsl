@@ -1,6 +1,6 @@
 // Second pass of ρ' = r·D⁻¹r and ‖r‖², then β = ρ'/ρ and ρ = ρ' on the
 // device. `reduce_start` does the same for the first iteration (β = 0).
-// CPU mirror: src/gpu/mirror.rs `reduce_beta`.
+// CPU mirror: src/gpu/mirror/reduce_beta.rs `reduce_beta`.
 #import shared/params.wgsl
 
 @group(0) @binding(0) var<uniform> params: Params;

@@ -4,7 +4,7 @@
 // Sums by Knuth's TwoSum, products by Dekker's TwoProd with the operands
 // split by masking the low 12 significand bits (every partial product is then
 // exact, so a compiler that fuses a multiply and an add changes nothing).
-// About 44 significant bits. CPU mirror: src/gpu/reliable_mirror.rs `Ds`.
+// About 44 significant bits. CPU mirror: src/gpu/mirror/reliable_ds.rs (`Ds` in src/gpu/abi.rs).
 #import shared/params.wgsl
 #import shared/reliable_body.wgsl
 

@@ -1,6 +1,6 @@
 // Reliable updates on the device in f64 (adapters with SHADER_F64): the
 // kernels of shared/reliable_body.wgsl over Hi = f64.
-// CPU mirror: src/gpu/reliable_mirror.rs with `f64`.
+// CPU mirror: src/gpu/mirror/reliable_body.rs with `f64` (src/gpu/mirror/reliable_f64.rs).
 #import shared/params.wgsl
 #import shared/reliable_body.wgsl
 

@@ -1,4 +1,4 @@
-// p = D⁻¹ r + β p. CPU mirror: src/gpu/mirror.rs `update_p`.
+// p = D⁻¹ r + β p. CPU mirror: src/gpu/mirror/update_p.rs `update_p`.
 #import shared/params.wgsl
 
 @group(0) @binding(0) var<uniform> params: Params;

@@ -1,5 +1,5 @@
 // p = z + β p, z the multigrid-preconditioned residual.
-// CPU mirror: src/gpu/mirror.rs `update_pz`.
+// CPU mirror: src/gpu/mirror/update_pz.rs `update_pz`.
 #import shared/params.wgsl
 
 @group(0) @binding(0) var<uniform> params: Params;

@@ -1,5 +1,5 @@
 // x += α p, r −= α q, and the first pass of ρ' = r·D⁻¹r and ‖r‖² in the
-// same sweep (two partial sums per workgroup). CPU mirror: src/gpu/mirror.rs
+// same sweep (two partial sums per workgroup). CPU mirror: src/gpu/mirror/update_xr.rs
 // `update_xr`.
 #import shared/params.wgsl
 

@@ -10,7 +10,7 @@
 //! [`CSV_COLUMNS`]), `summary.md` (a short block), VTK files (string field
 //! data, [`Provenance::pairs`]) and PNGs (text chunks, [`add_png_text`]).
 //!
-//! Hashes are [`crate::study::sweep::scene_hash`] (FNV-1a 64): `scene_file_hash`
+//! Hashes are [`scene_hash`] (FNV-1a 64): `scene_file_hash`
 //! of the file's bytes (the value `sweep.json`'s `scene_hash` holds),
 //! `scene_hash` of the canonical TOML (the scene after overrides, defaults
 //! filled in: two runs with the same `scene_hash` solved the same scene,
@@ -20,7 +20,6 @@
 //! number.
 
 use crate::scene::Scene;
-use crate::study::sweep::scene_hash;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -171,6 +170,17 @@ impl Provenance {
     }
 }
 
+/// FNV-1a 64 of `bytes`, as `fnv1a64:` and 16 hex digits: stable across
+/// builds and platforms, to tell whether a scene file changed.
+pub fn scene_hash(bytes: &[u8]) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in bytes {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("fnv1a64:{h:016x}")
+}
+
 /// The canonical TOML of a parsed scene: every key with its value after
 /// overrides and defaults, tables in the scene's order.
 pub fn canonical_toml(scene: &Scene) -> String {
@@ -287,6 +297,11 @@ mod tests {
         // `date -u -d @1795685498` = 2026-11-26 09:31:38.
         assert_eq!(at(1_795_685_498), "2026-11-26T09:31:38Z");
         assert_eq!(at(4_107_542_399), "2100-02-28T23:59:59Z");
+    }
+
+    #[test]
+    fn scene_hash_is_fnv1a64() {
+        assert_eq!(scene_hash(b""), "fnv1a64:cbf29ce484222325");
     }
 
     #[test]

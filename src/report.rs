@@ -247,7 +247,7 @@ impl std::fmt::Display for VoxelReport {
         }
         writeln!(f, "solid voxels     {}", self.solid_voxels)?;
         writeln!(f, "removed voxels   {}", self.removed_voxels)?;
-        if self.lattice == crate::image::specimen::IMAGE_LATTICE {
+        if self.lattice == crate::image::IMAGE_LATTICE {
             writeln!(
                 f,
                 "porosity         {:.4} measured (1 − Σφ / voxels of the image)",

@@ -12,8 +12,8 @@ use voxfe::fem::load::{LoadCase, Platens};
 use voxfe::fem::multigrid::Multigrid;
 use voxfe::fem::precond::Preconditioner as _;
 use voxfe::fem::{solve_cpu, Preconditioner, Problem, SolveResult, SolverOptions};
-use voxfe::gpu::mirror;
 use voxfe::gpu::shaders::{self, KERNELS};
+use voxfe::gpu::{abi, mirror};
 use voxfe::gpu::{
     context_or_skip, plan_chunks, solve_gpu, AdapterRequest, GpuContext, GpuError, GpuParams,
     GpuPcg, Kernel, ReliablePath, Slot,
@@ -69,7 +69,7 @@ fn params_struct_matches_its_wgsl_twin() {
 fn multigrid_params_struct_matches_its_wgsl_twin() {
     assert_eq!(
         wgsl_struct("mg_smooth.wgsl", "MgParams"),
-        (std::mem::size_of::<voxfe::gpu::multigrid::MgParams>(), 16)
+        (std::mem::size_of::<voxfe::gpu::abi::MgParams>(), 16)
     );
 }
 
@@ -193,9 +193,9 @@ fn check_kernels(ctx: &GpuContext, grid: &VoxelGrid) -> usize {
 
     // reduce_alpha.
     let partials: Vec<f32> = random(2 * np, 13).iter().map(|v| v.abs() + 0.01).collect();
-    let mut scalars = random(mirror::SCALARS, 14);
-    scalars[mirror::RHO] = 2.5;
-    scalars[mirror::BREAKDOWN] = 0.0;
+    let mut scalars = random(abi::SCALARS, 14);
+    scalars[abi::RHO] = 2.5;
+    scalars[abi::BREAKDOWN] = 0.0;
     gpu.write(Slot::Partials, &partials);
     gpu.write(Slot::Scalars, &scalars);
     gpu.run(&[Kernel::ReduceAlpha]).unwrap();
@@ -210,8 +210,8 @@ fn check_kernels(ctx: &GpuContext, grid: &VoxelGrid) -> usize {
 
     // update_xr: x += αp, r −= αq and partial sums of r·D⁻¹r, r·r.
     let (x, r) = (random(n, 15), random(n, 16));
-    let mut scalars = vec![0.0f32; mirror::SCALARS];
-    scalars[mirror::ALPHA] = 0.37;
+    let mut scalars = vec![0.0f32; abi::SCALARS];
+    scalars[abi::ALPHA] = 0.37;
     for (slot, data) in [
         (Slot::X, &x),
         (Slot::R, &r),
@@ -243,8 +243,8 @@ fn check_kernels(ctx: &GpuContext, grid: &VoxelGrid) -> usize {
         ),
         (Kernel::ReduceStart, mirror::reduce_start),
     ] {
-        let mut scalars = random(mirror::SCALARS, 17);
-        scalars[mirror::RHO] = 1.5;
+        let mut scalars = random(abi::SCALARS, 17);
+        scalars[abi::RHO] = 1.5;
         gpu.write(Slot::Partials, &partials);
         gpu.write(Slot::Scalars, &scalars);
         gpu.run(&[kernel]).unwrap();
@@ -259,8 +259,8 @@ fn check_kernels(ctx: &GpuContext, grid: &VoxelGrid) -> usize {
     }
 
     // update_p: p = D⁻¹r + βp.
-    let mut scalars = vec![0.0f32; mirror::SCALARS];
-    scalars[mirror::BETA] = 0.61;
+    let mut scalars = vec![0.0f32; abi::SCALARS];
+    scalars[abi::BETA] = 0.61;
     gpu.write(Slot::Scalars, &scalars);
     gpu.write(Slot::R, &r);
     gpu.write(Slot::P, &p);
@@ -680,7 +680,7 @@ fn split_multigrid_kernels_match_their_cpu_mirrors() {
 
 fn check_multigrid_kernels(ctx: &GpuContext, mg: &Multigrid, gpu: &GpuPcg) {
     use std::collections::HashMap;
-    use voxfe::gpu::multigrid::{MgKernel, MgVec, VECS};
+    use voxfe::gpu::mg_kernels::{MgKernel, MgVec, VECS};
     let dmg = gpu.multigrid().unwrap();
     let depth = mg.depth();
     assert!(depth >= 4, "levels {:?}", dmg.nodes);
@@ -844,8 +844,8 @@ fn check_multigrid_kernels(ctx: &GpuContext, mg: &Multigrid, gpu: &GpuPcg) {
         &cpart,
         1e-5,
     );
-    let mut scalars = vec![0.0f32; mirror::SCALARS];
-    scalars[mirror::BETA] = 0.43;
+    let mut scalars = vec![0.0f32; abi::SCALARS];
+    scalars[abi::BETA] = 0.43;
     gpu.write(Slot::Scalars, &scalars);
     gpu.write(Slot::P, &p);
     gpu.run(&[Kernel::UpdatePz]).unwrap();

@@ -1,5 +1,5 @@
 //! The GPU multigrid over `max_storage_buffer_binding_size`
-//! (`voxfe::gpu::mg_chunks`): with the binding limit lowered so that every
+//! (`voxfe::gpu::plan::levels`): with the binding limit lowered so that every
 //! level, the fine level's vectors and the coarsest inverse are split over
 //! several chunks, the device-built hierarchy is the unsplit one (stencils
 //! and inverse diagonal blocks equal), and a solve gives the modulus of

@@ -1,6 +1,6 @@
 //! Reliable updates on the device: the f64 and double-single kernels
 //! (`shaders/reliable_*.wgsl`) against their CPU mirrors
-//! (`voxfe::gpu::reliable_mirror`) and against the f64 CPU operator, and
+//! (`voxfe::gpu::mirror::reliable_body`) and against the f64 CPU operator, and
 //! the iteration counts of whole solves against the host path's. Without
 //! an adapter the tests print that they were skipped, unless
 //! VOXFE_REQUIRE_GPU=1.
@@ -14,7 +14,8 @@ use voxfe::fem::load::{LoadCase, Platens};
 use voxfe::fem::operator::LinearOperator;
 use voxfe::fem::vector::residual;
 use voxfe::fem::{Preconditioner, Problem};
-use voxfe::gpu::reliable_mirror::{self as rm, Ds, Hi};
+use voxfe::gpu::abi::Ds;
+use voxfe::gpu::mirror::reliable_body::{self as rm, Hi};
 use voxfe::gpu::{
     context_or_skip, solve_gpu, AdapterRequest, GpuContext, GpuPcg, ReliablePath, Slot,
 };

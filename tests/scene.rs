@@ -5,7 +5,8 @@ mod common;
 
 use common::voxfe;
 use std::path::Path;
-use voxfe::scene::{Backend, ResolvedLoad, Scene};
+use voxfe::fem::load::{LoadCase, Platens};
+use voxfe::scene::{Backend, Scene};
 
 const BASE: &str = r#"
 name = "t"
@@ -47,8 +48,10 @@ fn defaults_are_applied() {
     assert_eq!(s.solver.max_iterations, 20000);
     assert_eq!(s.dims(), [30, 30, 30]);
     assert_eq!(
-        s.resolved_load(),
-        ResolvedLoad::Compression { bonded: false }
+        s.load_case(),
+        LoadCase::Compression {
+            platens: Platens::Frictionless
+        }
     );
 }
 
@@ -237,6 +240,83 @@ fn load_keys_must_fit_the_case() {
     assert_err(
         bend(&["load.platens=bonded"]),
         &["load.platens", "compression"],
+    );
+}
+
+#[test]
+fn load_table_errors_name_the_key_and_the_allowed_values() {
+    assert_err(
+        parse(BASE, &["load.case=bogus"]).map(|_| ()),
+        &["unknown variant `bogus`, expected one of `compression`, `three-point-bending`, `implant-compression`, `periodic`"],
+    );
+    assert_err(
+        parse(BASE, &["load.platens=glued"]).map(|_| ()),
+        &["unknown variant `glued`, expected `frictionless` or `bonded`"],
+    );
+    assert_err(
+        parse(BASE, &["load.foo=1"]).map(|_| ()),
+        &["unknown field `foo`, expected one of `case`, `platens`, `span`, `contact`"],
+    );
+    let in_file = BASE.to_string() + "[load]\ncase = \"twisting\"\n";
+    assert_err(
+        parse(&in_file, &[]).map(|_| ()),
+        &["line 13", "unknown variant `twisting`", "`periodic`"],
+    );
+}
+
+#[test]
+fn every_case_name_gives_its_load_case_with_its_defaults() {
+    let bar = |set: &[&str]| {
+        let mut all = vec!["lattice.kind=solid", "specimen.size=[12.0, 3.0, 3.0]"];
+        all.extend_from_slice(set);
+        parse(&BASE.replace("strut = 0.3", ""), &all).unwrap()
+    };
+    for name in LoadCase::NAMES {
+        let s = if name == "periodic" {
+            parse(
+                BASE,
+                &["load.case=periodic", "specimen.size=[1.5, 1.5, 1.5]"],
+            )
+            .unwrap()
+        } else {
+            bar(&[&format!("load.case={name}")])
+        };
+        assert_eq!(s.load_case().name(), name);
+        assert_eq!(s.load_case().is_periodic(), name == "periodic");
+    }
+    assert_eq!(
+        bar(&["load.case=three-point-bending"]).load_case(),
+        LoadCase::ThreePointBending {
+            span: 9.0,
+            contact: 1.0
+        }
+    );
+    assert_eq!(
+        bar(&[
+            "load.case=three-point-bending",
+            "load.span=10",
+            "load.contact=0.5"
+        ])
+        .load_case(),
+        LoadCase::ThreePointBending {
+            span: 10.0,
+            contact: 0.5
+        }
+    );
+    assert_eq!(
+        bar(&["load.case=implant-compression", "load.platens=bonded"]).load_case(),
+        LoadCase::ImplantCompression {
+            platens: Platens::Bonded,
+            footprint_area: 36.0,
+            height: 3.0,
+            envelope: None,
+        }
+    );
+    // The canonical TOML holds what the file gave, not the defaults.
+    let toml = voxfe::provenance::canonical_toml(&bar(&["load.case=three-point-bending"]));
+    assert!(
+        toml.contains("[load]\ncase = \"three-point-bending\"\n\n"),
+        "{toml}"
     );
 }
 

@@ -1,6 +1,6 @@
 // Uniform parameters of the kernels that build the multigrid hierarchy on
 // the device (mg_galerkin_*.wgsl). Kept in sync with `GalerkinParams` in
-// src/gpu/galerkin.rs (a test compares sizes).
+// src/gpu/abi.rs (a test compares sizes).
 struct GalerkinParams {
     // Threads of the dispatch: coarse nodes (galerkin_*), or the nodes of
     // the level whose diagonal blocks are inverted (*_inverse_diagonal).
@@ -16,7 +16,7 @@ struct GalerkinParams {
     csz: u32,
     // *_inverse_diagonal: the entry of `singular` for this level.
     slot: u32,
-    // Split bindings (src/gpu/mg_chunks.rs): the active index of the
+    // Split bindings (src/gpu/plan/levels.rs): the active index of the
     // dispatch's first node (its own bindings start there), the first
     // active node and the first grid id of the finer level's window, the
     // first grid id of the coarse node map's window (stored indices are

@@ -1,5 +1,5 @@
 // Uniform parameters of the multigrid kernels. Kept in sync with `MgParams`
-// in src/gpu/multigrid.rs (a test asserts the sizes match).
+// in src/gpu/abi.rs (a test asserts the sizes match).
 struct MgParams {
     // Nodes the dispatch runs over (one thread each; rows for coarse_solve).
     n: u32,
@@ -18,7 +18,7 @@ struct MgParams {
     csz: u32,
     // Transfers: 1 when the node grids wrap (periodic homogenization).
     periodic: u32,
-    // Split bindings (src/gpu/mg_chunks.rs): the active index of the
+    // Split bindings (src/gpu/plan/levels.rs): the active index of the
     // dispatch's first node (for the host; its own bindings start there),
     // the first active node and the first grid id of the window a thread's
     // neighbours are read through (stored indices are global: a kernel
@@ -32,5 +32,5 @@ struct MgParams {
     _pad1: u32,
 }
 
-// "No node" in neighbour tables and node maps (NO_NODE in src/gpu/multigrid.rs).
+// "No node" in neighbour tables and node maps (NO_NODE in src/gpu/abi.rs).
 const NO_NODE: u32 = 0xffffffffu;

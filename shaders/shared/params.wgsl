@@ -1,4 +1,4 @@
-// Shared by every voxfe kernel. Kept in sync with `GpuParams` in src/gpu/params.rs
+// Shared by every voxfe kernel. Kept in sync with `GpuParams` in src/gpu/abi.rs
 // (a test asserts the sizes match).
 struct Params {
     // Active nodes of this dispatch's chunk (the whole mesh when the vectors
@@ -50,8 +50,7 @@ const REDUCE_WG: u32 = 256u;
 const REDUCE_PER_THREAD: u32 = 4u;
 
 // Threads per workgroup: one per node (apply_k, jacobi_diag, the multigrid
-// kernels) and one per dof (update_p, update_pz). Kept in sync with WG_NODES
-// and WG_DOFS in src/gpu/kernels.rs, and every constant here with
-// src/gpu/mirror.rs (a test compares them).
+// kernels) and one per dof (update_p, update_pz). Kept in sync, as every
+// constant here, with src/gpu/abi.rs (a test compares them).
 const WG_NODES: u32 = 64u;
 const WG_DOFS: u32 = 256u;

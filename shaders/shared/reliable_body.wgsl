@@ -4,7 +4,7 @@
 // double-single (two f32) in reliable_ds.wgsl. Every Hi buffer holds 8 bytes
 // per value in both, so one binding table serves both files.
 // The importing file also imports shared/params.wgsl (imports do not nest).
-// CPU mirror: src/gpu/reliable_mirror.rs (generic over the same operations).
+// CPU mirror: src/gpu/mirror/reliable_body.rs (generic over the same operations).
 
 @group(0) @binding(0) var<uniform> params: Params;
 // Grid node id of each active node of the chunk.

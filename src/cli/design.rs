@@ -10,7 +10,7 @@ use super::converge::{on_level, study_exit};
 use super::{info, load_scene, CliError, Study};
 use voxfe::homogenize::run::HomogenizeReport;
 use voxfe::report::RunReport;
-use voxfe::scene::{Backend, CaseName};
+use voxfe::scene::Backend;
 use voxfe::study::design::DesignOptions;
 
 #[derive(clap::Args)]
@@ -70,7 +70,7 @@ pub(crate) fn run(a: Args) -> Result<u8, CliError> {
     if let Some((levels, ratio)) = study {
         voxfe::study::design::check_study(&scene, levels, ratio)?;
     }
-    if scene.load.case == CaseName::Periodic {
+    if scene.load_case().is_periodic() {
         let on_solve = |n: usize, phi: f64, report: &HomogenizeReport, e: f64| {
             info(format_args!(
                 "solve {n}: porosity {phi:.5} (D = {:.4} mm) -> E_h = {e:.1} MPa",

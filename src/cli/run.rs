@@ -8,7 +8,7 @@ use super::{info, load_scene, CliError, EXIT_BAD_INPUT, EXIT_NOT_CONVERGED};
 use voxfe::fields::{FieldOutput, SliceField};
 use voxfe::pipeline::run_scene;
 use voxfe::provenance::Provenance;
-use voxfe::scene::{Backend, CaseName};
+use voxfe::scene::Backend;
 use voxfe::study::converge::error::StudyFile;
 
 #[derive(clap::Args)]
@@ -145,7 +145,7 @@ pub(crate) fn run(a: Args) -> Result<u8, CliError> {
 /// already on stdout). Returns the exit status.
 fn run_one(path: &Path, a: &Args, fields: &FieldOutput, several: bool) -> Result<u8, CliError> {
     let scene = load_scene(path, &a.set, a.backend, a.adapter.as_deref())?;
-    if scene.load.case == CaseName::Periodic {
+    if scene.load_case().is_periodic() {
         fields.check_periodic()?;
         return super::homogenize::homogenize_one(&scene, a.json, several, None);
     }

@@ -50,7 +50,7 @@ pub(crate) fn run(a: Args) -> Result<u8, CliError> {
             .map_err(FieldError::from)?;
     }
     if let Some(file) = &a.image {
-        voxfe::image::write(&vox.grid, file, &voxfe::image::written_by(&scene))?;
+        voxfe::image::write(&vox.grid, file, &voxfe::image::written_by(&scene.name))?;
     }
     if a.json {
         println!("{}", provenance.add_to(&report));

@@ -3,9 +3,11 @@
 //! cells = the solid voxels), and the writers, [`vtu`] (VTK XML
 //! UnstructuredGrid with displacement, stress and strain, for meshio and
 //! ParaView) and [`inp`] (an Abaqus input deck with material, the load
-//! case's boundary conditions and a static step).
+//! case's boundary conditions and a static step); [`tensors`] the strain and
+//! stress at the voxel centres that `vtu` writes.
 
 pub mod inp;
+pub mod tensors;
 pub mod vtu;
 
 use std::path::Path;

@@ -13,7 +13,7 @@
 //!   ParaView takes for a symmetric tensor; field data `tensor_order` says
 //!   so), `von_mises` (MPa), and `solid_fraction` φₑ with fraction fill.
 //!   Stress and strain are those at the voxel centre
-//!   ([`crate::fields::voxel_tensors`]);
+//!   ([`super::tensors::voxel_tensors`]);
 //! - field data: `converged` (1 or 0, as the `.vti`), and the provenance
 //!   strings, each as a `UInt8` array of its UTF-8 bytes (meshio reads no
 //!   VTK `String` array; `bytes(mesh.field_data["commit"]).decode()`).
@@ -23,8 +23,8 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
+use super::tensors::voxel_tensors;
 use super::{io_error, ExportError, HexMesh};
-use crate::fields::voxel_tensors;
 use crate::grid::VoxelGrid;
 use crate::provenance::Provenance;
 use crate::report::RunReport;

@@ -20,7 +20,7 @@
 //! checked here: wgpu ignores names it does not know, which turned a typo
 //! into "no GPU adapter: found none".
 
-use super::GpuError;
+use super::error::GpuError;
 use bytemuck::Pod;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -42,7 +42,41 @@ pub struct AdapterRequest {
     /// f64 on the device where the adapter has `SHADER_F64`, else in
     /// double-single. A path that cannot be built falls back to the next
     /// (f64 → double-single → host).
-    pub reliable: Option<super::ReliablePath>,
+    pub reliable: Option<ReliablePath>,
+}
+
+/// Where reliable updates run: the high-precision solution and the true
+/// residual b − A·x.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReliablePath {
+    /// On the device, in f64 (adapters with `SHADER_F64`).
+    DeviceF64,
+    /// On the device, in double-single (two-f32) arithmetic.
+    DeviceDs,
+    /// On the host in f64: x read back and r uploaded at every update.
+    Host,
+}
+
+impl ReliablePath {
+    /// "device-f64", "device-ds" or "host" (the result's `reliable_updates`).
+    pub fn name(self) -> &'static str {
+        match self {
+            ReliablePath::DeviceF64 => "device-f64",
+            ReliablePath::DeviceDs => "device-ds",
+            ReliablePath::Host => "host",
+        }
+    }
+
+    /// The paths tried, in order, when `self` is asked for: each falls back
+    /// to the next (f64 → double-single → host).
+    pub(super) fn fallbacks(self) -> &'static [ReliablePath] {
+        use ReliablePath::*;
+        match self {
+            DeviceF64 => &[DeviceF64, DeviceDs, Host],
+            DeviceDs => &[DeviceDs, Host],
+            Host => &[Host],
+        }
+    }
 }
 
 /// A headless device.
@@ -53,7 +87,7 @@ pub struct GpuContext {
     pub limits: wgpu::Limits,
     pub max_groups_x: u32,
     /// The reliable-update path asked for ([`AdapterRequest::reliable`]).
-    pub reliable: Option<super::ReliablePath>,
+    pub reliable: Option<ReliablePath>,
     /// Errors the device reported outside an error scope, as wgpu typed
     /// them, until [`GpuContext::check`] takes them.
     errors: Arc<Mutex<Vec<wgpu::Error>>>,

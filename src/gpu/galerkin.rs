@@ -5,8 +5,8 @@
 //! 1200² f64, 11.5 MB) and runs the power iterations' scalar products; no
 //! f64 block of any level is held on the host.
 //!
-//! Kernels (CPU mirrors in `galerkin_mirror.rs`, re-exported from
-//! [`super::mirror`]):
+//! Kernels (their table in `mg_kernels.rs`, CPU mirrors in
+//! `mirror/mg_galerkin_*.rs`):
 //!
 //! - `galerkin_fine` (`mg_galerkin_fine.wgsl`): the first coarse level,
 //!   the exact Pᵀ A P of the constrained fine operator for trilinear P,
@@ -30,13 +30,19 @@
 //! w = D⁻¹A v run on the device with the V-cycle's own kernels and the
 //! scalar products summed in f64 on the host.
 
-use super::kernels::{pipeline, storage_entry, uniform_entry, Access, WG_NODES};
-use super::mg_buffers::{encode_op, per_chunk, plan, Alloc, Hierarchy, Pipelines};
-use super::mg_chunks::{LevelChunk, LevelShape, Span};
-use super::multigrid::{
-    FineBuffers, GpuMultigrid, LevelBuffers, MgBindings, MgKernel, MgOp, MgParams, MgVec, NO_NODE,
+use super::abi::{GalerkinParams, MgParams, NO_NODE, WG_NODES};
+use super::context::{read_buffer, GpuContext};
+use super::error::GpuError;
+use super::kernels::pipeline;
+use super::mg_buffers::{
+    encode_op, per_chunk, Alloc, FineBuffers, Hierarchy, LevelBuffers, Pipelines,
 };
-use super::{read_buffer, GpuContext, GpuError};
+use super::mg_kernels::{
+    galerkin_layout, GalerkinKernel, MgKernel, MgOp, MgVec, GALERKIN_PIPELINES,
+};
+use super::multigrid::GpuMultigrid;
+use super::plan::hierarchy::plan_hierarchy;
+use super::plan::levels::{LevelChunk, LevelShape, Span};
 use crate::fem::mesh::ActiveMesh;
 use crate::fem::multigrid::{
     coarse_node_sets, factor_coarsest, power_iteration, Multigrid, MultigridError, NodeSet,
@@ -44,121 +50,8 @@ use crate::fem::multigrid::{
 };
 use crate::fem::operator::StencilTable;
 use crate::fem::SolveError;
-use bytemuck::{Pod, Zeroable};
+use bytemuck::Zeroable;
 use wgpu::util::DeviceExt;
-
-/// Uniform parameters of the hierarchy kernels. Kept in sync with
-/// `GalerkinParams` in `shaders/shared/mg_galerkin_params.wgsl` (a test
-/// compares sizes).
-#[repr(C)]
-#[derive(Debug, Clone, Copy, PartialEq, Pod, Zeroable)]
-pub struct GalerkinParams {
-    /// Threads: coarse nodes, or the nodes whose diagonal is inverted.
-    pub n: u32,
-    /// 1: sub-voxel fill (φ per voxel); 0: binary fill.
-    pub fill: u32,
-    /// Node grid size of the fine level.
-    pub fsx: u32,
-    pub fsy: u32,
-    pub fsz: u32,
-    /// Node grid size of the coarse level.
-    pub csx: u32,
-    pub csy: u32,
-    pub csz: u32,
-    /// `*_inverse_diagonal`: the entry of `singular` for this level.
-    pub slot: u32,
-    /// Split bindings (`mg_chunks.rs`): the dispatch's first node, the
-    /// first active node and grid id of the finer level's window, the first
-    /// grid id of the coarse node map's window; 0 for one chunk.
-    pub node_base: u32,
-    pub fine_win_base: u32,
-    pub fine_map_base: u32,
-    pub coarse_map_base: u32,
-    pub _pad1: u32,
-    pub _pad2: u32,
-    pub _pad3: u32,
-}
-
-/// The hierarchy kernels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum GalerkinKernel {
-    /// The first coarse level from the fine voxels.
-    Fine,
-    /// A deeper level from the stencils of the one above.
-    Stencil,
-    /// Inverse diagonal blocks of the fine level.
-    FineInverseDiagonal,
-    /// Inverse diagonal blocks of a stored level.
-    StencilInverseDiagonal,
-}
-
-/// The hierarchy kernels' table: kernel, WGSL file, entry point and its
-/// bindings 1.. (binding 0 is the uniform [`GalerkinParams`]); one thread
-/// a node, [`WG_NODES`] a workgroup.
-pub(crate) const GALERKIN_PIPELINES: [(GalerkinKernel, &str, &str, MgBindings); 4] = {
-    use Access::*;
-    [
-        (
-            GalerkinKernel::Fine,
-            "mg_galerkin_fine.wgsl",
-            "galerkin_fine",
-            &[
-                (1, Read),      // coarse ids
-                (2, Read),      // coarse map
-                (3, Read),      // fine node map
-                (4, Read),      // fine flags: pattern | fixed << 8
-                (5, Read),      // phi: corner fractions
-                (6, Read),      // element blocks
-                (7, ReadWrite), // blocks: 27 per coarse node
-                (8, ReadWrite), // nbrs
-                (9, Read),      // weighted element blocks (`weighted_element`)
-            ],
-        ),
-        (
-            GalerkinKernel::Stencil,
-            "mg_galerkin_stencil.wgsl",
-            "galerkin_stencil",
-            &[
-                (1, Read),      // coarse ids
-                (2, Read),      // coarse map
-                (3, Read),      // fine map
-                (4, Read),      // fine blocks
-                (5, Read),      // fine nbrs
-                (7, ReadWrite), // blocks
-                (8, ReadWrite), // nbrs
-            ],
-        ),
-        (
-            GalerkinKernel::FineInverseDiagonal,
-            "mg_galerkin_diag.wgsl",
-            "fine_inverse_diagonal",
-            &[
-                (1, Read),      // flags
-                (2, Read),      // phi
-                (3, Read),      // element blocks
-                (5, ReadWrite), // inverse diagonal blocks
-                (6, ReadWrite), // singular: the least singular node per level
-            ],
-        ),
-        (
-            GalerkinKernel::StencilInverseDiagonal,
-            "mg_galerkin_diag.wgsl",
-            "stencil_inverse_diagonal",
-            &[
-                (4, Read),      // the level's blocks
-                (5, ReadWrite), // inverse diagonal blocks
-                (6, ReadWrite), // singular
-            ],
-        ),
-    ]
-};
-
-/// The bind-group layout of a hierarchy kernel with `bindings`.
-pub(crate) fn galerkin_layout(bindings: &[(u32, Access)]) -> Vec<wgpu::BindGroupLayoutEntry> {
-    std::iter::once(uniform_entry(std::mem::size_of::<GalerkinParams>() as u64))
-        .chain(bindings.iter().map(|&(b, a)| storage_entry(b, a, 4)))
-        .collect()
-}
 
 /// The parameters of a kernel from level `fine` (node grid size) to
 /// `coarse` over `n` threads.
@@ -326,7 +219,7 @@ impl GpuMultigrid {
             map_len: s.map.len(),
         }));
         let fill = mesh.has_fractions();
-        let plan = plan(ctx, &shapes, fine, fill, false)?;
+        let plan = plan_hierarchy(ctx, &shapes, fine.chunks, fill, false)?;
         let bytes = plan.bytes;
         let scope = ctx.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
         let alloc = Alloc {

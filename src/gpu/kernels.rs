@@ -1,6 +1,6 @@
 //! The binding and kernel table: the buffers of a problem ([`Slot`]), the
 //! PCG kernels ([`Kernel`]) with their WGSL file, entry point, workgroup
-//! size ([`WG_NODES`], [`WG_DOFS`], [`WG_REDUCE`]) and bindings (how each
+//! size ([`WG_NODES`], [`WG_DOFS`], [`WG_REDUCE`], from [`super::abi`]) and bindings (how each
 //! slot is bound per chunk, [`View`], and whether the kernel only reads
 //! it, [`Access`]); the bind-group layouts spelled out from the table
 //! ([`Kernel::layout`], [`uniform_entry`], [`storage_entry`]), the
@@ -8,7 +8,10 @@
 //! which compiles one entry point against its layout. `gpu::wgsl_checks`
 //! compares the table with the WGSL.
 
-use super::{mirror, shaders, GpuContext, GpuError, GpuParams};
+use super::abi::{GpuParams, SCALARS, WG_DOFS, WG_NODES, WG_REDUCE};
+use super::context::GpuContext;
+use super::error::GpuError;
+use super::shaders;
 
 /// How a kernel binds a buffer for one chunk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,7 +76,7 @@ impl Slot {
             Slot::Stencil => 4 * 256 * 27 * 9,
             // One mask per occupancy pattern.
             Slot::Neighbours => 4 * 256,
-            Slot::Scalars => 4 * mirror::SCALARS as u64,
+            Slot::Scalars => 4 * SCALARS as u64,
             // 64 blocks of 3×3 f32.
             Slot::Element => 4 * 64 * 9,
             // One element: an empty chunk still binds 4 bytes.
@@ -114,20 +117,6 @@ pub(super) const KERNEL_LIST: [Kernel; 10] = [
     Kernel::DotPair,
     Kernel::UpdatePz,
 ];
-
-/// Threads per workgroup of the per-node kernels (`apply_k`,
-/// `jacobi_diag` and every multigrid kernel): one thread per node. Kept in
-/// sync with `WG_NODES` in `shaders/shared/params.wgsl` (a test compares).
-pub const WG_NODES: u32 = 64;
-
-/// Threads per workgroup of the per-dof kernels (`update_p`, `update_pz`):
-/// one thread per dof. Kept in sync with `WG_DOFS` in
-/// `shaders/shared/params.wgsl` (a test compares).
-pub const WG_DOFS: u32 = 256;
-
-/// Threads per workgroup of the reductions (`dot_partial`, `dot_pair`,
-/// `update_xr`, `reduce_*`): [`mirror::REDUCE_WG`].
-pub const WG_REDUCE: u32 = mirror::REDUCE_WG as u32;
 
 /// How a kernel uses a storage buffer: `var<storage, read>` or
 /// `var<storage, read_write>` in its WGSL.

@@ -1,76 +1,54 @@
-//! The buffers of the device multigrid before its V-cycle is recorded:
-//! the chunks and the size checks ([`plan`]), allocation
-//! ([`Alloc`]), the level buffers of a hierarchy ([`Hierarchy`]), whether
-//! uploaded from the host ([`GpuMultigrid::new`]) or built on the device
-//! ([`GpuMultigrid::on_device`]), the compiled kernels ([`Pipelines`]) and
-//! the dispatches of one op per chunk ([`per_chunk`]) and the bind group of
-//! one dispatch ([`encode_op`]).
+//! The buffers of the device multigrid before its V-cycle is recorded
+//! (their chunks and sizes are planned in [`super::plan::hierarchy`]): the
+//! fine level's, lent by the PCG ([`FineBuffers`]), allocation
+//! ([`Alloc`]), the level buffers of a hierarchy ([`LevelBuffers`],
+//! [`Hierarchy`]), whether uploaded from the host
+//! ([`GpuMultigrid::new`](super::multigrid::GpuMultigrid::new)) or built on
+//! the device (`GpuMultigrid::on_device`, `galerkin.rs`), the compiled
+//! kernels ([`Pipelines`]) and the dispatches of one op per chunk
+//! ([`per_chunk`]) and the bind group of one dispatch ([`encode_op`]).
 
-use super::kernels::{pipeline, WG_NODES};
-use super::mg_chunks::{plan_levels, row_chunks, LevelChunk, LevelShape, Span};
-#[cfg(doc)]
-use super::multigrid::GpuMultigrid;
-use super::multigrid::{
-    layout, FineBuffers, LevelBuffers, MgKernel, MgOp, MgParams, MgVec, PIPELINES, VECS,
-};
-use super::{GpuContext, GpuError, Kernel, Slot};
+use super::abi::{MgParams, WG_NODES};
+use super::context::GpuContext;
+use super::error::GpuError;
+use super::kernels::{pipeline, Kernel, Slot};
+use super::mg_kernels::{layout, MgKernel, MgOp, MgVec, PIPELINES, VECS};
+use super::plan::chunks::Chunk;
+use super::plan::levels::{LevelChunk, Span};
 use wgpu::util::DeviceExt;
 
-/// The chunks of a hierarchy and its device bytes, before anything is
-/// allocated: the levels' `shapes` (finest first) split over bindings of
-/// the adapter's `max_storage_buffer_binding_size` ([`plan_levels`],
-/// [`row_chunks`]), every buffer checked against `max_buffer_size`.
-pub(super) fn plan(
-    ctx: &GpuContext,
-    shapes: &[LevelShape],
-    fine: &FineBuffers,
-    fill: bool,
-    periodic: bool,
-) -> Result<Plan, GpuError> {
-    let lim = &ctx.limits;
-    let (limit, align) = (
-        lim.max_storage_buffer_binding_size,
-        lim.min_storage_buffer_offset_alignment as u64,
-    );
-    let depth = shapes.len();
-    let nc = 3 * shapes[depth - 1].ids.len() as u64;
-    let mut bytes = 0;
-    let mut check = |name: &'static str, b: u64| -> Result<(), GpuError> {
-        ctx.fits_buffer(name, b)?;
-        bytes += b;
-        Ok(())
-    };
-    check("coarsest inverse", 4 * nc * nc)?;
-    for (l, shape) in shapes.iter().enumerate() {
-        let n = shape.ids.len() as u64;
-        let vectors = if l == 0 { 3 } else { 5 };
-        for _ in 0..vectors {
-            check("multigrid vector", 12 * n)?;
-        }
-        if l > 0 || periodic {
-            check("multigrid node ids", 4 * n)?;
-            check("multigrid node map", 4 * shape.map_len as u64)?;
-        }
-        if l > 0 {
-            check("multigrid stencil blocks", 4 * 27 * 9 * n)?;
-            check("multigrid stencil neighbours", 4 * 27 * n)?;
-        }
-        if l + 1 < depth {
-            check("multigrid inverse diagonal blocks", 36 * n)?;
-        }
-    }
-    Ok(Plan {
-        chunks: plan_levels(shapes, fine.chunks, fill, periodic, limit, align)?,
-        rows: row_chunks(nc as usize, limit, align)?,
-        bytes,
-    })
+/// The fine level's buffers and the `apply_k` pipeline, owned by the PCG.
+pub struct FineBuffers<'a> {
+    /// The CG's chunks and their uniform parameters.
+    pub uniforms: &'a [wgpu::Buffer],
+    pub chunks: &'a [Chunk],
+    pub nodes: &'a wgpu::Buffer,
+    pub flags: &'a wgpu::Buffer,
+    pub node_map: &'a wgpu::Buffer,
+    pub stencil: &'a wgpu::Buffer,
+    pub neighbours: &'a wgpu::Buffer,
+    /// Corner fractions (sub-voxel fill) and element blocks.
+    pub phi: &'a wgpu::Buffer,
+    pub element: &'a wgpu::Buffer,
+    pub apply_k: &'a wgpu::ComputePipeline,
+    /// The CG's r (the cycle's right-hand side) and z (its result).
+    pub r: &'a wgpu::Buffer,
+    pub z: &'a wgpu::Buffer,
 }
 
-/// What [`plan`] gives.
-pub(super) struct Plan {
-    pub(super) chunks: Vec<Vec<LevelChunk>>,
-    pub(super) rows: Vec<Span>,
-    pub(super) bytes: u64,
+pub(super) struct LevelBuffers {
+    pub(super) n: usize,
+    pub(super) vecs: Vec<wgpu::Buffer>,
+    pub(super) ids: wgpu::Buffer,
+    pub(super) map: wgpu::Buffer,
+    pub(super) inv_diag: Option<wgpu::Buffer>,
+    pub(super) stencil: Option<(wgpu::Buffer, wgpu::Buffer)>,
+}
+
+impl LevelBuffers {
+    pub(super) fn vec(&self, v: MgVec) -> &wgpu::Buffer {
+        &self.vecs[VECS.iter().position(|x| *x == v).unwrap()]
+    }
 }
 
 /// Storage buffers of the hierarchy: initialised from host data, or empty.
@@ -126,7 +104,7 @@ pub(super) struct Hierarchy {
     /// Whether the node grids wrap (periodic homogenization).
     pub(super) periodic: bool,
     /// The chunks of each level and the row chunks of the coarsest
-    /// inverse ([`plan`]).
+    /// inverse ([`plan_hierarchy`](super::plan::hierarchy::plan_hierarchy)).
     pub(super) chunks: Vec<Vec<LevelChunk>>,
     pub(super) rows: Vec<Span>,
 }

@@ -43,7 +43,7 @@
 //! per-node kernel is dispatched once per chunk with the chunk's sub-ranges
 //! bound (for `apply_k` the chunk's neighbour window of flags, x and node
 //! map), and the second reduction passes sum the partials of all chunks.
-//! The multigrid is split the same way ([`mg_chunks`]): the fine level's
+//! The multigrid is split the same way ([`plan::levels`]): the fine level's
 //! chunks are the CG's (sized for its 36 B of inverse diagonal blocks a
 //! node), every coarser level is cut into node ranges whose stencil
 //! blocks, neighbours and windows (one grid layer around the chunk on its
@@ -68,66 +68,77 @@
 //!
 //! # Files
 //!
-//! - `context.rs`: [`AdapterRequest`], [`GpuContext`] (adapter choice,
-//!   device, the sink of uncaptured device errors, dispatch sizes),
-//!   [`context_or_skip`], `read_buffer`.
-//! - `error.rs`: [`GpuError`].
-//! - `params.rs`: [`GpuParams`], the uniform (twin of `Params` in
-//!   `shaders/shared/params.wgsl`).
-//! - `chunks.rs`: [`Chunk`], [`plan_chunks`], [`REDUCE_BLOCK`].
-//! - `kernels.rs`: the binding and kernel table: [`Slot`], [`Kernel`], each
-//!   kernel's file, entry point, workgroup size ([`WG_NODES`], [`WG_DOFS`],
-//!   [`WG_REDUCE`]) and bindings, the bind-group layouts spelled out from
-//!   it, `pipeline`, and the workgroups of each dispatch.
-//! - `pcg.rs`: [`GpuPcg`]: buffers, pipelines and bind groups of one
-//!   problem, the kernels of one iteration, its `PcgBackend`.
-//! - `reliable.rs`: reliable updates ([`ReliablePath`], [`RELIABLE_DROP`],
-//!   [`RESTART_DRIFT`], [`MULTIGRID_CHECK_EVERY`]), the host fallback and
-//!   the solution; `reliable_device.rs`: the device path (x_hi, b, the
+//! Bottom to top: each file imports only files listed before it (no import
+//! circle; `fem` is below all of them and imports none):
+//!
+//! - [`abi`]: what the host, the WGSL and the mirrors share: the uniform
+//!   structs ([`GpuParams`], [`MgParams`](abi::MgParams),
+//!   [`GalerkinParams`](abi::GalerkinParams)), the storage element
+//!   [`Ds`](abi::Ds), the scalar slots, the workgroup sizes ([`WG_NODES`],
+//!   [`WG_DOFS`], [`WG_REDUCE`], [`REDUCE_BLOCK`]) and `NO_NODE`, each
+//!   kept in sync with its WGSL twin and checked against it.
+//! - `error.rs`: [`GpuError`]. [`shaders`]: the WGSL sources, the
+//!   `#import` expander, naga validation.
+//! - [`mirror`]: a CPU mirror of every kernel, one file per shader
+//!   (`shaders/apply_k.wgsl` ↔ `mirror/apply_k.rs`); read by the tests
+//!   only.
+//! - `context.rs`: [`AdapterRequest`], [`ReliablePath`], [`GpuContext`]
+//!   (adapter choice, device, the sink of uncaptured device errors,
+//!   dispatch sizes), [`context_or_skip`], `read_buffer`.
+//! - `kernels.rs`: the PCG binding and kernel table: [`Slot`],
+//!   [`Kernel`], each kernel's file, entry point, workgroup size and
+//!   bindings, the bind-group layouts spelled out from it, `pipeline`, and
+//!   the workgroups of each dispatch. [`mg_kernels`]: the multigrid's
+//!   tables (the V-cycle's kernels and the hierarchy's).
+//! - [`plan`]: chunk and buffer planning: the CG's chunks ([`Chunk`],
+//!   [`plan_chunks`]), the multigrid levels' chunks and windows, the
+//!   hierarchy's size checks.
+//! - `mg_buffers.rs`: the multigrid's buffers before the cycle is
+//!   recorded (allocation, one dispatch per chunk, bind groups);
+//!   [`multigrid`]: the V-cycle on the device; [`galerkin`]: the
+//!   hierarchy built on the device (the Galerkin and inverse-diagonal
+//!   kernels, λ_max).
+//! - `reliable_device.rs`: reliable updates on the device (x_hi, b, the
 //!   kernels `shaders/reliable_{f64,ds}.wgsl` over
-//!   `shaders/shared/reliable_body.wgsl`, their binding table);
-//!   [`reliable_mirror`]: their CPU mirrors, generic over f64 and
-//!   double-single.
+//!   `shaders/shared/reliable_body.wgsl`, their binding table).
+//! - `pcg.rs`: [`GpuPcg`]: buffers, pipelines and bind groups of one
+//!   problem, the kernels it runs.
+//! - `reliable.rs`: reliable updates of a [`GpuPcg`] ([`RELIABLE_DROP`],
+//!   [`RESTART_DRIFT`]), the host fallback and the solution;
+//!   `iteration.rs`: its `PcgBackend` (the kernels of one iteration,
+//!   [`MULTIGRID_CHECK_EVERY`]).
 //! - `solve.rs`: [`solve_gpu`] (with the one [`crate::fem::SolverOptions`] of both backends).
-//! - [`multigrid`]: the V-cycle on the device and its kernel table;
-//!   `mg_buffers.rs`: its buffers before the cycle is recorded (size
-//!   checks, allocation, one dispatch per chunk, bind groups);
-//!   [`mg_chunks`]: the chunks of its levels; [`galerkin`]: the hierarchy built on
-//!   the device (the Galerkin and inverse-diagonal kernels, λ_max), with
-//!   the mirrors of its kernels in `galerkin_mirror.rs`.
-//! - [`mirror`]: a CPU mirror of every kernel, the scalar slots.
-//! - [`shaders`]: the WGSL sources, the `#import` expander, naga validation.
 //! - `wgsl_checks.rs` (tests): the kernel tables and the constants against
 //!   the WGSL as naga parses it, without an adapter.
 
-mod chunks;
+pub mod abi;
 mod context;
 mod error;
 pub mod galerkin;
-mod galerkin_mirror;
+mod iteration;
 mod kernels;
 mod mg_buffers;
-pub mod mg_chunks;
+pub mod mg_kernels;
 pub mod mirror;
 pub mod multigrid;
-mod params;
 mod pcg;
+pub mod plan;
 mod reliable;
 mod reliable_device;
-pub mod reliable_mirror;
 pub mod shaders;
 mod solve;
 #[cfg(test)]
 mod wgsl_checks;
 
-pub use chunks::{plan_chunks, Chunk, REDUCE_BLOCK};
-pub(crate) use context::read_buffer;
+pub use abi::{GpuParams, REDUCE_BLOCK, WG_DOFS, WG_NODES, WG_REDUCE};
 pub use context::{
     context_or_skip, env_backends, env_binding_cap, probe_counts, AdapterRequest, GpuContext,
+    ReliablePath,
 };
 pub use error::GpuError;
-pub use kernels::{Kernel, Slot, WG_DOFS, WG_NODES, WG_REDUCE};
-pub use params::GpuParams;
+pub use iteration::MULTIGRID_CHECK_EVERY;
+pub use kernels::{Kernel, Slot};
 pub use pcg::GpuPcg;
-pub use reliable::{ReliablePath, MULTIGRID_CHECK_EVERY, RELIABLE_DROP, RESTART_DRIFT};
+pub use plan::{plan_chunks, Chunk};
+pub use reliable::{RELIABLE_DROP, RESTART_DRIFT};
 pub use solve::solve_gpu;

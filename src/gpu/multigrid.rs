@@ -5,8 +5,9 @@
 //! ([`GpuMultigrid::on_device`], [`super::galerkin`]: what `solve_gpu`
 //! uses), or built on the host ([`crate::fem::multigrid`]) and uploaded in
 //! f32 ([`GpuMultigrid::new`]: the reference the device build is tested
-//! against). Buffers and bind groups: `mg_buffers.rs`. The cycle itself is a fixed list of
-//! dispatches ([`MgOp`]), recorded into the same compute pass as the CG
+//! against). Buffers and bind groups: `mg_buffers.rs`; the kernel table:
+//! `mg_kernels.rs`. The cycle itself is a fixed list of dispatches
+//! ([`MgOp`]), recorded into the same compute pass as the CG
 //! kernels, so a preconditioned iteration needs no round trip to the host:
 //!
 //! - `apply_k` (the fine level, matrix-free, with the constraints) or
@@ -20,7 +21,7 @@
 //!   the inverse of the coarsest operator.
 //!
 //! Each op is dispatched once per chunk of the level its threads run over
-//! ([`super::mg_chunks`]: bindings that fit
+//! ([`super::plan::levels`]: bindings that fit
 //! `max_storage_buffer_binding_size`; one chunk when the level fits).
 //! Every kernel has a CPU mirror in [`super::mirror`]. The cycle is the
 //! CPU's cycle in f32: smoothing from zero, residual, restriction, the
@@ -32,130 +33,17 @@
 //! row-major 3×3 f32 blocks) and 108 B of neighbours per node, plus the
 //! node ids and node maps.
 
-use super::kernels::{storage_entry, uniform_entry, Access};
-use super::mg_buffers::{encode_op, per_chunk, plan, Alloc, Hierarchy, Pipelines};
-use super::mg_chunks::LevelShape;
-use super::{read_buffer, GpuContext, GpuError};
+use super::abi::MgParams;
+use super::context::{read_buffer, GpuContext};
+use super::error::GpuError;
+use super::mg_buffers::{
+    encode_op, per_chunk, Alloc, FineBuffers, Hierarchy, LevelBuffers, Pipelines,
+};
+use super::mg_kernels::{MgKernel, MgOp, MgVec};
+use super::plan::hierarchy::plan_hierarchy;
+use super::plan::levels::LevelShape;
 use crate::fem::multigrid::{chebyshev_steps, Multigrid};
-use bytemuck::{Pod, Zeroable};
-
-/// "No node" in neighbour tables and node maps. Kept in sync with `NO_NODE`
-/// in `shaders/shared/mg_params.wgsl` (a test compares).
-pub const NO_NODE: u32 = u32::MAX;
-
-/// Uniform parameters of the multigrid kernels. Kept in sync with
-/// `MgParams` in `shaders/shared/mg_params.wgsl` (a test compares sizes).
-#[repr(C)]
-#[derive(Debug, Clone, Copy, PartialEq, Pod, Zeroable)]
-pub struct MgParams {
-    /// Nodes the dispatch runs over (rows of the dense inverse for
-    /// `coarse_solve`).
-    pub n: u32,
-    /// `chebyshev`: 0 from zero (r = b, x = d), 1 first step (r = b − q,
-    /// x += d), 2 next step (r −= q, x += d).
-    pub mode: u32,
-    /// `chebyshev`: d = c1·d + c2·D⁻¹r.
-    pub c1: f32,
-    pub c2: f32,
-    /// Node grid size of the fine level of a transfer.
-    pub fsx: u32,
-    pub fsy: u32,
-    pub fsz: u32,
-    /// Node grid size of the coarse level of a transfer.
-    pub csx: u32,
-    pub csy: u32,
-    pub csz: u32,
-    /// Transfers: 1 when the node grids wrap (periodic homogenization).
-    pub periodic: u32,
-    /// Split bindings ([`super::mg_chunks`]): the dispatch's first node
-    /// (its own bindings start there; the coarse solve's first row), the
-    /// first node and grid id of the window neighbours are read through;
-    /// 0 when a level is one chunk.
-    pub node_base: u32,
-    pub win_base: u32,
-    pub map_base: u32,
-    /// `coarse_solve`: the columns of the inverse.
-    pub cols: u32,
-    pub _pad1: u32,
-}
-
-/// The multigrid kernels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MgKernel {
-    /// `apply_k` on the finest level: q = A x or A d.
-    FineApply,
-    /// `mg_apply` on a stored level: q = A x or A d.
-    Apply,
-    Chebyshev,
-    Residual,
-    /// From this level to the next coarser.
-    Restrict,
-    /// From the next coarser level to this one.
-    Prolong,
-    CoarseSolve,
-}
-
-/// The vectors of a level.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum MgVec {
-    /// Right-hand side (the finest: the CG's r).
-    B,
-    /// Solution (the finest: the CG's z).
-    X,
-    R,
-    D,
-    Q,
-}
-
-/// Every vector of a level.
-pub const VECS: [MgVec; 5] = [MgVec::B, MgVec::X, MgVec::R, MgVec::D, MgVec::Q];
-
-/// One dispatch of the V-cycle.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct MgOp {
-    pub kernel: MgKernel,
-    pub level: usize,
-    pub params: MgParams,
-    /// `FineApply`/`Apply`: the vector applied to (X or D).
-    pub input: MgVec,
-    /// The chunk of the level the threads run over (the fine level's
-    /// chunks are the CG's; the coarse solve's are rows of the inverse).
-    pub chunk: usize,
-}
-
-/// The fine level's buffers and the `apply_k` pipeline, owned by the PCG.
-pub struct FineBuffers<'a> {
-    /// The CG's chunks and their uniform parameters.
-    pub uniforms: &'a [wgpu::Buffer],
-    pub chunks: &'a [super::Chunk],
-    pub nodes: &'a wgpu::Buffer,
-    pub flags: &'a wgpu::Buffer,
-    pub node_map: &'a wgpu::Buffer,
-    pub stencil: &'a wgpu::Buffer,
-    pub neighbours: &'a wgpu::Buffer,
-    /// Corner fractions (sub-voxel fill) and element blocks.
-    pub phi: &'a wgpu::Buffer,
-    pub element: &'a wgpu::Buffer,
-    pub apply_k: &'a wgpu::ComputePipeline,
-    /// The CG's r (the cycle's right-hand side) and z (its result).
-    pub r: &'a wgpu::Buffer,
-    pub z: &'a wgpu::Buffer,
-}
-
-pub(super) struct LevelBuffers {
-    pub(super) n: usize,
-    pub(super) vecs: Vec<wgpu::Buffer>,
-    pub(super) ids: wgpu::Buffer,
-    pub(super) map: wgpu::Buffer,
-    pub(super) inv_diag: Option<wgpu::Buffer>,
-    pub(super) stencil: Option<(wgpu::Buffer, wgpu::Buffer)>,
-}
-
-impl LevelBuffers {
-    pub(super) fn vec(&self, v: MgVec) -> &wgpu::Buffer {
-        &self.vecs[VECS.iter().position(|x| *x == v).unwrap()]
-    }
-}
+use bytemuck::Zeroable;
 
 /// The device hierarchy and the recorded V-cycle.
 pub struct GpuMultigrid {
@@ -180,94 +68,6 @@ pub struct GpuMultigrid {
 /// A stored level's stencil as read back: 27 row-major 3×3 blocks per
 /// node (f32) and the neighbour of each.
 pub type StencilData = (Vec<f32>, Vec<u32>);
-
-/// Bindings 1.. of a multigrid kernel: (binding index, how it is used).
-pub(crate) type MgBindings = &'static [(u32, Access)];
-
-/// The multigrid kernels' table: the kernel, its WGSL file and entry
-/// point, and its bindings 1.. (binding index, how the kernel uses it);
-/// binding 0 is the uniform [`MgParams`]. Every one runs [`super::WG_NODES`]
-/// threads a workgroup, one per node (per row for `coarse_solve`).
-pub(crate) const PIPELINES: [(MgKernel, &str, &str, MgBindings); 6] = {
-    use Access::*;
-    [
-        (
-            MgKernel::Apply,
-            "mg_apply.wgsl",
-            "mg_apply",
-            &[
-                (1, Read),      // blocks: 27 row-major 3×3 blocks per node
-                (2, Read),      // nbrs: the node of each block (NO_NODE: none)
-                (3, Read),      // x
-                (4, ReadWrite), // y = A_l x
-            ],
-        ),
-        (
-            MgKernel::Chebyshev,
-            "mg_smooth.wgsl",
-            "chebyshev",
-            &[
-                (1, Read),      // b
-                (2, Read),      // q = A x or A d
-                (3, Read),      // inv_diag: inverse 3×3 diagonal blocks
-                (4, ReadWrite), // r
-                (5, ReadWrite), // d
-                (6, ReadWrite), // x
-            ],
-        ),
-        (
-            MgKernel::Residual,
-            "mg_smooth.wgsl",
-            "residual",
-            &[
-                (1, Read),      // b
-                (2, Read),      // q = A x
-                (4, ReadWrite), // r = b − q
-            ],
-        ),
-        (
-            MgKernel::Restrict,
-            "mg_transfer.wgsl",
-            "restrict_residual",
-            &[
-                (1, Read),      // ids: coarse grid ids
-                (2, Read),      // map: the fine node map
-                (3, Read),      // src: the fine residual
-                (4, ReadWrite), // dst: the coarse right-hand side
-            ],
-        ),
-        (
-            MgKernel::Prolong,
-            "mg_transfer.wgsl",
-            "prolong_add",
-            &[
-                (1, Read),      // ids: fine grid ids
-                (2, Read),      // map: the coarse node map
-                (3, Read),      // src: the coarse correction
-                (4, ReadWrite), // dst: the fine x, added to
-            ],
-        ),
-        (
-            MgKernel::CoarseSolve,
-            "mg_coarse.wgsl",
-            "coarse_solve",
-            &[
-                (1, Read),      // inverse: the coarsest A⁻¹, row-major
-                (2, Read),      // b
-                (3, ReadWrite), // x = A⁻¹ b
-            ],
-        ),
-    ]
-};
-
-/// The bind-group layout of a multigrid kernel with `bindings` (a row of
-/// [`PIPELINES`]): the uniform [`MgParams`], then storage buffers of at
-/// least one element.
-pub(crate) fn layout(bindings: &[(u32, Access)]) -> Vec<wgpu::BindGroupLayoutEntry> {
-    std::iter::once(uniform_entry(std::mem::size_of::<MgParams>() as u64))
-        .chain(bindings.iter().map(|&(b, a)| storage_entry(b, a, 4)))
-        .collect()
-}
 
 fn f32s(v: impl IntoIterator<Item = f64>) -> Vec<f32> {
     v.into_iter().map(|x| x as f32).collect()
@@ -381,7 +181,7 @@ impl GpuMultigrid {
             })
             .collect();
         let fill = fine.chunks[0].params.fill == 1;
-        let plan = plan(ctx, &shapes, fine, fill, mg.is_periodic())?;
+        let plan = plan_hierarchy(ctx, &shapes, fine.chunks, fill, mg.is_periodic())?;
         let bytes = plan.bytes;
         let scope = ctx.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
         let alloc = Alloc {

@@ -1,14 +1,22 @@
 //! [`GpuPcg`]: the buffers, pipelines and bind groups of one problem on the
-//! device, the kernels of one iteration, and its [`PcgBackend`]
-//! implementation, so the CG loop is the CPU solver's.
+//! device, the kernels it runs, and the state of its reliable updates
+//! ([`Reliable`]). Its [`PcgBackend`] implementation (the kernels of one
+//! iteration) is in `iteration.rs`, the reliable updates themselves in
+//! `reliable.rs`.
 
-use super::chunks::plan_chunks_with;
-use super::kernels::{pipeline, KERNEL_LIST, SLOTS};
-use super::reliable::{Reliable, MULTIGRID_CHECK_EVERY, RELIABLE_DROP};
-use super::{mirror, multigrid, read_buffer, Chunk, GpuContext, GpuError, GpuParams, Kernel, Slot};
-use crate::fem::cg::{PcgBackend, PcgError};
+use super::abi::{GpuParams, SCALARS};
+use super::context::{read_buffer, GpuContext};
+use super::error::GpuError;
+use super::kernels::{pipeline, Kernel, Slot, KERNEL_LIST, SLOTS};
+use super::mg_buffers::FineBuffers;
+use super::multigrid::GpuMultigrid;
+use super::plan::chunks::{plan_chunks_with, Chunk};
+use super::reliable_device::DeviceReliable;
+#[cfg(doc)]
+use crate::fem::cg::PcgBackend;
 use crate::fem::mesh::ActiveMesh;
 use crate::fem::operator::StencilTable;
+use crate::fem::problem::FineOperator;
 use bytemuck::Pod;
 use wgpu::util::DeviceExt;
 
@@ -18,6 +26,35 @@ enum Hierarchy<'m, 'a> {
     Host(&'m crate::fem::multigrid::Multigrid<'a>),
     /// Built on the device.
     Device,
+}
+
+/// Where the high-precision solution and right-hand side are kept.
+pub(super) enum Store<'p> {
+    Device(DeviceReliable),
+    Host {
+        op: FineOperator<'p>,
+        b: Vec<f64>,
+        x: Vec<f64>,
+    },
+}
+
+/// Reliable updates (mixed-precision CG): the solution is accumulated in
+/// high precision and, whenever the f32 recursive residual has dropped by
+/// [`RELIABLE_DROP`](super::RELIABLE_DROP) since the last update (or reached the stop level), the
+/// device's r is replaced by the true residual b − A x computed in high
+/// precision, keeping the search direction p. CG then converges as in f64
+/// while all iterations run in f32 on the device.
+pub(super) struct Reliable<'p> {
+    pub(super) store: Store<'p>,
+    /// ‖r‖² at the last update.
+    pub(super) rr_last: f64,
+    /// ‖r‖² at which the solver will stop.
+    pub(super) rr_stop: f64,
+    pub(super) updates: usize,
+    /// Wall time spent in updates, s.
+    pub(super) seconds: f64,
+    /// Why a device path asked for was not used, if one was not.
+    pub(super) fallback: Option<String>,
 }
 
 /// Jacobi-PCG state of one problem on the device.
@@ -34,14 +71,14 @@ pub struct GpuPcg<'c> {
     /// Jacobi solver.
     pipelines: Vec<Option<(wgpu::ComputePipeline, Vec<wgpu::BindGroup>)>>,
     /// Kernels recorded by `step` and not yet submitted.
-    pending: Vec<Kernel>,
+    pub(super) pending: Vec<Kernel>,
     pub(super) reliable: Option<Reliable<'c>>,
-    /// CG restarts at reliable updates (see [`RESTART_DRIFT`](super::RESTART_DRIFT)).
+    /// CG restarts at reliable updates (see [`RESTART_DRIFT`](super::reliable::RESTART_DRIFT)).
     pub(super) restarts: usize,
     /// The multigrid preconditioner, when there is one.
-    pub(super) multigrid: Option<multigrid::GpuMultigrid>,
+    pub(super) multigrid: Option<GpuMultigrid>,
     /// Bytes of the solver's own buffers on the device (the multigrid's
-    /// hierarchy not included: [`multigrid::GpuMultigrid::bytes`]).
+    /// hierarchy not included: [`GpuMultigrid::bytes`]).
     pub bytes: u64,
 }
 
@@ -70,7 +107,7 @@ impl<'c> GpuPcg<'c> {
     }
 
     /// As [`GpuPcg::new`], preconditioned with one V-cycle of a hierarchy
-    /// built on the device ([`multigrid::GpuMultigrid::on_device`]). The
+    /// built on the device ([`GpuMultigrid::on_device`]). The
     /// device Galerkin kernels know box meshes only: a periodic mesh's
     /// hierarchy is built on the host ([`crate::fem::multigrid::Multigrid::periodic`]).
     pub fn with_device_multigrid(
@@ -146,7 +183,7 @@ impl<'c> GpuPcg<'c> {
             (Slot::Q, "q", vec_bytes),
             (Slot::InvDiag, "inverse diagonal", vec_bytes),
             (Slot::Partials, "partial sums", 8 * params.n_partials as u64),
-            (Slot::Scalars, "CG scalars", 4 * mirror::SCALARS as u64),
+            (Slot::Scalars, "CG scalars", 4 * SCALARS as u64),
             (Slot::Z, "z", if mg.is_some() { vec_bytes } else { 4 }),
             (Slot::Phi, "corner fractions", 4 * phi.len() as u64),
             (Slot::Element, "element stiffness", 4 * element.len() as u64),
@@ -271,7 +308,7 @@ impl<'c> GpuPcg<'c> {
         gpu.run(&[Kernel::JacobiDiag])?;
         if let Some(mg) = mg {
             let apply_k = &gpu.kernel(Kernel::ApplyK).0;
-            let fine = multigrid::FineBuffers {
+            let fine = FineBuffers {
                 uniforms: &uniforms,
                 chunks: &gpu.chunks,
                 nodes: gpu.buffer(Slot::Nodes),
@@ -286,10 +323,8 @@ impl<'c> GpuPcg<'c> {
                 z: gpu.buffer(Slot::Z),
             };
             let device_mg = match mg {
-                Hierarchy::Host(mg) => multigrid::GpuMultigrid::new(ctx, mg, &fine)?,
-                Hierarchy::Device => {
-                    multigrid::GpuMultigrid::on_device(ctx, mesh, table, fixed, &fine)?
-                }
+                Hierarchy::Host(mg) => GpuMultigrid::new(ctx, mg, &fine)?,
+                Hierarchy::Device => GpuMultigrid::on_device(ctx, mesh, table, fixed, &fine)?,
             };
             gpu.multigrid = Some(device_mg);
         }
@@ -307,7 +342,7 @@ impl<'c> GpuPcg<'c> {
     }
 
     /// The device multigrid, when the solver has one.
-    pub fn multigrid(&self) -> Option<&multigrid::GpuMultigrid> {
+    pub fn multigrid(&self) -> Option<&GpuMultigrid> {
         self.multigrid.as_ref()
     }
 
@@ -386,29 +421,6 @@ impl<'c> GpuPcg<'c> {
     }
 }
 
-/// The kernels of one PCG iteration.
-const ITERATION: [Kernel; 6] = [
-    Kernel::ApplyK,
-    Kernel::DotPartial,
-    Kernel::ReduceAlpha,
-    Kernel::UpdateXr,
-    Kernel::ReduceBeta,
-    Kernel::UpdateP,
-];
-
-/// The kernels of one multigrid-preconditioned iteration: `update_xr`'s
-/// partial sums are replaced by `dot_pair`'s (r·z, r·r) after the V-cycle.
-const ITERATION_MG: [Kernel; 8] = [
-    Kernel::ApplyK,
-    Kernel::DotPartial,
-    Kernel::ReduceAlpha,
-    Kernel::UpdateXr,
-    Kernel::VCycle,
-    Kernel::DotPair,
-    Kernel::ReduceBeta,
-    Kernel::UpdatePz,
-];
-
 impl<'c> GpuPcg<'c> {
     /// Submits the recorded iterations.
     pub(super) fn flush(&mut self) -> Result<(), GpuError> {
@@ -417,78 +429,5 @@ impl<'c> GpuPcg<'c> {
             self.run(&k)?;
         }
         Ok(())
-    }
-}
-
-impl PcgBackend for GpuPcg<'_> {
-    type Error = GpuError;
-
-    fn start(&mut self) -> Result<f64, GpuError> {
-        self.pending.clear();
-        let zeros = vec![0.0f32; self.params.n_dofs as usize];
-        self.write(Slot::X, &zeros);
-        self.write(Slot::Scalars, &[0.0f32; mirror::SCALARS]);
-        if self.multigrid.is_some() {
-            // z = M⁻¹ r, ρ = r·z, p = z.
-            self.run(&[
-                Kernel::VCycle,
-                Kernel::DotPair,
-                Kernel::ReduceStart,
-                Kernel::UpdatePz,
-            ])?;
-        } else {
-            // α = 0: update_xr leaves x and r alone and sums r·D⁻¹r and r·r.
-            self.run(&[Kernel::UpdateXr, Kernel::ReduceStart, Kernel::UpdateP])?;
-        }
-        let s: Vec<f32> = self.read(Slot::Scalars)?;
-        Ok(match &self.reliable {
-            Some(rel) => rel.rr_last,
-            None => s[mirror::RR] as f64,
-        })
-    }
-
-    fn step(&mut self) -> Result<(), GpuError> {
-        if self.multigrid.is_some() {
-            self.pending.extend_from_slice(&ITERATION_MG);
-        } else {
-            self.pending.extend_from_slice(&ITERATION);
-        }
-        // Submit in batches: one submission per iteration costs more than
-        // the kernels on small grids.
-        if self.pending.len() >= 16 * ITERATION.len() {
-            self.flush()?;
-        }
-        Ok(())
-    }
-
-    fn residual_norm_sq(&mut self) -> Result<f64, GpuError> {
-        self.flush()?;
-        let s: Vec<f32> = self.read(Slot::Scalars)?;
-        if s[mirror::BREAKDOWN] != 0.0 {
-            return Err(PcgError::Breakdown {
-                iteration: 0,
-                pq: s[mirror::PQ] as f64,
-            }
-            .into());
-        }
-        let rr = s[mirror::RR] as f64;
-        let due = match &self.reliable {
-            Some(rel) => rr <= RELIABLE_DROP * RELIABLE_DROP * rel.rr_last || rr <= rel.rr_stop,
-            None => false,
-        };
-        if due {
-            return self.reliable_update(rr);
-        }
-        Ok(rr)
-    }
-
-    /// With multigrid at least every [`MULTIGRID_CHECK_EVERY`] iterations:
-    /// reliable updates happen only at a read.
-    fn check_every(&self, requested: usize) -> usize {
-        if self.multigrid.is_some() {
-            requested.min(MULTIGRID_CHECK_EVERY)
-        } else {
-            requested
-        }
     }
 }

@@ -1,78 +1,19 @@
 //! Reliable updates (mixed-precision CG) of [`GpuPcg`]: where the f64
 //! solution and the true residual live ([`ReliablePath`]: on the device in
-//! f64 or double-single, [`DeviceReliable`](super::reliable_device), or on
-//! the host as the fallback), when an update is due ([`RELIABLE_DROP`]),
-//! when CG restarts ([`RESTART_DRIFT`]), how often the multigrid solver
-//! reads ‖r‖ ([`MULTIGRID_CHECK_EVERY`]), and the solution.
+//! f64 or double-single, [`DeviceReliable`], or on the host as the
+//! fallback), when an update is due ([`RELIABLE_DROP`]), when CG restarts
+//! ([`RESTART_DRIFT`]), and the solution. The iteration that calls them:
+//! `iteration.rs`.
 
+use super::abi::ALPHA;
+use super::context::ReliablePath;
+use super::error::GpuError;
+use super::kernels::{Kernel, Slot};
+use super::pcg::{GpuPcg, Reliable, Store};
 use super::reliable_device::DeviceReliable;
-use super::{mirror, GpuError, GpuPcg, Kernel, Slot};
 use crate::fem::problem::FineOperator;
 use crate::fem::vector::{norm_sq, residual};
 use std::time::Instant;
-
-/// Where reliable updates run: the high-precision solution and the true
-/// residual b − A·x.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReliablePath {
-    /// On the device, in f64 (adapters with `SHADER_F64`).
-    DeviceF64,
-    /// On the device, in double-single (two-f32) arithmetic.
-    DeviceDs,
-    /// On the host in f64: x read back and r uploaded at every update.
-    Host,
-}
-
-impl ReliablePath {
-    /// "device-f64", "device-ds" or "host" (the result's `reliable_updates`).
-    pub fn name(self) -> &'static str {
-        match self {
-            ReliablePath::DeviceF64 => "device-f64",
-            ReliablePath::DeviceDs => "device-ds",
-            ReliablePath::Host => "host",
-        }
-    }
-
-    /// The paths tried, in order, when `self` is asked for: each falls back
-    /// to the next (f64 → double-single → host).
-    fn fallbacks(self) -> &'static [ReliablePath] {
-        use ReliablePath::*;
-        match self {
-            DeviceF64 => &[DeviceF64, DeviceDs, Host],
-            DeviceDs => &[DeviceDs, Host],
-            Host => &[Host],
-        }
-    }
-}
-
-/// Where the high-precision solution and right-hand side are kept.
-pub(super) enum Store<'p> {
-    Device(DeviceReliable),
-    Host {
-        op: FineOperator<'p>,
-        b: Vec<f64>,
-        x: Vec<f64>,
-    },
-}
-
-/// Reliable updates (mixed-precision CG): the solution is accumulated in
-/// high precision and, whenever the f32 recursive residual has dropped by
-/// [`RELIABLE_DROP`] since the last update (or reached the stop level), the
-/// device's r is replaced by the true residual b − A x computed in high
-/// precision, keeping the search direction p. CG then converges as in f64
-/// while all iterations run in f32 on the device.
-pub(super) struct Reliable<'p> {
-    pub(super) store: Store<'p>,
-    /// ‖r‖² at the last update.
-    pub(super) rr_last: f64,
-    /// ‖r‖² at which the solver will stop.
-    pub(super) rr_stop: f64,
-    pub(super) updates: usize,
-    /// Wall time spent in updates, s.
-    pub(super) seconds: f64,
-    /// Why a device path asked for was not used, if one was not.
-    pub(super) fallback: Option<String>,
-}
 
 /// A reliable update happens when ‖r‖ has dropped by this factor.
 pub const RELIABLE_DROP: f64 = 0.1;
@@ -81,17 +22,12 @@ pub const RELIABLE_DROP: f64 = 0.1;
 /// the recursive one.
 pub const RESTART_DRIFT: f64 = 2.0;
 
-/// With multigrid the host reads ‖r‖ at least every this many iterations:
-/// each iteration cuts ‖r‖ about twofold, and reliable updates can only
-/// happen at a read.
-pub const MULTIGRID_CHECK_EVERY: usize = 2;
-
 impl<'c> GpuPcg<'c> {
     /// Turns on reliable updates against the f64 operator `op` and
     /// right-hand side `b`; the solver stops at ‖r‖ ≤ `tolerance`·‖b‖.
     /// They run on the device in f64 where the adapter has `SHADER_F64`,
     /// else in double-single, else on the host (or from the path the
-    /// context asks for, [`super::AdapterRequest::reliable`], on).
+    /// context asks for, [`AdapterRequest::reliable`](super::AdapterRequest::reliable), on).
     pub fn enable_reliable_updates(&mut self, op: FineOperator<'c>, b: Vec<f64>, tolerance: f64) {
         let bb = norm_sq(&b);
         self.set_rhs(&b);
@@ -108,7 +44,7 @@ impl<'c> GpuPcg<'c> {
             if f64 && !self.ctx.has_f64() {
                 continue;
             }
-            match DeviceReliable::new(self, &op, &b, f64) {
+            match DeviceReliable::new(self.ctx, &self.params, |s| self.buffer(s), &op, &b, f64) {
                 Ok(d) => {
                     store = Some(Store::Device(d));
                     break;
@@ -190,7 +126,7 @@ impl<'c> GpuPcg<'c> {
             // With α = 0 update_xr only sums r·D⁻¹r and r·r.
             self.ctx.queue.write_buffer(
                 self.buffer(Slot::Scalars),
-                (4 * mirror::ALPHA) as u64,
+                (4 * ALPHA) as u64,
                 bytemuck::bytes_of(&0.0f32),
             );
             vec![Kernel::UpdateXr, Kernel::ReduceStart]
@@ -217,7 +153,7 @@ impl<'c> GpuPcg<'c> {
         self.flush()?;
         let rel = self.reliable.as_ref().expect("reliable updates are on");
         match &rel.store {
-            Store::Device(d) => d.update(self),
+            Store::Device(d) => d.update(self.ctx),
             Store::Host { .. } => self.host_update(),
         }
     }
@@ -253,7 +189,7 @@ impl<'c> GpuPcg<'c> {
             ..
         }) = &self.reliable
         {
-            return d.solution(self);
+            return d.solution(self.ctx);
         }
         let x32: Vec<f32> = self.read(Slot::X)?;
         Ok(match &self.reliable {

@@ -10,10 +10,11 @@
 //! over their own chunks, planned ([`plan_chunks`]) at half the binding
 //! limit so that the 24-byte windows fit where the f32 ones (12 bytes) do.
 
-use super::kernels::{pipeline, storage_entry, uniform_entry, Access, View};
-use super::reliable_mirror::{Ds, Hi};
-use super::{plan_chunks, read_buffer, Chunk, GpuError, GpuParams, GpuPcg, Slot};
-use super::{WG_DOFS, WG_NODES};
+use super::abi::{Ds, GpuParams, WG_DOFS, WG_NODES, WG_REDUCE};
+use super::context::{read_buffer, GpuContext};
+use super::error::GpuError;
+use super::kernels::{pipeline, storage_entry, uniform_entry, Access, Slot, View};
+use super::plan::chunks::{plan_chunks, Chunk};
 use crate::fem::problem::FineOperator;
 use wgpu::util::DeviceExt;
 
@@ -80,7 +81,7 @@ const REDUCE: &[Row] = &[
 pub(crate) const PIPELINES: [(&str, u32, &[Row]); 3] = [
     ("accumulate", WG_DOFS, ACCUMULATE),
     ("residual", WG_NODES, RESIDUAL),
-    ("reduce_rr", super::WG_REDUCE, REDUCE),
+    ("reduce_rr", WG_REDUCE, REDUCE),
 ];
 
 /// The kernel files of the two precisions.
@@ -109,31 +110,33 @@ pub(super) struct DeviceReliable {
     kernels: Vec<(wgpu::ComputePipeline, Vec<wgpu::BindGroup>)>,
     /// Bytes of its buffers on the device.
     pub(super) bytes: u64,
+    /// Dofs of the whole mesh (the length of the solution).
+    n_dofs: usize,
 }
 
-/// `values` as the 8-byte `Hi` of the precision.
+/// `values` as the 8-byte `Hi` of the precision: f64, or the nearest
+/// double-single ([`Ds::from_f64`]).
 fn hi_bytes(values: &[f64], f64: bool) -> Vec<u8> {
-    fn cast<H: Hi>(values: &[f64]) -> Vec<u8> {
-        let hi: Vec<H> = values.iter().map(|&v| H::of_f64(v)).collect();
-        bytemuck::cast_slice(&hi).to_vec()
-    }
     if f64 {
-        cast::<f64>(values)
+        bytemuck::cast_slice(values).to_vec()
     } else {
-        cast::<Ds>(values)
+        let ds: Vec<Ds> = values.iter().map(|&v| Ds::from_f64(v)).collect();
+        bytemuck::cast_slice(&ds).to_vec()
     }
 }
 
 impl DeviceReliable {
     /// Uploads b and the operator of `op` in f64 (`f64`) or double-single
-    /// and builds the kernels for the solver `gpu` (whose mesh `op` is).
-    pub(super) fn new(
-        gpu: &GpuPcg,
+    /// and builds the kernels for the solver on `ctx` whose mesh `op` is,
+    /// with the whole mesh's `params` and its buffers (`buffer`).
+    pub(super) fn new<'b>(
+        ctx: &GpuContext,
+        params: &GpuParams,
+        buffer: impl Fn(Slot) -> &'b wgpu::Buffer,
         op: &FineOperator,
         b: &[f64],
         f64: bool,
     ) -> Result<DeviceReliable, GpuError> {
-        let ctx = gpu.ctx;
         let (mesh, table) = (op.inner().mesh(), op.inner().table());
         let lim = &ctx.limits;
         let chunks = plan_chunks(
@@ -199,9 +202,9 @@ impl DeviceReliable {
             })
         };
         let uniforms: Vec<wgpu::Buffer> = chunks.iter().map(|c| uniform(&c.params)).collect();
-        let global = uniform(&gpu.params);
+        let global = uniform(params);
         let whole = Chunk {
-            params: gpu.params,
+            params: *params,
             win_end: 0,
             map_end: 0,
         };
@@ -224,7 +227,7 @@ impl DeviceReliable {
                     }];
                     for &(binding, buf, view, _) in rows {
                         let buffer = match buf {
-                            Buf::Pcg(slot) => gpu.buffer(slot),
+                            Buf::Pcg(slot) => buffer(slot),
                             Buf::XHi => &x_hi,
                             Buf::B => &b_hi,
                             Buf::Partials => &partial_buf,
@@ -258,6 +261,7 @@ impl DeviceReliable {
             total,
             kernels,
             bytes,
+            n_dofs: 3 * params.n_nodes as usize,
         })
     }
 
@@ -267,8 +271,7 @@ impl DeviceReliable {
     }
 
     /// Encodes the first `count` kernels of [`PIPELINES`] and submits them.
-    fn run(&self, gpu: &GpuPcg, count: usize) -> Result<(), GpuError> {
-        let ctx = gpu.ctx;
+    fn run(&self, ctx: &GpuContext, count: usize) -> Result<(), GpuError> {
         let mut enc = ctx
             .device
             .create_command_encoder(&wgpu::CommandEncoderDescriptor {
@@ -300,11 +303,11 @@ impl DeviceReliable {
     }
 
     /// `buffer`'s `Hi` values as f64.
-    fn read(&self, gpu: &GpuPcg, buffer: &wgpu::Buffer) -> Result<Vec<f64>, GpuError> {
+    fn read(&self, ctx: &GpuContext, buffer: &wgpu::Buffer) -> Result<Vec<f64>, GpuError> {
         Ok(if self.f64 {
-            read_buffer::<f64>(gpu.ctx, buffer)?
+            read_buffer::<f64>(ctx, buffer)?
         } else {
-            read_buffer::<Ds>(gpu.ctx, buffer)?
+            read_buffer::<Ds>(ctx, buffer)?
                 .iter()
                 .map(|v| v.value())
                 .collect()
@@ -313,17 +316,16 @@ impl DeviceReliable {
 
     /// x_hi += x, x = 0, r = b − A·x_hi (into the solver's f32 r); returns
     /// the true ‖r‖², the only value read back.
-    pub(super) fn update(&self, gpu: &GpuPcg) -> Result<f64, GpuError> {
-        self.run(gpu, PIPELINES.len())?;
-        Ok(self.read(gpu, &self.total)?[0])
+    pub(super) fn update(&self, ctx: &GpuContext) -> Result<f64, GpuError> {
+        self.run(ctx, PIPELINES.len())?;
+        Ok(self.read(ctx, &self.total)?[0])
     }
 
     /// x_hi += x, x = 0, and x_hi read back: the solution.
-    pub(super) fn solution(&self, gpu: &GpuPcg) -> Result<Vec<f64>, GpuError> {
-        self.run(gpu, 1)?;
-        let n = 3 * gpu.params.n_nodes as usize;
-        let mut x = self.read(gpu, &self.x_hi)?;
-        x.truncate(n);
+    pub(super) fn solution(&self, ctx: &GpuContext) -> Result<Vec<f64>, GpuError> {
+        self.run(ctx, 1)?;
+        let mut x = self.read(ctx, &self.x_hi)?;
+        x.truncate(self.n_dofs);
         Ok(x)
     }
 }

@@ -1,13 +1,16 @@
 //! Checks of the host side against the WGSL as naga parses it, without any
 //! adapter: every kernel's bind-group layout (the PCG table in
-//! [`super::kernels`] and the multigrid table in [`super::multigrid`])
+//! [`super::kernels`], the multigrid tables in [`super::mg_kernels`] and
+//! the reliable-update table in [`super::reliable_device`])
 //! against the global variables its entry point uses, its workgroup size
 //! against `@workgroup_size`, and the Rust twins of the WGSL `const`s
-//! (workgroup sizes, the reduction block, the scalar slots, `NO_NODE`).
+//! in [`super::abi`] (workgroup sizes, the reduction block, the scalar
+//! slots, `NO_NODE`).
 
-use super::kernels::{KERNEL_LIST, WG_DOFS, WG_NODES, WG_REDUCE};
-use super::multigrid::{self, NO_NODE, PIPELINES};
-use super::{mirror, shaders};
+use super::abi::{self, NO_NODE, WG_DOFS, WG_NODES, WG_REDUCE};
+use super::kernels::KERNEL_LIST;
+use super::mg_kernels::{self, PIPELINES};
+use super::shaders;
 
 /// The module of kernel file `file` (imports expanded) and naga's analysis.
 pub(super) fn parse(file: &str) -> (naga::Module, naga::valid::ModuleInfo) {
@@ -143,7 +146,7 @@ fn every_pcg_kernel_binds_what_its_entry_point_uses() {
 #[test]
 fn every_multigrid_kernel_binds_what_its_entry_point_uses() {
     for (kernel, file, entry, bindings) in PIPELINES {
-        check_layout(file, entry, &multigrid::layout(bindings));
+        check_layout(file, entry, &mg_kernels::layout(bindings));
         assert_eq!(
             used_bindings(file, entry).1,
             [WG_NODES, 1, 1],
@@ -184,16 +187,16 @@ fn wgsl_const(file: &str, name: &str) -> u32 {
 fn rust_constants_match_their_wgsl_twins() {
     // shared/params.wgsl, as every PCG kernel imports it.
     let shared = [
-        ("RHO", mirror::RHO as u32),
-        ("PQ", mirror::PQ as u32),
-        ("ALPHA", mirror::ALPHA as u32),
-        ("BETA", mirror::BETA as u32),
-        ("RR", mirror::RR as u32),
-        ("RHO_NEW", mirror::RHO_NEW as u32),
-        ("BREAKDOWN", mirror::BREAKDOWN as u32),
-        ("SCALARS", mirror::SCALARS as u32),
-        ("REDUCE_WG", mirror::REDUCE_WG as u32),
-        ("REDUCE_PER_THREAD", mirror::REDUCE_PER_THREAD as u32),
+        ("RHO", abi::RHO as u32),
+        ("PQ", abi::PQ as u32),
+        ("ALPHA", abi::ALPHA as u32),
+        ("BETA", abi::BETA as u32),
+        ("RR", abi::RR as u32),
+        ("RHO_NEW", abi::RHO_NEW as u32),
+        ("BREAKDOWN", abi::BREAKDOWN as u32),
+        ("SCALARS", abi::SCALARS as u32),
+        ("REDUCE_WG", abi::REDUCE_WG as u32),
+        ("REDUCE_PER_THREAD", abi::REDUCE_PER_THREAD as u32),
         ("WG_NODES", WG_NODES),
         ("WG_DOFS", WG_DOFS),
     ];
@@ -201,14 +204,28 @@ fn rust_constants_match_their_wgsl_twins() {
         assert_eq!(wgsl_const("update_xr.wgsl", name), rust, "{name}");
     }
     assert_eq!(WG_REDUCE, wgsl_const("update_xr.wgsl", "REDUCE_WG"));
-    const { assert!(mirror::BREAKDOWN < mirror::SCALARS) };
+    const { assert!(abi::BREAKDOWN < abi::SCALARS) };
     // shared/mg_params.wgsl, as every multigrid kernel imports it.
     assert_eq!(wgsl_const("mg_apply.wgsl", "NO_NODE"), NO_NODE);
 }
 
 #[test]
+fn the_high_precision_values_match_their_wgsl_twins() {
+    // x_acc (binding 13 of `accumulate`): an array of the file's `Hi`.
+    let hi = [
+        ("reliable_ds.wgsl", std::mem::size_of::<abi::Ds>()),
+        ("reliable_f64.wgsl", std::mem::size_of::<f64>()),
+    ];
+    for (file, size) in hi {
+        let (used, _) = used_bindings(file, "accumulate");
+        let x_acc = used.iter().find(|b| b.0 == 13).expect("binding 13");
+        assert_eq!(x_acc.2, size as u64, "{file}: the stride of Hi");
+    }
+}
+
+#[test]
 fn every_hierarchy_kernel_binds_what_its_entry_point_uses() {
-    use super::galerkin::{galerkin_layout, GALERKIN_PIPELINES};
+    use super::mg_kernels::{galerkin_layout, GALERKIN_PIPELINES};
     for (kernel, file, entry, bindings) in GALERKIN_PIPELINES {
         check_layout(file, entry, &galerkin_layout(bindings));
         assert_eq!(

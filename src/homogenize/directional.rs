@@ -22,9 +22,7 @@
 //! extreme that an exact axis attains is reported along that axis (later
 //! candidates replace it only when better by more than 1e-13 relative).
 
-use serde::Serialize;
-
-use super::tensor::{Compliance, Tensor4, TensorError};
+use super::tensor::{Compliance, Extremes, Tensor4, TensorError};
 
 /// Points of the Fibonacci lattice on the half sphere that seed the search.
 pub const SPHERE_POINTS: usize = 4096;
@@ -41,16 +39,6 @@ const MOVE_TOLERANCE: f64 = 1e-15;
 /// A later refined seed replaces the best so far only if better by more
 /// than this, relative: exact axes, seeded first, win ties.
 const TIE_TOLERANCE: f64 = 1e-13;
-
-/// The smallest and largest directional modulus (MPa) and their unit
-/// directions.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct Extremes {
-    pub e_min: f64,
-    pub d_min: [f64; 3],
-    pub e_max: f64,
-    pub d_max: [f64; 3],
-}
 
 /// A coordinate plane for a polar cut of E(d).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

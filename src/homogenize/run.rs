@@ -15,7 +15,7 @@ use crate::grid::VoxelGrid;
 use crate::material::YoungPoisson;
 use crate::pipeline::voxelize::{voxelize_specimen, VoxelizeError};
 use crate::report::VoxelReport;
-use crate::scene::{Backend, CaseName, Scene};
+use crate::scene::{Backend, Scene};
 
 /// Why a periodic scene could not be homogenized.
 #[derive(Debug, thiserror::Error)]
@@ -60,7 +60,7 @@ pub fn homogenize_scene(
     scene: &Scene,
     backend: Backend,
 ) -> Result<HomogenizeReport, HomogenizeRunError> {
-    assert_eq!(scene.load.case, CaseName::Periodic, "a periodic scene");
+    assert!(scene.load_case().is_periodic(), "a periodic scene");
     let specimen = voxelize_specimen(scene)?;
     let material = scene.material().map_err(VoxelizeError::from)?;
     let m = specimen.lattice.cell();

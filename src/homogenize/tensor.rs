@@ -32,8 +32,6 @@
 use nalgebra::Matrix6;
 use serde::Serialize;
 
-use super::directional::Extremes;
-
 /// The Voigt order of the rows and columns, as stated in every output.
 pub const VOIGT_ORDER: [&str; 6] = ["11", "22", "33", "23", "13", "12"];
 
@@ -350,6 +348,17 @@ impl Compliance {
             nu32: nu(2, 1),
         }
     }
+}
+
+/// The smallest and largest directional modulus (MPa) and their unit
+/// directions
+/// ([`Compliance::extremes`], in [`super::directional`]).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Extremes {
+    pub e_min: f64,
+    pub d_min: [f64; 3],
+    pub e_max: f64,
+    pub d_max: [f64; 3],
 }
 
 /// What a periodic homogenization reports about its C^H (JSON-ready).

@@ -24,6 +24,9 @@ pub mod tiff;
 use crate::grid::VoxelGrid;
 use std::path::{Path, PathBuf};
 
+/// The `lattice` name an image specimen reports.
+pub const IMAGE_LATTICE: &str = "image";
+
 /// Smallest solid fraction of a kept voxel under a ramp calibration: below
 /// it a voxel is void (the spec's default threshold).
 pub const PHI_MIN: f32 = 0.01;
@@ -197,13 +200,12 @@ pub fn read(path: &Path) -> Result<GreyImage, ImageError> {
     }
 }
 
-/// The description `voxfe voxelize --image` writes into the image of
-/// `scene`.
-pub fn written_by(scene: &crate::scene::Scene) -> String {
+/// The description `voxfe voxelize --image` writes into the image of the
+/// scene named `scene_name`.
+pub fn written_by(scene_name: &str) -> String {
     format!(
-        "voxfe {} voxelize: scene '{}', grey = 255*phi",
-        env!("CARGO_PKG_VERSION"),
-        scene.name
+        "voxfe {} voxelize: scene '{scene_name}', grey = 255*phi",
+        env!("CARGO_PKG_VERSION")
     )
 }
 

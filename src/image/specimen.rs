@@ -6,18 +6,13 @@
 //! read, calibrated, reduced to its largest face-connected component and
 //! summarised, with load cases as for a box.
 
-use super::{to_grid, Calibration, ImageError, SPACING_RTOL};
+use super::{to_grid, Calibration, ImageError, IMAGE_LATTICE, SPACING_RTOL};
 use crate::grid::VoxelCounts;
-use crate::implant::Envelope;
-use crate::pipeline::voxelize::{Specimen, VoxelizeError};
 use crate::report::VoxelReport;
 use crate::scene::{invalid, CalibrationKind, Scene, SceneError, Shape};
 use crate::voxelize::{keep_largest_component, VoxelError, Voxelization};
 use std::path::PathBuf;
 use std::time::Instant;
-
-/// The `lattice` name an image specimen reports.
-pub const IMAGE_LATTICE: &str = "image";
 
 impl Scene {
     /// The image file of an image specimen, relative paths taken from the
@@ -178,8 +173,13 @@ impl Scene {
 /// The voxelize step of an image specimen: reads the image, turns grey
 /// values into solid fractions by the scene's calibration, keeps the
 /// largest face-connected component and reports the measured porosity
-/// `1 − Σφ / voxels`.
-pub fn voxelize_image(scene: &Scene) -> Result<Specimen, VoxelizeError> {
+/// `1 − Σφ / voxels`: the voxelization and its report (the pipeline's
+/// voxelize step makes them a specimen, in an error type of its own that
+/// holds scene and voxel errors).
+pub fn voxelize_image<E>(scene: &Scene) -> Result<(Voxelization, VoxelReport), E>
+where
+    E: From<SceneError> + From<VoxelError>,
+{
     let start = Instant::now();
     let path = scene
         .image_path()
@@ -258,17 +258,10 @@ pub fn voxelize_image(scene: &Scene) -> Result<Specimen, VoxelizeError> {
         voxelize_seconds: start.elapsed().as_secs_f64(),
         warnings,
     };
-    Ok(Specimen {
-        lattice: scene.lattice()?,
-        envelope: Envelope::Box {
-            size: scene.box_size(),
-        },
-        envelope_mask: None,
-        vox: Voxelization {
-            grid,
-            counts,
-            seconds: report.voxelize_seconds,
-        },
-        report,
-    })
+    let vox = Voxelization {
+        grid,
+        counts,
+        seconds: report.voxelize_seconds,
+    };
+    Ok((vox, report))
 }

@@ -1,12 +1,11 @@
-//! Scene → fem load case: the resolved `[load]` of a scene becomes a
-//! [`LoadCase`] (platens, span and contact, or the implant's footprint,
-//! height and envelope columns).
+//! Scene → fem load case: the scene's [`LoadCase`] with its defaults
+//! ([`Scene::load_case`]) gets the implant's envelope columns.
 
 use std::sync::Arc;
 
 use super::voxelize::Specimen;
-use crate::fem::load::{EnvelopeColumns, LoadCase, Platens};
-use crate::scene::{ResolvedLoad, Scene, SceneError, Shape};
+use crate::fem::load::{EnvelopeColumns, LoadCase};
+use crate::scene::{Scene, SceneError};
 
 /// The fem load case of a voxelized scene. Implant compression takes its
 /// endplate surfaces from the specimen's envelope mask (built once, by the
@@ -35,14 +34,14 @@ pub fn load_case(scene: &Scene) -> Result<LoadCase, SceneError> {
     load_case_with(scene, || envelope_columns(scene))
 }
 
-/// The load case, with the envelope columns (implant compression only)
-/// from `columns`.
+/// The scene's load case ([`Scene::load_case`]), with the envelope
+/// columns (implant compression only) from `columns`.
 fn load_case_with<E: From<SceneError>>(
     scene: &Scene,
     columns: impl FnOnce() -> Result<EnvelopeColumns, E>,
 ) -> Result<LoadCase, E> {
-    Ok(match scene.resolved_load() {
-        ResolvedLoad::Periodic => {
+    Ok(match scene.load_case() {
+        LoadCase::Periodic => {
             return Err(crate::scene::invalid(
                 "load.case",
                 "\"periodic\"",
@@ -51,37 +50,18 @@ fn load_case_with<E: From<SceneError>>(
             )
             .into())
         }
-        ResolvedLoad::Compression { bonded } => LoadCase::Compression {
-            platens: if bonded {
-                Platens::Bonded
-            } else {
-                Platens::Frictionless
-            },
+        LoadCase::ImplantCompression {
+            platens,
+            footprint_area,
+            height,
+            ..
+        } => LoadCase::ImplantCompression {
+            platens,
+            footprint_area,
+            height,
+            envelope: Some(Arc::new(columns()?)),
         },
-        ResolvedLoad::ThreePointBending { span, contact } => {
-            LoadCase::ThreePointBending { span, contact }
-        }
-        ResolvedLoad::ImplantCompression { bonded } => {
-            let sp = &scene.specimen;
-            let [lx, ly, lz] = scene.box_size();
-            let (footprint_area, height) = match sp.shape {
-                Shape::Cylinder => {
-                    let d = sp.diameter.unwrap_or(lx);
-                    (std::f64::consts::PI * d * d / 4.0, sp.height.unwrap_or(lz))
-                }
-                Shape::Box | Shape::Stl | Shape::Image => (lx * ly, lz),
-            };
-            LoadCase::ImplantCompression {
-                platens: if bonded {
-                    Platens::Bonded
-                } else {
-                    Platens::Frictionless
-                },
-                footprint_area,
-                height,
-                envelope: Some(Arc::new(columns()?)),
-            }
-        }
+        case => case,
     })
 }
 

@@ -92,7 +92,16 @@ pub struct Specimen {
 /// Builds the lattice and envelope of a scene and voxelizes the specimen.
 pub fn voxelize_specimen(scene: &Scene) -> Result<Specimen, VoxelizeError> {
     let mut specimen = if scene.specimen.shape == crate::scene::Shape::Image {
-        crate::image::specimen::voxelize_image(scene)?
+        let (vox, report) = crate::image::specimen::voxelize_image::<VoxelizeError>(scene)?;
+        Specimen {
+            lattice: scene.lattice()?,
+            envelope: Envelope::Box {
+                size: scene.box_size(),
+            },
+            envelope_mask: None,
+            vox,
+            report,
+        }
     } else {
         voxelize_shapes(scene)?
     };
@@ -114,7 +123,7 @@ fn voxelize_shapes(scene: &Scene) -> Result<Specimen, VoxelizeError> {
     let inside = |p| implant.contains(p);
     let vox = match scene.voxel.fill {
         // A periodic cell keeps its largest component with faces wrapped.
-        _ if scene.load.case == crate::scene::CaseName::Periodic => {
+        _ if scene.load_case().is_periodic() => {
             let threshold =
                 (scene.voxel.fill == Fill::Fraction).then_some(scene.voxel.fraction_threshold);
             crate::voxelize::voxelize_periodic(scene.dims(), h, threshold, inside)?

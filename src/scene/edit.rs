@@ -43,7 +43,7 @@ pub(super) fn count_load() {
 pub struct Origin {
     /// The scene file as given (names the scene in errors and provenance).
     pub(super) path: PathBuf,
-    /// FNV-1a hash of the file's text ([`crate::study::sweep::scene_hash`]).
+    /// FNV-1a hash of the file's text ([`crate::provenance::scene_hash`]).
     pub(super) file_hash: String,
     /// The file's table with the overrides and edits applied, before
     /// defaults and checks.
@@ -63,7 +63,7 @@ impl Origin {
     pub(super) fn new(path: &Path, text: &str, table: toml::Table) -> Origin {
         Origin {
             path: path.to_path_buf(),
-            file_hash: crate::study::sweep::scene_hash(text.as_bytes()),
+            file_hash: crate::provenance::scene_hash(text.as_bytes()),
             table,
             overrides: Vec::new(),
         }
@@ -290,5 +290,51 @@ impl Scene {
         {
             t.insert(key.to_string(), value);
         }
+    }
+}
+
+impl Scene {
+    /// `voxfe homogenize`'s scene: the scene at `path` with `overrides`,
+    /// made periodic. When its `load.case` is not `"periodic"` already, or
+    /// `cells` is given, its `[load]` becomes `case = "periodic"` and its
+    /// `[specimen]` a box of `cells` (default 1) lattice cells per axis:
+    /// the lattice, material, voxel and solver keys are the scene's. The
+    /// change is made before validation, so limits (e.g. the memory
+    /// estimate) apply to the cell, not to the scene's own specimen.
+    pub fn load_as_periodic(
+        path: &Path,
+        overrides: &[String],
+        cells: Option<usize>,
+    ) -> Result<Scene, SceneError> {
+        if cells == Some(0) {
+            return Err(super::invalid("cells", 0, "at least 1 cell per axis"));
+        }
+        count_load();
+        let text = std::fs::read_to_string(path).map_err(|error| SceneError::Read {
+            path: path.to_path_buf(),
+            error,
+        })?;
+        let table: toml::Table = toml::from_str(&text).map_err(|e| SceneError::Toml {
+            path: path.to_path_buf(),
+            message: e.message().to_string(),
+        })?;
+        let mut origin = Origin::new(path, &text, table);
+        for arg in overrides {
+            Setting::parse(arg)?.apply(&mut origin.table)?;
+            origin.overrides.push(arg.clone());
+        }
+        super::periodic::make_periodic(&mut origin.table, cells)?;
+        Scene::parse_periodic(origin)
+    }
+
+    /// The scene of a table made periodic ([`make_periodic`]), parsed as
+    /// its TOML text (errors name a line and column of that text).
+    pub(super) fn parse_periodic(origin: Origin) -> Result<Scene, SceneError> {
+        let text = toml::to_string(&origin.table).expect("a TOML table serializes");
+        let scene: Scene = toml::from_str(&text).map_err(|e| SceneError::Toml {
+            path: origin.path.clone(),
+            message: super::with_line_col(&text, &e),
+        })?;
+        scene.finish(origin)
     }
 }

@@ -23,7 +23,7 @@
 //! size = 0.05           # h, mm
 //! max_memory_mb = 16384 # cap on the estimated peak memory of a run
 //! [load]
-//! case = "compression"  # or "three-point-bending" (span, contact)
+//! case = "compression"  # or "three-point-bending" (span, contact), "implant-compression", "periodic"
 //! platens = "frictionless"  # or "bonded"
 //! [sweep]
 //! vary = ["lattice.porosity=0.70:0.88:7"]
@@ -45,8 +45,9 @@
 //! `edit.rs` the `key=value` overrides and the typed edits of a loaded
 //! scene, `validate.rs` the checks,
 //! `build.rs` the material, grid, envelope, features and lattice built from
-//! a scene, `memory.rs` the estimated peak memory, and `load.rs` the load
-//! case with its defaults resolved.
+//! a scene, `memory.rs` the estimated peak memory, and `load.rs` the
+//! `[load]` table and the load case it names with its defaults
+//! ([`Scene::load_case`], a [`crate::fem::load::LoadCase`]).
 
 mod build;
 mod edit;
@@ -57,12 +58,11 @@ mod spec;
 mod validate;
 
 pub use edit::{loads, Origin, Setting};
-pub use load::ResolvedLoad;
+pub use load::LoadSpec;
 pub use memory::{BYTES_PER_ACTIVE_NODE, MULTIGRID_BYTES_PER_ACTIVE_NODE};
 pub use spec::{
-    Backend, CalibrationKind, CaseName, ConvergeSpec, Fill, HoleSpec, ImageSpec, LatticeSpec,
-    LoadSpec, MaterialSpec, PlatenSpec, Shape, SolverSpec, SpecimenSpec, SweepSpec, VoxelSpec,
-    DEFAULT_MAX_MEMORY_MB,
+    Backend, CalibrationKind, ConvergeSpec, Fill, HoleSpec, ImageSpec, LatticeSpec, MaterialSpec,
+    Shape, SolverSpec, SpecimenSpec, SweepSpec, VoxelSpec, DEFAULT_MAX_MEMORY_MB,
 };
 
 use crate::implant::stl::StlError;

@@ -1,12 +1,11 @@
 //! What a periodic scene (`load.case = "periodic"`) must be: a box of
 //! whole lattice cells, each a whole number of voxels, with nothing that
 //! breaks the periodicity (no holes, end plates, wall or wedge), and no
-//! keys of the other load cases; and [`Scene::load_as_periodic`], any
-//! lattice scene made periodic (`voxfe homogenize`).
+//! keys of the other load cases; and [`make_periodic`], any lattice
+//! scene's table made periodic ([`Scene::load_as_periodic`],
+//! [`Scene::with_cells`]: `voxfe homogenize`, `voxfe calibrate`).
 
-use std::path::Path;
-
-use super::{invalid, Origin, Scene, SceneError, Setting, Shape};
+use super::{invalid, Scene, SceneError, Shape};
 use crate::lattice::LatticeKind;
 
 /// Relative tolerance of "a whole number" (as for nx = Lx/h).
@@ -88,52 +87,6 @@ impl Scene {
             ));
         }
         Ok(())
-    }
-}
-
-impl Scene {
-    /// `voxfe homogenize`'s scene: the scene at `path` with `overrides`,
-    /// made periodic. When its `load.case` is not `"periodic"` already, or
-    /// `cells` is given, its `[load]` becomes `case = "periodic"` and its
-    /// `[specimen]` a box of `cells` (default 1) lattice cells per axis:
-    /// the lattice, material, voxel and solver keys are the scene's. The
-    /// change is made before validation, so limits (e.g. the memory
-    /// estimate) apply to the cell, not to the scene's own specimen.
-    pub fn load_as_periodic(
-        path: &Path,
-        overrides: &[String],
-        cells: Option<usize>,
-    ) -> Result<Scene, SceneError> {
-        if cells == Some(0) {
-            return Err(invalid("cells", 0, "at least 1 cell per axis"));
-        }
-        super::edit::count_load();
-        let text = std::fs::read_to_string(path).map_err(|error| SceneError::Read {
-            path: path.to_path_buf(),
-            error,
-        })?;
-        let table: toml::Table = toml::from_str(&text).map_err(|e| SceneError::Toml {
-            path: path.to_path_buf(),
-            message: e.message().to_string(),
-        })?;
-        let mut origin = Origin::new(path, &text, table);
-        for arg in overrides {
-            Setting::parse(arg)?.apply(&mut origin.table)?;
-            origin.overrides.push(arg.clone());
-        }
-        make_periodic(&mut origin.table, cells)?;
-        Scene::parse_periodic(origin)
-    }
-
-    /// The scene of a table made periodic ([`make_periodic`]), parsed as
-    /// its TOML text (errors name a line and column of that text).
-    pub(super) fn parse_periodic(origin: Origin) -> Result<Scene, SceneError> {
-        let text = toml::to_string(&origin.table).expect("a TOML table serializes");
-        let scene: Scene = toml::from_str(&text).map_err(|e| SceneError::Toml {
-            path: origin.path.clone(),
-            message: super::with_line_col(&text, &e),
-        })?;
-        scene.finish(origin)
     }
 }
 

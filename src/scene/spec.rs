@@ -1,6 +1,6 @@
 //! The serde types of a scene file's tables (`[material]`, `[lattice]`,
-//! `[specimen]`, `[image]`, `[voxel]`, `[load]`, `[solver]`, `[sweep]`) and
-//! their defaults. Unknown keys are rejected.
+//! `[specimen]`, `[image]`, `[voxel]`, `[solver]`, `[sweep]`; `[load]` is in
+//! `load.rs`) and their defaults. Unknown keys are rejected.
 
 use crate::lattice::LatticeKind;
 use serde::{Deserialize, Serialize};
@@ -256,42 +256,6 @@ impl Fill {
             Fill::Fraction => "fraction",
         }
     }
-}
-
-/// Load cases.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum CaseName {
-    #[default]
-    Compression,
-    ThreePointBending,
-    ImplantCompression,
-    /// Periodic homogenization of whole lattice cells: C^H (spec,
-    /// "Periodic homogenization").
-    Periodic,
-}
-
-/// Platen contact in compression.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum PlatenSpec {
-    #[default]
-    Frictionless,
-    Bonded,
-}
-
-/// `[load]`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LoadSpec {
-    #[serde(default)]
-    pub case: CaseName,
-    /// Compression only.
-    pub platens: Option<PlatenSpec>,
-    /// Three-point bending: support span S, mm (default 0.75·Lx).
-    pub span: Option<f64>,
-    /// Three-point bending: contact width c, mm (default 1 mm).
-    pub contact: Option<f64>,
 }
 
 /// Which solver runs a scene.

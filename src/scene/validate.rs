@@ -3,7 +3,8 @@
 //! check walks every float of the scene (as its TOML value) and refuses NaN
 //! and infinities by their full key path, so no later check sees them.
 
-use super::{invalid, CaseName, Fill, ResolvedLoad, Scene, SceneError, Shape};
+use super::{invalid, Fill, Scene, SceneError, Shape};
+use crate::fem::load::LoadCase;
 
 /// Smallest lattice cell, in voxels: one voxel per quarter cell M/4, the
 /// grid on which every strut node lies.
@@ -530,9 +531,9 @@ impl Scene {
         let l = &self.load;
         let [lx, _, _] = self.box_size();
         let h = self.voxel.size;
-        match l.case {
-            CaseName::Periodic => self.validate_periodic()?,
-            CaseName::Compression | CaseName::ImplantCompression => {
+        match self.load_case() {
+            LoadCase::Periodic => self.validate_periodic()?,
+            LoadCase::Compression { .. } | LoadCase::ImplantCompression { .. } => {
                 if let Some(s) = l.span {
                     return Err(invalid(
                         "load.span",
@@ -548,7 +549,7 @@ impl Scene {
                     ));
                 }
             }
-            CaseName::ThreePointBending => {
+            LoadCase::ThreePointBending { span, contact } => {
                 if let Some(p) = l.platens {
                     return Err(invalid(
                         "load.platens",
@@ -556,9 +557,6 @@ impl Scene {
                         "only compression takes platens",
                     ));
                 }
-                let ResolvedLoad::ThreePointBending { span, contact } = self.resolved_load() else {
-                    unreachable!("case is three-point-bending")
-                };
                 if !(span.is_finite() && span > 0.0 && span < lx) {
                     return Err(invalid(
                         "load.span",

@@ -31,6 +31,7 @@
 //! (1/S33 of C^H).
 
 use crate::fem::cg::PcgError;
+use crate::fem::load::LoadCase;
 use crate::fem::mesh::MeshError;
 use crate::fem::SolveError;
 use crate::gpu::GpuError;
@@ -38,7 +39,7 @@ use crate::lattice::LatticeKind;
 use crate::pipeline::voxelize::VoxelizeError;
 use crate::pipeline::{run_scene, RunError};
 use crate::report::RunReport;
-use crate::scene::{ResolvedLoad, Scene, SceneError};
+use crate::scene::{Scene, SceneError};
 use crate::study::converge::{ConvergeError, ConvergeReport};
 use crate::study::root::{secant_slope, secant_step, Bracket, Side};
 use crate::voxelize::VoxelError;
@@ -396,7 +397,7 @@ pub fn run(
     opts: &DesignOptions,
     on_solve: impl FnMut(usize, f64, &RunReport, f64),
 ) -> Result<Designed<RunReport>, RunDesignError> {
-    if !matches!(base.resolved_load(), ResolvedLoad::Compression { .. }) {
+    if !matches!(base.load_case(), LoadCase::Compression { .. }) {
         return Err(RunDesignError::NotCompression {
             scene: base.path().display().to_string(),
         });
@@ -457,7 +458,7 @@ fn search_scene<R>(
 /// scene `base` (voxel sizes, memory cap) before any solve; [`converged`]
 /// runs it.
 pub fn check_study(base: &Scene, levels: usize, ratio: f64) -> Result<(), RunDesignError> {
-    if base.load.case == crate::scene::CaseName::Periodic {
+    if base.load_case().is_periodic() {
         return Err(RunDesignError::ConvergedPeriodic {
             scene: base.path().display().to_string(),
         });

@@ -15,7 +15,13 @@
 //! strength σ_f(F_y) in bending, the failure load and its stress over the
 //! footprint for an implant.
 //!
-//! This module holds what they share: the [`LoadCase`] type, its name, the
+//! A periodic cell ([`LoadCase::Periodic`]) is the fourth case a scene
+//! names: it is homogenized ([`crate::homogenize`]), not loaded, so it
+//! imposes no constraints here and reports none of these quantities.
+//!
+//! This module holds what they share: the [`LoadCase`] type, the one type
+//! of a load from the scene's `[load]` (`crate::scene::Scene::load_case`,
+//! which fills in the defaults) to the solver, its name, the
 //! [`Constraints`] it imposes on a mesh and the [`Quantities`] it reports
 //! from the reaction force.
 
@@ -25,22 +31,23 @@ pub mod implant;
 
 use std::sync::Arc;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::fem::mesh::ActiveMesh;
 pub use implant::EnvelopeColumns;
 
-/// Platen contact in uniaxial compression.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// Platen contact in uniaxial and implant compression (`load.platens`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Platens {
     /// Only u_z is prescribed on the loaded faces (plus two rigid-body nodes).
+    #[default]
     Frictionless,
     /// u_x = u_y = 0 on every loaded-face node as well.
     Bonded,
 }
 
-/// A load case with its lengths resolved (mm).
+/// A load case with its defaults and lengths resolved (mm).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum LoadCase {
@@ -61,6 +68,10 @@ pub enum LoadCase {
         #[serde(skip)]
         envelope: Option<Arc<EnvelopeColumns>>,
     },
+    /// Periodic homogenization of whole lattice cells: C^H under six unit
+    /// strains (spec, "Periodic homogenization"); no constraints of this
+    /// module.
+    Periodic,
 }
 
 /// Prescribed displacements and the loaded nodes.
@@ -93,6 +104,8 @@ pub enum BcError {
         face: &'static str,
         what: &'static str,
     },
+    #[error("a periodic cell (load.case = \"periodic\") is homogenized, not loaded: it has no boundary conditions of a load case")]
+    Periodic,
     #[error("the rigid-body nodes nearest (Lx/2, Ly/2, 0) and (Lx, Ly/2, 0) coincide (node {node}): the bottom face has too few active nodes to hold the specimen")]
     RigidBodyNodes { node: usize },
 }
@@ -142,19 +155,37 @@ pub(crate) const Y: u8 = 2;
 pub(crate) const Z: u8 = 4;
 
 impl LoadCase {
-    /// The scene's name of the case (`load.case`).
+    /// The scene's names of the cases (`load.case`), in the order of the
+    /// variants.
+    pub const NAMES: [&'static str; 4] = [
+        "compression",
+        "three-point-bending",
+        "implant-compression",
+        "periodic",
+    ];
+
+    /// The scene's name of the case (`load.case`, the JSON `load_case`).
     pub fn name(&self) -> &'static str {
-        match self {
-            LoadCase::Compression { .. } => "compression",
-            LoadCase::ThreePointBending { .. } => "three-point-bending",
-            LoadCase::ImplantCompression { .. } => "implant-compression",
-        }
+        let i = match self {
+            LoadCase::Compression { .. } => 0,
+            LoadCase::ThreePointBending { .. } => 1,
+            LoadCase::ImplantCompression { .. } => 2,
+            LoadCase::Periodic => 3,
+        };
+        Self::NAMES[i]
     }
 
-    /// The boundary conditions of the case on `mesh`.
+    /// Whether the case is a periodic cell (homogenized, not loaded).
+    pub fn is_periodic(&self) -> bool {
+        matches!(self, LoadCase::Periodic)
+    }
+
+    /// The boundary conditions of the case on `mesh`; a periodic cell has
+    /// none ([`BcError::Periodic`]).
     pub fn constraints(&self, mesh: &ActiveMesh) -> Result<Constraints, BcError> {
         let faces = Faces::new(mesh);
         match self {
+            LoadCase::Periodic => Err(BcError::Periodic),
             &LoadCase::Compression { platens } => compression::constraints(&faces, platens),
             &LoadCase::ThreePointBending { span, contact } => {
                 bending::constraints(&faces, span, contact)
@@ -166,9 +197,14 @@ impl LoadCase {
     }
 
     /// The reported quantities for reaction `force` (N) at displacement
-    /// `delta` (mm) on a specimen box of `size` (mm).
+    /// `delta` (mm) on a specimen box of `size` (mm); none of a periodic
+    /// cell (its nominal stress NaN).
     pub fn quantities(&self, force: f64, delta: f64, size: [f64; 3]) -> Quantities {
         match self {
+            LoadCase::Periodic => Quantities {
+                nominal_stress: f64::NAN,
+                ..Quantities::default()
+            },
             LoadCase::Compression { .. } => compression::quantities(force, delta, size),
             &LoadCase::ThreePointBending { span, .. } => {
                 bending::quantities(force, delta, size, span)
@@ -184,13 +220,14 @@ impl LoadCase {
 
 impl LoadCase {
     /// The strength quantities at the estimated `loads` on a specimen box
-    /// of `size` (mm).
+    /// of `size` (mm); none of a periodic cell.
     pub fn strength(
         &self,
         loads: &crate::strength::StrengthLoads,
         size: [f64; 3],
     ) -> StrengthQuantities {
         match self {
+            LoadCase::Periodic => StrengthQuantities::default(),
             LoadCase::Compression { .. } => compression::strength(loads, size),
             &LoadCase::ThreePointBending { span, .. } => bending::strength(loads, size, span),
             &LoadCase::ImplantCompression { footprint_area, .. } => {

@@ -4,7 +4,7 @@
 //! # Which study fits which run
 //!
 //! A study (`voxfe converge --json`) carries `study_hash`: the hash
-//! ([`crate::study::sweep::scene_hash`], FNV-1a 64) of the canonical scene TOML
+//! ([`crate::provenance::scene_hash`], FNV-1a 64) of the canonical scene TOML
 //! (as in [`crate::provenance`]) with the keys that do not define the
 //! discretized problem except through h removed: [`IGNORED_KEYS`]
 //! (`voxel.size` itself, the memory cap, the backend and adapter, which
@@ -87,7 +87,7 @@ pub fn study_hash(scene: &Scene) -> String {
             }
         }
     }
-    crate::study::sweep::scene_hash(toml::to_string(&v).expect("serializes").as_bytes())
+    crate::provenance::scene_hash(toml::to_string(&v).expect("serializes").as_bytes())
 }
 
 /// A study read from `voxfe converge --json`, the one whose `study_hash`
@@ -152,7 +152,7 @@ impl StudyFile {
         scene: &Scene,
         report: &mut crate::report::RunReport,
     ) -> Result<DiscretizationError, ErrorFromError> {
-        let q = modulus_quantity(scene.load.case);
+        let q = modulus_quantity(&scene.load_case());
         let value = report.to_json().get(q).and_then(Value::as_f64);
         let d = self.error_at(scene, scene.voxel.size, value)?;
         if d.relative.is_some() {
@@ -173,12 +173,12 @@ impl StudyFile {
         h: f64,
         value: Option<f64>,
     ) -> Result<DiscretizationError, ErrorFromError> {
-        let case = scene.load.case;
-        let quantity = modulus_quantity(case);
+        let case = scene.load_case();
+        let quantity = modulus_quantity(&case);
         let no_quantity = || ErrorFromError::NoQuantity {
             path: self.path.display().to_string(),
             quantity: quantity.into(),
-            case: format!("{case:?}"),
+            case: case.name().to_string(),
         };
         let levels: Vec<(f64, f64)> = self.study["levels"]
             .as_array()

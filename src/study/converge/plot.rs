@@ -38,8 +38,7 @@ pub fn check_plot(
     stem: &Path,
     quantities: &[String],
 ) -> Result<&'static str, ConvergeError> {
-    let case = scene.load.case;
-    let modulus = modulus_quantity(case);
+    let modulus = modulus_quantity(&scene.load_case());
     if !quantities.is_empty() && !quantities.iter().any(|q| q == modulus) {
         return Err(ConvergeError::PlotQuantity {
             modulus: modulus.into(),

@@ -11,9 +11,10 @@
 use serde_json::{json, Map, Value};
 
 use super::{estimate, plan_sizes, Estimate, PlanError};
+use crate::fem::load::LoadCase;
 use crate::pipeline::{run_scene, RunError};
 use crate::report::RunReport;
-use crate::scene::{CaseName, ResolvedLoad, Scene, SceneError, Shape};
+use crate::scene::{Scene, SceneError, Shape};
 
 /// Why a convergence study could not be set up or run.
 #[derive(Debug, thiserror::Error)]
@@ -97,26 +98,26 @@ pub fn quantity_names() -> Vec<String> {
 }
 
 /// The quantities converged by default for a load case.
-pub fn default_quantities(case: CaseName) -> Vec<String> {
+pub fn default_quantities(case: &LoadCase) -> Vec<String> {
     match case {
-        CaseName::Compression => vec!["e_eff".into()],
-        CaseName::ThreePointBending => vec!["e_flex".into()],
-        CaseName::ImplantCompression => vec!["stiffness".into(), "apparent_modulus".into()],
+        LoadCase::Compression { .. } => vec!["e_eff".into()],
+        LoadCase::ThreePointBending { .. } => vec!["e_flex".into()],
+        LoadCase::ImplantCompression { .. } => vec!["stiffness".into(), "apparent_modulus".into()],
         // Homogenized along z; a study of a periodic scene is refused when
         // its first level is prepared (pipeline::load names load.case).
-        CaseName::Periodic => vec!["e_h".into()],
+        LoadCase::Periodic => vec!["e_h".into()],
     }
 }
 
 /// The modulus of a load case, the quantity a converge sweep's columns
 /// (`e_extrapolated` …) are of: E_eff, E_f, or the implant's apparent
 /// modulus.
-pub fn modulus_quantity(case: CaseName) -> &'static str {
+pub fn modulus_quantity(case: &LoadCase) -> &'static str {
     match case {
-        CaseName::Compression => "e_eff",
-        CaseName::ThreePointBending => "e_flex",
-        CaseName::ImplantCompression => "apparent_modulus",
-        CaseName::Periodic => "e_h",
+        LoadCase::Compression { .. } => "e_eff",
+        LoadCase::ThreePointBending { .. } => "e_flex",
+        LoadCase::ImplantCompression { .. } => "apparent_modulus",
+        LoadCase::Periodic => "e_h",
     }
 }
 
@@ -136,8 +137,8 @@ pub fn level_scenes(
         Shape::Cylinder => vec![base.specimen.diameter.expect("validated")],
         Shape::Image => return Err(ConvergeError::ImageSpecimen),
     };
-    let half_contact = match base.resolved_load() {
-        ResolvedLoad::ThreePointBending { contact, .. } => vec![("c/2", contact / 2.0)],
+    let half_contact = match base.load_case() {
+        LoadCase::ThreePointBending { contact, .. } => vec![("c/2", contact / 2.0)],
         _ => vec![],
     };
     let (sizes, notes) = plan_sizes(base.voxel.size, &whole, &half_contact, levels, ratio)?;
@@ -232,7 +233,7 @@ pub(super) fn prepare(
 ) -> Result<Prepared, ConvergeError> {
     let (scenes, notes) = level_scenes(base, levels, ratio)?;
     let names = if quantities.is_empty() {
-        default_quantities(scenes[0].load.case)
+        default_quantities(&scenes[0].load_case())
     } else {
         quantities.to_vec()
     };
@@ -548,7 +549,12 @@ mod tests {
         }
         assert!(!names.iter().any(|n| n == "e_extrapolated"));
         assert_eq!(
-            modulus_quantity(CaseName::ImplantCompression),
+            modulus_quantity(&LoadCase::ImplantCompression {
+                platens: crate::fem::load::Platens::Frictionless,
+                footprint_area: 1.0,
+                height: 1.0,
+                envelope: None,
+            }),
             "apparent_modulus"
         );
     }

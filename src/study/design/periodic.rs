@@ -11,7 +11,7 @@ use crate::gpu::GpuError;
 use crate::homogenize::run::{homogenize_scene, HomogenizeReport, HomogenizeRunError};
 use crate::homogenize::solve::HomogenizeError;
 use crate::pipeline::voxelize::VoxelizeError;
-use crate::scene::{CaseName, Scene};
+use crate::scene::Scene;
 use crate::voxelize::VoxelError;
 
 /// The probe error of a homogenization that failed:
@@ -69,7 +69,7 @@ pub fn run(
     opts: &DesignOptions,
     on_solve: impl FnMut(usize, f64, &HomogenizeReport, f64),
 ) -> Result<Designed<HomogenizeReport>, RunDesignError> {
-    if base.load.case != CaseName::Periodic {
+    if !base.load_case().is_periodic() {
         return Err(RunDesignError::NotCompression {
             scene: base.path().display().to_string(),
         });

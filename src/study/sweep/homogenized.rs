@@ -177,6 +177,16 @@ pub(super) fn relative_e_h(row: &Row) -> Option<(f64, f64)> {
     (rho.is_finite() && y.is_finite()).then_some((rho, y))
 }
 
+/// A value as a Markdown table cell (of this table and of the sweep's
+/// summary): strings bare, `null` empty.
+pub(super) fn cell(v: Option<&Value>) -> String {
+    match v {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(v)) => v.clone(),
+        Some(v) => v.to_string(),
+    }
+}
+
 /// The table of the homogenized cases of `rows` for `summary.md`: per
 /// case C11, C12, C44, E_h, the Zener ratio and E_max/E_min; empty when
 /// no row has them.
@@ -184,10 +194,7 @@ pub(super) fn summary_table(rows: &[Row], keys: &[&str]) -> String {
     let mut t = String::new();
     for r in rows {
         let Some(h) = fields(r) else { continue };
-        let varied: Vec<String> = keys
-            .iter()
-            .map(|k| super::outputs::cell(r.setting(k)))
-            .collect();
+        let varied: Vec<String> = keys.iter().map(|k| cell(r.setting(k))).collect();
         t.push_str(&format!(
             "| {} | {} | {:.1} | {:.1} | {:.1} | {:.1} | {:.4} | {:.4} |\n",
             r.case,

@@ -46,7 +46,7 @@ use std::path::Path;
 
 use crate::pipeline;
 use crate::provenance::Provenance;
-use crate::scene::{CaseName, Scene, SceneError, Setting};
+use crate::scene::{Scene, SceneError, Setting};
 
 /// Why a sweep could not be set up or its results read.
 #[derive(Debug, thiserror::Error)]
@@ -320,17 +320,6 @@ impl Manifest {
     }
 }
 
-/// FNV-1a 64 of `bytes`, as `fnv1a64:` and 16 hex digits: stable across
-/// builds and platforms, to tell whether a scene file changed.
-pub fn scene_hash(bytes: &[u8]) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in bytes {
-        h ^= b as u64;
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    format!("fnv1a64:{h:016x}")
-}
-
 /// A sweep checked and ready to run: the manifest and the cases of this
 /// shard, each of whose scenes loads.
 #[derive(Debug, Clone)]
@@ -393,7 +382,7 @@ pub fn plan(base: &Scene, vary: &[String], shard: Option<&str>) -> Result<Plan, 
             settings: case.set_args().join(" "),
             source,
         })?;
-        if scene.sweep.converge.is_some() && scene.load.case == CaseName::Periodic {
+        if scene.sweep.converge.is_some() && scene.load_case().is_periodic() {
             return Err(SweepError::PeriodicStudy {
                 case: case.index,
                 settings: case.set_args().join(" "),
@@ -471,7 +460,7 @@ impl Plan {
             };
             let (scenes, notes) = level_scenes(&scene, c.levels, c.ratio).map_err(failed)?;
             warnings.extend(notes.iter().cloned());
-            let q = modulus_quantity(scene.load.case);
+            let q = modulus_quantity(&scene.load_case());
             let study = run_levels(&scenes, notes, &[q.into()], c.ratio, |i, r| {
                 for w in r.voxel.warnings.iter().chain(&r.notices) {
                     warnings.push(format!("level {i}: {w}"));
@@ -480,7 +469,7 @@ impl Plan {
             .map_err(failed)?;
             return Ok(RunFields::from_study(&study, q));
         }
-        if scene.load.case == CaseName::Periodic {
+        if scene.load_case().is_periodic() {
             // Homogenized: C^H and what it gives, the row's own columns.
             let report = crate::homogenize::run::homogenize_scene(&scene, b)
                 .map_err(|e| (e.to_string(), None))?;
@@ -561,6 +550,7 @@ pub(crate) fn bad_results(path: &Path, line: usize, why: String) -> SweepError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::provenance::scene_hash;
 
     #[test]
     fn ranges_and_lists() {
@@ -629,6 +619,5 @@ mod tests {
             why.contains("hash") && why.contains("--shard none vs 0/2"),
             "{why}"
         );
-        assert_eq!(scene_hash(b""), "fnv1a64:cbf29ce484222325");
     }
 }

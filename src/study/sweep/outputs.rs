@@ -6,7 +6,9 @@ use serde_json::{Map, Value};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use super::{homogenized, io, Manifest, Row, RunFields, SweepError};
+use super::homogenized::{self, cell};
+use super::plots::{by_lattice, finite, relative_modulus, relative_strength};
+use super::{io, Manifest, Row, RunFields, SweepError};
 
 /// The plots a sweep may write (without extension; each as PNG and SVG).
 const PLOTS: [&str; 4] = [
@@ -266,12 +268,6 @@ pub fn write_outputs(dir: &Path, manifest: &Manifest, rows: &[Row]) -> Result<()
     write_whole(&dir.join("summary.md"), &text)
 }
 
-/// `Some` when finite: JSON writes NaN and infinity as `null`, which the
-/// summary and the plots show as no value.
-pub(super) fn finite(v: Option<f64>) -> Option<f64> {
-    v.filter(|v| v.is_finite())
-}
-
 /// The modulus a row reports, with its name and unit.
 fn modulus(row: &Row) -> Option<(&'static str, f64)> {
     let run = row.run.as_ref()?;
@@ -283,21 +279,6 @@ fn modulus(row: &Row) -> Option<(&'static str, f64)> {
     ]
     .into_iter()
     .find_map(|(v, label)| Some((label, finite(v)?)))
-}
-
-/// `(ρ, E_eff/E_s)` of a compression row, ρ = 1 − measured porosity.
-pub(super) fn relative_modulus(row: &Row) -> Option<(f64, f64)> {
-    let run = row.run.as_ref()?;
-    let rho = 1.0 - finite(Some(run.porosity_measured))?;
-    Some((rho, finite(run.e_eff)? / finite(Some(run.material_e))?))
-}
-
-/// `(ρ, σ/σ_y)` of a compression row: the apparent first-yield stress over
-/// the yield strength of the solid, ρ = 1 − measured porosity.
-pub(super) fn relative_strength(row: &Row) -> Option<(f64, f64)> {
-    let run = row.run.as_ref()?;
-    let rho = 1.0 - finite(Some(run.porosity_measured))?;
-    Some((rho, finite(run.yield_stress)? / finite(run.yield_strength)?))
 }
 
 /// The strength estimate a row reports, with its name and unit.
@@ -337,15 +318,6 @@ fn fit_table(rows: &[Row], point: fn(&Row) -> Option<(f64, f64)>) -> String {
         return fits;
     }
     format!("| lattice | C | n | n 95 % CI | R² | cases |\n| --- | --- | --- | --- | --- | --- |\n{fits}")
-}
-
-/// A value as a table cell: strings bare, `null` empty.
-pub(super) fn cell(v: Option<&Value>) -> String {
-    match v {
-        None | Some(Value::Null) => String::new(),
-        Some(Value::String(v)) => v.clone(),
-        Some(v) => v.to_string(),
-    }
 }
 
 /// `summary.md`: every case, then a Gibson–Ashby fit per lattice kind of
@@ -433,20 +405,6 @@ pub fn row_commits(rows: &[Row]) -> Vec<String> {
         }
     }
     commits
-}
-
-/// Rows that ran, grouped by lattice kind (in order of appearance).
-pub(super) fn by_lattice<'r>(rows: impl Iterator<Item = &'r Row>) -> Vec<(&'r str, Vec<&'r Row>)> {
-    let mut groups: Vec<(&str, Vec<&Row>)> = Vec::new();
-    for r in rows {
-        let Some(run) = &r.run else { continue };
-        let kind = run.lattice.as_str();
-        match groups.iter_mut().find(|(k, _)| *k == kind) {
-            Some((_, v)) => v.push(r),
-            None => groups.push((kind, vec![r])),
-        }
-    }
-    groups
 }
 
 #[cfg(test)]

@@ -1,15 +1,50 @@
 //! The plots of a sweep ([`write_plots`]): modulus and strength against
 //! relative density with the Gibson–Ashby fits, the flexural modulus
 //! against porosity, and an implant's stiffness against a varied key; each
-//! as PNG and SVG. The rows' grouping and points come from
-//! [`super::outputs`].
+//! as PNG and SVG. The rows' grouping and points are here too
+//! ([`by_lattice`], [`relative_modulus`], [`relative_strength`]): the
+//! summary's fit tables ([`super::outputs`]) take the same.
 
 use std::path::{Path, PathBuf};
 
-use super::outputs::{by_lattice, finite, relative_modulus, relative_strength};
 use super::{homogenized, Row};
 use crate::fit::fit_gibson_ashby;
 use crate::plot::{png_and_svg, Chart, PlotError, PowerLaw, Series};
+
+/// `Some` when finite: JSON writes NaN and infinity as `null`, which the
+/// summary and the plots show as no value.
+pub(super) fn finite(v: Option<f64>) -> Option<f64> {
+    v.filter(|v| v.is_finite())
+}
+
+/// `(ρ, E_eff/E_s)` of a compression row, ρ = 1 − measured porosity.
+pub(super) fn relative_modulus(row: &Row) -> Option<(f64, f64)> {
+    let run = row.run.as_ref()?;
+    let rho = 1.0 - finite(Some(run.porosity_measured))?;
+    Some((rho, finite(run.e_eff)? / finite(Some(run.material_e))?))
+}
+
+/// `(ρ, σ/σ_y)` of a compression row: the apparent first-yield stress over
+/// the yield strength of the solid, ρ = 1 − measured porosity.
+pub(super) fn relative_strength(row: &Row) -> Option<(f64, f64)> {
+    let run = row.run.as_ref()?;
+    let rho = 1.0 - finite(Some(run.porosity_measured))?;
+    Some((rho, finite(run.yield_stress)? / finite(run.yield_strength)?))
+}
+
+/// Rows that ran, grouped by lattice kind (in order of appearance).
+pub(super) fn by_lattice<'r>(rows: impl Iterator<Item = &'r Row>) -> Vec<(&'r str, Vec<&'r Row>)> {
+    let mut groups: Vec<(&str, Vec<&Row>)> = Vec::new();
+    for r in rows {
+        let Some(run) = &r.run else { continue };
+        let kind = run.lattice.as_str();
+        match groups.iter_mut().find(|(k, _)| *k == kind) {
+            Some((_, v)) => v.push(r),
+            None => groups.push((kind, vec![r])),
+        }
+    }
+    groups
+}
 
 /// One series per lattice kind: `point` of each of its rows, sorted by x
 /// when `sorted`; kinds without a point left out.

@@ -1,13 +1,14 @@
-//! CPU mirrors of the reliable-update kernels (`shaders/shared/reliable_body.wgsl`
-//! over `shaders/reliable_f64.wgsl` or `shaders/reliable_ds.wgsl`): the same
-//! loops, written once over the number type [`Hi`], which is `f64` or the
-//! double-single [`Ds`] with the WGSL's operations step for step.
-// Index loops are kept on purpose: they read like the shaders' loops.
-#![allow(clippy::needless_range_loop)]
+//! Mirror of `shaders/shared/reliable_body.wgsl`, the reliable-update
+//! kernels of `shaders/reliable_f64.wgsl` and `shaders/reliable_ds.wgsl`:
+//! the same loops, written once over the number type [`Hi`], which is
+//! `f64` (`reliable_f64.rs`) or the double-single [`Ds`]
+//! (`reliable_ds.rs`) with the WGSL's operations step for step.
 
-use super::kernels::{WG_NODES, WG_REDUCE};
-use super::GpuParams;
-use bytemuck::{Pod, Zeroable};
+use super::apply_k::{corner_offset, stencil_neighbours};
+#[cfg(doc)]
+use crate::gpu::abi::Ds;
+use crate::gpu::abi::{GpuParams, WG_NODES, WG_REDUCE};
+use bytemuck::Pod;
 
 /// The high-precision number of the reliable-update kernels: `Hi` of the
 /// WGSL. Stored in 8 bytes either way.
@@ -22,99 +23,6 @@ pub trait Hi: Pod + Default + std::fmt::Debug {
     fn round(self) -> f32;
     /// The value as f64 (what the host reads back).
     fn value(self) -> f64;
-}
-
-impl Hi for f64 {
-    fn of(v: f32) -> f64 {
-        v as f64
-    }
-    fn of_f64(v: f64) -> f64 {
-        v
-    }
-    fn add(self, b: f64) -> f64 {
-        self + b
-    }
-    fn sub(self, b: f64) -> f64 {
-        self - b
-    }
-    fn mul(self, b: f64) -> f64 {
-        self * b
-    }
-    fn round(self) -> f32 {
-        self as f32
-    }
-    fn value(self) -> f64 {
-        self
-    }
-}
-
-/// A double-single number: the unevaluated sum `hi + lo` of two f32 with
-/// |lo| ≤ ulp(hi)/2 (`vec2<f32>` in `shaders/reliable_ds.wgsl`): about 44
-/// significant bits, a relative rounding error near 2⁻⁴⁴ ≈ 6·10⁻¹⁴ per
-/// operation.
-#[repr(C)]
-#[derive(Debug, Clone, Copy, Default, PartialEq, Pod, Zeroable)]
-pub struct Ds {
-    pub hi: f32,
-    pub lo: f32,
-}
-
-/// s + e = a + b exactly (Knuth's TwoSum).
-fn two_sum(a: f32, b: f32) -> Ds {
-    let s = a + b;
-    let bb = s - a;
-    let e = (a - (s - bb)) + (b - bb);
-    Ds { hi: s, lo: e }
-}
-
-/// The top 12 significand bits of `a`, and the rest (both exact).
-fn split(a: f32) -> (f32, f32) {
-    let hi = f32::from_bits(a.to_bits() & 0xffff_f000);
-    (hi, a - hi)
-}
-
-/// p + e = a · b exactly (Dekker's TwoProd).
-fn two_prod(a: f32, b: f32) -> Ds {
-    let p = a * b;
-    let (ah, al) = split(a);
-    let (bh, bl) = split(b);
-    let e = ((ah * bh - p) + ah * bl + al * bh) + al * bl;
-    Ds { hi: p, lo: e }
-}
-
-impl Hi for Ds {
-    fn of(v: f32) -> Ds {
-        Ds { hi: v, lo: 0.0 }
-    }
-    fn of_f64(v: f64) -> Ds {
-        let hi = v as f32;
-        Ds {
-            hi,
-            lo: (v - hi as f64) as f32,
-        }
-    }
-    fn add(self, b: Ds) -> Ds {
-        let s = two_sum(self.hi, b.hi);
-        let t = two_sum(self.lo, b.lo);
-        let u = two_sum(s.hi, s.lo + t.hi);
-        two_sum(u.hi, u.lo + t.lo)
-    }
-    fn sub(self, b: Ds) -> Ds {
-        self.add(Ds {
-            hi: -b.hi,
-            lo: -b.lo,
-        })
-    }
-    fn mul(self, b: Ds) -> Ds {
-        let p = two_prod(self.hi, b.hi);
-        two_sum(p.hi, p.lo + (self.hi * b.lo + self.lo * b.hi))
-    }
-    fn round(self) -> f32 {
-        self.hi
-    }
-    fn value(self) -> f64 {
-        self.hi as f64 + self.lo as f64
-    }
 }
 
 /// `accumulate`: x_acc += x, x = 0 over the chunk's dofs (both slices
@@ -146,7 +54,7 @@ fn row<H: Hi>(blk: &[H], r: usize, u: &[H; 3]) -> H {
         .add(blk[3 * r + 2].mul(u[2]))
 }
 
-/// `residual`: r = b − A·x_hi in `H` (A as [`super::mirror::apply_k`]),
+/// `residual`: r = b − A·x_hi in `H` (A as [`apply_k`](fn@super::apply_k)),
 /// `r` rounded to f32, and one partial ‖r‖² per [`WG_NODES`] nodes (a
 /// tree, as the workgroup sums) written at `node_base / WG_NODES` on.
 ///
@@ -202,7 +110,7 @@ pub fn residual<H: Hi>(
             };
             let mut acc = [H::default(); 3];
             if params.fill == 0 {
-                for (d, [dx, dy, dz]) in super::mirror::stencil_neighbours(mesh.neighbours[p]) {
+                for (d, [dx, dy, dz]) in stencil_neighbours(mesh.neighbours[p]) {
                     let u = difference(window(dx + sx * dy + sxy * dz));
                     let s = (p * 27 + d) * 9;
                     for c in 0..3 {
@@ -217,7 +125,7 @@ pub fn residual<H: Hi>(
                     let w = H::of(mesh.phi[8 * k + c]);
                     let a = 7 - c;
                     for e in 0..8 {
-                        let Some([ox, oy, oz]) = super::mirror::corner_offset(c, e) else {
+                        let Some([ox, oy, oz]) = corner_offset(c, e) else {
                             continue;
                         };
                         let u = difference(window(ox + sx * oy + sxy * oz));

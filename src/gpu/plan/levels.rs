@@ -10,7 +10,7 @@
 //! a chunk binds sub-ranges of them. Indices stored on the device (stencil
 //! neighbours, node maps) stay global: a kernel subtracts the window's
 //! base (`win_base`, `map_base` in [`MgParams`], the `*_base` fields of
-//! [`super::galerkin::GalerkinParams`]). A level whose bindings all fit is
+//! [`GalerkinParams`]). A level whose bindings all fit is
 //! one chunk, its windows the whole level: the same kernels, bases 0.
 //!
 //! The fine level's chunks are the CG's ([`Chunk`], planned with the 36 B
@@ -19,10 +19,10 @@
 //! wrapped neighbours defeat windows): over the limit they are a typed
 //! [`GpuError::TooLarge`].
 
-use super::chunks::split;
+use super::chunks::{split, Chunk};
 #[cfg(doc)]
-use super::multigrid::MgParams;
-use super::{Chunk, GpuError};
+use crate::gpu::abi::{GalerkinParams, MgParams};
+use crate::gpu::error::GpuError;
 
 /// Elements `base..end` of a buffer: active nodes or grid ids.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -42,7 +42,7 @@ impl Span {
 
     /// The elements of this span of `buffer`, `stride` bytes each (at
     /// least 4 bytes are bound).
-    pub(super) fn bind<'a>(
+    pub(crate) fn bind<'a>(
         &self,
         buffer: &'a wgpu::Buffer,
         stride: u64,

@@ -1,12 +1,14 @@
-//! Chunk planning: [`plan_chunks`] splits the active nodes into [`Chunk`]s
-//! whose bindings fit `max_storage_buffer_binding_size`, each starting at a
-//! multiple of [`REDUCE_BLOCK`] nodes; `split`, the search both this and
-//! the multigrid's level chunks (`mg_chunks.rs`) use; [`Chunk::range`],
-//! the bytes of a buffer one chunk binds.
+//! Chunk planning of the CG's per-node buffers: [`plan_chunks`] splits
+//! the active nodes into [`Chunk`]s whose bindings fit
+//! `max_storage_buffer_binding_size`, each starting at a multiple of
+//! [`REDUCE_BLOCK`] nodes; `split`, the search both this and the
+//! multigrid's level chunks (`levels.rs`) use; `Chunk::range`, the bytes
+//! of a buffer one chunk binds.
 
-use super::kernels::View;
-use super::{mirror, GpuError, GpuParams, Slot};
 use crate::fem::mesh::ActiveMesh;
+use crate::gpu::abi::{GpuParams, REDUCE_BLOCK};
+use crate::gpu::error::GpuError;
+use crate::gpu::kernels::{Slot, View};
 
 /// One chunk of active nodes, dispatched with its own bindings so that no
 /// binding exceeds `max_storage_buffer_binding_size`.
@@ -35,7 +37,7 @@ pub fn plan_chunks(mesh: &ActiveMesh, limit: u64, align: u64) -> Result<Vec<Chun
 /// As [`plan_chunks`], with `own_bytes` bytes per node in the largest of
 /// the chunk's own bindings (at least the 12 B of a vector; 36 B of
 /// inverse diagonal blocks under multigrid).
-pub(super) fn plan_chunks_with(
+pub(crate) fn plan_chunks_with(
     mesh: &ActiveMesh,
     limit: u64,
     align: u64,
@@ -199,6 +201,3 @@ impl Chunk {
         })
     }
 }
-
-/// Elements reduced by one workgroup of the reduction kernels.
-pub const REDUCE_BLOCK: u32 = (mirror::REDUCE_WG * mirror::REDUCE_PER_THREAD) as u32;

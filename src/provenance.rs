@@ -19,10 +19,9 @@
 //! The date (UTC, RFC 3339, whole seconds) is metadata: it enters no
 //! number.
 
+use crate::scene::Scene;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
-
-use crate::scene::Scene;
 
 /// voxfe's version (Cargo.toml).
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -48,8 +47,8 @@ pub struct Provenance {
     pub dirty: Option<bool>,
     /// The scene file as given on the command line.
     pub scene_path: String,
-    /// Hash of the scene file's bytes (`fnv1a64:…`), or `unknown` when it
-    /// could not be read again.
+    /// Hash of the scene file's bytes as read (`fnv1a64:…`), or `unknown`
+    /// for a scene not read from a file.
     pub scene_file_hash: String,
     /// Hash of `scene`, the canonical TOML.
     pub scene_hash: String,
@@ -69,21 +68,25 @@ pub struct Provenance {
 }
 
 impl Provenance {
-    /// The provenance of `scene`, read from `path` with `overrides`, made
-    /// now, before any solve (no backend yet).
-    pub fn of_scene(path: &Path, scene: &Scene, overrides: &[String]) -> Provenance {
+    /// The provenance of `scene` (its file, the hash of the file's text as
+    /// it was read, and its overrides and edits), made now, before any
+    /// solve (no backend yet). Nothing is read again.
+    pub fn of_scene(scene: &Scene) -> Provenance {
         let canonical = canonical_toml(scene);
+        let file_hash = scene.file_hash();
         Provenance {
             voxfe_version: VERSION.to_string(),
             commit: COMMIT.to_string(),
             dirty: DIRTY.parse().ok(),
-            scene_path: path.display().to_string(),
-            scene_file_hash: std::fs::read(path)
-                .map(|b| scene_hash(&b))
-                .unwrap_or_else(|_| "unknown".into()),
+            scene_path: scene.path().display().to_string(),
+            scene_file_hash: if file_hash.is_empty() {
+                "unknown".into()
+            } else {
+                file_hash.to_string()
+            },
             scene_hash: scene_hash(canonical.as_bytes()),
             scene: canonical,
-            overrides: overrides.to_vec(),
+            overrides: scene.overrides().to_vec(),
             backend: None,
             adapter: None,
             date: rfc3339_utc(std::time::SystemTime::now()),
@@ -100,6 +103,16 @@ impl Provenance {
     /// As a JSON value (an object).
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::to_value(self).expect("provenance serializes")
+    }
+
+    /// `value` (a struct or map, serialized to a JSON object) with this
+    /// provenance as its last field, `provenance`.
+    pub fn add_to(&self, value: impl Serialize) -> serde_json::Value {
+        let mut v = serde_json::to_value(value).expect("a report serializes");
+        if let Some(m) = v.as_object_mut() {
+            m.insert("provenance".into(), self.to_json());
+        }
+        v
     }
 
     /// Every field as a `(name, text)` pair, in JSON order: the strings

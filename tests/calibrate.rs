@@ -49,7 +49,8 @@ fn the_calibrated_exponent_brings_the_coarse_cell_to_the_reference() {
     let set: Vec<String> = COARSE.iter().map(|s| s.to_string()).collect();
     let opts = CalibrateOptions::default();
     let mut seen = 0;
-    let c = calibrate(&path, &set, None, &opts, |_| seen += 1).unwrap();
+    let scene = voxfe::scene::Scene::load_as_periodic(&path, &set, Some(1)).unwrap();
+    let c = calibrate(&scene, &opts, |_| seen += 1).unwrap();
     assert_eq!(
         (c.n, c.lattice, c.element),
         (10, "rhombic-dodecahedron", "hex8")

@@ -2,99 +2,98 @@
 //! periodic lattice cell, printed as text or one JSON object with the
 //! provenance; exit 3 when a solve did not converge.
 
-use super::*;
-use voxfe::homogenize::run::{homogenize_scene, HomogenizeReport};
+use std::path::{Path, PathBuf};
+
+use super::{info, solve_on, CliError, EXIT_NOT_CONVERGED};
+use voxfe::homogenize::run::homogenize_scene;
+use voxfe::provenance::Provenance;
+use voxfe::scene::{Backend, Scene, SceneError};
+
+#[derive(clap::Args)]
+pub(crate) struct Args {
+    /// Scene file (TOML); its lattice, material, voxel and solver keys
+    /// are used, its specimen becomes N×N×N whole cells.
+    scene: PathBuf,
+    /// Cells per axis (default: the scene's size when its load.case is
+    /// "periodic", else 1).
+    #[arg(long, value_name = "N")]
+    cells: Option<usize>,
+    /// Write the directional Young's modulus E(d) in the xy, yz and zx
+    /// planes as STEM.png and STEM.svg.
+    #[arg(long, value_name = "STEM")]
+    plot: Option<PathBuf>,
+    /// Solver backend (overrides solver.backend).
+    #[arg(long, value_enum)]
+    backend: Option<Backend>,
+    /// Substring of the GPU adapter name (overrides solver.adapter).
+    #[arg(long, value_name = "NAME")]
+    adapter: Option<String>,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    json: bool,
+    /// Override a scene key (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
+}
 
 /// `voxfe homogenize SCENE [--cells N]`: the scene as a periodic cell of
 /// N×N×N lattice cells (default: the scene's own size when it is periodic
 /// already, else 1), whatever its load case.
-pub(crate) fn cmd_homogenize(
-    path: &Path,
-    cells: Option<usize>,
-    plot: Option<&Path>,
-    backend: Option<Backend>,
-    adapter: Option<String>,
-    json: bool,
-    set: &[String],
-) -> Result<ExitCode, CliError> {
-    let mut scene = Scene::load_as_periodic(path, set, cells)?;
-    if let Some(a) = adapter {
-        scene.solver.adapter = Some(a);
-    }
-    if let Some(stem) = plot {
+pub(crate) fn run(a: Args) -> Result<u8, CliError> {
+    let scene = Scene::load_as_periodic(&a.scene, &a.set, a.cells).map_err(|e| match e {
+        SceneError::Invalid { key: "cells", .. } => CliError::flag("--cells", e),
+        e => e.into(),
+    })?;
+    let scene = solve_on(scene, a.backend, a.adapter.as_deref());
+    if let Some(stem) = &a.plot {
         voxfe::fields::check_writable("--plot", &stem.with_extension("png"))?;
     }
-    homogenize_one(path, &scene, backend, json, set, false, plot).map(ExitCode::from)
+    homogenize_one(&scene, a.json, false, a.plot.as_deref())
 }
 
-/// Homogenizes the periodic `scene` (read from `path`) and prints it;
-/// returns the exit status (3 when a solve did not converge).
+/// Homogenizes the periodic `scene` and prints it (`several`: one of
+/// several scenes, a blank line first); returns the exit status (3 when a
+/// solve did not converge).
 pub(crate) fn homogenize_one(
-    path: &Path,
     scene: &Scene,
-    backend: Option<Backend>,
     json: bool,
-    set: &[String],
     several: bool,
     plot: Option<&Path>,
 ) -> Result<u8, CliError> {
-    let backend = backend.unwrap_or(scene.solver.backend);
-    let provenance = Provenance::of_scene(path, scene, set);
-    let report = homogenize_scene(scene, backend).map_err(|source| CliError::Homogenize {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let provenance = Provenance::of_scene(scene);
+    let report =
+        homogenize_scene(scene, scene.solver.backend).map_err(|source| CliError::Homogenize {
+            path: scene.path().to_path_buf(),
+            source,
+        })?;
     let r = &report.result;
     let provenance = provenance.with_backend(&r.backend, &r.adapter);
     for w in report.voxel.warnings.iter().chain(&report.notices) {
         eprintln!("warning: {w}");
     }
     if json {
-        let mut m = report.to_json();
-        m.insert("provenance".into(), provenance.to_json());
-        println!("{}", serde_json::Value::Object(m));
+        println!("{}", report.to_json(Some(&provenance)));
     } else {
         if several {
             println!();
         }
-        print!("{}", text(&report));
+        print!("{report}");
     }
     if !r.converged {
-        let worst = r.unconverged();
         eprintln!(
-            "error: scene '{}' did not converge (tolerance {:.1e}): {worst}",
-            path.display(),
-            r.tolerance
+            "error: scene '{}' did not converge (tolerance {:.1e}): {}",
+            scene.path().display(),
+            r.tolerance,
+            r.unconverged()
         );
         return Ok(EXIT_NOT_CONVERGED);
     }
     if let Some(stem) = plot {
         use std::io::Write as _;
         let _ = std::io::stdout().flush();
-        let title = format!(
-            "Directional Young's modulus of {} ({}, {:.1} % porous)",
-            scene.name,
-            report.voxel.lattice,
-            100.0 * report.voxel.porosity_measured
-        );
-        let label = report.voxel.lattice.to_string();
-        let files = voxfe::homogenize::polar::plot_directional(
-            stem,
-            &[(label.as_str(), &r.stiffness)],
-            &title,
-        )?;
-        for f in &files {
-            if f.extension().is_some_and(|e| e == "png") {
-                voxfe::provenance::add_png_text(f, &provenance.pairs())
-                    .map_err(FieldError::from)?;
-            }
+        for f in report.plot(stem, &scene.name, &provenance)? {
             info(format_args!("wrote {}", f.display()));
         }
     }
     Ok(0)
-}
-
-/// The text report: the voxelization, C^H and how it was solved.
-pub(crate) fn text(report: &HomogenizeReport) -> String {
-    report.to_string()
 }

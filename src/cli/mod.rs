@@ -1,18 +1,180 @@
-//! The commands of the `voxfe` binary, one module per group: what each
-//! runs through the library, what it prints and its exit status. The clap
-//! definitions, `main` and the error-to-exit-status mapping stay in
-//! `main.rs`.
+//! The commands of the `voxfe` binary, one module per command: its
+//! arguments (one `clap::Args` struct) and its `run`, which loads the scene
+//! once, hands it to the library and prints what comes back. The errors
+//! ([`CliError`]) and their exit statuses are here; `main.rs` parses and
+//! maps.
 
-use super::*;
+use std::path::{Path, PathBuf};
 
-mod calibrate;
-mod homogenize;
-mod run;
-mod study;
-mod sweep;
+use voxfe::fields::FieldError;
+use voxfe::implant::stl::ExportError;
+use voxfe::pipeline::voxelize::VoxelizeError;
+use voxfe::pipeline::RunError;
+use voxfe::scene::{Backend, Scene, SceneError};
+use voxfe::study::design::RunDesignError;
+use voxfe::study::sweep::SweepError;
+use voxfe::vtk::VtkError;
 
-pub(crate) use calibrate::cmd_calibrate;
-pub(crate) use homogenize::{cmd_homogenize, homogenize_one};
-pub(crate) use run::{cmd_export_stl, cmd_run, cmd_voxelize};
-pub(crate) use study::{cmd_converge, cmd_design};
-pub(crate) use sweep::{cmd_merge, cmd_sweep};
+pub(crate) mod calibrate;
+pub(crate) mod converge;
+pub(crate) mod design;
+pub(crate) mod export_stl;
+pub(crate) mod homogenize;
+pub(crate) mod merge;
+pub(crate) mod run;
+pub(crate) mod sweep;
+pub(crate) mod voxelize;
+
+/// Exit status for a failure that is not the input's (a file that cannot be
+/// written, a GPU that fails).
+pub(crate) const EXIT_FAILURE: u8 = 1;
+/// Exit status for bad input (scene, values, files).
+pub(crate) const EXIT_BAD_INPUT: u8 = 2;
+/// Exit status when a solve did not converge.
+pub(crate) const EXIT_NOT_CONVERGED: u8 = 3;
+
+/// Every error a command ends with.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum CliError {
+    /// An error about the value of a flag, named by the flag.
+    #[error("{flag}")]
+    Flag {
+        flag: &'static str,
+        #[source]
+        source: Box<CliError>,
+    },
+    #[error(transparent)]
+    Scene(#[from] SceneError),
+    #[error(transparent)]
+    Voxelize(#[from] VoxelizeError),
+    #[error(transparent)]
+    Vtk(#[from] VtkError),
+    #[error(transparent)]
+    Image(#[from] voxfe::image::ImageError),
+    /// A scene that failed to run, named by its file.
+    #[error("scene '{}'", path.display())]
+    Run {
+        path: PathBuf,
+        #[source]
+        source: RunError,
+    },
+    /// A periodic scene that failed to homogenize, named by its file.
+    #[error("scene '{}'", path.display())]
+    Homogenize {
+        path: PathBuf,
+        #[source]
+        source: voxfe::homogenize::run::HomogenizeRunError,
+    },
+    /// A calibration that failed, named by its scene file.
+    #[error("scene '{}'", path.display())]
+    Calibrate {
+        path: PathBuf,
+        #[source]
+        source: voxfe::study::calibrate::CalibrateError,
+    },
+    #[error(transparent)]
+    Field(#[from] FieldError),
+    /// The directional-modulus picture of `homogenize --plot`.
+    #[error("--plot: {0}")]
+    Polar(#[from] voxfe::homogenize::polar::PolarError),
+    #[error(transparent)]
+    Export(#[from] ExportError),
+    /// A sweep's scene, `--vary` or `--shard`, or merge's directories.
+    #[error(transparent)]
+    SweepInput(SweepError),
+    /// Writing a sweep's or a merge's outputs.
+    #[error(transparent)]
+    SweepOutput(SweepError),
+    #[error(transparent)]
+    Design(#[from] RunDesignError),
+    #[error(transparent)]
+    Converge(#[from] voxfe::study::converge::ConvergeError),
+    #[error(transparent)]
+    ErrorFrom(#[from] voxfe::study::converge::error::ErrorFromError),
+}
+
+impl CliError {
+    /// `e` about the value of `flag`.
+    pub(crate) fn flag(flag: &'static str, e: impl Into<CliError>) -> CliError {
+        CliError::Flag {
+            flag,
+            source: Box::new(e.into()),
+        }
+    }
+
+    /// The exit status of the error (README): 2 bad input, 3 a design
+    /// search or a calibration whose solves failed or did not converge, 1
+    /// anything else. (0 success and 3 for a solve that did not converge
+    /// are outcomes, not errors.)
+    pub(crate) fn exit_status(&self) -> u8 {
+        let bad_input = match self {
+            CliError::Flag { source, .. } => return source.exit_status(),
+            CliError::Scene(_) | CliError::Voxelize(_) => true,
+            CliError::Vtk(_) => false,
+            CliError::Image(e) => e.is_bad_input(),
+            CliError::Run { source, .. } => source.is_bad_input(),
+            CliError::Homogenize { source, .. } => source.is_bad_input(),
+            CliError::Calibrate { source, .. } if !source.is_bad_input() => {
+                return EXIT_NOT_CONVERGED
+            }
+            CliError::Calibrate { .. } => true,
+            CliError::Field(e) => e.is_bad_input(),
+            CliError::Polar(_) => false,
+            CliError::Export(e) => !matches!(e, ExportError::Write { .. }),
+            CliError::SweepInput(_) => true,
+            CliError::SweepOutput(e) => e.is_bad_input(),
+            CliError::Design(e) if !e.is_bad_input() => return EXIT_NOT_CONVERGED,
+            CliError::Design(_) => true,
+            CliError::Converge(e) => e.is_bad_input(),
+            CliError::ErrorFrom(_) => true,
+        };
+        if bad_input {
+            EXIT_BAD_INPUT
+        } else {
+            EXIT_FAILURE
+        }
+    }
+}
+
+/// The one read of a command's scene: the file at `path` with the `--set`
+/// overrides, solved on `--backend` and `--adapter` where given (the
+/// scene's `solver.backend` and `solver.adapter`).
+pub(crate) fn load_scene(
+    path: &Path,
+    set: &[String],
+    backend: Option<Backend>,
+    adapter: Option<&str>,
+) -> Result<Scene, CliError> {
+    Ok(solve_on(Scene::load(path, set)?, backend, adapter))
+}
+
+/// `scene` solved on `--backend` and `--adapter` where given.
+pub(crate) fn solve_on(scene: Scene, backend: Option<Backend>, adapter: Option<&str>) -> Scene {
+    let scene = match backend {
+        Some(b) => scene.with_backend(b),
+        None => scene,
+    };
+    match adapter {
+        Some(a) => scene.with_adapter(a),
+        None => scene,
+    }
+}
+
+/// An informational line on stderr, unless `--quiet`.
+pub(crate) fn info(line: std::fmt::Arguments) {
+    if !voxfe::progress::is_quiet() {
+        eprintln!("{line}");
+    }
+}
+
+/// The levels of a convergence study (`converge`, `design --converged`).
+#[derive(clap::Args)]
+pub(crate) struct Study {
+    /// Number of grids (at least 3), the scene's voxel.size the coarsest.
+    #[arg(long, default_value_t = 3)]
+    pub levels: usize,
+    /// Refinement ratio r between levels (above 1); each h is the one
+    /// nearest to h/rⁱ that divides the specimen.
+    #[arg(long, default_value_t = 1.5)]
+    pub ratio: f64,
+}

@@ -1,54 +1,80 @@
-//! `voxfe voxelize`, `voxfe run` (one scene or several, each reported, the
-//! exit status the worst) and `voxfe export-stl`: the commands of single
-//! scenes, what they print and which files they write.
+//! `voxfe run`: one scene or several, each loaded once, solved, reported
+//! and its field files written; the exit status is the worst of the
+//! scenes'.
 
-use super::*;
+use std::path::{Path, PathBuf};
 
-pub(crate) fn cmd_voxelize(
-    path: &Path,
+use super::{info, load_scene, CliError, EXIT_BAD_INPUT, EXIT_NOT_CONVERGED};
+use voxfe::fields::{FieldOutput, SliceField};
+use voxfe::pipeline::run_scene;
+use voxfe::provenance::Provenance;
+use voxfe::scene::Backend;
+use voxfe::study::converge::error::StudyFile;
+
+#[derive(clap::Args)]
+pub(crate) struct Args {
+    /// Scene files (TOML).
+    #[arg(required = true)]
+    scenes: Vec<PathBuf>,
+    /// Solver backend (overrides solver.backend).
+    #[arg(long, value_enum)]
+    backend: Option<Backend>,
+    /// Substring of the GPU adapter name (overrides solver.adapter).
+    #[arg(long, value_name = "NAME")]
+    adapter: Option<String>,
+    /// Print one JSON object per scene instead of text.
+    #[arg(long)]
     json: bool,
-    vti: Option<&Path>,
-    image: Option<&Path>,
-    vtu: Option<&Path>,
-    set: &[String],
-) -> Result<ExitCode, CliError> {
-    let scene = Scene::load(path, set)?;
-    if let Some(file) = vtu {
-        voxfe::fields::check_writable("--vtu", file)?;
-    }
-    let provenance = Provenance::of_scene(path, &scene, set);
-    let (_, vox, report) = voxelize_scene(&scene)?;
-    for w in &report.warnings {
-        eprintln!("warning: {w}");
-    }
-    if let Some(file) = vti {
-        voxfe::vtk::write_solid_mask(&vox.grid, Some(&provenance), file)?;
-    }
-    if let Some(file) = vtu {
-        voxfe::export::vtu::write_mesh(&vox.grid, Some(&provenance), file)
-            .map_err(FieldError::from)?;
-    }
-    if let Some(file) = image {
-        let what = format!(
-            "voxfe {} voxelize: scene '{}', grey = 255*phi",
-            env!("CARGO_PKG_VERSION"),
-            scene.name
-        );
-        voxfe::image::write(&vox.grid, file, &what)?;
-    }
-    if json {
-        let Ok(serde_json::Value::Object(mut m)) = serde_json::to_value(&report) else {
-            unreachable!("a struct serializes to an object")
-        };
-        m.insert("provenance".into(), provenance.to_json());
-        println!("{}", serde_json::Value::Object(m));
-    } else {
-        println!("{report}");
-        for file in [vti, image, vtu].into_iter().flatten() {
-            println!("wrote            {}", file.display());
-        }
-    }
-    Ok(ExitCode::SUCCESS)
+    /// Write the solid mask, nodal displacement and voxel von Mises
+    /// stress as VTK ImageData (.vti) for ParaView (one scene only).
+    #[arg(long, value_name = "FILE")]
+    vtk: Option<PathBuf>,
+    /// Write a PNG of the von Mises stress on a slice (one scene only).
+    #[arg(long, value_name = "FILE")]
+    slice: Option<PathBuf>,
+    /// Axis normal to the slice.
+    #[arg(long, value_enum, default_value = "y", requires = "slice")]
+    slice_axis: SliceAxis,
+    /// Position of the slice along its axis, mm (default: the mid-plane).
+    #[arg(long, value_name = "MM", requires = "slice")]
+    slice_at: Option<f64>,
+    /// What the slice shows: the von Mises stress (MPa) or the
+    /// effective strain EES = √(2·SED/E).
+    #[arg(long, value_enum, default_value = "von-mises", requires = "slice")]
+    slice_field: SliceFieldArg,
+    /// Write the solid voxels as a hexahedral mesh (VTK UnstructuredGrid,
+    /// .vtu) with nodal displacement and voxel stress, strain and von
+    /// Mises stress, for meshio, ParaView and FE codes (one scene only).
+    #[arg(long, value_name = "FILE")]
+    vtu: Option<PathBuf>,
+    /// Write an Abaqus input deck (.inp) of the same mesh with the
+    /// material, the load case's boundary conditions and a static step
+    /// (one scene only).
+    #[arg(long, value_name = "FILE")]
+    inp: Option<PathBuf>,
+    /// Override a scene key, e.g. --set lattice.porosity=0.85 (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
+    /// A study of the same scene (`voxfe converge --json` output):
+    /// report the estimated discretization error of the modulus at
+    /// this voxel size instead of the D/h warning.
+    #[arg(long, value_name = "FILE")]
+    error_from: Option<PathBuf>,
+}
+
+/// `--slice-field`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum SliceFieldArg {
+    VonMises,
+    Ees,
+}
+
+/// `--slice-axis`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum SliceAxis {
+    X,
+    Y,
+    Z,
 }
 
 /// How bad an exit status is, to report the worst of several scenes: a
@@ -66,37 +92,35 @@ fn severity(code: u8) -> u8 {
 /// Runs each scene in turn and reports each; a scene that fails is
 /// reported as an error naming its file and the next one still runs. The
 /// exit status is the worst of the scenes' ([`severity`]).
-pub(crate) fn cmd_run(
-    paths: &[PathBuf],
-    backend: Option<Backend>,
-    adapter: Option<String>,
-    json: bool,
-    fields: &FieldOutput,
-    set: &[String],
-    error_from: Option<&Path>,
-) -> Result<ExitCode, CliError> {
-    fields.check_scene_count(paths.len())?;
-    let one = |path: &Path, adapter: Option<String>, several: bool| {
-        let opts = RunOpts {
-            backend,
-            adapter,
-            json,
-            fields,
-            set,
-            error_from,
-            several,
-        };
-        run_one(path, &opts)
+pub(crate) fn run(a: Args) -> Result<u8, CliError> {
+    let fields = FieldOutput {
+        field: match a.slice_field {
+            SliceFieldArg::VonMises => SliceField::VonMises,
+            SliceFieldArg::Ees => SliceField::Ees,
+        },
+        vtk: a.vtk.clone(),
+        slice: a.slice.clone(),
+        vtu: a.vtu.clone(),
+        inp: a.inp.clone(),
+        provenance: None,
+        axis: match a.slice_axis {
+            SliceAxis::X => voxfe::plot::Axis::X,
+            SliceAxis::Y => voxfe::plot::Axis::Y,
+            SliceAxis::Z => voxfe::plot::Axis::Z,
+        },
+        at: a.slice_at,
     };
-    if paths.len() == 1 {
-        return one(&paths[0], adapter, false).map(ExitCode::from);
+    fields.check_scene_count(a.scenes.len())?;
+    let several = a.scenes.len() > 1;
+    if !several {
+        return run_one(&a.scenes[0], &a, &fields, false);
     }
     let mut worst = 0u8;
-    for path in paths {
-        let code = match one(path, adapter.clone(), true) {
+    for path in &a.scenes {
+        let code = match run_one(path, &a, &fields, true) {
             Ok(code) => code,
             Err(e) => {
-                let code = exit_status(&e);
+                let code = e.exit_status();
                 let text = format!("{:#}", anyhow::Error::new(e));
                 let named = path.display().to_string();
                 if text.contains(&named) {
@@ -111,20 +135,7 @@ pub(crate) fn cmd_run(
             worst = code;
         }
     }
-    Ok(ExitCode::from(worst))
-}
-
-/// The options of one scene of `voxfe run`.
-struct RunOpts<'a> {
-    backend: Option<Backend>,
-    adapter: Option<String>,
-    json: bool,
-    fields: &'a FieldOutput,
-    set: &'a [String],
-    /// `--error-from`: a convergence study of the scene.
-    error_from: Option<&'a Path>,
-    /// One of several scenes (a blank line before its text).
-    several: bool,
+    Ok(worst)
 }
 
 /// Runs one scene of `voxfe run`: prints its result (with the
@@ -132,51 +143,34 @@ struct RunOpts<'a> {
 /// of this scene before the solve), then writes its field files (a field
 /// file that cannot be written is an error after the result, which is
 /// already on stdout). Returns the exit status.
-fn run_one(path: &Path, o: &RunOpts) -> Result<u8, CliError> {
-    let (json, fields, set) = (o.json, o.fields, o.set);
-    let mut scene = Scene::load(path, set)?;
-    if let Some(a) = &o.adapter {
-        scene.solver.adapter = Some(a.clone());
-    }
+fn run_one(path: &Path, a: &Args, fields: &FieldOutput, several: bool) -> Result<u8, CliError> {
+    let scene = load_scene(path, &a.set, a.backend, a.adapter.as_deref())?;
     if scene.load_case().is_periodic() {
         fields.check_periodic()?;
-        return super::homogenize_one(path, &scene, o.backend, json, set, o.several, None);
+        return super::homogenize::homogenize_one(&scene, a.json, several, None);
     }
     fields.check(&scene)?;
-    let study = match o.error_from {
-        Some(f) => Some(voxfe::study::converge::error::StudyFile::load(f, &scene)?),
+    let study = match &a.error_from {
+        Some(f) => Some(StudyFile::load(f, &scene)?),
         None => None,
     };
-    let backend = o.backend.unwrap_or(scene.solver.backend);
-    let provenance = Provenance::of_scene(path, &scene, set);
-    let mut report = run_scene(&scene, backend).map_err(|source| CliError::Run {
+    let provenance = Provenance::of_scene(&scene);
+    let mut report = run_scene(&scene, scene.solver.backend).map_err(|source| CliError::Run {
         path: path.to_path_buf(),
         source,
     })?;
     let provenance = provenance.with_backend(&report.solve.backend, &report.solve.adapter);
     let discretization = match &study {
-        Some(s) => {
-            let q = voxfe::study::converge::modulus_quantity(&scene.load_case());
-            let value = report.to_json().get(q).and_then(serde_json::Value::as_f64);
-            Some(s.error_at(&scene, scene.voxel.size, value)?)
-        }
+        Some(s) => Some(s.apply(&scene, &mut report)?),
         None => None,
     };
-    if let Some(d) = &discretization {
-        if d.relative.is_some() {
-            // The study's estimate replaces the D/h rule of thumb.
-            report
-                .voxel
-                .warnings
-                .retain(|w| !voxfe::pipeline::voxelize::is_resolution_warning(w));
-        } else {
-            eprintln!("warning: {}", d.statement);
-        }
+    if let Some(d) = discretization.as_ref().filter(|d| d.relative.is_none()) {
+        eprintln!("warning: {}", d.statement);
     }
     for w in report.voxel.warnings.iter().chain(&report.notices) {
         eprintln!("warning: {w}");
     }
-    if json {
+    if a.json {
         let mut m = report.to_json();
         if let Some(d) = &discretization {
             m.insert(
@@ -184,10 +178,9 @@ fn run_one(path: &Path, o: &RunOpts) -> Result<u8, CliError> {
                 serde_json::to_value(d).expect("serializes"),
             );
         }
-        m.insert("provenance".into(), provenance.to_json());
-        println!("{}", serde_json::Value::Object(m));
+        println!("{}", provenance.add_to(m));
     } else {
-        if o.several {
+        if several {
             println!();
         }
         println!("{report}");
@@ -217,17 +210,4 @@ fn run_one(path: &Path, o: &RunOpts) -> Result<u8, CliError> {
         info(format_args!("wrote {}", file.display()))
     })?;
     Ok(code)
-}
-
-pub(crate) fn cmd_export_stl(
-    path: &Path,
-    out: &Path,
-    segments: usize,
-    set: &[String],
-) -> Result<ExitCode, CliError> {
-    let scene = Scene::load(path, set)?;
-    let triangles =
-        voxfe::implant::stl::export_cylinder(&scene.cylinder_envelope()?, out, segments)?;
-    println!("wrote {triangles} triangles to {}", out.display());
-    Ok(ExitCode::SUCCESS)
 }

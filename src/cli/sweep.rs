@@ -1,24 +1,58 @@
-//! `voxfe sweep` and `voxfe merge`: the sweep's claim of `--out`, its
-//! cases as they finish, and the outputs rewritten from all rows.
+//! `voxfe sweep`: the sweep's claim of `--out`, its cases as they finish,
+//! and the outputs rewritten from all rows.
 
-use super::*;
+use std::path::PathBuf;
+
+use super::{info, load_scene, CliError, EXIT_NOT_CONVERGED};
+use voxfe::scene::Backend;
+use voxfe::study::sweep::{Case, CaseOutcome, Reuse, SweepError};
+
+#[derive(clap::Args)]
+pub(crate) struct Args {
+    /// Base scene file (TOML).
+    scene: PathBuf,
+    /// KEY=a,b,c or KEY=start:stop:count (repeatable; the first varies slowest).
+    /// (default: the scene's `[sweep] vary` list)
+    #[arg(long, value_name = "KEY=VALUES")]
+    vary: Vec<String>,
+    /// Output directory.
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// Run only every N-th case, starting at I (I/N, I from 0).
+    #[arg(long, value_name = "I/N")]
+    shard: Option<String>,
+    /// Solver backend (overrides solver.backend).
+    #[arg(long, value_enum)]
+    backend: Option<Backend>,
+    /// Override a base-scene key (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
+    /// Run every case again, when --out holds this sweep (default:
+    /// resume, skipping the cases already in results.jsonl).
+    #[arg(long)]
+    restart: bool,
+    /// Write into an --out that holds a different sweep or other files:
+    /// voxfe's own outputs there are removed first.
+    #[arg(long)]
+    force: bool,
+}
 
 /// Checks the sweep and its `--out` before the first solve, then runs the
 /// cases not already done there, appending each row as it finishes;
 /// `sweep.json`, the results, plots and `summary.md` are rewritten at the
-/// end from all rows.
-pub(crate) fn cmd_sweep(
-    path: &Path,
-    vary: &[String],
-    out: &Path,
-    shard: Option<&str>,
-    backend: Option<Backend>,
-    set: &[String],
-    reuse: voxfe::study::sweep::Reuse,
-) -> Result<ExitCode, CliError> {
-    let plan =
-        voxfe::study::sweep::plan(path, vary, set, shard, backend).map_err(CliError::SweepInput)?;
-    let (prepared, mut writer) = voxfe::study::sweep::prepare_out(out, &plan.manifest, reuse)
+/// end from all rows. Exit status 3 when a case failed.
+pub(crate) fn run(a: Args) -> Result<u8, CliError> {
+    let reuse = if a.force {
+        Reuse::Force
+    } else if a.restart {
+        Reuse::Restart
+    } else {
+        Reuse::Resume
+    };
+    let base = load_scene(&a.scene, &a.set, a.backend, None)?;
+    let plan = voxfe::study::sweep::plan(&base, &a.vary, a.shard.as_deref())
+        .map_err(CliError::SweepInput)?;
+    let (prepared, mut writer) = voxfe::study::sweep::prepare_out(&a.out, &plan.manifest, reuse)
         .map_err(CliError::SweepInput)?;
     for note in &prepared.notes {
         eprintln!("note: {note}");
@@ -29,13 +63,10 @@ pub(crate) fn cmd_sweep(
             "resuming: {} of {} cases already in {} are skipped (--restart runs them again)",
             done.len(),
             plan.cases.len(),
-            out.join("results.jsonl").display()
+            a.out.join("results.jsonl").display()
         );
     }
-    let on_case = |case: &voxfe::study::sweep::Case,
-                   total: usize,
-                   outcome: &voxfe::study::sweep::CaseOutcome|
-     -> Result<(), SweepError> {
+    let on_case = |case: &Case, total: usize, outcome: &CaseOutcome| -> Result<(), SweepError> {
         let row = &outcome.row;
         let name = format!(
             "case {}/{} [{}]",
@@ -57,7 +88,7 @@ pub(crate) fn cmd_sweep(
     let mut rows = prepared.done;
     rows.extend(new);
     rows.sort_by_key(|r| r.case);
-    voxfe::study::sweep::write_outputs(out, &plan.manifest, &rows)
+    voxfe::study::sweep::write_outputs(&a.out, &plan.manifest, &rows)
         .map_err(CliError::SweepOutput)?;
     let failed = rows.iter().filter(|r| !r.is_ok()).count();
     let earlier = if done.is_empty() {
@@ -68,26 +99,7 @@ pub(crate) fn cmd_sweep(
     println!(
         "{} cases run{earlier}, {failed} failed; results in {}",
         rows.len(),
-        out.display()
+        a.out.display()
     );
-    Ok(if failed > 0 {
-        ExitCode::from(EXIT_NOT_CONVERGED)
-    } else {
-        ExitCode::SUCCESS
-    })
-}
-
-pub(crate) fn cmd_merge(dirs: &[PathBuf], out: &Path) -> Result<ExitCode, CliError> {
-    for w in voxfe::study::sweep::merge_warnings(dirs) {
-        eprintln!("warning: {w}");
-    }
-    let (manifest, rows) = voxfe::study::sweep::merge(dirs).map_err(CliError::SweepInput)?;
-    voxfe::study::sweep::write_outputs(out, &manifest, &rows).map_err(CliError::SweepOutput)?;
-    println!(
-        "merged {} cases from {} directories into {}",
-        rows.len(),
-        dirs.len(),
-        out.display()
-    );
-    Ok(ExitCode::SUCCESS)
+    Ok(if failed > 0 { EXIT_NOT_CONVERGED } else { 0 })
 }

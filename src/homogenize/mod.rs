@@ -21,3 +21,4 @@ pub mod polar;
 pub mod run;
 pub mod solve;
 pub mod tensor;
+mod text;

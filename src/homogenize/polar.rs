@@ -44,6 +44,9 @@ pub enum PolarError {
     Empty,
     #[error(transparent)]
     Plot(#[from] PlotError),
+    /// The provenance text of the PNG written.
+    #[error(transparent)]
+    PngText(#[from] crate::provenance::PngTextError),
 }
 
 /// The closed curve (E cos θ, E sin θ) of one material in each plane of

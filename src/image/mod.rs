@@ -200,6 +200,15 @@ pub fn read(path: &Path) -> Result<GreyImage, ImageError> {
     }
 }
 
+/// The description `voxfe voxelize --image` writes into the image of the
+/// scene named `scene_name`.
+pub fn written_by(scene_name: &str) -> String {
+    format!(
+        "voxfe {} voxelize: scene '{scene_name}', grey = 255*phi",
+        env!("CARGO_PKG_VERSION")
+    )
+}
+
 /// Writes `grid` as a uint8 grey image, 255·φ per voxel (0/255 under binary
 /// fill), with its voxel size: NRRD for `.nrrd`, a multi-page TIFF for
 /// `.tif`/`.tiff`.

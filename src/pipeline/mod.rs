@@ -73,7 +73,10 @@ impl Evaluation {
     pub fn to_json(&self) -> serde_json::Map<String, serde_json::Value> {
         match self {
             Evaluation::Loaded(r) => r.to_json(),
-            Evaluation::Periodic(r) => r.to_json(),
+            Evaluation::Periodic(r) => match r.to_json(None) {
+                serde_json::Value::Object(m) => m,
+                _ => unreachable!("a struct serializes to an object"),
+            },
         }
     }
 
@@ -251,6 +254,8 @@ mod tests {
         assert_eq!(cell.result.backend, "cpu");
         assert_eq!(cell.result.columns.len(), 6);
         assert!(cell.result.converged && cell.derived.is_some());
-        assert!(cell.to_json().contains_key("voigt_order"));
+        assert!(Evaluation::Periodic(cell)
+            .to_json()
+            .contains_key("voigt_order"));
     }
 }

@@ -42,20 +42,22 @@
 //!
 //! This file holds [`Scene`], its loading and [`SceneError`]; the rest of
 //! the scene lives next to it: `spec.rs` the serde types of each table,
-//! `overrides.rs` the `--set key=value` edits, `validate.rs` the checks,
+//! `edit.rs` the `key=value` overrides and the typed edits of a loaded
+//! scene, `validate.rs` the checks,
 //! `build.rs` the material, grid, envelope, features and lattice built from
 //! a scene, `memory.rs` the estimated peak memory, and `load.rs` the
 //! `[load]` table and the load case it names with its defaults
 //! ([`Scene::load_case`], a [`crate::fem::load::LoadCase`]).
 
 mod build;
+mod edit;
 mod load;
 mod memory;
-mod overrides;
 mod periodic;
 mod spec;
 mod validate;
 
+pub use edit::{loads, Origin, Setting};
 pub use load::LoadSpec;
 pub use memory::{BYTES_PER_ACTIVE_NODE, MULTIGRID_BYTES_PER_ACTIVE_NODE};
 pub use spec::{
@@ -65,7 +67,6 @@ pub use spec::{
 
 use crate::implant::stl::StlError;
 use crate::lattice::LatticeError;
-use overrides::apply_override;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -81,7 +82,7 @@ pub enum SceneError {
     /// carries the line and column.
     #[error("scene '{path}': {message}")]
     Toml { path: PathBuf, message: String },
-    /// A `--set` argument that is not `key=value`.
+    /// A `--set` argument (or an edit) that is not `key=value`.
     #[error("--set '{arg}': expected key=value with a dotted key, e.g. lattice.porosity=0.85")]
     BadOverride { arg: String },
     /// A value outside what is allowed.
@@ -144,11 +145,18 @@ pub struct Scene {
     /// Folder of the scene file, for relative paths (not a key).
     #[serde(skip)]
     pub base_dir: PathBuf,
+    /// Where the scene came from (not a key): what typed edits
+    /// ([`Scene::with_settings`] …) and provenance start from.
+    #[serde(skip)]
+    pub origin: Origin,
 }
 
 impl Scene {
-    /// Reads, overrides (`key=value` strings as given to `--set`) and validates a scene.
+    /// Reads, overrides (`key=value` strings, [`Setting::parse`]) and
+    /// validates a scene. The only read of a scene file: a command loads
+    /// its scene once and hands it on ([`loads`] counts the reads).
     pub fn load(path: &Path, overrides: &[String]) -> Result<Scene, SceneError> {
+        edit::count_load();
         let text = std::fs::read_to_string(path).map_err(|error| SceneError::Read {
             path: path.to_path_buf(),
             error,
@@ -162,23 +170,19 @@ impl Scene {
             path: path.to_path_buf(),
             message: with_line_col(text, &e),
         };
-        let scene: Scene = if overrides.is_empty() {
-            toml::from_str(text).map_err(toml_err)?
-        } else {
-            let mut table: toml::Table = toml::from_str(text).map_err(toml_err)?;
-            for arg in overrides {
-                apply_override(&mut table, arg)?;
-            }
-            Scene::deserialize(toml::Value::Table(table)).map_err(|e| SceneError::Toml {
-                path: path.to_path_buf(),
-                message: format!("after --set {}: {}", overrides.join(" --set "), e.message()),
-            })?
-        };
-        let mut scene = scene;
-        scene.base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        scene.resolve_image()?;
-        scene.validate()?;
-        Ok(scene)
+        let table: toml::Table = toml::from_str(text).map_err(toml_err)?;
+        let mut origin = Origin::new(path, text, table);
+        if overrides.is_empty() {
+            // Deserialized from the text, for the line and column of a
+            // key of the wrong type.
+            let scene: Scene = toml::from_str(text).map_err(toml_err)?;
+            return scene.finish(origin);
+        }
+        for arg in overrides {
+            Setting::parse(arg)?.apply(&mut origin.table)?;
+            origin.overrides.push(arg.clone());
+        }
+        Scene::from_origin(origin)
     }
 }
 

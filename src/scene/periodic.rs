@@ -1,10 +1,9 @@
 //! What a periodic scene (`load.case = "periodic"`) must be: a box of
 //! whole lattice cells, each a whole number of voxels, with nothing that
 //! breaks the periodicity (no holes, end plates, wall or wedge), and no
-//! keys of the other load cases; and [`Scene::load_as_periodic`], any
-//! lattice scene made periodic (`voxfe homogenize`).
-
-use std::path::Path;
+//! keys of the other load cases; and [`make_periodic`], any lattice
+//! scene's table made periodic ([`Scene::load_as_periodic`],
+//! [`Scene::with_cells`]: `voxfe homogenize`, `voxfe calibrate`).
 
 use super::{invalid, Scene, SceneError, Shape};
 use crate::lattice::LatticeKind;
@@ -91,63 +90,45 @@ impl Scene {
     }
 }
 
-impl Scene {
-    /// `voxfe homogenize`'s scene: the scene at `path` with `overrides`,
-    /// made periodic. When its `load.case` is not `"periodic"` already, or
-    /// `cells` is given, its `[load]` becomes `case = "periodic"` and its
-    /// `[specimen]` a box of `cells` (default 1) lattice cells per axis:
-    /// the lattice, material, voxel and solver keys are the scene's. The
-    /// change is made before validation, so limits (e.g. the memory
-    /// estimate) apply to the cell, not to the scene's own specimen.
-    pub fn load_as_periodic(
-        path: &Path,
-        overrides: &[String],
-        cells: Option<usize>,
-    ) -> Result<Scene, SceneError> {
-        if cells == Some(0) {
-            return Err(invalid("--cells", 0, "at least 1 cell per axis"));
-        }
-        let text = std::fs::read_to_string(path).map_err(|error| SceneError::Read {
-            path: path.to_path_buf(),
-            error,
-        })?;
-        let mut table: toml::Table = toml::from_str(&text).map_err(|e| SceneError::Toml {
-            path: path.to_path_buf(),
-            message: e.message().to_string(),
-        })?;
-        for arg in overrides {
-            super::overrides::apply_override(&mut table, arg)?;
-        }
-        let case = table
-            .get("load")
-            .and_then(|l| l.get("case"))
-            .and_then(|c| c.as_str());
-        if case != Some("periodic") || cells.is_some() {
-            let lattice = table.get("lattice").and_then(|l| l.as_table());
-            let solid =
-                lattice.and_then(|l| l.get("kind")).and_then(|k| k.as_str()) == Some("solid");
-            let cell = match lattice.and_then(|l| l.get("cell")) {
-                Some(v) => v.as_float().or_else(|| v.as_integer().map(|i| i as f64)),
-                None if solid => Some(1.0),
-                None => None,
-            }
-            .ok_or_else(|| {
-                invalid(
-                    "lattice.cell",
-                    "(missing)",
-                    "a periodic cell needs the cubic cell side M in mm",
-                )
-            })?;
-            let l = cells.unwrap_or(1) as f64 * cell;
-            let mut load = toml::Table::new();
-            load.insert("case".into(), "periodic".into());
-            let mut specimen = toml::Table::new();
-            specimen.insert("shape".into(), "box".into());
-            specimen.insert("size".into(), toml::Value::Array(vec![l.into(); 3]));
-            table.insert("load".into(), load.into());
-            table.insert("specimen".into(), specimen.into());
-        }
-        let text = toml::to_string(&table).expect("a TOML table serializes");
-        Scene::parse(&text, path, &[])
+/// Makes the scene table `table` periodic: unless its `load.case` is
+/// `"periodic"` already and `cells` is not given, `[load]` becomes
+/// `case = "periodic"` and `[specimen]` a box of `cells` (default 1)
+/// lattice cells per axis.
+pub(super) fn make_periodic(
+    table: &mut toml::Table,
+    cells: Option<usize>,
+) -> Result<(), SceneError> {
+    if cells == Some(0) {
+        return Err(invalid("cells", 0, "at least 1 cell per axis"));
     }
+    let case = table
+        .get("load")
+        .and_then(|l| l.get("case"))
+        .and_then(|c| c.as_str());
+    if case == Some("periodic") && cells.is_none() {
+        return Ok(());
+    }
+    let lattice = table.get("lattice").and_then(|l| l.as_table());
+    let solid = lattice.and_then(|l| l.get("kind")).and_then(|k| k.as_str()) == Some("solid");
+    let cell = match lattice.and_then(|l| l.get("cell")) {
+        Some(v) => v.as_float().or_else(|| v.as_integer().map(|i| i as f64)),
+        None if solid => Some(1.0),
+        None => None,
+    }
+    .ok_or_else(|| {
+        invalid(
+            "lattice.cell",
+            "(missing)",
+            "a periodic cell needs the cubic cell side M in mm",
+        )
+    })?;
+    let l = cells.unwrap_or(1) as f64 * cell;
+    let mut load = toml::Table::new();
+    load.insert("case".into(), "periodic".into());
+    let mut specimen = toml::Table::new();
+    specimen.insert("shape".into(), "box".into());
+    specimen.insert("size".into(), toml::Value::Array(vec![l.into(); 3]));
+    table.insert("load".into(), load.into());
+    table.insert("specimen".into(), specimen.into());
+    Ok(())
 }

@@ -269,6 +269,17 @@ pub enum Backend {
     Cpu,
 }
 
+impl Backend {
+    /// The name a scene gives it (`auto`, `gpu`, `cpu`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Auto => "auto",
+            Backend::Gpu => "gpu",
+            Backend::Cpu => "cpu",
+        }
+    }
+}
+
 /// `[solver]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

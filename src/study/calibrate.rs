@@ -24,7 +24,6 @@
 //! specimen's cut struts, its alignment to the grid) stays in the
 //! specimen's error, and README states what that was on the shipped scene.
 
-use std::path::Path;
 use std::time::Instant;
 
 use serde::Serialize;
@@ -32,8 +31,9 @@ use serde::Serialize;
 use crate::homogenize::run::{homogenize_scene, HomogenizeRunError};
 use crate::lattice::LatticeKind;
 use crate::pipeline::voxelize::is_resolution_warning;
-use crate::scene::{Backend, Scene, SceneError};
+use crate::scene::{Scene, SceneError, Setting};
 use crate::study::converge::{estimate, Estimate};
+use crate::study::root::Bracket;
 
 /// Trial exponents are rounded to this step, so the p reported is the p
 /// whose E_h was computed, and can be passed to `--set` as printed.
@@ -122,9 +122,10 @@ pub struct Calibration {
 /// Why a calibration failed.
 #[derive(Debug, thiserror::Error)]
 pub enum CalibrateError {
-    #[error("{flag} = {value}: allowed: {allowed}")]
+    /// An option of [`CalibrateOptions`] out of range, named by its field.
+    #[error("{option} = {value}: allowed: {allowed}")]
     BadOption {
-        flag: &'static str,
+        option: &'static str,
         value: String,
         allowed: &'static str,
     },
@@ -151,7 +152,7 @@ pub enum CalibrateError {
         e_h: f64,
         side: &'static str,
     },
-    #[error("the search did not reach {tolerance:e} of the reference in {trials} trials: closest p = {p} gives {miss:+.3} % (raise --max-trials)")]
+    #[error("the search did not reach {tolerance:e} of the reference in {trials} trials: closest p = {p} gives {miss:+.3} % (raise max_trials)")]
     NoConvergence {
         tolerance: f64,
         trials: usize,
@@ -176,11 +177,11 @@ impl CalibrateError {
     }
 }
 
-/// The scene at `path` with `set` made one periodic cell, and its M and
-/// n₀ = M/h (a cell must be a whole number of voxels: the scene's checks
-/// name `voxel.size` otherwise).
-fn cell_scene(path: &Path, set: &[String]) -> Result<(Scene, f64, usize), CalibrateError> {
-    let scene = Scene::load_as_periodic(path, set, Some(1))?;
+/// The scene `scene` made one periodic cell, and its M and n₀ = M/h (a
+/// cell must be a whole number of voxels: the scene's checks name
+/// `voxel.size` otherwise).
+fn cell_scene(scene: &Scene) -> Result<(Scene, f64, usize), CalibrateError> {
+    let scene = scene.with_cells(1)?;
     if scene.lattice.kind == LatticeKind::Solid {
         return Err(CalibrateError::NoLattice {
             kind: LatticeKind::Solid.name(),
@@ -191,43 +192,39 @@ fn cell_scene(path: &Path, set: &[String]) -> Result<(Scene, f64, usize), Calibr
     Ok((scene, m, n))
 }
 
-/// Calibrates the fraction exponent of the lattice of the scene at `path`
-/// (with `set` applied) at its voxel size, solving the cells on `backend`
-/// (default: the scene's). `progress` is told each cell solved.
+/// Calibrates the fraction exponent of the lattice of `scene` at its voxel
+/// size, on cells of one lattice cell ([`Scene::with_cells`]) solved on
+/// the scene's `solver.backend`. `progress` is told each cell solved.
 pub fn calibrate(
-    path: &Path,
-    set: &[String],
-    backend: Option<Backend>,
+    scene: &Scene,
     opts: &CalibrateOptions,
     mut progress: impl FnMut(&CellSolve),
 ) -> Result<Calibration, CalibrateError> {
     let start = Instant::now();
     if !(opts.tolerance > 0.0 && opts.tolerance < 0.5) {
         return Err(CalibrateError::BadOption {
-            flag: "--tolerance",
+            option: "tolerance",
             value: opts.tolerance.to_string(),
             allowed: "a relative tolerance, 0 < t < 0.5 (default 0.001)",
         });
     }
     if opts.max_trials < 2 {
         return Err(CalibrateError::BadOption {
-            flag: "--max-trials",
+            option: "max_trials",
             value: opts.max_trials.to_string(),
             allowed: "at least 2 (default 10)",
         });
     }
-    let (base, m, n0) = cell_scene(path, set)?;
-    let backend = backend.unwrap_or(base.solver.backend);
+    let (base, m, n0) = cell_scene(scene)?;
+    let backend = base.solver.backend;
     let mut notices: Vec<String> = Vec::new();
     let mut solve = |n: usize, p: f64| -> Result<(CellSolve, Option<f64>), CalibrateError> {
         let t = Instant::now();
-        let mut s = set.to_vec();
-        s.extend([
-            format!("voxel.size={}", m / n as f64),
-            "voxel.fill=fraction".to_string(),
-            format!("voxel.fraction_exponent={p}"),
-        ]);
-        let scene = Scene::load_as_periodic(path, &s, Some(1))?;
+        let scene = base.with_settings(&[
+            Setting::new("voxel.size", m / n as f64),
+            Setting::new("voxel.fill", "fraction"),
+            Setting::new("voxel.fraction_exponent", p),
+        ])?;
         let report = homogenize_scene(&scene, backend)?;
         // The D/h warning is left out: the cells are at several sizes on
         // purpose, and D/h at h is reported.
@@ -352,16 +349,10 @@ pub fn calibrate(
                 break;
             }
         }
-        // lo: g > 0 (too stiff), hi: g < 0.
-        let (mut lo, mut hi) = if up { (a, b) } else { (b, a) };
-        // Regula falsi, Illinois variant: when the same end is replaced
-        // twice running, the other end's g is halved.
-        #[derive(PartialEq)]
-        enum End {
-            Lo,
-            Hi,
-        }
-        let mut last = None;
+        // The bracket: pos where g > 0 (too stiff), neg where g < 0; then
+        // regula falsi, Illinois variant ([`crate::study::root::Bracket`]).
+        let (pos, neg) = if up { (a, b) } else { (b, a) };
+        let mut bracket = Bracket::of(pos, neg);
         while miss(&best(&trials)).abs() > opts.tolerance {
             if trials.len() >= opts.max_trials {
                 let c = best(&trials);
@@ -372,27 +363,19 @@ pub fn calibrate(
                     miss: 100.0 * miss(&c),
                 });
             }
-            let mut p = round(lo.0 + (hi.0 - lo.0) * lo.1 / (lo.1 - hi.1));
-            if p <= lo.0 || p >= hi.0 {
-                p = round(0.5 * (lo.0 + hi.0));
+            let (lo, hi) = (
+                bracket.pos.expect("bracketed").x,
+                bracket.neg.expect("bracketed").x,
+            );
+            let mut p = round(bracket.falsi());
+            if p <= lo || p >= hi {
+                p = round(bracket.bisect());
             }
-            if p <= lo.0 || p >= hi.0 {
+            if p <= lo || p >= hi {
                 break; // the bracket is one step wide: the best end stands
             }
             let g = trial(p, &mut trials)?;
-            if g > 0.0 {
-                if last == Some(End::Lo) {
-                    hi.1 *= 0.5;
-                }
-                lo = (p, g);
-                last = Some(End::Lo);
-            } else {
-                if last == Some(End::Hi) {
-                    lo.1 *= 0.5;
-                }
-                hi = (p, g);
-                last = Some(End::Hi);
-            }
+            bracket.replace(p, g);
         }
     }
     let b = best(&trials);
@@ -417,4 +400,74 @@ pub fn calibrate(
         seconds: start.elapsed().as_secs_f64(),
         notices,
     })
+}
+
+/// The calibration as `voxfe calibrate` prints it, with the `--set` line
+/// that applies it.
+impl std::fmt::Display for Calibration {
+    fn fmt(&self, s: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let c = self;
+        let pct = |x: f64| format!("{:+.2} %", 100.0 * x);
+        writeln!(
+            s,
+            "lattice          {} (M = {} mm{}), {} element",
+            c.lattice,
+            c.cell,
+            c.porosity_nominal.map_or(String::new(), |p| format!(
+                ", {:.1} % nominal porosity",
+                100.0 * p
+            )),
+            c.element
+        )?;
+        writeln!(
+            s,
+            "voxel size       {} mm = M/{}{}",
+            c.voxel_size,
+            c.n,
+            c.d_over_h
+                .map_or(String::new(), |d| format!(", D/h = {d:.2}"))
+        )?;
+        let cells: Vec<String> = c
+            .reference_cells
+            .iter()
+            .map(|r| format!("M/{} {:.1}", r.n, r.e_h))
+            .collect();
+        writeln!(
+            s,
+            "reference E_h    {:.1} MPa ({}; φ² cells {} MPa)",
+            c.reference,
+            match c.reference_from {
+                "richardson" => "Richardson",
+                _ => "the finest cell: the sequence is not asymptotic",
+            },
+            cells.join(", ")
+        )?;
+        writeln!(s, "                 {}", c.reference_estimate.statement)?;
+        let tried: Vec<String> = c
+            .trials
+            .iter()
+            .map(|t| format!("{} → {}", t.exponent, pct(t.e_h / c.reference - 1.0)))
+            .collect();
+        writeln!(s, "trials at M/{}   {}", c.n, tried.join(", "))?;
+        writeln!(
+            s,
+            "exponent         p = {} (E_h {:.1} MPa at M/{}, {} of the reference; p = 2 gives {})",
+            c.exponent,
+            c.e_h,
+            c.n,
+            pct(c.relative_miss),
+            pct(c.relative_miss_p2)
+        )?;
+        writeln!(
+            s,
+            "apply with       --set voxel.fill=fraction --set voxel.fraction_exponent={}{}",
+            c.exponent,
+            if c.element == "hex8" {
+                String::new()
+            } else {
+                format!(" --set solver.element={}", c.element)
+            }
+        )?;
+        writeln!(s, "time             {:.1} s", c.seconds)
+    }
 }

@@ -58,7 +58,7 @@ pub mod error;
 pub mod plot;
 mod run;
 
-pub use compare::{run_fills, COMPARE_FILLS};
+pub use compare::{compare_fill_overrides, run_fills, Studies, COMPARE_FILLS};
 pub use plot::check_plot;
 pub use run::{
     default_quantities, level_scenes, modulus_quantity, quantity_names, run, run_levels,

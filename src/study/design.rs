@@ -30,8 +30,6 @@
 //! the same search on a periodic cell, for its homogenized modulus E_h
 //! (1/S33 of C^H).
 
-use std::path::Path;
-
 use crate::fem::cg::PcgError;
 use crate::fem::load::LoadCase;
 use crate::fem::mesh::MeshError;
@@ -41,8 +39,9 @@ use crate::lattice::LatticeKind;
 use crate::pipeline::voxelize::VoxelizeError;
 use crate::pipeline::{run_scene, RunError};
 use crate::report::RunReport;
-use crate::scene::{Backend, Scene, SceneError};
+use crate::scene::{Scene, SceneError};
 use crate::study::converge::{ConvergeError, ConvergeReport};
+use crate::study::root::{secant_slope, secant_step, Bracket, Side};
 use crate::voxelize::VoxelError;
 
 /// Bracket width in porosity below which the target is declared to sit on
@@ -202,14 +201,11 @@ where
     let phi_of = |x: f64| 1.0 - x.exp();
     let (x_lo, x_hi) = ((1.0 - phi_max).ln(), (1.0 - phi_min).ln());
     // Bracket ends as (φ, E): `stiff` has E > target (denser), `soft`
-    // E < target (E = 0: no load path).
+    // E < target (E = 0: no load path); the same ends in (x, f) = (ln ρ,
+    // ln E − ln target), with E as their value, narrowed by Illinois.
     let mut stiff: Option<(f64, f64)> = None;
     let mut soft: Option<(f64, f64)> = None;
-    // The end in (x, f) = (ln ρ, ln E − ln target).
-    let xf = |(phi, e): (f64, f64)| ((1.0 - phi).ln(), e.ln() - ln_t);
-    // Illinois: halve the retained end's residual when it is kept twice.
-    let mut kept_stiff = 0;
-    let mut kept_soft = 0;
+    let mut bracket = Bracket::new();
     let mut phi = start.clamp(phi_min, phi_max);
     loop {
         if probes.len() >= opts.max_solves {
@@ -249,6 +245,7 @@ where
         let Some(e) = e else {
             // The target lies at a denser lattice: step from the stiff end.
             soft = Some((phi, 0.0));
+            bracket.set_undefined((1.0 - phi).ln());
             let end = stiff.expect("a failure is tolerated only with a stiff end");
             phi = phi_of(towards_failure(&probes, end, (1.0 - phi).ln(), ln_t));
             continue;
@@ -261,15 +258,14 @@ where
             });
         }
         let (x, y) = xy(phi, e);
-        if e > target {
+        let side = if e > target {
             stiff = Some((phi, e));
-            kept_soft += 1;
-            kept_stiff = 0;
+            Side::Pos
         } else {
             soft = Some((phi, e));
-            kept_stiff += 1;
-            kept_soft = 0;
-        }
+            Side::Neg
+        };
+        bracket.put(side, x, y - ln_t, e);
         let next_x = match (stiff, soft) {
             (Some(a), Some(b)) => {
                 // The voxelization cannot change between two porosities
@@ -283,39 +279,22 @@ where
                         e_b: b.1,
                     });
                 }
-                let ((xs, mut fs), (xw, mut fw)) = (xf(a), xf(b));
-                if kept_stiff >= 2 {
-                    fs /= 2.0f64.powi(kept_stiff - 1);
-                }
-                if kept_soft >= 2 {
-                    fw /= 2.0f64.powi(kept_soft - 1);
-                }
                 // Both ends on treads of a staircase (each end's modulus
                 // found, bit for bit, at another porosity too: the
                 // voxelization did not change there): interpolation gains
                 // nothing on a step, bisect.
-                let tread = |e: f64| probes.iter().filter(|p| p.e_eff == Some(e)).count() >= 2;
-                if fw.is_infinite() {
-                    towards_failure(&probes, a, xw, ln_t)
-                } else if tread(a.1) && tread(b.1) {
-                    (xs + xw) / 2.0
+                let seen = |e: f64| probes.iter().filter(|p| p.e_eff == Some(e)).count();
+                if bracket.neg_undefined() {
+                    towards_failure(&probes, a, (1.0 - b.0).ln(), ln_t)
+                } else if bracket.on_treads(seen) {
+                    bracket.bisect()
                 } else {
-                    xs - fs * (xw - xs) / (fw - fs)
+                    bracket.falsi()
                 }
             }
             _ => {
                 // Not bracketed yet: a Gibson–Ashby step, E ∝ ρ^n.
-                let pts: Vec<(f64, f64)> = probes
-                    .iter()
-                    .filter_map(|p| p.e_eff.map(|e| xy(p.porosity, e)))
-                    .collect();
-                let n = match pts.as_slice() {
-                    [.., (x0, y0), (x1, y1)] if (x1 - x0).abs() > 1e-12 => {
-                        ((y1 - y0) / (x1 - x0)).clamp(1.0, 4.0)
-                    }
-                    _ => 2.0,
-                };
-                let want = x + (ln_t - y) / n;
+                let want = x + secant_step(y, ln_t, gibson_ashby_n(&probes));
                 let at_end = if e > target { x_lo } else { x_hi };
                 if (x - at_end).abs() < 1e-12 {
                     // Already at the end of the range and still on one side:
@@ -346,24 +325,23 @@ where
     }
 }
 
-/// The next ln ρ when the soft end of the bracket does not hold together
-/// (no modulus to interpolate with): a Gibson–Ashby step from the stiff end
-/// `(φ, E)` to `ln_t` (ln target) with n from the last two moduli (2
-/// before that, within [1, 4]), kept inside the bracket (at most 3/4 of the
-/// way to the failed `x_fail`).
-fn towards_failure(probes: &[Probe], (phi, e): (f64, f64), x_fail: f64, ln_t: f64) -> f64 {
+/// The Gibson–Ashby exponent n of E ∝ ρⁿ from the last two moduli found
+/// (the secant slope in (ln ρ, ln E), within [1, 4]; 2 before that).
+fn gibson_ashby_n(probes: &[Probe]) -> f64 {
     let pts: Vec<(f64, f64)> = probes
         .iter()
         .filter_map(|p| p.e_eff.map(|e| ((1.0 - p.porosity).ln(), e.ln())))
         .collect();
-    let n = match pts.as_slice() {
-        [.., (x0, y0), (x1, y1)] if (x1 - x0).abs() > 1e-12 => {
-            ((y1 - y0) / (x1 - x0)).clamp(1.0, 4.0)
-        }
-        _ => 2.0,
-    };
+    secant_slope(&pts, 2.0, (1.0, 4.0))
+}
+
+/// The next ln ρ when the soft end of the bracket does not hold together
+/// (no modulus to interpolate with): a Gibson–Ashby step from the stiff end
+/// `(φ, E)` to `ln_t` (ln target) with [`gibson_ashby_n`], kept inside the
+/// bracket (at most 3/4 of the way to the failed `x_fail`).
+fn towards_failure(probes: &[Probe], (phi, e): (f64, f64), x_fail: f64, ln_t: f64) -> f64 {
     let xs = (1.0 - phi).ln();
-    let step = (ln_t - e.ln()) / n;
+    let step = secant_step(e.ln(), ln_t, gibson_ashby_n(probes));
     // x_fail < xs: the failed lattice is sparser (smaller ρ).
     xs + step.max(0.75 * (x_fail - xs))
 }
@@ -399,28 +377,33 @@ impl RunDesignError {
     }
 }
 
-/// Searches the strut diameter of the compression scene at `path` (with the
-/// `set` overrides) whose E_eff hits `opts.target`, solving each probe on
-/// `backend` (default: the scene's `solver.backend`). `on_solve(n, φ,
-/// report, E_eff)` is called after each solve that gave a modulus. Returns
-/// the design and the report of its solve. A periodic scene is
-/// [`periodic::run`]'s.
+/// What a design run found: the design, the report of its solve, its
+/// scene (the base scene at the porosity found) and the search's options
+/// (`report.rs`: its text and JSON).
+#[derive(Debug, Clone)]
+pub struct Designed<R> {
+    pub design: Design,
+    pub report: R,
+    pub scene: Scene,
+    pub opts: DesignOptions,
+}
+
+/// Searches the strut diameter of the compression scene `base` whose
+/// E_eff hits `opts.target`, solving each probe on the scene's
+/// `solver.backend`. `on_solve(n, φ, report, E_eff)` is called after each
+/// solve that gave a modulus. A periodic scene is [`periodic::run`]'s.
 pub fn run(
-    path: &Path,
-    set: &[String],
+    base: &Scene,
     opts: &DesignOptions,
-    backend: Option<Backend>,
     on_solve: impl FnMut(usize, f64, &RunReport, f64),
-) -> Result<(Design, RunReport), RunDesignError> {
-    let base = Scene::load(path, set)?;
+) -> Result<Designed<RunReport>, RunDesignError> {
     if !matches!(base.load_case(), LoadCase::Compression { .. }) {
         return Err(RunDesignError::NotCompression {
-            scene: path.display().to_string(),
+            scene: base.path().display().to_string(),
         });
     }
-    search_scene(path, set, opts, on_solve, |scene| {
-        let report = run_scene(scene, backend.unwrap_or(scene.solver.backend))
-            .map_err(|e| ProbeError::of_run(&e))?;
+    search_scene(base, opts, on_solve, |scene| {
+        let report = run_scene(scene, scene.solver.backend).map_err(|e| ProbeError::of_run(&e))?;
         let e = report.solve.e_eff.ok_or_else(|| {
             ProbeError::Failed(format!(
                 "not converged: relative residual {:.3e} after {} iterations",
@@ -431,80 +414,72 @@ pub fn run(
     })
 }
 
-/// The search over the lattice porosity of the scene at `path` (with the
-/// `set` overrides; a lattice other than solid), from its nominal
-/// porosity: `probe(scene)` solves the scene at a porosity and gives its
-/// modulus with its report; `on_solve(n, φ, report, E)` after each.
-/// Returns the design and the report of its solve.
+/// The search over the lattice porosity of the scene `base` (a lattice
+/// other than solid), from its nominal porosity: each probe is the base
+/// scene at a porosity ([`Scene::with_porosity`]); `probe(scene)` solves
+/// it and gives its modulus with its report; `on_solve(n, φ, report, E)`
+/// after each. Returns the design, the report of its solve and its scene.
 fn search_scene<R>(
-    path: &Path,
-    set: &[String],
+    base: &Scene,
     opts: &DesignOptions,
     mut on_solve: impl FnMut(usize, f64, &R, f64),
     mut probe: impl FnMut(&Scene) -> Result<(f64, R), ProbeError>,
-) -> Result<(Design, R), RunDesignError> {
-    let base = Scene::load(path, set)?;
+) -> Result<Designed<R>, RunDesignError> {
     if base.lattice.kind == LatticeKind::Solid {
         return Err(RunDesignError::NotCompression {
-            scene: path.display().to_string(),
+            scene: base.path().display().to_string(),
         });
     }
     let start = base.lattice()?.nominal_porosity();
-    let mut reports: Vec<(f64, R)> = Vec::new();
+    let mut solved: Vec<(f64, R, Scene)> = Vec::new();
     let design = search(start, opts, |phi| {
-        let mut args = set.to_vec();
-        args.push(format!("lattice.porosity={phi}"));
-        let scene = Scene::load(path, &args).map_err(|e| ProbeError::Failed(e.to_string()))?;
+        let scene = base
+            .with_porosity(phi)
+            .map_err(|e| ProbeError::Failed(e.to_string()))?;
         let (e, report) = probe(&scene)?;
-        on_solve(reports.len() + 1, phi, &report, e);
-        reports.push((phi, report));
+        on_solve(solved.len() + 1, phi, &report, e);
+        solved.push((phi, report, scene));
         Ok(e)
     })?;
-    let (_, report) = reports
+    let (_, report, scene) = solved
         .into_iter()
         .rev()
-        .find(|(phi, _)| *phi == design.porosity)
+        .find(|(phi, ..)| *phi == design.porosity)
         .expect("the final design was solved");
-    Ok((design, report))
+    Ok(Designed {
+        design,
+        report,
+        scene,
+        opts: *opts,
+    })
 }
 
-/// `--converged`: checks the study of `levels` grids by `ratio` (voxel
-/// sizes, memory cap) before any solve; [`converged`] runs it.
-pub fn check_study(
-    path: &Path,
-    set: &[String],
-    levels: usize,
-    ratio: f64,
-) -> Result<(), RunDesignError> {
-    if Scene::load(path, set)?.load_case().is_periodic() {
+/// `--converged`: checks the study of `levels` grids by `ratio` of the
+/// scene `base` (voxel sizes, memory cap) before any solve; [`converged`]
+/// runs it.
+pub fn check_study(base: &Scene, levels: usize, ratio: f64) -> Result<(), RunDesignError> {
+    if base.load_case().is_periodic() {
         return Err(RunDesignError::ConvergedPeriodic {
-            scene: path.display().to_string(),
+            scene: base.path().display().to_string(),
         });
     }
-    crate::study::converge::level_scenes(path, set, levels, ratio)?;
+    crate::study::converge::level_scenes(base, levels, ratio)?;
     Ok(())
 }
 
-/// `--converged`: `voxfe converge` of the design found (the scene at
-/// nominal porosity `porosity`) for E_eff: the reached modulus with its
-/// error estimate.
+/// `--converged`: `voxfe converge` of the design found (its `scene`, the
+/// base scene at the porosity found) for E_eff: the reached modulus with
+/// its error estimate.
 pub fn converged(
-    path: &Path,
-    set: &[String],
-    porosity: f64,
+    scene: &Scene,
     (levels, ratio): (usize, f64),
-    backend: Option<Backend>,
     on_level: impl FnMut(usize, &RunReport),
 ) -> Result<ConvergeReport, RunDesignError> {
-    let mut args = set.to_vec();
-    args.push(format!("lattice.porosity={porosity}"));
     Ok(crate::study::converge::run(
-        path,
-        &args,
+        scene,
         levels,
         ratio,
         &["e_eff".to_string()],
-        backend,
         on_level,
     )?)
 }
@@ -530,5 +505,6 @@ fn unreachable(target: f64, probes: &[Probe], phi_min: f64, phi_max: f64) -> Des
 }
 
 pub mod periodic;
+mod report;
 #[cfg(test)]
 mod tests;

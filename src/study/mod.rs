@@ -7,4 +7,5 @@
 pub mod calibrate;
 pub mod converge;
 pub mod design;
+pub mod root;
 pub mod sweep;

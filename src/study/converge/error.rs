@@ -144,6 +144,26 @@ impl StudyFile {
         })
     }
 
+    /// The discretization error of `report`, a run of `scene`, from this
+    /// study. Where the study gives an estimate, it replaces the D/h rule
+    /// of thumb: the report's resolution warning is dropped.
+    pub fn apply(
+        &self,
+        scene: &Scene,
+        report: &mut crate::report::RunReport,
+    ) -> Result<DiscretizationError, ErrorFromError> {
+        let q = modulus_quantity(&scene.load_case());
+        let value = report.to_json().get(q).and_then(Value::as_f64);
+        let d = self.error_at(scene, scene.voxel.size, value)?;
+        if d.relative.is_some() {
+            report
+                .voxel
+                .warnings
+                .retain(|w| !crate::pipeline::voxelize::is_resolution_warning(w));
+        }
+        Ok(d)
+    }
+
     /// The estimated discretization error of the modulus `value` of a run of
     /// the study's scene at voxel size `h` (module doc). `value` `None`:
     /// the run gave none (did not converge).

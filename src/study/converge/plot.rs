@@ -34,12 +34,11 @@ pub fn axis_label(quantity: &str) -> Option<&'static str> {
 /// `quantities` (empty: the defaults, which hold it). Returns the
 /// modulus's name.
 pub fn check_plot(
-    path: &Path,
-    set: &[String],
+    scene: &Scene,
     stem: &Path,
     quantities: &[String],
 ) -> Result<&'static str, ConvergeError> {
-    let modulus = modulus_quantity(&Scene::load(path, set)?.load_case());
+    let modulus = modulus_quantity(&scene.load_case());
     if !quantities.is_empty() && !quantities.iter().any(|q| q == modulus) {
         return Err(ConvergeError::PlotQuantity {
             modulus: modulus.into(),
@@ -140,4 +139,13 @@ pub fn write_plot(
         })?;
     }
     Ok(written)
+}
+
+/// A study's label on the chart: the fill, with its stiffness exponent
+/// when that is not Voigt's 1 ("fraction φ^2").
+pub fn fill_label(voxel: &crate::report::VoxelReport) -> String {
+    match voxel.fraction_exponent {
+        Some(p) if p != 1.0 => format!("{} φ^{p}", voxel.fill),
+        _ => voxel.fill.to_string(),
+    }
 }

@@ -8,15 +8,13 @@
 //! (compression), `e_flex` (three-point bending), `stiffness` and
 //! `apparent_modulus` (implant compression).
 
-use std::path::Path;
-
 use serde_json::{json, Map, Value};
 
 use super::{estimate, plan_sizes, Estimate, PlanError};
 use crate::fem::load::LoadCase;
 use crate::pipeline::{run_scene, RunError};
 use crate::report::RunReport;
-use crate::scene::{Backend, Scene, SceneError, Shape};
+use crate::scene::{Scene, SceneError, Shape};
 
 /// Why a convergence study could not be set up or run.
 #[derive(Debug, thiserror::Error)]
@@ -123,18 +121,17 @@ pub fn modulus_quantity(case: &LoadCase) -> &'static str {
     }
 }
 
-/// The scene of every level of the study of the scene at `path` with the
-/// `set` overrides: `levels` voxel sizes from the scene's by `ratio`
-/// (see [`plan_sizes`]; the lengths kept whole are the box or the
-/// cylinder's diameter, and c/2 in three-point bending). Each level's
-/// scene is loaded and validated here. Returns the scenes and the notes.
+/// The scene of every level of the study of the scene `base`: `levels`
+/// voxel sizes from the scene's by `ratio` (see [`plan_sizes`]; the
+/// lengths kept whole are the box or the cylinder's diameter, and c/2 in
+/// three-point bending), each the base scene at that voxel size
+/// ([`Scene::with_voxel_size`]), checked here. Returns the scenes and the
+/// notes.
 pub fn level_scenes(
-    path: &Path,
-    set: &[String],
+    base: &Scene,
     levels: usize,
     ratio: f64,
 ) -> Result<(Vec<Scene>, Vec<String>), ConvergeError> {
-    let base = Scene::load(path, set)?;
     let whole: Vec<f64> = match base.specimen.shape {
         Shape::Box | Shape::Stl => base.box_size().to_vec(),
         Shape::Cylinder => vec![base.specimen.diameter.expect("validated")],
@@ -149,13 +146,12 @@ pub fn level_scenes(
         .iter()
         .enumerate()
         .map(|(i, &h)| {
-            let mut args = set.to_vec();
-            args.push(format!("voxel.size={h}"));
-            Scene::load(path, &args).map_err(|source| ConvergeError::Level {
-                level: i + 1,
-                h,
-                source,
-            })
+            base.with_voxel_size(h)
+                .map_err(|source| ConvergeError::Level {
+                    level: i + 1,
+                    h,
+                    source,
+                })
         })
         .collect::<Result<Vec<_>, _>>()?;
     Ok((scenes, notes))
@@ -207,22 +203,20 @@ pub struct ConvergeReport {
     pub study_hash: String,
 }
 
-/// Runs the study of the scene at `path` (see [`level_scenes`]) for the
-/// named `quantities` (empty: the load case's, [`default_quantities`]) on
-/// `backend` (default: the scene's); `on_level(i, report)` after each solve.
+/// Runs the study of the scene `base` (see [`level_scenes`]) for the
+/// named `quantities` (empty: the load case's, [`default_quantities`]), on
+/// the scene's `solver.backend`; `on_level(i, report)` after each solve.
 /// Everything is checked before the first solve; a level whose solve does
 /// not converge ends the study (`converged: false`).
 pub fn run(
-    path: &Path,
-    set: &[String],
+    base: &Scene,
     levels: usize,
     ratio: f64,
     quantities: &[String],
-    backend: Option<Backend>,
     on_level: impl FnMut(usize, &RunReport),
 ) -> Result<ConvergeReport, ConvergeError> {
-    let (scenes, notes, names) = prepare(path, set, levels, ratio, quantities)?;
-    run_levels(&scenes, notes, &names, ratio, backend, on_level)
+    let (scenes, notes, names) = prepare(base, levels, ratio, quantities)?;
+    run_levels(&scenes, notes, &names, ratio, on_level)
 }
 
 /// A study ready to solve: the level scenes, their notes and the quantity
@@ -232,13 +226,12 @@ pub(super) type Prepared = (Vec<Scene>, Vec<String>, Vec<String>);
 /// The level scenes, their notes and the quantity names of a study, all
 /// checked (see [`run`]).
 pub(super) fn prepare(
-    path: &Path,
-    set: &[String],
+    base: &Scene,
     levels: usize,
     ratio: f64,
     quantities: &[String],
 ) -> Result<Prepared, ConvergeError> {
-    let (scenes, notes) = level_scenes(path, set, levels, ratio)?;
+    let (scenes, notes) = level_scenes(base, levels, ratio)?;
     let names = if quantities.is_empty() {
         default_quantities(&scenes[0].load_case())
     } else {
@@ -254,15 +247,14 @@ pub(super) fn prepare(
     Ok((scenes, notes, names))
 }
 
-/// Solves the level `scenes` (coarse to fine) and estimates each of
-/// `names` from the three finest (differences within 10× the solver
-/// tolerance, relative, count as zero).
+/// Solves the level `scenes` (coarse to fine), each on its
+/// `solver.backend`, and estimates each of `names` from the three finest
+/// (differences within 10× the solver tolerance, relative, count as zero).
 pub fn run_levels(
     scenes: &[Scene],
     notes: Vec<String>,
     names: &[String],
     ratio_asked: f64,
-    backend: Option<Backend>,
     mut on_level: impl FnMut(usize, &RunReport),
 ) -> Result<ConvergeReport, ConvergeError> {
     let mut levels: Vec<Level> = Vec::new();
@@ -270,12 +262,10 @@ pub fn run_levels(
     for (i, scene) in scenes.iter().enumerate() {
         let h = scene.voxel.size;
         let report =
-            run_scene(scene, backend.unwrap_or(scene.solver.backend)).map_err(|source| {
-                ConvergeError::Run {
-                    level: i + 1,
-                    h,
-                    source,
-                }
+            run_scene(scene, scene.solver.backend).map_err(|source| ConvergeError::Run {
+                level: i + 1,
+                h,
+                source,
             })?;
         on_level(i + 1, &report);
         let json = report.to_json();
@@ -509,17 +499,17 @@ impl std::fmt::Display for ConvergeReport {
 mod tests {
     use super::*;
 
-    fn scene(name: &str) -> std::path::PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR"))
+    fn scene(name: &str, set: &[String]) -> Scene {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("scenes")
-            .join(name)
+            .join(name);
+        Scene::load(&path, set).unwrap()
     }
 
     #[test]
     fn bending_levels_keep_the_half_contact_and_note_when_they_cannot() {
         let (scenes, notes) = level_scenes(
-            &scene("bar-bending.toml"),
-            &["voxel.size=1.0".into()],
+            &scene("bar-bending.toml", &["voxel.size=1.0".into()]),
             3,
             2.0,
         )
@@ -535,7 +525,7 @@ mod tests {
     fn a_level_over_the_memory_cap_is_refused_by_its_number() {
         // The Ø15 implant: h = 0.1, then 15/225 mm (225² × 383 voxels,
         // about 20 GB estimated, over the 16 GiB default).
-        let e = level_scenes(&scene("vbr-25.toml"), &[], 3, 1.5).unwrap_err();
+        let e = level_scenes(&scene("vbr-25.toml", &[]), 3, 1.5).unwrap_err();
         let ConvergeError::Level { level, h, .. } = &e else {
             panic!("{e}")
         };

@@ -3,9 +3,7 @@
 //! homogenization ([`homogenize_scene`]) whose modulus is E_h = 1/S33 of
 //! C^H, the homogenized modulus along z.
 
-use std::path::Path;
-
-use super::{search_scene, Design, DesignOptions, ProbeError, RunDesignError};
+use super::{search_scene, DesignOptions, Designed, ProbeError, RunDesignError};
 use crate::fem::cg::PcgError;
 use crate::fem::mesh::MeshError;
 use crate::fem::SolveError;
@@ -13,7 +11,7 @@ use crate::gpu::GpuError;
 use crate::homogenize::run::{homogenize_scene, HomogenizeReport, HomogenizeRunError};
 use crate::homogenize::solve::HomogenizeError;
 use crate::pipeline::voxelize::VoxelizeError;
-use crate::scene::{Backend, Scene};
+use crate::scene::Scene;
 use crate::voxelize::VoxelError;
 
 /// The probe error of a homogenization that failed:
@@ -62,26 +60,22 @@ pub fn e_h(report: &HomogenizeReport) -> Result<f64, ProbeError> {
     }
 }
 
-/// Searches the porosity of the periodic scene at `path` (with the `set`
-/// overrides) whose E_h hits `opts.target`, homogenizing each probe on
-/// `backend` (default: the scene's `solver.backend`). `on_solve(n, φ,
-/// report, E_h)` is called after each homogenization that gave E_h.
-/// Returns the design and the report of its homogenization.
+/// Searches the porosity of the periodic scene `base` whose E_h hits
+/// `opts.target`, homogenizing each probe on the scene's
+/// `solver.backend`. `on_solve(n, φ, report, E_h)` is called after each
+/// homogenization that gave E_h.
 pub fn run(
-    path: &Path,
-    set: &[String],
+    base: &Scene,
     opts: &DesignOptions,
-    backend: Option<Backend>,
     on_solve: impl FnMut(usize, f64, &HomogenizeReport, f64),
-) -> Result<(Design, HomogenizeReport), RunDesignError> {
-    if !Scene::load(path, set)?.load_case().is_periodic() {
+) -> Result<Designed<HomogenizeReport>, RunDesignError> {
+    if !base.load_case().is_periodic() {
         return Err(RunDesignError::NotCompression {
-            scene: path.display().to_string(),
+            scene: base.path().display().to_string(),
         });
     }
-    search_scene(path, set, opts, on_solve, |scene| {
-        let report = homogenize_scene(scene, backend.unwrap_or(scene.solver.backend))
-            .map_err(|e| probe_error(&e))?;
+    search_scene(base, opts, on_solve, |scene| {
+        let report = homogenize_scene(scene, scene.solver.backend).map_err(|e| probe_error(&e))?;
         Ok((e_h(&report)?, report))
     })
 }

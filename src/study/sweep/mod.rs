@@ -42,11 +42,11 @@ pub use plots::write_plots;
 pub use row::{case_row, failed_row, Row, RunFields, Status};
 
 use serde::{Deserialize, Serialize};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::pipeline;
-use crate::provenance::{scene_hash, Provenance};
-use crate::scene::{Backend, Scene, SceneError};
+use crate::provenance::Provenance;
+use crate::scene::{Scene, SceneError, Setting};
 
 /// Why a sweep could not be set up or its results read.
 #[derive(Debug, thiserror::Error)]
@@ -197,6 +197,17 @@ impl Case {
             .map(|(k, v)| format!("{k}={v}"))
             .collect()
     }
+
+    /// The case's settings as typed scene edits ([`Scene::with_settings`]),
+    /// each value read as an override reads it.
+    pub fn scene_settings(&self) -> Result<Vec<Setting>, SceneError> {
+        self.set_args().iter().map(|a| Setting::parse(a)).collect()
+    }
+
+    /// The base scene with the case's settings.
+    pub fn scene(&self, base: &Scene) -> Result<Scene, SceneError> {
+        base.with_settings(&self.scene_settings()?)
+    }
 }
 
 /// The Cartesian product of the variations, the first varying slowest.
@@ -316,9 +327,8 @@ pub struct Plan {
     pub manifest: Manifest,
     /// The cases this run owns (all, or those of the shard).
     pub cases: Vec<Case>,
-    path: PathBuf,
-    set: Vec<String>,
-    backend: Option<Backend>,
+    /// The base scene (with its overrides and solve settings).
+    base: Scene,
 }
 
 /// What one case gave: its row, and the warnings of its voxelization and
@@ -329,22 +339,13 @@ pub struct CaseOutcome {
     pub warnings: Vec<String>,
 }
 
-/// Checks the sweep of the scene at `path` before any solve: the base
-/// scene with the `set` overrides, the variations `vary` (`KEY=VALUES`;
-/// empty: the scene's `[sweep] vary` list; each key once), the shard
-/// (`I/N`) and the scene of every case this shard runs (an unknown key or
-/// a bad value fails here, naming the case). Each case will be solved on
-/// `backend` (default: the scene's `solver.backend`).
-pub fn plan(
-    path: &Path,
-    vary: &[String],
-    set: &[String],
-    shard: Option<&str>,
-    backend: Option<Backend>,
-) -> Result<Plan, SweepError> {
-    // The base scene must load on its own.
-    let base = Scene::load(path, set)?;
-    let text = std::fs::read(path).map_err(|source| io("read", path, source))?;
+/// Checks the sweep of the scene `base` before any solve: the variations
+/// `vary` (`KEY=VALUES`; empty: the scene's `[sweep] vary` list; each key
+/// once), the shard (`I/N`) and the scene of every case this shard runs
+/// (an unknown key or a bad value fails here, naming the case). Each case
+/// is the base scene with its settings ([`Case::scene`]), solved on the
+/// base scene's `solver.backend`.
+pub fn plan(base: &Scene, vary: &[String], shard: Option<&str>) -> Result<Plan, SweepError> {
     let vary = if vary.is_empty() {
         &base.sweep.vary[..]
     } else {
@@ -352,7 +353,7 @@ pub fn plan(
     };
     if vary.is_empty() {
         return Err(SweepError::NothingToVary {
-            scene: path.display().to_string(),
+            scene: base.path().display().to_string(),
         });
     }
     let variations: Vec<Variation> = vary
@@ -376,9 +377,7 @@ pub fn plan(
         .filter(|c| shard.is_none_or(|s| s.owns(c.index)))
         .collect();
     for case in &mine {
-        let mut args = set.to_vec();
-        args.extend(case.set_args());
-        let scene = Scene::load(path, &args).map_err(|source| SweepError::BadCase {
+        let scene = case.scene(base).map_err(|source| SweepError::BadCase {
             case: case.index,
             settings: case.set_args().join(" "),
             source,
@@ -390,38 +389,33 @@ pub fn plan(
             });
         }
         if let Some(c) = scene.sweep.converge {
-            crate::study::converge::level_scenes(path, &args, c.levels, c.ratio).map_err(
-                |source| SweepError::BadStudy {
+            crate::study::converge::level_scenes(&scene, c.levels, c.ratio).map_err(|source| {
+                SweepError::BadStudy {
                     case: case.index,
                     settings: case.set_args().join(" "),
                     source: Box::new(source),
-                },
-            )?;
+                }
+            })?;
         }
     }
     Ok(Plan {
         manifest: Manifest {
             scene: base.name.clone(),
-            scene_hash: scene_hash(&text),
-            set: set.to_vec(),
+            scene_hash: base.file_hash().to_string(),
+            set: base.overrides().to_vec(),
             variations,
             total,
             shard,
             provenance: Some({
-                let mut p = Provenance::of_scene(path, &base, set);
+                let mut p = Provenance::of_scene(base);
                 p.overrides
                     .extend(vary.iter().map(|v| format!("--vary {v}")));
-                let b = backend.unwrap_or(base.solver.backend);
-                p.backend = serde_json::to_value(b)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_string));
+                p.backend = Some(base.solver.backend.name().to_string());
                 p
             }),
         },
         cases: mine,
-        path: path.to_path_buf(),
-        set: set.to_vec(),
-        backend,
+        base: base.clone(),
     })
 }
 
@@ -430,11 +424,9 @@ impl Plan {
     /// the row; one after the voxelization keeps its diagnostics (the
     /// voxelization's fields of the row).
     pub fn run_case(&self, case: &Case) -> CaseOutcome {
-        let mut args = self.set.clone();
-        args.extend(case.set_args());
         let mut warnings = Vec::new();
         let mut provenance = None;
-        let mut row = match self.solve_case(&args, &mut warnings, &mut provenance) {
+        let mut row = match self.solve_case(case, &mut warnings, &mut provenance) {
             Ok(fields) => case_row(case, Ok(fields)),
             Err((error, partial)) => failed_row(case, error, partial.map(|b| *b)),
         };
@@ -454,38 +446,28 @@ impl Plan {
     /// its finest solve with the study's columns.
     fn solve_case(
         &self,
-        args: &[String],
+        case: &Case,
         warnings: &mut Vec<String>,
         provenance: &mut Option<Provenance>,
     ) -> Result<RunFields, (String, Option<Box<RunFields>>)> {
-        let scene = Scene::load(&self.path, args).map_err(|e| (e.to_string(), None))?;
-        let b = self.backend.unwrap_or(scene.solver.backend);
-        let asked = serde_json::to_value(b).ok();
-        let asked = asked.as_ref().and_then(|v| v.as_str()).unwrap_or("auto");
-        let mut p = Provenance::of_scene(&self.path, &scene, args);
-        p.backend = Some(asked.to_string());
+        let scene = case.scene(&self.base).map_err(|e| (e.to_string(), None))?;
+        let b = scene.solver.backend;
+        let mut p = Provenance::of_scene(&scene);
+        p.backend = Some(b.name().to_string());
         *provenance = Some(p);
         if let Some(c) = scene.sweep.converge {
             use crate::study::converge::{level_scenes, modulus_quantity, run_levels};
             let failed = |e: crate::study::converge::ConvergeError| {
                 (format!("{:#}", anyhow::Error::new(e)), None)
             };
-            let (scenes, notes) =
-                level_scenes(&self.path, args, c.levels, c.ratio).map_err(failed)?;
+            let (scenes, notes) = level_scenes(&scene, c.levels, c.ratio).map_err(failed)?;
             warnings.extend(notes.iter().cloned());
             let q = modulus_quantity(&scene.load_case());
-            let study = run_levels(
-                &scenes,
-                notes,
-                &[q.into()],
-                c.ratio,
-                self.backend,
-                |i, r| {
-                    for w in r.voxel.warnings.iter().chain(&r.notices) {
-                        warnings.push(format!("level {i}: {w}"));
-                    }
-                },
-            )
+            let study = run_levels(&scenes, notes, &[q.into()], c.ratio, |i, r| {
+                for w in r.voxel.warnings.iter().chain(&r.notices) {
+                    warnings.push(format!("level {i}: {w}"));
+                }
+            })
             .map_err(failed)?;
             return Ok(RunFields::from_study(&study, q));
         }
@@ -534,18 +516,16 @@ impl Plan {
     }
 }
 
-/// Runs the sweep of the scene at `path` (see [`plan`]) without writing
+/// Runs the sweep of the scene `base` (see [`plan`]) without writing
 /// anything: every case of the shard, `on_case(case, total, row)` after
 /// each. A case that fails is recorded in its row and the others still run.
 pub fn run(
-    path: &Path,
+    base: &Scene,
     vary: &[String],
-    set: &[String],
     shard: Option<&str>,
-    backend: Option<Backend>,
     mut on_case: impl FnMut(&Case, usize, &Row),
 ) -> Result<(Manifest, Vec<Row>), SweepError> {
-    let plan = plan(path, vary, set, shard, backend)?;
+    let plan = plan(base, vary, shard)?;
     let rows = plan.run(&[], |case, total, outcome| {
         on_case(case, total, &outcome.row);
         Ok::<(), SweepError>(())
@@ -572,6 +552,7 @@ pub(crate) fn bad_results(path: &Path, line: usize, why: String) -> SweepError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::provenance::scene_hash;
 
     #[test]
     fn ranges_and_lists() {

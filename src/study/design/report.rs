@@ -1,0 +1,112 @@
+//! What `voxfe design` reports of a design found ([`Designed`]): the text
+//! ([`std::fmt::Display`]) and the JSON object ([`Designed::to_json`]:
+//! the design's run or homogenization, the target, the solves and the
+//! provenance of the design's own scene).
+
+use std::fmt;
+
+use serde_json::{Map, Value};
+
+use super::Designed;
+use crate::homogenize::run::HomogenizeReport;
+use crate::provenance::Provenance;
+use crate::report::RunReport;
+use crate::study::converge::ConvergeReport;
+
+impl Designed<RunReport> {
+    /// `voxfe run --json`'s fields of the design's solve, then
+    /// `target_modulus`, `solves` and the provenance of its scene.
+    pub fn to_json(&self) -> Map<String, Value> {
+        let mut m = self.report.to_json();
+        m.insert("target_modulus".into(), self.opts.target.into());
+        m.insert("solves".into(), self.design.probes.len().into());
+        let s = &self.report.solve;
+        let p = Provenance::of_scene(&self.scene).with_backend(&s.backend, &s.adapter);
+        m.insert("provenance".into(), p.to_json());
+        m
+    }
+}
+
+impl Designed<RunReport> {
+    /// `--converged`: the design's object as `design`, then the fields of
+    /// the convergence study at the design.
+    pub fn with_study_json(&self, study: &ConvergeReport) -> Value {
+        let mut m = Map::new();
+        m.insert("design".into(), self.to_json().into());
+        m.extend(study.to_json());
+        Value::Object(m)
+    }
+}
+
+impl fmt::Display for Designed<RunReport> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (d, o, v) = (&self.design, &self.opts, &self.report.voxel);
+        writeln!(
+            f,
+            "target E_eff      {:.1} MPa (within {} %)",
+            o.target,
+            100.0 * o.tolerance
+        )?;
+        writeln!(
+            f,
+            "reached E_eff     {:.1} MPa ({:+.2} %) at h = {} mm",
+            d.e_eff,
+            100.0 * (d.e_eff / o.target - 1.0),
+            v.voxel_size
+        )?;
+        if let Some(d) = v.strut_diameter {
+            writeln!(f, "strut diameter D  {d:.4} mm")?;
+        }
+        if let Some(t) = v.level {
+            writeln!(f, "gyroid level      {t:.4}")?;
+        }
+        writeln!(
+            f,
+            "porosity          {:.4} measured, {:.4} nominal",
+            v.porosity_measured, v.porosity_nominal
+        )?;
+        if let Some(p) = v.pore_size {
+            writeln!(f, "pore size         {p:.4} mm")?;
+        }
+        writeln!(f, "solves            {}", d.probes.len())
+    }
+}
+
+impl Designed<HomogenizeReport> {
+    /// `voxfe homogenize --json`'s object of the design's cell, then
+    /// `target_modulus`, `e_h`, `porosity`, `solves` and the provenance of
+    /// its scene.
+    pub fn to_json(&self) -> Value {
+        let mut v = self.report.to_json(None);
+        v["target_modulus"] = self.opts.target.into();
+        v["e_h"] = self.design.e_eff.into();
+        v["porosity"] = self.design.porosity.into();
+        v["solves"] = self.design.probes.len().into();
+        let r = &self.report.result;
+        v["provenance"] = Provenance::of_scene(&self.scene)
+            .with_backend(&r.backend, &r.adapter)
+            .to_json();
+        v
+    }
+}
+
+impl fmt::Display for Designed<HomogenizeReport> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (d, o) = (&self.design, &self.opts);
+        writeln!(
+            f,
+            "target E_h        {:.1} MPa (within {} %; E_h = 1/S33 of C^H, along z)",
+            o.target,
+            100.0 * o.tolerance
+        )?;
+        writeln!(
+            f,
+            "reached E_h       {:.1} MPa ({:+.2} %) at porosity {} (nominal)",
+            d.e_eff,
+            100.0 * (d.e_eff / o.target - 1.0),
+            d.porosity
+        )?;
+        writeln!(f, "solves            {}\n", d.probes.len())?;
+        write!(f, "{}", self.report)
+    }
+}

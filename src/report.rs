@@ -1,12 +1,103 @@
 //! The reports of a run: the voxelization's ([`VoxelReport`], what
 //! `voxfe voxelize` prints) and the run's ([`RunReport`]: the voxelization
-//! and its solve, as `voxfe run` prints it and as one flat JSON object,
-//! `voxfe run --json` and sweep rows). The pipeline fills them; they
-//! depend on nothing of it.
+//! and its solve, as `voxfe run` prints it), and the run's record
+//! ([`RunRecord`]: its parts flattened into one JSON object, what
+//! `voxfe run --json` prints and every sweep row holds). The pipeline
+//! fills them; they depend on nothing of it.
 
+use crate::fem::load::StrengthQuantities;
+use crate::fem::result::nan_if_null;
 use crate::fem::SolveResult;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+
+/// A run's record: its parts, flattened in this order into one JSON
+/// object (`voxfe run --json`, a sweep row): the voxelization
+/// ([`VoxelReport`]), the solve ([`SolveResult`], its GPU-only columns
+/// `null` on the CPU), the load case and the solid's modulus, the strength
+/// criteria ([`StrengthCriteria`]) and the load case's strength estimates
+/// ([`StrengthQuantities`]). A field added to a part is in every output.
+/// `Default` is an empty run, for synthetic rows.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RunRecord {
+    #[serde(flatten)]
+    pub voxel: VoxelReport,
+    /// The solve's scalars (no field arrays: they are not serialized).
+    #[serde(flatten)]
+    pub solve: SolveResult,
+    /// The scene's `load.case`.
+    pub load_case: String,
+    /// Young's modulus of the solid, MPa.
+    #[serde(deserialize_with = "nan_if_null")]
+    pub material_e: f64,
+    #[serde(flatten)]
+    pub criteria: StrengthCriteria,
+    /// The load case's strength estimates (none unless converged; absent
+    /// from results written before them).
+    #[serde(flatten)]
+    pub strength: StrengthQuantities,
+}
+
+/// The material strength of the strength estimates and the criteria's
+/// constants ([`crate::strength`]); `None` in rows written before them and
+/// where a run has no estimates (a periodic cell).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct StrengthCriteria {
+    /// σ_y of the solid, MPa (`material.yield_strength`).
+    pub yield_strength: Option<f64>,
+    /// ε_c of the Pistoia criterion.
+    pub critical_strain: Option<f64>,
+    /// [`crate::strength::CRITICAL_VOLUME_PERCENT`].
+    pub critical_volume_percent: Option<f64>,
+    /// [`crate::strength::YIELD_PERCENTILE`].
+    pub yield_percentile: Option<f64>,
+}
+
+impl StrengthCriteria {
+    /// The criteria of a loaded run with material strength `p`.
+    pub fn of(p: &crate::strength::StrengthParams) -> StrengthCriteria {
+        StrengthCriteria {
+            yield_strength: p.yield_strength,
+            critical_strain: Some(p.critical_strain),
+            ..StrengthCriteria::constants()
+        }
+    }
+
+    /// The criteria's constants alone (no material strength).
+    pub fn constants() -> StrengthCriteria {
+        StrengthCriteria {
+            yield_strength: None,
+            critical_strain: None,
+            critical_volume_percent: Some(crate::strength::CRITICAL_VOLUME_PERCENT),
+            yield_percentile: Some(crate::strength::YIELD_PERCENTILE),
+        }
+    }
+}
+
+impl RunRecord {
+    /// The record of a run that failed after its voxelization: the
+    /// voxelization's report (`removed_voxels`, `d_over_h`, the warnings
+    /// …), the load case, the material and the criteria's constants; the
+    /// solve's fields empty (`null`, zero counts, not converged).
+    pub fn unsolved(voxel: &VoxelReport, load_case: &str, material_e: f64) -> RunRecord {
+        RunRecord {
+            voxel: voxel.clone(),
+            solve: SolveResult {
+                delta: f64::NAN,
+                relative_residual: f64::NAN,
+                tolerance: f64::NAN,
+                solve_seconds: f64::NAN,
+                setup_seconds: f64::NAN,
+                iterations_seconds: f64::NAN,
+                ..Default::default()
+            },
+            load_case: load_case.to_string(),
+            material_e,
+            criteria: StrengthCriteria::constants(),
+            strength: Default::default(),
+        }
+    }
+}
 
 /// A voxelization and its solve.
 #[derive(Debug, Clone)]
@@ -31,36 +122,34 @@ pub struct RunReport {
 }
 
 impl RunReport {
-    /// One flat JSON object: every voxel field and every solve field.
-    pub fn to_json(&self) -> Map<String, Value> {
-        let mut m = match serde_json::to_value(&self.voxel).expect("serializes") {
-            Value::Object(m) => m,
-            _ => unreachable!("a struct serializes to an object"),
-        };
-        if let Value::Object(s) = serde_json::to_value(&self.solve).expect("serializes") {
-            m.extend(s);
+    /// The run's record: its scalars, without the solve's field arrays.
+    pub fn record(&self) -> RunRecord {
+        let s = &self.solve;
+        RunRecord {
+            voxel: self.voxel.clone(),
+            solve: SolveResult {
+                gpu: s.gpu.clone(),
+                backend: s.backend.clone(),
+                adapter: s.adapter.clone(),
+                multigrid_levels: s.multigrid_levels.clone(),
+                von_mises: Vec::new(),
+                sed: Vec::new(),
+                ees: Vec::new(),
+                displacement: Vec::new(),
+                ..*s
+            },
+            load_case: self.load_case.to_string(),
+            material_e: self.material_e,
+            criteria: StrengthCriteria::of(&self.strength_params),
+            strength: self.strength,
         }
-        m.insert("load_case".into(), self.load_case.into());
-        m.insert("material_e".into(), self.material_e.into());
-        self.insert_strength(&mut m);
-        m
     }
 
-    /// The strength fields of the JSON object, after `material_e`: the
-    /// material strength and the criteria's constants, then the load case's
-    /// estimates (`null` where not made).
-    fn insert_strength(&self, m: &mut Map<String, Value>) {
-        use crate::strength::{CRITICAL_VOLUME_PERCENT, YIELD_PERCENTILE};
-        let p = &self.strength_params;
-        m.insert("yield_strength".into(), p.yield_strength.into());
-        m.insert("critical_strain".into(), p.critical_strain.into());
-        m.insert(
-            "critical_volume_percent".into(),
-            CRITICAL_VOLUME_PERCENT.into(),
-        );
-        m.insert("yield_percentile".into(), YIELD_PERCENTILE.into());
-        if let Value::Object(s) = serde_json::to_value(self.strength).expect("serializes") {
-            m.extend(s);
+    /// The record as one flat JSON object (`voxfe run --json`).
+    pub fn to_json(&self) -> Map<String, Value> {
+        match serde_json::to_value(self.record()).expect("serializes") {
+            Value::Object(m) => m,
+            _ => unreachable!("a struct serializes to an object"),
         }
     }
 }
@@ -69,7 +158,7 @@ impl std::fmt::Display for RunReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         writeln!(f, "{}", self.voxel)?;
         let s = &self.solve;
-        match &s.reliable_updates {
+        match s.gpu.as_ref().and_then(|g| g.reliable_updates.as_ref()) {
             Some(path) => writeln!(
                 f,
                 "backend          {} ({}; reliable updates {path})",
@@ -177,19 +266,22 @@ impl RunReport {
 }
 
 /// The voxelization summary. Field names are shared with `voxfe run --json`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct VoxelReport {
     pub name: String,
-    pub lattice: &'static str,
+    pub lattice: String,
     pub dims: [usize; 3],
+    #[serde(deserialize_with = "nan_if_null")]
     pub voxel_size: f64,
     pub total_voxels: usize,
     pub solid_voxels: usize,
     pub removed_voxels: usize,
     /// Voxels whose centre lies inside the envelope (all of them for a box).
     pub envelope_voxels: usize,
-    /// `voxel.fill`: "binary" or "fraction".
-    pub fill: &'static str,
+    /// `voxel.fill`: "binary" or "fraction" (rows written before the key
+    /// existed were binary).
+    #[serde(default = "binary_fill")]
+    pub fill: String,
     /// Fraction fill: the exponent p of the stiffness weight φₑ^p
     /// (`voxel.fraction_exponent`; 1 = Voigt scaling). `None` under binary
     /// fill.
@@ -197,9 +289,11 @@ pub struct VoxelReport {
     pub fraction_exponent: Option<f64>,
     /// `1 − Σφ / envelope_voxels` (`1 − solid_voxels / envelope_voxels`
     /// under binary fill).
+    #[serde(deserialize_with = "nan_if_null")]
     pub porosity_measured: f64,
     /// STL envelopes: zero-area triangles ignored while reading.
     pub stl_degenerate_triangles: Option<usize>,
+    #[serde(deserialize_with = "nan_if_null")]
     pub porosity_nominal: f64,
     /// Whether `porosity_nominal` comes from a closed-form design formula
     /// (true) or from the solid fraction computed from the cell geometry.
@@ -209,8 +303,13 @@ pub struct VoxelReport {
     pub level: Option<f64>,
     pub pore_size: Option<f64>,
     pub d_over_h: Option<f64>,
+    #[serde(deserialize_with = "nan_if_null")]
     pub voxelize_seconds: f64,
     pub warnings: Vec<String>,
+}
+
+fn binary_fill() -> String {
+    "binary".into()
 }
 
 impl std::fmt::Display for VoxelReport {

@@ -271,18 +271,16 @@ fn a_device_path_that_cannot_be_built_falls_back_to_the_host_and_says_why() {
         ..Default::default()
     };
     let mut notices = Vec::new();
-    let r = voxfe::pipeline::backend::solve_on_gpu(
-        &ctx,
-        &grid,
-        YoungPoisson::tantalum(),
-        &load,
-        &opts,
-        &mut notices,
-    )
-    .unwrap();
+    let task = voxfe::fem::solver::Loaded {
+        grid: &grid,
+        material: YoungPoisson::tantalum(),
+        load: &load,
+    };
+    let r = voxfe::pipeline::solver::solve_on_gpu(&ctx, &task, &opts, &mut notices).unwrap();
     assert!(r.converged && r.relative_residual <= opts.tolerance);
-    assert_eq!(r.reliable_updates.as_deref(), Some("host"));
-    let why = r.reliable_fallback.as_deref().expect("a reason");
+    let g = r.gpu.expect("a GPU solve's figures");
+    assert_eq!(g.reliable_updates.as_deref(), Some("host"));
+    let why = g.reliable_fallback.as_deref().expect("a reason");
     assert!(why.contains("high-precision stencil table"), "{why}");
     assert!(
         notices
@@ -320,14 +318,15 @@ fn device_updates_keep_the_host_paths_iteration_counts() {
             .map(|&path| {
                 let ctx = forced(path, None, what).unwrap();
                 let r = solve_gpu(&ctx, &vox.grid, m, &load, &opts).unwrap();
-                assert_eq!(r.reliable_updates.as_deref(), Some(path.name()));
+                let g = r.gpu.as_ref().expect("a GPU solve's figures");
+                assert_eq!(g.reliable_updates.as_deref(), Some(path.name()));
                 assert!(r.converged && r.relative_residual <= opts.tolerance);
                 eprintln!(
                     "{p:?} {}: {} iterations, {} updates ({:.3} s of {:.3} s), E {}",
                     path.name(),
                     r.iterations,
-                    r.reliable_update_count.unwrap(),
-                    r.reliable_update_seconds.unwrap(),
+                    g.reliable_update_count,
+                    g.reliable_update_seconds,
                     r.iterations_seconds,
                     r.e_eff.unwrap()
                 );
@@ -339,11 +338,11 @@ fn device_updates_keep_the_host_paths_iteration_counts() {
             assert!(
                 r.iterations.abs_diff(host.iterations) <= 1,
                 "{p:?} {:?}: {} iterations, host {}",
-                r.reliable_updates,
+                r.gpu.as_ref().map(|g| &g.reliable_updates),
                 r.iterations,
                 host.iterations
             );
-            let u = |r: &voxfe::fem::SolveResult| r.reliable_update_count.unwrap();
+            let u = |r: &voxfe::fem::SolveResult| r.gpu.as_ref().unwrap().reliable_update_count;
             assert!(u(r).abs_diff(u(host)) <= 1);
             let (a, b) = (r.e_eff.unwrap(), host.e_eff.unwrap());
             assert!((a - b).abs() <= 1e-5 * b, "{p:?}: {a} against {b}");

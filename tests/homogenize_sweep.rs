@@ -59,7 +59,7 @@ fn periodic_sweep_rows_hold_c_h_fit_e_h_and_resume() {
         assert_eq!(row.status, Status::Ok, "{:?}", row.error);
         let run = row.run.as_ref().unwrap();
         assert_eq!(run.load_case, "periodic");
-        assert!(run.e_eff.is_none() && run.yield_stress.is_none());
+        assert!(run.solve.e_eff.is_none() && run.strength.yield_stress.is_none());
         let h = run.homogenized.as_ref().expect("C^H columns");
         // The same case homogenized on its own: the same numbers, bit for bit.
         let want = homogenize(&[format!("lattice.porosity={phi}")]);
@@ -74,7 +74,7 @@ fn periodic_sweep_rows_hold_c_h_fit_e_h_and_resume() {
         // The worst of the six solves.
         let cols = want["result"]["columns"].as_array().unwrap();
         let most = cols.iter().map(|c| c["iterations"].as_u64().unwrap()).max();
-        assert_eq!(Some(run.iterations as u64), most);
+        assert_eq!(Some(run.solve.iterations as u64), most);
         // RD is cubic: the Zener ratio is 2·C44/(C11 − C12) up to the
         // solves' deviation from cubic symmetry.
         let zener = 2.0 * h.c[3][3] / (h.c[0][0] - h.c[0][1]);
@@ -88,7 +88,7 @@ fn periodic_sweep_rows_hold_c_h_fit_e_h_and_resume() {
             "RD is anisotropic: {}",
             h.e_max_over_min
         );
-        points.push((1.0 - run.porosity_measured, h.e_h / run.material_e));
+        points.push((1.0 - run.voxel.porosity_measured, h.e_h / run.material_e));
     }
     // Sparser cells are softer.
     assert!(points.windows(2).all(|p| p[1].1 < p[0].1), "{points:?}");
@@ -178,14 +178,18 @@ fn a_periodic_case_that_does_not_converge_is_failed_with_its_residual() {
     let rows = read_jsonl(&out.join("results.jsonl")).unwrap();
     let run = rows[0].run.as_ref().unwrap();
     assert_eq!(rows[0].status, Status::Failed);
-    assert!(!run.converged && run.homogenized.is_none());
-    assert!(run.relative_residual > 1e-6, "{}", run.relative_residual);
+    assert!(!run.solve.converged && run.homogenized.is_none());
+    assert!(
+        run.solve.relative_residual > 1e-6,
+        "{}",
+        run.solve.relative_residual
+    );
     let err = rows[0].error.as_deref().unwrap();
     assert_eq!(
         err,
         format!(
             "did not converge: relative residual {:.3e}",
-            run.relative_residual
+            run.solve.relative_residual
         )
     );
 }

@@ -17,14 +17,12 @@ fn rows(points: &[(f64, f64)]) -> Vec<Row> {
                 index,
                 settings: vec![("lattice.porosity".into(), porosity.to_string())],
             };
-            let run = RunFields {
-                lattice: "rhombic-dodecahedron".into(),
-                porosity_measured: porosity,
-                e_eff: Some(relative * 186_000.0),
-                material_e: 186_000.0,
-                converged: true,
-                ..Default::default()
-            };
+            let mut run = RunFields::default();
+            run.voxel.lattice = "rhombic-dodecahedron".into();
+            run.voxel.porosity_measured = porosity;
+            run.solve.e_eff = Some(relative * 186_000.0);
+            run.solve.converged = true;
+            run.material_e = 186_000.0;
             case_row(&case, Ok(run))
         })
         .collect()

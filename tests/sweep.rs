@@ -44,10 +44,10 @@ fn timeless(rows: Vec<Row>) -> Vec<Row> {
                 p.date.clear();
             }
             if let Some(run) = &mut r.run {
-                run.voxelize_seconds = 0.0;
-                run.solve_seconds = 0.0;
-                run.setup_seconds = 0.0;
-                run.iterations_seconds = 0.0;
+                run.voxel.voxelize_seconds = 0.0;
+                run.solve.solve_seconds = 0.0;
+                run.solve.setup_seconds = 0.0;
+                run.solve.iterations_seconds = 0.0;
             }
             r
         })
@@ -198,13 +198,14 @@ fn bending_and_implant_sweeps_plot_their_own_quantities() {
         settings: vec![("specimen.height".into(), height.into())],
         status: Status::Ok,
         error: None,
-        run: Some(RunFields {
-            lattice: kind.into(),
-            porosity_measured: porosity,
-            e_flex: Some(e_flex),
-            stiffness: Some(k),
-            material_e: 186000.0,
-            ..Default::default()
+        run: Some({
+            let mut run = RunFields::default();
+            run.voxel.lattice = kind.into();
+            run.voxel.porosity_measured = porosity;
+            run.solve.e_flex = Some(e_flex);
+            run.solve.stiffness = Some(k);
+            run.material_e = 186000.0;
+            run
         }),
         provenance: None,
     };
@@ -511,15 +512,15 @@ fn quiet_sweeps_still_print_each_cases_warnings_and_failures_keep_diagnostics() 
     let rows = read_jsonl(&out.join("results.jsonl")).unwrap();
     assert_eq!(rows[1].status, Status::Failed);
     let run = rows[1].run.as_ref().expect("the voxelization's fields");
-    assert!(run.removed_voxels > 0, "{run:?}");
-    assert!(run.d_over_h.unwrap() < 2.0, "{run:?}");
-    assert!(!run.converged && run.e_eff.is_none());
+    assert!(run.voxel.removed_voxels > 0, "{run:?}");
+    assert!(run.voxel.d_over_h.unwrap() < 2.0, "{run:?}");
+    assert!(!run.solve.converged && run.solve.e_eff.is_none());
     let csv = std::fs::read_to_string(out.join("results.csv")).unwrap();
     // The failed CSV row carries them too (after its quoted error text).
     let failed = csv.lines().nth(2).unwrap();
     assert!(
         failed.starts_with("1,0.9,failed,\"no load path")
-            && failed.contains(&format!(",{},", run.removed_voxels))
+            && failed.contains(&format!(",{},", run.voxel.removed_voxels))
             && failed.contains(",\"[20,20,20]\","),
         "{failed}"
     );

@@ -1,61 +1,100 @@
-//! The CPU backend: [`HostPcg`] (f64, rayon) with point Jacobi or the
-//! multigrid V-cycle as its preconditioner.
+//! The CPU backend ([`Cpu`]): [`HostPcg`] (f64, rayon) with point Jacobi
+//! or the multigrid V-cycle as its preconditioner.
 
-use std::time::Instant;
-
-use crate::fem::cg::{pcg, HostPcg, PcgError, PcgStats};
+use crate::fem::cg::{pcg, HostPcg, PcgStats};
 use crate::fem::load::LoadCase;
 use crate::fem::multigrid::Multigrid;
 use crate::fem::options::{Preconditioner, SolverOptions};
-use crate::fem::precond::{self, Jacobi};
-use crate::fem::problem::{FineOperator, Problem};
-use crate::fem::result::{SolveError, SolveResult, Timing};
+use crate::fem::precond::Jacobi;
+use crate::fem::problem::FineOperator;
+use crate::fem::result::{SolveError, SolveResult};
+use crate::fem::solver::{LinearSolver, Loaded, SolverBackend, SolverSetup, System, Task};
 use crate::grid::VoxelGrid;
 use crate::material::YoungPoisson;
 
+/// The CPU: PCG in f64 on rayon's threads.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Cpu;
+
+/// The CPU's preconditioner.
+enum HostPreconditioner<'p> {
+    Jacobi(Jacobi),
+    Multigrid(Box<Multigrid<'p>>),
+}
+
+/// PCG on the CPU, set up on one [`System`].
+pub struct CpuSolver<'p> {
+    a: FineOperator<'p>,
+    m: HostPreconditioner<'p>,
+    opts: SolverOptions,
+}
+
+impl SolverBackend for Cpu {
+    type Error = SolveError;
+    type Solver<'p> = CpuSolver<'p>;
+
+    fn build<'p>(
+        &'p self,
+        system: System<'p>,
+        opts: &SolverOptions,
+    ) -> Result<CpuSolver<'p>, SolveError> {
+        let a = system.operator();
+        let m =
+            match opts.preconditioner {
+                Preconditioner::Jacobi => HostPreconditioner::Jacobi(Jacobi::new(&a)),
+                // A periodic mesh gets its periodic hierarchy.
+                Preconditioner::Multigrid => HostPreconditioner::Multigrid(Box::new(
+                    Multigrid::new(system.mesh, system.table, system.fixed)?,
+                )),
+            };
+        Ok(CpuSolver { a, m, opts: *opts })
+    }
+}
+
+impl LinearSolver for CpuSolver<'_> {
+    type Error = SolveError;
+
+    fn solve(&mut self, b: Vec<f64>) -> Result<(Vec<f64>, PcgStats), SolveError> {
+        fn run(
+            mut cg: HostPcg<'_, FineOperator<'_>, impl crate::fem::precond::Preconditioner>,
+            opts: &SolverOptions,
+        ) -> Result<(Vec<f64>, PcgStats), SolveError> {
+            let stats = pcg(&mut cg, opts)?;
+            Ok((cg.into_solution(), stats))
+        }
+        match &self.m {
+            HostPreconditioner::Jacobi(m) => run(HostPcg::new(&self.a, m, b), &self.opts),
+            HostPreconditioner::Multigrid(m) => run(HostPcg::new(&self.a, &**m, b), &self.opts),
+        }
+    }
+
+    fn setup(&self) -> SolverSetup {
+        SolverSetup {
+            backend: "cpu",
+            adapter: format!("rayon, {} threads", rayon::current_num_threads()),
+            multigrid: match &self.m {
+                HostPreconditioner::Jacobi(_) => None,
+                HostPreconditioner::Multigrid(m) => {
+                    let info = m.info();
+                    Some((info.nodes, info.bytes))
+                }
+            },
+        }
+    }
+}
+
 /// Solves `load` on `grid` with PCG on the CPU, preconditioned as `opts`
-/// says.
+/// says (no fallback: the backend policy is `crate::pipeline::solver`'s).
 pub fn solve_cpu(
     grid: &VoxelGrid,
     material: YoungPoisson,
     load: &LoadCase,
     opts: &SolverOptions,
 ) -> Result<SolveResult, SolveError> {
-    let start = Instant::now();
-    let problem = Problem::with_element(grid, material, load, opts.element)?;
-    let a = problem.operator();
-    let ((w, stats, iterations), info) = match opts.preconditioner {
-        Preconditioner::Jacobi => (iterate(&a, &Jacobi::new(&a), &problem, opts)?, None),
-        Preconditioner::Multigrid => {
-            let m = Multigrid::new(&problem.mesh, &problem.table, &problem.bc.fixed)?;
-            (iterate(&a, &m, &problem, opts)?, Some(m.info()))
-        }
-    };
-    let timing = Timing {
-        setup_seconds: (iterations - start).as_secs_f64(),
-        iterations_seconds: iterations.elapsed().as_secs_f64(),
-        solve_seconds: start.elapsed().as_secs_f64(),
-    };
-    let adapter = format!("rayon, {} threads", rayon::current_num_threads());
-    let mut result = problem.finish(w, stats, opts.tolerance, timing, "cpu", &adapter);
-    if let Some(info) = info {
-        result.preconditioner = Preconditioner::Multigrid;
-        result.multigrid_levels = Some(info.nodes);
-        result.multigrid_bytes = Some(info.bytes);
+    Loaded {
+        grid,
+        material,
+        load,
     }
-    Ok(result)
-}
-
-/// PCG on `a` preconditioned by `m`: the solution, how it ended, and when
-/// the iterations started.
-fn iterate(
-    a: &FineOperator,
-    m: &impl precond::Preconditioner,
-    problem: &Problem,
-    opts: &SolverOptions,
-) -> Result<(Vec<f64>, PcgStats, Instant), PcgError> {
-    let mut cg = HostPcg::new(a, m, problem.rhs());
-    let started = Instant::now();
-    let stats = pcg(&mut cg, opts)?;
-    Ok((cg.into_solution(), stats, started))
+    .solve(&Cpu, opts)
 }

@@ -15,7 +15,11 @@
 //! - [`problem`]: a [`Problem`] (mesh, stencils, constraints, right-hand
 //!   side) and [`Problem::finish`], which turns any backend's solution into
 //!   a [`SolveResult`] ([`result`]).
-//! - [`cpu`]: [`solve_cpu`], the CPU backend (`crate::gpu` is the other).
+//! - [`solver`]: one [`solver::LinearSolver`] set up on a system
+//!   (operator and constraints) and called once per right-hand side, and
+//!   the loaded specimen's solve ([`solver::Loaded`]) on any backend.
+//! - [`cpu`]: [`Cpu`], the CPU backend (`crate::gpu::Gpu` is the other),
+//!   and [`solve_cpu`], a loaded solve on it.
 
 pub mod cg;
 pub mod constrained;
@@ -29,10 +33,11 @@ pub mod options;
 pub mod precond;
 pub mod problem;
 pub mod result;
+pub mod solver;
 pub mod vector;
 
-pub use cpu::solve_cpu;
+pub use cpu::{solve_cpu, Cpu};
 pub use options::{Preconditioner, SolverOptions};
 pub use problem::Problem;
-pub use result::{SolveError, SolveResult, Timing};
+pub use result::{GpuStats, SolveError, SolveResult, Timing};
 pub use vector::ordered_sum;

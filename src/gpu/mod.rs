@@ -107,7 +107,9 @@
 //!   [`RESTART_DRIFT`]), the host fallback and the solution;
 //!   `iteration.rs`: its `PcgBackend` (the kernels of one iteration,
 //!   [`MULTIGRID_CHECK_EVERY`]).
-//! - `solve.rs`: [`solve_gpu`] (with the one [`crate::fem::SolverOptions`] of both backends).
+//! - `solve.rs`: [`Gpu`], the GPU backend of the one
+//!   [`crate::fem::solver::LinearSolver`] (the settings are the CPU's,
+//!   [`crate::fem::SolverOptions`]), and [`solve_gpu`].
 //! - `wgsl_checks.rs` (tests): the kernel tables and the constants against
 //!   the WGSL as naga parses it, without an adapter.
 
@@ -141,4 +143,4 @@ pub use kernels::{Kernel, Slot};
 pub use pcg::GpuPcg;
 pub use plan::{plan_chunks, Chunk};
 pub use reliable::{RELIABLE_DROP, RESTART_DRIFT};
-pub use solve::solve_gpu;
+pub use solve::{solve_gpu, Gpu, GpuSolver};

@@ -1,18 +1,16 @@
 //! A periodic scene end to end: the cell voxelized with its components
-//! joined across the wrap, the six solves on a backend (the policy of
-//! [`crate::pipeline::backend::with_backend`]: `auto` takes a hardware
-//! GPU, else the CPU; a multigrid that does not fit the GPU falls back to
-//! Jacobi; each fallback is a notice), and the report
-//! ([`HomogenizeReport`]).
+//! joined across the wrap, the six solves on the one
+//! [`crate::pipeline::solver::Solver`] (its backend policy and notices),
+//! and the report ([`HomogenizeReport`], its text its `Display`).
 
 use serde::Serialize;
 
-use super::solve::{homogenize_cpu, homogenize_gpu, Homogenization, HomogenizeError};
+use super::solve::{Homogenization, HomogenizeError, Periodic};
 use super::tensor::Homogenized;
-use crate::fem::{Preconditioner, SolverOptions};
-use crate::gpu::{GpuContext, GpuError};
-use crate::grid::VoxelGrid;
+use crate::gpu::GpuError;
 use crate::material::YoungPoisson;
+use crate::pipeline::kind::SceneKind;
+use crate::pipeline::solver::Solver;
 use crate::pipeline::voxelize::{voxelize_specimen, VoxelizeError};
 use crate::report::VoxelReport;
 use crate::scene::{Backend, Scene};
@@ -55,19 +53,34 @@ pub struct HomogenizeReport {
     pub notices: Vec<String>,
 }
 
-/// Voxelizes and homogenizes the periodic `scene` on `backend`.
+/// Voxelizes and homogenizes the periodic `scene` on `backend` (its
+/// `solver.backend` replaced); [`crate::pipeline::evaluate`] is the same on
+/// the scene's own.
 pub fn homogenize_scene(
     scene: &Scene,
     backend: Backend,
 ) -> Result<HomogenizeReport, HomogenizeRunError> {
-    assert!(scene.load_case().is_periodic(), "a periodic scene");
+    homogenize_with(scene, Solver::new(&scene.solver).on(backend))
+}
+
+/// Voxelizes the periodic `scene` and homogenizes it with `solver`: the
+/// six columns on one solver.
+pub(crate) fn homogenize_with(
+    scene: &Scene,
+    mut solver: Solver,
+) -> Result<HomogenizeReport, HomogenizeRunError> {
+    assert!(SceneKind::is_periodic(scene), "a periodic scene");
     let specimen = voxelize_specimen(scene)?;
     let material = scene.material().map_err(VoxelizeError::from)?;
     let m = specimen.lattice.cell();
     let cells = scene.box_size().map(|l| (l / m).round().max(1.0) as usize);
     let grid = specimen.vox.grid;
-    let mut notices = Vec::new();
-    let result = solve(scene, backend, &grid, material, &mut notices)?;
+    let solved = solver.solve(&Periodic {
+        grid: &grid,
+        material,
+    });
+    let mut notices = solver.into_notices();
+    let result = solved?;
     let derived = if result.converged {
         Homogenized::new(&result.stiffness)
             .map_err(|e| notices.push(format!("C^H gives no derived quantities: {e}")))
@@ -83,53 +96,4 @@ pub fn homogenize_scene(
         derived,
         notices,
     })
-}
-
-fn solve(
-    scene: &Scene,
-    backend: Backend,
-    grid: &VoxelGrid,
-    material: YoungPoisson,
-    notices: &mut Vec<String>,
-) -> Result<Homogenization, HomogenizeRunError> {
-    let opts = scene.solver.options();
-    crate::pipeline::backend::with_backend(
-        scene,
-        backend,
-        notices,
-        || Ok(homogenize_cpu(grid, material, &opts)?),
-        |ctx, notices| Ok(on_gpu(ctx, grid, material, &opts, notices)?),
-        HomogenizeRunError::is_bad_input,
-    )
-}
-
-/// The GPU solve; a multigrid that does not fit the adapter's bindings is
-/// solved with Jacobi, with a notice.
-fn on_gpu(
-    ctx: &GpuContext,
-    grid: &VoxelGrid,
-    material: YoungPoisson,
-    opts: &SolverOptions,
-    notices: &mut Vec<String>,
-) -> Result<Homogenization, HomogenizeError> {
-    let h = match homogenize_gpu(ctx, grid, material, opts) {
-        Err(HomogenizeError::Gpu(e @ GpuError::TooLarge { .. }))
-            if opts.preconditioner == Preconditioner::Multigrid =>
-        {
-            notices.push(format!(
-                "multigrid does not fit on {}: {e}; solving with solver.preconditioner = \"jacobi\"",
-                ctx.adapter_name()
-            ));
-            let jacobi = SolverOptions {
-                preconditioner: Preconditioner::Jacobi,
-                ..*opts
-            };
-            homogenize_gpu(ctx, grid, material, &jacobi)
-        }
-        r => r,
-    }?;
-    if let Some(why) = &h.reliable_fallback {
-        notices.push(crate::pipeline::backend::reliable_fallback_notice(ctx, why));
-    }
-    Ok(h)
 }

@@ -36,8 +36,9 @@
 //!
 //! # Solves
 //!
-//! Six independent PCG solves on the one operator, sharing its set-up (the
-//! multigrid hierarchy, the device buffers): a block solve would share the
+//! Six independent PCG solves on the one operator, one
+//! [`crate::fem::solver::LinearSolver`] set up once (the multigrid
+//! hierarchy, the device buffers) and called per column ([`Periodic`]): a block solve would share the
 //! operator's memory traffic between right-hand sides, but six solves keep
 //! every column's own stop rule and residual, the CPU and GPU loops
 //! unchanged, and a column that does not converge identifiable.
@@ -47,16 +48,15 @@ use std::time::Instant;
 use serde::Serialize;
 
 use super::tensor::Stiffness;
-use crate::fem::cg::{pcg, HostPcg, PcgStats};
 use crate::fem::constrained::Constrained;
+use crate::fem::cpu::Cpu;
 use crate::fem::hex8::Element;
 use crate::fem::mesh::ActiveMesh;
-use crate::fem::multigrid::Multigrid;
 use crate::fem::operator::{StencilRows, StencilTable};
-use crate::fem::precond::Jacobi;
+use crate::fem::solver::{LinearSolver, SolverBackend, System, Task};
 use crate::fem::vector::{norm_sq, residual};
 use crate::fem::{Preconditioner, SolveError, SolverOptions};
-use crate::gpu::{GpuContext, GpuError, GpuPcg};
+use crate::gpu::{Gpu, GpuContext, GpuError};
 use crate::grid::VoxelGrid;
 use crate::material::YoungPoisson;
 
@@ -157,6 +157,15 @@ impl<'g> PeriodicProblem<'g> {
             sizes,
             k0,
         })
+    }
+
+    /// The operator and constraints a linear solver solves.
+    pub fn system(&self) -> System<'_> {
+        System {
+            mesh: &self.mesh,
+            table: &self.table,
+            fixed: &self.fixed,
+        }
     }
 
     /// The constrained periodic operator A = P K P + (I − P).
@@ -282,75 +291,89 @@ impl Homogenization {
     }
 }
 
-/// Why a homogenization could not be carried out.
-#[derive(Debug, thiserror::Error)]
-pub enum HomogenizeError {
-    #[error(transparent)]
-    Solve(#[from] SolveError),
-    #[error(transparent)]
-    Gpu(#[from] GpuError),
+/// Why a homogenization could not be carried out: the solver's error
+/// (a solve's, or the GPU's).
+pub type HomogenizeError = crate::pipeline::solver::SolverError;
+
+/// A periodic cell: the six solves of its unit strains on one solver, set
+/// up once, and C^H.
+pub struct Periodic<'a> {
+    pub grid: &'a VoxelGrid,
+    pub material: YoungPoisson,
 }
 
-impl HomogenizeError {
-    /// Whether the input is at fault (exit status 2).
-    pub fn is_bad_input(&self) -> bool {
-        match self {
-            HomogenizeError::Solve(e) => e.is_bad_input(),
-            HomogenizeError::Gpu(e) => Self::is_bad_gpu_input(e),
+impl Task for Periodic<'_> {
+    type Output = Homogenization;
+
+    fn solve<B: SolverBackend>(
+        &self,
+        backend: &B,
+        opts: &SolverOptions,
+    ) -> Result<Homogenization, B::Error> {
+        let start = Instant::now();
+        let problem = PeriodicProblem::new(self.grid, self.material, opts.element)?;
+        let mut solver = backend.build(problem.system(), opts)?;
+        let setup_seconds = start.elapsed().as_secs_f64();
+        let a = problem.operator();
+        let mut columns = Vec::with_capacity(6);
+        let mut bs: [Vec<f64>; 6] = Default::default();
+        let mut us: [Vec<f64>; 6] = Default::default();
+        for j in 0..6 {
+            let t = Instant::now();
+            let b = problem.rhs(j);
+            let (u, stats) = solver.solve(b.clone())?;
+            // The true residual in f64, tested as the spec says.
+            let (_, rr) = residual(&a, &b, &u);
+            let bb = norm_sq(&b);
+            let rel = if bb > 0.0 { (rr / bb).sqrt() } else { 0.0 };
+            columns.push(ColumnSolve {
+                strain: super::tensor::VOIGT_ORDER[j],
+                converged: stats.converged && rel <= opts.tolerance,
+                iterations: stats.iterations,
+                relative_residual: rel,
+                seconds: t.elapsed().as_secs_f64(),
+            });
+            bs[j] = b;
+            us[j] = u;
         }
+        let (setup, gpu) = (solver.setup(), solver.gpu_stats());
+        // Every column takes the same reliable-update path: the adapter
+        // decides it.
+        let (reliable_updates, reliable_fallback) =
+            gpu.map_or((None, None), |g| (g.reliable_updates, g.reliable_fallback));
+        Ok(Homogenization {
+            converged: columns.iter().all(|c| c.converged),
+            stiffness: problem.stiffness(&bs, &us),
+            columns,
+            solid_fraction: problem.grid.solid_volume() / problem.grid.voxel_count() as f64,
+            active_nodes: problem.mesh.len(),
+            unknowns: problem.unknowns(),
+            tolerance: opts.tolerance,
+            element: problem.element,
+            preconditioner: opts.preconditioner,
+            multigrid_levels: setup.multigrid.map(|(levels, _)| levels),
+            setup_seconds,
+            solve_seconds: start.elapsed().as_secs_f64(),
+            backend: setup.backend.to_string(),
+            adapter: setup.adapter,
+            reliable_updates,
+            reliable_fallback,
+        })
     }
 
-    /// Whether a GPU error is the input's fault.
-    pub fn is_bad_gpu_input(e: &GpuError) -> bool {
-        match e {
-            GpuError::Solve(s) => s.is_bad_input(),
-            GpuError::BadBackendEnv { .. } | GpuError::BadBindingEnv { .. } => true,
-            _ => false,
-        }
+    fn reliable_fallback(output: &Homogenization) -> Option<&str> {
+        output.reliable_fallback.as_deref()
     }
 }
 
-impl From<crate::fem::cg::PcgError> for HomogenizeError {
-    fn from(e: crate::fem::cg::PcgError) -> Self {
-        HomogenizeError::Solve(e.into())
-    }
-}
-
-impl From<crate::fem::multigrid::MultigridError> for HomogenizeError {
-    fn from(e: crate::fem::multigrid::MultigridError) -> Self {
-        HomogenizeError::Solve(e.into())
-    }
-}
-
-/// The six solves on the CPU.
+/// The six solves on the CPU (no fallback: the backend policy is
+/// [`crate::pipeline::solver::Solver`]'s).
 pub fn homogenize_cpu(
     grid: &VoxelGrid,
     material: YoungPoisson,
     opts: &SolverOptions,
-) -> Result<Homogenization, HomogenizeError> {
-    let start = Instant::now();
-    let problem = PeriodicProblem::new(grid, material, opts.element)?;
-    let a = problem.operator();
-    let adapter = format!("rayon, {} threads", rayon::current_num_threads());
-    match opts.preconditioner {
-        Preconditioner::Jacobi => {
-            let m = Jacobi::new(&a);
-            run_columns(&problem, start, opts, None, "cpu", &adapter, |b| {
-                let mut cg = HostPcg::new(&a, &m, b);
-                let stats = pcg(&mut cg, opts)?;
-                Ok((cg.into_solution(), stats))
-            })
-        }
-        Preconditioner::Multigrid => {
-            let m = Multigrid::periodic(&problem.mesh, &problem.table, &problem.fixed)?;
-            let levels = m.info().nodes;
-            run_columns(&problem, start, opts, Some(levels), "cpu", &adapter, |b| {
-                let mut cg = HostPcg::new(&a, &m, b);
-                let stats = pcg(&mut cg, opts)?;
-                Ok((cg.into_solution(), stats))
-            })
-        }
-    }
+) -> Result<Homogenization, SolveError> {
+    Periodic { grid, material }.solve(&Cpu, opts)
 }
 
 /// The six solves on the GPU of `ctx` (f32 PCG with reliable updates, the
@@ -360,89 +383,6 @@ pub fn homogenize_gpu(
     grid: &VoxelGrid,
     material: YoungPoisson,
     opts: &SolverOptions,
-) -> Result<Homogenization, HomogenizeError> {
-    let start = Instant::now();
-    let problem = PeriodicProblem::new(grid, material, opts.element)?;
-    let (mesh, table, fixed) = (&problem.mesh, &problem.table, &problem.fixed[..]);
-    let (mut gpu, levels) = match opts.preconditioner {
-        Preconditioner::Jacobi => (GpuPcg::new(ctx, mesh, table, fixed)?, None),
-        Preconditioner::Multigrid => {
-            let mg = Multigrid::periodic(mesh, table, fixed).map_err(SolveError::from)?;
-            let levels = mg.info().nodes;
-            (
-                GpuPcg::with_multigrid(ctx, mesh, table, fixed, &mg)?,
-                Some(levels),
-            )
-        }
-    };
-    let mut h = run_columns(
-        &problem,
-        start,
-        opts,
-        levels,
-        "gpu",
-        &ctx.adapter_name(),
-        |b| {
-            gpu.enable_reliable_updates(problem.operator(), b, opts.tolerance);
-            let stats = pcg(&mut gpu, opts)?;
-            Ok((gpu.solution()?, stats))
-        },
-    )?;
-    // Every column takes the same path: the adapter decides it.
-    h.reliable_updates = gpu.reliable_path().map(|p| p.name().to_string());
-    h.reliable_fallback = gpu.reliable_fallback().map(str::to_string);
-    Ok(h)
-}
-
-/// Solves the six columns with `solve` and assembles C^H.
-fn run_columns(
-    problem: &PeriodicProblem,
-    start: Instant,
-    opts: &SolverOptions,
-    levels: Option<Vec<usize>>,
-    backend: &str,
-    adapter: &str,
-    mut solve: impl FnMut(Vec<f64>) -> Result<(Vec<f64>, PcgStats), HomogenizeError>,
-) -> Result<Homogenization, HomogenizeError> {
-    let setup_seconds = start.elapsed().as_secs_f64();
-    let a = problem.operator();
-    let mut columns = Vec::with_capacity(6);
-    let mut bs: [Vec<f64>; 6] = Default::default();
-    let mut us: [Vec<f64>; 6] = Default::default();
-    for j in 0..6 {
-        let t = Instant::now();
-        let b = problem.rhs(j);
-        let (u, stats) = solve(b.clone())?;
-        // The true residual in f64, tested as the spec says.
-        let (_, rr) = residual(&a, &b, &u);
-        let bb = norm_sq(&b);
-        let rel = if bb > 0.0 { (rr / bb).sqrt() } else { 0.0 };
-        columns.push(ColumnSolve {
-            strain: super::tensor::VOIGT_ORDER[j],
-            converged: stats.converged && rel <= opts.tolerance,
-            iterations: stats.iterations,
-            relative_residual: rel,
-            seconds: t.elapsed().as_secs_f64(),
-        });
-        bs[j] = b;
-        us[j] = u;
-    }
-    Ok(Homogenization {
-        converged: columns.iter().all(|c| c.converged),
-        stiffness: problem.stiffness(&bs, &us),
-        columns,
-        solid_fraction: problem.grid.solid_volume() / problem.grid.voxel_count() as f64,
-        active_nodes: problem.mesh.len(),
-        unknowns: problem.unknowns(),
-        tolerance: opts.tolerance,
-        element: problem.element,
-        preconditioner: opts.preconditioner,
-        multigrid_levels: levels,
-        setup_seconds,
-        solve_seconds: start.elapsed().as_secs_f64(),
-        backend: backend.to_string(),
-        adapter: adapter.to_string(),
-        reliable_updates: None,
-        reliable_fallback: None,
-    })
+) -> Result<Homogenization, GpuError> {
+    Periodic { grid, material }.solve(&Gpu(ctx), opts)
 }

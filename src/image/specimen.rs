@@ -231,7 +231,7 @@ where
     }
     let report = VoxelReport {
         name: scene.name.clone(),
-        lattice: IMAGE_LATTICE,
+        lattice: IMAGE_LATTICE.to_string(),
         dims: grid.dims,
         voxel_size: h,
         // A ramp calibration gives solid fractions, a threshold binary voxels.
@@ -239,7 +239,8 @@ where
             "fraction"
         } else {
             "binary"
-        },
+        }
+        .to_string(),
         fraction_exponent: None,
         total_voxels: counts.total,
         solid_voxels: counts.solid,

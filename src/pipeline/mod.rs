@@ -1,19 +1,28 @@
-//! `voxfe run`'s pipeline, one way: scene → voxels ([`voxelize`]) → load
-//! case ([`load`]) → solver on a backend ([`backend`]) → [`RunReport`].
+//! A scene's evaluation, one way: its kind ([`kind::SceneKind`], asked
+//! once) → voxels ([`voxelize`]) → load case ([`load`]) → the one
+//! [`solver::Solver`] on the scene's backend → a [`RunReport`] (a loaded
+//! specimen) or a [`crate::homogenize::run::HomogenizeReport`] (a periodic
+//! cell): [`evaluate`].
 
-pub mod backend;
+pub mod kind;
 pub mod load;
+pub mod solver;
 pub mod voxelize;
 
+pub use kind::SceneKind;
+
 use crate::fem::load::LoadCase;
+use crate::fem::solver::Loaded;
 use crate::fem::{SolveError, SolveResult};
 use crate::gpu::GpuError;
 use crate::grid::VoxelGrid;
+use crate::homogenize::run::{homogenize_with, HomogenizeReport, HomogenizeRunError};
 use crate::material::YoungPoisson;
 use crate::report::RunReport;
 use crate::report::VoxelReport;
 use crate::scene::{Backend, Scene};
 use crate::strength::StrengthParams;
+use solver::{Solver, SolverError};
 use voxelize::{voxelize_specimen, Specimen, VoxelizeError};
 
 /// Why a run failed.
@@ -40,12 +49,96 @@ impl RunError {
     }
 }
 
-/// Voxelizes and solves `scene` on `backend`.
+impl From<SolverError> for RunError {
+    fn from(e: SolverError) -> RunError {
+        match e {
+            SolverError::Solve(e) => RunError::Solve(e),
+            SolverError::Gpu(e) => RunError::Gpu(e),
+        }
+    }
+}
+
+/// What a scene evaluates to: a loaded specimen's run or a periodic cell's
+/// homogenization.
+#[derive(Debug, Clone)]
+pub enum Evaluation {
+    Loaded(Box<RunReport>),
+    Periodic(Box<HomogenizeReport>),
+}
+
+impl Evaluation {
+    /// The evaluation as one JSON object: a loaded run's record
+    /// ([`RunReport::to_json`]) or a cell's report
+    /// ([`HomogenizeReport::to_json`]).
+    pub fn to_json(&self) -> serde_json::Map<String, serde_json::Value> {
+        match self {
+            Evaluation::Loaded(r) => r.to_json(),
+            Evaluation::Periodic(r) => match r.to_json(None) {
+                serde_json::Value::Object(m) => m,
+                _ => unreachable!("a struct serializes to an object"),
+            },
+        }
+    }
+
+    /// The fallbacks the solver took, in order.
+    pub fn notices(&self) -> &[String] {
+        match self {
+            Evaluation::Loaded(r) => &r.notices,
+            Evaluation::Periodic(r) => &r.notices,
+        }
+    }
+}
+
+impl std::fmt::Display for Evaluation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Evaluation::Loaded(r) => r.fmt(f),
+            Evaluation::Periodic(r) => r.fmt(f),
+        }
+    }
+}
+
+/// Why a scene could not be evaluated.
+#[derive(Debug, thiserror::Error)]
+pub enum EvaluateError {
+    #[error(transparent)]
+    Loaded(#[from] RunError),
+    #[error(transparent)]
+    Periodic(#[from] HomogenizeRunError),
+}
+
+impl EvaluateError {
+    /// Whether the input is at fault (exit status 2).
+    pub fn is_bad_input(&self) -> bool {
+        match self {
+            EvaluateError::Loaded(e) => e.is_bad_input(),
+            EvaluateError::Periodic(e) => e.is_bad_input(),
+        }
+    }
+}
+
+/// Evaluates `scene` with its own `[solver]` settings (backend and adapter
+/// included): a loaded specimen is voxelized and solved once, a periodic
+/// cell voxelized and homogenized (six solves on the one solver).
+pub fn evaluate(scene: &Scene) -> Result<Evaluation, EvaluateError> {
+    let solver = Solver::new(&scene.solver);
+    Ok(match SceneKind::of(scene) {
+        SceneKind::Loaded => Evaluation::Loaded(Box::new(run_with(scene, solver)?)),
+        SceneKind::Periodic => Evaluation::Periodic(Box::new(homogenize_with(scene, solver)?)),
+    })
+}
+
+/// Voxelizes and solves the loaded `scene` on `backend` (its
+/// `solver.backend` replaced); [`evaluate`] is the same on the scene's own.
 pub fn run_scene(scene: &Scene, backend: Backend) -> Result<RunReport, RunError> {
+    run_with(scene, Solver::new(&scene.solver).on(backend))
+}
+
+/// Voxelizes `scene` and solves it with `solver`.
+pub(crate) fn run_with(scene: &Scene, mut solver: Solver) -> Result<RunReport, RunError> {
     let prepared = prepare(scene)?;
-    let mut notices = Vec::new();
-    let solve = prepared.solve(scene, backend, &mut notices)?;
-    Ok(prepared.into_report(solve, notices))
+    let solve = prepared.solve_with(&mut solver)?;
+    Ok(prepared.into_report(solve, solver.into_notices()))
 }
 
 /// A scene voxelized, with its load case and material: everything a solve
@@ -87,14 +180,19 @@ impl Prepared {
         backend: Backend,
         notices: &mut Vec<String>,
     ) -> Result<SolveResult, RunError> {
-        backend::solve(
-            scene,
-            backend,
-            &self.grid,
-            self.material,
-            &self.load,
-            notices,
-        )
+        let mut solver = Solver::new(&scene.solver).on(backend);
+        let solved = self.solve_with(&mut solver);
+        notices.extend(solver.into_notices());
+        solved
+    }
+
+    /// Solves with `solver` (its notices keep the fallbacks).
+    pub fn solve_with(&self, solver: &mut Solver) -> Result<SolveResult, RunError> {
+        Ok(solver.solve(&Loaded {
+            grid: &self.grid,
+            material: self.material,
+            load: &self.load,
+        })?)
     }
 
     /// The run report of `solve`, with the load case's strength estimates
@@ -116,5 +214,48 @@ impl Prepared {
             notices,
             grid: self.grid,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scene(file: &str, set: &[&str]) -> Scene {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
+        let set: Vec<String> = set.iter().map(|s| s.to_string()).collect();
+        let mut scene = Scene::load(&path, &set).unwrap();
+        scene.solver.backend = Backend::Cpu;
+        scene
+    }
+
+    /// A loaded scene evaluates to its run, a periodic one to its six
+    /// solves on the same solver, each on the scene's own backend.
+    #[test]
+    fn evaluate_classifies_the_scene_and_takes_its_backend() {
+        let loaded = scene(
+            "scenes/rd-compression.toml",
+            &["specimen.size=[3.0, 3.0, 3.0]", "voxel.size=0.1"],
+        );
+        assert_eq!(SceneKind::of(&loaded), SceneKind::Loaded);
+        let Evaluation::Loaded(run) = evaluate(&loaded).unwrap() else {
+            panic!("a loaded specimen")
+        };
+        assert_eq!(run.solve.backend, "cpu");
+        let direct = run_scene(&loaded, Backend::Cpu).unwrap();
+        assert_eq!(run.solve.iterations, direct.solve.iterations);
+        assert_eq!(run.solve.e_eff, direct.solve.e_eff);
+
+        let periodic = scene("scenes/ta-lattice-homogenized.toml", &["voxel.size=0.075"]);
+        assert_eq!(SceneKind::of(&periodic), SceneKind::Periodic);
+        let Evaluation::Periodic(cell) = evaluate(&periodic).unwrap() else {
+            panic!("a periodic cell")
+        };
+        assert_eq!(cell.result.backend, "cpu");
+        assert_eq!(cell.result.columns.len(), 6);
+        assert!(cell.result.converged && cell.derived.is_some());
+        assert!(Evaluation::Periodic(cell)
+            .to_json()
+            .contains_key("voigt_order"));
     }
 }

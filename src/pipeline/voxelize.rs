@@ -123,7 +123,7 @@ fn voxelize_shapes(scene: &Scene) -> Result<Specimen, VoxelizeError> {
     let inside = |p| implant.contains(p);
     let vox = match scene.voxel.fill {
         // A periodic cell keeps its largest component with faces wrapped.
-        _ if scene.load_case().is_periodic() => {
+        _ if super::kind::SceneKind::is_periodic(scene) => {
             let threshold =
                 (scene.voxel.fill == Fill::Fraction).then_some(scene.voxel.fraction_threshold);
             crate::voxelize::voxelize_periodic(scene.dims(), h, threshold, inside)?
@@ -243,7 +243,7 @@ fn voxel_report(
     }
     VoxelReport {
         name: scene.name.clone(),
-        lattice: lattice.kind().name(),
+        lattice: lattice.kind().name().to_string(),
         dims: vox.grid.dims,
         voxel_size: h,
         total_voxels: vox.counts.total,
@@ -251,7 +251,7 @@ fn voxel_report(
         removed_voxels: vox.counts.removed,
         envelope_voxels,
         stl_degenerate_triangles: None,
-        fill: scene.voxel.fill.name(),
+        fill: scene.voxel.fill.name().to_string(),
         fraction_exponent: None,
         porosity_measured: 1.0 - vox.grid.solid_volume() / envelope_voxels as f64,
         porosity_nominal: lattice.nominal_porosity(),

@@ -133,7 +133,7 @@ pub struct Quantities {
 /// ([`crate::strength::StrengthLoads`]); each `None` where the case does not
 /// define it or the estimate was not made (a solve that did not converge,
 /// no yield strength).
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, serde::Deserialize)]
 pub struct StrengthQuantities {
     /// First-yield load F_y, N.
     pub yield_load: Option<f64>,

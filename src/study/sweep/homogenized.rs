@@ -9,6 +9,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
 use super::{Row, RunFields};
+use crate::fem::SolveResult;
 use crate::homogenize::run::HomogenizeReport;
 use crate::homogenize::tensor::Homogenized;
 
@@ -140,7 +141,8 @@ impl RunFields {
         let worst = |f: fn(&crate::homogenize::solve::ColumnSolve) -> f64| {
             h.columns.iter().map(f).fold(f64::NAN, f64::max)
         };
-        RunFields {
+        let mut run = RunFields::from_voxel(&r.voxel, "periodic", r.material.e);
+        run.solve = SolveResult {
             converged: h.converged,
             active_nodes: h.active_nodes,
             unknowns: h.unknowns,
@@ -155,11 +157,11 @@ impl RunFields {
             preconditioner: h.preconditioner,
             element: h.element,
             multigrid_levels: h.multigrid_levels.clone(),
-            critical_volume_percent: None,
-            yield_percentile: None,
-            homogenized: r.derived.as_ref().map(HomogenizedFields::of),
-            ..RunFields::from_voxel(&r.voxel, "periodic", r.material.e)
-        }
+            ..std::mem::take(&mut run.solve)
+        };
+        run.criteria = Default::default();
+        run.homogenized = r.derived.as_ref().map(HomogenizedFields::of);
+        run
     }
 }
 
@@ -172,7 +174,7 @@ pub(super) fn fields(row: &Row) -> Option<&HomogenizedFields> {
 pub(super) fn relative_e_h(row: &Row) -> Option<(f64, f64)> {
     let run = row.run.as_ref()?;
     let e_h = fields(row)?.e_h;
-    let rho = 1.0 - run.porosity_measured;
+    let rho = 1.0 - run.voxel.porosity_measured;
     let y = e_h / run.material_e;
     (rho.is_finite() && y.is_finite()).then_some((rho, y))
 }

@@ -432,7 +432,9 @@ impl Plan {
         };
         // The backend that solved; else the one asked for.
         row.provenance = provenance.map(|p: Provenance| match &row.run {
-            Some(run) if !run.backend.is_empty() => p.with_backend(&run.backend, &run.adapter),
+            Some(run) if !run.solve.backend.is_empty() => {
+                p.with_backend(&run.solve.backend, &run.solve.adapter)
+            }
             _ => p,
         });
         CaseOutcome { row, warnings }

@@ -272,10 +272,10 @@ pub fn write_outputs(dir: &Path, manifest: &Manifest, rows: &[Row]) -> Result<()
 fn modulus(row: &Row) -> Option<(&'static str, f64)> {
     let run = row.run.as_ref()?;
     [
-        (run.e_eff, "E_eff (MPa)"),
+        (run.solve.e_eff, "E_eff (MPa)"),
         (run.homogenized.as_ref().map(|h| h.e_h), "E_h (MPa)"),
-        (run.e_flex, "E_f (MPa)"),
-        (run.stiffness, "k (N/mm)"),
+        (run.solve.e_flex, "E_f (MPa)"),
+        (run.solve.stiffness, "k (N/mm)"),
     ]
     .into_iter()
     .find_map(|(v, label)| Some((label, finite(v)?)))
@@ -285,9 +285,9 @@ fn modulus(row: &Row) -> Option<(&'static str, f64)> {
 fn strength(row: &Row) -> Option<(&'static str, f64)> {
     let run = row.run.as_ref()?;
     [
-        (run.yield_stress, "σ_y,app (MPa)"),
-        (run.flexural_strength, "σ_f,y (MPa)"),
-        (run.failure_load, "F_fail (N)"),
+        (run.strength.yield_stress, "σ_y,app (MPa)"),
+        (run.strength.flexural_strength, "σ_f,y (MPa)"),
+        (run.strength.failure_load, "F_fail (N)"),
     ]
     .into_iter()
     .find_map(|(v, label)| Some((label, finite(v)?)))
@@ -340,7 +340,7 @@ pub fn summary(manifest: &Manifest, rows: &[Row]) -> String {
         let porosity = r
             .run
             .as_ref()
-            .and_then(|run| finite(Some(run.porosity_measured)))
+            .and_then(|run| finite(Some(run.voxel.porosity_measured)))
             .map(|p| format!("{p:.4}"))
             .unwrap_or_default();
         s.push_str(&format!(
@@ -353,7 +353,7 @@ pub fn summary(manifest: &Manifest, rows: &[Row]) -> String {
             porosity,
             r.run
                 .as_ref()
-                .map(|run| run.iterations.to_string())
+                .map(|run| run.solve.iterations.to_string())
                 .unwrap_or_default()
         ));
     }
@@ -421,11 +421,9 @@ mod tests {
             settings: vec![("lattice.kind".into(), "bcc".into())],
         };
         let a = case_row(&case(0), Err("bad, \"very\"".into()));
-        let run = RunFields {
-            dims: [1, 2, 3],
-            converged: true,
-            ..Default::default()
-        };
+        let mut run = RunFields::default();
+        run.voxel.dims = [1, 2, 3];
+        run.solve.converged = true;
         let b = case_row(&case(1), Ok(run));
         write_csv(&p, &[a, b]).unwrap();
         let text = std::fs::read_to_string(&p).unwrap();
@@ -457,16 +455,14 @@ mod tests {
             .iter()
             .enumerate()
             .map(|(i, &rho): (usize, &f64)| {
-                let run = RunFields {
-                    lattice: "bcc".into(),
-                    converged: true,
-                    porosity_measured: 1.0 - rho,
-                    material_e: 1000.0,
-                    e_eff: Some(1000.0 * 0.8 * rho.powi(2)),
-                    yield_strength: Some(200.0),
-                    yield_stress: Some(200.0 * 0.3 * rho.powf(1.5)),
-                    ..Default::default()
-                };
+                let mut run = RunFields::default();
+                run.voxel.lattice = "bcc".into();
+                run.voxel.porosity_measured = 1.0 - rho;
+                run.solve.converged = true;
+                run.solve.e_eff = Some(1000.0 * 0.8 * rho.powi(2));
+                run.material_e = 1000.0;
+                run.criteria.yield_strength = Some(200.0);
+                run.strength.yield_stress = Some(200.0 * 0.3 * rho.powf(1.5));
                 let case = Case {
                     index: i,
                     settings: vec![],

@@ -20,16 +20,22 @@ pub(super) fn finite(v: Option<f64>) -> Option<f64> {
 /// `(ρ, E_eff/E_s)` of a compression row, ρ = 1 − measured porosity.
 pub(super) fn relative_modulus(row: &Row) -> Option<(f64, f64)> {
     let run = row.run.as_ref()?;
-    let rho = 1.0 - finite(Some(run.porosity_measured))?;
-    Some((rho, finite(run.e_eff)? / finite(Some(run.material_e))?))
+    let rho = 1.0 - finite(Some(run.voxel.porosity_measured))?;
+    Some((
+        rho,
+        finite(run.solve.e_eff)? / finite(Some(run.material_e))?,
+    ))
 }
 
 /// `(ρ, σ/σ_y)` of a compression row: the apparent first-yield stress over
 /// the yield strength of the solid, ρ = 1 − measured porosity.
 pub(super) fn relative_strength(row: &Row) -> Option<(f64, f64)> {
     let run = row.run.as_ref()?;
-    let rho = 1.0 - finite(Some(run.porosity_measured))?;
-    Some((rho, finite(run.yield_stress)? / finite(run.yield_strength)?))
+    let rho = 1.0 - finite(Some(run.voxel.porosity_measured))?;
+    Some((
+        rho,
+        finite(run.strength.yield_stress)? / finite(run.criteria.yield_strength)?,
+    ))
 }
 
 /// Rows that ran, grouped by lattice kind (in order of appearance).
@@ -37,7 +43,7 @@ pub(super) fn by_lattice<'r>(rows: impl Iterator<Item = &'r Row>) -> Vec<(&'r st
     let mut groups: Vec<(&str, Vec<&Row>)> = Vec::new();
     for r in rows {
         let Some(run) = &r.run else { continue };
-        let kind = run.lattice.as_str();
+        let kind = run.voxel.lattice.as_str();
         match groups.iter_mut().find(|(k, _)| *k == kind) {
             Some((_, v)) => v.push(r),
             None => groups.push((kind, vec![r])),
@@ -153,8 +159,8 @@ pub fn write_plots(dir: &Path, rows: &[Row], varied: &[&str]) -> Result<Vec<Path
         &groups,
         |r| {
             let run = r.run.as_ref()?;
-            let porosity = finite(Some(run.porosity_measured))?;
-            Some((100.0 * porosity, finite(run.e_flex)?))
+            let porosity = finite(Some(run.voxel.porosity_measured))?;
+            Some((100.0 * porosity, finite(run.solve.e_flex)?))
         },
         true,
     );
@@ -173,7 +179,7 @@ pub fn write_plots(dir: &Path, rows: &[Row], varied: &[&str]) -> Result<Vec<Path
     }
     // Implant stiffness against the first numeric varied key.
     let num = |r: &Row, key: &str| finite(r.setting(key)?.as_f64());
-    let stiffness = |r: &Row| finite(r.run.as_ref()?.stiffness);
+    let stiffness = |r: &Row| finite(r.run.as_ref()?.solve.stiffness);
     let key = varied.iter().find(|k| {
         rows.iter()
             .any(|r| num(r, k).is_some() && stiffness(r).is_some())

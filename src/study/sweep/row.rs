@@ -8,10 +8,8 @@ use serde_json::{Map, Value};
 
 use super::homogenized::HomogenizedFields;
 use super::Case;
-use crate::fem::Preconditioner;
 use crate::provenance::Provenance;
-use crate::report::RunReport;
-use crate::report::VoxelReport;
+use crate::report::{RunRecord, RunReport, VoxelReport};
 
 /// Whether a case gave its results.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -33,112 +31,16 @@ impl Status {
     }
 }
 
-/// Every field of `voxfe run --json` ([`RunReport::to_json`]), in its
-/// order: the voxelization report, the solve result, the load case and the
-/// modulus of the solid. `Default` is an empty run (zeros, no values), for
+/// Every field of `voxfe run --json` ([`RunRecord`], in its order), then
+/// the columns a study adds: a convergence study's extrapolation and a
+/// periodic case's C^H. `Default` is an empty run (zeros, no values), for
 /// synthetic rows.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RunFields {
-    pub name: String,
-    pub lattice: String,
-    pub dims: [usize; 3],
-    #[serde(deserialize_with = "nan_if_null")]
-    pub voxel_size: f64,
-    pub total_voxels: usize,
-    pub solid_voxels: usize,
-    pub removed_voxels: usize,
-    pub envelope_voxels: usize,
-    /// `voxel.fill`; rows written before the key existed were binary.
-    #[serde(default = "binary_fill")]
-    pub fill: String,
-    #[serde(deserialize_with = "nan_if_null")]
-    pub porosity_measured: f64,
-    pub stl_degenerate_triangles: Option<usize>,
-    #[serde(deserialize_with = "nan_if_null")]
-    pub porosity_nominal: f64,
-    pub porosity_nominal_closed_form: bool,
-    pub cell: Option<f64>,
-    pub strut_diameter: Option<f64>,
-    pub level: Option<f64>,
-    pub pore_size: Option<f64>,
-    pub d_over_h: Option<f64>,
-    #[serde(deserialize_with = "nan_if_null")]
-    pub voxelize_seconds: f64,
-    pub warnings: Vec<String>,
-    pub converged: bool,
-    pub e_eff: Option<f64>,
-    pub e_flex: Option<f64>,
-    pub flexural_stress_per_newton: Option<f64>,
-    pub reaction_force: Option<f64>,
-    pub stiffness: Option<f64>,
-    pub apparent_modulus: Option<f64>,
-    pub peak_von_mises_per_newton: Option<f64>,
-    #[serde(deserialize_with = "nan_if_null")]
-    pub delta: f64,
-    pub contact_width: Option<f64>,
-    pub active_nodes: usize,
-    pub unknowns: usize,
-    pub iterations: usize,
-    #[serde(deserialize_with = "nan_if_null")]
-    pub relative_residual: f64,
-    #[serde(deserialize_with = "nan_if_null")]
-    pub tolerance: f64,
-    #[serde(deserialize_with = "nan_if_null")]
-    pub solve_seconds: f64,
-    /// Absent from results written before the timing breakdown.
-    #[serde(default = "nan", deserialize_with = "nan_if_null")]
-    pub setup_seconds: f64,
-    #[serde(default = "nan", deserialize_with = "nan_if_null")]
-    pub iterations_seconds: f64,
-    #[serde(default)]
-    pub device_bytes: Option<u64>,
-    /// Absent from results written before reliable updates on the device.
-    #[serde(default)]
-    pub reliable_updates: Option<String>,
-    /// Absent from results written before the fallback's reason was kept.
-    #[serde(default)]
-    pub reliable_fallback: Option<String>,
-    #[serde(default)]
-    pub reliable_update_count: Option<usize>,
-    #[serde(default)]
-    pub reliable_update_seconds: Option<f64>,
-    pub backend: String,
-    pub adapter: String,
-    pub peak_von_mises_per_nominal: Option<f64>,
-    /// Absent from results written before the strength estimates.
-    #[serde(default)]
-    pub von_mises_percentile_per_newton: Option<f64>,
-    #[serde(default)]
-    pub ees_percentile_per_newton: Option<f64>,
-    pub preconditioner: Preconditioner,
-    /// Absent from results written before the element choice: hex8.
-    #[serde(default)]
-    pub element: crate::fem::hex8::Element,
-    pub multigrid_levels: Option<Vec<usize>>,
-    pub multigrid_bytes: Option<usize>,
-    pub load_case: String,
-    #[serde(deserialize_with = "nan_if_null")]
-    pub material_e: f64,
-    /// The strength estimates ([`crate::strength`]) and their material
-    /// strength; absent from results written before them.
-    #[serde(default)]
-    pub yield_strength: Option<f64>,
-    #[serde(default)]
-    pub critical_strain: Option<f64>,
-    #[serde(default)]
-    pub critical_volume_percent: Option<f64>,
-    #[serde(default)]
-    pub yield_percentile: Option<f64>,
-    #[serde(default)]
-    pub yield_load: Option<f64>,
-    #[serde(default)]
-    pub yield_stress: Option<f64>,
-    #[serde(default)]
-    pub flexural_strength: Option<f64>,
-    #[serde(default)]
-    pub failure_load: Option<f64>,
-    #[serde(default)]
-    pub failure_stress: Option<f64>,
+    /// The run's record: the voxelization, the solve, the load case, the
+    /// solid's modulus and the strength estimates.
+    #[serde(flatten)]
+    pub record: RunRecord,
     /// `[sweep] converge` only (absent from other rows, and from
     /// `voxfe run --json`): the Richardson-extrapolated modulus of the load
     /// case (E_eff, E_f or the implant's apparent modulus) from the case's
@@ -164,66 +66,32 @@ pub struct RunFields {
     pub homogenized: Option<HomogenizedFields>,
 }
 
-fn nan() -> f64 {
-    f64::NAN
+impl std::ops::Deref for RunFields {
+    type Target = RunRecord;
+    fn deref(&self) -> &RunRecord {
+        &self.record
+    }
 }
 
-/// JSON has no NaN or infinity: serde_json writes them as `null`, read
-/// back here as NaN.
-fn nan_if_null<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
-    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
+impl std::ops::DerefMut for RunFields {
+    fn deref_mut(&mut self) -> &mut RunRecord {
+        &mut self.record
+    }
 }
 
-impl From<&RunReport> for RunFields {
-    fn from(r: &RunReport) -> RunFields {
-        let s = &r.solve;
+impl From<RunRecord> for RunFields {
+    fn from(record: RunRecord) -> RunFields {
         RunFields {
-            converged: s.converged,
-            e_eff: s.e_eff,
-            e_flex: s.e_flex,
-            flexural_stress_per_newton: s.flexural_stress_per_newton,
-            reaction_force: s.reaction_force,
-            stiffness: s.stiffness,
-            apparent_modulus: s.apparent_modulus,
-            peak_von_mises_per_newton: s.peak_von_mises_per_newton,
-            delta: s.delta,
-            contact_width: s.contact_width,
-            active_nodes: s.active_nodes,
-            unknowns: s.unknowns,
-            iterations: s.iterations,
-            relative_residual: s.relative_residual,
-            tolerance: s.tolerance,
-            solve_seconds: s.solve_seconds,
-            setup_seconds: s.setup_seconds,
-            iterations_seconds: s.iterations_seconds,
-            device_bytes: s.device_bytes,
-            reliable_updates: s.reliable_updates.clone(),
-            reliable_fallback: s.reliable_fallback.clone(),
-            reliable_update_count: s.reliable_update_count,
-            reliable_update_seconds: s.reliable_update_seconds,
-            backend: s.backend.clone(),
-            adapter: s.adapter.clone(),
-            peak_von_mises_per_nominal: s.peak_von_mises_per_nominal,
-            von_mises_percentile_per_newton: s.von_mises_percentile_per_newton,
-            ees_percentile_per_newton: s.ees_percentile_per_newton,
-            preconditioner: s.preconditioner,
-            element: s.element,
-            multigrid_levels: s.multigrid_levels.clone(),
-            multigrid_bytes: s.multigrid_bytes,
-            yield_strength: r.strength_params.yield_strength,
-            critical_strain: Some(r.strength_params.critical_strain),
-            yield_load: r.strength.yield_load,
-            yield_stress: r.strength.yield_stress,
-            flexural_strength: r.strength.flexural_strength,
-            failure_load: r.strength.failure_load,
-            failure_stress: r.strength.failure_stress,
-            ..RunFields::from_voxel(&r.voxel, r.load_case, r.material_e)
+            record,
+            ..Default::default()
         }
     }
 }
 
-fn binary_fill() -> String {
-    "binary".into()
+impl From<&RunReport> for RunFields {
+    fn from(r: &RunReport) -> RunFields {
+        r.record().into()
+    }
 }
 
 impl RunFields {
@@ -240,45 +108,10 @@ impl RunFields {
         }
     }
 
-    /// The fields of a run whose solve failed after the voxelization: the
-    /// voxelization's report (`removed_voxels`, `d_over_h`, the warnings …),
-    /// the load case and the material; the solve's fields empty (`null`,
-    /// zero counts, not converged).
+    /// The fields of a run whose solve failed after the voxelization
+    /// ([`RunRecord::unsolved`]).
     pub fn from_voxel(v: &VoxelReport, load_case: &str, material_e: f64) -> RunFields {
-        RunFields {
-            name: v.name.clone(),
-            lattice: v.lattice.to_string(),
-            dims: v.dims,
-            voxel_size: v.voxel_size,
-            total_voxels: v.total_voxels,
-            solid_voxels: v.solid_voxels,
-            removed_voxels: v.removed_voxels,
-            envelope_voxels: v.envelope_voxels,
-            fill: v.fill.to_string(),
-            porosity_measured: v.porosity_measured,
-            stl_degenerate_triangles: v.stl_degenerate_triangles,
-            porosity_nominal: v.porosity_nominal,
-            porosity_nominal_closed_form: v.porosity_nominal_closed_form,
-            cell: v.cell,
-            strut_diameter: v.strut_diameter,
-            level: v.level,
-            pore_size: v.pore_size,
-            d_over_h: v.d_over_h,
-            voxelize_seconds: v.voxelize_seconds,
-            warnings: v.warnings.clone(),
-            converged: false,
-            delta: f64::NAN,
-            relative_residual: f64::NAN,
-            tolerance: f64::NAN,
-            solve_seconds: f64::NAN,
-            setup_seconds: f64::NAN,
-            iterations_seconds: f64::NAN,
-            load_case: load_case.to_string(),
-            material_e,
-            critical_volume_percent: Some(crate::strength::CRITICAL_VOLUME_PERCENT),
-            yield_percentile: Some(crate::strength::YIELD_PERCENTILE),
-            ..Default::default()
-        }
+        RunRecord::unsolved(v, load_case, material_e).into()
     }
 }
 
@@ -335,7 +168,11 @@ impl Row {
                 unreachable!("a struct serializes to an object")
             };
             for (k, v) in fields {
-                m.entry(k).or_insert(v);
+                // Rows keep the columns they had before the record: the
+                // exponent is the scene's `voxel.fraction_exponent`.
+                if k != "fraction_exponent" {
+                    m.entry(k).or_insert(v);
+                }
             }
         }
         if let Some(p) = &self.provenance {
@@ -420,11 +257,11 @@ pub fn case_row(case: &Case, result: Result<RunFields, String>) -> Row {
         .map(|(k, v)| (k.clone(), parse_value(v)))
         .collect();
     let (status, error, run) = match result {
-        Ok(run) if run.converged => (Status::Ok, None, Some(run)),
+        Ok(run) if run.solve.converged => (Status::Ok, None, Some(run)),
         Ok(run) => {
             let error = format!(
                 "did not converge: relative residual {:.3e}",
-                run.relative_residual
+                run.solve.relative_residual
             );
             (Status::Failed, Some(error), Some(run))
         }
@@ -479,15 +316,13 @@ mod tests {
 
     #[test]
     fn rows_read_back_as_written() {
-        let run = RunFields {
-            name: "s".into(),
-            lattice: "bcc".into(),
-            dims: [1, 2, 3],
-            converged: true,
-            e_eff: Some(12.5),
-            relative_residual: f64::NAN,
-            ..Default::default()
-        };
+        let mut run = RunFields::default();
+        run.voxel.name = "s".into();
+        run.voxel.lattice = "bcc".into();
+        run.voxel.dims = [1, 2, 3];
+        run.solve.converged = true;
+        run.solve.e_eff = Some(12.5);
+        run.solve.relative_residual = f64::NAN;
         let ok = case_row(&case(), Ok(run.clone()));
         let m = ok.to_json();
         let keys: Vec<&str> = m.keys().map(String::as_str).collect();
@@ -508,7 +343,7 @@ mod tests {
         assert_eq!(m["relative_residual"], Value::Null);
         let back = Row::from_json(m).unwrap();
         assert_eq!(back.settings, ok.settings);
-        assert!(back.run.as_ref().unwrap().relative_residual.is_nan());
+        assert!(back.run.as_ref().unwrap().solve.relative_residual.is_nan());
         assert_eq!(back.to_json(), ok.to_json());
 
         let failed = case_row(&case(), Err("no load path".into()));
@@ -519,14 +354,10 @@ mod tests {
         );
         assert_eq!(serde_json::from_str::<Row>(&text).unwrap(), failed);
 
-        let slow = case_row(
-            &case(),
-            Ok(RunFields {
-                converged: false,
-                relative_residual: 2e-3,
-                ..run
-            }),
-        );
+        let mut slow = run;
+        slow.solve.converged = false;
+        slow.solve.relative_residual = 2e-3;
+        let slow = case_row(&case(), Ok(slow));
         assert_eq!(slow.status, Status::Failed);
         assert_eq!(
             slow.error.as_deref(),

@@ -170,7 +170,7 @@ fn thin_struts_warn_below_twelve_voxels_per_diameter() {
 
 #[test]
 fn weighted_fraction_voxels_warn_below_six_voxels_per_diameter() {
-    // README, "Calibrated fraction exponent": φ²-weighted voxels are
+    // docs/validation.md, "Calibrated fraction exponent": φ²-weighted voxels are
     // within ±5 % from D/h ≈ 6 on the strut lattices measured.
     // Any exponent above 1 (e.g. one from `voxfe calibrate`) takes that
     // threshold; Voigt (p = 1) keeps 12.

@@ -102,7 +102,7 @@ impl CliError {
         }
     }
 
-    /// The exit status of the error (README): 2 bad input, 3 a design
+    /// The exit status of the error (docs/guide.md, "Exit status"): 2 bad input, 3 a design
     /// search or a calibration whose solves failed or did not converge, 1
     /// anything else. (0 success and 3 for a solve that did not converge
     /// are outcomes, not errors.)

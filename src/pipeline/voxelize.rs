@@ -18,7 +18,7 @@ use crate::voxelize::{voxelize, voxelize_fraction, VoxelError, Voxelization};
 /// Below this strut diameter over voxel size the modulus is not to be
 /// trusted: binary voxels are within 5 % of a body-fitted reference only
 /// from D/h ≈ 12 (spec, "Resolution"), and Voigt-scaled sub-voxel fill
-/// measured no better on RD cells (README, "Sub-voxel fill": ≈ 40 % too
+/// measured no better on RD cells (docs/validation.md, "Sub-voxel fill": ≈ 40 % too
 /// stiff at 4.6), so both warn; φ²-weighted fill warns from
 /// [`MIN_D_OVER_H_WEIGHTED`].
 pub const MIN_D_OVER_H: f64 = 12.0;
@@ -29,7 +29,7 @@ pub const MIN_D_OVER_H: f64 = 12.0;
 /// lattices (RD, BCC, octet at 70–88 %; kelvin, diamond, FCC at 80 %) it was
 /// within ±5 % of the converged modulus from D/h ≈ 6 and within −7 % … +8 %
 /// from D/h ≈ 4; with the p `voxfe calibrate` finds for the lattice at h,
-/// the shipped RD specimen was within 2 % at D/h 4.6 (README, "Calibrated
+/// the shipped RD specimen was within 2 % at D/h 4.6 (docs/validation.md, "Calibrated
 /// fraction exponent", "Per-lattice calibration").
 pub const MIN_D_OVER_H_WEIGHTED: f64 = 6.0;
 
@@ -39,12 +39,12 @@ pub fn resolution_threshold(scene: &Scene) -> (f64, &'static str) {
     if scene.voxel.fill == Fill::Fraction && scene.voxel.fraction_exponent > 1.0 {
         (
             MIN_D_OVER_H_WEIGHTED,
-            "measured on periodic cells of six strut lattices (70–88 %) the modulus with φ²-weighted voxels is within ±5 % from D/h = 6 and −7 % … +8 % from D/h = 4 (README, Calibrated fraction exponent); the exponent `voxfe calibrate SCENE` finds for the lattice at this h brought the shipped RD specimen within 2 % at D/h = 4.6 (README, Per-lattice calibration)",
+            "measured on periodic cells of six strut lattices (70–88 %) the modulus with φ²-weighted voxels is within ±5 % from D/h = 6 and −7 % … +8 % from D/h = 4 (docs/validation.md, 'Calibrated fraction exponent'); the exponent `voxfe calibrate SCENE` finds for the lattice at this h brought the shipped RD specimen within 2 % at D/h = 4.6 (docs/validation.md, 'Per-lattice calibration')",
         )
     } else {
         (
             MIN_D_OVER_H,
-            "measured on RD cells the modulus is tens of percent too stiff below D/h = 12 (spec, Resolution; README, Sub-voxel fill)",
+            "measured on RD cells the modulus is tens of percent too stiff below D/h = 12 (docs/model.md, 'Resolution and the error of a result'; docs/validation.md, 'Sub-voxel fill')",
         )
     }
 }

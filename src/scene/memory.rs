@@ -4,11 +4,11 @@
 use super::Scene;
 
 /// Upper estimate of the CPU solver's bytes per active node, used by
-/// [`Scene::estimated_bytes`] (measured figure in README).
+/// [`Scene::estimated_bytes`] (measured figure in docs/performance.md).
 pub const BYTES_PER_ACTIVE_NODE: f64 = 250.0;
 
 /// Upper estimate of the multigrid hierarchy's bytes per fine active node
-/// (measured 560–680 B in README, set-up included).
+/// (measured 560–680 B in docs/performance.md, set-up included).
 pub const MULTIGRID_BYTES_PER_ACTIVE_NODE: f64 = 800.0;
 
 /// Sub-voxel fill (`voxel.fill = "fraction"`): the grid's φ per voxel

@@ -1,7 +1,7 @@
 //! Scene files: what to simulate, in TOML.
 //!
 //! One [`Scene::load`] reads a scene, applies `--set key=value` overrides and
-//! validates every key; unknown keys are rejected. The keys (README holds the
+//! validates every key; unknown keys are rejected. The keys (docs/scene-keys.md holds the
 //! full reference):
 //!
 //! ```toml

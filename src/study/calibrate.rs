@@ -1,7 +1,7 @@
 //! `voxfe calibrate`: the fraction exponent p of a scene's lattice at the
 //! scene's voxel size, from periodic cells alone.
 //!
-//! A fractional voxel's stiffness is φₑ^p·Kₑ (README, "Calibrated fraction
+//! A fractional voxel's stiffness is φₑ^p·Kₑ (docs/validation.md, "Calibrated fraction
 //! exponent"). How far a coarse grid is off depends on the lattice, its
 //! porosity, the element and h, so one p cannot fit every lattice (p = 2
 //! leaves −10 % … +8 % across the seven at D/h ≈ 4–6). This module finds,
@@ -22,7 +22,7 @@
 //! that p. The cell is one lattice cell, so the references cost a small
 //! part of refining the specimen itself; what the cell cannot see (the
 //! specimen's cut struts, its alignment to the grid) stays in the
-//! specimen's error, and README states what that was on the shipped scene.
+//! specimen's error, and docs/validation.md states what that was on the shipped scene.
 
 use std::time::Instant;
 
@@ -40,7 +40,7 @@ use crate::study::root::Bracket;
 pub const EXPONENT_STEP: f64 = 1e-3;
 
 /// The exponent of the reference grids (the best single p measured on the
-/// seven lattices, README "Calibrated fraction exponent").
+/// seven lattices, docs/validation.md, "Calibrated fraction exponent").
 pub const REFERENCE_EXPONENT: f64 = 2.0;
 
 /// The range searched: the range `voxel.fraction_exponent` takes.

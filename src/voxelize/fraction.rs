@@ -27,7 +27,7 @@
 //! N points, ≲ 0.01 for a plane at N = 256, with signs that do not
 //! correlate between voxels (the shifts differ), so the sum over a surface
 //! has no bias. Measured on the
-//! RD scene: porosity within 0.2 points of nominal at D/h ≥ 2 (README,
+//! RD scene: porosity within 0.2 points of nominal at D/h ≥ 2 (docs/validation.md,
 //! "Sub-voxel fill"; `tests/fraction.rs`).
 //!
 //! Deterministic: each row of points and of voxels is computed by one task

@@ -119,6 +119,8 @@ pub struct RunReport {
     pub load: crate::fem::load::LoadCase,
     /// The voxel grid that was solved (for field output).
     pub grid: crate::grid::VoxelGrid,
+    /// How the exponent was set and the error band of the lattice result.
+    pub accuracy: crate::calibration::Accuracy,
 }
 
 impl RunReport {

@@ -101,10 +101,12 @@ pub fn strain_displacement(xi: [f64; 3], h: f64) -> BMatrix {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Element {
-    /// The trilinear hexahedron, 2×2×2 Gauss (the spec's element).
-    #[default]
+    /// The trilinear hexahedron, 2×2×2 Gauss (the classic voxel-FE
+    /// element).
     Hex8,
-    /// The trilinear hexahedron with Wilson's incompatible modes, condensed.
+    /// The trilinear hexahedron with Wilson's incompatible modes, condensed
+    /// (the spec's default).
+    #[default]
     Incompatible,
 }
 

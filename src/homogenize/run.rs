@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::solve::{Homogenization, HomogenizeError, Periodic};
 use super::tensor::Homogenized;
+use crate::calibration::{Accuracy, CalibrationError};
 use crate::gpu::GpuError;
 use crate::material::YoungPoisson;
 use crate::pipeline::kind::SceneKind;
@@ -24,6 +25,8 @@ pub enum HomogenizeRunError {
     Homogenize(#[from] HomogenizeError),
     #[error(transparent)]
     Gpu(#[from] GpuError),
+    #[error(transparent)]
+    Calibration(#[from] CalibrationError),
 }
 
 impl HomogenizeRunError {
@@ -33,6 +36,7 @@ impl HomogenizeRunError {
             HomogenizeRunError::Voxelize(_) => true,
             HomogenizeRunError::Homogenize(e) => e.is_bad_input(),
             HomogenizeRunError::Gpu(e) => HomogenizeError::is_bad_gpu_input(e),
+            HomogenizeRunError::Calibration(e) => e.is_bad_input(),
         }
     }
 }
@@ -51,6 +55,8 @@ pub struct HomogenizeReport {
     pub derived: Option<Homogenized>,
     /// Fallbacks taken, in order, and why `derived` is missing.
     pub notices: Vec<String>,
+    /// How the exponent was set and the error band of E_h.
+    pub accuracy: Accuracy,
 }
 
 /// Voxelizes and homogenizes the periodic `scene` on `backend` (its
@@ -70,6 +76,8 @@ pub(crate) fn homogenize_with(
     mut solver: Solver,
 ) -> Result<HomogenizeReport, HomogenizeRunError> {
     assert!(SceneKind::is_periodic(scene), "a periodic scene");
+    let resolved = crate::calibration::resolve(scene)?;
+    let scene = resolved.scene.as_ref();
     let specimen = voxelize_specimen(scene)?;
     let material = scene.material().map_err(VoxelizeError::from)?;
     let m = specimen.lattice.cell();
@@ -79,7 +87,8 @@ pub(crate) fn homogenize_with(
         grid: &grid,
         material,
     });
-    let mut notices = solver.into_notices();
+    let mut notices = resolved.notices;
+    notices.extend(solver.into_notices());
     let result = solved?;
     let derived = if result.converged {
         Homogenized::new(&result.stiffness)
@@ -95,5 +104,6 @@ pub(crate) fn homogenize_with(
         result,
         derived,
         notices,
+        accuracy: resolved.accuracy,
     })
 }

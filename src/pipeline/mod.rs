@@ -11,6 +11,7 @@ pub mod voxelize;
 
 pub use kind::SceneKind;
 
+use crate::calibration::{Accuracy, CalibrationError};
 use crate::fem::load::LoadCase;
 use crate::fem::solver::Loaded;
 use crate::fem::{SolveError, SolveResult};
@@ -34,6 +35,8 @@ pub enum RunError {
     Solve(#[from] SolveError),
     #[error(transparent)]
     Gpu(#[from] GpuError),
+    #[error(transparent)]
+    Calibration(#[from] CalibrationError),
 }
 
 impl RunError {
@@ -45,6 +48,7 @@ impl RunError {
             RunError::Solve(e) | RunError::Gpu(GpuError::Solve(e)) => e.is_bad_input(),
             RunError::Gpu(GpuError::BadBackendEnv { .. } | GpuError::BadBindingEnv { .. }) => true,
             RunError::Gpu(_) => false,
+            RunError::Calibration(e) => e.is_bad_input(),
         }
     }
 }
@@ -150,11 +154,19 @@ pub struct Prepared {
     pub material: YoungPoisson,
     /// The material strength of the strength estimates.
     pub strength: StrengthParams,
+    /// The exponent as resolved and the error band of the result
+    /// ([`crate::calibration::resolve`]).
+    pub accuracy: Accuracy,
+    /// The calibration's warnings and fallbacks.
+    pub notices: Vec<String>,
 }
 
-/// The steps of [`run_scene`] before the solve. The envelope is built once
-/// (by the voxelize step) and dropped here, before the solve.
+/// The steps of [`run_scene`] before the solve: the exponent resolved
+/// (`"auto"` calibrated), the voxels, the load case. The envelope is built
+/// once (by the voxelize step) and dropped here, before the solve.
 pub fn prepare(scene: &Scene) -> Result<Prepared, RunError> {
+    let resolved = crate::calibration::resolve(scene)?;
+    let scene = resolved.scene.as_ref();
     let specimen = voxelize_specimen(scene)?;
     let material = scene.material().map_err(VoxelizeError::from)?;
     let strength = scene.strength().map_err(VoxelizeError::from)?;
@@ -168,6 +180,8 @@ pub fn prepare(scene: &Scene) -> Result<Prepared, RunError> {
         load,
         material,
         strength,
+        accuracy: resolved.accuracy,
+        notices: resolved.notices,
     })
 }
 
@@ -197,7 +211,9 @@ impl Prepared {
 
     /// The run report of `solve`, with the load case's strength estimates
     /// (none unless the solve converged).
-    pub fn into_report(self, solve: SolveResult, notices: Vec<String>) -> RunReport {
+    pub fn into_report(self, solve: SolveResult, solver_notices: Vec<String>) -> RunReport {
+        let mut notices = self.notices;
+        notices.extend(solver_notices);
         let loads = self.strength.loads(
             solve.von_mises_percentile_per_newton,
             solve.ees_percentile_per_newton,
@@ -213,6 +229,7 @@ impl Prepared {
             solve,
             notices,
             grid: self.grid,
+            accuracy: self.accuracy,
         }
     }
 }

@@ -36,7 +36,13 @@ pub const MIN_D_OVER_H_WEIGHTED: f64 = 6.0;
 /// The D/h below which a run of `scene`'s settings warns, and what the
 /// warning says was measured there.
 pub fn resolution_threshold(scene: &Scene) -> (f64, &'static str) {
-    if scene.voxel.fill == Fill::Fraction && scene.voxel.fraction_exponent > 1.0 {
+    if scene.voxel.fill == Fill::Fraction
+        && scene
+            .voxel
+            .fraction_exponent
+            .value()
+            .is_none_or(|p| p > 1.0)
+    {
         (
             MIN_D_OVER_H_WEIGHTED,
             "measured on periodic cells of six strut lattices (70–88 %) the modulus with φ²-weighted voxels is within ±5 % from D/h = 6 and −7 % … +8 % from D/h = 4 (docs/validation.md, 'Calibrated fraction exponent'); the exponent `voxfe calibrate SCENE` finds for the lattice at this h brought the shipped RD specimen within 2 % at D/h = 4.6 (docs/validation.md, 'Per-lattice calibration')",
@@ -105,9 +111,11 @@ pub fn voxelize_specimen(scene: &Scene) -> Result<Specimen, VoxelizeError> {
     } else {
         voxelize_shapes(scene)?
     };
-    let p = scene.voxel.fraction_exponent;
-    specimen.vox.grid.fraction_exponent = p;
-    specimen.report.fraction_exponent = specimen.vox.grid.fraction.is_some().then_some(p);
+    // "auto" is resolved before a solve ([`crate::calibration::resolve`]);
+    // voxels alone (`voxfe voxelize`) do not depend on it, and report none.
+    let p = scene.voxel.fraction_exponent.value();
+    specimen.vox.grid.fraction_exponent = p.unwrap_or(1.0);
+    specimen.report.fraction_exponent = p.filter(|_| specimen.vox.grid.fraction.is_some());
     Ok(specimen)
 }
 

@@ -61,8 +61,8 @@ pub use edit::{loads, Origin, Setting};
 pub use load::LoadSpec;
 pub use memory::{BYTES_PER_ACTIVE_NODE, MULTIGRID_BYTES_PER_ACTIVE_NODE};
 pub use spec::{
-    Backend, CalibrationKind, ConvergeSpec, Fill, HoleSpec, ImageSpec, LatticeSpec, MaterialSpec,
-    Shape, SolverSpec, SpecimenSpec, SweepSpec, VoxelSpec, DEFAULT_MAX_MEMORY_MB,
+    Backend, CalibrationKind, ConvergeSpec, Exponent, Fill, HoleSpec, ImageSpec, LatticeSpec,
+    MaterialSpec, Shape, SolverSpec, SpecimenSpec, SweepSpec, VoxelSpec, DEFAULT_MAX_MEMORY_MB,
 };
 
 use crate::implant::stl::StlError;

@@ -201,10 +201,11 @@ pub struct VoxelSpec {
     /// φ below which a voxel is void (`fill = "fraction"` only).
     #[serde(default = "default_fraction_threshold")]
     pub fraction_threshold: f64,
-    /// Exponent p of the stiffness weight φₑ^p (`fill = "fraction"` only;
-    /// 1 is the spec's Voigt scaling).
-    #[serde(default = "default_fraction_exponent")]
-    pub fraction_exponent: f64,
+    /// Exponent p of the stiffness weight φₑ^p (`fill = "fraction"` only):
+    /// `"auto"` (calibrated for the lattice at h, the default) or a number
+    /// (1 is the spec's Voigt scaling).
+    #[serde(default)]
+    pub fraction_exponent: Exponent,
 }
 
 fn default_max_memory() -> f64 {
@@ -223,13 +224,9 @@ impl Default for VoxelSpec {
             max_memory_mb: default_max_memory(),
             fill: Fill::default(),
             fraction_threshold: default_fraction_threshold(),
-            fraction_exponent: default_fraction_exponent(),
+            fraction_exponent: Exponent::default(),
         }
     }
-}
-
-fn default_fraction_exponent() -> f64 {
-    1.0
 }
 
 fn default_fraction_threshold() -> f64 {
@@ -241,10 +238,12 @@ fn default_fraction_threshold() -> f64 {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Fill {
-    /// A voxel is solid when its centre is (φ ∈ {0, 1}).
-    #[default]
+    /// A voxel is solid when its centre is (φ ∈ {0, 1}): the classic voxel
+    /// model, kept for comparison with other voxel codes.
     Binary,
-    /// Each voxel carries its volume fraction φₑ inside the solid.
+    /// Each voxel carries its volume fraction φₑ inside the solid (the
+    /// spec's default).
+    #[default]
     Fraction,
 }
 
@@ -255,6 +254,87 @@ impl Fill {
             Fill::Binary => "binary",
             Fill::Fraction => "fraction",
         }
+    }
+}
+
+/// `voxel.fraction_exponent`: the exponent p of a fractional voxel's
+/// stiffness φₑ^p·Kₑ (spec, "Sub-voxel solid fraction").
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub enum Exponent {
+    /// Calibrated for the run's lattice at its voxel size so that one
+    /// periodic cell at h has the lattice's converged modulus
+    /// ([`crate::calibration`]); a specimen with no lattice cell (an image,
+    /// a solid) uses 1.
+    #[default]
+    Auto,
+    /// Set by hand (1 ≤ p ≤ 4; 1 is Voigt scaling).
+    Value(f64),
+}
+
+impl Exponent {
+    /// The exponent set by hand, `None` for `"auto"`.
+    pub fn value(self) -> Option<f64> {
+        match self {
+            Exponent::Auto => None,
+            Exponent::Value(p) => Some(p),
+        }
+    }
+
+    /// Whether the exponent is `"auto"`.
+    pub fn is_auto(self) -> bool {
+        self == Exponent::Auto
+    }
+}
+
+impl std::fmt::Display for Exponent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Exponent::Auto => f.write_str("auto"),
+            Exponent::Value(p) => write!(f, "{p}"),
+        }
+    }
+}
+
+impl From<f64> for Exponent {
+    fn from(p: f64) -> Exponent {
+        Exponent::Value(p)
+    }
+}
+
+impl Serialize for Exponent {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Exponent::Auto => s.serialize_str("auto"),
+            Exponent::Value(p) => s.serialize_f64(*p),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Exponent {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Exponent, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = Exponent;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("\"auto\" or a number 1 ≤ p ≤ 4")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Exponent, E> {
+                match v {
+                    "auto" => Ok(Exponent::Auto),
+                    _ => Err(E::invalid_value(serde::de::Unexpected::Str(v), &self)),
+                }
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Exponent, E> {
+                Ok(Exponent::Value(v))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Exponent, E> {
+                Ok(Exponent::Value(v as f64))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Exponent, E> {
+                Ok(Exponent::Value(v as f64))
+            }
+        }
+        d.deserialize_any(Visitor)
     }
 }
 

@@ -93,25 +93,26 @@ impl Scene {
                 "allowed: 0 ≤ threshold < 1 (the solid fraction φ below which a voxel is void; default 0.01)",
             ));
         }
-        let p = self.voxel.fraction_exponent;
-        if !(1.0..=4.0).contains(&p) {
-            return Err(invalid(
-                "voxel.fraction_exponent",
-                p,
-                "allowed: 1 ≤ p ≤ 4 (a fractional voxel's stiffness is φ^p·Kₑ; 1 is Voigt scaling)",
-            ));
-        }
-        let ramp = self.specimen.shape == Shape::Image
-            && self
-                .image
-                .as_ref()
-                .is_some_and(|i| i.calibration == super::CalibrationKind::Ramp);
-        if p != 1.0 && self.voxel.fill != Fill::Fraction && !ramp {
-            return Err(invalid(
-                "voxel.fraction_exponent",
-                p,
-                "it applies to voxel.fill = \"fraction\" (or an image with calibration = \"ramp\") only: binary voxels have φ = 0 or 1; set voxel.fill = \"fraction\" or leave the exponent at 1",
-            ));
+        if let Some(p) = self.voxel.fraction_exponent.value() {
+            if !(1.0..=4.0).contains(&p) {
+                return Err(invalid(
+                    "voxel.fraction_exponent",
+                    p,
+                    "allowed: \"auto\" (calibrated for the lattice at h, the default) or 1 ≤ p ≤ 4 (a fractional voxel's stiffness is φ^p·Kₑ; 1 is Voigt scaling)",
+                ));
+            }
+            let ramp = self.specimen.shape == Shape::Image
+                && self
+                    .image
+                    .as_ref()
+                    .is_some_and(|i| i.calibration == super::CalibrationKind::Ramp);
+            if p != 1.0 && self.voxel.fill != Fill::Fraction && !ramp {
+                return Err(invalid(
+                    "voxel.fraction_exponent",
+                    p,
+                    "it applies to voxel.fill = \"fraction\" (or an image with calibration = \"ramp\") only: binary voxels have φ = 0 or 1; set voxel.fill = \"fraction\" or leave the exponent \"auto\"",
+                ));
+            }
         }
         let cap = self.voxel.max_memory_mb;
         if !(cap.is_finite() && cap > 0.0) {

@@ -10,6 +10,7 @@
 //! pipeline; [`fit`] and [`plot`] turn their rows into fits and charts. [`export`]
 //! writes a run's mesh for other FE codes (`.vtu`, Abaqus `.inp`);
 //! [`provenance`] says what produced every output.
+pub mod calibration;
 pub mod export;
 pub mod fem;
 pub mod fields;

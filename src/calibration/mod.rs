@@ -1,0 +1,2 @@
+//! Calibration results computed once and reused: the on-disk [`cache`].
+pub mod cache;

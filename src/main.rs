@@ -20,6 +20,12 @@ struct Cli {
     /// anyway when stderr is not a terminal.
     #[arg(long, short, global = true)]
     quiet: bool,
+    /// Neither read nor write the calibration cache (the lattice references
+    /// and exponents of `voxel.fraction_exponent = "auto"`): compute them
+    /// afresh. The cache is a per-user folder (~/.cache/voxfe on Linux);
+    /// VOXFE_CACHE_DIR moves it, VOXFE_NO_CACHE=1 bypasses it too.
+    #[arg(long, global = true)]
+    no_cache: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -56,6 +62,9 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     voxfe::progress::set_quiet(cli.quiet);
+    if cli.no_cache {
+        voxfe::calibration::use_cache(voxfe::calibration::cache::Cache::bypassed());
+    }
     let outcome = match cli.command {
         Command::Voxelize(a) => cli::voxelize::run(a),
         Command::Run(a) => cli::run::run(a),

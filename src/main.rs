@@ -57,6 +57,10 @@ enum Command {
     Merge(cli::merge::Args),
     /// Voxelize and solve one or more scenes, and print the modulus.
     Run(cli::run::Args),
+    /// The reference modulus of a lattice's periodic cell at each porosity
+    /// (what benches/references.sh tabulates).
+    #[command(hide = true)]
+    References(cli::references::Args),
 }
 
 fn main() -> ExitCode {
@@ -75,6 +79,7 @@ fn main() -> ExitCode {
         Command::Design(a) => cli::design::run(a),
         Command::Converge(a) => cli::converge::run(a),
         Command::ExportStl(a) => cli::export_stl::run(a),
+        Command::References(a) => cli::references::run(a),
     };
     match outcome {
         Ok(code) => ExitCode::from(code),

@@ -42,6 +42,9 @@ pub struct Table {
     pub format: u32,
     pub element: String,
     pub nu: f64,
+    /// How the table was made and its error measured.
+    #[serde(default)]
+    pub note: String,
     pub lattices: Vec<LatticePoints>,
 }
 
@@ -120,6 +123,7 @@ mod tests {
             format: 1,
             element: "incompatible".into(),
             nu: 0.34,
+            note: String::new(),
             lattices: vec![LatticePoints {
                 lattice: "bcc".into(),
                 interpolation_error: 0.004,

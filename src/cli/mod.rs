@@ -21,6 +21,7 @@ pub(crate) mod design;
 pub(crate) mod export_stl;
 pub(crate) mod homogenize;
 pub(crate) mod merge;
+pub(crate) mod references;
 pub(crate) mod run;
 pub(crate) mod sweep;
 pub(crate) mod voxelize;
@@ -91,6 +92,9 @@ pub(crate) enum CliError {
     Converge(#[from] voxfe::study::converge::ConvergeError),
     #[error(transparent)]
     ErrorFrom(#[from] voxfe::study::converge::error::ErrorFromError),
+    /// A lattice reference (`voxfe references`).
+    #[error(transparent)]
+    Reference(#[from] voxfe::calibration::CalibrationError),
 }
 
 impl CliError {
@@ -127,6 +131,7 @@ impl CliError {
             CliError::Design(_) => true,
             CliError::Converge(e) => e.is_bad_input(),
             CliError::ErrorFrom(_) => true,
+            CliError::Reference(e) => e.is_bad_input(),
         };
         if bad_input {
             EXIT_BAD_INPUT

@@ -5,6 +5,7 @@
 //! `voxfe run --json` prints and every sweep row holds). The pipeline
 //! fills them; they depend on nothing of it.
 
+use crate::calibration::Accuracy;
 use crate::fem::load::StrengthQuantities;
 use crate::fem::result::nan_if_null;
 use crate::fem::SolveResult;
@@ -14,9 +15,11 @@ use serde_json::{Map, Value};
 /// A run's record: its parts, flattened in this order into one JSON
 /// object (`voxfe run --json`, a sweep row): the voxelization
 /// ([`VoxelReport`]), the solve ([`SolveResult`], its GPU-only columns
-/// `null` on the CPU), the load case and the solid's modulus, the strength
-/// criteria ([`StrengthCriteria`]) and the load case's strength estimates
-/// ([`StrengthQuantities`]). A field added to a part is in every output.
+/// `null` on the CPU), the error of its moduli ([`AccuracyFields`]), the
+/// load case and the solid's modulus, the strength criteria
+/// ([`StrengthCriteria`]), the load case's strength estimates
+/// ([`StrengthQuantities`]) and their error statement. A field added to a
+/// part is in every output.
 /// `Default` is an empty run, for synthetic rows.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RunRecord {
@@ -25,6 +28,10 @@ pub struct RunRecord {
     /// The solve's scalars (no field arrays: they are not serialized).
     #[serde(flatten)]
     pub solve: SolveResult,
+    /// The estimated error of the moduli and how the exponent was set
+    /// (absent from results written before them).
+    #[serde(flatten)]
+    pub accuracy: AccuracyFields,
     /// The scene's `load.case`.
     pub load_case: String,
     /// Young's modulus of the solid, MPa.
@@ -36,6 +43,101 @@ pub struct RunRecord {
     /// from results written before them).
     #[serde(flatten)]
     pub strength: StrengthQuantities,
+    /// How far the strength estimates are known to be from converged
+    /// ([`crate::strength::strength_error_statement`]); `None` without
+    /// strength estimates.
+    #[serde(default)]
+    pub strength_error_statement: Option<String>,
+}
+
+/// The error of a run's moduli as flat record fields: each modulus's
+/// estimated relative error (a fraction; set only when the modulus is and
+/// the run has an estimate: a calibrated exponent's band or a convergence
+/// study's error), and [`AccuracySummary`]. All `None` in results written
+/// before them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AccuracyFields {
+    pub e_eff_error_estimate: Option<f64>,
+    pub e_flex_error_estimate: Option<f64>,
+    pub stiffness_error_estimate: Option<f64>,
+    pub apparent_modulus_error_estimate: Option<f64>,
+    #[serde(flatten)]
+    pub summary: AccuracySummary,
+}
+
+impl AccuracyFields {
+    /// The fields of a run with `accuracy` whose solve gave `solve`.
+    pub fn of(accuracy: &Accuracy, solve: &SolveResult) -> AccuracyFields {
+        let band = |q: Option<f64>| q.and(accuracy.error_estimate);
+        AccuracyFields {
+            e_eff_error_estimate: band(solve.e_eff),
+            e_flex_error_estimate: band(solve.e_flex),
+            stiffness_error_estimate: band(solve.stiffness),
+            apparent_modulus_error_estimate: band(solve.apparent_modulus),
+            summary: AccuracySummary::of(accuracy),
+        }
+    }
+}
+
+/// How a run's exponent was set and what is known of its error, as flat
+/// JSON fields of a run's record and of a periodic cell's report.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AccuracySummary {
+    /// "auto" (calibrated), "hand", "binary", "image" or "none" (not a
+    /// lattice) ([`Accuracy::exponent_source`]).
+    pub exponent_source: Option<String>,
+    /// One sentence: what the band is made of (or which study gave the
+    /// error), or how large the error is known to be at this D/h and which
+    /// settings fix it ([`Accuracy::statement`]).
+    pub error_statement: Option<String>,
+    /// "hit", "miss" or "bypassed" (a calibrated exponent only).
+    pub calibration_cache: Option<String>,
+    /// Wall time of the calibration, s (a calibrated exponent only).
+    pub calibration_seconds: Option<f64>,
+}
+
+impl AccuracySummary {
+    pub fn of(a: &Accuracy) -> AccuracySummary {
+        AccuracySummary {
+            exponent_source: Some(a.exponent_source.to_string()),
+            error_statement: Some(a.statement.clone()),
+            calibration_cache: a.cache.map(str::to_string),
+            calibration_seconds: a.seconds,
+        }
+    }
+}
+
+/// A relative error `x` (a fraction) in percent with one decimal, as the
+/// calibration's statement gives its band ("2.4 %", "0.1 %"); two below
+/// 0.05 %, which one decimal would print as 0 ("0.03 %").
+pub fn percent(x: f64) -> String {
+    let p = 100.0 * x;
+    if p.abs() >= 0.05 {
+        format!("{p:.1} %")
+    } else {
+        format!("{p:.2} %")
+    }
+}
+
+/// What the value line of a modulus carries after its unit: " ± 2.4 %"
+/// with an error estimate, "" for a run that is not of a lattice and has
+/// none, else " (error not estimated: see accuracy)" (the accuracy line
+/// then states how large the error is known to be).
+pub fn value_band(a: &Accuracy) -> String {
+    match a.error_estimate {
+        Some(e) => format!(" ± {}", percent(e)),
+        None if a.exponent_source == "none" => String::new(),
+        None => " (error not estimated: see accuracy)".into(),
+    }
+}
+
+/// The text line under the moduli, "accuracy         STATEMENT"; `None`
+/// for a run that is not of a lattice and has no error estimate.
+pub fn accuracy_line(a: &Accuracy) -> Option<String> {
+    (a.error_estimate.is_some() || a.exponent_source != "none")
+        .then(|| format!("accuracy         {}", a.statement))
 }
 
 /// The material strength of the strength estimates and the criteria's
@@ -91,10 +193,12 @@ impl RunRecord {
                 iterations_seconds: f64::NAN,
                 ..Default::default()
             },
+            accuracy: AccuracyFields::default(),
             load_case: load_case.to_string(),
             material_e,
             criteria: StrengthCriteria::constants(),
             strength: Default::default(),
+            strength_error_statement: None,
         }
     }
 }
@@ -140,11 +244,25 @@ impl RunReport {
                 displacement: Vec::new(),
                 ..*s
             },
+            accuracy: AccuracyFields::of(&self.accuracy, s),
             load_case: self.load_case.to_string(),
             material_e: self.material_e,
             criteria: StrengthCriteria::of(&self.strength_params),
             strength: self.strength,
+            strength_error_statement: self.strength_error_statement(),
         }
+    }
+
+    /// How far the strength estimates are known to be from converged;
+    /// `None` without estimates.
+    pub fn strength_error_statement(&self) -> Option<String> {
+        let q = &self.strength;
+        (q.yield_load.is_some() || q.failure_load.is_some()).then(|| {
+            crate::strength::strength_error_statement(
+                self.voxel.d_over_h,
+                self.accuracy.exponent_source,
+            )
+        })
     }
 
     /// The record as one flat JSON object (`voxfe run --json`).
@@ -203,19 +321,27 @@ impl std::fmt::Display for RunReport {
             "reaction force   {:.6} N",
             s.reaction_force.unwrap_or(f64::NAN)
         )?;
+        let band = value_band(&self.accuracy);
         if let Some(k) = s.stiffness {
-            writeln!(f, "stiffness k      {k:.2} N/mm")?;
+            writeln!(f, "stiffness k      {k:.2} N/mm{band}")?;
             writeln!(
                 f,
-                "apparent E       {:.2} MPa (k·H/A)",
+                "apparent E       {:.2} MPa{band} (k·H/A)",
                 s.apparent_modulus.unwrap_or(f64::NAN)
             )?;
         }
         if let Some(e) = s.e_eff {
-            writeln!(f, "E_eff            {e:.2} MPa")?;
+            writeln!(f, "E_eff            {e:.2} MPa{band}")?;
         }
         if let Some(e) = s.e_flex {
-            writeln!(f, "E_f              {e:.2} MPa")?;
+            writeln!(f, "E_f              {e:.2} MPa{band}")?;
+        }
+        if s.stiffness.is_some() || s.e_eff.is_some() || s.e_flex.is_some() {
+            if let Some(line) = accuracy_line(&self.accuracy) {
+                writeln!(f, "{line}")?;
+            }
+        }
+        if s.e_flex.is_some() {
             writeln!(
                 f,
                 "σ_f per newton   {:.6e} MPa/N",
@@ -260,8 +386,9 @@ impl RunReport {
                 "\nfailure stress   {s:.4} MPa (apparent, at the failure load)"
             )?;
         }
-        if q.yield_load.is_some() || q.failure_load.is_some() {
+        if let Some(statement) = self.strength_error_statement() {
             write!(f, "\n                 estimates from a linear solution of the ideal geometry, not a measured strength")?;
+            write!(f, "\nstrength error   {statement}")?;
         }
         Ok(())
     }
@@ -368,5 +495,128 @@ impl std::fmt::Display for VoxelReport {
             }
         )?;
         write!(f, "voxelize time    {:.3} s", self.voxelize_seconds)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn accuracy(source: &'static str, estimate: Option<f64>, statement: &str) -> Accuracy {
+        Accuracy {
+            exponent_source: source,
+            exponent: Some(2.1),
+            error_estimate: estimate,
+            terms: None,
+            statement: statement.into(),
+            calibration: None,
+            cache: (source == "auto").then_some("hit"),
+            seconds: (source == "auto").then_some(0.25),
+        }
+    }
+
+    #[test]
+    fn the_value_line_carries_the_band_or_says_it_is_not_estimated() {
+        let auto = accuracy(
+            "auto",
+            Some(0.0237),
+            "± 2.4 % (p = 2.1 calibrated at M/30: …)",
+        );
+        assert_eq!(value_band(&auto), " ± 2.4 %");
+        assert_eq!(
+            accuracy_line(&auto).unwrap(),
+            "accuracy         ± 2.4 % (p = 2.1 calibrated at M/30: …)"
+        );
+        assert_eq!(value_band(&accuracy("auto", Some(0.0013), "")), " ± 0.1 %");
+        assert_eq!(value_band(&accuracy("auto", Some(0.0003), "")), " ± 0.03 %");
+        for source in ["binary", "hand", "image"] {
+            let a = accuracy(
+                source,
+                None,
+                "binary voxels at D/h = 4.6: error not estimated; …",
+            );
+            assert_eq!(value_band(&a), " (error not estimated: see accuracy)");
+            assert_eq!(
+                accuracy_line(&a).unwrap(),
+                "accuracy         binary voxels at D/h = 4.6: error not estimated; …"
+            );
+        }
+        // Not a lattice: no band and no accuracy line, unless a study gave
+        // an estimate.
+        let solid = accuracy("none", None, "not a lattice: no lattice error band");
+        assert_eq!(value_band(&solid), "");
+        assert_eq!(accuracy_line(&solid), None);
+        let studied = accuracy("none", Some(0.012), "estimated discretization error …");
+        assert_eq!(value_band(&studied), " ± 1.2 %");
+        assert!(accuracy_line(&studied).is_some());
+    }
+
+    #[test]
+    fn record_fields_carry_the_band_of_each_modulus_the_run_has() {
+        let solve = SolveResult {
+            e_eff: Some(3071.8),
+            ..Default::default()
+        };
+        let f = AccuracyFields::of(&accuracy("auto", Some(0.024), "band"), &solve);
+        assert_eq!(f.e_eff_error_estimate, Some(0.024));
+        assert_eq!(
+            (
+                f.e_flex_error_estimate,
+                f.stiffness_error_estimate,
+                f.apparent_modulus_error_estimate
+            ),
+            (None, None, None)
+        );
+        assert_eq!(f.summary.exponent_source.as_deref(), Some("auto"));
+        assert_eq!(f.summary.error_statement.as_deref(), Some("band"));
+        assert_eq!(f.summary.calibration_cache.as_deref(), Some("hit"));
+        assert_eq!(f.summary.calibration_seconds, Some(0.25));
+        let binary = AccuracyFields::of(&accuracy("binary", None, "known"), &solve);
+        assert_eq!(binary.e_eff_error_estimate, None);
+        assert_eq!(binary.summary.calibration_cache, None);
+        assert_eq!(binary.summary.error_statement.as_deref(), Some("known"));
+    }
+
+    #[test]
+    fn records_without_the_accuracy_fields_still_read_and_new_keys_follow_the_solve() {
+        let mut record = RunRecord {
+            load_case: "compression".into(),
+            material_e: 1.0,
+            voxel: VoxelReport {
+                voxel_size: 0.1,
+                porosity_measured: 0.5,
+                porosity_nominal: 0.5,
+                voxelize_seconds: 0.0,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        record.solve.delta = 0.0;
+        let Value::Object(mut m) = serde_json::to_value(&record).unwrap() else {
+            panic!("an object")
+        };
+        let keys: Vec<&String> = m.keys().collect();
+        let at = |k: &str| keys.iter().position(|x| *x == k).unwrap();
+        assert!(at("e_eff") < at("e_eff_error_estimate"));
+        assert!(at("e_eff_error_estimate") < at("exponent_source"));
+        assert!(at("calibration_seconds") < at("load_case"));
+        assert_eq!(keys.last().unwrap().as_str(), "strength_error_statement");
+        // A row written before the fields existed.
+        for k in [
+            "e_eff_error_estimate",
+            "e_flex_error_estimate",
+            "stiffness_error_estimate",
+            "apparent_modulus_error_estimate",
+            "exponent_source",
+            "error_statement",
+            "calibration_cache",
+            "calibration_seconds",
+            "strength_error_statement",
+        ] {
+            assert!(m.remove(k).is_some(), "{k}");
+        }
+        let old: RunRecord = serde_json::from_value(Value::Object(m)).unwrap();
+        assert_eq!(old.accuracy, AccuracyFields::default());
+        assert_eq!(old.strength_error_statement, None);
     }
 }

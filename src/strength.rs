@@ -56,6 +56,44 @@ pub const YIELD_STRENGTH_MIN: f64 = 1e-3;
 /// a larger value is a unit slip, Pa for MPa).
 pub const YIELD_STRENGTH_MAX: f64 = 1e4;
 
+/// D/h from which a lattice's strength estimates are taken as near their
+/// converged value: measured (docs/validation.md, "Strength estimates") the
+/// first-yield estimate of one 80 % RD cell settled only near M/80, D/h ≈ 12.
+pub const STRENGTH_MIN_D_OVER_H: f64 = 12.0;
+
+/// What was measured of the strength estimates' convergence in h.
+const STRENGTH_MEASURED: &str = "measured on one 80 % RD cell, the first-yield stress with p = 2 went 1.67 → 2.32 MPa (+39 %) from M/20 to M/80, settling only near M/80 (D/h ≈ 12), and binary and calibrated fraction fill differed by a factor 1.75 at M/30 (docs/validation.md, 'Strength estimates')";
+
+/// The study that gives the strength estimates' error at a run's h.
+const STRENGTH_STUDY: &str = "`voxfe converge SCENE --quantity yield_load --quantity failure_load`";
+
+/// How far the strength estimates (first yield, Pistoia) of a run are known
+/// to be from converged, at its strut diameter over voxel size `d_over_h`
+/// (`None`: no strut diameter) with its exponent from `exponent_source`
+/// ([`crate::calibration::Accuracy::exponent_source`]). They converge in h
+/// much more slowly than the modulus, so below [`STRENGTH_MIN_D_OVER_H`]
+/// they are "not converged at this h"; no D/h makes them a converged
+/// number without a study.
+pub fn strength_error_statement(d_over_h: Option<f64>, exponent_source: &str) -> String {
+    match (d_over_h, exponent_source) {
+        (Some(d), _) if d < STRENGTH_MIN_D_OVER_H * (1.0 - 1e-9) => format!(
+            "not converged at this h (D/h = {d:.1}): {STRENGTH_MEASURED}; refine to D/h ≥ {STRENGTH_MIN_D_OVER_H} (voxel.size ≤ D/{STRENGTH_MIN_D_OVER_H}) or run a convergence study ({STRENGTH_STUDY})"
+        ),
+        (Some(d), _) => format!(
+            "D/h = {d:.1} ≥ {STRENGTH_MIN_D_OVER_H}, where the first-yield estimate of one 80 % RD cell settled (p = 2: 1.67 → 2.32 MPa from M/20 to M/80, its change shrinking only near M/80, D/h ≈ 12; docs/validation.md, 'Strength estimates'); its error at this h is not estimated: {STRENGTH_STUDY} gives it"
+        ),
+        (None, "none") => format!(
+            "not a lattice: no D/h rule; on the solid 80 × 10 × 10 mm bar in bending the flexural strength went 122.65 → 127.95 → 127.97 MPa at h = 1, 0.5, 0.25 mm (docs/validation.md, 'Strength estimates'); its error at this h is not estimated: {STRENGTH_STUDY} gives it"
+        ),
+        (None, "image") => format!(
+            "an image has no strut diameter, so how far its strength estimates are from converged is not known; they converge much more slowly in h than the modulus ({STRENGTH_MEASURED}); run a convergence study ({STRENGTH_STUDY})"
+        ),
+        (None, _) => format!(
+            "the lattice has no strut diameter, so how far its strength estimates are from converged is not known; they converge much more slowly in h than the modulus ({STRENGTH_MEASURED}); run a convergence study ({STRENGTH_STUDY})"
+        ),
+    }
+}
+
 /// Per-voxel fields at the voxel centres, voxel-id order, 0 for void.
 #[derive(Debug, Clone, PartialEq)]
 pub struct VoxelFields {
@@ -373,5 +411,46 @@ mod tests {
             ..params
         };
         assert_eq!(none.loads(Some(0.5), Some(0.0)), StrengthLoads::default());
+    }
+
+    #[test]
+    fn strength_statements_say_not_converged_below_twelve() {
+        let low = strength_error_statement(Some(4.56), "auto");
+        assert!(
+            low.starts_with("not converged at this h (D/h = 4.6): "),
+            "{low}"
+        );
+        for said in [
+            "1.67 → 2.32 MPa",
+            "+39 %",
+            "1.75",
+            "D/h ≥ 12",
+            "voxfe converge",
+        ] {
+            assert!(low.contains(said), "{said}: {low}");
+        }
+        // The same below 12 whatever the fill: never a converged number.
+        for source in ["binary", "hand", "auto"] {
+            assert!(strength_error_statement(Some(11.9), source).starts_with("not converged"));
+        }
+        let high = strength_error_statement(Some(12.3), "auto");
+        assert!(high.starts_with("D/h = 12.3 ≥ 12"), "{high}");
+        assert!(
+            high.contains("not estimated") && high.contains("voxfe converge"),
+            "{high}"
+        );
+        // 12 computed as 11.999… counts as 12.
+        assert!(strength_error_statement(Some(12.0 - 1e-12), "auto").starts_with("D/h = 12.0"));
+        let solid = strength_error_statement(None, "none");
+        assert!(
+            solid.starts_with("not a lattice") && solid.contains("127.97"),
+            "{solid}"
+        );
+        let image = strength_error_statement(None, "image");
+        assert!(
+            image.starts_with("an image") && image.contains("1.67 → 2.32"),
+            "{image}"
+        );
+        assert!(strength_error_statement(None, "auto").contains("no strut diameter"));
     }
 }

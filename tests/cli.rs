@@ -41,6 +41,14 @@ fn run_json_has_every_field() {
         "strut_diameter",
         "d_over_h",
         "peak_von_mises_per_nominal",
+        "e_eff_error_estimate",
+        "e_flex_error_estimate",
+        "stiffness_error_estimate",
+        "exponent_source",
+        "error_statement",
+        "calibration_cache",
+        "calibration_seconds",
+        "strength_error_statement",
     ] {
         assert!(v.get(key).is_some(), "--json lacks {key}: {v}");
     }
@@ -48,6 +56,103 @@ fn run_json_has_every_field() {
     assert_eq!(v["converged"], true);
     let e = v["e_eff"].as_f64().unwrap();
     assert!(e > 1000.0 && e < 20000.0, "E_eff {e}");
+    // The defaults calibrate the exponent: E_eff carries its band, a
+    // compression run has no E_f to carry one.
+    assert_eq!(v["exponent_source"], "auto");
+    let band = v["e_eff_error_estimate"].as_f64().unwrap();
+    assert!(band > 0.0 && band < 0.05, "{band}");
+    assert!(v["e_flex_error_estimate"].is_null());
+    let statement = v["error_statement"].as_str().unwrap();
+    assert!(
+        statement.starts_with("± ") && statement.contains("calibrated at M/15"),
+        "{statement}"
+    );
+    assert!(v["calibration_seconds"].as_f64().unwrap() >= 0.0);
+    let strength = v["strength_error_statement"].as_str().unwrap();
+    assert!(
+        strength.starts_with("not converged at this h (D/h = 2.9)"),
+        "{strength}"
+    );
+}
+
+/// The value lines of `voxfe run`'s text (stdout) and its stderr.
+fn run_text(path: &str, set: &[&str]) -> (String, String) {
+    let mut args = vec!["run", path];
+    for s in set {
+        args.extend(["--set", s]);
+    }
+    let out = voxfe(&args);
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(out.status.success(), "{stderr}");
+    (String::from_utf8_lossy(&out.stdout).to_string(), stderr)
+}
+
+#[test]
+fn the_text_carries_the_error_band_or_says_on_stdout_why_there_is_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = small_scene(dir.path(), "small.toml", "");
+    // Calibrated (the defaults): the band on the value line, what it is
+    // made of below, and no D/h warning.
+    let (text, err) = run_text(&path, &[]);
+    let line = |prefix: &str| {
+        text.lines()
+            .find(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no {prefix} line: {text}"))
+            .to_string()
+    };
+    let e_eff = line("E_eff            ");
+    assert!(
+        e_eff.contains(" MPa ± ") && e_eff.ends_with(" %"),
+        "{e_eff}"
+    );
+    assert!(
+        line("accuracy         ± ").contains("calibrated at M/15"),
+        "{text}"
+    );
+    assert!(!err.contains("D/h ="), "{err}");
+    assert!(
+        line("strength error   ").contains("not converged at this h (D/h = 2.9)"),
+        "{text}"
+    );
+    // Binary voxels and a hand-set exponent: no band; the known error and
+    // the settings that fix it on stdout, and the D/h warning names them.
+    for (set, said) in [
+        ("voxel.fill=\"binary\"", "binary voxels at D/h = 2.9"),
+        (
+            "voxel.fraction_exponent=2",
+            "p = 2 set by hand at D/h = 2.9",
+        ),
+    ] {
+        let (text, err) = run_text(&path, &[set]);
+        let e_eff = text.lines().find(|l| l.starts_with("E_eff")).unwrap();
+        assert!(
+            e_eff.ends_with(" MPa (error not estimated: see accuracy)"),
+            "{set}: {e_eff}"
+        );
+        let accuracy = text.lines().find(|l| l.starts_with("accuracy")).unwrap();
+        assert!(
+            accuracy.contains(said)
+                && accuracy.contains("voxel.fraction_exponent at their defaults"),
+            "{set}: {accuracy}"
+        );
+        let warning = err.lines().find(|l| l.contains("D/h = 2.90 <")).unwrap();
+        assert!(
+            warning.contains(said) && !warning.contains("voxfe calibrate"),
+            "{warning}"
+        );
+    }
+    // A solid is not a lattice: no band, no accuracy line.
+    let block = dir.path().join("block.toml");
+    std::fs::write(
+        &block,
+        "name = \"block\"\n[lattice]\nkind = \"solid\"\n[specimen]\nshape = \"box\"\n\
+         size = [1.0, 1.0, 2.0]\n[voxel]\nsize = 0.25\n[solver]\nbackend = \"cpu\"\n",
+    )
+    .unwrap();
+    let (text, _) = run_text(block.to_str().unwrap(), &[]);
+    let e_eff = text.lines().find(|l| l.starts_with("E_eff")).unwrap();
+    assert!(e_eff.ends_with(" MPa"), "{e_eff}");
+    assert!(!text.contains("accuracy "), "{text}");
 }
 
 #[test]
@@ -55,11 +160,15 @@ fn a_solve_that_does_not_converge_exits_3_without_a_modulus() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("small.toml");
     std::fs::write(&path, scene()).unwrap();
+    // A hand-set exponent: the run's own solve is the one that stops (a
+    // calibration would stop first).
     let out = voxfe(&[
         "run",
         path.to_str().unwrap(),
         "--set",
         "solver.max_iterations=3",
+        "--set",
+        "voxel.fraction_exponent=2",
     ]);
     assert_eq!(out.status.code(), Some(3));
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -82,7 +191,8 @@ fn a_solve_that_does_not_converge_exits_3_without_a_modulus() {
 fn no_load_path_exits_2() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("small.toml");
-    // Struts too thin for the voxels (D/h ≈ 1): nothing reaches the platens.
+    // Struts too thin for binary voxels (D/h ≈ 1): nothing reaches the
+    // platens.
     std::fs::write(&path, scene()).unwrap();
     let out = voxfe(&[
         "run",
@@ -91,6 +201,8 @@ fn no_load_path_exits_2() {
         "lattice.porosity=0.9",
         "--set",
         "voxel.size=0.15",
+        "--set",
+        "voxel.fill=binary",
     ]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
@@ -402,6 +514,8 @@ fn fields_of_a_solve_that_did_not_converge_are_marked() {
         &scene,
         "--set",
         "solver.max_iterations=3",
+        "--set",
+        "voxel.fraction_exponent=2",
         "--vtk",
         vti.to_str().unwrap(),
     ]);

@@ -402,7 +402,12 @@ fn compare_fill_plots_both_fills_and_run_takes_its_error_from_the_study() {
         assert!((f(&d["model_relative"]) - expected).abs() < 1e-9, "{d}");
         assert_eq!(d["in_range"], true);
         assert_eq!(d["study_hash"], st["study_hash"]);
-        // The estimate replaces the D/h warning.
+        // The estimate replaces the run's error band and the D/h warning.
+        assert!(
+            (f(&r["e_eff_error_estimate"]) - expected).abs() < 1e-12,
+            "{r}"
+        );
+        assert_eq!(r["error_statement"], d["statement"]);
         assert!(!err.contains("D/h ="), "{err}");
         estimated += 1;
     }
@@ -439,7 +444,7 @@ fn compare_fill_plots_both_fills_and_run_takes_its_error_from_the_study() {
     assert!(started.elapsed().as_secs_f64() < 5.0);
 
     // A study not in its asymptotic range gives no estimate: the run says
-    // so and keeps the D/h warning.
+    // so and keeps its own error band (the calibrated exponent's).
     let mut plain = fr.clone();
     plain["quantities"]["e_eff"]["asymptotic"] = false.into();
     plain["quantities"]["e_eff"]["extrapolated"] = Value::Null;
@@ -456,9 +461,12 @@ fn compare_fill_plots_both_fills_and_run_takes_its_error_from_the_study() {
     let err = String::from_utf8_lossy(&out.stderr).to_string();
     let r = json(&out);
     assert!(r["discretization_error"]["relative"].is_null());
+    assert!(err.contains("no estimate"), "{err}");
+    assert_eq!(r["exponent_source"], "auto");
+    assert!(f(&r["e_eff_error_estimate"]) > 0.0, "{r}");
     assert!(
-        err.contains("no estimate") && err.contains("D/h = 2.90 < 12"),
-        "{err}"
+        r["error_statement"].as_str().unwrap().starts_with("± "),
+        "{r}"
     );
 }
 

@@ -227,6 +227,12 @@ fn run_json_reports_the_strength_of_a_solid_block() {
     assert!((ys / 795.0 - 1.0).abs() < 1e-9, "{ys}");
     let fs = v["failure_stress"].as_f64().unwrap();
     assert!((fs / (110_000.0 * 0.007) - 1.0).abs() < 1e-9, "{fs}");
+    // Their own error statement: a solid has no D/h rule.
+    let statement = v["strength_error_statement"].as_str().unwrap();
+    assert!(
+        statement.starts_with("not a lattice: no D/h rule"),
+        "{statement}"
+    );
 
     // An override, and the text report.
     let path = solid_scene(
@@ -243,6 +249,10 @@ fn run_json_reports_the_strength_of_a_solid_block() {
     assert!(text.contains("yield stress     300.0000 MPa"), "{text}");
     assert!(text.contains("failure stress   1860.0000 MPa"), "{text}");
     assert!(text.contains("not a measured strength"), "{text}");
+    assert!(
+        text.contains("\nstrength error   not a lattice: no D/h rule"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -293,6 +303,8 @@ fn a_solve_that_does_not_converge_reports_no_strength() {
         "--json",
         "--set",
         "solver.max_iterations=2",
+        "--set",
+        "voxel.fraction_exponent=2",
     ]);
     assert_eq!(out.status.code(), Some(3));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -305,6 +317,7 @@ fn a_solve_that_does_not_converge_reports_no_strength() {
     ] {
         assert!(v[key].is_null(), "{key} of a failed solve: {v}");
     }
+    assert!(v["strength_error_statement"].is_null(), "{v}");
 }
 
 #[test]

@@ -138,9 +138,10 @@ pub(crate) fn run(a: Args) -> Result<u8, CliError> {
     Ok(worst)
 }
 
-/// Runs one scene of `voxfe run`: prints its result (with the
-/// discretization error from `--error-from`'s study, which is checked to be
-/// of this scene before the solve), then writes its field files (a field
+/// Runs one scene of `voxfe run`: prints its result (with its error band,
+/// or the discretization error from `--error-from`'s study in its place,
+/// the study checked to be of this scene before the solve; JSON also
+/// `discretization_error`), then writes its field files (a field
 /// file that cannot be written is an error after the result, which is
 /// already on stdout). Returns the exit status.
 fn run_one(path: &Path, a: &Args, fields: &FieldOutput, several: bool) -> Result<u8, CliError> {
@@ -184,9 +185,6 @@ fn run_one(path: &Path, a: &Args, fields: &FieldOutput, several: bool) -> Result
             println!();
         }
         println!("{report}");
-        if let Some(d) = discretization.as_ref().filter(|d| d.relative.is_some()) {
-            println!("discretization   {}", d.statement);
-        }
     }
     let mut code = 0;
     if !report.solve.converged {

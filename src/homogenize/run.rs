@@ -12,7 +12,7 @@ use crate::gpu::GpuError;
 use crate::material::YoungPoisson;
 use crate::pipeline::kind::SceneKind;
 use crate::pipeline::solver::Solver;
-use crate::pipeline::voxelize::{voxelize_specimen, VoxelizeError};
+use crate::pipeline::voxelize::{voxelize_resolved, VoxelizeError};
 use crate::report::VoxelReport;
 use crate::scene::{Backend, Scene};
 
@@ -78,7 +78,7 @@ pub(crate) fn homogenize_with(
     assert!(SceneKind::is_periodic(scene), "a periodic scene");
     let resolved = crate::calibration::resolve(scene)?;
     let scene = resolved.scene.as_ref();
-    let specimen = voxelize_specimen(scene)?;
+    let specimen = voxelize_resolved(&resolved)?;
     let material = scene.material().map_err(VoxelizeError::from)?;
     let m = specimen.lattice.cell();
     let cells = scene.box_size().map(|l| (l / m).round().max(1.0) as usize);

@@ -9,17 +9,37 @@ use super::polar::{plot_directional, PolarError};
 use super::run::HomogenizeReport;
 use super::tensor::VOIGT_ORDER;
 use crate::provenance::Provenance;
+use crate::report::{accuracy_line, value_band, AccuracySummary};
 
 impl HomogenizeReport {
-    /// The JSON object: the report's fields, `voigt_order`, and the
-    /// provenance (when given) last.
+    /// The JSON object: the report's fields, `e_h_error_estimate` (the
+    /// relative error of E_h, a fraction; `null` without E_h or an
+    /// estimate) and the accuracy's flat fields ([`AccuracySummary`]:
+    /// `exponent_source`, `error_statement`, `calibration_cache`,
+    /// `calibration_seconds`), `voigt_order`, and the provenance (when
+    /// given) last.
     pub fn to_json(&self, provenance: Option<&Provenance>) -> serde_json::Value {
         let mut v = serde_json::to_value(self).expect("a report serializes");
+        v["e_h_error_estimate"] = serde_json::json!(self.e_h_error_estimate());
+        let serde_json::Value::Object(summary) =
+            serde_json::to_value(AccuracySummary::of(&self.accuracy)).expect("serializes")
+        else {
+            unreachable!("a struct serializes to an object")
+        };
+        for (k, x) in summary {
+            v[k] = x;
+        }
         v["voigt_order"] = serde_json::json!(VOIGT_ORDER);
         if let Some(p) = provenance {
             v["provenance"] = p.to_json();
         }
         v
+    }
+
+    /// The estimated relative error of E_h (a fraction): the run's error
+    /// band, when it has E_h and an estimate.
+    pub fn e_h_error_estimate(&self) -> Option<f64> {
+        self.derived.as_ref().and(self.accuracy.error_estimate)
     }
 
     /// Writes E(d) of C^H in the xy, yz and zx planes as `stem.png` and
@@ -77,7 +97,15 @@ impl fmt::Display for HomogenizeReport {
                 "symmetry error   {:.2e} (‖C − Cᵀ‖/‖C‖)",
                 d.symmetry_error
             )?;
-            writeln!(f, "E_h              {:.1} MPa (1/S33, along z)", d.e_h)?;
+            writeln!(
+                f,
+                "E_h              {:.1} MPa{} (1/S33, along z)",
+                d.e_h,
+                value_band(&self.accuracy)
+            )?;
+            if let Some(line) = accuracy_line(&self.accuracy) {
+                writeln!(f, "{line}")?;
+            }
             writeln!(
                 f,
                 "E1 E2 E3         {:.1} {:.1} {:.1} MPa",

@@ -24,7 +24,7 @@ use crate::report::VoxelReport;
 use crate::scene::{Backend, Scene};
 use crate::strength::StrengthParams;
 use solver::{Solver, SolverError};
-use voxelize::{voxelize_specimen, Specimen, VoxelizeError};
+use voxelize::{voxelize_resolved, Specimen, VoxelizeError};
 
 /// Why a run failed.
 #[derive(Debug, thiserror::Error)]
@@ -167,7 +167,7 @@ pub struct Prepared {
 pub fn prepare(scene: &Scene) -> Result<Prepared, RunError> {
     let resolved = crate::calibration::resolve(scene)?;
     let scene = resolved.scene.as_ref();
-    let specimen = voxelize_specimen(scene)?;
+    let specimen = voxelize_resolved(&resolved)?;
     let material = scene.material().map_err(VoxelizeError::from)?;
     let strength = scene.strength().map_err(VoxelizeError::from)?;
     let load = load::specimen_load_case(scene, &specimen).map_err(VoxelizeError::from)?;

@@ -7,51 +7,52 @@
 //! (over the voxels where the lattice alone decides: not in end plates,
 //! wall or holes) is more than [`MAX_POROSITY_DEVIATION`] from nominal.
 
+use crate::calibration::Resolved;
 use crate::grid::VoxelGrid;
 use crate::implant::{Envelope, Implant};
 use crate::lattice::Lattice;
 use crate::report::VoxelReport;
-use crate::scene::Fill;
-use crate::scene::{Scene, SceneError};
+use crate::scene::{Exponent, Fill, Scene, SceneError};
 use crate::voxelize::{voxelize, voxelize_fraction, VoxelError, Voxelization};
 
-/// Below this strut diameter over voxel size the modulus is not to be
-/// trusted: binary voxels are within 5 % of a body-fitted reference only
-/// from D/h ≈ 12 (spec, "Resolution"), and Voigt-scaled sub-voxel fill
-/// measured no better on RD cells (docs/validation.md, "Sub-voxel fill": ≈ 40 % too
-/// stiff at 4.6), so both warn; φ²-weighted fill warns from
-/// [`MIN_D_OVER_H_WEIGHTED`].
+/// Below this strut diameter over voxel size the modulus of binary voxels
+/// or Voigt-scaled fraction fill (p = 1) is not to be trusted: binary
+/// voxels are within 5 % of a body-fitted reference only from D/h ≈ 12
+/// (spec, "Resolution and the error of a result"), and Voigt-scaled
+/// sub-voxel fill measured no better; both warn, with what is known of
+/// their error at the run's D/h ([`crate::calibration::known_error_binary`],
+/// [`crate::calibration::known_error_hand`]). A hand-set p > 1 warns from
+/// [`MIN_D_OVER_H_WEIGHTED`]; a calibrated exponent (`"auto"`) does not
+/// warn: its error band replaces the warning.
 pub const MIN_D_OVER_H: f64 = 12.0;
 
 /// Below this D/h the modulus with φ^p-weighted fractional voxels
-/// (`voxel.fill = "fraction"`, `voxel.fraction_exponent = p > 1`) is not to
-/// be trusted without a study: with p = 2, on periodic cells of six strut
-/// lattices (RD, BCC, octet at 70–88 %; kelvin, diamond, FCC at 80 %) it was
-/// within ±5 % of the converged modulus from D/h ≈ 6 and within −7 % … +8 %
-/// from D/h ≈ 4; with the p `voxfe calibrate` finds for the lattice at h,
-/// the shipped RD specimen was within 2 % at D/h 4.6 (docs/validation.md, "Calibrated
-/// fraction exponent", "Per-lattice calibration").
+/// (`voxel.fill = "fraction"`, `voxel.fraction_exponent = p > 1` set by
+/// hand) is not to be trusted without a study: with p = 2, on periodic
+/// cells of six strut lattices (RD, BCC, octet at 70–88 %; kelvin,
+/// diamond, FCC at 80 %) it was within ±5 % of the converged modulus from
+/// D/h ≈ 6 and within −7 % … +8 % from D/h ≈ 4 (docs/validation.md,
+/// "Calibrated fraction exponent").
 pub const MIN_D_OVER_H_WEIGHTED: f64 = 6.0;
 
 /// The D/h below which a run of `scene`'s settings warns, and what the
-/// warning says was measured there.
-pub fn resolution_threshold(scene: &Scene) -> (f64, &'static str) {
-    if scene.voxel.fill == Fill::Fraction
-        && scene
-            .voxel
-            .fraction_exponent
-            .value()
-            .is_none_or(|p| p > 1.0)
-    {
-        (
-            MIN_D_OVER_H_WEIGHTED,
-            "measured on periodic cells of six strut lattices (70–88 %) the modulus with φ²-weighted voxels is within ±5 % from D/h = 6 and −7 % … +8 % from D/h = 4 (docs/validation.md, 'Calibrated fraction exponent'); the exponent `voxfe calibrate SCENE` finds for the lattice at this h brought the shipped RD specimen within 2 % at D/h = 4.6 (docs/validation.md, 'Per-lattice calibration')",
-        )
-    } else {
-        (
-            MIN_D_OVER_H,
-            "measured on RD cells the modulus is tens of percent too stiff below D/h = 12 (docs/model.md, 'Resolution and the error of a result'; docs/validation.md, 'Sub-voxel fill')",
-        )
+/// warning says is known of the error at `d_over_h` and which settings fix
+/// it (the same statement as the run's [`crate::calibration::Accuracy`]);
+/// `None` for a calibrated exponent (`"auto"`), whose error band replaces
+/// the warning.
+pub fn resolution_threshold(scene: &Scene, d_over_h: Option<f64>) -> Option<(f64, String)> {
+    use crate::calibration::{known_error_binary, known_error_hand};
+    match (scene.voxel.fill, scene.voxel.fraction_exponent) {
+        (Fill::Binary, _) => Some((MIN_D_OVER_H, known_error_binary(d_over_h))),
+        (Fill::Fraction, Exponent::Value(p)) => Some((
+            if p > 1.0 {
+                MIN_D_OVER_H_WEIGHTED
+            } else {
+                MIN_D_OVER_H
+            },
+            known_error_hand(p, d_over_h),
+        )),
+        (Fill::Fraction, Exponent::Auto) => None,
     }
 }
 
@@ -60,8 +61,9 @@ pub fn resolution_threshold(scene: &Scene) -> (f64, &'static str) {
 const RESOLUTION_WARNING_START: &str = "D/h = ";
 
 /// Whether warning `w` is the one of struts under [`MIN_D_OVER_H`] voxels
-/// across, which `voxfe run --error-from` replaces by the discretization
-/// error a convergence study of the scene gives.
+/// across, which a calibrated exponent's error band
+/// ([`voxelize_resolved`]) and `voxfe run --error-from` (the
+/// discretization error a convergence study of the scene gives) replace.
 pub fn is_resolution_warning(w: &str) -> bool {
     w.starts_with(RESOLUTION_WARNING_START)
 }
@@ -116,6 +118,21 @@ pub fn voxelize_specimen(scene: &Scene) -> Result<Specimen, VoxelizeError> {
     let p = scene.voxel.fraction_exponent.value();
     specimen.vox.grid.fraction_exponent = p.unwrap_or(1.0);
     specimen.report.fraction_exponent = p.filter(|_| specimen.vox.grid.fraction.is_some());
+    Ok(specimen)
+}
+
+/// [`voxelize_specimen`] of a scene whose exponent is resolved
+/// ([`crate::calibration::resolve`]): a calibrated exponent's error band
+/// replaces the D/h warning, which the resolved scene (its exponent now a
+/// number) would give as for a hand-set one.
+pub fn voxelize_resolved(resolved: &Resolved) -> Result<Specimen, VoxelizeError> {
+    let mut specimen = voxelize_specimen(&resolved.scene)?;
+    if resolved.accuracy.exponent_source == "auto" {
+        specimen
+            .report
+            .warnings
+            .retain(|w| !is_resolution_warning(w));
+    }
     Ok(specimen)
 }
 
@@ -229,15 +246,15 @@ fn voxel_report(
     let strut = lattice.strut_diameter().filter(|_| !is_solid);
     let d_over_h = strut.map(|d| d / h);
     let mut warnings = Vec::new();
-    if let (Some(r), Some(d)) = (d_over_h, strut) {
-        let (min, measured) = resolution_threshold(scene);
+    if let (Some(r), Some(d), Some((min, known))) =
+        (d_over_h, strut, resolution_threshold(scene, d_over_h))
+    {
         // A tolerance so that D/h = 12 computed as 11.999… does not warn.
         if r < min * (1.0 - 1e-9) {
             warnings.push(format!(
-                "{RESOLUTION_WARNING_START}{r:.2} < {min}: {} voxels do not resolve the strut diameter D = {d:.4} mm at h = {h} mm; \
-                 {measured} \
-                 (use voxel.size ≤ {:.4} mm, or `voxfe converge SCENE --json > STUDY.json` and \
-                 `voxfe run SCENE --error-from STUDY.json` for an error estimate)",
+                "{RESOLUTION_WARNING_START}{r:.2} < {min}: {} voxels do not resolve the strut diameter D = {d:.4} mm at h = {h} mm: \
+                 {known}; or use voxel.size ≤ {:.4} mm, or `voxfe converge SCENE --json > STUDY.json` and \
+                 `voxfe run SCENE --error-from STUDY.json` for an error estimate",
                 scene.voxel.fill.name(),
                 d / min
             ));

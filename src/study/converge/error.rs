@@ -145,8 +145,10 @@ impl StudyFile {
     }
 
     /// The discretization error of `report`, a run of `scene`, from this
-    /// study. Where the study gives an estimate, it replaces the D/h rule
-    /// of thumb: the report's resolution warning is dropped.
+    /// study. Where the study gives an estimate, it replaces the run's own:
+    /// the error band of the report's [`crate::calibration::Accuracy`]
+    /// becomes the study's relative error and its statement the study's
+    /// (the exponent's source is kept), and the D/h warning is dropped.
     pub fn apply(
         &self,
         scene: &Scene,
@@ -155,11 +157,16 @@ impl StudyFile {
         let q = modulus_quantity(&scene.load_case());
         let value = report.to_json().get(q).and_then(Value::as_f64);
         let d = self.error_at(scene, scene.voxel.size, value)?;
-        if d.relative.is_some() {
+        if let Some(relative) = d.relative {
             report
                 .voxel
                 .warnings
                 .retain(|w| !crate::pipeline::voxelize::is_resolution_warning(w));
+            let a = &mut report.accuracy;
+            a.error_estimate = Some(relative);
+            // The calibration's terms no longer add up to the band.
+            a.terms = None;
+            a.statement = d.statement.clone();
         }
         Ok(d)
     }
@@ -327,7 +334,7 @@ size = 0.1
             assert_eq!(study_hash(&scene(&[same])), base, "{same}");
         }
         for other in [
-            "voxel.fill=fraction",
+            "voxel.fill=binary",
             "lattice.porosity=0.8",
             "solver.tolerance=1e-7",
             "specimen.size=[3.0,3.0,1.5]",

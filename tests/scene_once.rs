@@ -61,12 +61,10 @@ fn every_study_runs_on_the_scene_loaded_once() {
     };
     let _ = design::run(&scene, &opts, |_, _, _, _| {});
     converge::level_scenes(&scene, 3, 2.0).unwrap();
-    let cal_opts = calibrate::CalibrateOptions {
-        tolerance: 0.49,
-        max_trials: 2,
-        refinements: [1.5, 2.0, 3.0],
-    };
-    let cell = scene.with_voxel_size(0.375).unwrap();
-    let _ = calibrate::calibrate(&cell, &cal_opts, |_| {});
+    // M/3: too coarse to calibrate (M/4 is the least), refused before a
+    // solve.
+    let cell = scene.with_voxel_size(0.5).unwrap();
+    let cache = voxfe::calibration::cache::Cache::bypassed();
+    assert!(calibrate::calibrate(&cell, &cache, &mut |_| {}).is_err());
     assert_eq!(loads(), before + 1, "a study read the scene file again");
 }

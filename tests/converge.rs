@@ -358,7 +358,8 @@ fn compare_fill_plots_both_fills_and_run_takes_its_error_from_the_study() {
         "voxel size h (mm)",
         "E_eff (MPa)",
         "binary fill",
-        "fraction fill",
+        // The fraction leg is the default: p calibrated at each h.
+        "fraction φ^p (p auto) fill",
     ] {
         assert!(text.contains(word), "svg lacks {word}");
     }

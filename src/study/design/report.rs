@@ -76,11 +76,12 @@ impl fmt::Display for Designed<RunReport> {
     }
 }
 
-/// `tolerance` (asked) and `design_tolerance` (the search's stop, never
-/// below the modulus's noise) in a design's JSON object.
+/// `design_tolerance` (the search's stop: `--tolerance`, never below the
+/// modulus's noise) and `design_noise` (that noise) in a design's JSON
+/// object.
 fn insert_tolerance(m: &mut Map<String, Value>, o: &DesignOptions) {
-    m.insert("tolerance".into(), o.tolerance.into());
     m.insert("design_tolerance".into(), o.stop_tolerance().into());
+    m.insert("design_noise".into(), o.noise.into());
 }
 
 /// A note when the tolerance asked is below the modulus's noise.

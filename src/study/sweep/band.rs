@@ -79,7 +79,14 @@ pub fn band_of(fields: &Map<String, Value>) -> Option<Band> {
     Some(match number(estimate) {
         Some(b) if b > BAND_THRESHOLD => Band::Above(b),
         Some(b) => Band::Within(b),
-        None => Band::NoEstimate(source.unwrap_or("unknown").to_string()),
+        // Rows written before the band was recorded: binary voxels are
+        // known by their fill.
+        None => Band::NoEstimate(
+            source
+                .or_else(|| (fields.get("fill")? == "binary").then_some("binary"))
+                .unwrap_or("unknown")
+                .to_string(),
+        ),
     })
 }
 
@@ -140,6 +147,8 @@ mod tests {
         assert_eq!(k, Band::Above(0.05));
         let old = band_of(&fields(json!({"e_eff": 3000.0}))).unwrap();
         assert_eq!(old, Band::NoEstimate("unknown".into()));
+        let old = band_of(&fields(json!({"e_eff": 3000.0, "fill": "binary"}))).unwrap();
+        assert_eq!(old, Band::NoEstimate("binary".into()));
         assert_eq!(band_of(&fields(json!({"e_eff": null}))), None);
         assert_eq!(
             band_of(&fields(json!({"e_eff": 1.0, "exponent_source": "none"}))),
@@ -147,3 +156,4 @@ mod tests {
         );
     }
 }
+

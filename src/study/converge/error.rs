@@ -327,7 +327,7 @@ size = 0.1
             assert_eq!(study_hash(&scene(&[same])), base, "{same}");
         }
         for other in [
-            "voxel.fill=fraction",
+            "voxel.fill=binary",
             "lattice.porosity=0.8",
             "solver.tolerance=1e-7",
             "specimen.size=[3.0,3.0,1.5]",

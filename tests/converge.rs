@@ -371,7 +371,7 @@ fn compare_fill_plots_both_fills_and_run_takes_its_error_from_the_study() {
 
     // `voxfe run --error-from`: at each level's h of each fill the run's
     // E_eff is the level's, and the error is |E_h − E∞|/E∞ of the study.
-    let mut estimated = 0;
+    let mut estimated = Vec::new();
     for (fill, st) in [("binary", b), ("fraction", fr)] {
         let q = &st["quantities"]["e_eff"];
         let Some(e_inf) = q["extrapolated"]
@@ -410,17 +410,23 @@ fn compare_fill_plots_both_fills_and_run_takes_its_error_from_the_study() {
         assert_eq!(d["study_hash"], st["study_hash"]);
         // The estimate replaces the D/h warning.
         assert!(!err.contains("D/h ="), "{err}");
-        estimated += 1;
+        estimated.push(fill);
     }
-    assert!(estimated >= 1, "neither fill's study is asymptotic: {v}");
+    // (With "auto" the fraction leg recalibrates at each h: its sequence
+    // need not be asymptotic.)
+    assert!(
+        !estimated.is_empty(),
+        "neither fill's study is asymptotic: {v}"
+    );
     // Text: the statement, in percent.
+    let fill = format!("voxel.fill={}", estimated[0]);
     let out = voxfe(&[
         "run",
         s,
         "--error-from",
         study.to_str().unwrap(),
         "--set",
-        "voxel.fill=fraction",
+        &fill,
     ]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
@@ -463,7 +469,7 @@ fn compare_fill_plots_both_fills_and_run_takes_its_error_from_the_study() {
     let r = json(&out);
     assert!(r["discretization_error"]["relative"].is_null());
     assert!(
-        err.contains("no estimate") && err.contains("D/h = 2.90 < 12"),
+        err.contains("no estimate") && err.contains("D/h = 2.90 < "),
         "{err}"
     );
 }

@@ -601,8 +601,20 @@ fn a_sweep_marks_the_cases_whose_band_is_too_wide_or_missing() {
     );
     let rows = read_jsonl(&out.join("results.jsonl")).unwrap();
     let (binary, fraction) = (&rows[0], &rows[1]);
-    assert!(binary.run.as_ref().unwrap().voxel.fraction_exponent.is_none());
-    let p = fraction.run.as_ref().unwrap().voxel.fraction_exponent.unwrap();
+    assert!(binary
+        .run
+        .as_ref()
+        .unwrap()
+        .voxel
+        .fraction_exponent
+        .is_none());
+    let p = fraction
+        .run
+        .as_ref()
+        .unwrap()
+        .voxel
+        .fraction_exponent
+        .unwrap();
     assert!((1.0..=4.0).contains(&p) && p != 2.0, "p = {p}");
     let jsonl = std::fs::read_to_string(out.join("results.jsonl")).unwrap();
     let line: serde_json::Value = serde_json::from_str(jsonl.lines().nth(1).unwrap()).unwrap();
@@ -610,7 +622,10 @@ fn a_sweep_marks_the_cases_whose_band_is_too_wide_or_missing() {
 
     let summary = std::fs::read_to_string(out.join("summary.md")).unwrap();
     assert!(summary.contains("| error band |"), "{summary}");
-    assert_eq!(band::band(binary), Some(band::Band::NoEstimate("binary".into())));
+    assert_eq!(
+        band::band(binary),
+        Some(band::Band::NoEstimate("binary".into()))
+    );
     assert!(
         summary.contains("| binary | ok | E_eff (MPa) = ")
             && summary.contains("| ⚠ no estimate (binary) |"),

@@ -31,7 +31,7 @@ pub enum Band {
     /// A relative band wider than [`BAND_THRESHOLD`]: marked.
     Above(f64),
     /// No estimate: how the exponent was set (`binary`, `hand`, `image`;
-    /// `unknown` in rows written before the band was recorded). Marked.
+    /// `not recorded` in rows written before the band was recorded). Marked.
     NoEstimate(String),
 }
 
@@ -84,7 +84,7 @@ pub fn band_of(fields: &Map<String, Value>) -> Option<Band> {
         None => Band::NoEstimate(
             source
                 .or_else(|| (fields.get("fill")? == "binary").then_some("binary"))
-                .unwrap_or("unknown")
+                .unwrap_or("not recorded")
                 .to_string(),
         ),
     })
@@ -146,7 +146,7 @@ mod tests {
         .unwrap();
         assert_eq!(k, Band::Above(0.05));
         let old = band_of(&fields(json!({"e_eff": 3000.0}))).unwrap();
-        assert_eq!(old, Band::NoEstimate("unknown".into()));
+        assert_eq!(old, Band::NoEstimate("not recorded".into()));
         let old = band_of(&fields(json!({"e_eff": 3000.0, "fill": "binary"}))).unwrap();
         assert_eq!(old, Band::NoEstimate("binary".into()));
         assert_eq!(band_of(&fields(json!({"e_eff": null}))), None);

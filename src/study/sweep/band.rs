@@ -41,12 +41,12 @@ impl Band {
         !matches!(self, Band::Within(_))
     }
 
-    /// The band as a `summary.md` cell: "± 2.1 %", "⚠ ± 4.2 %", "⚠ no
+    /// The band as a `summary.md` cell: "± 2.10 %", "⚠ ± 4.20 %", "⚠ no
     /// estimate (binary)".
     pub fn cell(&self) -> String {
         match self {
-            Band::Within(b) => format!("± {:.1} %", 100.0 * b),
-            Band::Above(b) => format!("{MARK} ± {:.1} %", 100.0 * b),
+            Band::Within(b) => format!("± {:.2} %", 100.0 * b),
+            Band::Above(b) => format!("{MARK} ± {:.2} %", 100.0 * b),
             Band::NoEstimate(source) => format!("{MARK} no estimate ({source})"),
         }
     }
@@ -125,13 +125,13 @@ mod tests {
         .unwrap();
         assert_eq!(within, Band::Within(0.021));
         assert!(!within.is_marked());
-        assert_eq!(within.cell(), "± 2.1 %");
+        assert_eq!(within.cell(), "± 2.10 %");
         let above = band_of(&fields(json!({
             "e_eff": 3000.0, "e_eff_error_estimate": 0.042, "exponent_source": "auto"
         })))
         .unwrap();
         assert_eq!(above, Band::Above(0.042));
-        assert_eq!(above.cell(), "⚠ ± 4.2 %");
+        assert_eq!(above.cell(), "⚠ ± 4.20 %");
         let binary = band_of(&fields(json!({
             "e_flex": 900.0, "e_flex_error_estimate": null, "exponent_source": "binary"
         })))

@@ -228,6 +228,9 @@ pub struct Chart<'a> {
     pub join: bool,
     /// Horizontal reference values (with bands), drawn under the series.
     pub bands: &'a [Band],
+    /// Points to mark (e.g. results whose error band is too wide), drawn
+    /// as black rings over the series, with their label in the legend.
+    pub marks: Option<&'a Series>,
 }
 
 impl Chart<'_> {
@@ -326,6 +329,14 @@ impl Chart<'_> {
                                 PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2))
                             });
                     }
+                }
+                if let Some(m) = self.marks.filter(|m| !m.points.is_empty()) {
+                    let ring = BLACK.stroke_width(2);
+                    $chart
+                        .draw_series(m.points.iter().map(|&(x, y)| Circle::new((x, y), 9, ring)))
+                        .map_err(e)?
+                        .label(m.label.as_str())
+                        .legend(move |(x, y)| Circle::new((x + 10, y), 7, ring));
                 }
                 $chart
                     .configure_series_labels()

@@ -1,159 +1,196 @@
-//! `voxfe calibrate`: the exponent it finds brings one coarse periodic cell
-//! to the reference of finer cells, the reference is what `homogenize`
-//! gives on those cells, the printed exponent applied with `--set`
-//! reproduces the calibrated cell, and bad input is refused with the key or
-//! flag named.
+//! `voxfe calibrate`: the verbose view of `voxel.fraction_exponent =
+//! "auto"`. It is the calibration a run makes (the p it prints is the p a
+//! run with the defaults uses, through the same cache), its band is the sum
+//! of its terms, the `--set` line it prints pins that p, and bad input is
+//! refused with the key named.
 
 mod common;
 
-use common::{scene_path, voxfe};
+use std::path::Path;
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+use common::small_rd;
 use serde_json::Value;
-use voxfe::study::calibrate::{calibrate, CalibrateOptions, REFERENCE_EXPONENT};
-use voxfe::study::converge::estimate;
+use voxfe::calibration::cache::Cache;
+use voxfe::calibration::reference::{compute_reference, ReferenceKey, REFERENCE_EXPONENT};
+use voxfe::calibration::{SEARCH_TOLERANCE, SPECIMEN_EFFECT};
+use voxfe::scene::Scene;
+use voxfe::study::calibrate::calibrate;
 
-/// The shipped RD scene at h = M/10, its cells on the CPU.
-const COARSE: [&str; 2] = ["voxel.size=0.15", "solver.backend=cpu"];
+/// Runs `voxfe` with its calibration cache in `cache`.
+fn voxfe_in(cache: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_voxfe"))
+        .args(args)
+        .env("VOXFE_CACHE_DIR", cache)
+        .env_remove("VOXFE_NO_CACHE")
+        .output()
+        .expect("runs voxfe")
+}
 
-/// E_h of `voxfe homogenize` on the scene at `path` with voxel size `h`
-/// and fraction exponent `p`.
-fn cell_e_h(path: &std::path::Path, h: f64, p: f64) -> f64 {
-    let (size, exponent) = (
-        format!("voxel.size={h}"),
-        format!("voxel.fraction_exponent={p}"),
-    );
-    let out = voxfe(&[
-        "homogenize",
-        path.to_str().unwrap(),
-        "--backend",
-        "cpu",
-        "--json",
-        "--set",
-        &size,
-        "--set",
-        "voxel.fill=fraction",
-        "--set",
-        &exponent,
-    ]);
+/// 2×2×2 RD cells at 70 %, h = M/10, compression, on the CPU.
+fn scene() -> Scene {
+    Scene::parse(&small_rd(0.15), Path::new("rd.toml"), &[]).unwrap()
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).unwrap();
+        }
+    }
+}
+
+/// A cache of its own holding the reference of [`scene`]'s lattice (three
+/// fine cells, computed once for the tests of this binary and copied):
+/// the tests calibrate at h without paying for the reference each.
+fn seeded_cache() -> tempfile::TempDir {
+    static SEED: OnceLock<tempfile::TempDir> = OnceLock::new();
+    let seed = SEED.get_or_init(|| {
+        let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+        let scene = scene();
+        let key = ReferenceKey::of(&scene, &scene.lattice().unwrap()).unwrap();
+        let r = compute_reference(&scene, &mut Vec::new(), |_| {}).unwrap();
+        Cache::at(dir.path()).put("reference", &key, &r).unwrap();
+        dir
+    });
+    let copy = tempfile::tempdir().unwrap();
+    copy_dir(seed.path(), copy.path());
+    copy
+}
+
+fn json_of(out: &Output) -> Value {
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    v["derived"]["e_h"].as_f64().unwrap()
+    serde_json::from_slice(&out.stdout).unwrap()
 }
 
 #[test]
-fn the_calibrated_exponent_brings_the_coarse_cell_to_the_reference() {
-    let path = scene_path("rd-compression.toml");
-    let set: Vec<String> = COARSE.iter().map(|s| s.to_string()).collect();
-    let opts = CalibrateOptions::default();
+fn the_view_is_the_calibration_a_run_makes_and_the_cache_serves_it_again() {
+    let dir = seeded_cache();
+    let cache = Cache::at(dir.path());
+    let scene = scene();
     let mut seen = 0;
-    let scene = voxfe::scene::Scene::load_as_periodic(&path, &set, Some(1)).unwrap();
-    let c = calibrate(&scene, &opts, |_| seen += 1).unwrap();
+    let v = calibrate(&scene, &cache, &mut |_| seen += 1).unwrap();
+    let c = v.calibrated().clone();
     assert_eq!(
-        (c.n, c.lattice, c.element),
-        (10, "rhombic-dodecahedron", "hex8")
+        (c.n, v.lattice, v.element),
+        (10, "rhombic-dodecahedron", "incompatible")
     );
-    assert_eq!(seen, c.reference_cells.len() + c.trials.len());
-
-    // The reference cells are M/15, M/20 and M/30 with φ² fill, as
-    // `voxfe homogenize` gives them, and the reference is their Richardson
-    // value or, not asymptotic, the finest.
-    let ns: Vec<usize> = c.reference_cells.iter().map(|r| r.n).collect();
-    assert_eq!(ns, [15, 20, 30]);
-    for r in &c.reference_cells {
-        let direct = cell_e_h(&path, r.voxel_size, REFERENCE_EXPONENT);
-        assert!(
-            (direct / r.e_h - 1.0).abs() < 1e-12,
-            "M/{}: {direct} vs {}",
-            r.n,
-            r.e_h
-        );
+    assert_eq!(v.accuracy.exponent_source, "auto");
+    assert_eq!(v.accuracy.cache, Some("miss"));
+    // The reference from the cache (with the cells it was computed from)
+    // or the shipped table (none); every cell solved was told: the
+    // search's, which starts at p = 2 and ends within the tolerance.
+    match c.reference_source.as_str() {
+        "cache" => assert_eq!(c.reference.cells.len(), 3),
+        "shipped" => assert!(c.reference.cells.is_empty()),
+        other => panic!("reference {other}, with the reference cached"),
     }
-    let f = [0, 1, 2].map(|i| c.reference_cells[i].e_h);
-    let h = [0, 1, 2].map(|i| c.reference_cells[i].voxel_size);
-    let est = estimate(h, f, 10.0 * 1e-6);
-    let expected = match est.extrapolated {
-        Some(e) if est.asymptotic => e,
-        _ => f[2],
-    };
-    assert_eq!(c.reference, expected);
-    // Taking the finest cell is said, with the cells' own verdict.
-    let said = c
-        .notices
-        .iter()
-        .any(|n| n.starts_with("the reference cells are not in the asymptotic range"));
-    assert_eq!(said, c.reference_from == "finest", "{:?}", c.notices);
-
-    // The search starts at p = 2, which is far off on so coarse a grid, and
-    // ends within the tolerance at a p inside [1, 4].
+    assert_eq!(seen, c.trials.len());
     assert_eq!(c.trials[0].exponent, REFERENCE_EXPONENT);
     assert!(
-        c.relative_miss_p2.abs() > 0.2,
-        "p = 2 misses by {}",
-        c.relative_miss_p2
-    );
-    assert!(
-        c.relative_miss.abs() <= opts.tolerance,
+        c.relative_miss.abs() <= SEARCH_TOLERANCE,
         "{}",
         c.relative_miss
     );
     assert!((1.0..=4.0).contains(&c.exponent));
-    assert!(c.trials.len() <= opts.max_trials);
-
-    // The exponent as printed, applied with --set, gives the calibrated cell.
-    let applied = cell_e_h(&path, 0.15, c.exponent);
-    assert!(
-        (applied / c.e_h - 1.0).abs() < 1e-12,
-        "{applied} vs {}",
-        c.e_h
-    );
-}
-
-#[test]
-fn the_command_prints_the_exponent_and_how_to_apply_it() {
-    let path = scene_path("rd-compression.toml");
-    let mut args = vec!["calibrate", path.to_str().unwrap(), "-q"];
-    for s in COARSE {
-        args.extend(["--set", s]);
-    }
-    let text = voxfe(&args);
-    assert!(
-        text.status.success(),
-        "{}",
-        String::from_utf8_lossy(&text.stderr)
-    );
-    let text = String::from_utf8(text.stdout).unwrap();
-    args.push("--json");
-    let json = voxfe(&args);
-    let v: Value = serde_json::from_slice(&json.stdout).unwrap();
-    let p = v["exponent"].as_f64().unwrap();
+    // The band is the sum of its terms, the specimen's included (a
+    // compression specimen, not a periodic cell).
+    let t = v.accuracy.terms.unwrap();
+    assert_eq!(t.specimen, SPECIMEN_EFFECT);
+    assert_eq!(v.accuracy.error_estimate, Some(t.total()));
+    assert_eq!(t.search, c.relative_miss.abs());
+    let text = v.to_string();
     assert!(
         text.contains(&format!(
-            "--set voxel.fill=fraction --set voxel.fraction_exponent={p}\n"
+            "± {:.2} % of the lattice modulus",
+            100.0 * t.total()
         )),
         "{text}"
     );
-    assert_eq!(v["provenance"]["scene_path"], path.to_str().unwrap());
+    assert!(text.contains("cache            miss"), "{text}");
+
+    // Again: read from the cache, no cell solved, the same calibration.
+    let again = calibrate(&scene, &cache, &mut |_| seen += 1).unwrap();
+    assert_eq!(again.accuracy.cache, Some("hit"));
+    assert_eq!(seen, c.trials.len());
+    assert_eq!(again.calibrated(), &c);
+
+    // A scene with binary fill is shown what the defaults do, and says so.
+    let binary = scene
+        .with_settings(&[voxfe::scene::Setting::new("voxel.fill", "binary")])
+        .unwrap();
+    let b = calibrate(&binary, &cache, &mut |_| panic!("cached")).unwrap();
+    assert_eq!(b.calibrated().exponent, c.exponent);
+    assert!(b
+        .to_string()
+        .contains("the scene sets voxel.fill = \"binary\""));
+}
+
+#[test]
+fn the_printed_exponent_is_the_runs_and_the_pin_line_reproduces_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let seeded = seeded_cache();
+    let cache = seeded.path();
+    let path = dir.path().join("rd.toml");
+    std::fs::write(&path, small_rd(0.15)).unwrap();
+    let p = path.to_str().unwrap();
+
+    let v = json_of(&voxfe_in(cache, &["calibrate", p, "--json", "-q"]));
+    let exponent = v["accuracy"]["exponent"].as_f64().unwrap();
+    assert_eq!(v["accuracy"]["calibration"]["exponent"], exponent);
+    assert_eq!(v["accuracy"]["cache"], "miss");
+    assert_eq!(v["provenance"]["scene_path"], p);
+    let pin = format!("--set voxel.fill=fraction --set voxel.fraction_exponent={exponent}");
+    assert_eq!(v["pin"], pin.as_str());
+
+    // The text, from the cache: the same p, the pin line, nothing to apply.
+    let out = voxfe_in(cache, &["calibrate", p, "-q"]);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains(&format!("p = {exponent} (")), "{text}");
+    assert!(
+        text.contains(&format!("pin p by hand    {pin} (")),
+        "{text}"
+    );
+    assert!(text.contains("cache            hit"), "{text}");
+    assert!(text.contains("nothing to apply"), "{text}");
+
+    // A run with the defaults uses that p (from the cache), and the pinned
+    // p gives the same modulus.
+    let auto = json_of(&voxfe_in(cache, &["run", p, "--json", "-q"]));
+    assert_eq!(auto["fraction_exponent"], exponent);
+    let e = auto["e_eff"].as_f64().unwrap();
+    let set = format!("voxel.fraction_exponent={exponent}");
+    let pinned = json_of(&voxfe_in(cache, &["run", p, "--json", "-q", "--set", &set]));
+    let e_pinned = pinned["e_eff"].as_f64().unwrap();
+    assert!((e_pinned / e - 1.0).abs() < 1e-12, "{e_pinned} vs {e}");
 }
 
 #[test]
 fn bad_input_is_refused_with_the_key_named() {
-    let path = scene_path("rd-compression.toml");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rd.toml");
+    std::fs::write(&path, small_rd(0.15)).unwrap();
     let p = path.to_str().unwrap();
-    for (args, names) in [
-        // M = 1.5 mm is not a whole number of 0.07 mm voxels.
-        (vec!["--set", "voxel.size=0.07"], "voxel.size"),
-        (vec!["--set", "lattice.kind=solid"], "lattice.kind"),
-        (vec!["--tolerance", "0"], "--tolerance"),
-        (vec!["--max-trials", "1"], "--max-trials"),
+    for (set, names) in [
+        ("lattice.kind=solid", "lattice.kind"),
+        // M/3: too coarse to calibrate.
+        ("voxel.size=0.5", "voxel.size"),
+        ("voxel.fraction_exponent=7", "voxel.fraction_exponent"),
     ] {
-        let mut a = vec!["calibrate", p, "--backend", "cpu"];
-        a.extend(args);
-        let out = voxfe(&a);
+        let out = voxfe_in(dir.path(), &["calibrate", p, "--set", set]);
         let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{a:?}: {err}");
-        assert!(err.contains(names), "{a:?}: {err}");
+        assert_eq!(out.status.code(), Some(2), "{set}: {err}");
+        assert!(err.contains(names), "{set}: {err}");
     }
 }

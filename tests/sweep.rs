@@ -5,17 +5,22 @@ mod common;
 use common::{assert_real_png, voxfe};
 use std::path::Path;
 use std::process::Command;
-use voxfe::study::sweep::{read_jsonl, Row, RunFields, Status};
+use voxfe::study::sweep::{band, read_jsonl, Row, RunFields, Status};
 
 const SCENE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/scenes/rd-compression.toml");
 
-/// A coarse 3 lattices × 5 porosities sweep into `out`, optionally sharded.
+/// A coarse 3 lattices × 5 porosities sweep into `out`, optionally
+/// sharded. The exponent is pinned: this sweep is about the files, and
+/// with "auto" each of its 15 lattices would compute its reference (three
+/// fine cells) where the shipped table does not cover it.
 fn sweep(out: &Path, shard: Option<&str>) -> std::process::Output {
     let mut args = vec![
         "sweep",
         SCENE,
         "--backend",
         "cpu",
+        "--set",
+        "voxel.fraction_exponent=2",
         "--set",
         "specimen.size=[4.0, 4.0, 4.0]",
         "--set",
@@ -288,6 +293,7 @@ fn an_interrupted_sweep_keeps_its_rows_and_the_same_command_resumes() {
     ];
     let mut child = Command::new(env!("CARGO_BIN_EXE_voxfe"))
         .args(args)
+        .env("VOXFE_CACHE_DIR", common::cache_dir())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -485,11 +491,14 @@ fn quiet_sweeps_still_print_each_cases_warnings_and_failures_keep_diagnostics() 
     let dir = tempfile::tempdir().unwrap();
     let scene = small_scene(dir.path());
     let out = dir.path().join("out");
-    // 0.9 at h = 0.15: struts of one voxel, no load path after voxelizing.
+    // 0.9 at h = 0.15, binary voxels: struts of one voxel, no load path
+    // after voxelizing (fraction voxels keep one).
     let o = voxfe(&[
         "-q",
         "sweep",
         &scene,
+        "--set",
+        "voxel.fill=binary",
         "--vary",
         "lattice.porosity=0.7,0.9",
         "--out",
@@ -563,4 +572,85 @@ fn merge_refuses_shards_run_on_different_scene_text() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(err.contains("different text of scene 'small'"), "{err}");
+}
+
+/// The cases whose modulus has an error band above
+/// [`band::BAND_THRESHOLD`], or none (binary voxels), are marked in
+/// `summary.md` (the error-band column and a count) and ringed in the
+/// plots; a calibrated case's row carries the exponent it was calibrated
+/// to (`fraction_exponent`).
+#[test]
+fn a_sweep_marks_the_cases_whose_band_is_too_wide_or_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let scene = dir.path().join("rd.toml");
+    std::fs::write(&scene, common::small_rd(0.15)).unwrap();
+    let out = dir.path().join("out");
+    let run = voxfe(&[
+        "sweep",
+        scene.to_str().unwrap(),
+        "--vary",
+        "voxel.fill=binary,fraction",
+        "--out",
+        out.to_str().unwrap(),
+        "-q",
+    ]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let rows = read_jsonl(&out.join("results.jsonl")).unwrap();
+    let (binary, fraction) = (&rows[0], &rows[1]);
+    assert!(binary
+        .run
+        .as_ref()
+        .unwrap()
+        .voxel
+        .fraction_exponent
+        .is_none());
+    let p = fraction
+        .run
+        .as_ref()
+        .unwrap()
+        .voxel
+        .fraction_exponent
+        .unwrap();
+    assert!((1.0..=4.0).contains(&p) && p != 2.0, "p = {p}");
+    let jsonl = std::fs::read_to_string(out.join("results.jsonl")).unwrap();
+    let line: serde_json::Value = serde_json::from_str(jsonl.lines().nth(1).unwrap()).unwrap();
+    assert_eq!(line["fraction_exponent"], p);
+
+    let summary = std::fs::read_to_string(out.join("summary.md")).unwrap();
+    assert!(summary.contains("| error band |"), "{summary}");
+    assert_eq!(
+        band::band(binary),
+        Some(band::Band::NoEstimate("binary".into()))
+    );
+    assert!(
+        summary.contains("| binary | ok | E_eff (MPa) = ")
+            && summary.contains("| ⚠ no estimate (binary) |"),
+        "{summary}"
+    );
+    // The calibrated case as its row's band reads: marked when above the
+    // threshold (or while the record carries no estimate).
+    let b = band::band(fraction).unwrap();
+    if let Some(e) = line["e_eff_error_estimate"].as_f64() {
+        assert_eq!(b.is_marked(), e > band::BAND_THRESHOLD, "{line}");
+    }
+    assert!(summary.contains(&format!("| {} |", b.cell())), "{summary}");
+    let marked = rows
+        .iter()
+        .filter(|r| band::band(r).is_some_and(|b| b.is_marked()))
+        .count();
+    assert!(
+        summary.contains(&format!("⚠ {marked} of 2 cases: {}", band::legend())),
+        "{summary}"
+    );
+    // One black ring per marked case, with the legend.
+    let svg = std::fs::read_to_string(out.join("modulus-density.svg")).unwrap();
+    let rings = svg
+        .matches(r##"r="9" opacity="1" fill="none" stroke="#000000""##)
+        .count();
+    assert_eq!(rings, marked, "{svg:.400}");
+    assert!(svg.contains(&band::legend()));
 }

@@ -206,7 +206,8 @@ pub fn use_cache(cache: Cache) {
     let _ = CACHE.set(cache);
 }
 
-fn process_cache() -> &'static Cache {
+/// This process's cache ([`use_cache`], else [`Cache::from_env`]).
+pub fn process_cache() -> &'static Cache {
     CACHE.get_or_init(Cache::from_env)
 }
 
@@ -230,6 +231,16 @@ pub fn resolve(scene: &Scene) -> Result<Resolved<'_>, CalibrationError> {
 
 /// [`resolve`] with `cache`.
 pub fn resolve_with<'a>(scene: &'a Scene, cache: &Cache) -> Result<Resolved<'a>, CalibrationError> {
+    resolve_with_progress(scene, cache, &mut |_| {})
+}
+
+/// [`resolve_with`], telling `progress` each cell solved (the reference's,
+/// then the search's): `voxfe calibrate`'s view of it.
+pub fn resolve_with_progress<'a>(
+    scene: &'a Scene,
+    cache: &Cache,
+    progress: &mut dyn FnMut(&CellSolve),
+) -> Result<Resolved<'a>, CalibrationError> {
     let v = &scene.voxel;
     let is_lattice = scene.lattice.kind != LatticeKind::Solid && !scene.lattice.omitted;
     let image = scene.specimen.shape == Shape::Image;
@@ -287,7 +298,7 @@ pub fn resolve_with<'a>(scene: &'a Scene, cache: &Cache) -> Result<Resolved<'a>,
         (Fill::Fraction, Exponent::Auto) => {
             let start = Instant::now();
             let mut notices = Vec::new();
-            let (calibrated, hit) = calibrate(scene, cache, &mut notices)?;
+            let (calibrated, hit) = calibrate_with_progress(scene, cache, &mut notices, progress)?;
             let periodic = scene.load_case().is_periodic();
             let terms = ErrorTerms {
                 reference: calibrated.reference.uncertainty,
@@ -327,6 +338,16 @@ pub fn calibrate(
     cache: &Cache,
     notices: &mut Vec<String>,
 ) -> Result<(Calibrated, bool), CalibrationError> {
+    calibrate_with_progress(scene, cache, notices, &mut |_| {})
+}
+
+/// [`calibrate`], telling `progress` each cell solved.
+pub fn calibrate_with_progress(
+    scene: &Scene,
+    cache: &Cache,
+    notices: &mut Vec<String>,
+    progress: &mut dyn FnMut(&CellSolve),
+) -> Result<(Calibrated, bool), CalibrationError> {
     let lattice = scene.lattice()?;
     let m = lattice.cell();
     let h = scene.voxel.size;
@@ -355,7 +376,7 @@ pub fn calibrate(
             None => match cache.get::<_, Reference>("reference", &reference_key) {
                 Some(r) => (r, "cache", 0.0),
                 None => {
-                    let r = compute_reference(scene, notices, |_| {})?;
+                    let r = compute_reference(scene, notices, &mut *progress)?;
                     if let Err(e) = cache.put("reference", &reference_key, &r) {
                         notices.push(format!("the calibration cache was not written: {e}"));
                     }
@@ -364,7 +385,7 @@ pub fn calibrate(
             },
         };
     let mut cell = Cell::new(scene, n)?;
-    let trials = search(&mut cell, reference.e_rel)?;
+    let trials = search(&mut cell, reference.e_rel, progress)?;
     for w in cell.notices {
         if !notices.contains(&w) {
             notices.push(w);
@@ -394,8 +415,18 @@ pub fn calibrate(
 /// The search at h: g(p) = ln E_h(p) − ln E_ref, decreasing in p, from
 /// p = 2; a bracket by steps of 0.5 toward the reference, then regula
 /// falsi (Illinois) until a trial is within [`SEARCH_TOLERANCE`]. Returns
-/// the trials in order (the first at p = 2).
-pub fn search(cell: &mut Cell, reference: f64) -> Result<Vec<CellSolve>, CalibrationError> {
+/// the trials in order (the first at p = 2); `progress` is told each.
+pub fn search(
+    cell: &mut Cell,
+    reference: f64,
+    progress: &mut dyn FnMut(&CellSolve),
+) -> Result<Vec<CellSolve>, CalibrationError> {
+    let (h, n) = (cell.h(), cell.n);
+    let mut modulus = |p: f64| {
+        let c = cell.modulus(p)?;
+        progress(&c);
+        Ok::<_, CalibrationError>(c)
+    };
     // k / (1/step), not k·step: 2671 / 1000 prints as 2.671.
     let round = |p: f64| (p / EXPONENT_STEP).round() / (1.0 / EXPONENT_STEP).round();
     let g = |c: &CellSolve| (c.e_rel / reference).ln();
@@ -404,7 +435,7 @@ pub fn search(cell: &mut Cell, reference: f64) -> Result<Vec<CellSolve>, Calibra
             .iter()
             .any(|c| (c.e_rel / reference - 1.0).abs() <= SEARCH_TOLERANCE)
     };
-    let mut trials = vec![cell.modulus(reference::REFERENCE_EXPONENT)?];
+    let mut trials = vec![modulus(reference::REFERENCE_EXPONENT)?];
     if close(&trials) {
         return Ok(trials);
     }
@@ -421,8 +452,8 @@ pub fn search(cell: &mut Cell, reference: f64) -> Result<Vec<CellSolve>, Calibra
         if (b.0 - edge).abs() < EXPONENT_STEP {
             let c = trials.last().expect("a trial");
             return Err(CalibrationError::OutOfRange {
-                h: cell.h(),
-                n: cell.n,
+                h,
+                n,
                 p: c.exponent,
                 miss: 100.0 * (c.e_rel / reference - 1.0),
                 side: if up { "too stiff" } else { "too soft" },
@@ -448,7 +479,7 @@ pub fn search(cell: &mut Cell, reference: f64) -> Result<Vec<CellSolve>, Calibra
         } else {
             (b.0 - step).max(edge)
         });
-        let c = cell.modulus(p)?;
+        let c = modulus(p)?;
         trials.push(c);
         b = (p, g(&c));
         if close(&trials) {
@@ -481,7 +512,7 @@ pub fn search(cell: &mut Cell, reference: f64) -> Result<Vec<CellSolve>, Calibra
         if p <= lo || p >= hi {
             break; // the bracket is one step wide: the best end stands
         }
-        let c = cell.modulus(p)?;
+        let c = modulus(p)?;
         trials.push(c);
         bracket.replace(p, g(&c));
     }

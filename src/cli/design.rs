@@ -64,6 +64,7 @@ pub(crate) fn run(a: Args) -> Result<u8, CliError> {
         tolerance: a.tolerance,
         porosity_range: a.porosity_range,
         max_solves: a.max_solves,
+        ..Default::default()
     };
     let study = a.converged.then_some((a.study.levels, a.study.ratio));
     let scene = load_scene(&a.scene, &a.set, a.backend, None)?;

@@ -71,7 +71,7 @@ pub(crate) enum CliError {
     Calibrate {
         path: PathBuf,
         #[source]
-        source: voxfe::study::calibrate::CalibrateError,
+        source: voxfe::calibration::CalibrationError,
     },
     #[error(transparent)]
     Field(#[from] FieldError),

@@ -13,6 +13,14 @@
 //! search meets the default 1 % in at most 6 solves from either end or the
 //! middle (unit test `smooth_curves_converge_in_eight_solves_over_70_to_88_percent`).
 //! With `voxel.fill = "fraction"` E(φ) is continuous, and so is the search's.
+//! With the exponent `"auto"` (the default) each probe calibrates its own p
+//! (the reference interpolated smoothly in porosity, or computed per
+//! porosity and cached), and E(φ) carries the calibration's noise: each
+//! probe's cell meets its reference within
+//! [`crate::calibration::SEARCH_TOLERANCE`], so two nearby porosities may
+//! differ by up to [`CALIBRATION_NOISE`] more than the lattice does. The
+//! search never asks for less ([`DesignOptions::noise`]): a tighter
+//! `--tolerance` is raised to it, and the report says so.
 //!
 //! When both ends of the bracket sit on treads of a staircase (each end's
 //! modulus seen bit for bit at two porosities), the search bisects.
@@ -48,6 +56,24 @@ use crate::voxelize::VoxelError;
 /// a voxel step (a strut diameter change of about 1e-4 relative).
 pub const STEP_WIDTH: f64 = 1e-5;
 
+/// The relative jitter of E(φ) under the exponent `"auto"`: two probes
+/// whose calibrations stop at opposite ends of the search's tolerance
+/// ([`crate::calibration::SEARCH_TOLERANCE`]) differ by up to twice it.
+/// A design tolerance below this may have no porosity that meets it.
+pub const CALIBRATION_NOISE: f64 = 2.0 * crate::calibration::SEARCH_TOLERANCE;
+
+/// The relative noise of the modulus of `scene`'s lattice between nearby
+/// porosities: [`CALIBRATION_NOISE`] with the exponent `"auto"` (fraction
+/// fill), else 0 (a hand-set exponent or binary voxels are deterministic in
+/// φ; binary voxels have steps instead, see the module doc).
+pub fn modulus_noise(scene: &Scene) -> f64 {
+    let v = &scene.voxel;
+    match (v.fill, v.fraction_exponent) {
+        (crate::scene::Fill::Fraction, crate::scene::Exponent::Auto) => CALIBRATION_NOISE,
+        _ => 0.0,
+    }
+}
+
 /// Search settings.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct DesignOptions {
@@ -59,6 +85,24 @@ pub struct DesignOptions {
     pub porosity_range: (f64, f64),
     /// At most this many solves.
     pub max_solves: usize,
+    /// The relative noise of the modulus between nearby porosities
+    /// ([`modulus_noise`], which [`run`] sets from the scene): the search
+    /// stops within `max(tolerance, noise)`.
+    pub noise: f64,
+}
+
+impl DesignOptions {
+    /// The tolerance the search stops at: `tolerance`, or the modulus's
+    /// noise when that is larger.
+    pub fn stop_tolerance(&self) -> f64 {
+        self.tolerance.max(self.noise)
+    }
+
+    /// Whether the tolerance asked is below the modulus's noise (and the
+    /// search stops at the noise instead).
+    pub fn below_noise(&self) -> bool {
+        self.noise > self.tolerance
+    }
 }
 
 impl Default for DesignOptions {
@@ -68,6 +112,7 @@ impl Default for DesignOptions {
             tolerance: 0.01,
             porosity_range: (0.30, 0.95),
             max_solves: 24,
+            noise: 0.0,
         }
     }
 }
@@ -170,8 +215,9 @@ pub struct Design {
     pub probes: Vec<Probe>,
 }
 
-/// Searches for the porosity whose E_eff is within `opts.tolerance` of
-/// `opts.target`, starting from `start`. `solve(φ)` returns E_eff at
+/// Searches for the porosity whose E_eff is within
+/// [`DesignOptions::stop_tolerance`] of `opts.target`, starting from
+/// `start`. `solve(φ)` returns E_eff at
 /// nominal porosity φ, or why it failed. A lattice that does not hold
 /// together ([`ProbeError::NoLoadPath`]) sparser than one found too stiff is
 /// a bound, not an error; any other failure ends the search.
@@ -194,7 +240,8 @@ where
         return Err(DesignError::BadRange(phi_min, phi_max));
     }
     let mut probes: Vec<Probe> = Vec::new();
-    let hit = |e: f64| (e / target - 1.0).abs() <= opts.tolerance;
+    let tolerance = opts.stop_tolerance();
+    let hit = |e: f64| (e / target - 1.0).abs() <= tolerance;
     let ln_t = target.ln();
     // x = ln ρ, y = ln E.
     let xy = |phi: f64, e: f64| ((1.0 - phi).ln(), e.ln());
@@ -220,7 +267,7 @@ where
                 .unwrap_or((phi, f64::NAN));
             return Err(DesignError::NotFound {
                 target,
-                tolerance: opts.tolerance,
+                tolerance,
                 solves: probes.len(),
                 closest: best.1,
                 phi: best.0,
@@ -431,6 +478,10 @@ fn search_scene<R>(
         });
     }
     let start = base.lattice()?.nominal_porosity();
+    let opts = &DesignOptions {
+        noise: opts.noise.max(modulus_noise(base)),
+        ..*opts
+    };
     let mut solved: Vec<(f64, R, Scene)> = Vec::new();
     let design = search(start, opts, |phi| {
         let scene = base

@@ -8,12 +8,24 @@ use voxfe::grid::VoxelGrid;
 use voxfe::pipeline::voxelize::voxelize_scene;
 use voxfe::scene::Scene;
 
-/// Runs the `voxfe` binary built for the tests.
+/// Runs the `voxfe` binary built for the tests, with the calibration
+/// cache of this test binary ([`cache_dir`]).
 pub fn voxfe(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_voxfe"))
         .args(args)
+        .env("VOXFE_CACHE_DIR", cache_dir())
+        .env_remove("VOXFE_NO_CACHE")
         .output()
         .expect("runs voxfe")
+}
+
+/// The calibration cache of this test binary: a fresh folder under the
+/// build's temporary folder, shared by its tests (each lattice's reference
+/// is computed once per binary, never read from the user's cache).
+pub fn cache_dir() -> &'static Path {
+    static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("a cache folder"))
+        .path()
 }
 
 /// The scenes shipped in `scenes/`, every one of them (a test checks that

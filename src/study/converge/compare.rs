@@ -1,6 +1,9 @@
 //! `voxfe converge --compare-fill`: the same study once per voxel fill
 //! (binary, then fraction) on the same voxel sizes, so that both
-//! sequences can be compared and plotted on one chart.
+//! sequences can be compared and plotted on one chart. The fraction leg is
+//! the scene's own (the defaults: the exponent `"auto"`, calibrated at each
+//! h, unless `--set voxel.fraction_exponent=P` pins it); the binary leg is
+//! what other voxel codes do.
 
 use super::run::prepare;
 use super::{run_levels, ConvergeError, ConvergeReport};
@@ -29,9 +32,11 @@ pub fn compare_fill_overrides(set: &[String]) -> Result<Vec<String>, ConvergeErr
 /// `voxfe converge --compare-fill`: the study of [`super::run`] once per
 /// fill of [`COMPARE_FILLS`] on the same voxel sizes (planned from the
 /// scene's h, which the fill does not change). `fraction` is the fraction
-/// leg (the scene loaded with [`compare_fill_overrides`]); the binary leg
-/// is the same scene with `voxel.fill = "binary"` and no fraction exponent
-/// (which has no meaning for binary voxels, and is refused there). Both
+/// leg (the scene loaded with [`compare_fill_overrides`]: the exponent
+/// `"auto"` unless the scene or `--set` pins one); the binary leg is the
+/// same scene with `voxel.fill = "binary"` and the exponent back at its
+/// default `"auto"` (an exponent has no meaning for binary voxels, and a
+/// value other than 1 is refused there). Both
 /// fills' levels are checked before the first solve. `on_level(fill, i,
 /// report)` after each solve.
 pub fn run_fills(
@@ -48,7 +53,7 @@ pub fn run_fills(
                 Fill::Fraction => fraction.clone(),
                 Fill::Binary => fraction.with_settings(&[
                     crate::scene::Setting::new("voxel.fill", fill.name()),
-                    crate::scene::Setting::new("voxel.fraction_exponent", 1),
+                    crate::scene::Setting::new("voxel.fraction_exponent", "auto"),
                 ])?,
             };
             prepare(&leg, levels, ratio, quantities).map(|p| (fill, p))
@@ -64,8 +69,8 @@ pub fn run_fills(
 }
 
 /// What `voxfe converge` reports: one study, or one per fill
-/// (`--compare-fill`), each with its label ("binary fill", "fraction φ^2
-/// fill"), the provenance of the scene, and the files of its plot.
+/// (`--compare-fill`), each with its label ("binary fill", "fraction φ^p
+/// (p auto) fill", "fraction φ^2 fill"), the provenance of the scene, and the files of its plot.
 #[derive(Debug, Clone)]
 pub struct Studies {
     pub studies: Vec<(String, ConvergeReport)>,
@@ -78,7 +83,7 @@ pub struct Studies {
 impl Studies {
     /// The study of `report` (labelled by its fill).
     pub fn one(report: ConvergeReport, provenance: crate::provenance::Provenance) -> Studies {
-        let label = format!("{} fill", super::plot::fill_label(&report.finest.voxel));
+        let label = format!("{} fill", super::plot::fill_label(&report.finest));
         Studies {
             studies: vec![(label, report)],
             compare_fill: false,
@@ -95,7 +100,7 @@ impl Studies {
         Studies {
             studies: reports
                 .into_iter()
-                .map(|(_, r)| (super::plot::fill_label(&r.finest.voxel), r))
+                .map(|(_, r)| (super::plot::fill_label(&r.finest), r))
                 .collect(),
             compare_fill: true,
             provenance,

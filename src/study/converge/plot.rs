@@ -129,6 +129,7 @@ pub fn write_plot(
         fits: &fits,
         join: true,
         bands: &bands,
+        marks: None,
     };
     let written = png_and_svg(stem, SIZE, &chart)?;
     if let Some(p) = provenance {
@@ -141,10 +142,15 @@ pub fn write_plot(
     Ok(written)
 }
 
-/// A study's label on the chart: the fill, with its stiffness exponent
-/// when that is not Voigt's 1 ("fraction φ^2").
-pub fn fill_label(voxel: &crate::report::VoxelReport) -> String {
+/// A study's label on the chart, from the run of its finest level: the
+/// fill, with its stiffness exponent: "fraction φ^p (p auto)" when
+/// calibrated at each h, "fraction φ^2" when set by hand (not Voigt's 1).
+pub fn fill_label(finest: &crate::report::RunReport) -> String {
+    let voxel = &finest.voxel;
     match voxel.fraction_exponent {
+        Some(_) if finest.accuracy.exponent_source == "auto" => {
+            format!("{} φ^p (p auto)", voxel.fill)
+        }
         Some(p) if p != 1.0 => format!("{} φ^{p}", voxel.fill),
         _ => voxel.fill.to_string(),
     }

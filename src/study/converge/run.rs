@@ -171,6 +171,14 @@ pub struct Level {
     pub relative_residual: f64,
     pub solve_seconds: f64,
     pub converged: bool,
+    /// The fraction exponent the level used (with `"auto"`, calibrated at
+    /// its h); `None` for binary voxels.
+    pub exponent: Option<f64>,
+    /// How it was set ([`crate::calibration::Accuracy::exponent_source`]).
+    pub exponent_source: &'static str,
+    /// The relative error band of the level's lattice modulus (`"auto"`);
+    /// `None` where the run cannot estimate it.
+    pub error_band: Option<f64>,
     /// The value of each quantity (`None` when the solve did not converge).
     pub values: Vec<Option<f64>>,
 }
@@ -293,6 +301,9 @@ pub fn run_levels(
             relative_residual: s.relative_residual,
             solve_seconds: s.solve_seconds,
             converged: s.converged,
+            exponent: report.accuracy.exponent,
+            exponent_source: report.accuracy.exponent_source,
+            error_band: report.accuracy.error_estimate,
             values,
         });
         let stop = !report.solve.converged;
@@ -303,6 +314,13 @@ pub fn run_levels(
     }
     let converged = levels.iter().all(|l| l.converged);
     let n = levels.len();
+    let mut notes = notes;
+    if levels.iter().any(|l| l.exponent_source == "auto") {
+        notes.push(
+            "voxel.fraction_exponent = \"auto\": p is calibrated again at each h (column p), so every level aims at the lattice's converged modulus; the study shows what remains (the specimen's cut struts, the search's tolerance), and its order is that of the calibrated sequence, not of a fixed p"
+                .into(),
+        );
+    }
     // A converged solve's quantities carry errors of the order of its
     // tolerance: differences within 10× the largest are not resolved.
     let noise = scenes
@@ -373,6 +391,9 @@ impl ConvergeReport {
                     "relative_residual": l.relative_residual,
                     "solve_seconds": l.solve_seconds,
                     "converged": l.converged,
+                    "fraction_exponent": l.exponent,
+                    "exponent_source": l.exponent_source,
+                    "error_band": l.error_band,
                 });
                 for (q, v) in self.quantities.iter().zip(&l.values) {
                     m[&q.name] = json!(v);
@@ -418,8 +439,18 @@ impl std::fmt::Display for ConvergeReport {
         )?;
         write!(
             f,
-            "{:<5} {:<12} {:<6} {:<6} {:<15} {:<8} {:>10} {:>6} {:>9}",
-            "level", "h (mm)", "ratio", "D/h", "grid", "porosity", "unknowns", "iter", "solve (s)"
+            "{:<5} {:<12} {:<6} {:<6} {:<15} {:<8} {:>7} {:>8} {:>10} {:>6} {:>9}",
+            "level",
+            "h (mm)",
+            "ratio",
+            "D/h",
+            "grid",
+            "porosity",
+            "p",
+            "band",
+            "unknowns",
+            "iter",
+            "solve (s)"
         )?;
         for q in &self.quantities {
             write!(f, " {:>16}", q.name)?;
@@ -429,13 +460,16 @@ impl std::fmt::Display for ConvergeReport {
             let [nx, ny, nz] = l.dims;
             write!(
                 f,
-                "{:<5} {:<12} {:<6} {:<6} {:<15} {:<8.4} {:>10} {:>6} {:>9.2}",
+                "{:<5} {:<12} {:<6} {:<6} {:<15} {:<8.4} {:>7} {:>8} {:>10} {:>6} {:>9.2}",
                 i + 1,
                 format!("{:.7}", l.voxel_size),
                 l.ratio.map_or("-".into(), |r| format!("{r:.3}")),
                 l.d_over_h.map_or("-".into(), |r| format!("{r:.2}")),
                 format!("{nx}×{ny}×{nz}"),
                 l.porosity_measured,
+                l.exponent.map_or("-".into(), |p| p.to_string()),
+                l.error_band
+                    .map_or("-".into(), |b| format!("±{:.1} %", 100.0 * b)),
                 l.unknowns,
                 l.iterations,
                 l.solve_seconds

@@ -7,7 +7,8 @@ use std::fmt;
 
 use serde_json::{Map, Value};
 
-use super::Designed;
+use super::{DesignOptions, Designed};
+use crate::calibration::Accuracy;
 use crate::homogenize::run::HomogenizeReport;
 use crate::provenance::Provenance;
 use crate::report::RunReport;
@@ -19,6 +20,7 @@ impl Designed<RunReport> {
     pub fn to_json(&self) -> Map<String, Value> {
         let mut m = self.report.to_json();
         m.insert("target_modulus".into(), self.opts.target.into());
+        insert_tolerance(&mut m, &self.opts);
         m.insert("solves".into(), self.design.probes.len().into());
         let s = &self.report.solve;
         let p = Provenance::of_scene(&self.scene).with_backend(&s.backend, &s.adapter);
@@ -45,8 +47,9 @@ impl fmt::Display for Designed<RunReport> {
             f,
             "target E_eff      {:.1} MPa (within {} %)",
             o.target,
-            100.0 * o.tolerance
+            100.0 * o.stop_tolerance()
         )?;
+        noise_note(f, o)?;
         writeln!(
             f,
             "reached E_eff     {:.1} MPa ({:+.2} %) at h = {} mm",
@@ -68,7 +71,44 @@ impl fmt::Display for Designed<RunReport> {
         if let Some(p) = v.pore_size {
             writeln!(f, "pore size         {p:.4} mm")?;
         }
-        writeln!(f, "solves            {}", d.probes.len())
+        writeln!(f, "solves            {}", d.probes.len())?;
+        band_line(f, &self.report.accuracy, "E_eff")
+    }
+}
+
+/// `design_tolerance` (the search's stop: `--tolerance`, never below the
+/// modulus's noise) and `design_noise` (that noise) in a design's JSON
+/// object.
+fn insert_tolerance(m: &mut Map<String, Value>, o: &DesignOptions) {
+    m.insert("design_tolerance".into(), o.stop_tolerance().into());
+    m.insert("design_noise".into(), o.noise.into());
+}
+
+/// A note when the tolerance asked is below the modulus's noise.
+fn noise_note(f: &mut fmt::Formatter<'_>, o: &DesignOptions) -> fmt::Result {
+    if o.below_noise() {
+        writeln!(
+            f,
+            "note              --tolerance {} % is below the noise of the calibrated modulus between porosities ({} %: twice the calibration's search tolerance); the search stopped within {} %",
+            100.0 * o.tolerance,
+            100.0 * o.noise,
+            100.0 * o.stop_tolerance()
+        )?;
+    }
+    Ok(())
+}
+
+/// The error band of the design's modulus: how close it is to the
+/// lattice's converged modulus, whatever the design's tolerance.
+fn band_line(f: &mut fmt::Formatter<'_>, a: &Accuracy, name: &str) -> fmt::Result {
+    match a.error_estimate {
+        Some(b) => writeln!(
+            f,
+            "error band        ± {:.1} % of {name} ({})",
+            100.0 * b,
+            a.statement
+        ),
+        None => writeln!(f, "error band        not estimated: {}", a.statement),
     }
 }
 
@@ -79,6 +119,9 @@ impl Designed<HomogenizeReport> {
     pub fn to_json(&self) -> Value {
         let mut v = self.report.to_json(None);
         v["target_modulus"] = self.opts.target.into();
+        if let Some(m) = v.as_object_mut() {
+            insert_tolerance(m, &self.opts);
+        }
         v["e_h"] = self.design.e_eff.into();
         v["porosity"] = self.design.porosity.into();
         v["solves"] = self.design.probes.len().into();
@@ -97,8 +140,9 @@ impl fmt::Display for Designed<HomogenizeReport> {
             f,
             "target E_h        {:.1} MPa (within {} %; E_h = 1/S33 of C^H, along z)",
             o.target,
-            100.0 * o.tolerance
+            100.0 * o.stop_tolerance()
         )?;
+        noise_note(f, o)?;
         writeln!(
             f,
             "reached E_h       {:.1} MPa ({:+.2} %) at porosity {} (nominal)",
@@ -106,7 +150,9 @@ impl fmt::Display for Designed<HomogenizeReport> {
             100.0 * (d.e_eff / o.target - 1.0),
             d.porosity
         )?;
-        writeln!(f, "solves            {}\n", d.probes.len())?;
+        writeln!(f, "solves            {}", d.probes.len())?;
+        band_line(f, &self.report.accuracy, "E_h")?;
+        writeln!(f)?;
         write!(f, "{}", self.report)
     }
 }

@@ -278,3 +278,66 @@ fn run_errors_are_classified() {
         ProbeError::Failed(lost.to_string())
     );
 }
+
+/// E(φ) with the calibration's jitter: each porosity's modulus off the
+/// smooth curve by up to ± SEARCH_TOLERANCE (a deterministic hash of φ),
+/// jumping between neighbours.
+fn jittered(phi: f64) -> f64 {
+    let h = (phi * 1e9).round() as u64;
+    let h = h.wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(17);
+    let u = (h % 2001) as f64 / 1000.0 - 1.0; // in [−1, 1]
+    gibson_ashby(phi) * (1.0 + crate::calibration::SEARCH_TOLERANCE * u)
+}
+
+/// A tolerance below the calibration's noise is raised to it: the search
+/// stops within CALIBRATION_NOISE on a jittered curve, from either end,
+/// and says which tolerance it used; with no noise declared the same
+/// tolerance is still bounded by max_solves (never a loop).
+#[test]
+fn a_tolerance_below_the_calibration_noise_stops_at_the_noise() {
+    for target in [2000.0, 3500.0, 6000.0, 9000.0] {
+        for start in [0.70, 0.80, 0.88] {
+            let opts = DesignOptions {
+                target,
+                tolerance: 1e-4,
+                noise: CALIBRATION_NOISE,
+                ..Default::default()
+            };
+            assert!(opts.below_noise());
+            assert_eq!(opts.stop_tolerance(), CALIBRATION_NOISE);
+            let d = search(start, &opts, |phi| Ok(jittered(phi)))
+                .unwrap_or_else(|e| panic!("target {target}, start {start}: {e}"));
+            assert!((d.e_eff / target - 1.0).abs() <= CALIBRATION_NOISE);
+            assert!(d.probes.len() <= 10, "{target} {start}: {:?}", d.probes);
+        }
+    }
+    let opts = DesignOptions {
+        target: 3500.0,
+        tolerance: 1e-7,
+        max_solves: 12,
+        ..Default::default()
+    };
+    match search(0.80, &opts, |phi| Ok(jittered(phi))) {
+        Ok(d) => assert!((d.e_eff / 3500.0 - 1.0).abs() <= 1e-7),
+        Err(DesignError::NotFound { solves, .. }) => assert_eq!(solves, 12),
+        Err(DesignError::VoxelStep { .. }) => {}
+        Err(e) => panic!("{e}"),
+    }
+}
+
+/// With the exponent "auto" the scene declares the calibration's noise;
+/// a hand-set exponent or binary voxels declare none.
+#[test]
+fn the_noise_follows_the_scenes_exponent() {
+    let scene = |set: &[&str]| {
+        let set: Vec<String> = set.iter().map(|s| s.to_string()).collect();
+        crate::scene::Scene::load(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenes/rd-compression.toml"),
+            &set,
+        )
+        .unwrap()
+    };
+    assert_eq!(modulus_noise(&scene(&[])), CALIBRATION_NOISE);
+    assert_eq!(modulus_noise(&scene(&["voxel.fraction_exponent=2"])), 0.0);
+    assert_eq!(modulus_noise(&scene(&["voxel.fill=binary"])), 0.0);
+}

@@ -18,8 +18,9 @@ use crate::homogenize::tensor::Homogenized;
 /// (MPa), `symmetry_error`, `cubic_deviation`, then `c11 c12 … c16 c22 …
 /// c66`, the upper triangle of the symmetric part (C + Cᵀ)/2 of C^H in MPa
 /// (the C every derived quantity is computed from; Voigt indices 1…6 = 11,
-/// 22, 33, 23, 13, 12, engineering shears). A NaN reads and writes as
-/// `null`.
+/// 22, 33, 23, 13, 12, engineering shears), then `e_h_error_estimate`
+/// (the relative error band of E_h; absent from rows written before it).
+/// A NaN reads and writes as `null`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HomogenizedFields {
     pub e_h: f64,
@@ -31,7 +32,13 @@ pub struct HomogenizedFields {
     pub cubic_deviation: f64,
     /// (C + Cᵀ)/2 of C^H, MPa (symmetric: the row holds its upper triangle).
     pub c: [[f64; 6]; 6],
+    /// The relative error band of E_h (the calibration's, exponent
+    /// `"auto"`); `None` where the run cannot estimate it.
+    pub e_h_error_estimate: Option<f64>,
 }
+
+/// The column of E_h's error band.
+const BAND: &str = "e_h_error_estimate";
 
 /// The scalar columns, in order.
 const SCALARS: [&str; 7] = [
@@ -62,6 +69,7 @@ impl HomogenizedFields {
             symmetry_error: d.symmetry_error,
             cubic_deviation: d.cubic_deviation,
             c: std::array::from_fn(|i| std::array::from_fn(|j| (d.c[i][j] + d.c[j][i]) / 2.0)),
+            e_h_error_estimate: None,
         }
     }
 
@@ -81,13 +89,14 @@ impl HomogenizedFields {
 impl Serialize for HomogenizedFields {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
-        let mut m = s.serialize_map(Some(SCALARS.len() + 21))?;
+        let mut m = s.serialize_map(Some(SCALARS.len() + 22))?;
         for (k, v) in SCALARS.iter().zip(self.scalars()) {
             m.serialize_entry(k, &v)?;
         }
         for (k, i, j) in components() {
             m.serialize_entry(&k, &self.c[i][j])?;
         }
+        m.serialize_entry(BAND, &self.e_h_error_estimate)?;
         m.end()
     }
 }
@@ -118,6 +127,7 @@ impl<'de> Deserialize<'de> for HomogenizedFields {
         }
         let [e_h, zener_ratio, e_max_over_min, e_min, e_max, symmetry_error, cubic_deviation] = s;
         Ok(HomogenizedFields {
+            e_h_error_estimate: m.get(BAND).and_then(Value::as_f64),
             e_h,
             zener_ratio,
             e_max_over_min,
@@ -160,7 +170,10 @@ impl RunFields {
             ..std::mem::take(&mut run.solve)
         };
         run.criteria = Default::default();
-        run.homogenized = r.derived.as_ref().map(HomogenizedFields::of);
+        run.homogenized = r.derived.as_ref().map(|d| HomogenizedFields {
+            e_h_error_estimate: r.accuracy.error_estimate,
+            ..HomogenizedFields::of(d)
+        });
         run
     }
 }
@@ -244,6 +257,7 @@ mod tests {
             symmetry_error: f64::NAN,
             cubic_deviation: 1e-4,
             c,
+            e_h_error_estimate: Some(0.021),
         };
         let run = RunFields {
             homogenized: Some(h.clone()),
@@ -254,9 +268,11 @@ mod tests {
         assert_eq!(v["c66"], c[5][5]);
         assert_eq!(v["symmetry_error"], Value::Null);
         assert!(v.get("c61").is_none());
+        assert_eq!(v["e_h_error_estimate"], 0.021);
         let back: RunFields = serde_json::from_value(v).unwrap();
         let b = back.homogenized.unwrap();
         assert_eq!((b.e_h, b.c), (h.e_h, h.c));
+        assert_eq!(b.e_h_error_estimate, Some(0.021));
         assert!(b.symmetry_error.is_nan());
         let plain = serde_json::to_value(RunFields::default()).unwrap();
         assert!(plain.get("e_h").is_none());

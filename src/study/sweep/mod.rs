@@ -20,11 +20,13 @@
 //! the case loop ([`Plan::run`]: a periodic case is homogenized, the
 //! others voxelized, loaded and solved); `outdir.rs` claims the output directory
 //! and reads back an interrupted run's rows, `row.rs` the results row of a
-//! case, `homogenized.rs` the columns of a periodic case (C^H, E_h,
+//! case, `band.rs` the error band of its modulus and the marks of bands
+//! above [`band::BAND_THRESHOLD`], `homogenized.rs` the columns of a periodic case (C^H, E_h,
 //! the Zener ratio …), `outputs.rs` the files a sweep
 //! writes (CSV, JSON Lines, plots, `summary.md`) and `merge.rs` the
 //! combining of shards.
 
+pub mod band;
 mod homogenized;
 mod merge;
 mod outdir;

@@ -6,6 +6,7 @@ use serde_json::{Map, Value};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
+use super::band::{self, band, Band, BAND_THRESHOLD, MARK};
 use super::homogenized::{self, cell};
 use super::plots::{by_lattice, finite, relative_modulus, relative_strength};
 use super::{io, Manifest, Row, RunFields, SweepError};
@@ -328,14 +329,18 @@ pub fn summary(manifest: &Manifest, rows: &[Row]) -> String {
     let failed = rows.iter().filter(|r| !r.is_ok()).count();
     s.push_str(&format!(", {failed} failed.\n\n"));
     s.push_str(&format!(
-        "| case | {} | status | modulus | strength (estimate) | porosity measured | iterations |\n",
+        "| case | {} | status | modulus | error band | strength (estimate) | porosity measured | iterations |\n",
         keys.join(" | ")
     ));
-    s.push_str(&format!("|{}\n", " --- |".repeat(keys.len() + 6)));
+    s.push_str(&format!("|{}\n", " --- |".repeat(keys.len() + 7)));
+    let mut marked = 0;
     let labelled = |v: Option<(&str, f64)>| v.map(|(l, v)| format!("{l} = {v:.2}"));
     for r in rows {
         let m = labelled(modulus(r)).unwrap_or_else(|| r.error.clone().unwrap_or_default());
         let strength = labelled(strength(r)).unwrap_or_default();
+        let band = band(r);
+        marked += usize::from(band.as_ref().is_some_and(Band::is_marked));
+        let band = band.map(|b| b.cell()).unwrap_or_default();
         let varied: Vec<String> = keys.iter().map(|k| cell(r.setting(k))).collect();
         let porosity = r
             .run
@@ -344,17 +349,29 @@ pub fn summary(manifest: &Manifest, rows: &[Row]) -> String {
             .map(|p| format!("{p:.4}"))
             .unwrap_or_default();
         s.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {} | {} |\n",
+            "| {} | {} | {} | {} | {} | {} | {} | {} |\n",
             r.case,
             varied.join(" | "),
             r.status.as_str(),
             m,
+            band,
             strength,
             porosity,
             r.run
                 .as_ref()
                 .map(|run| run.solve.iterations.to_string())
                 .unwrap_or_default()
+        ));
+    }
+    if marked > 0 {
+        s.push_str(&format!(
+            "\n{MARK} {marked} of {} cases: {} (threshold {:.0} %). The band comes with the calibrated \
+             exponent (voxel.fill = \"fraction\", voxel.fraction_exponent = \"auto\", the defaults); binary \
+             voxels, an exponent set by hand or an image have none (each run states the known error at its D/h). \
+             A finer voxel.size narrows a band.\n",
+            rows.len(),
+            band::legend(),
+            100.0 * BAND_THRESHOLD
         ));
     }
     // Gibson–Ashby per lattice kind, over the compression cases that succeeded.

@@ -7,6 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::band::{band, legend};
 use super::{homogenized, Row};
 use crate::fit::fit_gibson_ashby;
 use crate::plot::{png_and_svg, Chart, PlotError, PowerLaw, Series};
@@ -52,6 +53,23 @@ pub(super) fn by_lattice<'r>(rows: impl Iterator<Item = &'r Row>) -> Vec<(&'r st
     groups
 }
 
+/// `point` of every row of `groups` whose band is marked
+/// ([`super::band`]), as the series of the chart's marks.
+fn marked<'r>(
+    groups: &[(&str, Vec<&'r Row>)],
+    point: impl Fn(&'r Row) -> Option<(f64, f64)>,
+) -> Series {
+    Series {
+        label: legend(),
+        points: groups
+            .iter()
+            .flat_map(|(_, rs)| rs.iter())
+            .filter(|r| band(r).is_some_and(|b| b.is_marked()))
+            .filter_map(|r| point(r))
+            .collect(),
+    }
+}
+
 /// One series per lattice kind: `point` of each of its rows, sorted by x
 /// when `sorted`; kinds without a point left out.
 fn series<'r>(
@@ -85,6 +103,9 @@ fn series<'r>(
 ///   measured porosity per lattice kind.
 /// - Implant compression (`stiffness`): `stiffness`, k against the first
 ///   varied key.
+///
+/// The moduli of cases whose error band is above
+/// [`super::band::BAND_THRESHOLD`] or not estimated are ringed in black.
 pub fn write_plots(dir: &Path, rows: &[Row], varied: &[&str]) -> Result<Vec<PathBuf>, PlotError> {
     let groups = by_lattice(rows.iter().filter(|r| r.is_ok()));
     let mut written = Vec::new();
@@ -106,11 +127,19 @@ pub fn write_plots(dir: &Path, rows: &[Row], varied: &[&str]) -> Result<Vec<Path
     ] {
         let points = |r: &Row| point(r).filter(|&(x, y)| x > 0.0 && y > 0.0);
         let mut data = series(&groups, points, false);
+        let mut marks = Series {
+            label: legend(),
+            points: Vec::new(),
+        };
+        if name == "modulus-density" {
+            marks = marked(&groups, points);
+        }
         let mut y_desc = y_desc.to_string();
         if name == "modulus-density" {
             // Periodic cases: E_h / E_s, one series per lattice kind.
             let e_h = |r: &Row| homogenized::relative_e_h(r).filter(|&(x, y)| x > 0.0 && y > 0.0);
             let mut h = series(&groups, e_h, false);
+            marks.points.extend(marked(&groups, e_h).points);
             for s in &mut h {
                 s.label.push_str(" (E_h)");
             }
@@ -151,19 +180,18 @@ pub fn write_plots(dir: &Path, rows: &[Row], varied: &[&str]) -> Result<Vec<Path
             fits: &fits,
             join: false,
             bands: &[],
+            marks: Some(&marks),
         };
         written.extend(png_and_svg(&dir.join(name), size, &chart)?);
     }
     // E_f against porosity.
-    let flexural = series(
-        &groups,
-        |r| {
-            let run = r.run.as_ref()?;
-            let porosity = finite(Some(run.voxel.porosity_measured))?;
-            Some((100.0 * porosity, finite(run.solve.e_flex)?))
-        },
-        true,
-    );
+    let e_flex = |r: &Row| {
+        let run = r.run.as_ref()?;
+        let porosity = finite(Some(run.voxel.porosity_measured))?;
+        Some((100.0 * porosity, finite(run.solve.e_flex)?))
+    };
+    let flexural = series(&groups, e_flex, true);
+    let flexural_marks = marked(&groups, e_flex);
     if !flexural.is_empty() {
         let chart = Chart {
             title: "Flexural modulus (three-point bending)",
@@ -174,6 +202,7 @@ pub fn write_plots(dir: &Path, rows: &[Row], varied: &[&str]) -> Result<Vec<Path
             fits: &[],
             join: true,
             bands: &[],
+            marks: Some(&flexural_marks),
         };
         written.extend(png_and_svg(&dir.join("flexural-modulus"), size, &chart)?);
     }
@@ -185,7 +214,9 @@ pub fn write_plots(dir: &Path, rows: &[Row], varied: &[&str]) -> Result<Vec<Path
             .any(|r| num(r, k).is_some() && stiffness(r).is_some())
     });
     if let Some(key) = key {
-        let series = series(&groups, |r| Some((num(r, key)?, stiffness(r)?)), true);
+        let point = |r: &Row| Some((num(r, key)?, stiffness(r)?));
+        let series = series(&groups, point, true);
+        let marks = marked(&groups, point);
         let x_desc = format!("{key}{}", unit_of(key));
         let chart = Chart {
             title: "Implant axial stiffness",
@@ -196,6 +227,7 @@ pub fn write_plots(dir: &Path, rows: &[Row], varied: &[&str]) -> Result<Vec<Path
             fits: &[],
             join: true,
             bands: &[],
+            marks: Some(&marks),
         };
         written.extend(png_and_svg(&dir.join("stiffness"), size, &chart)?);
     }

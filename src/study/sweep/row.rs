@@ -168,11 +168,9 @@ impl Row {
                 unreachable!("a struct serializes to an object")
             };
             for (k, v) in fields {
-                // Rows keep the columns they had before the record: the
-                // exponent is the scene's `voxel.fraction_exponent`.
-                if k != "fraction_exponent" {
-                    m.entry(k).or_insert(v);
-                }
+                // Every field, `fraction_exponent` included: with "auto" it
+                // is the exponent the case was calibrated to.
+                m.entry(k).or_insert(v);
             }
         }
         if let Some(p) = &self.provenance {

@@ -14,7 +14,8 @@ use voxfe::export::inp::read_inp;
 use voxfe::export::vtu::{read_vtu, VtuContents, VTK_HEXAHEDRON};
 
 /// A solid block of `size` mm at voxel size `h`, E = 1000 MPa, ν = 0.3,
-/// in compression between platens `platens`, on the CPU.
+/// in compression between platens `platens`, on the CPU; binary fill and
+/// the hex8 element, the classic voxel mesh (one material, `C3D8`).
 fn block(size: f64, h: f64, platens: &str) -> String {
     format!(
         r#"
@@ -29,12 +30,14 @@ shape = "box"
 size = [{size}, {size}, {size}]
 [voxel]
 size = {h}
+fill = "binary"
 [load]
 case = "compression"
 platens = "{platens}"
 [solver]
 backend = "cpu"
 tolerance = 1e-10
+element = "hex8"
 "#
     )
 }
@@ -109,7 +112,11 @@ fn vtu_mesh_matches_the_solver_and_the_vti_of_the_same_run() {
         }
     }
     // Each cell is a voxel of volume h³ (positive: VTK's node order); its
-    // von Mises stress, recomputed from the stress tensor, is the .vti's.
+    // von Mises stress, recomputed from the stress tensor φₑᵖ·D·ε, is the
+    // .vti's (the solid's, D·ε) times the element's weight φₑᵖ (fraction
+    // fill, the default; p calibrated).
+    let exponent = v["fraction_exponent"].as_f64().expect("fraction fill");
+    let phi = values(m.cell_array("solid_fraction"));
     let vm_max = vm.iter().fold(0.0f64, |a, &b| a.max(b));
     assert!(vm_max > 0.0);
     for (e, &vm_e) in vm.iter().enumerate() {
@@ -133,9 +140,10 @@ fn vtu_mesh_matches_the_solver_and_the_vti_of_the_same_run() {
             }
         }
         let vox = idx(lo[0]) + nx * (idx(lo[1]) + ny * idx(lo[2]));
+        let weight = phi[e].powf(exponent);
         assert!(
-            (vm_e - vti_vm[vox]).abs() <= 1e-5 * vm_max,
-            "cell {e}: {vm_e} vs {}",
+            (vm_e - weight * vti_vm[vox]).abs() <= 1e-5 * vm_max,
+            "cell {e}: {vm_e} vs {weight} × {}",
             vti_vm[vox]
         );
     }
@@ -241,6 +249,17 @@ fn the_abaqus_deck_has_the_solvers_mesh_material_and_constraints() {
         .collect();
     assert_eq!(d.set("LOADED").unwrap(), loaded.as_slice());
 
+    // The defaults (fraction fill, the incompatible element): Abaqus'
+    // incompatible-mode brick, and every voxel of the block in PHI_100.
+    let defaults = block(1.0, 0.5, "frictionless")
+        .replace("fill = \"binary\"\n", "")
+        .replace("element = \"hex8\"\n", "");
+    run(dir.path(), &defaults, &["--inp", inp.to_str().unwrap()]);
+    let d = read_inp(&inp).unwrap();
+    assert_eq!(d.element_types, ["C3D8I"]);
+    assert_eq!(d.materials, [("PHI_100".to_string(), 1000.0, 0.3)]);
+    assert_eq!(d.elements.len(), 8);
+
     // Bonded platens: every bottom and top node held in x and y too.
     let v = run(
         dir.path(),
@@ -313,7 +332,11 @@ fn voxelize_writes_the_mesh_alone_and_bad_paths_are_refused_before_the_solve() {
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
     let m = read_vtu(&vtu).unwrap();
     assert_eq!(m.cells.len() as u64, v["solid_voxels"].as_u64().unwrap());
-    let grid = common::rd_grid(0.15);
+    let parsed = voxfe::scene::Scene::parse(&small_rd(0.15), Path::new("s.toml"), &[]).unwrap();
+    let grid = voxfe::pipeline::voxelize::voxelize_scene(&parsed)
+        .unwrap()
+        .1
+        .grid;
     let mesh = voxfe::fem::mesh::ActiveMesh::new(&grid).unwrap();
     assert_eq!(m.points.len(), mesh.len());
     assert!(m.point.is_empty());

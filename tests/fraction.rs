@@ -229,45 +229,50 @@ fn bad_fill_keys_are_clear_errors() {
     std::fs::write(&path, small_rd(0.1)).unwrap();
     let p = path.to_str().unwrap();
     for (set, key, says) in [
-        ("voxel.fill=grey", "fill", "binary"),
+        (&["voxel.fill=grey"][..], "fill", "binary"),
         (
-            "voxel.fraction_threshold=1.5",
+            &["voxel.fraction_threshold=1.5"],
             "voxel.fraction_threshold",
             "0 ≤ threshold < 1",
         ),
         (
-            "voxel.fraction_threshold=-0.1",
+            &["voxel.fraction_threshold=-0.1"],
             "voxel.fraction_threshold",
             "0 ≤ threshold < 1",
         ),
         (
-            "voxel.fraction_exponent=0.5",
+            &["voxel.fraction_exponent=0.5"],
             "voxel.fraction_exponent",
             "1 ≤ p ≤ 4",
         ),
         (
-            "voxel.fraction_exponent=5",
+            &["voxel.fraction_exponent=5"],
             "voxel.fraction_exponent",
             "1 ≤ p ≤ 4",
         ),
         (
-            "voxel.fraction_exponent=nan",
+            &["voxel.fraction_exponent=nan"],
             "voxel.fraction_exponent",
             "finite",
         ),
-        // small_rd is binary: an exponent there would be silently ignored.
+        // With binary fill an exponent would be silently ignored.
         (
-            "voxel.fraction_exponent=2",
+            &["voxel.fill=binary", "voxel.fraction_exponent=2"],
             "voxel.fraction_exponent",
             "voxel.fill = \"fraction\"",
         ),
     ] {
-        let out = voxfe(&["voxelize", p, "--set", set]);
+        let mut args = vec!["voxelize", p];
+        for s in set {
+            args.extend(["--set", s]);
+        }
+        let out = voxfe(&args);
         let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{set}: {err}");
-        assert!(err.contains(key) && err.contains(says), "{set}: {err}");
+        assert_eq!(out.status.code(), Some(2), "{set:?}: {err}");
+        assert!(err.contains(key) && err.contains(says), "{set:?}: {err}");
     }
-    let out = voxfe(&["voxelize", p, "--json", "--set", "voxel.fill=fraction"]);
+    // Fraction fill is the default.
+    let out = voxfe(&["voxelize", p, "--json"]);
     assert!(
         out.status.success(),
         "{}",

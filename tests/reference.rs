@@ -1,6 +1,9 @@
 //! Committed reference values: the shipped scenes' moduli, iteration and
 //! node counts on the CPU solver (`tests/reference_values/`), so that a
-//! change that moves a number is seen; and every shipped scene loads.
+//! change that moves a number is seen; with the defaults (fraction fill,
+//! incompatible element, calibrated exponent) and, for the scenes that
+//! have one, the classic binary hex8 path (an entry's `set` overrides);
+//! and every shipped scene loads.
 
 mod common;
 
@@ -15,18 +18,33 @@ fn reference() -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
-/// Runs `scene` as the reference file's command says and checks its values.
-fn check(scene: &str) {
+/// The `--set` overrides of a reference entry (none when it has no `set`).
+fn overrides(entry: &Value) -> Vec<String> {
+    entry["set"].as_array().map_or_else(Vec::new, |set| {
+        set.iter()
+            .map(|s| s.as_str().expect("`set` holds strings").to_string())
+            .collect()
+    })
+}
+
+/// Runs `scene` with the overrides `set` as the reference file's command
+/// says and checks its values against the entry with exactly those
+/// overrides.
+fn check(scene: &str, set: &[&str]) {
     let doc = reference();
     let tol = doc["rel_tol"].as_f64().unwrap();
     let entry = doc["scenes"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|e| e["scene"] == scene)
-        .unwrap_or_else(|| panic!("{scene} has no reference values"));
+        .find(|e| e["scene"] == scene && overrides(e) == set)
+        .unwrap_or_else(|| panic!("{scene} {set:?} has no reference values"));
     let path = format!("{}/{scene}", env!("CARGO_MANIFEST_DIR"));
-    let out = voxfe(&["run", &path, "--backend", "cpu", "--json", "-q"]);
+    let mut args = vec!["run", &path, "--backend", "cpu", "--json", "-q"];
+    for s in set {
+        args.extend(["--set", s]);
+    }
+    let out = voxfe(&args);
     assert!(
         out.status.success(),
         "{scene}: {}",
@@ -37,33 +55,46 @@ fn check(scene: &str) {
         let (g, w) = (got[key].as_f64().unwrap(), want.as_f64().unwrap());
         assert!(
             (g - w).abs() <= tol * w.abs(),
-            "{scene}: {key} = {g:?}, reference {w:?} (rel. tol. {tol:e}, {:e} off)",
+            "{scene} {set:?}: {key} = {g:?}, reference {w:?} (rel. tol. {tol:e}, {:e} off)",
             (g / w - 1.0).abs()
         );
     }
     for key in ["active_nodes", "iterations", "multigrid_levels"] {
-        assert_eq!(got[key], entry[key], "{scene}: {key}");
+        assert_eq!(got[key], entry[key], "{scene} {set:?}: {key}");
     }
 }
 
+/// The classic voxel model: binary fill and the trilinear brick.
+const BINARY_HEX8: [&str; 2] = ["voxel.fill=binary", "solver.element=hex8"];
+
 #[test]
 fn rd_compression_gives_its_reference_modulus() {
-    check("scenes/rd-compression.toml");
+    check("scenes/rd-compression.toml", &[]);
+}
+
+#[test]
+fn rd_compression_binary_hex8_gives_its_reference_modulus() {
+    check("scenes/rd-compression.toml", &BINARY_HEX8);
 }
 
 #[test]
 fn bar_bending_gives_its_reference_modulus() {
-    check("scenes/bar-bending.toml");
+    check("scenes/bar-bending.toml", &[]);
+}
+
+#[test]
+fn bar_bending_binary_hex8_gives_its_reference_modulus() {
+    check("scenes/bar-bending.toml", &BINARY_HEX8);
 }
 
 #[test]
 fn vbr_25_gives_its_reference_stiffness() {
-    check("scenes/vbr-25.toml");
+    check("scenes/vbr-25.toml", &[]);
 }
 
 #[test]
 fn vbr_25_stl_gives_its_reference_stiffness() {
-    check("scenes/vbr-25-stl.toml");
+    check("scenes/vbr-25-stl.toml", &[]);
 }
 
 #[test]

@@ -22,10 +22,13 @@ fn scene(text: &str, set: &[String]) -> Scene {
 }
 
 /// Measured porosity of 2×2×2 RD cells of M = 1.5 mm with `cells_per_voxel`
-/// voxels along a cell and strut diameter `d`.
+/// binary voxels along a cell and strut diameter `d`.
 fn rd_measured(d: f64, voxels_per_cell: usize) -> (f64, f64, usize) {
     let h = 1.5 / voxels_per_cell as f64;
     let set = vec![
+        // Centre-sampled voxels (fraction fill is within 0.2 points at any
+        // D/h: tests/fraction.rs).
+        "voxel.fill=binary".to_string(),
         format!("lattice.strut={d}"),
         format!("voxel.size={h}"),
         format!(
@@ -106,6 +109,8 @@ fn porosity_round_trips_through_the_solved_strut() {
         let set = vec![
             format!("lattice.kind={kind}"),
             "lattice.porosity=0.8".to_string(),
+            // Centre sampling, as the check on `sample` below.
+            "voxel.fill=binary".to_string(),
             // h = M/100: D/h ≥ 10 for every kind at 80 % porosity.
             "voxel.size=0.015".to_string(),
             "specimen.size=[1.5, 1.5, 1.5]".to_string(),
@@ -275,10 +280,15 @@ fn porosity_warnings(r: &voxfe::report::VoxelReport) -> Vec<&String> {
 
 #[test]
 fn a_lattice_far_from_its_nominal_porosity_warns() {
-    // 4 voxels per cell: the struts break apart and the part is nearly empty.
+    // 4 binary voxels per cell: the struts break apart and the part is
+    // nearly empty (fraction fill keeps the porosity near nominal).
     let s = scene(
         RD,
-        &["lattice.cell=0.4".into(), "lattice.porosity=0.5".into()],
+        &[
+            "lattice.cell=0.4".into(),
+            "lattice.porosity=0.5".into(),
+            "voxel.fill=binary".into(),
+        ],
     );
     let (_, _, r) = voxelize_scene(&s).unwrap();
     assert!(r.porosity_measured - r.porosity_nominal > 0.4, "{r:?}");
@@ -297,6 +307,7 @@ fn a_lattice_far_from_its_nominal_porosity_warns() {
         .arg("voxelize")
         .arg(&path)
         .args(["--set", "lattice.cell=0.4", "--set", "lattice.porosity=0.5"])
+        .args(["--set", "voxel.fill=binary"])
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);

@@ -3,9 +3,12 @@
 //!
 //! - `*NODE` (set `ALL_NODES`): the solver's active nodes, numbered from 1
 //!   in the solver's order (node `n + 1` is active node `n`);
-//! - `*ELEMENT, TYPE=C3D8` (set `ALL_ELEMENTS`): the solid voxels, numbered
+//! - `*ELEMENT, TYPE=C3D8I` (set `ALL_ELEMENTS`): the solid voxels, numbered
 //!   from 1 in voxel-id order, nodes in Abaqus order (the bottom face
 //!   counter-clockwise seen from +z, then the top: [`super::HEX_ORDER`]);
+//!   C3D8I is Abaqus' hexahedron with incompatible modes, as the solver's
+//!   default `solver.element = "incompatible"`; `C3D8` (full integration)
+//!   for `"hex8"`;
 //! - `*MATERIAL`/`*ELASTIC` and `*SOLID SECTION`: with binary fill one
 //!   material `SOLID` (E, ν) on every element; with fraction fill the
 //!   elements are grouped by φₑ rounded to the nearest 0.01 (sets
@@ -28,6 +31,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use super::{io_error, ExportError, HexMesh};
+use crate::fem::hex8::Element;
 use crate::provenance::Provenance;
 use crate::report::RunReport;
 
@@ -65,7 +69,11 @@ pub fn write_run(
         let [x, y, z] = hex.position(n);
         let _ = writeln!(s, "{}, {x:e}, {y:e}, {z:e}", n + 1);
     }
-    let _ = writeln!(s, "*ELEMENT, TYPE=C3D8, ELSET=ALL_ELEMENTS");
+    let element_type = match report.solve.element {
+        Element::Hex8 => "C3D8",
+        Element::Incompatible => "C3D8I",
+    };
+    let _ = writeln!(s, "*ELEMENT, TYPE={element_type}, ELSET=ALL_ELEMENTS");
     for (e, cell) in hex.cells.iter().enumerate() {
         let nodes: Vec<String> = cell.iter().map(|&n| (n + 1).to_string()).collect();
         let _ = writeln!(s, "{}, {}", e + 1, nodes.join(", "));

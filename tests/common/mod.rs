@@ -4,28 +4,40 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::OnceLock;
 use voxfe::grid::VoxelGrid;
 use voxfe::pipeline::voxelize::voxelize_scene;
 use voxfe::scene::Scene;
 
-/// Runs the `voxfe` binary built for the tests, with the calibration
-/// cache of this test binary ([`cache_dir`]).
-pub fn voxfe(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_voxfe"))
-        .args(args)
-        .env("VOXFE_CACHE_DIR", cache_dir())
-        .env_remove("VOXFE_NO_CACHE")
-        .output()
-        .expect("runs voxfe")
+/// The calibration cache folder (`VOXFE_CACHE_DIR`) of every `voxfe` this
+/// test binary spawns: a fresh temporary folder per test binary, shared by
+/// its tests, so that a lattice's reference and exponent are computed once
+/// per binary (the default `voxel.fraction_exponent = "auto"` calibrates
+/// before every lattice run) and the user's own cache is neither read nor
+/// written.
+pub fn cache_dir() -> &'static Path {
+    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
+    DIR.get_or_init(|| {
+        tempfile::Builder::new()
+            .prefix("voxfe-test-cache")
+            .tempdir()
+            .expect("creates the test cache folder")
+    })
+    .path()
 }
 
-/// The calibration cache of this test binary: a fresh folder under the
-/// build's temporary folder, shared by its tests (each lattice's reference
-/// is computed once per binary, never read from the user's cache).
-pub fn cache_dir() -> &'static Path {
-    static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
-    DIR.get_or_init(|| tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("a cache folder"))
-        .path()
+/// A `voxfe` command of the binary built for the tests, with the test
+/// binary's calibration cache ([`cache_dir`]).
+pub fn voxfe_command() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_voxfe"));
+    cmd.env("VOXFE_CACHE_DIR", cache_dir())
+        .env_remove("VOXFE_NO_CACHE");
+    cmd
+}
+
+/// Runs the `voxfe` binary built for the tests (with [`cache_dir`]).
+pub fn voxfe(args: &[&str]) -> Output {
+    voxfe_command().args(args).output().expect("runs voxfe")
 }
 
 /// The scenes shipped in `scenes/`, every one of them (a test checks that
@@ -69,9 +81,11 @@ backend = "cpu"
     )
 }
 
-/// The grid of [`small_rd`] at voxel size `h`.
+/// The grid of [`small_rd`] at voxel size `h` with binary fill (a 0/1
+/// grid, the classic voxel model the solver and GPU tests compare on).
 pub fn rd_grid(h: f64) -> VoxelGrid {
-    let s = Scene::parse(&small_rd(h), Path::new("rd.toml"), &[]).unwrap();
+    let binary = ["voxel.fill=binary".to_string()];
+    let s = Scene::parse(&small_rd(h), Path::new("rd.toml"), &binary).unwrap();
     voxelize_scene(&s).unwrap().1.grid
 }
 
@@ -92,4 +106,11 @@ pub fn assert_real_png(path: &Path, size: (u32, u32)) {
         path.display(),
         colours.len()
     );
+}
+
+/// Points this process's in-library calibrations (`voxfe::calibration`) at
+/// [`cache_dir`], for tests that run scenes with `voxel.fraction_exponent =
+/// "auto"` in process rather than through the binary.
+pub fn use_test_cache() {
+    voxfe::calibration::use_cache(voxfe::calibration::cache::Cache::at(cache_dir()));
 }

@@ -58,20 +58,17 @@ impl Cell {
         }
         let t = Instant::now();
         let m = scene.lattice()?.cell();
-        // One cell of the lattice at M/n. The scene's own h need not divide
-        // M (a level of a convergence study is sized to the specimen): then
-        // the cell's voxel size is set before the specimen is made one cell.
-        let one = scene.with_cells(1).or_else(|e| {
-            scene
-                .with_settings(&[Setting::new("voxel.size", m / n as f64)])
-                .and_then(|s| s.with_cells(1))
-                .map_err(|_| e)
-        })?;
-        let cell = one.with_settings(&[
-            Setting::new("voxel.size", m / n as f64),
-            Setting::new("voxel.fill", "fraction"),
-            Setting::new("voxel.fraction_exponent", 1.0),
-        ])?;
+        // One cell of the lattice at M/n: the voxel size is set with the
+        // cell (the scene's own h need not divide M: a level of a
+        // convergence study is sized to the specimen).
+        let cell = scene.with_cells_and(
+            1,
+            &[
+                Setting::new("voxel.size", m / n as f64),
+                Setting::new("voxel.fill", "fraction"),
+                Setting::new("voxel.fraction_exponent", 1.0),
+            ],
+        )?;
         let specimen = voxelize_specimen(&cell)?;
         let notices = specimen
             .report

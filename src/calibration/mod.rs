@@ -110,6 +110,15 @@ pub enum CalibrationError {
 }
 
 impl CalibrationError {
+    /// Whether a cell's solve or the search did not converge (exit status
+    /// 3, as a run's solve).
+    pub fn is_not_converged(&self) -> bool {
+        matches!(
+            self,
+            CalibrationError::NotConverged { .. } | CalibrationError::NoConvergence { .. }
+        )
+    }
+
     /// Whether the input is at fault (exit status 2).
     pub fn is_bad_input(&self) -> bool {
         match self {

@@ -116,6 +116,16 @@ impl CliError {
             CliError::Scene(_) | CliError::Voxelize(_) => true,
             CliError::Vtk(_) => false,
             CliError::Image(e) => e.is_bad_input(),
+            // A calibration solve that did not converge is a solve that did
+            // not converge (exit 3), as the run's own.
+            CliError::Run {
+                source: voxfe::pipeline::RunError::Calibration(c),
+                ..
+            }
+            | CliError::Homogenize {
+                source: voxfe::homogenize::run::HomogenizeRunError::Calibration(c),
+                ..
+            } if c.is_not_converged() => return EXIT_NOT_CONVERGED,
             CliError::Run { source, .. } => source.is_bad_input(),
             CliError::Homogenize { source, .. } => source.is_bad_input(),
             CliError::Calibrate { source, .. } if !source.is_bad_input() => {

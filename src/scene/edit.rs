@@ -251,10 +251,25 @@ impl Scene {
     /// This scene made a periodic cell of `cells` lattice cells per axis
     /// (see [`Scene::load_as_periodic`]).
     pub fn with_cells(&self, cells: usize) -> Result<Scene, SceneError> {
+        self.with_cells_and(cells, &[])
+    }
+
+    /// [`Scene::with_cells`] with `settings` applied first, checked only
+    /// as the periodic scene (a voxel size that divides the cell but not
+    /// the original specimen: a calibration cell at M/n).
+    pub fn with_cells_and(
+        &self,
+        cells: usize,
+        settings: &[Setting],
+    ) -> Result<Scene, SceneError> {
         let mut origin = Origin {
             table: self.source_table(),
             ..self.origin.clone()
         };
+        for s in settings {
+            s.apply(&mut origin.table)?;
+            origin.overrides.push(s.to_string());
+        }
         super::periodic::make_periodic(&mut origin.table, Some(cells))?;
         Scene::parse_periodic(origin)
     }

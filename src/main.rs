@@ -48,10 +48,9 @@ enum Command {
     /// The homogenized 6×6 stiffness C^H of a periodic lattice cell (six
     /// solves with periodic boundary conditions; load.case = "periodic").
     Homogenize(cli::homogenize::Args),
-    /// The fraction exponent p (voxel.fraction_exponent) of the scene's
-    /// lattice at its voxel size, from periodic cells: the p at which one
-    /// cell at h gives the cell's converged E_h (Richardson on φ² cells at
-    /// 1.5, 2 and 3 times M/h voxels per cell).
+    /// Show what voxel.fraction_exponent = "auto" does for the scene: the
+    /// lattice's reference (shipped, cached or computed), the search at h,
+    /// the calibrated p, its error band, and the --set line that pins p.
     Calibrate(cli::calibrate::Args),
     /// Combine the output directories of sharded sweeps.
     Merge(cli::merge::Args),

@@ -61,6 +61,15 @@ fn periodic_sweep_rows_hold_c_h_fit_e_h_and_resume() {
         assert_eq!(run.load_case, "periodic");
         assert!(run.solve.e_eff.is_none() && run.strength.yield_stress.is_none());
         let h = run.homogenized.as_ref().expect("C^H columns");
+        // Calibrated ("auto"): E_h's band, without the specimen's term (a
+        // periodic cell), and the case is marked only above the threshold.
+        let b = h.e_h_error_estimate.expect("a band");
+        assert!(b > 0.0 && b < 0.1, "{b}");
+        let band = voxfe::study::sweep::band::band(row).unwrap();
+        assert_eq!(
+            band.is_marked(),
+            b > voxfe::study::sweep::band::BAND_THRESHOLD
+        );
         // The same case homogenized on its own: the same numbers, bit for bit.
         let want = homogenize(&[format!("lattice.porosity={phi}")]);
         let d = &want["derived"];

@@ -102,12 +102,8 @@ fn noise_note(f: &mut fmt::Formatter<'_>, o: &DesignOptions) -> fmt::Result {
 /// lattice's converged modulus, whatever the design's tolerance.
 fn band_line(f: &mut fmt::Formatter<'_>, a: &Accuracy, name: &str) -> fmt::Result {
     match a.error_estimate {
-        Some(b) => writeln!(
-            f,
-            "error band        ± {:.1} % of {name} ({})",
-            100.0 * b,
-            a.statement
-        ),
+        // The statement starts with the band: "± 2.1 % (p = … calibrated …)".
+        Some(_) => writeln!(f, "error band        {name} {}", a.statement),
         None => writeln!(f, "error band        not estimated: {}", a.statement),
     }
 }

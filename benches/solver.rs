@@ -6,6 +6,11 @@
 //! (lavapipe in CI machines) and are skipped without one. A whole GPU solve
 //! of the shipped scene takes minutes on a software adapter, so the
 //! whole-solve group also has a coarser variant (h = 0.1 mm).
+//!
+//! Binary voxels and the hex8 element (`voxel.fill = "binary"`,
+//! `solver.element = "hex8"`, set here; the defaults are fraction fill, the
+//! incompatible element and a calibrated exponent): the classic voxel model
+//! the performance history in docs/performance.md was measured on.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use std::path::Path;
@@ -16,13 +21,18 @@ use voxfe::pipeline::load::load_case;
 use voxfe::pipeline::voxelize::voxelize_scene;
 use voxfe::scene::Scene;
 
-/// `scenes/rd-compression.toml` with `set` overrides; `VOXFE_SCENES` names
-/// another scenes folder (a bench binary carried to another machine).
+/// `scenes/rd-compression.toml` with binary hex8 voxels and `set`
+/// overrides; `VOXFE_SCENES` names another scenes folder (a bench binary
+/// carried to another machine).
 fn scene(set: &[&str]) -> Scene {
     let dir = std::env::var("VOXFE_SCENES")
         .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/scenes").to_string());
     let path = Path::new(&dir).join("rd-compression.toml");
-    let set: Vec<String> = set.iter().map(|s| s.to_string()).collect();
+    let set: Vec<String> = ["voxel.fill=binary", "solver.element=hex8"]
+        .iter()
+        .chain(set)
+        .map(|s| s.to_string())
+        .collect();
     Scene::load(&path, &set).expect("scene loads")
 }
 

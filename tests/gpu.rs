@@ -1072,10 +1072,17 @@ fn periodic_multigrid_kernels_and_v_cycle_match_the_cpu() {
     let Some(ctx) = context("periodic_multigrid_kernels_and_v_cycle_match_the_cpu") else {
         return;
     };
+    use voxfe::fem::hex8::Element;
     // The small RD specimen is two whole cells per axis: a periodic cell.
-    for grid in [rd_grid(0.1), rd_fraction_grid(0.1)] {
-        let problem =
-            PeriodicProblem::new(&grid, YoungPoisson::tantalum(), Default::default()).unwrap();
+    // Both elements; the incompatible element's stencil (the default) is
+    // less diagonally dominant and its f32 V-cycle strays further (measured
+    // 1.5e-5 of the scale on the shear rhs).
+    let cases = [(Element::Hex8, 1e-5), (Element::Incompatible, 1e-4)];
+    for ((element, rel), grid) in cases
+        .into_iter()
+        .flat_map(|c| [(c, rd_grid(0.1)), (c, rd_fraction_grid(0.1))])
+    {
+        let problem = PeriodicProblem::new(&grid, YoungPoisson::tantalum(), element).unwrap();
         let (mesh, table, fixed) = (&problem.mesh, &problem.table, &problem.fixed);
         let mg = Multigrid::periodic(mesh, table, fixed).unwrap();
         assert!(mg.depth() >= 3, "{} levels", mg.depth());
@@ -1094,10 +1101,10 @@ fn periodic_multigrid_kernels_and_v_cycle_match_the_cpu() {
             let got: Vec<f32> = gpu.read(Slot::Z).unwrap();
             let want: Vec<f32> = z.iter().map(|&v| v as f32).collect();
             assert_close(
-                &format!("periodic V-cycle on the {what}"),
+                &format!("periodic V-cycle on the {what} ({element:?})"),
                 &got,
                 &want,
-                1e-5,
+                rel,
             );
         }
     }

@@ -207,7 +207,7 @@ fn a_bad_binding_cap_is_bad_input() {
     // (to run the split path on a small problem); nonsense is exit 2.
     let scene = common::scene_path("rd-compression.toml");
     for value in ["lots", "2"] {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_voxfe"))
+        let out = common::voxfe_command()
             .args(["run", scene.to_str().unwrap(), "--backend", "gpu"])
             .env("VOXFE_MAX_STORAGE_BINDING", value)
             .output()

@@ -292,7 +292,8 @@ fn a_device_path_that_cannot_be_built_falls_back_to_the_host_and_says_why() {
 
 #[test]
 fn device_updates_keep_the_host_paths_iteration_counts() {
-    // The shipped RD scene at h = 0.1: every path makes the same
+    // The shipped RD scene at h = 0.1, binary hex8 voxels (the classic
+    // model, quick on a software adapter): every path makes the same
     // decisions, so iterations and updates agree within one.
     let what = "device_updates_keep_the_host_paths_iteration_counts";
     let Some(probe) = forced(ReliablePath::Host, None, what) else {
@@ -300,7 +301,11 @@ fn device_updates_keep_the_host_paths_iteration_counts() {
     };
     let scene = Scene::load(
         &common::scene_path("rd-compression.toml"),
-        &["voxel.size=0.1".to_string()],
+        &[
+            "voxel.size=0.1".to_string(),
+            "voxel.fill=binary".to_string(),
+            "solver.element=hex8".to_string(),
+        ],
     )
     .unwrap();
     let (_, vox, _) = voxelize_scene(&scene).unwrap();

@@ -5,13 +5,13 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 /// `voxfe run` of a small lattice cube on `backend`, with
 /// `XDG_RUNTIME_DIR` unset (as under cron, ssh without a session, Slurm).
 fn run_without_session(backend: &str, env: &[(&str, &str)]) -> Output {
     let scene = common::scene_path("rd-compression.toml");
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_voxfe"));
+    let mut cmd = common::voxfe_command();
     cmd.args([
         "run",
         scene.to_str().unwrap(),

@@ -58,6 +58,7 @@ mod tests {
     fn fraction_fill_counts_its_fractions() {
         let toml = "name = \"m\"\n[specimen]\nshape = \"box\"\nsize = [2.0, 2.0, 2.0]\n[voxel]\nsize = 0.1\n[lattice]\nkind = \"solid\"\n";
         let mut s = Scene::parse(toml, Path::new("m.toml"), &[]).unwrap();
+        s.voxel.fill = Fill::Binary;
         let binary = s.estimated_bytes();
         s.voxel.fill = Fill::Fraction;
         // 20³ voxels × 4 B and 21³ nodes × 32 B.

@@ -1,6 +1,10 @@
 //! The shipped references: [`super::reference::compute_reference`] of the
 //! seven lattices over the porosities users design in, computed once by
-//! `benches/references.sh` and committed as `src/calibration/references.json`;
+//! `benches/references.sh`, smoothed by `benches/smooth_references.py` (a
+//! weighted cubic in log–log through the computed points: their scatter,
+//! Richardson here and the finest cell there, would otherwise be jitter in
+//! porosity; a point's uncertainty is twice that scatter's rms) and
+//! committed as `src/calibration/references.json`;
 //! between two tabulated porosities the reference is interpolated linearly
 //! in log E over log(1 − porosity) (Gibson–Ashby's power law is a line
 //! there), with the interpolation error measured on held-out porosities and
@@ -25,7 +29,8 @@ pub struct Point {
     pub from: String,
 }
 
-/// The points of one lattice.
+/// The points of one lattice (the file also keeps each computed value
+/// beside the fit, and the fit's scatter; serde ignores them).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LatticePoints {
     pub lattice: String,

@@ -257,11 +257,7 @@ impl Scene {
     /// [`Scene::with_cells`] with `settings` applied first, checked only
     /// as the periodic scene (a voxel size that divides the cell but not
     /// the original specimen: a calibration cell at M/n).
-    pub fn with_cells_and(
-        &self,
-        cells: usize,
-        settings: &[Setting],
-    ) -> Result<Scene, SceneError> {
+    pub fn with_cells_and(&self, cells: usize, settings: &[Setting]) -> Result<Scene, SceneError> {
         let mut origin = Origin {
             table: self.source_table(),
             ..self.origin.clone()

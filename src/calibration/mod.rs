@@ -17,8 +17,9 @@
 //!    solve: the seven lattices have cubic symmetry
 //!    ([`crate::homogenize::solve::PeriodicAxial`]). The result is cached
 //!    under the cell's key (lattice, porosity, n, origin within the cell,
-//!    threshold, element, ν, tolerance), so a second run of the same
-//!    lattice at the same h solves nothing.
+//!    threshold, element, ν, tolerance, and the reference it aimed at), so
+//!    a second run of the same lattice at the same h solves nothing, and a
+//!    calibration against another reference (an older table) is not reused.
 //!
 //! The run's [`Accuracy`] states the error band that follows (the
 //! reference's uncertainty, the interpolation error, the search's miss and
@@ -149,6 +150,12 @@ pub fn process_cache() -> &'static Cache {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 struct CellKey {
     reference: ReferenceKey,
+    /// The reference the search aimed at (E_ref/E_s and its uncertainty):
+    /// an entry calibrated against another reference (an older shipped
+    /// table, a reference computed before the table had the lattice) is
+    /// never reused.
+    reference_e_rel: f64,
+    reference_uncertainty: f64,
     n: usize,
     /// The lattice origin within the cell, over M, rounded to 1e-9.
     origin: [f64; 3],
@@ -293,16 +300,6 @@ pub fn calibrate_with_progress(
     let origin = lattice
         .origin()
         .map(|o| ((o / m).rem_euclid(1.0) * 1e9).round() / 1e9);
-    let key = CellKey {
-        reference: reference_key.clone(),
-        n,
-        origin,
-        threshold: scene.voxel.fraction_threshold,
-        tolerance: scene.solver.tolerance,
-    };
-    if let Some(c) = cache.get::<_, Calibrated>("exponent", &key) {
-        return Ok((c, true));
-    }
     let (reference, reference_source, interpolation_error) =
         match Table::shipped().lookup(&reference_key) {
             Some(i) => (i.reference, "shipped", i.interpolation_error),
@@ -317,6 +314,18 @@ pub fn calibrate_with_progress(
                 }
             },
         };
+    let key = CellKey {
+        reference: reference_key.clone(),
+        reference_e_rel: reference.e_rel,
+        reference_uncertainty: reference.uncertainty,
+        n,
+        origin,
+        threshold: scene.voxel.fraction_threshold,
+        tolerance: scene.solver.tolerance,
+    };
+    if let Some(c) = cache.get::<_, Calibrated>("exponent", &key) {
+        return Ok((c, true));
+    }
     let mut cell = Cell::new(scene, n)?;
     let trials = search(&mut cell, reference.e_rel, progress)?;
     for w in cell.notices {

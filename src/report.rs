@@ -225,6 +225,8 @@ pub struct RunReport {
     pub grid: crate::grid::VoxelGrid,
     /// How the exponent was set and the error band of the lattice result.
     pub accuracy: crate::calibration::accuracy::Accuracy,
+    /// What produced it (the scene as given, the backend that solved).
+    pub provenance: crate::provenance::Provenance,
 }
 
 impl RunReport {
@@ -266,11 +268,14 @@ impl RunReport {
     }
 
     /// The record as one flat JSON object (`voxfe run --json`).
+    /// `voxfe run --json`: the record's fields, then `provenance`.
     pub fn to_json(&self) -> Map<String, Value> {
-        match serde_json::to_value(self.record()).expect("serializes") {
+        let mut m = match serde_json::to_value(self.record()).expect("serializes") {
             Value::Object(m) => m,
             _ => unreachable!("a struct serializes to an object"),
-        }
+        };
+        m.insert("provenance".into(), self.provenance.to_json());
+        m
     }
 }
 

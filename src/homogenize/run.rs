@@ -12,6 +12,7 @@ use crate::material::YoungPoisson;
 use crate::pipeline::kind::SceneKind;
 use crate::pipeline::solver::Solver;
 use crate::pipeline::voxelize::{voxelize_resolved, VoxelizeError};
+use crate::provenance::Provenance;
 use crate::report::VoxelReport;
 use crate::scene::Scene;
 
@@ -53,6 +54,10 @@ pub struct HomogenizeReport {
     pub notices: Vec<String>,
     /// How the exponent was set and the error band of E_h.
     pub accuracy: Accuracy,
+    /// What produced it (the scene as given, the backend that solved):
+    /// the last field of [`HomogenizeReport::to_json`].
+    #[serde(skip)]
+    pub provenance: Provenance,
 }
 
 /// Voxelizes and homogenizes the periodic `scene` with its own
@@ -69,6 +74,7 @@ pub(crate) fn homogenize_with(
     mut solver: Solver,
 ) -> Result<HomogenizeReport, HomogenizeRunError> {
     assert!(SceneKind::is_periodic(scene), "a periodic scene");
+    let provenance = Provenance::of_scene(scene);
     let resolved = crate::calibration::resolve(scene)?;
     let scene = resolved.scene.as_ref();
     let specimen = voxelize_resolved(&resolved)?;
@@ -94,9 +100,10 @@ pub(crate) fn homogenize_with(
         voxel: specimen.report,
         cells,
         material,
-        result,
         derived,
         notices,
         accuracy: resolved.accuracy,
+        provenance: provenance.with_backend(&result.backend, &result.adapter),
+        result,
     })
 }

@@ -19,6 +19,7 @@ use crate::gpu::GpuError;
 use crate::grid::VoxelGrid;
 use crate::homogenize::run::{homogenize_with, HomogenizeReport, HomogenizeRunError};
 use crate::material::YoungPoisson;
+use crate::provenance::Provenance;
 use crate::report::RunReport;
 use crate::report::VoxelReport;
 use crate::scene::Scene;
@@ -77,7 +78,7 @@ impl Evaluation {
     pub fn to_json(&self) -> serde_json::Map<String, serde_json::Value> {
         match self {
             Evaluation::Loaded(r) => r.to_json(),
-            Evaluation::Periodic(r) => match r.to_json(None) {
+            Evaluation::Periodic(r) => match r.to_json() {
                 serde_json::Value::Object(m) => m,
                 _ => unreachable!("a struct serializes to an object"),
             },
@@ -160,12 +161,16 @@ pub struct Prepared {
     pub accuracy: Accuracy,
     /// The calibration's warnings and fallbacks.
     pub notices: Vec<String>,
+    /// What produced the run: the scene as given (its exponent as written,
+    /// not as resolved), the version, the start time.
+    pub provenance: Provenance,
 }
 
 /// The steps of [`run`] before the solve: the exponent resolved
 /// (`"auto"` calibrated), the voxels, the load case. The envelope is built
 /// once (by the voxelize step) and dropped here, before the solve.
 pub fn prepare(scene: &Scene) -> Result<Prepared, RunError> {
+    let provenance = Provenance::of_scene(scene);
     let resolved = crate::calibration::resolve(scene)?;
     let scene = resolved.scene.as_ref();
     let specimen = voxelize_resolved(&resolved)?;
@@ -183,6 +188,7 @@ pub fn prepare(scene: &Scene) -> Result<Prepared, RunError> {
         strength,
         accuracy: resolved.accuracy,
         notices: resolved.notices,
+        provenance,
     })
 }
 
@@ -215,6 +221,7 @@ impl Prepared {
             solve.ees_percentile_per_newton,
         );
         RunReport {
+            provenance: self.provenance.with_backend(&solve.backend, &solve.adapter),
             strength: self.load.strength(&loads, self.grid.size()),
             strength_params: self.strength,
             load_case: self.load.name(),

@@ -23,6 +23,7 @@ pub mod implant;
 pub mod lattice;
 pub mod material;
 pub mod pipeline;
+pub mod plastic;
 pub mod plot;
 pub mod progress;
 pub mod provenance;

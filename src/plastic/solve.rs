@@ -1,0 +1,466 @@
+//! The nonlinear solve: displacement-controlled increments, Newton's method
+//! per increment, each Newton step a matrix-free PCG on the consistent
+//! tangent.
+//!
+//! - Loading: the load case's boundary conditions ([`crate::fem::load`])
+//!   with the prescribed displacements scaled so that the final apparent
+//!   strain δ/Lz is [`PlasticOptions::strain`], applied in
+//!   [`PlasticOptions::increments`] equal steps of the load factor.
+//! - Newton: u ← u + Δu with A Δu = −R, A = P Kᵀ P + (I − P) the constrained
+//!   tangent, R the internal forces on the free dofs (no external forces: the
+//!   load is the prescribed displacements). An increment has converged when
+//!   ‖R‖₂ ≤ [`PlasticOptions::newton_tolerance`]·‖f_int‖₂, f_int over every
+//!   dof (its norm is that of the reactions at equilibrium).
+//! - Each linear step is PCG to ‖r‖ ≤ [`PlasticOptions::linear_tolerance`]·‖R‖
+//!   (an inexact Newton step), preconditioned by the elastic hierarchy
+//!   ([`crate::fem::multigrid::Multigrid`] of the linear solver, built once
+//!   on the hex8 elastic stiffness and kept: the tangent only softens where
+//!   points yield) or point Jacobi of the elastic stiffness.
+//! - Predictor: the first increment starts from the linear elastic
+//!   solution, scaled; later ones extrapolate the last converged increment.
+//! - Cut-back: an increment whose Newton iteration does not converge in
+//!   [`PlasticOptions::max_newton`] steps (or whose residual is not finite,
+//!   or whose PCG fails) is retried at half the step, up to
+//!   [`PlasticOptions::max_cutbacks`] times in a row; after two converged
+//!   sub-steps the step doubles back towards the nominal one.
+//!
+//! The element is the trilinear hex8 with 2×2×2 Gauss points, for plastic
+//! runs whatever `solver.element` says: the incompatible modes would need
+//! their nine internal unknowns per voxel solved (and stored) against each
+//! point's tangent at every Newton step, a local nonlinear condensation
+//! not done here. The elastic modulus of the curve is therefore the hex8
+//! one, from its own linear solve ([`PlasticSolution::elastic_modulus`]).
+
+use std::sync::Mutex;
+use std::time::Instant;
+
+use rayon::prelude::*;
+
+use crate::fem::cg::{pcg, HostPcg, PcgStats};
+use crate::fem::hex8::Element;
+use crate::fem::load::LoadCase;
+use crate::fem::multigrid::Multigrid;
+use crate::fem::operator::LinearOperator;
+use crate::fem::options::{Preconditioner, SolverOptions};
+use crate::fem::precond::{self, Jacobi};
+use crate::fem::problem::Problem;
+use crate::fem::result::SolveError;
+use crate::grid::VoxelGrid;
+use crate::plastic::elements::{Assembly, Bricks};
+use crate::plastic::material::{State, Tangent, J2};
+
+/// How the nonlinear solve runs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PlasticOptions {
+    /// Final apparent strain δ/Lz.
+    pub strain: f64,
+    /// Number of equal increments (before cut-backs).
+    pub increments: usize,
+    /// Newton stops when ‖R‖ ≤ newton_tolerance·‖f_int‖.
+    pub newton_tolerance: f64,
+    /// Newton steps per increment before a cut-back.
+    pub max_newton: usize,
+    /// Halvings of one increment before the solve gives up.
+    pub max_cutbacks: usize,
+    /// PCG stop rule of each Newton step, relative to ‖R‖.
+    pub linear_tolerance: f64,
+    /// PCG iteration limit of each linear solve.
+    pub max_iterations: usize,
+    pub preconditioner: Preconditioner,
+}
+
+impl Default for PlasticOptions {
+    fn default() -> Self {
+        PlasticOptions {
+            strain: 0.02,
+            increments: 20,
+            newton_tolerance: 1e-6,
+            max_newton: 25,
+            max_cutbacks: 6,
+            linear_tolerance: 1e-3,
+            max_iterations: 20000,
+            preconditioner: Preconditioner::Multigrid,
+        }
+    }
+}
+
+/// One converged load step of the curve.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct CurvePoint {
+    /// Apparent strain δ/Lz.
+    pub strain: f64,
+    /// Nominal stress of the load case at F (compression F/(Lx·Ly),
+    /// bending σ_f = 3FS/(2wt²)), MPa.
+    pub stress: f64,
+    /// Applied displacement δ, mm.
+    pub delta: f64,
+    /// Reaction force F, N.
+    pub force: f64,
+    /// Newton steps (linear solves) of the step.
+    pub newton: usize,
+    /// PCG iterations of the step, all Newton steps together.
+    pub cg_iterations: usize,
+    /// ‖R‖/‖f_int‖ at convergence.
+    pub residual: f64,
+    /// Gauss points yielding in the step.
+    pub plastic_points: usize,
+}
+
+/// The result of a plastic solve: the curve, the elastic modulus of the
+/// same model, and what it cost.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlasticSolution {
+    /// Converged steps, in order (sub-steps of cut-backs included).
+    pub points: Vec<CurvePoint>,
+    /// Slope of the nominal stress over δ/Lz of the linear elastic solve
+    /// (hex8), MPa: E_eff in compression.
+    pub elastic_modulus: f64,
+    /// PCG iterations of that linear solve.
+    pub elastic_iterations: usize,
+    /// Cut-backs taken.
+    pub cutbacks: usize,
+    /// Solid voxels, active nodes and free unknowns.
+    pub bricks: usize,
+    pub active_nodes: usize,
+    pub unknowns: usize,
+    /// Bytes of the plastic state, tangents and element buffer.
+    pub state_bytes: usize,
+    /// Equivalent plastic strain ᾱ averaged over each solid voxel's 8
+    /// points, one per grid voxel (0 on void voxels), at the last step.
+    pub voxel_plastic_strain: Vec<f64>,
+    /// Wall time of the preconditioner set-up and the elastic solve, s.
+    pub setup_seconds: f64,
+    /// Wall time of the whole solve, s.
+    pub solve_seconds: f64,
+    /// "multigrid" or "jacobi".
+    pub preconditioner: Preconditioner,
+}
+
+/// Why a plastic solve stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum PlasticSolveError {
+    #[error(transparent)]
+    Setup(#[from] SolveError),
+    /// The linear elastic solve (E_eff, the first predictor) did not
+    /// converge.
+    #[error("the linear elastic solve did not converge: relative residual {residual:.3e} after {iterations} PCG iterations (solver.max_iterations)")]
+    ElasticNotConverged { iterations: usize, residual: f64 },
+    /// An increment that did not converge after every cut-back; the curve
+    /// up to there is kept.
+    #[error("the load step to apparent strain {strain:.5} (step {step}) did not converge after {cutbacks} cut-backs: Newton residual ‖R‖/‖f‖ = {residual:.3e} (tolerance {tolerance:.1e}); {} converged steps kept", curve.points.len())]
+    NotConverged {
+        step: usize,
+        strain: f64,
+        residual: f64,
+        tolerance: f64,
+        cutbacks: usize,
+        curve: Box<PlasticSolution>,
+    },
+}
+
+/// The constrained tangent A = P Kᵀ P + (I − P) as a linear operator.
+struct TangentOperator<'a> {
+    assembly: &'a Assembly<'a>,
+    tangent: &'a [Tangent],
+    fixed: &'a [u8],
+    buffer: Mutex<Vec<[f64; 24]>>,
+}
+
+impl LinearOperator for TangentOperator<'_> {
+    fn len(&self) -> usize {
+        3 * self.fixed.len()
+    }
+
+    fn apply(&self, x: &[f64], y: &mut [f64]) {
+        let mut masked = x.to_vec();
+        mask(self.fixed, &mut masked);
+        let mut buffer = self.buffer.lock().unwrap_or_else(|e| e.into_inner());
+        self.assembly
+            .apply_tangent(self.tangent, &masked, y, &mut buffer);
+        for (n, &f) in self.fixed.iter().enumerate() {
+            for c in 0..3 {
+                if f & (1 << c) != 0 {
+                    y[3 * n + c] = x[3 * n + c];
+                }
+            }
+        }
+    }
+}
+
+/// Zeroes the fixed dofs of `v`.
+fn mask(fixed: &[u8], v: &mut [f64]) {
+    v.par_chunks_mut(3).zip(fixed).for_each(|(vn, &f)| {
+        for c in 0..3 {
+            if f & (1 << c) != 0 {
+                vn[c] = 0.0;
+            }
+        }
+    });
+}
+
+fn norm(v: &[f64]) -> f64 {
+    crate::fem::vector::norm_sq(v).sqrt()
+}
+
+/// The preconditioner of every linear step.
+enum Pre<'p> {
+    Jacobi(Jacobi),
+    Multigrid(Box<Multigrid<'p>>),
+}
+
+impl Pre<'_> {
+    fn solve<A: LinearOperator>(
+        &self,
+        a: &A,
+        b: Vec<f64>,
+        opts: &SolverOptions,
+    ) -> Result<(Vec<f64>, PcgStats), SolveError> {
+        fn run<A: LinearOperator, M: precond::Preconditioner>(
+            a: &A,
+            m: &M,
+            b: Vec<f64>,
+            opts: &SolverOptions,
+        ) -> Result<(Vec<f64>, PcgStats), SolveError> {
+            let mut cg = HostPcg::new(a, m, b);
+            let stats = pcg(&mut cg, opts)?;
+            Ok((cg.into_solution(), stats))
+        }
+        match self {
+            Pre::Jacobi(m) => run(a, m, b, opts),
+            Pre::Multigrid(m) => run(a, &**m, b, opts),
+        }
+    }
+}
+
+/// The elastoplastic response of `grid` under `load` to the final strain
+/// of `opts`, on the CPU.
+pub fn solve(
+    grid: &VoxelGrid,
+    material: J2,
+    load: &LoadCase,
+    opts: &PlasticOptions,
+) -> Result<PlasticSolution, PlasticSolveError> {
+    let start = Instant::now();
+    let problem = Problem::with_element(grid, material.elastic, load, Element::Hex8)?;
+    let (mesh, bc) = (&problem.mesh, &problem.bc);
+    let pre = match opts.preconditioner {
+        Preconditioner::Jacobi => Pre::Jacobi(Jacobi::new(&problem.operator())),
+        Preconditioner::Multigrid => Pre::Multigrid(Box::new(
+            Multigrid::new(mesh, &problem.table, &bc.fixed).map_err(SolveError::from)?,
+        )),
+    };
+    let linear = |tol: f64| SolverOptions {
+        tolerance: tol,
+        max_iterations: opts.max_iterations,
+        preconditioner: opts.preconditioner,
+        element: Element::Hex8,
+        ..SolverOptions::default()
+    };
+    // The linear elastic solution at the load case's δ: E_eff and the
+    // predictor of the first increment.
+    let (w, el_stats) = pre.solve(&problem.operator(), problem.rhs(), &linear(1e-9))?;
+    if !el_stats.converged {
+        return Err(PlasticSolveError::ElasticNotConverged {
+            iterations: el_stats.iterations,
+            residual: el_stats.relative_residual,
+        });
+    }
+    let mut u_el = w;
+    for &(dof, v) in &bc.values {
+        u_el[dof] = v;
+    }
+    let size = grid.size();
+    let lz = size[2];
+    let reaction = |f: &[f64]| -bc.loaded.iter().map(|&n| f[3 * n + 2]).sum::<f64>();
+    let nominal = |force: f64, delta: f64| load.quantities(force, delta, size).nominal_stress;
+    let mut ku = vec![0.0; u_el.len()];
+    problem.stiffness().apply(&u_el, &mut ku);
+    let elastic_modulus = nominal(reaction(&ku), bc.delta) / (bc.delta / lz);
+    let setup_seconds = start.elapsed().as_secs_f64();
+
+    let bricks = Bricks::new(grid, mesh);
+    let assembly = Assembly {
+        grid,
+        mesh,
+        bricks: &bricks,
+        material,
+    };
+    let points_n = 8 * bricks.len();
+    let mut old = vec![State::default(); points_n];
+    let mut trial = old.clone();
+    let mut tangent = vec![material.elastic_tangent(); points_n];
+    let mut buffer = Vec::new();
+    let state_bytes = points_n
+        * (2 * std::mem::size_of::<State>() + std::mem::size_of::<Tangent>())
+        + bricks.len() * (24 * 8 + 8 * 4 + 8 + 4);
+
+    // Prescribed displacement at load factor t: t·scale·values.
+    let scale = opts.strain * lz / bc.delta;
+    let ndof = u_el.len();
+    let mut u = vec![0.0; ndof];
+    let mut du_prev: Vec<f64> = u_el
+        .iter()
+        .map(|v| v * scale / opts.increments as f64)
+        .collect();
+    let nominal_dt = 1.0 / opts.increments as f64;
+    let mut dt_prev = nominal_dt;
+    let mut dt = nominal_dt;
+    let mut t = 0.0f64;
+    let mut solution = PlasticSolution {
+        points: Vec::new(),
+        elastic_modulus,
+        elastic_iterations: el_stats.iterations,
+        cutbacks: 0,
+        bricks: bricks.len(),
+        active_nodes: mesh.len(),
+        unknowns: problem.unknowns(),
+        state_bytes,
+        voxel_plastic_strain: Vec::new(),
+        setup_seconds,
+        solve_seconds: 0.0,
+        preconditioner: opts.preconditioner,
+    };
+    let mut streak = 0usize;
+    let mut halvings = 0usize;
+    let mut step = 1usize;
+    while t < 1.0 - 1e-12 {
+        let t_new = (t + dt).min(1.0);
+        let dt_used = t_new - t;
+        // Predictor: the last increment extrapolated, prescribed values set.
+        let ratio = dt_used / dt_prev;
+        let mut v: Vec<f64> = u.iter().zip(&du_prev).map(|(a, d)| a + ratio * d).collect();
+        for &(dof, val) in &bc.values {
+            v[dof] = t_new * scale * val;
+        }
+        let outcome = newton(
+            &assembly,
+            &pre,
+            bc,
+            &old,
+            &mut trial,
+            &mut tangent,
+            &mut buffer,
+            &mut v,
+            opts,
+            &linear,
+        );
+        match outcome {
+            Ok((force_vec, newton_steps, cg, residual, plastic_points)) => {
+                old.copy_from_slice(&trial);
+                let delta = t_new * scale * bc.delta;
+                let force = reaction(&force_vec);
+                solution.points.push(CurvePoint {
+                    strain: delta / lz,
+                    stress: nominal(force, delta),
+                    delta,
+                    force,
+                    newton: newton_steps,
+                    cg_iterations: cg,
+                    residual,
+                    plastic_points,
+                });
+                du_prev = v.iter().zip(&u).map(|(a, b)| a - b).collect();
+                dt_prev = dt_used;
+                u = v;
+                t = t_new;
+                halvings = 0;
+                streak += 1;
+                if dt < nominal_dt && streak >= 2 {
+                    dt = (2.0 * dt).min(nominal_dt);
+                    streak = 0;
+                }
+                if (t / nominal_dt - (t / nominal_dt).round()).abs() < 1e-9 {
+                    step = (t / nominal_dt).round() as usize + 1;
+                }
+            }
+            Err(residual) => {
+                streak = 0;
+                if halvings >= opts.max_cutbacks {
+                    solution.solve_seconds = start.elapsed().as_secs_f64();
+                    solution.voxel_plastic_strain = voxel_alpha(grid, &bricks, &old);
+                    return Err(PlasticSolveError::NotConverged {
+                        step,
+                        strain: t_new * opts.strain,
+                        residual,
+                        tolerance: opts.newton_tolerance,
+                        cutbacks: halvings,
+                        curve: Box::new(solution),
+                    });
+                }
+                halvings += 1;
+                solution.cutbacks += 1;
+                dt = dt_used / 2.0;
+            }
+        }
+    }
+    solution.voxel_plastic_strain = voxel_alpha(grid, &bricks, &old);
+    solution.solve_seconds = start.elapsed().as_secs_f64();
+    Ok(solution)
+}
+
+/// ᾱ averaged over the 8 points of each solid voxel, per grid voxel.
+fn voxel_alpha(grid: &VoxelGrid, bricks: &Bricks, state: &[State]) -> Vec<f64> {
+    let mut out = vec![0.0; grid.voxel_count()];
+    for (e, &v) in bricks.voxel.iter().enumerate() {
+        out[v as usize] = state[8 * e..8 * e + 8].iter().map(|s| s.alpha).sum::<f64>() / 8.0;
+    }
+    out
+}
+
+/// Newton's method on one increment from the predictor `u` (prescribed
+/// values set): Ok((f_int, steps, PCG iterations, ‖R‖/‖f‖, yielding
+/// points)) when converged, else Err(the last ‖R‖/‖f‖).
+#[allow(clippy::too_many_arguments, clippy::type_complexity)]
+fn newton(
+    assembly: &Assembly,
+    pre: &Pre,
+    bc: &crate::fem::load::Constraints,
+    old: &[State],
+    trial: &mut [State],
+    tangent: &mut [Tangent],
+    buffer: &mut Vec<[f64; 24]>,
+    u: &mut [f64],
+    opts: &PlasticOptions,
+    linear: &dyn Fn(f64) -> SolverOptions,
+) -> Result<(Vec<f64>, usize, usize, f64, usize), f64> {
+    let mut cg_total = 0;
+    let mut last = f64::INFINITY;
+    for steps in 0..=opts.max_newton {
+        let eval = assembly.internal_force(u, old, trial, tangent, buffer);
+        let mut r = eval.force.clone();
+        mask(&bc.fixed, &mut r);
+        let reference = norm(&eval.force);
+        let rel = if reference > 0.0 {
+            norm(&r) / reference
+        } else {
+            0.0
+        };
+        if !rel.is_finite() {
+            return Err(rel);
+        }
+        last = rel;
+        if rel <= opts.newton_tolerance {
+            return Ok((eval.force, steps, cg_total, rel, eval.plastic_points));
+        }
+        if steps == opts.max_newton {
+            break;
+        }
+        let op = TangentOperator {
+            assembly,
+            tangent,
+            fixed: &bc.fixed,
+            buffer: Mutex::new(std::mem::take(buffer)),
+        };
+        let b: Vec<f64> = r.iter().map(|v| -v).collect();
+        let solved = pre.solve(&op, b, &linear(opts.linear_tolerance));
+        *buffer = op.buffer.into_inner().unwrap_or_else(|e| e.into_inner());
+        match solved {
+            Ok((du, stats)) if stats.converged => {
+                cg_total += stats.iterations;
+                u.par_iter_mut().zip(&du).for_each(|(a, d)| *a += d);
+            }
+            _ => return Err(last),
+        }
+    }
+    Err(last)
+}

@@ -1,0 +1,134 @@
+//! The scene's `[plastic]` table (`voxfe plastic`): the final apparent
+//! strain and the number of increments. Checked by
+//! [`PlasticSpec::check`], which names the key of a bad value.
+
+use serde::{Deserialize, Serialize};
+
+/// Default final apparent strain of `[plastic] strain`.
+pub const DEFAULT_STRAIN: f64 = 0.02;
+/// Default number of increments of `[plastic] increments`.
+pub const DEFAULT_INCREMENTS: usize = 20;
+/// Largest final strain: beyond it small strain is no model of the part.
+pub const STRAIN_MAX: f64 = 0.2;
+/// Largest hardening modulus H as a multiple of E (above E the "plastic"
+/// branch is stiffer than half the elastic one: a unit slip).
+pub const HARDENING_MAX_OVER_E: f64 = 1.0;
+
+/// `[plastic]`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlasticSpec {
+    /// Final apparent strain δ/Lz (compression) or deflection over height
+    /// (bending), 0 < strain ≤ 0.2.
+    #[serde(default = "default_strain")]
+    pub strain: f64,
+    /// Number of equal displacement increments, at least 1.
+    #[serde(default = "default_increments")]
+    pub increments: usize,
+}
+
+fn default_strain() -> f64 {
+    DEFAULT_STRAIN
+}
+
+fn default_increments() -> usize {
+    DEFAULT_INCREMENTS
+}
+
+impl Default for PlasticSpec {
+    fn default() -> Self {
+        PlasticSpec {
+            strain: DEFAULT_STRAIN,
+            increments: DEFAULT_INCREMENTS,
+        }
+    }
+}
+
+/// A bad `[plastic]` or hardening value: the key, the value and what is
+/// allowed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{key} = {value}: {allowed}")]
+pub struct PlasticInputError {
+    pub key: &'static str,
+    pub value: String,
+    pub allowed: String,
+}
+
+impl PlasticSpec {
+    /// Checks the table.
+    pub fn check(&self) -> Result<(), PlasticInputError> {
+        if !(self.strain > 0.0 && self.strain <= STRAIN_MAX) {
+            return Err(PlasticInputError {
+                key: "plastic.strain",
+                value: format!("{:?}", self.strain),
+                allowed: format!(
+                    "allowed: 0 < strain ≤ {STRAIN_MAX}, the final apparent strain (not percent)"
+                ),
+            });
+        }
+        if self.increments < 1 {
+            return Err(PlasticInputError {
+                key: "plastic.increments",
+                value: self.increments.to_string(),
+                allowed: "allowed: at least 1".into(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Checks a hardening modulus H (MPa) against Young's modulus `e`.
+pub fn check_hardening(h: f64, e: f64) -> Result<(), PlasticInputError> {
+    if !(h >= 0.0 && h <= HARDENING_MAX_OVER_E * e) {
+        return Err(PlasticInputError {
+            key: "material.hardening",
+            value: format!("{h:?}"),
+            allowed: format!(
+                "allowed: 0 ≤ hardening ≤ {HARDENING_MAX_OVER_E}·E = {} MPa (the linear hardening modulus in MPa; 0 is perfectly plastic)",
+                HARDENING_MAX_OVER_E * e
+            ),
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_values_name_their_key() {
+        for (spec, key) in [
+            (
+                PlasticSpec {
+                    strain: 0.0,
+                    increments: 20,
+                },
+                "plastic.strain",
+            ),
+            (
+                PlasticSpec {
+                    strain: 0.25,
+                    increments: 20,
+                },
+                "plastic.strain",
+            ),
+            (
+                PlasticSpec {
+                    strain: 0.02,
+                    increments: 0,
+                },
+                "plastic.increments",
+            ),
+        ] {
+            assert_eq!(spec.check().unwrap_err().key, key);
+        }
+        assert!(PlasticSpec::default().check().is_ok());
+        assert_eq!(
+            check_hardening(-1.0, 1e5).unwrap_err().key,
+            "material.hardening"
+        );
+        assert!(check_hardening(2e5, 1e5).is_err());
+        assert!(check_hardening(1e3, 1e5).is_ok());
+    }
+}

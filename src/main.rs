@@ -56,6 +56,9 @@ enum Command {
     Merge(cli::merge::Args),
     /// Voxelize and solve one or more scenes, and print the modulus.
     Run(cli::run::Args),
+    /// Elastoplastic (J2) curve of a scene on the CPU: stress–strain
+    /// curve, offset yield strength σ_0.2 and first maximum.
+    Plastic(cli::plastic::Args),
     /// The reference modulus of a lattice's periodic cell at each porosity
     /// (what benches/references.sh tabulates).
     #[command(hide = true)]
@@ -71,6 +74,7 @@ fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Voxelize(a) => cli::voxelize::run(a),
         Command::Run(a) => cli::run::run(a),
+        Command::Plastic(a) => cli::plastic::run(a),
         Command::Sweep(a) => cli::sweep::run(a),
         Command::Merge(a) => cli::merge::run(a),
         Command::Homogenize(a) => cli::homogenize::run(a),

@@ -9,10 +9,14 @@
 //! - [`solve`]: displacement-controlled increments, Newton per increment,
 //!   PCG on the tangent preconditioned by the elastic multigrid, cut-backs;
 //! - [`curve`]: σ_0.2 (ISO 13314 offset) and the first maximum of a curve;
-//! - [`spec`]: the scene's `[plastic]` table.
+//! - [`spec`]: the scene's `[plastic]` table;
+//! - [`run`]: a scene's plastic run and its report (text, JSON, CSV);
+//!   [`plot`]: its stress–strain plot.
 
 pub mod curve;
 pub mod elements;
 pub mod material;
+pub mod plot;
+pub mod run;
 pub mod solve;
 pub mod spec;

@@ -142,6 +142,10 @@ pub struct Scene {
     /// `[sweep]`: the variations `voxfe sweep` runs when no `--vary` is given.
     #[serde(default)]
     pub sweep: SweepSpec,
+    /// `[plastic]`: the elastoplastic solve of `voxfe plastic`
+    /// ([`crate::plastic::spec`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plastic: Option<crate::plastic::spec::PlasticSpec>,
     /// Folder of the scene file, for relative paths (not a key).
     #[serde(skip)]
     pub base_dir: PathBuf,

@@ -51,6 +51,10 @@ pub struct MaterialSpec {
     /// Critical strain ε_c of the Pistoia criterion (default 0.007).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub critical_strain: Option<f64>,
+    /// Linear isotropic hardening modulus H of the plastic solve
+    /// (`voxfe plastic`), MPa (default 0: perfectly plastic).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hardening: Option<f64>,
 }
 
 /// `[lattice]`.

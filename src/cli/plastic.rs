@@ -1,0 +1,77 @@
+//! `voxfe plastic`: one scene's elastoplastic (J2) curve on the CPU: the
+//! stress–strain curve (text, `--json`, `--csv`, `--plot`), σ_0.2 and the
+//! first maximum. An increment that does not converge after its cut-backs
+//! ends the curve: what was computed is printed and written, and the exit
+//! status is 3.
+
+use std::path::PathBuf;
+
+use super::{info, load_scene, CliError, EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_NOT_CONVERGED};
+use voxfe::plastic::run::run as run_plastic;
+
+#[derive(clap::Args)]
+pub(crate) struct Args {
+    /// Scene file (TOML); its [plastic] table sets the final strain
+    /// (default 0.02) and the increments (default 20), [material] the
+    /// yield strength and the hardening modulus.
+    scene: PathBuf,
+    /// Print one JSON object (with provenance) instead of text.
+    #[arg(long)]
+    json: bool,
+    /// Write the stress–strain curve as CSV.
+    #[arg(long, value_name = "FILE")]
+    csv: Option<PathBuf>,
+    /// Write the curve with σ_0.2 and the elastic line marked, as FILE.png
+    /// and FILE.svg.
+    #[arg(long, value_name = "FILE")]
+    plot: Option<PathBuf>,
+    /// Override a scene key, e.g. --set plastic.strain=0.05 (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
+}
+
+pub(crate) fn run(a: Args) -> Result<u8, CliError> {
+    let scene = load_scene(&a.scene, &a.set, None, None)?;
+    let report = match run_plastic(&scene) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: scene '{}': {e}", a.scene.display());
+            return Ok(if e.is_bad_input() {
+                EXIT_BAD_INPUT
+            } else {
+                EXIT_FAILURE
+            });
+        }
+    };
+    if a.json {
+        println!("{}", serde_json::Value::Object(report.to_json()));
+    } else {
+        println!("{report}");
+    }
+    let mut code = 0;
+    if let Some(why) = &report.failure {
+        eprintln!("error: scene '{}': {why}", a.scene.display());
+        code = EXIT_NOT_CONVERGED;
+    }
+    if let Some(csv) = &a.csv {
+        if let Err(e) = report.write_csv(csv) {
+            eprintln!("error: cannot write '{}': {e}", csv.display());
+            return Ok(EXIT_FAILURE);
+        }
+        info(format_args!("wrote {}", csv.display()));
+    }
+    if let Some(stem) = &a.plot {
+        match voxfe::plastic::plot::write(&report, stem) {
+            Ok(files) => {
+                for f in files {
+                    info(format_args!("wrote {}", f.display()));
+                }
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                return Ok(EXIT_FAILURE);
+            }
+        }
+    }
+    Ok(code)
+}

@@ -1,0 +1,297 @@
+//! A scene's elastoplastic run (`voxfe plastic`): the scene voxelized as
+//! `voxfe run` does it ([`crate::pipeline::prepare`], with
+//! `solver.element = "hex8"`, so that an `"auto"` fraction exponent is
+//! calibrated for the element the plastic solve uses), the J2 material from
+//! `[material]` (`yield_strength`, `hardening`), the loading from
+//! `[plastic]`, and the report: the curve, σ_0.2, the first maximum, what
+//! the solve cost, and the provenance.
+
+use std::fmt;
+use std::io::Write;
+use std::path::Path;
+
+use serde_json::{json, Map, Value};
+
+use crate::fem::hex8::Element;
+use crate::pipeline::{prepare, RunError};
+use crate::plastic::curve::{first_maximum, offset_yield, Offset};
+use crate::plastic::material::J2;
+use crate::plastic::solve::{solve, PlasticOptions, PlasticSolution, PlasticSolveError};
+use crate::plastic::spec::{check_hardening, PlasticInputError};
+use crate::provenance::Provenance;
+use crate::scene::{Scene, SceneError, Setting};
+
+/// Why a plastic run could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum PlasticRunError {
+    #[error(transparent)]
+    Input(#[from] PlasticInputError),
+    #[error(transparent)]
+    Scene(#[from] SceneError),
+    #[error(transparent)]
+    Run(#[from] RunError),
+    #[error(transparent)]
+    Solve(PlasticSolveError),
+}
+
+impl PlasticRunError {
+    /// Whether the input is at fault (exit status 2).
+    pub fn is_bad_input(&self) -> bool {
+        match self {
+            PlasticRunError::Input(_) | PlasticRunError::Scene(_) => true,
+            PlasticRunError::Run(e) => e.is_bad_input(),
+            PlasticRunError::Solve(PlasticSolveError::Setup(e)) => e.is_bad_input(),
+            PlasticRunError::Solve(_) => false,
+        }
+    }
+}
+
+/// The report of a plastic run.
+#[derive(Debug, Clone)]
+pub struct PlasticReport {
+    pub name: String,
+    pub load_case: &'static str,
+    pub material: J2,
+    /// `[plastic]` as resolved.
+    pub strain: f64,
+    pub increments: usize,
+    /// Voxel counts and fill of the specimen.
+    pub voxel: crate::report::VoxelReport,
+    pub solution: PlasticSolution,
+    /// σ_0.2 where the curve reached it.
+    pub offset: Option<Offset>,
+    /// First maximum (strain, stress), if the curve fell after it.
+    pub first_maximum: Option<(f64, f64)>,
+    /// Why the curve ends early: the step that did not converge.
+    pub failure: Option<String>,
+    pub provenance: Provenance,
+}
+
+/// Runs `scene`'s elastoplastic solve on the CPU. An increment that does
+/// not converge after its cut-backs ends the curve: the report is returned
+/// with [`PlasticReport::failure`] set.
+pub fn run(scene: &Scene) -> Result<PlasticReport, PlasticRunError> {
+    let spec = scene.plastic.unwrap_or_default();
+    spec.check()?;
+    let scene = scene.with_settings(&[Setting::new("solver.element", Element::Hex8.name())])?;
+    let prepared = prepare(&scene)?;
+    let hardening = scene.material.hardening.unwrap_or(0.0);
+    check_hardening(hardening, prepared.material.e)?;
+    let Some(yield_strength) = prepared.strength.yield_strength else {
+        return Err(PlasticInputError {
+            key: "material.yield_strength",
+            value: "(none)".into(),
+            allowed: "required by voxfe plastic for a material given by E and nu: the yield strength in MPa".into(),
+        }
+        .into());
+    };
+    let material = J2 {
+        elastic: prepared.material,
+        yield_strength,
+        hardening,
+    };
+    let opts = PlasticOptions {
+        strain: spec.strain,
+        increments: spec.increments,
+        max_iterations: scene.solver.max_iterations as usize,
+        preconditioner: scene.solver.preconditioner,
+        ..PlasticOptions::default()
+    };
+    let (solution, failure) = match solve(&prepared.grid, material, &prepared.load, &opts) {
+        Ok(s) => (s, None),
+        Err(e @ PlasticSolveError::NotConverged { .. }) => {
+            let msg = e.to_string();
+            let PlasticSolveError::NotConverged { curve, .. } = e else {
+                unreachable!()
+            };
+            (*curve, Some(msg))
+        }
+        Err(e) => return Err(PlasticRunError::Solve(e)),
+    };
+    let curve: Vec<(f64, f64)> = solution
+        .points
+        .iter()
+        .map(|p| (p.strain, p.stress))
+        .collect();
+    let adapter = format!("rayon, {} threads", rayon::current_num_threads());
+    Ok(PlasticReport {
+        name: scene.name.clone(),
+        load_case: prepared.load.name(),
+        material,
+        strain: spec.strain,
+        increments: spec.increments,
+        offset: offset_yield(&curve, solution.elastic_modulus),
+        first_maximum: first_maximum(&curve),
+        voxel: prepared.voxel,
+        solution,
+        failure,
+        provenance: prepared.provenance.with_backend("cpu", &adapter),
+    })
+}
+
+impl PlasticReport {
+    /// Newton steps per increment, mean over the converged steps.
+    pub fn newton_per_increment(&self) -> f64 {
+        let p = &self.solution.points;
+        p.iter().map(|p| p.newton).sum::<usize>() as f64 / p.len().max(1) as f64
+    }
+
+    /// The stress–strain curve as CSV, one row per converged step.
+    pub fn write_csv(&self, path: &Path) -> std::io::Result<()> {
+        let mut f = std::io::BufWriter::new(std::fs::File::create(path)?);
+        writeln!(
+            f,
+            "step,strain,stress_mpa,delta_mm,force_n,newton,cg_iterations,residual,plastic_points"
+        )?;
+        for (i, p) in self.solution.points.iter().enumerate() {
+            writeln!(
+                f,
+                "{},{:e},{:e},{:e},{:e},{},{},{:e},{}",
+                i + 1,
+                p.strain,
+                p.stress,
+                p.delta,
+                p.force,
+                p.newton,
+                p.cg_iterations,
+                p.residual,
+                p.plastic_points
+            )?;
+        }
+        f.flush()
+    }
+
+    /// `voxfe plastic --json`: the result's fields, then `provenance`.
+    pub fn to_json(&self) -> Map<String, Value> {
+        let s = &self.solution;
+        let mut m = Map::new();
+        let mut put = |k: &str, v: Value| {
+            m.insert(k.to_string(), v);
+        };
+        put("name", json!(self.name));
+        put("load_case", json!(self.load_case));
+        put("element", json!(Element::Hex8.name()));
+        put("converged", json!(self.failure.is_none()));
+        put("failure", json!(self.failure));
+        put("material_e", json!(self.material.elastic.e));
+        put("material_nu", json!(self.material.elastic.nu));
+        put("yield_strength", json!(self.material.yield_strength));
+        put("hardening", json!(self.material.hardening));
+        put("strain", json!(self.strain));
+        put("increments", json!(self.increments));
+        put("elastic_modulus", json!(s.elastic_modulus));
+        put("yield_stress_offset", json!(self.offset.map(|o| o.stress)));
+        put("yield_strain_offset", json!(self.offset.map(|o| o.strain)));
+        put(
+            "first_maximum_stress",
+            json!(self.first_maximum.map(|p| p.1)),
+        );
+        put(
+            "first_maximum_strain",
+            json!(self.first_maximum.map(|p| p.0)),
+        );
+        put("final_stress", json!(s.points.last().map(|p| p.stress)));
+        put("steps", json!(s.points.len()));
+        put("cutbacks", json!(s.cutbacks));
+        put("newton_per_increment", json!(self.newton_per_increment()));
+        put(
+            "cg_iterations",
+            json!(s.points.iter().map(|p| p.cg_iterations).sum::<usize>()),
+        );
+        put("elastic_cg_iterations", json!(s.elastic_iterations));
+        put("preconditioner", json!(s.preconditioner));
+        put("solid_voxels", json!(s.bricks));
+        put("active_nodes", json!(s.active_nodes));
+        put("unknowns", json!(s.unknowns));
+        put("state_bytes", json!(s.state_bytes));
+        put(
+            "state_bytes_per_active_node",
+            json!(s.state_bytes as f64 / s.active_nodes.max(1) as f64),
+        );
+        put("setup_seconds", json!(s.setup_seconds));
+        put("solve_seconds", json!(s.solve_seconds));
+        put(
+            "voxel",
+            serde_json::to_value(&self.voxel).unwrap_or(Value::Null),
+        );
+        put("curve", json!(s.points));
+        m.insert("provenance".into(), self.provenance.to_json());
+        m
+    }
+}
+
+impl fmt::Display for PlasticReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = &self.solution;
+        let m = &self.material;
+        writeln!(
+            f,
+            "scene            {} ({}, elastoplastic J2, hex8 2×2×2)",
+            self.name, self.load_case
+        )?;
+        writeln!(
+            f,
+            "material         E = {} MPa, ν = {}, σ_y = {} MPa, H = {} MPa",
+            m.elastic.e, m.elastic.nu, m.yield_strength, m.hardening
+        )?;
+        writeln!(
+            f,
+            "voxels           {} solid ({} active nodes, {} unknowns), h = {} mm",
+            s.bricks, s.active_nodes, s.unknowns, self.voxel.voxel_size
+        )?;
+        writeln!(
+            f,
+            "elastic modulus  {:.1} MPa (the curve's initial slope)",
+            s.elastic_modulus
+        )?;
+        match self.offset {
+            Some(o) => writeln!(
+                f,
+                "σ_0.2            {:.2} MPa at strain {:.5} (ISO 13314 offset 0.002)",
+                o.stress, o.strain
+            )?,
+            None => writeln!(
+                f,
+                "σ_0.2            not reached by strain {:.4}",
+                self.last_strain()
+            )?,
+        }
+        match self.first_maximum {
+            Some((e, st)) => writeln!(f, "first maximum    {st:.2} MPa at strain {e:.5}")?,
+            None => writeln!(
+                f,
+                "first maximum    none up to strain {:.4} (the curve does not fall)",
+                self.last_strain()
+            )?,
+        }
+        writeln!(
+            f,
+            "solve            {} steps ({} cut-backs), {:.2} Newton steps per increment, {} PCG iterations ({}), {:.2} s",
+            s.points.len(),
+            s.cutbacks,
+            self.newton_per_increment(),
+            s.points.iter().map(|p| p.cg_iterations).sum::<usize>(),
+            match s.preconditioner {
+                crate::fem::Preconditioner::Multigrid => "elastic multigrid",
+                crate::fem::Preconditioner::Jacobi => "Jacobi",
+            },
+            s.solve_seconds
+        )?;
+        write!(
+            f,
+            "memory           {} MB of plastic state ({:.0} bytes per active node)",
+            s.state_bytes / 1_000_000,
+            s.state_bytes as f64 / s.active_nodes.max(1) as f64
+        )?;
+        if let Some(why) = &self.failure {
+            write!(f, "\nnot converged    {why}")?;
+        }
+        Ok(())
+    }
+}
+
+impl PlasticReport {
+    fn last_strain(&self) -> f64 {
+        self.solution.points.last().map_or(0.0, |p| p.strain)
+    }
+}

@@ -71,7 +71,11 @@ fn a_solid_block_reproduces_the_uniaxial_j2_curve() {
         let slope = e * h / (e + h);
         let strain = (sy - slope * sy / e + 0.002 * e) / (e - slope);
         let want = bilinear(&m, strain);
-        assert!((o.stress - want).abs() < 1e-6 * want, "σ_0.2 {} vs {want}", o.stress);
+        assert!(
+            (o.stress - want).abs() < 1e-6 * want,
+            "σ_0.2 {} vs {want}",
+            o.stress
+        );
     }
 }
 
@@ -129,5 +133,80 @@ fn an_increment_that_does_not_converge_stops_with_its_step_and_the_curve_so_far(
     assert_eq!(*step, 2, "{e}");
     assert_eq!(curve.points.len(), 1, "{e}");
     let msg = e.to_string();
-    assert!(msg.contains(&format!("step {step}")) && msg.contains("did not converge"), "{msg}");
+    assert!(
+        msg.contains(&format!("step {step}")) && msg.contains("did not converge"),
+        "{msg}"
+    );
+}
+
+mod common;
+
+/// A solid tantalum block scene with the given extra lines.
+fn block_scene(extra: &str) -> String {
+    format!(
+        "name = \"block\"\n[material]\npreset = \"tantalum\"\n{extra}\n[lattice]\nkind = \"solid\"\n\
+         [specimen]\nshape = \"box\"\nsize = [0.75, 0.75, 1.0]\n[voxel]\nsize = 0.25\n\
+         [load]\ncase = \"compression\"\n[solver]\nbackend = \"cpu\"\n\
+         [plastic]\nstrain = 0.004\nincrements = 8\n"
+    )
+}
+
+#[test]
+fn plastic_cli_reports_the_block_curve_as_json_csv_and_plot() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("block.toml");
+    std::fs::write(&path, block_scene("hardening = 5000.0")).unwrap();
+    let (csv, plot) = (dir.path().join("c.csv"), dir.path().join("c"));
+    let out = common::voxfe(&[
+        "plastic",
+        path.to_str().unwrap(),
+        "--json",
+        "--csv",
+        csv.to_str().unwrap(),
+        "--plot",
+        plot.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let m = tantalum(5_000.0);
+    let (e, sy, h) = (m.elastic.e, m.yield_strength, m.hardening);
+    let slope = e * h / (e + h);
+    let strain = (sy - slope * sy / e + 0.002 * e) / (e - slope);
+    let s02 = v["yield_stress_offset"].as_f64().unwrap();
+    assert!((s02 - bilinear(&m, strain)).abs() < 1e-6 * s02, "{s02}");
+    assert!((v["elastic_modulus"].as_f64().unwrap() - e).abs() < 1e-6 * e);
+    assert_eq!(v["steps"], 8);
+    assert!(
+        v["first_maximum_stress"].is_null(),
+        "a hardening curve has no maximum"
+    );
+    let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
+    assert_eq!(keys.last().unwrap().as_str(), "provenance");
+    let rows = std::fs::read_to_string(&csv).unwrap();
+    assert_eq!(rows.lines().count(), 9, "{rows}");
+    assert!(rows.starts_with("step,strain,stress_mpa"));
+    assert!(plot.with_extension("png").exists() && plot.with_extension("svg").exists());
+}
+
+#[test]
+fn plastic_cli_bad_values_exit_2_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("block.toml");
+    std::fs::write(&path, block_scene("")).unwrap();
+    for (set, key) in [
+        ("plastic.strain=0.0", "plastic.strain"),
+        ("plastic.strain=0.3", "plastic.strain"),
+        ("plastic.increments=0", "plastic.increments"),
+        ("material.hardening=-5.0", "material.hardening"),
+        ("material.yield_strength=0.0", "material.yield_strength"),
+    ] {
+        let out = common::voxfe(&["plastic", path.to_str().unwrap(), "--set", set]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{set}: {err}");
+        assert!(err.contains(key), "{set}: {err}");
+    }
 }

@@ -157,6 +157,7 @@ fn plastic_cli_reports_the_block_curve_as_json_csv_and_plot() {
     let path = dir.path().join("block.toml");
     std::fs::write(&path, block_scene("hardening = 5000.0")).unwrap();
     let (csv, plot) = (dir.path().join("c.csv"), dir.path().join("c"));
+    let vti = dir.path().join("c.vti");
     let out = common::voxfe(&[
         "plastic",
         path.to_str().unwrap(),
@@ -165,6 +166,8 @@ fn plastic_cli_reports_the_block_curve_as_json_csv_and_plot() {
         csv.to_str().unwrap(),
         "--plot",
         plot.to_str().unwrap(),
+        "--vtk",
+        vti.to_str().unwrap(),
     ]);
     assert!(
         out.status.success(),
@@ -190,6 +193,21 @@ fn plastic_cli_reports_the_block_curve_as_json_csv_and_plot() {
     assert_eq!(rows.lines().count(), 9, "{rows}");
     assert!(rows.starts_with("step,strain,stress_mpa"));
     assert!(plot.with_extension("png").exists() && plot.with_extension("svg").exists());
+    let field = voxfe::vtk::read_vti(&vti).unwrap();
+    let alpha = field
+        .cell
+        .iter()
+        .find(|a| a.name == "equivalent_plastic_strain")
+        .unwrap()
+        .data
+        .to_f64();
+    // Uniform plastic strain: ᾱ = ε − σ/E at the final strain.
+    let final_stress = bilinear(&m, 0.004);
+    let want = 0.004 - final_stress / e;
+    assert!(
+        alpha.iter().all(|a| (a - want).abs() < 1e-6 * want),
+        "{alpha:?} vs {want}"
+    );
 }
 
 #[test]

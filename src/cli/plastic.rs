@@ -1,6 +1,6 @@
 //! `voxfe plastic`: one scene's elastoplastic (J2) curve on the CPU: the
-//! stress–strain curve (text, `--json`, `--csv`, `--plot`), σ_0.2 and the
-//! first maximum. An increment that does not converge after its cut-backs
+//! stress–strain curve (text, `--json`, `--csv`, `--plot`), σ_0.2, the
+//! first maximum, and the plastic-strain field (`--vtk`). An increment that does not converge after its cut-backs
 //! ends the curve: what was computed is printed and written, and the exit
 //! status is 3.
 
@@ -25,6 +25,10 @@ pub(crate) struct Args {
     /// and FILE.svg.
     #[arg(long, value_name = "FILE")]
     plot: Option<PathBuf>,
+    /// Write the equivalent plastic strain per voxel at the last step as
+    /// VTK ImageData (.vti) for ParaView.
+    #[arg(long, value_name = "FILE")]
+    vtk: Option<PathBuf>,
     /// Override a scene key, e.g. --set plastic.strain=0.05 (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     set: Vec<String>,
@@ -59,6 +63,13 @@ pub(crate) fn run(a: Args) -> Result<u8, CliError> {
             return Ok(EXIT_FAILURE);
         }
         info(format_args!("wrote {}", csv.display()));
+    }
+    if let Some(vti) = &a.vtk {
+        if let Err(e) = report.write_vti(vti) {
+            eprintln!("error: {e}");
+            return Ok(EXIT_FAILURE);
+        }
+        info(format_args!("wrote {}", vti.display()));
     }
     if let Some(stem) = &a.plot {
         match voxfe::plastic::plot::write(&report, stem) {

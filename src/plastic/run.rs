@@ -64,6 +64,9 @@ pub struct PlasticReport {
     pub first_maximum: Option<(f64, f64)>,
     /// Why the curve ends early: the step that did not converge.
     pub failure: Option<String>,
+    /// The solid mask of the grid (1 solid), voxel-id order, for the
+    /// field file.
+    pub solid: Vec<u8>,
     pub provenance: Provenance,
 }
 
@@ -123,6 +126,7 @@ pub fn run(scene: &Scene) -> Result<PlasticReport, PlasticRunError> {
         offset: offset_yield(&curve, solution.elastic_modulus),
         first_maximum: first_maximum(&curve),
         voxel: prepared.voxel,
+        solid: prepared.grid.solid,
         solution,
         failure,
         provenance: prepared.provenance.with_backend("cpu", &adapter),
@@ -134,6 +138,25 @@ impl PlasticReport {
     pub fn newton_per_increment(&self) -> f64 {
         let p = &self.solution.points;
         p.iter().map(|p| p.newton).sum::<usize>() as f64 / p.len().max(1) as f64
+    }
+
+    /// The field of the last converged step as VTK ImageData (.vti): per
+    /// voxel the solid mask and the equivalent plastic strain ᾱ (mean of
+    /// its 8 Gauss points), with the provenance as field data.
+    pub fn write_vti(&self, path: &Path) -> Result<(), crate::vtk::VtkError> {
+        use crate::vtk::{ArrayData, VtiWriter};
+        let alpha = self
+            .solution
+            .voxel_plastic_strain
+            .iter()
+            .map(|&a| a as f32)
+            .collect();
+        VtiWriter::new(self.voxel.dims, self.voxel.voxel_size)
+            .provenance(&self.provenance)
+            .field_data("converged", self.failure.is_none() as i32)
+            .cell_array("solid", 1, ArrayData::U8(self.solid.clone()))?
+            .cell_array("equivalent_plastic_strain", 1, ArrayData::F32(alpha))?
+            .write(path)
     }
 
     /// The stress–strain curve as CSV, one row per converged step.

@@ -50,12 +50,16 @@ pub struct Bricks {
     pub grads: [[[f64; 3]; 8]; 8],
     /// det J of a voxel, mm³ (Gauss weights are 1).
     pub det_j: f64,
+    /// Mean dilatation (B̄, Hughes 1980): every point takes the voxel's
+    /// mean volumetric strain, and the forces its mean pressure.
+    pub mean_dilatation: bool,
 }
 
 impl Bricks {
     /// The solid voxels of `grid`, numbered in voxel-id order, over the
-    /// active nodes of `mesh` (built from the same grid).
-    pub fn new(grid: &VoxelGrid, mesh: &ActiveMesh) -> Bricks {
+    /// active nodes of `mesh` (built from the same grid), with the plain
+    /// 2×2×2 B or, `mean_dilatation`, with B̄.
+    pub fn new(grid: &VoxelGrid, mesh: &ActiveMesh, mean_dilatation: bool) -> Bricks {
         let [nx, ny, nz] = grid.dims;
         let mut nodes = Vec::new();
         let mut weight = Vec::new();
@@ -89,6 +93,7 @@ impl Bricks {
             brick_of,
             grads: std::array::from_fn(|g| shape_gradients(gauss_point(g), h)),
             det_j: (h / 2.0).powi(3),
+            mean_dilatation,
         }
     }
 
@@ -124,6 +129,41 @@ impl Bricks {
             e[5] += gr[2] * u[0] + gr[0] * u[2];
         }
         e
+    }
+
+    /// The strains of the 8 points, with B̄ the voxel's mean volumetric
+    /// strain in each: ε̄_g = ε_g + (tr ε̄ − tr ε_g)/3 · m.
+    #[inline(always)]
+    pub fn strains(&self, ue: &[[f64; 3]; 8]) -> [Voigt; 8] {
+        let mut e: [Voigt; 8] = std::array::from_fn(|g| self.strain(g, ue));
+        if self.mean_dilatation {
+            let mean = e.iter().map(|v| v[0] + v[1] + v[2]).sum::<f64>() / 8.0;
+            for v in e.iter_mut() {
+                let shift = (mean - (v[0] + v[1] + v[2])) / 3.0;
+                for c in v.iter_mut().take(3) {
+                    *c += shift;
+                }
+            }
+        }
+        e
+    }
+
+    /// fₑ += scale·Σ_g B̄ᵀ(ξg) σ_g: with B̄, Σ_g Bᵀ(σ_g − p_g m + p̄ m), p
+    /// the pressure tr σ/3 and p̄ its mean over the points.
+    #[inline(always)]
+    fn add_all_bt(&self, s: &mut [Voigt; 8], scale: f64, fe: &mut [f64; 24]) {
+        if self.mean_dilatation {
+            let mean = s.iter().map(|v| v[0] + v[1] + v[2]).sum::<f64>() / 8.0;
+            for v in s.iter_mut() {
+                let shift = (mean - (v[0] + v[1] + v[2])) / 3.0;
+                for c in v.iter_mut().take(3) {
+                    *c += shift;
+                }
+            }
+        }
+        for (g, sg) in s.iter().enumerate() {
+            self.add_bt(g, sg, scale, fe);
+        }
     }
 
     /// fₑ += scale·Bᵀ(ξg) σ.
@@ -223,14 +263,16 @@ impl Assembly<'_> {
                 let ue = b.gather(e, u);
                 let scale = b.weight[e] * b.det_j;
                 let mut count = 0;
+                let eps = b.strains(&ue);
+                let mut stress = [[0.0; 6]; 8];
                 for g in 0..8 {
-                    let eps = b.strain(g, &ue);
-                    let up = self.material.update(&eps, &old[8 * e + g]);
+                    let up = self.material.update(&eps[g], &old[8 * e + g]);
                     tr[g] = up.state;
                     tg[g] = up.tangent;
                     count += up.plastic as usize;
-                    b.add_bt(g, &up.stress, scale, fe);
+                    stress[g] = up.stress;
                 }
+                b.add_all_bt(&mut stress, scale, fe);
                 count
             })
             .sum();
@@ -254,11 +296,9 @@ impl Assembly<'_> {
         let (k, _) = self.material.moduli();
         b.per_brick(x, buffer, |e, xe, fe| {
             let scale = b.weight[e] * b.det_j;
-            for g in 0..8 {
-                let de = b.strain(g, xe);
-                let ds = tangent[8 * e + g].apply(k, &de);
-                b.add_bt(g, &ds, scale, fe);
-            }
+            let de = b.strains(xe);
+            let mut ds: [Voigt; 8] = std::array::from_fn(|g| tangent[8 * e + g].apply(k, &de[g]));
+            b.add_all_bt(&mut ds, scale, fe);
         });
         b.gather_nodes(self.mesh, self.grid, buffer, y);
     }
@@ -301,7 +341,7 @@ mod tests {
         let m = YoungPoisson { e: 1000.0, nu: 0.3 };
         let table = StencilTable::new(&element_stiffness(m, g.h));
         let k = StencilRows::new(&mesh, &table);
-        let bricks = Bricks::new(&g, &mesh);
+        let bricks = Bricks::new(&g, &mesh, false);
         let asm = Assembly {
             grid: &g,
             mesh: &mesh,
@@ -337,9 +377,15 @@ mod tests {
     /// state: f(u + s x) − f(u − s x) ≈ 2 s Kᵀ x.
     #[test]
     fn the_tangent_apply_is_the_derivative_of_the_internal_forces() {
+        for bbar in [false, true] {
+            tangent_is_the_derivative(bbar);
+        }
+    }
+
+    fn tangent_is_the_derivative(bbar: bool) {
         let g = grid();
         let mesh = ActiveMesh::new(&g).unwrap();
-        let bricks = Bricks::new(&g, &mesh);
+        let bricks = Bricks::new(&g, &mesh, bbar);
         let asm = Assembly {
             grid: &g,
             mesh: &mesh,
@@ -372,6 +418,14 @@ mod tests {
         );
         let mut y = vec![0.0; len];
         asm.apply_tangent(&tangent, &x, &mut y, &mut buf);
+        // Symmetric: u·(K x) = x·(K u).
+        let mut ku = vec![0.0; len];
+        asm.apply_tangent(&tangent, &u, &mut ku, &mut buf);
+        let (a, b): (f64, f64) = (
+            u.iter().zip(&y).map(|(p, q)| p * q).sum(),
+            x.iter().zip(&ku).map(|(p, q)| p * q).sum(),
+        );
+        assert!((a - b).abs() < 1e-10 * a.abs().max(b.abs()), "{a} vs {b}");
         let s = 1e-9;
         let shifted = |sign: f64| {
             let v: Vec<f64> = u.iter().zip(&x).map(|(a, b)| a + sign * s * b).collect();

@@ -67,6 +67,9 @@ pub struct PlasticOptions {
     /// PCG iteration limit of each linear solve.
     pub max_iterations: usize,
     pub preconditioner: Preconditioner,
+    /// The element: hex8 with B̄ (mean dilatation), the default, or the
+    /// plain 2×2×2 hex8 (which locks under isochoric plastic flow).
+    pub mean_dilatation: bool,
 }
 
 impl Default for PlasticOptions {
@@ -80,6 +83,7 @@ impl Default for PlasticOptions {
             linear_tolerance: 1e-3,
             max_iterations: 20000,
             preconditioner: Preconditioner::Multigrid,
+            mean_dilatation: true,
         }
     }
 }
@@ -256,9 +260,34 @@ pub fn solve(
         element: Element::Hex8,
         ..SolverOptions::default()
     };
-    // The linear elastic solution at the load case's δ: E_eff and the
-    // predictor of the first increment.
-    let (w, el_stats) = pre.solve(&problem.operator(), problem.rhs(), &linear(1e-9))?;
+    let bricks = Bricks::new(grid, mesh, opts.mean_dilatation);
+    let assembly = Assembly {
+        grid,
+        mesh,
+        bricks: &bricks,
+        material,
+    };
+    let points_n = 8 * bricks.len();
+    let mut tangent = vec![material.elastic_tangent(); points_n];
+    let mut buffer = Vec::new();
+    // The linear elastic solution of the same element at the load case's
+    // δ: E_eff and the predictor of the first increment.
+    let ud = problem.prescribed();
+    let mut kud = vec![0.0; ud.len()];
+    assembly.apply_tangent(&tangent, &ud, &mut kud, &mut buffer);
+    mask(&bc.fixed, &mut kud);
+    let b: Vec<f64> = kud.iter().map(|v| -v).collect();
+    let elastic_op = TangentOperator {
+        assembly: &assembly,
+        tangent: &tangent,
+        fixed: &bc.fixed,
+        buffer: Mutex::new(std::mem::take(&mut buffer)),
+    };
+    let (w, el_stats) = pre.solve(&elastic_op, b, &linear(1e-9))?;
+    buffer = elastic_op
+        .buffer
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner());
     if !el_stats.converged {
         return Err(PlasticSolveError::ElasticNotConverged {
             iterations: el_stats.iterations,
@@ -274,22 +303,12 @@ pub fn solve(
     let reaction = |f: &[f64]| -bc.loaded.iter().map(|&n| f[3 * n + 2]).sum::<f64>();
     let nominal = |force: f64, delta: f64| load.quantities(force, delta, size).nominal_stress;
     let mut ku = vec![0.0; u_el.len()];
-    problem.stiffness().apply(&u_el, &mut ku);
+    assembly.apply_tangent(&tangent, &u_el, &mut ku, &mut buffer);
     let elastic_modulus = nominal(reaction(&ku), bc.delta) / (bc.delta / lz);
     let setup_seconds = start.elapsed().as_secs_f64();
 
-    let bricks = Bricks::new(grid, mesh);
-    let assembly = Assembly {
-        grid,
-        mesh,
-        bricks: &bricks,
-        material,
-    };
-    let points_n = 8 * bricks.len();
     let mut old = vec![State::default(); points_n];
     let mut trial = old.clone();
-    let mut tangent = vec![material.elastic_tangent(); points_n];
-    let mut buffer = Vec::new();
     let state_bytes = points_n
         * (2 * std::mem::size_of::<State>() + std::mem::size_of::<Tangent>())
         + bricks.len() * (24 * 8 + 8 * 4 + 8 + 4);

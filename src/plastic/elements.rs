@@ -7,13 +7,17 @@
 //! rule for a partial voxel is that it is a scaled copy of a full one: its
 //! stress is wₑ times the J2 stress of the full material at the voxel's
 //! strain, so its stiffness and its yield strength (and hardening) are
-//! both scaled by wₑ, and its plastic state is the full material's. With
-//! no plastic strain the tangent is wₑ·Kₑ, the linear solver's hex8
-//! stiffness exactly.
+//! both scaled by wₑ, and its plastic state is the full material's.
 //!
 //! ```text
-//! fₑ = wₑ Σ_g Bᵀ(ξg) σ(B(ξg) uₑ) det J,   Kₑᵀ x = wₑ Σ_g Bᵀ C_g B x det J.
+//! fₑ = wₑ Σ_g B̄ᵀ(ξg) σ(B̄(ξg) uₑ) det J,   Kₑᵀ x = wₑ Σ_g B̄ᵀ C_g B̄ x det J.
 //! ```
+//!
+//! B̄ is the mean-dilatation strain matrix ([`Bricks::mean_dilatation`]):
+//! B with its volumetric part replaced by the voxel's mean, so that
+//! isochoric plastic flow does not lock the brick; a uniform strain is
+//! still exact. With the plain B and no plastic strain the tangent is
+//! wₑ·Kₑ, the linear solver's hex8 stiffness exactly.
 //!
 //! Each pass computes the 24 values of every voxel in parallel into a
 //! buffer, then gathers them per node (the 8 voxels around it), so no two

@@ -123,10 +123,10 @@ impl J2 {
         }
         let mut state = *old;
         let flow = (1.5f64).sqrt() * dgamma;
-        for i in 0..6 {
+        for (i, (ep, ni)) in state.plastic_strain.iter_mut().zip(n).enumerate() {
             // Engineering shears: twice the tensor component.
             let eng = if i < 3 { 1.0 } else { 2.0 };
-            state.plastic_strain[i] += flow * eng * n[i];
+            *ep += flow * eng * ni;
         }
         state.alpha += dgamma;
         Update {

@@ -24,12 +24,15 @@
 //!   [`PlasticOptions::max_cutbacks`] times in a row; after two converged
 //!   sub-steps the step doubles back towards the nominal one.
 //!
-//! The element is the trilinear hex8 with 2×2×2 Gauss points, for plastic
-//! runs whatever `solver.element` says: the incompatible modes would need
-//! their nine internal unknowns per voxel solved (and stored) against each
+//! The element is the trilinear hex8 with 2×2×2 Gauss points and mean
+//! dilatation (B̄; [`PlasticOptions::mean_dilatation`]), for plastic runs
+//! whatever `solver.element` says: the incompatible modes would need their
+//! nine internal unknowns per voxel solved (and stored) against each
 //! point's tangent at every Newton step, a local nonlinear condensation
-//! not done here. The elastic modulus of the curve is therefore the hex8
-//! one, from its own linear solve ([`PlasticSolution::elastic_modulus`]).
+//! not done here. The elastic modulus of the curve is therefore this
+//! element's, from its own linear solve
+//! ([`PlasticSolution::elastic_modulus`]), preconditioned by the plain
+//! hex8 hierarchy.
 
 use std::sync::Mutex;
 use std::time::Instant;
@@ -194,9 +197,9 @@ impl LinearOperator for TangentOperator<'_> {
 /// Zeroes the fixed dofs of `v`.
 fn mask(fixed: &[u8], v: &mut [f64]) {
     v.par_chunks_mut(3).zip(fixed).for_each(|(vn, &f)| {
-        for c in 0..3 {
+        for (c, v) in vn.iter_mut().enumerate() {
             if f & (1 << c) != 0 {
-                vn[c] = 0.0;
+                *v = 0.0;
             }
         }
     });

@@ -183,6 +183,7 @@ fn plastic_cli_reports_the_block_curve_as_json_csv_and_plot() {
     assert!((s02 - bilinear(&m, strain)).abs() < 1e-6 * s02, "{s02}");
     assert!((v["elastic_modulus"].as_f64().unwrap() - e).abs() < 1e-6 * e);
     assert_eq!(v["steps"], 8);
+    assert_eq!(v["element"], "hex8-bbar");
     assert!(
         v["first_maximum_stress"].is_null(),
         "a hardening curve has no maximum"

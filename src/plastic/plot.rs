@@ -19,7 +19,11 @@ pub fn write(report: &PlasticReport, stem: &Path) -> Result<Vec<PathBuf>, PlotEr
     let e = s.elastic_modulus;
     let mut series = vec![
         Series {
-            label: format!("apparent stress–strain ({}, J2, hex8)", report.load_case),
+            label: format!(
+                "apparent stress–strain ({}, J2, {})",
+                report.load_case,
+                report.element()
+            ),
             points: curve,
         },
         Series {

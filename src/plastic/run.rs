@@ -55,6 +55,7 @@ pub struct PlasticReport {
     /// `[plastic]` as resolved.
     pub strain: f64,
     pub increments: usize,
+    pub mean_dilatation: bool,
     /// Voxel counts and fill of the specimen.
     pub voxel: crate::report::VoxelReport,
     pub solution: PlasticSolution,
@@ -98,6 +99,7 @@ pub fn run(scene: &Scene) -> Result<PlasticReport, PlasticRunError> {
         increments: spec.increments,
         max_iterations: scene.solver.max_iterations as usize,
         preconditioner: scene.solver.preconditioner,
+        mean_dilatation: spec.mean_dilatation,
         ..PlasticOptions::default()
     };
     let (solution, failure) = match solve(&prepared.grid, material, &prepared.load, &opts) {
@@ -123,6 +125,7 @@ pub fn run(scene: &Scene) -> Result<PlasticReport, PlasticRunError> {
         material,
         strain: spec.strain,
         increments: spec.increments,
+        mean_dilatation: spec.mean_dilatation,
         offset: offset_yield(&curve, solution.elastic_modulus),
         first_maximum: first_maximum(&curve),
         voxel: prepared.voxel,
@@ -193,7 +196,7 @@ impl PlasticReport {
         };
         put("name", json!(self.name));
         put("load_case", json!(self.load_case));
-        put("element", json!(Element::Hex8.name()));
+        put("element", json!(self.element()));
         put("converged", json!(self.failure.is_none()));
         put("failure", json!(self.failure));
         put("material_e", json!(self.material.elastic.e));
@@ -314,6 +317,15 @@ impl fmt::Display for PlasticReport {
 }
 
 impl PlasticReport {
+    /// The element's name: `hex8-bbar` (mean dilatation) or `hex8`.
+    pub fn element(&self) -> &'static str {
+        if self.mean_dilatation {
+            "hex8-bbar"
+        } else {
+            Element::Hex8.name()
+        }
+    }
+
     fn last_strain(&self) -> f64 {
         self.solution.points.last().map_or(0.0, |p| p.strain)
     }

@@ -25,6 +25,15 @@ pub struct PlasticSpec {
     /// Number of equal displacement increments, at least 1.
     #[serde(default = "default_increments")]
     pub increments: usize,
+    /// The element: hex8 with mean dilatation (B̄, true, the default) or
+    /// the plain 2×2×2 hex8 (false), which matches the linear solver's
+    /// hex8 stiffness but locks under isochoric plastic flow.
+    #[serde(default = "default_mean_dilatation")]
+    pub mean_dilatation: bool,
+}
+
+fn default_mean_dilatation() -> bool {
+    true
 }
 
 fn default_strain() -> f64 {
@@ -40,6 +49,7 @@ impl Default for PlasticSpec {
         PlasticSpec {
             strain: DEFAULT_STRAIN,
             increments: DEFAULT_INCREMENTS,
+            mean_dilatation: true,
         }
     }
 }
@@ -103,6 +113,7 @@ mod tests {
                 PlasticSpec {
                     strain: 0.0,
                     increments: 20,
+                    mean_dilatation: true,
                 },
                 "plastic.strain",
             ),
@@ -110,6 +121,7 @@ mod tests {
                 PlasticSpec {
                     strain: 0.25,
                     increments: 20,
+                    mean_dilatation: true,
                 },
                 "plastic.strain",
             ),
@@ -117,6 +129,7 @@ mod tests {
                 PlasticSpec {
                     strain: 0.02,
                     increments: 0,
+                    mean_dilatation: true,
                 },
                 "plastic.increments",
             ),

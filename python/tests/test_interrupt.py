@@ -30,7 +30,8 @@ def test_progress_is_reported_at_each_residual_check():
     scene = voxfe.Scene.load(SCENES / "rd-compression.toml", specimen__size=[3.0, 3.0, 3.0],
                              voxel_size=0.1)
     r = voxfe.run(scene, backend="cpu", progress=seen.append)
-    solves = [s for s in seen if s["stage"] == "solve"]
+    # The calibration's solves (a cache miss) come first, the run's last.
+    solves = [s for s in seen if s["stage"] == "solve"][-r.iterations :]
     assert [s["iteration"] for s in solves] == list(range(1, r.iterations + 1))
     assert solves[-1]["relative_residual"] <= solves[-1]["tolerance"] == 1e-6
     assert solves[0]["relative_residual"] > solves[-1]["relative_residual"]
@@ -78,8 +79,10 @@ def test_the_gil_is_released_while_solving():
 
 CHILD = textwrap.dedent(
     """
-    import json, os, sys
+    import json, os, signal, sys
     import voxfe
+    # As in an interactive Python (a harness may start us with SIGINT ignored).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     scene = voxfe.Scene.load(sys.argv[1], json.loads(sys.argv[2]))
     told = []
     def progress(step):
@@ -111,7 +114,7 @@ def test_ctrl_c_during_a_solve_raises_keyboard_interrupt(tmp_path, cache_dir):
     try:
         line = child.stdout.readline()
         assert line.strip() == "solving", child.stderr.read()
-        time.sleep(0.5)
+        time.sleep(0.2)
         sent = time.monotonic()
         child.send_signal(signal.SIGINT)
         _, err = child.communicate(timeout=60)
@@ -119,8 +122,8 @@ def test_ctrl_c_during_a_solve_raises_keyboard_interrupt(tmp_path, cache_dir):
     finally:
         if child.poll() is None:
             child.kill()
-    assert child.returncode != 0
     assert "KeyboardInterrupt" in err, err
+    assert child.returncode != 0
     assert stopped_in < 10, f"took {stopped_in:.1f} s to stop"
     # Nothing half-written: no result, no partial file, no partial cache entry.
     assert [p.name for p in tmp_path.iterdir() if p.name != "cache"] == []

@@ -214,7 +214,7 @@ def _on(scene: Scene, backend: Optional[str], adapter: Optional[str]) -> Scene:
 
 def _warn(lines):
     for w in lines:
-        _warnings.warn(w, VoxfeWarning, stacklevel=3)
+        _warnings.warn(w, VoxfeWarning, stacklevel=4)
 
 
 def _array(buf) -> np.ndarray:

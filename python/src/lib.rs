@@ -68,7 +68,7 @@ enum Fail {
         residual: Option<f64>,
         iterations: Option<usize>,
         tolerance: Option<f64>,
-        result: Option<Map<String, Value>>,
+        result: Option<Box<Map<String, Value>>>,
     },
     Other(String),
 }
@@ -100,7 +100,7 @@ impl Fail {
                 tolerance,
                 result,
             } => {
-                let result = result.map(|m| json_to_py(py, &Value::Object(m)));
+                let result = result.map(|m| json_to_py(py, &Value::Object(*m)));
                 with_attrs(
                     py,
                     NotConverged::new_err(message),
@@ -781,7 +781,7 @@ fn loaded_to_py(py: Python<'_>, l: Loaded) -> PyResult<Bound<'_, PyAny>> {
             residual: Some(s.relative_residual),
             iterations: Some(s.iterations),
             tolerance: Some(s.tolerance),
-            result: Some(json),
+            result: Some(Box::new(json)),
         }
         .into_pyerr(py));
     }
@@ -833,7 +833,7 @@ fn periodic_to_py(py: Python<'_>, p: Periodic) -> PyResult<Bound<'_, PyAny>> {
             residual: Some(worst),
             iterations: r.columns.iter().map(|c| c.iterations).max(),
             tolerance: Some(r.tolerance),
-            result: Some(p.json),
+            result: Some(Box::new(p.json)),
         }
         .into_pyerr(py));
     }
@@ -881,7 +881,7 @@ fn converge<'py>(
     if !converged {
         let (residual, iterations) = last.unzip();
         let result = match json {
-            Value::Object(m) => Some(m),
+            Value::Object(m) => Some(Box::new(m)),
             _ => None,
         };
         return Err(Fail::NotConverged {

@@ -18,8 +18,13 @@ os.environ["VOXFE_CACHE_DIR"] = _CACHE
 REPO = Path(__file__).resolve().parents[2]
 SCENES = REPO / "scenes"
 
-#: Wall times and other metadata: differ between two runs of the same scene.
+#: Wall times and other metadata: differ between two runs of the same
+#: scene; and the build's identity (the git commit, whether the tree was
+#: dirty), which differs between a wheel and a binary built at different
+#: commits of a working tree (CI builds both from one checkout).
 TIMING = {
+    "commit",
+    "dirty",
     "voxelize_seconds",
     "solve_seconds",
     "setup_seconds",

@@ -5,7 +5,7 @@
 //! `voxfe run --json` prints and every sweep row holds). The pipeline
 //! fills them; they depend on nothing of it.
 
-use crate::calibration::Accuracy;
+use crate::calibration::accuracy::Accuracy;
 use crate::fem::load::StrengthQuantities;
 use crate::fem::result::nan_if_null;
 use crate::fem::SolveResult;
@@ -224,7 +224,7 @@ pub struct RunReport {
     /// The voxel grid that was solved (for field output).
     pub grid: crate::grid::VoxelGrid,
     /// How the exponent was set and the error band of the lattice result.
-    pub accuracy: crate::calibration::Accuracy,
+    pub accuracy: crate::calibration::accuracy::Accuracy,
 }
 
 impl RunReport {

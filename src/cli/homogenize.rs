@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use super::{info, solve_on, CliError, EXIT_NOT_CONVERGED};
-use voxfe::homogenize::run::homogenize_scene;
+use voxfe::homogenize::run::homogenize;
 use voxfe::provenance::Provenance;
 use voxfe::scene::{Backend, Scene, SceneError};
 
@@ -61,11 +61,10 @@ pub(crate) fn homogenize_one(
     plot: Option<&Path>,
 ) -> Result<u8, CliError> {
     let provenance = Provenance::of_scene(scene);
-    let report =
-        homogenize_scene(scene, scene.solver.backend).map_err(|source| CliError::Homogenize {
-            path: scene.path().to_path_buf(),
-            source,
-        })?;
+    let report = homogenize(scene).map_err(|source| CliError::Homogenize {
+        path: scene.path().to_path_buf(),
+        source,
+    })?;
     let r = &report.result;
     let provenance = provenance.with_backend(&r.backend, &r.adapter);
     for w in report.voxel.warnings.iter().chain(&report.notices) {

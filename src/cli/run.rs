@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use super::{info, load_scene, CliError, EXIT_BAD_INPUT, EXIT_NOT_CONVERGED};
 use voxfe::fields::{FieldOutput, SliceField};
-use voxfe::pipeline::run_scene;
+use voxfe::pipeline;
 use voxfe::provenance::Provenance;
 use voxfe::scene::Backend;
 use voxfe::study::converge::error::StudyFile;
@@ -156,7 +156,7 @@ fn run_one(path: &Path, a: &Args, fields: &FieldOutput, several: bool) -> Result
         None => None,
     };
     let provenance = Provenance::of_scene(&scene);
-    let mut report = run_scene(&scene, scene.solver.backend).map_err(|source| CliError::Run {
+    let mut report = pipeline::run(&scene).map_err(|source| CliError::Run {
         path: path.to_path_buf(),
         source,
     })?;

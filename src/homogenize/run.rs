@@ -8,13 +8,12 @@ use serde::Serialize;
 use super::solve::{Homogenization, HomogenizeError, Periodic};
 use super::tensor::Homogenized;
 use crate::calibration::{Accuracy, CalibrationError};
-use crate::gpu::GpuError;
 use crate::material::YoungPoisson;
 use crate::pipeline::kind::SceneKind;
 use crate::pipeline::solver::Solver;
 use crate::pipeline::voxelize::{voxelize_resolved, VoxelizeError};
 use crate::report::VoxelReport;
-use crate::scene::{Backend, Scene};
+use crate::scene::Scene;
 
 /// Why a periodic scene could not be homogenized.
 #[derive(Debug, thiserror::Error)]
@@ -23,8 +22,6 @@ pub enum HomogenizeRunError {
     Voxelize(#[from] VoxelizeError),
     #[error(transparent)]
     Homogenize(#[from] HomogenizeError),
-    #[error(transparent)]
-    Gpu(#[from] GpuError),
     #[error(transparent)]
     Calibration(#[from] CalibrationError),
 }
@@ -35,7 +32,6 @@ impl HomogenizeRunError {
         match self {
             HomogenizeRunError::Voxelize(_) => true,
             HomogenizeRunError::Homogenize(e) => e.is_bad_input(),
-            HomogenizeRunError::Gpu(e) => HomogenizeError::is_bad_gpu_input(e),
             HomogenizeRunError::Calibration(e) => e.is_bad_input(),
         }
     }
@@ -59,14 +55,11 @@ pub struct HomogenizeReport {
     pub accuracy: Accuracy,
 }
 
-/// Voxelizes and homogenizes the periodic `scene` on `backend` (its
-/// `solver.backend` replaced); [`crate::pipeline::evaluate`] is the same on
-/// the scene's own.
-pub fn homogenize_scene(
-    scene: &Scene,
-    backend: Backend,
-) -> Result<HomogenizeReport, HomogenizeRunError> {
-    homogenize_with(scene, Solver::new(&scene.solver).on(backend))
+/// Voxelizes and homogenizes the periodic `scene` with its own
+/// `[solver]` settings (backend and adapter included):
+/// [`crate::pipeline::evaluate`] of a periodic cell.
+pub fn homogenize(scene: &Scene) -> Result<HomogenizeReport, HomogenizeRunError> {
+    homogenize_with(scene, Solver::new(&scene.solver))
 }
 
 /// Voxelizes the periodic `scene` and homogenizes it with `solver`: the

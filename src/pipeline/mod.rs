@@ -21,7 +21,7 @@ use crate::homogenize::run::{homogenize_with, HomogenizeReport, HomogenizeRunErr
 use crate::material::YoungPoisson;
 use crate::report::RunReport;
 use crate::report::VoxelReport;
-use crate::scene::{Backend, Scene};
+use crate::scene::Scene;
 use crate::strength::StrengthParams;
 use solver::{Solver, SolverError};
 use voxelize::{voxelize_resolved, Specimen, VoxelizeError};
@@ -132,10 +132,11 @@ pub fn evaluate(scene: &Scene) -> Result<Evaluation, EvaluateError> {
     })
 }
 
-/// Voxelizes and solves the loaded `scene` on `backend` (its
-/// `solver.backend` replaced); [`evaluate`] is the same on the scene's own.
-pub fn run_scene(scene: &Scene, backend: Backend) -> Result<RunReport, RunError> {
-    run_with(scene, Solver::new(&scene.solver).on(backend))
+/// Voxelizes and solves the loaded `scene` with its own `[solver]`
+/// settings (backend and adapter included): [`evaluate`] of a loaded
+/// specimen.
+pub fn run(scene: &Scene) -> Result<RunReport, RunError> {
+    run_with(scene, Solver::new(&scene.solver))
 }
 
 /// Voxelizes `scene` and solves it with `solver`.
@@ -161,7 +162,7 @@ pub struct Prepared {
     pub notices: Vec<String>,
 }
 
-/// The steps of [`run_scene`] before the solve: the exponent resolved
+/// The steps of [`run`] before the solve: the exponent resolved
 /// (`"auto"` calibrated), the voxels, the load case. The envelope is built
 /// once (by the voxelize step) and dropped here, before the solve.
 pub fn prepare(scene: &Scene) -> Result<Prepared, RunError> {
@@ -186,15 +187,10 @@ pub fn prepare(scene: &Scene) -> Result<Prepared, RunError> {
 }
 
 impl Prepared {
-    /// Solves on `backend` with the scene's `[solver]` settings; fallbacks
-    /// push a notice onto `notices`.
-    pub fn solve(
-        &self,
-        scene: &Scene,
-        backend: Backend,
-        notices: &mut Vec<String>,
-    ) -> Result<SolveResult, RunError> {
-        let mut solver = Solver::new(&scene.solver).on(backend);
+    /// Solves with the scene's `[solver]` settings (backend included);
+    /// fallbacks push a notice onto `notices`.
+    pub fn solve(&self, scene: &Scene, notices: &mut Vec<String>) -> Result<SolveResult, RunError> {
+        let mut solver = Solver::new(&scene.solver);
         let solved = self.solve_with(&mut solver);
         notices.extend(solver.into_notices());
         solved
@@ -237,6 +233,7 @@ impl Prepared {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scene::Backend;
 
     fn scene(file: &str, set: &[&str]) -> Scene {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
@@ -259,7 +256,7 @@ mod tests {
             panic!("a loaded specimen")
         };
         assert_eq!(run.solve.backend, "cpu");
-        let direct = run_scene(&loaded, Backend::Cpu).unwrap();
+        let direct = super::run(&loaded).unwrap();
         assert_eq!(run.solve.iterations, direct.solve.iterations);
         assert_eq!(run.solve.e_eff, direct.solve.e_eff);
 

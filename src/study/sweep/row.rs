@@ -373,7 +373,7 @@ mod tests {
             ],
         )
         .unwrap();
-        let report = crate::pipeline::run_scene(&scene, crate::scene::Backend::Cpu).unwrap();
+        let report = crate::pipeline::run(&scene.with_backend(crate::scene::Backend::Cpu)).unwrap();
         assert_eq!(
             serde_json::to_string(&RunFields::from(&report)).unwrap(),
             Value::Object(report.to_json()).to_string()

@@ -22,8 +22,8 @@ use pyo3::types::{PyDict, PyList};
 use serde_json::{Map, Value};
 
 use voxfe::grid::VoxelGrid;
-use voxfe::homogenize::run::{homogenize_scene, HomogenizeReport};
-use voxfe::pipeline::run_scene;
+use voxfe::homogenize::run::HomogenizeReport;
+
 use voxfe::progress::SolveStep;
 use voxfe::provenance::Provenance;
 use voxfe::report::RunReport;
@@ -655,7 +655,7 @@ fn run_loaded(scene: &Scene, error_from: Option<&Path>) -> Result<Loaded, Fail> 
         None => None,
     };
     let provenance = Provenance::of_scene(scene);
-    let mut report = run_scene(scene, scene.solver.backend).map_err(|e| match &e {
+    let mut report = voxfe::pipeline::run(scene).map_err(|e| match &e {
         voxfe::pipeline::RunError::Calibration(c) if c.is_not_converged() => Fail::NotConverged {
             message: chain(&e),
             residual: None,
@@ -697,7 +697,7 @@ fn run_loaded(scene: &Scene, error_from: Option<&Path>) -> Result<Loaded, Fail> 
 /// `voxfe homogenize` of the periodic `scene` (`homogenize_one` of the CLI).
 fn run_periodic(scene: &Scene) -> Result<Periodic, Fail> {
     let provenance = Provenance::of_scene(scene);
-    let report = homogenize_scene(scene, scene.solver.backend).map_err(|e| match &e {
+    let report = voxfe::homogenize::run::homogenize(scene).map_err(|e| match &e {
         voxfe::homogenize::run::HomogenizeRunError::Calibration(c) if c.is_not_converged() => {
             Fail::NotConverged {
                 message: chain(&e),

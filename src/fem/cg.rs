@@ -40,6 +40,10 @@ pub enum PcgError {
     /// ‖r‖² became infinite or NaN.
     #[error("the residual became {rr} at iteration {iteration}")]
     NonFinite { iteration: usize, rr: f64 },
+    /// The thread's observer asked the solve to stop
+    /// ([`crate::progress::observe`]: Ctrl-C in the Python binding).
+    #[error("the solve was cancelled at iteration {iteration}")]
+    Cancelled { iteration: usize },
 }
 
 /// A place where PCG iterations run.
@@ -101,7 +105,9 @@ pub fn pcg<B: PcgBackend + ?Sized>(
         }
         it += n;
         rr = backend.residual_norm_sq()?;
-        progress.iteration(it, (rr / bb).sqrt());
+        if !progress.iteration(it, (rr / bb).sqrt()) {
+            return Err(PcgError::Cancelled { iteration: it }.into());
+        }
         if !rr.is_finite() {
             return Err(PcgError::NonFinite { iteration: it, rr }.into());
         }

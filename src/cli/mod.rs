@@ -21,6 +21,7 @@ pub(crate) mod design;
 pub(crate) mod export_stl;
 pub(crate) mod homogenize;
 pub(crate) mod merge;
+pub(crate) mod outputs;
 pub(crate) mod references;
 pub(crate) mod run;
 pub(crate) mod sweep;

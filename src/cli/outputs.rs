@@ -135,18 +135,20 @@ fn check_extension(flag: &'static str, path: &Path, extensions: &[&str]) -> Resu
         return Ok(());
     }
     let allowed: Vec<String> = extensions.iter().map(|e| format!(".{e}")).collect();
+    let allowed = match allowed.split_last() {
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+        None => unreachable!("extensions is not empty"),
+    };
     let given = if ext.is_empty() {
-        "no extension".to_string()
+        "a name without extension is not supported".to_string()
     } else {
-        format!("extension '.{ext}'")
+        format!("output file type '.{ext}' is not supported")
     };
     Err(refuse(
         flag,
         path,
-        format!(
-            "has {given}; {flag} writes {}: give a name ending in it",
-            allowed.join(" or ")
-        ),
+        format!("{given}: {flag} writes {allowed}; give a name ending in it"),
     ))
 }
 

@@ -78,6 +78,9 @@ pub(crate) fn run(a: Args) -> Result<u8, CliError> {
     } else {
         print!("{studies}");
     }
+    for file in studies.plot.iter().flatten() {
+        info(format_args!("wrote {}", file.display()));
+    }
     let mut code = 0;
     for (_, r) in studies.studies.iter().filter(|(_, r)| !r.converged) {
         code = study_exit(r);

@@ -26,6 +26,9 @@ pub(crate) fn run(a: Args) -> Result<u8, CliError> {
         .check(&super::outputs::scene_inputs(&scene))?;
     let triangles =
         voxfe::implant::stl::export_cylinder(&scene.cylinder_envelope()?, &a.out, a.segments)?;
-    println!("wrote {triangles} triangles to {}", a.out.display());
+    super::info(format_args!(
+        "wrote {triangles} triangles to {}",
+        a.out.display()
+    ));
     Ok(0)
 }

@@ -16,6 +16,7 @@ use voxfe::study::sweep::SweepError;
 use voxfe::vtk::VtkError;
 
 pub(crate) mod calibrate;
+pub(crate) mod completions;
 pub(crate) mod converge;
 pub(crate) mod design;
 pub(crate) mod export_stl;

@@ -58,9 +58,9 @@ pub(crate) fn run(a: Args) -> Result<u8, CliError> {
         println!("{}", provenance.add_to(&report));
     } else {
         println!("{report}");
-        for file in [&a.vti, &a.image, &a.vtu].into_iter().flatten() {
-            println!("wrote            {}", file.display());
-        }
+    }
+    for file in [&a.vti, &a.image, &a.vtu].into_iter().flatten() {
+        super::info(format_args!("wrote {}", file.display()));
     }
     Ok(0)
 }

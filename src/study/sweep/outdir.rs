@@ -100,7 +100,7 @@ pub fn prepare_out(
         ));
     }
     std::fs::create_dir_all(dir).map_err(|e| refuse(format!("cannot be created: {e}")))?;
-    let lock = lock(dir, &refuse)?;
+    let lock = lock(dir, refuse)?;
     let entries: Vec<String> = std::fs::read_dir(dir)
         .map_err(|e| refuse(format!("cannot be read: {e}")))?
         .filter_map(|e| e.ok())

@@ -16,6 +16,12 @@ points count more than finest ones). Per lattice:
 - the computed values stay beside the fit (computed_e_rel, computed_from,
   computed_uncertainty) and max_deviation is the largest |computed/fit - 1|.
 
+It also prints a held-out check of the table it writes: the fit through
+every other computed point, tabulated there (double spacing) and
+interpolated linearly in log-log at the points left out, against those
+computed values: the error a lookup between table points makes, which
+uncertainty + interpolation_error is meant to cover.
+
 Idempotent: it fits the computed values when they are there.
 Usage: python3 benches/smooth_references.py [src/calibration/references.json]
 """
@@ -74,6 +80,34 @@ for lat in table["lattices"]:
     print(
         f"{lat['lattice']:22s} scatter rms {100*rms:.2f} %, max {100*lat['max_deviation']:.2f} %, "
         f"interpolation {100*lat['interpolation_error']:.3f} %"
+    )
+
+
+
+def held_out(lat):
+    """Misses of a half table (every other point) at the points left out."""
+    pts = lat["points"]
+    xs = [math.log(1 - p["porosity"]) for p in pts]
+    ys = [math.log(p["computed_e_rel"]) for p in pts]
+    ws = [1 / max(p["computed_uncertainty"], 1e-3) ** 2 for p in pts]
+    misses = []
+    for keep in (0, 1):
+        train = [i for i in range(len(pts)) if i % 2 == keep]
+        f = fit([xs[i] for i in train], [ys[i] for i in train], [ws[i] for i in train])
+        for i in range(1, len(pts) - 1):
+            if i % 2 != keep:
+                t = (xs[i] - xs[i - 1]) / (xs[i + 1] - xs[i - 1])
+                misses.append(math.exp(ys[i] - ((1 - t) * f(xs[i - 1]) + t * f(xs[i + 1]))) - 1)
+    return misses
+
+
+for lat in table["lattices"]:
+    m = held_out(lat)
+    band = lat["points"][0]["uncertainty"] + lat["interpolation_error"]
+    print(
+        f"{lat['lattice']:22s} held out: rms {100*math.sqrt(sum(d*d for d in m)/len(m)):.2f} %, "
+        f"max {100*max(map(abs, m)):.2f} %, within uncertainty + interpolation ({100*band:.2f} %): "
+        f"{sum(abs(d) <= band for d in m)}/{len(m)}"
     )
 
 table["note"] = (

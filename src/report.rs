@@ -5,7 +5,7 @@
 //! `voxfe run --json` prints and every sweep row holds). The pipeline
 //! fills them; they depend on nothing of it.
 
-use crate::calibration::Accuracy;
+use crate::calibration::accuracy::Accuracy;
 use crate::fem::load::StrengthQuantities;
 use crate::fem::result::nan_if_null;
 use crate::fem::SolveResult;
@@ -224,7 +224,9 @@ pub struct RunReport {
     /// The voxel grid that was solved (for field output).
     pub grid: crate::grid::VoxelGrid,
     /// How the exponent was set and the error band of the lattice result.
-    pub accuracy: crate::calibration::Accuracy,
+    pub accuracy: crate::calibration::accuracy::Accuracy,
+    /// What produced it (the scene as given, the backend that solved).
+    pub provenance: crate::provenance::Provenance,
 }
 
 impl RunReport {
@@ -266,11 +268,14 @@ impl RunReport {
     }
 
     /// The record as one flat JSON object (`voxfe run --json`).
+    /// `voxfe run --json`: the record's fields, then `provenance`.
     pub fn to_json(&self) -> Map<String, Value> {
-        match serde_json::to_value(self.record()).expect("serializes") {
+        let mut m = match serde_json::to_value(self.record()).expect("serializes") {
             Value::Object(m) => m,
             _ => unreachable!("a struct serializes to an object"),
-        }
+        };
+        m.insert("provenance".into(), self.provenance.to_json());
+        m
     }
 }
 

@@ -14,6 +14,8 @@ use common::small_rd;
 use serde_json::Value;
 use voxfe::calibration::cache::Cache;
 use voxfe::calibration::reference::{compute_reference, ReferenceKey, REFERENCE_EXPONENT};
+use voxfe::calibration::table::Table;
+use voxfe::calibration::Reference;
 use voxfe::calibration::{SEARCH_TOLERANCE, SPECIMEN_EFFECT};
 use voxfe::scene::Scene;
 use voxfe::study::calibrate::calibrate;
@@ -134,6 +136,51 @@ fn the_view_is_the_calibration_a_run_makes_and_the_cache_serves_it_again() {
     assert!(b
         .to_string()
         .contains("the scene sets voxel.fill = \"binary\""));
+}
+
+/// A cached exponent belongs to the reference it was searched against: when
+/// the reference changes (a new shipped table, a recomputed reference) the
+/// old entry is not reused, and the old reference finds it again.
+#[test]
+fn a_calibration_against_another_reference_is_not_reused() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = Cache::at(dir.path());
+    // hex8: no shipped reference, so the cached one is the one used.
+    let scene = scene()
+        .with_settings(&[voxfe::scene::Setting::new("solver.element", "hex8")])
+        .unwrap();
+    let key = ReferenceKey::of(&scene, &scene.lattice().unwrap()).unwrap();
+    let shipped_key = ReferenceKey {
+        element: "incompatible".into(),
+        ..key.clone()
+    };
+    let near = Table::shipped()
+        .lookup(&shipped_key)
+        .expect("RD 70 % is shipped")
+        .reference;
+    let put = |e_rel: f64| {
+        let r = Reference {
+            e_rel,
+            ..near.clone()
+        };
+        cache.put("reference", &key, &r).unwrap();
+    };
+    let run = || {
+        let v = calibrate(&scene, &cache, &mut |_| {}).unwrap();
+        (v.calibrated().exponent, v.accuracy.cache.unwrap())
+    };
+    put(near.e_rel);
+    let (p1, first) = run();
+    assert_eq!(first, "miss");
+    assert_eq!(run(), (p1, "hit"));
+    // A softer reference: searched again, a larger exponent.
+    put(near.e_rel * 0.97);
+    let (p2, again) = run();
+    assert_eq!(again, "miss");
+    assert!(p2 > p1, "p {p2} against {p1}");
+    // The first reference back: its own entry, read.
+    put(near.e_rel);
+    assert_eq!(run(), (p1, "hit"));
 }
 
 #[test]

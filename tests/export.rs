@@ -283,7 +283,8 @@ fn with_sub_voxel_fill_the_deck_has_a_material_per_weight_and_the_vtu_the_fracti
     let scene =
         voxfe::scene::Scene::parse(&block(1.0, 0.5, "frictionless"), Path::new("b.toml"), &[])
             .unwrap();
-    let mut report = voxfe::pipeline::run_scene(&scene, voxfe::scene::Backend::Cpu).unwrap();
+    let mut report =
+        voxfe::pipeline::run(&scene.clone().with_backend(voxfe::scene::Backend::Cpu)).unwrap();
     let phi = [1.0f32, 0.5, 0.504, 0.25, 1.0, 0.996, 0.5, 0.25];
     report.grid.fraction = Some(phi.to_vec());
     let dir = tempfile::tempdir().unwrap();

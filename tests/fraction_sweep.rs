@@ -19,7 +19,7 @@
 
 use std::path::Path;
 
-use voxfe::pipeline::run_scene;
+use voxfe::pipeline::run;
 use voxfe::scene::{Backend, Scene};
 
 /// Largest and smallest local Gibson–Ashby exponent accepted (n ≈ 2, a
@@ -54,7 +54,7 @@ backend = "cpu"
                 set.push("voxel.fraction_exponent=2".into());
             }
             let scene = Scene::parse(text, Path::new("one-cell.toml"), &set).unwrap();
-            let report = run_scene(&scene, Backend::Cpu).unwrap();
+            let report = run(&scene.clone().with_backend(Backend::Cpu)).unwrap();
             assert!(report.solve.converged, "{fill} {phi}");
             let e = report.to_json()["e_eff"].as_f64().unwrap();
             (phi, e)

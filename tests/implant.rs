@@ -326,7 +326,7 @@ fn solid_cylinder_implant_has_the_apparent_modulus_of_its_material() {
     for fill in ["binary", "fraction"] {
         let set = [format!("voxel.fill={fill}")];
         let s = Scene::parse(SOLID_CYLINDER, Path::new("cyl.toml"), &set).unwrap();
-        let r = voxfe::pipeline::run_scene(&s, voxfe::scene::Backend::Cpu).unwrap();
+        let r = voxfe::pipeline::run(&s.clone().with_backend(voxfe::scene::Backend::Cpu)).unwrap();
         assert!(r.solve.converged);
         assert_eq!(r.load_case, "implant-compression");
         // k·H/A with the analytic footprint: E up to the voxelized area.
@@ -469,7 +469,7 @@ fn an_implant_whose_lattice_falls_apart_has_no_load_path() {
         "voxel.fill=binary".to_string(),
     ];
     let s = Scene::load(path, &set).unwrap();
-    let e = voxfe::pipeline::run_scene(&s, voxfe::scene::Backend::Cpu).unwrap_err();
+    let e = voxfe::pipeline::run(&s.clone().with_backend(voxfe::scene::Backend::Cpu)).unwrap_err();
     assert!(e.is_bad_input(), "{e}");
     let msg = e.to_string();
     assert!(

@@ -5,8 +5,7 @@
 
 use std::time::Instant;
 
-use serde::{Deserialize, Serialize};
-
+pub use super::accuracy::CellSolve;
 use super::CalibrationError;
 use crate::grid::VoxelGrid;
 use crate::homogenize::solve::PeriodicAxial;
@@ -15,21 +14,6 @@ use crate::material::YoungPoisson;
 use crate::pipeline::solver::Solver;
 use crate::pipeline::voxelize::{is_resolution_warning, voxelize_specimen};
 use crate::scene::{Backend, Scene, Setting};
-
-/// One cell solved: its size, the exponent and E, relative to the solid's
-/// modulus E_s (E scales out of a linear problem).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct CellSolve {
-    /// Voxels per cell side.
-    pub n: usize,
-    pub exponent: f64,
-    /// E_h / E_s of the cell (1/S33 under cubic symmetry).
-    pub e_rel: f64,
-    /// Iterations of the solve.
-    pub iterations: usize,
-    /// Wall time of the solve, s.
-    pub seconds: f64,
-}
 
 /// A periodic cell of a scene's lattice at n voxels per side.
 pub struct Cell {

@@ -7,6 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use super::accuracy::Reference;
 use super::cell::{Cell, CellSolve};
 use super::CalibrationError;
 use crate::lattice::{Lattice, LatticeKind};
@@ -47,23 +48,6 @@ impl ReferenceKey {
             nu: round(scene.material()?.nu),
         })
     }
-}
-
-/// A reference modulus and its uncertainty.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Reference {
-    /// E_ref / E_s.
-    pub e_rel: f64,
-    /// Relative uncertainty of `e_rel` (a fraction).
-    pub uncertainty: f64,
-    /// "richardson" (the extrapolated value) or "finest" (the sequence was
-    /// not asymptotic: the finest cell).
-    pub from: String,
-    /// The cells it was computed from, coarse to fine (empty for a value
-    /// interpolated from the shipped table).
-    pub cells: Vec<CellSolve>,
-    /// The verdict of the Richardson estimate.
-    pub statement: String,
 }
 
 /// The feature size of a lattice over its cell: D/M for strut lattices;

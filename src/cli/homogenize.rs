@@ -5,8 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use super::{info, solve_on, CliError, EXIT_NOT_CONVERGED};
-use voxfe::homogenize::run::homogenize_scene;
-use voxfe::provenance::Provenance;
+use voxfe::homogenize::run::homogenize;
 use voxfe::scene::{Backend, Scene, SceneError};
 
 #[derive(clap::Args)]
@@ -60,19 +59,16 @@ pub(crate) fn homogenize_one(
     several: bool,
     plot: Option<&Path>,
 ) -> Result<u8, CliError> {
-    let provenance = Provenance::of_scene(scene);
-    let report =
-        homogenize_scene(scene, scene.solver.backend).map_err(|source| CliError::Homogenize {
-            path: scene.path().to_path_buf(),
-            source,
-        })?;
+    let report = homogenize(scene).map_err(|source| CliError::Homogenize {
+        path: scene.path().to_path_buf(),
+        source,
+    })?;
     let r = &report.result;
-    let provenance = provenance.with_backend(&r.backend, &r.adapter);
     for w in report.voxel.warnings.iter().chain(&report.notices) {
         eprintln!("warning: {w}");
     }
     if json {
-        println!("{}", report.to_json(Some(&provenance)));
+        println!("{}", report.to_json());
     } else {
         if several {
             println!();
@@ -91,7 +87,7 @@ pub(crate) fn homogenize_one(
     if let Some(stem) = plot {
         use std::io::Write as _;
         let _ = std::io::stdout().flush();
-        for f in report.plot(stem, &scene.name, &provenance)? {
+        for f in report.plot(stem, &scene.name, &report.provenance)? {
             info(format_args!("wrote {}", f.display()));
         }
     }

@@ -6,8 +6,7 @@ use std::path::{Path, PathBuf};
 
 use super::{info, load_scene, CliError, EXIT_BAD_INPUT, EXIT_NOT_CONVERGED};
 use voxfe::fields::{FieldOutput, SliceField};
-use voxfe::pipeline::run_scene;
-use voxfe::provenance::Provenance;
+use voxfe::pipeline;
 use voxfe::scene::Backend;
 use voxfe::study::converge::error::StudyFile;
 
@@ -163,12 +162,10 @@ fn run_one(path: &Path, a: &Args, fields: &FieldOutput, several: bool) -> Result
         Some(f) => Some(StudyFile::load(f, &scene)?),
         None => None,
     };
-    let provenance = Provenance::of_scene(&scene);
-    let mut report = run_scene(&scene, scene.solver.backend).map_err(|source| CliError::Run {
+    let mut report = pipeline::run(&scene).map_err(|source| CliError::Run {
         path: path.to_path_buf(),
         source,
     })?;
-    let provenance = provenance.with_backend(&report.solve.backend, &report.solve.adapter);
     let discretization = match &study {
         Some(s) => Some(s.apply(&scene, &mut report)?),
         None => None,
@@ -182,12 +179,15 @@ fn run_one(path: &Path, a: &Args, fields: &FieldOutput, several: bool) -> Result
     if a.json {
         let mut m = report.to_json();
         if let Some(d) = &discretization {
-            m.insert(
+            // Before the provenance, which stays last.
+            let at = m.len() - 1;
+            m.shift_insert(
+                at,
                 "discretization_error".into(),
                 serde_json::to_value(d).expect("serializes"),
             );
         }
-        println!("{}", provenance.add_to(m));
+        println!("{}", serde_json::Value::Object(m));
     } else {
         if several {
             println!();
@@ -209,7 +209,7 @@ fn run_one(path: &Path, a: &Args, fields: &FieldOutput, several: bool) -> Result
     use std::io::Write as _;
     let _ = std::io::stdout().flush();
     let fields = FieldOutput {
-        provenance: Some(provenance),
+        provenance: Some(report.provenance.clone()),
         ..fields.clone()
     };
     fields.write(&report, |file| {

@@ -8,13 +8,13 @@ use serde::Serialize;
 use super::solve::{Homogenization, HomogenizeError, Periodic};
 use super::tensor::Homogenized;
 use crate::calibration::{Accuracy, CalibrationError};
-use crate::gpu::GpuError;
 use crate::material::YoungPoisson;
 use crate::pipeline::kind::SceneKind;
 use crate::pipeline::solver::Solver;
 use crate::pipeline::voxelize::{voxelize_resolved, VoxelizeError};
+use crate::provenance::Provenance;
 use crate::report::VoxelReport;
-use crate::scene::{Backend, Scene};
+use crate::scene::Scene;
 
 /// Why a periodic scene could not be homogenized.
 #[derive(Debug, thiserror::Error)]
@@ -23,8 +23,6 @@ pub enum HomogenizeRunError {
     Voxelize(#[from] VoxelizeError),
     #[error(transparent)]
     Homogenize(#[from] HomogenizeError),
-    #[error(transparent)]
-    Gpu(#[from] GpuError),
     #[error(transparent)]
     Calibration(#[from] CalibrationError),
 }
@@ -35,7 +33,6 @@ impl HomogenizeRunError {
         match self {
             HomogenizeRunError::Voxelize(_) => true,
             HomogenizeRunError::Homogenize(e) => e.is_bad_input(),
-            HomogenizeRunError::Gpu(e) => HomogenizeError::is_bad_gpu_input(e),
             HomogenizeRunError::Calibration(e) => e.is_bad_input(),
         }
     }
@@ -57,16 +54,17 @@ pub struct HomogenizeReport {
     pub notices: Vec<String>,
     /// How the exponent was set and the error band of E_h.
     pub accuracy: Accuracy,
+    /// What produced it (the scene as given, the backend that solved):
+    /// the last field of [`HomogenizeReport::to_json`].
+    #[serde(skip)]
+    pub provenance: Provenance,
 }
 
-/// Voxelizes and homogenizes the periodic `scene` on `backend` (its
-/// `solver.backend` replaced); [`crate::pipeline::evaluate`] is the same on
-/// the scene's own.
-pub fn homogenize_scene(
-    scene: &Scene,
-    backend: Backend,
-) -> Result<HomogenizeReport, HomogenizeRunError> {
-    homogenize_with(scene, Solver::new(&scene.solver).on(backend))
+/// Voxelizes and homogenizes the periodic `scene` with its own
+/// `[solver]` settings (backend and adapter included):
+/// [`crate::pipeline::evaluate`] of a periodic cell.
+pub fn homogenize(scene: &Scene) -> Result<HomogenizeReport, HomogenizeRunError> {
+    homogenize_with(scene, Solver::new(&scene.solver))
 }
 
 /// Voxelizes the periodic `scene` and homogenizes it with `solver`: the
@@ -76,6 +74,7 @@ pub(crate) fn homogenize_with(
     mut solver: Solver,
 ) -> Result<HomogenizeReport, HomogenizeRunError> {
     assert!(SceneKind::is_periodic(scene), "a periodic scene");
+    let provenance = Provenance::of_scene(scene);
     let resolved = crate::calibration::resolve(scene)?;
     let scene = resolved.scene.as_ref();
     let specimen = voxelize_resolved(&resolved)?;
@@ -101,9 +100,10 @@ pub(crate) fn homogenize_with(
         voxel: specimen.report,
         cells,
         material,
-        result,
         derived,
         notices,
         accuracy: resolved.accuracy,
+        provenance: provenance.with_backend(&result.backend, &result.adapter),
+        result,
     })
 }

@@ -18,7 +18,7 @@ impl HomogenizeReport {
     /// `exponent_source`, `error_statement`, `calibration_cache`,
     /// `calibration_seconds`), `voigt_order`, and the provenance (when
     /// given) last.
-    pub fn to_json(&self, provenance: Option<&Provenance>) -> serde_json::Value {
+    pub fn to_json(&self) -> serde_json::Value {
         let mut v = serde_json::to_value(self).expect("a report serializes");
         v["e_h_error_estimate"] = serde_json::json!(self.e_h_error_estimate());
         let serde_json::Value::Object(summary) =
@@ -30,9 +30,7 @@ impl HomogenizeReport {
             v[k] = x;
         }
         v["voigt_order"] = serde_json::json!(VOIGT_ORDER);
-        if let Some(p) = provenance {
-            v["provenance"] = p.to_json();
-        }
+        v["provenance"] = self.provenance.to_json();
         v
     }
 

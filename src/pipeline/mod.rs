@@ -19,9 +19,10 @@ use crate::gpu::GpuError;
 use crate::grid::VoxelGrid;
 use crate::homogenize::run::{homogenize_with, HomogenizeReport, HomogenizeRunError};
 use crate::material::YoungPoisson;
+use crate::provenance::Provenance;
 use crate::report::RunReport;
 use crate::report::VoxelReport;
-use crate::scene::{Backend, Scene};
+use crate::scene::Scene;
 use crate::strength::StrengthParams;
 use solver::{Solver, SolverError};
 use voxelize::{voxelize_resolved, Specimen, VoxelizeError};
@@ -77,7 +78,7 @@ impl Evaluation {
     pub fn to_json(&self) -> serde_json::Map<String, serde_json::Value> {
         match self {
             Evaluation::Loaded(r) => r.to_json(),
-            Evaluation::Periodic(r) => match r.to_json(None) {
+            Evaluation::Periodic(r) => match r.to_json() {
                 serde_json::Value::Object(m) => m,
                 _ => unreachable!("a struct serializes to an object"),
             },
@@ -132,10 +133,11 @@ pub fn evaluate(scene: &Scene) -> Result<Evaluation, EvaluateError> {
     })
 }
 
-/// Voxelizes and solves the loaded `scene` on `backend` (its
-/// `solver.backend` replaced); [`evaluate`] is the same on the scene's own.
-pub fn run_scene(scene: &Scene, backend: Backend) -> Result<RunReport, RunError> {
-    run_with(scene, Solver::new(&scene.solver).on(backend))
+/// Voxelizes and solves the loaded `scene` with its own `[solver]`
+/// settings (backend and adapter included): [`evaluate`] of a loaded
+/// specimen.
+pub fn run(scene: &Scene) -> Result<RunReport, RunError> {
+    run_with(scene, Solver::new(&scene.solver))
 }
 
 /// Voxelizes `scene` and solves it with `solver`.
@@ -159,12 +161,16 @@ pub struct Prepared {
     pub accuracy: Accuracy,
     /// The calibration's warnings and fallbacks.
     pub notices: Vec<String>,
+    /// What produced the run: the scene as given (its exponent as written,
+    /// not as resolved), the version, the start time.
+    pub provenance: Provenance,
 }
 
-/// The steps of [`run_scene`] before the solve: the exponent resolved
+/// The steps of [`run`] before the solve: the exponent resolved
 /// (`"auto"` calibrated), the voxels, the load case. The envelope is built
 /// once (by the voxelize step) and dropped here, before the solve.
 pub fn prepare(scene: &Scene) -> Result<Prepared, RunError> {
+    let provenance = Provenance::of_scene(scene);
     let resolved = crate::calibration::resolve(scene)?;
     let scene = resolved.scene.as_ref();
     let specimen = voxelize_resolved(&resolved)?;
@@ -182,19 +188,15 @@ pub fn prepare(scene: &Scene) -> Result<Prepared, RunError> {
         strength,
         accuracy: resolved.accuracy,
         notices: resolved.notices,
+        provenance,
     })
 }
 
 impl Prepared {
-    /// Solves on `backend` with the scene's `[solver]` settings; fallbacks
-    /// push a notice onto `notices`.
-    pub fn solve(
-        &self,
-        scene: &Scene,
-        backend: Backend,
-        notices: &mut Vec<String>,
-    ) -> Result<SolveResult, RunError> {
-        let mut solver = Solver::new(&scene.solver).on(backend);
+    /// Solves with the scene's `[solver]` settings (backend included);
+    /// fallbacks push a notice onto `notices`.
+    pub fn solve(&self, scene: &Scene, notices: &mut Vec<String>) -> Result<SolveResult, RunError> {
+        let mut solver = Solver::new(&scene.solver);
         let solved = self.solve_with(&mut solver);
         notices.extend(solver.into_notices());
         solved
@@ -219,6 +221,7 @@ impl Prepared {
             solve.ees_percentile_per_newton,
         );
         RunReport {
+            provenance: self.provenance.with_backend(&solve.backend, &solve.adapter),
             strength: self.load.strength(&loads, self.grid.size()),
             strength_params: self.strength,
             load_case: self.load.name(),
@@ -237,6 +240,7 @@ impl Prepared {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scene::Backend;
 
     fn scene(file: &str, set: &[&str]) -> Scene {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
@@ -259,7 +263,7 @@ mod tests {
             panic!("a loaded specimen")
         };
         assert_eq!(run.solve.backend, "cpu");
-        let direct = run_scene(&loaded, Backend::Cpu).unwrap();
+        let direct = super::run(&loaded).unwrap();
         assert_eq!(run.solve.iterations, direct.solve.iterations);
         assert_eq!(run.solve.e_eff, direct.solve.e_eff);
 

@@ -7,7 +7,7 @@
 //! (over the voxels where the lattice alone decides: not in end plates,
 //! wall or holes) is more than [`MAX_POROSITY_DEVIATION`] from nominal.
 
-use crate::calibration::Resolved;
+use crate::calibration::accuracy::Resolved;
 use crate::grid::VoxelGrid;
 use crate::implant::{Envelope, Implant};
 use crate::lattice::Lattice;
@@ -41,7 +41,7 @@ pub const MIN_D_OVER_H_WEIGHTED: f64 = 6.0;
 /// `None` for a calibrated exponent (`"auto"`), whose error band replaces
 /// the warning.
 pub fn resolution_threshold(scene: &Scene, d_over_h: Option<f64>) -> Option<(f64, String)> {
-    use crate::calibration::{known_error_binary, known_error_hand};
+    use crate::calibration::accuracy::{known_error_binary, known_error_hand};
     match (scene.voxel.fill, scene.voxel.fraction_exponent) {
         (Fill::Binary, _) => Some((MIN_D_OVER_H, known_error_binary(d_over_h))),
         (Fill::Fraction, Exponent::Value(p)) => Some((

@@ -32,7 +32,7 @@
 //! search then reports the step (both sides) instead of a design.
 //!
 //! [`search`] is the search over any `solve(φ)`; [`run`] wires it to a scene
-//! file and [`run_scene`] and returns the final design with its report;
+//! file and [`run`] and returns the final design with its report;
 //! [`converged`] (`--converged`) runs `voxfe converge` at the design found,
 //! for the reached modulus with its error estimate. [`periodic::run`] is
 //! the same search on a periodic cell, for its homogenized modulus E_h
@@ -45,7 +45,7 @@ use crate::fem::SolveError;
 use crate::gpu::GpuError;
 use crate::lattice::LatticeKind;
 use crate::pipeline::voxelize::VoxelizeError;
-use crate::pipeline::{run_scene, RunError};
+use crate::pipeline::{self, RunError};
 use crate::report::RunReport;
 use crate::scene::{Scene, SceneError};
 use crate::study::converge::{ConvergeError, ConvergeReport};
@@ -450,7 +450,7 @@ pub fn run(
         });
     }
     search_scene(base, opts, on_solve, |scene| {
-        let report = run_scene(scene, scene.solver.backend).map_err(|e| ProbeError::of_run(&e))?;
+        let report = pipeline::run(scene).map_err(|e| ProbeError::of_run(&e))?;
         let e = report.solve.e_eff.ok_or_else(|| {
             ProbeError::Failed(format!(
                 "not converged: relative residual {:.3e} after {} iterations",

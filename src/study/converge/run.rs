@@ -12,7 +12,7 @@ use serde_json::{json, Map, Value};
 
 use super::{estimate, plan_sizes, Estimate, PlanError};
 use crate::fem::load::LoadCase;
-use crate::pipeline::{run_scene, RunError};
+use crate::pipeline::{self, RunError};
 use crate::report::RunReport;
 use crate::scene::{Scene, SceneError, Shape};
 
@@ -269,12 +269,11 @@ pub fn run_levels(
     let mut finest = None;
     for (i, scene) in scenes.iter().enumerate() {
         let h = scene.voxel.size;
-        let report =
-            run_scene(scene, scene.solver.backend).map_err(|source| ConvergeError::Run {
-                level: i + 1,
-                h,
-                source,
-            })?;
+        let report = pipeline::run(scene).map_err(|source| ConvergeError::Run {
+            level: i + 1,
+            h,
+            source,
+        })?;
         on_level(i + 1, &report);
         let json = report.to_json();
         let values = names

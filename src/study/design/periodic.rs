@@ -1,6 +1,6 @@
 //! `voxfe design` on a periodic cell (`load.case = "periodic"`): the same
 //! search ([`super::search`]) over the lattice porosity, each probe a
-//! homogenization ([`homogenize_scene`]) whose modulus is E_h = 1/S33 of
+//! homogenization ([`homogenize`]) whose modulus is E_h = 1/S33 of
 //! C^H, the homogenized modulus along z.
 
 use super::{search_scene, DesignOptions, Designed, ProbeError, RunDesignError};
@@ -8,7 +8,7 @@ use crate::fem::cg::PcgError;
 use crate::fem::mesh::MeshError;
 use crate::fem::SolveError;
 use crate::gpu::GpuError;
-use crate::homogenize::run::{homogenize_scene, HomogenizeReport, HomogenizeRunError};
+use crate::homogenize::run::{homogenize, HomogenizeReport, HomogenizeRunError};
 use crate::homogenize::solve::HomogenizeError;
 use crate::pipeline::voxelize::VoxelizeError;
 use crate::scene::Scene;
@@ -28,8 +28,7 @@ pub fn probe_error(e: &HomogenizeRunError) -> ProbeError {
     let falls_apart = match e {
         HomogenizeRunError::Voxelize(VoxelizeError::Voxel(VoxelError::Empty { .. })) => true,
         HomogenizeRunError::Homogenize(HomogenizeError::Solve(s))
-        | HomogenizeRunError::Homogenize(HomogenizeError::Gpu(GpuError::Solve(s)))
-        | HomogenizeRunError::Gpu(GpuError::Solve(s)) => apart(s),
+        | HomogenizeRunError::Homogenize(HomogenizeError::Gpu(GpuError::Solve(s))) => apart(s),
         _ => false,
     };
     if falls_apart {
@@ -75,7 +74,7 @@ pub fn run(
         });
     }
     search_scene(base, opts, on_solve, |scene| {
-        let report = homogenize_scene(scene, scene.solver.backend).map_err(|e| probe_error(&e))?;
+        let report = homogenize(scene).map_err(|e| probe_error(&e))?;
         Ok((e_h(&report)?, report))
     })
 }

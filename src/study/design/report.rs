@@ -19,6 +19,8 @@ impl Designed<RunReport> {
     /// `target_modulus`, `solves` and the provenance of its scene.
     pub fn to_json(&self) -> Map<String, Value> {
         let mut m = self.report.to_json();
+        // The provenance last, of the design's scene.
+        m.shift_remove("provenance");
         m.insert("target_modulus".into(), self.opts.target.into());
         insert_tolerance(&mut m, &self.opts);
         m.insert("solves".into(), self.design.probes.len().into());
@@ -113,7 +115,11 @@ impl Designed<HomogenizeReport> {
     /// `target_modulus`, `e_h`, `porosity`, `solves` and the provenance of
     /// its scene.
     pub fn to_json(&self) -> Value {
-        let mut v = self.report.to_json(None);
+        let mut v = self.report.to_json();
+        // The provenance last, of the design's scene.
+        if let Some(m) = v.as_object_mut() {
+            m.shift_remove("provenance");
+        }
         v["target_modulus"] = self.opts.target.into();
         if let Some(m) = v.as_object_mut() {
             insert_tolerance(m, &self.opts);

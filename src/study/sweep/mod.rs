@@ -442,7 +442,7 @@ impl Plan {
         CaseOutcome { row, warnings }
     }
 
-    /// [`crate::pipeline::run_scene`]'s two steps, so that a failed solve
+    /// [`crate::pipeline::run`]'s two steps, so that a failed solve
     /// keeps the voxelization's report; with `[sweep] converge`, the case's
     /// convergence study ([`crate::study::converge::run_levels`]) and the fields of
     /// its finest solve with the study's columns.
@@ -475,8 +475,8 @@ impl Plan {
         }
         if scene.load_case().is_periodic() {
             // Homogenized: C^H and what it gives, the row's own columns.
-            let report = crate::homogenize::run::homogenize_scene(&scene, b)
-                .map_err(|e| (e.to_string(), None))?;
+            let report =
+                crate::homogenize::run::homogenize(&scene).map_err(|e| (e.to_string(), None))?;
             warnings.extend(report.voxel.warnings.iter().cloned());
             warnings.extend(report.notices.iter().cloned());
             return Ok(RunFields::from_homogenized(&report));
@@ -484,7 +484,7 @@ impl Plan {
         let prepared = pipeline::prepare(&scene).map_err(|e| (e.to_string(), None))?;
         warnings.extend(prepared.voxel.warnings.iter().cloned());
         let mut notices = Vec::new();
-        let solved = prepared.solve(&scene, b, &mut notices);
+        let solved = prepared.solve(&scene, &mut notices);
         warnings.extend(notices.iter().cloned());
         match solved {
             Ok(solve) => Ok(RunFields::from(&prepared.into_report(solve, notices))),

@@ -618,6 +618,7 @@ fn image_output_errors() {
         "--image",
         nowhere.to_str().unwrap(),
     ]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot write image"));
+    // Checked before voxelizing, as every output path (tests/outputs.rs).
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not exist"));
 }

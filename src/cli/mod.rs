@@ -16,11 +16,13 @@ use voxfe::study::sweep::SweepError;
 use voxfe::vtk::VtkError;
 
 pub(crate) mod calibrate;
+pub(crate) mod completions;
 pub(crate) mod converge;
 pub(crate) mod design;
 pub(crate) mod export_stl;
 pub(crate) mod homogenize;
 pub(crate) mod merge;
+pub(crate) mod outputs;
 pub(crate) mod references;
 pub(crate) mod run;
 pub(crate) mod sweep;

@@ -149,6 +149,14 @@ fn run_one(path: &Path, a: &Args, fields: &FieldOutput, several: bool) -> Result
         fields.check_periodic()?;
         return super::homogenize::homogenize_one(&scene, a.json, several, None);
     }
+    let mut inputs = super::outputs::scene_inputs(&scene);
+    inputs.extend(a.error_from.clone());
+    super::outputs::Outputs::default()
+        .file("--vtk", a.vtk.as_deref(), &[])
+        .file("--slice", a.slice.as_deref(), &["png"])
+        .file("--vtu", a.vtu.as_deref(), &[])
+        .file("--inp", a.inp.as_deref(), &[])
+        .check(&inputs)?;
     fields.check(&scene)?;
     let study = match &a.error_from {
         Some(f) => Some(StudyFile::load(f, &scene)?),

@@ -38,6 +38,14 @@ pub struct Header {
     offset: u64,
 }
 
+impl Header {
+    /// The file holding the samples: the header's own, or its detached
+    /// `data file`.
+    pub fn data_file(&self) -> &Path {
+        &self.data
+    }
+}
+
 fn format_err(path: &Path, problem: impl Into<String>) -> ImageError {
     ImageError::Format {
         path: path.to_path_buf(),

@@ -4,6 +4,7 @@
 //! order and an extrapolated value, and [`calibrate`] finds the fraction
 //! exponent of a lattice at a voxel size from periodic cells.
 
+pub mod as_built;
 pub mod calibrate;
 pub mod converge;
 pub mod design;

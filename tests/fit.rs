@@ -341,6 +341,34 @@ fn fit_json_plots_and_the_fit_in_run_and_design() {
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("E_eff as built"));
 
+    // A sweep's rows carry the as-built modulus beside the ideal one.
+    let sweep_dir = dir.path().join("sweep");
+    let out = voxfe(&[
+        "sweep",
+        fitted.to_str().unwrap(),
+        "--vary",
+        "lattice.porosity=0.7,0.8",
+        "--out",
+        sweep_dir.to_str().unwrap(),
+        "-q",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows = std::fs::read_to_string(sweep_dir.join("results.jsonl")).unwrap();
+    for line in rows.lines() {
+        let row: Value = serde_json::from_str(line).unwrap();
+        let (e, e_ab) = (
+            row["e_eff"].as_f64().unwrap(),
+            row["e_eff_as_built"].as_f64().unwrap(),
+        );
+        assert!(e_ab > 0.0 && e_ab < e, "{row}");
+    }
+    let header = std::fs::read_to_string(sweep_dir.join("results.csv")).unwrap();
+    assert!(header.lines().next().unwrap().contains("e_eff_as_built"));
+
     // Design targets the as-built modulus and says so.
     let target = format!("{:.0}", e_ab);
     let out = voxfe(&[

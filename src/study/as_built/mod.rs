@@ -44,10 +44,10 @@ pub enum FitError {
         specimen: String,
         row: usize,
         #[source]
-        source: SceneError,
+        source: Box<SceneError>,
     },
     #[error(transparent)]
-    Sweep(#[from] SweepError),
+    Sweep(Box<SweepError>),
     #[error("tests '{tests}' specimen '{specimen}' (row {row}): the solve failed: {why}")]
     Solve {
         tests: String,
@@ -61,6 +61,12 @@ pub enum FitError {
     NoModel { tests: String, why: String },
     #[error("scene '{scene}': voxfe fit needs a lattice in compression (load.case = \"compression\"), as the specimens were tested")]
     NotCompression { scene: String },
+}
+
+impl From<SweepError> for FitError {
+    fn from(e: SweepError) -> FitError {
+        FitError::Sweep(Box::new(e))
+    }
 }
 
 impl FitError {
@@ -187,7 +193,7 @@ pub fn simulate(
                 tests: file.clone(),
                 specimen: s.name.clone(),
                 row: i + 1,
-                source,
+                source: Box::new(source),
             })?;
         scenes.push((settings, scene));
     }

@@ -304,7 +304,7 @@ impl Figure for ModulusPorosity<'_> {
             .iter()
             .chain(&q.simulated)
             .chain(&c.fitted)
-            .map(|v| *v)
+            .copied()
             .chain(c.fitted.iter().map(|v| v * band))
             .chain(c.fitted.iter().map(|v| v / band));
         let (ylo, yhi) = ys.fold((f64::INFINITY, 0.0f64), |(a, b), v| (a.min(v), b.max(v)));

@@ -119,6 +119,8 @@ pub fn read(path: &Path) -> Result<Tests, DataError> {
 /// Parses test-file text (`path` names it in errors).
 pub fn parse(text: &str, path: &Path) -> Result<Tests, DataError> {
     let file = path.display().to_string();
+    // A spreadsheet's UTF-8 byte-order mark is not part of the first name.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let header_err = |why: String| DataError::Header {
         path: file.clone(),
         why,
@@ -307,7 +309,7 @@ mod tests {
 
     #[test]
     fn a_good_file_reads_in_mpa() {
-        let t = p("# source\nspecimen,porosity_pct,cells,modulus_gpa,yield_mpa\nA, 45.5, 3, 4.71, 33.46\nB,73.9,3,1.28,\n").unwrap();
+        let t = p("\u{feff}# source\nspecimen,porosity_pct,cells,modulus_gpa,yield_mpa\nA, 45.5, 3, 4.71, 33.46\nB,73.9,3,1.28,\n").unwrap();
         assert_eq!(t.specimens.len(), 2);
         let a = &t.specimens[0];
         assert!((a.modulus - 4710.0).abs() < 1e-9);

@@ -299,11 +299,15 @@ impl Figure for ModulusPorosity<'_> {
         });
         let phi = |j: usize| r.simulated[q.specimens[j]].porosity;
         let band = c.loo_rms_log.exp();
+        let constant = q
+            .model(ModelKind::Constant)
+            .map_or(&[][..], |k| &k.fitted[..]);
         let ys = q
             .measured
             .iter()
             .chain(&q.simulated)
             .chain(&c.fitted)
+            .chain(constant)
             .copied()
             .chain(c.fitted.iter().map(|v| v * band))
             .chain(c.fitted.iter().map(|v| v / band));

@@ -52,6 +52,9 @@ enum Command {
     /// lattice's reference (shipped, cached or computed), the search at h,
     /// the calibrated p, its error band, and the --set line that pins p.
     Calibrate(cli::calibrate::Args),
+    /// Fit a knockdown of the simulated to the measured modulus (and yield)
+    /// of tested specimens (--tests FILE.csv): the as-built calibration.
+    Fit(cli::fit::Args),
     /// Combine the output directories of sharded sweeps.
     Merge(cli::merge::Args),
     /// Voxelize and solve one or more scenes, and print the modulus.
@@ -82,6 +85,7 @@ fn main() -> ExitCode {
         Command::Calibrate(a) => cli::calibrate::run(a),
         Command::Design(a) => cli::design::run(a),
         Command::Converge(a) => cli::converge::run(a),
+        Command::Fit(a) => cli::fit::run(a),
         Command::ExportStl(a) => cli::export_stl::run(a),
         Command::References(a) => cli::references::run(a),
         Command::Completions(a) => cli::completions::run(a, Cli::command()),

@@ -20,6 +20,7 @@ pub(crate) mod completions;
 pub(crate) mod converge;
 pub(crate) mod design;
 pub(crate) mod export_stl;
+pub(crate) mod fit;
 pub(crate) mod homogenize;
 pub(crate) mod merge;
 pub(crate) mod outputs;
@@ -97,6 +98,15 @@ pub(crate) enum CliError {
     /// A lattice reference (`voxfe references`).
     #[error(transparent)]
     Reference(#[from] voxfe::calibration::CalibrationError),
+    /// `voxfe fit`: the tests, their solves, the fits.
+    #[error(transparent)]
+    Fit(#[from] voxfe::study::as_built::FitError),
+    /// `voxfe fit --out`: the plots.
+    #[error(transparent)]
+    Plot(#[from] voxfe::plot::PlotError),
+    /// A file that could not be written.
+    #[error("cannot write '{}': {error}", path.display())]
+    Write { path: PathBuf, error: String },
 }
 
 impl CliError {
@@ -144,6 +154,9 @@ impl CliError {
             CliError::Converge(e) => e.is_bad_input(),
             CliError::ErrorFrom(_) => true,
             CliError::Reference(e) => e.is_bad_input(),
+            CliError::Fit(e) if !e.is_bad_input() => return EXIT_NOT_CONVERGED,
+            CliError::Fit(_) => true,
+            CliError::Plot(_) | CliError::Write { .. } => false,
         };
         if bad_input {
             EXIT_BAD_INPUT

@@ -487,7 +487,18 @@ impl Plan {
         let solved = prepared.solve(&scene, &mut notices);
         warnings.extend(notices.iter().cloned());
         match solved {
-            Ok(solve) => Ok(RunFields::from(&prepared.into_report(solve, notices))),
+            Ok(solve) => {
+                let mut report = prepared.into_report(solve, notices);
+                pipeline::add_as_built(&scene, &mut report).map_err(|e| (e.to_string(), None))?;
+                warnings.extend(
+                    report
+                        .notices
+                        .iter()
+                        .filter(|n| n.starts_with("as built:"))
+                        .cloned(),
+                );
+                Ok(RunFields::from(&report))
+            }
             Err(e) => Err((
                 e.to_string(),
                 Some(Box::new(RunFields::from_voxel(

@@ -198,7 +198,8 @@ pub struct VoxelSpec {
     /// Binary (centre-sampled) voxels or sub-voxel solid fractions φₑ.
     #[serde(default)]
     pub fill: Fill,
-    /// φ below which a voxel is void (`fill = "fraction"` only).
+    /// φ below which a voxel is void (`fill = "fraction"`, and images with a
+    /// ramp calibration).
     #[serde(default = "default_fraction_threshold")]
     pub fraction_threshold: f64,
     /// Exponent p of the stiffness weight φₑ^p (`fill = "fraction"` only):

@@ -87,5 +87,9 @@ def test_bad_study_settings_are_scene_errors():
         voxfe.sweep(scene, vary={"lattice.porosity": [1.5]})
     with pytest.raises(voxfe.SceneError, match="levels|at least 3"):
         voxfe.converge(scene, levels=2)
+    with pytest.raises(voxfe.SceneError, match="3 to 8"):
+        voxfe.converge(scene, levels=40)
+    with pytest.raises(voxfe.SceneError, match="periodic"):
+        voxfe.run(scene.with_cells(1), error_from="study.json")
     with pytest.raises(voxfe.SceneError, match="target-modulus"):
         voxfe.design(scene, target_modulus=-1)

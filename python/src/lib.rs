@@ -739,6 +739,11 @@ fn run<'py>(
     let scene = scene.inner.clone();
     let evaluated = watched(py, progress, move |_| {
         if voxfe::pipeline::SceneKind::is_periodic(&scene) {
+            if let Some(f) = &error_from {
+                // Refused (a periodic scene has no study), not ignored.
+                voxfe::study::converge::error::StudyFile::load(f, &scene)
+                    .map_err(|e| fail_of(&e, true))?;
+            }
             run_periodic(&scene).map(|p| Evaluated::Periodic(Box::new(p)))
         } else {
             run_loaded(&scene, error_from.as_deref()).map(|l| Evaluated::Loaded(Box::new(l)))

@@ -147,6 +147,10 @@ fn run_one(path: &Path, a: &Args, fields: &FieldOutput, several: bool) -> Result
     let scene = load_scene(path, &a.set, a.backend, a.adapter.as_deref())?;
     if scene.load_case().is_periodic() {
         fields.check_periodic()?;
+        if let Some(f) = &a.error_from {
+            // Refused (a periodic scene has no study), not ignored.
+            StudyFile::load(f, &scene)?;
+        }
         return super::homogenize::homogenize_one(&scene, a.json, several, None);
     }
     let mut inputs = super::outputs::scene_inputs(&scene);

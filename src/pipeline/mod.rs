@@ -266,6 +266,17 @@ impl Prepared {
     pub fn into_report(self, solve: SolveResult, solver_notices: Vec<String>) -> RunReport {
         let mut notices = self.notices;
         notices.extend(solver_notices);
+        if let (LoadCase::ThreePointBending { contact, .. }, Some(used)) =
+            (&self.load, solve.contact_width)
+        {
+            let h = self.grid.h;
+            if used < h * (1.0 - 1e-9) {
+                notices.push(format!(
+                    "load.contact = {contact} mm at voxel.size = {h} mm holds one column of nodes: the strips are line contacts (width used {used} mm), which indent the bar more; choose voxel.size so that c/2 is a whole number of voxels (e.g. {})",
+                    contact / 2.0
+                ));
+            }
+        }
         let loads = self.strength.loads(
             solve.von_mises_percentile_per_newton,
             solve.ees_percentile_per_newton,

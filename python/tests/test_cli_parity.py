@@ -18,6 +18,7 @@ COARSE = {
     "ta-lattice-variants": 0.2,
     "ta-rd-bending-bar": 0.5,
     "ta-rd-porosity": 0.2,
+    "tantalum-sebm": 0.1,
     "vbr-25": 0.5,
     "vbr-25-stl": 0.5,
 }

@@ -27,7 +27,7 @@
 use crate::fem::operator::LinearOperator;
 use crate::fem::options::SolverOptions;
 use crate::fem::precond::Preconditioner;
-use crate::fem::vector::{dot, ordered_sum, residual_into, CHUNK};
+use crate::fem::vector::{ordered_sum, residual_into, CHUNK};
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -196,8 +196,7 @@ impl<A: LinearOperator, M: Preconditioner> PcgBackend for HostPcg<'_, A, M> {
 
     fn step(&mut self) -> Result<(), PcgError> {
         self.iteration += 1;
-        self.a.apply(&self.p, &mut self.q);
-        let pq = dot(&self.p, &self.q);
+        let pq = self.a.apply_dot(&self.p, &mut self.q);
         if pq <= 0.0 || !pq.is_finite() {
             return Err(PcgError::Breakdown {
                 iteration: self.iteration,

@@ -24,10 +24,11 @@
 //! one misses it. [`crate::fem::Problem::finish`] applies the same test,
 //! computed the same way ([`crate::fem::vector::residual`]), to the result.
 
+use crate::fem::operator::residual_into;
 use crate::fem::operator::LinearOperator;
 use crate::fem::options::SolverOptions;
 use crate::fem::precond::Preconditioner;
-use crate::fem::vector::{ordered_sum, residual_into, CHUNK};
+use crate::fem::vector::{ordered_sum, CHUNK};
 use rayon::prelude::*;
 use serde::Serialize;
 

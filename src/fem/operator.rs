@@ -144,8 +144,7 @@ pub fn apply_rows<R: BlockRows + ?Sized>(rows: &R, x: &[f64], y: &mut [f64]) {
         });
 }
 
-/// Nodes per parallel task.
-pub const CHUNK_NODES: usize = 2048;
+pub use crate::fem::vector::CHUNK_NODES;
 
 /// The 27-point 3×3-block stencils of all 256 occupancy patterns.
 #[derive(Debug, Clone)]
@@ -371,6 +370,27 @@ impl LinearOperator for StencilRows<'_> {
     fn apply(&self, x: &[f64], y: &mut [f64]) {
         apply_rows(self, x, y)
     }
+}
+
+/// The residual r = b − A·x and ‖r‖², summed as [`norm_sq`](crate::fem::vector::norm_sq) does: the
+/// true residual of every backend's stop rule and of the reported result.
+pub fn residual(a: &impl LinearOperator, b: &[f64], x: &[f64]) -> (Vec<f64>, f64) {
+    let mut r = vec![0.0; b.len()];
+    let rr = residual_into(a, b, x, &mut r);
+    (r, rr)
+}
+
+/// [`residual`] written into `r`; returns ‖r‖².
+pub fn residual_into(a: &impl LinearOperator, b: &[f64], x: &[f64], r: &mut [f64]) -> f64 {
+    a.apply(x, r);
+    r.par_chunks_mut(crate::fem::vector::CHUNK)
+        .zip(b.par_chunks(crate::fem::vector::CHUNK))
+        .for_each(|(r, b)| {
+            for (r, b) in r.iter_mut().zip(b) {
+                *r = b - *r;
+            }
+        });
+    crate::fem::vector::norm_sq(r)
 }
 
 #[cfg(test)]

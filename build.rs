@@ -1,7 +1,9 @@
 //! Embeds the git commit of the build into voxfe (read by
 //! `src/provenance.rs`): `VOXFE_GIT_COMMIT` (40 hex digits, or `unknown`)
 //! and `VOXFE_GIT_DIRTY` (`true` when tracked files differ from that
-//! commit, `false`, or `unknown`).
+//! commit, `false`, or `unknown`); and `VOXFE_VERSION_COMMIT`, what
+//! `voxfe --version` shows after the package version: the short commit
+//! (12 hex digits, `, modified` when dirty) or `unknown`.
 //!
 //! A build outside a git checkout (a tarball, a crate download), or where
 //! `git` cannot be run, says `unknown`; so does a checkout whose top level
@@ -88,6 +90,12 @@ fn main() {
             }
         }
     }
+    let short = match (commit.get(..12), dirty.as_str()) {
+        (None, _) => "unknown".to_string(),
+        (Some(c), "true") => format!("{c}, modified"),
+        (Some(c), _) => c.to_string(),
+    };
+    println!("cargo:rustc-env=VOXFE_VERSION_COMMIT={short}");
     println!("cargo:rustc-env=VOXFE_GIT_COMMIT={commit}");
     println!("cargo:rustc-env=VOXFE_GIT_DIRTY={dirty}");
 }

@@ -2,7 +2,9 @@
 //! operator throughput (active nodes per second; effective GB/s from the
 //! bytes each apply must move) and whole solves.
 //!
-//! `cargo bench --bench solver`. The GPU entries run on the best adapter
+//! `cargo bench --bench solver` (`-- kernels` for the CPU fine apply and
+//! one Jacobi-PCG iteration at two sizes in GB/s by their byte model, to
+//! read against `benches/triad.sh`). The GPU entries run on the best adapter
 //! (lavapipe in CI machines) and are skipped without one. A whole GPU solve
 //! of the shipped scene takes minutes on a software adapter, so the
 //! whole-solve group also has a coarser variant (h = 0.1 mm).
@@ -87,6 +89,70 @@ fn operator(c: &mut Criterion) {
     g.finish();
 }
 
+/// Bytes one constrained fine apply y = A·x must move per active node by
+/// the byte model of docs/performance.md: x read once (24), y written once
+/// (24), the node's pattern (1) and grid id (4), and the node map's 4 bytes
+/// per grid node (`map_per_node` grid nodes per active node: the map is
+/// read once if its three planes stay cached).
+fn apply_bytes(map_per_node: f64) -> f64 {
+    24.0 + 24.0 + 1.0 + 4.0 + 4.0 * map_per_node
+}
+
+/// Bytes of the rest of one Jacobi-PCG iteration per active node (p·Ap is
+/// summed inside the apply): x += αp, r −= αq with r·r (read x, r, p, q,
+/// write x, r: 144); z = D⁻¹r with r·z (read r, D⁻¹, write z: 72);
+/// p = z + βp (read z, p, write p: 72).
+const PCG_VECTOR_BYTES: f64 = 144.0 + 72.0 + 72.0;
+
+/// The fine apply and one Jacobi-PCG iteration on the CPU at the shipped
+/// h and at h/2, each with its GB/s by the byte model; compare with
+/// `benches/triad.sh`.
+fn kernels(c: &mut Criterion) {
+    use voxfe::fem::cg::{HostPcg, PcgBackend};
+    use voxfe::fem::precond::Jacobi;
+    let mut g = c.benchmark_group("kernels rd-compression");
+    g.sample_size(10);
+    for (label, set) in [("h=0.05", vec![]), ("h=0.025", vec!["voxel.size=0.025"])] {
+        let s = scene(&set);
+        let (_, vox, _) = voxelize_scene(&s).unwrap();
+        let load = load_case(&s).unwrap();
+        let p = Problem::new(&vox.grid, s.material().unwrap(), &load).unwrap();
+        let n = p.mesh.len();
+        let map_per_node = p.mesh.node_map.len() as f64 / n as f64;
+        let apply = apply_bytes(map_per_node);
+        let iteration = apply + PCG_VECTOR_BYTES;
+        eprintln!(
+            "{label}: {n} active nodes; byte model: apply {apply:.0} B/node ({:.1} MB), \
+             Jacobi-PCG iteration {iteration:.0} B/node ({:.1} MB)",
+            apply * n as f64 / 1e6,
+            iteration * n as f64 / 1e6
+        );
+        let op = p.operator();
+        let x: Vec<f64> = (0..op.len()).map(|i| (i as f64 * 0.37).sin()).collect();
+        let mut y = vec![0.0; op.len()];
+        g.throughput(Throughput::Bytes((apply * n as f64) as u64));
+        g.bench_function(format!("fine apply {label} (bytes)"), |b| {
+            b.iter(|| op.apply(&x, &mut y))
+        });
+        let jacobi = Jacobi::new(&op);
+        let mut cg = HostPcg::new(&op, &jacobi, p.rhs());
+        cg.start().unwrap();
+        let mut steps = 0;
+        g.throughput(Throughput::Bytes((iteration * n as f64) as u64));
+        g.bench_function(format!("jacobi-pcg iteration {label} (bytes)"), |b| {
+            b.iter(|| {
+                // Restart well before CG could converge and break down.
+                steps += 1;
+                if steps % 1000 == 0 {
+                    cg.start().unwrap();
+                }
+                cg.step().unwrap()
+            })
+        });
+    }
+    g.finish();
+}
+
 fn whole_solve(c: &mut Criterion) {
     let mut g = c.benchmark_group("solve rd-compression");
     g.sample_size(10);
@@ -142,6 +208,6 @@ fn whole_solve(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     config = Criterion::default().without_plots();
-    targets = operator, whole_solve
+    targets = operator, kernels, whole_solve
 }
 criterion_main!(benches);

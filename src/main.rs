@@ -3,7 +3,7 @@
 //! ([`cli::CliError::exit_status`]: 0 success, 2 bad input, 3 not
 //! converged, 1 anything else). The work is the library's.
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use std::process::ExitCode;
 
 mod cli;
@@ -11,7 +11,7 @@ mod cli;
 #[derive(Parser)]
 #[command(
     name = "voxfe",
-    version,
+    version = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("VOXFE_VERSION_COMMIT"), ")"),
     about = "Voxel finite-element stiffness of 3D-printed lattice implants"
 )]
 struct Cli {
@@ -52,6 +52,9 @@ enum Command {
     /// lattice's reference (shipped, cached or computed), the search at h,
     /// the calibrated p, its error band, and the --set line that pins p.
     Calibrate(cli::calibrate::Args),
+    /// Fit a knockdown of the simulated to the measured modulus (and yield)
+    /// of tested specimens (--tests FILE.csv): the as-built calibration.
+    Fit(cli::fit::Args),
     /// Combine the output directories of sharded sweeps.
     Merge(cli::merge::Args),
     /// Voxelize and solve one or more scenes, and print the modulus.
@@ -63,6 +66,11 @@ enum Command {
     /// (what benches/references.sh tabulates).
     #[command(hide = true)]
     References(cli::references::Args),
+    /// Print the shell completion script for SHELL, e.g. `voxfe completions
+    /// bash > ~/.local/share/bash-completion/completions/voxfe`.
+    Completions(cli::completions::Args),
+    /// Print the man page (roff), e.g. `voxfe man > voxfe.1`.
+    Man,
 }
 
 fn main() -> ExitCode {
@@ -81,8 +89,11 @@ fn main() -> ExitCode {
         Command::Calibrate(a) => cli::calibrate::run(a),
         Command::Design(a) => cli::design::run(a),
         Command::Converge(a) => cli::converge::run(a),
+        Command::Fit(a) => cli::fit::run(a),
         Command::ExportStl(a) => cli::export_stl::run(a),
         Command::References(a) => cli::references::run(a),
+        Command::Completions(a) => cli::completions::run(a, Cli::command()),
+        Command::Man => cli::completions::man(Cli::command()),
     };
     match outcome {
         Ok(code) => ExitCode::from(code),

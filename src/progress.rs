@@ -2,7 +2,13 @@
 //! (the iteration count and ‖r‖/‖b‖ against the tolerance, the bar the
 //! residual's way to it on a log scale). Hidden when stderr is not a terminal
 //! (CI logs, pipes) and by `--quiet`.
+//!
+//! A host that embeds voxfe (the Python binding) watches the solves run by
+//! its thread with [`observe`]: its observer sees each residual check
+//! ([`SolveStep`]) and stops the solve by returning `false`
+//! (Ctrl-C, a progress callback that raised).
 
+use std::cell::RefCell;
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -74,14 +80,62 @@ impl Progress {
         }
     }
 
-    /// Sets the iteration and the relative residual.
-    pub fn iteration(&self, iteration: usize, relative_residual: f64) {
+    /// Sets the iteration and the relative residual; tells the thread's
+    /// observer ([`observe`]). Returns whether the solve goes on (`false`:
+    /// the observer asked it to stop).
+    pub fn iteration(&self, iteration: usize, relative_residual: f64) -> bool {
         if let Some(b) = &self.bar {
             let done = residual_fraction(relative_residual, self.tolerance);
             b.set_position((done * SOLVE_STEPS as f64).round() as u64);
             b.set_message(solve_line(iteration, relative_residual, self.tolerance));
         }
+        OBSERVER.with(|o| match o.borrow_mut().as_mut() {
+            Some(observer) => observer(SolveStep {
+                iteration,
+                relative_residual,
+                tolerance: self.tolerance,
+            }),
+            None => true,
+        })
     }
+}
+
+/// A residual check of a solve, as an observer ([`observe`]) sees it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SolveStep {
+    pub iteration: usize,
+    /// ‖r‖/‖b‖ at the check.
+    pub relative_residual: f64,
+    /// The solve's tolerance on ‖r‖/‖b‖.
+    pub tolerance: f64,
+}
+
+/// An observer of the solves of one thread: `false` stops the solve.
+type Observer = Box<dyn FnMut(SolveStep) -> bool>;
+
+thread_local! {
+    static OBSERVER: RefCell<Option<Observer>> = const { RefCell::new(None) };
+}
+
+/// Runs `work` with `observer` called at each residual check of every solve
+/// that `work` runs on this thread (each iteration on the CPU, every
+/// `solver.check_every` on the GPU). When it returns `false` the solve
+/// stops with [`crate::fem::cg::PcgError::Cancelled`]. The observer before
+/// is back afterwards, also when `work` panics.
+pub fn observe<R>(
+    observer: impl FnMut(SolveStep) -> bool + 'static,
+    work: impl FnOnce() -> R,
+) -> R {
+    struct Restore(Option<Observer>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let before = self.0.take();
+            OBSERVER.with(|o| *o.borrow_mut() = before);
+        }
+    }
+    let before = OBSERVER.with(|o| o.borrow_mut().replace(Box::new(observer)));
+    let _restore = Restore(before);
+    work()
 }
 
 /// Steps of the solve bar.
@@ -135,5 +189,26 @@ mod tests {
         assert_eq!(residual_fraction(1e-7, 1e-6), 1.0);
         assert_eq!(residual_fraction(2.0, 1e-6), 0.0);
         assert_eq!(residual_fraction(0.0, 1e-6), 1.0);
+    }
+
+    /// The observer sees each check and stops the solve; outside
+    /// [`observe`] (and after it) nothing is observed.
+    #[test]
+    fn an_observer_sees_the_checks_and_can_stop_them() {
+        let p = Progress::solve(1e-6);
+        assert!(p.iteration(1, 0.5));
+        let seen = std::rc::Rc::new(RefCell::new(Vec::new()));
+        let log = seen.clone();
+        let went_on = observe(
+            move |s| {
+                log.borrow_mut().push(s.iteration);
+                s.iteration < 2
+            },
+            || [p.iteration(1, 0.5), p.iteration(2, 0.1)],
+        );
+        assert_eq!(went_on, [true, false]);
+        assert_eq!(*seen.borrow(), [1, 2]);
+        assert!(p.iteration(3, 0.01));
+        assert_eq!(seen.borrow().len(), 2);
     }
 }

@@ -48,6 +48,32 @@ pub struct RunRecord {
     /// strength estimates.
     #[serde(default)]
     pub strength_error_statement: Option<String>,
+    /// The as-built modulus of a scene with an `[as_built]` model (absent
+    /// otherwise).
+    #[serde(flatten)]
+    pub as_built: AsBuiltFields,
+}
+
+/// The as-built value of a run's E_eff ([`crate::study::as_built`]): the
+/// scene's knockdown model applied, its band (the ideal value's and the
+/// fit's leave-one-out error in quadrature), the model, and how far the
+/// run's porosity lies outside the tested range. All absent from runs of
+/// a scene without `[as_built]`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AsBuiltFields {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub e_eff_as_built: Option<f64>,
+    /// Relative error band of `e_eff_as_built` (a fraction).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub e_eff_as_built_error_estimate: Option<f64>,
+    /// The model and its parameters, in words.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub as_built_model: Option<String>,
+    /// The distance in porosity outside the tested range (an
+    /// extrapolation); absent inside it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub as_built_extrapolation: Option<f64>,
 }
 
 /// The error of a run's moduli as flat record fields: each modulus's
@@ -199,6 +225,7 @@ impl RunRecord {
             criteria: StrengthCriteria::constants(),
             strength: Default::default(),
             strength_error_statement: None,
+            as_built: AsBuiltFields::default(),
         }
     }
 }
@@ -227,6 +254,8 @@ pub struct RunReport {
     pub accuracy: crate::calibration::accuracy::Accuracy,
     /// What produced it (the scene as given, the backend that solved).
     pub provenance: crate::provenance::Provenance,
+    /// The as-built modulus (a scene with `[as_built]` only).
+    pub as_built: AsBuiltFields,
 }
 
 impl RunReport {
@@ -252,6 +281,7 @@ impl RunReport {
             criteria: StrengthCriteria::of(&self.strength_params),
             strength: self.strength,
             strength_error_statement: self.strength_error_statement(),
+            as_built: self.as_built.clone(),
         }
     }
 
@@ -337,6 +367,14 @@ impl std::fmt::Display for RunReport {
         }
         if let Some(e) = s.e_eff {
             writeln!(f, "E_eff            {e:.2} MPa{band}")?;
+        }
+        if let (Some(e), Some(m)) = (self.as_built.e_eff_as_built, &self.as_built.as_built_model) {
+            let b = self.as_built.e_eff_as_built_error_estimate.unwrap_or(0.0);
+            writeln!(
+                f,
+                "E_eff as built   {e:.2} MPa ± {} (the [as_built] fit: {m})",
+                percent(b)
+            )?;
         }
         if let Some(e) = s.e_flex {
             writeln!(f, "E_f              {e:.2} MPa{band}")?;

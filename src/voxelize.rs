@@ -53,6 +53,15 @@ pub enum VoxelError {
     /// No voxel centre lies inside the solid.
     #[error("no solid voxel: none of the {total} voxel centres lies inside the solid (check lattice.origin, lattice.strut / lattice.porosity and voxel.size)")]
     Empty { total: usize },
+    /// No voxel of an image is solid under its calibration.
+    #[error("no solid voxel: none of the {total} voxels of image '{path}' is solid under {calibration}; its grey values lie in [{min}, {max}] (check image.threshold or image.ramp, and voxel.fraction_threshold for a ramp)")]
+    EmptyImage {
+        total: usize,
+        path: String,
+        calibration: String,
+        min: f32,
+        max: f32,
+    },
 }
 
 /// A voxel grid reduced to its largest face-connected component.

@@ -353,6 +353,9 @@ fn progress_is_hidden_off_a_terminal_and_quiet_drops_info_lines() {
         "cpu",
         "--set",
         "voxel.size=1.0",
+        // Strips of three node columns (c = 1 mm would be one: a warning).
+        "--set",
+        "load.contact=2.0",
         "--vtk",
         vti.to_str().unwrap(),
     ];
@@ -522,4 +525,26 @@ fn fields_of_a_solve_that_did_not_converge_are_marked() {
     assert_eq!(out.status.code(), Some(3));
     let f = voxfe::vtk::read_vti(&vti).unwrap();
     assert_eq!(f.field, [("converged".to_string(), 0)]);
+}
+
+#[test]
+fn a_contact_strip_of_one_node_column_is_warned_about() {
+    let bar = concat!(env!("CARGO_MANIFEST_DIR"), "/scenes/bar-bending.toml");
+    let small = [
+        "specimen.size=[20.0, 4.0, 4.0]",
+        "load.span=15.0",
+        "solver.backend=cpu",
+    ];
+    // c = 1 mm at h = 1 mm: the loading strip |x − 10| ≤ 0.5 holds the
+    // nodes at x = 10 only.
+    let (out, err) = run_text(bar, &[&small[..], &["voxel.size=1.0"]].concat());
+    assert!(out.contains("contact width    0.0000 mm"), "{out}");
+    assert!(
+        err.contains("warning: load.contact = 1 mm at voxel.size = 1 mm holds one column of nodes"),
+        "{err}"
+    );
+    // At h = 0.5 the strip holds three columns, 1 mm wide: no warning.
+    let (out, err) = run_text(bar, &[&small[..], &["voxel.size=0.5"]].concat());
+    assert!(out.contains("contact width    1.0000 mm"), "{out}");
+    assert!(!err.contains("column of nodes"), "{err}");
 }

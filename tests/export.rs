@@ -207,7 +207,7 @@ fn the_abaqus_deck_has_the_solvers_mesh_material_and_constraints() {
     );
     assert!(d.static_step);
     assert_eq!(d.node_print.as_ref().unwrap().0, "LOADED");
-    assert_eq!(d.node_print.as_ref().unwrap().1.trim(), "RF3");
+    assert_eq!(d.node_print.as_ref().unwrap().1.trim(), "RF");
     // Element volumes from the deck's own coordinates: positive, h³.
     let xyz = |n: usize| d.nodes.iter().find(|(k, _)| *k == n).unwrap().1;
     for (_, nodes) in &d.elements {
@@ -250,14 +250,15 @@ fn the_abaqus_deck_has_the_solvers_mesh_material_and_constraints() {
     assert_eq!(d.set("LOADED").unwrap(), loaded.as_slice());
 
     // The defaults (fraction fill, the incompatible element): Abaqus'
-    // incompatible-mode brick, and every voxel of the block in PHI_100.
+    // incompatible-mode brick, and every voxel of the block (φ = 1) in
+    // the one material of weight 1.
     let defaults = block(1.0, 0.5, "frictionless")
         .replace("fill = \"binary\"\n", "")
         .replace("element = \"hex8\"\n", "");
     run(dir.path(), &defaults, &["--inp", inp.to_str().unwrap()]);
     let d = read_inp(&inp).unwrap();
     assert_eq!(d.element_types, ["C3D8I"]);
-    assert_eq!(d.materials, [("PHI_100".to_string(), 1000.0, 0.3)]);
+    assert_eq!(d.materials, [("FILL_0001".to_string(), 1000.0, 0.3)]);
     assert_eq!(d.elements.len(), 8);
 
     // Bonded platens: every bottom and top node held in x and y too.
@@ -275,9 +276,10 @@ fn the_abaqus_deck_has_the_solvers_mesh_material_and_constraints() {
 }
 
 #[test]
-fn with_sub_voxel_fill_the_deck_has_a_material_per_phi_bin_and_the_vtu_the_fraction() {
-    // The exported files of a solved report whose grid carries φ: one
-    // material per φ rounded to 0.01 (E·φ), and φ and φ·D·ε in the .vtu.
+fn with_sub_voxel_fill_the_deck_has_a_material_per_weight_and_the_vtu_the_fraction() {
+    // The exported files of a solved report whose grid carries φ (p = 1):
+    // one material per distinct φ (E·φ, exactly), and φ and φ·D·ε in the
+    // .vtu.
     let scene =
         voxfe::scene::Scene::parse(&block(1.0, 0.5, "frictionless"), Path::new("b.toml"), &[])
             .unwrap();
@@ -289,21 +291,22 @@ fn with_sub_voxel_fill_the_deck_has_a_material_per_phi_bin_and_the_vtu_the_fract
     let (inp, vtu) = (dir.path().join("f.inp"), dir.path().join("f.vtu"));
     voxfe::export::inp::write_run(&report, None, &inp).unwrap();
     let d = read_inp(&inp).unwrap();
-    assert_eq!(
-        d.materials,
-        [
-            ("PHI_025".to_string(), 250.0, 0.3),
-            ("PHI_050".to_string(), 500.0, 0.3),
-            ("PHI_100".to_string(), 1000.0, 0.3),
-        ]
-    );
-    assert_eq!(d.set("PHI_025").unwrap(), [4, 8]);
-    assert_eq!(d.set("PHI_050").unwrap(), [2, 3, 7]);
-    assert_eq!(d.set("PHI_100").unwrap(), [1, 5, 6]);
-    assert_eq!(
-        d.sections,
-        ["PHI_025", "PHI_050", "PHI_100"].map(|s| (s.to_string(), s.to_string()))
-    );
+    let distinct = [0.25f32, 0.5, 0.504, 0.996, 1.0];
+    assert_eq!(d.materials.len(), distinct.len());
+    for (k, ((name, e, nu), p)) in d.materials.iter().zip(distinct).enumerate() {
+        assert_eq!(*name, format!("FILL_{:04}", k + 1));
+        // E·φ of the f32 φ, as the solver weighs the element.
+        assert_eq!((*e, *nu), (1000.0 * p as f64, 0.3));
+    }
+    assert_eq!(d.set("FILL_0001").unwrap(), [4, 8]);
+    assert_eq!(d.set("FILL_0002").unwrap(), [2, 7]);
+    assert_eq!(d.set("FILL_0003").unwrap(), [3]);
+    assert_eq!(d.set("FILL_0004").unwrap(), [6]);
+    assert_eq!(d.set("FILL_0005").unwrap(), [1, 5]);
+    let sections: Vec<(String, String)> = (1..=5)
+        .map(|k| (format!("FILL_{k:04}"), format!("FILL_{k:04}")))
+        .collect();
+    assert_eq!(d.sections, sections);
 
     voxfe::export::vtu::write_run(&report, None, &vtu).unwrap();
     let m = read_vtu(&vtu).unwrap();

@@ -247,6 +247,20 @@ fn a_study_of_a_periodic_scene_is_refused_naming_load_case() {
         err.contains("--converged") && err.contains("periodic"),
         "{err}"
     );
+    // --error-from on a periodic scene: refused before the solve, not
+    // ignored (the study file is not even read).
+    let out = voxfe(&["run", path.to_str().unwrap(), "--error-from", "study.json"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--error-from 'study.json'") && err.contains("periodic"),
+        "{err}"
+    );
+    assert!(
+        out.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 }
 
 #[test]

@@ -365,6 +365,16 @@ fn ramp_calibration_gives_solid_fractions() {
     let back = voxfe::image::read(&out_img).unwrap();
     assert_eq!(back.samples, [0.0, 0.0, 128.0, 4.0, 255.0, 255.0, 0.0, 0.0]);
     assert_eq!(back.info.spacing, Some(0.1));
+    // voxel.fraction_threshold applies to a ramp: at 0.02 voxel 3 (φ 0.015)
+    // is void, which cuts voxel 2 off the largest component.
+    let s = image_scene(
+        dir.path(),
+        "ramp-t",
+        "ramp.nhdr",
+        "calibration = \"ramp\"\nramp = [1000, 3000]",
+        "[voxel]\nfraction_threshold = 0.02",
+    );
+    assert_eq!(grid_of(&s).solid, [0, 0, 0, 0, 1, 1, 0, 0]);
 }
 
 /// Runs `voxfe voxelize` on `scene` and checks exit status 2 and that
@@ -401,7 +411,35 @@ fn bad_images_are_errors_naming_the_file_and_the_problem() {
     let th = "calibration = \"threshold\"\nthreshold = 128";
     let ok = "type: uint8\ndimension: 3\nsizes: 4 4 4\nspacings: 0.1 0.1 0.1\nencoding: raw";
     let full = [255u8; 64];
+    let mut nan = Vec::new();
+    for i in 0..64 {
+        let g: f32 = match i {
+            5 => f32::NAN,
+            9 => f32::NEG_INFINITY,
+            _ => 200.0,
+        };
+        nan.extend(g.to_le_bytes());
+    }
     let cases: Vec<BadNrrd> = vec![
+        (
+            // NaN samples are refused, not read as void.
+            "nan",
+            ok.replace("uint8", "float") + "\nendian: little",
+            nan,
+            "",
+            vec!["nan.nrrd", "2 samples are not finite", "[1, 1, 0]"],
+        ),
+        (
+            // Micrometre spacings in the per-axis `units` field.
+            "units",
+            ok.replace(
+                "spacings: 0.1 0.1 0.1",
+                "spacings: 100 100 100\nunits: \"um\" \"um\" \"mm\"",
+            ),
+            full.to_vec(),
+            "",
+            vec!["units", "one length unit for all three axes"],
+        ),
         (
             "truncated",
             ok.into(),
@@ -566,6 +604,18 @@ fn bad_image_keys_are_errors() {
         ),
         ("calibration = \"ramp\"\nthreshold = 3", "", "image.ramp"),
         (th, "[specimen.x]\n", "unknown field"),
+        // No voxel solid: the message names the image keys and the grey range.
+        (
+            "calibration = \"threshold\"\nthreshold = 300",
+            "",
+            "solid under image.threshold = 300; its grey values lie in [255, 255]",
+        ),
+        // A threshold image's voxels are solid or void: no fraction threshold.
+        (
+            th,
+            "[voxel]\nfraction_threshold = 0.05",
+            "voxel.fraction_threshold = 0.05",
+        ),
     ];
     for (i, (image, extra, needle)) in cases.iter().enumerate() {
         let s = image_scene(d, &format!("k{i}"), "a.nrrd", image, extra);
@@ -618,6 +668,28 @@ fn image_output_errors() {
         "--image",
         nowhere.to_str().unwrap(),
     ]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot write image"));
+    // Checked before voxelizing, as every output path (tests/outputs.rs).
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not exist"));
+}
+
+#[test]
+fn per_axis_units_set_the_voxel_size() {
+    // pynrrd writes `spacings` with per-axis `units`: 100 µm is 0.1 mm, not
+    // 100 mm (which would make every load 10⁶× too high).
+    let dir = tempfile::tempdir().unwrap();
+    nrrd_with(
+        &dir.path().join("um.nrrd"),
+        "type: uint8\ndimension: 3\nsizes: 2 2 2\nspacings: 100 100 100\nunits: \"um\" \"um\" \"um\"\nencoding: raw",
+        &[255; 8],
+    );
+    let s = image_scene(
+        dir.path(),
+        "um",
+        "um.nrrd",
+        "calibration = \"threshold\"\nthreshold = 128",
+        "",
+    );
+    let g = grid_of(&s);
+    assert!((g.h - 0.1).abs() < 1e-12, "{}", g.h);
 }

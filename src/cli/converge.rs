@@ -56,6 +56,9 @@ pub(crate) fn run(a: Args) -> Result<u8, CliError> {
         Some(stem) => Some(converge::check_plot(&scene, stem, &a.quantity)?),
         None => None,
     };
+    super::outputs::Outputs::default()
+        .stem("--plot", a.plot.as_deref(), &["png", "svg"])
+        .check(&super::outputs::scene_inputs(&scene))?;
     let (levels, ratio) = (a.study.levels, a.study.ratio);
     let provenance = Provenance::of_scene(&scene);
     let mut studies = if a.compare_fill {
@@ -74,6 +77,9 @@ pub(crate) fn run(a: Args) -> Result<u8, CliError> {
         println!("{}", studies.to_json());
     } else {
         print!("{studies}");
+    }
+    for file in studies.plot.iter().flatten() {
+        info(format_args!("wrote {}", file.display()));
     }
     let mut code = 0;
     for (_, r) in studies.studies.iter().filter(|(_, r)| !r.converged) {

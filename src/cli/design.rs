@@ -90,9 +90,19 @@ pub(crate) fn run(a: Args) -> Result<u8, CliError> {
         }
         return Ok(0);
     }
-    let on_solve = |n: usize, phi: f64, report: &RunReport, e: f64| {
+    if scene.as_built.is_some() {
         info(format_args!(
-            "solve {n}: porosity {phi:.5} (D = {:.4} mm) -> E_eff = {e:.1} MPa",
+            "the scene has an [as_built] fit: the design targets E_eff as built"
+        ));
+    }
+    let on_solve = |n: usize, phi: f64, report: &RunReport, e: f64| {
+        let what = if report.as_built.e_eff_as_built.is_some() {
+            "E_eff as built"
+        } else {
+            "E_eff"
+        };
+        info(format_args!(
+            "solve {n}: porosity {phi:.5} (D = {:.4} mm) -> {what} = {e:.1} MPa",
             report.voxel.strut_diameter.unwrap_or(f64::NAN)
         ))
     };

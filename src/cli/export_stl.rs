@@ -21,8 +21,14 @@ pub(crate) struct Args {
 
 pub(crate) fn run(a: Args) -> Result<u8, CliError> {
     let scene = load_scene(&a.scene, &a.set, None, None)?;
+    super::outputs::Outputs::default()
+        .file("--out", Some(&a.out), &["stl"])
+        .check(&super::outputs::scene_inputs(&scene))?;
     let triangles =
         voxfe::implant::stl::export_cylinder(&scene.cylinder_envelope()?, &a.out, a.segments)?;
-    println!("wrote {triangles} triangles to {}", a.out.display());
+    super::info(format_args!(
+        "wrote {triangles} triangles to {}",
+        a.out.display()
+    ));
     Ok(0)
 }

@@ -44,9 +44,9 @@ pub(crate) fn run(a: Args) -> Result<u8, CliError> {
         e => e.into(),
     })?;
     let scene = solve_on(scene, a.backend, a.adapter.as_deref());
-    if let Some(stem) = &a.plot {
-        voxfe::fields::check_writable("--plot", &stem.with_extension("png"))?;
-    }
+    super::outputs::Outputs::default()
+        .stem("--plot", a.plot.as_deref(), &["png", "svg"])
+        .check(&super::outputs::scene_inputs(&scene))?;
     homogenize_one(&scene, a.json, false, a.plot.as_deref())
 }
 

@@ -15,6 +15,9 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn run(a: Args) -> Result<u8, CliError> {
+    super::outputs::Outputs::default()
+        .dir("--out", &a.out)
+        .check(&a.dirs)?;
     for w in voxfe::study::sweep::merge_warnings(&a.dirs) {
         eprintln!("warning: {w}");
     }

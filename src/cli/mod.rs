@@ -16,11 +16,14 @@ use voxfe::study::sweep::SweepError;
 use voxfe::vtk::VtkError;
 
 pub(crate) mod calibrate;
+pub(crate) mod completions;
 pub(crate) mod converge;
 pub(crate) mod design;
 pub(crate) mod export_stl;
+pub(crate) mod fit;
 pub(crate) mod homogenize;
 pub(crate) mod merge;
+pub(crate) mod outputs;
 pub(crate) mod plastic;
 pub(crate) mod references;
 pub(crate) mod run;
@@ -96,6 +99,15 @@ pub(crate) enum CliError {
     /// A lattice reference (`voxfe references`).
     #[error(transparent)]
     Reference(#[from] voxfe::calibration::CalibrationError),
+    /// `voxfe fit`: the tests, their solves, the fits.
+    #[error(transparent)]
+    Fit(#[from] voxfe::study::as_built::FitError),
+    /// `voxfe fit --out`: the plots.
+    #[error(transparent)]
+    Plot(#[from] voxfe::plot::PlotError),
+    /// A file that could not be written.
+    #[error("cannot write '{}': {error}", path.display())]
+    Write { path: PathBuf, error: String },
 }
 
 impl CliError {
@@ -143,6 +155,9 @@ impl CliError {
             CliError::Converge(e) => e.is_bad_input(),
             CliError::ErrorFrom(_) => true,
             CliError::Reference(e) => e.is_bad_input(),
+            CliError::Fit(e) if !e.is_bad_input() => return EXIT_NOT_CONVERGED,
+            CliError::Fit(_) => true,
+            CliError::Plot(_) | CliError::Write { .. } => false,
         };
         if bad_input {
             EXIT_BAD_INPUT

@@ -147,8 +147,20 @@ fn run_one(path: &Path, a: &Args, fields: &FieldOutput, several: bool) -> Result
     let scene = load_scene(path, &a.set, a.backend, a.adapter.as_deref())?;
     if scene.load_case().is_periodic() {
         fields.check_periodic()?;
+        if let Some(f) = &a.error_from {
+            // Refused (a periodic scene has no study), not ignored.
+            StudyFile::load(f, &scene)?;
+        }
         return super::homogenize::homogenize_one(&scene, a.json, several, None);
     }
+    let mut inputs = super::outputs::scene_inputs(&scene);
+    inputs.extend(a.error_from.clone());
+    super::outputs::Outputs::default()
+        .file("--vtk", a.vtk.as_deref(), &[])
+        .file("--slice", a.slice.as_deref(), &["png"])
+        .file("--vtu", a.vtu.as_deref(), &[])
+        .file("--inp", a.inp.as_deref(), &[])
+        .check(&inputs)?;
     fields.check(&scene)?;
     let study = match &a.error_from {
         Some(f) => Some(StudyFile::load(f, &scene)?),

@@ -50,8 +50,12 @@ pub(crate) fn run(a: Args) -> Result<u8, CliError> {
         Reuse::Resume
     };
     let base = load_scene(&a.scene, &a.set, a.backend, None)?;
+    super::outputs::Outputs::default()
+        .dir("--out", &a.out)
+        .check(&super::outputs::scene_inputs(&base))?;
     let plan = voxfe::study::sweep::plan(&base, &a.vary, a.shard.as_deref())
         .map_err(CliError::SweepInput)?;
+    // `prepared` holds the lock of --out until the sweep ends.
     let (prepared, mut writer) = voxfe::study::sweep::prepare_out(&a.out, &plan.manifest, reuse)
         .map_err(CliError::SweepInput)?;
     for note in &prepared.notes {

@@ -34,9 +34,11 @@ pub(crate) struct Args {
 
 pub(crate) fn run(a: Args) -> Result<u8, CliError> {
     let scene = load_scene(&a.scene, &a.set, None, None)?;
-    if let Some(file) = &a.vtu {
-        voxfe::fields::check_writable("--vtu", file)?;
-    }
+    super::outputs::Outputs::default()
+        .file("--vti", a.vti.as_deref(), &[])
+        .file("--image", a.image.as_deref(), &["nrrd", "tif", "tiff"])
+        .file("--vtu", a.vtu.as_deref(), &[])
+        .check(&super::outputs::scene_inputs(&scene))?;
     let provenance = Provenance::of_scene(&scene);
     let (_, vox, report) = voxelize_scene(&scene)?;
     for w in &report.warnings {
@@ -56,9 +58,9 @@ pub(crate) fn run(a: Args) -> Result<u8, CliError> {
         println!("{}", provenance.add_to(&report));
     } else {
         println!("{report}");
-        for file in [&a.vti, &a.image, &a.vtu].into_iter().flatten() {
-            println!("wrote            {}", file.display());
-        }
+    }
+    for file in [&a.vti, &a.image, &a.vtu].into_iter().flatten() {
+        super::info(format_args!("wrote {}", file.display()));
     }
     Ok(0)
 }

@@ -24,10 +24,11 @@
 //! one misses it. [`crate::fem::Problem::finish`] applies the same test,
 //! computed the same way ([`crate::fem::vector::residual`]), to the result.
 
+use crate::fem::operator::residual_into;
 use crate::fem::operator::LinearOperator;
 use crate::fem::options::SolverOptions;
 use crate::fem::precond::Preconditioner;
-use crate::fem::vector::{dot, ordered_sum, residual_into, CHUNK};
+use crate::fem::vector::{ordered_sum, CHUNK};
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -40,6 +41,10 @@ pub enum PcgError {
     /// ‖r‖² became infinite or NaN.
     #[error("the residual became {rr} at iteration {iteration}")]
     NonFinite { iteration: usize, rr: f64 },
+    /// The thread's observer asked the solve to stop
+    /// ([`crate::progress::observe`]: Ctrl-C in the Python binding).
+    #[error("the solve was cancelled at iteration {iteration}")]
+    Cancelled { iteration: usize },
 }
 
 /// A place where PCG iterations run.
@@ -101,7 +106,9 @@ pub fn pcg<B: PcgBackend + ?Sized>(
         }
         it += n;
         rr = backend.residual_norm_sq()?;
-        progress.iteration(it, (rr / bb).sqrt());
+        if !progress.iteration(it, (rr / bb).sqrt()) {
+            return Err(PcgError::Cancelled { iteration: it }.into());
+        }
         if !rr.is_finite() {
             return Err(PcgError::NonFinite { iteration: it, rr }.into());
         }
@@ -190,8 +197,7 @@ impl<A: LinearOperator, M: Preconditioner> PcgBackend for HostPcg<'_, A, M> {
 
     fn step(&mut self) -> Result<(), PcgError> {
         self.iteration += 1;
-        self.a.apply(&self.p, &mut self.q);
-        let pq = dot(&self.p, &self.q);
+        let pq = self.a.apply_dot(&self.p, &mut self.q);
         if pq <= 0.0 || !pq.is_finite() {
             return Err(PcgError::Breakdown {
                 iteration: self.iteration,

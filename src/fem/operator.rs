@@ -65,6 +65,12 @@ pub trait LinearOperator: Sync {
     }
     /// y = A·x.
     fn apply(&self, x: &[f64], y: &mut [f64]);
+    /// y = A·x and x·y, summed as [`crate::fem::vector::dot`] sums it (an
+    /// operator may fuse the two).
+    fn apply_dot(&self, x: &[f64], y: &mut [f64]) -> f64 {
+        self.apply(x, y);
+        crate::fem::vector::dot(x, y)
+    }
 }
 
 /// A block-sparse operator given row by row: node `a`'s row is a list of
@@ -76,6 +82,16 @@ pub trait BlockRows: Sync {
     /// `a`, in increasing stencil entry d = (dx+1) + 3(dy+1) + 9(dz+1), m the
     /// neighbour's index.
     fn row(&self, a: usize, f: impl FnMut(usize, usize, &Block));
+
+    /// Row `a` applied to x: Σ over the row's blocks, in [`BlockRows::row`]'s
+    /// order, of [`mul_add`] (an implementation may run the same sum in a
+    /// tighter loop; it must give the same bits).
+    #[inline(always)]
+    fn row_times(&self, a: usize, x: &[f64]) -> [f64; 3] {
+        let mut acc = [0.0f64; 3];
+        self.row(a, |_, m, b| mul_add(&mut acc, b, &x[3 * m..3 * m + 3]));
+        acc
+    }
 
     /// The 3×3 diagonal block of row `a` (zero where there is none).
     fn diagonal_block(&self, a: usize) -> Block {
@@ -122,18 +138,13 @@ pub fn apply_rows<R: BlockRows + ?Sized>(rows: &R, x: &[f64], y: &mut [f64]) {
     y.par_chunks_mut(3 * CHUNK_NODES)
         .enumerate()
         .for_each(|(ci, out)| {
-            for (k, yn) in out.chunks_mut(3).enumerate() {
-                let mut acc = [0.0f64; 3];
-                rows.row(ci * CHUNK_NODES + k, |_, m, b| {
-                    mul_add(&mut acc, b, &x[3 * m..3 * m + 3])
-                });
-                yn.copy_from_slice(&acc);
+            for (k, yn) in out.chunks_exact_mut(3).enumerate() {
+                yn.copy_from_slice(&rows.row_times(ci * CHUNK_NODES + k, x));
             }
         });
 }
 
-/// Nodes per parallel task.
-pub const CHUNK_NODES: usize = 2048;
+pub use crate::fem::vector::CHUNK_NODES;
 
 /// The 27-point 3×3-block stencils of all 256 occupancy patterns.
 #[derive(Debug, Clone)]
@@ -273,6 +284,36 @@ impl BlockRows for StencilRows<'_> {
         }
     }
 
+    /// The table's row in one loop with the sums in registers (a computed
+    /// row of a partial node goes through [`BlockRows::row`]).
+    #[inline(always)]
+    fn row_times(&self, a: usize, x: &[f64]) -> [f64; 3] {
+        let mesh = self.mesh;
+        let p = mesh.pattern[a] as usize;
+        if self.partial_phi(a).is_some() {
+            let mut acc = [0.0f64; 3];
+            self.row(a, |_, m, b| mul_add(&mut acc, b, &x[3 * m..3 * m + 3]));
+            return acc;
+        }
+        let blocks: &[Block; 27] = self.table.blocks[27 * p..27 * p + 27]
+            .try_into()
+            .expect("27 blocks a pattern");
+        let id = mesh.nodes[a] as isize;
+        let (mut a0, mut a1, mut a2) = (0.0f64, 0.0f64, 0.0f64);
+        let mut bits = self.table.neighbours[p];
+        while bits != 0 {
+            let d = bits.trailing_zeros() as usize;
+            bits &= bits - 1;
+            let m = mesh.node_map[(id + self.offsets[d]) as usize] as usize;
+            let xm: &[f64; 3] = x[3 * m..3 * m + 3].try_into().expect("3 dofs a node");
+            let b = &blocks[d];
+            a0 += b[0] * xm[0] + b[1] * xm[1] + b[2] * xm[2];
+            a1 += b[3] * xm[0] + b[4] * xm[1] + b[5] * xm[2];
+            a2 += b[6] * xm[0] + b[7] * xm[1] + b[8] * xm[2];
+        }
+        [a0, a1, a2]
+    }
+
     fn diagonal_block(&self, a: usize) -> Block {
         let p = self.mesh.pattern[a];
         match self.partial_phi(a) {
@@ -329,6 +370,27 @@ impl LinearOperator for StencilRows<'_> {
     fn apply(&self, x: &[f64], y: &mut [f64]) {
         apply_rows(self, x, y)
     }
+}
+
+/// The residual r = b − A·x and ‖r‖², summed as [`norm_sq`](crate::fem::vector::norm_sq) does: the
+/// true residual of every backend's stop rule and of the reported result.
+pub fn residual(a: &impl LinearOperator, b: &[f64], x: &[f64]) -> (Vec<f64>, f64) {
+    let mut r = vec![0.0; b.len()];
+    let rr = residual_into(a, b, x, &mut r);
+    (r, rr)
+}
+
+/// [`residual`] written into `r`; returns ‖r‖².
+pub fn residual_into(a: &impl LinearOperator, b: &[f64], x: &[f64], r: &mut [f64]) -> f64 {
+    a.apply(x, r);
+    r.par_chunks_mut(crate::fem::vector::CHUNK)
+        .zip(b.par_chunks(crate::fem::vector::CHUNK))
+        .for_each(|(r, b)| {
+            for (r, b) in r.iter_mut().zip(b) {
+                *r = b - *r;
+            }
+        });
+    crate::fem::vector::norm_sq(r)
 }
 
 #[cfg(test)]

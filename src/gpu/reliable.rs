@@ -11,8 +11,9 @@ use super::error::GpuError;
 use super::kernels::{Kernel, Slot};
 use super::pcg::{GpuPcg, Reliable, Store};
 use super::reliable_device::DeviceReliable;
+use crate::fem::operator::residual;
 use crate::fem::problem::FineOperator;
-use crate::fem::vector::{norm_sq, residual};
+use crate::fem::vector::norm_sq;
 use std::time::Instant;
 
 /// A reliable update happens when ‖r‖ has dropped by this factor.

@@ -11,7 +11,7 @@
 //! - voxels are cubes: an image whose spacings differ is refused;
 //! - a threshold `g` makes grey ≥ g solid (φ = 1); a ramp `[g0, g1]` gives
 //!   φ = (grey − g0)/(g1 − g0) clamped to [0, 1], and a voxel is solid when
-//!   φ ≥ [`PHI_MIN`]; then the largest face-connected component is kept, as
+//!   φ > 0 and φ ≥ `voxel.fraction_threshold` (default 0.01); then the largest face-connected component is kept, as
 //!   for every specimen.
 //!
 //! [`specimen`] holds the scene side: the `[image]` keys resolved when a
@@ -26,10 +26,6 @@ use std::path::{Path, PathBuf};
 
 /// The `lattice` name an image specimen reports.
 pub const IMAGE_LATTICE: &str = "image";
-
-/// Smallest solid fraction of a kept voxel under a ramp calibration: below
-/// it a voxel is void (the spec's default threshold).
-pub const PHI_MIN: f32 = 0.01;
 
 /// Largest relative difference between two voxel spacings (or a file's and
 /// the scene's voxel size) that still counts as equal: spacings are stored
@@ -77,6 +73,14 @@ pub enum ImageError {
         path: PathBuf,
         file: f64,
         scene: f64,
+    },
+    /// NaN or infinite samples (a float image): no grey value, so no
+    /// solid fraction; refused rather than read as void.
+    #[error("image '{}': {count} samples are not finite numbers (NaN or ±inf; the first at voxel {first:?}, x fastest); allowed: finite grey values: replace them (by the void grey value, e.g. 0) before voxelizing", path.display())]
+    NonFinite {
+        path: PathBuf,
+        count: usize,
+        first: [usize; 3],
     },
     #[error("cannot write image '{}': {error}", path.display())]
     Write {
@@ -192,11 +196,31 @@ pub fn probe(path: &Path) -> Result<ImageInfo, ImageError> {
 }
 
 /// Reads the image at `path` (see [`probe`]).
+/// A float image's NaN or infinite samples are refused
+/// ([`ImageError::NonFinite`]).
 pub fn read(path: &Path) -> Result<GreyImage, ImageError> {
-    match source(path)? {
+    let image = match source(path)? {
         Source::Nrrd => nrrd::read(path),
         Source::TiffSlices(files) => tiff::read_slices(path, &files),
         Source::TiffFile => tiff::read_file(path),
+    }?;
+    finite(path, image)
+}
+
+/// `image` if every sample is finite, else [`ImageError::NonFinite`] with
+/// the count and the first such voxel.
+fn finite(path: &Path, image: GreyImage) -> Result<GreyImage, ImageError> {
+    let count = image.samples.iter().filter(|g| !g.is_finite()).count();
+    match image.samples.iter().position(|g| !g.is_finite()) {
+        None => Ok(image),
+        Some(i) => {
+            let [nx, ny, _] = image.info.dims;
+            Err(ImageError::NonFinite {
+                path: path.to_path_buf(),
+                count,
+                first: [i % nx, (i / nx) % ny, i / (nx * ny)],
+            })
+        }
     }
 }
 
@@ -252,20 +276,19 @@ impl Calibration {
 }
 
 /// The voxel grid of `image` at voxel size `h` under `calibration`, before
-/// the component search: `solid` is φ ≥ [`PHI_MIN`] (grey ≥ g for a
-/// threshold), and a ramp sets `fraction` (0 on void voxels).
-pub fn to_grid(image: &GreyImage, h: f64, calibration: Calibration) -> VoxelGrid {
+/// the component search: `solid` is φ > 0 and φ ≥ `threshold` (the scene's
+/// `voxel.fraction_threshold`; a threshold calibration's φ is 0 or 1), and
+/// a ramp sets `fraction` (0 on void voxels).
+pub fn to_grid(image: &GreyImage, h: f64, calibration: Calibration, threshold: f64) -> VoxelGrid {
     let mut grid = VoxelGrid::empty(image.info.dims, h);
+    let t = threshold as f32;
+    let kept = |p: f32| p > 0.0 && p >= t;
     let phi: Vec<f32> = image.samples.iter().map(|&g| calibration.phi(g)).collect();
     for (s, &p) in grid.solid.iter_mut().zip(&phi) {
-        *s = u8::from(p >= PHI_MIN);
+        *s = u8::from(kept(p));
     }
     if let Calibration::Ramp(..) = calibration {
-        grid.fraction = Some(
-            phi.iter()
-                .map(|&p| if p >= PHI_MIN { p } else { 0.0 })
-                .collect(),
-        );
+        grid.fraction = Some(phi.iter().map(|&p| if kept(p) { p } else { 0.0 }).collect());
     }
     grid
 }

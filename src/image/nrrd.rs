@@ -7,10 +7,11 @@
 //! their C spellings); `dimension: 3`; `sizes`; `encoding` raw or gzip;
 //! `endian` (needed for multi-byte samples); the voxel size from
 //! `spacings` or the lengths of `space directions` (their orientation is
-//! not used: sample `(i, j, k)` is voxel `(i, j, k)`), in `space units`
-//! (mm when absent); `line skip` and `byte skip`; the data attached after
-//! the blank line ending the header, or in one detached `data file` next
-//! to a `.nhdr` header. Other fields and `key:=value` pairs are ignored.
+//! not used: sample `(i, j, k)` is voxel `(i, j, k)`), in the per-axis
+//! `units` or the `space units` (mm when absent; both given must name one
+//! length); `line skip` and `byte skip`; the data attached after the blank
+//! line ending the header, or in one detached `data file` next to a
+//! `.nhdr` header. Other fields and `key:=value` pairs are ignored.
 
 use super::{cubic, mm_per_unit, GreyImage, ImageError, ImageInfo, SampleType};
 use std::io::{BufRead, BufReader, Read, Seek, Write};
@@ -36,6 +37,14 @@ pub struct Header {
     /// (after the header, when attached).
     data: PathBuf,
     offset: u64,
+}
+
+impl Header {
+    /// The file holding the samples: the header's own, or its detached
+    /// `data file`.
+    pub fn data_file(&self) -> &Path {
+        &self.data
+    }
 }
 
 fn format_err(path: &Path, problem: impl Into<String>) -> ImageError {
@@ -179,7 +188,7 @@ pub fn read_header(path: &Path) -> Result<Header, ImageError> {
         path,
         field("spacings"),
         field("space directions"),
-        field("space units"),
+        [field("units"), field("space units")],
     )?;
     let int = |k: &str, v: Option<&str>| -> Result<i64, ImageError> {
         v.map_or(Ok(0), |v| {
@@ -225,30 +234,42 @@ pub fn read_header(path: &Path) -> Result<Header, ImageError> {
     })
 }
 
-/// The cubic voxel size of `spacings` or `space directions` (mm).
+/// The cubic voxel size of `spacings` or `space directions` (mm), in the
+/// per-axis `units` or the `space units` (`[units, space units]`; mm when
+/// neither is given; both given must name the same length).
 fn spacing(
     path: &Path,
     spacings: Option<&str>,
     directions: Option<&str>,
-    units: Option<&str>,
+    units: [Option<&str>; 2],
 ) -> Result<Option<f64>, ImageError> {
-    let scale = match units {
-        None => 1.0,
-        Some(u) => {
-            let names: Vec<&str> = u.split_whitespace().map(|s| s.trim_matches('"')).collect();
-            let scales: Vec<Option<f64>> = names.iter().map(|n| mm_per_unit(n)).collect();
-            match scales[..] {
-                [Some(a), Some(b), Some(c)] if a == b && b == c => a,
-                _ => {
-                    return Err(ImageError::Unsupported {
-                        path: path.to_path_buf(),
-                        what: "space units",
-                        value: format!("'{u}'"),
-                        allowed: "one length unit for all three axes: mm, um (micron), cm or m",
-                    })
-                }
-            }
+    let scale_of = |what: &'static str, u: &str| {
+        let names: Vec<&str> = u.split_whitespace().map(|s| s.trim_matches('"')).collect();
+        let scales: Vec<Option<f64>> = names.iter().map(|n| mm_per_unit(n)).collect();
+        match scales[..] {
+            [Some(a), Some(b), Some(c)] if a == b && b == c => Ok(a),
+            _ => Err(ImageError::Unsupported {
+                path: path.to_path_buf(),
+                what,
+                value: format!("'{u}'"),
+                allowed: "one length unit for all three axes: mm, um (micron), cm or m",
+            }),
         }
+    };
+    let per_axis = units[0].map(|u| scale_of("units", u)).transpose()?;
+    let space = units[1].map(|u| scale_of("space units", u)).transpose()?;
+    let scale = match (per_axis, space) {
+        (Some(a), Some(b)) if a != b => {
+            return Err(format_err(
+                path,
+                format!(
+                    "units '{}' and space units '{}' name different lengths; allowed: one length unit (or only one of the two fields)",
+                    units[0].unwrap_or_default(),
+                    units[1].unwrap_or_default()
+                ),
+            ))
+        }
+        (a, b) => a.or(b).unwrap_or(1.0),
     };
     let bad = |what: &str, v: &str| {
         format_err(path, format!("{what}: '{v}' is not three positive lengths"))
@@ -471,23 +492,56 @@ mod tests {
     #[test]
     fn spacing_units_and_directions() {
         let p = Path::new("x.nrrd");
+        let space = |u| [None, Some(u)];
         assert_eq!(
-            spacing(p, Some("50 50 50"), None, Some("um um um")).unwrap(),
+            spacing(p, Some("50 50 50"), None, space("um um um")).unwrap(),
+            Some(0.05)
+        );
+        // The per-axis `units` (with spacings, as pynrrd writes them).
+        assert_eq!(
+            spacing(p, Some("50 50 50"), None, [Some("um um um"), None]).unwrap(),
             Some(0.05)
         );
         let d = "(0,0.2,0) (-0.2,0,0) (0,0,0.2)";
         assert_eq!(
-            spacing(p, None, Some(d), Some("\"cm\" \"cm\" \"cm\"")).unwrap(),
+            spacing(p, None, Some(d), space("\"cm\" \"cm\" \"cm\"")).unwrap(),
             Some(2.0)
         );
-        assert_eq!(spacing(p, None, None, None).unwrap(), None);
+        assert_eq!(spacing(p, None, None, [None, None]).unwrap(), None);
         assert!(matches!(
-            spacing(p, Some("1 1 1"), None, Some("mm mm um")),
+            spacing(p, Some("1 1 1"), None, space("mm mm um")),
             Err(ImageError::Unsupported {
                 what: "space units",
                 ..
             })
         ));
+        assert!(matches!(
+            spacing(
+                p,
+                Some("1 1 1"),
+                None,
+                [Some("furlong furlong furlong"), None]
+            ),
+            Err(ImageError::Unsupported { what: "units", .. })
+        ));
+        let e = spacing(p, Some("1 1 1"), None, [Some("um um um"), Some("mm mm mm")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("units 'um um um' and space units 'mm mm mm'"),
+            "{e}"
+        );
+        // The same length twice is one unit.
+        assert_eq!(
+            spacing(
+                p,
+                Some("1 1 1"),
+                None,
+                [Some("um um um"), Some("micron micron micron")]
+            )
+            .unwrap(),
+            Some(1e-3)
+        );
     }
 
     #[test]
@@ -509,5 +563,27 @@ mod tests {
         b.extend(gz.finish().unwrap());
         std::fs::write(&p, b).unwrap();
         assert_eq!(read(&p).unwrap().samples, [1.0, 2.0]);
+    }
+
+    #[test]
+    fn non_finite_samples_are_refused_with_their_count_and_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("nan.nrrd");
+        let mut b = b"NRRD0004\ntype: float\ndimension: 3\nsizes: 2 2 1\nendian: little\nencoding: raw\nspacings: 1 1 1\n\n".to_vec();
+        for g in [1.0f32, f32::NAN, 3.0, f32::INFINITY] {
+            b.extend(g.to_le_bytes());
+        }
+        std::fs::write(&p, b).unwrap();
+        // The NRRD reader decodes them; the image reader refuses them.
+        assert!(read(&p).unwrap().samples[1].is_nan());
+        let e = crate::image::read(&p).unwrap_err();
+        assert!(e.is_bad_input());
+        let m = e.to_string();
+        assert!(
+            m.contains("nan.nrrd")
+                && m.contains("2 samples are not finite")
+                && m.contains("[1, 0, 0]"),
+            "{m}"
+        );
     }
 }

@@ -140,6 +140,17 @@ impl Scene {
                 ))
             }
         }
+        let t = self.voxel.fraction_threshold;
+        if spec.calibration == CalibrationKind::Threshold
+            && t != crate::voxelize::fraction::DEFAULT_THRESHOLD
+        {
+            return Err(invalid(
+                "voxel.fraction_threshold",
+                t,
+                "it applies to solid fractions (voxel.fill = \"fraction\" or an image with calibration = \"ramp\"); \
+                 a threshold image's voxels are solid or void by image.threshold: set image.threshold, or omit voxel.fraction_threshold",
+            ));
+        }
         let l = &self.lattice;
         if l.kind != crate::lattice::LatticeKind::Solid
             || l.cell.is_some()
@@ -200,13 +211,27 @@ where
         .into());
     }
     let h = scene.voxel.size;
-    let mut grid = to_grid(&image, h, calibration);
+    let mut grid = to_grid(&image, h, calibration, scene.voxel.fraction_threshold);
+    // The grey range, for the message of an image with no solid voxel.
+    let (min, max) = image
+        .samples
+        .iter()
+        .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &g| {
+            (lo.min(g), hi.max(g))
+        });
     drop(image);
     let sampled = grid.solid_count();
     let kept = keep_largest_component(&mut grid);
     if kept == 0 {
-        return Err(VoxelError::Empty {
+        return Err(VoxelError::EmptyImage {
             total: grid.voxel_count(),
+            path: path.display().to_string(),
+            calibration: match calibration {
+                Calibration::Threshold(t) => format!("image.threshold = {t}"),
+                Calibration::Ramp(g0, g1) => format!("image.ramp = [{g0}, {g1}]"),
+            },
+            min,
+            max,
         }
         .into());
     }

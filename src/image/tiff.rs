@@ -59,7 +59,7 @@ pub fn glob(dir: &Path, pattern: &str, shown: &Path) -> Result<Vec<PathBuf>, Ima
         let matched = if pattern == "*" {
             is_tiff
         } else {
-            matches(pattern.as_bytes(), name.as_bytes())
+            matches(pattern, &name)
         };
         if matched && entry.path().is_file() {
             files.push(entry.path());
@@ -76,17 +76,11 @@ pub fn glob(dir: &Path, pattern: &str, shown: &Path) -> Result<Vec<PathBuf>, Ima
     Ok(files)
 }
 
-/// Whether `name` matches `pattern` (`*`, `?`).
-fn matches(pattern: &[u8], name: &[u8]) -> bool {
-    match (pattern.first(), name.first()) {
-        (None, None) => true,
-        (Some(b'*'), _) => {
-            matches(&pattern[1..], name) || (!name.is_empty() && matches(pattern, &name[1..]))
-        }
-        (Some(b'?'), Some(_)) => matches(&pattern[1..], &name[1..]),
-        (Some(p), Some(n)) if p == n => matches(&pattern[1..], &name[1..]),
-        _ => false,
-    }
+/// Whether `name` matches `pattern` (`*` any run of characters, `?` one
+/// character), in time linear in the name (the `wildmatch` crate: a
+/// pattern of many `*` does not backtrack exponentially).
+fn matches(pattern: &str, name: &str) -> bool {
+    wildmatch::WildMatch::new(pattern).matches(name)
 }
 
 /// Sorts paths by file name, runs of digits compared by value.
@@ -397,10 +391,16 @@ mod tests {
 
     #[test]
     fn glob_patterns_match() {
-        assert!(matches(b"z*.tif", b"z001.tif"));
-        assert!(matches(b"z??.tif", b"z01.tif"));
-        assert!(!matches(b"z??.tif", b"z001.tif"));
-        assert!(!matches(b"z*.tif", b"y001.tif"));
-        assert!(matches(b"*", b""));
+        assert!(matches("z*.tif", "z001.tif"));
+        assert!(matches("z??.tif", "z01.tif"));
+        assert!(!matches("z??.tif", "z001.tif"));
+        assert!(!matches("z*.tif", "y001.tif"));
+        assert!(matches("*", ""));
+        // Many stars against a long name that does not match: linear, not
+        // exponential (the old recursive matcher did not finish here).
+        let pattern = "*a".repeat(30) + "b";
+        let name = "a".repeat(200);
+        assert!(!matches(&pattern, &name));
+        assert!(matches(&pattern, &(name + "b")));
     }
 }

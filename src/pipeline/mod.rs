@@ -144,7 +144,57 @@ pub fn run(scene: &Scene) -> Result<RunReport, RunError> {
 pub(crate) fn run_with(scene: &Scene, mut solver: Solver) -> Result<RunReport, RunError> {
     let prepared = prepare(scene)?;
     let solve = prepared.solve_with(&mut solver)?;
-    Ok(prepared.into_report(solve, solver.into_notices()))
+    let mut report = prepared.into_report(solve, solver.into_notices());
+    add_as_built(scene, &mut report)?;
+    Ok(report)
+}
+
+/// With the scene's `[as_built]` model ([`Scene::as_built_model`]), the
+/// as-built E_eff of a converged run: the model applied to its E_eff at
+/// its relative density (`strut-offset`: E_eff of the same scene with the
+/// strut D + δ, a second solve on the scene's backend), its band widened
+/// by the fit's leave-one-out error; a notice when the porosity lies
+/// outside the tested range. Nothing without the section or a modulus.
+pub fn add_as_built(scene: &Scene, report: &mut RunReport) -> Result<(), RunError> {
+    use crate::study::as_built::model::ModelKind;
+    let model = match scene.as_built_model().map_err(VoxelizeError::from)? {
+        Some(m) => m,
+        None => return Ok(()),
+    };
+    let Some(e) = report.solve.e_eff else {
+        return Ok(());
+    };
+    let phi = report.voxel.porosity_nominal;
+    let offset = if model.model == ModelKind::StrutOffset {
+        let Some(d) = report.voxel.strut_diameter else {
+            return Ok(());
+        };
+        let shifted = scene
+            .without_as_built()
+            .with_setting("lattice.strut", d + model.strut_offset)
+            .map_err(VoxelizeError::from)?;
+        let r = run_with(&shifted, Solver::new(&shifted.solver))?;
+        r.solve.e_eff
+    } else {
+        None
+    };
+    let value = model.apply(e, 1.0 - phi, offset);
+    if !value.is_finite() {
+        return Ok(());
+    }
+    let far = model.extrapolation(phi);
+    if let Some((end, dist)) = far {
+        report.notices.push(format!(
+            "as built: porosity {phi:.4} lies {dist:.4} outside the tested porosities (nearest tested {end:.4}): E_eff as built is an extrapolation of the fit"
+        ));
+    }
+    report.as_built = crate::report::AsBuiltFields {
+        e_eff_as_built: Some(value),
+        e_eff_as_built_error_estimate: Some(model.band(report.accuracy.error_estimate)),
+        as_built_model: Some(model.describe()),
+        as_built_extrapolation: far.map(|f| f.1),
+    };
+    Ok(())
 }
 
 /// A scene voxelized, with its load case and material: everything a solve
@@ -216,6 +266,17 @@ impl Prepared {
     pub fn into_report(self, solve: SolveResult, solver_notices: Vec<String>) -> RunReport {
         let mut notices = self.notices;
         notices.extend(solver_notices);
+        if let (LoadCase::ThreePointBending { contact, .. }, Some(used)) =
+            (&self.load, solve.contact_width)
+        {
+            let h = self.grid.h;
+            if used < h * (1.0 - 1e-9) {
+                notices.push(format!(
+                    "load.contact = {contact} mm at voxel.size = {h} mm holds one column of nodes: the strips are line contacts (width used {used} mm), which indent the bar more; choose voxel.size so that c/2 is a whole number of voxels (e.g. {})",
+                    contact / 2.0
+                ));
+            }
+        }
         let loads = self.strength.loads(
             solve.von_mises_percentile_per_newton,
             solve.ees_percentile_per_newton,
@@ -233,6 +294,7 @@ impl Prepared {
             notices,
             grid: self.grid,
             accuracy: self.accuracy,
+            as_built: Default::default(),
         }
     }
 }

@@ -270,6 +270,16 @@ impl Scene {
         Scene::parse_periodic(origin)
     }
 
+    /// This scene without its `[as_built]` section: the ideal geometry's
+    /// values alone (what `voxfe fit` simulates, and the strut-offset
+    /// solve of an as-built value).
+    pub fn without_as_built(&self) -> Scene {
+        let mut scene = self.clone();
+        scene.origin.table.remove("as_built");
+        scene.as_built = None;
+        scene
+    }
+
     /// This scene solved on `backend` (`solver.backend`): a solve setting,
     /// recorded in the scene but not among its overrides.
     pub fn with_backend(mut self, backend: Backend) -> Scene {

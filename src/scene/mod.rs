@@ -25,6 +25,8 @@
 //! [load]
 //! case = "compression"  # or "three-point-bending" (span, contact), "implant-compression", "periodic"
 //! platens = "frictionless"  # or "bonded"
+//! [as_built]           # optional: a knockdown fitted to tests (voxfe fit)
+//! from = "fit.json"     # or model = "constant" | "power-law" | "strut-offset", k, m, strut_offset
 //! [sweep]
 //! vary = ["lattice.porosity=0.70:0.88:7"]
 //! converge = { levels = 3, ratio = 1.5 }   # optional: each case as a convergence study
@@ -61,8 +63,9 @@ pub use edit::{loads, Origin, Setting};
 pub use load::LoadSpec;
 pub use memory::{BYTES_PER_ACTIVE_NODE, MULTIGRID_BYTES_PER_ACTIVE_NODE};
 pub use spec::{
-    Backend, CalibrationKind, ConvergeSpec, Exponent, Fill, HoleSpec, ImageSpec, LatticeSpec,
-    MaterialSpec, Shape, SolverSpec, SpecimenSpec, SweepSpec, VoxelSpec, DEFAULT_MAX_MEMORY_MB,
+    AsBuiltSpec, Backend, CalibrationKind, ConvergeSpec, Exponent, Fill, HoleSpec, ImageSpec,
+    LatticeSpec, MaterialSpec, Shape, SolverSpec, SpecimenSpec, SweepSpec, VoxelSpec,
+    DEFAULT_MAX_MEMORY_MB,
 };
 
 use crate::implant::stl::StlError;
@@ -146,6 +149,11 @@ pub struct Scene {
     /// ([`crate::plastic::spec`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub plastic: Option<crate::plastic::spec::PlasticSpec>,
+    /// `[as_built]`: the knockdown model fitted to tests of the process
+    /// (`voxfe fit`), applied to every modulus the scene gives
+    /// ([`Scene::as_built_model`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub as_built: Option<AsBuiltSpec>,
     /// Folder of the scene file, for relative paths (not a key).
     #[serde(skip)]
     pub base_dir: PathBuf,

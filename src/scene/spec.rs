@@ -202,7 +202,8 @@ pub struct VoxelSpec {
     /// Binary (centre-sampled) voxels or sub-voxel solid fractions φₑ.
     #[serde(default)]
     pub fill: Fill,
-    /// φ below which a voxel is void (`fill = "fraction"` only).
+    /// φ below which a voxel is void (`fill = "fraction"`, and images with a
+    /// ramp calibration).
     #[serde(default = "default_fraction_threshold")]
     pub fraction_threshold: f64,
     /// Exponent p of the stiffness weight φₑ^p (`fill = "fraction"` only):
@@ -423,4 +424,29 @@ impl Default for SolverSpec {
             check_every: default_check_every(),
         }
     }
+}
+
+/// `[as_built]`: the knockdown model of the printing process, fitted to
+/// measured tests by `voxfe fit`: `from = "fit.json"` (the fit's JSON,
+/// relative to the scene file), or the model inline: `model` and its
+/// parameters `k`, `m` (power-law), `strut_offset` (mm, strut-offset),
+/// with `loo_error` (the fit's leave-one-out error, a fraction) and the
+/// tested `porosity_range`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AsBuiltSpec {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub k: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub m: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub strut_offset: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub loo_error: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub porosity_range: Option<[f64; 2]>,
 }

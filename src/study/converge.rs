@@ -258,8 +258,17 @@ pub fn estimate(h: [f64; 3], f: [f64; 3], noise: f64) -> Estimate {
 /// Why no voxel sizes could be planned.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum PlanError {
-    #[error("--levels {0}: allowed: at least 3 (an order and an extrapolation need three solves)")]
+    #[error("--levels {0}: allowed: 3 to {MAX_LEVELS} (an order and an extrapolation need three solves; each level has about ratio³ times the voxels of the one before)")]
     BadLevels(usize),
+    /// A finest level beyond any grid (checked before any size is planned).
+    #[error("--levels {levels} --ratio {ratio}: the finest level would be h ≈ {finest:.3e} mm, {per_axis:.3e} voxels along the specimen's {length} mm; allowed: at most {MAX_VOXELS_PER_AXIS} voxels per axis: fewer levels or a smaller ratio")]
+    TooFine {
+        levels: usize,
+        ratio: f64,
+        finest: f64,
+        per_axis: f64,
+        length: f64,
+    },
     #[error("--ratio {0}: allowed: a refinement ratio above 1 (e.g. 1.5 or 2)")]
     BadRatio(f64),
     #[error("level {level}: no voxel size within a factor 2 of h = {target} mm divides the specimen ({lengths} mm) into whole voxels and is finer than level {prev} (h = {prev_h} mm); try another --ratio or voxel.size")]
@@ -271,6 +280,14 @@ pub enum PlanError {
         prev_h: f64,
     },
 }
+
+/// Most levels of a convergence study.
+pub const MAX_LEVELS: usize = 8;
+
+/// Most voxels along one axis at a study's finest level: far beyond any
+/// grid that fits in memory (checked before the sizes are planned, so that
+/// planning itself stays bounded; the memory cap then judges each level).
+pub const MAX_VOXELS_PER_AXIS: f64 = 1.0e5;
 
 /// Voxel sizes of a convergence study: `levels` sizes from `h0` (the
 /// scene's, level 1), each the admissible h nearest to h0/ratioⁱ in ln h and
@@ -286,11 +303,23 @@ pub fn plan_sizes(
     levels: usize,
     ratio: f64,
 ) -> Result<(Vec<f64>, Vec<String>), PlanError> {
-    if levels < 3 {
+    if !(3..=MAX_LEVELS).contains(&levels) {
         return Err(PlanError::BadLevels(levels));
     }
     if !(ratio.is_finite() && ratio > 1.0) {
         return Err(PlanError::BadRatio(ratio));
+    }
+    let length = whole.iter().copied().fold(0.0, f64::max);
+    let finest = h0 / ratio.powi(levels as i32 - 1);
+    let per_axis = length / finest;
+    if per_axis.is_nan() || per_axis > MAX_VOXELS_PER_AXIS {
+        return Err(PlanError::TooFine {
+            levels,
+            ratio,
+            finest,
+            per_axis,
+            length,
+        });
     }
     let is_whole = |l: f64, h: f64| {
         let n = l / h;
@@ -488,6 +517,18 @@ mod tests {
         assert_eq!(
             plan_sizes(0.1, &[1.0], &[], 3, 1.0),
             Err(PlanError::BadRatio(1.0))
+        );
+        // 40 levels (which once planned without end) and a finest level of
+        // 10⁹ voxels per axis are refused before any size is planned.
+        assert_eq!(
+            plan_sizes(0.1, &[1.0], &[], 40, 1.5),
+            Err(PlanError::BadLevels(40))
+        );
+        let e = plan_sizes(0.1, &[1.0], &[], 4, 1000.0).unwrap_err();
+        assert!(matches!(e, PlanError::TooFine { levels: 4, .. }), "{e}");
+        assert!(
+            e.to_string().contains("at most 100000 voxels per axis"),
+            "{e}"
         );
         // 1 and √2 share no voxel size.
         let e = plan_sizes(1.0 / 7.0, &[1.0, 2f64.sqrt() * 1e3], &[], 3, 1.5).unwrap_err();

@@ -436,7 +436,8 @@ pub struct Designed<R> {
 }
 
 /// Searches the strut diameter of the compression scene `base` whose
-/// E_eff hits `opts.target`, solving each probe on the scene's
+/// E_eff hits `opts.target` (with an `[as_built]` model, the as-built
+/// E_eff: `e_eff_as_built`), solving each probe on the scene's
 /// `solver.backend`. `on_solve(n, φ, report, E_eff)` is called after each
 /// solve that gave a modulus. A periodic scene is [`periodic::run`]'s.
 pub fn run(
@@ -449,6 +450,8 @@ pub fn run(
             scene: base.path().display().to_string(),
         });
     }
+    // With an [as_built] fit, the target is the as-built modulus.
+    let as_built = base.as_built_model()?.is_some();
     search_scene(base, opts, on_solve, |scene| {
         let report = pipeline::run(scene).map_err(|e| ProbeError::of_run(&e))?;
         let e = report.solve.e_eff.ok_or_else(|| {
@@ -457,6 +460,15 @@ pub fn run(
                 report.solve.relative_residual, report.solve.iterations
             ))
         })?;
+        let e = match (as_built, report.as_built.e_eff_as_built) {
+            (false, _) => e,
+            (true, Some(a)) => a,
+            (true, None) => {
+                return Err(ProbeError::Failed(
+                    "the [as_built] model gave no as-built modulus".into(),
+                ))
+            }
+        };
         Ok((e, report))
     })
 }

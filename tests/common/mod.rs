@@ -42,13 +42,14 @@ pub fn voxfe(args: &[&str]) -> Output {
 
 /// The scenes shipped in `scenes/`, every one of them (a test checks that
 /// the folder holds no other).
-pub const SHIPPED_SCENES: [&str; 8] = [
+pub const SHIPPED_SCENES: [&str; 9] = [
     "bar-bending.toml",
     "rd-compression.toml",
     "ta-lattice-homogenized.toml",
     "ta-lattice-variants.toml",
     "ta-rd-bending-bar.toml",
     "ta-rd-porosity.toml",
+    "tantalum-sebm.toml",
     "vbr-25-stl.toml",
     "vbr-25.toml",
 ];

@@ -190,6 +190,28 @@ impl BlockRows for Level {
             }
         }
     }
+
+    /// [`BlockRows::row`]'s sum with the accumulators in registers.
+    #[inline(always)]
+    fn row_times(&self, a: usize, x: &[f64]) -> [f64; 3] {
+        let blocks: &[Block; 27] = self.blocks[27 * a..27 * a + 27]
+            .try_into()
+            .expect("27 blocks a node");
+        let neighbours: &[u32; 27] = self.neighbours[27 * a..27 * a + 27]
+            .try_into()
+            .expect("27 neighbours a node");
+        let (mut a0, mut a1, mut a2) = (0.0f64, 0.0f64, 0.0f64);
+        for (b, &m) in blocks.iter().zip(neighbours) {
+            if m != u32::MAX {
+                let m = m as usize;
+                let xm: &[f64; 3] = x[3 * m..3 * m + 3].try_into().expect("3 dofs a node");
+                a0 += b[0] * xm[0] + b[1] * xm[1] + b[2] * xm[2];
+                a1 += b[3] * xm[0] + b[4] * xm[1] + b[5] * xm[2];
+                a2 += b[6] * xm[0] + b[7] * xm[1] + b[8] * xm[2];
+            }
+        }
+        [a0, a1, a2]
+    }
 }
 
 /// The finest level: the constrained operator's matrix-free rows

@@ -389,16 +389,21 @@ impl<'a> Multigrid<'a> {
         HierarchyInfo { nodes, bytes }
     }
 
-    /// Chebyshev smoothing of A_l x = b from the current x.
-    fn smooth(&self, l: usize, x: &mut [f64], b: &[f64]) {
+    /// Chebyshev smoothing of A_l x = b from the current x; `from_zero`:
+    /// x is zero, so its residual is b (no apply: A·0 = 0).
+    fn smooth(&self, l: usize, x: &mut [f64], b: &[f64], from_zero: bool) {
         let s = &self.smoothers[l];
         let steps = chebyshev_steps(s.lambda_max);
         let n = x.len();
         let mut r = vec![0.0; n];
         let mut ad = vec![0.0; n];
         let mut z = vec![0.0; n];
-        self.apply_level(l, x, &mut r);
-        r.par_iter_mut().zip(b).for_each(|(r, b)| *r = b - *r);
+        if from_zero {
+            r.copy_from_slice(b);
+        } else {
+            self.apply_level(l, x, &mut r);
+            r.par_iter_mut().zip(b).for_each(|(r, b)| *r = b - *r);
+        }
         block_jacobi(&s.inv_diag, &r, &mut z);
         let mut d: Vec<f64> = z.iter().map(|v| steps[0].1 * v).collect();
         x.par_iter_mut().zip(&d).for_each(|(x, d)| *x += d);
@@ -457,14 +462,14 @@ impl<'a> Multigrid<'a> {
             return v.as_slice().to_vec();
         }
         let mut x = vec![0.0; b.len()];
-        self.smooth(l, &mut x, b);
+        self.smooth(l, &mut x, b, true);
         let mut r = vec![0.0; b.len()];
         self.apply_level(l, &x, &mut r);
         r.par_iter_mut().zip(b).for_each(|(r, b)| *r = b - *r);
         let rc = self.restrict(l, &r);
         let xc = self.cycle(l + 1, &rc);
         self.prolong_add(l, &xc, &mut x);
-        self.smooth(l, &mut x, b);
+        self.smooth(l, &mut x, b, false);
         x
     }
 }

@@ -158,8 +158,8 @@ impl Studies {
     }
 }
 
-/// The studies as text (each under its fill when compared), then the
-/// files written.
+/// The studies as text (each under its fill when compared); the files
+/// written are the command's to announce (on stderr).
 impl std::fmt::Display for Studies {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         if self.compare_fill {
@@ -169,9 +169,6 @@ impl std::fmt::Display for Studies {
             }
         } else {
             write!(f, "{}", self.studies[0].1)?;
-        }
-        for file in self.plot.iter().flatten() {
-            writeln!(f, "wrote {}", file.display())?;
         }
         Ok(())
     }

@@ -68,6 +68,10 @@ pub enum ErrorFromError {
         quantity: String,
         case: String,
     },
+    /// A periodic scene: its C^H has no convergence study to take an
+    /// error from (`voxfe converge` does not take periodic scenes).
+    #[error("--error-from '{path}': the scene is periodic (load.case = \"periodic\"), and voxfe converge does not take periodic scenes; allowed: --error-from with a loaded specimen (C^H reports its calibrated error band)")]
+    Periodic { path: String },
 }
 
 /// The hash that ties a study to the runs it applies to: the canonical
@@ -106,6 +110,9 @@ impl StudyFile {
     /// itself, or one of `fills` (`voxfe converge --compare-fill --json`).
     pub fn load(path: &Path, scene: &Scene) -> Result<StudyFile, ErrorFromError> {
         let p = path.display().to_string();
+        if scene.load_case().is_periodic() {
+            return Err(ErrorFromError::Periodic { path: p });
+        }
         let text = std::fs::read_to_string(path).map_err(|error| ErrorFromError::Read {
             path: p.clone(),
             error,

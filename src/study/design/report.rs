@@ -24,6 +24,15 @@ impl Designed<RunReport> {
         m.insert("target_modulus".into(), self.opts.target.into());
         insert_tolerance(&mut m, &self.opts);
         m.insert("solves".into(), self.design.probes.len().into());
+        m.insert(
+            "design_targets".into(),
+            if self.targets_as_built() {
+                "e_eff_as_built"
+            } else {
+                "e_eff"
+            }
+            .into(),
+        );
         let s = &self.report.solve;
         let p = Provenance::of_scene(&self.scene).with_backend(&s.backend, &s.adapter);
         m.insert("provenance".into(), p.to_json());
@@ -42,9 +51,52 @@ impl Designed<RunReport> {
     }
 }
 
+impl Designed<RunReport> {
+    /// Whether the design targeted the as-built modulus (a scene with an
+    /// `[as_built]` model).
+    pub fn targets_as_built(&self) -> bool {
+        self.report.as_built.e_eff_as_built.is_some()
+    }
+}
+
 impl fmt::Display for Designed<RunReport> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (d, o, v) = (&self.design, &self.opts, &self.report.voxel);
+        if self.targets_as_built() {
+            let a = &self.report.as_built;
+            writeln!(
+                f,
+                "target            E_eff as built (the scene's [as_built] fit: {})",
+                a.as_built_model.as_deref().unwrap_or("")
+            )?;
+            writeln!(
+                f,
+                "target E_ab       {:.1} MPa (within {} %)",
+                o.target,
+                100.0 * o.stop_tolerance()
+            )?;
+            noise_note(f, o)?;
+            writeln!(
+                f,
+                "reached E_ab      {:.1} MPa ({:+.2} %) ± {} (the ideal E_eff's band and the fit's leave-one-out error) at h = {} mm",
+                d.e_eff,
+                100.0 * (d.e_eff / o.target - 1.0),
+                crate::report::percent(a.e_eff_as_built_error_estimate.unwrap_or(0.0)),
+                v.voxel_size
+            )?;
+            writeln!(
+                f,
+                "ideal E_eff       {:.1} MPa (the ideal geometry at the design)",
+                self.report.solve.e_eff.unwrap_or(f64::NAN)
+            )?;
+            if let Some(x) = a.as_built_extrapolation {
+                writeln!(
+                    f,
+                    "extrapolation     the design's porosity lies {x:.4} outside the tested range"
+                )?;
+            }
+            return self.fmt_geometry(f);
+        }
         writeln!(
             f,
             "target E_eff      {:.1} MPa (within {} %)",
@@ -59,6 +111,14 @@ impl fmt::Display for Designed<RunReport> {
             100.0 * (d.e_eff / o.target - 1.0),
             v.voxel_size
         )?;
+        self.fmt_geometry(f)
+    }
+}
+
+impl Designed<RunReport> {
+    /// The design's geometry, its solves and its error band.
+    fn fmt_geometry(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (d, v) = (&self.design, &self.report.voxel);
         if let Some(d) = v.strut_diameter {
             writeln!(f, "strut diameter D  {d:.4} mm")?;
         }

@@ -50,6 +50,11 @@ use crate::pipeline;
 use crate::provenance::Provenance;
 use crate::scene::{Scene, SceneError, Setting};
 
+/// Most cases a sweep plans (the product of its variations), checked before
+/// any case is made: a sweep is resumable and shardable, but a typo such as
+/// `0.7:0.9:100000000` must not allocate gigabytes first.
+pub const MAX_CASES: usize = 100_000;
+
 /// Why a sweep could not be set up or its results read.
 #[derive(Debug, thiserror::Error)]
 pub enum SweepError {
@@ -102,6 +107,13 @@ pub enum SweepError {
     /// `[sweep] converge` on a periodic case: no study of C^H yet.
     #[error("[sweep] converge: case {case} ({settings}) is periodic (load.case = \"periodic\"); voxfe converge does not take periodic scenes yet: remove [sweep] converge to homogenize each case once")]
     PeriodicStudy { case: usize, settings: String },
+    /// More cases than [`MAX_CASES`] (the product of the variations).
+    #[error("--vary: {} cases ({product}); allowed: at most {limit} cases in one sweep: vary fewer values, or split it into several sweeps", .total.map_or("more than 2^64".to_string(), |t| t.to_string()))]
+    TooManyCases {
+        total: Option<usize>,
+        product: String,
+        limit: usize,
+    },
     /// An `--out` that cannot take this sweep (found before the first solve).
     #[error("--out '{path}': {why}")]
     OutDir { path: String, why: String },
@@ -153,6 +165,11 @@ impl Variation {
                 .map_err(|_| bad("count is not a whole number"))?;
             if count == 0 || !start.is_finite() || !stop.is_finite() {
                 return Err(bad("count must be at least 1 and the ends finite"));
+            }
+            if count > MAX_CASES {
+                return Err(bad(&format!(
+                    "count {count} is over the {MAX_CASES} cases a sweep may have"
+                )));
             }
             if count == 1 && start != stop {
                 return Err(bad("a range of one value needs start = stop"));
@@ -371,6 +388,20 @@ pub fn plan(base: &Scene, vary: &[String], shard: Option<&str>) -> Result<Plan, 
             });
         }
     }
+    let total = variations
+        .iter()
+        .try_fold(1usize, |n, v| n.checked_mul(v.values.len()));
+    if total.is_none_or(|t| t > MAX_CASES) {
+        return Err(SweepError::TooManyCases {
+            total,
+            product: variations
+                .iter()
+                .map(|v| format!("{} values of {}", v.values.len(), v.key))
+                .collect::<Vec<_>>()
+                .join(" × "),
+            limit: MAX_CASES,
+        });
+    }
     let shard = shard.map(Shard::parse).transpose()?;
     let all = cases(&variations);
     let total = all.len();
@@ -487,7 +518,18 @@ impl Plan {
         let solved = prepared.solve(&scene, &mut notices);
         warnings.extend(notices.iter().cloned());
         match solved {
-            Ok(solve) => Ok(RunFields::from(&prepared.into_report(solve, notices))),
+            Ok(solve) => {
+                let mut report = prepared.into_report(solve, notices);
+                pipeline::add_as_built(&scene, &mut report).map_err(|e| (e.to_string(), None))?;
+                warnings.extend(
+                    report
+                        .notices
+                        .iter()
+                        .filter(|n| n.starts_with("as built:"))
+                        .cloned(),
+                );
+                Ok(RunFields::from(&report))
+            }
             Err(e) => Err((
                 e.to_string(),
                 Some(Box::new(RunFields::from_voxel(
@@ -569,6 +611,33 @@ mod tests {
         assert!(Variation::parse("lattice.porosity").is_err());
         assert!(Variation::parse("=1,2").is_err());
         assert!(Variation::parse("a=1,,2").is_err());
+    }
+
+    #[test]
+    fn sweeps_over_the_case_limit_are_refused_before_any_case_is_made() {
+        let e = Variation::parse("lattice.porosity=0.7:0.9:100000000").unwrap_err();
+        assert!(
+            e.to_string().contains("count 100000000 is over the 100000"),
+            "{e}"
+        );
+        let base = Scene::load(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenes/rd-compression.toml"),
+            &[],
+        )
+        .unwrap();
+        let vary = [
+            "lattice.porosity=0.7:0.9:1000".to_string(),
+            "voxel.size=0.05:0.1:1000".to_string(),
+        ];
+        let e = plan(&base, &vary, None).unwrap_err();
+        assert!(e.is_bad_input());
+        let m = e.to_string();
+        assert!(
+            m.contains(
+                "1000000 cases (1000 values of lattice.porosity × 1000 values of voxel.size)"
+            ) && m.contains("at most 100000"),
+            "{m}"
+        );
     }
 
     #[test]

@@ -1,9 +1,19 @@
 //! The output folder of a sweep: claimed before the first solve
-//! ([`prepare_out`]: created, resumed, restarted, or refused with what is
-//! there and why unless `--force`), and the rows of an interrupted run read
-//! back for resuming.
+//! ([`prepare_out`]: locked, created, resumed, restarted, or refused with
+//! what is there and why unless `--force`), and the rows of an interrupted
+//! run read back for resuming.
+//!
+//! The claim is an exclusive lock ([`fs4`], `flock` on Unix, `LockFileEx`
+//! on Windows) on the file [`LOCK_FILE`] in the folder, held while the
+//! sweep runs ([`Prepared::lock`]) and released by the system when the
+//! process ends, however it ends: a second sweep on the same `--out` is
+//! refused at once instead of interleaving its rows with the first's.
+//! Shards of one sweep each write their own `--out`, so they never meet.
 
+use std::fs::File;
 use std::path::Path;
+
+use fs4::fs_std::FileExt as _;
 
 use super::{bad_results, io, Manifest, ResultsWriter, Row, SweepError, OWN_FILES};
 
@@ -18,16 +28,51 @@ pub enum Reuse {
     Force,
 }
 
-/// What [`prepare_out`] found: the rows already done, and a line saying
-/// what was dropped (a partly written last line of an interrupted run).
+/// The lock file of a sweep's output folder (left there, empty; not a
+/// file of the sweep's: a folder holding only it counts as empty).
+pub const LOCK_FILE: &str = ".voxfe-sweep.lock";
+
+/// What [`prepare_out`] found: the rows already done, a line saying what
+/// was dropped (a partly written last line of an interrupted run), and
+/// the folder's lock, held until this is dropped.
 #[derive(Debug, Default)]
 pub struct Prepared {
     pub done: Vec<Row>,
     pub notes: Vec<String>,
+    pub lock: Option<File>,
+}
+
+/// Takes the exclusive lock of the sweep folder `dir` (existing), or
+/// refuses when another process holds it.
+fn lock(dir: &Path, refuse: impl Fn(String) -> SweepError) -> Result<File, SweepError> {
+    let path = dir.join(LOCK_FILE);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| {
+            refuse(format!(
+                "its lock file '{}' cannot be opened: {e}",
+                path.display()
+            ))
+        })?;
+    match file.try_lock_exclusive() {
+        Ok(true) => Ok(file),
+        Ok(false) => Err(refuse(format!(
+            "is in use by another voxfe sweep (it holds the lock '{}'); wait for that sweep to finish, or give another --out",
+            path.display()
+        ))),
+        Err(e) => Err(refuse(format!(
+            "its lock file '{}' cannot be locked: {e}",
+            path.display()
+        ))),
+    }
 }
 
 /// Claims `dir` for the sweep of `manifest` before its first solve.
 ///
+/// - Locked by another sweep (running): refused.
 /// - Missing or empty: created.
 /// - Holding the same sweep: resumed ([`Reuse::Resume`]: the rows of
 ///   `results.jsonl` are kept) or cleared ([`Reuse::Restart`]).
@@ -55,10 +100,12 @@ pub fn prepare_out(
         ));
     }
     std::fs::create_dir_all(dir).map_err(|e| refuse(format!("cannot be created: {e}")))?;
+    let lock = lock(dir, refuse)?;
     let entries: Vec<String> = std::fs::read_dir(dir)
         .map_err(|e| refuse(format!("cannot be read: {e}")))?
         .filter_map(|e| e.ok())
         .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| name != LOCK_FILE)
         .collect();
     let mut prepared = Prepared::default();
     if !entries.is_empty() {
@@ -106,6 +153,7 @@ pub fn prepare_out(
     let keys: Vec<&str> = manifest.variations.iter().map(|v| v.key.as_str()).collect();
     let writer = ResultsWriter::create(dir, &keys, &prepared.done)
         .map_err(|e| refuse(format!("cannot be written: {e}")))?;
+    prepared.lock = Some(lock);
     Ok((prepared, writer))
 }
 
@@ -180,6 +228,7 @@ mod tests {
         let m = manifest();
         let (p, mut w) = prepare_out(dir.path(), &m, Reuse::Resume).unwrap();
         assert!(p.done.is_empty());
+        drop(p);
         let case = |index| Case {
             index,
             settings: vec![("lattice.porosity".into(), "0.7".into())],
@@ -193,11 +242,38 @@ mod tests {
         let (p, _w) = prepare_out(dir.path(), &m, Reuse::Resume).unwrap();
         assert_eq!(p.done.iter().map(|r| r.case).collect::<Vec<_>>(), [0]);
         assert_eq!(p.notes.len(), 1, "{:?}", p.notes);
+        drop(p);
         assert_eq!(read_jsonl(&jsonl).unwrap().len(), 1);
         // A complete line that does not read is an error, not dropped.
         std::fs::write(&jsonl, "nonsense\n").unwrap();
         let e = prepare_out(dir.path(), &m, Reuse::Resume).unwrap_err();
         assert!(e.to_string().contains("--restart"), "{e}");
         assert!(prepare_out(dir.path(), &m, Reuse::Restart).is_ok());
+    }
+
+    #[test]
+    fn a_second_claim_of_a_locked_folder_is_refused_until_the_first_ends() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let m = manifest();
+        let (first, _w) = prepare_out(&out, &m, Reuse::Resume).unwrap();
+        assert!(first.lock.is_some());
+        let e = prepare_out(&out, &m, Reuse::Force).unwrap_err();
+        assert!(e.is_bad_input());
+        assert!(
+            e.to_string().contains("in use by another voxfe sweep"),
+            "{e}"
+        );
+        // Another folder (a shard's) is free meanwhile.
+        assert!(prepare_out(&dir.path().join("other"), &m, Reuse::Resume).is_ok());
+        drop(first);
+        let (again, _w) = prepare_out(&out, &m, Reuse::Resume).unwrap();
+        assert!(again.lock.is_some());
+        // A folder holding only the lock file counts as empty.
+        drop(again);
+        let fresh = dir.path().join("fresh");
+        std::fs::create_dir(&fresh).unwrap();
+        std::fs::write(fresh.join(LOCK_FILE), "").unwrap();
+        assert!(prepare_out(&fresh, &m, Reuse::Resume).is_ok());
     }
 }

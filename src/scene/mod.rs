@@ -51,6 +51,7 @@
 //! `[load]` table and the load case it names with its defaults
 //! ([`Scene::load_case`], a [`crate::fem::load::LoadCase`]).
 
+mod as_built;
 mod build;
 mod edit;
 mod load;

@@ -643,6 +643,18 @@ enum Evaluated {
     Periodic(Box<Periodic>),
 }
 
+/// A calibration whose solves did not converge (no solve's residual to
+/// report: the calibration's message says which cell and why).
+fn calibration_not_converged(e: &(dyn std::error::Error + 'static)) -> Fail {
+    Fail::NotConverged {
+        message: chain(e),
+        residual: None,
+        iterations: None,
+        tolerance: None,
+        result: None,
+    }
+}
+
 /// `voxfe run` of one scene ([`run_one` of the CLI]): the library's report
 /// (its provenance last), the discretization error from a study where given
 /// inserted before the provenance, as the CLI's `--json`.
@@ -655,13 +667,9 @@ fn run_loaded(scene: &Scene, error_from: Option<&Path>) -> Result<Loaded, Fail> 
         None => None,
     };
     let mut report = voxfe::pipeline::run(scene).map_err(|e| match &e {
-        voxfe::pipeline::RunError::Calibration(c) if c.is_not_converged() => Fail::NotConverged {
-            message: chain(&e),
-            residual: None,
-            iterations: None,
-            tolerance: None,
-            result: None,
-        },
+        voxfe::pipeline::RunError::Calibration(c) if c.is_not_converged() => {
+            calibration_not_converged(&e)
+        }
         _ => fail_of(&e, e.is_bad_input()),
     })?;
     let discretization = match &study {
@@ -695,13 +703,7 @@ fn run_loaded(scene: &Scene, error_from: Option<&Path>) -> Result<Loaded, Fail> 
 fn run_periodic(scene: &Scene) -> Result<Periodic, Fail> {
     let report = voxfe::homogenize::run::homogenize(scene).map_err(|e| match &e {
         voxfe::homogenize::run::HomogenizeRunError::Calibration(c) if c.is_not_converged() => {
-            Fail::NotConverged {
-                message: chain(&e),
-                residual: None,
-                iterations: None,
-                tolerance: None,
-                result: None,
-            }
+            calibration_not_converged(&e)
         }
         _ => fail_of(&e, e.is_bad_input()),
     })?;

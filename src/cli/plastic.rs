@@ -1,6 +1,7 @@
 //! `voxfe plastic`: one scene's elastoplastic (J2) curve on the CPU: the
 //! stress–strain curve (text, `--json`, `--csv`, `--plot`), σ_0.2, the
-//! first maximum, and the plastic-strain field (`--vtk`), each output
+//! first maximum, the plastic-strain field (`--vtk`) and the model as an
+//! Abaqus deck (`--inp`), each output
 //! path checked before the curve is computed. An increment that does not
 //! converge after its cut-backs ends the curve: what was computed is printed and written, and the exit
 //! status is 3.
@@ -30,6 +31,12 @@ pub(crate) struct Args {
     /// VTK ImageData (.vti) for ParaView.
     #[arg(long, value_name = "FILE")]
     vtk: Option<PathBuf>,
+    /// Write the run's model as an Abaqus input deck (.inp) for CalculiX or
+    /// Abaqus: J2 as *PLASTIC, a step of the run's increments to its final
+    /// strain, the C3D8 brick (CalculiX's is the plain brick: --set
+    /// plastic.mean_dilatation=false solves the same model).
+    #[arg(long, value_name = "FILE")]
+    inp: Option<PathBuf>,
     #[command(flatten)]
     overrides: super::Overrides,
 }
@@ -41,6 +48,7 @@ pub(crate) fn run(a: Args) -> Result<u8, CliError> {
         .file("--csv", a.csv.as_deref(), &[])
         .file("--vtk", a.vtk.as_deref(), &[])
         .stem("--plot", a.plot.as_deref(), &["png", "svg"])
+        .file("--inp", a.inp.as_deref(), &[])
         .check(&super::outputs::scene_inputs(&scene))?;
     let report = match run_plastic(&scene) {
         Ok(r) => r,
@@ -76,6 +84,13 @@ pub(crate) fn run(a: Args) -> Result<u8, CliError> {
             return Ok(EXIT_FAILURE);
         }
         info(format_args!("wrote {}", vti.display()));
+    }
+    if let Some(inp) = &a.inp {
+        if let Err(e) = report.write_inp(inp) {
+            eprintln!("error: --inp '{}': {e}", inp.display());
+            return Ok(EXIT_FAILURE);
+        }
+        info(format_args!("wrote {}", inp.display()));
     }
     if let Some(stem) = &a.plot {
         match voxfe::plastic::plot::write(&report, stem) {

@@ -10,7 +10,8 @@
 //!   C3D8I is the hexahedron with incompatible modes, as the solver's
 //!   default `solver.element = "incompatible"`; `C3D8` (full integration)
 //!   for `"hex8"`;
-//! - `*MATERIAL`/`*ELASTIC` and `*SOLID SECTION`: with binary fill one
+//! - `*MATERIAL`/`*ELASTIC` (and `*PLASTIC` for a plastic run:
+//!   [`PlasticDeck`]) and `*SOLID SECTION`: with binary fill one
 //!   material `SOLID` (E, ν) on every element; with fraction fill one
 //!   material per distinct stiffness weight wₑ = φₑ^p (p the run's
 //!   resolved `voxel.fraction_exponent`), of modulus E·wₑ, the elements
@@ -140,16 +141,69 @@ fn fraction_groups(hex: &HexMesh, grid: &crate::grid::VoxelGrid) -> (Vec<Group>,
     (groups, error)
 }
 
+/// The model a deck holds: a grid under a load case, of one material, with
+/// one element; elastic, or elastoplastic when `plastic` is given.
+pub struct DeckModel<'a> {
+    /// The scene's name and load case, for the heading.
+    pub name: &'a str,
+    pub load_case: &'a str,
+    pub grid: &'a crate::grid::VoxelGrid,
+    pub load: &'a crate::fem::load::LoadCase,
+    pub material: crate::material::YoungPoisson,
+    pub element: Element,
+    pub plastic: Option<PlasticDeck>,
+    /// A `**` line after the provenance, e.g. how the element compares.
+    pub note: Option<&'a str>,
+}
+
+/// The elastoplastic part of a deck (`voxfe plastic --inp`): J2 with
+/// linear isotropic hardening as `*PLASTIC` (σ_y at plastic strain 0,
+/// σ_y + H at 1), each fraction-fill material's yield strength and
+/// hardening scaled by its weight w as the solver scales them, and a
+/// `*STATIC` step of `increments` equal increments (CalculiX and Abaqus may
+/// cut them back, as voxfe does) to the final apparent strain δ/Lz.
+#[derive(Debug, Clone, Copy)]
+pub struct PlasticDeck {
+    pub yield_strength: f64,
+    pub hardening: f64,
+    pub strain: f64,
+    pub increments: usize,
+}
+
 /// Writes the deck of `report`'s grid, material and load case.
 pub fn write_run(
     report: &RunReport,
     provenance: Option<&Provenance>,
     path: &Path,
 ) -> Result<(), ExportError> {
-    let grid = &report.grid;
+    let model = DeckModel {
+        name: &report.voxel.name,
+        load_case: report.load_case,
+        grid: &report.grid,
+        load: &report.load,
+        material: report.material,
+        element: report.solve.element,
+        plastic: None,
+        note: None,
+    };
+    write_model(&model, provenance, path)
+}
+
+/// Writes the deck of `model`.
+pub fn write_model(
+    model: &DeckModel,
+    provenance: Option<&Provenance>,
+    path: &Path,
+) -> Result<(), ExportError> {
+    let grid = model.grid;
     let hex = HexMesh::new(grid)?;
-    let bc = report.load.constraints(&hex.mesh)?;
-    let m = report.material;
+    let bc = model.load.constraints(&hex.mesh)?;
+    let m = model.material;
+    // The prescribed displacements: the load case's δ, or scaled to the
+    // plastic run's final strain.
+    let scale = model
+        .plastic
+        .map_or(1.0, |p| p.strain * grid.size()[2] / bc.delta);
     let mut s = String::new();
     let _ = writeln!(s, "** Abaqus input deck written by voxfe: units mm, N, MPa");
     if let Some(p) = provenance {
@@ -160,18 +214,28 @@ pub fn write_run(
             }
         }
     }
+    if let Some(note) = model.note {
+        let _ = writeln!(s, "** {note}");
+    }
     let _ = writeln!(s, "*HEADING");
     let _ = writeln!(
         s,
-        "voxfe scene {}: {}, delta = {:e} mm",
-        report.voxel.name, report.load_case, bc.delta
+        "voxfe scene {}: {}, delta = {:e} mm{}",
+        model.name,
+        model.load_case,
+        bc.delta * scale,
+        if model.plastic.is_some() {
+            ", J2 plasticity"
+        } else {
+            ""
+        }
     );
     let _ = writeln!(s, "*NODE, NSET=ALL_NODES");
     for n in 0..hex.mesh.len() {
         let [x, y, z] = hex.position(n).map(number);
         let _ = writeln!(s, "{}, {x}, {y}, {z}", n + 1);
     }
-    let element_type = match report.solve.element {
+    let element_type = match model.element {
         Element::Hex8 => "C3D8",
         Element::Incompatible => "C3D8I",
     };
@@ -186,6 +250,15 @@ pub fn write_run(
         let _ = writeln!(s, "*MATERIAL, NAME={name}");
         let _ = writeln!(s, "*ELASTIC");
         let _ = writeln!(s, "{}, {}", number(m.e * weight), number(m.nu));
+        if let Some(p) = model.plastic {
+            let _ = writeln!(s, "*PLASTIC");
+            let _ = writeln!(s, "{}, 0.0", number(p.yield_strength * weight));
+            let _ = writeln!(
+                s,
+                "{}, 1.0",
+                number((p.yield_strength + p.hardening) * weight)
+            );
+        }
         let _ = writeln!(s, "*SOLID SECTION, ELSET={elset}, MATERIAL={name}");
         let _ = writeln!(s, ",");
     };
@@ -224,10 +297,20 @@ pub fn write_run(
     }
     let _ = writeln!(s, "*STEP");
     let _ = writeln!(s, "*STATIC");
+    if let Some(p) = model.plastic {
+        let step = 1.0 / p.increments as f64;
+        let _ = writeln!(
+            s,
+            "{}, 1.0, {}, {}",
+            number(step),
+            number(step / 64.0),
+            number(step)
+        );
+    }
     let _ = writeln!(s, "*BOUNDARY");
     let mut values = vec![0.0; 3 * hex.mesh.len()];
     for &(dof, v) in &bc.values {
-        values[dof] = v;
+        values[dof] = v * scale;
     }
     for (n, &f) in bc.fixed.iter().enumerate() {
         for c in 0..3 {

@@ -65,9 +65,9 @@ pub struct PlasticReport {
     pub first_maximum: Option<(f64, f64)>,
     /// Why the curve ends early: the step that did not converge.
     pub failure: Option<String>,
-    /// The solid mask of the grid (1 solid), voxel-id order, for the
-    /// field file.
-    pub solid: Vec<u8>,
+    /// The grid and load case solved, for the field file and the deck.
+    pub grid: crate::grid::VoxelGrid,
+    pub load: crate::fem::load::LoadCase,
     pub provenance: Provenance,
 }
 
@@ -129,7 +129,8 @@ pub fn run(scene: &Scene) -> Result<PlasticReport, PlasticRunError> {
         offset: offset_yield(&curve, solution.elastic_modulus),
         first_maximum: first_maximum(&curve),
         voxel: prepared.voxel,
-        solid: prepared.grid.solid,
+        grid: prepared.grid,
+        load: prepared.load,
         solution,
         failure,
         provenance: prepared.provenance.with_backend("cpu", &adapter),
@@ -157,9 +158,38 @@ impl PlasticReport {
         VtiWriter::new(self.voxel.dims, self.voxel.voxel_size)
             .provenance(&self.provenance)
             .field_data("converged", self.failure.is_none() as i32)
-            .cell_array("solid", 1, ArrayData::U8(self.solid.clone()))?
+            .cell_array("solid", 1, ArrayData::U8(self.grid.solid.clone()))?
             .cell_array("equivalent_plastic_strain", 1, ArrayData::F32(alpha))?
             .write(path)
+    }
+
+    /// The run's model as an Abaqus input deck (.inp) for CalculiX or
+    /// Abaqus: the grid, the load case's constraints scaled to the final
+    /// strain, `*PLASTIC` and a step of the run's increments
+    /// ([`crate::export::inp::PlasticDeck`]). The brick is C3D8; with
+    /// `plastic.mean_dilatation` (B̄, the default) a `**` line says that
+    /// CalculiX's C3D8 is the plain brick (tests/calculix.rs compares it
+    /// with `mean_dilatation = false` increment by increment).
+    pub fn write_inp(&self, path: &Path) -> Result<(), crate::export::ExportError> {
+        use crate::export::inp::{write_model, DeckModel, PlasticDeck};
+        let model = DeckModel {
+            name: &self.name,
+            load_case: self.load_case,
+            grid: &self.grid,
+            load: &self.load,
+            material: self.material.elastic,
+            element: Element::Hex8,
+            plastic: Some(PlasticDeck {
+                yield_strength: self.material.yield_strength,
+                hardening: self.material.hardening,
+                strain: self.strain,
+                increments: self.increments,
+            }),
+            note: self.mean_dilatation.then_some(
+                "voxfe solved the mean-dilatation brick (B-bar, plastic.mean_dilatation = true); CalculiX's C3D8 is the plain brick (voxfe: plastic.mean_dilatation = false)",
+            ),
+        };
+        write_model(&model, Some(&self.provenance), path)
     }
 
     /// The stress–strain curve as CSV, one row per converged step.

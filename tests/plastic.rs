@@ -188,6 +188,10 @@ fn plastic_cli_reports_the_block_curve_as_json_csv_and_plot() {
         v["first_maximum_stress"].is_null(),
         "a hardening curve has no maximum"
     );
+    assert!(
+        v["limit_load"].is_null() && v["limit_stress"].is_null(),
+        "a curve hardening at E·H/(E+H) ≈ 2.6 % of E has no limit yet"
+    );
     let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
     assert_eq!(keys.last().unwrap().as_str(), "provenance");
     let rows = std::fs::read_to_string(&csv).unwrap();
@@ -267,5 +271,31 @@ fn plastic_cli_checks_its_outputs_before_the_curve() {
         std::fs::read_to_string(&path).unwrap(),
         text,
         "the scene is kept"
+    );
+}
+
+#[test]
+fn plastic_cli_reports_the_limit_load_of_a_perfectly_plastic_block() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("block.toml");
+    std::fs::write(&path, block_scene("")).unwrap();
+    let out = common::voxfe(&["plastic", path.to_str().unwrap(), "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let sy = tantalum(0.0).yield_strength;
+    let stress = v["limit_stress"].as_f64().unwrap();
+    assert!((stress - sy).abs() < 1e-6 * sy, "{stress} vs σ_y {sy}");
+    // The force on the 0.75 × 0.75 mm block at σ_y.
+    let load = v["limit_load"].as_f64().unwrap();
+    assert!((load - sy * 0.5625).abs() < 1e-6 * load, "{load}");
+    let text = common::voxfe(&["plastic", path.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("limit load") && text.contains("levelled off"),
+        "{text}"
     );
 }

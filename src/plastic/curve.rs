@@ -1,5 +1,5 @@
-//! What a stress–strain curve reports: the offset yield strength σ_0.2 and
-//! the first maximum.
+//! What a stress–strain curve reports: the offset yield strength σ_0.2,
+//! the first maximum and the limit (the plateau of a levelled curve).
 //!
 //! - σ_0.2 (ISO 13314, compressive offset yield strength): where the curve,
 //!   piecewise linear through (0, 0) and its points, first meets the line of
@@ -43,6 +43,29 @@ pub fn offset_yield(points: &[(f64, f64)], modulus: f64) -> Option<Offset> {
     None
 }
 
+/// The slope of the curve's last segment over the elastic slope below
+/// which the curve has levelled off: its highest point is the limit load.
+pub const PLATEAU_SLOPE: f64 = 0.01;
+
+/// The limit (strain, stress) of `points` for elastic slope `modulus`: the
+/// highest point of a curve whose last segment rises at less than
+/// [`PLATEAU_SLOPE`] of `modulus` (a plateau, or a curve that fell after
+/// its maximum); `None` for a curve still rising faster, or fewer than two
+/// points. For three-point bending the stress is σ_f: at the limit load it
+/// is the flexural strength of the plastic hinge.
+pub fn limit(points: &[(f64, f64)], modulus: f64) -> Option<(f64, f64)> {
+    let [.., a, b] = points else {
+        return None;
+    };
+    let slope = (b.1 - a.1) / (b.0 - a.0);
+    (slope < PLATEAU_SLOPE * modulus).then(|| {
+        points.iter().copied().fold(
+            (0.0, f64::NEG_INFINITY),
+            |m, p| if p.1 > m.1 { p } else { m },
+        )
+    })
+}
+
 /// The first maximum (strain, stress) of `points`.
 pub fn first_maximum(points: &[(f64, f64)]) -> Option<(f64, f64)> {
     let mut best: Option<(f64, f64)> = None;
@@ -59,6 +82,27 @@ pub fn first_maximum(points: &[(f64, f64)]) -> Option<(f64, f64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_limit_is_the_highest_point_of_a_levelled_curve_only() {
+        let e = 1000.0;
+        // Perfectly plastic: σ_y = 1 from ε = 0.001.
+        let flat: Vec<(f64, f64)> = (1..=8)
+            .map(|i| i as f64 * 5e-4)
+            .map(|x| (x, (e * x).min(1.0)))
+            .collect();
+        assert_eq!(limit(&flat, e), Some((1e-3, 1.0)));
+        // Hardening at 2 % of E: still rising.
+        let rising: Vec<(f64, f64)> = flat
+            .iter()
+            .map(|&(x, s)| (x, s + 0.02 * e * (x - 1e-3).max(0.0)))
+            .collect();
+        assert_eq!(limit(&rising, e), None);
+        // Softening after a maximum: the maximum.
+        let soft = [(1e-3, 1.0), (2e-3, 1.2), (3e-3, 1.1)];
+        assert_eq!(limit(&soft, e), Some((2e-3, 1.2)));
+        assert_eq!(limit(&soft[..1], e), None);
+    }
 
     #[test]
     fn offset_yield_of_a_bilinear_curve_is_exact_on_its_hardening_branch() {

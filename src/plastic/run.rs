@@ -14,7 +14,7 @@ use serde_json::{json, Map, Value};
 
 use crate::fem::hex8::Element;
 use crate::pipeline::{prepare, RunError};
-use crate::plastic::curve::{first_maximum, offset_yield, Offset};
+use crate::plastic::curve::{first_maximum, limit, offset_yield, Offset, PLATEAU_SLOPE};
 use crate::plastic::material::J2;
 use crate::plastic::solve::{solve, PlasticOptions, PlasticSolution, PlasticSolveError};
 use crate::plastic::spec::{check_hardening, PlasticInputError};
@@ -63,6 +63,9 @@ pub struct PlasticReport {
     pub offset: Option<Offset>,
     /// First maximum (strain, stress), if the curve fell after it.
     pub first_maximum: Option<(f64, f64)>,
+    /// The limit (strain, stress) of a curve that levelled off
+    /// ([`crate::plastic::curve::limit`]).
+    pub limit: Option<(f64, f64)>,
     /// Why the curve ends early: the step that did not converge.
     pub failure: Option<String>,
     /// The grid and load case solved, for the field file and the deck.
@@ -128,6 +131,7 @@ pub fn run(scene: &Scene) -> Result<PlasticReport, PlasticRunError> {
         mean_dilatation: spec.mean_dilatation,
         offset: offset_yield(&curve, solution.elastic_modulus),
         first_maximum: first_maximum(&curve),
+        limit: limit(&curve, solution.elastic_modulus),
         voxel: prepared.voxel,
         grid: prepared.grid,
         load: prepared.load,
@@ -246,6 +250,13 @@ impl PlasticReport {
             "first_maximum_strain",
             json!(self.first_maximum.map(|p| p.0)),
         );
+        // The limit's force: the curve's point at the limit strain.
+        let at_limit = self
+            .limit
+            .and_then(|(e, _)| s.points.iter().find(|p| p.strain == e));
+        put("limit_stress", json!(self.limit.map(|p| p.1)));
+        put("limit_strain", json!(self.limit.map(|p| p.0)));
+        put("limit_load", json!(at_limit.map(|p| p.force)));
         put("final_stress", json!(s.points.last().map(|p| p.stress)));
         put("steps", json!(s.points.len()));
         put("cutbacks", json!(s.cutbacks));
@@ -318,6 +329,26 @@ impl fmt::Display for PlasticReport {
                 f,
                 "first maximum    none up to strain {:.4} (the curve does not fall)",
                 self.last_strain()
+            )?,
+        }
+        let what = if self.load_case == "three-point-bending" {
+            "flexural strength σ_f"
+        } else {
+            "stress"
+        };
+        match self.limit {
+            Some((e, st)) => {
+                let force = s.points.iter().find(|p| p.strain == e).map_or(f64::NAN, |p| p.force);
+                writeln!(
+                    f,
+                    "limit load       {force:.2} N ({what} {st:.2} MPa) at strain {e:.5}: the curve levelled off"
+                )?
+            }
+            None => writeln!(
+                f,
+                "limit load       not reached by strain {:.4}: the last step still rises at {} % of the elastic slope or more",
+                self.last_strain(),
+                PLATEAU_SLOPE * 100.0
             )?,
         }
         writeln!(

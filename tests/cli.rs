@@ -314,8 +314,8 @@ fn run_writes_fields_as_vtk_and_a_stress_slice_as_png() {
         "{uz:?}"
     );
     // 45 voxels at 17 px each, plus the axes and the colour-bar strip
-    // (280 px across), the title, x axis and range note (154 px down).
-    common::assert_real_png(&png, (1045, 919));
+    // (292 px across), the title, x axis and range note (172 px down).
+    common::assert_real_png(&png, (1057, 937));
 }
 
 #[test]

@@ -29,12 +29,16 @@ const COLOUR_BAR_MARGIN: i32 = 16;
 const COLOUR_BAR_WIDTH: i32 = 28;
 /// Height of the title band (two lines) and of the note under the slice.
 const TITLE_BAND: u32 = 64;
-const NOTE_BAND: u32 = 30;
+/// The colour bar's least height, px.
+const MIN_BAR: u32 = 240;
+const NOTE_BAND: u32 = 48;
 /// Plot margins: left (y labels), bottom (x labels), right, top.
 const PLOT_LEFT: u32 = 70;
 const PLOT_BOTTOM: u32 = 50;
 const PLOT_RIGHT: u32 = 20;
 const PLOT_TOP: u32 = 10;
+/// Left of the y axis's name.
+const PLOT_MARGIN: u32 = 12;
 /// Font sizes: title, axis and colour-bar labels, tick labels.
 const TITLE_FONT: u32 = 18;
 const LABEL_FONT: u32 = 16;
@@ -125,7 +129,8 @@ fn percentile(sorted: &[f64], q: f64) -> f64 {
 /// in light grey, titled with `text`, with a colour bar over the
 /// [`COLOUR_RANGE`] percentiles of the plane's solid voxels (values
 /// beyond take the end colours) and a note of that range and of the
-/// field's extremes on the plane. The title, field, unit and range are
+/// field's extremes on the plane. The title, field, unit and range (with
+/// the extremes) are
 /// also the PNG's text chunks (`Title`, `Field`, `Unit`, `Colour range`).
 pub fn slice_png(
     path: &Path,
@@ -208,12 +213,15 @@ pub fn slice_png(
     let title1 = format!("{} — {}", text.field, text.scene);
     let title2 = format!("{}; h = {} mm; {position}", text.load, tick3(h));
     let range = format!(
-        "colour range: {}st–{}th percentile of the plane's solid voxels ({} to {} {u}; beyond: end colours); \
-         on the plane min {} {u}, max {} {u}",
+        "colour range: {}st–{}th percentile of the plane's solid voxels, {} to {} {u} (beyond: the end colours)",
         (100.0 * COLOUR_RANGE.0).round(),
         (100.0 * COLOUR_RANGE.1).round(),
         tick3(lo),
         tick3(hi),
+        u = text.unit
+    );
+    let extremes = format!(
+        "on the plane: min {} {u}, max {} {u}",
         tick3(min),
         tick3(max),
         u = text.unit
@@ -222,8 +230,11 @@ pub fn slice_png(
     // Pixels per voxel: at least 2, the slice about 800 px on its long side.
     let px = (800 / a.max(b)).max(2) as u32;
     let (pw, ph) = (a as u32 * px, b as u32 * px);
-    let w = (PLOT_LEFT + pw + PLOT_RIGHT + COLOUR_BAR_STRIP).max(900);
-    let hgt = TITLE_BAND + PLOT_TOP + ph + PLOT_BOTTOM + NOTE_BAND;
+    // The colour bar is as tall as the slice, and no less than
+    // MIN_BAR px (a flat slice, e.g. along a bar, leaves room under it).
+    let bar_h = ph.max(MIN_BAR);
+    let w = (PLOT_MARGIN + PLOT_LEFT + pw + PLOT_RIGHT + COLOUR_BAR_STRIP).max(900);
+    let hgt = TITLE_BAND + PLOT_TOP + bar_h + PLOT_BOTTOM + NOTE_BAND;
     {
         let root = BitMapBackend::new(path, (w, hgt)).into_drawing_area();
         let e = |e: DrawingAreaErrorKind<_>| fail(e.to_string());
@@ -235,19 +246,24 @@ pub fn slice_png(
             .map_err(e)?;
         root.draw(&Text::new(title2.as_str(), (12, 44), left(TICK_FONT)))
             .map_err(e)?;
-        root.draw(&Text::new(
-            range.as_str(),
-            (12, (hgt - NOTE_BAND / 2) as i32),
-            left(TICK_FONT - 1),
-        ))
-        .map_err(e)?;
+        for (k, line) in [&range, &extremes].into_iter().enumerate() {
+            root.draw(&Text::new(
+                line.as_str(),
+                (12, (hgt - NOTE_BAND + 12 + 20 * k as u32) as i32),
+                left(TICK_FONT - 1),
+            ))
+            .map_err(e)?;
+        }
         // The slice: its chart spans exactly the voxels' pixels.
         let plot = root.margin(TITLE_BAND, NOTE_BAND, 0, 0);
-        let plot_width = PLOT_LEFT + pw + PLOT_RIGHT;
+        let plot_width = PLOT_MARGIN + PLOT_LEFT + pw + PLOT_RIGHT;
         let (plot, bar) = plot.split_horizontally(plot_width);
+        // Exactly the slice's pixels inside the axes: equal aspect.
+        let (plot, _) = plot.split_vertically(PLOT_TOP + ph + PLOT_BOTTOM);
         let (la, lb) = (a as f64 * h, b as f64 * h);
         let mut chart = ChartBuilder::on(&plot)
             .margin_top(PLOT_TOP)
+            .margin_left(PLOT_MARGIN)
             .margin_right(PLOT_RIGHT)
             .x_label_area_size(PLOT_BOTTOM)
             .y_label_area_size(PLOT_LEFT)
@@ -256,6 +272,8 @@ pub fn slice_png(
         chart
             .configure_mesh()
             .disable_mesh()
+            .x_labels((pw / 70).max(2) as usize)
+            .y_labels((ph / 30).max(3) as usize)
             .x_desc(names.0)
             .y_desc(names.1)
             .x_label_formatter(&|v| tick(*v))
@@ -284,7 +302,7 @@ pub fn slice_png(
             .map_err(e)?;
         // The colour bar, in pixels: as tall as the slice, its ends ticked
         // and labelled, round values between.
-        let (top, bottom) = (PLOT_TOP as i32, (PLOT_TOP + ph) as i32);
+        let (top, bottom) = (PLOT_TOP as i32, (PLOT_TOP + bar_h) as i32);
         let (x0, x1) = (COLOUR_BAR_MARGIN, COLOUR_BAR_MARGIN + COLOUR_BAR_WIDTH);
         let y_of = |v: f64| bottom - ((v - lo) / (hi - lo) * (bottom - top) as f64).round() as i32;
         for y in top..bottom {
@@ -301,12 +319,14 @@ pub fn slice_png(
                 ticks.push(v);
             }
         }
+        let mut widest = 0;
         for v in ticks {
-            let y = y_of(v);
+            let (y, label) = (y_of(v), tick3(v));
             bar.draw(&PathElement::new(vec![(x1, y), (x1 + 6, y)], BLACK))
                 .map_err(e)?;
-            bar.draw(&Text::new(tick3(v), (x1 + 9, y), left(TICK_FONT)))
-                .map_err(e)?;
+            let style = left(TICK_FONT);
+            widest = widest.max(bar.estimate_text_size(&label, &style).map_err(e)?.0 as i32);
+            bar.draw(&Text::new(label, (x1 + 9, y), style)).map_err(e)?;
         }
         let label = text.field.as_str();
         let rotated = TextStyle::from(
@@ -317,7 +337,7 @@ pub fn slice_png(
         .pos(Pos::new(HPos::Center, VPos::Center));
         bar.draw(&Text::new(
             label,
-            (COLOUR_BAR_STRIP as i32 - 14, (top + bottom) / 2),
+            (x1 + 9 + widest + 8 + LABEL_FONT as i32 / 2, (top + bottom) / 2),
             rotated,
         ))
         .map_err(e)?;
@@ -329,7 +349,7 @@ pub fn slice_png(
             ("Title", format!("{title1}; {title2}")),
             ("Field", text.field.clone()),
             ("Unit", text.unit.clone()),
-            ("Colour range", range),
+            ("Colour range", format!("{range}; {extremes}")),
         ],
     )
     .map_err(|e| fail(e.to_string()))

@@ -169,7 +169,7 @@ impl StudyCurve {
 /// What the chart draws of `studies`, the `quantity` against h: one series
 /// per study, the Richardson value q∞ of each study in its asymptotic
 /// range with its band q∞ ± error estimate, and the fitted curve
-/// q∞ + C·hᵖ from h = 0 to the coarsest level.
+/// q∞ + C·hᵖ from h = 0 to the coarsest of the three levels it rests on.
 pub fn chart_data(studies: &[StudyCurve], quantity: &str) -> (Vec<Series>, Vec<Band>, Vec<Line>) {
     let (mut series, mut bands, mut lines) = (Vec::new(), Vec::new(), Vec::new());
     let (sym, unit) = (symbol(quantity), unit(quantity));
@@ -198,10 +198,14 @@ pub fn chart_data(studies: &[StudyCurve], quantity: &str) -> (Vec<Series>, Vec<B
             });
         }
         if let Some((q0, c, p)) = s.fit() {
-            let h_max = s.points.iter().map(|pt| pt.0).fold(0.0, f64::max);
-            const SAMPLES: usize = 80;
+            // Over the three levels the estimate rests on, down to h = 0.
+            let h_max = s.points[s.points.len().saturating_sub(3)].0;
+            const SAMPLES: usize = 40;
             lines.push(Line {
-                label: format!("{}: fit {sym}(h) = {sym}∞ + C·h^p, C = {c:.4e}, p = {p:.2}", s.label),
+                label: format!(
+                    "{}: fit {sym}(h) = {sym}∞ + C·h^p, C = {c:.3e} {unit}/mm^p, p = {p:.2}",
+                    s.label
+                ),
                 points: (0..=SAMPLES)
                     .map(|k| {
                         let h = h_max * k as f64 / SAMPLES as f64;

@@ -302,11 +302,8 @@ impl RunReport {
             SliceField::VonMises => "MPa",
             SliceField::Ees => "mm/mm",
         };
-        let text = crate::plot::SliceText::of_run(
-            self,
-            slice_title(field, self.solve.converged),
-            unit,
-        );
+        let text =
+            crate::plot::SliceText::of_run(self, slice_title(field, self.solve.converged), unit);
         crate::plot::slice_png(path, g, field.values(self), axis, at, &text)?;
         Ok(())
     }

@@ -203,7 +203,19 @@ pub fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
     if ratio >= 10.0 {
         return decades(&[1.0, 2.0, 5.0]);
     }
-    let raw = (hi - lo) / 6.0;
+    round_values(lo, hi, 6.0)
+        .into_iter()
+        .filter(|&v| v > 0.0)
+        .collect()
+}
+
+/// Evenly spaced round values (steps of 1, 2 or 5 × 10^k) inside `lo..hi`,
+/// about `count` of them.
+pub(crate) fn round_values(lo: f64, hi: f64, count: f64) -> Vec<f64> {
+    let raw = (hi - lo) / count;
+    if !(raw > 0.0 && raw.is_finite()) {
+        return Vec::new();
+    }
     let p = 10f64.powf(raw.log10().floor());
     let step = [1.0, 2.0, 5.0, 10.0]
         .into_iter()
@@ -212,10 +224,7 @@ pub fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
         .unwrap_or(10.0 * p);
     let first = (lo / step - 1e-9).ceil() as i64;
     let last = (hi / step + 1e-9).floor() as i64;
-    (first..=last)
-        .map(|i| i as f64 * step)
-        .filter(|&v| v > 0.0)
-        .collect()
+    (first..=last).map(|i| i as f64 * step).collect()
 }
 
 /// Axis range with a margin; on a log axis a factor, else a fraction of the span.
@@ -403,15 +412,23 @@ impl Chart<'_> {
                     let style = colour(l.series).stroke_width(2);
                     let [d0, d1] = legend_dashes(l.dashed);
                     let drawn = if l.dashed {
-                        $chart.draw_series(DashedLineSeries::new(l.points.iter().copied(), 8, 5, style))
+                        $chart.draw_series(DashedLineSeries::new(
+                            l.points.iter().copied(),
+                            8,
+                            5,
+                            style,
+                        ))
                     } else {
                         $chart.draw_series(LineSeries::new(l.points.iter().copied(), style))
                     };
-                    drawn.map_err(e)?.label(l.label.as_str()).legend(move |(x, y)| {
-                        EmptyElement::at((x, y))
-                            + PathElement::new(d0.to_vec(), style)
-                            + PathElement::new(d1.to_vec(), style)
-                    });
+                    drawn
+                        .map_err(e)?
+                        .label(l.label.as_str())
+                        .legend(move |(x, y)| {
+                            EmptyElement::at((x, y))
+                                + PathElement::new(d0.to_vec(), style)
+                                + PathElement::new(d1.to_vec(), style)
+                        });
                 }
                 if let Some(m) = self.marks.filter(|m| !m.points.is_empty()) {
                     let ring = BLACK.stroke_width(2);

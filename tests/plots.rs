@@ -6,7 +6,8 @@
 //! a wide error band, and the Gibson–Ashby fit text of `summary.md`.
 mod common;
 
-use std::collections::HashMap;
+use common::png_text;
+
 use std::path::Path;
 
 use voxfe::grid::VoxelGrid;
@@ -184,22 +185,6 @@ fn log_ticks_are_round_values_inside_the_range() {
     assert!(log_ticks(0.0, 1.0).is_empty() && log_ticks(2.0, 1.0).is_empty());
 }
 
-/// The text chunks (tEXt and iTXt) of a PNG, by keyword.
-fn png_text(path: &Path) -> HashMap<String, String> {
-    let decoder = png::Decoder::new(std::fs::File::open(path).unwrap());
-    let reader = decoder.read_info().unwrap();
-    let info = reader.info();
-    let mut m: HashMap<String, String> = info
-        .uncompressed_latin1_text
-        .iter()
-        .map(|t| (t.keyword.clone(), t.text.clone()))
-        .collect();
-    for t in &info.utf8_text {
-        m.insert(t.keyword.clone(), t.get_text().unwrap());
-    }
-    m
-}
-
 fn slice_text(field: &str, unit: &str) -> SliceText {
     SliceText {
         scene: "bar (bar.toml)".into(),
@@ -359,7 +344,10 @@ fn slice_png_text_names_scene_load_field_unit_plane_and_range() {
         range.starts_with("colour range: 1st–99th percentile of the plane's solid voxels"),
         "{range}"
     );
-    assert!(range.contains("min 150 mm/mm, max 1.000e6 mm/mm"), "{range}");
+    assert!(
+        range.contains("min 150 mm/mm, max 1.000e6 mm/mm"),
+        "{range}"
+    );
     // The top of the range is far below the peak.
     let top: f64 = range
         .split(" to ")
@@ -372,7 +360,15 @@ fn slice_png_text_names_scene_load_field_unit_plane_and_range() {
     // An odd number of layers: the middle one, at its centre.
     let grid = VoxelGrid::full([nx, 5, nz], 0.5);
     let values = vec![1.0f32; nx * 5 * nz];
-    slice_png(&path, &grid, &values, Axis::Y, None, &slice_text("σ (MPa)", "MPa")).unwrap();
+    slice_png(
+        &path,
+        &grid,
+        &values,
+        Axis::Y,
+        None,
+        &slice_text("σ (MPa)", "MPa"),
+    )
+    .unwrap();
     let title = &png_text(&path)["Title"];
     assert!(
         title.contains("y = 1.25 mm (layer 2, centre 1.25 mm)"),
@@ -386,7 +382,10 @@ fn slice_png_text_names_scene_load_field_unit_plane_and_range() {
 #[test]
 fn convergence_plot_starts_at_h_0_with_the_fit_band_and_units() {
     let json: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/convergence-rd-compression.json")).unwrap(),
+        &std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/convergence-rd-compression.json"),
+        )
+        .unwrap(),
     )
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
@@ -406,7 +405,10 @@ fn convergence_plot_starts_at_h_0_with_the_fit_band_and_units() {
         assert!(has(s), "no '{s}' in the SVG's text: {t:?}");
     }
     let text = png_text(&files[0]);
-    assert!(text["Title"].starts_with("Convergence in the voxel size"), "{text:?}");
+    assert!(
+        text["Title"].starts_with("Convergence in the voxel size"),
+        "{text:?}"
+    );
     assert_eq!(text["x axis"], "voxel size h (mm)");
     assert_eq!(text["y axis"], "E_eff (MPa)");
     assert!(text["Legend"].contains("± 1227.4 MPa"), "{text:?}");
@@ -429,14 +431,21 @@ fn convergence_plot_starts_at_h_0_with_the_fit_band_and_units() {
         .max_by_key(|l| l.len())
         .expect("a fit curve");
     assert!(fit.len() > 30, "{fit:?}");
-    assert!((fit[0].0 - left.0).abs() < 2.0, "fit starts at {:?}, h = 0 at x = {}", fit[0], left.0);
+    assert!(
+        (fit[0].0 - left.0).abs() < 2.0,
+        "fit starts at {:?}, h = 0 at x = {}",
+        fit[0],
+        left.0
+    );
     // The legend's band sample: two dashes of 9 px on one line, a gap of 6.
     let dashes: Vec<Vec<(f64, f64)>> = polylines(&svg, "2")
         .into_iter()
         .filter(|l| l.len() == 2 && l[0].1 == l[1].1 && (l[1].0 - l[0].0 - 9.0).abs() < 0.5)
         .collect();
     assert!(
-        dashes.windows(2).any(|d| d[0][0].1 == d[1][0].1 && (d[1][0].0 - d[0][1].0 - 6.0).abs() < 0.5),
+        dashes
+            .windows(2)
+            .any(|d| d[0][0].1 == d[1][0].1 && (d[1][0].0 - d[0][1].0 - 6.0).abs() < 0.5),
         "no dashed legend sample: {dashes:?}"
     );
 }
@@ -492,7 +501,9 @@ fn cases_with_a_wide_band_are_marked_in_the_summary_and_the_plot() {
     write_plots(dir.path(), &four, &[]).unwrap();
     let svg = std::fs::read_to_string(dir.path().join("modulus-density.svg")).unwrap();
     assert!(
-        texts(&svg).iter().any(|t| t.3 == "error band above 3 % or no estimate"),
+        texts(&svg)
+            .iter()
+            .any(|t| t.3 == "error band above 3 % or no estimate"),
         "no mark legend"
     );
     // One ring (radius 9) for the one marked case.
@@ -510,15 +521,17 @@ fn cases_with_a_wide_band_are_marked_in_the_summary_and_the_plot() {
 fn docs_convergence_figures_are_drawn_from_their_json() {
     let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs");
     let bless = std::env::var("VOXFE_BLESS").is_ok_and(|v| v == "1");
-    for stem in ["convergence-rd-compression", "convergence-rd-compression-p2"] {
+    for stem in [
+        "convergence-rd-compression",
+        "convergence-rd-compression-p2",
+    ] {
         let json: serde_json::Value = serde_json::from_str(
             &std::fs::read_to_string(docs.join(stem).with_extension("json")).unwrap(),
         )
         .unwrap();
         let dir = tempfile::tempdir().unwrap();
-        let files =
-            voxfe::study::converge::plot::write_plot_of_json(&dir.path().join(stem), &json)
-                .unwrap();
+        let files = voxfe::study::converge::plot::write_plot_of_json(&dir.path().join(stem), &json)
+            .unwrap();
         if bless {
             for f in &files {
                 std::fs::copy(f, docs.join(f.file_name().unwrap())).unwrap();

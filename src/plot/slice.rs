@@ -16,7 +16,7 @@ use plotters::prelude::*;
 use plotters::style::colors::colormaps::ViridisRGB;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::{fonts, tick, PlotError, FONT};
+use super::{fonts, round_values, tick, PlotError, FONT};
 use crate::report::RunReport;
 
 /// The percentiles (of the plane's solid voxels) that span the colour bar.
@@ -183,7 +183,12 @@ pub fn slice_png(
         .flat_map(|j| (0..a).map(move |i| (i, j)))
         .map(|(i, j)| value(i, j))
         .collect();
-    let mut sorted: Vec<f64> = plane.iter().flatten().copied().filter(|v| v.is_finite()).collect();
+    let mut sorted: Vec<f64> = plane
+        .iter()
+        .flatten()
+        .copied()
+        .filter(|v| v.is_finite())
+        .collect();
     sorted.sort_by(f64::total_cmp);
     let (lo, hi, min, max) = if sorted.is_empty() {
         (0.0, 1.0, f64::NAN, f64::NAN)
@@ -192,7 +197,11 @@ pub fn slice_png(
             percentile(&sorted, COLOUR_RANGE.0),
             percentile(&sorted, COLOUR_RANGE.1),
         );
-        let hi = if hi > lo { hi } else { lo + lo.abs().max(1e-30) };
+        let hi = if hi > lo {
+            hi
+        } else {
+            lo + lo.abs().max(1e-30)
+        };
         (lo, hi, sorted[0], sorted[sorted.len() - 1])
     };
     let colour_of = |v: f64| ViridisRGB.get_color_normalized(v.clamp(lo, hi), lo, hi);
@@ -307,14 +316,17 @@ pub fn slice_png(
         let y_of = |v: f64| bottom - ((v - lo) / (hi - lo) * (bottom - top) as f64).round() as i32;
         for y in top..bottom {
             let v = lo + (bottom - y) as f64 / (bottom - top) as f64 * (hi - lo);
-            bar.draw(&Rectangle::new([(x0, y), (x1, y + 1)], colour_of(v).filled()))
-                .map_err(e)?;
+            bar.draw(&Rectangle::new(
+                [(x0, y), (x1, y + 1)],
+                colour_of(v).filled(),
+            ))
+            .map_err(e)?;
         }
         bar.draw(&Rectangle::new([(x0, top), (x1, bottom)], BLACK))
             .map_err(e)?;
         let mut ticks = vec![lo, hi];
         let spacing = (TICK_FONT + 4) as i32;
-        for v in round_values(lo, hi) {
+        for v in round_values(lo, hi, 5.0) {
             if ticks.iter().all(|&t| (y_of(t) - y_of(v)).abs() >= spacing) {
                 ticks.push(v);
             }
@@ -337,7 +349,10 @@ pub fn slice_png(
         .pos(Pos::new(HPos::Center, VPos::Center));
         bar.draw(&Text::new(
             label,
-            (x1 + 9 + widest + 8 + LABEL_FONT as i32 / 2, (top + bottom) / 2),
+            (
+                x1 + 9 + widest + 8 + LABEL_FONT as i32 / 2,
+                (top + bottom) / 2,
+            ),
             rotated,
         ))
         .map_err(e)?;
@@ -375,22 +390,6 @@ fn tick3(v: f64) -> String {
     } else {
         t
     }
-}
-
-/// Round values (steps of 1, 2 or 5 × 10^k, about five) inside `lo..hi`.
-fn round_values(lo: f64, hi: f64) -> Vec<f64> {
-    let raw = (hi - lo) / 5.0;
-    if !(raw > 0.0 && raw.is_finite()) {
-        return Vec::new();
-    }
-    let p = 10f64.powf(raw.log10().floor());
-    let step = [1.0, 2.0, 5.0, 10.0]
-        .into_iter()
-        .map(|m| m * p)
-        .find(|&s| s >= raw)
-        .unwrap_or(10.0 * p);
-    let (first, last) = ((lo / step).ceil() as i64, (hi / step).floor() as i64);
-    (first..=last).map(|i| i as f64 * step).collect()
 }
 
 #[cfg(test)]

@@ -266,7 +266,10 @@ pub fn write_plot_of_json(stem: &Path, json: &Value) -> Result<Vec<PathBuf>, Plo
             .collect(),
         None => vec![(String::new(), json)],
     };
-    let first = studies.first().ok_or_else(|| fail("no study in the JSON"))?.1;
+    let first = studies
+        .first()
+        .ok_or_else(|| fail("no study in the JSON"))?
+        .1;
     let case = first["load_case"].as_str().unwrap_or("");
     let quantity = match case {
         "three-point-bending" => "e_flex",

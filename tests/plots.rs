@@ -437,6 +437,23 @@ fn convergence_plot_starts_at_h_0_with_the_fit_band_and_units() {
         fit[0],
         left.0
     );
+    // Also where no fit reaches h = 0 (neither fill asymptotic).
+    let p2: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/convergence-rd-compression-p2.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let files = voxfe::study::converge::plot::write_plot_of_json(&stem, &p2).unwrap();
+    let t2 = texts(&std::fs::read_to_string(&files[1]).unwrap());
+    let left2 = t2
+        .iter()
+        .filter(|x| x.2 == "middle")
+        .filter_map(|x| Some((x.0, x.3.parse::<f64>().ok()?)))
+        .min_by(|a, b| a.0.total_cmp(&b.0))
+        .expect("x tick labels");
+    assert_eq!(left2.1, 0.0, "p2 x ticks start at {left2:?}");
     // The legend's band sample: two dashes of 9 px on one line, a gap of 6.
     let dashes: Vec<Vec<(f64, f64)>> = polylines(&svg, "2")
         .into_iter()

@@ -242,8 +242,8 @@ pub fn slice_title(field: SliceField, converged: bool) -> &'static str {
     match (field, converged) {
         (SliceField::VonMises, true) => "von Mises stress (MPa)",
         (SliceField::VonMises, false) => "von Mises stress (MPa), NOT CONVERGED",
-        (SliceField::Ees, true) => "effective strain EES",
-        (SliceField::Ees, false) => "effective strain EES, NOT CONVERGED",
+        (SliceField::Ees, true) => "effective strain EES (mm/mm)",
+        (SliceField::Ees, false) => "effective strain EES (mm/mm), NOT CONVERGED",
     }
 }
 
@@ -295,15 +295,14 @@ impl RunReport {
         at: Option<f64>,
     ) -> Result<(), FieldError> {
         let g = &self.grid;
-        let layer = slice_layer(g.dims, g.h, axis, at)?;
-        crate::plot::slice_png(
-            path,
-            g,
-            field.values(self),
-            axis,
-            layer,
-            slice_title(field, self.solve.converged),
-        )?;
+        slice_layer(g.dims, g.h, axis, at)?;
+        let unit = match field {
+            SliceField::VonMises => "MPa",
+            SliceField::Ees => "mm/mm",
+        };
+        let text =
+            crate::plot::SliceText::of_run(self, slice_title(field, self.solve.converged), unit);
+        crate::plot::slice_png(path, g, field.values(self), axis, at, &text)?;
         Ok(())
     }
 }

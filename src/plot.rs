@@ -12,7 +12,9 @@ use std::sync::Once;
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
-use plotters::style::colors::colormaps::ViridisRGB;
+
+mod slice;
+pub use slice::{slice_png, Axis, SliceText, COLOUR_BAR_STRIP, COLOUR_RANGE};
 
 pub(crate) const FONT: &str = "sans-serif";
 static FONT_BYTES: &[u8] = include_bytes!("../assets/fonts/DejaVuSans.ttf");
@@ -39,16 +41,41 @@ pub(crate) fn fonts() {
 pub trait Figure {
     /// Draws on `root`; the error is the message of a [`PlotError`].
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String>;
+
+    /// What the figure says in words, written into the PNG's text chunks
+    /// by [`png_and_svg`] (keyword, text): its `Title`, axis labels with
+    /// their units, legend entries. None by default.
+    fn text(&self) -> Vec<(&'static str, String)> {
+        Vec::new()
+    }
 }
 
 impl Figure for Chart<'_> {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
         Chart::draw(self, root)
     }
+
+    fn text(&self) -> Vec<(&'static str, String)> {
+        let legend: Vec<&str> = self
+            .bands
+            .iter()
+            .map(|b| b.label.as_str())
+            .chain(self.series.iter().map(|s| s.label.as_str()))
+            .chain(self.fits.iter().flatten().map(|f| f.label.as_str()))
+            .chain(self.lines.iter().map(|l| l.label.as_str()))
+            .chain(self.marks.iter().map(|m| m.label.as_str()))
+            .collect();
+        vec![
+            ("Title", self.title.to_string()),
+            ("x axis", self.x_desc.to_string()),
+            ("y axis", self.y_desc.to_string()),
+            ("Legend", legend.join("; ")),
+        ]
+    }
 }
 
-/// Draws `chart` into `stem.png` and `stem.svg` of `size` pixels; returns
-/// both paths.
+/// Draws `chart` into `stem.png` and `stem.svg` of `size` pixels, the
+/// chart's [`Figure::text`] in the PNG's text chunks; returns both paths.
 pub fn png_and_svg(
     stem: &Path,
     size: (u32, u32),
@@ -70,6 +97,10 @@ pub fn png_and_svg(
         let root = SVGBackend::new(&svg, size).into_drawing_area();
         chart.draw(&root).map_err(|m| fail(&svg, m))?;
         root.present().map_err(|e| fail(&svg, e.to_string()))?;
+    }
+    let text = chart.text();
+    if !text.is_empty() {
+        crate::provenance::add_png_text(&png, &text).map_err(|e| fail(&png, e.to_string()))?;
     }
     Ok(vec![png, svg])
 }
@@ -124,6 +155,28 @@ pub struct Band {
     pub series: usize,
 }
 
+/// A sampled curve (e.g. a fit q(h) = q∞ + C·hᵖ), in the colour of series
+/// `series`, solid or dashed; its legend sample is drawn the same way.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Line {
+    /// The legend entry.
+    pub label: String,
+    pub points: Vec<(f64, f64)>,
+    /// The series whose colour it takes.
+    pub series: usize,
+    pub dashed: bool,
+}
+
+/// The ends of the two segments of a legend sample 24 px long: touching
+/// (a solid line) or with a gap (a dashed one, as drawn).
+fn legend_dashes(dashed: bool) -> [[(i32, i32); 2]; 2] {
+    if dashed {
+        [[(0, 0), (9, 0)], [(15, 0), (24, 0)]]
+    } else {
+        [[(0, 0), (12, 0)], [(12, 0), (24, 0)]]
+    }
+}
+
 /// Tick values for a log axis over `lo..hi` (`0 < lo < hi`): powers of 10
 /// over two decades or more; 1, 2, 5 × 10^k over at least one; less than a
 /// decade (where plotters' own log axis shows none), evenly spaced round
@@ -150,7 +203,19 @@ pub fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
     if ratio >= 10.0 {
         return decades(&[1.0, 2.0, 5.0]);
     }
-    let raw = (hi - lo) / 6.0;
+    round_values(lo, hi, 6.0)
+        .into_iter()
+        .filter(|&v| v > 0.0)
+        .collect()
+}
+
+/// Evenly spaced round values (steps of 1, 2 or 5 × 10^k) inside `lo..hi`,
+/// about `count` of them.
+pub(crate) fn round_values(lo: f64, hi: f64, count: f64) -> Vec<f64> {
+    let raw = (hi - lo) / count;
+    if !(raw > 0.0 && raw.is_finite()) {
+        return Vec::new();
+    }
     let p = 10f64.powf(raw.log10().floor());
     let step = [1.0, 2.0, 5.0, 10.0]
         .into_iter()
@@ -159,10 +224,7 @@ pub fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
         .unwrap_or(10.0 * p);
     let first = (lo / step - 1e-9).ceil() as i64;
     let last = (hi / step + 1e-9).floor() as i64;
-    (first..=last)
-        .map(|i| i as f64 * step)
-        .filter(|&v| v > 0.0)
-        .collect()
+    (first..=last).map(|i| i as f64 * step).collect()
 }
 
 /// Axis range with a margin; on a log axis a factor, else a fraction of the span.
@@ -231,6 +293,10 @@ pub struct Chart<'a> {
     /// Points to mark (e.g. results whose error band is too wide), drawn
     /// as black rings over the series, with their label in the legend.
     pub marks: Option<&'a Series>,
+    /// Sampled curves (e.g. fits on linear axes), drawn over the series.
+    pub lines: &'a [Line],
+    /// The x axis starts at 0 (e.g. a voxel size, to show the limit h → 0).
+    pub x_from_zero: bool,
 }
 
 impl Chart<'_> {
@@ -248,8 +314,12 @@ impl Chart<'_> {
                 .iter()
                 .chain(curves.iter().flatten())
                 .flat_map(|s| s.points.iter())
+                .chain(self.lines.iter().flat_map(|l| l.points.iter()))
         };
-        let (x0, x1) = span(all().map(|p| p.0), self.log);
+        let (mut x0, x1) = span(all().map(|p| p.0), self.log);
+        if self.x_from_zero && !self.log {
+            x0 = 0.0;
+        }
         let band_ys = self.bands.iter().flat_map(|b| {
             let w = b.half_width.unwrap_or(0.0).abs();
             [b.y - w, b.y + w]
@@ -277,14 +347,19 @@ impl Chart<'_> {
                     .map_err(e)?;
                 for b in self.bands {
                     let colour = colour(b.series);
-                    if let Some(w) = b.half_width {
+                    let w = b.half_width.map_or(0.0, f64::abs);
+                    if w > 0.0 {
                         $chart
                             .draw_series(std::iter::once(Rectangle::new(
-                                [(x0, b.y - w.abs()), (x1, b.y + w.abs())],
+                                [(x0, b.y - w), (x1, b.y + w)],
                                 colour.mix(0.15).filled(),
                             )))
                             .map_err(e)?;
                     }
+                    // The legend sample as drawn: dashed, over the band's
+                    // shade where there is a band.
+                    let shade = if w > 0.0 { 0.15 } else { 0.0 };
+                    let [d0, d1] = legend_dashes(true);
                     $chart
                         .draw_series(DashedLineSeries::new(
                             [(x0, b.y), (x1, b.y)],
@@ -295,7 +370,10 @@ impl Chart<'_> {
                         .map_err(e)?
                         .label(b.label.as_str())
                         .legend(move |(x, y)| {
-                            PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2))
+                            EmptyElement::at((x, y))
+                                + Rectangle::new([(0, -6), (24, 6)], colour.mix(shade).filled())
+                                + PathElement::new(d0.to_vec(), colour.stroke_width(2))
+                                + PathElement::new(d1.to_vec(), colour.stroke_width(2))
                         });
                 }
                 for (i, Series { label, points: pts }) in self.series.iter().enumerate() {
@@ -330,6 +408,28 @@ impl Chart<'_> {
                             });
                     }
                 }
+                for l in self.lines {
+                    let style = colour(l.series).stroke_width(2);
+                    let [d0, d1] = legend_dashes(l.dashed);
+                    let drawn = if l.dashed {
+                        $chart.draw_series(DashedLineSeries::new(
+                            l.points.iter().copied(),
+                            8,
+                            5,
+                            style,
+                        ))
+                    } else {
+                        $chart.draw_series(LineSeries::new(l.points.iter().copied(), style))
+                    };
+                    drawn
+                        .map_err(e)?
+                        .label(l.label.as_str())
+                        .legend(move |(x, y)| {
+                            EmptyElement::at((x, y))
+                                + PathElement::new(d0.to_vec(), style)
+                                + PathElement::new(d1.to_vec(), style)
+                        });
+                }
                 if let Some(m) = self.marks.filter(|m| !m.points.is_empty()) {
                     let ring = BLACK.stroke_width(2);
                     $chart
@@ -362,150 +462,4 @@ impl Chart<'_> {
         }
         Ok(())
     }
-}
-
-/// Width in pixels of the slice plot's colour-bar strip: a left margin,
-/// the bar itself and the area of its tick labels and name.
-const COLOUR_BAR_STRIP: u32 = 150;
-const COLOUR_BAR_MARGIN: u32 = 12;
-const COLOUR_BAR_WIDTH: u32 = 28;
-
-/// A slice of a voxel field through the grid.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Axis {
-    X = 0,
-    Y = 1,
-    Z = 2,
-}
-
-/// Writes a PNG of `values` (one per voxel of `grid`, voxel-id order) on the plane
-/// normal to `axis` through voxel layer `layer`, void voxels in light grey,
-/// with a viridis colour bar labelled `what`. The plot's axes are in mm.
-pub fn slice_png(
-    path: &Path,
-    grid: &crate::grid::VoxelGrid,
-    values: &[f32],
-    axis: Axis,
-    layer: usize,
-    what: &str,
-) -> Result<(), PlotError> {
-    fonts();
-    let fail = |message: String| PlotError {
-        path: path.to_path_buf(),
-        message,
-    };
-    let (h, solid) = (grid.h, &grid.solid);
-    let [nx, ny, nz] = grid.dims;
-    let (a, b, names) = match axis {
-        Axis::X => (ny, nz, ("y (mm)", "z (mm)", "x")),
-        Axis::Y => (nx, nz, ("x (mm)", "z (mm)", "y")),
-        Axis::Z => (nx, ny, ("x (mm)", "y (mm)", "z")),
-    };
-    let along = match axis {
-        Axis::X => nx,
-        Axis::Y => ny,
-        Axis::Z => nz,
-    };
-    if layer >= along {
-        return Err(fail(format!(
-            "slice layer {layer}: allowed: 0 ≤ layer < {along} along {}",
-            names.2
-        )));
-    }
-    let id = |i: usize, j: usize| {
-        let (x, y, z) = match axis {
-            Axis::X => (layer, i, j),
-            Axis::Y => (i, layer, j),
-            Axis::Z => (i, j, layer),
-        };
-        x + nx * (y + ny * z)
-    };
-    let vmax = (0..a)
-        .flat_map(|i| (0..b).map(move |j| (i, j)))
-        .filter(|&(i, j)| solid[id(i, j)] != 0)
-        .map(|(i, j)| values[id(i, j)])
-        .fold(0.0f32, f32::max)
-        .max(f32::MIN_POSITIVE) as f64;
-    // Pixels per voxel: at least 2, the image about 800 px on its long side.
-    let px = (800 / a.max(b)).max(2) as u32;
-    let (w, hgt) = (a as u32 * px + 100 + COLOUR_BAR_STRIP, b as u32 * px + 110);
-    let root = BitMapBackend::new(path, (w, hgt)).into_drawing_area();
-    let e = |e: DrawingAreaErrorKind<_>| fail(e.to_string());
-    root.fill(&WHITE).map_err(e)?;
-    let (plot, bar) = root.split_horizontally(w - COLOUR_BAR_STRIP);
-    let title = format!("{what}, {} = {:.3} mm", names.2, (layer as f64 + 0.5) * h);
-    let (la, lb) = (a as f64 * h, b as f64 * h);
-    let mut chart = ChartBuilder::on(&plot)
-        .caption(title, (FONT, 18))
-        .margin(10)
-        .x_label_area_size(40)
-        .y_label_area_size(60)
-        .build_cartesian_2d(0.0..la, 0.0..lb)
-        .map_err(e)?;
-    chart
-        .configure_mesh()
-        .disable_mesh()
-        .x_desc(names.0)
-        .y_desc(names.1)
-        .label_style((FONT, 13))
-        .axis_desc_style((FONT, 14))
-        .draw()
-        .map_err(e)?;
-    let grey = RGBColor(225, 225, 225);
-    chart
-        .draw_series(
-            (0..a)
-                .flat_map(|i| (0..b).map(move |j| (i, j)))
-                .map(|(i, j)| {
-                    let v = id(i, j);
-                    let colour = if solid[v] != 0 {
-                        ViridisRGB.get_color_normalized(values[v] as f64, 0.0, vmax)
-                    } else {
-                        grey
-                    };
-                    Rectangle::new(
-                        [
-                            (i as f64 * h, j as f64 * h),
-                            ((i + 1) as f64 * h, (j + 1) as f64 * h),
-                        ],
-                        colour.filled(),
-                    )
-                }),
-        )
-        .map_err(e)?;
-    // Colour bar: the strip holds a margin, the bar and its tick labels
-    // with the quantity's name; the bar spans the plot's height.
-    let mut cb = ChartBuilder::on(&bar)
-        .margin_top(40)
-        .margin_bottom(50)
-        .margin_left(COLOUR_BAR_MARGIN)
-        .margin_right(10)
-        .y_label_area_size(0)
-        .right_y_label_area_size(COLOUR_BAR_STRIP - COLOUR_BAR_MARGIN - COLOUR_BAR_WIDTH - 10)
-        .build_cartesian_2d(0.0..1.0, 0.0..vmax)
-        .map_err(e)?;
-    cb.configure_mesh()
-        .disable_mesh()
-        .disable_x_axis()
-        .y_labels(6)
-        .y_label_formatter(&|v| tick(*v))
-        .y_desc(what)
-        .label_style((FONT, 12))
-        .axis_desc_style((FONT, 12))
-        .draw()
-        .map_err(e)?;
-    let steps = 100;
-    cb.draw_series((0..steps).map(|k| {
-        let v0 = vmax * k as f64 / steps as f64;
-        let v1 = vmax * (k + 1) as f64 / steps as f64;
-        Rectangle::new(
-            [(0.0, v0), (1.0, v1)],
-            ViridisRGB
-                .get_color_normalized((v0 + v1) / 2.0, 0.0, vmax)
-                .filled(),
-        )
-    }))
-    .map_err(e)?;
-    root.present().map_err(e)?;
-    Ok(())
 }

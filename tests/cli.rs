@@ -313,9 +313,9 @@ fn run_writes_fields_as_vtk_and_a_stress_slice_as_png() {
             .all(|&z| ((z as f64) + delta).abs() < 1e-6 * delta.max(1.0)),
         "{uz:?}"
     );
-    // 45 voxels at 17 px each, plus the axes (100 px) and the colour-bar
-    // strip (150 px).
-    common::assert_real_png(&png, (1015, 875));
+    // 45 voxels at 17 px each, plus the axes and the colour-bar strip
+    // (292 px across), the title, x axis and range note (172 px down).
+    common::assert_real_png(&png, (1057, 937));
 }
 
 #[test]

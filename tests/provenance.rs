@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{small_rd, voxfe};
+use common::{png_text, small_rd, voxfe};
 use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
@@ -134,22 +134,6 @@ fn run_json_carries_the_provenance_and_the_vti_and_png_read_it_back() {
     assert_eq!(text["scene"], p["scene"].as_str().unwrap());
     assert_eq!(text["date"], p["date"].as_str().unwrap());
     common::assert_real_png(&png, image::image_dimensions(&png).unwrap());
-}
-
-/// The text chunks (tEXt and iTXt) of a PNG, by keyword.
-fn png_text(path: &Path) -> std::collections::HashMap<String, String> {
-    let decoder = png::Decoder::new(std::fs::File::open(path).unwrap());
-    let reader = decoder.read_info().unwrap();
-    let info = reader.info();
-    let mut m: std::collections::HashMap<String, String> = info
-        .uncompressed_latin1_text
-        .iter()
-        .map(|t| (t.keyword.clone(), t.text.clone()))
-        .collect();
-    for t in &info.utf8_text {
-        m.insert(t.keyword.clone(), t.get_text().unwrap());
-    }
-    m
 }
 
 #[test]

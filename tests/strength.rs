@@ -362,7 +362,7 @@ fn slice_png_shows_the_ees_and_the_vtk_holds_sed_and_ees() {
     let p = v["ees_percentile_per_newton"].as_f64().unwrap() * force;
     let max = ees.iter().cloned().fold(0.0f32, f32::max) as f64;
     assert!(max > p && p > 0.0, "{max} {p}");
-    common::assert_real_png(&png, (30 * 26 + 250, 30 * 26 + 110));
+    common::assert_real_png(&png, (30 * 26 + 292, 30 * 26 + 172));
     let bad = voxfe(&[
         "run",
         path.to_str().unwrap(),

@@ -627,7 +627,7 @@ fn a_sweep_marks_the_cases_whose_band_is_too_wide_or_missing() {
         Some(band::Band::NoEstimate("binary".into()))
     );
     assert!(
-        summary.contains("| binary | ok | E_eff (MPa) = ")
+        summary.contains("| binary | ok, ⚠ no band | E_eff (MPa) = ")
             && summary.contains("| ⚠ no estimate (binary) |"),
         "{summary}"
     );

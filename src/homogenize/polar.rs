@@ -3,7 +3,8 @@
 //!
 //! One panel per plane (xy, yz, zx; [`Plane`]), each an equal-aspect chart
 //! whose horizontal and vertical axes are E·cos θ and E·sin θ in MPa, so a
-//! curve's distance from the origin is E along that direction. Every
+//! curve's distance from the origin is E along that direction (the tick
+//! labels are that distance, so never negative). Every
 //! material is one colour in all three panels, named in the legend under
 //! them, and all panels share one scale so that they compare directly.
 //! E is taken from the symmetric part of each C, as in
@@ -105,6 +106,22 @@ pub fn plot_directional(
 }
 
 impl Figure for PolarCuts<'_> {
+    fn text(&self) -> Vec<(&'static str, String)> {
+        let axes: Vec<String> = Plane::ALL
+            .iter()
+            .map(|plane| {
+                let (a, b) = plane.axes();
+                format!("{}: E along {a} (MPa), E along {b} (MPa)", plane.label())
+            })
+            .collect();
+        let legend: Vec<&str> = self.curves.iter().map(|(l, _)| *l).collect();
+        vec![
+            ("Title", self.title.to_string()),
+            ("Axes", axes.join("; ")),
+            ("Legend", legend.join("; ")),
+        ]
+    }
+
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
         let e = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
         let centred = |size: u32| {
@@ -149,8 +166,10 @@ impl Figure for PolarCuts<'_> {
                 .configure_mesh()
                 .x_labels(7)
                 .y_labels(7)
-                .x_label_formatter(&|v| tick(*v))
-                .y_label_formatter(&|v| tick(*v))
+                // Distances from the origin: E along ±d is E(d), never
+                // negative.
+                .x_label_formatter(&|v| tick(v.abs()))
+                .y_label_formatter(&|v| tick(v.abs()))
                 .x_desc(x_desc)
                 .y_desc(y_desc)
                 .label_style((FONT, 13))

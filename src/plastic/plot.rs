@@ -67,6 +67,8 @@ pub fn write(report: &PlasticReport, stem: &Path) -> Result<Vec<PathBuf>, PlotEr
         join: true,
         bands: &bands,
         marks: marks.as_ref(),
+        lines: &[],
+        x_from_zero: false,
     };
     png_and_svg(stem, (900, 640), &chart)
 }

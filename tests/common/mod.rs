@@ -115,3 +115,19 @@ pub fn assert_real_png(path: &Path, size: (u32, u32)) {
 pub fn use_test_cache() {
     voxfe::calibration::use_cache(voxfe::calibration::cache::Cache::at(cache_dir()));
 }
+
+/// The text chunks (tEXt and iTXt) of a PNG, by keyword.
+pub fn png_text(path: &Path) -> std::collections::HashMap<String, String> {
+    let decoder = png::Decoder::new(std::fs::File::open(path).unwrap());
+    let reader = decoder.read_info().unwrap();
+    let info = reader.info();
+    let mut m: std::collections::HashMap<String, String> = info
+        .uncompressed_latin1_text
+        .iter()
+        .map(|t| (t.keyword.clone(), t.text.clone()))
+        .collect();
+    for t in &info.utf8_text {
+        m.insert(t.keyword.clone(), t.get_text().unwrap());
+    }
+    m
+}

@@ -340,6 +340,16 @@ pub fn summary(manifest: &Manifest, rows: &[Row]) -> String {
         let strength = labelled(strength(r)).unwrap_or_default();
         let band = band(r);
         marked += usize::from(band.as_ref().is_some_and(Band::is_marked));
+        // A case that ran but is marked is not plainly "ok".
+        let status = match &band {
+            Some(Band::Above(_)) => format!(
+                "{}, {MARK} band > {:.0} %",
+                r.status.as_str(),
+                100.0 * BAND_THRESHOLD
+            ),
+            Some(Band::NoEstimate(_)) => format!("{}, {MARK} no band", r.status.as_str()),
+            _ => r.status.as_str().to_string(),
+        };
         let band = band.map(|b| b.cell()).unwrap_or_default();
         let varied: Vec<String> = keys.iter().map(|k| cell(r.setting(k))).collect();
         let porosity = r
@@ -352,7 +362,7 @@ pub fn summary(manifest: &Manifest, rows: &[Row]) -> String {
             "| {} | {} | {} | {} | {} | {} | {} | {} |\n",
             r.case,
             varied.join(" | "),
-            r.status.as_str(),
+            status,
             m,
             band,
             strength,

@@ -181,6 +181,8 @@ pub fn write_plots(dir: &Path, rows: &[Row], varied: &[&str]) -> Result<Vec<Path
             join: false,
             bands: &[],
             marks: Some(&marks),
+            lines: &[],
+            x_from_zero: false,
         };
         written.extend(png_and_svg(&dir.join(name), size, &chart)?);
     }
@@ -203,6 +205,8 @@ pub fn write_plots(dir: &Path, rows: &[Row], varied: &[&str]) -> Result<Vec<Path
             join: true,
             bands: &[],
             marks: Some(&flexural_marks),
+            lines: &[],
+            x_from_zero: false,
         };
         written.extend(png_and_svg(&dir.join("flexural-modulus"), size, &chart)?);
     }
@@ -228,6 +232,8 @@ pub fn write_plots(dir: &Path, rows: &[Row], varied: &[&str]) -> Result<Vec<Path
             join: true,
             bands: &[],
             marks: Some(&marks),
+            lines: &[],
+            x_from_zero: false,
         };
         written.extend(png_and_svg(&dir.join("stiffness"), size, &chart)?);
     }

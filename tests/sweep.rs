@@ -654,3 +654,90 @@ fn a_sweep_marks_the_cases_whose_band_is_too_wide_or_missing() {
     assert_eq!(rings, marked, "{svg:.400}");
     assert!(svg.contains(&band::legend()));
 }
+
+#[test]
+fn a_plastic_sweep_reports_each_cases_offset_yield_and_fits_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let scene = dir.path().join("plastic.toml");
+    std::fs::write(
+        &scene,
+        format!(
+            "{}[sweep]\nplastic = true\n[plastic]\nstrain = 0.012\nincrements = 6\n",
+            common::small_rd(0.25)
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    // A pinned exponent: no calibration solves in the test.
+    let run = voxfe(&[
+        "sweep",
+        scene.to_str().unwrap(),
+        "--set",
+        "voxel.fraction_exponent=2.4",
+        "--vary",
+        "lattice.porosity=0.7,0.8",
+        "--out",
+        out.to_str().unwrap(),
+        "-q",
+    ]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let rows = read_jsonl(&out.join("results.jsonl")).unwrap();
+    let offset: Vec<f64> = rows
+        .iter()
+        .map(|r| {
+            assert_eq!(r.status, Status::Ok, "{:?}", r.error);
+            let p = r
+                .run
+                .as_ref()
+                .unwrap()
+                .plastic
+                .clone()
+                .expect("plastic fields");
+            assert!(p.plastic_steps >= 6, "six increments, and cut-backs");
+            assert_eq!(p.plastic_element, "hex8-bbar");
+            p.yield_stress_offset.expect("σ_0.2 reached by ε = 0.012")
+        })
+        .collect();
+    assert!(
+        offset[0] > offset[1] && offset[1] > 0.0,
+        "σ_0.2 falls with porosity: {offset:?}"
+    );
+    let csv = std::fs::read_to_string(out.join("results.csv")).unwrap();
+    let header = csv.lines().next().unwrap();
+    assert!(
+        header.contains(",yield_stress_offset,") && header.contains(",limit_stress,"),
+        "{header}"
+    );
+    let summary = std::fs::read_to_string(out.join("summary.md")).unwrap();
+    assert!(
+        summary.contains("## Offset yield fits: σ_0.2 / σ_y = C · ρ^n"),
+        "{summary}"
+    );
+    // Refused before any solve: with [sweep] converge, and on a periodic case.
+    for (set, says) in [
+        ("sweep.converge={levels=3}", "give one or the other"),
+        ("load.case=\"periodic\"", "periodic"),
+    ] {
+        let bad = voxfe(&[
+            "sweep",
+            scene.to_str().unwrap(),
+            "--set",
+            set,
+            "--vary",
+            "lattice.porosity=0.7,0.8",
+            "--out",
+            dir.path().join("bad").to_str().unwrap(),
+            "-q",
+        ]);
+        let err = String::from_utf8_lossy(&bad.stderr);
+        assert_eq!(bad.status.code(), Some(2), "{set}: {err}");
+        assert!(
+            err.contains("[sweep] plastic = true") && err.contains(says),
+            "{set}: {err}"
+        );
+    }
+}

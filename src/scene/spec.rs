@@ -8,13 +8,17 @@ use std::path::PathBuf;
 
 /// `[sweep]`: `vary = ["lattice.porosity=0.45:0.88:8", ...]`, each entry
 /// as `voxfe sweep --vary` takes it; `converge = { levels = 3, ratio = 1.5 }`
-/// runs each case as a convergence study (`voxfe converge`).
+/// runs each case as a convergence study (`voxfe converge`); `plastic =
+/// true` also runs each case's elastoplastic curve (`voxfe plastic`, its
+/// `[plastic]` table) and reports σ_0.2, the limit and the first maximum.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SweepSpec {
     #[serde(default)]
     pub vary: Vec<String>,
     pub converge: Option<ConvergeSpec>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub plastic: bool,
 }
 
 /// `[sweep] converge`: the levels of each case's convergence study.

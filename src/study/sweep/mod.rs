@@ -104,6 +104,13 @@ pub enum SweepError {
         settings: String,
         source: Box<crate::study::converge::ConvergeError>,
     },
+    /// `[sweep] plastic` on a case that cannot give a curve.
+    #[error("[sweep] plastic = true: case {case} ({settings}): {why}")]
+    BadPlastic {
+        case: usize,
+        settings: String,
+        why: String,
+    },
     /// `[sweep] converge` on a periodic case: no study of C^H yet.
     #[error("[sweep] converge: case {case} ({settings}) is periodic (load.case = \"periodic\"); a convergence study does not take periodic scenes yet: remove [sweep] converge to homogenize each case once")]
     PeriodicStudy { case: usize, settings: String },
@@ -415,6 +422,26 @@ pub fn plan(base: &Scene, vary: &[String], shard: Option<&str>) -> Result<Plan, 
             settings: case.set_args().join(" "),
             source,
         })?;
+        if scene.sweep.plastic {
+            let plastic_check = if scene.load_case().is_periodic() {
+                Err("a periodic case has no elastoplastic curve (voxfe plastic takes loaded specimens)".to_string())
+            } else if scene.sweep.converge.is_some() {
+                Err("with [sweep] converge: give one or the other".to_string())
+            } else {
+                scene
+                    .plastic
+                    .unwrap_or_default()
+                    .check()
+                    .map_err(|e| e.to_string())
+            };
+            if let Err(why) = plastic_check {
+                return Err(SweepError::BadPlastic {
+                    case: case.index,
+                    settings: case.set_args().join(" "),
+                    why,
+                });
+            }
+        }
         if scene.sweep.converge.is_some() && scene.load_case().is_periodic() {
             return Err(SweepError::PeriodicStudy {
                 case: case.index,
@@ -528,7 +555,19 @@ impl Plan {
                         .filter(|n| n.starts_with("as built:"))
                         .cloned(),
                 );
-                Ok(RunFields::from(&report))
+                let mut fields = RunFields::from(&report);
+                if scene.sweep.plastic {
+                    match crate::plastic::run::run(&scene) {
+                        Ok(p) => {
+                            fields.plastic = Some((&p).into());
+                            if let Some(why) = p.failure {
+                                return Err((format!("plastic: {why}"), Some(Box::new(fields))));
+                            }
+                        }
+                        Err(e) => return Err((format!("plastic: {e}"), Some(Box::new(fields)))),
+                    }
+                }
+                Ok(fields)
             }
             Err(e) => Err((
                 e.to_string(),

@@ -407,6 +407,14 @@ pub fn summary(manifest: &Manifest, rows: &[Row]) -> String {
         );
         s.push_str(&fits);
     }
+    let fits = fit_table(rows, super::plots::relative_offset_yield);
+    if !fits.is_empty() {
+        s.push_str(
+            "\n## Offset yield fits: σ_0.2 / σ_y = C · ρ^n (`[sweep] plastic`: the elastoplastic J2 curve of each case, ISO 13314 offset 0.002)\n\n\
+             From the ideal geometry at each case's voxel size (docs/plastic.md: what is and is not validated).\n\n",
+        );
+        s.push_str(&fits);
+    }
     if let Some(p) = &manifest.provenance {
         s.push('\n');
         s.push_str(&p.markdown());

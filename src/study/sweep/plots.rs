@@ -39,6 +39,15 @@ pub(super) fn relative_strength(row: &Row) -> Option<(f64, f64)> {
     ))
 }
 
+/// `(ρ, σ_0.2/σ_y)` of a row with an elastoplastic curve (`[sweep]
+/// plastic`): its offset yield strength over the solid's yield strength.
+pub(super) fn relative_offset_yield(row: &Row) -> Option<(f64, f64)> {
+    let run = row.run.as_ref()?;
+    let rho = 1.0 - finite(Some(run.voxel.porosity_measured))?;
+    let sigma = run.plastic.as_ref()?.yield_stress_offset;
+    Some((rho, finite(sigma)? / finite(run.criteria.yield_strength)?))
+}
+
 /// Rows that ran, grouped by lattice kind (in order of appearance).
 pub(super) fn by_lattice<'r>(rows: impl Iterator<Item = &'r Row>) -> Vec<(&'r str, Vec<&'r Row>)> {
     let mut groups: Vec<(&str, Vec<&Row>)> = Vec::new();

@@ -59,11 +59,50 @@ pub struct RunFields {
     /// of a converge sweep.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub asymptotic: Option<bool>,
+    /// `[sweep] plastic` only (absent from other rows): the case's
+    /// elastoplastic curve ([`PlasticFields`]), flat in the row.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub plastic: Option<PlasticFields>,
     /// Periodic cases only (absent from other rows): the columns of C^H
     /// ([`HomogenizedFields`]: `e_h`, `zener_ratio`, `e_max_over_min` …,
     /// `c11` … `c66`), flat in the row.
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     pub homogenized: Option<HomogenizedFields>,
+}
+
+/// What a sweep row reports of its case's elastoplastic curve
+/// (`[sweep] plastic`; the fields of `voxfe plastic --json` by the same
+/// names, `plastic_` before the solve's own).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PlasticFields {
+    /// σ_0.2, MPa (`None`: not reached by the final strain).
+    pub yield_stress_offset: Option<f64>,
+    pub yield_strain_offset: Option<f64>,
+    /// The limit of a levelled curve, MPa (σ_f in bending).
+    pub limit_stress: Option<f64>,
+    pub first_maximum_stress: Option<f64>,
+    /// The curve's initial slope, MPa.
+    pub plastic_elastic_modulus: f64,
+    pub plastic_element: String,
+    pub plastic_steps: usize,
+    pub plastic_newton_per_increment: f64,
+    pub plastic_seconds: f64,
+}
+
+impl From<&crate::plastic::run::PlasticReport> for PlasticFields {
+    fn from(r: &crate::plastic::run::PlasticReport) -> PlasticFields {
+        PlasticFields {
+            yield_stress_offset: r.offset.map(|o| o.stress),
+            yield_strain_offset: r.offset.map(|o| o.strain),
+            limit_stress: r.limit.map(|l| l.1),
+            first_maximum_stress: r.first_maximum.map(|m| m.1),
+            plastic_elastic_modulus: r.solution.elastic_modulus,
+            plastic_element: r.element().to_string(),
+            plastic_steps: r.solution.points.len(),
+            plastic_newton_per_increment: r.newton_per_increment(),
+            plastic_seconds: r.solution.setup_seconds + r.solution.solve_seconds,
+        }
+    }
 }
 
 impl std::ops::Deref for RunFields {

@@ -130,5 +130,14 @@ pub(super) fn make_periodic(
     specimen.insert("size".into(), toml::Value::Array(vec![l.into(); 3]));
     table.insert("load".into(), load.into());
     table.insert("specimen".into(), specimen.into());
+    // The grid checked now, while what sized it is known: its errors name
+    // the cells (a table that does not make a scene is refused later).
+    if let Some(n) = cells {
+        if let Ok(scene) =
+            <Scene as serde::Deserialize>::deserialize(toml::Value::Table(table.clone()))
+        {
+            scene.validate_cells_grid(n, cell)?;
+        }
+    }
     Ok(())
 }

@@ -821,6 +821,19 @@ fn an_image_too_large_names_its_file_and_its_voxel_counts() {
         assert!(!err.contains("specimen.size"), "{err}");
         assert!(!err.contains("voxel.size = 0.1:"), "{err}");
     }
+    // A voxel size the file states and the scene does not write: the file
+    // named with it, the number as short as it is written.
+    nrrd_with(
+        &d.join("far.nrrd"),
+        "type: uint8\ndimension: 3\nsizes: 2 2 2\nspacings: 1e300 1e300 1e300\nencoding: raw",
+        &[255; 8],
+    );
+    let s = image_scene(d, "far", "far.nrrd", th, "");
+    assert_bad(&s, &["specimen.path = 'far.nrrd' (its voxels of 1e300 mm)"]);
+    let out = voxfe(&["voxelize", s.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("voxel.size ="), "{err}");
+    assert!(err.len() < 400, "{err}");
 }
 
 #[test]

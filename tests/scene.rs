@@ -806,6 +806,31 @@ fn control_and_binary_bytes_of_a_scene_are_never_printed_raw() {
         assert!(err.contains(says), "case {n}: {err}");
         assert!(!has_control(&err), "case {n}: {err:?}");
     }
+    // A scene path with an escape sequence; an as-built fit whose JSON
+    // holds one.
+    let out = voxfe(&["voxelize", &d.join("gone\u{1b}[2J.toml").to_string_lossy()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("gone\\u{1b}[2J.toml"), "{err}");
+    assert!(!has_control(&err), "{err:?}");
+    std::fs::write(
+        d.join("fit.json"),
+        "{\"as_built\": {\"model\": \"po\\u001b[31mwer\"}}",
+    )
+    .unwrap();
+    let path = scene_file(
+        d,
+        "ab.toml",
+        &format!("{BASE}[as_built]\nfrom = \"fit.json\"\n"),
+    );
+    let out = voxfe(&["voxelize", &path]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("as_built.from") && err.contains("po\\u{1b}[31mwer"),
+        "{err}"
+    );
+    assert!(!has_control(&err), "{err:?}");
     // A binary file given as the scene; raw control bytes in a file that
     // is valid UTF-8.
     let mut binary = b"\x7fELF\x02\x01\x01\x00\x1b[2J".to_vec();

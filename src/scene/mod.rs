@@ -77,7 +77,7 @@ use std::path::{Path, PathBuf};
 /// Why a scene could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum SceneError {
-    #[error("cannot read scene file '{path}': {error}")]
+    #[error("cannot read scene file '{}': {error}", crate::text::path(path))]
     Read {
         path: PathBuf,
         error: std::io::Error,

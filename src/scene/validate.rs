@@ -31,10 +31,11 @@ impl Scene {
         let material = self.material()?;
         self.strength()?;
         let h = self.voxel.size;
+        let (h_key, h_value) = self.voxel_size_named();
         if !(h.is_finite() && h > 0.0) {
             return Err(invalid(
-                "voxel.size",
-                h,
+                h_key,
+                h_value,
                 "allowed: a positive voxel edge h in mm",
             ));
         }
@@ -45,8 +46,8 @@ impl Scene {
             .all(|k| k.is_finite())
         {
             return Err(invalid(
-                "voxel.size",
-                h,
+                h_key,
+                h_value,
                 format!(
                     "the element stiffness for material.E = {} MPa, material.nu = {} at this voxel size is not finite \
                      (its entries grow as E·h): use a physical voxel size in mm",
@@ -256,6 +257,24 @@ impl Scene {
             self.validate_memory(by)?;
         }
         Ok(())
+    }
+
+    /// The key and value an error about the voxel size names: `voxel.size`
+    /// as written, or for an image whose scene does not write it, the
+    /// image file with the voxel size it states.
+    fn voxel_size_named(&self) -> (&'static str, String) {
+        let h = self.voxel.size;
+        if self.specimen.shape == Shape::Image && !self.writes("voxel.size") {
+            (
+                "specimen.path",
+                format!(
+                    "'{}' (its voxels of {h:?} mm)",
+                    crate::text::path(self.specimen.path.as_deref().unwrap_or(Path::new("")))
+                ),
+            )
+        } else {
+            ("voxel.size", h.to_string())
+        }
     }
 
     /// What is named as sizing the grid, with the value the user wrote and

@@ -25,19 +25,17 @@ pub enum FieldError {
     Export(#[from] crate::export::ExportError),
     #[error(transparent)]
     PngText(#[from] crate::provenance::PngTextError),
-    #[error("--slice-at {at} mm: allowed: 0 ≤ at < {length} mm along {axis}")]
+    #[error("slice_at={at} mm: allowed: 0 ≤ at < {length} mm along {axis}")]
     SliceOutside { at: f64, length: f64, axis: char },
     /// Field files asked for while running several scenes.
-    #[error(
-        "--vtk, --slice, --vtu and --inp write the fields of one scene; {scenes} scenes were given"
-    )]
+    #[error("the field files (vtk, slice, vtu, inp) are of one scene; {scenes} scenes were given")]
     SeveralScenes { scenes: usize },
     /// Field files asked for of a periodic scene (six fluctuation fields,
     /// no single displacement).
-    #[error("--vtk, --slice, --vtu and --inp write the fields of a loaded specimen; a periodic scene (load.case = \"periodic\") reports C^H only")]
+    #[error("the field files (vtk, slice, vtu, inp) are of a loaded specimen; a periodic scene (load.case = \"periodic\") reports C^H only")]
     Periodic,
     /// A field file that could not be written, found before the solve.
-    #[error("{flag} '{path}': {why}")]
+    #[error("{flag}='{path}': {why}")]
     Unwritable {
         flag: &'static str,
         path: PathBuf,
@@ -129,16 +127,16 @@ impl FieldOutput {
             slice_layer(scene.dims(), scene.voxel.size, self.axis, self.at)?;
         }
         if let Some(file) = &self.vtk {
-            check_writable("--vtk", file)?;
+            check_writable("vtk", file)?;
         }
         if let Some(file) = &self.slice {
-            check_writable("--slice", file)?;
+            check_writable("slice", file)?;
         }
         if let Some(file) = &self.vtu {
-            check_writable("--vtu", file)?;
+            check_writable("vtu", file)?;
         }
         if let Some(file) = &self.inp {
-            check_writable("--inp", file)?;
+            check_writable("inp", file)?;
         }
         Ok(())
     }
@@ -327,12 +325,12 @@ mod tests {
     fn writability_is_checked_without_touching_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("f.vti");
-        assert!(check_writable("--vtk", &file).is_ok());
+        assert!(check_writable("vtk", &file).is_ok());
         assert!(!file.exists(), "the check leaves no file");
-        let e = check_writable("--vtk", &dir.path().join("x/f.vti")).unwrap_err();
+        let e = check_writable("vtk", &dir.path().join("x/f.vti")).unwrap_err();
         assert!(e.to_string().contains("does not exist"), "{e}");
         assert!(e.is_bad_input());
-        let e = check_writable("--slice", dir.path()).unwrap_err();
+        let e = check_writable("slice", dir.path()).unwrap_err();
         assert!(e.to_string().contains("is a directory"), "{e}");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     }

@@ -99,7 +99,8 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             let code = e.exit_status();
-            eprintln!("error: {:#}", anyhow::Error::new(e));
+            let message = format!("{:#}", anyhow::Error::new(e));
+            eprintln!("error: {}", cli::with_flags(&message, &Cli::command()));
             ExitCode::from(code)
         }
     }

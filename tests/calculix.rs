@@ -7,7 +7,8 @@
 //! three-point bending), both elements (hex8 → C3D8, incompatible → C3D8I)
 //! and both fills (the default auto exponent p, so the deck must carry
 //! the resolved p). CalculiX prints 7 significant digits: the comparison
-//! is resolved to about 7e-8.
+//! is resolved to about 7e-8. The same deck given `*PLASTIC` checks
+//! `voxfe plastic` (J2) increment by increment on a bar in bending.
 //!
 //! Without `ccx` on the PATH the tests print that they were skipped, unless
 //! `VOXFE_REQUIRE_CCX=1` (set by CI), which makes that a failure.
@@ -200,4 +201,177 @@ fn solid_block_in_compression_and_solid_bar_in_bending() {
     check("block-bonded", &solid([1.0, 1.0, 1.0], load), 0.25);
     let load = "case = \"three-point-bending\"\nspan = 6.0\ncontact = 0.5";
     check("bar-bending", &solid([8.0, 1.0, 1.0], load), 0.25);
+}
+
+/// Every `total force` z of set LOADED in CalculiX's `.dat`, by step time.
+fn ccx_totals_z(dat: &Path) -> Vec<(f64, f64)> {
+    let text = std::fs::read_to_string(dat).unwrap_or_else(|e| panic!("{}: {e}", dat.display()));
+    let mut out = Vec::new();
+    let mut lines = text.lines();
+    while let Some(head) = lines.find(|l| l.contains("total force (fx,fy,fz) for set LOADED")) {
+        let time: f64 = head.split_whitespace().last().unwrap().parse().unwrap();
+        let values = lines
+            .find(|l| !l.trim().is_empty())
+            .expect("the totals line");
+        let z: f64 = values.split_whitespace().nth(2).unwrap().parse().unwrap();
+        out.push((time, z));
+    }
+    out
+}
+
+/// The elastic deck of `voxfe run --inp` turned into the plastic run's
+/// model: `*PLASTIC` (σ_y, and σ_y + H at a plastic strain of 1: linear
+/// isotropic hardening) after the one `*ELASTIC`, a `*STATIC, DIRECT` step
+/// of `increments` equal increments, and the prescribed displacement
+/// scaled from the deck's δ = 0.001·Lz to the plastic run's final
+/// ε·Lz.
+fn plastic_deck(deck: &str, yield_strength: f64, hardening: f64, strain: f64, n: usize) -> String {
+    assert_eq!(
+        deck.matches("*ELASTIC").count(),
+        1,
+        "one material (a solid bar)"
+    );
+    let scale = strain / 0.001;
+    let mut out = String::new();
+    let mut lines = deck.lines().peekable();
+    let mut in_boundary = false;
+    while let Some(line) = lines.next() {
+        if line.starts_with('*') {
+            in_boundary = line == "*BOUNDARY";
+        }
+        if line == "*STATIC" {
+            out.push_str(&format!("*STATIC, DIRECT\n{}, 1.0\n", 1.0 / n as f64));
+            continue;
+        }
+        if in_boundary && !line.starts_with('*') {
+            let f: Vec<&str> = line.split(", ").collect();
+            let v: f64 = f[3].parse().unwrap();
+            out.push_str(&format!("{}, {}, {}, {:e}\n", f[0], f[1], f[2], v * scale));
+            continue;
+        }
+        out.push_str(line);
+        out.push('\n');
+        if line == "*ELASTIC" {
+            out.push_str(lines.next().unwrap());
+            out.push('\n');
+            out.push_str(&format!(
+                "*PLASTIC\n{yield_strength:e}, 0.0\n{:e}, 1.0\n",
+                yield_strength + hardening
+            ));
+        }
+    }
+    out
+}
+
+/// `voxfe plastic` against CalculiX's J2 plasticity (`*PLASTIC`) on the
+/// same mesh, element and boundary conditions: a solid bar in three-point
+/// bending, the plain brick (`plastic.mean_dilatation = false`, C3D8:
+/// CalculiX has no B̄ brick), with and without hardening, far into the
+/// plastic range (1.2× the beam-theory limit load). The reaction force
+/// must agree at every increment within 2e-5 relative to the largest.
+#[test]
+fn plastic_bar_in_three_point_bending_matches_calculix_at_every_increment() {
+    if !have_ccx("plastic_bar_in_three_point_bending_matches_calculix_at_every_increment") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (strain, increments, yield_strength) = (0.03, 10, 200.0);
+    for hardening in [0.0, 5000.0] {
+        let case = format!("bar-h{hardening}");
+        let body = format!(
+            r#"
+[material]
+preset = "tantalum"
+yield_strength = {yield_strength:?}
+hardening = {hardening:?}
+[lattice]
+kind = "solid"
+[specimen]
+shape = "box"
+size = [20.0, 2.5, 2.5]
+[load]
+case = "three-point-bending"
+span = 15.0
+contact = 0.5
+[plastic]
+strain = {strain:?}
+increments = {increments}
+mean_dilatation = false
+"#
+        );
+        let toml = dir.path().join(format!("{case}.toml"));
+        std::fs::write(&toml, scene(&body, 0.5, "hex8", "binary")).unwrap();
+        let toml = toml.to_str().unwrap();
+        let inp = dir.path().join(format!("{case}.inp"));
+        let out = voxfe(&["run", toml, "-q", "--inp", inp.to_str().unwrap()]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let deck = std::fs::read_to_string(&inp).unwrap();
+        assert!(deck.contains("TYPE=C3D8,"), "the plain brick");
+        let plastic = dir.path().join(format!("{case}-plastic.inp"));
+        std::fs::write(
+            &plastic,
+            plastic_deck(&deck, yield_strength, hardening, strain, increments),
+        )
+        .unwrap();
+        let run = Command::new("ccx")
+            .arg("-i")
+            .arg(format!("{case}-plastic"))
+            .current_dir(dir.path())
+            .output()
+            .expect("runs ccx");
+        let log = String::from_utf8_lossy(&run.stdout);
+        assert!(
+            run.status.success() && !log.contains("*ERROR"),
+            "{case}: ccx failed:\n{log}"
+        );
+        let ccx = ccx_totals_z(&dir.path().join(format!("{case}-plastic.dat")));
+        let out = voxfe(&["plastic", toml, "--json", "-q"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let curve = v["curve"].as_array().unwrap();
+        assert_eq!(curve.len(), increments, "{case}: every increment converged");
+        assert_eq!(
+            ccx.len(),
+            increments,
+            "{case}: CalculiX's increments: {ccx:?}"
+        );
+        let largest = curve
+            .iter()
+            .map(|p| p["force"].as_f64().unwrap())
+            .fold(0.0, f64::max);
+        // Far into the plastic range: past 1.2× 4·M_p/S (M_p = σ_y·w·t²/4).
+        let limit = 4.0 * (yield_strength * 2.5 * 2.5 * 2.5 / 4.0) / 15.0;
+        assert!(
+            largest > 1.2 * limit,
+            "{case}: {largest} N vs 4M_p/S = {limit} N"
+        );
+        for (i, (p, (time, z))) in curve.iter().zip(&ccx).enumerate() {
+            let force = p["force"].as_f64().unwrap();
+            let want_time = (i + 1) as f64 / increments as f64;
+            assert!(
+                (time - want_time).abs() < 1e-9,
+                "{case}: step {i} at {time}"
+            );
+            let rel = (force + z).abs() / largest;
+            eprintln!(
+                "{case} step {}: voxfe {force:.6} N, CalculiX {:.6} N, {rel:.1e}",
+                i + 1,
+                -z
+            );
+            assert!(
+                rel < 2e-5,
+                "{case} step {}: voxfe {force} N, CalculiX {} N",
+                i + 1,
+                -z
+            );
+        }
+    }
 }

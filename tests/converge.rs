@@ -511,7 +511,7 @@ fn bad_plot_fill_and_study_flags_exit_2_before_the_first_solve() {
         ),
         (
             vec!["converge", s, "--plot", "x", "--quantity", "yield_stress"],
-            "--plot draws e_eff",
+            "the convergence plot draws e_eff, the modulus of this load case, and --quantity yield_stress",
         ),
         (
             vec!["run", s, "--error-from", "no-such-study.json"],
@@ -519,7 +519,7 @@ fn bad_plot_fill_and_study_flags_exit_2_before_the_first_solve() {
         ),
         (
             vec!["run", s, "--error-from", junk.to_str().unwrap()],
-            "not the JSON of `voxfe converge --json` (no study_hash)",
+            "not the JSON record of a convergence study (voxfe converge --json) (no study_hash)",
         ),
     ];
     for (args, says) in cases {

@@ -229,3 +229,43 @@ fn plastic_cli_bad_values_exit_2_naming_the_key() {
         assert!(err.contains(key), "{set}: {err}");
     }
 }
+
+#[test]
+fn plastic_cli_checks_its_outputs_before_the_curve() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("block.toml");
+    let text = block_scene("");
+    std::fs::write(&path, &text).unwrap();
+    let scene = path.to_str().unwrap();
+    let missing = dir.path().join("no/such/c.csv");
+    std::fs::create_dir(dir.path().join("d.png")).unwrap();
+    let d = dir.path().join("d");
+    let same = dir.path().join("x");
+    for (args, says) in [
+        (vec!["--csv", scene], "--csv"),
+        (vec!["--vtk", missing.to_str().unwrap()], "does not exist"),
+        (vec!["--plot", d.to_str().unwrap()], "directory"),
+        (
+            vec![
+                "--csv",
+                same.to_str().unwrap(),
+                "--vtk",
+                same.to_str().unwrap(),
+            ],
+            "also the output of --csv",
+        ),
+    ] {
+        let mut all = vec!["plastic", scene, "--json"];
+        all.extend(&args);
+        let out = common::voxfe(&all);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+        assert!(out.stdout.is_empty(), "{args:?}: no curve is computed");
+    }
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        text,
+        "the scene is kept"
+    );
+}

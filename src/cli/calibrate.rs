@@ -18,16 +18,15 @@ pub(crate) struct Args {
     /// Print one JSON object instead of text.
     #[arg(long)]
     json: bool,
-    /// Override a scene key (repeatable).
-    #[arg(long = "set", value_name = "KEY=VALUE")]
-    set: Vec<String>,
+    #[command(flatten)]
+    overrides: super::Overrides,
 }
 
 /// `voxfe calibrate SCENE`: calibrates as a run with the defaults would
 /// (through the same cache: `VOXFE_CACHE_DIR`, `VOXFE_NO_CACHE`) and
 /// prints what it found.
 pub(crate) fn run(a: Args) -> Result<u8, CliError> {
-    let scene = load_scene(&a.scene, &a.set, None, None)?;
+    let scene = load_scene(&a.scene, &a.overrides, None)?;
     let provenance = Provenance::of_scene(&scene);
     let mut progress = |c: &CellSolve| {
         info(format_args!(
@@ -47,7 +46,9 @@ pub(crate) fn run(a: Args) -> Result<u8, CliError> {
     if a.json {
         println!("{}", provenance.add_to(&view));
     } else {
-        print!("{view}");
+        // The view names the cache switch as the library does.
+        let command = <crate::Cli as clap::CommandFactory>::command();
+        print!("{}", super::with_flags(&view.to_string(), &command));
     }
     Ok(0)
 }

@@ -7,7 +7,6 @@ use std::path::PathBuf;
 use super::{info, load_scene, CliError, Study, EXIT_NOT_CONVERGED};
 use voxfe::provenance::Provenance;
 use voxfe::report::RunReport;
-use voxfe::scene::Backend;
 use voxfe::study::converge::{self, ConvergeReport, Studies};
 
 #[derive(clap::Args)]
@@ -20,15 +19,13 @@ pub(crate) struct Args {
     /// e_eff, e_flex, or stiffness and apparent_modulus, by load case).
     #[arg(long, value_name = "NAME")]
     quantity: Vec<String>,
-    /// Solver backend (overrides solver.backend).
-    #[arg(long, value_enum)]
-    backend: Option<Backend>,
+    #[command(flatten)]
+    device: super::Device,
     /// Print one JSON object instead of text.
     #[arg(long)]
     json: bool,
-    /// Override a scene key (repeatable).
-    #[arg(long = "set", value_name = "KEY=VALUE")]
-    set: Vec<String>,
+    #[command(flatten)]
+    overrides: super::Overrides,
     /// Draw the modulus against h as STEM.png and STEM.svg, with the
     /// Richardson value and its error band where the sequence is
     /// asymptotic.
@@ -46,12 +43,14 @@ pub(crate) struct Args {
 pub(crate) fn run(a: Args) -> Result<u8, CliError> {
     // --compare-fill: the scene as its fraction leg reads it (every key,
     // voxel.fraction_exponent included, applies there).
-    let set = if a.compare_fill {
-        converge::compare_fill_overrides(&a.set)?
-    } else {
-        a.set.clone()
+    let overrides = super::Overrides {
+        set: if a.compare_fill {
+            converge::compare_fill_overrides(&a.overrides.set)?
+        } else {
+            a.overrides.set.clone()
+        },
     };
-    let scene = load_scene(&a.scene, &set, a.backend, None)?;
+    let scene = load_scene(&a.scene, &overrides, Some(&a.device))?;
     let modulus = match &a.plot {
         Some(stem) => Some(converge::check_plot(&scene, stem, &a.quantity)?),
         None => None,

@@ -10,7 +10,6 @@ use super::converge::{on_level, study_exit};
 use super::{info, load_scene, CliError, Study};
 use voxfe::homogenize::run::HomogenizeReport;
 use voxfe::report::RunReport;
-use voxfe::scene::Backend;
 use voxfe::study::design::DesignOptions;
 
 #[derive(clap::Args)]
@@ -28,15 +27,13 @@ pub(crate) struct Args {
     /// At most this many solves (at least 1).
     #[arg(long, default_value_t = 24)]
     max_solves: usize,
-    /// Solver backend (overrides solver.backend).
-    #[arg(long, value_enum)]
-    backend: Option<Backend>,
+    #[command(flatten)]
+    device: super::Device,
     /// Print the final design as one JSON object (`voxfe run --json` fields plus `solves`).
     #[arg(long)]
     json: bool,
-    /// Override a scene key (repeatable).
-    #[arg(long = "set", value_name = "KEY=VALUE")]
-    set: Vec<String>,
+    #[command(flatten)]
+    overrides: super::Overrides,
     /// Also run `voxfe converge` at the design found and report its
     /// modulus with the error estimate (--levels, --ratio).
     #[arg(long)]
@@ -67,7 +64,7 @@ pub(crate) fn run(a: Args) -> Result<u8, CliError> {
         ..Default::default()
     };
     let study = a.converged.then_some((a.study.levels, a.study.ratio));
-    let scene = load_scene(&a.scene, &a.set, a.backend, None)?;
+    let scene = load_scene(&a.scene, &a.overrides, Some(&a.device))?;
     if let Some((levels, ratio)) = study {
         voxfe::study::design::check_study(&scene, levels, ratio)?;
     }

@@ -14,13 +14,12 @@ pub(crate) struct Args {
     /// Facets around the circumference.
     #[arg(long, default_value_t = 720)]
     segments: usize,
-    /// Override a scene key (repeatable).
-    #[arg(long = "set", value_name = "KEY=VALUE")]
-    set: Vec<String>,
+    #[command(flatten)]
+    overrides: super::Overrides,
 }
 
 pub(crate) fn run(a: Args) -> Result<u8, CliError> {
-    let scene = load_scene(&a.scene, &a.set, None, None)?;
+    let scene = load_scene(&a.scene, &a.overrides, None)?;
     super::outputs::Outputs::default()
         .file("--out", Some(&a.out), &["stl"])
         .check(&super::outputs::scene_inputs(&scene))?;

@@ -6,7 +6,6 @@
 use std::path::PathBuf;
 
 use super::{info, load_scene, CliError};
-use voxfe::scene::Backend;
 use voxfe::study::as_built::model::ModelKind;
 use voxfe::study::as_built::{self, DEFAULT_OFFSETS};
 
@@ -39,12 +38,10 @@ pub(crate) struct Args {
     /// modulus-porosity.png/.svg into this folder.
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
-    /// Solver backend (overrides solver.backend).
-    #[arg(long, value_enum)]
-    backend: Option<Backend>,
-    /// Override a scene key (repeatable), e.g. --set voxel.size=0.075.
-    #[arg(long = "set", value_name = "KEY=VALUE")]
-    set: Vec<String>,
+    #[command(flatten)]
+    device: super::Device,
+    #[command(flatten)]
+    overrides: super::Overrides,
 }
 
 fn parse_model(s: &str) -> Result<ModelKind, String> {
@@ -57,7 +54,7 @@ fn parse_model(s: &str) -> Result<ModelKind, String> {
 }
 
 pub(crate) fn run(a: Args) -> Result<u8, CliError> {
-    let scene = load_scene(&a.scene, &a.set, a.backend, None)?;
+    let scene = load_scene(&a.scene, &a.overrides, Some(&a.device))?;
     let tests = as_built::data::read(&a.tests).map_err(as_built::FitError::from)?;
     let offsets: Vec<f64> = if a.models.contains(&ModelKind::StrutOffset) {
         a.offsets

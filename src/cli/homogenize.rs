@@ -4,9 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{info, solve_on, CliError, EXIT_NOT_CONVERGED};
+use super::{info, CliError, EXIT_NOT_CONVERGED};
 use voxfe::homogenize::run::homogenize;
-use voxfe::scene::{Backend, Scene, SceneError};
+use voxfe::scene::{Scene, SceneError};
 
 #[derive(clap::Args)]
 pub(crate) struct Args {
@@ -21,29 +21,25 @@ pub(crate) struct Args {
     /// planes as STEM.png and STEM.svg.
     #[arg(long, value_name = "STEM")]
     plot: Option<PathBuf>,
-    /// Solver backend (overrides solver.backend).
-    #[arg(long, value_enum)]
-    backend: Option<Backend>,
-    /// Substring of the GPU adapter name (overrides solver.adapter).
-    #[arg(long, value_name = "NAME")]
-    adapter: Option<String>,
+    #[command(flatten)]
+    device: super::Device,
     /// Print one JSON object instead of text.
     #[arg(long)]
     json: bool,
-    /// Override a scene key (repeatable).
-    #[arg(long = "set", value_name = "KEY=VALUE")]
-    set: Vec<String>,
+    #[command(flatten)]
+    overrides: super::Overrides,
 }
 
 /// `voxfe homogenize SCENE [--cells N]`: the scene as a periodic cell of
 /// N×N×N lattice cells (default: the scene's own size when it is periodic
 /// already, else 1), whatever its load case.
 pub(crate) fn run(a: Args) -> Result<u8, CliError> {
-    let scene = Scene::load_as_periodic(&a.scene, &a.set, a.cells).map_err(|e| match e {
-        SceneError::Invalid { key: "cells", .. } => CliError::flag("--cells", e),
-        e => e.into(),
-    })?;
-    let scene = solve_on(scene, a.backend, a.adapter.as_deref());
+    let scene =
+        Scene::load_as_periodic(&a.scene, &a.overrides.set, a.cells).map_err(|e| match e {
+            SceneError::Invalid { key: "cells", .. } => CliError::flag("--cells", e),
+            e => e.into(),
+        })?;
+    let scene = a.device.apply(scene);
     super::outputs::Outputs::default()
         .stem("--plot", a.plot.as_deref(), &["png", "svg"])
         .check(&super::outputs::scene_inputs(&scene))?;

@@ -167,28 +167,111 @@ impl CliError {
     }
 }
 
-/// The one read of a command's scene: the file at `path` with the `--set`
-/// overrides, solved on `--backend` and `--adapter` where given (the
-/// scene's `solver.backend` and `solver.adapter`).
-pub(crate) fn load_scene(
-    path: &Path,
-    set: &[String],
-    backend: Option<Backend>,
-    adapter: Option<&str>,
-) -> Result<Scene, CliError> {
-    Ok(solve_on(Scene::load(path, set)?, backend, adapter))
+/// A library message as the command line says it. The library names a
+/// command's argument as the Python front end does, `name=value`
+/// (`max_solves=0`, `vary='lattice.porosity=0.7:0.9'`); here it becomes the
+/// flag the user typed, `--max-solves 0` (a switch, `force=true`, is
+/// `--force`). Only the long flags of `command`
+/// and its subcommands are rewritten, and only where the name starts a
+/// word: a scene key (`lattice.porosity=0.8`) stays as it is.
+pub(crate) fn with_flags(message: &str, command: &clap::Command) -> String {
+    let mut names = std::collections::BTreeSet::new();
+    let mut stack = vec![command];
+    while let Some(c) = stack.pop() {
+        names.extend(
+            c.get_arguments()
+                .filter_map(|a| a.get_long())
+                .map(|l| l.replace('-', "_")),
+        );
+        stack.extend(c.get_subcommands());
+    }
+    let word = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-');
+    let mut out = String::with_capacity(message.len() + 16);
+    let mut rest = message;
+    let mut prev: Option<char> = None;
+    while let Some(c) = rest.chars().next() {
+        if prev.is_none_or(|p| !word(p)) && c.is_ascii_lowercase() {
+            let len = rest
+                .find(|c: char| !(c.is_ascii_lowercase() || c == '_'))
+                .unwrap_or(rest.len());
+            let (name, after) = rest.split_at(len);
+            if let Some(value) = after.strip_prefix('=') {
+                if names.contains(name) {
+                    out.push_str("--");
+                    out.push_str(&name.replace('_', "-"));
+                    // A switch: `force=true` is `--force`.
+                    match value.strip_prefix("true") {
+                        Some(after) if !after.starts_with(word) => {
+                            rest = after;
+                            prev = Some('e');
+                        }
+                        _ => {
+                            out.push(' ');
+                            rest = value;
+                            prev = Some(' ');
+                        }
+                    }
+                    continue;
+                }
+            }
+            out.push_str(name);
+            rest = after;
+            prev = name.chars().last();
+            continue;
+        }
+        out.push(c);
+        rest = &rest[c.len_utf8()..];
+        prev = Some(c);
+    }
+    out
 }
 
-/// `scene` solved on `--backend` and `--adapter` where given.
-pub(crate) fn solve_on(scene: Scene, backend: Option<Backend>, adapter: Option<&str>) -> Scene {
-    let scene = match backend {
-        Some(b) => scene.with_backend(b),
-        None => scene,
-    };
-    match adapter {
-        Some(a) => scene.with_adapter(a),
-        None => scene,
+/// A command's `--set` overrides of its scene keys.
+#[derive(clap::Args)]
+pub(crate) struct Overrides {
+    /// Override a scene key, e.g. --set lattice.porosity=0.85 (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+}
+
+/// Where a command solves: `--backend` and `--adapter` (the scene's
+/// `solver.backend` and `solver.adapter` where given).
+#[derive(clap::Args)]
+pub(crate) struct Device {
+    /// Solver backend (overrides solver.backend).
+    #[arg(long, value_enum)]
+    pub backend: Option<Backend>,
+    /// Substring of the GPU adapter name (overrides solver.adapter).
+    #[arg(long, value_name = "NAME")]
+    pub adapter: Option<String>,
+}
+
+impl Device {
+    /// `scene` solved here.
+    pub(crate) fn apply(&self, scene: Scene) -> Scene {
+        let scene = match self.backend {
+            Some(b) => scene.with_backend(b),
+            None => scene,
+        };
+        match &self.adapter {
+            Some(a) => scene.with_adapter(a),
+            None => scene,
+        }
     }
+}
+
+/// The one read of a command's scene: the file at `path` with the `--set`
+/// overrides, solved on `device` where the command solves.
+pub(crate) fn load_scene(
+    path: &Path,
+    overrides: &Overrides,
+    device: Option<&Device>,
+) -> Result<Scene, CliError> {
+    let scene = Scene::load(path, &overrides.set)?;
+    Ok(match device {
+        Some(d) => d.apply(scene),
+        None => scene,
+    })
 }
 
 /// An informational line on stderr, unless `--quiet`.
@@ -208,4 +291,47 @@ pub(crate) struct Study {
     /// nearest to h/rⁱ that divides the specimen.
     #[arg(long, default_value_t = 1.5)]
     pub ratio: f64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_flags;
+
+    fn command() -> clap::Command {
+        clap::Command::new("voxfe").subcommand(
+            clap::Command::new("design")
+                .arg(clap::Arg::new("max").long("max-solves"))
+                .arg(clap::Arg::new("vary").long("vary")),
+        )
+    }
+
+    #[test]
+    fn arguments_become_the_flags_the_user_typed() {
+        let c = command();
+        assert_eq!(
+            with_flags("max_solves=0: allowed: at least 1", &c),
+            "--max-solves 0: allowed: at least 1"
+        );
+        assert_eq!(
+            with_flags("scene 'a.toml': vary='lattice.porosity=0.7' (case 2)", &c),
+            "scene 'a.toml': --vary 'lattice.porosity=0.7' (case 2)"
+        );
+        assert_eq!(
+            with_flags("vary=true: or vary=trueish", &c),
+            "--vary: or --vary trueish"
+        );
+    }
+
+    #[test]
+    fn scene_keys_and_unknown_names_stay() {
+        let c = command();
+        for m in [
+            "lattice.porosity=0.8: allowed: 0 < porosity < 1",
+            "max_solves_x=3 and vary_it=2, key=value",
+            "--set voxel.fill=fraction",
+            "a.max_solves=2",
+        ] {
+            assert_eq!(with_flags(m, &c), m);
+        }
+    }
 }

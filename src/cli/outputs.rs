@@ -85,10 +85,13 @@ impl Outputs {
     pub(crate) fn check(&self, inputs: &[PathBuf]) -> Result<(), FieldError> {
         let inputs: Vec<Identity> = inputs.iter().map(|p| Identity::of(p)).collect();
         let mut seen: Vec<(&'static str, Identity)> = Vec::new();
-        for (flag, given, kind) in &self.list {
+        for &(flag, ref given, ref kind) in &self.list {
+            // The library's errors name it as `vtk='f.vti'`; main.rs shows
+            // the flag.
+            let name = flag.trim_start_matches('-');
             let files: Vec<PathBuf> = match kind {
                 Kind::File(extensions) => {
-                    check_extension(flag, given, extensions)?;
+                    check_extension(name, given, extensions)?;
                     vec![given.clone()]
                 }
                 Kind::Stem(extensions) => {
@@ -98,12 +101,12 @@ impl Outputs {
             };
             for file in files {
                 if !matches!(kind, Kind::Dir) {
-                    check_writable(flag, &file)?;
+                    check_writable(name, &file)?;
                 }
                 let id = Identity::of(&file);
                 if let Some(input) = inputs.iter().find(|i| i.same(&id)) {
                     return Err(refuse(
-                        flag,
+                        name,
                         &file,
                         format!(
                             "is an input of this command ('{}'), which voxfe never overwrites; give another path",
@@ -113,7 +116,7 @@ impl Outputs {
                 }
                 if let Some((other, _)) = seen.iter().find(|(_, s)| s.same(&id)) {
                     return Err(refuse(
-                        flag,
+                        name,
                         &file,
                         format!("is also the output of {other}; give each output its own path"),
                     ));
@@ -148,7 +151,7 @@ fn check_extension(flag: &'static str, path: &Path, extensions: &[&str]) -> Resu
     Err(refuse(
         flag,
         path,
-        format!("{given}: {flag} writes {allowed}; give a name ending in it"),
+        format!("{given}: --{flag} writes {allowed}; give a name ending in it"),
     ))
 }
 
@@ -273,10 +276,13 @@ mod tests {
         let scene = dir.path().join("s.toml");
         std::fs::write(&scene, "x").unwrap();
         let p = |n: &str| dir.path().join(n);
+        // As main.rs prints it.
         let msg = |o: Outputs| {
-            o.check(std::slice::from_ref(&scene))
-                .unwrap_err()
-                .to_string()
+            let e = o.check(std::slice::from_ref(&scene)).unwrap_err();
+            crate::cli::with_flags(
+                &e.to_string(),
+                &<crate::Cli as clap::CommandFactory>::command(),
+            )
         };
         let e = msg(Outputs::default().file("--vtk", Some(&scene), &[]));
         assert!(e.contains("--vtk") && e.contains("is an input"), "{e}");

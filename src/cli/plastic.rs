@@ -1,7 +1,8 @@
 //! `voxfe plastic`: one scene's elastoplastic (J2) curve on the CPU: the
 //! stress–strain curve (text, `--json`, `--csv`, `--plot`), σ_0.2, the
-//! first maximum, and the plastic-strain field (`--vtk`). An increment that does not converge after its cut-backs
-//! ends the curve: what was computed is printed and written, and the exit
+//! first maximum, and the plastic-strain field (`--vtk`), each output
+//! path checked before the curve is computed. An increment that does not
+//! converge after its cut-backs ends the curve: what was computed is printed and written, and the exit
 //! status is 3.
 
 use std::path::PathBuf;
@@ -29,13 +30,18 @@ pub(crate) struct Args {
     /// VTK ImageData (.vti) for ParaView.
     #[arg(long, value_name = "FILE")]
     vtk: Option<PathBuf>,
-    /// Override a scene key, e.g. --set plastic.strain=0.05 (repeatable).
-    #[arg(long = "set", value_name = "KEY=VALUE")]
-    set: Vec<String>,
+    #[command(flatten)]
+    overrides: super::Overrides,
 }
 
 pub(crate) fn run(a: Args) -> Result<u8, CliError> {
-    let scene = load_scene(&a.scene, &a.set, None, None)?;
+    let scene = load_scene(&a.scene, &a.overrides, None)?;
+    // Every output checked before the curve, which takes long.
+    super::outputs::Outputs::default()
+        .file("--csv", a.csv.as_deref(), &[])
+        .file("--vtk", a.vtk.as_deref(), &[])
+        .stem("--plot", a.plot.as_deref(), &["png", "svg"])
+        .check(&super::outputs::scene_inputs(&scene))?;
     let report = match run_plastic(&scene) {
         Ok(r) => r,
         Err(e) => {

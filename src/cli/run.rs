@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 use super::{info, load_scene, CliError, EXIT_BAD_INPUT, EXIT_NOT_CONVERGED};
 use voxfe::fields::{FieldOutput, SliceField};
 use voxfe::pipeline;
-use voxfe::scene::Backend;
 use voxfe::study::converge::error::StudyFile;
 
 #[derive(clap::Args)]
@@ -15,12 +14,8 @@ pub(crate) struct Args {
     /// Scene files (TOML).
     #[arg(required = true)]
     scenes: Vec<PathBuf>,
-    /// Solver backend (overrides solver.backend).
-    #[arg(long, value_enum)]
-    backend: Option<Backend>,
-    /// Substring of the GPU adapter name (overrides solver.adapter).
-    #[arg(long, value_name = "NAME")]
-    adapter: Option<String>,
+    #[command(flatten)]
+    device: super::Device,
     /// Print one JSON object per scene instead of text.
     #[arg(long)]
     json: bool,
@@ -51,9 +46,8 @@ pub(crate) struct Args {
     /// (one scene only).
     #[arg(long, value_name = "FILE")]
     inp: Option<PathBuf>,
-    /// Override a scene key, e.g. --set lattice.porosity=0.85 (repeatable).
-    #[arg(long = "set", value_name = "KEY=VALUE")]
-    set: Vec<String>,
+    #[command(flatten)]
+    overrides: super::Overrides,
     /// A study of the same scene (`voxfe converge --json` output):
     /// report the estimated discretization error of the modulus at
     /// this voxel size instead of the D/h warning.
@@ -144,7 +138,7 @@ pub(crate) fn run(a: Args) -> Result<u8, CliError> {
 /// file that cannot be written is an error after the result, which is
 /// already on stdout). Returns the exit status.
 fn run_one(path: &Path, a: &Args, fields: &FieldOutput, several: bool) -> Result<u8, CliError> {
-    let scene = load_scene(path, &a.set, a.backend, a.adapter.as_deref())?;
+    let scene = load_scene(path, &a.overrides, Some(&a.device))?;
     if scene.load_case().is_periodic() {
         fields.check_periodic()?;
         if let Some(f) = &a.error_from {

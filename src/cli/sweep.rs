@@ -4,7 +4,6 @@
 use std::path::PathBuf;
 
 use super::{info, load_scene, CliError, EXIT_NOT_CONVERGED};
-use voxfe::scene::Backend;
 use voxfe::study::sweep::{Case, CaseOutcome, Reuse, SweepError};
 
 #[derive(clap::Args)]
@@ -21,12 +20,10 @@ pub(crate) struct Args {
     /// Run only every N-th case, starting at I (I/N, I from 0).
     #[arg(long, value_name = "I/N")]
     shard: Option<String>,
-    /// Solver backend (overrides solver.backend).
-    #[arg(long, value_enum)]
-    backend: Option<Backend>,
-    /// Override a base-scene key (repeatable).
-    #[arg(long = "set", value_name = "KEY=VALUE")]
-    set: Vec<String>,
+    #[command(flatten)]
+    device: super::Device,
+    #[command(flatten)]
+    overrides: super::Overrides,
     /// Run every case again, when --out holds this sweep (default:
     /// resume, skipping the cases already in results.jsonl).
     #[arg(long)]
@@ -49,7 +46,7 @@ pub(crate) fn run(a: Args) -> Result<u8, CliError> {
     } else {
         Reuse::Resume
     };
-    let base = load_scene(&a.scene, &a.set, a.backend, None)?;
+    let base = load_scene(&a.scene, &a.overrides, Some(&a.device))?;
     super::outputs::Outputs::default()
         .dir("--out", &a.out)
         .check(&super::outputs::scene_inputs(&base))?;

@@ -27,13 +27,12 @@ pub(crate) struct Args {
     /// .vtu) for meshio, ParaView and FE pre-processors.
     #[arg(long, value_name = "FILE")]
     vtu: Option<PathBuf>,
-    /// Override a scene key, e.g. --set lattice.porosity=0.85 (repeatable).
-    #[arg(long = "set", value_name = "KEY=VALUE")]
-    set: Vec<String>,
+    #[command(flatten)]
+    overrides: super::Overrides,
 }
 
 pub(crate) fn run(a: Args) -> Result<u8, CliError> {
-    let scene = load_scene(&a.scene, &a.set, None, None)?;
+    let scene = load_scene(&a.scene, &a.overrides, None)?;
     super::outputs::Outputs::default()
         .file("--vti", a.vti.as_deref(), &[])
         .file("--image", a.image.as_deref(), &["nrrd", "tif", "tiff"])

@@ -11,7 +11,7 @@ use crate::fem::SolveError;
 pub enum GpuError {
     /// No adapter with compute shaders among the requested backends, or
     /// none whose name holds `--adapter NAME`.
-    #[error("no GPU adapter{}: found {found}", .requested.as_ref().map(|n| format!(" matching --adapter '{n}'")).unwrap_or_default())]
+    #[error("no GPU adapter{}: found {found}", .requested.as_ref().map(|n| format!(" matching solver.adapter = '{n}'")).unwrap_or_default())]
     NoAdapter {
         /// The requested name (`--adapter` or `WGPU_ADAPTER_NAME`).
         requested: Option<String>,

@@ -425,7 +425,7 @@ pub enum ExportError {
     /// `specimen.shape` as written in the message.
     #[error("specimen.shape = {shape}: export-stl writes cylinder envelopes only")]
     NotCylinder { shape: String },
-    #[error("--segments {segments}: allowed: at least 3")]
+    #[error("segments={segments}: allowed: at least 3")]
     TooFewSegments { segments: usize },
     #[error("writing {}", path.display())]
     Write {

@@ -117,7 +117,7 @@ impl Solver {
                 // on the CPU, several times slower than the CPU solver.
                 Ok(ctx) if ctx.is_software() => {
                     self.notices.push(format!(
-                        "only a software GPU adapter ({}) was found; the CPU solver is faster (use --backend gpu to run on it)",
+                        "only a software GPU adapter ({}) was found; the CPU solver is faster (solver.backend = \"gpu\" runs on it)",
                         ctx.adapter_name()
                     ));
                     cpu()

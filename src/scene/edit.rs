@@ -190,8 +190,8 @@ impl Scene {
             SceneError::Toml {
                 path: origin.path.clone(),
                 message: format!(
-                    "after --set {}: {}",
-                    origin.overrides.join(" --set "),
+                    "after set={}: {}",
+                    origin.overrides.join(" set="),
                     e.message()
                 ),
             }

@@ -91,7 +91,7 @@ pub enum SceneError {
     )]
     Toml { path: PathBuf, message: String },
     /// A `--set` argument (or an edit) that is not `key=value`.
-    #[error("--set '{arg}': expected key=value with a dotted key, e.g. lattice.porosity=0.85")]
+    #[error("set='{arg}': expected key=value with a dotted key, e.g. lattice.porosity=0.85")]
     BadOverride { arg: String },
     /// A value outside what is allowed.
     #[error("{key} = {}: {allowed}", crate::text::escape(value))]

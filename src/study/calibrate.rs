@@ -201,7 +201,7 @@ impl std::fmt::Display for CalibrationView {
         let cache = match a.cache {
             Some("hit") => "hit: the calibration was read from the cache, no cell solved",
             Some("miss") => "miss: calibrated now and stored",
-            _ => "bypassed (--no-cache or VOXFE_NO_CACHE): nothing read or stored",
+            _ => "bypassed (no_cache=true, or VOXFE_NO_CACHE): nothing read or stored",
         };
         writeln!(s, "cache            {cache}")?;
         writeln!(

@@ -258,10 +258,10 @@ pub fn estimate(h: [f64; 3], f: [f64; 3], noise: f64) -> Estimate {
 /// Why no voxel sizes could be planned.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum PlanError {
-    #[error("--levels {0}: allowed: 3 to {MAX_LEVELS} (an order and an extrapolation need three solves; each level has about ratio³ times the voxels of the one before)")]
+    #[error("levels={0}: allowed: 3 to {MAX_LEVELS} (an order and an extrapolation need three solves; each level has about ratio³ times the voxels of the one before)")]
     BadLevels(usize),
     /// A finest level beyond any grid (checked before any size is planned).
-    #[error("--levels {levels} --ratio {ratio}: the finest level would be h ≈ {finest:.3e} mm, {per_axis:.3e} voxels along the specimen's {length} mm; allowed: at most {MAX_VOXELS_PER_AXIS} voxels per axis: fewer levels or a smaller ratio")]
+    #[error("levels={levels} ratio={ratio}: the finest level would be h ≈ {finest:.3e} mm, {per_axis:.3e} voxels along the specimen's {length} mm; allowed: at most {MAX_VOXELS_PER_AXIS} voxels per axis: fewer levels or a smaller ratio")]
     TooFine {
         levels: usize,
         ratio: f64,
@@ -269,9 +269,9 @@ pub enum PlanError {
         per_axis: f64,
         length: f64,
     },
-    #[error("--ratio {0}: allowed: a refinement ratio above 1 (e.g. 1.5 or 2)")]
+    #[error("ratio={0}: allowed: a refinement ratio above 1 (e.g. 1.5 or 2)")]
     BadRatio(f64),
-    #[error("level {level}: no voxel size within a factor 2 of h = {target} mm divides the specimen ({lengths} mm) into whole voxels and is finer than level {prev} (h = {prev_h} mm); try another --ratio or voxel.size")]
+    #[error("level {level}: no voxel size within a factor 2 of h = {target} mm divides the specimen ({lengths} mm) into whole voxels and is finer than level {prev} (h = {prev_h} mm); try another ratio or voxel.size")]
     NoAdmissible {
         level: usize,
         target: f64,

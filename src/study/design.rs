@@ -169,17 +169,17 @@ impl ProbeError {
 /// Why no design was found.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum DesignError {
-    #[error("--target-modulus {target} MPa: allowed: a positive modulus in MPa")]
+    #[error("target_modulus={target} MPa: allowed: a positive modulus in MPa")]
     BadTarget { target: f64 },
-    #[error("--tolerance {0}: allowed: 0 < tolerance < 0.5")]
+    #[error("tolerance={0}: allowed: 0 < tolerance < 0.5")]
     BadTolerance(f64),
-    #[error("--porosity-range {0}:{1}: allowed: 0 < min < max < 1")]
+    #[error("porosity_range={0}:{1}: allowed: 0 < min < max < 1")]
     BadRange(f64, f64),
     #[error(
-        "--max-solves {0}: allowed: at least 1 (the search needs one solve to report a modulus)"
+        "max_solves={0}: allowed: at least 1 (the search needs one solve to report a modulus)"
     )]
     BadMaxSolves(usize),
-    #[error("--target-modulus {target} MPa is not reachable with this lattice: E_eff ranges from {sparse} MPa (porosity {phi_max}) to {dense} MPa (porosity {phi_min}, the densest searched)")]
+    #[error("target_modulus={target} MPa is not reachable with this lattice: E_eff ranges from {sparse} MPa (porosity {phi_max}) to {dense} MPa (porosity {phi_min}, the densest searched)")]
     Unreachable {
         target: f64,
         dense: String,
@@ -187,7 +187,7 @@ pub enum DesignError {
         phi_min: f64,
         phi_max: f64,
     },
-    #[error("--target-modulus {target} MPa falls in a voxel step: porosity {phi_a} gives {e_a:.1} MPa and porosity {phi_b} gives {e_b:.1} MPa, with no voxelization found between them; use a smaller voxel.size (or a lattice.origin that is not aligned with the voxels)")]
+    #[error("target_modulus={target} MPa falls in a voxel step: porosity {phi_a} gives {e_a:.1} MPa and porosity {phi_b} gives {e_b:.1} MPa, with no voxelization found between them; use a smaller voxel.size (or a lattice.origin that is not aligned with the voxels)")]
     VoxelStep {
         target: f64,
         phi_a: f64,
@@ -195,7 +195,7 @@ pub enum DesignError {
         phi_b: f64,
         e_b: f64,
     },
-    #[error("--target-modulus {target} MPa: not within {tolerance} after {solves} solves; closest: {closest:.1} MPa at porosity {phi}")]
+    #[error("target_modulus={target} MPa: not within {tolerance} after {solves} solves; closest: {closest:.1} MPa at porosity {phi}")]
     NotFound {
         target: f64,
         tolerance: f64,
@@ -401,12 +401,12 @@ pub enum RunDesignError {
     #[error("scene '{scene}': voxfe design needs a lattice (lattice.kind other than solid) in compression (load.case = \"compression\"), where E_eff is defined, or a periodic cell (load.case = \"periodic\"), whose E_h is the target")]
     NotCompression { scene: String },
     /// `--converged` on a periodic scene.
-    #[error("--converged: scene '{scene}' is periodic (load.case = \"periodic\"); voxfe converge does not take periodic scenes yet: design it without --converged")]
+    #[error("converged=true: scene '{scene}' is periodic (load.case = \"periodic\"); a convergence study does not take periodic scenes yet: design it without converged")]
     ConvergedPeriodic { scene: String },
     #[error(transparent)]
     Search(#[from] DesignError),
     /// `--converged`: the study's levels or its solves.
-    #[error("--converged: {0}")]
+    #[error("converged=true: {0}")]
     Converge(#[from] ConvergeError),
 }
 

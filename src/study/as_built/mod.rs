@@ -55,7 +55,7 @@ pub enum FitError {
         row: usize,
         why: String,
     },
-    #[error("--offsets {0}: allowed: at least three distinct fractions of the thinnest strut, each in (-0.9, 1), 0 among them")]
+    #[error("offsets={0}: allowed: at least three distinct fractions of the thinnest strut, each in (-0.9, 1), 0 among them")]
     BadOffsets(String),
     #[error("tests '{tests}': no model could be fitted to the modulus: {why}")]
     NoModel { tests: String, why: String },

@@ -80,7 +80,7 @@ impl fmt::Display for FitReport {
         writeln!(f)?;
         writeln!(
             f,
-            "as built         {} — [as_built] from = \"<this --json file>\" applies it to run, sweep and design",
+            "as built         {} — [as_built] from = \"<this fit's JSON record>\" applies it to run, sweep and design",
             self.as_built.describe()
         )
     }

@@ -52,17 +52,17 @@ pub const IGNORED_KEYS: [&str; 6] = [
 /// Why a study file cannot give a run's error.
 #[derive(Debug, thiserror::Error)]
 pub enum ErrorFromError {
-    #[error("--error-from '{path}': cannot read it: {error}")]
+    #[error("error_from='{path}': cannot read it: {error}")]
     Read { path: String, error: std::io::Error },
-    #[error("--error-from '{path}': not the JSON of `voxfe converge --json` ({why})")]
+    #[error("error_from='{path}': not the JSON record of a convergence study (voxfe converge --json) ({why})")]
     NotAStudy { path: String, why: String },
-    #[error("--error-from '{path}': the study is of another scene (study_hash {found}; this run's scene, voxel size aside, is {expected}); allowed: the output of `voxfe converge SCENE --json` for this scene, with the same --set overrides except voxel.size")]
+    #[error("error_from='{path}': the study is of another scene (study_hash {found}; this run's scene, voxel size aside, is {expected}); allowed: the convergence study (voxfe converge SCENE --json) of this scene, with the same overrides except voxel.size")]
     OtherScene {
         path: String,
         found: String,
         expected: String,
     },
-    #[error("--error-from '{path}': the study has no levels of {quantity}, the modulus of this load case ({case})")]
+    #[error("error_from='{path}': the study has no levels of {quantity}, the modulus of this load case ({case})")]
     NoQuantity {
         path: String,
         quantity: String,
@@ -70,7 +70,7 @@ pub enum ErrorFromError {
     },
     /// A periodic scene: its C^H has no convergence study to take an
     /// error from (`voxfe converge` does not take periodic scenes).
-    #[error("--error-from '{path}': the scene is periodic (load.case = \"periodic\"), and voxfe converge does not take periodic scenes; allowed: --error-from with a loaded specimen (C^H reports its calibrated error band)")]
+    #[error("error_from='{path}': the scene is periodic (load.case = \"periodic\"), and a convergence study does not take periodic scenes; allowed: error_from with a loaded specimen (C^H reports its calibrated error band)")]
     Periodic { path: String },
 }
 

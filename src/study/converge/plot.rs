@@ -42,7 +42,7 @@ pub fn check_plot(
     if !quantities.is_empty() && !quantities.iter().any(|q| q == modulus) {
         return Err(ConvergeError::PlotQuantity {
             modulus: modulus.into(),
-            asked: quantities.join(" --quantity "),
+            asked: quantities.join(" quantity="),
         });
     }
     let bad = |why: &str| ConvergeError::PlotPath {

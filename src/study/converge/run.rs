@@ -36,9 +36,9 @@ pub enum ConvergeError {
     /// of the same specimen to solve.
     #[error("specimen.shape = \"image\": a convergence study refines the voxel size, and an image's voxels are fixed by its scan (allowed: box, cylinder or STL specimens)")]
     ImageSpecimen,
-    #[error("--quantity {name}: allowed: a field of `voxfe run --json` ({known})")]
+    #[error("quantity={name}: allowed: a field of a run's JSON record ({known})")]
     UnknownQuantity { name: String, known: String },
-    #[error("--quantity {name}: level {level} reports {value}, not a number (this load case does not give it)")]
+    #[error("quantity={name}: level {level} reports {value}, not a number (this load case does not give it)")]
     NotANumber {
         name: String,
         level: usize,
@@ -52,12 +52,12 @@ pub enum ConvergeError {
         source: RunError,
     },
     /// `--compare-fill` sets voxel.fill itself.
-    #[error("--compare-fill with --set {set}: allowed: one or the other (--compare-fill runs both voxel.fill = \"binary\" and \"fraction\" on the same voxel sizes)")]
+    #[error("compare_fill=true with set={set}: allowed: one or the other (compare_fill runs both voxel.fill = \"binary\" and \"fraction\" on the same voxel sizes)")]
     FillConflict { set: String },
     /// `--plot` draws the load case's modulus.
-    #[error("--plot draws {modulus}, the modulus of this load case, and --quantity {asked} leaves it out; allowed: no --quantity, or one list that includes {modulus}")]
+    #[error("the convergence plot draws {modulus}, the modulus of this load case, and quantity={asked} leaves it out; allowed: no quantity, or one list that includes {modulus}")]
     PlotQuantity { modulus: String, asked: String },
-    #[error("--plot {stem}: {why}; allowed: a file stem in an existing directory (STEM.png and STEM.svg are written)")]
+    #[error("plot={stem}: {why}; allowed: a file stem in an existing directory (STEM.png and STEM.svg are written)")]
     PlotPath { stem: String, why: String },
     #[error(transparent)]
     Plot(#[from] crate::plot::PlotError),

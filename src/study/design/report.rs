@@ -151,7 +151,7 @@ fn noise_note(f: &mut fmt::Formatter<'_>, o: &DesignOptions) -> fmt::Result {
     if o.below_noise() {
         writeln!(
             f,
-            "note              --tolerance {} % is below the noise of the calibrated modulus between porosities ({} %: twice the calibration's search tolerance); the search stopped within {} %",
+            "note              tolerance={} % is below the noise of the calibrated modulus between porosities ({} %: twice the calibration's search tolerance); the search stopped within {} %",
             100.0 * o.tolerance,
             100.0 * o.noise,
             100.0 * o.stop_tolerance()

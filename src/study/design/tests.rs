@@ -16,7 +16,7 @@ fn zero_solves_is_bad_input_before_any_solve() {
     };
     let e = search(0.80, &opts, |_| panic!("no solve may start")).unwrap_err();
     assert_eq!(e, DesignError::BadMaxSolves(0));
-    assert!(e.to_string().contains("--max-solves 0"), "{e}");
+    assert!(e.to_string().contains("max_solves=0"), "{e}");
     assert!(RunDesignError::Search(e).is_bad_input());
 }
 

@@ -61,7 +61,7 @@ pub fn merge(dirs: &[std::path::PathBuf]) -> Result<(Manifest, Vec<Row>), SweepE
                 || first.variations != mine.variations
             {
                 return Err(SweepError::Mismatch(format!(
-                    "'{}' is a different sweep (scene, --set or --vary differ)",
+                    "'{}' is a different sweep (scene, set or vary differ)",
                     d.display()
                 )));
             }

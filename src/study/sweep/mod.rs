@@ -58,9 +58,9 @@ pub const MAX_CASES: usize = 100_000;
 /// Why a sweep could not be set up or its results read.
 #[derive(Debug, thiserror::Error)]
 pub enum SweepError {
-    #[error("--vary '{arg}': {why}; expected KEY=a,b,c or KEY=start:stop:count, e.g. lattice.porosity=0.70:0.88:7")]
+    #[error("vary='{arg}': {why}; expected KEY=a,b,c or KEY=start:stop:count, e.g. lattice.porosity=0.70:0.88:7")]
     BadVary { arg: String, why: String },
-    #[error("--shard '{arg}': expected I/N with 0 ≤ I < N, e.g. 0/4")]
+    #[error("shard='{arg}': expected I/N with 0 ≤ I < N, e.g. 0/4")]
     BadShard { arg: String },
     #[error("cannot {what} '{path}': {error}")]
     Io {
@@ -81,16 +81,16 @@ pub enum SweepError {
     /// The base scene does not load.
     #[error(transparent)]
     Scene(#[from] SceneError),
-    #[error("scene '{scene}': nothing to vary: give --vary KEY=VALUES or a [sweep] vary list in the scene")]
+    #[error("scene '{scene}': nothing to vary: give vary KEY=VALUES or a [sweep] vary list in the scene")]
     NothingToVary { scene: String },
-    #[error("--vary '{second}': key {key} is already varied by --vary '{first}'; give each key once (all its values in one list)")]
+    #[error("vary='{second}': key {key} is already varied by vary='{first}'; give each key once (all its values in one list)")]
     DuplicateVary {
         key: String,
         first: String,
         second: String,
     },
     /// A case whose scene does not load: a bad `--vary` key or value.
-    #[error("--vary: case {case} ({settings}) does not load")]
+    #[error("case {case} of the variations ({settings}) does not load")]
     BadCase {
         case: usize,
         settings: String,
@@ -105,17 +105,17 @@ pub enum SweepError {
         source: Box<crate::study::converge::ConvergeError>,
     },
     /// `[sweep] converge` on a periodic case: no study of C^H yet.
-    #[error("[sweep] converge: case {case} ({settings}) is periodic (load.case = \"periodic\"); voxfe converge does not take periodic scenes yet: remove [sweep] converge to homogenize each case once")]
+    #[error("[sweep] converge: case {case} ({settings}) is periodic (load.case = \"periodic\"); a convergence study does not take periodic scenes yet: remove [sweep] converge to homogenize each case once")]
     PeriodicStudy { case: usize, settings: String },
     /// More cases than [`MAX_CASES`] (the product of the variations).
-    #[error("--vary: {} cases ({product}); allowed: at most {limit} cases in one sweep: vary fewer values, or split it into several sweeps", .total.map_or("more than 2^64".to_string(), |t| t.to_string()))]
+    #[error("the variations give {} cases ({product}); allowed: at most {limit} cases in one sweep: vary fewer values, or split it into several sweeps", .total.map_or("more than 2^64".to_string(), |t| t.to_string()))]
     TooManyCases {
         total: Option<usize>,
         product: String,
         limit: usize,
     },
     /// An `--out` that cannot take this sweep (found before the first solve).
-    #[error("--out '{path}': {why}")]
+    #[error("out='{path}': {why}")]
     OutDir { path: String, why: String },
 }
 
@@ -313,7 +313,7 @@ impl Manifest {
         }
         if self.set != other.set {
             d.push(format!(
-                "--set [{}] vs [{}]",
+                "set=[{}] vs [{}]",
                 self.set.join(" "),
                 other.set.join(" ")
             ));
@@ -326,14 +326,14 @@ impl Manifest {
                     .collect::<Vec<_>>()
                     .join(" ")
             };
-            d.push(format!("--vary [{}] vs [{}]", v(self), v(other)));
+            d.push(format!("vary=[{}] vs [{}]", v(self), v(other)));
         }
         if self.shard != other.shard {
             let s = |m: &Manifest| {
                 m.shard
                     .map_or("none".to_string(), |s| format!("{}/{}", s.index, s.count))
             };
-            d.push(format!("--shard {} vs {}", s(self), s(other)));
+            d.push(format!("shard={} vs {}", s(self), s(other)));
         }
         (!d.is_empty()).then(|| d.join("; "))
     }
@@ -689,7 +689,7 @@ mod tests {
         };
         let why = a.differs(&b).unwrap();
         assert!(
-            why.contains("hash") && why.contains("--shard none vs 0/2"),
+            why.contains("hash") && why.contains("shard=none vs 0/2"),
             "{why}"
         );
     }

@@ -60,7 +60,7 @@ fn lock(dir: &Path, refuse: impl Fn(String) -> SweepError) -> Result<File, Sweep
     match file.try_lock_exclusive() {
         Ok(true) => Ok(file),
         Ok(false) => Err(refuse(format!(
-            "is in use by another voxfe sweep (it holds the lock '{}'); wait for that sweep to finish, or give another --out",
+            "is in use by another voxfe sweep (it holds the lock '{}'); wait for that sweep to finish, or give another out=DIR",
             path.display()
         ))),
         Err(e) => Err(refuse(format!(
@@ -118,7 +118,7 @@ pub fn prepare_out(
             (Some(old), _) => match old.differs(manifest) {
                 Some(why) => {
                     return Err(refuse(format!(
-                    "holds a different sweep ({why}); give another --out, or --force to replace it"
+                    "holds a different sweep ({why}); give another out=DIR, or force=true to replace it"
                 )))
                 }
                 None => reuse == Reuse::Restart,
@@ -128,7 +128,7 @@ pub fn prepare_out(
                 shown.sort();
                 shown.truncate(5);
                 return Err(refuse(format!(
-                    "is not empty and holds no voxfe sweep (no readable sweep.json; found {}); give an empty or new directory, or --force to write there anyway",
+                    "is not empty and holds no voxfe sweep (no readable sweep.json; found {}); give an empty or new directory, or force=true to write there anyway",
                     shown.join(", ")
                 )));
             }
@@ -186,7 +186,7 @@ fn read_done(dir: &Path, manifest: &Manifest) -> Result<Prepared, SweepError> {
                         &path,
                         n,
                         format!(
-                            "case {} is not a case of this sweep; --force to replace it",
+                            "case {} is not a case of this sweep; force=true replaces it",
                             row.case
                         ),
                     ));
@@ -205,7 +205,7 @@ fn read_done(dir: &Path, manifest: &Manifest) -> Result<Prepared, SweepError> {
                 return Err(bad_results(
                     &path,
                     n,
-                    format!("{why}; --restart to run the sweep again"),
+                    format!("{why}; restart=true runs the sweep again"),
                 ))
             }
         }
@@ -247,7 +247,7 @@ mod tests {
         // A complete line that does not read is an error, not dropped.
         std::fs::write(&jsonl, "nonsense\n").unwrap();
         let e = prepare_out(dir.path(), &m, Reuse::Resume).unwrap_err();
-        assert!(e.to_string().contains("--restart"), "{e}");
+        assert!(e.to_string().contains("restart=true"), "{e}");
         assert!(prepare_out(dir.path(), &m, Reuse::Restart).is_ok());
     }
 

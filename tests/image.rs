@@ -627,6 +627,8 @@ fn bad_image_keys_are_errors() {
         (base("[lattice]\nkind = \"bcc\"\ncell = 1.0\nstrut = 0.2\n[specimen]\nshape = \"image\"\npath = \"a.nrrd\"\n[image]\ncalibration = \"threshold\"\nthreshold = 1"), "an image specimen takes no lattice"),
         (base("[specimen]\nshape = \"image\"\npath = \"a.nrrd\"\nsize = [1.0, 1.0, 1.0]\n[image]\ncalibration = \"threshold\"\nthreshold = 1"), "specimen.size = [1.0, 1.0, 1.0]: an image specimen's box is the image's extent"),
         (base("[specimen]\nshape = \"image\"\npath = \"a.nrrd\"\nend_plates = 0.1\n[image]\ncalibration = \"threshold\"\nthreshold = 1"), "specimen.end_plates"),
+        // A tiling origin of the solid "lattice" an image may name.
+        (base("[lattice]\nkind = \"solid\"\norigin = [0.0, 0.0, 0.0]\n[specimen]\nshape = \"image\"\npath = \"a.nrrd\"\n[image]\ncalibration = \"threshold\"\nthreshold = 1"), "lattice.origin = [0.0, 0.0, 0.0]: an image specimen has no lattice"),
         (base("[specimen]\nshape = \"image\"\npath = \"a.nrrd\""), "image.calibration = (missing)"),
         (base("[specimen]\nshape = \"image\"\n[image]\ncalibration = \"threshold\"\nthreshold = 1"), "specimen.path = (missing)"),
         // [image] on a box; a box without voxel size or lattice.

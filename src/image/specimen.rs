@@ -154,6 +154,13 @@ impl Scene {
                 "an image specimen takes no lattice (the image is the geometry): omit [lattice] or give kind = \"solid\" alone",
             ));
         }
+        if l.origin != [0.0; 3] || self.writes("lattice.origin") {
+            return Err(invalid(
+                "lattice.origin",
+                format!("{:?}", l.origin),
+                "an image specimen has no lattice to tile (the image is the geometry): leave lattice.origin out",
+            ));
+        }
         for (key, given) in [
             ("specimen.end_plates", sp.end_plates != 0.0),
             ("specimen.wall", sp.wall != 0.0),

@@ -848,3 +848,19 @@ fn control_and_binary_bytes_of_a_scene_are_never_printed_raw() {
         assert!(err.len() < 400, "{name}: {err}");
     }
 }
+
+#[test]
+fn a_voxel_size_that_does_not_divide_the_cell_names_the_cell_not_the_cells_box() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rd.toml");
+    std::fs::write(&path, BASE).unwrap();
+    for cells in [None, Some(3)] {
+        let msg = Scene::load_as_periodic(&path, &["voxel.size=0.07".to_string()], cells)
+            .map(|_| ())
+            .expect_err("1.5 mm is not whole voxels of 0.07 mm")
+            .to_string();
+        assert!(msg.starts_with("voxel.size = 0.07: "), "{cells:?}: {msg}");
+        assert!(msg.contains("lattice.cell = 1.5 mm"), "{cells:?}: {msg}");
+        assert!(!msg.contains("specimen.size"), "{cells:?}: {msg}");
+    }
+}

@@ -12,7 +12,11 @@
 //! - a threshold `g` makes grey ≥ g solid (φ = 1); a ramp `[g0, g1]` gives
 //!   φ = (grey − g0)/(g1 − g0) clamped to [0, 1], and a voxel is solid when
 //!   φ > 0 and φ ≥ `voxel.fraction_threshold` (default 0.01); then the largest face-connected component is kept, as
-//!   for every specimen.
+//!   for every specimen;
+//! - the calibration is the image's fill: a scene that writes a `[voxel]`
+//!   key that does not apply to it (`fill = "fraction"`, a fraction
+//!   threshold or exponent on a threshold image; `fill = "binary"` on a
+//!   ramp) is refused naming the key; the defaults are never refused.
 //!
 //! [`specimen`] holds the scene side: the `[image]` keys resolved when a
 //! scene is loaded and the voxelization of an image specimen.

@@ -31,5 +31,6 @@ pub mod report;
 pub mod scene;
 pub mod strength;
 pub mod study;
+pub mod text;
 pub mod voxelize;
 pub mod vtk;

@@ -548,3 +548,46 @@ fn a_contact_strip_of_one_node_column_is_warned_about() {
     assert!(out.contains("contact width    1.0000 mm"), "{out}");
     assert!(!err.contains("column of nodes"), "{err}");
 }
+
+#[test]
+fn cells_and_test_files_are_named_as_written_and_shown_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let path = d.join("small.toml");
+    std::fs::write(&path, scene()).unwrap();
+    let s = path.to_str().unwrap();
+    let has_control = |e: &str| e.chars().any(|c| c.is_control() && c != '\n');
+    // A periodic specimen too large for the node ids: the cells named,
+    // not the specimen size they make.
+    let out = voxfe(&["homogenize", s, "--cells", "100000"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("cells = 100000"), "{err}");
+    assert!(!err.contains("specimen.size"), "{err}");
+    // Control bytes in a test file's header and cells, and a binary file.
+    for (name, bytes, says) in [
+        (
+            "h.csv",
+            &b"po\x1b[2Jrosity,modulus_gpa\n0.7,1\n"[..],
+            "po\\u{1b}[2j",
+        ),
+        (
+            "c.csv",
+            &b"porosity,modulus_gpa\n0.7\x1b[31m,1\n"[..],
+            "0.7\\u{1b}[31m",
+        ),
+        (
+            "b.csv",
+            &b"\x7fELF\x02\x01\x01\x00\xff\xfe\x1b[2J"[..],
+            "b.csv",
+        ),
+    ] {
+        let csv = d.join(name);
+        std::fs::write(&csv, bytes).unwrap();
+        let out = voxfe(&["fit", s, "--tests", csv.to_str().unwrap()]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{name}: {err}");
+        assert!(err.contains(says), "{name}: {err}");
+        assert!(!has_control(&err), "{name}: {err:?}");
+    }
+}

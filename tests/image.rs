@@ -627,6 +627,8 @@ fn bad_image_keys_are_errors() {
         (base("[lattice]\nkind = \"bcc\"\ncell = 1.0\nstrut = 0.2\n[specimen]\nshape = \"image\"\npath = \"a.nrrd\"\n[image]\ncalibration = \"threshold\"\nthreshold = 1"), "an image specimen takes no lattice"),
         (base("[specimen]\nshape = \"image\"\npath = \"a.nrrd\"\nsize = [1.0, 1.0, 1.0]\n[image]\ncalibration = \"threshold\"\nthreshold = 1"), "specimen.size = [1.0, 1.0, 1.0]: an image specimen's box is the image's extent"),
         (base("[specimen]\nshape = \"image\"\npath = \"a.nrrd\"\nend_plates = 0.1\n[image]\ncalibration = \"threshold\"\nthreshold = 1"), "specimen.end_plates"),
+        // A tiling origin of the solid "lattice" an image may name.
+        (base("[lattice]\nkind = \"solid\"\norigin = [0.0, 0.0, 0.0]\n[specimen]\nshape = \"image\"\npath = \"a.nrrd\"\n[image]\ncalibration = \"threshold\"\nthreshold = 1"), "lattice.origin = [0.0, 0.0, 0.0]: an image specimen has no lattice"),
         (base("[specimen]\nshape = \"image\"\npath = \"a.nrrd\""), "image.calibration = (missing)"),
         (base("[specimen]\nshape = \"image\"\n[image]\ncalibration = \"threshold\"\nthreshold = 1"), "specimen.path = (missing)"),
         // [image] on a box; a box without voxel size or lattice.
@@ -692,4 +694,193 @@ fn per_axis_units_set_the_voxel_size() {
     );
     let g = grid_of(&s);
     assert!((g.h - 0.1).abs() < 1e-12, "{}", g.h);
+}
+
+/// Whether `s` holds a control character (a terminal would act on it).
+fn has_control(s: &str) -> bool {
+    s.chars().any(|c| c.is_control() && c != '\n')
+}
+
+#[test]
+fn voxel_keys_that_do_not_apply_to_the_calibration_are_refused_and_defaults_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    nrrd_with(
+        &d.join("a.nrrd"),
+        "type: uint8\ndimension: 3\nsizes: 2 2 2\nspacings: 0.1 0.1 0.1\nencoding: raw",
+        &[255, 255, 255, 255, 128, 128, 128, 128],
+    );
+    let th = "calibration = \"threshold\"\nthreshold = 100";
+    let ramp = "calibration = \"ramp\"\nramp = [0, 255]";
+    // Written keys that do not apply: refused naming the key, the value,
+    // the image's calibration and what is allowed.
+    let refused = [
+        (
+            th,
+            "[voxel]\nfill = \"fraction\"",
+            "voxel.fill = \"fraction\"",
+        ),
+        (
+            th,
+            "[voxel]\nfraction_exponent = 2",
+            "voxel.fraction_exponent = 2",
+        ),
+        (
+            th,
+            "[voxel]\nfraction_exponent = 1",
+            "voxel.fraction_exponent = 1",
+        ),
+        // Even at its default value: the file writes it.
+        (
+            th,
+            "[voxel]\nfraction_threshold = 0.01",
+            "voxel.fraction_threshold = 0.01",
+        ),
+        (
+            ramp,
+            "[voxel]\nfill = \"binary\"",
+            "voxel.fill = \"binary\"",
+        ),
+    ];
+    for (i, (image, voxel, needle)) in refused.iter().enumerate() {
+        let s = image_scene(d, &format!("r{i}"), "a.nrrd", image, voxel);
+        let calibration = if image.contains("ramp =") {
+            "image.calibration = \"ramp\""
+        } else {
+            "image.calibration = \"threshold\""
+        };
+        assert_bad(&s, &[needle, calibration, "allowed:"]);
+    }
+    // The same key by --set.
+    let s = image_scene(d, "set", "a.nrrd", th, "");
+    let out = voxfe(&[
+        "voxelize",
+        s.to_str().unwrap(),
+        "--set",
+        "voxel.fill=fraction",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("voxel.fill = \"fraction\""));
+    // The defaults (no [voxel] key) run as before: a threshold image is
+    // binary, a ramp fractional; the keys that apply are taken.
+    let json = |s: &Path| -> serde_json::Value {
+        let out = voxfe(&["voxelize", s.to_str().unwrap(), "--json"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    for (name, image, voxel, fill) in [
+        ("th", th, "", "binary"),
+        ("thb", th, "[voxel]\nfill = \"binary\"", "binary"),
+        ("ramp", ramp, "", "fraction"),
+        (
+            "rampf",
+            ramp,
+            "[voxel]\nfill = \"fraction\"\nfraction_threshold = 0.02\nfraction_exponent = 2",
+            "fraction",
+        ),
+    ] {
+        let v = json(&image_scene(d, name, "a.nrrd", image, voxel));
+        assert_eq!(v["fill"], fill, "{name}: {v}");
+    }
+}
+
+#[test]
+fn an_image_too_large_names_its_file_and_its_voxel_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let th = "calibration = \"threshold\"\nthreshold = 128";
+    // Only the header is read before the checks: no data is needed.
+    for (name, sizes, says) in [
+        ("nodes", "100000 100000 100000", "32-bit"),
+        ("memory", "1000 1000 1000", "voxel.max_memory_mb = 16384"),
+    ] {
+        nrrd_with(
+            &d.join(format!("{name}.nrrd")),
+            &format!(
+                "type: uint8\ndimension: 3\nsizes: {sizes}\nspacings: 0.1 0.1 0.1\nencoding: raw"
+            ),
+            &[],
+        );
+        let s = image_scene(d, name, &format!("{name}.nrrd"), th, "");
+        let counts = sizes.replace(' ', "×");
+        assert_bad(
+            &s,
+            &[
+                &format!("specimen.path = '{name}.nrrd'"),
+                &counts,
+                says,
+                "crop or downsample the image",
+            ],
+        );
+        let out = voxfe(&["voxelize", s.to_str().unwrap()]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        // Not the box the image makes, nor the file's voxel size: the
+        // scene writes neither.
+        assert!(!err.contains("specimen.size"), "{err}");
+        assert!(!err.contains("voxel.size = 0.1:"), "{err}");
+    }
+    // A voxel size the file states and the scene does not write: the file
+    // named with it, the number as short as it is written.
+    nrrd_with(
+        &d.join("far.nrrd"),
+        "type: uint8\ndimension: 3\nsizes: 2 2 2\nspacings: 1e300 1e300 1e300\nencoding: raw",
+        &[255; 8],
+    );
+    let s = image_scene(d, "far", "far.nrrd", th, "");
+    assert_bad(&s, &["specimen.path = 'far.nrrd' (its voxels of 1e300 mm)"]);
+    let out = voxfe(&["voxelize", s.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("voxel.size ="), "{err}");
+    assert!(err.len() < 400, "{err}");
+}
+
+#[test]
+fn binary_and_control_bytes_of_an_image_are_shown_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let th = "calibration = \"threshold\"\nthreshold = 128";
+    // A binary file named .nrrd: its first "line" cut and escaped.
+    let mut binary: Vec<u8> = b"\x7fELF\x02\x01\x01\x00\x1b[2J\x07".to_vec();
+    binary.extend((0u8..=255).cycle().take(2000).filter(|&b| b != b'\n'));
+    std::fs::write(d.join("bin.nrrd"), &binary).unwrap();
+    // Control characters in header lines and values.
+    let ok = "type: uint8\ndimension: 3\nsizes: 2 2 2\nspacings: 0.1 0.1 0.1\nencoding: raw";
+    nrrd_with(
+        &d.join("type.nrrd"),
+        &ok.replace("uint8", "uint8\x1b[31m"),
+        &[0; 8],
+    );
+    nrrd_with(
+        &d.join("line.nrrd"),
+        &format!("{ok}\n\x01\x02garbage\x07"),
+        &[0; 8],
+    );
+    nrrd_with(
+        &d.join("units.nrrd"),
+        &format!("{ok}\nspace units: \"m\x1bm\" \"mm\" \"mm\""),
+        &[0; 8],
+    );
+    for (name, path, says) in [
+        ("bin", "bin.nrrd", "not an NRRD file"),
+        ("type", "type.nrrd", "sample type 'uint8\\u{1b}[31m'"),
+        (
+            "line",
+            "line.nrrd",
+            "header line '\\u{1}\\u{2}garbage\\u{7}'",
+        ),
+        ("units", "units.nrrd", "\\u{1b}"),
+        // A path with an escape sequence (a TOML escape in the scene).
+        ("path", "gone\\u001b[2J.nrrd", "gone\\u{1b}[2J.nrrd': "),
+    ] {
+        let s = image_scene(d, name, path, th, "");
+        assert_bad(&s, &[says]);
+        let out = voxfe(&["voxelize", s.to_str().unwrap()]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!has_control(&err), "{name}: {err:?}");
+        assert!(err.len() < 600, "{name}: {} bytes: {err}", err.len());
+    }
 }

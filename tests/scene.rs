@@ -726,3 +726,141 @@ fn a_part_turned_solid_by_its_features_is_not_solved() {
         assert!(out.stdout.is_empty(), "{set}: no modulus may be reported");
     }
 }
+
+#[test]
+fn a_grid_too_large_from_cells_names_the_cells() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rd.toml");
+    std::fs::write(&path, BASE).unwrap();
+    let err = |cells: usize| -> String {
+        Scene::load_as_periodic(&path, &[], Some(cells))
+            .map(|_| ())
+            .expect_err("a grid too large")
+            .to_string()
+    };
+    // 1.5e6 voxels per axis: over the 32-bit node ids.
+    let msg = err(100_000);
+    assert!(msg.starts_with("cells = 100000: "), "{msg}");
+    for needle in [
+        "100000×100000×100000 cells",
+        "lattice.cell = 1.5",
+        "32-bit",
+        "fewer cells",
+    ] {
+        assert!(msg.contains(needle), "{needle}: {msg}");
+    }
+    // 750 voxels per axis: within the ids, over the memory cap.
+    let msg = err(50);
+    assert!(msg.starts_with("cells = 50: "), "{msg}");
+    for needle in [
+        "750×750×750 voxels",
+        "voxel.max_memory_mb = 16384",
+        "fewer cells",
+    ] {
+        assert!(msg.contains(needle), "{needle}: {msg}");
+    }
+    // Neither names the specimen size the cells make: the scene's is 3 mm.
+    for cells in [100_000, 50] {
+        assert!(!err(cells).contains("specimen.size"), "{cells}");
+    }
+    // A few cells load.
+    assert_eq!(
+        Scene::load_as_periodic(&path, &[], Some(2)).unwrap().dims(),
+        [30, 30, 30]
+    );
+}
+
+#[test]
+fn control_and_binary_bytes_of_a_scene_are_never_printed_raw() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let has_control = |s: &str| s.chars().any(|c| c.is_control() && c != '\n');
+    // TOML escapes that reach toml's own messages (an unknown variant, an
+    // unknown key) and a value of ours (a path).
+    let cases = [
+        (
+            BASE.replace("rhombic-dodecahedron", "rd\\u001b[2J\\u0007"),
+            "rd\\u{1b}[2J\\u{7}",
+        ),
+        (
+            BASE.replace("cell = 1.5", "\"c\\u001bl\" = 1.5"),
+            "c\\u{1b}l",
+        ),
+        (
+            format!("{BASE}[load]\ncase = \"compression\\r\\n\"\n"),
+            "compression\\r\\n",
+        ),
+        (
+            BASE.replace(
+                "shape = \"box\"",
+                "shape = \"stl\"\npath = \"m\\u001b[31m.stl\"",
+            ),
+            "m\\u{1b}[31m.stl",
+        ),
+    ];
+    for (n, (text, says)) in cases.iter().enumerate() {
+        let path = scene_file(d, &format!("c{n}.toml"), text);
+        let out = voxfe(&["voxelize", &path]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "case {n}: {err}");
+        assert!(err.contains(says), "case {n}: {err}");
+        assert!(!has_control(&err), "case {n}: {err:?}");
+    }
+    // A scene path with an escape sequence; an as-built fit whose JSON
+    // holds one.
+    let out = voxfe(&["voxelize", &d.join("gone\u{1b}[2J.toml").to_string_lossy()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("gone\\u{1b}[2J.toml"), "{err}");
+    assert!(!has_control(&err), "{err:?}");
+    std::fs::write(
+        d.join("fit.json"),
+        "{\"as_built\": {\"model\": \"po\\u001b[31mwer\"}}",
+    )
+    .unwrap();
+    let path = scene_file(
+        d,
+        "ab.toml",
+        &format!("{BASE}[as_built]\nfrom = \"fit.json\"\n"),
+    );
+    let out = voxfe(&["voxelize", &path]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("as_built.from") && err.contains("po\\u{1b}[31mwer"),
+        "{err}"
+    );
+    assert!(!has_control(&err), "{err:?}");
+    // A binary file given as the scene; raw control bytes in a file that
+    // is valid UTF-8.
+    let mut binary = b"\x7fELF\x02\x01\x01\x00\x1b[2J".to_vec();
+    binary.extend((0u8..=255).cycle().take(4000));
+    let mut controls = b"name = \"x\"\n\x01\x02\x1b[2J = 1\n".to_vec();
+    controls.extend(std::iter::repeat_n(b'\x07', 100));
+    for (name, bytes) in [("bin.toml", binary), ("ctl.toml", controls)] {
+        let path = d.join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let out = voxfe(&["voxelize", path.to_str().unwrap()]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{name}: {err}");
+        assert!(err.contains(name), "{name}: {err}");
+        assert!(!has_control(&err), "{name}: {err:?}");
+        assert!(err.len() < 400, "{name}: {err}");
+    }
+}
+
+#[test]
+fn a_voxel_size_that_does_not_divide_the_cell_names_the_cell_not_the_cells_box() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rd.toml");
+    std::fs::write(&path, BASE).unwrap();
+    for cells in [None, Some(3)] {
+        let msg = Scene::load_as_periodic(&path, &["voxel.size=0.07".to_string()], cells)
+            .map(|_| ())
+            .expect_err("1.5 mm is not whole voxels of 0.07 mm")
+            .to_string();
+        assert!(msg.starts_with("voxel.size = 0.07: "), "{cells:?}: {msg}");
+        assert!(msg.contains("lattice.cell = 1.5 mm"), "{cells:?}: {msg}");
+        assert!(!msg.contains("specimen.size"), "{cells:?}: {msg}");
+    }
+}

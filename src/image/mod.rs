@@ -12,7 +12,11 @@
 //! - a threshold `g` makes grey ≥ g solid (φ = 1); a ramp `[g0, g1]` gives
 //!   φ = (grey − g0)/(g1 − g0) clamped to [0, 1], and a voxel is solid when
 //!   φ > 0 and φ ≥ `voxel.fraction_threshold` (default 0.01); then the largest face-connected component is kept, as
-//!   for every specimen.
+//!   for every specimen;
+//! - the calibration is the image's fill: a scene that writes a `[voxel]`
+//!   key that does not apply to it (`fill = "fraction"`, a fraction
+//!   threshold or exponent on a threshold image; `fill = "binary"` on a
+//!   ramp) is refused naming the key; the defaults are never refused.
 //!
 //! [`specimen`] holds the scene side: the `[image]` keys resolved when a
 //! scene is loaded and the voxelization of an image specimen.
@@ -35,16 +39,24 @@ pub const SPACING_RTOL: f64 = 1e-6;
 /// Why an image could not be read or written.
 #[derive(Debug, thiserror::Error)]
 pub enum ImageError {
-    #[error("cannot read image '{}': {error}", path.display())]
+    #[error("cannot read image '{}': {error}", crate::text::path(path))]
     Read {
         path: PathBuf,
         error: std::io::Error,
     },
     /// A malformed header or tag.
-    #[error("image '{}': {problem}", path.display())]
+    #[error(
+        "image '{}': {}",
+        crate::text::path(path),
+        crate::text::escape(problem)
+    )]
     Format { path: PathBuf, problem: String },
     /// A sample type, encoding or layout voxfe does not read.
-    #[error("image '{}': {what} {value} is not supported; allowed: {allowed}", path.display())]
+    #[error(
+        "image '{}': {what} {} is not supported; allowed: {allowed}",
+        crate::text::path(path),
+        crate::text::escape(value)
+    )]
     Unsupported {
         path: PathBuf,
         what: &'static str,
@@ -52,7 +64,7 @@ pub enum ImageError {
         allowed: &'static str,
     },
     /// Fewer data bytes than the header's sizes need.
-    #[error("image '{}': truncated data: the sizes {dims:?} of {bytes_per_sample}-byte samples need {expected} bytes, the data holds {found}", path.display())]
+    #[error("image '{}': truncated data: the sizes {dims:?} of {bytes_per_sample}-byte samples need {expected} bytes, the data holds {found}", crate::text::path(path))]
     Truncated {
         path: PathBuf,
         dims: [usize; 3],
@@ -62,13 +74,20 @@ pub enum ImageError {
     },
     /// Dimensions that are not a 3D image, or that disagree (between
     /// slices, or between the header and the data).
-    #[error("image '{}': wrong dimensions: {problem}", path.display())]
+    #[error(
+        "image '{}': wrong dimensions: {}",
+        crate::text::path(path),
+        crate::text::escape(problem)
+    )]
     Dimensions { path: PathBuf, problem: String },
-    #[error("image '{}': the voxel spacings {spacing:?} mm differ: voxfe's voxels are cubes; resample the image to cubic voxels", path.display())]
+    #[error("image '{}': the voxel spacings {spacing:?} mm differ: voxfe's voxels are cubes; resample the image to cubic voxels", crate::text::path(path))]
     NonCubic { path: PathBuf, spacing: [f64; 3] },
-    #[error("image '{}' does not state its voxel size: give voxel.size (mm) in the scene", path.display())]
+    #[error(
+        "image '{}' does not state its voxel size: give voxel.size (mm) in the scene",
+        crate::text::path(path)
+    )]
     MissingVoxelSize { path: PathBuf },
-    #[error("image '{}' has voxels of {file} mm but the scene gives voxel.size = {scene} mm: give one of them, or make them equal", path.display())]
+    #[error("image '{}' has voxels of {file} mm but the scene gives voxel.size = {scene} mm: give one of them, or make them equal", crate::text::path(path))]
     VoxelSizeMismatch {
         path: PathBuf,
         file: f64,
@@ -76,13 +95,13 @@ pub enum ImageError {
     },
     /// NaN or infinite samples (a float image): no grey value, so no
     /// solid fraction; refused rather than read as void.
-    #[error("image '{}': {count} samples are not finite numbers (NaN or ±inf; the first at voxel {first:?}, x fastest); allowed: finite grey values: replace them (by the void grey value, e.g. 0) before voxelizing", path.display())]
+    #[error("image '{}': {count} samples are not finite numbers (NaN or ±inf; the first at voxel {first:?}, x fastest); allowed: finite grey values: replace them (by the void grey value, e.g. 0) before voxelizing", crate::text::path(path))]
     NonFinite {
         path: PathBuf,
         count: usize,
         first: [usize; 3],
     },
-    #[error("cannot write image '{}': {error}", path.display())]
+    #[error("cannot write image '{}': {error}", crate::text::path(path))]
     Write {
         path: PathBuf,
         error: std::io::Error,

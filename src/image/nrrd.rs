@@ -14,6 +14,7 @@
 //! `.nhdr` header. Other fields and `key:=value` pairs are ignored.
 
 use super::{cubic, mm_per_unit, GreyImage, ImageError, ImageInfo, SampleType};
+use crate::text::excerpt;
 use std::io::{BufRead, BufReader, Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
@@ -90,7 +91,7 @@ pub fn read_header(path: &Path) -> Result<Header, ImageError> {
             path,
             format!(
                 "not an NRRD file: the first line is '{}', not NRRD0001…NRRD0005",
-                magic.chars().take(40).collect::<String>()
+                excerpt(&magic)
             ),
         ));
     }
@@ -107,7 +108,7 @@ pub fn read_header(path: &Path) -> Result<Header, ImageError> {
         let Some((k, v)) = l.split_once(": ") else {
             return Err(format_err(
                 path,
-                format!("header line '{l}' is not 'field: value'"),
+                format!("header line '{}' is not 'field: value'", excerpt(&l)),
             ));
         };
         fields.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
@@ -129,7 +130,7 @@ pub fn read_header(path: &Path) -> Result<Header, ImageError> {
             return Err(ImageError::Unsupported {
                 path: path.to_path_buf(),
                 what: "sample type",
-                value: format!("'{other}'"),
+                value: format!("'{}'", excerpt(other)),
                 allowed: "uint8, uint16, int16 or float",
             })
         }
@@ -138,7 +139,10 @@ pub fn read_header(path: &Path) -> Result<Header, ImageError> {
     if dimension != "3" {
         return Err(ImageError::Dimensions {
             path: path.to_path_buf(),
-            problem: format!("dimension: {dimension}; allowed: 3 (a 3D image of one grey channel)"),
+            problem: format!(
+                "dimension: {}; allowed: 3 (a 3D image of one grey channel)",
+                excerpt(dimension)
+            ),
         });
     }
     let sizes: Vec<usize> = required("sizes")?
@@ -146,7 +150,7 @@ pub fn read_header(path: &Path) -> Result<Header, ImageError> {
         .map(|s| {
             s.parse().map_err(|_| ImageError::Dimensions {
                 path: path.to_path_buf(),
-                problem: format!("sizes entry '{s}' is not a whole number"),
+                problem: format!("sizes entry '{}' is not a whole number", excerpt(s)),
             })
         })
         .collect::<Result<_, _>>()?;
@@ -166,7 +170,7 @@ pub fn read_header(path: &Path) -> Result<Header, ImageError> {
             return Err(ImageError::Unsupported {
                 path: path.to_path_buf(),
                 what: "encoding",
-                value: format!("'{other}'"),
+                value: format!("'{}'", excerpt(other)),
                 allowed: "raw or gzip",
             })
         }
@@ -178,7 +182,8 @@ pub fn read_header(path: &Path) -> Result<Header, ImageError> {
             return Err(format_err(
                 path,
                 format!(
-                    "endian: {e:?}; allowed: little or big (required for {}-byte samples)",
+                    "endian: {}; allowed: little or big (required for {}-byte samples)",
+                    e.map_or("(missing)".to_string(), |e| format!("'{}'", excerpt(e))),
                     sample_type.bytes()
                 ),
             ))
@@ -192,8 +197,9 @@ pub fn read_header(path: &Path) -> Result<Header, ImageError> {
     )?;
     let int = |k: &str, v: Option<&str>| -> Result<i64, ImageError> {
         v.map_or(Ok(0), |v| {
-            v.parse()
-                .map_err(|_| format_err(path, format!("{k}: '{v}' is not a whole number")))
+            v.parse().map_err(|_| {
+                format_err(path, format!("{k}: '{}' is not a whole number", excerpt(v)))
+            })
         })
     };
     let line_skip = int("line skip", field("line skip"))?;
@@ -206,7 +212,7 @@ pub fn read_header(path: &Path) -> Result<Header, ImageError> {
             return Err(ImageError::Unsupported {
                 path: path.to_path_buf(),
                 what: "data file",
-                value: format!("'{f}'"),
+                value: format!("'{}'", excerpt(f)),
                 allowed: "one detached data file",
             })
         }
@@ -251,7 +257,7 @@ fn spacing(
             _ => Err(ImageError::Unsupported {
                 path: path.to_path_buf(),
                 what,
-                value: format!("'{u}'"),
+                value: format!("'{}'", excerpt(u)),
                 allowed: "one length unit for all three axes: mm, um (micron), cm or m",
             }),
         }
@@ -264,15 +270,18 @@ fn spacing(
                 path,
                 format!(
                     "units '{}' and space units '{}' name different lengths; allowed: one length unit (or only one of the two fields)",
-                    units[0].unwrap_or_default(),
-                    units[1].unwrap_or_default()
+                    excerpt(units[0].unwrap_or_default()),
+                    excerpt(units[1].unwrap_or_default())
                 ),
             ))
         }
         (a, b) => a.or(b).unwrap_or(1.0),
     };
     let bad = |what: &str, v: &str| {
-        format_err(path, format!("{what}: '{v}' is not three positive lengths"))
+        format_err(
+            path,
+            format!("{what}: '{}' is not three positive lengths", excerpt(v)),
+        )
     };
     let lengths: [f64; 3] = if let Some(s) = spacings {
         let v: Vec<f64> = s

@@ -9,7 +9,7 @@
 use super::{to_grid, Calibration, ImageError, IMAGE_LATTICE, SPACING_RTOL};
 use crate::grid::VoxelCounts;
 use crate::report::VoxelReport;
-use crate::scene::{invalid, CalibrationKind, Scene, SceneError, Shape};
+use crate::scene::{invalid, CalibrationKind, Exponent, Fill, Scene, SceneError, Shape};
 use crate::voxelize::{keep_largest_component, VoxelError, Voxelization};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -140,17 +140,7 @@ impl Scene {
                 ))
             }
         }
-        let t = self.voxel.fraction_threshold;
-        if spec.calibration == CalibrationKind::Threshold
-            && t != crate::voxelize::fraction::DEFAULT_THRESHOLD
-        {
-            return Err(invalid(
-                "voxel.fraction_threshold",
-                t,
-                "it applies to solid fractions (voxel.fill = \"fraction\" or an image with calibration = \"ramp\"); \
-                 a threshold image's voxels are solid or void by image.threshold: set image.threshold, or omit voxel.fraction_threshold",
-            ));
-        }
+        self.validate_image_voxel_keys(spec.calibration)?;
         let l = &self.lattice;
         if l.kind != crate::lattice::LatticeKind::Solid
             || l.cell.is_some()
@@ -164,6 +154,13 @@ impl Scene {
                 "an image specimen takes no lattice (the image is the geometry): omit [lattice] or give kind = \"solid\" alone",
             ));
         }
+        if l.origin != [0.0; 3] || self.writes("lattice.origin") {
+            return Err(invalid(
+                "lattice.origin",
+                format!("{:?}", l.origin),
+                "an image specimen has no lattice to tile (the image is the geometry): leave lattice.origin out",
+            ));
+        }
         for (key, given) in [
             ("specimen.end_plates", sp.end_plates != 0.0),
             ("specimen.wall", sp.wall != 0.0),
@@ -175,6 +172,78 @@ impl Scene {
                     "(given)",
                     "an image specimen takes no end plates, wall or holes: the image is the geometry",
                 ));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Scene {
+    /// The `[voxel]` keys the file (or an override) writes that do not
+    /// apply to an image of `calibration`, refused naming the key, its
+    /// value, the calibration and what is allowed; a key left out takes
+    /// its default and is never refused. A threshold image's voxels are
+    /// solid or void (φ = 0 or 1: binary fill, whatever `voxel.fill`'s
+    /// default says), so it takes no `voxel.fill = "fraction"`, no
+    /// fraction threshold and no fraction exponent; a ramp image's voxels
+    /// carry their solid fractions, so it takes no `voxel.fill = "binary"`.
+    fn validate_image_voxel_keys(&self, calibration: CalibrationKind) -> Result<(), SceneError> {
+        let v = &self.voxel;
+        match calibration {
+            CalibrationKind::Threshold => {
+                let binary =
+                    "image.calibration = \"threshold\" makes each voxel solid or void (grey ≥ \
+                              image.threshold: φ = 0 or 1, binary fill)";
+                let fractions =
+                    "for solid fractions from the grey values use image.calibration = \"ramp\" \
+                                 with ramp = [g0, g1]";
+                if v.fill == Fill::Fraction && self.writes("voxel.fill") {
+                    return Err(invalid(
+                        "voxel.fill",
+                        "\"fraction\"",
+                        format!(
+                            "{binary}: there is no partial volume to carry; allowed: voxel.fill = \"binary\" \
+                             or leave it out; {fractions}"
+                        ),
+                    ));
+                }
+                let t = v.fraction_threshold;
+                if t != crate::voxelize::fraction::DEFAULT_THRESHOLD
+                    || self.writes("voxel.fraction_threshold")
+                {
+                    return Err(invalid(
+                        "voxel.fraction_threshold",
+                        t,
+                        format!(
+                            "it applies to solid fractions, and {binary}; allowed: leave voxel.fraction_threshold \
+                             out (set image.threshold instead); {fractions}"
+                        ),
+                    ));
+                }
+                if self.writes("voxel.fraction_exponent") {
+                    return Err(invalid(
+                        "voxel.fraction_exponent",
+                        match v.fraction_exponent {
+                            Exponent::Auto => "\"auto\"".to_string(),
+                            Exponent::Value(p) => p.to_string(),
+                        },
+                        format!(
+                            "it weights solid fractions (φ^p), and {binary}; allowed: leave \
+                             voxel.fraction_exponent out; {fractions}"
+                        ),
+                    ));
+                }
+            }
+            CalibrationKind::Ramp => {
+                if v.fill == Fill::Binary {
+                    return Err(invalid(
+                        "voxel.fill",
+                        "\"binary\"",
+                        "image.calibration = \"ramp\" gives each voxel its solid fraction φ from its grey \
+                         value (fraction fill); allowed: voxel.fill = \"fraction\" or leave it out; for \
+                         binary voxels use image.calibration = \"threshold\" with threshold = g",
+                    ));
+                }
             }
         }
         Ok(())

@@ -29,7 +29,7 @@ fn tiff_err(path: &Path, e: tiff::TiffError) -> ImageError {
         tiff::TiffError::UnsupportedError(u) => ImageError::Unsupported {
             path: path.to_path_buf(),
             what: "TIFF feature",
-            value: format!("'{u}'"),
+            value: format!("'{}'", crate::text::excerpt(&u.to_string())),
             allowed: "single-channel 8- or 16-bit grey slices, uncompressed, LZW or deflate",
         },
         e => ImageError::Format {
@@ -177,7 +177,7 @@ fn page_spacing(d: &mut Decoder<BufReader<File>>, path: &Path) -> Result<Option<
     let scale = mm_per_unit(unit).ok_or_else(|| ImageError::Unsupported {
         path: path.to_path_buf(),
         what: "ImageJ unit",
-        value: format!("'{unit}'"),
+        value: format!("'{}'", crate::text::excerpt(unit)),
         allowed: "mm, micron (µm, um), cm or m",
     })?;
     let bad = |what: &str| ImageError::Format {

@@ -56,7 +56,7 @@ impl Mesh {
     /// Reads a binary or ASCII STL file, drops degenerate triangles and
     /// checks that what is left is closed.
     pub fn read(path: &Path) -> Result<Mesh, StlError> {
-        let name = path.display().to_string();
+        let name = crate::text::path(path);
         let bytes = std::fs::read(path).map_err(|error| StlError::Read {
             path: name.clone(),
             error,

@@ -28,7 +28,10 @@ impl Scene {
                 invalid(
                     "as_built.from",
                     format!("{:?}", path.display().to_string()),
-                    format!("{why}; allowed: the JSON written by voxfe fit --json (its \"as_built\" object)"),
+                    format!(
+                        "{}; allowed: the JSON written by voxfe fit --json (its \"as_built\" object)",
+                        crate::text::escape(&why)
+                    ),
                 )
             };
             let text =

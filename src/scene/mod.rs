@@ -77,20 +77,24 @@ use std::path::{Path, PathBuf};
 /// Why a scene could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum SceneError {
-    #[error("cannot read scene file '{path}': {error}")]
+    #[error("cannot read scene file '{}': {error}", crate::text::path(path))]
     Read {
         path: PathBuf,
         error: std::io::Error,
     },
     /// Malformed TOML or a key of the wrong type or name; toml's message
     /// carries the line and column.
-    #[error("scene '{path}': {message}")]
+    #[error(
+        "scene '{}': {}",
+        crate::text::path(path),
+        crate::text::escape(message)
+    )]
     Toml { path: PathBuf, message: String },
     /// A `--set` argument (or an edit) that is not `key=value`.
     #[error("set='{arg}': expected key=value with a dotted key, e.g. lattice.porosity=0.85")]
     BadOverride { arg: String },
     /// A value outside what is allowed.
-    #[error("{key} = {value}: {allowed}")]
+    #[error("{key} = {}: {allowed}", crate::text::escape(value))]
     Invalid {
         key: &'static str,
         value: String,

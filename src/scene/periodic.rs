@@ -75,19 +75,25 @@ impl Scene {
                 ));
             }
         }
-        if whole(m / h).is_none() {
-            return Err(invalid(
-                "voxel.size",
-                h,
-                format!(
-                    "a periodic cell must be a whole number of voxels: lattice.cell = {m} mm is {:.4} voxels of {h} mm (use M/n, e.g. {:.6} mm)",
-                    m / h,
-                    m / (m / h).round().max(1.0)
-                ),
-            ));
-        }
-        Ok(())
+        cell_of_whole_voxels(m, h)
     }
+}
+
+/// A lattice cell of side `m` is a whole number of voxels of edge `h`,
+/// else an error naming the voxel size and the cell.
+fn cell_of_whole_voxels(m: f64, h: f64) -> Result<(), SceneError> {
+    if whole(m / h).is_none() {
+        return Err(invalid(
+            "voxel.size",
+            h,
+            format!(
+                "a periodic cell must be a whole number of voxels: lattice.cell = {m} mm is {:.4} voxels of {h} mm (use M/n, e.g. {:.6} mm)",
+                m / h,
+                m / (m / h).round().max(1.0)
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Makes the scene table `table` periodic: unless its `load.case` is
@@ -130,5 +136,20 @@ pub(super) fn make_periodic(
     specimen.insert("size".into(), toml::Value::Array(vec![l.into(); 3]));
     table.insert("load".into(), load.into());
     table.insert("specimen".into(), specimen.into());
+    // Checked now, while what sized the specimen is known: the cell
+    // against the voxel size (not the box of cells made of it), and the
+    // grid of `cells` (its errors name the cells). A table that does not
+    // make a scene, or a voxel size or cell that is no length, is refused
+    // later by the scene's own checks.
+    if let Ok(scene) = <Scene as serde::Deserialize>::deserialize(toml::Value::Table(table.clone()))
+    {
+        let h = scene.voxel.size;
+        if !solid && h.is_finite() && h > 0.0 && cell.is_finite() && cell > 0.0 {
+            cell_of_whole_voxels(cell, h)?;
+        }
+        if let Some(n) = cells {
+            scene.validate_cells_grid(n, cell)?;
+        }
+    }
     Ok(())
 }

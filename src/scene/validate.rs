@@ -5,6 +5,17 @@
 
 use super::{invalid, Fill, Scene, SceneError, Shape};
 use crate::fem::load::LoadCase;
+use std::path::Path;
+
+/// What sizes a grid, for the errors of one too large
+/// ([`Scene::validate_grid_size`], [`Scene::validate_memory`]).
+#[derive(Debug, Clone, Copy)]
+pub(super) enum SizedBy {
+    /// The scene's own keys: its specimen (an image: its file).
+    Scene,
+    /// A periodic specimen of `cells` cells of side `cell` mm per axis.
+    Cells { cells: usize, cell: f64 },
+}
 
 /// Smallest lattice cell, in voxels: one voxel per quarter cell M/4, the
 /// grid on which every strut node lies.
@@ -20,10 +31,11 @@ impl Scene {
         let material = self.material()?;
         self.strength()?;
         let h = self.voxel.size;
+        let (h_key, h_value) = self.voxel_size_named();
         if !(h.is_finite() && h > 0.0) {
             return Err(invalid(
-                "voxel.size",
-                h,
+                h_key,
+                h_value,
                 "allowed: a positive voxel edge h in mm",
             ));
         }
@@ -34,8 +46,8 @@ impl Scene {
             .all(|k| k.is_finite())
         {
             return Err(invalid(
-                "voxel.size",
-                h,
+                h_key,
+                h_value,
                 format!(
                     "the element stiffness for material.E = {} MPa, material.nu = {} at this voxel size is not finite \
                      (its entries grow as E·h): use a physical voxel size in mm",
@@ -45,7 +57,7 @@ impl Scene {
         }
         self.validate_specimen()?;
         self.validate_image()?;
-        self.validate_grid_size()?;
+        self.validate_grid_size(SizedBy::Scene)?;
         for (key, v) in [
             ("lattice.cell", self.lattice.cell),
             ("lattice.strut", self.lattice.strut),
@@ -122,27 +134,7 @@ impl Scene {
                 "allowed: a positive number of MiB",
             ));
         }
-        let need_mb = self.estimated_bytes() / (1024.0 * 1024.0);
-        if need_mb > cap {
-            let [nx, ny, nz] = self.dims();
-            return Err(invalid(
-                "voxel.size",
-                h,
-                format!(
-                    "the grid of {nx}×{ny}×{nz} voxels needs up to {need_mb:.0} MiB, over voxel.max_memory_mb = {cap} MiB; \
-                     use a larger voxel.size or raise voxel.max_memory_mb{}",
-                    if self.solver.preconditioner == crate::fem::Preconditioner::Multigrid {
-                        format!(
-                            ", or set solver.preconditioner = \"jacobi\" (up to {:.0} MiB, more iterations)",
-                            self.estimated_bytes_with(crate::fem::Preconditioner::Jacobi)
-                                / (1024.0 * 1024.0)
-                        )
-                    } else {
-                        String::new()
-                    }
-                ),
-            ));
-        }
+        self.validate_memory(SizedBy::Scene)?;
         self.validate_load()?;
         self.as_built_model()?;
         let s = &self.solver;
@@ -176,6 +168,22 @@ impl Scene {
             }
         }
         Ok(())
+    }
+
+    /// Whether the scene file or an override or edit writes the dotted
+    /// `key` (`voxel.fill`): a key left out takes its default, and a
+    /// default is never refused as not applying to the scene.
+    pub(crate) fn writes(&self, key: &str) -> bool {
+        let mut table = &self.origin.table;
+        let mut parts = key.split('.').peekable();
+        while let Some(part) = parts.next() {
+            match (table.get(part), parts.peek()) {
+                (Some(_), None) => return true,
+                (Some(toml::Value::Table(t)), Some(_)) => table = t,
+                _ => return false,
+            }
+        }
+        false
     }
 
     /// The strength of the solid for the strength estimates:
@@ -233,11 +241,131 @@ impl Scene {
         }
     }
 
+    /// The grid of a periodic specimen of `cells` > 1 cells of side `cell`
+    /// (mm) per axis, made from a scene by `cells` (voxfe homogenize
+    /// --cells), fits the node ids and the memory cap: the errors name the
+    /// cells, not the specimen size made of them. Run before the scene is
+    /// checked as a whole, so only where its voxel size is a length.
+    pub(super) fn validate_cells_grid(&self, cells: usize, cell: f64) -> Result<(), SceneError> {
+        let h = self.voxel.size;
+        if cells <= 1 || !(h.is_finite() && h > 0.0 && cell.is_finite() && cell > 0.0) {
+            return Ok(());
+        }
+        let by = SizedBy::Cells { cells, cell };
+        self.validate_grid_size(by)?;
+        if self.voxel.max_memory_mb > 0.0 {
+            self.validate_memory(by)?;
+        }
+        Ok(())
+    }
+
+    /// The key and value an error about the voxel size names: `voxel.size`
+    /// as written, or for an image whose scene does not write it, the
+    /// image file with the voxel size it states.
+    fn voxel_size_named(&self) -> (&'static str, String) {
+        let h = self.voxel.size;
+        if self.specimen.shape == Shape::Image && !self.writes("voxel.size") {
+            (
+                "specimen.path",
+                format!(
+                    "'{}' (its voxels of {h:?} mm)",
+                    crate::text::path(self.specimen.path.as_deref().unwrap_or(Path::new("")))
+                ),
+            )
+        } else {
+            ("voxel.size", h.to_string())
+        }
+    }
+
+    /// What is named as sizing the grid, with the value the user wrote and
+    /// what makes the grid smaller, for the errors of a grid too large: an
+    /// image's file and its voxel counts (its voxel size is the file's),
+    /// the cells of a periodic specimen made of `cells`, or `fallback` (the
+    /// key of the scene's own sizes).
+    fn grid_named(
+        &self,
+        by: SizedBy,
+        counts: [f64; 3],
+        fallback: (&'static str, String, &'static str),
+    ) -> (&'static str, String, String, &'static str) {
+        let [nx, ny, nz] = counts.map(|n| {
+            if n < 1e15 {
+                format!("{n:.0}")
+            } else {
+                format!("{n:e}")
+            }
+        });
+        let h = self.voxel.size;
+        match by {
+            SizedBy::Cells { cells, cell } => (
+                "cells",
+                cells.to_string(),
+                format!(
+                    "the periodic specimen of {cells}×{cells}×{cells} cells of lattice.cell = {cell} mm (a grid of \
+                     {nx}×{ny}×{nz} voxels at voxel.size = {h} mm)"
+                ),
+                "use fewer cells or a larger voxel.size",
+            ),
+            SizedBy::Scene if self.specimen.shape == Shape::Image => (
+                "specimen.path",
+                format!(
+                    "'{}'",
+                    crate::text::path(self.specimen.path.as_deref().unwrap_or(Path::new("")))
+                ),
+                format!("the image (a grid of {nx}×{ny}×{nz} voxels of {h} mm)"),
+                "crop or downsample the image",
+            ),
+            SizedBy::Scene => (
+                fallback.0,
+                fallback.1,
+                format!("the grid of {nx}×{ny}×{nz} voxels at voxel.size = {h} mm"),
+                fallback.2,
+            ),
+        }
+    }
+
+    /// The estimated peak memory ([`Scene::estimated_bytes`]) is within
+    /// `voxel.max_memory_mb` (positive: checked before); the error names
+    /// what sizes the grid ([`Scene::grid_named`]; the voxel size for a
+    /// scene's own sizes).
+    fn validate_memory(&self, by: SizedBy) -> Result<(), SceneError> {
+        let cap = self.voxel.max_memory_mb;
+        let need_mb = self.estimated_bytes() / (1024.0 * 1024.0);
+        if need_mb <= cap {
+            return Ok(());
+        }
+        let h = self.voxel.size;
+        let (key, value, grid, smaller) = self.grid_named(
+            by,
+            self.dims().map(|n| n as f64),
+            ("voxel.size", h.to_string(), "use a larger voxel.size"),
+        );
+        Err(invalid(
+            key,
+            value,
+            format!(
+                "{grid} needs up to {need_mb:.0} MiB, over voxel.max_memory_mb = {cap} MiB; \
+                 {smaller}, or raise voxel.max_memory_mb{}",
+                if self.solver.preconditioner == crate::fem::Preconditioner::Multigrid {
+                    format!(
+                        ", or set solver.preconditioner = \"jacobi\" (up to {:.0} MiB, more iterations)",
+                        self.estimated_bytes_with(crate::fem::Preconditioner::Jacobi)
+                            / (1024.0 * 1024.0)
+                    )
+                } else {
+                    String::new()
+                }
+            ),
+        ))
+    }
+
     /// The grid's node count fits the solver's 32-bit node ids, computed in
     /// f64 from the sizes alone, before anything is allocated (and before
     /// the memory estimate, whose integer products it keeps in range). The
-    /// error names the specimen size that makes the grid too large.
-    fn validate_grid_size(&self) -> Result<(), SceneError> {
+    /// error names what the user wrote that makes the grid too large
+    /// ([`Scene::grid_named`]: the specimen size, an image's file, the
+    /// cells of a periodic specimen).
+    fn validate_grid_size(&self, by: SizedBy) -> Result<(), SceneError> {
         let sp = &self.specimen;
         let h = self.voxel.size;
         let (key, value, counts) = match sp.shape {
@@ -274,19 +402,17 @@ impl Scene {
         let nodes: f64 = counts.iter().map(|n| n + 1.0).product();
         let max = crate::fem::mesh::INACTIVE as f64 - 1.0;
         if nodes.is_nan() || nodes > max {
-            let [nx, ny, nz] = counts.map(|n| {
-                if n < 1e15 {
-                    format!("{n:.0}")
-                } else {
-                    format!("{n:e}")
-                }
-            });
+            let (key, value, grid, smaller) = self.grid_named(
+                by,
+                counts,
+                (key, value, "use a smaller specimen or a larger voxel.size"),
+            );
             return Err(invalid(
                 key,
                 value,
                 format!(
-                    "the grid of {nx}×{ny}×{nz} voxels at voxel.size = {h} mm has {nodes:.4e} nodes; \
-                     allowed: at most {max:.0} nodes (the solver's 32-bit node ids): use a smaller specimen or a larger voxel.size"
+                    "{grid} has {nodes:.4e} nodes; allowed: at most {max:.0} nodes (the solver's 32-bit node ids): \
+                     {smaller}"
                 ),
             ));
         }

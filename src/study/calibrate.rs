@@ -65,13 +65,15 @@ pub fn calibrate(
         (Fill::Binary, _) => Some("voxel.fill = \"binary\"".to_string()),
         (Fill::Fraction, Exponent::Value(p)) => Some(format!("voxel.fraction_exponent = {p}")),
     };
+    // Before the defaults are set: a scene with no lattice (an image, whose
+    // calibration may take no fraction fill) is refused for what it is.
+    if scene.lattice.kind == crate::lattice::LatticeKind::Solid || scene.lattice.omitted {
+        return Err(CalibrationError::NoLattice);
+    }
     let defaults = scene.with_settings(&[
         Setting::new("voxel.fill", Fill::Fraction.name()),
         Setting::new("voxel.fraction_exponent", "auto"),
     ])?;
-    if defaults.lattice.kind == crate::lattice::LatticeKind::Solid || defaults.lattice.omitted {
-        return Err(CalibrationError::NoLattice);
-    }
     let lattice = defaults.lattice()?;
     let resolved = calibration::resolve_with_progress(&defaults, cache, progress)?;
     let accuracy = resolved.accuracy;

@@ -24,6 +24,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::lattice::LatticeKind;
+use crate::text::escape;
 
 /// How a specimen's lattice is sized.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -65,12 +66,16 @@ pub struct Tests {
 /// Why a test file was refused.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum DataError {
-    #[error("tests '{path}': cannot read: {why}")]
+    #[error("tests '{}': cannot read: {why}", escape(path))]
     Read { path: String, why: String },
-    #[error("tests '{path}': header: {why}")]
+    #[error("tests '{}': header: {}", escape(path), escape(why))]
     Header { path: String, why: String },
     #[error(
-        "tests '{path}' row {row} (line {line}), column '{column}': value '{value}': {allowed}"
+        "tests '{}' row {row} (line {line}), column '{}': value '{}': {}",
+        escape(path),
+        escape(column),
+        escape(value),
+        escape(allowed)
     )]
     Cell {
         path: String,
@@ -80,14 +85,14 @@ pub enum DataError {
         value: String,
         allowed: String,
     },
-    #[error("tests '{path}' row {row} (line {line}): {why}")]
+    #[error("tests '{}' row {row} (line {line}): {}", escape(path), escape(why))]
     Row {
         path: String,
         row: usize,
         line: u64,
         why: String,
     },
-    #[error("tests '{path}': no specimen rows")]
+    #[error("tests '{}': no specimen rows", escape(path))]
     Empty { path: String },
 }
 

@@ -58,9 +58,9 @@ pub const MAX_CASES: usize = 100_000;
 /// Why a sweep could not be set up or its results read.
 #[derive(Debug, thiserror::Error)]
 pub enum SweepError {
-    #[error("vary='{arg}': {why}; expected KEY=a,b,c or KEY=start:stop:count, e.g. lattice.porosity=0.70:0.88:7")]
+    #[error("vary='{}': {why}; expected KEY=a,b,c or KEY=start:stop:count, e.g. lattice.porosity=0.70:0.88:7", crate::text::excerpt(.arg))]
     BadVary { arg: String, why: String },
-    #[error("shard='{arg}': expected I/N with 0 ≤ I < N, e.g. 0/4")]
+    #[error("shard='{}': expected I/N with 0 ≤ I < N, e.g. 0/4", crate::text::excerpt(.arg))]
     BadShard { arg: String },
     #[error("cannot {what} '{path}': {error}")]
     Io {
@@ -83,14 +83,14 @@ pub enum SweepError {
     Scene(#[from] SceneError),
     #[error("scene '{scene}': nothing to vary: give vary KEY=VALUES or a [sweep] vary list in the scene")]
     NothingToVary { scene: String },
-    #[error("vary='{second}': key {key} is already varied by vary='{first}'; give each key once (all its values in one list)")]
+    #[error("vary='{}': key {} is already varied by vary='{}'; give each key once (all its values in one list)", crate::text::excerpt(.second), crate::text::escape(.key), crate::text::excerpt(.first))]
     DuplicateVary {
         key: String,
         first: String,
         second: String,
     },
     /// A case whose scene does not load: a bad `--vary` key or value.
-    #[error("case {case} of the variations ({settings}) does not load")]
+    #[error("case {case} of the variations ({}) does not load", crate::text::excerpt(.settings))]
     BadCase {
         case: usize,
         settings: String,

@@ -46,6 +46,7 @@ use crate::fem::operator::{apply_rows, Block, LinearOperator, StencilRows, Stenc
 use crate::fem::precond::Preconditioner;
 use levels::{coarse_nodes, factor_shifted, galerkin, parents, support, Fine, Level, Nodes, Rows};
 use rayon::prelude::*;
+use std::sync::Mutex;
 use smoother::{block_jacobi, lambda_max, Smoother};
 pub use smoother::{chebyshev_steps, power_iteration};
 
@@ -158,6 +159,23 @@ pub struct Multigrid<'a> {
     levels: Vec<Level>,
     smoothers: Vec<Smoother>,
     coarse: Option<nalgebra::Cholesky<f64, nalgebra::Dyn>>,
+    /// The V-cycle's vectors of every smoothed level, made once: a cycle
+    /// that allocated them had the kernel fault in (and, on freeing, shoot
+    /// down) their pages on every call, 14 % of a solve's CPU time.
+    work: Vec<Mutex<Work>>,
+}
+
+/// One level's vectors of a V-cycle: the smoother's residual, A·d, D⁻¹r
+/// and step, the cycle's residual, and the coarse right-hand side and
+/// correction.
+struct Work {
+    r: Vec<f64>,
+    ad: Vec<f64>,
+    z: Vec<f64>,
+    d: Vec<f64>,
+    res: Vec<f64>,
+    rc: Vec<f64>,
+    xc: Vec<f64>,
 }
 
 /// Sizes of a hierarchy, for reports.
@@ -270,6 +288,7 @@ impl<'a> Multigrid<'a> {
             levels,
             smoothers: Vec::new(),
             coarse: None,
+            work: Vec::new(),
         };
         // Smoothers for every level but the coarsest.
         let depth = mg.levels.len();
@@ -283,6 +302,20 @@ impl<'a> Multigrid<'a> {
             });
         }
         mg.coarse = Some(mg.factor_coarsest()?);
+        mg.work = (0..depth)
+            .map(|l| {
+                let (n, nc) = (3 * mg.nodes(l).len(), 3 * mg.nodes(l + 1).len());
+                Mutex::new(Work {
+                    r: vec![0.0; n],
+                    ad: vec![0.0; n],
+                    z: vec![0.0; n],
+                    d: vec![0.0; n],
+                    res: vec![0.0; n],
+                    rc: vec![0.0; nc],
+                    xc: vec![0.0; nc],
+                })
+            })
+            .collect();
         Ok(mg)
     }
 
@@ -377,8 +410,22 @@ impl<'a> Multigrid<'a> {
         let mut bytes: usize = self
             .levels
             .iter()
-            .map(|l| l.blocks.len() * block + l.nodes.map.len() * 4 + l.nodes.ids.len() * 4)
+            .map(|l| {
+                l.blocks.len() * block
+                    + l.neighbours.len() * 4
+                    + l.nodes.map.len() * 4
+                    + l.nodes.ids.len() * 4
+            })
             .sum();
+        bytes += self
+            .work
+            .iter()
+            .map(|w| {
+                let w = w.lock().unwrap_or_else(|e| e.into_inner());
+                8 * (w.r.len() + w.ad.len() + w.z.len() + w.d.len() + w.res.len())
+                    + 8 * (w.rc.len() + w.xc.len())
+            })
+            .sum::<usize>();
         bytes += self
             .smoothers
             .iter()
@@ -391,45 +438,43 @@ impl<'a> Multigrid<'a> {
 
     /// Chebyshev smoothing of A_l x = b from the current x; `from_zero`:
     /// x is zero, so its residual is b (no apply: A·0 = 0).
-    fn smooth(&self, l: usize, x: &mut [f64], b: &[f64], from_zero: bool) {
+    fn smooth(&self, l: usize, x: &mut [f64], b: &[f64], from_zero: bool, w: &mut Work) {
         let s = &self.smoothers[l];
         let steps = chebyshev_steps(s.lambda_max);
-        let n = x.len();
-        let mut r = vec![0.0; n];
-        let mut ad = vec![0.0; n];
-        let mut z = vec![0.0; n];
+        let Work { r, ad, z, d, .. } = w;
         if from_zero {
             r.copy_from_slice(b);
         } else {
-            self.apply_level(l, x, &mut r);
+            self.apply_level(l, x, r);
             r.par_iter_mut().zip(b).for_each(|(r, b)| *r = b - *r);
         }
-        block_jacobi(&s.inv_diag, &r, &mut z);
-        let mut d: Vec<f64> = z.iter().map(|v| steps[0].1 * v).collect();
-        x.par_iter_mut().zip(&d).for_each(|(x, d)| *x += d);
+        block_jacobi(&s.inv_diag, r, z);
+        d.par_iter_mut()
+            .zip(&*z)
+            .for_each(|(d, z)| *d = steps[0].1 * z);
+        x.par_iter_mut().zip(&*d).for_each(|(x, d)| *x += d);
         for &(c1, c2) in &steps[1..] {
-            self.apply_level(l, &d, &mut ad);
-            r.par_iter_mut().zip(&ad).for_each(|(r, a)| *r -= a);
-            block_jacobi(&s.inv_diag, &r, &mut z);
+            self.apply_level(l, d, ad);
+            r.par_iter_mut().zip(&*ad).for_each(|(r, a)| *r -= a);
+            block_jacobi(&s.inv_diag, r, z);
             d.par_iter_mut()
-                .zip(&z)
+                .zip(&*z)
                 .for_each(|(d, z)| *d = c1 * *d + c2 * z);
-            x.par_iter_mut().zip(&d).for_each(|(x, d)| *x += d);
+            x.par_iter_mut().zip(&*d).for_each(|(x, d)| *x += d);
         }
     }
 
-    /// r_c = Pᵀ r.
-    fn restrict(&self, l: usize, r: &[f64]) -> Vec<f64> {
+    /// r_c = Pᵀ r, into `out`.
+    fn restrict(&self, l: usize, r: &[f64], out: &mut [f64]) {
         let (fine, coarse) = (self.nodes(l), self.nodes(l + 1));
-        let mut out = vec![0.0; 3 * coarse.len()];
         out.par_chunks_mut(3).enumerate().for_each(|(ca, o)| {
+            o.fill(0.0);
             for (i, w) in support(fine, coarse.coords(ca)) {
                 for c in 0..3 {
                     o[c] += w * r[3 * i + c];
                 }
             }
         });
-        out
     }
 
     /// x += P x_c.
@@ -455,29 +500,32 @@ impl<'a> Multigrid<'a> {
         });
     }
 
-    fn cycle(&self, l: usize, b: &[f64]) -> Vec<f64> {
+    /// x = one V-cycle from zero on A_l x = b.
+    fn cycle(&self, l: usize, b: &[f64], x: &mut [f64]) {
         if l == self.levels.len() {
             let c = self.coarse.as_ref().expect("factored");
             let v = c.solve(&nalgebra::DVector::from_column_slice(b));
-            return v.as_slice().to_vec();
+            x.copy_from_slice(v.as_slice());
+            return;
         }
-        let mut x = vec![0.0; b.len()];
-        self.smooth(l, &mut x, b, true);
-        let mut r = vec![0.0; b.len()];
-        self.apply_level(l, &x, &mut r);
-        r.par_iter_mut().zip(b).for_each(|(r, b)| *r = b - *r);
-        let rc = self.restrict(l, &r);
-        let xc = self.cycle(l + 1, &rc);
-        self.prolong_add(l, &xc, &mut x);
-        self.smooth(l, &mut x, b, false);
-        x
+        // Uncontended: a cycle holds each level's vectors once, finest
+        // first; concurrent cycles on one hierarchy wait for each other.
+        let mut guard = self.work[l].lock().unwrap_or_else(|e| e.into_inner());
+        let w = &mut *guard;
+        x.fill(0.0);
+        self.smooth(l, x, b, true, w);
+        self.apply_level(l, x, &mut w.res);
+        w.res.par_iter_mut().zip(b).for_each(|(r, b)| *r = b - *r);
+        self.restrict(l, &w.res, &mut w.rc);
+        self.cycle(l + 1, &w.rc, &mut w.xc);
+        self.prolong_add(l, &w.xc, x);
+        self.smooth(l, x, b, false, w);
     }
 }
 
 impl Preconditioner for Multigrid<'_> {
     /// z = M⁻¹ r: one V-cycle from zero.
     fn apply(&self, r: &[f64], z: &mut [f64]) {
-        let x = self.cycle(0, r);
-        z.copy_from_slice(&x);
+        self.cycle(0, r, z);
     }
 }

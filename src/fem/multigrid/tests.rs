@@ -51,7 +51,8 @@ fn coarse_operators_are_galerkin_products() {
         mg.prolong_add(l, &xc, &mut px);
         let mut apx = vec![0.0; nf];
         mg.apply_level(l, &px, &mut apx);
-        let galerkin = mg.restrict(l, &apx);
+        let mut galerkin = vec![0.0; nc];
+        mg.restrict(l, &apx, &mut galerkin);
         let mut stored = vec![0.0; nc];
         mg.apply_level(l + 1, &xc, &mut stored);
         assert!(max_rel(&stored, &galerkin) < 1e-12, "level {}", l + 1);

@@ -46,9 +46,9 @@ use crate::fem::operator::{apply_rows, Block, LinearOperator, StencilRows, Stenc
 use crate::fem::precond::Preconditioner;
 use levels::{coarse_nodes, factor_shifted, galerkin, parents, support, Fine, Level, Nodes, Rows};
 use rayon::prelude::*;
-use std::sync::Mutex;
 use smoother::{block_jacobi, lambda_max, Smoother};
 pub use smoother::{chebyshev_steps, power_iteration};
+use std::sync::Mutex;
 
 /// Chebyshev smoothing steps per pre- or post-smoothing.
 pub const CHEBYSHEV_DEGREE: usize = 3;

@@ -756,7 +756,8 @@ fn check_multigrid_kernels(ctx: &GpuContext, mg: &Multigrid, gpu: &GpuPcg) {
                 let (blocks, nbrs) = view.stencil.unwrap();
                 let mut q = get(&cpu, l, MgVec::Q);
                 let x = get(&cpu, l, op.input);
-                let blocks = &f32s(blocks)[243 * nb..];
+                let blocks: Vec<f32> = blocks.iter().flatten().copied().collect();
+                let blocks = &blocks[243 * nb..];
                 mirror::mg_apply(p, blocks, &nbrs[27 * nb..], &x[3 * wb..], &mut q[3 * nb..]);
                 cpu.insert((l, MgVec::Q), q);
             }

@@ -160,9 +160,9 @@ fn device_hierarchy_matches_its_mirrors_and_the_host_hierarchy() {
                 &mb64,
                 1e-6,
             );
-            // Against the host's f64 Galerkin product.
+            // Against the host's Galerkin product (summed in f64, stored in f32).
             let (hb, hn) = coarse.stencil.unwrap();
-            let hb: Vec<f64> = hb.iter().flatten().copied().collect();
+            let hb: Vec<f64> = hb.iter().flatten().map(|&v| v as f64).collect();
             assert_close(&format!("{name}: level {l} vs host"), &blocks, &hb, 2e-6);
             // Neighbours: the same wherever the host's block is more than
             // round-off (a zero block may round to a tiny one in f64).

@@ -208,10 +208,7 @@ impl GpuMultigrid {
             });
             let stencil = v.stencil.map(|(blocks, nbrs)| {
                 (
-                    alloc.init(
-                        "multigrid stencil blocks",
-                        bytemuck::cast_slice(&f32s(blocks.iter().flatten().copied())),
-                    ),
+                    alloc.init("multigrid stencil blocks", bytemuck::cast_slice(blocks)),
                     alloc.init("multigrid stencil neighbours", bytemuck::cast_slice(nbrs)),
                 )
             });

@@ -147,7 +147,7 @@ pub struct LevelView<'l> {
     /// Stored levels: 27 row-major 3×3 blocks per node (entry d = (dx+1) +
     /// 3(dy+1) + 9(dz+1)) and the neighbour of each (`u32::MAX`: none or a
     /// zero block). `None` for the finest (matrix-free) level.
-    pub stencil: Option<(&'l [[f64; 9]], &'l [u32])>,
+    pub stencil: Option<(&'l [[f32; 9]], &'l [u32])>,
     /// Smoothed levels: the inverse 3×3 diagonal blocks and λ_max of D⁻¹A.
     /// `None` for the coarsest level.
     pub smoother: Option<(&'l [[f64; 9]], f64)>,
@@ -411,7 +411,7 @@ impl<'a> Multigrid<'a> {
             .levels
             .iter()
             .map(|l| {
-                l.blocks.len() * block
+                l.blocks.len() * std::mem::size_of::<levels::Block32>()
                     + l.neighbours.len() * 4
                     + l.nodes.map.len() * 4
                     + l.nodes.ids.len() * 4

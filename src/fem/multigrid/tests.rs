@@ -55,7 +55,13 @@ fn coarse_operators_are_galerkin_products() {
         mg.restrict(l, &apx, &mut galerkin);
         let mut stored = vec![0.0; nc];
         mg.apply_level(l + 1, &xc, &mut stored);
-        assert!(max_rel(&stored, &galerkin) < 1e-12, "level {}", l + 1);
+        // The stored blocks are the f64 product rounded to f32 (relative
+        // 2⁻²⁴ ≈ 6e-8 each); rows that nearly cancel can lose a little more,
+        // so the bound on the applied result is 2e-7 of its largest entry
+        // (measured: 3.3e-8 and 3.6e-8). An f64 product gave ≤ 1e-12.
+        let err = max_rel(&stored, &galerkin);
+        assert!(err < 2e-7, "level {}: {err:e}", l + 1);
+        assert!(err > 0.0, "level {}: stored in f32, so not exact", l + 1);
     }
 }
 

@@ -32,7 +32,7 @@ enum Hierarchy<'m, 'a> {
 pub(super) enum Store<'p> {
     Device(DeviceReliable),
     Host {
-        op: FineOperator<'p>,
+        op: Box<FineOperator<'p>>,
         b: Vec<f64>,
         x: Vec<f64>,
     },

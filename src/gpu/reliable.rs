@@ -54,7 +54,7 @@ impl<'c> GpuPcg<'c> {
             }
         }
         let store = store.unwrap_or_else(|| Store::Host {
-            op,
+            op: Box::new(op),
             x: vec![0.0; b.len()],
             b,
         });
@@ -175,7 +175,7 @@ impl<'c> GpuPcg<'c> {
             *x += *d as f64;
         }
         // The true residual as the stop rule and the result compute it.
-        let (r, rr) = residual(op, b, x);
+        let (r, rr) = residual(&**op, b, x);
         self.write(Slot::X, &vec![0.0f32; n]);
         self.set_rhs(&r);
         Ok(rr)

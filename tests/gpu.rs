@@ -693,7 +693,6 @@ fn check_multigrid_kernels(ctx: &GpuContext, mg: &Multigrid, gpu: &GpuPcg) {
     let neighbours: Vec<u32> = gpu.read(Slot::Neighbours).unwrap();
     let phi: Vec<f32> = gpu.read(Slot::Phi).unwrap();
     let element: Vec<f32> = gpu.read(Slot::Element).unwrap();
-    let f32s = |v: &[[f64; 9]]| -> Vec<f32> { v.iter().flatten().map(|&x| x as f32).collect() };
     let inverse = dmg.coarsest_inverse(ctx).unwrap();
     let exact: Vec<f32> = mg.coarsest_inverse().iter().map(|&v| v as f32).collect();
     assert_eq!(inverse, exact, "coarsest inverse as uploaded");
@@ -762,7 +761,7 @@ fn check_multigrid_kernels(ctx: &GpuContext, mg: &Multigrid, gpu: &GpuPcg) {
                 cpu.insert((l, MgVec::Q), q);
             }
             MgKernel::Chebyshev => {
-                let inv = f32s(view.smoother.unwrap().0);
+                let inv: Vec<f32> = view.smoother.unwrap().0.iter().flatten().copied().collect();
                 let (b, q) = (get(&cpu, l, MgVec::B), get(&cpu, l, MgVec::Q));
                 let (mut r, mut d, mut x) = (
                     get(&cpu, l, MgVec::R),

@@ -199,7 +199,7 @@ fn device_hierarchy_matches_its_mirrors_and_the_host_hierarchy() {
             }
             assert_eq!(singular, u32::MAX);
             // Block by block: each inverse against its own scale.
-            let inv: Vec<f64> = inv.iter().flatten().copied().collect();
+            let inv: Vec<f64> = inv.iter().flatten().map(|&v| v as f64).collect();
             for a in 0..n {
                 let r = 9 * a..9 * a + 9;
                 let mi64: Vec<f64> = mi[r.clone()].iter().map(|&v| v as f64).collect();

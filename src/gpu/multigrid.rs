@@ -203,7 +203,7 @@ impl GpuMultigrid {
             let inv_diag = v.smoother.map(|(inv, _)| {
                 alloc.init(
                     "multigrid inverse diagonal blocks",
-                    bytemuck::cast_slice(&f32s(inv.iter().flatten().copied())),
+                    bytemuck::cast_slice(inv),
                 )
             });
             let stencil = v.stencil.map(|(blocks, nbrs)| {

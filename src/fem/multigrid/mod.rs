@@ -42,11 +42,11 @@ use std::borrow::Cow;
 
 use crate::fem::constrained::Constrained;
 use crate::fem::mesh::ActiveMesh;
-use crate::fem::operator::{apply_rows, Block, LinearOperator, StencilRows, StencilTable};
+use crate::fem::operator::{apply_rows, LinearOperator, StencilRows, StencilTable};
 use crate::fem::precond::Preconditioner;
 use levels::{coarse_nodes, factor_shifted, galerkin, parents, support, Fine, Level, Nodes, Rows};
 use rayon::prelude::*;
-use smoother::{block_jacobi, lambda_max, Smoother};
+use smoother::{chebyshev_direction, lambda_max, stored, Smoother};
 pub use smoother::{chebyshev_steps, power_iteration};
 use std::sync::Mutex;
 
@@ -150,7 +150,7 @@ pub struct LevelView<'l> {
     pub stencil: Option<(&'l [[f32; 9]], &'l [u32])>,
     /// Smoothed levels: the inverse 3×3 diagonal blocks and λ_max of D⁻¹A.
     /// `None` for the coarsest level.
-    pub smoother: Option<(&'l [[f64; 9]], f64)>,
+    pub smoother: Option<(&'l [[f32; 9]], f64)>,
 }
 
 /// The multigrid preconditioner of one problem.
@@ -165,15 +165,13 @@ pub struct Multigrid<'a> {
     work: Vec<Mutex<Work>>,
 }
 
-/// One level's vectors of a V-cycle: the smoother's residual, A·d, D⁻¹r
-/// and step, the cycle's residual, and the coarse right-hand side and
-/// correction.
+/// One level's vectors of a V-cycle: the residual (the smoother's, and
+/// the cycle's between the smoothings), the smoother's step d and A·d, and
+/// the coarse right-hand side and correction.
 struct Work {
     r: Vec<f64>,
     ad: Vec<f64>,
-    z: Vec<f64>,
     d: Vec<f64>,
-    res: Vec<f64>,
     rc: Vec<f64>,
     xc: Vec<f64>,
 }
@@ -294,7 +292,7 @@ impl<'a> Multigrid<'a> {
         let depth = mg.levels.len();
         for l in 0..depth {
             let rows = mg.rows(l);
-            let inv_diag = rows.inverse_diagonal(l)?;
+            let inv_diag = stored(rows.inverse_diagonal(l)?);
             let lambda = lambda_max(&|x, y| mg.apply_level(l, x, y), &inv_diag);
             mg.smoothers.push(Smoother {
                 inv_diag,
@@ -308,9 +306,7 @@ impl<'a> Multigrid<'a> {
                 Mutex::new(Work {
                     r: vec![0.0; n],
                     ad: vec![0.0; n],
-                    z: vec![0.0; n],
                     d: vec![0.0; n],
-                    res: vec![0.0; n],
                     rc: vec![0.0; nc],
                     xc: vec![0.0; nc],
                 })
@@ -406,7 +402,6 @@ impl<'a> Multigrid<'a> {
     pub fn info(&self) -> HierarchyInfo {
         let mut nodes = vec![self.fine.nodes.len()];
         nodes.extend(self.levels.iter().map(|l| l.nodes.len()));
-        let block = std::mem::size_of::<Block>();
         let mut bytes: usize = self
             .levels
             .iter()
@@ -422,14 +417,13 @@ impl<'a> Multigrid<'a> {
             .iter()
             .map(|w| {
                 let w = w.lock().unwrap_or_else(|e| e.into_inner());
-                8 * (w.r.len() + w.ad.len() + w.z.len() + w.d.len() + w.res.len())
-                    + 8 * (w.rc.len() + w.xc.len())
+                8 * (w.r.len() + w.ad.len() + w.d.len() + w.rc.len() + w.xc.len())
             })
             .sum::<usize>();
         bytes += self
             .smoothers
             .iter()
-            .map(|s| s.inv_diag.len() * block)
+            .map(|s| s.inv_diag.len() * std::mem::size_of::<smoother::InvBlock>())
             .sum::<usize>();
         let nc = 3 * nodes.last().copied().unwrap_or(0);
         bytes += nc * nc * 8;
@@ -441,25 +435,19 @@ impl<'a> Multigrid<'a> {
     fn smooth(&self, l: usize, x: &mut [f64], b: &[f64], from_zero: bool, w: &mut Work) {
         let s = &self.smoothers[l];
         let steps = chebyshev_steps(s.lambda_max);
-        let Work { r, ad, z, d, .. } = w;
+        let Work { r, ad, d, .. } = w;
         if from_zero {
             r.copy_from_slice(b);
         } else {
             self.apply_level(l, x, r);
             r.par_iter_mut().zip(b).for_each(|(r, b)| *r = b - *r);
         }
-        block_jacobi(&s.inv_diag, r, z);
-        d.par_iter_mut()
-            .zip(&*z)
-            .for_each(|(d, z)| *d = steps[0].1 * z);
+        chebyshev_direction(&s.inv_diag, r, d, None, steps[0].1);
         x.par_iter_mut().zip(&*d).for_each(|(x, d)| *x += d);
         for &(c1, c2) in &steps[1..] {
             self.apply_level(l, d, ad);
             r.par_iter_mut().zip(&*ad).for_each(|(r, a)| *r -= a);
-            block_jacobi(&s.inv_diag, r, z);
-            d.par_iter_mut()
-                .zip(&*z)
-                .for_each(|(d, z)| *d = c1 * *d + c2 * z);
+            chebyshev_direction(&s.inv_diag, r, d, Some(c1), c2);
             x.par_iter_mut().zip(&*d).for_each(|(x, d)| *x += d);
         }
     }
@@ -514,9 +502,9 @@ impl<'a> Multigrid<'a> {
         let w = &mut *guard;
         x.fill(0.0);
         self.smooth(l, x, b, true, w);
-        self.apply_level(l, x, &mut w.res);
-        w.res.par_iter_mut().zip(b).for_each(|(r, b)| *r = b - *r);
-        self.restrict(l, &w.res, &mut w.rc);
+        self.apply_level(l, x, &mut w.r);
+        w.r.par_iter_mut().zip(b).for_each(|(r, b)| *r = b - *r);
+        self.restrict(l, &w.r, &mut w.rc);
         self.cycle(l + 1, &w.rc, &mut w.xc);
         self.prolong_add(l, &w.xc, x);
         self.smooth(l, x, b, false, w);

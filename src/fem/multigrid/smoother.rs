@@ -6,20 +6,55 @@ use super::CHEBYSHEV_DEGREE;
 use crate::fem::operator::{mul_add, Block};
 use rayon::prelude::*;
 
+/// An inverse diagonal block, inverted in f64 and stored in f32 (as on
+/// the device).
+pub type InvBlock = [f32; 9];
+
 /// Smoothing data of one level.
 pub(super) struct Smoother {
-    pub(super) inv_diag: Vec<Block>,
+    pub(super) inv_diag: Vec<InvBlock>,
     pub(super) lambda_max: f64,
 }
 
-pub(super) fn block_jacobi(inv_diag: &[Block], r: &[f64], z: &mut [f64]) {
+/// The inverse diagonal blocks stored in f32.
+pub(super) fn stored(inv_diag: Vec<Block>) -> Vec<InvBlock> {
+    inv_diag.par_iter().map(|b| b.map(|v| v as f32)).collect()
+}
+
+/// z = D⁻¹ r.
+pub(super) fn block_jacobi(inv_diag: &[InvBlock], r: &[f64], z: &mut [f64]) {
     z.par_chunks_mut(3)
         .zip(r.par_chunks(3))
         .zip(inv_diag.par_iter())
         .for_each(|((z, r), b)| {
             let mut acc = [0.0; 3];
-            mul_add(&mut acc, b, r);
+            mul_add(&mut acc, &b.map(f64::from), r);
             z.copy_from_slice(&acc);
+        });
+}
+
+/// One Chebyshev step's direction, d = c1·d + c2·D⁻¹r (d = c2·D⁻¹r for
+/// the first, `c1 = None`), with D⁻¹r summed as [`block_jacobi`] sums it
+/// and not stored.
+pub(super) fn chebyshev_direction(
+    inv_diag: &[InvBlock],
+    r: &[f64],
+    d: &mut [f64],
+    c1: Option<f64>,
+    c2: f64,
+) {
+    d.par_chunks_mut(3)
+        .zip(r.par_chunks(3))
+        .zip(inv_diag.par_iter())
+        .for_each(|((d, r), b)| {
+            let mut z = [0.0; 3];
+            mul_add(&mut z, &b.map(f64::from), r);
+            for (d, z) in d.iter_mut().zip(z) {
+                *d = match c1 {
+                    Some(c1) => c1 * *d + c2 * z,
+                    None => c2 * z,
+                };
+            }
         });
 }
 
@@ -32,7 +67,7 @@ pub(super) fn dot(a: &[f64], b: &[f64]) -> f64 {
 }
 
 /// λ_max of D⁻¹A by power iteration (deterministic start vector).
-pub(super) fn lambda_max(apply: &dyn Fn(&[f64], &mut [f64]), inv_diag: &[Block]) -> f64 {
+pub(super) fn lambda_max(apply: &dyn Fn(&[f64], &mut [f64]), inv_diag: &[InvBlock]) -> f64 {
     let mut av = vec![0.0; 3 * inv_diag.len()];
     power_iteration(3 * inv_diag.len(), &mut |v, w| {
         apply(v, &mut av);

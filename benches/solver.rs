@@ -2,9 +2,9 @@
 //! operator throughput (active nodes per second; effective GB/s from the
 //! bytes each apply must move) and whole solves.
 //!
-//! `cargo bench --bench solver` (`-- kernels` for the CPU fine apply and
-//! one Jacobi-PCG iteration at two sizes in GB/s by their byte model, to
-//! read against `benches/triad.sh`). The GPU entries run on the best adapter
+//! `cargo bench --bench solver` (`-- kernels` for the CPU fine apply, one
+//! Jacobi-PCG iteration and one multigrid V-cycle at two sizes in GB/s by
+//! their byte models, to read against `benches/triad.sh`). The GPU entries run on the best adapter
 //! (lavapipe in CI machines) and are skipped without one. A whole GPU solve
 //! of the shipped scene takes minutes on a software adapter, so the
 //! whole-solve group also has a coarser variant (h = 0.1 mm).
@@ -153,6 +153,70 @@ fn kernels(c: &mut Criterion) {
     g.finish();
 }
 
+/// Bytes a stored (coarse) level's apply moves per node: 27 blocks of nine
+/// f32 and 27 neighbour indices, x gathered once, y written once.
+const STORED_APPLY_BYTES: f64 = 27.0 * (36.0 + 4.0) + 24.0 + 24.0;
+
+/// Operator applies per smoothed level in one V-cycle: pre-smoothing from
+/// zero 2 (its first step needs none), the residual 1, post-smoothing 3.
+const VCYCLE_APPLIES: f64 = 6.0;
+
+/// Bytes of a V-cycle's vector passes per node of a smoothed level (f64
+/// vectors of 24 B a node, inverse diagonal blocks of 36): x zeroed 24;
+/// pre-smoothing r = b 48, first direction (read D⁻¹, r; write d) 84,
+/// x += d 72, two more steps of r −= Ad 72, d = c1·d + c2·D⁻¹r 108 and
+/// x += d 72; the residual r = b − Ax 72; restriction (read r) 24;
+/// prolongation (read and write x) 48; post-smoothing r = b − Ax 72, then
+/// the pre-smoothing's 84 + 72 + 2·252. In all 1 608.
+const VCYCLE_VECTOR_BYTES: f64 = 24.0 + 708.0 + 72.0 + 24.0 + 48.0 + 732.0;
+
+/// One multigrid V-cycle (the CPU preconditioner of every solve) at the
+/// shipped h and at h/2, with its GB/s by the byte model above summed over
+/// the levels (the coarsest: two triangular solves reading its dense
+/// factor, 8 n² bytes for n unknowns); compare with `benches/triad.sh`.
+fn vcycle(c: &mut Criterion) {
+    use voxfe::fem::multigrid::Multigrid;
+    use voxfe::fem::precond::Preconditioner;
+    let mut g = c.benchmark_group("kernels rd-compression");
+    g.sample_size(10);
+    for (label, set) in [("h=0.05", vec![]), ("h=0.025", vec!["voxel.size=0.025"])] {
+        let s = scene(&set);
+        let (_, vox, _) = voxelize_scene(&s).unwrap();
+        let load = load_case(&s).unwrap();
+        let p = Problem::new(&vox.grid, s.material().unwrap(), &load).unwrap();
+        let mg = Multigrid::new(&p.mesh, &p.table, &p.bc.fixed).unwrap();
+        let nodes = mg.info().nodes;
+        let map_per_node = p.mesh.node_map.len() as f64 / nodes[0] as f64;
+        let smoothed = &nodes[..nodes.len() - 1];
+        let coarsest = 3.0 * *nodes.last().unwrap() as f64;
+        let bytes: f64 = smoothed
+            .iter()
+            .enumerate()
+            .map(|(l, &n)| {
+                let apply = if l == 0 {
+                    apply_bytes(map_per_node)
+                } else {
+                    STORED_APPLY_BYTES
+                };
+                n as f64 * (VCYCLE_APPLIES * apply + VCYCLE_VECTOR_BYTES)
+            })
+            .sum::<f64>()
+            + 8.0 * coarsest * coarsest;
+        eprintln!(
+            "{label}: nodes per level {nodes:?}; byte model: V-cycle {:.1} MB ({:.0} B per fine node)",
+            bytes / 1e6,
+            bytes / nodes[0] as f64
+        );
+        let r: Vec<f64> = (0..3 * nodes[0]).map(|i| (i as f64 * 0.37).sin()).collect();
+        let mut z = vec![0.0; r.len()];
+        g.throughput(Throughput::Bytes(bytes as u64));
+        g.bench_function(format!("v-cycle {label} (bytes)"), |b| {
+            b.iter(|| mg.apply(&r, &mut z))
+        });
+    }
+    g.finish();
+}
+
 fn whole_solve(c: &mut Criterion) {
     let mut g = c.benchmark_group("solve rd-compression");
     g.sample_size(10);
@@ -208,6 +272,6 @@ fn whole_solve(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     config = Criterion::default().without_plots();
-    targets = operator, kernels, whole_solve
+    targets = operator, kernels, vcycle, whole_solve
 }
 criterion_main!(benches);

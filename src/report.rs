@@ -74,6 +74,20 @@ pub struct AsBuiltFields {
     /// extrapolation); absent inside it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub as_built_extrapolation: Option<f64>,
+    /// The as-built yield strength: the fit's yield model (`[as_built]
+    /// from` a fit whose tests gave yield strengths) applied to the run's
+    /// first-yield stress, MPa (compression).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub yield_stress_as_built: Option<f64>,
+    /// Relative error band of `yield_stress_as_built` (a fraction): the
+    /// yield fit's leave-one-out error (the first-yield stress has no band
+    /// of its own).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub yield_stress_as_built_error_estimate: Option<f64>,
+    /// The yield model and its parameters, in words, with what the
+    /// simulated yield is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub as_built_yield_model: Option<String>,
 }
 
 /// The error of a run's moduli as flat record fields: each modulus's
@@ -412,6 +426,20 @@ impl RunReport {
         }
         if let Some(y) = q.yield_stress {
             write!(f, "\nyield stress     {y:.4} MPa (apparent, F_y/(Lx·Ly))")?;
+        }
+        if let (Some(y), Some(m)) = (
+            self.as_built.yield_stress_as_built,
+            &self.as_built.as_built_yield_model,
+        ) {
+            let b = self
+                .as_built
+                .yield_stress_as_built_error_estimate
+                .unwrap_or(0.0);
+            write!(
+                f,
+                "\nyield as built   {y:.4} MPa ± {} (the [as_built] fit's yield model: {m})",
+                percent(b)
+            )?;
         }
         if let Some(y) = q.flexural_strength {
             write!(f, "\nflexural str.    {y:.4} MPa (3·F_y·S/(2·w·t²))")?;

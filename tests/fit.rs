@@ -417,3 +417,94 @@ fn fit_json_plots_and_the_fit_in_run_and_design() {
         "{err}"
     );
 }
+
+/// Tests with yield strengths: the fit's yield model reaches run through
+/// `[as_built] from` (`yield_stress_as_built`, exactly the model applied to
+/// the run's first-yield stress, with the yield fit's leave-one-out error as
+/// its band); a model given inline describes the modulus only.
+#[test]
+fn the_yield_fit_in_run() {
+    let dir = tmp();
+    let scene = write(dir.path(), "tiny.toml", TINY);
+    let moduli = [900.0, 700.0, 520.0, 380.0, 260.0, 160.0];
+    let yields = [9.0, 7.4, 5.9, 4.1, 3.2, 2.0];
+    let mut text = String::from("specimen,porosity,cells,modulus_mpa,yield_mpa\n");
+    for (i, ((p, e), y)) in POROSITIES.iter().zip(moduli).zip(yields).enumerate() {
+        text.push_str(&format!("S{i},{p},2,{e},{y}\n"));
+    }
+    let tests = write(dir.path(), "tests.csv", &text);
+    let out_dir = dir.path().join("fit");
+    let out = voxfe(&[
+        "fit",
+        scene.to_str().unwrap(),
+        "--tests",
+        tests.to_str().unwrap(),
+        "--models",
+        "constant,power-law",
+        "--out",
+        out_dir.to_str().unwrap(),
+        "-q",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let fit: Value =
+        serde_json::from_str(&std::fs::read_to_string(out_dir.join("fit.json")).unwrap()).unwrap();
+    let ym = &fit["yield_strength"]["as_built"];
+    let (k, m, loo) = (
+        ym["k"].as_f64().unwrap(),
+        ym["m"].as_f64().unwrap_or(0.0),
+        ym["loo_error"].as_f64().unwrap(),
+    );
+    assert!(loo > 0.0, "{ym}");
+
+    let fitted = format!(
+        "{TINY}[as_built]\nfrom = \"{}\"\n",
+        out_dir.join("fit.json").display()
+    );
+    let fitted = write(dir.path(), "fitted.toml", &fitted);
+    let out = voxfe(&["run", fitted.to_str().unwrap(), "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let y = r["yield_stress"].as_f64().unwrap();
+    let rho = 1.0 - r["porosity_nominal"].as_f64().unwrap();
+    let want = match ym["model"].as_str().unwrap() {
+        "constant" => k * y,
+        "power-law" => k * rho.powf(m) * y,
+        other => panic!("{other}"),
+    };
+    let got = r["yield_stress_as_built"].as_f64().unwrap();
+    assert!((got / want - 1.0).abs() < 1e-12, "{got} vs {want}");
+    assert_eq!(
+        r["yield_stress_as_built_error_estimate"].as_f64().unwrap(),
+        loo
+    );
+    assert!(r["as_built_yield_model"]
+        .as_str()
+        .unwrap()
+        .contains("elastic proxy"));
+    let out = voxfe(&["run", fitted.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("yield as built"));
+
+    // Inline keys describe the modulus: no yield as built.
+    let inline = write(
+        dir.path(),
+        "inline.toml",
+        &format!("{TINY}[as_built]\nmodel = \"constant\"\nk = 0.2\n"),
+    );
+    let out = voxfe(&["run", inline.to_str().unwrap(), "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(r["e_eff_as_built"].as_f64().is_some());
+    assert!(r.get("yield_stress_as_built").is_none(), "{r}");
+}

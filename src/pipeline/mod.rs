@@ -154,27 +154,44 @@ pub(crate) fn run_with(scene: &Scene, mut solver: Solver) -> Result<RunReport, R
 /// its relative density (`strut-offset`: E_eff of the same scene with the
 /// strut D + δ, a second solve on the scene's backend), its band widened
 /// by the fit's leave-one-out error; a notice when the porosity lies
-/// outside the tested range. Nothing without the section or a modulus.
+/// outside the tested range. With a fit whose tests gave yield strengths
+/// ([`Scene::as_built_yield_model`]), the as-built yield strength too: the
+/// yield model applied to the run's first-yield stress in the same way (a
+/// strut offset of its own is one more solve, unless it is the modulus
+/// model's). Nothing without the section or a modulus.
 pub fn add_as_built(scene: &Scene, report: &mut RunReport) -> Result<(), RunError> {
     use crate::study::as_built::model::ModelKind;
     let model = match scene.as_built_model().map_err(VoxelizeError::from)? {
         Some(m) => m,
         None => return Ok(()),
     };
+    let yield_model = scene.as_built_yield_model().map_err(VoxelizeError::from)?;
     let Some(e) = report.solve.e_eff else {
         return Ok(());
     };
     let phi = report.voxel.porosity_nominal;
-    let offset = if model.model == ModelKind::StrutOffset {
+    // The strut D + δ solved once per offset: (δ, E_eff, first-yield stress).
+    let mut shifted: Vec<(f64, Option<f64>, Option<f64>)> = Vec::new();
+    let mut solve_offset = |delta: f64| -> Result<Option<(Option<f64>, Option<f64>)>, RunError> {
+        if let Some(&(_, e, y)) = shifted.iter().find(|s| s.0 == delta) {
+            return Ok(Some((e, y)));
+        }
         let Some(d) = report.voxel.strut_diameter else {
-            return Ok(());
+            return Ok(None);
         };
-        let shifted = scene
+        let scene = scene
             .without_as_built()
-            .with_setting("lattice.strut", d + model.strut_offset)
+            .with_setting("lattice.strut", d + delta)
             .map_err(VoxelizeError::from)?;
-        let r = run_with(&shifted, Solver::new(&shifted.solver))?;
-        r.solve.e_eff
+        let r = run_with(&scene, Solver::new(&scene.solver))?;
+        shifted.push((delta, r.solve.e_eff, r.strength.yield_stress));
+        Ok(Some((r.solve.e_eff, r.strength.yield_stress)))
+    };
+    let offset = if model.model == ModelKind::StrutOffset {
+        match solve_offset(model.strut_offset)? {
+            Some((e, _)) => e,
+            None => return Ok(()),
+        }
     } else {
         None
     };
@@ -188,12 +205,30 @@ pub fn add_as_built(scene: &Scene, report: &mut RunReport) -> Result<(), RunErro
             "as built: porosity {phi:.4} lies {dist:.4} outside the tested porosities (nearest tested {end:.4}): E_eff as built is an extrapolation of the fit"
         ));
     }
-    report.as_built = crate::report::AsBuiltFields {
+    let mut fields = crate::report::AsBuiltFields {
         e_eff_as_built: Some(value),
         e_eff_as_built_error_estimate: Some(model.band(report.accuracy.error_estimate)),
         as_built_model: Some(model.describe()),
         as_built_extrapolation: far.map(|f| f.1),
+        ..Default::default()
     };
+    if let (Some(ym), Some(y)) = (yield_model, report.strength.yield_stress) {
+        let offset = if ym.model == ModelKind::StrutOffset {
+            solve_offset(ym.strut_offset)?.and_then(|(_, y)| y)
+        } else {
+            None
+        };
+        let value = ym.apply(y, 1.0 - phi, offset);
+        if value.is_finite() {
+            fields.yield_stress_as_built = Some(value);
+            fields.yield_stress_as_built_error_estimate = Some(ym.band(None));
+            fields.as_built_yield_model = Some(format!(
+                "{}, on the first-yield stress of the linear solve (an elastic proxy)",
+                ym.describe()
+            ));
+        }
+    }
+    report.as_built = fields;
     Ok(())
 }
 

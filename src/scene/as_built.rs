@@ -23,21 +23,7 @@ impl Scene {
                     "give from alone (the fit's JSON), or the model inline (model, k, m, strut_offset), not both",
                 ));
             }
-            let path = self.base_dir.join(from);
-            let bad = |why: String| {
-                invalid(
-                    "as_built.from",
-                    format!("{:?}", path.display().to_string()),
-                    format!(
-                        "{}; allowed: the JSON written by voxfe fit --json (its \"as_built\" object)",
-                        crate::text::escape(&why)
-                    ),
-                )
-            };
-            let text =
-                std::fs::read_to_string(&path).map_err(|e| bad(format!("cannot read it: {e}")))?;
-            let v: serde_json::Value =
-                serde_json::from_str(&text).map_err(|e| bad(format!("not JSON: {e}")))?;
+            let (v, bad) = self.fit_json(from)?;
             serde_json::from_value::<AsBuilt>(v.get("as_built").cloned().unwrap_or_default())
                 .map_err(|e| bad(format!("no valid \"as_built\" object: {e}")))?
         } else {
@@ -133,5 +119,68 @@ impl Scene {
             }
         }
         Ok(Some(model))
+    }
+
+    /// The yield strength's model of the fit the scene's `[as_built]`
+    /// section reads (`from`; its `yield_strength.as_built` object), or
+    /// `None`: no section, a model given inline (the inline keys describe
+    /// the modulus only), or a fit whose tests gave no yield strength.
+    /// Checked as the modulus model is, naming `as_built.from`.
+    pub fn as_built_yield_model(
+        &self,
+    ) -> Result<Option<crate::study::as_built::model::AsBuilt>, SceneError> {
+        use crate::study::as_built::model::{AsBuilt, ModelKind};
+        let Some(from) = self.as_built.as_ref().and_then(|a| a.from.as_ref()) else {
+            return Ok(None);
+        };
+        let (v, bad) = self.fit_json(from)?;
+        let y = match v.get("yield_strength").and_then(|y| y.get("as_built")) {
+            None | Some(serde_json::Value::Null) => return Ok(None),
+            Some(y) => y.clone(),
+        };
+        let m = serde_json::from_value::<AsBuilt>(y)
+            .map_err(|e| bad(format!("no valid \"yield_strength.as_built\" object: {e}")))?;
+        let ok = m.k.is_finite()
+            && m.k > 0.0
+            && m.m.is_finite()
+            && m.m.abs() <= 20.0
+            && (0.0..5.0).contains(&m.loo_error)
+            && m.porosity_range
+                .is_none_or(|(lo, hi)| lo > 0.0 && lo <= hi && hi < 1.0)
+            && (m.model != ModelKind::StrutOffset
+                || (self.lattice.kind.is_strut_lattice() && m.strut_offset.is_finite()));
+        if !ok {
+            return Err(bad(format!(
+                "its yield model ({}, loo_error {}) is out of range: k > 0, |m| ≤ 20, 0 ≤ loo_error < 5, a strut offset only on a strut lattice",
+                m.describe(),
+                m.loo_error
+            )));
+        }
+        Ok(Some(m))
+    }
+
+    /// The JSON of the fit `from` (relative to the scene file), and the
+    /// error naming `as_built.from` for what is wrong with it.
+    fn fit_json(
+        &self,
+        from: &std::path::Path,
+    ) -> Result<(serde_json::Value, impl Fn(String) -> SceneError), SceneError> {
+        let path = self.base_dir.join(from);
+        let shown = format!("{:?}", path.display().to_string());
+        let bad = move |why: String| {
+            invalid(
+                "as_built.from",
+                shown.clone(),
+                format!(
+                    "{}; allowed: the JSON written by voxfe fit --json (its \"as_built\" object)",
+                    crate::text::escape(&why)
+                ),
+            )
+        };
+        let text =
+            std::fs::read_to_string(&path).map_err(|e| bad(format!("cannot read it: {e}")))?;
+        let v: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| bad(format!("not JSON: {e}")))?;
+        Ok((v, bad))
     }
 }

@@ -38,6 +38,16 @@ fn scene(set: &[&str]) -> Scene {
     Scene::load(&path, &set).expect("scene loads")
 }
 
+/// The loaded problem of [`scene`] with `set`; its grid lives for the
+/// whole bench run.
+fn problem(set: &[&str]) -> Problem<'static> {
+    let s = scene(set);
+    let (_, vox, _) = voxelize_scene(&s).unwrap();
+    let load = load_case(&s).unwrap();
+    let grid = Box::leak(Box::new(vox.grid));
+    Problem::new(grid, s.material().unwrap(), &load).unwrap()
+}
+
 /// Bytes one apply must move per active node at least: x gathered once
 /// (3 values), y written once, the node's id and flags, and its map entry.
 fn bytes_per_node(value: usize) -> usize {
@@ -45,10 +55,7 @@ fn bytes_per_node(value: usize) -> usize {
 }
 
 fn operator(c: &mut Criterion) {
-    let s = scene(&[]);
-    let (_, vox, _) = voxelize_scene(&s).unwrap();
-    let load = load_case(&s).unwrap();
-    let p = Problem::new(&vox.grid, s.material().unwrap(), &load).unwrap();
+    let p = problem(&[]);
     let n = p.mesh.len();
     let mut g = c.benchmark_group("operator rd-compression");
     g.sample_size(20);
@@ -113,10 +120,7 @@ fn kernels(c: &mut Criterion) {
     let mut g = c.benchmark_group("kernels rd-compression");
     g.sample_size(10);
     for (label, set) in [("h=0.05", vec![]), ("h=0.025", vec!["voxel.size=0.025"])] {
-        let s = scene(&set);
-        let (_, vox, _) = voxelize_scene(&s).unwrap();
-        let load = load_case(&s).unwrap();
-        let p = Problem::new(&vox.grid, s.material().unwrap(), &load).unwrap();
+        let p = problem(&set);
         let n = p.mesh.len();
         let map_per_node = p.mesh.node_map.len() as f64 / n as f64;
         let apply = apply_bytes(map_per_node);
@@ -180,10 +184,7 @@ fn vcycle(c: &mut Criterion) {
     let mut g = c.benchmark_group("kernels rd-compression");
     g.sample_size(10);
     for (label, set) in [("h=0.05", vec![]), ("h=0.025", vec!["voxel.size=0.025"])] {
-        let s = scene(&set);
-        let (_, vox, _) = voxelize_scene(&s).unwrap();
-        let load = load_case(&s).unwrap();
-        let p = Problem::new(&vox.grid, s.material().unwrap(), &load).unwrap();
+        let p = problem(&set);
         let mg = Multigrid::new(&p.mesh, &p.table, &p.bc.fixed).unwrap();
         let nodes = mg.info().nodes;
         let map_per_node = p.mesh.node_map.len() as f64 / nodes[0] as f64;

@@ -48,6 +48,43 @@ fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     p
 }
 
+/// `voxfe fit` of [`TINY`] (written to `dir`) on the tests `csv`, the
+/// constant and power-law models, into `dir/fit`, with `extra` arguments;
+/// asserts that it succeeded.
+fn fit_tiny(dir: &Path, csv: &str, extra: &[&str]) -> (PathBuf, std::process::Output) {
+    let scene = write(dir, "tiny.toml", TINY);
+    let tests = write(dir, "tests.csv", csv);
+    let out_dir = dir.join("fit");
+    let mut args = vec![
+        "fit",
+        scene.to_str().unwrap(),
+        "--tests",
+        tests.to_str().unwrap(),
+        "--models",
+        "constant,power-law",
+        "--out",
+        out_dir.to_str().unwrap(),
+        "-q",
+    ];
+    args.extend(extra);
+    let out = voxfe(&args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out_dir, out)
+}
+
+/// [`TINY`] with `[as_built] from` the fit in `fit_dir`, written to `dir`.
+fn with_fit(dir: &Path, fit_dir: &Path) -> PathBuf {
+    let text = format!(
+        "{TINY}[as_built]\nfrom = \"{}\"\n",
+        fit_dir.join("fit.json").display()
+    );
+    write(dir, "fitted.toml", &text)
+}
+
 /// Six specimens, 60–85 % porosity.
 const POROSITIES: [f64; 6] = [0.60, 0.65, 0.70, 0.75, 0.80, 0.85];
 
@@ -244,27 +281,8 @@ fn bad_test_files_are_refused_naming_file_row_and_column() {
 #[test]
 fn fit_json_plots_and_the_fit_in_run_and_design() {
     let dir = tmp();
-    let scene = write(dir.path(), "tiny.toml", TINY);
     let truth = [900.0, 700.0, 520.0, 380.0, 260.0, 160.0];
-    let tests = write(dir.path(), "tests.csv", &csv(&truth));
-    let out_dir = dir.path().join("fit");
-    let out = voxfe(&[
-        "fit",
-        scene.to_str().unwrap(),
-        "--tests",
-        tests.to_str().unwrap(),
-        "--json",
-        "--models",
-        "constant,power-law",
-        "--out",
-        out_dir.to_str().unwrap(),
-        "-q",
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (out_dir, out) = fit_tiny(dir.path(), &csv(&truth), &["--json"]);
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     let file: Value =
         serde_json::from_str(&std::fs::read_to_string(out_dir.join("fit.json")).unwrap()).unwrap();
@@ -302,11 +320,7 @@ fn fit_json_plots_and_the_fit_in_run_and_design() {
     }
 
     // The fit in a scene: run reports both values.
-    let fitted = format!(
-        "{TINY}[as_built]\nfrom = \"{}\"\n",
-        out_dir.join("fit.json").display()
-    );
-    let fitted = write(dir.path(), "fitted.toml", &fitted);
+    let fitted = with_fit(dir.path(), &out_dir);
     let out = voxfe(&["run", fitted.to_str().unwrap(), "--json"]);
     assert!(
         out.status.success(),
@@ -425,31 +439,13 @@ fn fit_json_plots_and_the_fit_in_run_and_design() {
 #[test]
 fn the_yield_fit_in_run() {
     let dir = tmp();
-    let scene = write(dir.path(), "tiny.toml", TINY);
     let moduli = [900.0, 700.0, 520.0, 380.0, 260.0, 160.0];
     let yields = [9.0, 7.4, 5.9, 4.1, 3.2, 2.0];
     let mut text = String::from("specimen,porosity,cells,modulus_mpa,yield_mpa\n");
     for (i, ((p, e), y)) in POROSITIES.iter().zip(moduli).zip(yields).enumerate() {
         text.push_str(&format!("S{i},{p},2,{e},{y}\n"));
     }
-    let tests = write(dir.path(), "tests.csv", &text);
-    let out_dir = dir.path().join("fit");
-    let out = voxfe(&[
-        "fit",
-        scene.to_str().unwrap(),
-        "--tests",
-        tests.to_str().unwrap(),
-        "--models",
-        "constant,power-law",
-        "--out",
-        out_dir.to_str().unwrap(),
-        "-q",
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (out_dir, _) = fit_tiny(dir.path(), &text, &[]);
     let fit: Value =
         serde_json::from_str(&std::fs::read_to_string(out_dir.join("fit.json")).unwrap()).unwrap();
     let ym = &fit["yield_strength"]["as_built"];
@@ -460,11 +456,7 @@ fn the_yield_fit_in_run() {
     );
     assert!(loo > 0.0, "{ym}");
 
-    let fitted = format!(
-        "{TINY}[as_built]\nfrom = \"{}\"\n",
-        out_dir.join("fit.json").display()
-    );
-    let fitted = write(dir.path(), "fitted.toml", &fitted);
+    let fitted = with_fit(dir.path(), &out_dir);
     let out = voxfe(&["run", fitted.to_str().unwrap(), "--json"]);
     assert!(
         out.status.success(),

@@ -170,11 +170,11 @@ pub fn add_as_built(scene: &Scene, report: &mut RunReport) -> Result<(), RunErro
         return Ok(());
     };
     let phi = report.voxel.porosity_nominal;
-    // The strut D + δ solved once per offset: (δ, E_eff, first-yield stress).
-    let mut shifted: Vec<(f64, Option<f64>, Option<f64>)> = Vec::new();
-    let mut solve_offset = |delta: f64| -> Result<Option<(Option<f64>, Option<f64>)>, RunError> {
-        if let Some(&(_, e, y)) = shifted.iter().find(|s| s.0 == delta) {
-            return Ok(Some((e, y)));
+    // The strut D + δ solved once per offset δ.
+    let mut shifted: Vec<(f64, Shifted)> = Vec::new();
+    let mut solve_offset = |delta: f64| -> Result<Option<Shifted>, RunError> {
+        if let Some(&(_, s)) = shifted.iter().find(|s| s.0 == delta) {
+            return Ok(Some(s));
         }
         let Some(d) = report.voxel.strut_diameter else {
             return Ok(None);
@@ -184,12 +184,16 @@ pub fn add_as_built(scene: &Scene, report: &mut RunReport) -> Result<(), RunErro
             .with_setting("lattice.strut", d + delta)
             .map_err(VoxelizeError::from)?;
         let r = run_with(&scene, Solver::new(&scene.solver))?;
-        shifted.push((delta, r.solve.e_eff, r.strength.yield_stress));
-        Ok(Some((r.solve.e_eff, r.strength.yield_stress)))
+        let s = Shifted {
+            e_eff: r.solve.e_eff,
+            yield_stress: r.strength.yield_stress,
+        };
+        shifted.push((delta, s));
+        Ok(Some(s))
     };
     let offset = if model.model == ModelKind::StrutOffset {
         match solve_offset(model.strut_offset)? {
-            Some((e, _)) => e,
+            Some(s) => s.e_eff,
             None => return Ok(()),
         }
     } else {
@@ -214,7 +218,7 @@ pub fn add_as_built(scene: &Scene, report: &mut RunReport) -> Result<(), RunErro
     };
     if let (Some(ym), Some(y)) = (yield_model, report.strength.yield_stress) {
         let offset = if ym.model == ModelKind::StrutOffset {
-            solve_offset(ym.strut_offset)?.and_then(|(_, y)| y)
+            solve_offset(ym.strut_offset)?.and_then(|s| s.yield_stress)
         } else {
             None
         };
@@ -230,6 +234,14 @@ pub fn add_as_built(scene: &Scene, report: &mut RunReport) -> Result<(), RunErro
     }
     report.as_built = fields;
     Ok(())
+}
+
+/// E_eff and the first-yield stress of a scene solved with its strut
+/// D + δ ([`add_as_built`]).
+#[derive(Debug, Clone, Copy)]
+struct Shifted {
+    e_eff: Option<f64>,
+    yield_stress: Option<f64>,
 }
 
 /// A scene voxelized, with its load case and material: everything a solve

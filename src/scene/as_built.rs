@@ -79,6 +79,41 @@ impl Scene {
                 porosity_range: a.porosity_range.map(|[lo, hi]| (lo, hi)),
             }
         };
+        self.check_model(&model)?;
+        Ok(Some(model))
+    }
+
+    /// The yield strength's model of the fit the scene's `[as_built]`
+    /// section reads (`from`; its `yield_strength.as_built` object), or
+    /// `None`: no section, a model given inline (the inline keys describe
+    /// the modulus only), or a fit whose tests gave no yield strength.
+    /// Checked as the modulus model is, naming `as_built.from`.
+    pub fn as_built_yield_model(
+        &self,
+    ) -> Result<Option<crate::study::as_built::model::AsBuilt>, SceneError> {
+        use crate::study::as_built::model::AsBuilt;
+        let Some(from) = self.as_built.as_ref().and_then(|a| a.from.as_ref()) else {
+            return Ok(None);
+        };
+        let (v, bad) = self.fit_json(from)?;
+        let y = match v.get("yield_strength").and_then(|y| y.get("as_built")) {
+            None | Some(serde_json::Value::Null) => return Ok(None),
+            Some(y) => y.clone(),
+        };
+        let m = serde_json::from_value::<AsBuilt>(y)
+            .map_err(|e| bad(format!("no valid \"yield_strength.as_built\" object: {e}")))?;
+        self.check_model(&m)
+            .map_err(|e| bad(format!("its yield model: {e}")))?;
+        Ok(Some(m))
+    }
+
+    /// The range checks of a knockdown model, each error naming its
+    /// `as_built.*` key, the value and what is allowed.
+    fn check_model(
+        &self,
+        model: &crate::study::as_built::model::AsBuilt,
+    ) -> Result<(), SceneError> {
+        use crate::study::as_built::model::ModelKind;
         if !(model.k.is_finite() && model.k > 0.0) {
             return Err(invalid("as_built.k", model.k, "allowed: a positive factor"));
         }
@@ -118,45 +153,7 @@ impl Scene {
                 ));
             }
         }
-        Ok(Some(model))
-    }
-
-    /// The yield strength's model of the fit the scene's `[as_built]`
-    /// section reads (`from`; its `yield_strength.as_built` object), or
-    /// `None`: no section, a model given inline (the inline keys describe
-    /// the modulus only), or a fit whose tests gave no yield strength.
-    /// Checked as the modulus model is, naming `as_built.from`.
-    pub fn as_built_yield_model(
-        &self,
-    ) -> Result<Option<crate::study::as_built::model::AsBuilt>, SceneError> {
-        use crate::study::as_built::model::{AsBuilt, ModelKind};
-        let Some(from) = self.as_built.as_ref().and_then(|a| a.from.as_ref()) else {
-            return Ok(None);
-        };
-        let (v, bad) = self.fit_json(from)?;
-        let y = match v.get("yield_strength").and_then(|y| y.get("as_built")) {
-            None | Some(serde_json::Value::Null) => return Ok(None),
-            Some(y) => y.clone(),
-        };
-        let m = serde_json::from_value::<AsBuilt>(y)
-            .map_err(|e| bad(format!("no valid \"yield_strength.as_built\" object: {e}")))?;
-        let ok = m.k.is_finite()
-            && m.k > 0.0
-            && m.m.is_finite()
-            && m.m.abs() <= 20.0
-            && (0.0..5.0).contains(&m.loo_error)
-            && m.porosity_range
-                .is_none_or(|(lo, hi)| lo > 0.0 && lo <= hi && hi < 1.0)
-            && (m.model != ModelKind::StrutOffset
-                || (self.lattice.kind.is_strut_lattice() && m.strut_offset.is_finite()));
-        if !ok {
-            return Err(bad(format!(
-                "its yield model ({}, loo_error {}) is out of range: k > 0, |m| ≤ 20, 0 ≤ loo_error < 5, a strut offset only on a strut lattice",
-                m.describe(),
-                m.loo_error
-            )));
-        }
-        Ok(Some(m))
+        Ok(())
     }
 
     /// The JSON of the fit `from` (relative to the scene file), and the

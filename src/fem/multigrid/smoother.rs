@@ -26,11 +26,15 @@ pub(super) fn block_jacobi(inv_diag: &[InvBlock], r: &[f64], z: &mut [f64]) {
     z.par_chunks_mut(3)
         .zip(r.par_chunks(3))
         .zip(inv_diag.par_iter())
-        .for_each(|((z, r), b)| {
-            let mut acc = [0.0; 3];
-            mul_add(&mut acc, &b.map(f64::from), r);
-            z.copy_from_slice(&acc);
-        });
+        .for_each(|((z, r), b)| z.copy_from_slice(&inv_times(b, r)));
+}
+
+/// One node's D⁻¹r: its f32 block read into f64 sums.
+#[inline(always)]
+fn inv_times(b: &InvBlock, r: &[f64]) -> [f64; 3] {
+    let mut acc = [0.0; 3];
+    mul_add(&mut acc, &b.map(f64::from), r);
+    acc
 }
 
 /// One Chebyshev step's direction, d = c1·d + c2·D⁻¹r (d = c2·D⁻¹r for
@@ -47,9 +51,7 @@ pub(super) fn chebyshev_direction(
         .zip(r.par_chunks(3))
         .zip(inv_diag.par_iter())
         .for_each(|((d, r), b)| {
-            let mut z = [0.0; 3];
-            mul_add(&mut z, &b.map(f64::from), r);
-            for (d, z) in d.iter_mut().zip(z) {
+            for (d, z) in d.iter_mut().zip(inv_times(b, r)) {
                 *d = match c1 {
                     Some(c1) => c1 * *d + c2 * z,
                     None => c2 * z,

@@ -31,6 +31,11 @@ pub(crate) struct Args {
         value_name = "FRACTIONS"
     )]
     offsets: Option<Vec<f64>>,
+    /// Specimens solved at once. Default: all the CPU's threads when the
+    /// solves run on the CPU (results do not change, peak memory grows up
+    /// to this many specimens'), 1 on a GPU.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    jobs: Option<u32>,
     /// Print the fit as one JSON object (with the provenance) instead of text.
     #[arg(long)]
     json: bool,
@@ -63,7 +68,22 @@ pub(crate) fn run(a: Args) -> Result<u8, CliError> {
     } else {
         Vec::new()
     };
-    let sims = as_built::simulate(&scene, &tests, &offsets, |line| {
+    let jobs = a.jobs.map_or_else(
+        || {
+            if voxfe::pipeline::solver::Solver::new(&scene.solver).runs_on_cpu() {
+                rayon::current_num_threads()
+            } else {
+                1
+            }
+        },
+        |n| n as usize,
+    );
+    info(format_args!(
+        "{} specimens, {} at once (--jobs)",
+        tests.specimens.len(),
+        jobs.min(tests.specimens.len())
+    ));
+    let sims = as_built::simulate(&scene, &tests, &offsets, jobs, |line| {
         info(format_args!("{line}"))
     })?;
     let report = as_built::fit_tests(&scene, &tests, sims, &a.models)?;

@@ -78,6 +78,24 @@ impl Solver {
         Solver { backend, ..self }
     }
 
+    /// Whether a solve runs on the CPU under the policy above: `cpu`, or
+    /// `auto` with no hardware adapter (probed once per process). Studies
+    /// use it to solve several cases at once only where the CPU is the
+    /// solver.
+    pub fn runs_on_cpu(&self) -> bool {
+        match self.backend {
+            Backend::Cpu => true,
+            Backend::Gpu => false,
+            Backend::Auto => {
+                let request = AdapterRequest {
+                    name: self.adapter.clone(),
+                    ..Default::default()
+                };
+                GpuContext::new(&request).map_or(true, |ctx| ctx.is_software())
+            }
+        }
+    }
+
     /// The fallbacks taken so far, in order.
     pub fn notices(&self) -> &[String] {
         &self.notices

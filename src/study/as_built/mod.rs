@@ -21,6 +21,7 @@ pub mod data;
 pub mod model;
 pub mod report;
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::provenance::Provenance;
@@ -153,11 +154,18 @@ pub fn specimen_settings(base: &Scene, s: &Specimen) -> Vec<String> {
 /// with `offsets` (fractions of the thinnest strut; empty: none), each
 /// specimen with its strut D + δ. `on_solve(line)` after each solve. A
 /// solve that fails ends the fit (naming the specimen).
+///
+/// `jobs` specimens are solved at once (at least 1), each solve's own
+/// loops sharing the one thread pool; the results are the same for any
+/// `jobs` (every reduction of a solve is in a fixed order), only the order
+/// of the `on_solve` lines changes. Peak memory grows with `jobs`: up to
+/// `jobs` specimens' grids and solvers at once.
 pub fn simulate(
     base: &Scene,
     tests: &Tests,
     offsets: &[f64],
-    mut on_solve: impl FnMut(&str),
+    jobs: usize,
+    on_solve: impl Fn(&str) + Sync,
 ) -> Result<Vec<Simulated>, FitError> {
     if base.load_case().name() != "compression" {
         return Err(FitError::NotCompression {
@@ -206,10 +214,12 @@ pub fn simulate(
     } else {
         Vec::new()
     };
-    let mut out = Vec::new();
-    for (i, ((settings, (scene, lattice)), s)) in
-        scenes.into_iter().zip(&tests.specimens).enumerate()
-    {
+    let specimen = |i: usize,
+                    settings: &[String],
+                    scene: &Scene,
+                    lattice: &crate::lattice::Lattice,
+                    s: &Specimen|
+     -> Result<Simulated, FitError> {
         let failed = |why: String| FitError::Solve {
             tests: file.clone(),
             specimen: s.name.clone(),
@@ -246,7 +256,7 @@ pub fn simulate(
             "lattice.porosity"
         };
         let vary = [format!("{key}={}", values.join(","))];
-        let plan = plan(&scene, &vary, None)?;
+        let plan = plan(scene, &vary, None)?;
         let rows = plan.run(&[], |case, _, outcome| {
             let e = outcome.row.run.as_ref().and_then(|r| r.solve.e_eff);
             on_solve(&format!(
@@ -282,9 +292,9 @@ pub fn simulate(
         }
         let (e_eff, band, yield_stress) = ideal.expect("δ = 0 is solved first");
         offs.sort_by(|a, b| a.0.total_cmp(&b.0));
-        out.push(Simulated {
+        Ok(Simulated {
             specimen: s.clone(),
-            settings,
+            settings: settings.to_vec(),
             porosity: lattice.nominal_porosity(),
             strut,
             e_eff,
@@ -295,7 +305,20 @@ pub fn simulate(
             } else {
                 Vec::new()
             },
-        });
+        })
+    };
+    let items: Vec<_> = scenes.iter().zip(&tests.specimens).enumerate().collect();
+    let mut out = Vec::with_capacity(items.len());
+    // In waves of `jobs`, kept in the tests' order; the first failure (in
+    // that order) ends the fit.
+    for wave in items.chunks(jobs.max(1)) {
+        let solved: Vec<Result<Simulated, FitError>> = wave
+            .par_iter()
+            .map(|(i, ((settings, (scene, lattice)), s))| specimen(*i, settings, scene, lattice, s))
+            .collect();
+        for r in solved {
+            out.push(r?);
+        }
     }
     Ok(out)
 }

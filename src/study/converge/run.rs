@@ -556,9 +556,14 @@ mod tests {
 
     #[test]
     fn a_level_over_the_memory_cap_is_refused_by_its_number() {
-        // The Ø15 implant: h = 0.1, then 15/225 mm (225² × 383 voxels,
-        // about 20 GB estimated, over the 16 GiB default).
-        let e = level_scenes(&scene("vbr-25.toml", &[]), 3, 1.5).unwrap_err();
+        // The Ø15 implant: h = 0.1 (about 4.4 GiB estimated), then 15/225
+        // mm (225² × 383 voxels, about 15 GiB estimated, over a cap of 8 GiB).
+        let e = level_scenes(
+            &scene("vbr-25.toml", &["voxel.max_memory_mb=8192".into()]),
+            3,
+            1.5,
+        )
+        .unwrap_err();
         let ConvergeError::Level { level, h, .. } = &e else {
             panic!("{e}")
         };

@@ -158,6 +158,7 @@ fn plastic_cli_reports_the_block_curve_as_json_csv_and_plot() {
     std::fs::write(&path, block_scene("hardening = 5000.0")).unwrap();
     let (csv, plot) = (dir.path().join("c.csv"), dir.path().join("c"));
     let vti = dir.path().join("c.vti");
+    let vtu = dir.path().join("c.vtu");
     let out = common::voxfe(&[
         "plastic",
         path.to_str().unwrap(),
@@ -168,6 +169,8 @@ fn plastic_cli_reports_the_block_curve_as_json_csv_and_plot() {
         plot.to_str().unwrap(),
         "--vtk",
         vti.to_str().unwrap(),
+        "--vtu",
+        vtu.to_str().unwrap(),
     ]);
     assert!(
         out.status.success(),
@@ -213,6 +216,26 @@ fn plastic_cli_reports_the_block_curve_as_json_csv_and_plot() {
         alpha.iter().all(|a| (a - want).abs() < 1e-6 * want),
         "{alpha:?} vs {want}"
     );
+    // The .vtu: 3×3×4 hexahedra with the same ᾱ, and the displacement of
+    // the uniform strain (u_z = −0.004·z, z from the bottom platen).
+    let mesh = voxfe::export::vtu::read_vtu(&vtu).unwrap();
+    assert_eq!(mesh.cells.len(), 36);
+    assert_eq!(mesh.points.len(), 80);
+    let cell_alpha = mesh
+        .cell_array("equivalent_plastic_strain")
+        .unwrap()
+        .data
+        .to_f64();
+    assert_eq!(cell_alpha.len(), 36);
+    assert!(
+        cell_alpha.iter().all(|a| (a - want).abs() < 1e-6 * want),
+        "{cell_alpha:?} vs {want}"
+    );
+    let u = mesh.point_array("displacement").unwrap().data.to_f64();
+    assert_eq!(u.len(), 3 * 80);
+    for (p, d) in mesh.points.iter().zip(u.chunks(3)) {
+        assert!((d[2] + 0.004 * p[2]).abs() < 1e-9, "{p:?}: {d:?}");
+    }
 }
 
 #[test]
@@ -248,6 +271,8 @@ fn plastic_cli_checks_its_outputs_before_the_curve() {
     for (args, says) in [
         (vec!["--csv", scene], "--csv"),
         (vec!["--vtk", missing.to_str().unwrap()], "does not exist"),
+        (vec!["--vtu", missing.to_str().unwrap()], "does not exist"),
+        (vec!["--vtu", scene], "--vtu"),
         (vec!["--plot", d.to_str().unwrap()], "directory"),
         (
             vec![

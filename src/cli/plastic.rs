@@ -1,6 +1,6 @@
 //! `voxfe plastic`: one scene's elastoplastic (J2) curve on the CPU: the
 //! stress–strain curve (text, `--json`, `--csv`, `--plot`), σ_0.2, the
-//! first maximum, the plastic-strain field (`--vtk`) and the model as an
+//! first maximum, the plastic-strain field (`--vtk`, `--vtu`) and the model as an
 //! Abaqus deck (`--inp`), each output
 //! path checked before the curve is computed. An increment that does not
 //! converge after its cut-backs ends the curve: what was computed is printed and written, and the exit
@@ -31,6 +31,11 @@ pub(crate) struct Args {
     /// VTK ImageData (.vti) for ParaView.
     #[arg(long, value_name = "FILE")]
     vtk: Option<PathBuf>,
+    /// Write the solid voxels as a VTK UnstructuredGrid (.vtu, for meshio
+    /// and ParaView) with the displacement and the equivalent plastic
+    /// strain at the last converged step.
+    #[arg(long, value_name = "FILE")]
+    vtu: Option<PathBuf>,
     /// Write the run's model as an Abaqus input deck (.inp) for CalculiX or
     /// Abaqus: J2 as *PLASTIC, a step of the run's increments to its final
     /// strain, the C3D8 brick (CalculiX's is the plain brick: --set
@@ -47,6 +52,7 @@ pub(crate) fn run(a: Args) -> Result<u8, CliError> {
     super::outputs::Outputs::default()
         .file("--csv", a.csv.as_deref(), &[])
         .file("--vtk", a.vtk.as_deref(), &[])
+        .file("--vtu", a.vtu.as_deref(), &[])
         .stem("--plot", a.plot.as_deref(), &["png", "svg"])
         .file("--inp", a.inp.as_deref(), &[])
         .check(&super::outputs::scene_inputs(&scene))?;
@@ -84,6 +90,13 @@ pub(crate) fn run(a: Args) -> Result<u8, CliError> {
             return Ok(EXIT_FAILURE);
         }
         info(format_args!("wrote {}", vti.display()));
+    }
+    if let Some(vtu) = &a.vtu {
+        if let Err(e) = report.write_vtu(vtu) {
+            eprintln!("error: --vtu '{}': {e}", vtu.display());
+            return Ok(EXIT_FAILURE);
+        }
+        info(format_args!("wrote {}", vtu.display()));
     }
     if let Some(inp) = &a.inp {
         if let Err(e) = report.write_inp(inp) {

@@ -32,6 +32,9 @@ pub enum ExportError {
     },
     #[error("not a voxfe {what} file: {why}")]
     Parse { what: &'static str, why: String },
+    /// The fields do not fit the mesh (a defect, not the user's input).
+    #[error("the fields do not fit the mesh: {0}")]
+    Mismatch(String),
 }
 
 pub(crate) fn io_error(path: &Path) -> impl Fn(std::io::Error) -> ExportError + '_ {

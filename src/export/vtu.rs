@@ -69,6 +69,49 @@ pub fn write_run(
     write(path, &hex, &point, &cell, &ints, &strings)
 }
 
+/// Writes an elastoplastic run's mesh (`voxfe plastic --vtu`): point data
+/// `displacement` at the last converged step (3 per active node, mm, in
+/// the order of [`crate::fem::mesh::ActiveMesh::new`]), cell data
+/// `equivalent_plastic_strain` (ᾱ averaged over each voxel's 8 points;
+/// `voxel_alpha` holds one per grid voxel) and `solid_fraction` with
+/// fraction fill; field data `converged` and the provenance.
+pub fn write_plastic(
+    grid: &VoxelGrid,
+    displacement: &[f64],
+    voxel_alpha: &[f64],
+    converged: bool,
+    provenance: Option<&Provenance>,
+    path: &Path,
+) -> Result<(), ExportError> {
+    let hex = HexMesh::new(grid)?;
+    if displacement.len() != 3 * hex.mesh.len() || voxel_alpha.len() != grid.voxel_count() {
+        return Err(ExportError::Mismatch(format!(
+            "{} displacement values for {} active nodes and {} plastic strains for {} voxels",
+            displacement.len(),
+            hex.mesh.len(),
+            voxel_alpha.len(),
+            grid.voxel_count()
+        )));
+    }
+    let point = vec![array(
+        "displacement",
+        3,
+        ArrayData::F64(displacement.to_vec()),
+    )];
+    let alpha = hex.voxels.iter().map(|&v| voxel_alpha[v]).collect();
+    let mut cell = vec![array("equivalent_plastic_strain", 1, ArrayData::F64(alpha))];
+    cell.extend(fraction(grid, &hex));
+    let ints = vec![("converged".to_string(), converged as i32)];
+    write(
+        path,
+        &hex,
+        &point,
+        &cell,
+        &ints,
+        &provenance_strings(provenance),
+    )
+}
+
 /// Writes the mesh of `grid`'s solid voxels alone (`voxfe voxelize
 /// --vtu`): φ with fraction fill, and the provenance.
 pub fn write_mesh(

@@ -167,6 +167,20 @@ impl PlasticReport {
             .write(path)
     }
 
+    /// The solid voxels as a `.vtu` of hexahedra (meshio, ParaView): the
+    /// displacement at the last converged step and the equivalent plastic
+    /// strain per voxel ([`crate::export::vtu::write_plastic`]).
+    pub fn write_vtu(&self, path: &Path) -> Result<(), crate::export::ExportError> {
+        crate::export::vtu::write_plastic(
+            &self.grid,
+            &self.solution.displacement,
+            &self.solution.voxel_plastic_strain,
+            self.failure.is_none(),
+            Some(&self.provenance),
+            path,
+        )
+    }
+
     /// The run's model as an Abaqus input deck (.inp) for CalculiX or
     /// Abaqus: the grid, the load case's constraints scaled to the final
     /// strain, `*PLASTIC` and a step of the run's increments

@@ -143,6 +143,9 @@ pub struct PlasticSolution {
     /// Equivalent plastic strain ᾱ averaged over each solid voxel's 8
     /// points, one per grid voxel (0 on void voxels), at the last step.
     pub voxel_plastic_strain: Vec<f64>,
+    /// Displacement at the last converged step, 3 per active node (mm), in
+    /// the order of [`crate::fem::mesh::ActiveMesh::new`] of the grid.
+    pub displacement: Vec<f64>,
     /// Wall time of the preconditioner set-up and the elastic solve, s.
     pub setup_seconds: f64,
     /// Wall time of the whole solve, s.
@@ -359,6 +362,7 @@ pub fn solve(
         unknowns: problem.unknowns(),
         state_bytes,
         voxel_plastic_strain: Vec::new(),
+        displacement: Vec::new(),
         setup_seconds,
         solve_seconds: 0.0,
         preconditioner: opts.preconditioner,
@@ -421,6 +425,7 @@ pub fn solve(
                 if halvings >= opts.max_cutbacks {
                     solution.solve_seconds = start.elapsed().as_secs_f64();
                     solution.voxel_plastic_strain = voxel_alpha(grid, &bricks, &old);
+                    solution.displacement = u;
                     return Err(PlasticSolveError::NotConverged {
                         step,
                         strain: t_new * opts.strain,
@@ -437,6 +442,7 @@ pub fn solve(
         }
     }
     solution.voxel_plastic_strain = voxel_alpha(grid, &bricks, &old);
+    solution.displacement = u;
     solution.solve_seconds = start.elapsed().as_secs_f64();
     Ok(solution)
 }

@@ -72,7 +72,7 @@ for h in "${RD_H[@]}"; do
   run "RD compression h=$h" "$SCENES/rd-compression.toml" --backend gpu --set voxel.size=$h
 done
 # Fraction fill and the incompatible brick with a fixed p = 2 in place of the calibrated exponent (the settings README recommended before the defaults changed).
-run "RD compression h=${RD_H[0]}, φ² + incompatible" "$SCENES/rd-compression.toml" --backend gpu --set voxel.size=${RD_H[0]} \
+run "RD compression h=${RD_H[0]}, fixed p = 2" "$SCENES/rd-compression.toml" --backend gpu --set voxel.size=${RD_H[0]} \
   --set voxel.fill=fraction --set voxel.fraction_exponent=2 --set solver.element=incompatible
 run "RD compression h=$RD_CPU_H (CPU)" "$SCENES/rd-compression.toml" --backend cpu --set voxel.size=$RD_CPU_H
 run "RD compression h=$JAC_H, Jacobi, 200 it" "$SCENES/rd-compression.toml" --backend gpu --set voxel.size=$JAC_H \

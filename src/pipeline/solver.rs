@@ -86,13 +86,33 @@ impl Solver {
         match self.backend {
             Backend::Cpu => true,
             Backend::Gpu => false,
-            Backend::Auto => {
-                let request = AdapterRequest {
-                    name: self.adapter.clone(),
-                    ..Default::default()
-                };
-                GpuContext::new(&request).map_or(true, |ctx| ctx.is_software())
+            Backend::Auto => !matches!(self.auto(), Auto::Gpu(_)),
+        }
+    }
+
+    /// The adapter request of the settings.
+    fn request(&self) -> AdapterRequest {
+        AdapterRequest {
+            name: self.adapter.clone(),
+            ..Default::default()
+        }
+    }
+
+    /// What `auto` takes: a hardware adapter, else the CPU (why, as a
+    /// notice); a bad `WGPU_BACKEND` is the user's input, not a missing GPU.
+    fn auto(&self) -> Auto {
+        match GpuContext::new(&self.request()) {
+            Err(e @ (GpuError::BadBackendEnv { .. } | GpuError::BadBindingEnv { .. })) => {
+                Auto::BadInput(e)
             }
+            Err(e) => Auto::Cpu(format!("no GPU: {e}; solving on the CPU")),
+            // A software adapter (lavapipe, llvmpipe) runs the kernels
+            // on the CPU, several times slower than the CPU solver.
+            Ok(ctx) if ctx.is_software() => Auto::Cpu(format!(
+                "only a software GPU adapter ({}) was found; the CPU solver is faster (solver.backend = \"gpu\" runs on it)",
+                ctx.adapter_name()
+            )),
+            Ok(ctx) => Auto::Gpu(Box::new(ctx)),
         }
     }
 
@@ -109,38 +129,21 @@ impl Solver {
     /// Solves `task` on the solver's backend, with the policy of the
     /// module's documentation.
     pub fn solve<T: Task>(&mut self, task: &T) -> Result<T::Output, SolverError> {
-        let request = AdapterRequest {
-            name: self.adapter.clone(),
-            ..Default::default()
-        };
         let opts = self.options;
         let cpu = || -> Result<T::Output, SolverError> { Ok(task.solve(&Cpu, &opts)?) };
         match self.backend {
             Backend::Cpu => cpu(),
             Backend::Gpu => {
-                let ctx = GpuContext::new(&request)?;
+                let ctx = GpuContext::new(&self.request())?;
                 Ok(solve_on_gpu(&ctx, task, &opts, &mut self.notices)?)
             }
-            Backend::Auto => match GpuContext::new(&request) {
-                // A bad WGPU_BACKEND is the user's input, not a missing GPU.
-                Err(e @ (GpuError::BadBackendEnv { .. } | GpuError::BadBindingEnv { .. })) => {
-                    Err(e.into())
-                }
-                Err(e) => {
-                    self.notices
-                        .push(format!("no GPU: {e}; solving on the CPU"));
+            Backend::Auto => match self.auto() {
+                Auto::BadInput(e) => Err(e.into()),
+                Auto::Cpu(notice) => {
+                    self.notices.push(notice);
                     cpu()
                 }
-                // A software adapter (lavapipe, llvmpipe) runs the kernels
-                // on the CPU, several times slower than the CPU solver.
-                Ok(ctx) if ctx.is_software() => {
-                    self.notices.push(format!(
-                        "only a software GPU adapter ({}) was found; the CPU solver is faster (solver.backend = \"gpu\" runs on it)",
-                        ctx.adapter_name()
-                    ));
-                    cpu()
-                }
-                Ok(ctx) => match solve_on_gpu(&ctx, task, &opts, &mut self.notices) {
+                Auto::Gpu(ctx) => match solve_on_gpu(&ctx, task, &opts, &mut self.notices) {
                     // The input's fault: the CPU would fail the same way.
                     Err(e) if SolverError::is_bad_gpu_input(&e) => Err(e.into()),
                     Err(e) => {
@@ -155,6 +158,14 @@ impl Solver {
             },
         }
     }
+}
+
+/// The choice of `auto` ([`Solver::auto`]).
+enum Auto {
+    Gpu(Box<GpuContext>),
+    /// The CPU, with the notice that says why.
+    Cpu(String),
+    BadInput(GpuError),
 }
 
 /// `task` on the GPU of `ctx`. A multigrid hierarchy that does not fit the

@@ -324,3 +324,80 @@ fn plastic_cli_reports_the_limit_load_of_a_perfectly_plastic_block() {
         "{text}"
     );
 }
+
+/// A porous block (a voxel lattice of square holes, partial voxels) big
+/// enough for a multigrid hierarchy of several levels.
+fn porous_block() -> VoxelGrid {
+    let mut g = VoxelGrid::full([8, 8, 10], 0.25);
+    let [nx, ny, nz] = g.dims;
+    let mut fraction = vec![1.0f32; g.voxel_count()];
+    for k in 0..nz {
+        for j in 0..ny {
+            for i in 0..nx {
+                let v = g.voxel_id(i, j, k);
+                // Columns along z of 2×2 voxels removed every 4 voxels in
+                // x and y, below the top and bottom layers.
+                if (1..nz - 1).contains(&k) && i % 4 >= 2 && j % 4 >= 2 {
+                    g.solid[v] = 0;
+                    fraction[v] = 0.0;
+                } else if (i + 2 * j + 3 * k) % 7 == 0 {
+                    fraction[v] = 0.5;
+                }
+            }
+        }
+    }
+    g.fraction = Some(fraction);
+    g.fraction_exponent = 2.0;
+    g
+}
+
+/// The hierarchy built on the tangent only preconditions: the curve is
+/// the elastic hierarchy's to the Newton tolerance, with fewer PCG
+/// iterations; and the inexact steps leave the prescribed displacement
+/// exactly as prescribed.
+#[test]
+fn the_tangent_hierarchy_gives_the_same_curve_and_the_platen_stays_put() {
+    let grid = porous_block();
+    let m = tantalum(2_000.0);
+    let run = |tangent_hierarchy: bool| {
+        let o = PlasticOptions {
+            tangent_hierarchy,
+            ..opts(0.01, 5)
+        };
+        solve(&grid, m, &COMPRESSION, &o).unwrap()
+    };
+    let (on, off) = (run(true), run(false));
+    assert!(on.rebuilds > 0 && on.hierarchy_bytes > 0, "built");
+    assert_eq!((off.rebuilds, off.hierarchy_bytes), (0, 0));
+    assert!(on.points.iter().any(|p| p.plastic_points > 0), "it yields");
+    assert_eq!(on.points.len(), off.points.len());
+    let largest = off.points.iter().fold(0.0f64, |a, p| a.max(p.force));
+    for (a, b) in on.points.iter().zip(&off.points) {
+        assert!(
+            (a.force - b.force).abs() < 1e-5 * largest,
+            "step at ε = {}: {} vs {}",
+            a.strain,
+            a.force,
+            b.force
+        );
+    }
+    let cg = |s: &voxfe::plastic::solve::PlasticSolution| {
+        s.points.iter().map(|p| p.cg_iterations).sum::<usize>()
+    };
+    assert!(cg(&on) < cg(&off), "{} vs {}", cg(&on), cg(&off));
+    // Every node of the top face moved by exactly the last step's δ.
+    let mesh = voxfe::fem::mesh::ActiveMesh::new(&grid).unwrap();
+    let delta = on.points.last().unwrap().delta;
+    let mut top = 0;
+    for n in 0..mesh.len() {
+        if mesh.coords(n)[2] == grid.dims[2] {
+            top += 1;
+            let uz = on.displacement[3 * n + 2];
+            assert!(
+                (uz.abs() - delta).abs() <= 1e-12 * delta,
+                "node {n}: u_z {uz} vs δ {delta}"
+            );
+        }
+    }
+    assert_eq!(top, 81, "the whole top face");
+}

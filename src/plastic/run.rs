@@ -103,6 +103,7 @@ pub fn run(scene: &Scene) -> Result<PlasticReport, PlasticRunError> {
         max_iterations: scene.solver.max_iterations as usize,
         preconditioner: scene.solver.preconditioner,
         mean_dilatation: spec.mean_dilatation,
+        tangent_hierarchy: spec.tangent_multigrid,
         ..PlasticOptions::default()
     };
     let (solution, failure) = match solve(&prepared.grid, material, &prepared.load, &opts) {
@@ -290,6 +291,9 @@ impl PlasticReport {
             json!(s.state_bytes as f64 / s.active_nodes.max(1) as f64),
         );
         put("setup_seconds", json!(s.setup_seconds));
+        put("tangent_hierarchies", json!(s.rebuilds));
+        put("tangent_hierarchy_seconds", json!(s.rebuild_seconds));
+        put("tangent_hierarchy_bytes", json!(s.hierarchy_bytes));
         put("solve_seconds", json!(s.solve_seconds));
         put(
             "voxel",
@@ -372,9 +376,13 @@ impl fmt::Display for PlasticReport {
             s.cutbacks,
             self.newton_per_increment(),
             s.points.iter().map(|p| p.cg_iterations).sum::<usize>(),
-            match s.preconditioner {
-                crate::fem::Preconditioner::Multigrid => "elastic multigrid",
-                crate::fem::Preconditioner::Jacobi => "Jacobi",
+            match (s.preconditioner, s.rebuilds) {
+                (crate::fem::Preconditioner::Multigrid, 0) => "elastic multigrid".to_string(),
+                (crate::fem::Preconditioner::Multigrid, n) => format!(
+                    "multigrid on the tangent, {n} builds in {:.2} s",
+                    s.rebuild_seconds
+                ),
+                (crate::fem::Preconditioner::Jacobi, _) => "Jacobi".to_string(),
             },
             s.solve_seconds
         )?;
@@ -384,6 +392,14 @@ impl fmt::Display for PlasticReport {
             s.state_bytes / 1_000_000,
             s.state_bytes as f64 / s.active_nodes.max(1) as f64
         )?;
+        if s.hierarchy_bytes > 0 {
+            write!(
+                f,
+                ", {} MB of tangent hierarchy ({:.0} bytes per active node)",
+                s.hierarchy_bytes / 1_000_000,
+                s.hierarchy_bytes as f64 / s.active_nodes.max(1) as f64
+            )?;
+        }
         if let Some(why) = &self.failure {
             write!(f, "\nnot converged    {why}")?;
         }

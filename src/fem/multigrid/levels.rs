@@ -9,7 +9,7 @@ use std::borrow::Cow;
 
 use super::MultigridError;
 use crate::fem::constrained::Constrained;
-use crate::fem::operator::{Block, BlockRows, StencilRows};
+use crate::fem::operator::{Block, BlockRows};
 use rayon::prelude::*;
 
 /// Offset of stencil entry d = (dx+1) + 3(dy+1) + 9(dz+1).
@@ -171,22 +171,24 @@ pub(super) fn parents(f: isize) -> [(isize, f64); 2] {
 /// A stored block: a Galerkin block summed in f64, stored in f32.
 pub type Block32 = [f32; 9];
 
-/// A stored (coarse) level: its nodes and 27 blocks per node, in single
-/// precision (summed in f64, rounded once when stored; the apply reads
-/// them into f64 sums): 1 080 B per coarse node with the neighbour
-/// indices, against 2 052 B in f64. The level is a preconditioner's
-/// operator inside an f64 PCG, as on the device.
-pub(super) struct Level {
-    pub(super) nodes: Nodes<'static>,
-    pub(super) blocks: Vec<Block32>,
+/// 27 blocks of 3×3 per node in single precision, with the neighbour each
+/// multiplies (summed in f64, rounded once when stored; the apply reads
+/// them into f64 sums): 1 080 B per node with the neighbour indices,
+/// against 2 052 B in f64. What a stored level holds, and what an
+/// assembled finest level is made of (the plastic tangent,
+/// [`crate::plastic::elements::Assembly::tangent_rows`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BlockMatrix {
+    /// Per node, 27 row-major blocks, entry d = (dx+1) + 3(dy+1) + 9(dz+1).
+    pub blocks: Vec<Block32>,
     /// Per node and stencil entry, the neighbour's index, or `u32::MAX`
     /// where there is none or the block is zero.
-    pub(super) neighbours: Vec<u32>,
+    pub neighbours: Vec<u32>,
 }
 
-impl BlockRows for Level {
+impl BlockRows for BlockMatrix {
     fn nodes(&self) -> usize {
-        self.nodes.len()
+        self.neighbours.len() / 27
     }
 
     fn row(&self, a: usize, mut f: impl FnMut(usize, usize, &Block)) {
@@ -222,20 +224,28 @@ impl BlockRows for Level {
     }
 }
 
-/// The finest level: the constrained operator's matrix-free rows
-/// ([`Constrained`] over the stencil table) on the mesh's node grid.
-pub(super) struct Fine<'a> {
-    pub(super) op: Constrained<'a, StencilRows<'a>>,
+/// A stored (coarse) level: its nodes and its blocks. The level is a
+/// preconditioner's operator inside an f64 PCG, as on the device.
+pub(super) struct Level {
+    pub(super) nodes: Nodes<'static>,
+    pub(super) matrix: BlockMatrix,
+}
+
+/// The finest level: the constrained operator's rows ([`Constrained`]
+/// over the stencil table, matrix-free, or over assembled rows) on the
+/// mesh's node grid.
+pub(super) struct Fine<'a, R> {
+    pub(super) op: Constrained<'a, R>,
     pub(super) nodes: Nodes<'a>,
 }
 
 /// Rows of a level, fine (matrix-free) or stored.
-pub(super) enum Rows<'l, 'a> {
-    Fine(&'l Fine<'a>),
+pub(super) enum Rows<'l, 'a, R> {
+    Fine(&'l Fine<'a, R>),
     Stored(&'l Level),
 }
 
-impl Rows<'_, '_> {
+impl<R: BlockRows> Rows<'_, '_, R> {
     pub(super) fn nodes(&self) -> &Nodes<'_> {
         match self {
             Rows::Fine(f) => &f.nodes,
@@ -246,7 +256,7 @@ impl Rows<'_, '_> {
     pub(super) fn row(&self, a: usize, f: impl FnMut(usize, usize, &Block)) {
         match self {
             Rows::Fine(fine) => fine.op.row(a, f),
-            Rows::Stored(l) => l.row(a, f),
+            Rows::Stored(l) => l.matrix.row(a, f),
         }
     }
 
@@ -257,7 +267,7 @@ impl Rows<'_, '_> {
             .map(|a| {
                 let diag = match self {
                     Rows::Fine(fine) => fine.op.diagonal_block(a),
-                    Rows::Stored(l) => l.diagonal_block(a),
+                    Rows::Stored(l) => l.matrix.diagonal_block(a),
                 };
                 invert(&diag).ok_or(MultigridError::SingularBlock {
                     level,
@@ -350,7 +360,7 @@ pub(super) fn support(fine: &Nodes, ci: [isize; 3]) -> Vec<(usize, f64)> {
 }
 
 /// A_{l+1} = Pᵀ A_l P.
-pub(super) fn galerkin(rows: &Rows, coarse: Nodes<'static>) -> Level {
+pub(super) fn galerkin<R: BlockRows>(rows: &Rows<R>, coarse: Nodes<'static>) -> Level {
     let fine = rows.nodes();
     // Sized once: no growth (and no transient copy) of the largest array;
     // each node's 27 blocks summed in f64 and stored in f32.
@@ -399,7 +409,6 @@ pub(super) fn galerkin(rows: &Rows, coarse: Nodes<'static>) -> Level {
         .collect();
     Level {
         nodes: coarse,
-        blocks,
-        neighbours,
+        matrix: BlockMatrix { blocks, neighbours },
     }
 }

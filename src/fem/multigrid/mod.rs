@@ -42,9 +42,10 @@ use std::borrow::Cow;
 
 use crate::fem::constrained::Constrained;
 use crate::fem::mesh::ActiveMesh;
-use crate::fem::operator::{apply_rows, LinearOperator, StencilRows, StencilTable};
+use crate::fem::operator::{apply_rows, BlockRows, LinearOperator, StencilRows, StencilTable};
 use crate::fem::precond::Preconditioner;
 use levels::{coarse_nodes, factor_shifted, galerkin, parents, support, Fine, Level, Nodes, Rows};
+pub use levels::{Block32, BlockMatrix};
 use rayon::prelude::*;
 use smoother::{chebyshev_direction, lambda_max, stored, Smoother};
 pub use smoother::{chebyshev_steps, power_iteration};
@@ -153,9 +154,11 @@ pub struct LevelView<'l> {
     pub smoother: Option<(&'l [[f32; 9]], f64)>,
 }
 
-/// The multigrid preconditioner of one problem.
-pub struct Multigrid<'a> {
-    fine: Fine<'a>,
+/// The multigrid preconditioner of one problem, over the finest level's
+/// rows `R`: the stencil table's (matrix-free, the linear solver's) or
+/// any other [`BlockRows`] ([`Multigrid::with_rows`]).
+pub struct Multigrid<'a, R = StencilRows<'a>> {
+    fine: Fine<'a, R>,
     levels: Vec<Level>,
     smoothers: Vec<Smoother>,
     coarse: Option<nalgebra::Cholesky<f64, nalgebra::Dyn>>,
@@ -201,7 +204,7 @@ impl<'a> Multigrid<'a> {
             map: Cow::Borrowed(&mesh.node_map),
             periodic: false,
         };
-        Self::build(mesh, table, fixed, nodes)
+        Self::build(StencilRows::new(mesh, table), fixed, nodes)
     }
 
     /// The hierarchy of a periodic mesh ([`ActiveMesh::periodic`]): every
@@ -232,17 +235,38 @@ impl<'a> Multigrid<'a> {
             map: Cow::Owned(map),
             periodic: true,
         };
-        Self::build(mesh, table, fixed, nodes)
+        Self::build(StencilRows::new(mesh, table), fixed, nodes)
+    }
+}
+
+impl<'a, R: BlockRows> Multigrid<'a, R> {
+    /// Builds the hierarchy of a box mesh (not periodic) whose finest
+    /// operator is `rows` (over the nodes of `mesh`), constrained by
+    /// `fixed`: the same levels, smoothers and coarsest solve as
+    /// [`Multigrid::new`] builds on the stencil table's rows.
+    pub fn with_rows(
+        mesh: &'a ActiveMesh,
+        rows: R,
+        fixed: &'a [u8],
+    ) -> Result<Multigrid<'a, R>, MultigridError> {
+        assert!(!mesh.periodic, "Multigrid::with_rows takes a box mesh");
+        assert_eq!(rows.nodes(), mesh.len(), "one row per active node");
+        let nodes = Nodes {
+            size: mesh.dims.map(|d| d + 1),
+            ids: Cow::Borrowed(&mesh.nodes),
+            map: Cow::Borrowed(&mesh.node_map),
+            periodic: false,
+        };
+        Self::build(rows, fixed, nodes)
     }
 
     fn build(
-        mesh: &'a ActiveMesh,
-        table: &'a StencilTable,
+        rows: R,
         fixed: &'a [u8],
         nodes: Nodes<'a>,
-    ) -> Result<Multigrid<'a>, MultigridError> {
+    ) -> Result<Multigrid<'a, R>, MultigridError> {
         let fine = Fine {
-            op: Constrained::new(StencilRows::new(mesh, table), fixed),
+            op: Constrained::new(rows, fixed),
             nodes,
         };
         let mut levels: Vec<Level> = Vec::new();
@@ -315,7 +339,7 @@ impl<'a> Multigrid<'a> {
         Ok(mg)
     }
 
-    fn rows(&self, l: usize) -> Rows<'_, 'a> {
+    fn rows(&self, l: usize) -> Rows<'_, 'a, R> {
         if l == 0 {
             Rows::Fine(&self.fine)
         } else {
@@ -335,7 +359,7 @@ impl<'a> Multigrid<'a> {
         if l == 0 {
             self.fine.op.apply(x, y);
         } else {
-            apply_rows(&self.levels[l - 1], x, y);
+            apply_rows(&self.levels[l - 1].matrix, x, y);
         }
     }
 
@@ -375,7 +399,7 @@ impl<'a> Multigrid<'a> {
             ids: &nodes.ids,
             map: &nodes.map,
             stencil: (l > 0).then(|| {
-                let s = &self.levels[l - 1];
+                let s = &self.levels[l - 1].matrix;
                 (&s.blocks[..], &s.neighbours[..])
             }),
             smoother: self
@@ -406,8 +430,8 @@ impl<'a> Multigrid<'a> {
             .levels
             .iter()
             .map(|l| {
-                l.blocks.len() * std::mem::size_of::<levels::Block32>()
-                    + l.neighbours.len() * 4
+                l.matrix.blocks.len() * std::mem::size_of::<Block32>()
+                    + l.matrix.neighbours.len() * 4
                     + l.nodes.map.len() * 4
                     + l.nodes.ids.len() * 4
             })
@@ -511,7 +535,7 @@ impl<'a> Multigrid<'a> {
     }
 }
 
-impl Preconditioner for Multigrid<'_> {
+impl<R: BlockRows> Preconditioner for Multigrid<'_, R> {
     /// z = M⁻¹ r: one V-cycle from zero.
     fn apply(&self, r: &[f64], z: &mut [f64]) {
         self.cycle(0, r, z);

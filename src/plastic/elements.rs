@@ -207,23 +207,36 @@ impl Bricks {
         y: &mut [f64],
     ) {
         y.par_chunks_mut(3).enumerate().for_each(|(n, yn)| {
-            let [i, j, k] = mesh.coords(n);
-            let p = mesh.pattern[n];
             let mut acc = [0.0; 3];
-            for c in 0..8 {
-                if p & (1 << c) == 0 {
-                    continue;
-                }
-                let o = corner(c);
-                let v = grid.voxel_id(i + o[0] - 1, j + o[1] - 1, k + o[2] - 1);
-                let e = self.brick_of[v] as usize;
-                let a = 7 - c;
+            self.around(mesh, grid, n, |e, a| {
                 for q in 0..3 {
                     acc[q] += buffer[e][3 * a + q];
                 }
-            }
+            });
             yn.copy_from_slice(&acc);
         });
+    }
+
+    /// Calls `f(e, a)` for every solid voxel e around active node `n`, a
+    /// the node's local corner in it, in pattern-bit order.
+    #[inline(always)]
+    fn around(
+        &self,
+        mesh: &ActiveMesh,
+        grid: &VoxelGrid,
+        n: usize,
+        mut f: impl FnMut(usize, usize),
+    ) {
+        let [i, j, k] = mesh.coords(n);
+        let p = mesh.pattern[n];
+        for c in 0..8 {
+            if p & (1 << c) == 0 {
+                continue;
+            }
+            let o = corner(c);
+            let v = grid.voxel_id(i + o[0] - 1, j + o[1] - 1, k + o[2] - 1);
+            f(self.brick_of[v] as usize, 7 - c);
+        }
     }
 }
 
@@ -298,14 +311,21 @@ impl Assembly<'_> {
         buffer: &mut Vec<[f64; 24]>,
     ) {
         let b = self.bricks;
-        let (k, _) = self.material.moduli();
         b.per_brick(x, buffer, |e, xe, fe| {
-            let scale = b.weight[e] * b.det_j;
-            let de = b.strains(xe);
-            let mut ds: [Voigt; 8] = std::array::from_fn(|g| tangent[8 * e + g].apply(k, &de[g]));
-            b.add_all_bt(&mut ds, scale, fe);
+            self.brick_tangent(tangent, e, xe, fe)
         });
         b.gather_nodes(self.mesh, self.grid, buffer, y);
+    }
+
+    /// fₑ += Kₑᵀ xₑ of brick e: its points' `tangent`s on the strains of
+    /// the element displacements `xe`.
+    #[inline(always)]
+    fn brick_tangent(&self, tangent: &[Tangent], e: usize, xe: &[[f64; 3]; 8], fe: &mut [f64; 24]) {
+        let b = self.bricks;
+        let (k, _) = self.material.moduli();
+        let de = b.strains(xe);
+        let mut ds: [Voigt; 8] = std::array::from_fn(|g| tangent[8 * e + g].apply(k, &de[g]));
+        b.add_all_bt(&mut ds, b.weight[e] * b.det_j, fe);
     }
 }
 
@@ -322,7 +342,6 @@ impl Assembly<'_> {
     /// f32: 1 080 B per active node.
     pub fn tangent_rows(&self, tangent: &[Tangent]) -> BlockMatrix {
         let b = self.bricks;
-        let (k, _) = self.material.moduli();
         let n = self.mesh.len();
         let mut blocks = vec![[0.0f32; 9]; 27 * n];
         let mut neighbours = vec![u32::MAX; 27 * n];
@@ -331,29 +350,14 @@ impl Assembly<'_> {
             .zip(neighbours.par_chunks_mut(27))
             .enumerate()
             .for_each(|(node, (out, nb))| {
-                let [i, j, kk] = self.mesh.coords(node);
-                let p = self.mesh.pattern[node];
                 let mut acc = [[0.0f64; 9]; 27];
-                for c in 0..8 {
-                    if p & (1 << c) == 0 {
-                        continue;
-                    }
-                    let o = corner(c);
-                    let v = self
-                        .grid
-                        .voxel_id(i + o[0] - 1, j + o[1] - 1, kk + o[2] - 1);
-                    let e = b.brick_of[v] as usize;
-                    let a = 7 - c;
+                b.around(self.mesh, self.grid, node, |e, a| {
                     let oa = corner(a);
-                    let scale = b.weight[e] * b.det_j;
                     for q in 0..3 {
                         let mut ue = [[0.0; 3]; 8];
                         ue[a][q] = 1.0;
-                        let de = b.strains(&ue);
-                        let mut ds: [Voigt; 8] =
-                            std::array::from_fn(|g| tangent[8 * e + g].apply(k, &de[g]));
                         let mut fe = [0.0; 24];
-                        b.add_all_bt(&mut ds, scale, &mut fe);
+                        self.brick_tangent(tangent, e, &ue, &mut fe);
                         for (m, &node_m) in b.nodes[e].iter().enumerate() {
                             let om = corner(m);
                             let d = (om[0] + 1 - oa[0])
@@ -365,7 +369,7 @@ impl Assembly<'_> {
                             }
                         }
                     }
-                }
+                });
                 for (o, a) in out.iter_mut().zip(&acc) {
                     *o = a.map(|v| v as f32);
                 }

@@ -186,6 +186,13 @@ pub struct BlockMatrix {
     pub neighbours: Vec<u32>,
 }
 
+impl BlockMatrix {
+    /// Bytes held: the blocks and the neighbour indices.
+    pub fn bytes(&self) -> usize {
+        self.blocks.len() * std::mem::size_of::<Block32>() + self.neighbours.len() * 4
+    }
+}
+
 impl BlockRows for BlockMatrix {
     fn nodes(&self) -> usize {
         self.neighbours.len() / 27

@@ -429,12 +429,7 @@ impl<'a, R: BlockRows> Multigrid<'a, R> {
         let mut bytes: usize = self
             .levels
             .iter()
-            .map(|l| {
-                l.matrix.blocks.len() * std::mem::size_of::<Block32>()
-                    + l.matrix.neighbours.len() * 4
-                    + l.nodes.map.len() * 4
-                    + l.nodes.ids.len() * 4
-            })
+            .map(|l| l.matrix.bytes() + l.nodes.map.len() * 4 + l.nodes.ids.len() * 4)
             .sum();
         bytes += self
             .work

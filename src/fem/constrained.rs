@@ -154,6 +154,7 @@ impl<R: BlockRows> Constrained<'_, R> {
         assert_eq!(x.len(), len, "x has the wrong length");
         assert_eq!(y.len(), len, "y has the wrong length");
         let touched = &self.touched[..];
+        let pass = self.rows.pass(x);
         y.par_chunks_mut(3 * CHUNK_NODES)
             .enumerate()
             .map(|(ci, out)| {
@@ -167,7 +168,7 @@ impl<R: BlockRows> Constrained<'_, R> {
                         self.row(a, |_, m, b| mul_add(&mut acc, b, &x[3 * m..3 * m + 3]));
                         yn.copy_from_slice(&acc);
                     } else {
-                        yn.copy_from_slice(&self.rows.row_times(a, x));
+                        yn.copy_from_slice(&self.rows.row_times(a, x, &pass));
                     }
                 }
                 tail(&x[3 * start..3 * start + out.len()], out)

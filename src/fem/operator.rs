@@ -44,22 +44,28 @@
 //! the fly ([`fraction_stencil`]: c ascending, then b, the table's order,
 //! so φ = 1 gives the table's blocks bit for bit); this is what the
 //! multigrid's Galerkin product and the constrained rows read. The apply
-//! ([`BlockRows::row_times`]) does not build them: it writes S_n as the
-//! table's S[P] plus a correction over the partial voxels only,
+//! ([`BlockRows::row_times`]) does not build them. It first makes each
+//! partial voxel's weighted element product wₑ·Ke·xₑ once ([`Pass`], a
+//! dense 24×24 product), then writes a node's row as the table row of its
+//! full voxels' pattern plus its corner of each partial voxel's product:
 //!
 //! ```text
-//! S_n[d] = S[P][d] + Σ_{c ∈ P, φ_c ≠ 1} (φ_c − 1) · Ke[a(c), d − c + 1],
+//! (K x)_n = S[P_full]·x + Σ_{c ∈ P, w_c ≠ 1} (w_c·Ke·x_e(c))[a(c)]
 //! ```
 //!
-//! 8 block multiply-adds per partial voxel on top of the table row (a node
-//! with one partial voxel costs 35 blocks instead of 27), with nothing
-//! stored per node beyond the fractions. The binary path (no fractions) is
-//! unchanged.
+//! The same flops as multiplying a partial voxel's 8 blocks at each of its
+//! 8 nodes, but dense (vectorized) and with 3 loads per node and voxel in
+//! the row pass. Equal to the built rows to round-off. The binary path (no
+//! fractions) is unchanged.
 //!
 //! [`Constrained`]: crate::fem::constrained::Constrained
 
+mod partial;
+
 use crate::fem::hex8::ElementMatrix;
 use crate::fem::mesh::ActiveMesh;
+use partial::PartialVoxels;
+pub use partial::Pass;
 use rayon::prelude::*;
 
 /// A row-major 3×3 block.
@@ -93,12 +99,20 @@ pub trait BlockRows: Sync {
     /// neighbour's index.
     fn row(&self, a: usize, f: impl FnMut(usize, usize, &Block));
 
-    /// Row `a` applied to x: Σ over the row's blocks, in [`BlockRows::row`]'s
-    /// order, of [`mul_add`] (an implementation may run the same sum in a
-    /// tighter loop with the same bits, or, where it says so, the same row
-    /// summed in another order).
+    /// What an apply computes from x once, before any of its rows (the
+    /// element products of [`StencilRows`]' partial voxels); nothing by
+    /// default.
+    fn pass(&self, _x: &[f64]) -> Pass {
+        Pass::default()
+    }
+
+    /// Row `a` applied to x, with `pass` what [`BlockRows::pass`] gave for
+    /// the same x: Σ over the row's blocks, in [`BlockRows::row`]'s order,
+    /// of [`mul_add`] (an implementation may run the same sum in a tighter
+    /// loop with the same bits, or, where it says so, the same row summed
+    /// in another order).
     #[inline(always)]
-    fn row_times(&self, a: usize, x: &[f64]) -> [f64; 3] {
+    fn row_times(&self, a: usize, x: &[f64], _pass: &Pass) -> [f64; 3] {
         let mut acc = [0.0f64; 3];
         self.row(a, |_, m, b| mul_add(&mut acc, b, &x[3 * m..3 * m + 3]));
         acc
@@ -146,11 +160,12 @@ pub fn apply_rows<R: BlockRows + ?Sized>(rows: &R, x: &[f64], y: &mut [f64]) {
     let len = 3 * rows.nodes();
     assert_eq!(x.len(), len, "x has the wrong length");
     assert_eq!(y.len(), len, "y has the wrong length");
+    let pass = rows.pass(x);
     y.par_chunks_mut(3 * CHUNK_NODES)
         .enumerate()
         .for_each(|(ci, out)| {
             for (k, yn) in out.chunks_exact_mut(3).enumerate() {
-                yn.copy_from_slice(&rows.row_times(ci * CHUNK_NODES + k, x));
+                yn.copy_from_slice(&rows.row_times(ci * CHUNK_NODES + k, x, &pass));
             }
         });
 }
@@ -167,6 +182,9 @@ pub struct StencilTable {
     /// The element stiffness as 3×3 blocks, `element[8·a + b]` = Ke rows
     /// 3a.., columns 3b.. (what a sub-voxel stencil is summed from).
     pub element: Vec<Block>,
+    /// The element stiffness by columns, `columns[j][i]` = Ke[i][j] (the
+    /// element products of partial voxels).
+    pub columns: Vec<[f64; 24]>,
 }
 
 /// Local corner a(c) = (1 − cx) + 2(1 − cy) + 4(1 − cz) of a node in the
@@ -233,10 +251,14 @@ impl StencilTable {
                 }
             }
         }
+        let columns = (0..24)
+            .map(|j| std::array::from_fn(|i| ke[(i, j)]))
+            .collect();
         StencilTable {
             blocks,
             neighbours,
             element,
+            columns,
         }
     }
 
@@ -249,36 +271,23 @@ impl StencilTable {
 /// The unconstrained stiffness K of an [`ActiveMesh`], matrix-free: its rows
 /// come from the [`StencilTable`] of each node's occupancy pattern, or, at
 /// a node next to a voxel with φ < 1 (sub-voxel fill), from
-/// [`fraction_stencil`].
+/// [`fraction_stencil`] ([`BlockRows::row`]) or the partial voxels'
+/// element products ([`BlockRows::row_times`]; see [`PartialVoxels`]).
 pub struct StencilRows<'a> {
     mesh: &'a ActiveMesh,
     table: &'a StencilTable,
     offsets: [isize; 27],
-    /// Sub-voxel fill: per node, bit c set when pattern bit c's voxel is
-    /// solid with a weight ≠ 1 (the node's row is then not the table's);
-    /// one byte per node, made once, so the apply does not read the 32
-    /// bytes of fractions of every node to find out.
-    partial: Option<Vec<u8>>,
+    partial: Option<PartialVoxels>,
 }
 
 impl<'a> StencilRows<'a> {
     /// K of `mesh` with element stencils `table`.
     pub fn new(mesh: &'a ActiveMesh, table: &'a StencilTable) -> StencilRows<'a> {
-        let partial = mesh.phi.as_ref().map(|phi| {
-            phi.par_iter()
-                .zip(mesh.pattern.par_iter())
-                .map(|(phi, &p)| {
-                    (0..8)
-                        .filter(|&c| p & (1 << c) != 0 && phi[c] != 1.0)
-                        .fold(0u8, |m, c| m | (1 << c))
-                })
-                .collect()
-        });
         StencilRows {
             mesh,
             table,
             offsets: mesh.neighbour_offsets(),
-            partial,
+            partial: PartialVoxels::new(mesh),
         }
     }
 
@@ -290,6 +299,20 @@ impl<'a> StencilRows<'a> {
     /// The stencil table of the rows.
     pub fn table(&self) -> &'a StencilTable {
         self.table
+    }
+
+    /// Number of voxels with a weight ≠ 1 (zero under binary fill).
+    pub fn partial_voxels(&self) -> usize {
+        self.partial.as_ref().map_or(0, |p| p.corner.len())
+    }
+
+    /// Bytes for partial voxels (zero under binary fill): the per-node mask
+    /// and slot, the per-voxel corner, and the element products an apply
+    /// holds.
+    pub fn partial_bytes(&self) -> usize {
+        self.partial
+            .as_ref()
+            .map_or(0, |p| 5 * p.mask.len() + (4 + 192) * p.corner.len())
     }
 }
 
@@ -311,15 +334,49 @@ impl BlockRows for StencilRows<'_> {
         }
     }
 
-    /// The table's row in one loop with the sums in registers (a computed
-    /// row of a partial node goes through [`BlockRows::row`]).
-    #[inline(always)]
-    fn row_times(&self, a: usize, x: &[f64]) -> [f64; 3] {
-        let p = self.mesh.pattern[a] as usize;
-        match self.partial_phi(a) {
-            None => self.table_row_times(a, p, x, None),
-            Some(phi) => self.partial_row_times(a, p, phi, self.partial_mask(a), x),
+    /// The partial voxels' element products w·Ke·xₑ, one task per
+    /// [`CHUNK_NODES`] voxels.
+    fn pass(&self, x: &[f64]) -> Pass {
+        match &self.partial {
+            Some(partial) => self.element_pass(partial, x),
+            None => Pass::default(),
         }
+    }
+
+    /// The table row of the node's pattern in one loop with the sums in
+    /// registers; at a node next to partial voxels, the table row of its
+    /// full voxels plus its corner of each partial voxel's product (the
+    /// same row as [`BlockRows::row`]'s computed blocks, summed in another
+    /// order: equal to round-off, not to the bit).
+    #[inline(always)]
+    fn row_times(&self, a: usize, x: &[f64], pass: &Pass) -> [f64; 3] {
+        let p = self.mesh.pattern[a];
+        let mask = self.partial_mask(a);
+        if mask == 0 {
+            return self.table_row_times(a, p as usize, x);
+        }
+        let partial = self
+            .partial
+            .as_ref()
+            .expect("a mask comes with partial voxels");
+        let products = &pass.products[..];
+        let [mut a0, mut a1, mut a2] = self.table_row_times(a, (p & !mask) as usize, x);
+        let id = self.mesh.nodes[a] as isize;
+        let mut bits = mask;
+        while bits != 0 {
+            let c = bits.trailing_zeros() as usize;
+            bits &= bits - 1;
+            // The voxel's corner 0 is the node at offset (cx − 1, cy − 1,
+            // cz − 1), and this node is its corner 7 − c.
+            let d = (c & 1) + 3 * ((c >> 1) & 1) + 9 * ((c >> 2) & 1);
+            let m = self.mesh.node_map[(id + self.offsets[d]) as usize] as usize;
+            let at = 24 * partial.slot[m] as usize + 3 * (7 - c);
+            let v: &[f64; 3] = products[at..at + 3].try_into().expect("3 values a corner");
+            a0 += v[0];
+            a1 += v[1];
+            a2 += v[2];
+        }
+        [a0, a1, a2]
     }
 
     fn diagonal_block(&self, a: usize) -> Block {
@@ -344,16 +401,9 @@ impl BlockRows for StencilRows<'_> {
 
 impl StencilRows<'_> {
     /// The table row of pattern `p` at node `a` applied to x, in one loop
-    /// with the sums in registers; with `index`, each neighbour's index is
-    /// also written to `index[d]` (what a partial row's corrections reuse).
+    /// with the sums in registers.
     #[inline(always)]
-    fn table_row_times(
-        &self,
-        a: usize,
-        p: usize,
-        x: &[f64],
-        mut index: Option<&mut [usize; 27]>,
-    ) -> [f64; 3] {
+    fn table_row_times(&self, a: usize, p: usize, x: &[f64]) -> [f64; 3] {
         let mesh = self.mesh;
         let blocks: &[Block; 27] = self.table.blocks[27 * p..27 * p + 27]
             .try_into()
@@ -365,55 +415,11 @@ impl StencilRows<'_> {
             let d = bits.trailing_zeros() as usize;
             bits &= bits - 1;
             let m = mesh.node_map[(id + self.offsets[d]) as usize] as usize;
-            if let Some(index) = index.as_deref_mut() {
-                index[d] = m;
-            }
             let xm: &[f64; 3] = x[3 * m..3 * m + 3].try_into().expect("3 dofs a node");
             let b = &blocks[d];
             a0 += b[0] * xm[0] + b[1] * xm[1] + b[2] * xm[2];
             a1 += b[3] * xm[0] + b[4] * xm[1] + b[5] * xm[2];
             a2 += b[6] * xm[0] + b[7] * xm[1] + b[8] * xm[2];
-        }
-        [a0, a1, a2]
-    }
-
-    /// Row `a` of a node next to a partial voxel applied to x, without
-    /// building its 27 blocks: the table row of its pattern (every solid
-    /// voxel at φ = 1) plus (φ_c − 1)·Ke[a(c), ·]·x over the voxels c with
-    /// φ_c ≠ 1 only, 72 multiply-adds each, with the neighbour indices of
-    /// the table row reused. The same row as [`BlockRows::row`]'s computed
-    /// blocks, summed in another order (equal to round-off, not to the
-    /// bit).
-    #[inline(always)]
-    fn partial_row_times(
-        &self,
-        a: usize,
-        p: usize,
-        phi: &[f32; 8],
-        mask: u8,
-        x: &[f64],
-    ) -> [f64; 3] {
-        let mut index = [0usize; 27];
-        let [mut a0, mut a1, mut a2] = self.table_row_times(a, p, x, Some(&mut index));
-        let mut bits = mask;
-        while bits != 0 {
-            let c = bits.trailing_zeros() as usize;
-            bits &= bits - 1;
-            let w = phi[c];
-            let (mut v0, mut v1, mut v2) = (0.0f64, 0.0f64, 0.0f64);
-            for b in 0..8 {
-                let (corner, d) = corner_entry(c, b);
-                let ke = &self.table.element[8 * corner + b];
-                let m = index[d];
-                let xm: &[f64; 3] = x[3 * m..3 * m + 3].try_into().expect("3 dofs a node");
-                v0 += ke[0] * xm[0] + ke[1] * xm[1] + ke[2] * xm[2];
-                v1 += ke[3] * xm[0] + ke[4] * xm[1] + ke[5] * xm[2];
-                v2 += ke[6] * xm[0] + ke[7] * xm[1] + ke[8] * xm[2];
-            }
-            let s = w as f64 - 1.0;
-            a0 += s * v0;
-            a1 += s * v1;
-            a2 += s * v2;
         }
         [a0, a1, a2]
     }
@@ -437,15 +443,15 @@ impl StencilRows<'_> {
     /// φ ≠ 1 (its row is then computed), else `None` (the table's row).
     #[inline(always)]
     fn partial_phi(&self, a: usize) -> Option<&[f32; 8]> {
-        let mask = self.partial.as_ref()?[a];
-        (mask != 0).then(|| &self.mesh.phi.as_ref().expect("a mask comes with fractions")[a])
+        (self.partial_mask(a) != 0)
+            .then(|| &self.mesh.phi.as_ref().expect("a mask comes with fractions")[a])
     }
 
     /// The solid voxels of node `a` whose weight is not 1 (bit c for
     /// pattern bit c).
     #[inline(always)]
     fn partial_mask(&self, a: usize) -> u8 {
-        self.partial.as_ref().map_or(0, |m| m[a])
+        self.partial.as_ref().map_or(0, |p| p.mask[a])
     }
 }
 
@@ -528,6 +534,83 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// A 5×4×3 grid with void voxels, full voxels and partial ones.
+    fn mixed_grid() -> crate::grid::VoxelGrid {
+        let mut g = crate::grid::VoxelGrid::full([5, 4, 3], 0.05);
+        let n = g.voxel_count();
+        for v in 0..n {
+            g.solid[v] = (v % 7 != 3) as u8;
+        }
+        g.fraction = Some(
+            (0..n)
+                .map(|v| match v % 3 {
+                    0 => 1.0,
+                    1 => 0.15 + 0.8 * ((v * 37 % 11) as f32 / 11.0),
+                    _ => (v * 13 % 5) as f32 / 5.0,
+                })
+                .collect(),
+        );
+        g
+    }
+
+    #[test]
+    fn the_apply_with_element_products_is_the_built_rows_to_round_off() {
+        let t = table();
+        let g = mixed_grid();
+        for mesh in [
+            ActiveMesh::new(&g).unwrap(),
+            ActiveMesh::periodic(&g).unwrap(),
+        ] {
+            let k = StencilRows::new(&mesh, &t);
+            assert!(k.partial_bytes() > 0);
+            let x: Vec<f64> = (0..k.len()).map(|i| (i as f64 * 0.61).sin()).collect();
+            let mut y = vec![0.0; k.len()];
+            k.apply(&x, &mut y);
+            let scale = t.element[0][0] * x.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+            for a in 0..mesh.len() {
+                let mut want = [0.0; 3];
+                k.row(a, |_, m, b| mul_add(&mut want, b, &x[3 * m..3 * m + 3]));
+                for c in 0..3 {
+                    assert!(
+                        (y[3 * a + c] - want[c]).abs() <= 1e-13 * scale,
+                        "node {a} dof {c}: {} against {} (periodic {})",
+                        y[3 * a + c],
+                        want[c],
+                        mesh.periodic
+                    );
+                }
+            }
+            // A second apply reuses the kept products and gives the same bits.
+            let mut again = vec![0.0; k.len()];
+            k.apply(&x, &mut again);
+            assert_eq!(y, again);
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn the_avx2_element_products_have_the_portable_bits() {
+        if !std::arch::is_x86_feature_detected!("avx2") {
+            eprintln!("no AVX2 on this processor: the comparison is skipped");
+            return;
+        }
+        let t = table();
+        let g = mixed_grid();
+        let mesh = ActiveMesh::new(&g).unwrap();
+        let k = StencilRows::new(&mesh, &t);
+        let corners = &k.partial.as_ref().unwrap().corner;
+        let x: Vec<f64> = (0..k.len()).map(|i| (i as f64 * 0.61).sin()).collect();
+        let mut portable = vec![0.0; 24 * corners.len()];
+        let mut avx2 = vec![1.0; 24 * corners.len()];
+        k.element_products(corners, &x, &mut portable);
+        // SAFETY: the processor has AVX2, checked above.
+        unsafe { k.element_products_avx2(corners, &x, &mut avx2) };
+        assert_eq!(
+            portable.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+            avx2.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
+        );
     }
 
     #[test]

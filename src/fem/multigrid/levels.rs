@@ -9,7 +9,7 @@ use std::borrow::Cow;
 
 use super::MultigridError;
 use crate::fem::constrained::Constrained;
-use crate::fem::operator::{Block, BlockRows};
+use crate::fem::operator::{Block, BlockRows, Pass};
 use rayon::prelude::*;
 
 /// Offset of stencil entry d = (dx+1) + 3(dy+1) + 9(dz+1).
@@ -209,7 +209,7 @@ impl BlockRows for BlockMatrix {
 
     /// [`BlockRows::row`]'s sum with the accumulators in registers.
     #[inline(always)]
-    fn row_times(&self, a: usize, x: &[f64]) -> [f64; 3] {
+    fn row_times(&self, a: usize, x: &[f64], _pass: &Pass) -> [f64; 3] {
         let blocks: &[Block32; 27] = self.blocks[27 * a..27 * a + 27]
             .try_into()
             .expect("27 blocks a node");

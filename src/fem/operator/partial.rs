@@ -1,0 +1,178 @@
+//! Sub-voxel fill's partial voxels in the apply of [`StencilRows`]: their
+//! weighted element products, made once per apply ([`Pass`]).
+
+use super::{StencilRows, CHUNK_NODES};
+use crate::fem::mesh::ActiveMesh;
+use rayon::prelude::*;
+
+/// What an apply computes from x before its rows ([`BlockRows::pass`](super::BlockRows::pass)):
+/// for [`StencilRows`] with partial voxels, each partial voxel's weighted
+/// element product wₑ·Ke·xₑ (24 values); empty for every other operator.
+/// Its buffer goes back to a process-wide spare list when the pass ends, so
+/// the next apply of any operator reuses it (the applies of a solve's
+/// operator and of its multigrid's finest level never overlap: one buffer
+/// serves both).
+#[derive(Default)]
+pub struct Pass {
+    pub(super) products: Vec<f64>,
+}
+
+/// Buffers of ended passes, at most [`SPARE_MAX`]; emptied when the
+/// partial voxels of an operator are dropped.
+static SPARE: std::sync::Mutex<Vec<Vec<f64>>> = std::sync::Mutex::new(Vec::new());
+const SPARE_MAX: usize = 4;
+
+impl Pass {
+    /// A pass with `len` products, its buffer a spare one where there is.
+    fn with_len(len: usize) -> Pass {
+        let mut products = SPARE
+            .lock()
+            .ok()
+            .and_then(|mut spare| spare.pop())
+            .unwrap_or_default();
+        products.resize(len, 0.0);
+        Pass { products }
+    }
+}
+
+impl Drop for Pass {
+    fn drop(&mut self) {
+        let products = std::mem::take(&mut self.products);
+        if products.capacity() > 0 {
+            if let Ok(mut spare) = SPARE.lock() {
+                if spare.len() < SPARE_MAX {
+                    spare.push(products);
+                }
+            }
+        }
+    }
+}
+
+/// The voxels with a stiffness weight w ≠ 1 under sub-voxel fill, and what
+/// the apply keeps for them.
+///
+/// The apply writes a node's row as the table row of the pattern of its
+/// full voxels (w = 1) plus, for each partial voxel c around it, row a(c)
+/// of that voxel's weighted element product:
+///
+/// ```text
+/// (K x)_n = S[P_full]·x + Σ_{c ∈ P, w_c ≠ 1} (w_c·Ke·x_e(c))[a(c)]
+/// ```
+///
+/// The products are made first, once per partial voxel (a dense 24×24
+/// product, in AVX2 where the processor has it, with the same bits as the
+/// portable loop), so each of a voxel's 8 nodes adds three values instead
+/// of multiplying 8 blocks. Memory: 1 byte (which voxels are partial) and
+/// 4 (the node's own voxel's slot) per active node, and 4 (its corner
+/// node) plus 192 (its product, kept between applies) per partial voxel.
+pub(super) struct PartialVoxels {
+    /// Per node, bit c set when pattern bit c's voxel is solid with a
+    /// weight ≠ 1.
+    pub(super) mask: Vec<u8>,
+    /// Per node, the slot of the partial voxel of which it is corner 0
+    /// (pattern bit 7), or `u32::MAX`.
+    pub(super) slot: Vec<u32>,
+    /// Per slot, the voxel's corner-0 node.
+    pub(super) corner: Vec<u32>,
+}
+
+impl Drop for PartialVoxels {
+    /// The spare product buffers go with the operator (a long-lived
+    /// process does not keep them after its solves).
+    fn drop(&mut self) {
+        if let Ok(mut spare) = SPARE.lock() {
+            spare.clear();
+        }
+    }
+}
+
+impl PartialVoxels {
+    pub(super) fn new(mesh: &ActiveMesh) -> Option<PartialVoxels> {
+        let phi = mesh.phi.as_ref()?;
+        let mask: Vec<u8> = phi
+            .par_iter()
+            .zip(mesh.pattern.par_iter())
+            .map(|(phi, &p)| {
+                (0..8)
+                    .filter(|&c| p & (1 << c) != 0 && phi[c] != 1.0)
+                    .fold(0u8, |m, c| m | (1 << c))
+            })
+            .collect();
+        let mut slot = vec![u32::MAX; mask.len()];
+        let mut corner = Vec::new();
+        for (a, &m) in mask.iter().enumerate() {
+            if m & 0x80 != 0 {
+                slot[a] = corner.len() as u32;
+                corner.push(a as u32);
+            }
+        }
+        Some(PartialVoxels { mask, slot, corner })
+    }
+}
+
+impl StencilRows<'_> {
+    /// The partial voxels' element products w·Ke·xₑ, one task per
+    /// [`CHUNK_NODES`] voxels.
+    pub(super) fn element_pass(&self, partial: &PartialVoxels, x: &[f64]) -> Pass {
+        let mut pass = Pass::with_len(24 * partial.corner.len());
+        let out = &mut pass.products[..];
+        out.par_chunks_mut(24 * CHUNK_NODES)
+            .enumerate()
+            .for_each(|(ci, out)| {
+                let corners = &partial.corner[ci * CHUNK_NODES..];
+                #[cfg(target_arch = "x86_64")]
+                if std::arch::is_x86_feature_detected!("avx2") {
+                    // SAFETY: the processor has AVX2, checked just above.
+                    unsafe { self.element_products_avx2(corners, x, out) };
+                    return;
+                }
+                self.element_products(corners, x, out)
+            });
+        pass
+    }
+
+    /// The weighted element products w·Ke·xₑ of the partial voxels whose
+    /// corner-0 nodes are `corners`, 24 values each into `out` (as many
+    /// voxels as `out` holds).
+    #[inline(always)]
+    pub(super) fn element_products(&self, corners: &[u32], x: &[f64], out: &mut [f64]) {
+        let mesh = self.mesh;
+        let phi = mesh
+            .phi
+            .as_ref()
+            .expect("partial voxels come with fractions");
+        let columns: &[[f64; 24]; 24] = self.table.columns[..].try_into().expect("24 columns");
+        // Corner b = bx + 2by + 4bz of a voxel is the corner-0 node's
+        // neighbour at offset (bx, by, bz).
+        let corner_offsets: [isize; 8] = std::array::from_fn(|b| {
+            self.offsets[13 + (b & 1) + 3 * ((b >> 1) & 1) + 9 * ((b >> 2) & 1)]
+        });
+        for (o, &a) in out.chunks_exact_mut(24).zip(corners) {
+            let id = mesh.nodes[a as usize] as isize;
+            let mut xe = [0.0f64; 24];
+            for (b, off) in corner_offsets.iter().enumerate() {
+                let m = mesh.node_map[(id + off) as usize] as usize;
+                xe[3 * b..3 * b + 3].copy_from_slice(&x[3 * m..3 * m + 3]);
+            }
+            let mut acc = [0.0f64; 24];
+            for (column, &xj) in columns.iter().zip(&xe) {
+                for (acc, k) in acc.iter_mut().zip(column) {
+                    *acc += k * xj;
+                }
+            }
+            let w = phi[a as usize][7] as f64;
+            for (o, acc) in o.iter_mut().zip(acc) {
+                *o = w * acc;
+            }
+        }
+    }
+
+    /// [`StencilRows::element_products`] compiled for AVX2: four columns'
+    /// rows a lane, the same multiplies and adds in the same order (no
+    /// fused multiply-add), so the same bits.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    pub(super) fn element_products_avx2(&self, corners: &[u32], x: &[f64], out: &mut [f64]) {
+        self.element_products(corners, x, out)
+    }
+}

@@ -17,13 +17,16 @@ pub const BYTES_PER_ACTIVE_NODE: f64 = 250.0;
 pub const MULTIGRID_BYTES_PER_ACTIVE_NODE: f64 = 500.0;
 
 /// Sub-voxel fill (`voxel.fill = "fraction"`): the grid's φ per voxel
-/// (f32). The half-voxel point lattice of the sampling (8 B per voxel) is
-/// freed before the solve, whose bytes per node are far more.
-pub const FRACTION_BYTES_PER_VOXEL: f64 = 4.0;
+/// (f32, 4 B), and, as if every voxel were partial, the fine apply's
+/// corner node and element product of a partial voxel (4 + 192 B;
+/// `crate::fem::operator`). The half-voxel point lattice of the sampling
+/// (8 B per voxel) is freed before the solve.
+pub const FRACTION_BYTES_PER_VOXEL: f64 = 4.0 + 196.0;
 
 /// Sub-voxel fill: the mesh's 8 corner fractions per active node (f32),
-/// on the host and, for the GPU, on the device.
-pub const FRACTION_BYTES_PER_ACTIVE_NODE: f64 = 32.0;
+/// on the host and, for the GPU, on the device; and the fine apply's mask
+/// of partial voxels and product slot (1 + 4 B).
+pub const FRACTION_BYTES_PER_ACTIVE_NODE: f64 = 32.0 + 5.0;
 
 impl Scene {
     /// Conservative estimate of the peak memory of a run, bytes: the mask,
@@ -66,7 +69,7 @@ mod tests {
         s.voxel.fill = Fill::Binary;
         let binary = s.estimated_bytes();
         s.voxel.fill = Fill::Fraction;
-        // 20³ voxels × 4 B and 21³ nodes × 32 B.
-        assert_eq!(s.estimated_bytes() - binary, 8000.0 * 4.0 + 9261.0 * 32.0);
+        // 20³ voxels × 200 B and 21³ nodes × 37 B.
+        assert_eq!(s.estimated_bytes() - binary, 8000.0 * 200.0 + 9261.0 * 37.0);
     }
 }

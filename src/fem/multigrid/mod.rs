@@ -44,7 +44,9 @@ use crate::fem::constrained::Constrained;
 use crate::fem::mesh::ActiveMesh;
 use crate::fem::operator::{apply_rows, BlockRows, LinearOperator, StencilRows, StencilTable};
 use crate::fem::precond::Preconditioner;
-use levels::{coarse_nodes, factor_shifted, galerkin, parents, support, Fine, Level, Nodes, Rows};
+use levels::{
+    coarse_nodes, factor_shifted, for_support, galerkin, parents, Fine, Level, Nodes, Rows,
+};
 pub use levels::{Block32, BlockMatrix};
 use rayon::prelude::*;
 use smoother::{chebyshev_direction, lambda_max, stored, Smoother};
@@ -476,11 +478,11 @@ impl<'a, R: BlockRows> Multigrid<'a, R> {
         let (fine, coarse) = (self.nodes(l), self.nodes(l + 1));
         out.par_chunks_mut(3).enumerate().for_each(|(ca, o)| {
             o.fill(0.0);
-            for (i, w) in support(fine, coarse.coords(ca)) {
+            for_support(fine, coarse.coords(ca), |i, w| {
                 for c in 0..3 {
                     o[c] += w * r[3 * i + c];
                 }
-            }
+            });
         });
     }
 

@@ -272,7 +272,7 @@ impl StencilTable {
 /// come from the [`StencilTable`] of each node's occupancy pattern, or, at
 /// a node next to a voxel with φ < 1 (sub-voxel fill), from
 /// [`fraction_stencil`] ([`BlockRows::row`]) or the partial voxels'
-/// element products ([`BlockRows::row_times`]; see [`PartialVoxels`]).
+/// element products ([`BlockRows::row_times`]; the module doc).
 pub struct StencilRows<'a> {
     mesh: &'a ActiveMesh,
     table: &'a StencilTable,

@@ -48,23 +48,11 @@ impl Drop for Pass {
     }
 }
 
-/// The voxels with a stiffness weight w ≠ 1 under sub-voxel fill, and what
-/// the apply keeps for them.
-///
-/// The apply writes a node's row as the table row of the pattern of its
-/// full voxels (w = 1) plus, for each partial voxel c around it, row a(c)
-/// of that voxel's weighted element product:
-///
-/// ```text
-/// (K x)_n = S[P_full]·x + Σ_{c ∈ P, w_c ≠ 1} (w_c·Ke·x_e(c))[a(c)]
-/// ```
-///
-/// The products are made first, once per partial voxel (a dense 24×24
-/// product, in AVX2 where the processor has it, with the same bits as the
-/// portable loop), so each of a voxel's 8 nodes adds three values instead
-/// of multiplying 8 blocks. Memory: 1 byte (which voxels are partial) and
-/// 4 (the node's own voxel's slot) per active node, and 4 (its corner
-/// node) plus 192 (its product, kept between applies) per partial voxel.
+/// The voxels with a stiffness weight w ≠ 1 under sub-voxel fill, as the
+/// apply finds them (the module doc of `crate::fem::operator`, "Sub-voxel
+/// fill"). Memory: 1 B (which voxels are partial) and 4 B (the node's own
+/// voxel's slot) per active node, 4 B (its corner node) per partial voxel;
+/// a pass adds 192 B (its product) per partial voxel.
 pub(super) struct PartialVoxels {
     /// Per node, bit c set when pattern bit c's voxel is solid with a
     /// weight ≠ 1.
@@ -167,9 +155,9 @@ impl StencilRows<'_> {
         }
     }
 
-    /// [`StencilRows::element_products`] compiled for AVX2: four columns'
-    /// rows a lane, the same multiplies and adds in the same order (no
-    /// fused multiply-add), so the same bits.
+    /// [`StencilRows::element_products`] compiled for AVX2: four rows of a
+    /// column a register, the same multiplies and adds in the same order
+    /// (no fused multiply-add), so the same bits.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
     pub(super) fn element_products_avx2(&self, corners: &[u32], x: &[f64], out: &mut [f64]) {

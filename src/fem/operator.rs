@@ -191,7 +191,7 @@ pub struct StencilTable {
 /// voxel at its pattern bit c, and the stencil entry d of that voxel's
 /// corner b: d = (cx + bx) + 3(cy + by) + 9(cz + bz).
 #[inline(always)]
-fn corner_entry(c: usize, b: usize) -> (usize, usize) {
+pub(super) fn corner_entry(c: usize, b: usize) -> (usize, usize) {
     let d = ((c & 1) + (b & 1))
         + 3 * (((c >> 1) & 1) + ((b >> 1) & 1))
         + 9 * (((c >> 2) & 1) + ((b >> 2) & 1));
@@ -305,15 +305,6 @@ impl<'a> StencilRows<'a> {
     pub fn partial_voxels(&self) -> usize {
         self.partial.as_ref().map_or(0, |p| p.corner.len())
     }
-
-    /// Bytes for partial voxels (zero under binary fill): the per-node mask
-    /// and slot, the per-voxel corner, and the element products an apply
-    /// holds.
-    pub fn partial_bytes(&self) -> usize {
-        self.partial
-            .as_ref()
-            .map_or(0, |p| 5 * p.mask.len() + (4 + 192) * p.corner.len())
-    }
 }
 
 impl BlockRows for StencilRows<'_> {
@@ -366,11 +357,11 @@ impl BlockRows for StencilRows<'_> {
         while bits != 0 {
             let c = bits.trailing_zeros() as usize;
             bits &= bits - 1;
-            // The voxel's corner 0 is the node at offset (cx − 1, cy − 1,
-            // cz − 1), and this node is its corner 7 − c.
-            let d = (c & 1) + 3 * ((c >> 1) & 1) + 9 * ((c >> 2) & 1);
+            // The voxel's corner 0 is this node's neighbour at entry d, and
+            // this node is the voxel's corner `own`.
+            let (own, d) = corner_entry(c, 0);
             let m = self.mesh.node_map[(id + self.offsets[d]) as usize] as usize;
-            let at = 24 * partial.slot[m] as usize + 3 * (7 - c);
+            let at = 24 * partial.slot[m] as usize + 3 * own;
             let v: &[f64; 3] = products[at..at + 3].try_into().expect("3 values a corner");
             a0 += v[0];
             a1 += v[1];
@@ -564,7 +555,7 @@ mod tests {
             ActiveMesh::periodic(&g).unwrap(),
         ] {
             let k = StencilRows::new(&mesh, &t);
-            assert!(k.partial_bytes() > 0);
+            assert!(k.partial_voxels() > 0);
             let x: Vec<f64> = (0..k.len()).map(|i| (i as f64 * 0.61).sin()).collect();
             let mut y = vec![0.0; k.len()];
             k.apply(&x, &mut y);
@@ -582,7 +573,7 @@ mod tests {
                     );
                 }
             }
-            // A second apply reuses the kept products and gives the same bits.
+            // A second apply (its buffer a spare one) gives the same bits.
             let mut again = vec![0.0; k.len()];
             k.apply(&x, &mut again);
             assert_eq!(y, again);

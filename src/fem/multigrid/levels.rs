@@ -1,6 +1,6 @@
 //! The levels of the multigrid hierarchy: node sets on each level's node
 //! grid ([`Nodes`]), trilinear interpolation weights ([`parents`],
-//! [`support`]), the stored coarse levels ([`Level`]: 27 blocks per node),
+//! [`for_support`]), the stored coarse levels ([`Level`]: 27 blocks per node),
 //! the matrix-free finest level ([`Fine`]), the Galerkin product that makes
 //! one level from the one above ([`galerkin`]), and the dense factor of the
 //! coarsest ([`factor_shifted`]).
@@ -331,20 +331,12 @@ pub(super) fn coarse_nodes(fine: &Nodes) -> Nodes<'static> {
     }
 }
 
-/// The fine nodes in the support of coarse node `ci`, with their weights.
+/// Calls `f(i, w)` for each fine node i in the support of coarse node `ci`
+/// with its weight w, x fastest, with no allocation (a restriction runs it
+/// once per coarse node): the weights per axis are found once, 9 in all.
 /// On a periodic grid a weight is the one [`parents`] gives the wrapped
 /// fine node, so that restriction is exactly Pᵀ also where an odd grid's
 /// last coarse interval spans one fine interval.
-pub(super) fn support(fine: &Nodes, ci: [isize; 3]) -> Vec<(usize, f64)> {
-    let mut out = Vec::with_capacity(27);
-    for_support(fine, ci, |i, w| out.push((i, w)));
-    out
-}
-
-/// Calls `f(i, w)` for each fine node i in the support of coarse node `ci`
-/// with its weight w, in [`support`]'s order, with no allocation (what
-/// every restriction runs once per coarse node): the weights per axis are
-/// found once, 9 in all, not once per support node.
 #[inline(always)]
 pub(super) fn for_support(fine: &Nodes, ci: [isize; 3], mut f: impl FnMut(usize, f64)) {
     let coarse = fine.coarse_size();
@@ -393,7 +385,7 @@ pub(super) fn galerkin<R: BlockRows>(rows: &Rows<R>, coarse: Nodes<'static>) -> 
     blocks.par_chunks_mut(27).enumerate().for_each(|(ca, out)| {
         let mut acc = [[0.0f64; 9]; 27];
         let ci = coarse.coords(ca);
-        for (i, wi) in support(fine, ci) {
+        for_support(fine, ci, |i, wi| {
             rows.row(i, |_, j, b| {
                 let fj = fine.coords(j);
                 for (x, wx) in parents(fj[0]) {
@@ -412,7 +404,7 @@ pub(super) fn galerkin<R: BlockRows>(rows: &Rows<R>, coarse: Nodes<'static>) -> 
                     }
                 }
             });
-        }
+        });
         for (o, a) in out.iter_mut().zip(&acc) {
             *o = a.map(|v| v as f32);
         }

@@ -1,7 +1,7 @@
 //! Sub-voxel fill's partial voxels in the apply of [`StencilRows`]: their
 //! weighted element products, made once per apply ([`Pass`]).
 
-use super::{StencilRows, CHUNK_NODES};
+use super::{corner_entry, StencilRows, CHUNK_NODES};
 use crate::fem::mesh::ActiveMesh;
 use rayon::prelude::*;
 
@@ -130,11 +130,10 @@ impl StencilRows<'_> {
             .as_ref()
             .expect("partial voxels come with fractions");
         let columns: &[[f64; 24]; 24] = self.table.columns[..].try_into().expect("24 columns");
-        // Corner b = bx + 2by + 4bz of a voxel is the corner-0 node's
-        // neighbour at offset (bx, by, bz).
-        let corner_offsets: [isize; 8] = std::array::from_fn(|b| {
-            self.offsets[13 + (b & 1) + 3 * ((b >> 1) & 1) + 9 * ((b >> 2) & 1)]
-        });
+        // The voxel is pattern bit 7 of its corner-0 node; its corner b is
+        // that node's neighbour at entry d(7, b).
+        let corner_offsets: [isize; 8] =
+            std::array::from_fn(|b| self.offsets[corner_entry(7, b).1]);
         for (o, &a) in out.chunks_exact_mut(24).zip(corners) {
             let id = mesh.nodes[a as usize] as isize;
             let mut xe = [0.0f64; 24];

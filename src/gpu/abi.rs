@@ -182,3 +182,25 @@ impl Ds {
         self.hi as f64 + self.lo as f64
     }
 }
+
+/// Uniform parameters of the plastic kernels (`plastic_update.wgsl`,
+/// `plastic_tangent.wgsl`). Kept in sync with `PlasticParams` in
+/// `shaders/shared/plastic_params.wgsl` (`gpu::wgsl_checks` compares the
+/// uniform binding's size).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Pod, Zeroable)]
+pub struct PlasticParams {
+    /// Solid voxels (bricks).
+    pub n_bricks: u32,
+    /// Active nodes.
+    pub n_nodes: u32,
+    /// 1: mean dilatation (B̄); 0: the plain B.
+    pub mean_dilatation: u32,
+    pub _pad: u32,
+}
+
+/// Where the shape-function gradients start in the plastic kernels'
+/// `constants` (`GRADS` in `shaders/shared/plastic_params.wgsl`; a test
+/// compares): ∇N_a at Gauss point g, component i, is at
+/// `PLASTIC_GRADS + 24 g + 3 a + i`.
+pub const PLASTIC_GRADS: usize = 8;

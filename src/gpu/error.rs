@@ -54,6 +54,13 @@ pub enum GpuError {
     /// A kernel's pipeline failed validation (`name`: file::entry point).
     #[error("shader '{name}' failed to compile: {message}")]
     ShaderCompile { name: String, message: String },
+    /// The adapter lacks a feature a solve needs.
+    #[error("the adapter '{adapter}' cannot run this: {what}")]
+    Unsupported {
+        adapter: String,
+        /// What needs the feature, naming it.
+        what: &'static str,
+    },
     /// Any other device error (validation, internal, a failed buffer map).
     #[error("the GPU device failed: {0}")]
     Device(String),

@@ -125,6 +125,7 @@ pub mod mirror;
 pub mod multigrid;
 mod pcg;
 pub mod plan;
+pub mod plastic;
 mod reliable;
 mod reliable_device;
 pub mod shaders;

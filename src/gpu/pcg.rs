@@ -80,6 +80,22 @@ pub struct GpuPcg<'c> {
     /// Bytes of the solver's own buffers on the device (the multigrid's
     /// hierarchy not included: [`GpuMultigrid::bytes`]).
     pub bytes: u64,
+    /// Dispatches that take `apply_k`'s place in the iteration (q = A p
+    /// for another operator: the plastic tangent, `super::plastic`).
+    apply: Option<Vec<Dispatch>>,
+}
+
+/// A compiled kernel with its bind group and workgroup count.
+pub(super) type Dispatch = (wgpu::ComputePipeline, wgpu::BindGroup, u32);
+
+/// Encodes `dispatches` into `pass`.
+pub(super) fn encode(ctx: &GpuContext, pass: &mut wgpu::ComputePass, dispatches: &[Dispatch]) {
+    for (pipeline, group, groups) in dispatches {
+        pass.set_pipeline(pipeline);
+        pass.set_bind_group(0, group, &[]);
+        let (gx, gy) = ctx.dispatch_size(*groups);
+        pass.dispatch_workgroups(gx, gy, 1);
+    }
 }
 
 impl<'c> GpuPcg<'c> {
@@ -304,6 +320,7 @@ impl<'c> GpuPcg<'c> {
             restarts: 0,
             multigrid: None,
             bytes: total,
+            apply: None,
         };
         gpu.run(&[Kernel::JacobiDiag])?;
         if let Some(mg) = mg {
@@ -384,6 +401,10 @@ impl<'c> GpuPcg<'c> {
                 timestamp_writes: None,
             });
             for &k in kernels {
+                if let (Kernel::ApplyK, Some(apply)) = (k, &self.apply) {
+                    encode(self.ctx, &mut pass, apply);
+                    continue;
+                }
                 if k == Kernel::VCycle {
                     let mg = self.multigrid.as_ref().expect("a multigrid solver");
                     mg.encode(self.ctx, &mut pass, 0..mg.ops.len());
@@ -412,6 +433,17 @@ impl<'c> GpuPcg<'c> {
     /// Reads a whole buffer back.
     pub fn read<T: Pod>(&self, slot: Slot) -> Result<Vec<T>, GpuError> {
         read_buffer(self.ctx, self.buffer(slot))
+    }
+
+    /// Runs `apply` (dispatches reading p and writing q) wherever the
+    /// iteration runs `apply_k`: the PCG then solves with that operator,
+    /// preconditioned as before. Reliable updates (which recompute b − A x
+    /// with the stencil) must not be enabled with it.
+    pub(super) fn replace_apply(
+        &mut self,
+        apply: Vec<(wgpu::ComputePipeline, wgpu::BindGroup, u32)>,
+    ) {
+        self.apply = Some(apply);
     }
 
     /// Sets the right-hand side (r = b) for the next [`PcgBackend::start`].

@@ -23,6 +23,10 @@ const SHARED: &[(&str, &str)] = &[
         "shared/reliable_body.wgsl",
         include_str!("../../shaders/shared/reliable_body.wgsl"),
     ),
+    (
+        "shared/plastic_params.wgsl",
+        include_str!("../../shaders/shared/plastic_params.wgsl"),
+    ),
 ];
 
 /// Every kernel: (file, entry points).
@@ -112,6 +116,16 @@ pub const KERNELS: &[(&str, &str, &[&str])] = &[
         include_str!("../../shaders/reliable_ds.wgsl"),
         &["accumulate", "residual", "reduce_rr"],
     ),
+    (
+        "plastic_update.wgsl",
+        include_str!("../../shaders/plastic_update.wgsl"),
+        &["plastic_update", "plastic_force"],
+    ),
+    (
+        "plastic_tangent.wgsl",
+        include_str!("../../shaders/plastic_tangent.wgsl"),
+        &["tangent_brick", "tangent_gather"],
+    ),
 ];
 
 /// The source of kernel file `name` with its `#import` lines expanded.
@@ -135,8 +149,8 @@ fn expand(text: &str) -> String {
 }
 
 /// Parses and validates a WGSL source with naga (no adapter needed); f64
-/// is allowed (only `reliable_f64.wgsl` uses it, on adapters with
-/// `SHADER_F64`).
+/// is allowed (`reliable_f64.wgsl` and `plastic_update.wgsl` use it, on
+/// adapters with `SHADER_F64`).
 pub fn validate(name: &str, source: &str) -> Result<(), String> {
     let module = naga::front::wgsl::parse_str(source)
         .map_err(|e| format!("{name}: {}", e.emit_to_string(source)))?;

@@ -69,6 +69,7 @@ fn used_bindings(file: &str, entry: &str) -> (Vec<Binding>, [u32; 3]) {
             let bytes = match module.types[var.ty].inner {
                 naga::TypeInner::Struct { span, .. } => span as u64,
                 naga::TypeInner::Array { stride, .. } => stride as u64,
+                naga::TypeInner::Atomic(scalar) => scalar.width as u64,
                 ref t => panic!("{file}::{entry}: {:?} is a {t:?}", var.name),
             };
             Some((binding.binding, kind, bytes))
@@ -248,5 +249,22 @@ fn every_reliable_update_kernel_binds_what_its_entry_point_uses() {
                 "{file}::{entry}: @workgroup_size"
             );
         }
+    }
+}
+
+#[test]
+fn every_plastic_kernel_binds_what_its_entry_point_uses() {
+    use super::plastic::{layout, PIPELINES};
+    for (file, entry, _, rows) in PIPELINES {
+        check_layout(file, entry, &layout(rows));
+        assert_eq!(
+            used_bindings(file, entry).1,
+            [WG_NODES, 1, 1],
+            "{file}::{entry}: @workgroup_size"
+        );
+    }
+    for file in ["plastic_update.wgsl", "plastic_tangent.wgsl"] {
+        assert_eq!(wgsl_const(file, "GRADS") as usize, abi::PLASTIC_GRADS);
+        assert_eq!(wgsl_const(file, "NO_BRICK"), NO_NODE);
     }
 }

@@ -1,4 +1,5 @@
-//! `voxfe plastic`: one scene's elastoplastic (J2) curve on the CPU: the
+//! `voxfe plastic`: one scene's elastoplastic (J2) curve, on the CPU or a
+//! GPU (`--backend`, the scene's `solver.backend`): the
 //! stress–strain curve (text, `--json`, `--csv`, `--plot`), σ_0.2, the
 //! first maximum, the plastic-strain field (`--vtk`, `--vtu`) and the model as an
 //! Abaqus deck (`--inp`), each output
@@ -44,10 +45,12 @@ pub(crate) struct Args {
     inp: Option<PathBuf>,
     #[command(flatten)]
     overrides: super::Overrides,
+    #[command(flatten)]
+    device: super::Device,
 }
 
 pub(crate) fn run(a: Args) -> Result<u8, CliError> {
-    let scene = load_scene(&a.scene, &a.overrides, None)?;
+    let scene = load_scene(&a.scene, &a.overrides, Some(&a.device))?;
     // Every output checked before the curve, which takes long.
     super::outputs::Outputs::default()
         .file("--csv", a.csv.as_deref(), &[])
@@ -67,6 +70,9 @@ pub(crate) fn run(a: Args) -> Result<u8, CliError> {
             });
         }
     };
+    for w in report.voxel.warnings.iter().chain(&report.notices) {
+        eprintln!("warning: {w}");
+    }
     if a.json {
         println!("{}", serde_json::Value::Object(report.to_json()));
     } else {

@@ -116,6 +116,31 @@ impl Solver {
         }
     }
 
+    /// The device a solve outside [`Solver::solve`]'s tasks runs on (the
+    /// plastic solve, `crate::plastic`), under the policy above: `None`
+    /// for the CPU (under `auto` with the notice of why); under `gpu` a
+    /// missing adapter is an error, and so is a bad `WGPU_BACKEND` under
+    /// either.
+    pub fn device(&mut self) -> Result<Option<GpuContext>, GpuError> {
+        match self.backend {
+            Backend::Cpu => Ok(None),
+            Backend::Gpu => Ok(Some(GpuContext::new(&self.request())?)),
+            Backend::Auto => match self.auto() {
+                Auto::BadInput(e) => Err(e),
+                Auto::Cpu(notice) => {
+                    self.notices.push(notice);
+                    Ok(None)
+                }
+                Auto::Gpu(ctx) => Ok(Some(*ctx)),
+            },
+        }
+    }
+
+    /// Records a fallback taken outside [`Solver::solve`].
+    pub fn notice(&mut self, notice: String) {
+        self.notices.push(notice);
+    }
+
     /// The fallbacks taken so far, in order.
     pub fn notices(&self) -> &[String] {
         &self.notices

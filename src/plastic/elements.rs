@@ -220,7 +220,7 @@ impl Bricks {
     /// Calls `f(e, a)` for every solid voxel e around active node `n`, a
     /// the node's local corner in it, in pattern-bit order.
     #[inline(always)]
-    fn around(
+    pub(crate) fn around(
         &self,
         mesh: &ActiveMesh,
         grid: &VoxelGrid,
@@ -310,21 +310,45 @@ impl Assembly<'_> {
         y: &mut [f64],
         buffer: &mut Vec<[f64; 24]>,
     ) {
+        self.apply_with(|p| tangent[p], x, y, buffer)
+    }
+
+    /// y = K x with every point elastic (no per-point tangents stored).
+    pub fn apply_elastic(&self, x: &[f64], y: &mut [f64], buffer: &mut Vec<[f64; 24]>) {
+        let elastic = self.material.elastic_tangent();
+        self.apply_with(|_| elastic, x, y, buffer)
+    }
+
+    /// y = Kᵀ x with the tangent of point p `tangent_of(p)`.
+    #[inline(always)]
+    fn apply_with(
+        &self,
+        tangent_of: impl Fn(usize) -> Tangent + Sync,
+        x: &[f64],
+        y: &mut [f64],
+        buffer: &mut Vec<[f64; 24]>,
+    ) {
         let b = self.bricks;
         b.per_brick(x, buffer, |e, xe, fe| {
-            self.brick_tangent(tangent, e, xe, fe)
+            self.brick_tangent(&tangent_of, e, xe, fe)
         });
         b.gather_nodes(self.mesh, self.grid, buffer, y);
     }
 
-    /// fₑ += Kₑᵀ xₑ of brick e: its points' `tangent`s on the strains of
-    /// the element displacements `xe`.
+    /// fₑ += Kₑᵀ xₑ of brick e: its points' tangents (`tangent_of(8e + g)`)
+    /// on the strains of the element displacements `xe`.
     #[inline(always)]
-    fn brick_tangent(&self, tangent: &[Tangent], e: usize, xe: &[[f64; 3]; 8], fe: &mut [f64; 24]) {
+    fn brick_tangent(
+        &self,
+        tangent_of: &impl Fn(usize) -> Tangent,
+        e: usize,
+        xe: &[[f64; 3]; 8],
+        fe: &mut [f64; 24],
+    ) {
         let b = self.bricks;
         let (k, _) = self.material.moduli();
         let de = b.strains(xe);
-        let mut ds: [Voigt; 8] = std::array::from_fn(|g| tangent[8 * e + g].apply(k, &de[g]));
+        let mut ds: [Voigt; 8] = std::array::from_fn(|g| tangent_of(8 * e + g).apply(k, &de[g]));
         b.add_all_bt(&mut ds, b.weight[e] * b.det_j, fe);
     }
 }
@@ -357,7 +381,7 @@ impl Assembly<'_> {
                         let mut ue = [[0.0; 3]; 8];
                         ue[a][q] = 1.0;
                         let mut fe = [0.0; 24];
-                        self.brick_tangent(tangent, e, &ue, &mut fe);
+                        self.brick_tangent(&|p| tangent[p], e, &ue, &mut fe);
                         for (m, &node_m) in b.nodes[e].iter().enumerate() {
                             let om = corner(m);
                             let d = (om[0] + 1 - oa[0])

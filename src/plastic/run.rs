@@ -13,10 +13,12 @@ use std::path::Path;
 use serde_json::{json, Map, Value};
 
 use crate::fem::hex8::Element;
+use crate::pipeline::solver::{Solver, SolverError};
 use crate::pipeline::{prepare, RunError};
 use crate::plastic::curve::{first_maximum, limit, offset_yield, Offset, PLATEAU_SLOPE};
+use crate::plastic::engine::EngineError;
 use crate::plastic::material::J2;
-use crate::plastic::solve::{solve, PlasticOptions, PlasticSolution, PlasticSolveError};
+use crate::plastic::solve::{solve_on, PlasticOptions, PlasticSolution, PlasticSolveError};
 use crate::plastic::spec::{check_hardening, PlasticInputError};
 use crate::provenance::Provenance;
 use crate::scene::{Scene, SceneError, Setting};
@@ -32,6 +34,10 @@ pub enum PlasticRunError {
     Run(#[from] RunError),
     #[error(transparent)]
     Solve(PlasticSolveError),
+    /// `solver.backend = "gpu"` without a usable adapter, or a bad
+    /// `WGPU_BACKEND`.
+    #[error(transparent)]
+    Gpu(crate::gpu::GpuError),
 }
 
 impl PlasticRunError {
@@ -42,6 +48,7 @@ impl PlasticRunError {
             PlasticRunError::Run(e) => e.is_bad_input(),
             PlasticRunError::Solve(PlasticSolveError::Setup(e)) => e.is_bad_input(),
             PlasticRunError::Solve(_) => false,
+            PlasticRunError::Gpu(e) => SolverError::is_bad_gpu_input(e),
         }
     }
 }
@@ -68,13 +75,17 @@ pub struct PlasticReport {
     pub limit: Option<(f64, f64)>,
     /// Why the curve ends early: the step that did not converge.
     pub failure: Option<String>,
+    /// The calibration's and the backend's warnings and fallbacks.
+    pub notices: Vec<String>,
     /// The grid and load case solved, for the field file and the deck.
     pub grid: crate::grid::VoxelGrid,
     pub load: crate::fem::load::LoadCase,
     pub provenance: Provenance,
 }
 
-/// Runs `scene`'s elastoplastic solve on the CPU. An increment that does
+/// Runs `scene`'s elastoplastic solve on its `solver.backend` (under
+/// `auto`, a hardware GPU with f64 in shaders, else the CPU; see
+/// [`crate::pipeline::solver`]). An increment that does
 /// not converge after its cut-backs ends the curve: the report is returned
 /// with [`PlasticReport::failure`] set.
 pub fn run(scene: &Scene) -> Result<PlasticReport, PlasticRunError> {
@@ -106,7 +117,30 @@ pub fn run(scene: &Scene) -> Result<PlasticReport, PlasticRunError> {
         tangent_hierarchy: spec.tangent_multigrid,
         ..PlasticOptions::default()
     };
-    let (solution, failure) = match solve(&prepared.grid, material, &prepared.load, &opts) {
+    // The backend of `[solver]`: a hardware GPU under "auto"; a GPU
+    // solve that fails for the device's reason (too large for its
+    // bindings, no f64 in shaders, a device error) is run again on the
+    // CPU under "auto", with a notice.
+    let mut solver = Solver::new(&scene.solver);
+    let device = solver.device().map_err(PlasticRunError::Gpu)?;
+    let on = |device| solve_on(&prepared.grid, material, &prepared.load, &opts, device);
+    let solved = match &device {
+        None => on(None),
+        Some(ctx) => match on(Some(ctx)) {
+            Err(PlasticSolveError::Engine(EngineError::Gpu(e)))
+                if scene.solver.backend == crate::scene::Backend::Auto
+                    && !SolverError::is_bad_gpu_input(&e) =>
+            {
+                solver.notice(format!(
+                    "the plastic solve on {} failed: {e}; solving again on the CPU",
+                    ctx.adapter_name()
+                ));
+                on(None)
+            }
+            r => r,
+        },
+    };
+    let (solution, failure) = match solved {
         Ok(s) => (s, None),
         Err(e @ PlasticSolveError::NotConverged { .. }) => {
             let msg = e.to_string();
@@ -122,7 +156,12 @@ pub fn run(scene: &Scene) -> Result<PlasticReport, PlasticRunError> {
         .iter()
         .map(|p| (p.strain, p.stress))
         .collect();
-    let adapter = format!("rayon, {} threads", rayon::current_num_threads());
+    let provenance = prepared
+        .provenance
+        .clone()
+        .with_backend(solution.backend, &solution.adapter);
+    let mut notices = prepared.notices.clone();
+    notices.extend(solver.into_notices());
     Ok(PlasticReport {
         name: scene.name.clone(),
         load_case: prepared.load.name(),
@@ -138,7 +177,8 @@ pub fn run(scene: &Scene) -> Result<PlasticReport, PlasticRunError> {
         load: prepared.load,
         solution,
         failure,
-        provenance: prepared.provenance.with_backend("cpu", &adapter),
+        notices,
+        provenance,
     })
 }
 
@@ -295,6 +335,10 @@ impl PlasticReport {
         put("tangent_hierarchy_seconds", json!(s.rebuild_seconds));
         put("tangent_hierarchy_bytes", json!(s.hierarchy_bytes));
         put("solve_seconds", json!(s.solve_seconds));
+        put("backend", json!(s.backend));
+        put("adapter", json!(s.adapter));
+        put("device_bytes", json!(s.device_bytes));
+        put("notices", json!(self.notices));
         put(
             "voxel",
             serde_json::to_value(&self.voxel).unwrap_or(Value::Null),
@@ -386,6 +430,7 @@ impl fmt::Display for PlasticReport {
             },
             s.solve_seconds
         )?;
+        writeln!(f, "backend          {} ({})", s.backend, s.adapter)?;
         write!(
             f,
             "memory           {} MB of plastic state ({:.0} bytes per active node)",
@@ -398,6 +443,14 @@ impl fmt::Display for PlasticReport {
                 ", {} MB of tangent hierarchy ({:.0} bytes per active node)",
                 s.hierarchy_bytes / 1_000_000,
                 s.hierarchy_bytes as f64 / s.active_nodes.max(1) as f64
+            )?;
+        }
+        if let Some(bytes) = s.device_bytes {
+            write!(
+                f,
+                " on the device, {} MB there with the PCG and its hierarchy ({:.0} bytes per active node)",
+                bytes / 1_000_000,
+                bytes as f64 / s.active_nodes.max(1) as f64
             )?;
         }
         if let Some(why) = &self.failure {

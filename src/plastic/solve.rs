@@ -43,6 +43,13 @@
 //!   [`PlasticOptions::max_cutbacks`] times in a row; after two converged
 //!   sub-steps the step doubles back towards the nominal one.
 //!
+//! The work of each step runs on an [`Engine`]: the CPU's (rayon, f64) or
+//! a GPU's (the stress update and forces in f64, the PCG in f32 with the
+//! tangent as its operator, [`GpuEngine`]); the loop above is the same
+//! for both. The GPU's PCG reaches 10⁻⁴ at best: the elastic solve
+//! (10⁻⁹) is refined on the host in passes, b − A x in f64
+//! ([`REFINE_PASSES`]).
+//!
 //! The element is the trilinear hex8 with 2×2×2 Gauss points and mean
 //! dilatation (B̄; [`PlasticOptions::mean_dilatation`]), for plastic runs
 //! whatever `solver.element` says: the incompatible modes would need their
@@ -58,17 +65,21 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 
-use crate::fem::cg::{pcg, HostPcg, PcgStats};
+use crate::fem::cg::PcgStats;
 use crate::fem::hex8::Element;
 use crate::fem::load::LoadCase;
-use crate::fem::multigrid::{BlockMatrix, Multigrid};
+use crate::fem::multigrid::Multigrid;
 use crate::fem::operator::LinearOperator;
 use crate::fem::options::{Preconditioner, SolverOptions};
-use crate::fem::precond::{self, Jacobi};
+use crate::fem::precond::Jacobi;
 use crate::fem::problem::Problem;
 use crate::fem::result::SolveError;
+use crate::gpu::GpuContext;
 use crate::grid::VoxelGrid;
 use crate::plastic::elements::{Assembly, Bricks};
+use crate::plastic::engine::{
+    mask, CpuEngine, Engine, EngineError, EngineReport, GpuEngine, Pre, TangentOperator,
+};
 use crate::plastic::material::{State, Tangent, J2};
 
 /// How the nonlinear solve runs.
@@ -160,7 +171,8 @@ pub struct PlasticSolution {
     pub bricks: usize,
     pub active_nodes: usize,
     pub unknowns: usize,
-    /// Bytes of the plastic state, tangents and element buffer.
+    /// Bytes of the plastic state, tangents and element buffer (on the
+    /// device, its plastic buffers).
     pub state_bytes: usize,
     /// Equivalent plastic strain ᾱ averaged over each solid voxel's 8
     /// points, one per grid voxel (0 on void voxels), at the last step.
@@ -179,6 +191,28 @@ pub struct PlasticSolution {
     pub rebuilds: usize,
     pub rebuild_seconds: f64,
     pub hierarchy_bytes: usize,
+    /// Where it ran, "cpu" or "gpu", and on what: "rayon, N threads" or
+    /// the adapter's name.
+    pub backend: &'static str,
+    pub adapter: String,
+    /// Bytes on the device (plastic buffers, PCG and hierarchy), on a GPU.
+    pub device_bytes: Option<u64>,
+}
+
+impl PlasticSolution {
+    /// Where the engine ran and what it cost (on a GPU the plastic state
+    /// is the device's).
+    fn record(&mut self, r: EngineReport) {
+        self.backend = r.backend;
+        self.adapter = r.adapter;
+        self.rebuilds = r.rebuilds;
+        self.rebuild_seconds = r.rebuild_seconds;
+        self.hierarchy_bytes = r.hierarchy_bytes;
+        if let Some(bytes) = r.device_state_bytes {
+            self.state_bytes = bytes;
+        }
+        self.device_bytes = r.device_bytes;
+    }
 }
 
 /// Why a plastic solve stopped.
@@ -188,6 +222,10 @@ pub enum PlasticSolveError {
     Setup(#[from] SolveError),
     /// The linear elastic solve (E_eff, the first predictor) did not
     /// converge.
+    /// The engine failed (a device error; a PCG that fails inside a
+    /// Newton step is a cut-back instead).
+    #[error(transparent)]
+    Engine(#[from] EngineError),
     #[error("the linear elastic solve did not converge: relative residual {residual:.3e} after {iterations} PCG iterations (solver.max_iterations)")]
     ElasticNotConverged { iterations: usize, residual: f64 },
     /// An increment that did not converge after every cut-back; the curve
@@ -203,80 +241,8 @@ pub enum PlasticSolveError {
     },
 }
 
-/// The constrained tangent A = P Kᵀ P + (I − P) as a linear operator.
-struct TangentOperator<'a> {
-    assembly: &'a Assembly<'a>,
-    tangent: &'a [Tangent],
-    fixed: &'a [u8],
-    buffer: Mutex<Vec<[f64; 24]>>,
-}
-
-impl LinearOperator for TangentOperator<'_> {
-    fn len(&self) -> usize {
-        3 * self.fixed.len()
-    }
-
-    fn apply(&self, x: &[f64], y: &mut [f64]) {
-        let mut masked = x.to_vec();
-        mask(self.fixed, &mut masked);
-        let mut buffer = self.buffer.lock().unwrap_or_else(|e| e.into_inner());
-        self.assembly
-            .apply_tangent(self.tangent, &masked, y, &mut buffer);
-        for (n, &f) in self.fixed.iter().enumerate() {
-            for c in 0..3 {
-                if f & (1 << c) != 0 {
-                    y[3 * n + c] = x[3 * n + c];
-                }
-            }
-        }
-    }
-}
-
-/// Zeroes the fixed dofs of `v`.
-fn mask(fixed: &[u8], v: &mut [f64]) {
-    v.par_chunks_mut(3).zip(fixed).for_each(|(vn, &f)| {
-        for (c, v) in vn.iter_mut().enumerate() {
-            if f & (1 << c) != 0 {
-                *v = 0.0;
-            }
-        }
-    });
-}
-
 fn norm(v: &[f64]) -> f64 {
     crate::fem::vector::norm_sq(v).sqrt()
-}
-
-/// The preconditioner of every linear step.
-enum Pre<'p> {
-    Jacobi(Jacobi),
-    Multigrid(Box<Multigrid<'p>>),
-}
-
-impl Pre<'_> {
-    fn solve<A: LinearOperator>(
-        &self,
-        a: &A,
-        b: Vec<f64>,
-        opts: &SolverOptions,
-    ) -> Result<(Vec<f64>, PcgStats), SolveError> {
-        match self {
-            Pre::Jacobi(m) => run_pcg(a, m, b, opts),
-            Pre::Multigrid(m) => run_pcg(a, &**m, b, opts),
-        }
-    }
-}
-
-/// PCG on `a` preconditioned by `m` from zero.
-fn run_pcg<A: LinearOperator, M: precond::Preconditioner>(
-    a: &A,
-    m: &M,
-    b: Vec<f64>,
-    opts: &SolverOptions,
-) -> Result<(Vec<f64>, PcgStats), SolveError> {
-    let mut cg = HostPcg::new(a, m, b);
-    let stats = pcg(&mut cg, opts)?;
-    Ok((cg.into_solution(), stats))
 }
 
 /// The elastoplastic response of `grid` under `load` to the final strain
@@ -287,22 +253,22 @@ pub fn solve(
     load: &LoadCase,
     opts: &PlasticOptions,
 ) -> Result<PlasticSolution, PlasticSolveError> {
+    solve_on(grid, material, load, opts, None)
+}
+
+/// As [`solve`], on the GPU of `device` when one is given
+/// ([`GpuEngine`]): the stress update, the internal forces and every PCG
+/// iteration on the device, Newton's method on the host.
+pub fn solve_on(
+    grid: &VoxelGrid,
+    material: J2,
+    load: &LoadCase,
+    opts: &PlasticOptions,
+    device: Option<&GpuContext>,
+) -> Result<PlasticSolution, PlasticSolveError> {
     let start = Instant::now();
     let problem = Problem::with_element(grid, material.elastic, load, Element::Hex8)?;
     let (mesh, bc) = (&problem.mesh, &problem.bc);
-    let pre = match opts.preconditioner {
-        Preconditioner::Jacobi => Pre::Jacobi(Jacobi::new(&problem.operator())),
-        Preconditioner::Multigrid => Pre::Multigrid(Box::new(
-            Multigrid::new(mesh, &problem.table, &bc.fixed).map_err(SolveError::from)?,
-        )),
-    };
-    let linear = |tol: f64| SolverOptions {
-        tolerance: tol,
-        max_iterations: opts.max_iterations,
-        preconditioner: opts.preconditioner,
-        element: Element::Hex8,
-        ..SolverOptions::default()
-    };
     let bricks = Bricks::new(grid, mesh, opts.mean_dilatation);
     let assembly = Assembly {
         grid,
@@ -310,27 +276,115 @@ pub fn solve(
         bricks: &bricks,
         material,
     };
+    match device {
+        None => {
+            let pre = match opts.preconditioner {
+                Preconditioner::Jacobi => Pre::Jacobi(Jacobi::new(&problem.operator())),
+                Preconditioner::Multigrid => Pre::Multigrid(Box::new(
+                    Multigrid::new(mesh, &problem.table, &bc.fixed).map_err(SolveError::from)?,
+                )),
+            };
+            let mut engine = CpuEngine::new(&assembly, &bc.fixed, pre, opts.tangent_hierarchy);
+            drive(&problem, &assembly, &mut engine, load, opts, start)
+        }
+        Some(ctx) => {
+            let mut engine = GpuEngine::new(
+                ctx,
+                &assembly,
+                &problem.table,
+                &bc.fixed,
+                opts.preconditioner,
+            )
+            .map_err(EngineError::from)?;
+            drive(&problem, &assembly, &mut engine, load, opts, start)
+        }
+    }
+}
+
+/// Passes of the host's iterative refinement of the elastic solve on an
+/// engine with a [`Engine::tolerance_floor`] (each gains about
+/// 1/floor).
+pub const REFINE_PASSES: usize = 8;
+
+/// The elastic tangent solved to `tol`: one engine solve where the engine
+/// reaches `tol`, else passes of its floor on the residual b − A x
+/// computed in f64 on the host (`op`, iterative refinement).
+fn elastic_solve<E: Engine>(
+    engine: &mut E,
+    op: &TangentOperator,
+    b: Vec<f64>,
+    tol: f64,
+    linear: &dyn Fn(f64) -> SolverOptions,
+) -> Result<(Vec<f64>, PcgStats), EngineError> {
+    let floor = engine.tolerance_floor();
+    if floor <= tol {
+        return engine.solve_tangent(b, &linear(tol), 0);
+    }
+    let bn = norm(&b);
+    let mut x = vec![0.0; b.len()];
+    let mut stats = PcgStats {
+        iterations: 0,
+        relative_residual: 0.0,
+        converged: true,
+    };
+    if bn == 0.0 {
+        return Ok((x, stats));
+    }
+    let mut r = b.clone();
+    let mut ax = vec![0.0; b.len()];
+    for _ in 0..REFINE_PASSES {
+        let want = (tol * bn / norm(&r)).max(floor);
+        let (d, pass) = engine.solve_tangent(r, &linear(want), 0)?;
+        stats.iterations += pass.iterations;
+        x.par_iter_mut().zip(&d).for_each(|(a, d)| *a += d);
+        op.apply(&x, &mut ax);
+        r = b.iter().zip(&ax).map(|(b, a)| b - a).collect();
+        stats.relative_residual = norm(&r) / bn;
+        stats.converged = stats.relative_residual <= tol;
+        if stats.converged || !pass.converged {
+            break;
+        }
+    }
+    Ok((x, stats))
+}
+
+/// The increments of one plastic solve on `engine` (the loop of the
+/// module's documentation).
+fn drive<E: Engine>(
+    problem: &Problem,
+    assembly: &Assembly,
+    engine: &mut E,
+    load: &LoadCase,
+    opts: &PlasticOptions,
+    start: Instant,
+) -> Result<PlasticSolution, PlasticSolveError> {
+    let (grid, mesh, bricks) = (assembly.grid, assembly.mesh, assembly.bricks);
+    let bc = &problem.bc;
+    let linear = |tol: f64| SolverOptions {
+        tolerance: tol,
+        max_iterations: opts.max_iterations,
+        preconditioner: opts.preconditioner,
+        element: Element::Hex8,
+        ..SolverOptions::default()
+    };
     let points_n = 8 * bricks.len();
-    let mut tangent = vec![material.elastic_tangent(); points_n];
-    let mut buffer = Vec::new();
+    // The elastic stiffness in f64 on the host: the linear solve's
+    // right-hand side, its refinement and E_eff.
+    let elastic_op = TangentOperator {
+        assembly,
+        tangent: None,
+        fixed: &bc.fixed,
+        buffer: Mutex::new(Vec::new()),
+    };
     // The linear elastic solution of the same element at the load case's
     // δ: E_eff and the predictor of the first increment.
     let ud = problem.prescribed();
     let mut kud = vec![0.0; ud.len()];
-    assembly.apply_tangent(&tangent, &ud, &mut kud, &mut buffer);
+    let mut buffer = Vec::new();
+    assembly.apply_elastic(&ud, &mut kud, &mut buffer);
     mask(&bc.fixed, &mut kud);
     let b: Vec<f64> = kud.iter().map(|v| -v).collect();
-    let elastic_op = TangentOperator {
-        assembly: &assembly,
-        tangent: &tangent,
-        fixed: &bc.fixed,
-        buffer: Mutex::new(std::mem::take(&mut buffer)),
-    };
-    let (w, el_stats) = pre.solve(&elastic_op, b, &linear(1e-9))?;
-    buffer = elastic_op
-        .buffer
-        .into_inner()
-        .unwrap_or_else(|e| e.into_inner());
+    let (w, el_stats) = elastic_solve(engine, &elastic_op, b, 1e-9, &linear)?;
     if !el_stats.converged {
         return Err(PlasticSolveError::ElasticNotConverged {
             iterations: el_stats.iterations,
@@ -359,12 +413,11 @@ pub fn solve(
     let reaction = |f: &[f64]| -bc.loaded.iter().map(|&n| f[3 * n + 2]).sum::<f64>();
     let nominal = |force: f64, delta: f64| load.quantities(force, delta, size).nominal_stress;
     let mut ku = vec![0.0; u_el.len()];
-    assembly.apply_tangent(&tangent, &u_el, &mut ku, &mut buffer);
+    assembly.apply_elastic(&u_el, &mut ku, &mut buffer);
+    drop((elastic_op, buffer));
     let elastic_modulus = nominal(reaction(&ku), bc.delta) / (bc.delta / lz);
     let setup_seconds = start.elapsed().as_secs_f64();
 
-    let mut old = vec![State::default(); points_n];
-    let mut trial = old.clone();
     let state_bytes = points_n
         * (2 * std::mem::size_of::<State>() + std::mem::size_of::<Tangent>())
         + bricks.len() * (24 * 8 + 8 * 4 + 8 + 4);
@@ -398,9 +451,10 @@ pub fn solve(
         rebuilds: 0,
         rebuild_seconds: 0.0,
         hierarchy_bytes: 0,
+        backend: "cpu",
+        adapter: String::new(),
+        device_bytes: None,
     };
-    let mut hierarchy: TangentHierarchy = None;
-    let mut cost = Cost::default();
     let mut streak = 0usize;
     let mut halvings = 0usize;
     let mut step = 1usize;
@@ -413,23 +467,10 @@ pub fn solve(
         for &(dof, val) in &bc.values {
             v[dof] = t_new * scale * val;
         }
-        let outcome = newton(
-            &assembly,
-            &pre,
-            bc,
-            &old,
-            &mut trial,
-            &mut tangent,
-            &mut buffer,
-            &mut v,
-            opts,
-            &newton_linear,
-            &mut hierarchy,
-            &mut cost,
-        );
+        let outcome = newton(engine, bc, &mut v, opts, &newton_linear)?;
         match outcome {
             Ok((force_vec, newton_steps, cg, residual, plastic_points)) => {
-                old.copy_from_slice(&trial);
+                engine.commit()?;
                 let delta = t_new * scale * bc.delta;
                 let force = reaction(&force_vec);
                 solution.points.push(CurvePoint {
@@ -459,9 +500,9 @@ pub fn solve(
             Err(residual) => {
                 streak = 0;
                 if halvings >= opts.max_cutbacks {
-                    cost.record(&mut solution);
+                    solution.record(engine.report());
                     solution.solve_seconds = start.elapsed().as_secs_f64();
-                    solution.voxel_plastic_strain = voxel_alpha(grid, &bricks, &old);
+                    solution.voxel_plastic_strain = voxel_alpha(grid, bricks, &engine.alphas()?);
                     solution.displacement = u;
                     return Err(PlasticSolveError::NotConverged {
                         step,
@@ -478,68 +519,14 @@ pub fn solve(
             }
         }
     }
-    solution.voxel_plastic_strain = voxel_alpha(grid, &bricks, &old);
+    solution.voxel_plastic_strain = voxel_alpha(grid, bricks, &engine.alphas()?);
     solution.displacement = u;
-    cost.record(&mut solution);
+    solution.record(engine.report());
     solution.solve_seconds = start.elapsed().as_secs_f64();
     Ok(solution)
 }
 
-/// The hierarchy on the tangent and the yielding points it was built at.
-type TangentHierarchy<'a> = Option<(Multigrid<'a, BlockMatrix>, usize)>;
-
-/// What the tangent hierarchies cost.
-#[derive(Default)]
-struct Cost {
-    rebuilds: usize,
-    rebuild_seconds: f64,
-    bytes: usize,
-}
-
-impl Cost {
-    fn record(&self, s: &mut PlasticSolution) {
-        s.rebuilds = self.rebuilds;
-        s.rebuild_seconds = self.rebuild_seconds;
-        s.hierarchy_bytes = self.bytes;
-    }
-}
-
-/// The hierarchy on the tangent, (re)built when there is none or the
-/// number of yielding points has moved by more than [`REBUILD_CHANGE`]
-/// since the last build (within an increment the tangent settles after a
-/// step or two); `None` where it cannot be built.
-fn refresh<'a>(
-    hierarchy: &mut TangentHierarchy<'a>,
-    cost: &mut Cost,
-    assembly: &'a Assembly,
-    tangent: &[Tangent],
-    fixed: &'a [u8],
-    plastic_points: usize,
-) {
-    if let Some((_, at)) = hierarchy {
-        let moved = (plastic_points as f64 - *at as f64).abs();
-        if moved <= REBUILD_CHANGE * (*at).max(1) as f64 {
-            return;
-        }
-    }
-    let t0 = Instant::now();
-    // The old one freed first: two at once would double the peak.
-    *hierarchy = None;
-    let rows = assembly.tangent_rows(tangent);
-    let fine_bytes = rows.bytes();
-    *hierarchy = Multigrid::with_rows(assembly.mesh, rows, fixed)
-        .ok()
-        .map(|mg| (mg, plastic_points));
-    if let Some((mg, _)) = hierarchy {
-        cost.bytes = cost.bytes.max(fine_bytes + mg.info().bytes);
-    }
-    cost.rebuild_seconds += t0.elapsed().as_secs_f64();
-    cost.rebuilds += 1;
-}
-
-/// The relative change of the number of yielding points that makes the
-/// tangent hierarchy stale.
-pub const REBUILD_CHANGE: f64 = 0.01;
+pub use super::engine::REBUILD_CHANGE;
 /// The loosest PCG tolerance of a Newton step (relative to ‖R‖).
 pub const ETA_MAX: f64 = 0.1;
 /// Where the last Newton step aims, as a fraction of the Newton
@@ -553,37 +540,32 @@ pub const FINISH: f64 = 0.05;
 pub const ETA_RATE: f64 = 0.3;
 
 /// ᾱ averaged over the 8 points of each solid voxel, per grid voxel.
-fn voxel_alpha(grid: &VoxelGrid, bricks: &Bricks, state: &[State]) -> Vec<f64> {
+fn voxel_alpha(grid: &VoxelGrid, bricks: &Bricks, alpha: &[f64]) -> Vec<f64> {
     let mut out = vec![0.0; grid.voxel_count()];
     for (e, &v) in bricks.voxel.iter().enumerate() {
-        out[v as usize] = state[8 * e..8 * e + 8].iter().map(|s| s.alpha).sum::<f64>() / 8.0;
+        out[v as usize] = alpha[8 * e..8 * e + 8].iter().sum::<f64>() / 8.0;
     }
     out
 }
 
 /// Newton's method on one increment from the predictor `u` (prescribed
-/// values set): Ok((f_int, steps, PCG iterations, ‖R‖/‖f‖, yielding
-/// points)) when converged, else Err(the last ‖R‖/‖f‖).
-#[allow(clippy::too_many_arguments, clippy::type_complexity)]
-fn newton<'a>(
-    assembly: &'a Assembly,
-    pre: &Pre,
-    bc: &'a crate::fem::load::Constraints,
-    old: &[State],
-    trial: &mut [State],
-    tangent: &mut [Tangent],
-    buffer: &mut Vec<[f64; 24]>,
+/// values set): Ok(Ok((f_int, steps, PCG iterations, ‖R‖/‖f‖, yielding
+/// points))) when converged, Ok(Err(the last ‖R‖/‖f‖)) when not (a PCG
+/// that fails or breaks down included: the increment is cut back), Err
+/// when the engine itself failed.
+#[allow(clippy::type_complexity)]
+fn newton<E: Engine>(
+    engine: &mut E,
+    bc: &crate::fem::load::Constraints,
     u: &mut [f64],
     opts: &PlasticOptions,
     linear: &dyn Fn(f64) -> SolverOptions,
-    hierarchy: &mut TangentHierarchy<'a>,
-    cost: &mut Cost,
-) -> Result<(Vec<f64>, usize, usize, f64, usize), f64> {
+) -> Result<Result<(Vec<f64>, usize, usize, f64, usize), f64>, EngineError> {
     let mut cg_total = 0;
     let mut prev_rel: Option<f64> = None;
     let mut last = f64::INFINITY;
     for steps in 0..=opts.max_newton {
-        let eval = assembly.internal_force(u, old, trial, tangent, buffer);
+        let eval = engine.internal_force(u)?;
         let mut r = eval.force.clone();
         mask(&bc.fixed, &mut r);
         let reference = norm(&eval.force);
@@ -593,35 +575,16 @@ fn newton<'a>(
             0.0
         };
         if !rel.is_finite() {
-            return Err(rel);
+            return Ok(Err(rel));
         }
         last = rel;
         if rel <= opts.newton_tolerance {
-            return Ok((eval.force, steps, cg_total, rel, eval.plastic_points));
+            return Ok(Ok((eval.force, steps, cg_total, rel, eval.plastic_points)));
         }
         if steps == opts.max_newton {
             break;
         }
-        let op = TangentOperator {
-            assembly,
-            tangent,
-            fixed: &bc.fixed,
-            buffer: Mutex::new(std::mem::take(buffer)),
-        };
         let b: Vec<f64> = r.iter().map(|v| -v).collect();
-        if opts.preconditioner == Preconditioner::Multigrid
-            && opts.tangent_hierarchy
-            && eval.plastic_points > 0
-        {
-            refresh(
-                hierarchy,
-                cost,
-                assembly,
-                op.tangent,
-                &bc.fixed,
-                eval.plastic_points,
-            );
-        }
         // Inexact Newton (after Eisenstat & Walker 1996): η = ETA_RATE
         // times the last step's reduction of ‖R‖ (ETA_MAX on the first),
         // within [linear_tolerance, ETA_MAX]; and no tighter than what
@@ -636,12 +599,7 @@ fn newton<'a>(
             ew.max(finish).clamp(opts.linear_tolerance, ETA_MAX)
         };
         prev_rel = Some(rel);
-        let solved = match &*hierarchy {
-            Some((mg, _)) => run_pcg(&op, mg, b, &linear(eta)),
-            None => pre.solve(&op, b, &linear(eta)),
-        };
-        *buffer = op.buffer.into_inner().unwrap_or_else(|e| e.into_inner());
-        match solved {
+        match engine.solve_tangent(b, &linear(eta), eval.plastic_points) {
             Ok((mut du, stats)) if stats.converged => {
                 cg_total += stats.iterations;
                 // The prescribed dofs keep their values: an inexact PCG
@@ -651,8 +609,10 @@ fn newton<'a>(
                 mask(&bc.fixed, &mut du);
                 u.par_iter_mut().zip(&du).for_each(|(a, d)| *a += d);
             }
-            _ => return Err(last),
+            Ok(_) => return Ok(Err(last)),
+            Err(e) if e.is_pcg() => return Ok(Err(last)),
+            Err(e) => return Err(e),
         }
     }
-    Err(last)
+    Ok(Err(last))
 }

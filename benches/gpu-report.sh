@@ -24,15 +24,18 @@ TIMEOUT=${TIMEOUT:-600}
 MAX_MEMORY_MB=${MAX_MEMORY_MB:-120000}
 if [ "${QUICK:-0}" = 1 ]; then
   RD_H=(0.1 0.075); RD_CPU_H=0.075; JAC_H=0.1; VBR_H=0.2
+  PL=(--set voxel.size=0.25 --set voxel.fraction_exponent=2 --set plastic.strain=0.006 --set plastic.increments=3)
 else
   RD_H=(0.05 0.025 0.0125); RD_CPU_H=0.025; JAC_H=0.0125; VBR_H=0.04
+  PL=(--set voxel.size=0.1)
 fi
 ROWS=$(mktemp)
+PROWS=$(mktemp)
 CMDS=$(mktemp)
 ADAPTER=$(mktemp)
 ERR=$(mktemp)
 echo "no GPU adapter answered" > "$ADAPTER"
-trap 'rm -f "$ROWS" "$CMDS" "$ADAPTER" "$ERR"' EXIT
+trap 'rm -f "$ROWS" "$PROWS" "$CMDS" "$ADAPTER" "$ERR"' EXIT
 
 # run LABEL ARGS…: one solve, its JSON fields as a table row.
 run() {
@@ -68,6 +71,33 @@ if d["backend"] == "gpu":
 PY
 }
 
+# plastic BACKEND: the shipped scene's elastoplastic curve (voxfe plastic),
+# one row of the plastic table.
+plastic() {
+  echo "\`voxfe plastic $SCENES/rd-compression.toml --backend $1 ${PL[*]}\`" >> "$CMDS"
+  local out
+  out=$(timeout "$TIMEOUT" "$BIN" plastic "$SCENES/rd-compression.toml" --backend "$1" "${PL[@]}" --json 2>"$ERR")
+  local rc=$?
+  python3 - "$1" "$rc" "$out" "$ERR" >> "$PROWS" <<'PY'
+import json, sys
+backend, rc, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+try:
+    d = json.loads(out)
+except ValueError:
+    said = [l.strip() for l in open(sys.argv[4], errors="replace") if l.strip()]
+    said = said[-1][:300].replace("|", "/") if said else "nothing on stderr"
+    print(f"| {backend} | exit {rc}{' (timed out)' if rc == 124 else ''}, no result: {said} | — | — | — | — | — | — |")
+    sys.exit()
+s02 = d.get("yield_stress_offset")
+s02 = f"{s02:.6g}" if s02 is not None else "not reached"
+dev = d.get("device_bytes")
+dev = f"{dev / d['active_nodes']:.0f} B/node ({dev / 1e6:.0f} MB)" if dev else "—"
+conv = "" if d["converged"] else ", NOT CONVERGED"
+print(f"| {d['backend']} ({d['adapter']}) | {d['active_nodes']:,} | {d['steps']} steps{conv} | {d['newton_per_increment']:.2f} "
+      f"| {d['cg_iterations']} | {d['solve_seconds']:.2f} | {s02} | {dev} |")
+PY
+}
+
 for h in "${RD_H[@]}"; do
   run "RD compression h=$h" "$SCENES/rd-compression.toml" --backend gpu --set voxel.size=$h
 done
@@ -78,12 +108,20 @@ run "RD compression h=$RD_CPU_H (CPU)" "$SCENES/rd-compression.toml" --backend c
 run "RD compression h=$JAC_H, Jacobi, 200 it" "$SCENES/rd-compression.toml" --backend gpu --set voxel.size=$JAC_H \
   --set solver.preconditioner=jacobi --set solver.max_iterations=200
 run "VBR implant h=$VBR_H" "$SCENES/vbr-25.toml" --backend gpu --set voxel.size=$VBR_H
+plastic gpu
+plastic cpu
 
 echo "## Measured on a GPU: $(cat "$ADAPTER")"
 echo
 echo "| run | active nodes | backend | preconditioner | solve (s) | set-up (s) | per iteration (ms) | reliable updates | device bytes | modulus / k |"
 echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 cat "$ROWS"
+echo
+echo "Elastoplastic curve of the shipped scene (\`voxfe plastic\`, ${PL[*]}):"
+echo
+echo "| backend | active nodes | curve | Newton per increment | PCG iterations | solve (s) | σ_0.2 (MPa) | device bytes |"
+echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
+cat "$PROWS"
 echo
 echo "Commands (binary $BIN, $(date -u +%Y-%m-%d)):"
 echo

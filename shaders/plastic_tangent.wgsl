@@ -11,6 +11,9 @@
 // CPU mirror: src/gpu/mirror/plastic_tangent.rs.
 #import shared/params.wgsl
 #import shared/plastic_params.wgsl
+#import shared/plastic_brick.wgsl
+
+alias Real = f32;
 
 @group(0) @binding(0) var<uniform> params: PlasticParams;
 // Active index of local node a of brick e: brick_nodes[8e + a].
@@ -45,7 +48,7 @@ fn tangent_brick(
         return;
     }
     let bulk = constants[0];
-    var xe: array<f32, 24>;
+    var xe: array<Real, 24>;
     for (var a = 0u; a < 8u; a = a + 1u) {
         let n = brick_nodes[8u * e + a];
         let fixed = flags[n] >> 8u;
@@ -57,44 +60,12 @@ fn tangent_brick(
             }
         }
     }
-    var de: array<f32, 48>;
-    var mean = 0.0;
-    for (var g = 0u; g < 8u; g = g + 1u) {
-        var s: array<f32, 6>;
-        for (var i = 0u; i < 6u; i = i + 1u) {
-            s[i] = 0.0;
-        }
-        for (var a = 0u; a < 8u; a = a + 1u) {
-            let g0 = grad(g, a, 0u);
-            let g1 = grad(g, a, 1u);
-            let g2 = grad(g, a, 2u);
-            let u0 = xe[3u * a];
-            let u1 = xe[3u * a + 1u];
-            let u2 = xe[3u * a + 2u];
-            s[0] = s[0] + g0 * u0;
-            s[1] = s[1] + g1 * u1;
-            s[2] = s[2] + g2 * u2;
-            s[3] = s[3] + (g1 * u0 + g0 * u1);
-            s[4] = s[4] + (g2 * u1 + g1 * u2);
-            s[5] = s[5] + (g2 * u0 + g0 * u2);
-        }
-        for (var i = 0u; i < 6u; i = i + 1u) {
-            de[6u * g + i] = s[i];
-        }
-        mean = mean + (s[0] + s[1] + s[2]);
-    }
+    var de = brick_strains(xe);
     if (params.mean_dilatation != 0u) {
-        mean = mean / 8.0;
-        for (var g = 0u; g < 8u; g = g + 1u) {
-            let shift = (mean - (de[6u * g] + de[6u * g + 1u] + de[6u * g + 2u])) / 3.0;
-            for (var i = 0u; i < 3u; i = i + 1u) {
-                de[6u * g + i] = de[6u * g + i] + shift;
-            }
-        }
+        de = mean_dilatation(de);
     }
     // dσ = C dε at each point (src/plastic/material.rs `Tangent::apply`).
-    var ds: array<f32, 48>;
-    var sm = 0.0;
+    var ds: array<Real, 48>;
     for (var g = 0u; g < 8u; g = g + 1u) {
         let t = 8u * (8u * e + g);
         let ta = tangent[t];
@@ -108,38 +79,11 @@ fn tangent_brick(
             ds[6u * g + i] = bulk * tr + ta * (de[6u * g + i] - tr / 3.0) + tb * tangent[t + 2u + i] * nd;
             ds[6u * g + i + 3u] = 0.5 * ta * de[6u * g + i + 3u] + tb * tangent[t + 5u + i] * nd;
         }
-        sm = sm + (ds[6u * g] + ds[6u * g + 1u] + ds[6u * g + 2u]);
     }
     if (params.mean_dilatation != 0u) {
-        sm = sm / 8.0;
-        for (var g = 0u; g < 8u; g = g + 1u) {
-            let shift = (sm - (ds[6u * g] + ds[6u * g + 1u] + ds[6u * g + 2u])) / 3.0;
-            for (var i = 0u; i < 3u; i = i + 1u) {
-                ds[6u * g + i] = ds[6u * g + i] + shift;
-            }
-        }
+        ds = mean_dilatation(ds);
     }
-    let w = scale[e];
-    var fe: array<f32, 24>;
-    for (var i = 0u; i < 24u; i = i + 1u) {
-        fe[i] = 0.0;
-    }
-    for (var g = 0u; g < 8u; g = g + 1u) {
-        let s0 = ds[6u * g];
-        let s1 = ds[6u * g + 1u];
-        let s2 = ds[6u * g + 2u];
-        let s3 = ds[6u * g + 3u];
-        let s4 = ds[6u * g + 4u];
-        let s5 = ds[6u * g + 5u];
-        for (var a = 0u; a < 8u; a = a + 1u) {
-            let g0 = grad(g, a, 0u);
-            let g1 = grad(g, a, 1u);
-            let g2 = grad(g, a, 2u);
-            fe[3u * a] = fe[3u * a] + w * (s0 * g0 + s3 * g1 + s5 * g2);
-            fe[3u * a + 1u] = fe[3u * a + 1u] + w * (s3 * g0 + s1 * g1 + s4 * g2);
-            fe[3u * a + 2u] = fe[3u * a + 2u] + w * (s5 * g0 + s4 * g1 + s2 * g2);
-        }
-    }
+    let fe = brick_forces(ds, scale[e]);
     for (var i = 0u; i < 24u; i = i + 1u) {
         products[24u * e + i] = fe[i];
     }

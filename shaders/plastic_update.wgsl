@@ -14,6 +14,9 @@
 // CPU mirror: src/gpu/mirror/plastic_update.rs.
 #import shared/params.wgsl
 #import shared/plastic_params.wgsl
+#import shared/plastic_brick.wgsl
+
+alias Real = f64;
 
 @group(0) @binding(0) var<uniform> params: PlasticParams;
 // Active index of local node a of brick e: brick_nodes[8e + a].
@@ -59,51 +62,19 @@ fn plastic_update(
     let yield_strength = constants[2];
     let hardening = constants[3];
     let root = constants[4];
-    var ue: array<f64, 24>;
+    var ue: array<Real, 24>;
     for (var a = 0u; a < 8u; a = a + 1u) {
         let n = brick_nodes[8u * e + a];
         for (var q = 0u; q < 3u; q = q + 1u) {
             ue[3u * a + q] = u[3u * n + q];
         }
     }
-    // Engineering strains of the 8 points.
-    var eps: array<f64, 48>;
-    var mean = 0.0lf;
-    for (var g = 0u; g < 8u; g = g + 1u) {
-        var s: array<f64, 6>;
-        for (var i = 0u; i < 6u; i = i + 1u) {
-            s[i] = 0.0lf;
-        }
-        for (var a = 0u; a < 8u; a = a + 1u) {
-            let g0 = grad(g, a, 0u);
-            let g1 = grad(g, a, 1u);
-            let g2 = grad(g, a, 2u);
-            let u0 = ue[3u * a];
-            let u1 = ue[3u * a + 1u];
-            let u2 = ue[3u * a + 2u];
-            s[0] = s[0] + g0 * u0;
-            s[1] = s[1] + g1 * u1;
-            s[2] = s[2] + g2 * u2;
-            s[3] = s[3] + (g1 * u0 + g0 * u1);
-            s[4] = s[4] + (g2 * u1 + g1 * u2);
-            s[5] = s[5] + (g2 * u0 + g0 * u2);
-        }
-        for (var i = 0u; i < 6u; i = i + 1u) {
-            eps[6u * g + i] = s[i];
-        }
-        mean = mean + (s[0] + s[1] + s[2]);
-    }
+    var eps = brick_strains(ue);
     if (params.mean_dilatation != 0u) {
-        mean = mean / 8.0lf;
-        for (var g = 0u; g < 8u; g = g + 1u) {
-            let shift = (mean - (eps[6u * g] + eps[6u * g + 1u] + eps[6u * g + 2u])) / 3.0lf;
-            for (var i = 0u; i < 3u; i = i + 1u) {
-                eps[6u * g + i] = eps[6u * g + i] + shift;
-            }
-        }
+        eps = mean_dilatation(eps);
     }
     // Radial return at each point (src/plastic/material.rs).
-    var stress: array<f64, 48>;
+    var stress: array<Real, 48>;
     var count = 0u;
     for (var g = 0u; g < 8u; g = g + 1u) {
         let pt = 8u * e + g;
@@ -164,39 +135,9 @@ fn plastic_update(
     }
     // B̄ᵀ: each point's pressure replaced by the brick's mean.
     if (params.mean_dilatation != 0u) {
-        var sm = 0.0lf;
-        for (var g = 0u; g < 8u; g = g + 1u) {
-            sm = sm + (stress[6u * g] + stress[6u * g + 1u] + stress[6u * g + 2u]);
-        }
-        sm = sm / 8.0lf;
-        for (var g = 0u; g < 8u; g = g + 1u) {
-            let shift = (sm - (stress[6u * g] + stress[6u * g + 1u] + stress[6u * g + 2u])) / 3.0lf;
-            for (var i = 0u; i < 3u; i = i + 1u) {
-                stress[6u * g + i] = stress[6u * g + i] + shift;
-            }
-        }
+        stress = mean_dilatation(stress);
     }
-    let w = scale[e];
-    var fe: array<f64, 24>;
-    for (var i = 0u; i < 24u; i = i + 1u) {
-        fe[i] = 0.0lf;
-    }
-    for (var g = 0u; g < 8u; g = g + 1u) {
-        let s0 = stress[6u * g];
-        let s1 = stress[6u * g + 1u];
-        let s2 = stress[6u * g + 2u];
-        let s3 = stress[6u * g + 3u];
-        let s4 = stress[6u * g + 4u];
-        let s5 = stress[6u * g + 5u];
-        for (var a = 0u; a < 8u; a = a + 1u) {
-            let g0 = grad(g, a, 0u);
-            let g1 = grad(g, a, 1u);
-            let g2 = grad(g, a, 2u);
-            fe[3u * a] = fe[3u * a] + w * (s0 * g0 + s3 * g1 + s5 * g2);
-            fe[3u * a + 1u] = fe[3u * a + 1u] + w * (s3 * g0 + s1 * g1 + s4 * g2);
-            fe[3u * a + 2u] = fe[3u * a + 2u] + w * (s5 * g0 + s4 * g1 + s2 * g2);
-        }
-    }
+    let fe = brick_forces(stress, scale[e]);
     for (var i = 0u; i < 24u; i = i + 1u) {
         forces[24u * e + i] = fe[i];
     }

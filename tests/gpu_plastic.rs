@@ -7,6 +7,7 @@
 
 mod common;
 
+use common::{bilinear, j2_tantalum as tantalum, plastic_opts as opts};
 use rand::{Rng, SeedableRng};
 use std::path::Path;
 use voxfe::fem::hex8::Element;
@@ -17,13 +18,12 @@ use voxfe::gpu::mirror;
 use voxfe::gpu::plastic::GpuPlastic;
 use voxfe::gpu::{context_or_skip, AdapterRequest, GpuContext};
 use voxfe::grid::VoxelGrid;
-use voxfe::material::YoungPoisson;
 use voxfe::pipeline::voxelize::voxelize_scene;
 use voxfe::plastic::curve::offset_yield;
 use voxfe::plastic::elements::{Assembly, Bricks};
 use voxfe::plastic::engine::DeviceBricks;
-use voxfe::plastic::material::{State, J2};
-use voxfe::plastic::solve::{solve, solve_on, PlasticOptions};
+use voxfe::plastic::material::State;
+use voxfe::plastic::solve::{solve, solve_on};
 use voxfe::scene::Scene;
 
 const COMPRESSION: LoadCase = LoadCase::Compression {
@@ -32,14 +32,6 @@ const COMPRESSION: LoadCase = LoadCase::Compression {
 
 fn context(what: &str) -> Option<GpuContext> {
     context_or_skip(&AdapterRequest::default(), what)
-}
-
-fn tantalum(hardening: f64) -> J2 {
-    J2 {
-        elastic: YoungPoisson::tantalum(),
-        yield_strength: 103.0,
-        hardening,
-    }
 }
 
 /// The small RD lattice (2×2×2 cells of 1.5 mm, 70 %) at voxel size `h`
@@ -269,25 +261,6 @@ fn the_plastic_kernels_match_their_mirrors_and_the_cpu_code() {
     gpu.commit().unwrap();
     let states = gpu.states().unwrap();
     assert_eq!(states[..7 * points], g_trial[..7 * points]);
-}
-
-/// σ(ε) of the bilinear uniaxial curve.
-fn bilinear(m: &J2, strain: f64) -> f64 {
-    let (e, h) = (m.elastic.e, m.hardening);
-    let ey = m.yield_strength / e;
-    if strain <= ey {
-        e * strain
-    } else {
-        m.yield_strength + e * h / (e + h) * (strain - ey)
-    }
-}
-
-fn opts(strain: f64, increments: usize) -> PlasticOptions {
-    PlasticOptions {
-        strain,
-        increments,
-        ..PlasticOptions::default()
-    }
 }
 
 #[test]

@@ -3,43 +3,17 @@
 //! curve is the material's bilinear curve exactly (slope E, yield at σ_y,
 //! then E·H/(E + H)).
 
+mod common;
+
+use common::{bilinear, j2_tantalum as tantalum, plastic_opts as opts};
 use voxfe::fem::load::{LoadCase, Platens};
 use voxfe::grid::VoxelGrid;
-use voxfe::material::YoungPoisson;
 use voxfe::plastic::curve::offset_yield;
-use voxfe::plastic::material::J2;
 use voxfe::plastic::solve::{solve, PlasticOptions, PlasticSolveError};
 
 const COMPRESSION: LoadCase = LoadCase::Compression {
     platens: Platens::Frictionless,
 };
-
-fn tantalum(hardening: f64) -> J2 {
-    J2 {
-        elastic: YoungPoisson::tantalum(),
-        yield_strength: 103.0,
-        hardening,
-    }
-}
-
-/// σ(ε) of the bilinear uniaxial curve.
-fn bilinear(m: &J2, strain: f64) -> f64 {
-    let (e, h) = (m.elastic.e, m.hardening);
-    let ey = m.yield_strength / e;
-    if strain <= ey {
-        e * strain
-    } else {
-        m.yield_strength + e * h / (e + h) * (strain - ey)
-    }
-}
-
-fn opts(strain: f64, increments: usize) -> PlasticOptions {
-    PlasticOptions {
-        strain,
-        increments,
-        ..PlasticOptions::default()
-    }
-}
 
 #[test]
 fn a_solid_block_reproduces_the_uniaxial_j2_curve() {
@@ -138,8 +112,6 @@ fn an_increment_that_does_not_converge_stops_with_its_step_and_the_curve_so_far(
         "{msg}"
     );
 }
-
-mod common;
 
 /// A solid tantalum block scene with the given extra lines.
 fn block_scene(extra: &str) -> String {

@@ -27,6 +27,10 @@ const SHARED: &[(&str, &str)] = &[
         "shared/plastic_params.wgsl",
         include_str!("../../shaders/shared/plastic_params.wgsl"),
     ),
+    (
+        "shared/plastic_brick.wgsl",
+        include_str!("../../shaders/shared/plastic_brick.wgsl"),
+    ),
 ];
 
 /// Every kernel: (file, entry points).

@@ -131,3 +131,34 @@ pub fn png_text(path: &Path) -> std::collections::HashMap<String, String> {
     }
     m
 }
+
+/// Tantalum as a J2 material: σ_y = 103 MPa, hardening `hardening` MPa.
+pub fn j2_tantalum(hardening: f64) -> voxfe::plastic::material::J2 {
+    voxfe::plastic::material::J2 {
+        elastic: voxfe::material::YoungPoisson::tantalum(),
+        yield_strength: 103.0,
+        hardening,
+    }
+}
+
+/// σ(ε) of the bilinear uniaxial curve of `m`: slope E to σ_y, then
+/// E·H/(E + H).
+pub fn bilinear(m: &voxfe::plastic::material::J2, strain: f64) -> f64 {
+    let (e, h) = (m.elastic.e, m.hardening);
+    let ey = m.yield_strength / e;
+    if strain <= ey {
+        e * strain
+    } else {
+        m.yield_strength + e * h / (e + h) * (strain - ey)
+    }
+}
+
+/// The plastic solve's defaults to apparent strain `strain` in
+/// `increments` equal steps.
+pub fn plastic_opts(strain: f64, increments: usize) -> voxfe::plastic::solve::PlasticOptions {
+    voxfe::plastic::solve::PlasticOptions {
+        strain,
+        increments,
+        ..Default::default()
+    }
+}

@@ -1,10 +1,10 @@
 //! CPU mirrors of the WGSL kernels, one file per shader as in `shaders/`
 //! (`shaders/apply_k.wgsl` ↔ `mirror/apply_k.rs`, a shared WGSL file ↔ a
 //! file of the same name): the same names, inputs and loop shapes, in f32
-//! (the reliable-update kernels in f64 or double-single), so each kernel
-//! can be checked against its mirror on random input (`tests/gpu.rs`,
-//! `tests/gpu_galerkin.rs`, `tests/gpu_mg_split.rs`,
-//! `tests/gpu_reliable.rs`). A "workgroup" here is a plain loop over its
+//! (the reliable-update kernels in f64 or double-single, `plastic_update`
+//! in f64), so each kernel can be checked against its mirror on random
+//! input (`tests/gpu.rs`, `tests/gpu_galerkin.rs`, `tests/gpu_mg_split.rs`,
+//! `tests/gpu_reliable.rs`, `tests/gpu_plastic.rs`). A "workgroup" here is a plain loop over its
 //! invocations; tree reductions add in the same order.
 //!
 //! The mirrors read the ABI (uniform structs, scalar slots, workgroup
@@ -24,6 +24,7 @@ mod mg_galerkin_row;
 pub mod mg_galerkin_stencil;
 pub mod mg_smooth;
 pub mod mg_transfer;
+pub mod plastic_brick;
 pub mod plastic_tangent;
 pub mod plastic_update;
 pub mod reduce_alpha;

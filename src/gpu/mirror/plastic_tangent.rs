@@ -1,6 +1,7 @@
 //! Mirror of `shaders/plastic_tangent.wgsl`: `tangent_brick` (one brick)
 //! and `tangent_gather` (one node), in f32, over the kernels' arrays.
 
+use super::plastic_brick::{brick_forces, brick_strains, mean_dilatation};
 use crate::gpu::abi::{PlasticParams, NO_NODE, PLASTIC_GRADS};
 
 /// The read-only arrays of `tangent_brick`.
@@ -40,34 +41,12 @@ pub fn tangent_brick(params: &PlasticParams, b: &TangentBindings, products: &mut
                 };
             }
         }
-        let mut de = [0.0f32; 48];
-        let mut mean = 0.0f32;
-        for g in 0..8 {
-            let mut s = [0.0f32; 6];
-            for a in 0..8 {
-                let (g0, g1, g2) = (grad(c, g, a, 0), grad(c, g, a, 1), grad(c, g, a, 2));
-                let (u0, u1, u2) = (xe[3 * a], xe[3 * a + 1], xe[3 * a + 2]);
-                s[0] += g0 * u0;
-                s[1] += g1 * u1;
-                s[2] += g2 * u2;
-                s[3] += g1 * u0 + g0 * u1;
-                s[4] += g2 * u1 + g1 * u2;
-                s[5] += g2 * u0 + g0 * u2;
-            }
-            de[6 * g..6 * g + 6].copy_from_slice(&s);
-            mean += s[0] + s[1] + s[2];
-        }
+        let grad = |g, a, i| grad(c, g, a, i);
+        let mut de = brick_strains(grad, &xe);
         if params.mean_dilatation != 0 {
-            mean /= 8.0;
-            for g in 0..8 {
-                let shift = (mean - (de[6 * g] + de[6 * g + 1] + de[6 * g + 2])) / 3.0;
-                for i in 0..3 {
-                    de[6 * g + i] += shift;
-                }
-            }
+            mean_dilatation(&mut de);
         }
         let mut ds = [0.0f32; 48];
-        let mut sm = 0.0f32;
         for g in 0..8 {
             let t = &b.tangent[8 * (8 * e + g)..8 * (8 * e + g) + 8];
             let d = &de[6 * g..6 * g + 6];
@@ -80,28 +59,11 @@ pub fn tangent_brick(params: &PlasticParams, b: &TangentBindings, products: &mut
                 ds[6 * g + i] = bulk * tr + t[0] * (d[i] - tr / 3.0) + t[1] * t[2 + i] * nd;
                 ds[6 * g + i + 3] = 0.5 * t[0] * d[i + 3] + t[1] * t[5 + i] * nd;
             }
-            sm += ds[6 * g] + ds[6 * g + 1] + ds[6 * g + 2];
         }
         if params.mean_dilatation != 0 {
-            sm /= 8.0;
-            for g in 0..8 {
-                let shift = (sm - (ds[6 * g] + ds[6 * g + 1] + ds[6 * g + 2])) / 3.0;
-                for i in 0..3 {
-                    ds[6 * g + i] += shift;
-                }
-            }
+            mean_dilatation(&mut ds);
         }
-        let w = b.scale[e];
-        let mut fe = [0.0f32; 24];
-        for g in 0..8 {
-            let s = &ds[6 * g..6 * g + 6];
-            for a in 0..8 {
-                let (g0, g1, g2) = (grad(c, g, a, 0), grad(c, g, a, 1), grad(c, g, a, 2));
-                fe[3 * a] += w * (s[0] * g0 + s[3] * g1 + s[5] * g2);
-                fe[3 * a + 1] += w * (s[3] * g0 + s[1] * g1 + s[4] * g2);
-                fe[3 * a + 2] += w * (s[5] * g0 + s[4] * g1 + s[2] * g2);
-            }
-        }
+        let fe = brick_forces(grad, &ds, b.scale[e]);
         products[24 * e..24 * e + 24].copy_from_slice(&fe);
     }
 }

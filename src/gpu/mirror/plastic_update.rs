@@ -1,6 +1,7 @@
 //! Mirror of `shaders/plastic_update.wgsl`: `plastic_update` (one brick)
 //! and `plastic_force` (one node), in f64, over the kernels' arrays.
 
+use super::plastic_brick::{brick_forces, brick_strains, mean_dilatation};
 use crate::gpu::abi::{PlasticParams, NO_NODE, PLASTIC_GRADS};
 
 /// The read-only arrays of `plastic_update`.
@@ -42,31 +43,10 @@ pub fn plastic_update(
                 ue[3 * a + q] = b.u[3 * n + q];
             }
         }
-        let mut eps = [0.0; 48];
-        let mut mean = 0.0;
-        for g in 0..8 {
-            let mut s = [0.0; 6];
-            for a in 0..8 {
-                let (g0, g1, g2) = (grad(c, g, a, 0), grad(c, g, a, 1), grad(c, g, a, 2));
-                let (u0, u1, u2) = (ue[3 * a], ue[3 * a + 1], ue[3 * a + 2]);
-                s[0] += g0 * u0;
-                s[1] += g1 * u1;
-                s[2] += g2 * u2;
-                s[3] += g1 * u0 + g0 * u1;
-                s[4] += g2 * u1 + g1 * u2;
-                s[5] += g2 * u0 + g0 * u2;
-            }
-            eps[6 * g..6 * g + 6].copy_from_slice(&s);
-            mean += s[0] + s[1] + s[2];
-        }
+        let grad = |g, a, i| grad(c, g, a, i);
+        let mut eps = brick_strains(grad, &ue);
         if params.mean_dilatation != 0 {
-            mean /= 8.0;
-            for g in 0..8 {
-                let shift = (mean - (eps[6 * g] + eps[6 * g + 1] + eps[6 * g + 2])) / 3.0;
-                for i in 0..3 {
-                    eps[6 * g + i] += shift;
-                }
-            }
+            mean_dilatation(&mut eps);
         }
         let mut stress = [0.0; 48];
         let mut count = 0;
@@ -128,29 +108,9 @@ pub fn plastic_update(
         }
         yielding += count;
         if params.mean_dilatation != 0 {
-            let mut sm = 0.0;
-            for g in 0..8 {
-                sm += stress[6 * g] + stress[6 * g + 1] + stress[6 * g + 2];
-            }
-            sm /= 8.0;
-            for g in 0..8 {
-                let shift = (sm - (stress[6 * g] + stress[6 * g + 1] + stress[6 * g + 2])) / 3.0;
-                for i in 0..3 {
-                    stress[6 * g + i] += shift;
-                }
-            }
+            mean_dilatation(&mut stress);
         }
-        let w = b.scale[e];
-        let mut fe = [0.0; 24];
-        for g in 0..8 {
-            let s = &stress[6 * g..6 * g + 6];
-            for a in 0..8 {
-                let (g0, g1, g2) = (grad(c, g, a, 0), grad(c, g, a, 1), grad(c, g, a, 2));
-                fe[3 * a] += w * (s[0] * g0 + s[3] * g1 + s[5] * g2);
-                fe[3 * a + 1] += w * (s[3] * g0 + s[1] * g1 + s[4] * g2);
-                fe[3 * a + 2] += w * (s[5] * g0 + s[4] * g1 + s[2] * g2);
-            }
-        }
+        let fe = brick_forces(grad, &stress, b.scale[e]);
         forces[24 * e..24 * e + 24].copy_from_slice(&fe);
     }
     yielding

@@ -408,12 +408,38 @@ impl GpuContext {
         device_error(&errors).map_or(Ok(()), Err)
     }
 
+    /// A storage buffer holding `contents` (readable, writable, copyable).
+    pub(crate) fn storage_init(&self, name: &str, contents: &[u8]) -> wgpu::Buffer {
+        use wgpu::util::DeviceExt;
+        self.device
+            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some(name),
+                contents,
+                usage: STORAGE_USAGE,
+            })
+    }
+
+    /// A zeroed storage buffer of `size` bytes (at least 8).
+    pub(crate) fn storage_zeroed(&self, name: &str, size: u64) -> wgpu::Buffer {
+        self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some(name),
+            size: size.max(8),
+            usage: STORAGE_USAGE,
+            mapped_at_creation: false,
+        })
+    }
+
     /// Workgroup counts for `groups` workgroups, split over y past `max_groups_x`.
     pub fn dispatch_size(&self, groups: u32) -> (u32, u32) {
         let x = groups.clamp(1, self.max_groups_x);
         (x, groups.max(1).div_ceil(x))
     }
 }
+
+/// The usage of the solvers' storage buffers.
+const STORAGE_USAGE: wgpu::BufferUsages = wgpu::BufferUsages::STORAGE
+    .union(wgpu::BufferUsages::COPY_DST)
+    .union(wgpu::BufferUsages::COPY_SRC);
 
 /// Uncaptured device errors as one [`GpuError`], `None` when there are
 /// none: [`GpuError::OutOfMemory`] when wgpu reported any of them as

@@ -279,24 +279,8 @@ impl<'c> GpuPlastic<'c> {
         let bytes: u64 = sizes.iter().map(|s| s.2).sum();
         let device = &ctx.device;
         let scope = device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
-        let usage = wgpu::BufferUsages::STORAGE
-            | wgpu::BufferUsages::COPY_DST
-            | wgpu::BufferUsages::COPY_SRC;
-        let init = |name: &str, contents: &[u8]| {
-            device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                label: Some(name),
-                contents,
-                usage,
-            })
-        };
-        let zeroed = |name: &str, size: u64| {
-            device.create_buffer(&wgpu::BufferDescriptor {
-                label: Some(name),
-                size: size.max(8),
-                usage,
-                mapped_at_creation: false,
-            })
-        };
+        let init = |name: &str, contents: &[u8]| ctx.storage_init(name, contents);
+        let zeroed = |name: &str, size: u64| ctx.storage_zeroed(name, size);
         let buffers: Vec<(Buf, wgpu::Buffer)> = sizes
             .iter()
             .map(|&(buf, name, size)| {

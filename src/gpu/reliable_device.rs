@@ -163,24 +163,8 @@ impl DeviceReliable {
         }
         let device = &ctx.device;
         let scope = device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
-        let usage = wgpu::BufferUsages::STORAGE
-            | wgpu::BufferUsages::COPY_DST
-            | wgpu::BufferUsages::COPY_SRC;
-        let init = |name: &str, contents: &[u8]| {
-            device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                label: Some(name),
-                contents,
-                usage,
-            })
-        };
-        let zeroed = |name: &str, size: u64| {
-            device.create_buffer(&wgpu::BufferDescriptor {
-                label: Some(name),
-                size: size.max(8),
-                usage,
-                mapped_at_creation: false,
-            })
-        };
+        let init = |name: &str, contents: &[u8]| ctx.storage_init(name, contents);
+        let zeroed = |name: &str, size: u64| ctx.storage_zeroed(name, size);
         let x_hi = zeroed("x_hi", 24 * n);
         let b_hi = init("b (high precision)", &hi_bytes(b, f64));
         let partial_buf = zeroed("partial ‖r‖²", 8 * partials);

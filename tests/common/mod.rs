@@ -162,3 +162,28 @@ pub fn plastic_opts(strain: f64, increments: usize) -> voxfe::plastic::solve::Pl
         ..Default::default()
     }
 }
+
+/// Asserts that `s`, a solid block's curve under `m`, has E_eff = E and
+/// `steps` points on the bilinear curve, each to 10⁻⁶.
+pub fn assert_bilinear_curve(
+    s: &voxfe::plastic::solve::PlasticSolution,
+    m: &voxfe::plastic::material::J2,
+    steps: usize,
+) {
+    assert!(
+        (s.elastic_modulus - m.elastic.e).abs() < 1e-6 * m.elastic.e,
+        "E_eff {}",
+        s.elastic_modulus
+    );
+    assert_eq!(s.points.len(), steps);
+    for p in &s.points {
+        let want = bilinear(m, p.strain);
+        assert!(
+            (p.stress - want).abs() < 1e-6 * want,
+            "H {}: ε {} σ {} vs {want}",
+            m.hardening,
+            p.strain,
+            p.stress
+        );
+    }
+}

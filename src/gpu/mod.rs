@@ -15,7 +15,9 @@
 //!   `update_xr` + `reduce_beta` (x += αp, r −= αq with the partial sums of
 //!   r·D⁻¹r and r·r in the same sweep, then β on the device) and `update_p`;
 //!   with multigrid, the V-cycle's kernels, then `dot_pair` (r·z, r·r) and
-//!   `update_pz` (p = z + βp).
+//!   `update_pz` (p = z + βp); for the plastic solve ([`plastic`]),
+//!   `plastic_update` + `plastic_force` (the J2 update and the internal
+//!   forces, f64) and `tangent_brick` + `tangent_gather` (the tangent).
 //! - [`GpuPcg`]: the buffers and pipelines of one problem; it implements
 //!   [`PcgBackend`](crate::fem::cg::PcgBackend), so the CG loop is the one
 //!   of the CPU solver ([`crate::fem::cg::pcg`]): iterations are recorded into one compute
@@ -102,7 +104,13 @@
 //!   kernels `shaders/reliable_{f64,ds}.wgsl` over
 //!   `shaders/shared/reliable_body.wgsl`, their binding table).
 //! - `pcg.rs`: [`GpuPcg`]: buffers, pipelines and bind groups of one
-//!   problem, the kernels it runs.
+//!   problem, the kernels it runs (or, in `apply_k`'s place, another
+//!   operator's dispatches).
+//! - [`plastic`]: the plastic solve's device work (`shaders/plastic_update.wgsl`
+//!   in f64, `shaders/plastic_tangent.wgsl` in f32, over
+//!   `shaders/shared/plastic_brick.wgsl`), its binding table, and a
+//!   [`GpuPcg`] with the tangent as its operator; `crate::plastic::engine`
+//!   drives it.
 //! - `reliable.rs`: reliable updates of a [`GpuPcg`] ([`RELIABLE_DROP`],
 //!   [`RESTART_DRIFT`]), the host fallback and the solution;
 //!   `iteration.rs`: its `PcgBackend` (the kernels of one iteration,

@@ -7,7 +7,7 @@
 //! voxel size h before the run voxelizes:
 //!
 //! 1. **Reference.** The converged modulus E_ref/E_s of one periodic cell
-//!    of the lattice ([`reference`]), which does not depend on h: read from
+//!    of the lattice ([`reference`](mod@reference)), which does not depend on h: read from
 //!    the shipped table ([`table`], interpolated in log–log), else from the
 //!    cache ([`cache`]), else computed (three fine cells) and cached.
 //! 2. **Search at h.** E_h(p)/E_s of one periodic cell at n = M/h voxels

@@ -22,7 +22,7 @@
 //! tolerance the backend replaces it by the true one
 //! ([`PcgBackend::replace_residual`]), and CG goes on from there if that
 //! one misses it. [`crate::fem::Problem::finish`] applies the same test,
-//! computed the same way ([`crate::fem::vector::residual`]), to the result.
+//! computed the same way ([`crate::fem::operator::residual`]), to the result.
 
 use crate::fem::operator::residual_into;
 use crate::fem::operator::LinearOperator;

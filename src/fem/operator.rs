@@ -182,7 +182,7 @@ pub struct StencilTable {
     /// The element stiffness as 3×3 blocks, `element[8·a + b]` = Ke rows
     /// 3a.., columns 3b.. (what a sub-voxel stencil is summed from).
     pub element: Vec<Block>,
-    /// The element stiffness by columns, `columns[j][i]` = Ke[i][j] (the
+    /// The element stiffness by columns, `columns[j][i]` = Ke\[i\]\[j\] (the
     /// element products of partial voxels).
     pub columns: Vec<[f64; 24]>,
 }

@@ -13,8 +13,8 @@
 //!   six solves on the CPU or the GPU and C^H ([`solve::Homogenization`]).
 //! - [`run`]: a periodic scene (`load.case = "periodic"`) voxelized and
 //!   homogenized on a backend ([`run::HomogenizeReport`]).
-//! - [`calibrate`]: the fraction exponent of a lattice at a voxel size,
-//!   from periodic cells (`voxfe calibrate`).
+//! - [`crate::calibration`] uses it: the fraction exponent of a lattice at
+//!   a voxel size, from periodic cells (`voxfe calibrate`).
 
 pub mod directional;
 pub mod polar;

@@ -304,7 +304,7 @@ pub struct Homogenization {
     pub backend: String,
     pub adapter: String,
     /// GPU: where the reliable updates ran ("device-f64", "device-ds" or
-    /// "host"), as [`crate::fem::SolveResult::reliable_updates`].
+    /// "host"), as [`crate::fem::result::GpuStats::reliable_updates`].
     pub reliable_updates: Option<String>,
     /// GPU: why they fell back to the host, if they did.
     pub reliable_fallback: Option<String>,

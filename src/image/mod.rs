@@ -2,7 +2,7 @@
 //! parts): reading an NRRD file ([`nrrd`]) or a stack of TIFF slices
 //! ([`tiff`]) into a [`GreyImage`], turning grey values into solid
 //! fractions by a [`Calibration`] ([`to_grid`]), and writing a voxel grid
-//! back as a grey image ([`write`], `voxfe voxelize --image`).
+//! back as a grey image ([`write`](fn@write), `voxfe voxelize --image`).
 //!
 //! Conventions (see the spec's "Sub-voxel solid fraction"):
 //! - sample `(i, j, k)` of an image is voxel `(i, j, k)`: NRRD's first

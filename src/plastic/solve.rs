@@ -220,12 +220,12 @@ impl PlasticSolution {
 pub enum PlasticSolveError {
     #[error(transparent)]
     Setup(#[from] SolveError),
-    /// The linear elastic solve (E_eff, the first predictor) did not
-    /// converge.
     /// The engine failed (a device error; a PCG that fails inside a
     /// Newton step is a cut-back instead).
     #[error(transparent)]
     Engine(#[from] EngineError),
+    /// The linear elastic solve (E_eff, the first predictor) did not
+    /// converge.
     #[error("the linear elastic solve did not converge: relative residual {residual:.3e} after {iterations} PCG iterations (solver.max_iterations)")]
     ElasticNotConverged { iterations: usize, residual: f64 },
     /// An increment that did not converge after every cut-back; the curve

@@ -82,7 +82,7 @@ pub const STRENGTH_QUANTITIES: [&str; 3] = ["yield_stress", "failure_load", "fle
 
 /// The names `--quantity` accepts: every field of `voxfe run --json` (those
 /// of a sweep row's run fields, which a test keeps equal to it) and
-/// [`STRENGTH_QUANTITIES`].
+/// `STRENGTH_QUANTITIES`.
 pub fn quantity_names() -> Vec<String> {
     let mut names: Vec<String> =
         match serde_json::to_value(crate::study::sweep::RunFields::default()) {

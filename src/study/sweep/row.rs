@@ -60,7 +60,7 @@ pub struct RunFields {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub asymptotic: Option<bool>,
     /// `[sweep] plastic` only (absent from other rows): the case's
-    /// elastoplastic curve ([`PlasticFields`]), flat in the row.
+    /// elastoplastic curve (`PlasticFields`), flat in the row.
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     pub plastic: Option<PlasticFields>,
     /// Periodic cases only (absent from other rows): the columns of C^H

@@ -1,8 +1,10 @@
 //! Mirror of `shaders/shared/plastic_brick.wgsl`: the strains of a brick's
 //! 8 Gauss points, the mean-dilatation shift and w·Σ_g B_gᵀσ_g, in f64
 //! (`plastic_update`) or f32 (`plastic_tangent`), with ∇N_a at point g
-//! given by `grad(g, a, i)`.
+//! given by `grad(g, a, i)`; and what the two kernels' mirrors share
+//! besides: [`grad`] and the per-node gather [`gather_node`].
 
+use crate::gpu::abi::{NO_NODE, PLASTIC_GRADS};
 use std::ops::{Add, Div, Mul, Sub};
 
 /// The precision of a plastic kernel (the WGSL `Real`): f32 or f64.
@@ -76,4 +78,27 @@ pub fn brick_forces<R: Real>(
         }
     }
     fe
+}
+
+/// The kernels' `grad(g, a, i)`: ∇N_a at Gauss point g from `constants`.
+pub fn grad<R: Real>(constants: &[R], g: usize, a: usize, i: usize) -> R {
+    constants[PLASTIC_GRADS + 24 * g + 3 * a + i]
+}
+
+/// The per-node gather of `plastic_force` and `tangent_gather`: node n's
+/// entries of the bricks around it (`node_bricks`, pattern-bit order) in
+/// `values` (24 per brick).
+pub fn gather_node<R: Real>(node_bricks: &[u32], values: &[R], n: usize) -> [R; 3] {
+    let mut acc = [R::default(); 3];
+    for c in 0..8 {
+        let e = node_bricks[8 * n + c];
+        if e == NO_NODE {
+            continue;
+        }
+        let b = 24 * e as usize + 3 * (7 - c);
+        for q in 0..3 {
+            acc[q] = acc[q] + values[b + q];
+        }
+    }
+    acc
 }

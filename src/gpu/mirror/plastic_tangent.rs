@@ -1,8 +1,8 @@
 //! Mirror of `shaders/plastic_tangent.wgsl`: `tangent_brick` (one brick)
 //! and `tangent_gather` (one node), in f32, over the kernels' arrays.
 
-use super::plastic_brick::{brick_forces, brick_strains, mean_dilatation};
-use crate::gpu::abi::{PlasticParams, NO_NODE, PLASTIC_GRADS};
+use super::plastic_brick::{brick_forces, brick_strains, gather_node, grad, mean_dilatation};
+use crate::gpu::abi::PlasticParams;
 
 /// The read-only arrays of `tangent_brick`.
 pub struct TangentBindings<'a> {
@@ -18,10 +18,6 @@ pub struct TangentBindings<'a> {
     pub x: &'a [f32],
     /// 8 per point: a, b, N.
     pub tangent: &'a [f32],
-}
-
-fn grad(c: &[f32], g: usize, a: usize, i: usize) -> f32 {
-    c[PLASTIC_GRADS + 24 * g + 3 * a + i]
 }
 
 /// `tangent_brick` for every brick: `products`, 24 per brick.
@@ -79,17 +75,7 @@ pub fn tangent_gather(
     y: &mut [f32],
 ) {
     for n in 0..params.n_nodes as usize {
-        let mut acc = [0.0f32; 3];
-        for c in 0..8 {
-            let e = node_bricks[8 * n + c];
-            if e == NO_NODE {
-                continue;
-            }
-            let b = 24 * e as usize + 3 * (7 - c);
-            for q in 0..3 {
-                acc[q] += products[b + q];
-            }
-        }
+        let mut acc = gather_node(node_bricks, products, n);
         let fixed = flags[n] >> 8;
         for q in 0..3 {
             if fixed & (1 << q) != 0 {

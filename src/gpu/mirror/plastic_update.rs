@@ -1,8 +1,8 @@
 //! Mirror of `shaders/plastic_update.wgsl`: `plastic_update` (one brick)
 //! and `plastic_force` (one node), in f64, over the kernels' arrays.
 
-use super::plastic_brick::{brick_forces, brick_strains, mean_dilatation};
-use crate::gpu::abi::{PlasticParams, NO_NODE, PLASTIC_GRADS};
+use super::plastic_brick::{brick_forces, brick_strains, gather_node, grad, mean_dilatation};
+use crate::gpu::abi::PlasticParams;
 
 /// The read-only arrays of `plastic_update`.
 pub struct UpdateBindings<'a> {
@@ -16,10 +16,6 @@ pub struct UpdateBindings<'a> {
     pub u: &'a [f64],
     /// 7 per point.
     pub old_state: &'a [f64],
-}
-
-fn grad(c: &[f64], g: usize, a: usize, i: usize) -> f64 {
-    c[PLASTIC_GRADS + 24 * g + 3 * a + i]
 }
 
 /// `plastic_update` for every brick: writes `trial_state` (7 per point),
@@ -125,17 +121,6 @@ pub fn plastic_force(
     force: &mut [f64],
 ) {
     for n in 0..params.n_nodes as usize {
-        let mut acc = [0.0; 3];
-        for c in 0..8 {
-            let e = node_bricks[8 * n + c];
-            if e == NO_NODE {
-                continue;
-            }
-            let b = 24 * e as usize + 3 * (7 - c);
-            for q in 0..3 {
-                acc[q] += forces[b + q];
-            }
-        }
-        force[3 * n..3 * n + 3].copy_from_slice(&acc);
+        force[3 * n..3 * n + 3].copy_from_slice(&gather_node(node_bricks, forces, n));
     }
 }

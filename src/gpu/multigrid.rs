@@ -14,8 +14,9 @@
 //!   `mg_apply` (a stored level: 27 blocks per node);
 //! - `chebyshev` and `residual` (`mg_smooth.wgsl`): Chebyshev steps on
 //!   block-Jacobi D⁻¹A with the schedule of
-//!   [`crate::fem::multigrid::smoothing_steps`], the CPU's (degree 1 on
-//!   the finest level, 3 on the others);
+//!   [`crate::fem::multigrid::chebyshev_steps`] to the degree of
+//!   [`crate::fem::multigrid::smoothing_degree`], the CPU's (1 on the
+//!   finest level, 3 on the others);
 //! - `restrict_residual` and `prolong_add` (`mg_transfer.wgsl`): Pᵀ and P,
 //!   trilinear, as gathers (no atomics);
 //! - `coarse_solve` (`mg_coarse.wgsl`): a dense matrix–vector product with
@@ -43,7 +44,7 @@ use super::mg_buffers::{
 use super::mg_kernels::{MgKernel, MgOp, MgVec};
 use super::plan::hierarchy::plan_hierarchy;
 use super::plan::levels::LevelShape;
-use crate::fem::multigrid::{smoothing_steps, Multigrid};
+use crate::fem::multigrid::{chebyshev_steps, smoothing_degree, Multigrid};
 use bytemuck::Zeroable;
 
 /// The device hierarchy and the recorded V-cycle.
@@ -112,7 +113,7 @@ fn plan_ops(nodes: &[usize], sizes: &[[usize; 3]], lambdas: &[f64], periodic: bo
             };
             op(MgKernel::Chebyshev, l, params, MgVec::X)
         };
-        let steps = smoothing_steps(l, lambdas[l]);
+        let steps = &chebyshev_steps(lambdas[l])[..smoothing_degree(l)];
         if first_mode == 1 {
             ops.push(apply(l));
         }

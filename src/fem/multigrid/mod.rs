@@ -15,7 +15,7 @@
 //! - Smoother: Chebyshev on D⁻¹A (D the 3×3 diagonal blocks) over
 //!   [λ_max/10, 1.1·λ_max], λ_max estimated by power iteration, of degree
 //!   [`FINE_CHEBYSHEV_DEGREE`] on the finest level and [`CHEBYSHEV_DEGREE`]
-//!   on the others ([`smoothing_steps`]); the same polynomial before and
+//!   on the others ([`smoothing_degree`]); the same polynomial before and
 //!   after the coarse correction, so the V-cycle is symmetric positive
 //!   definite.
 //! - Coarsest level (≤ [`COARSEST_NODES`] nodes): dense Cholesky (nalgebra).
@@ -61,22 +61,21 @@ pub const CHEBYSHEV_DEGREE: usize = 3;
 /// Chebyshev smoothing steps per pre- or post-smoothing on the finest
 /// level: one (damped block Jacobi, the degree-1 Chebyshev polynomial of
 /// the same interval). The finest level's applies cost most of a cycle
-/// and its smoothing buys least: with degree 3 there, the shipped scene
-/// took 17 iterations against 18 with degree 1, which took 1/1.46 of the
-/// iteration time (docs/performance.md, "Fine-level smoothing").
+/// and its smoothing buys least: on the shipped scene degree 1 takes 18
+/// iterations against degree 3's 17, in 1/1.46 of the iteration time
+/// (docs/performance.md, "Fine-level smoothing").
 pub const FINE_CHEBYSHEV_DEGREE: usize = 1;
 
-/// The smoothing steps of level `l` (0: finest) for its λ_max: the first
-/// [`FINE_CHEBYSHEV_DEGREE`] or [`CHEBYSHEV_DEGREE`] steps of
-/// [`chebyshev_steps`] (a Chebyshev iteration's first k steps are its
-/// degree-k polynomial). The CPU and the GPU cycles both smooth with it.
-pub fn smoothing_steps(l: usize, lambda_max: f64) -> Vec<(f64, f64)> {
-    let degree = if l == 0 {
+/// The Chebyshev degree of level `l` (0: finest): its smoothing steps are
+/// the first that many of [`chebyshev_steps`] (a Chebyshev iteration's
+/// first k steps are its degree-k polynomial). The CPU and the GPU cycles
+/// both smooth so.
+pub fn smoothing_degree(l: usize) -> usize {
+    if l == 0 {
         FINE_CHEBYSHEV_DEGREE
     } else {
         CHEBYSHEV_DEGREE
-    };
-    chebyshev_steps(lambda_max)[..degree].to_vec()
+    }
 }
 /// A level with at most this many nodes is solved directly.
 pub const COARSEST_NODES: usize = 400;
@@ -478,7 +477,7 @@ impl<'a, R: BlockRows> Multigrid<'a, R> {
     /// x is zero, so its residual is b (no apply: A·0 = 0).
     fn smooth(&self, l: usize, x: &mut [f64], b: &[f64], from_zero: bool, w: &mut Work) {
         let s = &self.smoothers[l];
-        let steps = smoothing_steps(l, s.lambda_max);
+        let steps = &chebyshev_steps(s.lambda_max)[..smoothing_degree(l)];
         let Work { r, ad, d, .. } = w;
         if from_zero {
             r.copy_from_slice(b);

@@ -39,6 +39,7 @@ mod levels;
 mod smoother;
 #[cfg(test)]
 mod tests;
+mod transfer;
 
 use std::borrow::Cow;
 
@@ -46,14 +47,13 @@ use crate::fem::constrained::Constrained;
 use crate::fem::mesh::ActiveMesh;
 use crate::fem::operator::{apply_rows, BlockRows, LinearOperator, StencilRows, StencilTable};
 use crate::fem::precond::Preconditioner;
-use levels::{
-    coarse_nodes, factor_shifted, for_support, galerkin, parents, Fine, Level, Nodes, Rows,
-};
+use levels::{coarse_nodes, factor_shifted, galerkin, Fine, Level, Nodes, Rows};
 pub use levels::{Block32, BlockMatrix};
 use rayon::prelude::*;
 use smoother::{chebyshev_direction, lambda_max, stored, Smoother};
 pub use smoother::{chebyshev_steps, power_iteration};
 use std::sync::Mutex;
+use transfer::Transfer;
 
 /// Chebyshev smoothing steps per pre- or post-smoothing on the coarse
 /// levels.
@@ -186,6 +186,8 @@ pub struct Multigrid<'a, R = StencilRows<'a>> {
     levels: Vec<Level>,
     smoothers: Vec<Smoother>,
     coarse: Option<nalgebra::Cholesky<f64, nalgebra::Dyn>>,
+    /// P and Pᵀ between level l and l + 1, for each smoothed level l.
+    transfers: Vec<Transfer>,
     /// The V-cycle's vectors of every smoothed level, made once: a cycle
     /// that allocated them had the kernel fault in (and, on freeing, shoot
     /// down) their pages on every call, 14 % of a solve's CPU time.
@@ -334,6 +336,7 @@ impl<'a, R: BlockRows> Multigrid<'a, R> {
             levels,
             smoothers: Vec::new(),
             coarse: None,
+            transfers: Vec::new(),
             work: Vec::new(),
         };
         // Smoothers for every level but the coarsest.
@@ -348,6 +351,9 @@ impl<'a, R: BlockRows> Multigrid<'a, R> {
             });
         }
         mg.coarse = Some(mg.factor_coarsest()?);
+        mg.transfers = (0..depth)
+            .map(|l| Transfer::new(mg.nodes(l), mg.nodes(l + 1)))
+            .collect();
         mg.work = (0..depth)
             .map(|l| {
                 let (n, nc) = (3 * mg.nodes(l).len(), 3 * mg.nodes(l + 1).len());
@@ -468,6 +474,7 @@ impl<'a, R: BlockRows> Multigrid<'a, R> {
             .iter()
             .map(|s| s.inv_diag.len() * std::mem::size_of::<smoother::InvBlock>())
             .sum::<usize>();
+        bytes += self.transfers.iter().map(Transfer::bytes).sum::<usize>();
         let nc = 3 * nodes.last().copied().unwrap_or(0);
         bytes += nc * nc * 8;
         HierarchyInfo { nodes, bytes }
@@ -497,35 +504,24 @@ impl<'a, R: BlockRows> Multigrid<'a, R> {
 
     /// r_c = Pᵀ r, into `out`.
     fn restrict(&self, l: usize, r: &[f64], out: &mut [f64]) {
-        let (fine, coarse) = (self.nodes(l), self.nodes(l + 1));
+        let t = &self.transfers[l];
         out.par_chunks_mut(3).enumerate().for_each(|(ca, o)| {
             o.fill(0.0);
-            for_support(fine, coarse.coords(ca), |i, w| {
+            for (i, w) in t.support(ca) {
                 for c in 0..3 {
                     o[c] += w * r[3 * i + c];
                 }
-            });
+            }
         });
     }
 
     /// x += P x_c.
     fn prolong_add(&self, l: usize, xc: &[f64], x: &mut [f64]) {
-        let (fine, coarse) = (self.nodes(l), self.nodes(l + 1));
+        let t = &self.transfers[l];
         x.par_chunks_mut(3).enumerate().for_each(|(i, xi)| {
-            let f = fine.coords(i);
-            for (cx, wx) in parents(f[0]) {
-                for (cy, wy) in parents(f[1]) {
-                    for (cz, wz) in parents(f[2]) {
-                        let w = wx * wy * wz;
-                        if w == 0.0 {
-                            continue;
-                        }
-                        if let Some(j) = coarse.index([cx, cy, cz]) {
-                            for c in 0..3 {
-                                xi[c] += w * xc[3 * j + c];
-                            }
-                        }
-                    }
+            for (j, w) in t.parents(i) {
+                for c in 0..3 {
+                    xi[c] += w * xc[3 * j + c];
                 }
             }
         });

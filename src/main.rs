@@ -59,8 +59,8 @@ enum Command {
     Merge(cli::merge::Args),
     /// Voxelize and solve one or more scenes, and print the modulus.
     Run(cli::run::Args),
-    /// Elastoplastic (J2) curve of a scene on the CPU: stress–strain
-    /// curve, offset yield strength σ_0.2 and first maximum.
+    /// Elastoplastic (J2) curve of a scene on the CPU or a GPU:
+    /// stress–strain curve, offset yield strength σ_0.2 and first maximum.
     Plastic(cli::plastic::Args),
     /// The reference modulus of a lattice's periodic cell at each porosity
     /// (what benches/references.sh tabulates).

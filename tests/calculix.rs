@@ -254,6 +254,7 @@ contact = 0.5
 [plastic]
 strain = {strain:?}
 increments = {increments}
+growth = 1
 mean_dilatation = false
 "#
         );
@@ -287,7 +288,7 @@ fn plastic_fraction_fill_lattice_in_compression_matches_calculix_at_every_increm
     let dir = tempfile::tempdir().unwrap();
     let body = format!(
         "{}\n[material]\npreset = \"tantalum\"\nhardening = 2000.0\n\
-         [plastic]\nstrain = 0.01\nincrements = 6\nmean_dilatation = false\n",
+         [plastic]\nstrain = 0.01\nincrements = 6\ngrowth = 1\nmean_dilatation = false\n",
         rd([3.0, 3.0, 3.0], "case = \"compression\"")
     );
     let toml = dir.path().join("rd.toml");

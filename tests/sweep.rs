@@ -662,7 +662,7 @@ fn a_plastic_sweep_reports_each_cases_offset_yield_and_fits_it() {
     std::fs::write(
         &scene,
         format!(
-            "{}[sweep]\nplastic = true\n[plastic]\nstrain = 0.012\nincrements = 6\n",
+            "{}[sweep]\nplastic = true\n[plastic]\nstrain = 0.012\nincrements = 6\ngrowth = 1\n",
             common::small_rd(0.25)
         ),
     )

@@ -15,8 +15,9 @@ use voxfe::plastic::run::run as run_plastic;
 #[derive(clap::Args)]
 pub(crate) struct Args {
     /// Scene file (TOML); its [plastic] table sets the final strain
-    /// (default 0.02) and the increments (default 20), [material] the
-    /// yield strength and the hardening modulus.
+    /// (default 0.02), the increments (default 20; past σ_0.2 steps grow
+    /// up to `growth` = 4 of them) and Newton's tolerance (default 1e-4),
+    /// [material] the yield strength and the hardening modulus.
     scene: PathBuf,
     /// Print one JSON object (with provenance) instead of text.
     #[arg(long)]

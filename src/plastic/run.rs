@@ -62,6 +62,7 @@ pub struct PlasticReport {
     /// `[plastic]` as resolved.
     pub strain: f64,
     pub increments: usize,
+    pub growth: usize,
     pub mean_dilatation: bool,
     /// Voxel counts and fill of the specimen.
     pub voxel: crate::report::VoxelReport,
@@ -114,6 +115,8 @@ pub fn run(scene: &Scene) -> Result<PlasticReport, PlasticRunError> {
         max_iterations: scene.solver.max_iterations as usize,
         preconditioner: scene.solver.preconditioner,
         mean_dilatation: spec.mean_dilatation,
+        growth: spec.growth,
+        newton_tolerance: spec.tolerance,
         tangent_hierarchy: spec.tangent_multigrid,
         ..PlasticOptions::default()
     };
@@ -168,6 +171,7 @@ pub fn run(scene: &Scene) -> Result<PlasticReport, PlasticRunError> {
         material,
         strain: spec.strain,
         increments: spec.increments,
+        growth: spec.growth,
         mean_dilatation: spec.mean_dilatation,
         offset: offset_yield(&curve, solution.elastic_modulus),
         first_maximum: first_maximum(&curve),
@@ -294,6 +298,8 @@ impl PlasticReport {
         put("hardening", json!(self.material.hardening));
         put("strain", json!(self.strain));
         put("increments", json!(self.increments));
+        put("growth", json!(self.growth));
+        put("newton_tolerance", json!(self.solution.newton_tolerance));
         put("elastic_modulus", json!(s.elastic_modulus));
         put("yield_stress_offset", json!(self.offset.map(|o| o.stress)));
         put("yield_strain_offset", json!(self.offset.map(|o| o.strain)));
@@ -315,6 +321,7 @@ impl PlasticReport {
         put("final_stress", json!(s.points.last().map(|p| p.stress)));
         put("steps", json!(s.points.len()));
         put("cutbacks", json!(s.cutbacks));
+        put("cutback_cg_iterations", json!(s.cutback_cg_iterations));
         put("newton_per_increment", json!(self.newton_per_increment()));
         put(
             "cg_iterations",
@@ -415,10 +422,16 @@ impl fmt::Display for PlasticReport {
         }
         writeln!(
             f,
-            "solve            {} steps ({} cut-backs), {:.2} Newton steps per increment, {} PCG iterations ({}), {:.2} s",
+            "solve            {} steps ({} cut-backs{}), {:.2} Newton steps per increment (to ‖R‖ ≤ {:.0e}·‖f_int‖), {} PCG iterations ({}), {:.2} s",
             s.points.len(),
             s.cutbacks,
+            if s.cutbacks > 0 {
+                format!(", whose abandoned attempts took {} more PCG iterations", s.cutback_cg_iterations)
+            } else {
+                String::new()
+            },
             self.newton_per_increment(),
+            s.newton_tolerance,
             s.points.iter().map(|p| p.cg_iterations).sum::<usize>(),
             match (s.preconditioner, s.rebuilds) {
                 (crate::fem::Preconditioner::Multigrid, 0) => "elastic multigrid".to_string(),

@@ -4,8 +4,13 @@
 //!
 //! - Loading: the load case's boundary conditions ([`crate::fem::load`])
 //!   with the prescribed displacements scaled so that the final apparent
-//!   strain δ/Lz is [`PlasticOptions::strain`], applied in
-//!   [`PlasticOptions::increments`] equal steps of the load factor.
+//!   strain δ/Lz is [`PlasticOptions::strain`], applied in steps of the
+//!   load factor: [`PlasticOptions::increments`] equal ones until the curve
+//!   has met the offset line of σ_0.2, after which a step of at least the
+//!   nominal size that converged in at most [`GROW_NEWTON`] Newton steps
+//!   doubles the next, up to [`PlasticOptions::growth`] nominal steps
+//!   (σ_0.2 comes from nominal steps; the plateau beyond it, where equal
+//!   steps cost most, is crossed in fewer).
 //! - Newton: u ← u + Δu with A Δu = −R, A = P Kᵀ P + (I − P) the constrained
 //!   tangent, R the internal forces on the free dofs (no external forces: the
 //!   load is the prescribed displacements). An increment has converged when
@@ -38,8 +43,9 @@
 //! - Predictor: the first increment starts from the linear elastic
 //!   solution, scaled; later ones extrapolate the last converged increment.
 //! - Cut-back: an increment whose Newton iteration does not converge in
-//!   [`PlasticOptions::max_newton`] steps (or whose residual is not finite,
-//!   or whose PCG fails) is retried at half the step, up to
+//!   [`PlasticOptions::max_newton`] steps (or whose ‖R‖ grows
+//!   [`DIVERGING_STEPS`] steps in a row, or is not finite, or whose PCG
+//!   fails) is retried at half the step, up to
 //!   [`PlasticOptions::max_cutbacks`] times in a row; after two converged
 //!   sub-steps the step doubles back towards the nominal one.
 //!
@@ -103,6 +109,10 @@ pub struct PlasticOptions {
     /// The element: hex8 with B̄ (mean dilatation), the default, or the
     /// plain 2×2×2 hex8 (which locks under isochoric plastic flow).
     pub mean_dilatation: bool,
+    /// After the curve has met the offset line of σ_0.2, steps grow up to
+    /// this many times the nominal one (doubling after each converged step
+    /// of at most [`GROW_NEWTON`] Newton steps); 1 keeps equal steps.
+    pub growth: usize,
     /// Multigrid only: each Newton step with yielding points builds a
     /// hierarchy on its tangent ([`Assembly::tangent_rows`]); else (the
     /// default) the elastic hierarchy serves every step.
@@ -120,13 +130,14 @@ impl Default for PlasticOptions {
         PlasticOptions {
             strain: 0.02,
             increments: 20,
-            newton_tolerance: 1e-6,
+            newton_tolerance: super::spec::DEFAULT_TOLERANCE,
             max_newton: 25,
             max_cutbacks: 6,
             linear_tolerance: 1e-3,
             max_iterations: 20000,
             preconditioner: Preconditioner::Multigrid,
             mean_dilatation: true,
+            growth: 4,
             tangent_hierarchy: false,
         }
     }
@@ -165,8 +176,12 @@ pub struct PlasticSolution {
     pub elastic_modulus: f64,
     /// PCG iterations of that linear solve.
     pub elastic_iterations: usize,
-    /// Cut-backs taken.
+    /// Cut-backs taken, and the PCG iterations of the attempts they
+    /// abandoned (not in any curve point's).
     pub cutbacks: usize,
+    pub cutback_cg_iterations: usize,
+    /// The Newton tolerance every point of the curve met.
+    pub newton_tolerance: f64,
     /// Solid voxels, active nodes and free unknowns.
     pub bricks: usize,
     pub active_nodes: usize,
@@ -200,6 +215,12 @@ pub struct PlasticSolution {
 }
 
 impl PlasticSolution {
+    /// Whether the curve so far has met the offset line of σ_0.2.
+    pub fn past_offset(&self) -> bool {
+        let curve: Vec<(f64, f64)> = self.points.iter().map(|p| (p.strain, p.stress)).collect();
+        super::curve::offset_yield(&curve, self.elastic_modulus).is_some()
+    }
+
     /// Where the engine ran and what it cost (on a GPU the plastic state
     /// is the device's).
     fn record(&mut self, r: EngineReport) {
@@ -439,6 +460,8 @@ fn drive<E: Engine>(
         elastic_modulus,
         elastic_iterations: el_stats.iterations,
         cutbacks: 0,
+        cutback_cg_iterations: 0,
+        newton_tolerance: opts.newton_tolerance,
         bricks: bricks.len(),
         active_nodes: mesh.len(),
         unknowns: problem.unknowns(),
@@ -458,6 +481,9 @@ fn drive<E: Engine>(
     let mut streak = 0usize;
     let mut halvings = 0usize;
     let mut step = 1usize;
+    // The largest step: the nominal one until the curve has met the offset
+    // line of σ_0.2, then `growth` times it.
+    let mut cap = nominal_dt;
     while t < 1.0 - 1e-12 {
         let t_new = (t + dt).min(1.0);
         let dt_used = t_new - t;
@@ -489,15 +515,26 @@ fn drive<E: Engine>(
                 t = t_new;
                 halvings = 0;
                 streak += 1;
-                if dt < nominal_dt && streak >= 2 {
-                    dt = (2.0 * dt).min(nominal_dt);
+                if cap == nominal_dt && opts.growth > 1 && solution.past_offset() {
+                    cap = nominal_dt * opts.growth as f64;
+                }
+                // A halved step doubles back after two converged sub-steps;
+                // past σ_0.2 a step of at least the nominal size that took
+                // at most GROW_NEWTON Newton steps doubles at once.
+                let grow = streak >= 2
+                    || (cap > nominal_dt
+                        && dt >= nominal_dt * (1.0 - 1e-9)
+                        && newton_steps <= GROW_NEWTON);
+                if dt < cap && grow {
+                    dt = (2.0 * dt).min(cap);
                     streak = 0;
                 }
                 if (t / nominal_dt - (t / nominal_dt).round()).abs() < 1e-9 {
                     step = (t / nominal_dt).round() as usize + 1;
                 }
             }
-            Err(residual) => {
+            Err((residual, cg)) => {
+                solution.cutback_cg_iterations += cg;
                 streak = 0;
                 if halvings >= opts.max_cutbacks {
                     solution.record(engine.report());
@@ -527,6 +564,13 @@ fn drive<E: Engine>(
 }
 
 pub use super::engine::REBUILD_CHANGE;
+/// A step past σ_0.2 that converged in at most this many Newton steps lets
+/// the next one double ([`PlasticOptions::growth`]).
+pub const GROW_NEWTON: usize = 5;
+/// Newton gives up (and the step is cut back) when ‖R‖ has grown this many
+/// steps in a row, rather than spending the rest of
+/// [`PlasticOptions::max_newton`].
+pub const DIVERGING_STEPS: usize = 2;
 /// The loosest PCG tolerance of a Newton step (relative to ‖R‖).
 pub const ETA_MAX: f64 = 0.1;
 /// Where the last Newton step aims, as a fraction of the Newton
@@ -550,7 +594,7 @@ fn voxel_alpha(grid: &VoxelGrid, bricks: &Bricks, alpha: &[f64]) -> Vec<f64> {
 
 /// Newton's method on one increment from the predictor `u` (prescribed
 /// values set): Ok(Ok((f_int, steps, PCG iterations, ‖R‖/‖f‖, yielding
-/// points))) when converged, Ok(Err(the last ‖R‖/‖f‖)) when not (a PCG
+/// points))) when converged, Ok(Err((the last ‖R‖/‖f‖, PCG iterations))) when not (a PCG
 /// that fails or breaks down included: the increment is cut back), Err
 /// when the engine itself failed.
 #[allow(clippy::type_complexity)]
@@ -560,10 +604,11 @@ fn newton<E: Engine>(
     u: &mut [f64],
     opts: &PlasticOptions,
     linear: &dyn Fn(f64) -> SolverOptions,
-) -> Result<Result<(Vec<f64>, usize, usize, f64, usize), f64>, EngineError> {
+) -> Result<Result<(Vec<f64>, usize, usize, f64, usize), (f64, usize)>, EngineError> {
     let mut cg_total = 0;
     let mut prev_rel: Option<f64> = None;
     let mut last = f64::INFINITY;
+    let mut rising = 0usize;
     for steps in 0..=opts.max_newton {
         let eval = engine.internal_force(u)?;
         let mut r = eval.force.clone();
@@ -575,13 +620,14 @@ fn newton<E: Engine>(
             0.0
         };
         if !rel.is_finite() {
-            return Ok(Err(rel));
+            return Ok(Err((rel, cg_total)));
         }
+        rising = if rel > last { rising + 1 } else { 0 };
         last = rel;
         if rel <= opts.newton_tolerance {
             return Ok(Ok((eval.force, steps, cg_total, rel, eval.plastic_points)));
         }
-        if steps == opts.max_newton {
+        if steps == opts.max_newton || rising >= DIVERGING_STEPS {
             break;
         }
         let b: Vec<f64> = r.iter().map(|v| -v).collect();
@@ -609,10 +655,10 @@ fn newton<E: Engine>(
                 mask(&bc.fixed, &mut du);
                 u.par_iter_mut().zip(&du).for_each(|(a, d)| *a += d);
             }
-            Ok(_) => return Ok(Err(last)),
-            Err(e) if e.is_pcg() => return Ok(Err(last)),
+            Ok((_, stats)) => return Ok(Err((last, cg_total + stats.iterations))),
+            Err(e) if e.is_pcg() => return Ok(Err((last, cg_total))),
             Err(e) => return Err(e),
         }
     }
-    Ok(Err(last))
+    Ok(Err((last, cg_total)))
 }

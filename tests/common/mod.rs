@@ -153,12 +153,16 @@ pub fn bilinear(m: &voxfe::plastic::material::J2, strain: f64) -> f64 {
     }
 }
 
-/// The plastic solve's defaults to apparent strain `strain` in
-/// `increments` equal steps.
+/// The strict plastic solve to apparent strain `strain`: `increments`
+/// equal steps (no growth past σ_0.2), each to a Newton tolerance of 1e-6
+/// (the default is 1e-4), so that closed forms hold to 1e-6; the rest the
+/// defaults.
 pub fn plastic_opts(strain: f64, increments: usize) -> voxfe::plastic::solve::PlasticOptions {
     voxfe::plastic::solve::PlasticOptions {
         strain,
         increments,
+        newton_tolerance: 1e-6,
+        growth: 1,
         ..Default::default()
     }
 }

@@ -49,6 +49,8 @@ fn rows(n: usize, mut row: impl FnMut(usize, &mut dyn FnMut(usize, f64))) -> (Ve
         let len = u32::try_from(entries.len()).expect("transfer entries beyond 2^32");
         start.push(len);
     }
+    // Held for the hierarchy's life: no spare capacity.
+    entries.shrink_to_fit();
     (start, entries)
 }
 

@@ -8,7 +8,7 @@
 #
 # Usage: benches/plastic-cost.sh [SCENE] [H] [-- ARGS...]
 #        (default scenes/rd-compression.toml at h = 0.1 mm); ROUNDS=2,
-#        OUT=target/plastic-cost. Takes ≈ 2 min a round on 2 cores at
+#        OUT=target/plastic-cost. Takes ≈ 30 s a round on 2 cores at
 #        h = 0.1 (most of it the plastic run).
 set -euo pipefail
 cd "$(dirname "$0")/.."

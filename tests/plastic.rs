@@ -218,6 +218,10 @@ fn plastic_cli_bad_values_exit_2_naming_the_key() {
         ("plastic.strain=0.0", "plastic.strain"),
         ("plastic.strain=0.3", "plastic.strain"),
         ("plastic.increments=0", "plastic.increments"),
+        ("plastic.tolerance=0.0", "plastic.tolerance"),
+        ("plastic.tolerance=0.5", "plastic.tolerance"),
+        ("plastic.growth=0", "plastic.growth"),
+        ("plastic.growth=100", "plastic.growth"),
         ("material.hardening=-5.0", "material.hardening"),
         ("material.yield_strength=0.0", "material.yield_strength"),
     ] {

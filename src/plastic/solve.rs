@@ -137,7 +137,7 @@ impl Default for PlasticOptions {
             max_iterations: 20000,
             preconditioner: Preconditioner::Multigrid,
             mean_dilatation: true,
-            growth: 4,
+            growth: super::spec::DEFAULT_GROWTH,
             tangent_hierarchy: false,
         }
     }
@@ -594,9 +594,9 @@ fn voxel_alpha(grid: &VoxelGrid, bricks: &Bricks, alpha: &[f64]) -> Vec<f64> {
 
 /// Newton's method on one increment from the predictor `u` (prescribed
 /// values set): Ok(Ok((f_int, steps, PCG iterations, ‖R‖/‖f‖, yielding
-/// points))) when converged, Ok(Err((the last ‖R‖/‖f‖, PCG iterations))) when not (a PCG
-/// that fails or breaks down included: the increment is cut back), Err
-/// when the engine itself failed.
+/// points))) when converged, Ok(Err((the last ‖R‖/‖f‖, PCG iterations
+/// spent))) when not (a PCG that fails or breaks down included: the
+/// increment is cut back), Err when the engine itself failed.
 #[allow(clippy::type_complexity)]
 fn newton<E: Engine>(
     engine: &mut E,

@@ -8,8 +8,9 @@ use serde::{Deserialize, Serialize};
 pub const DEFAULT_STRAIN: f64 = 0.02;
 /// Default number of increments of `[plastic] increments`.
 pub const DEFAULT_INCREMENTS: usize = 20;
-/// Default `[plastic] tolerance`: on the shipped scene the curve solved to
-/// it is within 5e-6 of the one solved to 1e-6 (docs/plastic.md).
+/// Default `[plastic] tolerance`: on the shipped scene at h = 0.1 every
+/// point of the curve solved to it is within 4.7e-6 of the one solved to
+/// 1e-6, for 2.3× fewer PCG iterations (docs/plastic.md).
 pub const DEFAULT_TOLERANCE: f64 = 1e-4;
 /// The range of `[plastic] tolerance`.
 pub const TOLERANCE_RANGE: (f64, f64) = (1e-10, 1e-2);

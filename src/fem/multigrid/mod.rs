@@ -32,7 +32,8 @@
 //!
 //! Files: `levels.rs` (node sets, interpolation, stored and finest levels,
 //! the Galerkin product, the coarsest factor), `smoother.rs` (block Jacobi,
-//! λ_max, the Chebyshev schedule); this module holds the hierarchy
+//! λ_max, the Chebyshev schedule), `transfer.rs` (P and Pᵀ between two
+//! levels as lists made once); this module holds the hierarchy
 //! ([`Multigrid`]) and its V-cycle.
 
 mod levels;

@@ -159,17 +159,16 @@ impl<R: BlockRows> Constrained<'_, R> {
             .enumerate()
             .map(|(ci, out)| {
                 let start = ci * CHUNK_NODES;
-                let mut next = touched.partition_point(|&t| (t as usize) < start);
-                for (k, yn) in out.chunks_exact_mut(3).enumerate() {
-                    let a = start + k;
-                    if touched.get(next) == Some(&(a as u32)) {
-                        next += 1;
-                        let mut acc = [0.0f64; 3];
-                        self.row(a, |_, m, b| mul_add(&mut acc, b, &x[3 * m..3 * m + 3]));
-                        yn.copy_from_slice(&acc);
-                    } else {
-                        yn.copy_from_slice(&self.rows.row_times(a, x, &pass));
-                    }
+                let end = start + out.len() / 3;
+                // The rows' loop over the whole chunk, then the touched rows
+                // written over.
+                self.rows.rows_times(start, x, &pass, out);
+                let first = touched.partition_point(|&t| (t as usize) < start);
+                for &a in touched[first..].iter().take_while(|&&t| (t as usize) < end) {
+                    let a = a as usize;
+                    let mut acc = [0.0f64; 3];
+                    self.row(a, |_, m, b| mul_add(&mut acc, b, &x[3 * m..3 * m + 3]));
+                    out[3 * (a - start)..3 * (a - start) + 3].copy_from_slice(&acc);
                 }
                 tail(&x[3 * start..3 * start + out.len()], out)
             })

@@ -118,6 +118,17 @@ pub trait BlockRows: Sync {
         acc
     }
 
+    /// Rows `start..` of A·x into `out`, 3 values a row, as many rows as
+    /// `out` holds: [`BlockRows::row_times`] row after row (an
+    /// implementation may run the same rows in a loop compiled for the
+    /// processor, with the same bits).
+    #[inline(always)]
+    fn rows_times(&self, start: usize, x: &[f64], pass: &Pass, out: &mut [f64]) {
+        for (k, yn) in out.chunks_exact_mut(3).enumerate() {
+            yn.copy_from_slice(&self.row_times(start + k, x, pass));
+        }
+    }
+
     /// The 3×3 diagonal block of row `a` (zero where there is none).
     fn diagonal_block(&self, a: usize) -> Block {
         let mut diag = [0.0; 9];
@@ -163,14 +174,44 @@ pub fn apply_rows<R: BlockRows + ?Sized>(rows: &R, x: &[f64], y: &mut [f64]) {
     let pass = rows.pass(x);
     y.par_chunks_mut(3 * CHUNK_NODES)
         .enumerate()
-        .for_each(|(ci, out)| {
-            for (k, yn) in out.chunks_exact_mut(3).enumerate() {
-                yn.copy_from_slice(&rows.row_times(ci * CHUNK_NODES + k, x, &pass));
-            }
-        });
+        .for_each(|(ci, out)| rows.rows_times(ci * CHUNK_NODES, x, &pass, out));
 }
 
 pub use crate::fem::vector::CHUNK_NODES;
+
+/// acc + b·x for a table block b given by its [`StencilTable::lanes`]:
+/// per lane (row) r, acc_r + ((b_r0·x0 + b_r1·x1) + b_r2·x2), the order of
+/// [`mul_add`].
+///
+/// # Safety
+///
+/// The processor must have AVX. Not itself compiled for AVX, so that it
+/// inlines into the function compiled for AVX that calls it.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn block_times_avx(
+    acc: std::arch::x86_64::__m256d,
+    lanes: &[f64; 12],
+    x: &[f64; 3],
+) -> std::arch::x86_64::__m256d {
+    use std::arch::x86_64::*;
+    let c = lanes.as_ptr();
+    // The loads read 4 values each at 0, 4 and 8 of the 12.
+    let (c0, c1, c2) = (
+        _mm256_loadu_pd(c),
+        _mm256_loadu_pd(c.add(4)),
+        _mm256_loadu_pd(c.add(8)),
+    );
+    let t = _mm256_add_pd(
+        _mm256_mul_pd(c0, _mm256_set1_pd(x[0])),
+        _mm256_mul_pd(c1, _mm256_set1_pd(x[1])),
+    );
+    let t = _mm256_add_pd(t, _mm256_mul_pd(c2, _mm256_set1_pd(x[2])));
+    _mm256_add_pd(acc, t)
+}
+
+/// [`StencilTable::neighbours`] of a node whose 8 voxels are all solid.
+const ALL_NEIGHBOURS: u32 = (1 << 27) - 1;
 
 /// The 27-point 3×3-block stencils of all 256 occupancy patterns.
 #[derive(Debug, Clone)]
@@ -185,6 +226,10 @@ pub struct StencilTable {
     /// The element stiffness by columns, `columns[j][i]` = Ke\[i\]\[j\] (the
     /// element products of partial voxels).
     pub columns: Vec<[f64; 24]>,
+    /// `blocks` by columns for the apply's vector loop: `lanes[27·P + d]`
+    /// holds block column j at 4j..4j + 3 (rows 0, 1, 2 and a zero), so
+    /// one 4-wide multiply and add does a column for all three rows.
+    pub lanes: Vec<[f64; 12]>,
 }
 
 /// Local corner a(c) = (1 − cx) + 2(1 − cy) + 4(1 − cz) of a node in the
@@ -254,11 +299,24 @@ impl StencilTable {
         let columns = (0..24)
             .map(|j| std::array::from_fn(|i| ke[(i, j)]))
             .collect();
+        let lanes = blocks
+            .iter()
+            .map(|b| {
+                std::array::from_fn(|k| {
+                    if k % 4 == 3 {
+                        0.0
+                    } else {
+                        b[3 * (k % 4) + k / 4]
+                    }
+                })
+            })
+            .collect();
         StencilTable {
             blocks,
             neighbours,
             element,
             columns,
+            lanes,
         }
     }
 
@@ -341,33 +399,18 @@ impl BlockRows for StencilRows<'_> {
     /// order: equal to round-off, not to the bit).
     #[inline(always)]
     fn row_times(&self, a: usize, x: &[f64], pass: &Pass) -> [f64; 3] {
-        let p = self.mesh.pattern[a];
-        let mask = self.partial_mask(a);
-        if mask == 0 {
-            return self.table_row_times(a, p as usize, x);
+        self.row_times_with::<false>(a, x, pass)
+    }
+
+    #[inline(always)]
+    fn rows_times(&self, start: usize, x: &[f64], pass: &Pass, out: &mut [f64]) {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx") {
+            // SAFETY: the processor has AVX, checked just above.
+            unsafe { self.rows_times_avx(start, x, pass, out) };
+            return;
         }
-        let partial = self
-            .partial
-            .as_ref()
-            .expect("a mask comes with partial voxels");
-        let products = &pass.products[..];
-        let [mut a0, mut a1, mut a2] = self.table_row_times(a, (p & !mask) as usize, x);
-        let id = self.mesh.nodes[a] as isize;
-        let mut bits = mask;
-        while bits != 0 {
-            let c = bits.trailing_zeros() as usize;
-            bits &= bits - 1;
-            // The voxel's corner 0 is this node's neighbour at entry d, and
-            // this node is the voxel's corner `own`.
-            let (own, d) = corner_entry(c, 0);
-            let m = self.mesh.node_map[(id + self.offsets[d]) as usize] as usize;
-            let at = 24 * partial.slot[m] as usize + 3 * own;
-            let v: &[f64; 3] = products[at..at + 3].try_into().expect("3 values a corner");
-            a0 += v[0];
-            a1 += v[1];
-            a2 += v[2];
-        }
-        [a0, a1, a2]
+        self.rows_times_portable(start, x, pass, out)
     }
 
     fn diagonal_block(&self, a: usize) -> Block {
@@ -391,28 +434,164 @@ impl BlockRows for StencilRows<'_> {
 }
 
 impl StencilRows<'_> {
+    /// [`BlockRows::row_times`], its table rows by
+    /// [`StencilRows::table_row_times_avx`] when `AVX` (which only a
+    /// function compiled for AVX may ask), else by
+    /// [`StencilRows::table_row_times`].
+    #[inline(always)]
+    fn row_times_with<const AVX: bool>(&self, a: usize, x: &[f64], pass: &Pass) -> [f64; 3] {
+        let p = self.mesh.pattern[a];
+        let mask = self.partial_mask(a);
+        if mask == 0 {
+            return self.table_row::<AVX>(a, p as usize, x);
+        }
+        let partial = self
+            .partial
+            .as_ref()
+            .expect("a mask comes with partial voxels");
+        let products = &pass.products[..];
+        let [mut a0, mut a1, mut a2] = self.table_row::<AVX>(a, (p & !mask) as usize, x);
+        let id = self.mesh.nodes[a] as isize;
+        let mut bits = mask;
+        while bits != 0 {
+            let c = bits.trailing_zeros() as usize;
+            bits &= bits - 1;
+            // The voxel's corner 0 is this node's neighbour at entry d, and
+            // this node is the voxel's corner `own`.
+            let (own, d) = corner_entry(c, 0);
+            let m = self.mesh.node_map[(id + self.offsets[d]) as usize] as usize;
+            let at = 24 * partial.slot[m] as usize + 3 * own;
+            let v: &[f64; 3] = products[at..at + 3].try_into().expect("3 values a corner");
+            a0 += v[0];
+            a1 += v[1];
+            a2 += v[2];
+        }
+        [a0, a1, a2]
+    }
+
+    /// The table row of pattern `p` at node `a` applied to x: by
+    /// [`StencilRows::table_row_times_avx`] when `AVX`, else by
+    /// [`StencilRows::table_row_times`].
+    #[inline(always)]
+    fn table_row<const AVX: bool>(&self, a: usize, p: usize, x: &[f64]) -> [f64; 3] {
+        #[cfg(target_arch = "x86_64")]
+        if AVX {
+            // SAFETY: `AVX` is asked only by `rows_times_avx`, which runs
+            // where the processor has AVX.
+            return unsafe { self.table_row_times_avx(a, p, x) };
+        }
+        self.table_row_times(a, p, x)
+    }
+
     /// The table row of pattern `p` at node `a` applied to x, in one loop
-    /// with the sums in registers.
+    /// with the sums in registers: a block's three rows are the lanes of
+    /// one 4-wide sum ([`StencilTable::lanes`]), each lane the scalar
+    /// `acc += b0·x0 + b1·x1 + b2·x2` in the same order (the same bits as
+    /// [`mul_add`] row by row), so a processor with 256-bit vectors does a
+    /// block in three multiplies and three adds.
     #[inline(always)]
     fn table_row_times(&self, a: usize, p: usize, x: &[f64]) -> [f64; 3] {
         let mesh = self.mesh;
-        let blocks: &[Block; 27] = self.table.blocks[27 * p..27 * p + 27]
+        let lanes: &[[f64; 12]; 27] = self.table.lanes[27 * p..27 * p + 27]
             .try_into()
             .expect("27 blocks a pattern");
         let id = mesh.nodes[a] as isize;
-        let (mut a0, mut a1, mut a2) = (0.0f64, 0.0f64, 0.0f64);
+        let mut acc = [0.0f64; 4];
         let mut bits = self.table.neighbours[p];
         while bits != 0 {
             let d = bits.trailing_zeros() as usize;
             bits &= bits - 1;
             let m = mesh.node_map[(id + self.offsets[d]) as usize] as usize;
             let xm: &[f64; 3] = x[3 * m..3 * m + 3].try_into().expect("3 dofs a node");
-            let b = &blocks[d];
-            a0 += b[0] * xm[0] + b[1] * xm[1] + b[2] * xm[2];
-            a1 += b[3] * xm[0] + b[4] * xm[1] + b[5] * xm[2];
-            a2 += b[6] * xm[0] + b[7] * xm[1] + b[8] * xm[2];
+            let c = &lanes[d];
+            for r in 0..4 {
+                acc[r] += c[r] * xm[0] + c[4 + r] * xm[1] + c[8 + r] * xm[2];
+            }
         }
-        [a0, a1, a2]
+        [acc[0], acc[1], acc[2]]
+    }
+
+    /// Rows `start..` of K·x into `out`, [`BlockRows::row_times`] row
+    /// after row.
+    #[inline(always)]
+    fn rows_times_portable(&self, start: usize, x: &[f64], pass: &Pass, out: &mut [f64]) {
+        for (k, yn) in out.chunks_exact_mut(3).enumerate() {
+            yn.copy_from_slice(&self.row_times(start + k, x, pass));
+        }
+    }
+
+    /// [`StencilRows::rows_times_portable`] with the table rows in AVX
+    /// registers ([`StencilRows::table_row_times_avx`]): the same bits.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx")]
+    fn rows_times_avx(&self, start: usize, x: &[f64], pass: &Pass, out: &mut [f64]) {
+        for (k, yn) in out.chunks_exact_mut(3).enumerate() {
+            let row = self.row_times_with::<true>(start + k, x, pass);
+            yn.copy_from_slice(&row);
+        }
+    }
+
+    /// [`StencilRows::table_row_times`] with a block's 4-wide sum in one
+    /// 256-bit register: the same multiplies and adds in the same order
+    /// (no fused multiply-add), so the same bits. Written with the
+    /// intrinsics because the compiler, seeing the fourth lane unused,
+    /// splits the sum into a 2-wide and a scalar part.
+    ///
+    /// # Safety
+    ///
+    /// The processor must have AVX. Not itself compiled for AVX, so that it
+    /// inlines into [`StencilRows::rows_times_avx`], which is.
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    unsafe fn table_row_times_avx(&self, a: usize, p: usize, x: &[f64]) -> [f64; 3] {
+        use std::arch::x86_64::*;
+        let mesh = self.mesh;
+        let lanes: &[[f64; 12]; 27] = self.table.lanes[27 * p..27 * p + 27]
+            .try_into()
+            .expect("27 blocks a pattern");
+        let id = mesh.nodes[a] as isize;
+        let mut acc = _mm256_setzero_pd();
+        // A macro, not a closure: a closure is compiled on its own, without
+        // AVX, and the intrinsics in it would be calls.
+        macro_rules! block {
+            ($d:expr) => {{
+                let d = $d;
+                let m = mesh.node_map[(id + self.offsets[d]) as usize] as usize;
+                let xm: &[f64; 3] = x[3 * m..3 * m + 3].try_into().expect("3 dofs a node");
+                acc = block_times_avx(acc, &lanes[d], xm);
+            }};
+        }
+        let mut bits = self.table.neighbours[p];
+        if bits == ALL_NEIGHBOURS && !mesh.periodic {
+            // A node inside the solid: all 27 neighbours are active, so
+            // the three of a row along x are consecutive active nodes (the
+            // numbering follows the grid ids; a periodic mesh's ghost
+            // layer does not): one node-map read a row, and a loop of known
+            // length, unrolled, in the order d = 0..27.
+            for row in 0..9 {
+                let d = 3 * row + 1;
+                let m = mesh.node_map[(id + self.offsets[d]) as usize] as usize;
+                let xr: &[f64; 9] = x[3 * m - 3..3 * m + 6].try_into().expect("3 nodes a row");
+                for k in 0..3 {
+                    let xm: &[f64; 3] = xr[3 * k..3 * k + 3].try_into().expect("3 dofs a node");
+                    acc = block_times_avx(acc, &lanes[d - 1 + k], xm);
+                }
+            }
+        } else if bits == ALL_NEIGHBOURS {
+            for d in 0..27 {
+                block!(d);
+            }
+        } else {
+            while bits != 0 {
+                let d = bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                block!(d);
+            }
+        }
+        let mut out = [0.0f64; 4];
+        // SAFETY: `out` holds the 4 values stored.
+        unsafe { _mm256_storeu_pd(out.as_mut_ptr(), acc) };
+        [out[0], out[1], out[2]]
     }
 
     /// Calls `f(d, m, blocks[d])` for the structurally non-zero entries of
@@ -602,6 +781,64 @@ mod tests {
             portable.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
             avx2.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
         );
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn the_avx_rows_have_the_portable_bits() {
+        if !std::arch::is_x86_feature_detected!("avx") {
+            eprintln!("no AVX on this processor: the comparison is skipped");
+            return;
+        }
+        let t = table();
+        // A 7×6×5 block with a few void voxels: nodes inside the solid (all
+        // 27 neighbours), on its faces and next to the voids; binary, and
+        // with partial voxels.
+        let mut g = crate::grid::VoxelGrid::full([7, 6, 5], 0.05);
+        let n = g.voxel_count();
+        for v in (0..n).filter(|v| v % 23 == 5) {
+            g.solid[v] = 0;
+        }
+        let mut fractional = g.clone();
+        fractional.fraction = Some((0..n).map(|v| if v % 5 == 2 { 0.4 } else { 1.0 }).collect());
+        let mut full_nodes = 0;
+        for g in [&g, &fractional] {
+            for mesh in [
+                ActiveMesh::new(g).unwrap(),
+                ActiveMesh::periodic(g).unwrap(),
+            ] {
+                full_nodes += mesh.pattern.iter().filter(|&&p| p == 255).count();
+                let k = StencilRows::new(&mesh, &t);
+                let x: Vec<f64> = (0..k.len()).map(|i| (i as f64 * 0.61).sin()).collect();
+                let pass = k.pass(&x);
+                let mut portable = vec![0.0; k.len()];
+                let mut avx = vec![1.0; k.len()];
+                k.rows_times_portable(0, &x, &pass, &mut portable);
+                // SAFETY: the processor has AVX, checked above.
+                unsafe { k.rows_times_avx(0, &x, &pass, &mut avx) };
+                assert_eq!(
+                    portable.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                    avx.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                    "periodic {}, fractions {}",
+                    mesh.periodic,
+                    mesh.has_fractions()
+                );
+                // And the portable rows are the table's rows, block by block
+                // (BlockRows::row, summed by mul_add), to the bit where no
+                // voxel is partial.
+                if !mesh.has_fractions() {
+                    for a in 0..mesh.len() {
+                        let mut want = [0.0; 3];
+                        k.row(a, |_, m, b| mul_add(&mut want, b, &x[3 * m..3 * m + 3]));
+                        assert_eq!(
+                            want.map(f64::to_bits),
+                            [0, 1, 2].map(|c| portable[3 * a + c].to_bits())
+                        );
+                    }
+                }
+            }
+        }
+        assert!(full_nodes > 20, "{full_nodes} nodes inside the solid");
     }
 
     #[test]

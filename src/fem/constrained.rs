@@ -27,7 +27,7 @@
 //! only. Both are the rows [`BlockRows::row`] gives, in the same order, so
 //! the result is the same to the bit as a row-by-row apply of A.
 
-use crate::fem::operator::{mul_add, Block, BlockRows, LinearOperator, CHUNK_NODES};
+use crate::fem::operator::{mul_add, Block, BlockRows, LinearOperator};
 use rayon::prelude::*;
 
 /// P K P + (I − P) for the rows of K and the fixed-dof flags of each node
@@ -142,7 +142,7 @@ impl<R: BlockRows> LinearOperator for Constrained<'_, R> {
 }
 
 impl<R: BlockRows> Constrained<'_, R> {
-    /// y = A·x, [`CHUNK_NODES`] nodes per parallel task, and `tail(x, y)`
+    /// y = A·x, [`CHUNK_NODES`](crate::fem::operator::CHUNK_NODES) nodes per parallel task, and `tail(x, y)`
     /// of each task's chunk once it is written, in chunk order.
     fn apply_chunks<T: Send>(
         &self,
@@ -154,24 +154,19 @@ impl<R: BlockRows> Constrained<'_, R> {
         assert_eq!(x.len(), len, "x has the wrong length");
         assert_eq!(y.len(), len, "y has the wrong length");
         let touched = &self.touched[..];
-        let pass = self.rows.pass(x);
-        y.par_chunks_mut(3 * CHUNK_NODES)
-            .enumerate()
-            .map(|(ci, out)| {
-                let start = ci * CHUNK_NODES;
-                let end = start + out.len() / 3;
-                // The rows' loop over the whole chunk, then the touched rows
-                // written over.
-                self.rows.rows_times(start, x, &pass, out);
-                let first = touched.partition_point(|&t| (t as usize) < start);
-                for &a in touched[first..].iter().take_while(|&&t| (t as usize) < end) {
-                    let a = a as usize;
-                    let mut acc = [0.0f64; 3];
-                    self.row(a, |_, m, b| mul_add(&mut acc, b, &x[3 * m..3 * m + 3]));
-                    out[3 * (a - start)..3 * (a - start) + 3].copy_from_slice(&acc);
-                }
-                tail(&x[3 * start..3 * start + out.len()], out)
-            })
-            .collect()
+        self.rows.for_chunks(x, y, |start, out, pass| {
+            let end = start + out.len() / 3;
+            // The rows' loop over the whole chunk, then the touched rows
+            // written over.
+            self.rows.rows_times(start, x, pass, out);
+            let first = touched.partition_point(|&t| (t as usize) < start);
+            for &a in touched[first..].iter().take_while(|&&t| (t as usize) < end) {
+                let a = a as usize;
+                let mut acc = [0.0f64; 3];
+                self.row(a, |_, m, b| mul_add(&mut acc, b, &x[3 * m..3 * m + 3]));
+                out[3 * (a - start)..3 * (a - start) + 3].copy_from_slice(&acc);
+            }
+            tail(&x[3 * start..3 * start + out.len()], out)
+        })
     }
 }

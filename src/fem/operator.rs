@@ -106,6 +106,21 @@ pub trait BlockRows: Sync {
         Pass::default()
     }
 
+    /// `chunk(start, out, pass)` for every chunk of [`CHUNK_NODES`] rows of
+    /// y, in parallel (`out` the chunk's values, `start` its first row),
+    /// with `pass` holding what [`BlockRows::pass`] gives for x, at least
+    /// for the rows of the chunk; the results in chunk order. By default
+    /// one pass before all chunks; an implementation may make its pass
+    /// piecewise, just before the chunks that read it (the same values).
+    fn for_chunks<T: Send>(
+        &self,
+        x: &[f64],
+        y: &mut [f64],
+        chunk: impl Fn(usize, &mut [f64], &Pass) -> T + Sync,
+    ) -> Vec<T> {
+        chunks_after_pass(self, x, y, chunk)
+    }
+
     /// Row `a` applied to x, with `pass` what [`BlockRows::pass`] gave for
     /// the same x: Σ over the row's blocks, in [`BlockRows::row`]'s order,
     /// of [`mul_add`] (an implementation may run the same sum in a tighter
@@ -165,16 +180,29 @@ pub fn mul_add(acc: &mut [f64; 3], b: &Block, x: &[f64]) {
     acc[2] += b[6] * x[0] + b[7] * x[1] + b[8] * x[2];
 }
 
+/// [`BlockRows::for_chunks`] with one pass before all chunks.
+pub fn chunks_after_pass<R: BlockRows + ?Sized, T: Send>(
+    rows: &R,
+    x: &[f64],
+    y: &mut [f64],
+    chunk: impl Fn(usize, &mut [f64], &Pass) -> T + Sync,
+) -> Vec<T> {
+    let pass = rows.pass(x);
+    y.par_chunks_mut(3 * CHUNK_NODES)
+        .enumerate()
+        .map(|(ci, out)| chunk(ci * CHUNK_NODES, out, &pass))
+        .collect()
+}
+
 /// y = A·x for block rows A: one gather per node, [`CHUNK_NODES`] nodes per
 /// parallel task.
 pub fn apply_rows<R: BlockRows + ?Sized>(rows: &R, x: &[f64], y: &mut [f64]) {
     let len = 3 * rows.nodes();
     assert_eq!(x.len(), len, "x has the wrong length");
     assert_eq!(y.len(), len, "y has the wrong length");
-    let pass = rows.pass(x);
-    y.par_chunks_mut(3 * CHUNK_NODES)
-        .enumerate()
-        .for_each(|(ci, out)| rows.rows_times(ci * CHUNK_NODES, x, &pass, out));
+    rows.for_chunks(x, y, |start, out, pass| {
+        rows.rows_times(start, x, pass, out)
+    });
 }
 
 pub use crate::fem::vector::CHUNK_NODES;
@@ -383,6 +411,24 @@ impl BlockRows for StencilRows<'_> {
         }
     }
 
+    /// With partial voxels on a box (not periodic) mesh, the element
+    /// products made piecewise, just before the chunks that read them, so
+    /// that the rows read them from cache (`chunks_with_products`, in
+    /// operator/partial.rs).
+    fn for_chunks<T: Send>(
+        &self,
+        x: &[f64],
+        y: &mut [f64],
+        chunk: impl Fn(usize, &mut [f64], &Pass) -> T + Sync,
+    ) -> Vec<T> {
+        match &self.partial {
+            Some(partial) if !self.mesh.periodic && !self.mesh.is_empty() => {
+                self.chunks_with_products(partial, x, y, chunk)
+            }
+            _ => chunks_after_pass(self, x, y, chunk),
+        }
+    }
+
     /// The partial voxels' element products w·Ke·xₑ, one task per
     /// [`CHUNK_NODES`] voxels.
     fn pass(&self, x: &[f64]) -> Pass {
@@ -460,7 +506,7 @@ impl StencilRows<'_> {
             // this node is the voxel's corner `own`.
             let (own, d) = corner_entry(c, 0);
             let m = self.mesh.node_map[(id + self.offsets[d]) as usize] as usize;
-            let at = 24 * partial.slot[m] as usize + 3 * own;
+            let at = 24 * (partial.slot[m] as usize - pass.first_slot) + 3 * own;
             let v: &[f64; 3] = products[at..at + 3].try_into().expect("3 values a corner");
             a0 += v[0];
             a1 += v[1];
@@ -759,9 +805,51 @@ mod tests {
         }
     }
 
+    #[test]
+    fn products_made_piecewise_give_the_bits_of_one_pass() {
+        // A box mesh of many chunks, with void and partial voxels: the
+        // apply makes its products run by run, chunk by chunk; one pass
+        // before all rows must give the same bits, with any thread count.
+        let t = table();
+        let mut g = crate::grid::VoxelGrid::full([34, 30, 26], 0.05);
+        let n = g.voxel_count();
+        for v in (0..n).filter(|v| v % 17 == 3) {
+            g.solid[v] = 0;
+        }
+        g.fraction = Some(
+            (0..n)
+                .map(|v| {
+                    if v % 4 == 1 {
+                        0.2 + (v % 9) as f32 / 12.0
+                    } else {
+                        1.0
+                    }
+                })
+                .collect(),
+        );
+        let mesh = ActiveMesh::new(&g).unwrap();
+        assert!(mesh.len() > 8 * CHUNK_NODES, "{} nodes", mesh.len());
+        let k = StencilRows::new(&mesh, &t);
+        let x: Vec<f64> = (0..k.len()).map(|i| (i as f64 * 0.37).sin()).collect();
+        let mut one = vec![0.0; k.len()];
+        chunks_after_pass(&k, &x, &mut one, |start, out, pass| {
+            k.rows_times(start, &x, pass, out)
+        });
+        let bits = |v: &[f64]| v.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        for threads in [1, 2, 3, 7] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            let mut piecewise = vec![1.0; k.len()];
+            pool.install(|| k.apply(&x, &mut piecewise));
+            assert_eq!(bits(&piecewise), bits(&one), "{threads} threads");
+        }
+    }
+
     #[cfg(target_arch = "x86_64")]
     #[test]
-    fn the_avx2_element_products_have_the_portable_bits() {
+    fn the_vector_element_products_have_the_portable_bits() {
         if !std::arch::is_x86_feature_detected!("avx2") {
             eprintln!("no AVX2 on this processor: the comparison is skipped");
             return;
@@ -777,10 +865,16 @@ mod tests {
         k.element_products(corners, &x, &mut portable);
         // SAFETY: the processor has AVX2, checked above.
         unsafe { k.element_products_avx2(corners, &x, &mut avx2) };
-        assert_eq!(
-            portable.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
-            avx2.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
-        );
+        let bits = |v: &[f64]| v.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&portable), bits(&avx2));
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            let mut avx512 = vec![1.0; 24 * corners.len()];
+            // SAFETY: the processor has AVX-512F, checked just above.
+            unsafe { k.element_products_avx512(corners, &x, &mut avx512) };
+            assert_eq!(bits(&portable), bits(&avx512));
+        } else {
+            eprintln!("no AVX-512F on this processor: its comparison is skipped");
+        }
     }
 
     #[cfg(target_arch = "x86_64")]

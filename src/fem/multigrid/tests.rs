@@ -87,7 +87,10 @@ fn the_avx2_stored_rows_have_the_portable_bits() {
         let mut avx2 = vec![1.0; x.len()];
         // SAFETY: the processor has AVX2, checked above.
         unsafe { matrix.rows_times_avx2(0, &x, &mut avx2) };
-        assert_eq!(portable, avx2.iter().map(|v| v.to_bits()).collect::<Vec<_>>());
+        assert_eq!(
+            portable,
+            avx2.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
+        );
     }
 }
 

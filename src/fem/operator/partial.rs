@@ -14,7 +14,9 @@ use rayon::prelude::*;
 /// serves both).
 #[derive(Default)]
 pub struct Pass {
+    /// The products of slots `first_slot..`, 24 values each.
     pub(super) products: Vec<f64>,
+    pub(super) first_slot: usize,
 }
 
 /// Buffers of ended passes, at most [`SPARE_MAX`]; emptied when the
@@ -31,7 +33,10 @@ impl Pass {
             .and_then(|mut spare| spare.pop())
             .unwrap_or_default();
         products.resize(len, 0.0);
-        Pass { products }
+        Pass {
+            products,
+            first_slot: 0,
+        }
     }
 }
 
@@ -107,16 +112,88 @@ impl StencilRows<'_> {
         out.par_chunks_mut(24 * CHUNK_NODES)
             .enumerate()
             .for_each(|(ci, out)| {
-                let corners = &partial.corner[ci * CHUNK_NODES..];
-                #[cfg(target_arch = "x86_64")]
-                if std::arch::is_x86_feature_detected!("avx2") {
-                    // SAFETY: the processor has AVX2, checked just above.
-                    unsafe { self.element_products_avx2(corners, x, out) };
-                    return;
-                }
-                self.element_products(corners, x, out)
+                self.element_products_fastest(&partial.corner[ci * CHUNK_NODES..], x, out)
             });
         pass
+    }
+
+    /// [`BlockRows::for_chunks`](super::BlockRows::for_chunks) on a box
+    /// mesh with partial voxels: the chunks in a few runs of consecutive
+    /// chunks (two a thread), each run one task that makes, before each of
+    /// its chunks, the products of the partial voxels whose corner-0 node
+    /// comes before the chunk's end, into the run's own buffer. A row
+    /// reads the products of voxels whose corner 0 is at most one node
+    /// plane back, made moments before, so from cache, where one pass
+    /// before all rows left them in memory. A run starts one node plane
+    /// before its first chunk: that plane's products are made twice. The
+    /// same values, the same chunks, so the same bits.
+    pub(super) fn chunks_with_products<T: Send>(
+        &self,
+        partial: &PartialVoxels,
+        x: &[f64],
+        y: &mut [f64],
+        chunk: impl Fn(usize, &mut [f64], &Pass) -> T + Sync,
+    ) -> Vec<T> {
+        let nodes = self.mesh.len();
+        let chunks = nodes.div_ceil(CHUNK_NODES);
+        let runs = (2 * rayon::current_num_threads()).min(chunks).max(1);
+        let mut parts = Vec::with_capacity(runs);
+        let mut rest = y;
+        for r in 0..runs {
+            let first = r * chunks / runs * CHUNK_NODES;
+            let last = ((r + 1) * chunks / runs * CHUNK_NODES).min(nodes);
+            let (part, tail) = rest.split_at_mut(3 * (last - first));
+            parts.push((first, part));
+            rest = tail;
+        }
+        // The lowest neighbour offset, (−1, −1, −1): a voxel's corner 0 is
+        // at most that far back from any of its nodes.
+        let back = self.offsets[0];
+        let corner = &partial.corner[..];
+        let slots_before = |node: usize| corner.partition_point(|&c| (c as usize) < node);
+        let results: Vec<Vec<T>> = parts
+            .into_par_iter()
+            .map(|(first, part)| {
+                let last = first + part.len() / 3;
+                let from = self.mesh.nodes[first] as isize + back;
+                let lo = self.mesh.nodes.partition_point(|&g| (g as isize) < from);
+                let first_slot = slots_before(lo);
+                let mut pass = Pass::with_len(24 * (slots_before(last) - first_slot));
+                pass.first_slot = first_slot;
+                let mut done = first_slot;
+                part.chunks_mut(3 * CHUNK_NODES)
+                    .enumerate()
+                    .map(|(k, out)| {
+                        let start = first + k * CHUNK_NODES;
+                        let upto = slots_before(start + out.len() / 3);
+                        let into =
+                            &mut pass.products[24 * (done - first_slot)..24 * (upto - first_slot)];
+                        self.element_products_fastest(&corner[done..upto], x, into);
+                        done = upto;
+                        chunk(start, out, &pass)
+                    })
+                    .collect()
+            })
+            .collect();
+        results.into_iter().flatten().collect()
+    }
+
+    /// [`StencilRows::element_products`] compiled for the widest vectors
+    /// the processor has (the same bits on all).
+    fn element_products_fastest(&self, corners: &[u32], x: &[f64], out: &mut [f64]) {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the processor has AVX-512F, checked just above.
+            unsafe { self.element_products_avx512(corners, x, out) };
+            return;
+        }
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the processor has AVX2, checked just above.
+            unsafe { self.element_products_avx2(corners, x, out) };
+            return;
+        }
+        self.element_products(corners, x, out)
     }
 
     /// The weighted element products w·Ke·xₑ of the partial voxels whose
@@ -160,6 +237,14 @@ impl StencilRows<'_> {
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
     pub(super) fn element_products_avx2(&self, corners: &[u32], x: &[f64], out: &mut [f64]) {
+        self.element_products(corners, x, out)
+    }
+
+    /// [`StencilRows::element_products`] compiled for AVX-512: eight rows
+    /// of a column a register, the same bits.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f")]
+    pub(super) fn element_products_avx512(&self, corners: &[u32], x: &[f64], out: &mut [f64]) {
         self.element_products(corners, x, out)
     }
 }

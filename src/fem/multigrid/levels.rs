@@ -207,19 +207,6 @@ impl BlockRows for BlockMatrix {
         }
     }
 
-    #[inline(always)]
-    fn rows_times(&self, start: usize, x: &[f64], pass: &Pass, out: &mut [f64]) {
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the processor has AVX2, checked just above.
-            unsafe { self.rows_times_avx2(start, x, out) };
-            return;
-        }
-        for (k, yn) in out.chunks_exact_mut(3).enumerate() {
-            yn.copy_from_slice(&self.row_times(start + k, x, pass));
-        }
-    }
-
     /// [`BlockRows::row`]'s sum with the accumulators in registers.
     #[inline(always)]
     fn row_times(&self, a: usize, x: &[f64], _pass: &Pass) -> [f64; 3] {
@@ -241,68 +228,6 @@ impl BlockRows for BlockMatrix {
             }
         }
         [a0, a1, a2]
-    }
-}
-
-impl BlockMatrix {
-    /// [`BlockRows::row_times`] row after row, compiled for AVX2
-    /// ([`BlockMatrix::row_times_avx2`]): the same bits.
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2")]
-    pub(super) fn rows_times_avx2(&self, start: usize, x: &[f64], out: &mut [f64]) {
-        for (k, yn) in out.chunks_exact_mut(3).enumerate() {
-            // SAFETY: this function runs only where the processor has AVX2.
-            yn.copy_from_slice(&unsafe { self.row_times_avx2(start + k, x) });
-        }
-    }
-
-    /// Row `a` applied to x with a block's three rows the lanes of one
-    /// 256-bit f64 register: the row-major f32 block is read as two 8-wide
-    /// loads (entries 0..8 and 1..9), permuted into its three columns and
-    /// widened to f64 (exactly), then per lane acc + ((b_r0·x0 + b_r1·x1) +
-    /// b_r2·x2), the order of [`BlockRows::row_times`]: the same bits.
-    ///
-    /// # Safety
-    ///
-    /// The processor must have AVX2. Not itself compiled for AVX2, so that
-    /// it inlines into [`BlockMatrix::rows_times_avx2`], which is.
-    #[cfg(target_arch = "x86_64")]
-    #[inline(always)]
-    unsafe fn row_times_avx2(&self, a: usize, x: &[f64]) -> [f64; 3] {
-        use std::arch::x86_64::*;
-        let blocks: &[Block32; 27] = self.blocks[27 * a..27 * a + 27]
-            .try_into()
-            .expect("27 blocks a node");
-        let neighbours: &[u32; 27] = self.neighbours[27 * a..27 * a + 27]
-            .try_into()
-            .expect("27 neighbours a node");
-        // Columns 0 and 1 from entries 0..8 (lane 3 of each a copy of lane
-        // 2, multiplied and dropped), column 2 from entries 1..9.
-        let first_two = _mm256_setr_epi32(0, 3, 6, 6, 1, 4, 7, 7);
-        let third = _mm256_setr_epi32(1, 4, 7, 7, 1, 4, 7, 7);
-        let mut acc = _mm256_setzero_pd();
-        for (b, &m) in blocks.iter().zip(neighbours) {
-            if m != u32::MAX {
-                let m = m as usize;
-                let xm: &[f64; 3] = x[3 * m..3 * m + 3].try_into().expect("3 dofs a node");
-                let p = b.as_ptr();
-                // The loads read entries 0..8 and 1..9 of the 9.
-                let c01 = _mm256_permutevar8x32_ps(_mm256_loadu_ps(p), first_two);
-                let c2 = _mm256_permutevar8x32_ps(_mm256_loadu_ps(p.add(1)), third);
-                let c0 = _mm256_cvtps_pd(_mm256_castps256_ps128(c01));
-                let c1 = _mm256_cvtps_pd(_mm256_extractf128_ps::<1>(c01));
-                let c2 = _mm256_cvtps_pd(_mm256_castps256_ps128(c2));
-                let t = _mm256_add_pd(
-                    _mm256_mul_pd(c0, _mm256_set1_pd(xm[0])),
-                    _mm256_mul_pd(c1, _mm256_set1_pd(xm[1])),
-                );
-                let t = _mm256_add_pd(t, _mm256_mul_pd(c2, _mm256_set1_pd(xm[2])));
-                acc = _mm256_add_pd(acc, t);
-            }
-        }
-        let mut out = [0.0f64; 4];
-        _mm256_storeu_pd(out.as_mut_ptr(), acc);
-        [out[0], out[1], out[2]]
     }
 }
 

@@ -65,35 +65,6 @@ fn coarse_operators_are_galerkin_products() {
     }
 }
 
-#[cfg(target_arch = "x86_64")]
-#[test]
-fn the_avx2_stored_rows_have_the_portable_bits() {
-    use crate::fem::operator::{BlockRows, Pass};
-    if !std::arch::is_x86_feature_detected!("avx2") {
-        eprintln!("no AVX2 on this processor: the comparison is skipped");
-        return;
-    }
-    let (mesh, table, fixed) = problem();
-    let mg = Multigrid::new(&mesh, &table, &fixed).unwrap();
-    assert!(mg.levels.len() >= 2, "{:?}", mg.info());
-    for level in &mg.levels {
-        let matrix = &level.matrix;
-        let x = random(3 * matrix.nodes(), 7);
-        let pass = Pass::default();
-        let portable: Vec<u64> = (0..matrix.nodes())
-            .flat_map(|a| matrix.row_times(a, &x, &pass))
-            .map(f64::to_bits)
-            .collect();
-        let mut avx2 = vec![1.0; x.len()];
-        // SAFETY: the processor has AVX2, checked above.
-        unsafe { matrix.rows_times_avx2(0, &x, &mut avx2) };
-        assert_eq!(
-            portable,
-            avx2.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
-        );
-    }
-}
-
 #[test]
 fn fine_rows_are_the_constrained_operator() {
     let (mesh, table, fixed) = problem();

@@ -178,15 +178,9 @@ impl StencilRows<'_> {
         results.into_iter().flatten().collect()
     }
 
-    /// [`StencilRows::element_products`] compiled for the widest vectors
-    /// the processor has (the same bits on all).
+    /// [`StencilRows::element_products`], compiled for AVX2 where the
+    /// processor has it (the same bits).
     fn element_products_fastest(&self, corners: &[u32], x: &[f64], out: &mut [f64]) {
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the processor has AVX-512F, checked just above.
-            unsafe { self.element_products_avx512(corners, x, out) };
-            return;
-        }
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the processor has AVX2, checked just above.
@@ -237,14 +231,6 @@ impl StencilRows<'_> {
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
     pub(super) fn element_products_avx2(&self, corners: &[u32], x: &[f64], out: &mut [f64]) {
-        self.element_products(corners, x, out)
-    }
-
-    /// [`StencilRows::element_products`] compiled for AVX-512: eight rows
-    /// of a column a register, the same bits.
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx512f")]
-    pub(super) fn element_products_avx512(&self, corners: &[u32], x: &[f64], out: &mut [f64]) {
         self.element_products(corners, x, out)
     }
 }

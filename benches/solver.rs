@@ -186,25 +186,34 @@ fn kernels(c: &mut Criterion) {
 /// f32 and 27 neighbour indices, x gathered once, y written once.
 const STORED_APPLY_BYTES: f64 = 27.0 * (36.0 + 4.0) + 24.0 + 24.0;
 
-/// Operator applies per smoothed level in one V-cycle: pre-smoothing from
-/// zero 2 (its first step needs none), the residual 1, post-smoothing 3.
-const VCYCLE_APPLIES: f64 = 6.0;
+/// Operator applies per smoothed level in one V-cycle with Chebyshev
+/// smoothing of degree k (`smoothing_degree`: 1 on the finest level, 3
+/// below): pre-smoothing from zero k − 1 (its first step needs none), the
+/// residual 1, post-smoothing k.
+fn vcycle_applies(k: usize) -> f64 {
+    2.0 * k as f64
+}
 
-/// Bytes of a V-cycle's vector passes per node of a smoothed level (f64
-/// vectors of 24 B a node, inverse diagonal blocks of 36): x zeroed 24;
-/// pre-smoothing r = b 48, first direction (read D⁻¹, r; write d) 84,
-/// x += d 72, two more steps of r −= Ad 72, d = c1·d + c2·D⁻¹r 108 and
-/// x += d 72; the residual r = b − Ax 72; restriction (read r) 24;
-/// prolongation (read and write x) 48; post-smoothing r = b − Ax 72, then
-/// the pre-smoothing's 84 + 72 + 2·252. In all 1 608.
-const VCYCLE_VECTOR_BYTES: f64 = 24.0 + 708.0 + 72.0 + 24.0 + 48.0 + 732.0;
+/// Bytes of a V-cycle's vector passes per node of a smoothed level with
+/// smoothing degree k (f64 vectors of 24 B a node, inverse diagonal blocks
+/// of 36 in f32): x zeroed 24; pre-smoothing r = b 48, first direction
+/// (read D⁻¹, r; write d) 84, x += d 72, then per further step r −= Ad
+/// 72, d = c1·d + c2·D⁻¹r 108 and x += d 72 (252); the residual
+/// r = b − Ax 72; restriction (read r) 24; prolongation (read and write x)
+/// 48; post-smoothing r = b − Ax 72, then the pre-smoothing's 84 + 72 and
+/// 252 per further step. In all 600 + 504·(k − 1): 600 at k = 1, 1 608 at
+/// k = 3. The transfer lists (about 37 B per active node over all levels)
+/// are not counted.
+fn vcycle_vector_bytes(k: usize) -> f64 {
+    600.0 + 504.0 * (k as f64 - 1.0)
+}
 
 /// One multigrid V-cycle (the CPU preconditioner of every solve) at the
 /// shipped h and at h/2, with its GB/s by the byte model above summed over
 /// the levels (the coarsest: two triangular solves reading its dense
 /// factor, 8 n² bytes for n unknowns); compare with `benches/triad.sh`.
 fn vcycle(c: &mut Criterion) {
-    use voxfe::fem::multigrid::Multigrid;
+    use voxfe::fem::multigrid::{smoothing_degree, Multigrid};
     use voxfe::fem::precond::Preconditioner;
     let mut g = c.benchmark_group("kernels rd-compression");
     g.sample_size(10);
@@ -224,7 +233,8 @@ fn vcycle(c: &mut Criterion) {
                 } else {
                     STORED_APPLY_BYTES
                 };
-                n as f64 * (VCYCLE_APPLIES * apply + VCYCLE_VECTOR_BYTES)
+                let k = smoothing_degree(l);
+                n as f64 * (vcycle_applies(k) * apply + vcycle_vector_bytes(k))
             })
             .sum::<f64>()
             + 8.0 * coarsest * coarsest;

@@ -142,8 +142,9 @@ impl<R: BlockRows> LinearOperator for Constrained<'_, R> {
 }
 
 impl<R: BlockRows> Constrained<'_, R> {
-    /// y = A·x, [`CHUNK_NODES`](crate::fem::operator::CHUNK_NODES) nodes per parallel task, and `tail(x, y)`
-    /// of each task's chunk once it is written, in chunk order.
+    /// y = A·x in the chunks of the rows' [`BlockRows::for_chunks`]
+    /// ([`CHUNK_NODES`](crate::fem::operator::CHUNK_NODES) nodes each), and
+    /// `tail(x, y)` of each chunk once it is written, in chunk order.
     fn apply_chunks<T: Send>(
         &self,
         x: &[f64],

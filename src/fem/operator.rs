@@ -709,6 +709,11 @@ mod tests {
     use crate::fem::hex8::element_stiffness;
     use crate::material::YoungPoisson;
 
+    /// The bits of each value, for equality to the bit.
+    fn bits(v: &[f64]) -> Vec<u64> {
+        v.iter().map(|v| v.to_bits()).collect()
+    }
+
     fn table() -> StencilTable {
         StencilTable::new(&element_stiffness(YoungPoisson::tantalum(), 0.05))
     }
@@ -835,7 +840,6 @@ mod tests {
         chunks_after_pass(&k, &x, &mut one, |start, out, pass| {
             k.rows_times(start, &x, pass, out)
         });
-        let bits = |v: &[f64]| v.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
         for threads in [1, 2, 3, 7] {
             let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(threads)
@@ -865,7 +869,6 @@ mod tests {
         k.element_products(corners, &x, &mut portable);
         // SAFETY: the processor has AVX2, checked above.
         unsafe { k.element_products_avx2(corners, &x, &mut avx2) };
-        let bits = |v: &[f64]| v.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
         assert_eq!(bits(&portable), bits(&avx2));
     }
 
@@ -903,8 +906,8 @@ mod tests {
                 // SAFETY: the processor has AVX, checked above.
                 unsafe { k.rows_times_avx(0, &x, &pass, &mut avx) };
                 assert_eq!(
-                    portable.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
-                    avx.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                    bits(&portable),
+                    bits(&avx),
                     "periodic {}, fractions {}",
                     mesh.periodic,
                     mesh.has_fractions()

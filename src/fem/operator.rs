@@ -141,9 +141,7 @@ pub trait BlockRows: Sync {
     /// processor, with the same bits).
     #[inline(always)]
     fn rows_times(&self, start: usize, x: &[f64], pass: &Pass, out: &mut [f64]) {
-        for (k, yn) in out.chunks_exact_mut(3).enumerate() {
-            yn.copy_from_slice(&self.row_times(start + k, x, pass));
-        }
+        rows_one_by_one(self, start, x, pass, out)
     }
 
     /// The 3×3 diagonal block of row `a` (zero where there is none).
@@ -180,6 +178,22 @@ pub fn mul_add(acc: &mut [f64; 3], b: &Block, x: &[f64]) {
     acc[0] += b[0] * x[0] + b[1] * x[1] + b[2] * x[2];
     acc[1] += b[3] * x[0] + b[4] * x[1] + b[5] * x[2];
     acc[2] += b[6] * x[0] + b[7] * x[1] + b[8] * x[2];
+}
+
+/// Rows `start..` of A·x into `out` by [`BlockRows::row_times`], row
+/// after row: what [`BlockRows::rows_times`] does unless an implementation
+/// compiles its loop for the processor.
+#[inline(always)]
+pub fn rows_one_by_one<R: BlockRows + ?Sized>(
+    rows: &R,
+    start: usize,
+    x: &[f64],
+    pass: &Pass,
+    out: &mut [f64],
+) {
+    for (k, yn) in out.chunks_exact_mut(3).enumerate() {
+        yn.copy_from_slice(&rows.row_times(start + k, x, pass));
+    }
 }
 
 /// [`BlockRows::for_chunks`] with one pass before all chunks.
@@ -424,7 +438,7 @@ impl BlockRows for StencilRows<'_> {
             unsafe { self.rows_times_avx(start, x, pass, out) };
             return;
         }
-        self.rows_times_portable(start, x, pass, out)
+        rows_one_by_one(self, start, x, pass, out)
     }
 
     fn diagonal_block(&self, a: usize) -> Block {
@@ -523,15 +537,6 @@ impl StencilRows<'_> {
             }
         }
         [acc[0], acc[1], acc[2]]
-    }
-
-    /// Rows `start..` of K·x into `out`, [`BlockRows::row_times`] row
-    /// after row.
-    #[inline(always)]
-    fn rows_times_portable(&self, start: usize, x: &[f64], pass: &Pass, out: &mut [f64]) {
-        for (k, yn) in out.chunks_exact_mut(3).enumerate() {
-            yn.copy_from_slice(&self.row_times(start + k, x, pass));
-        }
     }
 
     /// Calls `f(d, m, blocks[d])` for the structurally non-zero entries of

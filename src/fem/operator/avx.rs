@@ -37,7 +37,7 @@ unsafe fn block_times_avx(acc: __m256d, lanes: &[f64; 12], x: &[f64; 3]) -> __m2
 const ALL_NEIGHBOURS: u32 = (1 << 27) - 1;
 
 impl StencilRows<'_> {
-    /// [`StencilRows::rows_times_portable`] with the table rows in AVX
+    /// [`rows_one_by_one`](super::rows_one_by_one) with the table rows in AVX
     /// registers ([`StencilRows::table_row_times_avx`]): the same bits.
     #[target_feature(enable = "avx")]
     pub(super) fn rows_times_avx(&self, start: usize, x: &[f64], pass: &Pass, out: &mut [f64]) {

@@ -199,7 +199,7 @@ fn the_avx_rows_have_the_portable_bits() {
             let pass = k.pass(&x);
             let mut portable = vec![0.0; k.len()];
             let mut avx = vec![1.0; k.len()];
-            k.rows_times_portable(0, &x, &pass, &mut portable);
+            rows_one_by_one(&k, 0, &x, &pass, &mut portable);
             // SAFETY: the processor has AVX, checked above.
             unsafe { k.rows_times_avx(0, &x, &pass, &mut avx) };
             assert_eq!(

@@ -294,3 +294,51 @@ fn apply_k_wraps_as_its_mirror_and_the_f64_periodic_operator_do() {
         }
     }
 }
+
+#[test]
+fn the_six_columns_solved_together_have_the_bits_of_six_solves_alone() {
+    use voxfe::fem::cpu::Cpu;
+    use voxfe::fem::solver::{LinearSolver, SolverBackend};
+    use voxfe::homogenize::solve::PeriodicProblem;
+    // A 21×18×19 cell, about 70 % solid, a third of its voxels partial:
+    // two coarse levels below the fine one.
+    let mut grid = VoxelGrid::empty([21, 18, 19], 0.1);
+    for (v, s) in grid.solid.iter_mut().enumerate() {
+        *s = ((v * 2_654_435_761usize) % 10 < 7) as u8;
+    }
+    grid.fraction = Some(
+        (0..grid.solid.len())
+            .map(|v| [1.0, 0.6, 0.3][(v * 40_503) % 3])
+            .collect(),
+    );
+    for pre in [Preconditioner::Multigrid, Preconditioner::Jacobi] {
+        let o = SolverOptions {
+            tolerance: 1e-8,
+            preconditioner: pre,
+            element: Element::Incompatible,
+            ..Default::default()
+        };
+        let problem = PeriodicProblem::new(&grid, TA, o.element).unwrap();
+        let mut solver = Cpu.build(problem.system(), &o).unwrap();
+        if pre == Preconditioner::Multigrid {
+            let levels = solver.setup().multigrid.unwrap().0;
+            assert!(levels.len() >= 3, "{levels:?}");
+        }
+        let together = problem.solve_columns(&mut solver, &o).unwrap();
+        let (together, us) = (together.columns, together.fields);
+        for j in 0..6 {
+            let (alone, _, u) = problem.solve_column(&mut solver, j, &o).unwrap();
+            assert!(alone.converged && alone.iterations > 3, "{alone:?}");
+            assert_eq!(
+                together[j].iterations, alone.iterations,
+                "{pre:?} column {j}"
+            );
+            assert_eq!(
+                together[j].relative_residual.to_bits(),
+                alone.relative_residual.to_bits()
+            );
+            let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert!(bits(&us[j]) == bits(&u), "{pre:?} column {j}");
+        }
+    }
+}

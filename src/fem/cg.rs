@@ -31,6 +31,8 @@ use crate::fem::precond::Preconditioner;
 use crate::fem::vector::{ordered_sum, CHUNK};
 use rayon::prelude::*;
 use serde::Serialize;
+use std::borrow::Cow;
+use std::time::Instant;
 
 /// Why CG stopped without a result.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -141,7 +143,7 @@ pub fn pcg<B: PcgBackend + ?Sized>(
 pub struct HostPcg<'a, A, M> {
     a: &'a A,
     m: &'a M,
-    b: Vec<f64>,
+    b: Cow<'a, [f64]>,
     x: Vec<f64>,
     r: Vec<f64>,
     z: Vec<f64>,
@@ -156,16 +158,25 @@ impl<'a, A: LinearOperator, M: Preconditioner> HostPcg<'a, A, M> {
     /// A solver of `a` x = `b` preconditioned by `m`.
     pub fn new(a: &'a A, m: &'a M, b: Vec<f64>) -> HostPcg<'a, A, M> {
         let n = b.len();
+        let mut cg = HostPcg::column(a, m, Cow::Owned(b));
+        cg.q = vec![0.0; n];
+        cg
+    }
+
+    /// A column of [`pcg_many`]: b borrowed, and no q of its own (the
+    /// columns share one: q lives only inside an iteration's first half).
+    fn column(a: &'a A, m: &'a M, b: Cow<'a, [f64]>) -> HostPcg<'a, A, M> {
+        let n = b.len();
         assert_eq!(n, a.len(), "b has the operator's length");
         HostPcg {
             a,
             m,
-            r: b.clone(),
+            r: b.to_vec(),
             b,
             x: vec![0.0; n],
             z: vec![0.0; n],
             p: vec![0.0; n],
-            q: vec![0.0; n],
+            q: Vec::new(),
             rho: 0.0,
             rr: 0.0,
             iteration: 0,
@@ -178,10 +189,9 @@ impl<'a, A: LinearOperator, M: Preconditioner> HostPcg<'a, A, M> {
     }
 }
 
-impl<A: LinearOperator, M: Preconditioner> PcgBackend for HostPcg<'_, A, M> {
-    type Error = PcgError;
-
-    fn start(&mut self) -> Result<f64, PcgError> {
+impl<A: LinearOperator, M: Preconditioner> HostPcg<'_, A, M> {
+    /// x = 0, r = b; returns ‖b‖².
+    fn begin(&mut self) -> f64 {
         self.x.iter_mut().for_each(|v| *v = 0.0);
         self.r.copy_from_slice(&self.b);
         self.rr = ordered_sum(
@@ -189,13 +199,19 @@ impl<A: LinearOperator, M: Preconditioner> PcgBackend for HostPcg<'_, A, M> {
                 .par_chunks(CHUNK)
                 .map(|r| r.iter().map(|v| v * v).sum()),
         );
-        self.rho = self.m.apply_dot(&self.r, &mut self.z);
-        self.p.copy_from_slice(&self.z);
         self.iteration = 0;
-        Ok(self.rr)
+        self.rr
     }
 
-    fn step(&mut self) -> Result<(), PcgError> {
+    /// With z = M⁻¹r and `rho` = r·z: p = z.
+    fn restart(&mut self, rho: f64) {
+        self.rho = rho;
+        self.p.copy_from_slice(&self.z);
+    }
+
+    /// An iteration up to the preconditioner: q = A p, α, x += αp and
+    /// r −= αq, with ‖r‖².
+    fn advance(&mut self) -> Result<(), PcgError> {
         self.iteration += 1;
         let pq = self.a.apply_dot(&self.p, &mut self.q);
         if pq <= 0.0 || !pq.is_finite() {
@@ -221,7 +237,12 @@ impl<A: LinearOperator, M: Preconditioner> PcgBackend for HostPcg<'_, A, M> {
                     rr
                 }),
         );
-        let rho_new = self.m.apply_dot(&self.r, &mut self.z);
+        Ok(())
+    }
+
+    /// The rest of the iteration, with z = M⁻¹r and `rho_new` = r·z:
+    /// β = ρ'/ρ, p = z + βp.
+    fn turn(&mut self, rho_new: f64) {
         let beta = rho_new / self.rho;
         self.rho = rho_new;
         self.p
@@ -232,6 +253,23 @@ impl<A: LinearOperator, M: Preconditioner> PcgBackend for HostPcg<'_, A, M> {
                     p[i] = z[i] + beta * p[i];
                 }
             });
+    }
+}
+
+impl<A: LinearOperator, M: Preconditioner> PcgBackend for HostPcg<'_, A, M> {
+    type Error = PcgError;
+
+    fn start(&mut self) -> Result<f64, PcgError> {
+        let bb = self.begin();
+        let rho = self.m.apply_dot(&self.r, &mut self.z);
+        self.restart(rho);
+        Ok(bb)
+    }
+
+    fn step(&mut self) -> Result<(), PcgError> {
+        self.advance()?;
+        let rho = self.m.apply_dot(&self.r, &mut self.z);
+        self.turn(rho);
         Ok(())
     }
 
@@ -248,10 +286,150 @@ impl<A: LinearOperator, M: Preconditioner> PcgBackend for HostPcg<'_, A, M> {
     fn replace_residual(&mut self) -> Result<Option<f64>, PcgError> {
         self.rr = residual_into(self.a, &self.b, &self.x, &mut self.r);
         let rr = self.rr;
-        self.rho = self.m.apply_dot(&self.r, &mut self.z);
-        self.p.copy_from_slice(&self.z);
+        let rho = self.m.apply_dot(&self.r, &mut self.z);
+        self.restart(rho);
         Ok(Some(rr))
     }
+}
+
+/// One right-hand side's solve: its solution, how PCG ended, and its
+/// seconds (its share, where right-hand sides shared work).
+#[derive(Debug, Clone)]
+pub struct Solved {
+    pub x: Vec<f64>,
+    pub stats: PcgStats,
+    pub seconds: f64,
+}
+
+/// PCG on several right-hand sides of one operator in lockstep: each
+/// column has its own recurrence, stop rule and statistics, with the bits
+/// of [`pcg`] on a [`HostPcg`] of that column alone, while the
+/// preconditioner is applied to all the unconverged columns at once
+/// ([`Preconditioner::apply_dot_many`]). A column that meets the tolerance
+/// leaves the batch. A column's seconds are its own work plus its share of
+/// each batched preconditioner application.
+pub fn pcg_many<A: LinearOperator, M: Preconditioner>(
+    a: &A,
+    m: &M,
+    bs: &[Vec<f64>],
+    opts: &SolverOptions,
+) -> Result<Vec<Solved>, PcgError> {
+    let mut cols: Vec<HostPcg<'_, A, M>> = bs
+        .iter()
+        .map(|b| HostPcg::column(a, m, Cow::Borrowed(b)))
+        .collect();
+    let mut q = vec![0.0; a.len()];
+    let mut seconds = vec![0.0; cols.len()];
+    let bbs: Vec<f64> = cols.iter_mut().map(HostPcg::begin).collect();
+    // A zero right-hand side has the solution x = 0, as in `pcg`.
+    let mut stats: Vec<Option<PcgStats>> = bbs
+        .iter()
+        .map(|&bb| {
+            (bb == 0.0).then_some(PcgStats {
+                iterations: 0,
+                relative_residual: 0.0,
+                converged: true,
+            })
+        })
+        .collect();
+    let mut active: Vec<usize> = (0..cols.len()).filter(|&j| stats[j].is_none()).collect();
+    let rhos = precondition(m, &mut cols, &active, &mut seconds);
+    for (&j, rho) in active.iter().zip(rhos) {
+        cols[j].restart(rho);
+    }
+    let progress = crate::progress::Progress::solve(opts.tolerance);
+    let mut it = 0;
+    while !active.is_empty() && it < opts.max_iterations {
+        it += 1;
+        for &j in &active {
+            let t = Instant::now();
+            std::mem::swap(&mut cols[j].q, &mut q);
+            let advanced = cols[j].advance();
+            std::mem::swap(&mut cols[j].q, &mut q);
+            advanced?;
+            seconds[j] += t.elapsed().as_secs_f64();
+        }
+        let rhos = precondition(m, &mut cols, &active, &mut seconds);
+        for (&j, rho) in active.iter().zip(rhos) {
+            let t = Instant::now();
+            cols[j].turn(rho);
+            seconds[j] += t.elapsed().as_secs_f64();
+        }
+        // The progress shows the column furthest from its tolerance.
+        let worst = active
+            .iter()
+            .map(|&j| cols[j].rr / bbs[j])
+            .fold(0.0f64, |w, v| if v > w || v.is_nan() { v } else { w });
+        if !progress.iteration(it, worst.sqrt()) {
+            return Err(PcgError::Cancelled { iteration: it });
+        }
+        let mut going = Vec::with_capacity(active.len());
+        for j in active {
+            let (c, bb) = (&mut cols[j], bbs[j]);
+            if !c.rr.is_finite() {
+                return Err(PcgError::NonFinite {
+                    iteration: it,
+                    rr: c.rr,
+                });
+            }
+            let threshold = opts.tolerance * opts.tolerance * bb;
+            if c.rr <= threshold {
+                let t = Instant::now();
+                c.replace_residual()?;
+                seconds[j] += t.elapsed().as_secs_f64();
+                if c.rr <= threshold {
+                    stats[j] = Some(PcgStats {
+                        iterations: it,
+                        relative_residual: (c.rr / bb).sqrt(),
+                        converged: true,
+                    });
+                    continue;
+                }
+            }
+            going.push(j);
+        }
+        active = going;
+    }
+    for j in active {
+        stats[j] = Some(PcgStats {
+            iterations: it,
+            relative_residual: (cols[j].rr / bbs[j]).sqrt(),
+            converged: false,
+        });
+    }
+    Ok(cols
+        .into_iter()
+        .zip(stats)
+        .zip(seconds)
+        .map(|((c, stats), seconds)| Solved {
+            x: c.into_solution(),
+            stats: stats.expect("every column ended"),
+            seconds,
+        })
+        .collect())
+}
+
+/// z = M⁻¹r and ρ = r·z of the `active` columns at once, each column
+/// charged an equal share of the time.
+fn precondition<A: LinearOperator, M: Preconditioner>(
+    m: &M,
+    cols: &mut [HostPcg<'_, A, M>],
+    active: &[usize],
+    seconds: &mut [f64],
+) -> Vec<f64> {
+    let t = Instant::now();
+    let (rs, mut zs): (Vec<&[f64]>, Vec<&mut [f64]>) = cols
+        .iter_mut()
+        .enumerate()
+        .filter(|(j, _)| active.contains(j))
+        .map(|(_, c)| (&c.r[..], &mut c.z[..]))
+        .unzip();
+    let rhos = m.apply_dot_many(&rs, &mut zs);
+    let share = t.elapsed().as_secs_f64() / active.len().max(1) as f64;
+    for &j in active {
+        seconds[j] += share;
+    }
+    rhos
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! The CPU backend ([`Cpu`]): [`HostPcg`] (f64, rayon) with point Jacobi
 //! or the multigrid V-cycle as its preconditioner.
 
-use crate::fem::cg::{pcg, HostPcg, PcgStats};
+use crate::fem::cg::{pcg, pcg_many, HostPcg, PcgStats, Solved};
 use crate::fem::load::LoadCase;
 use crate::fem::multigrid::Multigrid;
 use crate::fem::options::{Preconditioner, SolverOptions};
@@ -66,6 +66,16 @@ impl LinearSolver for CpuSolver<'_> {
             HostPreconditioner::Jacobi(m) => run(HostPcg::new(&self.a, m, b), &self.opts),
             HostPreconditioner::Multigrid(m) => run(HostPcg::new(&self.a, &**m, b), &self.opts),
         }
+    }
+
+    /// The right-hand sides in lockstep ([`pcg_many`]): the multigrid's
+    /// coarse levels are read once for all of them; each solution has the
+    /// bits of [`LinearSolver::solve`] on its right-hand side alone.
+    fn solve_many(&mut self, bs: &[Vec<f64>]) -> Result<Vec<Solved>, SolveError> {
+        Ok(match &self.m {
+            HostPreconditioner::Jacobi(m) => pcg_many(&self.a, m, bs, &self.opts)?,
+            HostPreconditioner::Multigrid(m) => pcg_many(&self.a, &**m, bs, &self.opts)?,
+        })
     }
 
     fn setup(&self) -> SolverSetup {

@@ -16,6 +16,17 @@ pub trait Preconditioner: Sync {
         self.apply(r, z);
         dot(r, z)
     }
+
+    /// z_j = M⁻¹ r_j and r_j·z_j for every column j, each with
+    /// [`Preconditioner::apply_dot`]'s bits on r_j alone; a preconditioner
+    /// may share work between the columns (the multigrid's coarse levels
+    /// read their blocks once for all).
+    fn apply_dot_many(&self, rs: &[&[f64]], zs: &mut [&mut [f64]]) -> Vec<f64> {
+        rs.iter()
+            .zip(zs.iter_mut())
+            .map(|(r, z)| self.apply_dot(r, z))
+            .collect()
+    }
 }
 
 /// Point Jacobi, M = diag(A).

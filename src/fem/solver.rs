@@ -2,7 +2,8 @@
 //! a [`System`] (the operator's mesh and stencils, and the constraints: its
 //! fixed dofs) and then solves A u = b for as many right-hand sides as the
 //! task has: a loaded specimen one ([`Loaded`]), a periodic cell six (one
-//! per unit strain, `crate::homogenize::solve::Periodic`). A
+//! per unit strain, `crate::homogenize::solve::Periodic`, solved together
+//! where the backend can: [`LinearSolver::solve_many`]). A
 //! [`SolverBackend`] builds it: [`crate::fem::cpu::Cpu`] (PCG in f64 with
 //! rayon) or `crate::gpu::Gpu` (f32 PCG on a device with reliable updates).
 //! Which backend runs, and the fallbacks between them, is the policy of
@@ -10,7 +11,7 @@
 
 use std::time::Instant;
 
-use crate::fem::cg::PcgStats;
+use crate::fem::cg::{PcgStats, Solved};
 use crate::fem::constrained::Constrained;
 use crate::fem::load::LoadCase;
 use crate::fem::mesh::ActiveMesh;
@@ -63,6 +64,23 @@ pub trait LinearSolver {
     type Error;
     /// The solution of A u = b and how PCG ended.
     fn solve(&mut self, b: Vec<f64>) -> Result<(Vec<f64>, PcgStats), Self::Error>;
+    /// The solutions of A u_j = b_j for several right-hand sides, each as
+    /// [`LinearSolver::solve`] gives it alone, with its seconds. This one
+    /// solves them one after another; a solver may run them together
+    /// (the CPU's [`crate::fem::cg::pcg_many`]).
+    fn solve_many(&mut self, bs: &[Vec<f64>]) -> Result<Vec<Solved>, Self::Error> {
+        bs.iter()
+            .map(|b| {
+                let t = Instant::now();
+                let (x, stats) = self.solve(b.clone())?;
+                Ok(Solved {
+                    x,
+                    stats,
+                    seconds: t.elapsed().as_secs_f64(),
+                })
+            })
+            .collect()
+    }
     /// Where it runs and what it built.
     fn setup(&self) -> SolverSetup;
     /// The device's figures (`None` on the CPU).

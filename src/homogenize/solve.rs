@@ -36,18 +36,21 @@
 //!
 //! # Solves
 //!
-//! Six independent PCG solves on the one operator, one
+//! Six PCG solves on the one operator, one
 //! [`crate::fem::solver::LinearSolver`] set up once (the multigrid
-//! hierarchy, the device buffers) and called per column ([`Periodic`]): a block solve would share the
-//! operator's memory traffic between right-hand sides, but six solves keep
-//! every column's own stop rule and residual, the CPU and GPU loops
-//! unchanged, and a column that does not converge identifiable.
+//! hierarchy, the device buffers) and given all six right-hand sides
+//! ([`PeriodicProblem::solve_columns`]). On the CPU they run in lockstep
+//! ([`crate::fem::cg::pcg_many`]): the V-cycles of the unconverged columns
+//! share each pass over the stored coarse levels, while every column keeps
+//! its own recurrence, stop rule and residual, with the bits of its solve
+//! alone. The GPU solves them one after another.
 
 use std::time::Instant;
 
 use serde::Serialize;
 
 use super::tensor::Stiffness;
+use crate::fem::cg::Solved;
 use crate::fem::constrained::Constrained;
 use crate::fem::cpu::Cpu;
 use crate::fem::hex8::Element;
@@ -228,18 +231,53 @@ impl<'g> PeriodicProblem<'g> {
     ) -> Result<(ColumnSolve, Vec<f64>, Vec<f64>), L::Error> {
         let t = Instant::now();
         let b = self.rhs(j);
-        let (u, stats) = solver.solve(b.clone())?;
-        let (_, rr) = residual(&self.operator(), &b, &u);
-        let bb = norm_sq(&b);
-        let rel = if bb > 0.0 { (rr / bb).sqrt() } else { 0.0 };
-        let column = ColumnSolve {
-            strain: super::tensor::VOIGT_ORDER[j],
-            converged: stats.converged && rel <= opts.tolerance,
-            iterations: stats.iterations,
-            relative_residual: rel,
+        let (x, stats) = solver.solve(b.clone())?;
+        let solved = Solved {
+            x,
+            stats,
             seconds: t.elapsed().as_secs_f64(),
         };
-        Ok((column, b, u))
+        let column = self.column(j, &b, &solved, opts);
+        Ok((column, b, solved.x))
+    }
+
+    /// Solves the six columns together ([`LinearSolver::solve_many`]):
+    /// how each ended, the right-hand sides and the fluctuation fields.
+    pub fn solve_columns<L: LinearSolver>(
+        &self,
+        solver: &mut L,
+        opts: &SolverOptions,
+    ) -> Result<SixColumns, L::Error> {
+        let bs: [Vec<f64>; 6] = std::array::from_fn(|j| self.rhs(j));
+        let solved = solver.solve_many(&bs)?;
+        let columns = solved
+            .iter()
+            .enumerate()
+            .map(|(j, s)| self.column(j, &bs[j], s, opts))
+            .collect();
+        let mut solved = solved.into_iter();
+        let fields = std::array::from_fn(|_| solved.next().expect("six solutions").x);
+        Ok(SixColumns {
+            columns,
+            rhs: bs,
+            fields,
+        })
+    }
+
+    /// How column `j` ended: its solve's figures and the true relative
+    /// residual in f64 (its computation counted in the seconds).
+    fn column(&self, j: usize, b: &[f64], solved: &Solved, opts: &SolverOptions) -> ColumnSolve {
+        let t = Instant::now();
+        let (_, rr) = residual(&self.operator(), b, &solved.x);
+        let bb = norm_sq(b);
+        let rel = if bb > 0.0 { (rr / bb).sqrt() } else { 0.0 };
+        ColumnSolve {
+            strain: super::tensor::VOIGT_ORDER[j],
+            converged: solved.stats.converged && rel <= opts.tolerance,
+            iterations: solved.stats.iterations,
+            relative_residual: rel,
+            seconds: solved.seconds + t.elapsed().as_secs_f64(),
+        }
     }
 
     /// Column j of C^H from the fluctuation field `u_j` of unit strain j
@@ -266,6 +304,16 @@ impl<'g> PeriodicProblem<'g> {
             })
         }))
     }
+}
+
+/// The six columns solved ([`PeriodicProblem::solve_columns`]).
+pub struct SixColumns {
+    /// How each ended.
+    pub columns: Vec<ColumnSolve>,
+    /// The right-hand sides b_j.
+    pub rhs: [Vec<f64>; 6],
+    /// The fluctuation fields ũ_j.
+    pub fields: [Vec<f64>; 6],
 }
 
 /// How one of the six solves ended.
@@ -352,15 +400,11 @@ impl Task for Periodic<'_> {
         let problem = PeriodicProblem::new(self.grid, self.material, opts.element)?;
         let mut solver = backend.build(problem.system(), opts)?;
         let setup_seconds = start.elapsed().as_secs_f64();
-        let mut columns = Vec::with_capacity(6);
-        let mut bs: [Vec<f64>; 6] = Default::default();
-        let mut us: [Vec<f64>; 6] = Default::default();
-        for j in 0..6 {
-            let (column, b, u) = problem.solve_column(&mut solver, j, opts)?;
-            columns.push(column);
-            bs[j] = b;
-            us[j] = u;
-        }
+        let SixColumns {
+            columns,
+            rhs: bs,
+            fields: us,
+        } = problem.solve_columns(&mut solver, opts)?;
         let (setup, gpu) = (solver.setup(), solver.gpu_stats());
         // Every column takes the same reliable-update path: the adapter
         // decides it.

@@ -7,9 +7,9 @@
 
 use std::borrow::Cow;
 
-use super::MultigridError;
+use super::{MultigridError, MAX_BATCH};
 use crate::fem::constrained::Constrained;
-use crate::fem::operator::{Block, BlockRows, Pass};
+use crate::fem::operator::{apply_rows, Block, BlockRows, Pass, CHUNK_NODES};
 use rayon::prelude::*;
 
 /// Offset of stencil entry d = (dx+1) + 3(dy+1) + 9(dz+1).
@@ -126,24 +126,23 @@ impl Nodes<'_> {
         }
     }
 
-    /// The stencil offset from coarse node `from` to `to` on this grid:
-    /// their difference, wrapped into {−1, 0, 1} on a periodic grid (every
-    /// periodic level has at least 3 nodes per axis).
-    pub(super) fn offset_between(&self, from: [isize; 3], to: [isize; 3]) -> [isize; 3] {
-        [0, 1, 2].map(|k| {
-            let d = to[k] - from[k];
-            if self.periodic {
-                let n = self.size[k] as isize;
-                let w = d.rem_euclid(n);
-                if w > n / 2 {
-                    w - n
-                } else {
-                    w
-                }
+    /// The stencil offset along axis `k` from coarse coordinate `from` to
+    /// `to` on this grid: their difference, wrapped into {−1, 0, 1} on a
+    /// periodic grid (every periodic level has at least 3 nodes per axis).
+    #[inline(always)]
+    pub(super) fn offset_along(&self, k: usize, from: isize, to: isize) -> isize {
+        let d = to - from;
+        if self.periodic {
+            let n = self.size[k] as isize;
+            let w = d.rem_euclid(n);
+            if w > n / 2 {
+                w - n
             } else {
-                d
+                w
             }
-        })
+        } else {
+            d
+        }
     }
 
     /// The coarse grid size of this grid: a box of s nodes keeps the nodes
@@ -190,6 +189,53 @@ impl BlockMatrix {
     /// Bytes held: the blocks and the neighbour indices.
     pub fn bytes(&self) -> usize {
         self.blocks.len() * std::mem::size_of::<Block32>() + self.neighbours.len() * 4
+    }
+}
+
+impl BlockMatrix {
+    /// y = A·x on `k` ≤ [`MAX_BATCH`] columns stored node by node (value c
+    /// of column j at node a is x\[3(k·a + j) + c\]): each block is read
+    /// and widened once for all k, and each column is summed as
+    /// [`BlockRows::row_times`] sums one column alone (the same bits).
+    pub fn apply_many(&self, x: &[f64], y: &mut [f64], k: usize) {
+        match k {
+            1 => apply_rows(self, x, y),
+            2 => self.columns_times::<2>(x, y),
+            3 => self.columns_times::<3>(x, y),
+            4 => self.columns_times::<4>(x, y),
+            5 => self.columns_times::<5>(x, y),
+            6 => self.columns_times::<6>(x, y),
+            _ => panic!("{k} columns: at most {MAX_BATCH} at once"),
+        }
+    }
+
+    fn columns_times<const K: usize>(&self, x: &[f64], y: &mut [f64]) {
+        assert_eq!(x.len(), 3 * K * self.nodes(), "x has the wrong length");
+        assert_eq!(y.len(), x.len(), "y has the wrong length");
+        y.par_chunks_mut(3 * K * CHUNK_NODES)
+            .enumerate()
+            .for_each(|(ci, out)| {
+                for (o, a) in out.chunks_exact_mut(3 * K).zip(ci * CHUNK_NODES..) {
+                    let blocks = &self.blocks[27 * a..27 * a + 27];
+                    let neighbours = &self.neighbours[27 * a..27 * a + 27];
+                    let mut acc = [[0.0f64; 3]; K];
+                    for (b, &m) in blocks.iter().zip(neighbours) {
+                        if m != u32::MAX {
+                            let m = m as usize;
+                            let b = b.map(f64::from);
+                            let xm = &x[3 * K * m..3 * K * (m + 1)];
+                            for (acc, xm) in acc.iter_mut().zip(xm.chunks_exact(3)) {
+                                acc[0] += b[0] * xm[0] + b[1] * xm[1] + b[2] * xm[2];
+                                acc[1] += b[3] * xm[0] + b[4] * xm[1] + b[5] * xm[2];
+                                acc[2] += b[6] * xm[0] + b[7] * xm[1] + b[8] * xm[2];
+                            }
+                        }
+                    }
+                    for (o, acc) in o.chunks_exact_mut(3).zip(acc) {
+                        o.copy_from_slice(&acc);
+                    }
+                }
+            });
     }
 }
 
@@ -387,16 +433,18 @@ pub(super) fn galerkin<R: BlockRows>(rows: &Rows<R>, coarse: Nodes<'static>) -> 
         let ci = coarse.coords(ca);
         for_support(fine, ci, |i, wi| {
             rows.row(i, |_, j, b| {
+                // The parents of fine node j per axis, as offsets from ci.
                 let fj = fine.coords(j);
-                for (x, wx) in parents(fj[0]) {
-                    for (y, wy) in parents(fj[1]) {
-                        for (z, wz) in parents(fj[2]) {
+                let [px, py, pz] = [0, 1, 2]
+                    .map(|k| parents(fj[k]).map(|(p, w)| (coarse.offset_along(k, ci[k], p), w)));
+                for (dx, wx) in px {
+                    for (dy, wy) in py {
+                        for (dz, wz) in pz {
                             let w = wi * wx * wy * wz;
                             if w == 0.0 {
                                 continue;
                             }
-                            let dj = coarse.offset_between(ci, [x, y, z]);
-                            let slot = &mut acc[stencil_index(dj)];
+                            let slot = &mut acc[stencil_index([dx, dy, dz])];
                             for k in 0..9 {
                                 slot[k] += w * b[k];
                             }

@@ -36,6 +36,7 @@
 //! levels as lists made once); this module holds the hierarchy
 //! ([`Multigrid`]) and its V-cycle.
 
+mod batch;
 mod levels;
 mod smoother;
 #[cfg(test)]
@@ -46,7 +47,7 @@ use std::borrow::Cow;
 
 use crate::fem::constrained::Constrained;
 use crate::fem::mesh::ActiveMesh;
-use crate::fem::operator::{apply_rows, BlockRows, LinearOperator, StencilRows, StencilTable};
+use crate::fem::operator::{BlockRows, LinearOperator, StencilRows, StencilTable};
 use crate::fem::precond::Preconditioner;
 use levels::{coarse_nodes, factor_shifted, galerkin, Fine, Level, Nodes, Rows};
 pub use levels::{Block32, BlockMatrix};
@@ -78,6 +79,10 @@ pub fn smoothing_degree(l: usize) -> usize {
         CHEBYSHEV_DEGREE
     }
 }
+/// The most right-hand sides one batched V-cycle takes
+/// ([`Multigrid::apply_many`]): a periodic cell's six unit strains.
+pub const MAX_BATCH: usize = 6;
+
 /// A level with at most this many nodes is solved directly.
 pub const COARSEST_NODES: usize = 400;
 /// The most nodes of a coarsest level that could not coarsen further (a
@@ -193,6 +198,9 @@ pub struct Multigrid<'a, R = StencilRows<'a>> {
     /// that allocated them had the kernel fault in (and, on freeing, shoot
     /// down) their pages on every call, 14 % of a solve's CPU time.
     work: Vec<Mutex<Work>>,
+    /// The batched V-cycle's vectors ([`Multigrid::apply_many`]), made on
+    /// its first call, for [`MAX_BATCH`] columns.
+    batch: Mutex<Option<batch::BatchWork>>,
 }
 
 /// One level's vectors of a V-cycle: the residual (the smoother's, and
@@ -339,13 +347,14 @@ impl<'a, R: BlockRows> Multigrid<'a, R> {
             coarse: None,
             transfers: Vec::new(),
             work: Vec::new(),
+            batch: Mutex::new(None),
         };
         // Smoothers for every level but the coarsest.
         let depth = mg.levels.len();
         for l in 0..depth {
             let rows = mg.rows(l);
             let inv_diag = stored(rows.inverse_diagonal(l)?);
-            let lambda = lambda_max(&|x, y| mg.apply_level(l, x, y), &inv_diag);
+            let lambda = lambda_max(&|x, y| mg.apply_level(l, x, y, 1), &inv_diag);
             mg.smoothers.push(Smoother {
                 inv_diag,
                 lambda_max: lambda,
@@ -386,11 +395,14 @@ impl<'a, R: BlockRows> Multigrid<'a, R> {
         }
     }
 
-    fn apply_level(&self, l: usize, x: &[f64], y: &mut [f64]) {
+    /// y = A_l x on `k` columns stored node by node (value c of column j
+    /// at node a is x\[3(k·a + j) + c\]); the finest level takes one.
+    fn apply_level(&self, l: usize, x: &[f64], y: &mut [f64], k: usize) {
         if l == 0 {
+            assert_eq!(k, 1, "the finest level takes one column");
             self.fine.op.apply(x, y);
         } else {
-            apply_rows(&self.levels[l - 1].matrix, x, y);
+            self.levels[l - 1].matrix.apply_many(x, y, k);
         }
     }
 
@@ -476,78 +488,115 @@ impl<'a, R: BlockRows> Multigrid<'a, R> {
             .map(|s| s.inv_diag.len() * std::mem::size_of::<smoother::InvBlock>())
             .sum::<usize>();
         bytes += self.transfers.iter().map(Transfer::bytes).sum::<usize>();
+        let batch = self.batch.lock().unwrap_or_else(|e| e.into_inner());
+        bytes += batch.as_ref().map_or(0, batch::BatchWork::bytes);
         let nc = 3 * nodes.last().copied().unwrap_or(0);
         bytes += nc * nc * 8;
         HierarchyInfo { nodes, bytes }
     }
 
-    /// Chebyshev smoothing of A_l x = b from the current x; `from_zero`:
-    /// x is zero, so its residual is b (no apply: A·0 = 0).
-    fn smooth(&self, l: usize, x: &mut [f64], b: &[f64], from_zero: bool, w: &mut Work) {
+    /// Chebyshev smoothing of A_l x = b (`k` columns) from the current x;
+    /// `from_zero`: x is zero, so its residual is b (no apply: A·0 = 0).
+    fn smooth(&self, l: usize, x: &mut [f64], b: &[f64], from_zero: bool, w: &mut Work, k: usize) {
         let s = &self.smoothers[l];
         let steps = &chebyshev_steps(s.lambda_max)[..smoothing_degree(l)];
-        let Work { r, ad, d, .. } = w;
+        let n = x.len();
+        let (r, ad, d) = (&mut w.r[..n], &mut w.ad[..n], &mut w.d[..n]);
         if from_zero {
             r.copy_from_slice(b);
         } else {
-            self.apply_level(l, x, r);
+            self.apply_level(l, x, r, k);
             r.par_iter_mut().zip(b).for_each(|(r, b)| *r = b - *r);
         }
-        chebyshev_direction(&s.inv_diag, r, d, None, steps[0].1);
+        chebyshev_direction(&s.inv_diag, r, d, None, steps[0].1, k);
         x.par_iter_mut().zip(&*d).for_each(|(x, d)| *x += d);
         for &(c1, c2) in &steps[1..] {
-            self.apply_level(l, d, ad);
+            self.apply_level(l, d, ad, k);
             r.par_iter_mut().zip(&*ad).for_each(|(r, a)| *r -= a);
-            chebyshev_direction(&s.inv_diag, r, d, Some(c1), c2);
+            chebyshev_direction(&s.inv_diag, r, d, Some(c1), c2, k);
             x.par_iter_mut().zip(&*d).for_each(|(x, d)| *x += d);
         }
     }
 
-    /// r_c = Pᵀ r, into `out`.
-    fn restrict(&self, l: usize, r: &[f64], out: &mut [f64]) {
+    /// r_c = Pᵀ r, into `out`: r holds `k` columns node by node; `out`
+    /// holds `kc` (≥ k) and gets them as its columns `first`, `first` + 1,
+    /// …. Each column sums as one column alone does.
+    fn restrict(&self, l: usize, r: &[f64], k: usize, out: &mut [f64], kc: usize, first: usize) {
         let t = &self.transfers[l];
-        out.par_chunks_mut(3).enumerate().for_each(|(ca, o)| {
+        out.par_chunks_mut(3 * kc).enumerate().for_each(|(ca, o)| {
+            let o = &mut o[3 * first..3 * (first + k)];
             o.fill(0.0);
             for (i, w) in t.support(ca) {
-                for c in 0..3 {
-                    o[c] += w * r[3 * i + c];
+                let ri = &r[3 * k * i..3 * k * (i + 1)];
+                for (o, r) in o.iter_mut().zip(ri) {
+                    *o += w * r;
                 }
             }
         });
     }
 
-    /// x += P x_c.
-    fn prolong_add(&self, l: usize, xc: &[f64], x: &mut [f64]) {
+    /// x += P x_c: x holds `k` columns node by node, x_c holds `kc` (≥ k)
+    /// of which x takes columns `first`, `first` + 1, ….
+    fn prolong_add(&self, l: usize, xc: &[f64], kc: usize, first: usize, x: &mut [f64], k: usize) {
         let t = &self.transfers[l];
-        x.par_chunks_mut(3).enumerate().for_each(|(i, xi)| {
+        x.par_chunks_mut(3 * k).enumerate().for_each(|(i, xi)| {
             for (j, w) in t.parents(i) {
-                for c in 0..3 {
-                    xi[c] += w * xc[3 * j + c];
+                let xj = &xc[3 * (kc * j + first)..3 * (kc * j + first + k)];
+                for (x, c) in xi.iter_mut().zip(xj) {
+                    *x += w * c;
                 }
             }
         });
+    }
+
+    /// x = A⁻¹ b on the coarsest level, column by column.
+    fn solve_coarsest(&self, b: &[f64], x: &mut [f64], k: usize) {
+        let c = self.coarse.as_ref().expect("factored");
+        let n = b.len() / k;
+        for j in 0..k {
+            let column = (0..n).map(|i| b[k * 3 * (i / 3) + 3 * j + i % 3]);
+            let v = c.solve(&nalgebra::DVector::from_iterator(n, column));
+            for (i, v) in v.iter().enumerate() {
+                x[k * 3 * (i / 3) + 3 * j + i % 3] = *v;
+            }
+        }
     }
 
     /// x = one V-cycle from zero on A_l x = b.
     fn cycle(&self, l: usize, b: &[f64], x: &mut [f64]) {
         if l == self.levels.len() {
-            let c = self.coarse.as_ref().expect("factored");
-            let v = c.solve(&nalgebra::DVector::from_column_slice(b));
-            x.copy_from_slice(v.as_slice());
-            return;
+            return self.solve_coarsest(b, x, 1);
         }
         // Uncontended: a cycle holds each level's vectors once, finest
         // first; concurrent cycles on one hierarchy wait for each other.
         let mut guard = self.work[l].lock().unwrap_or_else(|e| e.into_inner());
-        let w = &mut *guard;
+        self.level_step(l, b, x, &mut guard, 1, |rc, xc| self.cycle(l + 1, rc, xc));
+    }
+
+    /// One level of a V-cycle on `k` columns from x = 0: pre-smoothing,
+    /// the residual restricted, `coarse` for the correction, the
+    /// correction prolonged and post-smoothing.
+    fn level_step(
+        &self,
+        l: usize,
+        b: &[f64],
+        x: &mut [f64],
+        w: &mut Work,
+        k: usize,
+        coarse: impl FnOnce(&[f64], &mut [f64]),
+    ) {
+        let (n, nc) = (x.len(), 3 * k * self.nodes(l + 1).len());
         x.fill(0.0);
-        self.smooth(l, x, b, true, w);
-        self.apply_level(l, x, &mut w.r);
-        w.r.par_iter_mut().zip(b).for_each(|(r, b)| *r = b - *r);
-        self.restrict(l, &w.r, &mut w.rc);
-        self.cycle(l + 1, &w.rc, &mut w.xc);
-        self.prolong_add(l, &w.xc, x);
-        self.smooth(l, x, b, false, w);
+        self.smooth(l, x, b, true, w, k);
+        self.apply_level(l, x, &mut w.r[..n], k);
+        w.r[..n]
+            .par_iter_mut()
+            .zip(b)
+            .for_each(|(r, b)| *r = b - *r);
+        self.restrict(l, &w.r[..n], k, &mut w.rc[..nc], k, 0);
+        coarse(&w.rc[..nc], &mut w.xc[..nc]);
+        self.prolong_add(l, &w.xc[..nc], k, 0, x, k);
+        self.smooth(l, x, b, false, w, k);
     }
 }
 
@@ -555,5 +604,15 @@ impl<R: BlockRows> Preconditioner for Multigrid<'_, R> {
     /// z = M⁻¹ r: one V-cycle from zero.
     fn apply(&self, r: &[f64], z: &mut [f64]) {
         self.cycle(0, r, z);
+    }
+
+    /// The columns' V-cycles together ([`Multigrid::apply_many`]), then
+    /// r_j·z_j as [`Preconditioner::apply_dot`] sums it.
+    fn apply_dot_many(&self, rs: &[&[f64]], zs: &mut [&mut [f64]]) -> Vec<f64> {
+        self.apply_many(rs, zs);
+        rs.iter()
+            .zip(zs.iter())
+            .map(|(r, z)| crate::fem::vector::dot(r, z))
+            .collect()
     }
 }

@@ -39,23 +39,26 @@ fn inv_times(b: &InvBlock, r: &[f64]) -> [f64; 3] {
 
 /// One Chebyshev step's direction, d = c1·d + c2·D⁻¹r (d = c2·D⁻¹r for
 /// the first, `c1 = None`), with D⁻¹r summed as [`block_jacobi`] sums it
-/// and not stored.
+/// and not stored; on `k` columns stored node by node.
 pub(super) fn chebyshev_direction(
     inv_diag: &[InvBlock],
     r: &[f64],
     d: &mut [f64],
     c1: Option<f64>,
     c2: f64,
+    k: usize,
 ) {
-    d.par_chunks_mut(3)
-        .zip(r.par_chunks(3))
+    d.par_chunks_mut(3 * k)
+        .zip(r.par_chunks(3 * k))
         .zip(inv_diag.par_iter())
         .for_each(|((d, r), b)| {
-            for (d, z) in d.iter_mut().zip(inv_times(b, r)) {
-                *d = match c1 {
-                    Some(c1) => c1 * *d + c2 * z,
-                    None => c2 * z,
-                };
+            for (d, r) in d.chunks_exact_mut(3).zip(r.chunks_exact(3)) {
+                for (d, z) in d.iter_mut().zip(inv_times(b, r)) {
+                    *d = match c1 {
+                        Some(c1) => c1 * *d + c2 * z,
+                        None => c2 * z,
+                    };
+                }
             }
         });
 }

@@ -7,7 +7,7 @@
 
 use std::borrow::Cow;
 
-use super::{MultigridError, MAX_BATCH};
+use super::{for_columns, MultigridError};
 use crate::fem::constrained::Constrained;
 use crate::fem::operator::{apply_rows, Block, BlockRows, Pass, CHUNK_NODES};
 use rayon::prelude::*;
@@ -193,50 +193,46 @@ impl BlockMatrix {
 }
 
 impl BlockMatrix {
-    /// y = A·x on `k` ≤ [`MAX_BATCH`] columns stored node by node (value c
+    /// y = A·x on `k` ≤ [`MAX_BATCH`](super::MAX_BATCH) columns stored node by node (value c
     /// of column j at node a is x\[3(k·a + j) + c\]): each block is read
     /// and widened once for all k, and each column is summed as
     /// [`BlockRows::row_times`] sums one column alone (the same bits).
     pub fn apply_many(&self, x: &[f64], y: &mut [f64], k: usize) {
-        match k {
-            1 => apply_rows(self, x, y),
-            2 => self.columns_times::<2>(x, y),
-            3 => self.columns_times::<3>(x, y),
-            4 => self.columns_times::<4>(x, y),
-            5 => self.columns_times::<5>(x, y),
-            6 => self.columns_times::<6>(x, y),
-            _ => panic!("{k} columns: at most {MAX_BATCH} at once"),
+        if k == 1 {
+            return apply_rows(self, x, y);
         }
+        for_columns!(k, columns_times(self, x, y))
     }
+}
 
-    fn columns_times<const K: usize>(&self, x: &[f64], y: &mut [f64]) {
-        assert_eq!(x.len(), 3 * K * self.nodes(), "x has the wrong length");
-        assert_eq!(y.len(), x.len(), "y has the wrong length");
-        y.par_chunks_mut(3 * K * CHUNK_NODES)
-            .enumerate()
-            .for_each(|(ci, out)| {
-                for (o, a) in out.chunks_exact_mut(3 * K).zip(ci * CHUNK_NODES..) {
-                    let blocks = &self.blocks[27 * a..27 * a + 27];
-                    let neighbours = &self.neighbours[27 * a..27 * a + 27];
-                    let mut acc = [[0.0f64; 3]; K];
-                    for (b, &m) in blocks.iter().zip(neighbours) {
-                        if m != u32::MAX {
-                            let m = m as usize;
-                            let b = b.map(f64::from);
-                            let xm = &x[3 * K * m..3 * K * (m + 1)];
-                            for (acc, xm) in acc.iter_mut().zip(xm.chunks_exact(3)) {
-                                acc[0] += b[0] * xm[0] + b[1] * xm[1] + b[2] * xm[2];
-                                acc[1] += b[3] * xm[0] + b[4] * xm[1] + b[5] * xm[2];
-                                acc[2] += b[6] * xm[0] + b[7] * xm[1] + b[8] * xm[2];
-                            }
+/// [`BlockMatrix::apply_many`] on `K` columns.
+fn columns_times<const K: usize>(matrix: &BlockMatrix, x: &[f64], y: &mut [f64]) {
+    assert_eq!(x.len(), 3 * K * matrix.nodes(), "x has the wrong length");
+    assert_eq!(y.len(), x.len(), "y has the wrong length");
+    y.par_chunks_mut(3 * K * CHUNK_NODES)
+        .enumerate()
+        .for_each(|(ci, out)| {
+            for (o, a) in out.chunks_exact_mut(3 * K).zip(ci * CHUNK_NODES..) {
+                let blocks = &matrix.blocks[27 * a..27 * a + 27];
+                let neighbours = &matrix.neighbours[27 * a..27 * a + 27];
+                let mut acc = [[0.0f64; 3]; K];
+                for (b, &m) in blocks.iter().zip(neighbours) {
+                    if m != u32::MAX {
+                        let m = m as usize;
+                        let b = b.map(f64::from);
+                        let xm = &x[3 * K * m..3 * K * (m + 1)];
+                        for (acc, xm) in acc.iter_mut().zip(xm.chunks_exact(3)) {
+                            acc[0] += b[0] * xm[0] + b[1] * xm[1] + b[2] * xm[2];
+                            acc[1] += b[3] * xm[0] + b[4] * xm[1] + b[5] * xm[2];
+                            acc[2] += b[6] * xm[0] + b[7] * xm[1] + b[8] * xm[2];
                         }
                     }
-                    for (o, acc) in o.chunks_exact_mut(3).zip(acc) {
-                        o.copy_from_slice(&acc);
-                    }
                 }
-            });
-    }
+                for (o, acc) in o.chunks_exact_mut(3).zip(acc) {
+                    o.copy_from_slice(&acc);
+                }
+            }
+        });
 }
 
 impl BlockRows for BlockMatrix {

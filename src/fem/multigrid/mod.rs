@@ -79,6 +79,23 @@ pub fn smoothing_degree(l: usize) -> usize {
         CHEBYSHEV_DEGREE
     }
 }
+/// `$f::<K>(…)` with the column count `$k` (1 ..= [`MAX_BATCH`]) as the
+/// constant K: a level's loops over a node's columns, unrolled.
+macro_rules! for_columns {
+    ($k:expr, $f:ident($($a:expr),*)) => {
+        match $k {
+            1 => $f::<1>($($a),*),
+            2 => $f::<2>($($a),*),
+            3 => $f::<3>($($a),*),
+            4 => $f::<4>($($a),*),
+            5 => $f::<5>($($a),*),
+            6 => $f::<6>($($a),*),
+            k => panic!("{k} columns: at most {} at once", $crate::fem::multigrid::MAX_BATCH),
+        }
+    };
+}
+pub(crate) use for_columns;
+
 /// The most right-hand sides one batched V-cycle takes
 /// ([`Multigrid::apply_many`]): a periodic cell's six unit strains.
 pub const MAX_BATCH: usize = 6;
@@ -522,31 +539,13 @@ impl<'a, R: BlockRows> Multigrid<'a, R> {
     /// holds `kc` (≥ k) and gets them as its columns `first`, `first` + 1,
     /// …. Each column sums as one column alone does.
     fn restrict(&self, l: usize, r: &[f64], k: usize, out: &mut [f64], kc: usize, first: usize) {
-        let t = &self.transfers[l];
-        out.par_chunks_mut(3 * kc).enumerate().for_each(|(ca, o)| {
-            let o = &mut o[3 * first..3 * (first + k)];
-            o.fill(0.0);
-            for (i, w) in t.support(ca) {
-                let ri = &r[3 * k * i..3 * k * (i + 1)];
-                for (o, r) in o.iter_mut().zip(ri) {
-                    *o += w * r;
-                }
-            }
-        });
+        for_columns!(k, restrict_columns(&self.transfers[l], r, out, kc, first))
     }
 
     /// x += P x_c: x holds `k` columns node by node, x_c holds `kc` (≥ k)
     /// of which x takes columns `first`, `first` + 1, ….
     fn prolong_add(&self, l: usize, xc: &[f64], kc: usize, first: usize, x: &mut [f64], k: usize) {
-        let t = &self.transfers[l];
-        x.par_chunks_mut(3 * k).enumerate().for_each(|(i, xi)| {
-            for (j, w) in t.parents(i) {
-                let xj = &xc[3 * (kc * j + first)..3 * (kc * j + first + k)];
-                for (x, c) in xi.iter_mut().zip(xj) {
-                    *x += w * c;
-                }
-            }
-        });
+        for_columns!(k, prolong_columns(&self.transfers[l], xc, kc, first, x))
     }
 
     /// x = A⁻¹ b on the coarsest level, column by column.
@@ -598,6 +597,48 @@ impl<'a, R: BlockRows> Multigrid<'a, R> {
         self.prolong_add(l, &w.xc[..nc], k, 0, x, k);
         self.smooth(l, x, b, false, w, k);
     }
+}
+
+/// [`Multigrid::restrict`] on `K` columns.
+fn restrict_columns<const K: usize>(
+    t: &Transfer,
+    r: &[f64],
+    out: &mut [f64],
+    kc: usize,
+    first: usize,
+) {
+    out.par_chunks_mut(3 * kc).enumerate().for_each(|(ca, o)| {
+        let mut acc = [[0.0f64; 3]; K];
+        for (i, w) in t.support(ca) {
+            for (j, acc) in acc.iter_mut().enumerate() {
+                for c in 0..3 {
+                    acc[c] += w * r[3 * (K * i + j) + c];
+                }
+            }
+        }
+        for (o, acc) in o[3 * first..3 * (first + K)].chunks_exact_mut(3).zip(acc) {
+            o.copy_from_slice(&acc);
+        }
+    });
+}
+
+/// [`Multigrid::prolong_add`] on `K` columns.
+fn prolong_columns<const K: usize>(
+    t: &Transfer,
+    xc: &[f64],
+    kc: usize,
+    first: usize,
+    x: &mut [f64],
+) {
+    x.par_chunks_mut(3 * K).enumerate().for_each(|(i, xi)| {
+        for (p, w) in t.parents(i) {
+            for (j, xi) in xi.chunks_exact_mut(3).enumerate() {
+                for c in 0..3 {
+                    xi[c] += w * xc[3 * (kc * p + first + j) + c];
+                }
+            }
+        }
+    });
 }
 
 impl<R: BlockRows> Preconditioner for Multigrid<'_, R> {

@@ -48,8 +48,19 @@ pub(super) fn chebyshev_direction(
     c2: f64,
     k: usize,
 ) {
-    d.par_chunks_mut(3 * k)
-        .zip(r.par_chunks(3 * k))
+    super::for_columns!(k, chebyshev_columns(inv_diag, r, d, c1, c2))
+}
+
+/// [`chebyshev_direction`] on `K` columns.
+fn chebyshev_columns<const K: usize>(
+    inv_diag: &[InvBlock],
+    r: &[f64],
+    d: &mut [f64],
+    c1: Option<f64>,
+    c2: f64,
+) {
+    d.par_chunks_mut(3 * K)
+        .zip(r.par_chunks(3 * K))
         .zip(inv_diag.par_iter())
         .for_each(|((d, r), b)| {
             for (d, r) in d.chunks_exact_mut(3).zip(r.chunks_exact(3)) {

@@ -26,8 +26,7 @@ pub(super) struct BatchWork {
 impl BatchWork {
     /// Bytes held.
     pub(super) fn bytes(&self) -> usize {
-        let level = |w: &Work| w.r.len() + w.ad.len() + w.d.len() + w.rc.len() + w.xc.len();
-        8 * self.levels.iter().map(level).sum::<usize>()
+        self.levels.iter().map(Work::bytes).sum()
     }
 }
 
@@ -42,14 +41,7 @@ impl<R: BlockRows> Multigrid<'_, R> {
                 } else {
                     3 * k * self.nodes(l).len()
                 };
-                let nc = 3 * k * self.nodes(l + 1).len();
-                Work {
-                    r: vec![0.0; n],
-                    ad: vec![0.0; n],
-                    d: vec![0.0; n],
-                    rc: vec![0.0; nc],
-                    xc: vec![0.0; nc],
-                }
+                Work::new(n, 3 * k * self.nodes(l + 1).len())
             })
             .collect();
         BatchWork { levels }

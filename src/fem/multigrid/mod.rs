@@ -231,6 +231,24 @@ struct Work {
     xc: Vec<f64>,
 }
 
+impl Work {
+    /// `n` values on the level, `nc` on the one below.
+    fn new(n: usize, nc: usize) -> Work {
+        Work {
+            r: vec![0.0; n],
+            ad: vec![0.0; n],
+            d: vec![0.0; n],
+            rc: vec![0.0; nc],
+            xc: vec![0.0; nc],
+        }
+    }
+
+    /// Bytes held.
+    fn bytes(&self) -> usize {
+        8 * (self.r.len() + self.ad.len() + self.d.len() + self.rc.len() + self.xc.len())
+    }
+}
+
 /// Sizes of a hierarchy, for reports.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HierarchyInfo {
@@ -382,16 +400,7 @@ impl<'a, R: BlockRows> Multigrid<'a, R> {
             .map(|l| Transfer::new(mg.nodes(l), mg.nodes(l + 1)))
             .collect();
         mg.work = (0..depth)
-            .map(|l| {
-                let (n, nc) = (3 * mg.nodes(l).len(), 3 * mg.nodes(l + 1).len());
-                Mutex::new(Work {
-                    r: vec![0.0; n],
-                    ad: vec![0.0; n],
-                    d: vec![0.0; n],
-                    rc: vec![0.0; nc],
-                    xc: vec![0.0; nc],
-                })
-            })
+            .map(|l| Mutex::new(Work::new(3 * mg.nodes(l).len(), 3 * mg.nodes(l + 1).len())))
             .collect();
         Ok(mg)
     }
@@ -494,10 +503,7 @@ impl<'a, R: BlockRows> Multigrid<'a, R> {
         bytes += self
             .work
             .iter()
-            .map(|w| {
-                let w = w.lock().unwrap_or_else(|e| e.into_inner());
-                8 * (w.r.len() + w.ad.len() + w.d.len() + w.rc.len() + w.xc.len())
-            })
+            .map(|w| w.lock().unwrap_or_else(|e| e.into_inner()).bytes())
             .sum::<usize>();
         bytes += self
             .smoothers

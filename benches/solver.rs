@@ -4,7 +4,8 @@
 //!
 //! `cargo bench --bench solver` (`-- kernels` for the CPU fine apply, one
 //! Jacobi-PCG iteration and one multigrid V-cycle at two sizes in GB/s by
-//! their byte models, to read against `benches/triad.sh`). The GPU entries run on the best adapter
+//! their byte models, to read against `benches/triad.sh`, and a periodic
+//! cell's six V-cycles one by one and batched). The GPU entries run on the best adapter
 //! (lavapipe in CI machines) and are skipped without one. A whole GPU solve
 //! of the shipped scene takes minutes on a software adapter, so the
 //! whole-solve group also has a coarser variant (h = 0.1 mm).
@@ -15,7 +16,7 @@
 //! the performance history in docs/performance.md was measured on.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use voxfe::fem::operator::LinearOperator;
 use voxfe::fem::{solve_cpu, Problem, SolverOptions};
 use voxfe::gpu::{context_or_skip, solve_gpu, AdapterRequest, GpuPcg, Kernel, Slot};
@@ -27,15 +28,20 @@ use voxfe::scene::Scene;
 /// overrides; `VOXFE_SCENES` names another scenes folder (a bench binary
 /// carried to another machine).
 fn scene(set: &[&str]) -> Scene {
-    let dir = std::env::var("VOXFE_SCENES")
-        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/scenes").to_string());
-    let path = Path::new(&dir).join("rd-compression.toml");
+    let path = scenes_dir().join("rd-compression.toml");
     let set: Vec<String> = ["voxel.fill=binary", "solver.element=hex8"]
         .iter()
         .chain(set)
         .map(|s| s.to_string())
         .collect();
     Scene::load(&path, &set).expect("scene loads")
+}
+
+/// The shipped scenes' folder, or the one `VOXFE_SCENES` names.
+fn scenes_dir() -> PathBuf {
+    std::env::var("VOXFE_SCENES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("scenes"))
 }
 
 /// The loaded problem of [`scene`] with `set`; its grid lives for the
@@ -253,6 +259,45 @@ fn vcycle(c: &mut Criterion) {
     g.finish();
 }
 
+/// The six V-cycles of a periodic cell's columns (`homogenize`'s
+/// preconditioner): one after another, and batched
+/// (`Multigrid::apply_many`, the stored levels read once for all six). One
+/// RD cell of `scenes/ta-lattice-homogenized.toml` at M/90 (90³ voxels),
+/// as shipped (fraction fill, incompatible element); the right-hand sides
+/// are the six unit strains'.
+fn homogenize_cycles(c: &mut Criterion) {
+    use voxfe::fem::multigrid::Multigrid;
+    use voxfe::fem::precond::Preconditioner;
+    use voxfe::homogenize::solve::PeriodicProblem;
+    let path = scenes_dir().join("ta-lattice-homogenized.toml");
+    let s =
+        Scene::load(&path, &["voxel.size=0.016666666666666666".to_string()]).expect("scene loads");
+    let (_, vox, _) = voxelize_scene(&s).unwrap();
+    let problem = PeriodicProblem::new(&vox.grid, s.material().unwrap(), s.solver.element).unwrap();
+    let system = problem.system();
+    let mg = Multigrid::new(system.mesh, system.table, system.fixed).unwrap();
+    eprintln!("M/90 cell: nodes per level {:?}", mg.info().nodes);
+    let rs: Vec<Vec<f64>> = (0..6).map(|j| problem.rhs(j)).collect();
+    let mut zs = vec![vec![0.0; rs[0].len()]; 6];
+    let mut g = c.benchmark_group("kernels ta-lattice-homogenized");
+    g.sample_size(10);
+    g.bench_function("six v-cycles one by one (M/90)", |b| {
+        b.iter(|| {
+            for (r, z) in rs.iter().zip(zs.iter_mut()) {
+                mg.apply(r, z);
+            }
+        })
+    });
+    let r_refs: Vec<&[f64]> = rs.iter().map(|r| &r[..]).collect();
+    g.bench_function("six v-cycles batched (M/90)", |b| {
+        b.iter(|| {
+            let mut z_refs: Vec<&mut [f64]> = zs.iter_mut().map(|z| &mut z[..]).collect();
+            mg.apply_many(&r_refs, &mut z_refs)
+        })
+    });
+    g.finish();
+}
+
 fn whole_solve(c: &mut Criterion) {
     let mut g = c.benchmark_group("solve rd-compression");
     g.sample_size(10);
@@ -308,6 +353,6 @@ fn whole_solve(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     config = Criterion::default().without_plots();
-    targets = operator, kernels, vcycle, whole_solve
+    targets = operator, kernels, vcycle, homogenize_cycles, whole_solve
 }
 criterion_main!(benches);

@@ -208,9 +208,12 @@ impl GpuMultigrid {
                     bytemuck::cast_slice(inv),
                 )
             });
-            let stencil = v.stencil.map(|(blocks, nbrs)| {
+            let stencil = v.stencil.as_ref().map(|(blocks, nbrs)| {
                 (
-                    alloc.init("multigrid stencil blocks", bytemuck::cast_slice(blocks)),
+                    alloc.init(
+                        "multigrid stencil blocks",
+                        bytemuck::cast_slice(blocks.as_slice()),
+                    ),
                     alloc.init("multigrid stencil neighbours", bytemuck::cast_slice(nbrs)),
                 )
             });

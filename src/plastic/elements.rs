@@ -388,8 +388,9 @@ impl Assembly<'_> {
                                 + 3 * (om[1] + 1 - oa[1])
                                 + 9 * (om[2] + 1 - oa[2]);
                             nb[d] = node_m;
+                            // Row q, column r, stored by columns (Block32).
                             for r in 0..3 {
-                                acc[d][3 * q + r] += fe[3 * m + r];
+                                acc[d][3 * r + q] += fe[3 * m + r];
                             }
                         }
                     }

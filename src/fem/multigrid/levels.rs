@@ -9,7 +9,7 @@ use std::borrow::Cow;
 
 use super::{for_columns, MultigridError};
 use crate::fem::constrained::Constrained;
-use crate::fem::operator::{apply_rows, Block, BlockRows, Pass, CHUNK_NODES};
+use crate::fem::operator::{apply_rows, rows_one_by_one, Block, BlockRows, Pass, CHUNK_NODES};
 use rayon::prelude::*;
 
 /// Offset of stencil entry d = (dx+1) + 3(dy+1) + 9(dz+1).
@@ -167,8 +167,17 @@ pub(super) fn parents(f: isize) -> [(isize, f64); 2] {
     }
 }
 
-/// A stored block: a Galerkin block summed in f64, stored in f32.
+/// A stored block: a Galerkin block summed in f64, stored in f32, by
+/// columns: entry 3j + r is row r of column j, so that a column's three
+/// rows are consecutive (the apply's vector loop loads one column into one
+/// register, `BlockRows::rows_times`).
 pub type Block32 = [f32; 9];
+
+/// A block by columns from one by rows, or back (the transpose of a 3×3
+/// laid out either way).
+pub fn transposed<T: Copy>(b: &[T; 9]) -> [T; 9] {
+    std::array::from_fn(|k| b[3 * (k % 3) + k / 3])
+}
 
 /// 27 blocks of 3×3 per node in single precision, with the neighbour each
 /// multiplies (summed in f64, rounded once when stored; the apply reads
@@ -178,7 +187,8 @@ pub type Block32 = [f32; 9];
 /// [`crate::plastic::elements::Assembly::tangent_rows`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct BlockMatrix {
-    /// Per node, 27 row-major blocks, entry d = (dx+1) + 3(dy+1) + 9(dz+1).
+    /// Per node, 27 blocks by columns ([`Block32`]), entry d = (dx+1) +
+    /// 3(dy+1) + 9(dz+1).
     pub blocks: Vec<Block32>,
     /// Per node and stencil entry, the neighbour's index, or `u32::MAX`
     /// where there is none or the block is zero.
@@ -222,9 +232,9 @@ fn columns_times<const K: usize>(matrix: &BlockMatrix, x: &[f64], y: &mut [f64])
                         let b = b.map(f64::from);
                         let xm = &x[3 * K * m..3 * K * (m + 1)];
                         for (acc, xm) in acc.iter_mut().zip(xm.chunks_exact(3)) {
-                            acc[0] += b[0] * xm[0] + b[1] * xm[1] + b[2] * xm[2];
-                            acc[1] += b[3] * xm[0] + b[4] * xm[1] + b[5] * xm[2];
-                            acc[2] += b[6] * xm[0] + b[7] * xm[1] + b[8] * xm[2];
+                            acc[0] += b[0] * xm[0] + b[3] * xm[1] + b[6] * xm[2];
+                            acc[1] += b[1] * xm[0] + b[4] * xm[1] + b[7] * xm[2];
+                            acc[2] += b[2] * xm[0] + b[5] * xm[1] + b[8] * xm[2];
                         }
                     }
                 }
@@ -244,7 +254,11 @@ impl BlockRows for BlockMatrix {
         for d in 0..27 {
             let m = self.neighbours[27 * a + d];
             if m != u32::MAX {
-                f(d, m as usize, &self.blocks[27 * a + d].map(f64::from));
+                f(
+                    d,
+                    m as usize,
+                    &transposed(&self.blocks[27 * a + d]).map(f64::from),
+                );
             }
         }
     }
@@ -264,12 +278,26 @@ impl BlockRows for BlockMatrix {
                 let m = m as usize;
                 let xm: &[f64; 3] = x[3 * m..3 * m + 3].try_into().expect("3 dofs a node");
                 let b = b.map(f64::from);
-                a0 += b[0] * xm[0] + b[1] * xm[1] + b[2] * xm[2];
-                a1 += b[3] * xm[0] + b[4] * xm[1] + b[5] * xm[2];
-                a2 += b[6] * xm[0] + b[7] * xm[1] + b[8] * xm[2];
+                a0 += b[0] * xm[0] + b[3] * xm[1] + b[6] * xm[2];
+                a1 += b[1] * xm[0] + b[4] * xm[1] + b[7] * xm[2];
+                a2 += b[2] * xm[0] + b[5] * xm[1] + b[8] * xm[2];
             }
         }
         [a0, a1, a2]
+    }
+
+    /// With AVX (detected at run time), a block's three rows are the lanes
+    /// of one 256-bit register: the same multiplies and adds in the same
+    /// order, so the same bits (`src/fem/multigrid/avx.rs`).
+    #[inline(always)]
+    fn rows_times(&self, start: usize, x: &[f64], pass: &Pass, out: &mut [f64]) {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx") {
+            // SAFETY: the processor has AVX, checked just above.
+            unsafe { self.rows_times_avx(start, x, out) };
+            return;
+        }
+        rows_one_by_one(self, start, x, pass, out)
     }
 }
 
@@ -450,7 +478,7 @@ pub(super) fn galerkin<R: BlockRows>(rows: &Rows<R>, coarse: Nodes<'static>) -> 
             });
         });
         for (o, a) in out.iter_mut().zip(&acc) {
-            *o = a.map(|v| v as f32);
+            *o = transposed(a).map(|v| v as f32);
         }
     });
     let neighbours = (0..coarse.len())

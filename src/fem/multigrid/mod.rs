@@ -36,6 +36,8 @@
 //! levels as lists made once); this module holds the hierarchy
 //! ([`Multigrid`]) and its V-cycle.
 
+#[cfg(target_arch = "x86_64")]
+mod avx;
 mod batch;
 mod levels;
 mod smoother;
@@ -50,7 +52,7 @@ use crate::fem::mesh::ActiveMesh;
 use crate::fem::operator::{BlockRows, LinearOperator, StencilRows, StencilTable};
 use crate::fem::precond::Preconditioner;
 use levels::{coarse_nodes, factor_shifted, galerkin, Fine, Level, Nodes, Rows};
-pub use levels::{Block32, BlockMatrix};
+pub use levels::{transposed, Block32, BlockMatrix};
 use rayon::prelude::*;
 use smoother::{chebyshev_direction, lambda_max, stored, Smoother};
 pub use smoother::{chebyshev_steps, power_iteration};
@@ -193,9 +195,10 @@ pub struct LevelView<'l> {
     /// Active index of each grid id, or `u32::MAX`.
     pub map: &'l [u32],
     /// Stored levels: 27 row-major 3×3 blocks per node (entry d = (dx+1) +
-    /// 3(dy+1) + 9(dz+1)) and the neighbour of each (`u32::MAX`: none or a
-    /// zero block). `None` for the finest (matrix-free) level.
-    pub stencil: Option<(&'l [[f32; 9]], &'l [u32])>,
+    /// 3(dy+1) + 9(dz+1); a copy, the host stores them by columns,
+    /// [`Block32`]) and the neighbour of each (`u32::MAX`: none or a zero
+    /// block). `None` for the finest (matrix-free) level.
+    pub stencil: Option<(Vec<[f32; 9]>, &'l [u32])>,
     /// Smoothed levels: the inverse 3×3 diagonal blocks and λ_max of D⁻¹A.
     /// `None` for the coarsest level.
     pub smoother: Option<(&'l [[f32; 9]], f64)>,
@@ -469,7 +472,10 @@ impl<'a, R: BlockRows> Multigrid<'a, R> {
             map: &nodes.map,
             stencil: (l > 0).then(|| {
                 let s = &self.levels[l - 1].matrix;
-                (&s.blocks[..], &s.neighbours[..])
+                (
+                    s.blocks.iter().map(levels::transposed).collect(),
+                    &s.neighbours[..],
+                )
             }),
             smoother: self
                 .smoothers

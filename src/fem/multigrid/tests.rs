@@ -5,7 +5,7 @@ use super::levels::{invert, offset};
 use super::smoother::dot;
 use super::*;
 use crate::fem::hex8::element_stiffness;
-use crate::fem::operator::mul_add;
+use crate::fem::operator::{mul_add, BlockRows, Pass};
 use crate::grid::VoxelGrid;
 use crate::material::YoungPoisson;
 
@@ -121,6 +121,39 @@ fn the_coarsest_factorisation_is_bounded() {
             assert!((shift - 1e-2).abs() < 1e-12, "{shift}");
         }
         r => panic!("{r:?}"),
+    }
+}
+
+/// The stored levels' vector rows (AVX, where the processor has it) give
+/// the portable loop's bits, and both the sums of the blocks as
+/// [`BlockRows::row`] reads them back by rows.
+#[test]
+fn the_stored_rows_have_the_portable_bits() {
+    for (mesh, table, fixed) in [problem(), periodic_problem()] {
+        let mg = Multigrid::new(&mesh, &table, &fixed).unwrap();
+        for level in &mg.levels {
+            let matrix = &level.matrix;
+            let n = matrix.nodes();
+            let x = random(3 * n, n);
+            let mut fast = vec![0.0; 3 * n];
+            crate::fem::operator::apply_rows(matrix, &x, &mut fast);
+            let mut portable = vec![0.0; 3 * n];
+            crate::fem::operator::rows_one_by_one(matrix, 0, &x, &Pass::default(), &mut portable);
+            let mut by_rows = vec![0.0; 3 * n];
+            for (a, out) in by_rows.chunks_exact_mut(3).enumerate() {
+                let mut acc = [0.0; 3];
+                matrix.row(a, |_, m, b| mul_add(&mut acc, b, &x[3 * m..3 * m + 3]));
+                out.copy_from_slice(&acc);
+            }
+            for i in 0..3 * n {
+                assert_eq!(fast[i].to_bits(), portable[i].to_bits(), "{i} of {n} nodes");
+                assert_eq!(
+                    portable[i].to_bits(),
+                    by_rows[i].to_bits(),
+                    "{i} of {n} nodes"
+                );
+            }
+        }
     }
 }
 

@@ -106,7 +106,7 @@ fn the_plastic_kernels_match_their_mirrors_and_the_cpu_code() {
     let (u, old) = loaded(mesh, &grid, points, 7);
     // The CPU plastic code.
     let mut trial = vec![State::default(); points];
-    let mut tangent = vec![m.elastic_tangent(); points];
+    let mut tangent = vec![m.elastic_tangent().into(); points];
     let mut buffer = Vec::new();
     let cpu = asm.internal_force(&u, &old, &mut trial, &mut tangent, &mut buffer);
     assert!(

@@ -25,7 +25,7 @@ use crate::fem::result::SolveError;
 use crate::gpu::plastic::{GpuPlastic, PlasticInput, NO_BRICK};
 use crate::gpu::{GpuContext, GpuError};
 use crate::plastic::elements::{Assembly, Evaluated};
-use crate::plastic::material::{State, Tangent};
+use crate::plastic::material::{PackedTangent, State};
 
 /// Where the Newton steps' work runs.
 pub trait Engine {
@@ -96,7 +96,7 @@ impl EngineError {
 /// (`tangent` `None`: every point elastic).
 pub(super) struct TangentOperator<'a> {
     pub assembly: &'a Assembly<'a>,
-    pub tangent: Option<&'a [Tangent]>,
+    pub tangent: Option<&'a [PackedTangent]>,
     pub fixed: &'a [u8],
     pub buffer: Mutex<Vec<[f64; 24]>>,
 }
@@ -191,7 +191,7 @@ pub struct CpuEngine<'a> {
     tangent_hierarchy: bool,
     old: Vec<State>,
     trial: Vec<State>,
-    tangent: Vec<Tangent>,
+    tangent: Vec<PackedTangent>,
     buffer: Vec<[f64; 24]>,
     hierarchy: TangentHierarchy<'a>,
     cost: Cost,
@@ -214,7 +214,7 @@ impl<'a> CpuEngine<'a> {
             tangent_hierarchy,
             old: vec![State::default(); points],
             trial: vec![State::default(); points],
-            tangent: vec![assembly.material.elastic_tangent(); points],
+            tangent: vec![assembly.material.elastic_tangent().into(); points],
             buffer: Vec::new(),
             hierarchy: None,
             cost: Cost::default(),

@@ -86,7 +86,7 @@ use crate::plastic::elements::{Assembly, Bricks};
 use crate::plastic::engine::{
     mask, CpuEngine, Engine, EngineError, EngineReport, GpuEngine, Pre, TangentOperator,
 };
-use crate::plastic::material::{State, Tangent, J2};
+use crate::plastic::material::{PackedTangent, State, J2};
 
 /// How the nonlinear solve runs.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -440,7 +440,7 @@ fn drive<E: Engine>(
     let setup_seconds = start.elapsed().as_secs_f64();
 
     let state_bytes = points_n
-        * (2 * std::mem::size_of::<State>() + std::mem::size_of::<Tangent>())
+        * (2 * std::mem::size_of::<State>() + std::mem::size_of::<PackedTangent>())
         + bricks.len() * (24 * 8 + 8 * 4 + 8 + 4);
 
     // Prescribed displacement at load factor t: t·scale·values.

@@ -236,9 +236,10 @@ pub struct StencilTable {
     /// The element stiffness by columns, `columns[j][i]` = Ke\[i\]\[j\] (the
     /// element products of partial voxels).
     pub columns: Vec<[f64; 24]>,
-    /// `blocks` by columns for the apply's vector loop: `lanes[27·P + d]`
-    /// holds block column j at 4j..4j + 3 (rows 0, 1, 2 and a zero), so
-    /// one 4-wide multiply and add does a column for all three rows.
+    /// `blocks` padded for the apply's vector loop: `lanes[27·P + d]` holds
+    /// block row r at 4r..4r + 3 (columns 0, 1, 2 and a zero), so one
+    /// 4-wide fused multiply-add takes a row against a node's three values
+    /// (and the next node's first, times the zero).
     pub lanes: Vec<[f64; 12]>,
 }
 
@@ -316,7 +317,7 @@ impl StencilTable {
                     if k % 4 == 3 {
                         0.0
                     } else {
-                        b[3 * (k % 4) + k / 4]
+                        b[3 * (k / 4) + k % 4]
                     }
                 })
             })
@@ -433,8 +434,9 @@ impl BlockRows for StencilRows<'_> {
     #[inline(always)]
     fn rows_times(&self, start: usize, x: &[f64], pass: &Pass, out: &mut [f64]) {
         #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx") {
-            // SAFETY: the processor has AVX, checked just above.
+        if std::arch::is_x86_feature_detected!("avx") && std::arch::is_x86_feature_detected!("fma")
+        {
+            // SAFETY: the processor has AVX and FMA, checked just above.
             unsafe { self.rows_times_avx(start, x, pass, out) };
             return;
         }
@@ -512,11 +514,15 @@ impl StencilRows<'_> {
     }
 
     /// The table row of pattern `p` at node `a` applied to x, in one loop
-    /// with the sums in registers: a block's three rows are the lanes of
-    /// one 4-wide sum ([`StencilTable::lanes`]), each lane the scalar
-    /// `acc += b0·x0 + b1·x1 + b2·x2` in the same order (the same bits as
-    /// [`mul_add`] row by row), so a processor with 256-bit vectors does a
-    /// block in three multiplies and three adds.
+    /// with the sums in registers: per row r of the node and column j, a
+    /// sum over the blocks (in stencil order) of fused multiply-adds
+    /// s_rj = b_rj·x_j + s_rj, and y_r = (s_r0 + s_r1) + (s_r2 + 0): the
+    /// order of a processor that holds a block row and a node's values in
+    /// one 4-wide register ([`StencilTable::lanes`]), so the same bits as
+    /// [`StencilRows::table_row_times_avx`]. The same row as [`mul_add`]
+    /// block by block, summed in another order: equal to round-off. (On a
+    /// processor without fused multiply-add, `f64::mul_add` is computed in
+    /// software: the same bits, many times slower.)
     #[inline(always)]
     fn table_row_times(&self, a: usize, p: usize, x: &[f64]) -> [f64; 3] {
         let mesh = self.mesh;
@@ -524,7 +530,7 @@ impl StencilRows<'_> {
             .try_into()
             .expect("27 blocks a pattern");
         let id = mesh.nodes[a] as isize;
-        let mut acc = [0.0f64; 4];
+        let mut acc = [[0.0f64; 3]; 3];
         let mut bits = self.table.neighbours[p];
         while bits != 0 {
             let d = bits.trailing_zeros() as usize;
@@ -532,11 +538,13 @@ impl StencilRows<'_> {
             let m = mesh.node_map[(id + self.offsets[d]) as usize] as usize;
             let xm: &[f64; 3] = x[3 * m..3 * m + 3].try_into().expect("3 dofs a node");
             let c = &lanes[d];
-            for r in 0..4 {
-                acc[r] += c[r] * xm[0] + c[4 + r] * xm[1] + c[8 + r] * xm[2];
+            for (r, acc) in acc.iter_mut().enumerate() {
+                for (j, acc) in acc.iter_mut().enumerate() {
+                    *acc = c[4 * r + j].mul_add(xm[j], *acc);
+                }
             }
         }
-        [acc[0], acc[1], acc[2]]
+        acc.map(|s| (s[0] + s[1]) + (s[2] + 0.0))
     }
 
     /// Calls `f(d, m, blocks[d])` for the structurally non-zero entries of

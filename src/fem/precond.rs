@@ -27,6 +27,13 @@ pub trait Preconditioner: Sync {
             .map(|(r, z)| self.apply_dot(r, z))
             .collect()
     }
+
+    /// D⁻¹ where M is a diagonal, so that PCG may make z = D⁻¹r in the
+    /// pass that updates r ([`crate::fem::cg::HostPcg`]), with the bits of
+    /// [`Preconditioner::apply_dot`]; `None` (the default) otherwise.
+    fn diagonal_inverse(&self) -> Option<&[f64]> {
+        None
+    }
 }
 
 /// Point Jacobi, M = diag(A).
@@ -51,6 +58,10 @@ impl Jacobi {
 impl Preconditioner for Jacobi {
     fn apply(&self, r: &[f64], z: &mut [f64]) {
         self.apply_dot(r, z);
+    }
+
+    fn diagonal_inverse(&self) -> Option<&[f64]> {
+        Some(&self.inv_diag)
     }
 
     /// One pass: z = D⁻¹ r and r·z summed as r·r·D⁻¹.

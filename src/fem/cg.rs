@@ -209,9 +209,9 @@ impl<A: LinearOperator, M: Preconditioner> HostPcg<'_, A, M> {
         self.p.copy_from_slice(&self.z);
     }
 
-    /// An iteration up to the preconditioner: q = A p, α, x += αp and
-    /// r −= αq, with ‖r‖².
-    fn advance(&mut self) -> Result<(), PcgError> {
+    /// The next iteration's q = A p and α = ρ / p·q (a breakdown where
+    /// p·q ≤ 0).
+    fn step_length(&mut self) -> Result<f64, PcgError> {
         self.iteration += 1;
         let pq = self.a.apply_dot(&self.p, &mut self.q);
         if pq <= 0.0 || !pq.is_finite() {
@@ -220,7 +220,13 @@ impl<A: LinearOperator, M: Preconditioner> HostPcg<'_, A, M> {
                 pq,
             });
         }
-        let alpha = self.rho / pq;
+        Ok(self.rho / pq)
+    }
+
+    /// An iteration up to the preconditioner: q = A p, α, x += αp and
+    /// r −= αq, with ‖r‖².
+    fn advance(&mut self) -> Result<(), PcgError> {
+        let alpha = self.step_length()?;
         // x += αp, r −= αq, with the partial sums of r·r in the same pass.
         self.rr = ordered_sum(
             self.x
@@ -245,15 +251,7 @@ impl<A: LinearOperator, M: Preconditioner> HostPcg<'_, A, M> {
     /// returns r·z. Each chunk sums as [`HostPcg::advance`] and
     /// [`Preconditioner::apply_dot`] do, so the same bits.
     fn advance_diagonal(&mut self, d: &[f64]) -> Result<f64, PcgError> {
-        self.iteration += 1;
-        let pq = self.a.apply_dot(&self.p, &mut self.q);
-        if pq <= 0.0 || !pq.is_finite() {
-            return Err(PcgError::Breakdown {
-                iteration: self.iteration,
-                pq,
-            });
-        }
-        let alpha = self.rho / pq;
+        let alpha = self.step_length()?;
         let sums: Vec<(f64, f64)> = self
             .x
             .par_chunks_mut(CHUNK)

@@ -222,6 +222,12 @@ fn columns_times<const K: usize>(matrix: &BlockMatrix, x: &[f64], y: &mut [f64])
     y.par_chunks_mut(3 * K * CHUNK_NODES)
         .enumerate()
         .for_each(|(ci, out)| {
+            #[cfg(target_arch = "x86_64")]
+            if std::arch::is_x86_feature_detected!("avx") {
+                // SAFETY: the processor has AVX, checked just above.
+                unsafe { matrix.columns_times_avx::<K>(ci * CHUNK_NODES, x, out) };
+                return;
+            }
             for (o, a) in out.chunks_exact_mut(3 * K).zip(ci * CHUNK_NODES..) {
                 let blocks = &matrix.blocks[27 * a..27 * a + 27];
                 let neighbours = &matrix.neighbours[27 * a..27 * a + 27];

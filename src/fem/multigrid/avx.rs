@@ -18,42 +18,9 @@ impl BlockMatrix {
     /// The processor must have AVX.
     #[target_feature(enable = "avx")]
     pub(super) unsafe fn rows_times_avx(&self, start: usize, x: &[f64], out: &mut [f64]) {
-        let end = start + out.len() / 3;
-        let blocks = &self.blocks[27 * start..27 * end];
-        let neighbours = &self.neighbours[27 * start..27 * end];
-        // The last column of a block is read with a mask: its fourth lane
-        // would be the next block's first value, past the end for the
-        // last block.
-        let mask = _mm_setr_epi32(-1, -1, -1, 0);
-        for ((yn, blocks), neighbours) in out
-            .chunks_exact_mut(3)
-            .zip(blocks.chunks_exact(27))
-            .zip(neighbours.chunks_exact(27))
-        {
-            let mut acc = _mm256_setzero_pd();
-            for (b, &m) in blocks.iter().zip(neighbours) {
-                if m == u32::MAX {
-                    continue;
-                }
-                let m = m as usize;
-                let xm: &[f64; 3] = x[3 * m..3 * m + 3].try_into().expect("3 dofs a node");
-                let p = b.as_ptr();
-                // Columns 0 and 1 are read 4 values wide: the fourth is the
-                // next column's first, in the block, its lane ignored.
-                let c0 = _mm256_cvtps_pd(_mm_loadu_ps(p));
-                let c1 = _mm256_cvtps_pd(_mm_loadu_ps(p.add(3)));
-                let c2 = _mm256_cvtps_pd(_mm_maskload_ps(p.add(6), mask));
-                let t = _mm256_add_pd(
-                    _mm256_mul_pd(c0, _mm256_set1_pd(xm[0])),
-                    _mm256_mul_pd(c1, _mm256_set1_pd(xm[1])),
-                );
-                let t = _mm256_add_pd(t, _mm256_mul_pd(c2, _mm256_set1_pd(xm[2])));
-                acc = _mm256_add_pd(acc, t);
-            }
-            let mut row = [0.0f64; 4];
-            _mm256_storeu_pd(row.as_mut_ptr(), acc);
-            yn.copy_from_slice(&row[..3]);
-        }
+        // SAFETY: AVX, by this function's contract; one column is the
+        // batched loop's first, with the same loads, multiplies and adds.
+        unsafe { self.columns_times_avx::<1>(start, x, out) }
     }
 }
 
@@ -77,6 +44,9 @@ impl BlockMatrix {
         let end = start + out.len() / (3 * K);
         let blocks = &self.blocks[27 * start..27 * end];
         let neighbours = &self.neighbours[27 * start..27 * end];
+        // The last column of a block is read with a mask: its fourth lane
+        // would be the next block's first value, past the end for the
+        // last block.
         let mask = _mm_setr_epi32(-1, -1, -1, 0);
         for ((o, blocks), neighbours) in out
             .chunks_exact_mut(3 * K)

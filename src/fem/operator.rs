@@ -346,6 +346,8 @@ pub struct StencilRows<'a> {
     mesh: &'a ActiveMesh,
     table: &'a StencilTable,
     offsets: [isize; 27],
+    /// Node-grid ids per row along x (`node_grid()[0]`).
+    row_ids: u32,
     partial: Option<PartialVoxels>,
 }
 
@@ -356,6 +358,7 @@ impl<'a> StencilRows<'a> {
             mesh,
             table,
             offsets: mesh.neighbour_offsets(),
+            row_ids: mesh.node_grid()[0] as u32,
             partial: PartialVoxels::new(mesh),
         }
     }

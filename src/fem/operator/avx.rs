@@ -112,16 +112,36 @@ impl StencilRows<'_> {
     }
 
     /// Whether nodes `a` and `a + 1` are both inside the solid (all 8
-    /// voxels solid, none partial), on a box mesh, and neighbours along x.
+    /// voxels solid, none partial), neighbours along x, and their rows run
+    /// along x ([`StencilRows::rows_run_along_x`]).
     #[inline(always)]
-    fn inner_pair(&self, a: usize) -> bool {
+    pub(super) fn inner_pair(&self, a: usize) -> bool {
         let mesh = self.mesh;
-        !mesh.periodic
-            && mesh.pattern[a] == 255
+        mesh.pattern[a] == 255
             && mesh.pattern[a + 1] == 255
             && self.partial_mask(a) == 0
             && self.partial_mask(a + 1) == 0
             && mesh.nodes[a + 1] == mesh.nodes[a] + 1
+            && self.rows_run_along_x(a)
+            && self.rows_run_along_x(a + 1)
+    }
+
+    /// Whether the three neighbours along x of node `a`, in each of its
+    /// stencil's 9 rows, are consecutive active nodes once they are all
+    /// active (the numbering follows the grid ids, x fastest). Always on a
+    /// box mesh. On a periodic mesh only away from the wrap along x: the
+    /// ghost layer maps to the nodes it wraps to, so a row that crosses
+    /// x = 0 is not consecutive, while one whose y or z wraps is (its
+    /// three ghosts map to three consecutive nodes of the wrapped row).
+    #[inline(always)]
+    fn rows_run_along_x(&self, a: usize) -> bool {
+        if !self.mesh.periodic {
+            return true;
+        }
+        // Padded x of the node, 1..=nx; its neighbours along x are owned
+        // (not ghosts) for 2..=nx − 1.
+        let i = self.mesh.nodes[a] % self.row_ids;
+        i >= 2 && i + 3 <= self.row_ids
     }
 
     /// The table rows of nodes `a` and `a + 1` ([`StencilRows::inner_pair`])
@@ -176,12 +196,11 @@ impl StencilRows<'_> {
         let id = mesh.nodes[a] as isize;
         let mut acc = [_mm256_setzero_pd(); 3];
         let mut bits = self.table.neighbours[p];
-        if bits == ALL_NEIGHBOURS && !mesh.periodic {
+        if bits == ALL_NEIGHBOURS && self.rows_run_along_x(a) {
             // A node inside the solid: all 27 neighbours are active, so
-            // the three of a row along x are consecutive active nodes (the
-            // numbering follows the grid ids; a periodic mesh's ghost
-            // layer does not): one node-map read a row, in the order
-            // d = 0..27.
+            // the three of a row along x are consecutive active nodes
+            // (away from a periodic mesh's wrap): one node-map read a row,
+            // in the order d = 0..27.
             for row in 0..9 {
                 let d = 3 * row + 1;
                 let m = mesh.node_map[(id + self.offsets[d]) as usize] as usize;

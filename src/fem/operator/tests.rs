@@ -188,6 +188,7 @@ fn the_avx_rows_have_the_portable_bits() {
     let mut fractional = g.clone();
     fractional.fraction = Some((0..n).map(|v| if v % 5 == 2 { 0.4 } else { 1.0 }).collect());
     let mut full_nodes = 0;
+    let mut periodic_pairs = 0;
     for g in [&g, &fractional] {
         for mesh in [
             ActiveMesh::new(g).unwrap(),
@@ -195,6 +196,9 @@ fn the_avx_rows_have_the_portable_bits() {
         ] {
             full_nodes += mesh.pattern.iter().filter(|&&p| p == 255).count();
             let k = StencilRows::new(&mesh, &t);
+            if mesh.periodic {
+                periodic_pairs += (0..mesh.len() - 1).filter(|&a| k.inner_pair(a)).count();
+            }
             let x: Vec<f64> = (0..k.len()).map(|i| (i as f64 * 0.61).sin()).collect();
             let pass = k.pass(&x);
             let mut portable = vec![0.0; k.len()];
@@ -232,6 +236,11 @@ fn the_avx_rows_have_the_portable_bits() {
         }
     }
     assert!(full_nodes > 20, "{full_nodes} nodes inside the solid");
+    // The paired rows run on the periodic mesh too, away from its wrap.
+    assert!(
+        periodic_pairs > 5,
+        "{periodic_pairs} pairs on the periodic mesh"
+    );
 }
 
 #[test]

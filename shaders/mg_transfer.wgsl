@@ -26,15 +26,19 @@ fn coords(id: u32, sx: u32, sy: u32) -> vec3<i32> {
     return vec3<i32>(i32(id % sx), i32((id / sx) % sy), i32(id / (sx * sy)));
 }
 
-// x modulo n, in [0, n).
+// x modulo n, in [0, n), for x in [−n, 2n) (every caller's range: a
+// coordinate one step off its grid). No `%` of signed integers in any
+// kernel: naga 30's GLSL (the GL backend) leaves it undefined for a
+// negative operand (the test `no_kernel_takes_a_signed_remainder`,
+// src/gpu/wgsl_checks.rs).
 fn wrap(x: i32, n: i32) -> i32 {
-    return ((x % n) + n) % n;
+    return select(select(x, x - n, x >= n), x + n, x < 0);
 }
 
 // The weight of coarse coordinate c (in [0, nc)) among the parents of the
 // wrapped fine coordinate f (in [0, nf)) along one axis.
 fn parent_weight(f: i32, c: i32, nc: i32) -> f32 {
-    if (f % 2 == 0) {
+    if ((f & 1) == 0) {
         return select(0.0, 1.0, f / 2 == c);
     }
     var w = 0.0;
@@ -104,7 +108,7 @@ fn prolong_add(
     let f = coords(ids[i], mg.fsx, mg.fsy);
     // Per axis: the first parent and how many (1 on even, 2 on odd coordinates).
     let lo = f / 2;
-    let two = f % 2;
+    let two = f & vec3<i32>(1);
     var acc = vec3<f32>(0.0, 0.0, 0.0);
     for (var ix = 0; ix <= two.x; ix = ix + 1) {
         for (var iy = 0; iy <= two.y; iy = iy + 1) {

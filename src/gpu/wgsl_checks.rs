@@ -279,17 +279,13 @@ fn signed_remainders(source: &str) -> Vec<String> {
     )
     .validate(&module)
     .expect("the source validates");
-    let functions = module
-        .functions
-        .iter()
-        .map(|(h, f)| (f, &info[h]))
-        .chain(
-            module
-                .entry_points
-                .iter()
-                .enumerate()
-                .map(|(i, e)| (&e.function, info.get_entry_point(i))),
-        );
+    let functions = module.functions.iter().map(|(h, f)| (f, &info[h])).chain(
+        module
+            .entry_points
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (&e.function, info.get_entry_point(i))),
+    );
     let mut found = Vec::new();
     for (function, fi) in functions {
         for (handle, expr) in function.expressions.iter() {
@@ -301,7 +297,10 @@ fn signed_remainders(source: &str) -> Vec<String> {
             {
                 let kind = fi[left].ty.inner_with(&module.types).scalar_kind();
                 if kind == Some(naga::ScalarKind::Sint) {
-                    found.push(format!("{}: {handle:?}", function.name.as_deref().unwrap_or("?")));
+                    found.push(format!(
+                        "{}: {handle:?}",
+                        function.name.as_deref().unwrap_or("?")
+                    ));
                 }
             }
         }

@@ -38,8 +38,9 @@ PROWS=$(mktemp)
 CMDS=$(mktemp)
 ADAPTER=$(mktemp)
 ERR=$(mktemp)
+HOMOG=$(mktemp)
 echo "no GPU adapter answered" > "$ADAPTER"
-trap 'rm -f "$ROWS" "$PROWS" "$CMDS" "$ADAPTER" "$ERR"' EXIT
+trap 'rm -f "$ROWS" "$PROWS" "$CMDS" "$ADAPTER" "$ERR" "$HOMOG" "$HOMOG".*' EXIT
 
 # run LABEL ARGS…: one solve, its JSON fields as a table row.
 run() {
@@ -105,8 +106,6 @@ PY
 # homogenize BACKEND: C^H of the shipped periodic cell (its periodic
 # multigrid transfers wrap; a wrong wrap on the device slows PCG and moves
 # C^H beyond the tolerance), one row of the homogenization table.
-HOMOG=$(mktemp)
-trap 'rm -f "$ROWS" "$PROWS" "$CMDS" "$ADAPTER" "$ERR" "$HOMOG" "$HOMOG".*' EXIT
 homogenize() {
   echo "\`voxfe homogenize $SCENES/ta-lattice-homogenized.toml --backend $1 ${HG[*]}\`" >> "$CMDS"
   timeout "$TIMEOUT" "$BIN" homogenize "$SCENES/ta-lattice-homogenized.toml" --backend "$1" "${HG[@]}" --json -q \
@@ -114,7 +113,7 @@ homogenize() {
   echo $? > "$HOMOG.$1.rc"
 }
 homogenize_rows() {
-  python3 - "$HOMOG" "$ERR" <<'PY'
+  python3 - "$HOMOG" <<'PY'
 import json, sys
 base = sys.argv[1]
 runs = {}

@@ -15,14 +15,20 @@ use super::shaders;
 /// The module of kernel file `file` (imports expanded) and naga's analysis.
 pub(super) fn parse(file: &str) -> (naga::Module, naga::valid::ModuleInfo) {
     let source = shaders::source(file).unwrap_or_else(|| panic!("{file} is a kernel file"));
-    let module = naga::front::wgsl::parse_str(&source)
-        .unwrap_or_else(|e| panic!("{file}: {}", e.emit_to_string(&source)));
+    parse_source(file, &source)
+}
+
+/// The module of WGSL `source` (named `name` in a panic) and naga's
+/// analysis.
+fn parse_source(name: &str, source: &str) -> (naga::Module, naga::valid::ModuleInfo) {
+    let module = naga::front::wgsl::parse_str(source)
+        .unwrap_or_else(|e| panic!("{name}: {}", e.emit_to_string(source)));
     let info = naga::valid::Validator::new(
         naga::valid::ValidationFlags::all(),
         naga::valid::Capabilities::FLOAT64,
     )
     .validate(&module)
-    .unwrap_or_else(|e| panic!("{file}: {e:?}"));
+    .unwrap_or_else(|e| panic!("{name}: {e:?}"));
     (module, info)
 }
 
@@ -269,16 +275,10 @@ fn every_plastic_kernel_binds_what_its_entry_point_uses() {
     }
 }
 
-/// The signed-integer remainders (`%` with an i32 operand) of kernel
-/// source `source`: "function: expression" of each.
-fn signed_remainders(source: &str) -> Vec<String> {
-    let module = naga::front::wgsl::parse_str(source).expect("the source parses");
-    let info = naga::valid::Validator::new(
-        naga::valid::ValidationFlags::all(),
-        naga::valid::Capabilities::FLOAT64,
-    )
-    .validate(&module)
-    .expect("the source validates");
+/// The signed-integer remainders (`%` with an i32 operand) of the WGSL
+/// `source` named `name`: "function: expression" of each.
+fn signed_remainders(name: &str, source: &str) -> Vec<String> {
+    let (module, info) = parse_source(name, source);
     let functions = module.functions.iter().map(|(h, f)| (f, &info[h])).chain(
         module
             .entry_points
@@ -317,11 +317,11 @@ fn signed_remainders(source: &str) -> Vec<String> {
 fn no_kernel_takes_a_signed_remainder() {
     for (file, _, _) in shaders::KERNELS {
         let source = shaders::source(file).expect("a kernel file");
-        let found = signed_remainders(&source);
+        let found = signed_remainders(file, &source);
         assert!(found.is_empty(), "{file}: signed % in {found:?}");
     }
     // The check sees one where there is one.
     let wrapped = "fn wrap(x: i32, n: i32) -> i32 { return ((x % n) + n) % n; }\n\
                    @compute @workgroup_size(1) fn main() { _ = wrap(-1, 3); }";
-    assert_eq!(signed_remainders(wrapped).len(), 2);
+    assert_eq!(signed_remainders("the old wrap", wrapped).len(), 2);
 }

@@ -34,7 +34,7 @@ use crate::fem::hex8::{corner, shape_gradients};
 use crate::fem::mesh::{ActiveMesh, INACTIVE};
 use crate::fem::multigrid::BlockMatrix;
 use crate::grid::VoxelGrid;
-use crate::plastic::material::{PackedTangent, Tangent, Voigt, J2};
+use crate::plastic::material::{PackedTangent, State, Tangent, J2};
 
 /// Natural coordinates of Gauss point g: ±1/√3 with the corner offsets of
 /// local node g.
@@ -118,87 +118,62 @@ impl Bricks {
         self.nodes.is_empty()
     }
 
-    /// The element displacements of brick e.
+    /// The element displacements of brick e by component: `[c][a]` is
+    /// component c at local node a.
     #[inline(always)]
-    fn gather(&self, e: usize, u: &[f64]) -> [[f64; 3]; 8] {
-        self.nodes[e].map(|n| {
+    fn gather(&self, e: usize, u: &[f64]) -> [[f64; 8]; 3] {
+        let mut out = [[0.0; 8]; 3];
+        for (a, &n) in self.nodes[e].iter().enumerate() {
             let n = 3 * n as usize;
-            [u[n], u[n + 1], u[n + 2]]
-        })
+            let v = &u[n..n + 3];
+            out[0][a] = v[0];
+            out[1][a] = v[1];
+            out[2][a] = v[2];
+        }
+        out
     }
 
-    /// The strains of the 8 points, with B̄ the voxel's mean volumetric
-    /// strain in each: ε̄_g = ε_g + (tr ε̄ − tr ε_g)/3 · m. The gradients
-    /// are sum-factorized (`elements/factors.rs`): 9 gradients of three
-    /// passes each over the 8 nodal values, where B at each point takes
-    /// 8 nodes × 18 flops.
+    /// The strains of the 8 points (`[c][g]`: Voigt component c at point
+    /// g), with B̄ the voxel's mean volumetric strain in each: ε̄_g = ε_g +
+    /// (tr ε̄ − tr ε_g)/3 · m. The gradients are sum-factorized
+    /// (`elements/factors.rs`): 9 gradients of three passes each over the
+    /// 8 nodal values, where B at each point takes 8 nodes × 18 flops.
+    /// Each quantity is held as its 8 points' values side by side, so that
+    /// every step is one operation on 8 lanes.
     #[inline(always)]
-    pub fn strains(&self, ue: &[[f64; 3]; 8]) -> [Voigt; 8] {
+    pub fn strains(&self, ue: &[[f64; 8]; 3]) -> [[f64; 8]; 6] {
         // grad[c][d][g] = ∂u_c/∂x_d at point g.
-        let grad: [[[f64; 8]; 3]; 3] =
-            std::array::from_fn(|c| self.factors.gradient(&ue.map(|u| u[c])));
-        let mut e: [Voigt; 8] = std::array::from_fn(|g| {
-            let d = |c: usize, k: usize| grad[c][k][g];
-            [
-                d(0, 0),
-                d(1, 1),
-                d(2, 2),
-                d(0, 1) + d(1, 0),
-                d(1, 2) + d(2, 1),
-                d(0, 2) + d(2, 0),
-            ]
-        });
+        let grad: [[[f64; 8]; 3]; 3] = std::array::from_fn(|c| self.factors.gradient(&ue[c]));
+        let mut e = [
+            grad[0][0], grad[1][1], grad[2][2], [0.0; 8], [0.0; 8], [0.0; 8],
+        ];
+        for g in 0..8 {
+            e[3][g] = grad[0][1][g] + grad[1][0][g];
+            e[4][g] = grad[1][2][g] + grad[2][1][g];
+            e[5][g] = grad[0][2][g] + grad[2][0][g];
+        }
         if self.mean_dilatation {
-            let mean = e.iter().map(|v| v[0] + v[1] + v[2]).sum::<f64>() / 8.0;
-            for v in e.iter_mut() {
-                let shift = (mean - (v[0] + v[1] + v[2])) / 3.0;
-                for c in v.iter_mut().take(3) {
-                    *c += shift;
-                }
-            }
+            shift_to_mean_trace(&mut e);
         }
         e
     }
 
-    /// fₑ += scale·Σ_g B̄ᵀ(ξg) σ_g: with B̄, Σ_g Bᵀ(σ_g − p_g m + p̄ m), p
-    /// the pressure tr σ/3 and p̄ its mean over the points. Bᵀ is the
-    /// transpose of [`Bricks::strains`]' factorized passes.
+    /// fₑ += scale·Σ_g B̄ᵀ(ξg) σ_g (`s[c][g]`): with B̄, Σ_g Bᵀ(σ_g − p_g m +
+    /// p̄ m), p the pressure tr σ/3 and p̄ its mean over the points. Bᵀ is
+    /// the transpose of [`Bricks::strains`]' factorized passes.
     #[inline(always)]
-    fn add_all_bt(&self, s: &mut [Voigt; 8], scale: f64, fe: &mut [f64; 24]) {
+    fn add_all_bt(&self, s: &mut [[f64; 8]; 6], scale: f64, fe: &mut [f64; 24]) {
         if self.mean_dilatation {
-            let mean = s.iter().map(|v| v[0] + v[1] + v[2]).sum::<f64>() / 8.0;
-            for v in s.iter_mut() {
-                let shift = (mean - (v[0] + v[1] + v[2])) / 3.0;
-                for c in v.iter_mut().take(3) {
-                    *c += shift;
-                }
-            }
+            shift_to_mean_trace(s);
         }
         // σ_cd in Voigt order: row c of the symmetric stress.
         const ENTRY: [[usize; 3]; 3] = [[0, 3, 5], [3, 1, 4], [5, 4, 2]];
         for (c, entry) in ENTRY.iter().enumerate() {
-            let sd = entry.map(|k| std::array::from_fn(|g| s[g][k]));
-            let f = self.factors.divergence(&sd);
+            let f = self.factors.divergence(&entry.map(|k| s[k]));
             for (a, fa) in f.iter().enumerate() {
                 fe[3 * a + c] += scale * fa;
             }
         }
-    }
-
-    /// For every brick, the 24 values `f(e, ue)` into `buffer` (24 per
-    /// brick), in parallel.
-    fn per_brick(
-        &self,
-        u: &[f64],
-        buffer: &mut Vec<[f64; 24]>,
-        f: impl Fn(usize, &[[f64; 3]; 8], &mut [f64; 24]) + Sync,
-    ) {
-        buffer.resize(self.len(), [0.0; 24]);
-        buffer.par_iter_mut().enumerate().for_each(|(e, fe)| {
-            *fe = [0.0; 24];
-            let ue = self.gather(e, u);
-            f(e, &ue, fe);
-        });
     }
 
     /// y_n = Σ over the solid voxels around node n of their entries for
@@ -268,34 +243,20 @@ impl Assembly<'_> {
     pub fn internal_force(
         &self,
         u: &[f64],
-        old: &[crate::plastic::material::State],
-        trial: &mut [crate::plastic::material::State],
+        old: &[State],
+        trial: &mut [State],
         tangent: &mut [PackedTangent],
         buffer: &mut Vec<[f64; 24]>,
     ) -> Evaluated {
         let b = self.bricks;
         buffer.resize(b.len(), [0.0; 24]);
         let plastic: usize = buffer
-            .par_iter_mut()
-            .zip(trial.par_chunks_mut(8))
-            .zip(tangent.par_chunks_mut(8))
+            .par_chunks_mut(BRICK_CHUNK)
+            .zip(trial.par_chunks_mut(8 * BRICK_CHUNK))
+            .zip(tangent.par_chunks_mut(8 * BRICK_CHUNK))
             .enumerate()
-            .map(|(e, ((fe, tr), tg))| {
-                *fe = [0.0; 24];
-                let ue = b.gather(e, u);
-                let scale = b.weight[e] * b.det_j;
-                let mut count = 0;
-                let eps = b.strains(&ue);
-                let mut stress = [[0.0; 6]; 8];
-                for g in 0..8 {
-                    let up = self.material.update(&eps[g], &old[8 * e + g]);
-                    tr[g] = up.state;
-                    tg[g] = up.tangent.into();
-                    count += up.plastic as usize;
-                    stress[g] = up.stress;
-                }
-                b.add_all_bt(&mut stress, scale, fe);
-                count
+            .map(|(c, ((out, tr), tg))| {
+                with_avx2(|| self.force_chunk(c * BRICK_CHUNK, u, old, out, tr, tg))
             })
             .sum();
         let mut force = vec![0.0; 3 * self.mesh.len()];
@@ -304,6 +265,49 @@ impl Assembly<'_> {
             force,
             plastic_points: plastic,
         }
+    }
+
+    /// The forces of the bricks `first..first + out.len()` into `out`, their
+    /// points' trial states and tangents into `trial` and `tangent`; the
+    /// number of points yielding.
+    #[inline(always)]
+    fn force_chunk(
+        &self,
+        first: usize,
+        u: &[f64],
+        old: &[State],
+        out: &mut [[f64; 24]],
+        trial: &mut [State],
+        tangent: &mut [PackedTangent],
+    ) -> usize {
+        let b = self.bricks;
+        let mut count = 0;
+        for (i, ((fe, tr), tg)) in out
+            .iter_mut()
+            .zip(trial.chunks_mut(8))
+            .zip(tangent.chunks_mut(8))
+            .enumerate()
+        {
+            let e = first + i;
+            *fe = [0.0; 24];
+            let eps = b.strains(&b.gather(e, u));
+            let mut stress = [[0.0; 8]; 6];
+            for g in 0..8 {
+                let mut strain = [0.0; 6];
+                for c in 0..6 {
+                    strain[c] = eps[c][g];
+                }
+                let up = self.material.update(&strain, &old[8 * e + g]);
+                tr[g] = up.state;
+                tg[g] = up.tangent.into();
+                count += up.plastic as usize;
+                for (s, v) in stress.iter_mut().zip(up.stress) {
+                    s[g] = v;
+                }
+            }
+            b.add_all_bt(&mut stress, b.weight[e] * b.det_j, fe);
+        }
+        count
     }
 
     /// y = Kᵀ x, the tangent of the points' `tangent`s (8 per brick).
@@ -333,27 +337,121 @@ impl Assembly<'_> {
         buffer: &mut Vec<[f64; 24]>,
     ) {
         let b = self.bricks;
-        b.per_brick(x, buffer, |e, xe, fe| {
-            self.brick_tangent(&tangent_of, e, xe, fe)
-        });
+        buffer.resize(b.len(), [0.0; 24]);
+        buffer
+            .par_chunks_mut(BRICK_CHUNK)
+            .enumerate()
+            .for_each(|(c, out)| {
+                with_avx2(|| self.tangent_chunk(&tangent_of, c * BRICK_CHUNK, x, out))
+            });
         b.gather_nodes(self.mesh, self.grid, buffer, y);
     }
 
+    /// Kₑᵀ xₑ of the bricks `first..first + out.len()` into `out`.
+    #[inline(always)]
+    fn tangent_chunk(
+        &self,
+        tangent_of: &impl Fn(usize) -> Tangent,
+        first: usize,
+        x: &[f64],
+        out: &mut [[f64; 24]],
+    ) {
+        for (i, fe) in out.iter_mut().enumerate() {
+            let e = first + i;
+            *fe = [0.0; 24];
+            let xe = self.bricks.gather(e, x);
+            self.brick_tangent(tangent_of, e, &xe, fe);
+        }
+    }
+
     /// fₑ += Kₑᵀ xₑ of brick e: its points' tangents (`tangent_of(8e + g)`)
-    /// on the strains of the element displacements `xe`.
+    /// on the strains of the element displacements `xe` (`[c][a]`), every
+    /// quantity by component with its 8 points side by side.
     #[inline(always)]
     fn brick_tangent(
         &self,
         tangent_of: &impl Fn(usize) -> Tangent,
         e: usize,
-        xe: &[[f64; 3]; 8],
+        xe: &[[f64; 8]; 3],
         fe: &mut [f64; 24],
     ) {
         let b = self.bricks;
         let (k, _) = self.material.moduli();
         let de = b.strains(xe);
-        let mut ds: [Voigt; 8] = std::array::from_fn(|g| tangent_of(8 * e + g).apply(k, &de[g]));
+        let mut t = TangentLanes::default();
+        for g in 0..8 {
+            let p = tangent_of(8 * e + g);
+            t.a[g] = p.a;
+            t.b[g] = p.b;
+            for i in 0..6 {
+                t.n[i][g] = p.n[i];
+            }
+        }
+        let mut tr = [0.0; 8];
+        let mut nd = [0.0; 8];
+        for g in 0..8 {
+            tr[g] = de[0][g] + de[1][g] + de[2][g];
+            nd[g] = t.n[0][g] * de[0][g]
+                + t.n[1][g] * de[1][g]
+                + t.n[2][g] * de[2][g]
+                + t.n[3][g] * de[3][g]
+                + t.n[4][g] * de[4][g]
+                + t.n[5][g] * de[5][g];
+        }
+        let mut ds = [[0.0; 8]; 6];
+        for i in 0..3 {
+            for g in 0..8 {
+                ds[i][g] =
+                    k * tr[g] + t.a[g] * (de[i][g] - tr[g] / 3.0) + t.b[g] * t.n[i][g] * nd[g];
+            }
+        }
+        for i in 3..6 {
+            for g in 0..8 {
+                ds[i][g] = 0.5 * t.a[g] * de[i][g] + t.b[g] * t.n[i][g] * nd[g];
+            }
+        }
         b.add_all_bt(&mut ds, b.weight[e] * b.det_j, fe);
+    }
+}
+
+/// The tangents of a brick's 8 points by component.
+#[derive(Default)]
+struct TangentLanes {
+    a: [f64; 8],
+    b: [f64; 8],
+    n: [[f64; 8]; 6],
+}
+
+/// Bricks a task of the tangent apply takes.
+const BRICK_CHUNK: usize = 512;
+
+/// `f()` compiled for AVX2 where the processor has it, inlined into a
+/// function that enables it: the same operations in the same order (no
+/// fused multiply-add), so the same bits, 4 lanes at a time.
+#[inline(always)]
+fn with_avx2<R>(f: impl FnOnce() -> R) -> R {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        #[target_feature(enable = "avx2")]
+        unsafe fn run<R>(f: impl FnOnce() -> R) -> R {
+            f()
+        }
+        // SAFETY: the processor has AVX2, checked just above.
+        return unsafe { run(f) };
+    }
+    f()
+}
+
+/// Every point's trace (of components 0..3) replaced by the mean over the
+/// 8 points: v += (mean − tr v)/3 on each normal component.
+#[inline(always)]
+fn shift_to_mean_trace(v: &mut [[f64; 8]; 6]) {
+    let tr: [f64; 8] = std::array::from_fn(|g| v[0][g] + v[1][g] + v[2][g]);
+    let mean = tr.iter().sum::<f64>() / 8.0;
+    for c in v.iter_mut().take(3) {
+        for g in 0..8 {
+            c[g] += (mean - tr[g]) / 3.0;
+        }
     }
 }
 
@@ -382,8 +480,8 @@ impl Assembly<'_> {
                 b.around(self.mesh, self.grid, node, |e, a| {
                     let oa = corner(a);
                     for q in 0..3 {
-                        let mut ue = [[0.0; 3]; 8];
-                        ue[a][q] = 1.0;
+                        let mut ue = [[0.0; 8]; 3];
+                        ue[q][a] = 1.0;
                         let mut fe = [0.0; 24];
                         self.brick_tangent(&|p| tangent[p].unpack(), e, &ue, &mut fe);
                         for (m, &node_m) in b.nodes[e].iter().enumerate() {

@@ -104,6 +104,7 @@ pub struct Update {
 
 impl J2 {
     /// Bulk and shear modulus K, G.
+    #[inline(always)]
     pub fn moduli(&self) -> (f64, f64) {
         let l = LameParameters::from(self.elastic);
         (l.lambda + 2.0 * l.mu / 3.0, l.mu)
@@ -121,6 +122,7 @@ impl J2 {
 
     /// Radial return from the converged state `old` for the total strain
     /// `strain`.
+    #[inline(always)]
     pub fn update(&self, strain: &Voigt, old: &State) -> Update {
         let (k, g) = self.moduli();
         let mut ee = [0.0; 6];
@@ -179,6 +181,7 @@ impl J2 {
 }
 
 /// The tensor norm of a stress-like Voigt deviator: √(Σ s_ii² + 2 Σ s_ij²).
+#[inline(always)]
 fn norm(s: &Voigt) -> f64 {
     (s[0] * s[0] + s[1] * s[1] + s[2] * s[2] + 2.0 * (s[3] * s[3] + s[4] * s[4] + s[5] * s[5]))
         .sqrt()

@@ -9,7 +9,7 @@ use common::rd_grid;
 use rand::{Rng, SeedableRng};
 use std::path::Path;
 use voxfe::fem::load::{LoadCase, Platens};
-use voxfe::fem::multigrid::Multigrid;
+use voxfe::fem::multigrid::{Multigrid, CHEBYSHEV_DEGREE};
 use voxfe::fem::precond::Preconditioner as _;
 use voxfe::fem::{solve_cpu, Preconditioner, Problem, SolveResult, SolverOptions};
 use voxfe::gpu::shaders::{self, KERNELS};
@@ -643,12 +643,25 @@ fn with_multigrid_solver(
     grid: &VoxelGrid,
     f: impl FnOnce(&Problem, &Multigrid, &GpuPcg),
 ) {
+    with_multigrid_solver_of_degree(ctx, grid, CHEBYSHEV_DEGREE, f)
+}
+
+/// [`with_multigrid_solver`] with the hierarchy's coarse levels smoothed
+/// at Chebyshev degree `degree`.
+fn with_multigrid_solver_of_degree(
+    ctx: &GpuContext,
+    grid: &VoxelGrid,
+    degree: usize,
+    f: impl FnOnce(&Problem, &Multigrid, &GpuPcg),
+) {
     let load = LoadCase::Compression {
         platens: Platens::Bonded,
     };
     let problem = Problem::new(grid, YoungPoisson::tantalum(), &load).unwrap();
     let (mesh, table, fixed) = (&problem.mesh, &problem.table, &problem.bc.fixed);
-    let mg = Multigrid::new(mesh, table, fixed).unwrap();
+    let mg = Multigrid::new(mesh, table, fixed)
+        .unwrap()
+        .with_coarse_degree(degree);
     let gpu = GpuPcg::with_multigrid(ctx, mesh, table, fixed, &mg).unwrap();
     f(&problem, &mg, &gpu);
 }
@@ -868,8 +881,16 @@ fn the_gpu_v_cycle_is_the_cpu_v_cycle_in_f32() {
     let Some(ctx) = context("the_gpu_v_cycle_is_the_cpu_v_cycle_in_f32") else {
         return;
     };
-    for grid in [rd_grid(0.1), rd_fraction_grid(0.1)] {
-        with_multigrid_solver(&ctx, &grid, |problem, mg, gpu| {
+    // The linear solver's hierarchy on both fills, and the plastic
+    // solve's (coarse levels at degree 2) on the fraction fill: the device
+    // records the degree its host hierarchy smooths with.
+    let cases = [
+        (rd_grid(0.1), CHEBYSHEV_DEGREE),
+        (rd_fraction_grid(0.1), CHEBYSHEV_DEGREE),
+        (rd_fraction_grid(0.1), 2),
+    ];
+    for (grid, degree) in cases {
+        with_multigrid_solver_of_degree(&ctx, &grid, degree, |problem, mg, gpu| {
             let dmg = gpu.multigrid().unwrap();
             // A residual-like input: the right-hand side of the load case, and a random one.
             for (what, r) in [

@@ -44,6 +44,7 @@ use super::multigrid::GpuMultigrid;
 use super::plan::hierarchy::plan_hierarchy;
 use super::plan::levels::{LevelChunk, LevelShape, Span};
 use crate::fem::mesh::ActiveMesh;
+use crate::fem::multigrid::CHEBYSHEV_DEGREE;
 use crate::fem::multigrid::{
     coarse_node_sets, factor_coarsest, power_iteration, Multigrid, MultigridError, NodeSet,
     COARSEST_NODES,
@@ -302,6 +303,7 @@ impl GpuMultigrid {
             periodic: false,
             chunks: plan.chunks,
             rows: plan.rows,
+            coarse_degree: CHEBYSHEV_DEGREE,
         };
         let pipelines = Pipelines::new(ctx)?;
         let lambdas = lambda_max(ctx, &h, &pipelines, fine)?;

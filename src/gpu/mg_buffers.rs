@@ -107,6 +107,9 @@ pub(super) struct Hierarchy {
     /// inverse ([`plan_hierarchy`](super::plan::hierarchy::plan_hierarchy)).
     pub(super) chunks: Vec<Vec<LevelChunk>>,
     pub(super) rows: Vec<Span>,
+    /// The Chebyshev degree of the levels below the finest
+    /// ([`crate::fem::multigrid::Multigrid::coarse_degree`]).
+    pub(super) coarse_degree: usize,
 }
 
 /// The compiled multigrid kernels (the rows of [`PIPELINES`]).

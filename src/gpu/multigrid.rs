@@ -15,8 +15,9 @@
 //! - `chebyshev` and `residual` (`mg_smooth.wgsl`): Chebyshev steps on
 //!   block-Jacobi D⁻¹A with the schedule of
 //!   [`crate::fem::multigrid::chebyshev_steps`] to the degree of
-//!   [`crate::fem::multigrid::smoothing_degree`], the CPU's (1 on the
-//!   finest level, 3 on the others);
+//!   [`crate::fem::multigrid::level_degree`], the CPU's (1 on the
+//!   finest level, the hierarchy's coarse degree, 3 unless set, on the
+//!   others);
 //! - `restrict_residual` and `prolong_add` (`mg_transfer.wgsl`): Pᵀ and P,
 //!   trilinear, as gathers (no atomics);
 //! - `coarse_solve` (`mg_coarse.wgsl`): a dense matrix–vector product with
@@ -44,7 +45,7 @@ use super::mg_buffers::{
 use super::mg_kernels::{MgKernel, MgOp, MgVec};
 use super::plan::hierarchy::plan_hierarchy;
 use super::plan::levels::LevelShape;
-use crate::fem::multigrid::{chebyshev_steps, smoothing_degree, Multigrid};
+use crate::fem::multigrid::{chebyshev_steps, level_degree, Multigrid};
 use bytemuck::Zeroable;
 
 /// The device hierarchy and the recorded V-cycle.
@@ -77,7 +78,13 @@ fn f32s(v: impl IntoIterator<Item = f64>) -> Vec<f32> {
 
 /// The V-cycle of a hierarchy (nodes, node grid sizes and λ_max per level)
 /// as dispatches: the CPU's cycle ([`Multigrid::apply`]) step by step.
-fn plan_ops(nodes: &[usize], sizes: &[[usize; 3]], lambdas: &[f64], periodic: bool) -> Vec<MgOp> {
+fn plan_ops(
+    nodes: &[usize],
+    sizes: &[[usize; 3]],
+    lambdas: &[f64],
+    coarse_degree: usize,
+    periodic: bool,
+) -> Vec<MgOp> {
     let depth = nodes.len();
     let op = |kernel, level: usize, params: MgParams, input| MgOp {
         kernel,
@@ -113,7 +120,7 @@ fn plan_ops(nodes: &[usize], sizes: &[[usize; 3]], lambdas: &[f64], periodic: bo
             };
             op(MgKernel::Chebyshev, l, params, MgVec::X)
         };
-        let steps = &chebyshev_steps(lambdas[l])[..smoothing_degree(l)];
+        let steps = &chebyshev_steps(lambdas[l])[..level_degree(l, coarse_degree)];
         if first_mode == 1 {
             ops.push(apply(l));
         }
@@ -244,6 +251,7 @@ impl GpuMultigrid {
             periodic: mg.is_periodic(),
             chunks: plan.chunks,
             rows: plan.rows,
+            coarse_degree: mg.coarse_degree(),
         };
         let pipelines = Pipelines::new(ctx)?;
         let mg = Self::record(ctx, hierarchy, &pipelines, &lambdas, fine);
@@ -261,7 +269,7 @@ impl GpuMultigrid {
         fine: &FineBuffers,
     ) -> GpuMultigrid {
         let nodes: Vec<usize> = h.levels.iter().map(|l| l.n).collect();
-        let ops: Vec<MgOp> = plan_ops(&nodes, &h.sizes, lambdas, h.periodic)
+        let ops: Vec<MgOp> = plan_ops(&nodes, &h.sizes, lambdas, h.coarse_degree, h.periodic)
             .iter()
             .flat_map(|op| per_chunk(op, &h))
             .collect();

@@ -11,7 +11,7 @@
 //! - [`GpuPlastic::solve_tangent`]: PCG on the device ([`GpuPcg`], Jacobi
 //!   or the elastic multigrid V-cycle of the linear solver as the
 //!   preconditioner) with the two tangent kernels in place of `apply_k`;
-//!   f32, without reliable updates (a Newton step is solved to η ≥ 10⁻³
+//!   f32, without reliable updates (a Newton step is solved to η = 0.1
 //!   of its residual, well within f32).
 //! - [`GpuPlastic::commit`]: the trial states become the converged ones (a
 //!   copy on the device); [`GpuPlastic::states`] reads them back.

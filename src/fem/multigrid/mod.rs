@@ -75,10 +75,16 @@ pub const FINE_CHEBYSHEV_DEGREE: usize = 1;
 /// first k steps are its degree-k polynomial). The CPU and the GPU cycles
 /// both smooth so.
 pub fn smoothing_degree(l: usize) -> usize {
+    level_degree(l, CHEBYSHEV_DEGREE)
+}
+
+/// The Chebyshev degree of level `l` in a hierarchy whose coarse levels
+/// smooth with degree `coarse` ([`Multigrid::with_coarse_degree`]).
+pub fn level_degree(l: usize, coarse: usize) -> usize {
     if l == 0 {
         FINE_CHEBYSHEV_DEGREE
     } else {
-        CHEBYSHEV_DEGREE
+        coarse
     }
 }
 /// `$f::<K>(…)` with the column count `$k` (1 ..= [`MAX_BATCH`]) as the
@@ -221,6 +227,9 @@ pub struct Multigrid<'a, R = StencilRows<'a>> {
     /// The batched V-cycle's vectors ([`Multigrid::apply_many`]), made on
     /// its first call, for [`MAX_BATCH`] columns.
     batch: Mutex<Option<batch::BatchWork>>,
+    /// The Chebyshev degree of the levels below the finest
+    /// ([`Multigrid::with_coarse_degree`]; [`CHEBYSHEV_DEGREE`] unless set).
+    coarse_degree: usize,
 }
 
 /// One level's vectors of a V-cycle: the residual (the smoother's, and
@@ -386,6 +395,7 @@ impl<'a, R: BlockRows> Multigrid<'a, R> {
             transfers: Vec::new(),
             work: Vec::new(),
             batch: Mutex::new(None),
+            coarse_degree: CHEBYSHEV_DEGREE,
         };
         // Smoothers for every level but the coarsest.
         let depth = mg.levels.len();
@@ -406,6 +416,25 @@ impl<'a, R: BlockRows> Multigrid<'a, R> {
             .map(|l| Mutex::new(Work::new(3 * mg.nodes(l).len(), 3 * mg.nodes(l + 1).len())))
             .collect();
         Ok(mg)
+    }
+
+    /// The same hierarchy smoothing its coarse levels (all but the finest)
+    /// with the Chebyshev polynomial of `degree` (1 ..= [`CHEBYSHEV_DEGREE`])
+    /// in place of [`smoothing_degree`]'s: a cheaper V-cycle, for a solve
+    /// whose iterations its coarse smoothing buys little (the plastic
+    /// Newton steps, [`crate::plastic::solve`]).
+    pub fn with_coarse_degree(mut self, degree: usize) -> Self {
+        assert!(
+            (1..=CHEBYSHEV_DEGREE).contains(&degree),
+            "a coarse Chebyshev degree of 1 to {CHEBYSHEV_DEGREE}, not {degree}"
+        );
+        self.coarse_degree = degree;
+        self
+    }
+
+    /// The Chebyshev degree of the levels below the finest.
+    pub fn coarse_degree(&self) -> usize {
+        self.coarse_degree
     }
 
     fn rows(&self, l: usize) -> Rows<'_, 'a, R> {
@@ -528,7 +557,7 @@ impl<'a, R: BlockRows> Multigrid<'a, R> {
     /// `from_zero`: x is zero, so its residual is b (no apply: A·0 = 0).
     fn smooth(&self, l: usize, x: &mut [f64], b: &[f64], from_zero: bool, w: &mut Work, k: usize) {
         let s = &self.smoothers[l];
-        let steps = &chebyshev_steps(s.lambda_max)[..smoothing_degree(l)];
+        let steps = &chebyshev_steps(s.lambda_max)[..level_degree(l, self.coarse_degree)];
         let n = x.len();
         let (r, ad, d) = (&mut w.r[..n], &mut w.ad[..n], &mut w.d[..n]);
         if from_zero {

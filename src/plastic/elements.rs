@@ -119,16 +119,27 @@ impl Bricks {
     }
 
     /// The element displacements of brick e by component: `[c][a]` is
-    /// component c at local node a.
+    /// component c at local node a; with `fixed`, zero on the dofs it
+    /// marks (bit c of a node's byte), as P x is.
     #[inline(always)]
-    fn gather(&self, e: usize, u: &[f64]) -> [[f64; 8]; 3] {
+    fn gather(&self, e: usize, u: &[f64], fixed: Option<&[u8]>) -> [[f64; 8]; 3] {
         let mut out = [[0.0; 8]; 3];
         for (a, &n) in self.nodes[e].iter().enumerate() {
-            let n = 3 * n as usize;
-            let v = &u[n..n + 3];
+            let n = n as usize;
+            let v = &u[3 * n..3 * n + 3];
             out[0][a] = v[0];
             out[1][a] = v[1];
             out[2][a] = v[2];
+            if let Some(fixed) = fixed {
+                let f = fixed[n];
+                if f != 0 {
+                    for (c, o) in out.iter_mut().enumerate() {
+                        if f & (1 << c) != 0 {
+                            o[a] = 0.0;
+                        }
+                    }
+                }
+            }
         }
         out
     }
@@ -177,12 +188,14 @@ impl Bricks {
     }
 
     /// y_n = Σ over the solid voxels around node n of their entries for
-    /// n's local corner.
+    /// n's local corner; with `identity` (the fixed dofs and x), y = x on
+    /// the fixed dofs instead, as (I − P) x is.
     fn gather_nodes(
         &self,
         mesh: &ActiveMesh,
         grid: &VoxelGrid,
         buffer: &[[f64; 24]],
+        identity: Option<(&[u8], &[f64])>,
         y: &mut [f64],
     ) {
         y.par_chunks_mut(3).enumerate().for_each(|(n, yn)| {
@@ -192,6 +205,13 @@ impl Bricks {
                     acc[q] += buffer[e][3 * a + q];
                 }
             });
+            if let Some((fixed, x)) = identity {
+                for (q, v) in acc.iter_mut().enumerate() {
+                    if fixed[n] & (1 << q) != 0 {
+                        *v = x[3 * n + q];
+                    }
+                }
+            }
             yn.copy_from_slice(&acc);
         });
     }
@@ -260,7 +280,7 @@ impl Assembly<'_> {
             })
             .sum();
         let mut force = vec![0.0; 3 * self.mesh.len()];
-        b.gather_nodes(self.mesh, self.grid, buffer, &mut force);
+        b.gather_nodes(self.mesh, self.grid, buffer, None, &mut force);
         Evaluated {
             force,
             plastic_points: plastic,
@@ -290,7 +310,7 @@ impl Assembly<'_> {
         {
             let e = first + i;
             *fe = [0.0; 24];
-            let eps = b.strains(&b.gather(e, u));
+            let eps = b.strains(&b.gather(e, u, None));
             let mut stress = [[0.0; 8]; 6];
             for g in 0..8 {
                 let mut strain = [0.0; 6];
@@ -318,20 +338,43 @@ impl Assembly<'_> {
         y: &mut [f64],
         buffer: &mut Vec<[f64; 24]>,
     ) {
-        self.apply_with(|p| tangent[p].unpack(), x, y, buffer)
+        self.apply_with(|p| tangent[p].unpack(), None, x, y, buffer)
     }
 
     /// y = K x with every point elastic (no per-point tangents stored).
     pub fn apply_elastic(&self, x: &[f64], y: &mut [f64], buffer: &mut Vec<[f64; 24]>) {
         let elastic = self.material.elastic_tangent();
-        self.apply_with(|_| elastic, x, y, buffer)
+        self.apply_with(|_| elastic, None, x, y, buffer)
     }
 
-    /// y = Kᵀ x with the tangent of point p `tangent_of(p)`.
+    /// y = A x, A = P Kᵀ P + (I − P) the tangent of the points' `tangent`s
+    /// (`None`: every point elastic) constrained on the dofs `fixed` marks
+    /// (bit c of a node's byte): the same values as masking x, applying
+    /// and setting y = x there, in the passes of the apply itself.
+    pub fn apply_constrained(
+        &self,
+        tangent: Option<&[PackedTangent]>,
+        fixed: &[u8],
+        x: &[f64],
+        y: &mut [f64],
+        buffer: &mut Vec<[f64; 24]>,
+    ) {
+        match tangent {
+            Some(t) => self.apply_with(|p| t[p].unpack(), Some(fixed), x, y, buffer),
+            None => {
+                let elastic = self.material.elastic_tangent();
+                self.apply_with(|_| elastic, Some(fixed), x, y, buffer)
+            }
+        }
+    }
+
+    /// y = Kᵀ x with the tangent of point p `tangent_of(p)`, constrained by
+    /// `fixed` ([`Assembly::apply_constrained`]) if given.
     #[inline(always)]
     fn apply_with(
         &self,
         tangent_of: impl Fn(usize) -> Tangent + Sync,
+        fixed: Option<&[u8]>,
         x: &[f64],
         y: &mut [f64],
         buffer: &mut Vec<[f64; 24]>,
@@ -342,9 +385,9 @@ impl Assembly<'_> {
             .par_chunks_mut(BRICK_CHUNK)
             .enumerate()
             .for_each(|(c, out)| {
-                with_avx2(|| self.tangent_chunk(&tangent_of, c * BRICK_CHUNK, x, out))
+                with_avx2(|| self.tangent_chunk(&tangent_of, fixed, c * BRICK_CHUNK, x, out))
             });
-        b.gather_nodes(self.mesh, self.grid, buffer, y);
+        b.gather_nodes(self.mesh, self.grid, buffer, fixed.map(|f| (f, x)), y);
     }
 
     /// Kₑᵀ xₑ of the bricks `first..first + out.len()` into `out`.
@@ -352,6 +395,7 @@ impl Assembly<'_> {
     fn tangent_chunk(
         &self,
         tangent_of: &impl Fn(usize) -> Tangent,
+        fixed: Option<&[u8]>,
         first: usize,
         x: &[f64],
         out: &mut [[f64; 24]],
@@ -359,7 +403,7 @@ impl Assembly<'_> {
         for (i, fe) in out.iter_mut().enumerate() {
             let e = first + i;
             *fe = [0.0; 24];
-            let xe = self.bricks.gather(e, x);
+            let xe = self.bricks.gather(e, x, fixed);
             self.brick_tangent(tangent_of, e, &xe, fe);
         }
     }
@@ -631,6 +675,35 @@ mod tests {
             x.iter().zip(&ku).map(|(p, q)| p * q).sum(),
         );
         assert!((a - b).abs() < 1e-10 * a.abs().max(b.abs()), "{a} vs {b}");
+        // Constrained in the apply's own passes, the bits of masking x,
+        // applying and setting y = x on the fixed dofs, for the tangent
+        // and the elastic stiffness.
+        let fixed: Vec<u8> = (0..mesh.len()).map(|n| [0, 0, 1, 0, 6, 7][n % 6]).collect();
+        for t in [Some(&tangent[..]), None] {
+            let mut masked = x.clone();
+            for (n, &f) in fixed.iter().enumerate() {
+                for c in 0..3 {
+                    if f & (1 << c) != 0 {
+                        masked[3 * n + c] = 0.0;
+                    }
+                }
+            }
+            let mut want = vec![0.0; len];
+            match t {
+                Some(t) => asm.apply_tangent(t, &masked, &mut want, &mut buf),
+                None => asm.apply_elastic(&masked, &mut want, &mut buf),
+            }
+            for (n, &f) in fixed.iter().enumerate() {
+                for c in 0..3 {
+                    if f & (1 << c) != 0 {
+                        want[3 * n + c] = x[3 * n + c];
+                    }
+                }
+            }
+            let mut got = vec![0.0; len];
+            asm.apply_constrained(t, &fixed, &x, &mut got, &mut buf);
+            assert_eq!(got, want, "constrained apply, tangent {}", t.is_some());
+        }
         // The assembled rows multiply as the apply does, to their f32
         // rounding.
         let rows = asm.tangent_rows(&tangent);

@@ -107,20 +107,9 @@ impl LinearOperator for TangentOperator<'_> {
     }
 
     fn apply(&self, x: &[f64], y: &mut [f64]) {
-        let mut masked = x.to_vec();
-        mask(self.fixed, &mut masked);
         let mut buffer = self.buffer.lock().unwrap_or_else(|e| e.into_inner());
-        match self.tangent {
-            Some(t) => self.assembly.apply_tangent(t, &masked, y, &mut buffer),
-            None => self.assembly.apply_elastic(&masked, y, &mut buffer),
-        }
-        for (n, &f) in self.fixed.iter().enumerate() {
-            for c in 0..3 {
-                if f & (1 << c) != 0 {
-                    y[3 * n + c] = x[3 * n + c];
-                }
-            }
-        }
+        self.assembly
+            .apply_constrained(self.tangent, self.fixed, x, y, &mut buffer);
     }
 }
 
@@ -239,7 +228,12 @@ impl<'a> CpuEngine<'a> {
         let fine_bytes = rows.bytes();
         self.hierarchy = Multigrid::with_rows(self.assembly.mesh, rows, self.fixed)
             .ok()
-            .map(|mg| (mg, plastic_points));
+            .map(|mg| {
+                (
+                    mg.with_coarse_degree(super::solve::COARSE_DEGREE),
+                    plastic_points,
+                )
+            });
         if let Some((mg, _)) = &self.hierarchy {
             self.cost.bytes = self.cost.bytes.max(fine_bytes + mg.info().bytes);
         }

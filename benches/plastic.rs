@@ -1,6 +1,7 @@
 //! The plastic solve's two brick passes on `scenes/rd-compression.toml`
 //! as `voxfe plastic` runs it (fraction fill, the B̄ hex8 brick): the
-//! consistent tangent's action (every PCG iteration of a Newton step) and
+//! consistent tangent's action (in f64, and in f32 as every PCG iteration
+//! of a Newton step applies it) and
 //! the internal forces with the J2 stress update (every Newton step).
 //!
 //! `cargo bench --bench plastic` (`-- "tangent apply"` for one). The
@@ -70,6 +71,13 @@ fn brick_passes(c: &mut Criterion) {
     let mut y = vec![0.0; 3 * n];
     g.bench_function(format!("tangent apply h={h} (bricks)"), |b| {
         b.iter(|| assembly.apply_tangent(&tangent, &u, &mut y, &mut buffer))
+    });
+    // What a Newton step's PCG applies: the same product in f32, with the
+    // load case's constraints.
+    let mut single = Vec::new();
+    let fixed = &problem.bc.fixed;
+    g.bench_function(format!("tangent apply f32 h={h} (bricks)"), |b| {
+        b.iter(|| assembly.apply_constrained_single(&tangent, fixed, &u, &mut y, &mut single))
     });
     g.bench_function(format!("internal force h={h} (bricks)"), |b| {
         b.iter(|| assembly.internal_force(&u, &old, &mut trial, &mut tangent, &mut buffer))

@@ -27,14 +27,14 @@
 
 mod factors;
 
-use factors::Factors;
+use factors::{Factors, Real};
 use rayon::prelude::*;
 
 use crate::fem::hex8::{corner, shape_gradients};
 use crate::fem::mesh::{ActiveMesh, INACTIVE};
 use crate::fem::multigrid::BlockMatrix;
 use crate::grid::VoxelGrid;
-use crate::plastic::material::{PackedTangent, State, Tangent, J2};
+use crate::plastic::material::{PackedTangent, State, J2};
 
 /// Natural coordinates of Gauss point g: ±1/√3 with the corner offsets of
 /// local node g.
@@ -122,20 +122,20 @@ impl Bricks {
     /// component c at local node a; with `fixed`, zero on the dofs it
     /// marks (bit c of a node's byte), as P x is.
     #[inline(always)]
-    fn gather(&self, e: usize, u: &[f64], fixed: Option<&[u8]>) -> [[f64; 8]; 3] {
-        let mut out = [[0.0; 8]; 3];
+    fn gather<T: Real>(&self, e: usize, u: &[f64], fixed: Option<&[u8]>) -> [[T; 8]; 3] {
+        let mut out = [[T::default(); 8]; 3];
         for (a, &n) in self.nodes[e].iter().enumerate() {
             let n = n as usize;
             let v = &u[3 * n..3 * n + 3];
-            out[0][a] = v[0];
-            out[1][a] = v[1];
-            out[2][a] = v[2];
+            out[0][a] = T::of(v[0]);
+            out[1][a] = T::of(v[1]);
+            out[2][a] = T::of(v[2]);
             if let Some(fixed) = fixed {
                 let f = fixed[n];
                 if f != 0 {
                     for (c, o) in out.iter_mut().enumerate() {
                         if f & (1 << c) != 0 {
-                            o[a] = 0.0;
+                            o[a] = T::default();
                         }
                     }
                 }
@@ -152,12 +152,11 @@ impl Bricks {
     /// Each quantity is held as its 8 points' values side by side, so that
     /// every step is one operation on 8 lanes.
     #[inline(always)]
-    pub fn strains(&self, ue: &[[f64; 8]; 3]) -> [[f64; 8]; 6] {
+    pub fn strains<T: Real>(&self, ue: &[[T; 8]; 3]) -> [[T; 8]; 6] {
         // grad[c][d][g] = ∂u_c/∂x_d at point g.
-        let grad: [[[f64; 8]; 3]; 3] = std::array::from_fn(|c| self.factors.gradient(&ue[c]));
-        let mut e = [
-            grad[0][0], grad[1][1], grad[2][2], [0.0; 8], [0.0; 8], [0.0; 8],
-        ];
+        let grad: [[[T; 8]; 3]; 3] = std::array::from_fn(|c| self.factors.gradient(&ue[c]));
+        let zero = [T::default(); 8];
+        let mut e = [grad[0][0], grad[1][1], grad[2][2], zero, zero, zero];
         for g in 0..8 {
             e[3][g] = grad[0][1][g] + grad[1][0][g];
             e[4][g] = grad[1][2][g] + grad[2][1][g];
@@ -173,7 +172,7 @@ impl Bricks {
     /// p̄ m), p the pressure tr σ/3 and p̄ its mean over the points. Bᵀ is
     /// the transpose of [`Bricks::strains`]' factorized passes.
     #[inline(always)]
-    fn add_all_bt(&self, s: &mut [[f64; 8]; 6], scale: f64, fe: &mut [f64; 24]) {
+    fn add_all_bt<T: Real>(&self, s: &mut [[T; 8]; 6], scale: T, fe: &mut [T; 24]) {
         if self.mean_dilatation {
             shift_to_mean_trace(s);
         }
@@ -182,7 +181,7 @@ impl Bricks {
         for (c, entry) in ENTRY.iter().enumerate() {
             let f = self.factors.divergence(&entry.map(|k| s[k]));
             for (a, fa) in f.iter().enumerate() {
-                fe[3 * a + c] += scale * fa;
+                fe[3 * a + c] += scale * *fa;
             }
         }
     }
@@ -190,11 +189,11 @@ impl Bricks {
     /// y_n = Σ over the solid voxels around node n of their entries for
     /// n's local corner; with `identity` (the fixed dofs and x), y = x on
     /// the fixed dofs instead, as (I − P) x is.
-    fn gather_nodes(
+    fn gather_nodes<T: Real>(
         &self,
         mesh: &ActiveMesh,
         grid: &VoxelGrid,
-        buffer: &[[f64; 24]],
+        buffer: &[[T; 24]],
         identity: Option<(&[u8], &[f64])>,
         y: &mut [f64],
     ) {
@@ -202,7 +201,7 @@ impl Bricks {
             let mut acc = [0.0; 3];
             self.around(mesh, grid, n, |e, a| {
                 for q in 0..3 {
-                    acc[q] += buffer[e][3 * a + q];
+                    acc[q] += buffer[e][3 * a + q].wide();
                 }
             });
             if let Some((fixed, x)) = identity {
@@ -338,12 +337,12 @@ impl Assembly<'_> {
         y: &mut [f64],
         buffer: &mut Vec<[f64; 24]>,
     ) {
-        self.apply_with(|p| tangent[p].unpack(), None, x, y, buffer)
+        self.apply_with(|p| wide(&tangent[p]), None, x, y, buffer)
     }
 
     /// y = K x with every point elastic (no per-point tangents stored).
     pub fn apply_elastic(&self, x: &[f64], y: &mut [f64], buffer: &mut Vec<[f64; 24]>) {
-        let elastic = self.material.elastic_tangent();
+        let elastic = self.elastic_point();
         self.apply_with(|_| elastic, None, x, y, buffer)
     }
 
@@ -360,110 +359,141 @@ impl Assembly<'_> {
         buffer: &mut Vec<[f64; 24]>,
     ) {
         match tangent {
-            Some(t) => self.apply_with(|p| t[p].unpack(), Some(fixed), x, y, buffer),
+            Some(t) => self.apply_with(|p| wide(&t[p]), Some(fixed), x, y, buffer),
             None => {
-                let elastic = self.material.elastic_tangent();
+                let elastic = self.elastic_point();
                 self.apply_with(|_| elastic, Some(fixed), x, y, buffer)
             }
         }
     }
 
-    /// y = Kᵀ x with the tangent of point p `tangent_of(p)`, constrained by
-    /// `fixed` ([`Assembly::apply_constrained`]) if given.
-    #[inline(always)]
-    fn apply_with(
+    /// [`Assembly::apply_constrained`] of the points' `tangent`s with the
+    /// brick passes in f32 (x rounded to f32 as it is gathered, each node's
+    /// sum over its bricks in f64): what every PCG iteration of a Newton
+    /// step applies. The tangents are stored in f32 already, and a step is
+    /// solved to η = 0.1 of its residual, where the f32 product's rounding
+    /// (about 10⁻⁶ of the result) does not show; the device applies the
+    /// same in f32 (`shaders/plastic_tangent.wgsl`). The elastic solve (to
+    /// 10⁻⁹) and the forces stay f64.
+    pub fn apply_constrained_single(
         &self,
-        tangent_of: impl Fn(usize) -> Tangent + Sync,
+        tangent: &[PackedTangent],
+        fixed: &[u8],
+        x: &[f64],
+        y: &mut [f64],
+        buffer: &mut Vec<[f32; 24]>,
+    ) {
+        self.apply_with(|p| tangent[p].parts(), Some(fixed), x, y, buffer)
+    }
+
+    /// The elastic point's tangent (a = 2G, b = 0, N = 0).
+    fn elastic_point(&self) -> Point<f64> {
+        let t = self.material.elastic_tangent();
+        (t.a, t.b, t.n)
+    }
+
+    /// y = Kᵀ x in the arithmetic `T` with the tangent of point p
+    /// `point(p)`, constrained by `fixed` ([`Assembly::apply_constrained`])
+    /// if given.
+    #[inline(always)]
+    fn apply_with<T: Real>(
+        &self,
+        point: impl Fn(usize) -> Point<T> + Sync,
         fixed: Option<&[u8]>,
         x: &[f64],
         y: &mut [f64],
-        buffer: &mut Vec<[f64; 24]>,
+        buffer: &mut Vec<[T; 24]>,
     ) {
         let b = self.bricks;
-        buffer.resize(b.len(), [0.0; 24]);
+        buffer.resize(b.len(), [T::default(); 24]);
         buffer
             .par_chunks_mut(BRICK_CHUNK)
             .enumerate()
             .for_each(|(c, out)| {
-                with_avx2(|| self.tangent_chunk(&tangent_of, fixed, c * BRICK_CHUNK, x, out))
+                with_avx2(|| self.tangent_chunk(&point, fixed, c * BRICK_CHUNK, x, out))
             });
         b.gather_nodes(self.mesh, self.grid, buffer, fixed.map(|f| (f, x)), y);
     }
 
     /// Kₑᵀ xₑ of the bricks `first..first + out.len()` into `out`.
     #[inline(always)]
-    fn tangent_chunk(
+    fn tangent_chunk<T: Real>(
         &self,
-        tangent_of: &impl Fn(usize) -> Tangent,
+        point: &impl Fn(usize) -> Point<T>,
         fixed: Option<&[u8]>,
         first: usize,
         x: &[f64],
-        out: &mut [[f64; 24]],
+        out: &mut [[T; 24]],
     ) {
         for (i, fe) in out.iter_mut().enumerate() {
             let e = first + i;
-            *fe = [0.0; 24];
+            *fe = [T::default(); 24];
             let xe = self.bricks.gather(e, x, fixed);
-            self.brick_tangent(tangent_of, e, &xe, fe);
+            self.brick_tangent(point, e, &xe, fe);
         }
     }
 
-    /// fₑ += Kₑᵀ xₑ of brick e: its points' tangents (`tangent_of(8e + g)`)
-    /// on the strains of the element displacements `xe` (`[c][a]`), every
-    /// quantity by component with its 8 points side by side.
+    /// fₑ += Kₑᵀ xₑ of brick e: its points' tangents (`point(8e + g)`) on
+    /// the strains of the element displacements `xe` (`[c][a]`), every
+    /// quantity by component with its 8 points side by side. The
+    /// arithmetic of [`crate::plastic::material::Tangent::apply`] at each
+    /// point.
     #[inline(always)]
-    fn brick_tangent(
+    fn brick_tangent<T: Real>(
         &self,
-        tangent_of: &impl Fn(usize) -> Tangent,
+        point: &impl Fn(usize) -> Point<T>,
         e: usize,
-        xe: &[[f64; 8]; 3],
-        fe: &mut [f64; 24],
+        xe: &[[T; 8]; 3],
+        fe: &mut [T; 24],
     ) {
         let b = self.bricks;
-        let (k, _) = self.material.moduli();
+        let k = T::of(self.material.moduli().0);
+        let (half, third) = (T::of(0.5), T::of(3.0));
         let de = b.strains(xe);
-        let mut t = TangentLanes::default();
+        let zero = [T::default(); 8];
+        let (mut a, mut bb, mut n) = (zero, zero, [zero; 6]);
         for g in 0..8 {
-            let p = tangent_of(8 * e + g);
-            t.a[g] = p.a;
-            t.b[g] = p.b;
+            let (pa, pb, pn) = point(8 * e + g);
+            a[g] = pa;
+            bb[g] = pb;
             for i in 0..6 {
-                t.n[i][g] = p.n[i];
+                n[i][g] = pn[i];
             }
         }
-        let mut tr = [0.0; 8];
-        let mut nd = [0.0; 8];
+        let mut tr = zero;
+        let mut nd = zero;
         for g in 0..8 {
             tr[g] = de[0][g] + de[1][g] + de[2][g];
-            nd[g] = t.n[0][g] * de[0][g]
-                + t.n[1][g] * de[1][g]
-                + t.n[2][g] * de[2][g]
-                + t.n[3][g] * de[3][g]
-                + t.n[4][g] * de[4][g]
-                + t.n[5][g] * de[5][g];
+            nd[g] = n[0][g] * de[0][g]
+                + n[1][g] * de[1][g]
+                + n[2][g] * de[2][g]
+                + n[3][g] * de[3][g]
+                + n[4][g] * de[4][g]
+                + n[5][g] * de[5][g];
         }
-        let mut ds = [[0.0; 8]; 6];
+        let mut ds = [zero; 6];
         for i in 0..3 {
             for g in 0..8 {
-                ds[i][g] =
-                    k * tr[g] + t.a[g] * (de[i][g] - tr[g] / 3.0) + t.b[g] * t.n[i][g] * nd[g];
+                ds[i][g] = k * tr[g] + a[g] * (de[i][g] - tr[g] / third) + bb[g] * n[i][g] * nd[g];
             }
         }
         for i in 3..6 {
             for g in 0..8 {
-                ds[i][g] = 0.5 * t.a[g] * de[i][g] + t.b[g] * t.n[i][g] * nd[g];
+                ds[i][g] = half * a[g] * de[i][g] + bb[g] * n[i][g] * nd[g];
             }
         }
-        b.add_all_bt(&mut ds, b.weight[e] * b.det_j, fe);
+        b.add_all_bt(&mut ds, T::of(b.weight[e] * b.det_j), fe);
     }
 }
 
-/// The tangents of a brick's 8 points by component.
-#[derive(Default)]
-struct TangentLanes {
-    a: [f64; 8],
-    b: [f64; 8],
-    n: [[f64; 8]; 6],
+/// A point's tangent (a, b, N) in the arithmetic of a brick pass.
+type Point<T> = (T, T, [T; 6]);
+
+/// A stored tangent in f64 (its f32 values, exactly).
+#[inline(always)]
+fn wide(t: &PackedTangent) -> Point<f64> {
+    let (a, b, n) = t.parts();
+    (a as f64, b as f64, n.map(|v| v as f64))
 }
 
 /// Bricks a task of the tangent apply takes.
@@ -489,12 +519,12 @@ fn with_avx2<R>(f: impl FnOnce() -> R) -> R {
 /// Every point's trace (of components 0..3) replaced by the mean over the
 /// 8 points: v += (mean − tr v)/3 on each normal component.
 #[inline(always)]
-fn shift_to_mean_trace(v: &mut [[f64; 8]; 6]) {
-    let tr: [f64; 8] = std::array::from_fn(|g| v[0][g] + v[1][g] + v[2][g]);
-    let mean = tr.iter().sum::<f64>() / 8.0;
+fn shift_to_mean_trace<T: Real>(v: &mut [[T; 8]; 6]) {
+    let tr: [T; 8] = std::array::from_fn(|g| v[0][g] + v[1][g] + v[2][g]);
+    let mean = tr.iter().copied().sum::<T>() / T::of(8.0);
     for c in v.iter_mut().take(3) {
         for g in 0..8 {
-            c[g] += (mean - tr[g]) / 3.0;
+            c[g] += (mean - tr[g]) / T::of(3.0);
         }
     }
 }
@@ -527,7 +557,7 @@ impl Assembly<'_> {
                         let mut ue = [[0.0; 8]; 3];
                         ue[q][a] = 1.0;
                         let mut fe = [0.0; 24];
-                        self.brick_tangent(&|p| tangent[p].unpack(), e, &ue, &mut fe);
+                        self.brick_tangent(&|p| wide(&tangent[p]), e, &ue, &mut fe);
                         for (m, &node_m) in b.nodes[e].iter().enumerate() {
                             let om = corner(m);
                             let d = (om[0] + 1 - oa[0])

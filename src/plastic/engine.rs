@@ -93,13 +93,21 @@ impl EngineError {
 }
 
 /// The constrained tangent A = P Kᵀ P + (I − P) as a linear operator
-/// (`tangent` `None`: every point elastic).
+/// (`tangent` `None`: every point elastic); with `single` (and a
+/// tangent), its brick passes in f32
+/// ([`Assembly::apply_constrained_single`]).
 pub(super) struct TangentOperator<'a> {
     pub assembly: &'a Assembly<'a>,
     pub tangent: Option<&'a [PackedTangent]>,
     pub fixed: &'a [u8],
     pub buffer: Mutex<Vec<[f64; 24]>>,
+    pub single: Option<Mutex<Vec<[f32; 24]>>>,
 }
+
+/// The loosest PCG tolerance that the f32 tangent apply serves: a solve
+/// asking for less (the elastic solve's 10⁻⁹) runs the brick passes in
+/// f64.
+pub const SINGLE_TOLERANCE: f64 = 1e-4;
 
 impl LinearOperator for TangentOperator<'_> {
     fn len(&self) -> usize {
@@ -107,9 +115,18 @@ impl LinearOperator for TangentOperator<'_> {
     }
 
     fn apply(&self, x: &[f64], y: &mut [f64]) {
-        let mut buffer = self.buffer.lock().unwrap_or_else(|e| e.into_inner());
-        self.assembly
-            .apply_constrained(self.tangent, self.fixed, x, y, &mut buffer);
+        match (self.tangent, &self.single) {
+            (Some(t), Some(single)) => {
+                let mut buffer = single.lock().unwrap_or_else(|e| e.into_inner());
+                self.assembly
+                    .apply_constrained_single(t, self.fixed, x, y, &mut buffer)
+            }
+            (tangent, _) => {
+                let mut buffer = self.buffer.lock().unwrap_or_else(|e| e.into_inner());
+                self.assembly
+                    .apply_constrained(tangent, self.fixed, x, y, &mut buffer)
+            }
+        }
     }
 }
 
@@ -182,6 +199,8 @@ pub struct CpuEngine<'a> {
     trial: Vec<State>,
     tangent: Vec<PackedTangent>,
     buffer: Vec<[f64; 24]>,
+    /// The f32 tangent apply's per-brick values.
+    single: Vec<[f32; 24]>,
     hierarchy: TangentHierarchy<'a>,
     cost: Cost,
 }
@@ -205,6 +224,7 @@ impl<'a> CpuEngine<'a> {
             trial: vec![State::default(); points],
             tangent: vec![assembly.material.elastic_tangent().into(); points],
             buffer: Vec::new(),
+            single: Vec::new(),
             hierarchy: None,
             cost: Cost::default(),
         }
@@ -267,12 +287,17 @@ impl Engine for CpuEngine<'_> {
             tangent: Some(&self.tangent),
             fixed: self.fixed,
             buffer: Mutex::new(std::mem::take(&mut self.buffer)),
+            single: (opts.tolerance >= SINGLE_TOLERANCE)
+                .then(|| Mutex::new(std::mem::take(&mut self.single))),
         };
         let solved = match &self.hierarchy {
             Some((mg, _)) => run_pcg(&op, mg, b, opts),
             None => self.pre.solve(&op, b, opts),
         };
         self.buffer = op.buffer.into_inner().unwrap_or_else(|e| e.into_inner());
+        if let Some(single) = op.single {
+            self.single = single.into_inner().unwrap_or_else(|e| e.into_inner());
+        }
         Ok(solved?)
     }
 

@@ -81,6 +81,12 @@ impl From<Tangent> for PackedTangent {
 }
 
 impl PackedTangent {
+    /// a, b and N as stored.
+    #[inline(always)]
+    pub fn parts(&self) -> (f32, f32, [f32; 6]) {
+        (self.a, self.b, self.n)
+    }
+
     /// The tangent in f64.
     #[inline(always)]
     pub fn unpack(&self) -> Tangent {

@@ -392,6 +392,7 @@ fn drive<E: Engine>(
         tangent: None,
         fixed: &bc.fixed,
         buffer: Mutex::new(Vec::new()),
+        single: None,
     };
     // The linear elastic solution of the same element at the load case's
     // δ: E_eff and the predictor of the first increment.
@@ -437,7 +438,7 @@ fn drive<E: Engine>(
 
     let state_bytes = points_n
         * (2 * std::mem::size_of::<State>() + std::mem::size_of::<PackedTangent>())
-        + bricks.len() * (24 * 8 + 8 * 4 + 8 + 4);
+        + bricks.len() * (24 * 8 + 24 * 4 + 8 * 4 + 8 + 4);
 
     // Prescribed displacement at load factor t: t·scale·values.
     let scale = opts.strain * lz / bc.delta;

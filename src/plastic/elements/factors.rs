@@ -10,6 +10,51 @@
 //! ([`crate::fem::hex8::corner`]); point bit 1 is the Gauss coordinate
 //! +1/√3, node bit 1 the corner at +1.
 
+use std::ops::{Add, AddAssign, Div, Mul, Neg, Sub};
+
+/// The arithmetic of the brick passes: f64, or f32 for the Newton steps'
+/// tangent apply (twice the lanes a register holds).
+pub trait Real:
+    Copy
+    + Default
+    + Add<Output = Self>
+    + Sub<Output = Self>
+    + Mul<Output = Self>
+    + Div<Output = Self>
+    + Neg<Output = Self>
+    + AddAssign
+    + std::iter::Sum
+    + Send
+    + Sync
+{
+    /// `v` rounded to this type.
+    fn of(v: f64) -> Self;
+    /// This value as f64 (exact).
+    fn wide(self) -> f64;
+}
+
+impl Real for f64 {
+    #[inline(always)]
+    fn of(v: f64) -> f64 {
+        v
+    }
+    #[inline(always)]
+    fn wide(self) -> f64 {
+        self
+    }
+}
+
+impl Real for f32 {
+    #[inline(always)]
+    fn of(v: f64) -> f32 {
+        v as f32
+    }
+    #[inline(always)]
+    fn wide(self) -> f64 {
+        self as f64
+    }
+}
+
 /// The 4 pairs of indices along each axis: (i, i + 2ᴬ) with bit A of i
 /// clear.
 const PAIRS: [[[usize; 2]; 4]; 3] = [
@@ -21,7 +66,8 @@ const PAIRS: [[[usize; 2]; 4]; 3] = [
 /// The factors of a cube of edge h: the interpolation weights of the two
 /// Gauss points along an axis, p = (1 + 1/√3)/2 at the nearer corner and
 /// q = (1 − 1/√3)/2 at the farther one, and 1/h, the derivative of the
-/// linear factor.
+/// linear factor. The passes run in the arithmetic `T` they are given,
+/// with the factors rounded to it.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Factors {
     p: f64,
@@ -43,47 +89,48 @@ impl Factors {
     /// `[∂v/∂x, ∂v/∂y, ∂v/∂z]` at the 8 Gauss points of the field whose
     /// values at the nodes are `v`.
     #[inline(always)]
-    pub(super) fn gradient(&self, v: &[f64; 8]) -> [[f64; 8]; 3] {
+    pub(super) fn gradient<T: Real>(&self, v: &[T; 8]) -> [[T; 8]; 3] {
         let mut gx = *v;
-        self.difference::<0>(&mut gx);
-        self.interpolate::<1>(&mut gx);
-        self.interpolate::<2>(&mut gx);
+        self.difference::<T, 0>(&mut gx);
+        self.interpolate::<T, 1>(&mut gx);
+        self.interpolate::<T, 2>(&mut gx);
         let mut gy = *v;
-        self.difference::<1>(&mut gy);
-        self.interpolate::<0>(&mut gy);
-        self.interpolate::<2>(&mut gy);
+        self.difference::<T, 1>(&mut gy);
+        self.interpolate::<T, 0>(&mut gy);
+        self.interpolate::<T, 2>(&mut gy);
         let mut gz = *v;
-        self.difference::<2>(&mut gz);
-        self.interpolate::<0>(&mut gz);
-        self.interpolate::<1>(&mut gz);
+        self.difference::<T, 2>(&mut gz);
+        self.interpolate::<T, 0>(&mut gz);
+        self.interpolate::<T, 1>(&mut gz);
         [gx, gy, gz]
     }
 
     /// The transpose of [`Factors::gradient`]: per node a,
     /// Σ_d Σ_g s\[d\]\[g\] ∂N_a/∂x_d(ξ_g).
     #[inline(always)]
-    pub(super) fn divergence(&self, s: &[[f64; 8]; 3]) -> [f64; 8] {
+    pub(super) fn divergence<T: Real>(&self, s: &[[T; 8]; 3]) -> [T; 8] {
         let mut fx = s[0];
-        self.interpolate::<2>(&mut fx);
-        self.interpolate::<1>(&mut fx);
-        self.difference_transposed::<0>(&mut fx);
+        self.interpolate::<T, 2>(&mut fx);
+        self.interpolate::<T, 1>(&mut fx);
+        self.difference_transposed::<T, 0>(&mut fx);
         let mut fy = s[1];
-        self.interpolate::<2>(&mut fy);
-        self.interpolate::<0>(&mut fy);
-        self.difference_transposed::<1>(&mut fy);
+        self.interpolate::<T, 2>(&mut fy);
+        self.interpolate::<T, 0>(&mut fy);
+        self.difference_transposed::<T, 1>(&mut fy);
         let mut fz = s[2];
-        self.interpolate::<1>(&mut fz);
-        self.interpolate::<0>(&mut fz);
-        self.difference_transposed::<2>(&mut fz);
+        self.interpolate::<T, 1>(&mut fz);
+        self.interpolate::<T, 0>(&mut fz);
+        self.difference_transposed::<T, 2>(&mut fz);
         std::array::from_fn(|a| fx[a] + fy[a] + fz[a])
     }
 
     /// Along axis `A`: both points take the derivative (v₁ − v₀)/h of the
     /// linear factor.
     #[inline(always)]
-    fn difference<const A: usize>(&self, v: &mut [f64; 8]) {
+    fn difference<T: Real, const A: usize>(&self, v: &mut [T; 8]) {
+        let inv_h = T::of(self.inv_h);
         for [i, j] in PAIRS[A] {
-            let d = (v[j] - v[i]) * self.inv_h;
+            let d = (v[j] - v[i]) * inv_h;
             v[i] = d;
             v[j] = d;
         }
@@ -92,9 +139,10 @@ impl Factors {
     /// The transpose of [`Factors::difference`]: node 1 takes (s₀ + s₁)/h
     /// and node 0 its negative.
     #[inline(always)]
-    fn difference_transposed<const A: usize>(&self, v: &mut [f64; 8]) {
+    fn difference_transposed<T: Real, const A: usize>(&self, v: &mut [T; 8]) {
+        let inv_h = T::of(self.inv_h);
         for [i, j] in PAIRS[A] {
-            let s = (v[i] + v[j]) * self.inv_h;
+            let s = (v[i] + v[j]) * inv_h;
             v[i] = -s;
             v[j] = s;
         }
@@ -103,11 +151,12 @@ impl Factors {
     /// Along axis `A`: the values at the two points from those at the two
     /// corners (a symmetric 2 × 2, its own transpose).
     #[inline(always)]
-    fn interpolate<const A: usize>(&self, v: &mut [f64; 8]) {
+    fn interpolate<T: Real, const A: usize>(&self, v: &mut [T; 8]) {
+        let (p, q) = (T::of(self.p), T::of(self.q));
         for [i, j] in PAIRS[A] {
             let (a, b) = (v[i], v[j]);
-            v[i] = self.p * a + self.q * b;
-            v[j] = self.q * a + self.p * b;
+            v[i] = p * a + q * b;
+            v[j] = q * a + p * b;
         }
     }
 }

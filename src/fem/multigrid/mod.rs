@@ -15,9 +15,10 @@
 //! - Smoother: Chebyshev on D⁻¹A (D the 3×3 diagonal blocks) over
 //!   [λ_max/10, 1.1·λ_max], λ_max estimated by power iteration, of degree
 //!   [`FINE_CHEBYSHEV_DEGREE`] on the finest level and [`CHEBYSHEV_DEGREE`]
-//!   on the others ([`smoothing_degree`]); the same polynomial before and
-//!   after the coarse correction, so the V-cycle is symmetric positive
-//!   definite.
+//!   on the others ([`smoothing_degree`]; a hierarchy may smooth its coarse
+//!   levels at a lower degree, [`Multigrid::with_coarse_degree`]); the same
+//!   polynomial before and after the coarse correction, so the V-cycle is
+//!   symmetric positive definite.
 //! - Coarsest level (≤ [`COARSEST_NODES`] nodes): dense Cholesky (nalgebra).
 //!
 //! Constrained fine dofs have identity rows and columns in A, so they pass

@@ -228,8 +228,7 @@ pub struct Multigrid<'a, R = StencilRows<'a>> {
     /// The batched V-cycle's vectors ([`Multigrid::apply_many`]), made on
     /// its first call, for [`MAX_BATCH`] columns.
     batch: Mutex<Option<batch::BatchWork>>,
-    /// The Chebyshev degree of the levels below the finest
-    /// ([`Multigrid::with_coarse_degree`]; [`CHEBYSHEV_DEGREE`] unless set).
+    /// The coarse levels' Chebyshev degree ([`Multigrid::with_coarse_degree`]).
     coarse_degree: usize,
 }
 

@@ -22,8 +22,12 @@
 //! Each pass computes the 24 values of every voxel in parallel into a
 //! buffer, then gathers them per node (the 8 voxels around it), so no two
 //! tasks write the same entry and the sums do not depend on the thread
-//! count. Memory: 24 f64 per solid voxel for the buffer, 8 node indices,
-//! and the per-point state.
+//! count. A brick's quantities are held by component, its 8 points side
+//! by side, so that each step of a pass is one operation on 8 lanes;
+//! the passes run in f64, and a Newton step's tangent apply in f32
+//! ([`Assembly::apply_constrained_single`]). Memory: 24 f64 per solid
+//! voxel for the forces' buffer and 24 f32 for the tangent apply's, 8
+//! node indices, and the per-point state.
 
 mod factors;
 
@@ -501,7 +505,7 @@ const BRICK_CHUNK: usize = 512;
 
 /// `f()` compiled for AVX2 where the processor has it, inlined into a
 /// function that enables it: the same operations in the same order (no
-/// fused multiply-add), so the same bits, 4 lanes at a time.
+/// fused multiply-add), so the same bits, 4 f64 or 8 f32 lanes at a time.
 #[inline(always)]
 fn with_avx2<R>(f: impl FnOnce() -> R) -> R {
     #[cfg(target_arch = "x86_64")]

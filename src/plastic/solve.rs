@@ -560,7 +560,7 @@ fn drive<E: Engine>(
     Ok(solution)
 }
 
-pub use super::engine::REBUILD_CHANGE;
+pub use super::engine::{COARSE_DEGREE, REBUILD_CHANGE};
 /// A step past σ_0.2 that converged in at most this many Newton steps lets
 /// the next one double ([`PlasticOptions::growth`]).
 pub const GROW_NEWTON: usize = 5;
@@ -582,16 +582,6 @@ pub const DIVERGING_STEPS: usize = 2;
 /// per increment, every curve point within 4·10⁻⁶ of a run to 10⁻⁷
 /// (docs/plastic.md, "The brick passes by component; η").
 pub const ETA: f64 = 0.1;
-
-/// The Chebyshev degree of the CPU preconditioner's coarse levels (the
-/// linear solver's is [`crate::fem::multigrid::CHEBYSHEV_DEGREE`], 3).
-/// With η = [`ETA`] a Newton step's iterations are set by the tangent's
-/// soft modes more than by the V-cycle, and the coarse levels' 27-block
-/// applies are a third of the cycle: degree 2 (4 of them a level instead
-/// of 6) took 1–6 % more PCG iterations for 6 % less wall time on the
-/// shipped scene at h = 0.1 and 0.05 mm, degree 1 12 % more iterations
-/// for no gain (docs/plastic.md, "The brick passes by component; η").
-pub const COARSE_DEGREE: usize = 2;
 
 /// ᾱ averaged over the 8 points of each solid voxel, per grid voxel.
 fn voxel_alpha(grid: &VoxelGrid, bricks: &Bricks, alpha: &[f64]) -> Vec<f64> {

@@ -493,11 +493,12 @@ impl Assembly<'_> {
 /// A point's tangent (a, b, N) in the arithmetic of a brick pass.
 type Point<T> = (T, T, [T; 6]);
 
-/// A stored tangent in f64 (its f32 values, exactly).
+/// A stored tangent in f64 ([`PackedTangent::unpack`]: its f32 values,
+/// exactly).
 #[inline(always)]
 fn wide(t: &PackedTangent) -> Point<f64> {
-    let (a, b, n) = t.parts();
-    (a as f64, b as f64, n.map(|v| v as f64))
+    let t = t.unpack();
+    (t.a, t.b, t.n)
 }
 
 /// Bricks a task of the tangent apply takes.
